@@ -1,0 +1,82 @@
+"""The ``gate`` command.
+
+Subcommands live in ``gate.commands.*`` and are imported only when they run, so ``gate --help`` stays fast: it
+loads click and nothing heavy (no androguard, lief, flask or sqlalchemy). This module is the only place that turns
+errors into exit statuses.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+# Exit statuses (DESIGN.md "CLI"): 0 all allowed, 3 worst verdict review, 4 worst verdict block,
+# 1 the gate itself failed, 2 usage error.
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_REVIEW = 3
+EXIT_BLOCK = 4
+
+# name -> ("module:attribute", one-line help shown by ``gate --help`` without importing the module)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "features": ("gate.commands.features:features", "Print the facts of each package (identity, signers, network)."),
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        if ctx.resilient_parsing or "--help" in sys.argv[1:2]:
+            return click.Command(cmd_name, help=target[1], short_help=target[1])
+        module_name, attr = target[0].split(":")
+        return getattr(importlib.import_module(module_name), attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup)
+@click.version_option(package_name="filing-gate", prog_name="gate")
+def cli() -> None:
+    """The filing gate: checks app packages against their APP备案 filings."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the CLI and map gate errors to exit statuses; no traceback reaches the user."""
+    from gate.errors import GateError, UsageError
+
+    try:
+        rv = cli.main(args=argv, prog_name="gate", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        return EXIT_FAILURE
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except UsageError as exc:
+        click.echo(f"error [{exc.code}]: {exc.message}", err=True)
+        return EXIT_USAGE
+    except GateError as exc:
+        click.echo(f"error [{exc.code}]: {exc.message}", err=True)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        return 130
+    return rv if isinstance(rv, int) else EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

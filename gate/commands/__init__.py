@@ -1,0 +1,1 @@
+"""CLI subcommands, each a thin wrapper over library functions; loaded lazily by ``gate.cli``."""

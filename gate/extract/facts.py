@@ -1,0 +1,149 @@
+"""Frozen facts about a package: what the device itself would see.
+
+These are the shapes behind ``gate features --json`` (DESIGN.md, "Facts"). They are plain data: building them is
+the job of the other modules in ``gate.extract``; deciding on them is the job of the decision engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something that keeps the gate from reading the package as the device does. ``code`` is stable."""
+
+    code: str
+    message: str
+
+    def as_dict(self) -> dict:
+        return {"code": self.code, "message": self.message}
+
+
+@dataclass(frozen=True)
+class SignerCertificate:
+    """A signing certificate with the digests the filing form (备案) asks for.
+
+    ``public_key`` is what the form calls 公钥: for RSA the modulus in lowercase hex, for other key types the DER
+    SubjectPublicKeyInfo in hex. ``cert_md5`` is 签名MD5: the MD5 of the DER certificate.
+    """
+
+    cert_md5: str
+    cert_sha1: str
+    cert_sha256: str
+    public_key: str
+    public_key_sha256: str
+    subject: str
+    key_algorithm: str
+    key_size: int
+
+    def as_dict(self) -> dict:
+        return {
+            "cert_md5": self.cert_md5,
+            "cert_sha1": self.cert_sha1,
+            "cert_sha256": self.cert_sha256,
+            "public_key": self.public_key,
+            "public_key_sha256": self.public_key_sha256,
+            "subject": self.subject,
+            "key_algorithm": self.key_algorithm,
+            "key_size": self.key_size,
+        }
+
+
+@dataclass(frozen=True)
+class SignatureFacts:
+    """Who really signed the package, as Android's apksigner decides it."""
+
+    verified: bool = False
+    schemes: dict[str, bool] = field(default_factory=lambda: {"v1": False, "v2": False, "v3": False, "v31": False})
+    signers: tuple[SignerCertificate, ...] = ()
+    lineage: tuple[SignerCertificate, ...] = ()
+    errors: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict:
+        return {
+            "verified": self.verified,
+            "schemes": dict(self.schemes),
+            "signers": [s.as_dict() for s in self.signers],
+            "lineage": [s.as_dict() for s in self.lineage],
+            "errors": list(self.errors),
+        }
+
+
+@dataclass(frozen=True)
+class HostFact:
+    host: str
+    registrable_domain: str | None
+    sources: tuple[str, ...]
+    third_party: str | None = None
+
+    def as_dict(self) -> dict:
+        return {
+            "host": self.host,
+            "registrable_domain": self.registrable_domain,
+            "sources": list(self.sources),
+            "third_party": self.third_party,
+        }
+
+
+@dataclass(frozen=True)
+class IpFact:
+    ip: str
+    sources: tuple[str, ...]
+
+    def as_dict(self) -> dict:
+        return {"ip": self.ip, "sources": list(self.sources)}
+
+
+@dataclass(frozen=True)
+class NetworkFacts:
+    hosts: tuple[HostFact, ...] = ()
+    ips: tuple[IpFact, ...] = ()
+
+    def as_dict(self) -> dict:
+        return {"hosts": [h.as_dict() for h in self.hosts], "ips": [i.as_dict() for i in self.ips]}
+
+
+@dataclass(frozen=True)
+class PackageFacts:
+    """Everything ``gate features`` reports for one package."""
+
+    path: str
+    format: str | None = None
+    package: str | None = None
+    version_code: int | None = None
+    version_name: str | None = None
+    label: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    min_sdk: int | None = None
+    target_sdk: int | None = None
+    permissions: tuple[str, ...] = ()
+    signature: SignatureFacts = field(default_factory=SignatureFacts)
+    network: NetworkFacts = field(default_factory=NetworkFacts)
+    problems: tuple[Problem, ...] = ()
+    sha256: str | None = None
+    size: int | None = None
+
+    @property
+    def readable(self) -> bool:
+        """True when the package was read completely, with no container or manifest problem."""
+        return not self.problems
+
+    def as_dict(self) -> dict:
+        return {
+            "path": self.path,
+            "format": self.format,
+            "sha256": self.sha256,
+            "size": self.size,
+            "package": self.package,
+            "version_code": self.version_code,
+            "version_name": self.version_name,
+            "label": self.label,
+            "labels": dict(self.labels),
+            "min_sdk": self.min_sdk,
+            "target_sdk": self.target_sdk,
+            "permissions": list(self.permissions),
+            "signature": self.signature.as_dict(),
+            "network": self.network.as_dict(),
+            "problems": [p.as_dict() for p in self.problems],
+        }
