@@ -1,0 +1,67 @@
+"""``gate features``: the facts of each package, as JSON Lines or a readable summary for the filing form."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+
+@click.command("features")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=True, path_type=str))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line (JSON Lines), in input order.")
+def features(paths: tuple[str, ...], as_json: bool) -> int:
+    """Print the facts of each package: identity, verified signers, network resources, problems.
+
+    A package that cannot be read still gets its entry (with problems), and the command goes on to the next.
+    Exit status 0 when every package was read without problems, 4 otherwise.
+    """
+    from gate.extract.pipeline import extract_features
+
+    worst = 0
+    for path in paths:
+        facts = extract_features(path)
+        if facts.problems:
+            worst = 4
+        if as_json:
+            click.echo(json.dumps(facts.as_dict(), ensure_ascii=False, sort_keys=False))
+        else:
+            click.echo(render_summary(facts))
+    return worst
+
+
+def render_summary(facts) -> str:
+    """A readable summary: the filing-form view (包名/公钥/签名MD5) first, then the rest."""
+    from gate.extract.signing.form import filing_form_lines
+
+    lines = [f"== {facts.path}"]
+    for problem in facts.problems:
+        lines.append(f"  PROBLEM [{problem.code}] {problem.message}")
+    if facts.format:
+        lines.append(f"  format: {facts.format}   size: {facts.size} bytes   sha256: {facts.sha256}")
+    if facts.package:
+        lines.append(f"  version: {facts.version_name} ({facts.version_code})   "
+                     f"min/target SDK: {facts.min_sdk}/{facts.target_sdk}")
+        label = facts.label if facts.label is not None else "-"
+        lines.append(f"  label: {label}" + "".join(f"   [{k}] {v}" for k, v in sorted(facts.labels.items())))
+    sig = facts.signature
+    if facts.format:
+        schemes = ", ".join(name for name, used in sig.schemes.items() if used) or "none"
+        state = "VERIFIED" if sig.verified else "NOT VERIFIED"
+        lines.append(f"  signature: {state} (schemes: {schemes})")
+        for error in sig.errors:
+            lines.append(f"    error: {error}")
+        lines.append("  filing form (备案信息):")
+        lines.extend(f"    {line}" for line in filing_form_lines(facts.package, sig.signers))
+        if sig.lineage:
+            lines.append("  key rotation lineage (oldest first):")
+            lines.extend(f"    {i}. MD5 {c.cert_md5}  SHA-256 {c.cert_sha256}" for i, c in enumerate(sig.lineage, 1))
+    net = facts.network
+    if net.hosts or net.ips:
+        lines.append(f"  network: {len(net.hosts)} hosts, {len(net.ips)} IPs")
+        for host in net.hosts:
+            tag = f"  [{host.third_party}]" if host.third_party else ""
+            lines.append(f"    {host.host}{tag}  ({', '.join(host.sources)})")
+        for ip in net.ips:
+            lines.append(f"    {ip.ip}  ({', '.join(ip.sources)})")
+    return "\n".join(lines)

@@ -1,0 +1,121 @@
+"""From a path to ``PackageFacts``: the one place that orders the extraction steps.
+
+The file is mapped once. Each entry is inflated at most once: the v1 signature check inflates every entry it must
+digest and hands the bytes on (``on_entry``) to the network scanner; afterwards only the entries the scanner still
+wants and v1 did not cover are inflated. Problems never escape as exceptions: a package that cannot be read yields
+facts with ``problems`` set, and the decision engine blocks it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+from gate.errors import PackageError
+from gate.extract.container import ApkContainer, ContainerLimits, DEFAULT_LIMITS, ZipEntry
+from gate.extract.facts import PackageFacts, Problem, SignatureFacts
+
+MANIFEST_NAME = "AndroidManifest.xml"
+RESOURCES_NAME = "resources.arsc"
+
+
+def extract_features(path: str | os.PathLike, *, limits: ContainerLimits = DEFAULT_LIMITS) -> PackageFacts:
+    """Read one package the way the device does. Never raises for a bad package."""
+    shown = os.fspath(path)
+    try:
+        container = ApkContainer.open(path, limits=limits)
+    except PackageError as exc:
+        return PackageFacts(path=shown, problems=(Problem(exc.code, exc.message),))
+    with container:
+        return _extract(shown, container)
+
+
+def _extract(shown: str, container: ApkContainer) -> PackageFacts:
+    # Imported here so that `gate --help` and the container tests stay light.
+    from gate.extract.manifest import MAX_MANIFEST_SIZE, read_manifest
+    from gate.extract.network import NetworkScanner
+    from gate.extract.signing import verify_apk_signatures
+
+    digest = hashlib.sha256(container.view(0, container.size)).hexdigest()
+    base = {"path": shown, "sha256": digest, "size": container.size}
+    problems: list[Problem] = []
+
+    fmt = _package_format(container)
+    if fmt != "apk":
+        return PackageFacts(**base, format=fmt, problems=(Problem(
+            "format_unsupported", f"{fmt} packages are not supported yet; upload the APK (or each split APK)"),))
+
+    # Step 1: manifest and resources, with the manifest size limit applied before inflating it.
+    manifest = None
+    resources_bytes = None
+    try:
+        if container.get(MANIFEST_NAME) is None:
+            raise PackageError("the package has no AndroidManifest.xml", code="manifest_missing")
+        manifest_bytes = container.read(MANIFEST_NAME, max_size=MAX_MANIFEST_SIZE)
+        if container.get(RESOURCES_NAME) is not None:
+            resources_bytes = container.read(RESOURCES_NAME)
+        manifest = read_manifest(manifest_bytes, resources_bytes)
+    except PackageError as exc:
+        problems.append(Problem(exc.code, exc.message))
+
+    # Step 2: signatures (inflates what v1 digests, once) and network resources from the same bytes.
+    scanner = NetworkScanner()
+    scanned: set[str] = set()
+
+    def on_entry(entry: ZipEntry, data: bytes) -> None:
+        if entry.name not in scanned:
+            scanned.add(entry.name)
+            scanner.feed(entry.name, data)
+
+    if manifest is not None:
+        scanner.feed_manifest(manifest.document)
+        scanned.add(MANIFEST_NAME)
+    if resources_bytes is not None:
+        on_entry(container.get(RESOURCES_NAME), resources_bytes)
+    min_sdk = manifest.min_sdk if manifest is not None else 1
+    signature = verify_apk_signatures(container, min_sdk=min_sdk, on_entry=on_entry)
+
+    # Step 3: whatever the scanner still wants that v1 did not inflate.
+    for entry in container.entries:
+        if entry.name in scanned or entry.is_directory or not scanner.wants(entry.name):
+            continue
+        try:
+            on_entry(entry, container.read(entry))
+        except PackageError as exc:
+            problems.append(Problem(exc.code, exc.message))
+
+    if manifest is None:
+        return PackageFacts(**base, format=fmt, signature=signature, network=scanner.facts(), problems=tuple(problems))
+    return PackageFacts(
+        **base,
+        format=fmt,
+        package=manifest.package,
+        version_code=manifest.version_code,
+        version_name=manifest.version_name,
+        label=manifest.label,
+        labels=dict(manifest.labels),
+        min_sdk=manifest.min_sdk,
+        target_sdk=manifest.target_sdk,
+        permissions=tuple(manifest.permissions),
+        signature=signature,
+        network=scanner.facts(),
+        problems=tuple(problems),
+    )
+
+
+def _package_format(container: ApkContainer) -> str:
+    """Tell an APK from the archive kinds that carry APKs or manifests elsewhere."""
+    if container.get(MANIFEST_NAME) is not None:
+        return "apk"
+    names = container.names()
+    if container.get("base/manifest/AndroidManifest.xml") is not None:
+        return "aab"
+    if container.get("toc.pb") is not None and any(n.endswith(".apk") for n in names):
+        return "apks"
+    if container.get("manifest.json") is not None and any(n.endswith(".apk") for n in names):
+        return "xapk"
+    if any(n.startswith("Payload/") and n.endswith(".app/Info.plist") for n in names):
+        return "ipa"
+    if container.get("module.json") is not None:
+        return "hap"
+    return "apk"  # an APK without a manifest: step 1 reports it
