@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import mmap
 import os
+import stat
 import struct
 from dataclasses import dataclass
 
@@ -147,8 +148,12 @@ class ApkContainer:
         except OSError as exc:
             raise _fail("file_unreadable", f"cannot open {os.fspath(path)}: {exc.strerror}") from None
         try:
-            size = os.fstat(fd).st_size
-            if size == 0:
+            info = os.fstat(fd)
+            if stat.S_ISDIR(info.st_mode):
+                raise _fail("file_is_directory", f"{os.fspath(path)} is a directory, not a package")
+            if not stat.S_ISREG(info.st_mode):
+                raise _fail("file_unreadable", f"{os.fspath(path)} is not a regular file")
+            if info.st_size == 0:
                 raise _fail("file_empty", "the file is empty")
             mapped = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
         except OSError as exc:
