@@ -1,0 +1,96 @@
+"""Time `gate features` on a large APK against inflating every entry with Python's zipfile, in one run.
+
+    python bench/features.py [APK ...]        (default: bench/work/large.apk, built by bench/make_large_apk.py)
+
+For each APK it prints, best of --repeat runs:
+  zipfile      open the archive with zipfile and read every entry (the cost of just inflating the file)
+  features     gate.extract.pipeline.extract_features in-process (manifest, signatures, network scan)
+  cli          `gate features --json` as a fresh process (includes interpreter start-up and imports)
+  apksigner    `apksigner verify` (Android's verifier, JVM start included), when installed
+and the peak resident memory of a fresh process that runs extract_features once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import platform
+import shutil
+import subprocess
+import sys
+import time
+import zipfile
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def best_of(repeat: int, fn) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def inflate_all(path: str) -> int:
+    total = 0
+    with zipfile.ZipFile(path) as z:
+        for info in z.infolist():
+            total += len(z.read(info))
+    return total
+
+
+def peak_rss_mb(path: str) -> float:
+    code = ("import resource, sys; from gate.extract.pipeline import extract_features; "
+            "extract_features(sys.argv[1]); "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
+    out = subprocess.run([sys.executable, "-c", code, path], capture_output=True, text=True, check=True)
+    return float(out.stdout.strip())
+
+
+def baseline_rss_mb() -> float:
+    code = ("import resource; import gate.extract.pipeline, gate.extract.signing, gate.extract.network, "
+            "gate.extract.manifest; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(out.stdout.strip())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="gate features vs zipfile")
+    parser.add_argument("apks", nargs="*", default=[str(ROOT / "bench/work/large.apk")])
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+
+    from gate.extract.pipeline import extract_features
+
+    gate_cli = str(pathlib.Path(sys.executable).with_name("gate"))
+    print(f"# {platform.node()} · {platform.processor() or platform.machine()} · Python {platform.python_version()}")
+    for apk in args.apks:
+        size = pathlib.Path(apk).stat().st_size
+        inflated = inflate_all(apk)
+        facts = extract_features(apk)
+        t_zip = best_of(args.repeat, lambda: inflate_all(apk))
+        t_feat = best_of(args.repeat, lambda: extract_features(apk))
+        t_cli = best_of(max(1, args.repeat // 2), lambda: subprocess.run(
+            [gate_cli, "features", "--json", apk], capture_output=True, check=False))
+        t_apksigner = None
+        if shutil.which("apksigner"):
+            t_apksigner = best_of(max(1, args.repeat // 2), lambda: subprocess.run(
+                ["apksigner", "verify", apk], capture_output=True, check=False))
+        rss, base = peak_rss_mb(apk), baseline_rss_mb()
+        row = {
+            "apk": apk, "size_mb": round(size / 1e6, 1), "inflated_mb": round(inflated / 1e6, 1),
+            "zipfile_s": round(t_zip, 3), "features_s": round(t_feat, 3), "ratio": round(t_feat / t_zip, 2),
+            "cli_s": round(t_cli, 3), "apksigner_s": round(t_apksigner, 3) if t_apksigner else None,
+            "peak_rss_mb": round(rss, 1), "rss_after_imports_mb": round(base, 1),
+            "verified": facts.signature.verified, "hosts": len(facts.network.hosts),
+            "ips": len(facts.network.ips), "problems": [p.code for p in facts.problems],
+        }
+        print(json.dumps(row, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
