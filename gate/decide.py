@@ -1,0 +1,375 @@
+"""The decision engine: package facts + the filings naming its identifier -> allow / review / block, with reasons.
+
+Pure: no I/O, no settings, no clock. The same facts, filings and policy always give the same decision, which is what
+makes a stored check reproducible (gate.store keeps the facts JSON and the filing version used).
+
+Steps (the code below refers to them by number):
+  1. The package is readable the way a device reads it.                   block: package_malformed
+  2. Its signature verifies (apksigner's rules) and names its signers.    block: package_unsigned, signature_invalid
+  3. A filing lists the package's identifier on this platform.            block: unfiled
+  4. That filing is in force.                                             block: filing_blacklisted, filing_cancelled
+  5. Every verified signer is covered by a filed key — itself, or an
+     ancestor in its verified v3 rotation lineage.                        block: key_mismatch; info: key_rotated
+  6. The filed domains/IPs cover the hosts and IPs the package contains.  policy: domain_not_filed (review)
+  7. The app's label resembles the filed service name (服务名称).           policy: name_mismatch (review)
+  8. The uploading developer's entity is the filing's unit (主办单位).       policy: entity_mismatch (review)
+Steps 1-5 are not configurable and stop at their first block: without a verified identity tied to a filing in
+force, nothing after them means anything. Fail closed: ``allow`` is only reached after step 5 found a covering key.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from gate.errors import GateError
+from gate.extract.facts import NetworkFacts, PackageFacts, SignerCertificate
+from gate.filings.records import Filing, PlatformIdentity
+
+VERDICTS = ("allow", "review", "block")  # in order of severity
+SEVERITY_VERDICT = {"info": "allow", "review": "review", "block": "block"}
+MAX_EVIDENCE_ITEMS = 50  # hosts listed in one reason; the count says how many there were
+
+# code -> (default severity, zh message, en message). Codes are a contract: add, never rename.
+CATALOGUE: dict[str, tuple[str, str, str]] = {
+    "package_malformed": ("block", "安装包无法按设备的方式读取：{problems}。请使用标准工具重新构建。",
+                          "The package cannot be read the way a device reads it: {problems}. Rebuild it with the "
+                          "standard tools."),
+    "package_unsigned": ("block", "安装包未签名。请使用备案中登记的密钥签名。",
+                         "The package is not signed. Sign it with the key listed in its filing."),
+    "signature_invalid": ("block", "安装包签名校验未通过（{errors}）。请重新签名并用 apksigner verify 确认。",
+                          "The package's signature does not verify ({errors}). Re-sign it and confirm with "
+                          "`apksigner verify`."),
+    "unfiled": ("block", "未找到{platform}标识 {identifier} 的APP备案，完成备案前不得上架或预置。",
+                "No filing (APP备案) lists {platform} identifier {identifier}: the app may not be listed or "
+                "preinstalled until it is filed."),
+    "filing_cancelled": ("block", "{identifier} 的备案 {service_licence} 状态为{status_zh}，不得分发。",
+                         "The filing {service_licence} of {identifier} is {status}: the app may not be "
+                         "distributed."),
+    "filing_blacklisted": ("block", "备案 {service_licence} 已被列入违法违规名单，不得分发。",
+                           "The filing {service_licence} is on the regulator's blacklist (违法违规名单): the app "
+                           "may not be distributed."),
+    "key_mismatch": ("block", "安装包的签名证书为 {signers}，备案 {service_licence} 登记的是 {filed}。请用备案的密钥签名，"
+                     "或先变更备案。",
+                     "The package is signed by {signers}, the filing {service_licence} lists {filed}. Sign it with "
+                     "the filed key, or update the filing first."),
+    "key_rotated": ("info", "签名证书 {signer} 仅通过 v3 密钥轮换谱系与备案 {service_licence} 的 {ancestor} 匹配，请变更"
+                    "备案登记新证书。",
+                    "The signer {signer} matches the filing {service_licence} only through its v3 rotation "
+                    "lineage ({ancestor}). Update the filing to list the new certificate."),
+    "domain_not_filed": ("review", "安装包使用了备案 {service_licence} 未登记的域名/IP：{hosts}。请补充备案或移除。",
+                         "The package uses domains/IPs not listed in the filing {service_licence}: {hosts}. Add "
+                         "them to the filing or remove them."),
+    "name_mismatch": ("review", "应用名称“{label}”与备案服务名称“{service_name}”不符。",
+                      "The app name \"{label}\" differs from the filed service name \"{service_name}\"."),
+    "entity_mismatch": ("review", "上传开发者“{developer_entity}”不是备案主办单位“{unit_name}”。",
+                        "The uploading developer \"{developer_entity}\" is not the filing's unit "
+                        "\"{unit_name}\"."),
+}
+_STATUS_ZH = {"cancelled": "已注销", "revoked": "已撤销", "active": "正常"}
+
+
+class PolicyError(GateError):
+    """The decision policy is malformed or would check nothing."""
+
+    code = "policy_invalid"
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How the optional steps (6-8) and rotation weigh. Steps 1-5 are not configurable. Defaults are safe."""
+
+    unfiled_domains: str = "review"  # review | block | off
+    name_mismatch: str = "review"
+    entity_mismatch: str = "review"
+    key_rotated: str = "info"  # info | review | block
+    name_similarity: float = 0.5
+
+    def __post_init__(self) -> None:
+        for name in ("unfiled_domains", "name_mismatch", "entity_mismatch"):
+            if getattr(self, name) not in ("review", "block", "off"):
+                raise PolicyError(f"policy {name}={getattr(self, name)!r}: use review, block or off")
+        if self.key_rotated not in ("info", "review", "block"):
+            raise PolicyError(f"policy key_rotated={self.key_rotated!r}: use info, review or block")
+        if not 0.0 <= self.name_similarity <= 1.0:
+            raise PolicyError(f"policy name_similarity={self.name_similarity!r}: use a number from 0 to 1")
+
+    def as_dict(self) -> dict:
+        return {"unfiled_domains": self.unfiled_domains, "name_mismatch": self.name_mismatch,
+                "entity_mismatch": self.entity_mismatch, "key_rotated": self.key_rotated,
+                "name_similarity": self.name_similarity}
+
+
+@dataclass(frozen=True)
+class Reason:
+    code: str
+    severity: str
+    message: dict[str, str]
+    evidence: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {"code": self.code, "severity": self.severity, "message": dict(self.message),
+                "evidence": self.evidence}
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The verdict on one package (DESIGN.md "Decision")."""
+
+    path: str
+    verdict: str
+    reasons: tuple[Reason, ...]
+    filing: Filing | None
+    package: dict
+
+    def as_dict(self) -> dict:
+        return {"path": self.path, "verdict": self.verdict, "reasons": [r.as_dict() for r in self.reasons],
+                "filing": self.filing.summary() if self.filing is not None else None, "package": self.package}
+
+
+def reason(code: str, severity: str | None = None, **evidence) -> Reason:
+    """A catalogue reason with its bilingual message filled from the evidence."""
+    default, zh, en = CATALOGUE[code]
+    fill = {k: (", ".join(map(str, v)) if isinstance(v, (list, tuple)) else v) for k, v in evidence.items()}
+    fill.setdefault("status_zh", _STATUS_ZH.get(str(evidence.get("status")), evidence.get("status")))
+    return Reason(code, severity or default, {"zh": zh.format_map(fill), "en": en.format_map(fill)}, evidence)
+
+
+def fingerprint_text(hex_digest: str | None) -> str:
+    """``abcd…`` -> ``AB:CD:…``: how keytool, apksigner and the filing form print certificate digests."""
+    if not hex_digest:
+        return "-"
+    return ":".join(hex_digest[i:i + 2] for i in range(0, len(hex_digest), 2)).upper()
+
+
+# --- step 5 helpers -------------------------------------------------------------------------------------------
+
+def _norm_key(value: str | None) -> str | None:
+    return value.lower().lstrip("0") if value else None
+
+
+def key_matches(cert: SignerCertificate, filed: PlatformIdentity) -> str | None:
+    """Which filed value this certificate matches ("signature_md5", …, "public_key"), or None."""
+    pairs = (("signature_md5", cert.cert_md5, filed.signature_md5),
+             ("signature_sha1", cert.cert_sha1, filed.signature_sha1),
+             ("signature_sha256", cert.cert_sha256, filed.signature_sha256),
+             ("public_key", _norm_key(cert.public_key), _norm_key(filed.public_key)))
+    for name, mine, theirs in pairs:
+        if mine and theirs and mine.lower() == theirs:
+            return name
+    return None
+
+
+def lineage_ancestors(signer: SignerCertificate, lineage: Sequence[SignerCertificate],
+                      signer_count: int) -> tuple[SignerCertificate, ...]:
+    """The certificates this signer rotated from (oldest first), per its verified v3 proof-of-rotation.
+
+    The lineage normally ends with the current signer; the ancestors are the entries before it. A lineage that does
+    not contain the signer is only attributed to it when it is the package's sole signer (v3 has one signer).
+    """
+    shas = [c.cert_sha256 for c in lineage]
+    if signer.cert_sha256 in shas:
+        return tuple(lineage[: shas.index(signer.cert_sha256)])
+    return tuple(lineage) if signer_count == 1 else ()
+
+
+def _cover(signer: SignerCertificate, ancestors: Sequence[SignerCertificate],
+           filed: Sequence[PlatformIdentity]) -> tuple[str, SignerCertificate, str] | None:
+    """("direct"|"rotated", matching certificate, matched field) — the signer itself is preferred."""
+    for how, certs in (("direct", (signer,)), ("rotated", tuple(reversed(ancestors)))):
+        for cert in certs:
+            for ident in filed:
+                matched = key_matches(cert, ident)
+                if matched:
+                    return how, cert, matched
+    return None
+
+
+def _filed_text(filed: Sequence[PlatformIdentity]) -> list[str]:
+    out = []
+    for f in filed:
+        if f.signature_md5:
+            out.append(f"MD5 {fingerprint_text(f.signature_md5)}")
+        if f.signature_sha1:
+            out.append(f"SHA-1 {fingerprint_text(f.signature_sha1)}")
+        if f.signature_sha256:
+            out.append(f"SHA-256 {fingerprint_text(f.signature_sha256)}")
+        if f.public_key:
+            out.append(f"public key {f.public_key[:16]}…")
+    return out or ["no key"]
+
+
+# --- steps 6-8 helpers ----------------------------------------------------------------------------------------
+
+def _coverage(network: NetworkFacts, filed: Iterable[str]) -> tuple[list[str], list[str]]:
+    """Uncovered hosts and IPs, by gate.coverage (public-suffix aware); hosts and IPs are plain strings."""
+    try:
+        from gate.coverage import check_coverage
+    except ImportError:  # TODO(coverage helper): remove once gate.coverage lands
+        return _suffix_coverage(network, filed)
+    cov = check_coverage(network, list(filed))
+    hosts = [getattr(h, "host", h) for h in cov.uncovered_hosts]
+    ips = [getattr(i, "ip", i) for i in cov.uncovered_ips]
+    return sorted(set(map(str, hosts))), sorted(set(map(str, ips)))
+
+
+def _suffix_coverage(network: NetworkFacts, filed: Iterable[str]) -> tuple[list[str], list[str]]:
+    """Interim rule: a filed name covers itself and its subdomains; a filed IP covers itself."""
+    names = set(filed)
+    hosts = [h.host for h in network.hosts
+             if not any(h.host == n or h.host.endswith("." + n) for n in names)]
+    return sorted(set(hosts)), sorted({i.ip for i in network.ips if i.ip not in names})
+
+
+_NAME_NOISE = re.compile(r"[\s\W_]+", re.UNICODE)
+
+
+def _name_key(text: str) -> str:
+    return _NAME_NOISE.sub("", unicodedata.normalize("NFKC", text).casefold())
+
+
+def name_similarity(label: str, service_name: str) -> float:
+    """1.0 when one name contains the other (``微信`` vs ``微信 - 极速版``), else difflib's ratio on the
+    normalised characters (NFKC, case-folded, without spaces and punctuation)."""
+    a, b = _name_key(label), _name_key(service_name)
+    if not a or not b:
+        return 0.0
+    if a in b or b in a:
+        return 1.0
+    return difflib.SequenceMatcher(None, a, b).ratio()
+
+
+def _entity_key(text: str) -> str:
+    # Full-width and half-width brackets and spaces differ between registrations of the same company name.
+    return _NAME_NOISE.sub("", unicodedata.normalize("NFKC", text).casefold())
+
+
+# --- the engine -----------------------------------------------------------------------------------------------
+
+def _package_summary(facts: PackageFacts) -> dict:
+    return {"format": facts.format, "package": facts.package, "version_code": facts.version_code,
+            "signers": [s.cert_sha256 for s in facts.signature.signers]}
+
+
+# apksigner's words for "there is no signature at all" (an APK without v1 files says it lacks MANIFEST.MF).
+_UNSIGNED_HINTS = ("missing meta-inf/manifest.mf", "no signature", "unsigned", "no signers", "not signed (")
+
+
+def _looks_unsigned(sig) -> bool:
+    if sig.signers or any(sig.schemes.values()):
+        return False
+    return all(any(h in e.lower() for h in _UNSIGNED_HINTS) for e in sig.errors)
+
+
+def _verdict(reasons: Sequence[Reason]) -> str:
+    worst = max((VERDICTS.index(SEVERITY_VERDICT[r.severity]) for r in reasons), default=0)
+    return VERDICTS[worst]
+
+
+def _newest(filings: Sequence[Filing]) -> Filing:
+    return max(filings, key=lambda f: (f.approved_at or "", f.service_licence))
+
+
+def decide(facts: PackageFacts, filings: Sequence[Filing], *, policy: Policy, platform: str = "android",
+           developer_entity: str | None = None) -> Decision:
+    """Decide on one package. ``filings``: every filing listing ``facts.package`` on ``platform``, any status."""
+    if not isinstance(policy, Policy):
+        raise PolicyError("no decision policy given: the gate never decides without one", code="policy_missing")
+    reasons: list[Reason] = []
+
+    def done(filing: Filing | None) -> Decision:
+        return Decision(facts.path, _verdict(reasons), tuple(reasons), filing, _package_summary(facts))
+
+    # 1. Readable.
+    if facts.problems or not facts.package:
+        problems = [p.as_dict() for p in facts.problems] or [{"code": "identifier_missing",
+                                                                "message": "no package identifier"}]
+        reasons.append(reason("package_malformed", problems=[p["code"] for p in problems], details=problems))
+        return done(None)
+
+    # 2. Signature verifies and names signers.
+    sig = facts.signature
+    if not sig.verified:
+        if _looks_unsigned(sig):
+            reasons.append(reason("package_unsigned", errors=list(sig.errors)))
+        else:
+            reasons.append(reason("signature_invalid", errors=list(sig.errors) or ["verification failed"]))
+        return done(None)
+    if not sig.signers:  # verified with no signer is contradictory: fail closed
+        reasons.append(reason("signature_invalid", errors=["verified but no signer reported"]))
+        return done(None)
+
+    # 3. Filed.
+    candidates = [f for f in filings if f.identities_for(platform, facts.package)]
+    if not candidates:
+        reasons.append(reason("unfiled", platform=platform, identifier=facts.package))
+        return done(None)
+
+    # 4. In force. The blacklist concerns the app, so any blacklisted filing of the identifier blocks.
+    blacklisted = [f for f in candidates if f.blacklisted]
+    if blacklisted:
+        f = _newest(blacklisted)
+        reasons.append(reason("filing_blacklisted", service_licence=f.service_licence, identifier=facts.package))
+        return done(f)
+    in_force = [f for f in candidates if f.active]
+    if not in_force:
+        f = _newest(candidates)
+        reasons.append(reason("filing_cancelled", service_licence=f.service_licence, identifier=facts.package,
+                              status=f.status))
+        return done(f)
+
+    # 5. Keys: every verified signer covered by the same filing (itself or a lineage ancestor).
+    filing: Filing | None = None
+    best: tuple[int, Filing, list] | None = None  # the candidate covering most signers, to explain a mismatch
+    for candidate in in_force:
+        filed = candidate.identities_for(platform, facts.package)
+        found = [_cover(s, lineage_ancestors(s, sig.lineage, len(sig.signers)), filed) for s in sig.signers]
+        if all(found):
+            filing, covers = candidate, list(zip(sig.signers, found))
+            break
+        if best is None or sum(map(bool, found)) > best[0]:
+            best = (sum(map(bool, found)), candidate, found)
+    if filing is None:
+        assert best is not None
+        _, mismatched, found = best
+        uncovered = [s for s, c in zip(sig.signers, found) if not c]
+        reasons.append(reason(
+            "key_mismatch", service_licence=mismatched.service_licence,
+            signers=[f"MD5 {fingerprint_text(s.cert_md5)} (SHA-256 {fingerprint_text(s.cert_sha256)})"
+                     for s in uncovered],
+            filed=_filed_text(mismatched.identities_for(platform, facts.package)),
+            uncovered_signers=[s.cert_sha256 for s in uncovered]))
+        return done(mismatched)
+    for signer, (how, cert, matched) in covers:
+        if how == "rotated":
+            reasons.append(reason("key_rotated", policy.key_rotated, service_licence=filing.service_licence,
+                                  signer=fingerprint_text(signer.cert_sha256),
+                                  ancestor=fingerprint_text(cert.cert_sha256), matched=matched))
+
+    # 6. Network resources covered by filed domains/IPs.
+    if policy.unfiled_domains != "off":
+        hosts, ips = _coverage(facts.network, filing.domains)
+        if hosts or ips:
+            shown = (hosts + ips)[:MAX_EVIDENCE_ITEMS]
+            reasons.append(reason("domain_not_filed", policy.unfiled_domains,
+                                  service_licence=filing.service_licence, hosts=shown,
+                                  uncovered_hosts=hosts[:MAX_EVIDENCE_ITEMS], uncovered_ips=ips[:MAX_EVIDENCE_ITEMS],
+                                  count=len(hosts) + len(ips)))
+
+    # 7. Label vs filed service name: the best of the package's labels counts.
+    if policy.name_mismatch != "off":
+        labels = [x for x in (facts.label, *facts.labels.values()) if x]
+        best = max((name_similarity(x, filing.service_name) for x in labels), default=0.0)
+        if best < policy.name_similarity:
+            reasons.append(reason("name_mismatch", policy.name_mismatch, label=facts.label or "",
+                                  service_name=filing.service_name, similarity=round(best, 3)))
+
+    # 8. Uploader's entity vs the filing's unit (only when the caller knows who uploads).
+    if policy.entity_mismatch != "off" and developer_entity:
+        if _entity_key(developer_entity) != _entity_key(filing.unit_name):
+            reasons.append(reason("entity_mismatch", policy.entity_mismatch, developer_entity=developer_entity,
+                                  unit_name=filing.unit_name))
+    return done(filing)

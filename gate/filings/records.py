@@ -1,0 +1,109 @@
+"""Filing records (备案信息): the normalised, validated shape every importer, the registry and decisions share.
+
+A ``Filing`` only exists after validation (``gate.filings.validate``): fingerprints and keys are normalised, the
+filing number parsed, enumerations checked. ``canonical()`` is the DESIGN.md record shape with sorted lists, and
+``digest()`` its SHA-256: the same content always gives the same digest, which is what makes re-imports no-ops.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field, replace
+
+PLATFORMS = ("android", "ios", "harmony")
+SERVICE_TYPES = ("app", "mini_program", "quick_app")
+STATUSES = ("active", "cancelled", "revoked")
+
+
+@dataclass(frozen=True)
+class PlatformIdentity:
+    """One platform's identity in a filing: identifier (包名/Bundle ID) and the filed key material."""
+
+    platform: str
+    identifier: str
+    public_key: str | None = None  # normalised: RSA modulus hex, or SPKI DER hex for other key types
+    signature_md5: str | None = None
+    signature_sha1: str | None = None
+    signature_sha256: str | None = None
+
+    @property
+    def has_key(self) -> bool:
+        return any((self.public_key, self.signature_md5, self.signature_sha1, self.signature_sha256))
+
+    def as_dict(self) -> dict:
+        return {"platform": self.platform, "identifier": self.identifier, "public_key": self.public_key,
+                "signature_md5": self.signature_md5, "signature_sha1": self.signature_sha1,
+                "signature_sha256": self.signature_sha256}
+
+
+@dataclass(frozen=True)
+class Filing:
+    """A service filing (服务备案). ``service_licence`` (服务备案号) is the unique key."""
+
+    service_licence: str
+    main_licence: str
+    service_type: str
+    service_name: str
+    unit_name: str
+    status: str
+    unit_nature: str | None = None
+    approved_at: str | None = None  # YYYY-MM-DD
+    blacklisted: bool = False
+    platforms: tuple[PlatformIdentity, ...] = ()
+    domains: tuple[str, ...] = ()
+    content_approvals: tuple[str, ...] = ()
+    # Set when the record was read from the registry: the stored version a decision used (reproducibility).
+    version_id: int | None = field(default=None, compare=False)
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active" and not self.blacklisted
+
+    def identities_for(self, platform: str, identifier: str) -> tuple[PlatformIdentity, ...]:
+        return tuple(p for p in self.platforms if p.platform == platform and p.identifier == identifier)
+
+    def canonical(self) -> dict:
+        """The DESIGN.md record shape, lists sorted, so equal content serialises identically."""
+        return {
+            "service_licence": self.service_licence,
+            "main_licence": self.main_licence,
+            "service_type": self.service_type,
+            "service_name": self.service_name,
+            "unit_name": self.unit_name,
+            "unit_nature": self.unit_nature,
+            "status": self.status,
+            "approved_at": self.approved_at,
+            "blacklisted": self.blacklisted,
+            "platforms": sorted((p.as_dict() for p in self.platforms),
+                                key=lambda d: (d["platform"], d["identifier"], json.dumps(d, sort_keys=True))),
+            "domains": sorted(self.domains),
+            "content_approvals": sorted(self.content_approvals),
+        }
+
+    def canonical_json(self) -> str:
+        return json.dumps(self.canonical(), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+    def digest(self) -> str:
+        return hashlib.sha256(self.canonical_json().encode("utf-8")).hexdigest()
+
+    def summary(self) -> dict:
+        """The ``filing`` object of a decision (DESIGN.md "Decision")."""
+        return {"service_licence": self.service_licence, "service_name": self.service_name,
+                "unit_name": self.unit_name, "status": self.status}
+
+    def with_version(self, version_id: int | None) -> Filing:
+        return replace(self, version_id=version_id)
+
+    @classmethod
+    def from_canonical(cls, data: dict, *, version_id: int | None = None) -> Filing:
+        """Rebuild from ``canonical()`` output (already validated when it was stored)."""
+        return cls(
+            service_licence=data["service_licence"], main_licence=data["main_licence"],
+            service_type=data["service_type"], service_name=data["service_name"], unit_name=data["unit_name"],
+            status=data["status"], unit_nature=data.get("unit_nature"), approved_at=data.get("approved_at"),
+            blacklisted=bool(data.get("blacklisted")),
+            platforms=tuple(PlatformIdentity(**p) for p in data.get("platforms", ())),
+            domains=tuple(data.get("domains", ())), content_approvals=tuple(data.get("content_approvals", ())),
+            version_id=version_id,
+        )

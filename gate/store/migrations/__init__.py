@@ -1,0 +1,1 @@
+"""Alembic migration scripts (run by gate.store.migrate; there is no env.py)."""
