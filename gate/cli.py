@@ -75,6 +75,10 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILURE
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # the top level: a bug must still end with a message and status 1, not a traceback
+        click.echo(f"error [internal_error]: {type(exc).__name__}: {exc} "
+                   "(this is a bug in the gate; please report it with the command you ran)", err=True)
+        return EXIT_FAILURE
     return rv if isinstance(rv, int) else EXIT_OK
 
 
