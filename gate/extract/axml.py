@@ -222,8 +222,12 @@ class StringPool:
         if data[pos + byte_length] != 0:
             raise self._bad(index, "is not NUL-terminated where its length says")
         try:
-            text = bytes(data[pos:pos + byte_length]).decode("utf-8")
-        except UnicodeDecodeError as exc:
+            # aapt2 writes modified UTF-8 (a supplementary character as two 3-byte surrogates, which the device's
+            # utf8_to_utf16 pairs up); standard 4-byte sequences are read alike. Unpaired surrogates are refused.
+            text = bytes(data[pos:pos + byte_length]).decode("utf-8", "surrogatepass")
+            if any(0xD800 <= ord(ch) <= 0xDFFF for ch in text):
+                text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+        except UnicodeError as exc:
             raise self._bad(index, f"invalid UTF-8 ({exc.reason})") from None
         # The device refuses a UTF-8 string whose declared UTF-16 length disagrees with its content
         # (ResStringPool::stringAt, "decoded length is not correct"); tools use one length or the other.
