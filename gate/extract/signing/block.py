@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 MAGIC = b"APK Sig Block 42"
 MIN_BLOCK_SIZE = 32  # footer (24) + header (8)
@@ -38,6 +38,8 @@ class SigningBlock:
     cd_offset: int
     eocd_offset: int
     file_size: int
+    # Content digests already computed for this APK, so v2 and v3 (which sign the same bytes) read the file once.
+    digests: dict = field(default_factory=dict, compare=False, repr=False)
 
 
 def find_signing_block(container) -> SigningBlock | None:
@@ -143,6 +145,13 @@ def _verity(sections) -> bytes:
 def content_digests(container, block: SigningBlock, algorithms: set[str]) -> dict[str, bytes | None]:
     """Compute the requested content digests; a verity digest is None when the layout forbids it (Android requires
     the signing block to start and end on 4 KiB boundaries for verity)."""
+    missing = set(algorithms) - set(block.digests)
+    if missing:
+        block.digests.update(_compute(container, block, missing))
+    return {alg: block.digests[alg] for alg in algorithms}
+
+
+def _compute(container, block: SigningBlock, algorithms: set[str]) -> dict[str, bytes | None]:
     sections = _digested_sections(container, block)
     out: dict[str, bytes | None] = {}
     if CHUNKED_SHA256 in algorithms:

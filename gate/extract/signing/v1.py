@@ -299,6 +299,9 @@ def _verify_block(signer: V1Signer, block_bytes: bytes, min_sdk: int, max_sdk: i
         except (ValueError, TypeError, KeyError, OverflowError) as exc:
             signer.errors.append(f"v1_parse_error: {name}: {exc}")
             return
+        except certs.CertificateError as exc:  # the signing certificate's key cannot be used
+            signer.errors.append(f"v1_verify_error: {name}: {exc}")
+            return
         if signer.errors:
             return
         if verdict is not None and first is None:
