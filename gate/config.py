@@ -33,6 +33,18 @@ class Settings:
     policy_key_rotated: str = "info"
     # Below this similarity (0..1) between the package label and the filed service name, name_mismatch fires.
     policy_name_similarity: float = 0.5
+    # --- HTTP service (gate serve / gate worker) ---
+    max_upload_bytes: int = 512 * 1024 * 1024  # GATE_MAX_UPLOAD_BYTES: largest package accepted (413 above)
+    sync_threshold_bytes: int = 32 * 1024 * 1024  # GATE_SYNC_THRESHOLD_BYTES: larger uploads are queued (202)
+    spool_dir: str | None = None  # GATE_SPOOL_DIR: where uploads wait for the worker (default: system temp dir)
+    fetch_allow_http: bool = False  # GATE_FETCH_ALLOW_HTTP: allow http:// package_url (never in production)
+    fetch_allow_networks: str = ""  # GATE_FETCH_ALLOW_NETWORKS: CIDRs exempt from the SSRF address check
+    callback_max_attempts: int = 8  # GATE_CALLBACK_MAX_ATTEMPTS: deliveries before a callback is given up
+    callback_backoff_seconds: float = 30.0  # GATE_CALLBACK_BACKOFF_SECONDS: first retry delay, doubled each time
+    callback_timeout_seconds: float = 10.0  # GATE_CALLBACK_TIMEOUT_SECONDS: per delivery attempt
+    job_lease_seconds: int = 120  # GATE_JOB_LEASE_SECONDS: a job whose worker stops heartbeating is retaken
+    log_format: str = "json"  # GATE_LOG_FORMAT: json | text
+    precheck_page: str = "open"  # GATE_PRECHECK_PAGE: open (anyone may use the upload page) | off
 
     def decision_policy(self):
         """The decision engine's Policy for these settings (imported here so config stays import-light)."""
@@ -76,4 +88,45 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         policy_entity_mismatch=_choice(environ, "GATE_POLICY_ENTITY_MISMATCH", "review", STEP_ACTIONS),
         policy_key_rotated=_choice(environ, "GATE_POLICY_KEY_ROTATED", "info", ROTATION_ACTIONS),
         policy_name_similarity=_fraction(environ, "GATE_POLICY_NAME_SIMILARITY", 0.5),
+        **_service_settings(environ),
+    )
+
+
+def _number(environ: Mapping[str, str], name: str, default, kind=int, minimum=0):
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a number", code="config_invalid") from None
+    if value < minimum:
+        raise ConfigError(f"{name}={raw!r} must be at least {minimum}", code="config_invalid")
+    return value
+
+
+def _flag(environ: Mapping[str, str], name: str) -> bool:
+    raw = environ.get(name, "").strip().lower()
+    if raw not in ("", "0", "1", "true", "false", "yes", "no"):
+        raise ConfigError(f"{name}={raw!r} is not a boolean (1/0, true/false)", code="config_invalid")
+    return raw in ("1", "true", "yes")
+
+
+def _service_settings(environ: Mapping[str, str]) -> dict:
+    """The HTTP service's settings (gate serve / gate worker)."""
+    return dict(
+        max_upload_bytes=_number(environ, "GATE_MAX_UPLOAD_BYTES", Settings.max_upload_bytes, minimum=1),
+        sync_threshold_bytes=_number(environ, "GATE_SYNC_THRESHOLD_BYTES", Settings.sync_threshold_bytes),
+        spool_dir=environ.get("GATE_SPOOL_DIR", "").strip() or None,
+        fetch_allow_http=_flag(environ, "GATE_FETCH_ALLOW_HTTP"),
+        fetch_allow_networks=environ.get("GATE_FETCH_ALLOW_NETWORKS", "").strip(),
+        callback_max_attempts=_number(environ, "GATE_CALLBACK_MAX_ATTEMPTS", Settings.callback_max_attempts,
+                                      minimum=1),
+        callback_backoff_seconds=_number(environ, "GATE_CALLBACK_BACKOFF_SECONDS",
+                                         Settings.callback_backoff_seconds, kind=float),
+        callback_timeout_seconds=_number(environ, "GATE_CALLBACK_TIMEOUT_SECONDS",
+                                         Settings.callback_timeout_seconds, kind=float, minimum=0.1),
+        job_lease_seconds=_number(environ, "GATE_JOB_LEASE_SECONDS", Settings.job_lease_seconds, minimum=5),
+        log_format=_choice(environ, "GATE_LOG_FORMAT", "json", ("json", "text")),
+        precheck_page=_choice(environ, "GATE_PRECHECK_PAGE", "open", ("open", "off")),
     )
