@@ -60,9 +60,9 @@ class MemoryRegistry:
                 out.append([duplicate_problem(f)])
                 continue
             conflicts = [conflict_problem(f, i, p.identifier, other)
-                         for i, p in enumerate(f.platforms) if f.active
+                         for i, p in enumerate(f.platforms) if f.status == "active"
                          for other in self._by_identity.get((p.platform, p.identifier), ())
-                         if other != f.service_licence and self.filings[other].active]
+                         if other != f.service_licence and self.filings[other].status == "active"]
             if conflicts:
                 out.append(conflicts)
                 continue

@@ -210,6 +210,7 @@ def validate_record(raw: Mapping[str, Any]) -> tuple[Filing | None, list[FieldPr
         service_licence=licence.text, main_licence=licence.main, service_type=service_type,
         service_name=_text(raw["service_name"]), unit_name=_text(raw["unit_name"]),
         unit_nature=_text(raw.get("unit_nature")) or None, status=status, approved_at=approved_at,
-        blacklisted=bool(blacklisted), platforms=tuple(identities), domains=tuple(domains),
-        content_approvals=tuple(_text(a) for a in approvals if _text(a)),
+        # Sorted, so that equal content is an equal Filing whatever the order in the file.
+        blacklisted=bool(blacklisted), platforms=tuple(sorted(identities, key=lambda p: tuple(v or "" for v in p.as_dict().values()))),
+        domains=tuple(sorted(domains)), content_approvals=tuple(sorted({_text(a) for a in approvals if _text(a)})),
     ), c.problems

@@ -1,0 +1,106 @@
+"""``gate check``: decide on packages against their filings; exit status says the worst verdict.
+
+Developers run it in CI before a release: the readable output says plainly what to fix. With ``--filings FILE``
+the filings come from that file and nothing touches the database; otherwise the configured registry is used and
+each check is stored with its inputs (auditable, reproducible).
+"""
+
+from __future__ import annotations
+
+import json
+from contextlib import ExitStack
+
+import click
+
+VERDICT_EXIT = {"allow": 0, "review": 3, "block": 4}
+
+
+@click.command("check")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=str))
+@click.option("--filings", "filings_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="Match against this filings file (JSON/JSONL/CSV/XLSX) instead of the database.")
+@click.option("--json", "as_json", is_flag=True, help="One decision per line (JSON Lines), in input order.")
+@click.option("--platform", type=click.Choice(["android", "ios", "harmony"]), default="android", show_default=True)
+@click.option("--developer-entity", default=None, help="The uploading developer's entity (主办单位), for step 8.")
+def check(paths: tuple[str, ...], filings_files: tuple[str, ...], as_json: bool, platform: str,
+          developer_entity: str | None) -> int:
+    """Decide allow/review/block for each package. Exit 0 all allowed, 3 worst review, 4 worst block."""
+    from gate.config import load_settings
+    from gate.decide import decide
+    from gate.extract.pipeline import extract_features
+
+    settings = load_settings()
+    policy = settings.decision_policy()
+    worst = 0
+    with ExitStack() as stack:
+        registry, conn = _open_registry(stack, settings, filings_files)
+        for path in paths:
+            facts = extract_features(path)
+            filings = registry.filings_for(platform, facts.package) if facts.package else []
+            decision = decide(facts, filings, policy=policy, platform=platform, developer_entity=developer_entity)
+            check_id = None
+            if conn is not None:
+                check_id = _store(conn, facts, decision, policy, platform, developer_entity)
+            out = decision.as_dict()
+            if check_id is not None:
+                out["check_id"] = check_id
+            click.echo(json.dumps(out, ensure_ascii=False) if as_json else render(out))
+            worst = max(worst, VERDICT_EXIT[decision.verdict])
+    return worst
+
+
+def _open_registry(stack: ExitStack, settings, filings_files):
+    if filings_files:
+        from gate.filings.registry import MemoryRegistry
+
+        return MemoryRegistry.from_files(filings_files), None
+    from gate.store.engine import open_database
+    from gate.store.filings import DatabaseRegistry
+
+    engine = open_database(settings.database_url)
+    stack.callback(engine.dispose)
+    conn = stack.enter_context(_guarded(engine.connect()))
+    return DatabaseRegistry(conn), conn
+
+
+def _guarded(conn):
+    """Database errors during a check mean the gate failed (exit 1), never a verdict."""
+    from contextlib import contextmanager
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from gate.store.engine import DatabaseUnavailable, _first_line
+
+    @contextmanager
+    def cm():
+        try:
+            with conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            raise DatabaseUnavailable(f"database error during the check ({_first_line(exc)})") from None
+
+    return cm()
+
+
+def _store(conn, facts, decision, policy, platform, developer_entity) -> int:
+    from gate.store.checks import record_check
+
+    with conn.begin():
+        return record_check(conn, facts=facts, decision=decision, policy=policy, platform=platform,
+                            developer_entity=developer_entity)
+
+
+def render(decision: dict) -> str:
+    """The readable form: verdict, package, filing, then each reason with what to do (en, then zh)."""
+    pkg = decision["package"]
+    lines = [f"{decision['verdict'].upper():6} {decision['path']}"
+             + (f"  ({pkg['package']}, versionCode {pkg['version_code']})" if pkg.get("package") else "")]
+    if decision.get("filing"):
+        f = decision["filing"]
+        lines.append(f"  filing: {f['service_licence']} {f['service_name']} — {f['unit_name']} ({f['status']})")
+    for r in decision["reasons"]:
+        lines.append(f"  [{r['severity']}] {r['code']}: {r['message']['en']}")
+        lines.append(f"      {r['message']['zh']}")
+    if decision.get("check_id") is not None:
+        lines.append(f"  check id: {decision['check_id']}")
+    return "\n".join(lines)
