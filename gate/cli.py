@@ -23,6 +23,7 @@ EXIT_BLOCK = 4
 # name -> ("module:attribute", one-line help shown by ``gate --help`` without importing the module)
 COMMANDS: dict[str, tuple[str, str]] = {
     "features": ("gate.commands.features:features", "Print the facts of each package (identity, signers, network)."),
+    "sandbox": ("gate.commands.sandbox:sandbox", "Run rehearsal servers (the regulator sandbox)."),
     "filings": ("gate.commands.filings:filings", "Import filings files (JSON, JSONL, CSV, XLSX); show filings."),
     "check": ("gate.commands.check:check", "Decide allow/review/block for packages against their filings."),
     "db": ("gate.commands.db:db", "Database schema migrations (gate db upgrade)."),
