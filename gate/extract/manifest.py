@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from gate.errors import ManifestError
 from gate.extract.arsc import ResourceTable
-from gate.extract.axml import (ANDROID_ATTRIBUTE_IDS, TYPE_DYNAMIC_REFERENCE, TYPE_NULL, TYPE_REFERENCE, TYPE_STRING,
+from gate.extract.axml import (ANDROID_ATTRIBUTE_IDS, MAX_XML_SIZE, TYPE_DYNAMIC_REFERENCE, TYPE_NULL, TYPE_REFERENCE, TYPE_STRING,
                                Attribute, Element, TypedValue, XmlDocument, parse_xml)
 
 MANIFEST_REFUSALS: dict[str, str] = {
@@ -30,6 +30,9 @@ MANIFEST_REFUSALS: dict[str, str] = {
     "manifest_value_invalid": "versionCode/SDK values that are not integers (or strings, for SDK codenames)",
 }
 
+# The largest AndroidManifest.xml we read (the platform refuses very large manifests too); callers inflating the
+# entry should apply it before inflating. Larger manifests raise LimitExceeded("manifest_too_large").
+MAX_MANIFEST_SIZE = MAX_XML_SIZE
 # Build.VERSION_CODES.CUR_DEVELOPMENT: what the platform records for an SDK level given as a codename ("Q").
 CUR_DEVELOPMENT = 10000
 # FileUtils.isValidExtFilename caps a package (it names a directory) at 255 bytes.

@@ -220,3 +220,23 @@ def test_domain_changes_the_code_prefix():
     with pytest.raises(ManifestError) as caught:
         parse_xml(b"<xml/>", domain="xml")
     assert caught.value.code == "xml_not_binary_xml"
+
+
+def test_random_byte_changes_never_leak_library_exceptions():
+    # Seeded, so a failure reproduces; anything but a GateError (struct.error, IndexError...) is a bug.
+    import random
+
+    from gate.errors import GateError
+    from gate.extract.manifest import read_manifest
+
+    rng = random.Random(20240601)
+    manifest, resources = m.manifest_of(), m.apk_member("locales.apk", "resources.arsc")
+    for _ in range(300):
+        target = bytearray(manifest if rng.random() < 0.6 else resources)
+        for _ in range(rng.randint(1, 3)):
+            target[rng.randrange(len(target))] = rng.randrange(256)
+        pair = (bytes(target), resources) if target[:2] == manifest[:2] else (manifest, bytes(target))
+        try:
+            read_manifest(*pair)
+        except GateError:
+            pass
