@@ -1,0 +1,252 @@
+"""Every domain and IP literal a package contains, with the entries it came from.
+
+A filing (备案) lists the domains and IPs an app uses; each must itself be filed. ``NetworkScanner`` is fed every
+entry the pipeline inflates (once) and looks only where strings live:
+
+* DEX string data (``classes*.dex`` and DEX inside nested APK/JAR/ZIP files, one level deep);
+* string pools of ``resources.arsc`` and binary XML (``res/xml/*`` network security configs, layouts), and the
+  parsed manifest (deep-link ``android:host``, meta-data values);
+* text assets and raw resources (HTML, JS, JSON, XML, properties …, also React Native JS bundles);
+* read-only data of native libraries (ELF ``.rodata``/``.data``; Flutter's ``libapp.so`` keeps its Dart strings there);
+* Hermes bytecode bundles and Unity ``global-metadata.dat`` are scanned as a whole (see docs/network.md for limits).
+
+Images, media, fonts and signature files are skipped without being inflated (``wants``). Nothing here raises on bad
+bytes: a structure that does not add up is scanned as plain bytes or skipped.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import posixpath
+import struct
+from collections import defaultdict
+
+from gate.errors import GateError
+from gate.extract.facts import HostFact, IpFact, NetworkFacts
+from gate.extract.network import regions
+from gate.extract.network.domains import registrable_domain, url_host
+from gate.extract.network.finder import Findings, scan_region, scan_strings, scan_whole_string
+from gate.extract.network.sdk_hosts import sdk_for_host
+
+__all__ = ["NetworkScanner", "scan_entry"]
+
+MANIFEST_NAME = "AndroidManifest.xml"
+NESTED_SEPARATOR = "!/"  # "assets/plugin.apk!/classes.dex", the jar: URL convention
+MAX_NESTING = 1  # nested packages are opened one level deep; a zip inside a nested zip is not opened
+
+ZIP_MAGIC = b"PK\x03\x04"
+HERMES_MAGIC = b"\xc6\x1f\xbc\x03\xc1\x03\x19\x1f"  # HBC file magic 0x1F1903C103BC1FC6, little-endian
+UNITY_METADATA_MAGIC = b"\xaf\x1b\xb1\xfa"  # global-metadata.dat sanity 0xFAB11BAF, little-endian
+
+# Never inflated: pixels, sound, video, fonts and archives we do not open carry no host names worth the time.
+SKIPPED_EXTENSIONS = frozenset(
+    "png jpg jpeg webp gif bmp ico heic avif mp3 mp4 m4a aac ogg oga opus wav flac amr 3gp webm mkv avi mov "
+    "ttf otf woff woff2 ttc gz bz2 xz 7z br lz4 zst kotlin_builtins kotlin_metadata kotlin_module".split())
+TEXT_EXTENSIONS = frozenset(
+    "html htm xhtml js mjs cjs jsbundle bundle json json5 xml properties txt conf cfg config ini yml yaml toml "
+    "plist csv css svg lua env md".split())
+# v1 signature files list digests of entry names, not hosts.
+SIGNATURE_FILE_EXTENSIONS = frozenset({"sf", "rsa", "dsa", "ec"})
+TEXT_SNIFF_BYTES = 4096
+MIN_TEXT_RATIO = 0.95  # share of printable / UTF-8 bytes in the first TEXT_SNIFF_BYTES for "text"
+
+_PRINTABLE = bytes(range(0x20, 0x7F)) + b"\t\r\n" + bytes(range(0x80, 0x100))
+
+
+class NetworkScanner:
+    """Collects hosts and IPs over the entries of one package, remembering which entries each came from."""
+
+    def __init__(self) -> None:
+        self._host_sources: defaultdict[str, set[str]] = defaultdict(set)
+        self._ip_sources: defaultdict[str, set[str]] = defaultdict(set)
+        self.unreadable: list[str] = []  # entries whose structure could not be read (scanned as far as possible)
+        self._strings: dict = {}  # string bytes -> (hosts, ips), shared by all entries of the package
+
+    def wants(self, name: str) -> bool:
+        """Whether ``name`` is worth inflating for the scan (decided on the name alone, before inflating)."""
+        if name.endswith("/"):
+            return False
+        extension = _extension(name)
+        if extension in SKIPPED_EXTENSIONS:
+            return False
+        if name.startswith("META-INF/") and (extension in SIGNATURE_FILE_EXTENSIONS or name == "META-INF/MANIFEST.MF"):
+            return False
+        return True
+
+    def feed(self, name: str, data: bytes) -> None:
+        """Scan one inflated entry. Decides what it is from its first bytes and its name; never raises."""
+        self._feed(name, bytes(data), depth=0)
+
+    def feed_manifest(self, document: object) -> None:
+        """Scan the parsed manifest (``gate.extract.axml.XmlDocument``): deep-link hosts and every string value."""
+        findings = Findings()
+        for element in _elements(document):
+            if getattr(element, "name", None) == "intent-filter":
+                _deep_link_hosts(element, findings)
+        for text in getattr(document, "strings", ()) or ():
+            if isinstance(text, str):
+                _scan_text_value(text, findings)
+        self._record(MANIFEST_NAME, findings)
+
+    def facts(self) -> NetworkFacts:
+        hosts = tuple(
+            HostFact(host=host, registrable_domain=registrable_domain(host), sources=tuple(sorted(sources)),
+                     third_party=sdk_for_host(host))
+            for host, sources in sorted(self._host_sources.items()))
+        ips = tuple(
+            IpFact(ip=ip, sources=tuple(sorted(sources)))
+            for ip, sources in sorted(self._ip_sources.items(), key=lambda item: _ip_order(item[0])))
+        return NetworkFacts(hosts=hosts, ips=ips)
+
+    # -- internals -----------------------------------------------------------------------------------------------
+
+    def _feed(self, name: str, data: bytes, *, depth: int) -> None:
+        if data.startswith(ZIP_MAGIC):
+            if depth < MAX_NESTING:
+                self._feed_nested(name, data, depth=depth)
+            return
+        findings = Findings()
+        try:
+            scan_entry(name, data, findings, self._strings)
+        except (struct.error, ValueError, IndexError, UnicodeError) as exc:  # pragma: no cover - defensive
+            # The readers are written not to raise; should one still do, keep what was found and go on.
+            self.unreadable.append(f"{name}: {type(exc).__name__}")
+        self._record(name, findings)
+
+    def _feed_nested(self, name: str, data: bytes, *, depth: int) -> None:
+        # Imported lazily: the container module is heavy only for the nested case.
+        from gate.extract.container import ApkContainer
+
+        try:
+            container = ApkContainer.from_bytes(data)
+        except GateError as exc:
+            self.unreadable.append(f"{name}: {exc.code}")
+            return
+        with container:
+            for entry in container.entries:
+                if entry.is_directory or not self.wants(entry.name):
+                    continue
+                try:
+                    inner = container.read(entry)
+                except GateError as exc:
+                    self.unreadable.append(f"{name}{NESTED_SEPARATOR}{entry.name}: {exc.code}")
+                    continue
+                self._feed(f"{name}{NESTED_SEPARATOR}{entry.name}", inner, depth=depth + 1)
+
+    def _record(self, source: str, findings: Findings) -> None:
+        for host in findings.hosts:
+            self._host_sources[host].add(source)
+        for ip in findings.ips:
+            self._ip_sources[ip].add(source)
+
+
+def scan_entry(name: str, data: bytes, findings: Findings, cache: dict | None = None) -> None:
+    """Add the hosts and IPs of one (non-archive) entry to ``findings``, choosing the reader by content.
+
+    ``cache`` remembers the answer for each string already analysed (shared over the entries of one package).
+    """
+    cache = {} if cache is None else cache
+    head = data[:8]
+    if head.startswith(regions.DEX_MAGIC):
+        region = regions.dex_string_data(data) or regions.dex_fallback(data)
+        scan_strings(data, findings, region.start, region.end, prefix_len=region.prefix_len, cache=cache)
+    elif head.startswith(regions.ELF_MAGIC):
+        sections = regions.elf_read_only_data(data)
+        if sections is None:
+            scan_strings(data, findings, cache=cache)
+        for section in sections or ():
+            scan_strings(data, findings, section.start, section.end, cache=cache)
+    elif head[:2] in (b"\x02\x00", b"\x03\x00") and len(data) >= 8:
+        _scan_resource_file(data, findings, cache, is_xml=head[:2] == b"\x03\x00")
+    elif head.startswith((HERMES_MAGIC, UNITY_METADATA_MAGIC)):
+        # Both keep strings back to back without separators; scanned whole (docs/network.md has the plan to parse
+        # their string tables).
+        scan_region(data, findings)
+    elif _is_text(name, data):
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            data = data.decode("utf-16", "replace").encode("ascii", "replace")
+        scan_region(data, findings)
+
+
+def _scan_resource_file(data: bytes, findings: Findings, cache: dict, *, is_xml: bool) -> None:
+    for region in regions.resource_string_pools(data):
+        flat, flat_region = regions.pool_bytes(data, region)
+        scan_strings(flat, findings, flat_region.start, flat_region.end, prefix_len=flat_region.prefix_len,
+                     cache=cache)
+        if is_xml:
+            # Binary XML pools are small, and a whole pool string that is a domain (``<domain>`` in a network
+            # security config) is a host even under TLDs that are not believed in running text.
+            for text in _pool_strings(flat, flat_region):
+                scan_whole_string(text, findings)
+
+
+def _pool_strings(flat: bytes, region: regions.Region) -> list[str]:
+    """The strings of a (flattened) pool region, split at NULs with their length prefix removed."""
+    out = []
+    for raw in flat[region.start:region.end].split(b"\0"):
+        text = raw[region.prefix_len:] if len(raw) > region.prefix_len else b""
+        if b"." in text:
+            out.append(text.decode("utf-8", "replace"))
+    return out
+
+
+def _deep_link_hosts(intent_filter: object, findings: Findings) -> None:
+    """``<data android:host>`` of an intent filter; App Links (http/https) accept any ICANN TLD."""
+    schemes, hosts = set(), []
+    for child in getattr(intent_filter, "children", ()) or ():
+        if getattr(child, "name", None) != "data":
+            continue
+        scheme, host = _attribute_text(child, "scheme"), _attribute_text(child, "host")
+        if scheme:
+            schemes.add(scheme.lower())
+        if host:
+            hosts.append(host)
+    web = not schemes or bool(schemes & {"http", "https"})
+    for host in hosts:
+        if web:
+            name = url_host(host)
+            if name:
+                findings.hosts.add(name)
+        else:
+            scan_whole_string(host.removeprefix("*."), findings)
+
+
+def _attribute_text(element: object, name: str) -> str | None:
+    get = getattr(element, "get", None)
+    attribute = get(name) if callable(get) else None
+    if attribute is None:
+        return None
+    value = getattr(attribute, "value", None)
+    text = getattr(value, "string", None) or getattr(attribute, "raw", None)
+    return text if isinstance(text, str) else None
+
+
+def _scan_text_value(text: str, findings: Findings) -> None:
+    if "." not in text and ":" not in text:
+        return
+    scan_region(text.encode("utf-8", "replace"), findings)
+    scan_whole_string(text, findings)
+
+
+def _elements(document: object) -> list:
+    iterate = getattr(document, "iter", None)
+    return list(iterate()) if callable(iterate) else []
+
+
+def _is_text(name: str, data: bytes) -> bool:
+    if _extension(name) in TEXT_EXTENSIONS:
+        return True
+    head = data[:TEXT_SNIFF_BYTES]
+    if not head or b"\0" in head:
+        return False
+    printable = len(head) - len(head.translate(None, _PRINTABLE))
+    return printable >= MIN_TEXT_RATIO * len(head)
+
+
+def _extension(name: str) -> str:
+    return posixpath.splitext(name)[1][1:].lower()
+
+
+def _ip_order(ip: str) -> tuple[int, int]:
+    address = ipaddress.ip_address(ip)
+    return address.version, int(address)

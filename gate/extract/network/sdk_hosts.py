@@ -1,0 +1,121 @@
+"""Well-known third-party SDK and platform domains, so their hosts are reported apart from the app's own.
+
+An app embedding the WeChat OpenSDK or Umeng analytics contains those vendors' hosts; the vendor files them, the app
+developer cannot. The decision engine therefore lists them separately and never counts them as unfiled.
+
+Curated by hand. Each entry is a registrable domain (or a more specific host suffix), the SDK label reported as
+``third_party``, and its basis: the operator of the domain and the SDK or service known to call it, taken from the
+vendors' public integration documentation and from the third-party-SDK lists Chinese apps publish under the MIIT
+rules. The table was written from that knowledge without network access at the time; an entry whose basis is later
+found wrong should be corrected rather than deleted silently. The most specific suffix wins, so ``bugly.qq.com`` is
+labelled Bugly while ``open.weixin.qq.com`` is labelled WeChat. Match on whole labels, never on substrings.
+"""
+
+from __future__ import annotations
+
+# suffix -> (label, basis)
+SDK_DOMAINS: dict[str, tuple[str, str]] = {
+    # Tencent
+    "qq.com": ("Tencent", "Tencent's main domain (QQ, TBS X5 WebView, Tencent ads GDT)"),
+    "weixin.qq.com": ("WeChat SDK (Tencent)", "WeChat OpenSDK login/share/pay endpoints, open.weixin.qq.com"),
+    "wx.qq.com": ("WeChat SDK (Tencent)", "WeChat web endpoints operated by Tencent"),
+    "wechat.com": ("WeChat SDK (Tencent)", "WeChat international domain operated by Tencent"),
+    "bugly.qq.com": ("Bugly (Tencent)", "Tencent Bugly crash reporting SDK upload hosts"),
+    "gtimg.cn": ("Tencent", "Tencent static content CDN"),
+    "gdt.qq.com": ("Tencent Ads (GDT)", "Tencent Youlianghui (优量汇) ads SDK"),
+    "tencent.com": ("Tencent", "Tencent corporate and service domain"),
+    "qcloud.com": ("Tencent Cloud", "Tencent Cloud service domain"),
+    "myqcloud.com": ("Tencent Cloud", "Tencent Cloud COS/CDN endpoints"),
+    "tencentcloudapi.com": ("Tencent Cloud", "Tencent Cloud API endpoints"),
+    # Alibaba / Ant Group
+    "alipay.com": ("Alipay SDK (Ant Group)", "Alipay payment SDK gateway (openapi.alipay.com, mclient.alipay.com)"),
+    "alipayobjects.com": ("Alipay SDK (Ant Group)", "Alipay static resources"),
+    "alipaydev.com": ("Alipay SDK (Ant Group)", "Alipay sandbox gateway"),
+    "antgroup.com": ("Ant Group", "Ant Group corporate domain"),
+    "aliyun.com": ("Alibaba Cloud", "Alibaba Cloud service domain"),
+    "aliyuncs.com": ("Alibaba Cloud", "Alibaba Cloud OSS/SLS/HTTPDNS endpoints"),
+    "alicdn.com": ("Alibaba", "Alibaba CDN"),
+    "taobao.com": ("Alibaba", "Taobao, also Alibaba SDK endpoints"),
+    "mmstat.com": ("Alibaba", "Alibaba UT analytics"),
+    # Analytics and push
+    "umeng.com": ("Umeng (Alibaba)", "Umeng U-App/U-Push SDK endpoints"),
+    "umengcloud.com": ("Umeng (Alibaba)", "Umeng SDK upload hosts"),
+    "umsns.com": ("Umeng (Alibaba)", "Umeng U-Share SDK"),
+    "umindex.com": ("Umeng (Alibaba)", "Umeng SDK"),
+    "jpush.cn": ("JPush (Jiguang)", "Jiguang push SDK"),
+    "jiguang.cn": ("JPush (Jiguang)", "Jiguang developer services SDK"),
+    "jpush.io": ("JPush (Jiguang)", "Jiguang push SDK, international"),
+    "getui.com": ("Getui", "Getui (个推) push SDK"),
+    "getui.net": ("Getui", "Getui push SDK"),
+    "igexin.com": ("Getui", "Getui push SDK legacy domain"),
+    "gepush.com": ("Getui", "Getui push SDK"),
+    "mob.com": ("MobTech (ShareSDK)", "MobTech ShareSDK/MobPush"),
+    "sensorsdata.cn": ("Sensors Analytics", "Sensors Data analytics SDK"),
+    "talkingdata.com": ("TalkingData", "TalkingData analytics SDK"),
+    "growingio.com": ("GrowingIO", "GrowingIO analytics SDK"),
+    # Maps
+    "baidu.com": ("Baidu", "Baidu service domain (map, location, push, stat SDKs)"),
+    "map.baidu.com": ("Baidu Maps", "Baidu Maps SDK (api.map.baidu.com)"),
+    "bdimg.com": ("Baidu", "Baidu static content"),
+    "bdstatic.com": ("Baidu", "Baidu static content"),
+    "amap.com": ("Amap (AutoNavi)", "Amap/Gaode maps and location SDK (restapi.amap.com)"),
+    "autonavi.com": ("Amap (AutoNavi)", "Amap map tiles"),
+    # Device makers' push services
+    "hicloud.com": ("Huawei Mobile Services", "HMS Push/Account/Analytics endpoints"),
+    "huawei.com": ("Huawei Mobile Services", "Huawei corporate and HMS domain"),
+    "dbankcloud.cn": ("Huawei Mobile Services", "Huawei cloud endpoints for HMS"),
+    "dbankcloud.com": ("Huawei Mobile Services", "Huawei cloud endpoints for HMS"),
+    "xiaomi.com": ("Xiaomi Push", "Xiaomi MiPush SDK (api.xmpush.xiaomi.com)"),
+    "xiaomi.net": ("Xiaomi Push", "Xiaomi service domain"),
+    "mi.com": ("Xiaomi", "Xiaomi service domain"),
+    "heytapmobi.com": ("OPPO Push (HeyTap)", "OPPO/HeyTap push SDK"),
+    "heytapmobile.com": ("OPPO Push (HeyTap)", "OPPO/HeyTap push SDK"),
+    "oppomobile.com": ("OPPO Push (HeyTap)", "OPPO service domain"),
+    "coloros.com": ("OPPO Push (HeyTap)", "OPPO ColorOS service domain"),
+    "vivo.com.cn": ("vivo Push", "vivo push SDK"),
+    "vivo.com": ("vivo Push", "vivo service domain"),
+    "meizu.com": ("Meizu Push", "Meizu push SDK"),
+    "honor.com": ("Honor Push", "Honor push SDK"),
+    # Ads
+    "pangle.io": ("Pangle (ByteDance)", "Pangle ads SDK"),
+    "pangolin-sdk-toutiao.com": ("Pangle (ByteDance)", "Pangle/CSJ (穿山甲) ads SDK"),
+    "snssdk.com": ("ByteDance", "ByteDance SDK endpoints"),
+    "toutiao.com": ("ByteDance", "ByteDance service domain"),
+    "bytedance.com": ("ByteDance", "ByteDance corporate domain"),
+    "byteimg.com": ("ByteDance", "ByteDance static content"),
+    "kuaishou.com": ("Kuaishou", "Kuaishou ads/login SDK"),
+    "gifshow.com": ("Kuaishou", "Kuaishou service domain"),
+    "kwai.com": ("Kuaishou", "Kuaishou international"),
+    "ksapisrv.com": ("Kuaishou", "Kuaishou API endpoints"),
+    # Google / Firebase and other international SDKs
+    "google.com": ("Google", "Google service domain"),
+    "googleapis.com": ("Google/Firebase", "Google and Firebase API endpoints"),
+    "gstatic.com": ("Google", "Google static content"),
+    "firebaseio.com": ("Firebase (Google)", "Firebase Realtime Database"),
+    "firebase.com": ("Firebase (Google)", "Firebase"),
+    "app-measurement.com": ("Firebase (Google)", "Google Analytics for Firebase"),
+    "crashlytics.com": ("Firebase (Google)", "Firebase Crashlytics"),
+    "google-analytics.com": ("Google", "Google Analytics"),
+    "doubleclick.net": ("Google Ads", "Google ad serving"),
+    "googlesyndication.com": ("Google Ads", "Google AdMob/AdSense"),
+    "sentry.io": ("Sentry", "Sentry error reporting SDK (default DSN host)"),
+    "facebook.com": ("Facebook SDK", "Meta Facebook SDK graph endpoints"),
+    "facebook.net": ("Facebook SDK", "Meta Facebook SDK"),
+    "unity3d.com": ("Unity", "Unity engine services"),
+    "applovin.com": ("AppLovin", "AppLovin ads SDK"),
+    # Social
+    "weibo.com": ("Weibo SDK (Sina)", "Sina Weibo share/login SDK"),
+    "weibo.cn": ("Weibo SDK (Sina)", "Sina Weibo share/login SDK"),
+    "sinaimg.cn": ("Weibo SDK (Sina)", "Sina image CDN"),
+    "netease.im": ("NetEase Yunxin", "NetEase Yunxin IM SDK"),
+}
+
+
+def sdk_for_host(host: str) -> str | None:
+    """The SDK label for ``host`` (lowercase), by the most specific matching suffix; None for first-party hosts."""
+    labels = host.split(".")
+    for i in range(len(labels) - 1):
+        entry = SDK_DOMAINS.get(".".join(labels[i:]))
+        if entry is not None:
+            return entry[0]
+    return None
