@@ -8,7 +8,7 @@ each check is stored with its inputs (auditable, reproducible).
 from __future__ import annotations
 
 import json
-from contextlib import ExitStack
+from contextlib import ExitStack, nullcontext
 
 import click
 
@@ -35,12 +35,15 @@ def check(paths: tuple[str, ...], filings_files: tuple[str, ...], as_json: bool,
     with ExitStack() as stack:
         registry, conn = _open_registry(stack, settings, filings_files)
         for path in paths:
-            facts = extract_features(path)
-            filings = registry.filings_for(platform, facts.package) if facts.package else []
-            decision = decide(facts, filings, policy=policy, platform=platform, developer_entity=developer_entity)
-            check_id = None
-            if conn is not None:
-                check_id = _store(conn, facts, decision, policy, platform, developer_entity)
+            facts = extract_features(path)  # outside any transaction: it may take seconds
+            # Lookup, decision and stored check in one transaction: the stored filing version is the one used.
+            with conn.begin() if conn is not None else nullcontext():
+                filings = registry.filings_for(platform, facts.package) if facts.package else []
+                decision = decide(facts, filings, policy=policy, platform=platform,
+                                  developer_entity=developer_entity)
+                check_id = None
+                if conn is not None:
+                    check_id = _store(conn, facts, decision, policy, platform, developer_entity)
             out = decision.as_dict()
             if check_id is not None:
                 out["check_id"] = check_id
@@ -85,9 +88,8 @@ def _guarded(conn):
 def _store(conn, facts, decision, policy, platform, developer_entity) -> int:
     from gate.store.checks import record_check
 
-    with conn.begin():
-        return record_check(conn, facts=facts, decision=decision, policy=policy, platform=platform,
-                            developer_entity=developer_entity)
+    return record_check(conn, facts=facts, decision=decision, policy=policy, platform=platform,
+                        developer_entity=developer_entity)
 
 
 def render(decision: dict) -> str:

@@ -1,0 +1,49 @@
+"""Database fixtures: every store test runs on SQLite (a temporary file) and, when GATE_TEST_POSTGRES_URL is set
+(.ci/run sets it), on PostgreSQL too. Each test gets its own empty database: a fresh SQLite file, or a fresh
+PostgreSQL schema selected through the connection's search_path and dropped afterwards."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from urllib.parse import quote
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from gate.store.engine import normalise_url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'gate.db'}"
+        return
+    base = os.environ.get("GATE_TEST_POSTGRES_URL")
+    if not base:
+        pytest.skip("PostgreSQL tests need GATE_TEST_POSTGRES_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/"
+                    "test); .ci/run sets it when the server runs")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(normalise_url(base))
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in base else "?"
+    try:
+        yield f"{base}{sep}options={quote(f'-csearch_path={schema}')}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def migrated_engine(database_url):
+    from gate.store.engine import make_engine, open_database
+    from gate.store.migrate import upgrade
+
+    setup = make_engine(database_url)
+    upgrade(setup)
+    setup.dispose()
+    engine = open_database(database_url)
+    yield engine
+    engine.dispose()

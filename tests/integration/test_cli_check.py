@@ -1,0 +1,102 @@
+"""``gate check`` and ``gate filings import`` as a developer's CI runs them: real packages, real processes.
+
+Expected signer digests come from fixtures/apks/oracle.json (apksigner's answers), never from the gate.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).parents[2]
+APKS = ROOT / "fixtures" / "apks"
+ORACLE = json.loads((APKS / "oracle.json").read_text())["apks"]
+GATE = [sys.executable, "-m", "gate.cli"]
+
+
+def gate(*args, env_extra=None, cwd):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GATE_")}
+    env.update(env_extra or {})
+    return subprocess.run([*GATE, *map(str, args)], capture_output=True, text=True, cwd=cwd, env=env, timeout=120)
+
+
+def filing(licence, package, md5, **over):
+    rec = {"service_licence": licence, "service_type": "app", "service_name": "你好门禁",
+           "unit_name": "北京门禁科技有限公司", "status": "active", "domains": ["filinggate.cn", "example.com"],
+           "platforms": [{"platform": "android", "identifier": package, "signature_md5": md5}]}
+    rec.update(over)
+    return rec
+
+
+@pytest.fixture
+def filings_file(tmp_path):
+    hello = ORACLE["hello_zh.apk"]["apksigner"]["signers"][0]["cert_md5"]
+    recs = [filing("京ICP备2024000001号-1A", "cn.filinggate.hello", hello),
+            # cn.filinggate.tiny filed with another key than the fixtures carry
+            filing("京ICP备2024000002号-1A", "cn.filinggate.tiny", "00112233445566778899aabbccddeeff")]
+    path = tmp_path / "filings.jsonl"
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in recs), encoding="utf-8")
+    return path
+
+
+def test_check_against_a_filings_file_without_database(tmp_path, filings_file):
+    # Policy off for domains: the network facts belong to another helper's scanner; here keys are under test.
+    env = {"GATE_POLICY_UNFILED_DOMAINS": "off", "GATE_DATABASE_URL": f"sqlite:///{tmp_path / 'never.db'}"}
+    ok = gate("check", APKS / "hello_zh.apk", "--filings", filings_file, "--json", env_extra=env, cwd=tmp_path)
+    assert ok.returncode == 0, ok.stderr
+    decision = json.loads(ok.stdout)
+    assert decision["verdict"] == "allow" and decision["filing"]["service_licence"] == "京ICP备2024000001号-1A"
+    assert decision["package"]["signers"] == [ORACLE["hello_zh.apk"]["apksigner"]["signers"][0]["cert_sha256"]]
+    assert not (tmp_path / "never.db").exists()
+
+    bad = gate("check", APKS / "hello_zh.apk", APKS / "key_rsa2048_b.apk", "--filings", filings_file,
+               env_extra=env, cwd=tmp_path)
+    assert bad.returncode == 4, bad.stderr
+    md5 = ORACLE["key_rsa2048_b.apk"]["apksigner"]["signers"][0]["cert_md5"].upper()
+    assert f"signed by MD5 {md5[:2]}:{md5[2:4]}" in bad.stdout and "lists MD5 00:11:22" in bad.stdout
+
+    unfiled = gate("check", APKS / "unsigned.apk", "--filings", filings_file, "--json", env_extra=env, cwd=tmp_path)
+    assert unfiled.returncode == 4
+    assert json.loads(unfiled.stdout)["reasons"][0]["code"] in ("package_unsigned", "package_malformed")
+
+
+def test_check_with_the_database_stores_each_check(tmp_path, filings_file):
+    env = {"GATE_DATABASE_URL": f"sqlite:///{tmp_path / 'gate.db'}", "GATE_POLICY_UNFILED_DOMAINS": "off"}
+    refused = gate("check", APKS / "hello_zh.apk", env_extra=env, cwd=tmp_path)
+    assert refused.returncode == 1 and "gate db upgrade" in refused.stderr
+    assert gate("db", "upgrade", env_extra=env, cwd=tmp_path).returncode == 0
+    imported = gate("filings", "import", filings_file, env_extra=env, cwd=tmp_path)
+    assert imported.returncode == 0 and "2 new" in imported.stdout
+    again = gate("filings", "import", filings_file, env_extra=env, cwd=tmp_path)
+    assert "0 new, 0 changed, 2 unchanged" in again.stdout
+    out = gate("check", APKS / "hello_zh.apk", "--json", env_extra=env, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["check_id"] == 1
+
+
+def test_database_unreachable_is_exit_1(tmp_path):
+    env = {"GATE_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none?connect_timeout=2"}
+    out = gate("check", APKS / "hello_zh.apk", env_extra=env, cwd=tmp_path)
+    assert out.returncode == 1 and "database_unavailable" in out.stderr
+
+
+def test_invalid_filings_file_imports_nothing(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("服务备案号,服务类型,服务名称,主办单位名称,状态,平台,包名/Bundle ID,签名MD5\n"
+                    "京ICP备2024000001号-1A,APP,x,y,正常,安卓,cn.x.y,0011\n", encoding="gbk")
+    env = {"GATE_DATABASE_URL": f"sqlite:///{tmp_path / 'gate.db'}"}
+    gate("db", "upgrade", env_extra=env, cwd=tmp_path)
+    out = gate("filings", "import", path, env_extra=env, cwd=tmp_path)
+    assert out.returncode == 1
+    assert f"{path}:2: platforms[0].signature_md5: [fingerprint_length]" in out.stderr
+    skipped = gate("filings", "import", "--skip-invalid", path, env_extra=env, cwd=tmp_path)
+    assert skipped.returncode == 0 and f"skipped rows: {path}:2" in skipped.stdout
+
+
+def test_usage_error_is_exit_2(tmp_path):
+    assert gate("check", tmp_path / "missing.apk", cwd=tmp_path).returncode == 2
