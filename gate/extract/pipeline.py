@@ -72,8 +72,15 @@ def _extract(shown: str, container: ApkContainer) -> PackageFacts:
         scanned.add(MANIFEST_NAME)
     if resources_bytes is not None:
         on_entry(container.get(RESOURCES_NAME), resources_bytes)
-    min_sdk = manifest.min_sdk if manifest is not None else 1
-    signature = verify_apk_signatures(container, min_sdk=min_sdk, on_entry=on_entry)
+    # minSdk decides which schemes apply on which platform versions, targetSdk whether v1 alone may suffice
+    # (Android 11+ requires v2+ for targetSdk >= 30); an unreadable manifest leaves the strictest reading.
+    signature = verify_apk_signatures(
+        container,
+        min_sdk=manifest.min_sdk if manifest is not None else 1,
+        target_sdk=manifest.target_sdk if manifest is not None else None,
+        target_sandbox=getattr(manifest, "target_sandbox_version", 1) if manifest is not None else 1,
+        on_entry=on_entry,
+    )
 
     # Step 3: whatever the scanner still wants that v1 did not inflate.
     for entry in container.entries:
