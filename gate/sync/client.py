@@ -107,7 +107,7 @@ class _Body:
             return sign_body(secret, bytes(self._body))
         if self._kind == "file":
             self._body.seek(self._start)
-            return sign_file(secret, self._body)
+            return sign_file(secret, self._body)  # returns to the start position
         return sign_body(secret, self.fresh())
 
 

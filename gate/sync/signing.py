@@ -44,10 +44,13 @@ def sign_body(secret: str | bytes, body: bytes | Iterable[bytes]) -> str:
 
 
 def sign_file(secret: str | bytes, stream: BinaryIO, *, chunk_size: int = CHUNK_SIZE) -> str:
-    """Sign a binary file object from its current position to its end (the position is left at the end)."""
+    """Sign a seekable binary file from its current position to its end, then return to that position, so the
+    same file object can be handed straight to ``RegulatorClient.submit_report``."""
+    start = stream.tell()
     signer = BodySigner(secret)
     while chunk := stream.read(chunk_size):
         signer.update(chunk)
+    stream.seek(start)
     return signer.hexdigest()
 
 

@@ -88,7 +88,7 @@ class SandboxServer:
         return f"http://{host}:{self._server.server_port}"
 
     def serve_forever(self) -> None:
-        self._server.serve_forever(poll_interval=0.2)
+        self._server.serve_forever(poll_interval=0.05)
 
     def start(self) -> SandboxServer:
         """Serve in a daemon thread (for tests and rehearsal scripts)."""
