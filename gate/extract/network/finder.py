@@ -40,7 +40,11 @@ _DOTTED_QUAD = re.compile(rb"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\Z")
 # schemes (weixin://, alipays://) name providers, files or packages; their "hosts" are not contacted.
 _NETWORK_SCHEME = re.compile(rb"(?:https?|wss?|ftps?|sftp|rtmp[est]?|rtsps?|mqtts?|tcp|udp|ssl|tls|quic)\Z")
 # Words right before a dotted quad that make it a version, not an address ("version 1.2.3.4", "Build: 4.1.0.2").
-_VERSION_CONTEXT = re.compile(rb"(?<![a-z])(?:version|ver|build|release|rev|sdk|v)[\s:=_\-]*\Z")
+_VERSION_CONTEXT = re.compile(rb"(?<![a-z])(?:version|ver|build|release|rev|sdk|v)[\s:=\"'_\-]*\Z")
+# A bare dotted quad of single digits ("1.0.2.3", "4.1.0.2") is a version far more often than an address; only the
+# public resolvers apps really hard-code in that shape are believed. In a URL or with a port, any address counts.
+_SINGLE_DIGIT_QUAD = re.compile(rb"[0-9]\.[0-9]\.[0-9]\.[0-9]\Z")
+WELL_KNOWN_SHORT_IPS = frozenset({b"1.1.1.1", b"1.0.0.1", b"8.8.8.8", b"8.8.4.4", b"9.9.9.9"})
 _PLACEHOLDER_MARKS = frozenset(b"%$")  # "%s.example.com": the token starts inside a format placeholder
 _EMAIL_MARK = 0x40  # "@": support@example.com names a mailbox, not a server the app connects to
 _NOT_BEFORE_IP = frozenset(b"/_\\")  # "Chrome/91.0.4472.1", "lib_1.2.3.4": product versions and file names
@@ -175,6 +179,8 @@ def _bare(data: bytes, i: int, j: int, lo: int, hi: int, prefix_len: int, findin
             return
         context = data[max(lo, s - 12):s].lower()
         if _VERSION_CONTEXT.search(context):
+            return
+        if _SINGLE_DIGIT_QUAD.match(token) and token not in WELL_KNOWN_SHORT_IPS and data[e:e + 1] != b":":
             return
         ip = ip_literal(token.decode("ascii"))
         if ip:
