@@ -1,0 +1,83 @@
+"""The finder's rules on single strings, the suffix table against publicsuffixlist, and robustness on bad bytes."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from publicsuffixlist import PublicSuffixList
+
+from gate.extract.network import NetworkScanner
+from gate.extract.network.finder import Findings, scan_region, scan_strings
+from gate.extract.network.suffixes import registrable_domain
+
+
+def found(text: bytes, *, pooled: bool = False) -> tuple[set[str], set[str]]:
+    findings = Findings()
+    (scan_strings if pooled else scan_region)(text, findings)
+    return findings.hosts, findings.ips
+
+
+@pytest.mark.parametrize(("text", "hosts", "ips"), [
+    (b"https://API.Example.cn:8443/v1?x=1", {"api.example.cn"}, set()),
+    (b"http://user:pw@files.example.com.cn/x", {"files.example.com.cn"}, set()),
+    (b"https://x.example.app/", {"x.example.app"}, set()),  # any ICANN TLD inside a URL
+    (b"x.example.app", set(), set()),  # ... but .app is not believed bare (x.app file names)
+    (b"%s.cdn.example.cn", {"cdn.example.cn"}, set()),
+    (b"ws://203.0.113.5:9000", set(), {"203.0.113.5"}),
+    (b"http://[2001:DB8::5]/", set(), {"2001:db8::5"}),
+    (b"dns 223.5.5.5", set(), {"223.5.5.5"}),
+    (b"8.8.8.8", set(), {"8.8.8.8"}),
+    (b"1.0.2.3", set(), set()),  # single-digit quad: a version
+    (b"version: 10.2.3.4", set(), set()),
+    (b"Chrome/91.0.4472.120", set(), set()),
+    (b"255.255.255.0 0.0.0.0 127.0.0.1 224.0.0.1", set(), set()),
+    (b"com.example.app.MainActivity com.tencent.mm", set(), set()),
+    (b"libfoo.so data.zip main.js style.css", set(), set()),
+    (b"android.intent.action.VIEW", set(), set()),
+    (b"mailto:support@example-mail.com", set(), set()),
+    (b"content://com.example.provider/x intent://scan/#Intent", set(), set()),
+    (b"http://schemas.android.com/apk/res/android", set(), set()),
+    (b"std::string Foo::bar", set(), set()),
+    (b"2400:3200::1", set(), {"2400:3200::1"}),
+])
+def test_rules(text, hosts, ips):
+    assert found(text) == (hosts, ips)
+
+
+def test_length_prefix_is_not_glued_to_a_pooled_string():
+    # 'a' (97) as the one-byte length of a DEX string must not become part of the host
+    data = b"\x00a" + b"api.example.cn" + b"\x00"
+    findings = Findings()
+    scan_strings(data, findings, 0, len(data), prefix_len=1)
+    assert findings.hosts == {"api.example.cn"}
+
+
+@pytest.mark.parametrize("host", [
+    "a.b.example.com.cn", "www.gov.cn", "x.y.kawasaki.jp", "city.kawasaki.jp", "a.www.ck", "foo.ck", "x.sch.uk",
+    "y.x.sch.uk", "api.example.xn--fiqs8s", "x.myqcloud.com", "foo.unknowntld", "com.cn",
+])
+def test_suffix_table_agrees_with_publicsuffixlist(host):
+    oracle = PublicSuffixList(only_icann=True, accept_unknown=False)
+    assert registrable_domain(host) == oracle.privatesuffix(host)
+
+
+@pytest.mark.parametrize("head", [b"dex\n035\x00", b"\x7fELF\x02\x01\x01", b"\x02\x00\x0c\x00", b"\x03\x00\x08\x00",
+                                  b"PK\x03\x04", b""])
+def test_malformed_inputs_never_raise(head):
+    rng = random.Random(7)
+    scanner = NetworkScanner()
+    for n in range(50):
+        body = bytes(rng.randrange(256) for _ in range(rng.randrange(0, 300)))
+        scanner.feed(f"assets/x{n}", head + body)
+        scanner.feed(f"classes{n}.dex", (head + body)[: rng.randrange(0, 40)])
+    scanner.facts()
+
+
+def test_media_and_signature_files_are_not_wanted():
+    scanner = NetworkScanner()
+    assert not scanner.wants("res/drawable/icon.png")
+    assert not scanner.wants("assets/intro.mp4")
+    assert not scanner.wants("META-INF/CERT.RSA")
+    assert scanner.wants("classes3.dex")
+    assert scanner.wants("assets/index.android.bundle")
