@@ -90,11 +90,11 @@ class NetworkScanner:
 
     def facts(self) -> NetworkFacts:
         hosts = tuple(
-            HostFact(host=host, registrable_domain=registrable_domain(host), sources=tuple(sorted(sources)),
+            HostFact(host=host, registrable_domain=registrable_domain(host), sources=_sorted(sources),
                      third_party=sdk_for_host(host))
             for host, sources in sorted(self._host_sources.items()))
         ips = tuple(
-            IpFact(ip=ip, sources=tuple(sorted(sources)))
+            IpFact(ip=ip, sources=_sorted(sources))
             for ip, sources in sorted(self._ip_sources.items(), key=lambda item: _ip_order(item[0])))
         return NetworkFacts(hosts=hosts, ips=ips)
 
@@ -241,6 +241,10 @@ def _is_text(name: str, data: bytes) -> bool:
         return False
     printable = len(head) - len(head.translate(None, _PRINTABLE))
     return printable >= MIN_TEXT_RATIO * len(head)
+
+
+def _sorted(sources: set[str]) -> tuple[str, ...]:
+    return tuple(sources) if len(sources) == 1 else tuple(sorted(sources))
 
 
 def _extension(name: str) -> str:

@@ -111,8 +111,15 @@ SDK_DOMAINS: dict[str, tuple[str, str]] = {
 }
 
 
+# The last two labels of every entry: a host whose last two labels are not among them matches nothing (one lookup
+# instead of a walk for the vast majority of hosts, which are first-party).
+_TAILS = frozenset(".".join(suffix.split(".")[-2:]) for suffix in SDK_DOMAINS)
+
+
 def sdk_for_host(host: str) -> str | None:
     """The SDK label for ``host`` (lowercase), by the most specific matching suffix; None for first-party hosts."""
+    if host[host.rfind(".", 0, host.rfind(".")) + 1:] not in _TAILS:
+        return None
     labels = host.split(".")
     for i in range(len(labels) - 1):
         entry = SDK_DOMAINS.get(".".join(labels[i:]))
