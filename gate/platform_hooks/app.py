@@ -1,0 +1,127 @@
+"""The Flask application factory (flaskr style: no module-level app, extensions bound in the factory).
+
+``create_app(settings)`` builds an app whose database engine is opened on first use, so building the app (for the
+OpenAPI test, for gunicorn's master) touches nothing. One JSON error handler answers every failure as
+``{"error": {"code", "message"}}``; an unexpected exception becomes a 500 carrying the request id, never a
+traceback page.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import flask
+from werkzeug.exceptions import HTTPException
+
+from gate.config import Settings, load_settings
+from gate.errors import GateError
+from gate.platform_hooks import metrics, request_log
+from gate.platform_hooks.body import MULTIPART_OVERHEAD, GateRequest, discard_spools
+
+LOGGER = logging.getLogger("gate.http")
+
+# GateError codes that are the caller's fault or the service's state, when the error class names no status.
+STATUS_BY_CODE = {"database_unavailable": 503, "schema_outdated": 503, "usage_error": 400}
+
+
+class GateService:
+    """What the blueprints share: settings, the decision policy, the fetch policy and the (lazy) engine."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.policy = settings.decision_policy()
+        self._engine = None
+        self._lock = threading.Lock()
+
+    @property
+    def engine(self):
+        if self._engine is None:
+            with self._lock:
+                if self._engine is None:
+                    from gate.store.engine import open_database
+
+                    self._engine = open_database(self.settings.database_url)
+        return self._engine
+
+    def fetch_policy(self):
+        from gate.platform_hooks.fetch import FetchPolicy, parse_networks
+
+        return FetchPolicy(max_bytes=self.settings.max_upload_bytes, allow_http=self.settings.fetch_allow_http,
+                           allow_networks=parse_networks(self.settings.fetch_allow_networks))
+
+
+def service() -> GateService:
+    return flask.current_app.extensions["gate"]
+
+
+def error_response(code: str, message: str, status: int) -> flask.Response:
+    response = flask.jsonify({"error": {"code": code, "message": message}})
+    response.status_code = status
+    return response
+
+
+def _snake(name: str) -> str:
+    return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
+
+
+def _handle_gate_error(exc: GateError):
+    status = getattr(exc, "status", None) or STATUS_BY_CODE.get(exc.code, 500)
+    if status >= 500:
+        LOGGER.error("gate error", extra={"fields": {"code": exc.code, "error": exc.message}})
+    return error_response(exc.code, exc.message, status)
+
+
+def _handle_http_error(exc: HTTPException):
+    code = {413: "upload_too_large", 404: "not_found", 405: "method_not_allowed"}.get(
+        exc.code or 500, _snake(type(exc).__name__))
+    return error_response(code, exc.description or exc.name, exc.code or 500)
+
+
+def _handle_unexpected(exc: Exception):
+    rid = request_log.request_id()
+    LOGGER.exception("unhandled error", extra={"fields": {"error_type": type(exc).__name__}})
+    return error_response("internal_error", f"unexpected error; quote request id {rid} when reporting it", 500)
+
+
+def _observe(response: flask.Response) -> flask.Response:
+    rule = flask.request.url_rule.rule if flask.request.url_rule else "unmatched"
+    elapsed = time.perf_counter() - flask.g.get("started", time.perf_counter())
+    metrics.REQUEST_SECONDS.labels(rule, flask.request.method).observe(elapsed)
+    metrics.REQUESTS.labels(rule, flask.request.method, str(response.status_code)).inc()
+    return response
+
+
+def create_app(settings: Settings | None = None, test_config: dict | None = None) -> flask.Flask:
+    settings = settings or load_settings()
+    app = flask.Flask("gate.platform_hooks", template_folder="templates", static_folder=None)
+    app.request_class = GateRequest
+    # werkzeug refuses a larger Content-Length before reading, and caps chunked bodies while streaming.
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes + MULTIPART_OVERHEAD
+    app.config["JSON_AS_ASCII"] = False
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
+    if test_config:
+        app.config.update(test_config)
+    app.extensions["gate"] = GateService(settings)
+    request_log.configure_logging(settings.log_format)
+
+    app.before_request(request_log.begin_request)
+    app.after_request(_observe)
+    app.after_request(request_log.end_request)
+
+    @app.teardown_request
+    def _cleanup(_exc):  # nothing a request spooled outlives it unless a job claimed it
+        if flask.request:
+            discard_spools(flask.request)
+
+    app.register_error_handler(GateError, _handle_gate_error)
+    app.register_error_handler(HTTPException, _handle_http_error)
+    app.register_error_handler(Exception, _handle_unexpected)
+
+    from gate.platform_hooks import developer, filings_api, ops, preinstall, store_hooks
+
+    for module in (ops, store_hooks, preinstall, developer, filings_api):
+        app.register_blueprint(module.blueprint)
+    return app

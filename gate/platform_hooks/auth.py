@@ -1,0 +1,111 @@
+"""API clients and who may call what.
+
+API keys look like ``gk_<key id>_<secret>``: 16 hex digits that find the client row, then 256 random bits. Only the
+SHA-256 of the whole key is stored — a database leak gives no usable key, and a high-entropy key needs no slow
+password hash. The comparison is constant-time, and an unknown key id costs the same comparison, so response times
+do not reveal which key ids exist.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from gate.errors import GateError, UsageError
+from gate.store.service_tables import ApiClient
+from gate.store.tables import utcnow
+
+A = ApiClient.__table__
+ROLES = ("store", "oem", "developer", "admin")
+KEY_PREFIX = "gk_"
+_DUMMY_HASH = hashlib.sha256(b"no such key").hexdigest()
+
+
+class AuthError(GateError):
+    """Missing or wrong credentials (HTTP 401)."""
+
+    code = "auth_invalid"
+    status = 401
+
+
+class Forbidden(GateError):
+    """Valid credentials, but the client's role may not call this route (HTTP 403)."""
+
+    code = "role_forbidden"
+    status = 403
+
+
+@dataclass(frozen=True)
+class Client:
+    id: int
+    name: str
+    role: str
+    webhook_secret: str
+    callback_url: str | None
+
+    def require(self, *roles: str) -> None:
+        if self.role != "admin" and self.role not in roles:
+            raise Forbidden(f"a {self.role} client may not call this; it needs the role {' or '.join(roles)}")
+
+
+@dataclass(frozen=True)
+class IssuedClient:
+    """What ``gate clients create`` prints once: the secrets are not recoverable afterwards."""
+
+    id: int
+    name: str
+    role: str
+    api_key: str
+    webhook_secret: str
+    callback_url: str | None
+
+    def as_dict(self) -> dict:
+        return {"id": self.id, "name": self.name, "role": self.role, "api_key": self.api_key,
+                "webhook_secret": self.webhook_secret, "callback_url": self.callback_url}
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def create_client(engine: Engine, *, name: str, role: str, callback_url: str | None = None) -> IssuedClient:
+    if role not in ROLES:
+        raise UsageError(f"role must be one of {', '.join(ROLES)}", code="role_invalid")
+    if not name.strip() or len(name) > 128:
+        raise UsageError("a client needs a name of 1 to 128 characters", code="client_name_invalid")
+    key_id = secrets.token_hex(8)
+    api_key = f"{KEY_PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
+    webhook_secret = "whsec_" + secrets.token_urlsafe(32)
+    try:
+        with engine.begin() as conn:
+            client_id = conn.execute(insert(A).returning(A.c.id), {
+                "name": name.strip(), "role": role, "key_id": key_id, "key_sha256": _hash(api_key),
+                "webhook_secret": webhook_secret, "callback_url": callback_url, "disabled": False,
+                "created_at": utcnow()}).scalar_one()
+    except IntegrityError:
+        raise UsageError(f"a client named {name!r} already exists", code="client_exists") from None
+    return IssuedClient(client_id, name.strip(), role, api_key, webhook_secret, callback_url)
+
+
+def authenticate(engine: Engine, authorization: str | None) -> Client:
+    """The client an ``Authorization: Bearer <api_key>`` header names; AuthError otherwise."""
+    scheme, _, key = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise AuthError("send the API key as `Authorization: Bearer <api_key>`", code="auth_missing")
+    key = key.strip()
+    key_id = key[len(KEY_PREFIX):].split("_", 1)[0] if key.startswith(KEY_PREFIX) else ""
+    row = None
+    if len(key_id) == 16:
+        with engine.connect() as conn:
+            row = conn.execute(select(A).where(A.c.key_id == key_id)).first()
+    stored = row.key_sha256 if row is not None else _DUMMY_HASH
+    matches = hmac.compare_digest(_hash(key), stored)
+    if row is None or not matches or row.disabled:
+        raise AuthError("the API key is not valid", code="auth_invalid")
+    return Client(row.id, row.name, row.role, row.webhook_secret, row.callback_url)

@@ -1,0 +1,157 @@
+"""Reading request bodies: multipart uploads spooled under the cap, JSON under a small cap, webhook HMAC on the fly.
+
+The webhook signature covers the raw body. Rather than buffer it, ``SigningInput`` wraps ``wsgi.input`` so the
+StreamingVerifier sees every byte as werkzeug's multipart parser (or the JSON reader) consumes it; only after the
+body is fully read is the signature checked — and if it is wrong, every spool the parse created is deleted before
+anything else happens.
+
+Size: werkzeug compares ``Content-Length`` with ``MAX_CONTENT_LENGTH`` before reading a byte (413); a chunked body
+has no length, so the server's terminated stream is capped by werkzeug's LimitedStream, and the file part is capped
+again by HashingSpool as it is written.
+"""
+
+from __future__ import annotations
+
+import json
+
+import flask
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from gate.platform_hooks.signatures import HEADER, StreamingVerifier
+from gate.platform_hooks.uploads import HashingSpool, SpooledPackage, UploadError
+
+MAX_JSON_BYTES = 16 * 1024 * 1024  # a 10,000-item preinstall list is ~1.5 MB; listings batches are similar
+MAX_METADATA_BYTES = 64 * 1024
+MAX_FORM_PARTS = 16
+MULTIPART_OVERHEAD = 1024 * 1024  # boundaries, headers and the metadata field on top of the package cap
+
+
+class SigningInput:
+    """A read-through wrapper around the WSGI input stream that feeds the webhook HMAC."""
+
+    def __init__(self, stream, verifier: StreamingVerifier) -> None:
+        self._stream, self._verifier = stream, verifier
+
+    def read(self, *args) -> bytes:
+        data = self._stream.read(*args)
+        self._verifier.update(data)
+        return data
+
+    def readline(self, *args) -> bytes:
+        data = self._stream.readline(*args)
+        self._verifier.update(data)
+        return data
+
+    def __iter__(self):
+        return iter(self.readline, b"")
+
+
+class GateRequest(flask.Request):
+    """Multipart file parts stream into HashingSpools; parse errors are raised, not silently emptied."""
+
+    max_form_memory_size = MAX_METADATA_BYTES
+    max_form_parts = MAX_FORM_PARTS
+
+    @property
+    def spools(self) -> list[HashingSpool]:
+        if "gate.spools" not in self.environ:
+            self.environ["gate.spools"] = []
+        return self.environ["gate.spools"]
+
+    def _get_file_stream(self, total_content_length, content_type, filename=None, content_length=None):
+        settings = flask.current_app.extensions["gate"].settings
+        spool = HashingSpool(limit=settings.max_upload_bytes, directory=settings.spool_dir)
+        self.spools.append(spool)
+        return spool
+
+    def make_form_data_parser(self):
+        parser = super().make_form_data_parser()
+        parser.silent = False  # a malformed body must answer 400, not look like an empty form
+        return parser
+
+
+def discard_spools(request: GateRequest) -> None:
+    """Delete whatever the request spooled and nobody claimed (teardown, refused signature, errors)."""
+    for spool in request.environ.pop("gate.spools", []):
+        spool.abort()
+
+
+def start_signature_check(request: GateRequest, secret: str) -> StreamingVerifier:
+    """Check the header now (missing, malformed, stale → 401 before reading the body) and tee the body into it."""
+    verifier = StreamingVerifier(request.headers.get(HEADER), secret)
+    request.environ["wsgi.input"] = SigningInput(request.environ["wsgi.input"], verifier)
+    return verifier
+
+
+def _bad(message: str, code: str, status: int = 400) -> UploadError:
+    return UploadError(message, code=code, status=status)
+
+
+def read_multipart_package(request: GateRequest) -> tuple[SpooledPackage, str, dict]:
+    """(the spooled ``package`` part, its filename, the ``metadata`` JSON object) of a multipart upload."""
+    try:
+        files, form = request.files, request.form
+    except ValueError as exc:
+        discard_spools(request)
+        raise _bad(f"the multipart body is malformed: {exc}", "multipart_malformed") from None
+    except RequestEntityTooLarge:
+        discard_spools(request)
+        raise
+    package = files.get("package")
+    if package is None:
+        discard_spools(request)
+        raise _bad("the multipart body needs a file part named `package`", "package_missing")
+    metadata = parse_metadata(form.get("metadata"))
+    spool = package.stream
+    request.spools.remove(spool)
+    discard_spools(request)  # other file parts are not ours to keep
+    filename = (package.filename or "package.apk").replace("\\", "/").rsplit("/", 1)[-1][:255] or "package.apk"
+    spooled = spool.finish()
+    if spooled.size == 0:
+        spooled.discard()
+        raise _bad("the `package` part is empty", "package_empty")
+    return spooled, filename, metadata
+
+
+def parse_metadata(raw) -> dict:
+    if raw in (None, ""):
+        return {}
+    try:
+        value = json.loads(raw) if isinstance(raw, (str, bytes)) else raw
+    except ValueError:
+        raise _bad("`metadata` is not valid JSON", "metadata_invalid") from None
+    if not isinstance(value, dict):
+        raise _bad("`metadata` must be a JSON object", "metadata_invalid")
+    for key in ("store_app_id", "developer_entity", "callback_url"):
+        if key in value and value[key] is not None and (not isinstance(value[key], str) or len(value[key]) > 2048):
+            raise _bad(f"`metadata.{key}` must be a string of at most 2048 characters", "metadata_invalid")
+    return {k: value[k] for k in ("store_app_id", "developer_entity", "callback_url") if value.get(k)}
+
+
+def read_json(request: GateRequest, *, limit: int = MAX_JSON_BYTES):
+    """The JSON body, read in full under ``limit`` (also for chunked bodies); 400 when it is not JSON."""
+    if request.content_length is not None and request.content_length > limit:
+        raise _bad(f"the JSON body is larger than {limit} bytes", "body_too_large", 413)
+    stream = request.stream
+    chunks, size = [], 0
+    while chunk := stream.read(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            raise _bad(f"the JSON body is larger than {limit} bytes", "body_too_large", 413)
+        chunks.append(chunk)
+    try:
+        return json.loads(b"".join(chunks))
+    except ValueError:
+        raise _bad("the body is not valid JSON (UTF-8)", "json_invalid") from None
+
+
+def read_text(request: GateRequest, *, limit: int = MAX_JSON_BYTES) -> str:
+    if request.content_length is not None and request.content_length > limit:
+        raise _bad(f"the body is larger than {limit} bytes", "body_too_large", 413)
+    data = request.stream.read(limit + 1)
+    if len(data) > limit:
+        raise _bad(f"the body is larger than {limit} bytes", "body_too_large", 413)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise _bad("the body is not UTF-8 text", "body_invalid") from None

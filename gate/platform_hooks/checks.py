@@ -1,0 +1,179 @@
+"""Checking a package that arrived over HTTP: extract, decide against the registry, store, and name it.
+
+The public ``check_id`` is derived, not allocated: SHA-256 over the client, the package SHA-256 and the metadata
+that can change the decision (the uploader's entity, the store's app id). The same upload therefore always gets the
+same id, and two identical uploads racing each other meet on the primary key instead of creating two checks.
+
+A repeated upload is not extracted again: its stored facts are decided again against today's filings (a filing
+may have been cancelled since), recorded as a new gate_check for the audit trail, and answered under the same id.
+Extraction (slow) runs outside any transaction; the rows of one outcome are written in one transaction.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from gate.decide import Decision, Policy, decide
+from gate.errors import GateError
+from gate.extract.facts import PackageFacts
+from gate.store.checks import facts_from_dict, record_check
+from gate.store.filings import DatabaseRegistry
+from gate.store.service_tables import Job, ServiceCheck
+from gate.store.tables import Check, utcnow
+
+SC = ServiceCheck.__table__
+J = Job.__table__
+GC = Check.__table__
+
+# Package formats -> the filing platform their identity is filed under.
+FORMAT_PLATFORM = {"apk": "android", "apks": "android", "xapk": "android", "aab": "android", "ipa": "ios",
+                   "hap": "harmony"}
+DECISION_METADATA = ("developer_entity", "store_app_id")
+
+
+class CheckNotFound(GateError):
+    code = "check_not_found"
+    status = 404
+
+
+def derive_check_id(client_id: int, package_sha256: str, metadata: dict) -> str:
+    relevant = {k: metadata.get(k) for k in DECISION_METADATA if metadata.get(k)}
+    material = json.dumps([client_id, package_sha256, relevant], sort_keys=True, separators=(",", ":"))
+    return "chk_" + hashlib.sha256(material.encode("utf-8")).hexdigest()[:32]
+
+
+def decide_facts(conn: Connection, facts: PackageFacts, *, policy: Policy,
+                 developer_entity: str | None) -> Decision:
+    platform = FORMAT_PLATFORM.get(facts.format or "", "android")
+    filings = DatabaseRegistry(conn).filings_for(platform, facts.package) if facts.package else []
+    return decide(facts, filings, policy=policy, platform=platform, developer_entity=developer_entity)
+
+
+def extract(path: str, shown_name: str) -> PackageFacts:
+    """Facts of a spooled package, shown under the name the caller uploaded it as (not the spool path)."""
+    from gate.extract.pipeline import extract_features
+
+    return dataclasses.replace(extract_features(path), path=shown_name)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the caller is answered: a finished decision, or a queued check."""
+
+    check_id: str
+    status: str  # done | queued
+    decision: dict | None = None
+
+    def as_dict(self) -> dict:
+        if self.decision is not None:
+            return {**self.decision, "check_id": self.check_id, "status": self.status}
+        return {"check_id": self.check_id, "status": self.status}
+
+
+def existing(conn: Connection, check_id: str):
+    return conn.execute(select(SC).where(SC.c.check_id == check_id)).first()
+
+
+def redecide(engine: Engine, row, *, policy: Policy, actor: str) -> Outcome:
+    """Decide a known package again from its stored facts, against today's filings."""
+    with engine.begin() as conn:
+        stored = conn.execute(select(GC.c.facts).where(GC.c.id == row.gate_check_id)).scalar_one()
+        facts = facts_from_dict(json.loads(stored))
+        metadata = json.loads(row.metadata_json)
+        decision = decide_facts(conn, facts, policy=policy, developer_entity=metadata.get("developer_entity"))
+        gate_check_id = record_check(conn, facts=facts, decision=decision, policy=policy,
+                                     platform=FORMAT_PLATFORM.get(facts.format or "", "android"),
+                                     developer_entity=metadata.get("developer_entity"), actor=actor)
+        conn.execute(update(SC).where(SC.c.check_id == row.check_id).values(
+            gate_check_id=gate_check_id, verdict=decision.verdict, updated_at=utcnow()))
+    return Outcome(row.check_id, "done", decision.as_dict())
+
+
+def check_now(engine: Engine, *, check_id: str, client_id: int, path: str, size: int, sha256: str,
+              filename: str, metadata: dict, policy: Policy, actor: str) -> Outcome:
+    """Extract, decide and store synchronously (the caller discards the spool afterwards)."""
+    facts = extract(path, filename)
+    with engine.begin() as conn:
+        decision, gate_check_id = _decide_and_record(conn, facts, metadata=metadata, policy=policy, actor=actor)
+        row = {"check_id": check_id, "client_id": client_id, "package_sha256": sha256, "size": size,
+               "filename": filename[:255], "status": "done", "gate_check_id": gate_check_id,
+               "verdict": decision.verdict, "metadata_json": json.dumps(metadata, ensure_ascii=False),
+               "created_at": utcnow(), "updated_at": utcnow()}
+        try:
+            with conn.begin_nested():
+                conn.execute(insert(SC), row)
+        except IntegrityError:  # the same upload raced us, or an earlier attempt failed: ours is the newest
+            conn.execute(update(SC).where(SC.c.check_id == check_id).values(
+                status="done", gate_check_id=gate_check_id, verdict=decision.verdict, error=None,
+                updated_at=utcnow()))
+    return Outcome(check_id, "done", decision.as_dict())
+
+
+def _decide_and_record(conn: Connection, facts: PackageFacts, *, metadata: dict, policy: Policy,
+                       actor: str) -> tuple[Decision, int]:
+    entity = metadata.get("developer_entity")
+    decision = decide_facts(conn, facts, policy=policy, developer_entity=entity)
+    gate_check_id = record_check(conn, facts=facts, decision=decision, policy=policy,
+                                 platform=FORMAT_PLATFORM.get(facts.format or "", "android"),
+                                 developer_entity=entity, actor=actor)
+    return decision, gate_check_id
+
+
+def enqueue(engine: Engine, *, check_id: str, client_id: int, path: str, size: int, sha256: str, filename: str,
+            metadata: dict, callback_url: str | None) -> Outcome:
+    """Hold the check and its job in the database; the spool stays on disk until the worker finishes."""
+    now = utcnow()
+    payload = {"path": path, "filename": filename, "metadata": metadata, "callback_url": callback_url,
+               "client_id": client_id}
+    with engine.begin() as conn:
+        try:
+            with conn.begin_nested():
+                conn.execute(insert(SC), {
+                    "check_id": check_id, "client_id": client_id, "package_sha256": sha256, "size": size,
+                    "filename": filename[:255], "status": "queued",
+                    "metadata_json": json.dumps(metadata, ensure_ascii=False), "created_at": now, "updated_at": now})
+        except IntegrityError:  # a failed earlier attempt: queue it again
+            conn.execute(update(SC).where(SC.c.check_id == check_id).values(status="queued", error=None,
+                                                                          updated_at=now))
+        conn.execute(insert(J), {"kind": "check", "check_id": check_id, "payload": json.dumps(payload),
+                                 "status": "queued", "attempts": 0, "available_at": now, "created_at": now})
+    return Outcome(check_id, "queued")
+
+
+def finish_job_check(conn: Connection, *, check_id: str, facts: PackageFacts, metadata: dict, policy: Policy,
+                     actor: str) -> Outcome:
+    """The worker's half of an async check, inside the worker's transaction."""
+    decision, gate_check_id = _decide_and_record(conn, facts, metadata=metadata, policy=policy, actor=actor)
+    conn.execute(update(SC).where(SC.c.check_id == check_id).values(
+        status="done", gate_check_id=gate_check_id, verdict=decision.verdict, error=None, updated_at=utcnow()))
+    return Outcome(check_id, "done", decision.as_dict())
+
+
+def load_outcome(conn: Connection, check_id: str) -> tuple[object, dict]:
+    """(service_check row, the answer for GET /api/v1/checks/<id>)."""
+    row = existing(conn, check_id)
+    if row is None:
+        raise CheckNotFound(f"no check {check_id}")
+    if row.status == "done":
+        decision = conn.execute(select(GC.c.decision).where(GC.c.id == row.gate_check_id)).scalar_one()
+        return row, Outcome(check_id, "done", json.loads(decision)).as_dict()
+    answer = {"check_id": check_id, "status": row.status}
+    if row.status == "failed":
+        answer["error"] = {"code": "check_failed", "message": row.error or "the check failed"}
+    return row, answer
+
+
+def check_unregistered(engine: Engine, *, path: str, filename: str, policy: Policy,
+                       actor: str) -> tuple[PackageFacts, dict]:
+    """A check from the open pre-check page: decided and audited (gate_check), but owned by no API client."""
+    facts = extract(path, filename)
+    with engine.begin() as conn:
+        decision, _ = _decide_and_record(conn, facts, metadata={}, policy=policy, actor=actor)
+    return facts, decision.as_dict()

@@ -1,0 +1,44 @@
+"""Filing lookups over HTTP: a filing by its number, and the badge a store shows next to an app (备案号 + link)."""
+
+from __future__ import annotations
+
+import flask
+from sqlalchemy.engine import Engine
+
+from gate.errors import GateError
+from gate.platform_hooks.access import client_for
+from gate.platform_hooks.app import service
+from gate.store.filings import DatabaseRegistry
+
+blueprint = flask.Blueprint("filings", __name__)
+
+# MIIT's filing query system: the regulation asks platforms to show the number and let users look it up there.
+BEIAN_LINK = "https://beian.miit.gov.cn/"
+
+
+class FilingNotFound(GateError):
+    code = "filing_not_found"
+    status = 404
+
+
+def badge_for(engine: Engine, package: str) -> dict:
+    """The filing number to show for an Android package: only a filing in force, never a cancelled one."""
+    with engine.connect() as conn:
+        filings = DatabaseRegistry(conn).filings_for("android", package)
+    in_force = [f for f in filings if f.active and not f.blacklisted]
+    if not in_force:
+        raise FilingNotFound(f"no filing in force names {package}; the app must not be shown as filed")
+    filing = max(in_force, key=lambda f: (f.approved_at or "", f.service_licence))
+    return {"package": package, "service_licence": filing.service_licence, "service_name": filing.service_name,
+            "unit_name": filing.unit_name, "link": BEIAN_LINK,
+            "text": f"APP备案号：{filing.service_licence}"}
+
+
+@blueprint.get("/api/v1/filings/<path:service_licence>")
+def get_filing(service_licence: str):
+    client_for("store", "oem", "developer")
+    with service().engine.connect() as conn:
+        filing = DatabaseRegistry(conn).current(service_licence)
+    if filing is None:
+        raise FilingNotFound(f"no filing {service_licence}")
+    return flask.jsonify(filing.canonical())

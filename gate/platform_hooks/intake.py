@@ -1,0 +1,105 @@
+"""Receiving a package over HTTP and answering its check — shared by the store webhook and the developer API.
+
+Order matters: credentials first (no body read), then the signature header (401 before reading when it is missing,
+malformed or stale), then the body streams into a spool while it is hashed and HMAC'd, then the HMAC is compared —
+and only then is anything looked up, decided or stored.
+"""
+
+from __future__ import annotations
+
+import flask
+
+from gate.platform_hooks import checks, metrics
+from gate.platform_hooks.auth import Client
+from gate.platform_hooks.body import (discard_spools, parse_metadata, read_json, read_multipart_package,
+                                      start_signature_check)
+from gate.platform_hooks.uploads import SpooledPackage, UploadError
+
+
+def _is_multipart() -> bool:
+    return flask.request.mimetype == "multipart/form-data"
+
+
+def receive_package(client: Client, *, signed: bool, allow_url: bool) -> tuple[SpooledPackage, str, dict]:
+    """(spooled package, filename, metadata) of an authenticated request, or an error with nothing kept."""
+    request = flask.request
+    verifier = start_signature_check(request, client.webhook_secret) if signed else None
+    if _is_multipart():
+        spooled, filename, metadata = read_multipart_package(request)
+        try:
+            while request.stream.read(1 << 16):  # an epilogue after the last boundary is signed too
+                pass
+            if verifier is not None:
+                verifier.verify()
+        except BaseException:
+            spooled.discard()
+            raise
+        return spooled, filename, metadata
+    if not allow_url:
+        raise UploadError("send the package as multipart/form-data with a `package` file part",
+                          code="content_type_unsupported", status=415)
+    if request.mimetype != "application/json":
+        raise UploadError("send multipart/form-data with a `package` part, or JSON with package_url and sha256",
+                          code="content_type_unsupported", status=415)
+    body = read_json(request)
+    if verifier is not None:
+        verifier.verify()
+    if not isinstance(body, dict) or not isinstance(body.get("package_url"), str) \
+            or not isinstance(body.get("sha256"), str):
+        raise UploadError("the JSON body needs `package_url` and `sha256` strings", code="body_invalid")
+    metadata = parse_metadata(body.get("metadata"))
+    from gate.platform_hooks.fetch import fetch_package
+
+    gate = flask.current_app.extensions["gate"]
+    spooled = fetch_package(body["package_url"], expected_sha256=body["sha256"], policy=gate.fetch_policy(),
+                            directory=gate.settings.spool_dir)
+    filename = body["package_url"].split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1][:255] or "package.apk"
+    return spooled, filename, metadata
+
+
+def check_callback_url(url: str | None) -> None:
+    """A callback URL is fetched by the gate, so it passes the same SSRF rules as package_url."""
+    if url is None:
+        return
+    from gate.platform_hooks.fetch import check_url
+
+    try:
+        check_url(url, flask.current_app.extensions["gate"].fetch_policy())
+    except UploadError as exc:
+        raise UploadError(f"callback_url refused: {exc.message}", code="callback_url_forbidden") from None
+
+
+def answer_check(client: Client, spooled: SpooledPackage, filename: str, metadata: dict, *,
+                 force_async: bool, actor: str) -> tuple[dict, int]:
+    """Decide now (200) or queue (202); the same upload always answers under the same check_id."""
+    gate = flask.current_app.extensions["gate"]
+    metrics.UPLOAD_BYTES.inc(spooled.size)
+    check_id = checks.derive_check_id(client.id, spooled.sha256, metadata)
+    status_url = flask.url_for("developer.get_check", check_id=check_id)
+    keep = False
+    try:
+        with gate.engine.connect() as conn:
+            row = checks.existing(conn, check_id)
+        if row is not None and row.status == "done":
+            outcome = checks.redecide(gate.engine, row, policy=gate.policy, actor=actor)
+            metrics.observe_decision(outcome.decision)
+            return outcome.as_dict(), 200
+        if row is not None and row.status in ("queued", "running"):
+            return {"check_id": check_id, "status": row.status, "status_url": status_url}, 202
+        if force_async or spooled.size > gate.settings.sync_threshold_bytes:
+            callback_url = metadata.get("callback_url") or client.callback_url
+            check_callback_url(callback_url)
+            checks.enqueue(gate.engine, check_id=check_id, client_id=client.id, path=spooled.path,
+                           size=spooled.size, sha256=spooled.sha256, filename=filename, metadata=metadata,
+                           callback_url=callback_url)
+            keep = True  # the worker deletes it when the job completes
+            return {"check_id": check_id, "status": "queued", "status_url": status_url}, 202
+        outcome = checks.check_now(gate.engine, check_id=check_id, client_id=client.id, path=spooled.path,
+                                   size=spooled.size, sha256=spooled.sha256, filename=filename, metadata=metadata,
+                                   policy=gate.policy, actor=actor)
+        metrics.observe_decision(outcome.decision)
+        return outcome.as_dict(), 200
+    finally:
+        if not keep:
+            spooled.discard()
+        discard_spools(flask.request)

@@ -1,0 +1,127 @@
+"""A store's inventory: listing events (上架/下架) as reported, and the current listing per (store, package).
+
+The regulator report is built from both: the events of a period and the inventory listed at its end. Events may
+arrive late or out of order (a store's queue retries), so the current listing moves only forward in event time:
+an event older than the one the listing already reflects is kept in the log but does not move the listing.
+
+Batches are written with executemany and one IN lookup per 500 packages, so a store can sync a
+1,000,000-app catalogue in batches of 10,000 events without one query per app.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from sqlalchemy import and_, bindparam, insert, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from gate.platform_hooks.uploads import UploadError
+from gate.store.service_tables import Listing, ListingEvent
+from gate.store.tables import utcnow
+
+L = Listing.__table__
+E = ListingEvent.__table__
+MAX_EVENTS = 10_000
+LOOKUP_CHUNK = 500
+ACTIONS = ("listed", "delisted")
+# Android's rule for an application id: two or more dot-separated segments, each starting with a letter.
+PACKAGE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)+")
+
+
+def _invalid(index: int, message: str) -> UploadError:
+    return UploadError(f"events[{index}]: {message}", code="event_invalid")
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    """UTC without tzinfo: SQLite returns naive datetimes, so comparisons are made in naive UTC everywhere."""
+    return value.astimezone(dt.timezone.utc).replace(tzinfo=None) if value.tzinfo else value
+
+
+def parse_events(body) -> list[dict]:
+    if not isinstance(body, dict) or not isinstance(body.get("events"), list):
+        raise UploadError('the body must be {"events": [...]}', code="body_invalid")
+    events = body["events"]
+    if len(events) > MAX_EVENTS:
+        raise UploadError(f"at most {MAX_EVENTS} events per request; send the rest in further requests",
+                          code="too_many_events", status=413)
+    parsed = []
+    for i, e in enumerate(events):
+        if not isinstance(e, dict):
+            raise _invalid(i, "must be an object")
+        package, action, version, at = e.get("package"), e.get("action"), e.get("version_code"), e.get("at")
+        if not isinstance(package, str) or len(package) > 255 or not PACKAGE_NAME.fullmatch(package):
+            raise _invalid(i, "`package` must be an Android package name")
+        if action not in ACTIONS:
+            raise _invalid(i, "`action` must be listed or delisted")
+        if version is not None and (not isinstance(version, int) or isinstance(version, bool) or version < 0):
+            raise _invalid(i, "`version_code` must be a non-negative integer")
+        try:
+            when = dt.datetime.fromisoformat(at) if isinstance(at, str) else None
+        except ValueError:
+            when = None
+        if when is None or when.tzinfo is None:
+            raise _invalid(i, "`at` must be an ISO 8601 time with a UTC offset, e.g. 2024-05-01T10:00:00+08:00")
+        parsed.append({"package": package, "action": action, "version_code": version, "at": _utc(when)})
+    return parsed
+
+
+def record_events(engine: Engine, client_id: int, events: list[dict]) -> dict:
+    """Append the events and move each package's listing to its newest event; returns counts."""
+    for attempt in (1, 2):
+        try:
+            return _record(engine, client_id, events)
+        except IntegrityError:  # a concurrent batch created the same listing first; its row is visible now
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _record(engine: Engine, client_id: int, events: list[dict]) -> dict:
+    now = utcnow()
+    newest: dict[str, dict] = {}
+    for e in events:  # the later of equal times wins: the store sent it after
+        if e["package"] not in newest or e["at"] >= newest[e["package"]]["at"]:
+            newest[e["package"]] = e
+    counts = {"accepted": len(events), "listed": 0, "delisted": 0, "stale": 0}
+    with engine.begin() as conn:
+        if events:
+            conn.execute(insert(E), [{**e, "client_id": client_id, "received_at": now} for e in events])
+        packages = sorted(newest)
+        current = {}
+        for start in range(0, len(packages), LOOKUP_CHUNK):
+            chunk = packages[start:start + LOOKUP_CHUNK]
+            for row in conn.execute(select(L).where(and_(L.c.client_id == client_id, L.c.package.in_(chunk)))):
+                current[row.package] = row
+        inserts, updates = [], []
+        for package in packages:
+            e, row = newest[package], current.get(package)
+            if row is not None and _utc(row.last_event_at) >= e["at"]:
+                counts["stale"] += 1
+                continue
+            counts[e["action"]] += 1
+            listed = e["action"] == "listed"
+            still_listed = row is not None and row.status == "listed" and listed
+            values = {"version_code": e["version_code"], "status": e["action"],
+                      "listed_since": (row.listed_since if still_listed else e["at"]) if listed else None,
+                      "last_event_at": e["at"], "updated_at": now}
+            if row is None:
+                inserts.append({"client_id": client_id, "package": package, **values})
+            else:
+                updates.append({"b_package": package, **values})
+        if inserts:
+            conn.execute(insert(L), inserts)
+        if updates:
+            conn.execute(update(L).where(and_(L.c.client_id == client_id, L.c.package == bindparam("b_package"))),
+                         updates)
+    return counts
+
+
+def listed_packages(engine: Engine, client_id: int) -> list[str]:
+    with engine.connect() as conn:
+        return list(conn.execute(select(L.c.package).where(L.c.client_id == client_id, L.c.status == "listed")
+                                 .order_by(L.c.package)).scalars())
+
+
+

@@ -1,0 +1,77 @@
+"""Prometheus metrics at ``/metrics``.
+
+Two kinds, chosen to stay honest under gunicorn's several worker processes:
+- per-process counters and histograms (checks by verdict and reason, request latency, upload bytes): with more
+  than one worker, ``gate serve`` points prometheus_client's multiprocess mode (``PROMETHEUS_MULTIPROC_DIR``, its own
+  variable) at a fresh directory and the scrape sums every worker's files;
+- state read from the database at scrape time (jobs by status = queue depth, callbacks pending): every process and
+  every instance sees the same number, so no aggregation is needed.
+"""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from sqlalchemy import func, select
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # prometheus_client's own switch, set by `gate serve` for workers > 1
+
+CHECKS = Counter("gate_checks_total", "Package checks decided, by verdict", ["verdict"])
+CHECK_REASONS = Counter("gate_check_reasons_total", "Reasons given in decisions, by code", ["reason"])
+REQUEST_SECONDS = Histogram("gate_http_request_duration_seconds", "HTTP request latency", ["route", "method"],
+                            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))
+REQUESTS = Counter("gate_http_requests_total", "HTTP requests by route and status", ["route", "method", "status"])
+UPLOAD_BYTES = Counter("gate_upload_bytes_total", "Package bytes received (uploads and package_url fetches)")
+
+
+def observe_decision(decision: dict) -> None:
+    CHECKS.labels(decision.get("verdict", "unknown")).inc()
+    for reason in decision.get("reasons", ()):
+        CHECK_REASONS.labels(reason.get("code", "unknown")).inc()
+
+
+class DatabaseCollector:
+    """Queue depth and pending callbacks, counted in the database when scraped."""
+
+    def __init__(self, engine_factory) -> None:
+        self._engine_factory = engine_factory
+
+    def collect(self):
+        from gate.store.service_tables import CallbackDelivery, Job
+
+        jobs = GaugeMetricFamily("gate_jobs", "Jobs in the database by status (queued = queue depth)",
+                                 labels=["status"])
+        callbacks = GaugeMetricFamily("gate_callbacks", "Callback deliveries by status", labels=["status"])
+        engine = self._engine_factory()
+        J, C = Job.__table__, CallbackDelivery.__table__
+        with engine.connect() as conn:
+            counts = dict(conn.execute(select(J.c.status, func.count()).where(J.c.status.in_(("queued", "running")))
+                                       .group_by(J.c.status)).all())
+            pending = dict(conn.execute(select(C.c.status, func.count()).where(C.c.status == "pending")
+                                        .group_by(C.c.status)).all())
+        for status in ("queued", "running"):
+            jobs.add_metric([status], counts.get(status, 0))
+        callbacks.add_metric(["pending"], pending.get("pending", 0))
+        yield jobs
+        yield callbacks
+
+
+def render(engine_factory) -> bytes:
+    registry = CollectorRegistry()
+    if os.environ.get(MULTIPROC_ENV):
+        from prometheus_client import multiprocess
+
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        from prometheus_client import REGISTRY
+
+        registry = REGISTRY
+        body = generate_latest(registry)
+        db = CollectorRegistry()
+        db.register(DatabaseCollector(engine_factory))
+        return body + generate_latest(db)
+    registry.register(DatabaseCollector(engine_factory))
+    return generate_latest(registry)

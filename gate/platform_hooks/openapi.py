@@ -1,0 +1,150 @@
+"""The OpenAPI 3.1 document served at ``/openapi.json``; tests/unit/test_openapi.py keeps it in step with the routes."""
+
+from __future__ import annotations
+
+from gate import __version__
+
+ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _json(schema: dict, description: str = "OK") -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*statuses: int) -> dict:
+    text = {400: "Malformed body", 401: "Missing/invalid API key or webhook signature", 403: "Role may not call this",
+            404: "Not found", 413: "Body larger than the limit", 415: "Unsupported content type",
+            422: "Downloaded package does not match sha256", 500: "Unexpected error (quote X-Request-Id)",
+            503: "Database unavailable"}
+    return {str(s): _json(ERROR, text[s]) for s in statuses}
+
+
+BEARER = [{"apiKey": []}]
+SIGNED = [{"apiKey": [], "webhookSignature": []}]
+AUTH_ERRORS = (401, 403, 500)
+
+METADATA = {"type": "object", "properties": {
+    "store_app_id": {"type": "string"}, "developer_entity": {"type": "string"},
+    "callback_url": {"type": "string", "format": "uri"}}}
+
+SCHEMAS = {
+    "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+        "type": "object", "required": ["code", "message"],
+        "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}},
+    "Reason": {"type": "object", "required": ["code", "severity", "message"], "properties": {
+        "code": {"type": "string"}, "severity": {"enum": ["block", "review", "info"]},
+        "message": {"type": "object", "properties": {"zh": {"type": "string"}, "en": {"type": "string"}}},
+        "evidence": {"type": "object"}}},
+    "FilingSummary": {"type": ["object", "null"], "properties": {
+        "service_licence": {"type": "string"}, "service_name": {"type": "string"},
+        "unit_name": {"type": "string"}, "status": {"type": "string"}}},
+    "Decision": {"type": "object", "required": ["check_id", "verdict", "reasons"], "properties": {
+        "check_id": {"type": "string"}, "status": {"enum": ["done"]}, "path": {"type": "string"},
+        "verdict": {"enum": ["allow", "review", "block"]},
+        "reasons": {"type": "array", "items": {"$ref": "#/components/schemas/Reason"}},
+        "filing": {"$ref": "#/components/schemas/FilingSummary"},
+        "package": {"type": "object"}}},
+    "Queued": {"type": "object", "required": ["check_id", "status_url"], "properties": {
+        "check_id": {"type": "string"}, "status": {"enum": ["queued", "running"]},
+        "status_url": {"type": "string"}}},
+    "PreinstallItem": {"type": "object", "required": ["package"], "properties": {
+        "package": {"type": "string"}, "cert_sha256": {"type": "string"}, "cert_md5": {"type": "string"},
+        "version_code": {"type": "integer"}}},
+}
+
+UPLOAD_BODY = {"required": True, "content": {
+    "multipart/form-data": {"schema": {"type": "object", "required": ["package"], "properties": {
+        "package": {"type": "string", "contentMediaType": "application/vnd.android.package-archive"},
+        "metadata": {"type": "string", "description": "JSON object: store_app_id, developer_entity, callback_url"}}}},
+    "application/json": {"schema": {"type": "object", "required": ["package_url", "sha256"], "properties": {
+        "package_url": {"type": "string", "format": "uri"}, "sha256": {"type": "string"}, "metadata": METADATA}}}}}
+
+ASYNC_PARAM = {"name": "async", "in": "query", "schema": {"enum": ["1"]},
+               "description": "Queue the check and answer 202 even for a small package"}
+
+
+def document() -> dict:
+    decision_or_queued = {"200": _json({"$ref": "#/components/schemas/Decision"}, "Decided"),
+                          "202": _json({"$ref": "#/components/schemas/Queued"}, "Queued; see status_url")}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Filing gate", "version": __version__,
+                 "description": "APP备案 checks for app stores, device makers and developers. Errors are "
+                                "{\"error\": {\"code\", \"message\"}}."},
+        "components": {
+            "securitySchemes": {
+                "apiKey": {"type": "http", "scheme": "bearer", "description": "gk_<key id>_<secret>"},
+                "webhookSignature": {"type": "apiKey", "in": "header", "name": "X-Gate-Signature",
+                                     "description": "t=<unix seconds>,v1=<hex HMAC-SHA256(secret, '<t>.' + body)>"},
+            },
+            "schemas": SCHEMAS,
+        },
+        "paths": {
+            "/api/v1/hooks/store/upload": {"post": {
+                "summary": "App store upload webhook", "security": SIGNED, "parameters": [ASYNC_PARAM],
+                "requestBody": UPLOAD_BODY,
+                "responses": {**decision_or_queued, **_errors(400, 401, 403, 413, 415, 422, 500)}}},
+            "/api/v1/hooks/store/listings": {"post": {
+                "summary": "Listing and delisting events", "security": SIGNED,
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["events"], "properties": {"events": {"type": "array", "items": {
+                        "type": "object", "required": ["package", "action", "at"], "properties": {
+                            "package": {"type": "string"}, "version_code": {"type": "integer"},
+                            "action": {"enum": ["listed", "delisted"]},
+                            "at": {"type": "string", "format": "date-time"}}}}}}}}},
+                "responses": {"200": _json({"type": "object", "properties": {
+                    k: {"type": "integer"} for k in ("accepted", "listed", "delisted", "stale")}}),
+                    **_errors(400, 401, 403, 413, 500)}}},
+            "/api/v1/badge/{package}": {"get": {
+                "summary": "Filing number and MIIT link for a store page", "security": BEARER,
+                "parameters": [{"name": "package", "in": "path", "required": True, "schema": {"type": "string"}},
+                               {"name": "format", "in": "query", "schema": {"enum": ["json", "html"]}}],
+                "responses": {"200": {"description": "Badge", "content": {
+                    "application/json": {"schema": {"type": "object"}},
+                    "text/html": {"schema": {"type": "string"}}}}, **_errors(401, 403, 404, 500)}}},
+            "/api/v1/preinstall/checks": {"post": {
+                "summary": "Device maker preinstall list check", "security": BEARER,
+                "requestBody": {"required": True, "content": {
+                    "application/json": {"schema": {"oneOf": [
+                        {"type": "array", "items": {"$ref": "#/components/schemas/PreinstallItem"}},
+                        {"type": "object", "properties": {"items": {
+                            "type": "array", "items": {"$ref": "#/components/schemas/PreinstallItem"}}}}]}},
+                    "text/csv": {"schema": {"type": "string",
+                                            "description": "header: package,cert_sha256,cert_md5,version_code"}}}},
+                "responses": {"200": _json({"type": "object", "properties": {
+                    "items": {"type": "array"}, "summary": {"type": "object"}}}),
+                    **_errors(400, 401, 403, 413, 415, 500)}}},
+            "/api/v1/checks": {"post": {
+                "summary": "Developer pre-check", "security": BEARER, "parameters": [ASYNC_PARAM],
+                "requestBody": {"required": True,
+                                "content": {"multipart/form-data": UPLOAD_BODY["content"]["multipart/form-data"]}},
+                "responses": {**decision_or_queued, **_errors(400, 401, 403, 413, 415, 500)}}},
+            "/api/v1/checks/{check_id}": {"get": {
+                "summary": "A check's state and decision", "security": BEARER,
+                "parameters": [{"name": "check_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": _json({"oneOf": [{"$ref": "#/components/schemas/Decision"},
+                                                      {"$ref": "#/components/schemas/Queued"}]}),
+                              **_errors(401, 403, 404, 500)}}},
+            "/api/v1/filings/{service_licence}": {"get": {
+                "summary": "A filing record by its service filing number", "security": BEARER,
+                "parameters": [{"name": "service_licence", "in": "path", "required": True,
+                                "schema": {"type": "string"}}],
+                "responses": {"200": _json({"type": "object"}), **_errors(401, 403, 404, 500)}}},
+            "/healthz": {"get": {"summary": "Liveness with a database round trip", "security": [],
+                                 "responses": {"200": _json({"type": "object"}),
+                                               "503": _json({"type": "object"}, "Database unavailable")}}},
+            "/metrics": {"get": {"summary": "Prometheus metrics", "security": [], "responses": {"200": {
+                "description": "Prometheus text format", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
+            "/openapi.json": {"get": {"summary": "This document", "security": [],
+                                      "responses": {"200": _json({"type": "object"})}}},
+            "/": {"get": {"summary": "Developer pre-check page (zh-CN; ?lang=en)", "security": [],
+                          "responses": {"200": {"description": "HTML page"}}}},
+            "/precheck": {
+                "get": {"summary": "Developer pre-check page", "security": [],
+                        "responses": {"200": {"description": "HTML page"}}},
+                "post": {"summary": "Upload from the pre-check page", "security": [],
+                         "requestBody": {"content": {"multipart/form-data": {"schema": {"type": "object"}}}},
+                         "responses": {"200": {"description": "HTML page with the result"},
+                                       "400": {"description": "HTML page with the error"}}}},
+        },
+    }

@@ -1,0 +1,138 @@
+"""Device makers (终端生产企业): check a preinstall list — package + certificate digest — against the filings.
+
+The maker attests the signing certificate of the APK it builds into the image, so each item is decided by the
+same engine as an uploaded package, from the identity steps (3-5: filed, in force, key covered) with the optional
+steps off — the list carries no label, no entity and no network resources to weigh. An item that is malformed is
+blocked with ``item_invalid``: fail closed, never skipped.
+
+Filings are looked up for 500 identifiers per query, so a 10,000-item list costs 20 queries, not 10,000.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Sequence
+
+import flask
+from sqlalchemy import select
+from sqlalchemy.engine import Connection, Engine
+
+from gate.decide import Policy, decide
+from gate.extract.facts import PackageFacts, SignatureFacts, SignerCertificate
+from gate.filings.records import Filing
+from gate.platform_hooks.access import client_for
+from gate.platform_hooks.app import service
+from gate.platform_hooks.body import read_json, read_text
+from gate.platform_hooks.uploads import UploadError
+from gate.store.tables import Filing as FilingRow
+from gate.store.tables import FilingIdentity, FilingVersion
+
+blueprint = flask.Blueprint("preinstall", __name__)
+
+MAX_ITEMS = 50_000
+LOOKUP_CHUNK = 500
+PACKAGE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)+")
+HEX = re.compile(r"[0-9a-f]+")
+ITEM_FIELDS = ("package", "cert_sha256", "cert_md5", "version_code")
+
+
+def preinstall_policy(base: Policy) -> Policy:
+    return Policy(unfiled_domains="off", name_mismatch="off", entity_mismatch="off", key_rotated=base.key_rotated,
+                  name_similarity=base.name_similarity)
+
+
+def _digest(value, length: int) -> str | None:
+    if value in (None, ""):
+        return None
+    text = str(value).replace(":", "").strip().lower()
+    return text if len(text) == length and HEX.fullmatch(text) else ""
+
+
+def _invalid(index: int, item, message_en: str, message_zh: str) -> dict:
+    package = item.get("package") if isinstance(item, dict) else None
+    return {"index": index, "package": package if isinstance(package, str) else None,
+            "version_code": None, "verdict": "block", "filing": None,
+            "reasons": [{"code": "item_invalid", "severity": "block",
+                         "message": {"zh": message_zh, "en": message_en}, "evidence": {}}]}
+
+
+def parse_csv(text: str) -> list[dict]:
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames or "package" not in [f.strip() for f in reader.fieldnames]:
+        raise UploadError("the CSV needs a header row with package, cert_sha256 or cert_md5, version_code",
+                          code="csv_invalid")
+    return [{(k or "").strip(): (v or "").strip() for k, v in row.items()} for row in reader]
+
+
+def filings_by_identifier(conn: Connection, identifiers: Sequence[str], platform: str = "android"
+                          ) -> dict[str, list[Filing]]:
+    """Current filing versions naming each identifier (DatabaseRegistry.filings_for, batched)."""
+    F, V, I = FilingRow.__table__, FilingVersion.__table__, FilingIdentity.__table__  # noqa: E741
+    found: dict[str, dict[int, Filing]] = {}
+    unique = sorted(set(identifiers))
+    for start in range(0, len(unique), LOOKUP_CHUNK):
+        chunk = unique[start:start + LOOKUP_CHUNK]
+        rows = conn.execute(
+            select(I.c.identifier, V.c.id, V.c.record)
+            .select_from(I.join(F, F.c.current_version_id == I.c.version_id).join(V, V.c.id == I.c.version_id))
+            .where(I.c.identifier.in_(chunk), I.c.platform == platform))
+        for identifier, vid, record in rows:
+            found.setdefault(identifier, {})[vid] = Filing.from_canonical(json.loads(record), version_id=vid)
+    return {k: [v[i] for i in sorted(v)] for k, v in found.items()}
+
+
+def check_items(engine: Engine, items: list, *, policy: Policy) -> dict:
+    if len(items) > MAX_ITEMS:
+        raise UploadError(f"at most {MAX_ITEMS} items per request", code="too_many_items", status=413)
+    policy = preinstall_policy(policy)
+    packages = [i.get("package") for i in items if isinstance(i, dict) and isinstance(i.get("package"), str)]
+    with engine.connect() as conn:
+        filings = filings_by_identifier(conn, packages)
+    results = [_check_item(index, item, filings, policy) for index, item in enumerate(items)]
+    summary = {"total": len(results), "allow": 0, "review": 0, "block": 0}
+    for r in results:
+        summary[r["verdict"]] += 1
+    return {"items": results, "summary": summary}
+
+
+def _check_item(index: int, item, filings: dict[str, list[Filing]], policy: Policy) -> dict:
+    if not isinstance(item, dict):
+        return _invalid(index, item, "an item must be an object", "条目必须是对象")
+    package = item.get("package")
+    if not isinstance(package, str) or not PACKAGE_NAME.fullmatch(package):
+        return _invalid(index, item, "`package` must be an Android package name", "`package` 必须是安卓包名")
+    sha256, md5 = _digest(item.get("cert_sha256"), 64), _digest(item.get("cert_md5"), 32)
+    if sha256 == "" or md5 == "" or (sha256 is None and md5 is None):
+        return _invalid(index, item, "give cert_sha256 (64 hex digits) or cert_md5 (32 hex digits)",
+                        "请提供 cert_sha256（64位十六进制）或 cert_md5（32位十六进制）")
+    raw_version = item.get("version_code")
+    try:
+        version = int(raw_version) if raw_version not in (None, "") else None
+    except (TypeError, ValueError):
+        return _invalid(index, item, "`version_code` must be an integer", "`version_code` 必须是整数")
+    signer = SignerCertificate(cert_md5=md5 or "", cert_sha1="", cert_sha256=sha256 or "", public_key="",
+                               public_key_sha256="", subject="", key_algorithm="", key_size=0)
+    facts = PackageFacts(path=f"items[{index}]", format="apk", package=package, version_code=version,
+                         signature=SignatureFacts(verified=True, signers=(signer,)))
+    decision = decide(facts, filings.get(package, []), policy=policy).as_dict()
+    return {"index": index, "package": package, "version_code": version, "verdict": decision["verdict"],
+            "reasons": decision["reasons"], "filing": decision["filing"]}
+
+
+@blueprint.post("/api/v1/preinstall/checks")
+def preinstall_checks():
+    client_for("oem")
+    request = flask.request
+    if request.mimetype in ("text/csv", "application/csv"):
+        items = parse_csv(read_text(request))
+    elif request.mimetype == "application/json":
+        body = read_json(request)
+        items = body.get("items") if isinstance(body, dict) else body
+        if not isinstance(items, list):
+            raise UploadError('send a JSON array of items, or {"items": [...]}', code="body_invalid")
+    else:
+        raise UploadError("send application/json or text/csv", code="content_type_unsupported", status=415)
+    return flask.jsonify(check_items(service().engine, items, policy=service().policy))

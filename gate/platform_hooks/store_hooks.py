@@ -1,0 +1,48 @@
+"""App stores (应用分发平台): the upload webhook, listing events, and the filing-number badge for store pages."""
+
+from __future__ import annotations
+
+import flask
+
+from gate.platform_hooks import listings
+from gate.platform_hooks.access import client_for
+from gate.platform_hooks.app import service
+from gate.platform_hooks.body import read_json, start_signature_check
+from gate.platform_hooks.intake import answer_check, receive_package
+
+blueprint = flask.Blueprint("store", __name__)
+
+
+@blueprint.post("/api/v1/hooks/store/upload")
+def upload():
+    client = client_for("store")
+    spooled, filename, metadata = receive_package(client, signed=True, allow_url=True)
+    force_async = flask.request.args.get("async", "") in ("1", "true", "yes")
+    body, status = answer_check(client, spooled, filename, metadata, force_async=force_async,
+                                actor=f"client:{client.name}")
+    return flask.jsonify(body), status
+
+
+@blueprint.post("/api/v1/hooks/store/listings")
+def listing_events():
+    client = client_for("store")
+    verifier = start_signature_check(flask.request, client.webhook_secret)
+    body = read_json(flask.request)
+    verifier.verify()
+    events = listings.parse_events(body)
+    return flask.jsonify(listings.record_events(service().engine, client.id, events))
+
+
+@blueprint.get("/api/v1/badge/<path:package>")
+def badge(package: str):
+    client_for("store")
+    from gate.platform_hooks.filings_api import badge_for
+
+    info = badge_for(service().engine, package)
+    wants_html = flask.request.args.get("format") == "html" or (
+        flask.request.args.get("format") is None
+        and flask.request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html")
+    if wants_html:
+        html = flask.render_template("badge.html", info=info)
+        return flask.Response(html, mimetype="text/html")
+    return flask.jsonify(info)

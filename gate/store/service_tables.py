@@ -1,0 +1,131 @@
+"""Tables of the HTTP service: API clients, service checks (the public ``check_id``), the job queue, callback
+deliveries, and each store's listing inventory (events + current state).
+
+Sizing (DESIGN.md "Scale"): 1,000,000 listed apps per store client and 100,000 checks a day.
+- ``listing`` is keyed (client_id, package) — one row per app a store distributes; the regulator report reads it by
+  client in primary-key order, and an upsert batch finds its rows with one IN query on that key.
+- ``listing_event`` is append-only, read by (client_id, at) for a report period.
+- ``job`` is claimed by (status, available_at); a running job's ``lease_until`` lets another worker retake it.
+- ``callback_delivery`` is polled by (status, next_attempt_at).
+- ``service_check.check_id`` is derived from the client, the package SHA-256 and the metadata that influences the
+  decision, so the same upload gives the same id (idempotent) without a lookup race: the primary key settles it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Index, Text
+from sqlmodel import Field, SQLModel
+
+from gate.store.tables import utcnow
+
+
+class ApiClient(SQLModel, table=True):
+    """A caller of the HTTP API: an app store, a device maker (oem), a developer, or an admin.
+
+    The API key is ``gk_<key_id>_<secret>``; only SHA-256 of the whole key is stored, found by ``key_id``. The webhook
+    secret must be kept usable (HMAC needs it), so it is stored as issued: protect the database accordingly.
+    """
+
+    __tablename__ = "api_client"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=128, unique=True)
+    role: str = Field(max_length=16)
+    key_id: str = Field(max_length=32, unique=True)
+    key_sha256: str = Field(max_length=64)
+    webhook_secret: str = Field(max_length=128)
+    callback_url: str | None = Field(default=None, max_length=2048)
+    disabled: bool = Field(default=False)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class ServiceCheck(SQLModel, table=True):
+    """A check requested over HTTP: its public id, its state, and the stored decision (gate_check) once done."""
+
+    __tablename__ = "service_check"
+    __table_args__ = (Index("ix_service_check_client_created", "client_id", "created_at"),)
+
+    check_id: str = Field(primary_key=True, max_length=40)
+    client_id: int = Field(foreign_key="api_client.id")
+    package_sha256: str = Field(max_length=64, index=True)
+    size: int
+    filename: str = Field(max_length=255)
+    status: str = Field(max_length=16)  # queued | done | failed
+    gate_check_id: int | None = Field(default=None, foreign_key="gate_check.id")
+    verdict: str | None = Field(default=None, max_length=8)
+    metadata_json: str = Field(default="{}", sa_type=Text)
+    error: str | None = Field(default=None, sa_type=Text)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    updated_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class Job(SQLModel, table=True):
+    """Queued work (a package check) held in the database until a worker finishes it."""
+
+    __tablename__ = "job"
+    __table_args__ = (Index("ix_job_claim", "status", "available_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32)
+    check_id: str | None = Field(default=None, max_length=40, index=True)
+    payload: str = Field(default="{}", sa_type=Text)  # spool path, filename, metadata
+    status: str = Field(max_length=16)  # queued | running | done | failed
+    attempts: int = Field(default=0)
+    available_at: dt.datetime = Field(default_factory=utcnow)
+    lease_until: dt.datetime | None = None
+    worker: str | None = Field(default=None, max_length=128)
+    last_error: str | None = Field(default=None, sa_type=Text)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    finished_at: dt.datetime | None = None
+
+
+class CallbackDelivery(SQLModel, table=True):
+    """A signed callback owed to a store, retried with backoff until it answers 2xx."""
+
+    __tablename__ = "callback_delivery"
+    __table_args__ = (Index("ix_callback_due", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int = Field(foreign_key="api_client.id")
+    check_id: str = Field(max_length=40, index=True)
+    url: str = Field(max_length=2048)
+    body: str = Field(sa_type=Text)
+    status: str = Field(max_length=16)  # pending | delivered | failed
+    attempts: int = Field(default=0)
+    next_attempt_at: dt.datetime = Field(default_factory=utcnow)
+    last_status: int | None = None
+    last_error: str | None = Field(default=None, sa_type=Text)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    delivered_at: dt.datetime | None = None
+
+
+class ListingEvent(SQLModel, table=True):
+    """A store listed or delisted an app (上架/下架), as the store reported it; append-only."""
+
+    __tablename__ = "listing_event"
+    __table_args__ = (Index("ix_listing_event_client_at", "client_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int = Field(foreign_key="api_client.id")
+    package: str = Field(max_length=255)
+    version_code: int | None = None
+    action: str = Field(max_length=16)  # listed | delisted
+    at: dt.datetime
+    received_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class Listing(SQLModel, table=True):
+    """What a store distributes now: one row per (store client, package), moved by the newest event."""
+
+    __tablename__ = "listing"
+    __table_args__ = (Index("ix_listing_client_status", "client_id", "status"),)
+
+    client_id: int = Field(foreign_key="api_client.id", primary_key=True)
+    package: str = Field(max_length=255, primary_key=True)
+    version_code: int | None = None
+    status: str = Field(max_length=16)  # listed | delisted
+    listed_since: dt.datetime | None = None
+    last_event_at: dt.datetime
+    updated_at: dt.datetime = Field(default_factory=utcnow)
