@@ -10,8 +10,7 @@ import requests
 
 from gate.sync.errors import RegulatorError
 from gate.sync.signing import BodySigner, sign_file
-from tests.integration.test_sandbox_support import (PLATFORM, make_client, report_body, sandbox_factory,  # noqa: F401
-                                                    SECRET)
+from tests.integration.test_sandbox_support import SECRET, make_client, report_body, sandbox_factory  # noqa: F401
 
 
 def arrived(server) -> dict:

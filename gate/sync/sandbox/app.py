@@ -18,8 +18,7 @@ from gate.errors import GateError
 from gate.sync.sandbox import page
 from gate.sync.sandbox.faults import FaultPlan
 from gate.sync.sandbox.feed import FeedError, check_records, decode_cursor, encode_cursor
-from gate.sync.sandbox.reports import (MAX_REPORT_BYTES, ReportRejected, check_signature, drain, receive_report,
-                                       spool_body)
+from gate.sync.sandbox.reports import MAX_REPORT_BYTES, check_signature, drain, receive_report, spool_body
 from gate.sync.sandbox.store import SandboxStore, StoredReport
 from gate.sync.signing import IDEMPOTENCY_HEADER, PLATFORM_HEADER, SIGNATURE_HEADER
 
