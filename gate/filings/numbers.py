@@ -18,6 +18,7 @@ from gate.filings.problems import FieldInvalid
 PROVINCES = "京津冀晋蒙辽吉黑沪苏浙皖闽赣鲁豫鄂湘粤桂琼渝川蜀贵黔云滇藏陕甘青宁新"
 TYPE_LETTERS = {"A": "app", "X": "mini_program"}
 
+_CLEAN = re.compile(r"^\w(?:ICP备|ICP证|B2-)[0-9]+号?(?:-[0-9]+[A-Z]?)?$")
 _LICENCE = re.compile(
     r"^(?P<province>\w)"
     r"(?:ICP备(?P<filing>\d+)号|ICP证(?P<icp>\d+)号|B2-(?P<b2>\d+))"
@@ -49,6 +50,8 @@ class ServiceLicence:
 
 def normalise_licence_text(text: str) -> str:
     """NFKC folds full-width digits, letters and dashes (common in copied numbers); spaces are dropped."""
+    if _CLEAN.match(text):
+        return text  # already normal: the common case in exports, skip the Unicode normalisation
     folded = unicodedata.normalize("NFKC", str(text)).replace("—", "-").replace("－", "-")
     return re.sub(r"\s+", "", folded).upper()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 PLATFORMS = ("android", "ios", "harmony")
 SERVICE_TYPES = ("app", "mini_program", "quick_app")
@@ -81,11 +82,16 @@ class Filing:
             "content_approvals": sorted(self.content_approvals),
         }
 
-    def canonical_json(self) -> str:
+    @cached_property
+    def _canonical_json(self) -> str:
+        # cached: imports need it for the digest and the stored record (frozen dataclasses allow cached_property)
         return json.dumps(self.canonical(), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
+    def canonical_json(self) -> str:
+        return self._canonical_json
+
     def digest(self) -> str:
-        return hashlib.sha256(self.canonical_json().encode("utf-8")).hexdigest()
+        return hashlib.sha256(self._canonical_json.encode("utf-8")).hexdigest()
 
     def summary(self) -> dict:
         """The ``filing`` object of a decision (DESIGN.md "Decision")."""

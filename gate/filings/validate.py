@@ -36,6 +36,8 @@ IDENTIFIER_SYNTAX = {"android": _REVERSE_DOMAIN, "harmony": _REVERSE_DOMAIN, "io
 MAX_IDENTIFIER_LENGTH = 255
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _DATE_SEPARATORS = re.compile(r"[/.年月]")
+_PLAIN_HOST = re.compile(r"^(?=.{1,253}$)(?:(?!-)[a-z0-9-]{1,63}(?<!-)\.)+(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 REQUIRED = ("service_licence", "service_type", "service_name", "unit_name", "status")
 # Which service types must name a platform identity, and which must also file key material.
@@ -54,6 +56,8 @@ def _enum(value: Any, table: Mapping[str, str]) -> str | None:
 def normalise_domain(value: str, *, field: str = "domains") -> tuple[str, FieldProblem | None]:
     """A filed domain or IP -> its normalised form (IDNA A-label, lowercase; canonical IP text)."""
     text = _text(value).rstrip(".").lower()
+    if _PLAIN_HOST.match(text) and not text.rsplit(".", 1)[-1].isdigit():
+        return text, None  # the common case: an ASCII host name, already normal (no IDNA, not an IP)
     try:
         return str(ipaddress.ip_address(text.strip("[]"))), None
     except ValueError:
@@ -82,6 +86,11 @@ def parse_date(value: Any, *, field: str = "approved_at") -> str | None:
         return value.date().isoformat()
     if isinstance(value, _dt.date):
         return value.isoformat()
+    if isinstance(value, str) and _ISO_DATE.match(value):
+        try:
+            return _dt.date.fromisoformat(value).isoformat()
+        except ValueError:
+            raise FieldInvalid(field, "date_syntax", f"{value!r} is not a date (YYYY-MM-DD)") from None
     text = _DATE_SEPARATORS.sub("-", _text(value).replace("日", "")).split(" ")[0].split("T")[0]
     try:
         return _dt.date.fromisoformat("-".join(part.zfill(2) for part in text.split("-"))).isoformat()

@@ -11,7 +11,7 @@ import pathlib
 import uuid
 from collections.abc import Callable, Sequence
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.engine import Connection, Engine
 
 from gate.filings.importer import CHANGED, CREATED, UNCHANGED, ImportReport, import_files
@@ -95,6 +95,37 @@ class DatabaseSink:
             self._insert(new_versions, existing)
         return outcomes
 
+    @property
+    def _postgres(self) -> bool:
+        return self.conn.dialect.name == "postgresql"
+
+    def _insert_versions(self, rows: list[dict]) -> list[int]:
+        """Insert version rows; their ids in row order."""
+        if self._postgres:
+            # Ids from the sequence (safe under concurrent imports), then COPY: no RETURNING round trips.
+            ids = list(self.conn.execute(
+                text("SELECT nextval(pg_get_serial_sequence('filing_version', 'id')) FROM generate_series(1, :n)"),
+                {"n": len(rows)}).scalars())
+            for row, vid in zip(rows, ids):
+                row["id"] = vid
+            self._bulk_insert(V, rows)
+            return ids
+        # Licences are unique within a batch (duplicates were refused), so RETURNING (licence, id) maps ids back
+        # without sort_by_parameter_order, which would make SQLite fall back to one statement per row.
+        by_licence = dict(self.conn.execute(insert(V).returning(V.c.service_licence, V.c.id), rows).all())
+        return [by_licence[r["service_licence"]] for r in rows]
+
+    def _bulk_insert(self, table, rows: list[dict]) -> None:
+        """executemany on SQLite; COPY on PostgreSQL (10x faster than multi-row INSERT for big batches)."""
+        if not self._postgres:
+            self.conn.execute(insert(table), rows)
+            return
+        columns = list(rows[0])
+        cursor = self.conn.connection.dbapi_connection.cursor()
+        with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row[c] for c in columns])
+
     def _insert(self, new_versions: list[tuple[Filing, int, str]], existing: dict) -> None:
         now = utcnow()
         version_rows = [{
@@ -103,8 +134,7 @@ class DatabaseSink:
             "status": f.status, "blacklisted": f.blacklisted, "approved_at": f.approved_at,
             "record": f.canonical_json(), "import_id": self.import_id, "created_at": now,
         } for f, n, _ in new_versions]
-        ids = [r.id for r in self.conn.execute(
-            insert(V).returning(V.c.id, sort_by_parameter_order=True), version_rows)]
+        ids = self._insert_versions(version_rows)
         identities = [{
             "version_id": vid, "platform": p.platform, "identifier": p.identifier, "public_key": p.public_key,
             "public_key_digest": public_key_digest(p.public_key) if p.public_key else None,
@@ -112,16 +142,16 @@ class DatabaseSink:
             "signature_sha256": p.signature_sha256,
         } for vid, (f, _, _) in zip(ids, new_versions) for p in f.platforms]
         if identities:
-            self.conn.execute(insert(I), identities)
+            self._bulk_insert(I, identities)
         domains = [{"version_id": vid, "name": d} for vid, (f, _, _) in zip(ids, new_versions) for d in f.domains]
         if domains:
-            self.conn.execute(insert(D), domains)
+            self._bulk_insert(D, domains)
         created = [{"service_licence": f.service_licence, "main_licence": f.main_licence, "current_version_id": vid,
                     "version": n, "digest": f.digest(), "status": f.status, "blacklisted": f.blacklisted,
                     "last_import_id": self.import_id, "updated_at": now}
                    for vid, (f, n, outcome) in zip(ids, new_versions) if outcome == CREATED]
         if created:
-            self.conn.execute(insert(F), created)
+            self._bulk_insert(F, created)
         changed = [{"b_id": existing[f.service_licence].id, "current_version_id": vid, "version": n,
                     "digest": f.digest(), "status": f.status, "blacklisted": f.blacklisted,
                     "main_licence": f.main_licence, "last_import_id": self.import_id, "updated_at": now}

@@ -30,7 +30,8 @@ class Filing(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     service_licence: str = Field(max_length=64, unique=True)
     main_licence: str = Field(max_length=64, index=True)
-    current_version_id: int = Field()
+    # Unique index: lookups join identities of current versions through it (without it: a scan per lookup).
+    current_version_id: int = Field(unique=True, index=True)
     version: int = Field(default=1)  # number of versions so far
     digest: str = Field(max_length=64)  # sha256 of the current version's canonical JSON
     status: str = Field(max_length=16)

@@ -49,6 +49,7 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_index("ix_filing_main_licence", "filing", ["main_licence"])
+    op.create_index("ix_filing_current_version_id", "filing", ["current_version_id"], unique=True)
 
     op.create_table(
         "filing_identity",
