@@ -27,6 +27,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "filings": ("gate.commands.filings:filings", "Import filings files (JSON, JSONL, CSV, XLSX); show filings."),
     "check": ("gate.commands.check:check", "Decide allow/review/block for packages against their filings."),
     "db": ("gate.commands.db:db", "Database schema migrations (gate db upgrade)."),
+    "serve": ("gate.commands.serve:serve", "Serve the HTTP API (webhooks, preinstall, pre-check) with gunicorn."),
+    "worker": ("gate.commands.worker:worker", "Process queued checks and deliver store callbacks."),
+    "clients": ("gate.commands.clients:clients", "Create API clients (store, oem, developer, admin)."),
+    "preinstall": ("gate.commands.preinstall:preinstall", "Check the APKs of a system image or a preinstall list."),
+    "demo": ("gate.commands.demo:demo", "Seed demo filings and clients (container default)."),
 }
 
 

@@ -14,7 +14,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import flask
 from sqlalchemy import select
@@ -84,18 +84,44 @@ def filings_by_identifier(conn: Connection, identifiers: Sequence[str], platform
     return {k: [v[i] for i in sorted(v)] for k, v in found.items()}
 
 
-def check_items(engine: Engine, items: list, *, policy: Policy) -> dict:
+def database_lookup(engine: Engine) -> Callable[[Sequence[str]], dict[str, list[Filing]]]:
+    def lookup(identifiers: Sequence[str]) -> dict[str, list[Filing]]:
+        with engine.connect() as conn:
+            return filings_by_identifier(conn, identifiers)
+    return lookup
+
+
+def check_items(items: list, *, lookup: Callable[[Sequence[str]], dict[str, list[Filing]]],
+                policy: Policy) -> dict:
+    """Per-item verdicts and a summary; ``lookup`` gives the filings naming each package (database or file)."""
     if len(items) > MAX_ITEMS:
         raise UploadError(f"at most {MAX_ITEMS} items per request", code="too_many_items", status=413)
     policy = preinstall_policy(policy)
     packages = [i.get("package") for i in items if isinstance(i, dict) and isinstance(i.get("package"), str)]
-    with engine.connect() as conn:
-        filings = filings_by_identifier(conn, packages)
+    filings = lookup(packages)
     results = [_check_item(index, item, filings, policy) for index, item in enumerate(items)]
-    summary = {"total": len(results), "allow": 0, "review": 0, "block": 0}
-    for r in results:
-        summary[r["verdict"]] += 1
-    return {"items": results, "summary": summary}
+    return {"items": results, "summary": summarise(r["verdict"] for r in results)}
+
+
+def summarise(verdicts) -> dict:
+    summary = {"total": 0, "allow": 0, "review": 0, "block": 0}
+    for verdict in verdicts:
+        summary["total"] += 1
+        summary[verdict] += 1
+    return summary
+
+
+def parse_list_file(text: str, *, csv_format: bool) -> list:
+    if csv_format:
+        return parse_csv(text)
+    try:
+        body = json.loads(text)
+    except ValueError:
+        raise UploadError("the list is not valid JSON", code="json_invalid") from None
+    items = body.get("items") if isinstance(body, dict) else body
+    if not isinstance(items, list):
+        raise UploadError('send a JSON array of items, or {"items": [...]}', code="body_invalid")
+    return items
 
 
 def _check_item(index: int, item, filings: dict[str, list[Filing]], policy: Policy) -> dict:
@@ -135,4 +161,4 @@ def preinstall_checks():
             raise UploadError('send a JSON array of items, or {"items": [...]}', code="body_invalid")
     else:
         raise UploadError("send application/json or text/csv", code="content_type_unsupported", status=415)
-    return flask.jsonify(check_items(service().engine, items, policy=service().policy))
+    return flask.jsonify(check_items(items, lookup=database_lookup(service().engine), policy=service().policy))

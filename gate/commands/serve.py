@@ -1,0 +1,67 @@
+"""``gate serve``: the HTTP service under gunicorn (``--dev``: werkzeug's single-process server, for tests)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import click
+
+# prometheus_client reads this when it is first imported, so it is set here, before the workers import it
+# (gate.platform_hooks.metrics.MULTIPROC_ENV names the same variable).
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def _gunicorn_app(options: dict):
+    from gunicorn.app.base import BaseApplication
+
+    class GateApplication(BaseApplication):
+        """Gunicorn with the app factory: each worker builds its own app (and its own database engine)."""
+
+        def load_config(self) -> None:
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            from gate.platform_hooks.app import create_app
+
+            return create_app()
+
+    return GateApplication()
+
+
+def _child_exit(_server, worker) -> None:
+    # prometheus_client's multiprocess mode: a dead worker's live gauges must not be summed any more.
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 in a container).")
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
+              help="gunicorn worker processes.")
+@click.option("--timeout", default=300, show_default=True, type=int,
+              help="Seconds a request may take (large synchronous uploads).")
+@click.option("--dev", is_flag=True, help="werkzeug's development server instead of gunicorn (tests, debugging).")
+def serve(host: str, port: int, workers: int, timeout: int, dev: bool) -> int:
+    """Serve the webhooks and APIs (DESIGN.md "HTTP"); the database must be migrated (`gate db upgrade`)."""
+    from gate.config import load_settings
+    from gate.store.engine import open_database
+
+    settings = load_settings()
+    open_database(settings.database_url).dispose()  # refuse to start on an unreachable or outdated database
+    if dev:
+        from werkzeug.serving import run_simple
+
+        from gate.platform_hooks.app import create_app
+
+        run_simple(host, port, create_app(settings), threaded=True)
+        return 0
+    if workers > 1 and not os.environ.get(MULTIPROC_ENV):
+        # Each worker counts in its own files; /metrics sums them (see gate.platform_hooks.metrics).
+        os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="gate-metrics-")
+    _gunicorn_app({"bind": f"{host}:{port}", "workers": workers, "timeout": timeout, "worker_class": "sync",
+                   "accesslog": None, "child_exit": _child_exit, "forwarded_allow_ips": "127.0.0.1"}).run()
+    return 0

@@ -1,0 +1,34 @@
+"""``gate worker``: process queued checks and deliver store callbacks (see gate.platform_hooks.worker)."""
+
+from __future__ import annotations
+
+import signal
+import threading
+
+import click
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="Process what is due now, then exit.")
+@click.option("--poll", default=1.0, show_default=True, type=float, help="Seconds to wait when idle.")
+@click.option("--name", default=None, help="Worker name in job rows (default host:pid).")
+def worker(once: bool, poll: float, name: str | None) -> int:
+    """Take check jobs from the database; on PostgreSQL run as many workers as you like."""
+    from gate.config import load_settings
+    from gate.platform_hooks.request_log import configure_logging
+    from gate.platform_hooks.worker import Worker
+    from gate.store.engine import open_database
+
+    settings = load_settings()
+    configure_logging(settings.log_format)
+    engine = open_database(settings.database_url)
+    runner = Worker(engine, settings, name=name)
+    if once:
+        while runner.run_once():
+            pass
+        return 0
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):  # finish the current job, then stop
+        signal.signal(sig, lambda *_: stop.set())
+    runner.run(poll_seconds=poll, stop=stop)
+    return 0

@@ -1,0 +1,97 @@
+"""Signed callbacks to stores: written in the same transaction as the result they announce (an outbox), delivered
+afterwards, retried with exponential backoff until the store answers 2xx or the attempts run out.
+
+The URL passes the same SSRF rules as package_url at every attempt (DNS may change between attempts), and the
+connection goes to the address that was checked. The body is signed like incoming webhooks
+(``X-Gate-Signature: t=..,v1=..``), so a store verifies it with the secret it already has.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+
+import requests
+from sqlalchemy import and_, insert, select, update
+from sqlalchemy.engine import Connection, Engine
+
+from gate import __version__
+from gate.platform_hooks.fetch import FetchPolicy, _PinnedHostAdapter, check_url
+from gate.platform_hooks.signatures import HEADER, sign
+from gate.platform_hooks.uploads import UploadError
+from gate.store.service_tables import ApiClient, CallbackDelivery
+from gate.store.tables import utcnow
+
+C = CallbackDelivery.__table__
+A = ApiClient.__table__
+LOGGER = logging.getLogger("gate.callbacks")
+USER_AGENT = f"filing-gate/{__version__} (callback)"
+MAX_BACKOFF_SECONDS = 3600.0
+EVENT_HEADER = "X-Gate-Event"
+
+
+def queue_callback(conn: Connection, *, client_id: int, check_id: str, url: str, body: dict) -> None:
+    conn.execute(insert(C), {"client_id": client_id, "check_id": check_id, "url": url,
+                             "body": json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+                             "status": "pending", "attempts": 0, "next_attempt_at": utcnow(),
+                             "created_at": utcnow()})
+
+
+def backoff(attempts: int, base: float) -> float:
+    return min(base * (2 ** max(attempts - 1, 0)), MAX_BACKOFF_SECONDS)
+
+
+def _post(url: str, body: bytes, secret: str, *, policy: FetchPolicy, timeout: float) -> int:
+    target = check_url(url, policy)
+    with requests.Session() as session:
+        session.trust_env = False
+        session.mount(f"{target.scheme}://", _PinnedHostAdapter(target.host))
+        host = target.host if target.port in (80, 443) else f"{target.host}:{target.port}"
+        response = session.post(target.pinned_url, data=body, timeout=timeout, allow_redirects=False, headers={
+            "Host": host, "User-Agent": USER_AGENT, "Content-Type": "application/json",
+            HEADER: sign(body, secret), EVENT_HEADER: "check.completed"})
+        response.close()
+        return response.status_code
+
+
+def deliver_due(engine: Engine, *, policy: FetchPolicy, backoff_seconds: float, max_attempts: int,
+                timeout: float, limit: int = 20) -> int:
+    """Try every due delivery once; returns how many were delivered."""
+    now = utcnow()
+    with engine.connect() as conn:
+        due = conn.execute(select(C, A.c.webhook_secret).join(A, A.c.id == C.c.client_id)
+                           .where(C.c.status == "pending", C.c.next_attempt_at <= now)
+                           .order_by(C.c.next_attempt_at).limit(limit)).all()
+    delivered = 0
+    for row in due:
+        # Claim by pushing next_attempt_at past this attempt; another worker that read the same row loses here.
+        with engine.begin() as conn:
+            taken = conn.execute(update(C).where(and_(C.c.id == row.id, C.c.status == "pending",
+                                                      C.c.next_attempt_at == row.next_attempt_at))
+                                 .values(next_attempt_at=utcnow() + dt.timedelta(seconds=timeout * 3))).rowcount
+        if not taken:
+            continue
+        status, error = None, None
+        try:
+            status = _post(row.url, row.body.encode("utf-8"), row.webhook_secret, policy=policy, timeout=timeout)
+        except UploadError as exc:
+            error = f"{exc.code}: {exc.message}"
+        except requests.RequestException as exc:
+            error = type(exc).__name__
+        attempts = row.attempts + 1
+        ok = status is not None and 200 <= status < 300
+        values = {"attempts": attempts, "last_status": status, "last_error": error}
+        if ok:
+            values.update(status="delivered", delivered_at=utcnow())
+            delivered += 1
+        elif attempts >= max_attempts:
+            values.update(status="failed")
+        else:
+            values.update(next_attempt_at=utcnow() + dt.timedelta(seconds=backoff(attempts, backoff_seconds)))
+        with engine.begin() as conn:
+            conn.execute(update(C).where(C.c.id == row.id).values(**values))
+        LOGGER.info("callback attempt", extra={"fields": {"check_id": row.check_id, "attempt": attempts,
+                                                           "status": status, "error": error,
+                                                           "outcome": values.get("status", "retry")}})
+    return delivered

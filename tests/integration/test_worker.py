@@ -1,0 +1,175 @@
+"""Async checks with the real worker process: queued uploads are decided by `gate worker`, callbacks are signed and
+retried until the store acknowledges them, and a worker killed mid-job (SIGKILL) loses nothing: its job is finished
+by another worker once the lease runs out."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import pathlib
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+import requests
+
+from gate.platform_hooks.signatures import HEADER, verify
+from tests.integration.test_http_support import HELLO, count, spool_files, start_gate  # noqa: F401
+
+LOOPBACK = "127.0.0.0/8"
+
+
+def worker_env(g, **extra) -> dict:
+    env = {**os.environ, "GATE_DATABASE_URL": g.settings.database_url, "GATE_SPOOL_DIR": g.settings.spool_dir,
+           "GATE_FETCH_ALLOW_HTTP": "1", "GATE_FETCH_ALLOW_NETWORKS": LOOPBACK, "GATE_LOG_FORMAT": "json",
+           "GATE_CALLBACK_BACKOFF_SECONDS": "0.2", "GATE_CALLBACK_TIMEOUT_SECONDS": "5"}
+    env.update(extra)
+    return env
+
+
+def start_worker(g, *args, **extra) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "gate.cli", "worker", "--poll", "0.1", *args],
+                            env=worker_env(g, **extra), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def stop(proc: subprocess.Popen) -> str:
+    if proc.poll() is None:
+        proc.terminate()
+    try:
+        _, err = proc.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, err = proc.communicate()
+    return err.decode(errors="replace")
+
+
+def wait_for(predicate, timeout: float = 30.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+class StoreCallbacks(http.server.BaseHTTPRequestHandler):
+    """A store's callback endpoint that fails the first ``fail_first`` deliveries."""
+
+    fail_first = 2
+    received: list = []
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.received.append((dict(self.headers), body))
+        status = 503 if len(self.received) <= self.fail_first else 204
+        self.send_response(status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+@pytest.fixture
+def store_endpoint():
+    StoreCallbacks.received = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), StoreCallbacks)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/gate-callback"
+    server.shutdown()
+
+
+@pytest.fixture
+def async_gate(tmp_path):
+    g, server = start_gate(tmp_path, f"sqlite:///{tmp_path / 'gate.db'}", fetch_allow_http=True,
+                           fetch_allow_networks=LOOPBACK)
+    yield g
+    server.shutdown()
+    g.engine.dispose()
+
+
+def test_queued_check_is_decided_and_callback_retried_until_acknowledged(async_gate, store_endpoint):
+    g = async_gate
+    r = g.upload(query="?async=1", metadata={"callback_url": store_endpoint, "store_app_id": "S-1"})
+    assert r.status_code == 202, r.text
+    queued = r.json()
+    assert queued["status_url"] == f"/api/v1/checks/{queued['check_id']}"
+    assert len(spool_files(g)) == 1  # kept for the worker
+    again = g.upload(query="?async=1", metadata={"callback_url": store_endpoint, "store_app_id": "S-1"})
+    assert again.status_code == 202 and again.json()["check_id"] == queued["check_id"]
+    assert count(g.engine, "job") == 1  # the repeat joined the queued check
+
+    worker = start_worker(g)
+    try:
+        wait_for(lambda: len(StoreCallbacks.received) >= 3, what="three callback attempts")
+        status = requests.get(g.url + queued["status_url"], headers=g.headers("store")).json()
+    finally:
+        log = stop(worker)
+    assert status["status"] == "done" and status["verdict"] == "allow", log
+    headers, body = StoreCallbacks.received[-1]
+    verify(headers[HEADER], body, g.clients["store"].webhook_secret)  # signed with the store's secret
+    sent = json.loads(body)
+    assert sent["check_id"] == queued["check_id"] and sent["verdict"] == "allow"
+    assert [json.loads(b) for _, b in StoreCallbacks.received] == [sent] * 3  # same body every attempt
+    with g.engine.connect() as conn:
+        from sqlalchemy import text
+
+        row = conn.execute(text("SELECT status, attempts, last_status FROM callback_delivery")).one()
+    assert tuple(row) == ("delivered", 3, 204)
+    assert spool_files(g) == []  # deleted once the job completed
+
+
+def test_callback_url_must_pass_ssrf_rules(tmp_path):
+    g, server = start_gate(tmp_path, f"sqlite:///{tmp_path / 'gate.db'}")  # no loopback allowlist
+    try:
+        r = g.upload(query="?async=1", metadata={"callback_url": "http://127.0.0.1:9/x"})
+        assert r.status_code == 400 and r.json()["error"]["code"] == "callback_url_forbidden"
+        r = g.upload(query="?async=1", metadata={"callback_url": "https://169.254.169.254/latest"})
+        assert r.status_code == 400 and r.json()["error"]["code"] == "callback_url_forbidden"
+        assert count(g.engine, "job") == 0 and spool_files(g) == []
+    finally:
+        server.shutdown()
+
+
+def test_killed_worker_job_is_finished_by_another(async_gate):
+    g = async_gate
+    queued = g.upload(query="?async=1").json()
+    [spool] = [pathlib.Path(g.settings.spool_dir) / name for name in spool_files(g)]
+    # Make the package a FIFO: the first worker blocks reading it, i.e. it is provably mid-job when killed.
+    content = spool.read_bytes()
+    spool.unlink()
+    os.mkfifo(spool)
+    first = start_worker(g, "--name", "doomed", GATE_JOB_LEASE_SECONDS="5")
+    try:
+        from sqlalchemy import text
+
+        def running():
+            with g.engine.connect() as conn:
+                return conn.execute(text("SELECT status, worker FROM job")).one() == ("running", "doomed")
+
+        wait_for(running, what="the first worker to take the job")
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+    finally:
+        stop(first)
+    spool.unlink()
+    spool.write_bytes(content)
+    second = start_worker(g, "--name", "rescuer", GATE_JOB_LEASE_SECONDS="5")
+    try:
+        def finished():
+            with g.engine.connect() as conn:
+                return conn.execute(text("SELECT status, worker, attempts FROM job")).one()
+        row = wait_for(lambda: (r := finished()) and r[0] == "done" and r, timeout=40, what="the job to finish")
+    finally:
+        log = stop(second)
+    assert tuple(row) == ("done", "rescuer", 2), log
+    status = requests.get(g.url + queued["status_url"], headers=g.headers("store")).json()
+    assert status["status"] == "done" and status["verdict"] == "allow"
+    assert count(g.engine, "gate_check") == 1  # decided once, by the survivor
+    assert spool_files(g) == []
