@@ -56,7 +56,7 @@ def _open_registry(stack: ExitStack, settings, filings_files):
     if filings_files:
         from gate.filings.registry import MemoryRegistry
 
-        return MemoryRegistry.from_files(filings_files), None
+        return MemoryRegistry.from_files(filings_files, on_problem=lambda p: click.echo(str(p), err=True)), None
     from gate.store.engine import open_database
     from gate.store.filings import DatabaseRegistry
 

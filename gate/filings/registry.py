@@ -7,11 +7,11 @@ registry (``gate.store.filings.DatabaseRegistry``) and ``MemoryRegistry`` answer
 from __future__ import annotations
 
 import pathlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from gate.filings.importer import CHANGED, CREATED, UNCHANGED, import_files
-from gate.filings.problems import FieldProblem
+from gate.filings.problems import FieldProblem, FilingsInvalid
 from gate.filings.records import Filing
 
 
@@ -42,10 +42,15 @@ class MemoryRegistry:
         self._seen: set[str] = set()  # licences written by this registry's import (duplicate detection)
 
     @classmethod
-    def from_files(cls, paths: Sequence[str | pathlib.Path]) -> MemoryRegistry:
+    def from_files(cls, paths: Sequence[str | pathlib.Path],
+                   on_problem: Callable[[FieldProblem], None] | None = None) -> MemoryRegistry:
         """Load filings files; any invalid record raises FilingsInvalid (a check must not run on half a file)."""
         registry = cls()
-        import_files(paths, registry)
+        try:
+            import_files(paths, registry, on_problem=on_problem)
+        except FilingsInvalid as exc:
+            raise FilingsInvalid(f"the filings file has errors, so nothing was checked: {exc.message.split(';')[0]}",
+                                 code=exc.code) from None
         return registry
 
     def filings_for(self, platform: str, identifier: str) -> list[Filing]:

@@ -197,7 +197,7 @@ def validate_record(raw: Mapping[str, Any]) -> tuple[Filing | None, list[FieldPr
         if ident is not None and ident not in identities:
             identities.append(ident)
     if service_type in NEEDS_IDENTITY and not platforms_raw:
-        c.add("platforms", "field_required", f"a {service_type} filing names at least one platform identity")
+        c.add("platforms", "field_required", f"{service_type} filings name at least one platform identity")
     domains_raw = raw.get("domains") or []
     if isinstance(domains_raw, str):
         domains_raw = [d for d in re.split(r"[;；,，\s]+", domains_raw) if d]
