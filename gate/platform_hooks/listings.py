@@ -35,8 +35,8 @@ def _invalid(index: int, message: str) -> UploadError:
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
-    """UTC without tzinfo: SQLite returns naive datetimes, so comparisons are made in naive UTC everywhere."""
-    return value.astimezone(dt.timezone.utc).replace(tzinfo=None) if value.tzinfo else value
+    """Aware UTC (the tables store and return aware UTC on SQLite and PostgreSQL alike)."""
+    return value.astimezone(dt.timezone.utc) if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
 
 
 def parse_events(body) -> list[dict]:
@@ -78,38 +78,47 @@ def record_events(engine: Engine, client_id: int, events: list[dict]) -> dict:
     raise AssertionError("unreachable")
 
 
+def _apply(state: dict | None, e: dict) -> dict:
+    """The listing after event ``e``; ``listed_since`` survives a re-listing (a version update) of a listed app."""
+    listed = e["action"] == "listed"
+    still_listed = state is not None and state["status"] == "listed" and listed
+    return {"version_code": e["version_code"], "status": e["action"],
+            "listed_since": (state["listed_since"] if still_listed else e["at"]) if listed else None,
+            "last_event_at": e["at"]}
+
+
 def _record(engine: Engine, client_id: int, events: list[dict]) -> dict:
     now = utcnow()
-    newest: dict[str, dict] = {}
-    for e in events:  # the later of equal times wins: the store sent it after
-        if e["package"] not in newest or e["at"] >= newest[e["package"]]["at"]:
-            newest[e["package"]] = e
+    by_package: dict[str, list[dict]] = {}
+    for e in events:
+        by_package.setdefault(e["package"], []).append(e)
     counts = {"accepted": len(events), "listed": 0, "delisted": 0, "stale": 0}
     with engine.begin() as conn:
         if events:
             conn.execute(insert(E), [{**e, "client_id": client_id, "received_at": now} for e in events])
-        packages = sorted(newest)
+        packages = sorted(by_package)
         current = {}
         for start in range(0, len(packages), LOOKUP_CHUNK):
             chunk = packages[start:start + LOOKUP_CHUNK]
             for row in conn.execute(select(L).where(and_(L.c.client_id == client_id, L.c.package.in_(chunk)))):
-                current[row.package] = row
+                current[row.package] = {"version_code": row.version_code, "status": row.status,
+                                        "listed_since": row.listed_since, "last_event_at": _utc(row.last_event_at)}
         inserts, updates = [], []
         for package in packages:
-            e, row = newest[package], current.get(package)
-            if row is not None and _utc(row.last_event_at) >= e["at"]:
-                counts["stale"] += 1
+            before = state = current.get(package)
+            # In event time; sorted() is stable, so of equal times the one the store sent later wins.
+            for e in sorted(by_package[package], key=lambda e: e["at"]):
+                if state is not None and state["last_event_at"] > e["at"]:
+                    counts["stale"] += 1
+                    continue
+                state = _apply(state, e)
+                counts[e["action"]] += 1
+            if state is before:
                 continue
-            counts[e["action"]] += 1
-            listed = e["action"] == "listed"
-            still_listed = row is not None and row.status == "listed" and listed
-            values = {"version_code": e["version_code"], "status": e["action"],
-                      "listed_since": (row.listed_since if still_listed else e["at"]) if listed else None,
-                      "last_event_at": e["at"], "updated_at": now}
-            if row is None:
-                inserts.append({"client_id": client_id, "package": package, **values})
+            if before is None:
+                inserts.append({"client_id": client_id, "package": package, **state, "updated_at": now})
             else:
-                updates.append({"b_package": package, **values})
+                updates.append({"b_package": package, **state, "updated_at": now})
         if inserts:
             conn.execute(insert(L), inserts)
         if updates:

@@ -1,0 +1,69 @@
+"""``gate demo``: a ready-to-try database — schema, a filing for the bundled example app, and one client per role.
+
+The container runs it on start (SQLite by default), so ``curl`` against a fresh container gets real decisions.
+Idempotent: an existing filing is left as is and existing demo clients are not re-issued.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+
+import click
+
+# The bundled example (fixtures/apks/hello_zh.apk): cn.filinggate.hello signed with the fixtures' RSA-2048 key,
+# whose certificate MD5 apksigner reports as below.
+DEMO_FILINGS = [{
+    "service_licence": "京ICP备2024000001号-1A", "main_licence": "京ICP备2024000001号", "service_type": "app",
+    "service_name": "你好门禁", "unit_name": "门禁示例科技有限公司", "unit_nature": "企业", "status": "active",
+    "approved_at": "2024-03-01", "blacklisted": False,
+    "platforms": [{"platform": "android", "identifier": "cn.filinggate.hello",
+                   "signature_md5": "0176d8d0130a8b0d3729e7833d7cb8cc"}],
+    "domains": ["hello-gate.cn", "203.0.113.7"],
+}]
+DEMO_ROLES = ("store", "oem", "developer", "admin")
+
+
+@click.command("demo")
+@click.option("--credentials", type=click.Path(dir_okay=False), default=None,
+              help="Also write the issued credentials (JSON) to this file.")
+def demo(credentials: str | None) -> int:
+    """Migrate, import the demo filing, create demo-<role> clients, and print their credentials once."""
+    from sqlalchemy import select
+
+    from gate.config import load_settings
+    from gate.platform_hooks.auth import create_client
+    from gate.store.engine import make_engine, open_database
+    from gate.store.filings import import_into_database
+    from gate.store.migrate import upgrade
+    from gate.store.service_tables import ApiClient
+
+    url = load_settings().database_url
+    setup = make_engine(url)
+    upgrade(setup)
+    setup.dispose()
+    engine = open_database(url)
+    try:
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False, encoding="utf-8") as f:
+            json.dump(DEMO_FILINGS, f, ensure_ascii=False)
+        try:
+            report = import_into_database(engine, [f.name], actor="demo")
+        finally:
+            os.unlink(f.name)
+        with engine.connect() as conn:
+            existing = set(conn.execute(select(ApiClient.__table__.c.name)).scalars())
+        issued = [create_client(engine, name=f"demo-{role}", role=role).as_dict()
+                  for role in DEMO_ROLES if f"demo-{role}" not in existing]
+    finally:
+        engine.dispose()
+    click.echo(f"demo filing: {DEMO_FILINGS[0]['service_licence']} ({report.as_dict().get('created', 0)} created)",
+               err=True)
+    for client in issued:
+        click.echo(json.dumps(client, ensure_ascii=False))
+    if credentials and issued:
+        with open(credentials, "w", encoding="utf-8") as out:
+            json.dump(issued, out, indent=1)
+    if not issued:
+        click.echo("demo clients already exist; their secrets were shown when they were created", err=True)
+    return 0
