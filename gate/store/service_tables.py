@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Index, Text
+from sqlalchemy import BigInteger, Index, Text
 from sqlmodel import Field, SQLModel
 
 from gate.store.tables import utcnow
@@ -50,7 +50,7 @@ class ServiceCheck(SQLModel, table=True):
     check_id: str = Field(primary_key=True, max_length=40)
     client_id: int = Field(foreign_key="api_client.id")
     package_sha256: str = Field(max_length=64, index=True)
-    size: int
+    size: int = Field(sa_type=BigInteger)
     filename: str = Field(max_length=255)
     status: str = Field(max_length=16)  # queued | done | failed
     gate_check_id: int | None = Field(default=None, foreign_key="gate_check.id")
@@ -110,7 +110,7 @@ class ListingEvent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     client_id: int = Field(foreign_key="api_client.id")
     package: str = Field(max_length=255)
-    version_code: int | None = None
+    version_code: int | None = Field(default=None, sa_type=BigInteger)  # versionCodeMajor makes it 64-bit
     action: str = Field(max_length=16)  # listed | delisted
     at: dt.datetime
     received_at: dt.datetime = Field(default_factory=utcnow)
@@ -124,7 +124,7 @@ class Listing(SQLModel, table=True):
 
     client_id: int = Field(foreign_key="api_client.id", primary_key=True)
     package: str = Field(max_length=255, primary_key=True)
-    version_code: int | None = None
+    version_code: int | None = Field(default=None, sa_type=BigInteger)  # versionCodeMajor makes it 64-bit
     status: str = Field(max_length=16)  # listed | delisted
     listed_since: dt.datetime | None = None
     last_event_at: dt.datetime

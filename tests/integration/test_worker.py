@@ -173,3 +173,34 @@ def test_killed_worker_job_is_finished_by_another(async_gate):
     assert status["status"] == "done" and status["verdict"] == "allow"
     assert count(g.engine, "gate_check") == 1  # decided once, by the survivor
     assert spool_files(g) == []
+
+
+def test_claims_never_share_a_job_and_expired_leases_are_retaken(tmp_path, database_url):
+    """On SQLite and PostgreSQL (SKIP LOCKED): each claim takes a different job; a lapsed lease frees a job."""
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    from gate.platform_hooks import checks, jobs
+    from gate.platform_hooks.auth import create_client
+    from tests.integration.test_http_support import prepare_database
+
+    engine = prepare_database(database_url, tmp_path)
+    try:
+        client = create_client(engine, name="s", role="store")
+        for i in range(2):
+            checks.enqueue(engine, check_id=f"chk_{i}", client_id=client.id, path=f"/nowhere/{i}", size=1,
+                           sha256=f"{i:064x}", filename="a.apk", metadata={}, callback_url=None)
+        first = jobs.claim(engine, "w1", lease_seconds=60)
+        second = jobs.claim(engine, "w2", lease_seconds=60)
+        assert {first.check_id, second.check_id} == {"chk_0", "chk_1"}
+        assert jobs.claim(engine, "w3", lease_seconds=60) is None
+        with engine.begin() as conn:  # w1 stopped heartbeating long ago
+            conn.execute(update(jobs.J).where(jobs.J.c.id == first.id).values(
+                lease_until=dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)))
+        retaken = jobs.claim(engine, "w3", lease_seconds=60)
+        assert retaken.id == first.id and retaken.attempts == 2
+        with engine.begin() as conn:  # the old owner can no longer complete it
+            assert conn.execute(update(jobs.J).where(jobs.owned(first.id, "w1")).values(status="done")).rowcount == 0
+    finally:
+        engine.dispose()
