@@ -34,9 +34,10 @@ class DatabaseSink:
 
     def __init__(self, conn: Connection, import_id: str) -> None:
         self.conn, self.import_id = conn, import_id
-        # hash() of each licence written by this import: detects a licence twice in one import with 8 bytes per
-        # record instead of the strings (a 64-bit collision among a million is ~1e-8 likely, and only misreports).
-        self._seen: dict[int, str] = {}
+        # hash(licence) -> first 64 bits of its digest, for each licence written by this import: detects a licence
+        # twice in one import with two ints per record instead of strings (a 64-bit collision among a million
+        # records is ~1e-8 likely, and would only misreport a duplicate).
+        self._seen: dict[int, int] = {}
 
     def _claims(self, filings: Sequence[Filing]) -> dict[tuple[str, str], set[str]]:
         """Which licences actively claim each (platform, identifier) in this batch, per the current versions."""
@@ -65,9 +66,10 @@ class DatabaseSink:
         new_versions: list[tuple[Filing, int, str]] = []  # (filing, version number, outcome)
         for f in filings:
             digest = f.digest()
+            short = int(digest[:16], 16)
             seen = self._seen.get(hash(f.service_licence))
             if seen is not None:
-                outcomes.append(UNCHANGED if seen == digest else [duplicate_problem(f)])
+                outcomes.append(UNCHANGED if seen == short else [duplicate_problem(f)])
                 continue
             conflicts = [conflict_problem(f, i, p.identifier, other)
                          for i, p in enumerate(f.platforms) if f.status == "active"
@@ -76,7 +78,7 @@ class DatabaseSink:
             if conflicts:
                 outcomes.append(conflicts)
                 continue
-            self._seen[hash(f.service_licence)] = digest
+            self._seen[hash(f.service_licence)] = short
             # The new version replaces this licence's claims (it may drop an identifier or be cancelled).
             for key in held.pop(f.service_licence, ()):
                 claims[key].discard(f.service_licence)
