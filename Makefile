@@ -13,9 +13,14 @@ $(BIN)/gate: pyproject.toml
 
 venv: $(BIN)/gate
 
-# The main job on the embedded default: the facts of the bundled example package.
+# The main job on the embedded default: SQLite (gate.db here), demo filing and clients, the server on
+# http://127.0.0.1:8000 with a worker for queued checks. Ctrl-C stops both.
 run: venv
+	$(BIN)/gate db upgrade
+	$(BIN)/gate demo
 	$(BIN)/gate features fixtures/apks/hello_zh.apk
+	$(BIN)/gate worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	  $(BIN)/gate serve --host 127.0.0.1 --port $${GATE_PORT:-8000}
 
 test: venv
 	$(BIN)/python -m pytest -q

@@ -43,17 +43,20 @@ def inflate_all(path: str) -> int:
     return total
 
 
+# Peak memory from /proc/self/status (VmHWM): getrusage's ru_maxrss survives fork+exec on Linux and would report
+# this benchmark process's own peak for its children.
+_HWM = "print(int(next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1]) / 1024)"
+
+
 def peak_rss_mb(path: str) -> float:
-    code = ("import resource, sys; from gate.extract.pipeline import extract_features; "
-            "extract_features(sys.argv[1]); "
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
+    code = f"import sys; from gate.extract.pipeline import extract_features; extract_features(sys.argv[1]); {_HWM}"
     out = subprocess.run([sys.executable, "-c", code, path], capture_output=True, text=True, check=True)
     return float(out.stdout.strip())
 
 
 def baseline_rss_mb() -> float:
-    code = ("import resource; import gate.extract.pipeline, gate.extract.signing, gate.extract.network, "
-            "gate.extract.manifest; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
+    code = ("import gate.extract.pipeline, gate.extract.signing, gate.extract.network, gate.extract.manifest; "
+            + _HWM)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return float(out.stdout.strip())
 

@@ -1,7 +1,7 @@
 """Build a large, realistic APK for the benchmarks with the real tools (smali, gcc, aapt, zipalign, apksigner).
 
-Shape (close to the reference in DESIGN.md): 8 DEX files with ~500k strings in total (URLs, hostnames, class
-names, plain words), two native libraries with URL strings in .rodata, text assets (HTML, JS, JSON), and
+Shape (close to the reference in DESIGN.md): 8 DEX files with ~500k strings in total (URLs and hostnames drawn
+from 1,500 distinct hosts, class names, format strings, plain words), two native libraries with URL strings in .rodata, text assets (HTML, JS, JSON), and
 incompressible media so the package is ~40 MB on disk. Signed v1+v2+v3 with a fresh RSA-2048 key.
 
     python bench/make_large_apk.py [--out bench/work/large.apk] [--dex 8] [--strings-per-dex 62000]
@@ -26,15 +26,20 @@ WORDS = ("alpha beta gamma delta config user token session image video upload do
 TLDS = ("com", "cn", "com.cn", "net", "org", "io", "gov.cn", "net.cn")
 
 
-def strings_for(rng: random.Random, n: int, dex_index: int) -> list[str]:
+def host_pool(rng: random.Random, size: int = 1500) -> list[str]:
+    """A realistic number of distinct hosts: big apps contact hundreds to a few thousand, not one per string."""
+    return [f"{rng.choice(WORDS)}{i % 97}.{rng.choice(WORDS)}-svc.{rng.choice(TLDS)}" for i in range(size)]
+
+
+def strings_for(rng: random.Random, n: int, dex_index: int, hosts: list[str]) -> list[str]:
     out = []
     for i in range(n):
         kind = i % 10
         w1, w2 = rng.choice(WORDS), rng.choice(WORDS)
         if kind == 0:
-            out.append(f"https://{w1}{i % 97}.{w2}-svc.{rng.choice(TLDS)}/api/v{i % 5}/{w1}")
+            out.append(f"https://{rng.choice(hosts)}/api/v{i % 5}/{w1}/{i}")
         elif kind == 1:
-            out.append(f"{w1}.{w2}{i % 89}.{rng.choice(TLDS)}")
+            out.append(rng.choice(hosts))
         elif kind in (2, 3):
             out.append(f"Lcom/example/d{dex_index}/{w1}/{w2.capitalize()}{i};")
         elif kind == 4:
@@ -42,17 +47,28 @@ def strings_for(rng: random.Random, n: int, dex_index: int) -> list[str]:
         elif kind == 5:
             out.append(f"%s/{w1}_{i}.png")
         else:
-            out.append(" ".join(rng.choice(WORDS) for _ in range(rng.randint(2, 8))) + f" {i}")
+            # Identifiers and messages are far less repetitive than a word list: mix in random tokens.
+            out.append(" ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 4))) + f" {rng.getrandbits(48):x}_{i}")
     return out
 
 
 def smali_class(index: int, chunk: int, strings: list[str]) -> str:
+    """Code that uses each string the way apps do (passed to a call, a field, arithmetic around it), so the DEX
+    has a realistic share of code next to its string data."""
     lines = [f".class public Lbench/d{index}/C{chunk};", ".super Ljava/lang/Object;", "",
-             ".method public static s()V", "    .registers 1"]
-    for s in strings:
-        escaped = s.replace("\\", "\\\\").replace('"', '\\"')
-        lines.append(f'    const-string v0, "{escaped}"')
-    lines += ["    return-void", ".end method", ""]
+             ".field public static f:Ljava/lang/String;", "",
+             ".method public static u(Ljava/lang/String;I)I", "    .registers 3",
+             "    invoke-virtual {p0}, Ljava/lang/String;->length()I", "    move-result v0",
+             "    add-int v0, v0, p1", "    return v0", ".end method", ""]
+    for m in range(0, len(strings), 500):
+        lines += [f".method public static s{m}(I)I", "    .registers 4"]
+        for k, s in enumerate(strings[m:m + 500]):
+            escaped = s.replace("\\", "\\\\").replace('"', '\\"')
+            lines += [f'    const-string v0, "{escaped}"',
+                      f"    invoke-static {{v0, p0}}, Lbench/d{index}/C{chunk};->u(Ljava/lang/String;I)I",
+                      "    move-result p0", f"    add-int/lit16 p0, p0, {k % 32000}",
+                      f"    sput-object v0, Lbench/d{index}/C{chunk};->f:Ljava/lang/String;"]
+        lines += ["    return p0", ".end method", ""]
     return "\n".join(lines)
 
 
@@ -73,10 +89,11 @@ def build(out: pathlib.Path, dex_count: int, per_dex: int) -> None:
     (work / "res/values/strings.xml").write_text(
         '<resources><string name="app_name">Bench</string>'
         '<string name="endpoint">https://cfg.bench-gate.cn/v2</string></resources>')
+    hosts = host_pool(rng)
     for i in range(dex_count):
         src = work / f"smali{i}"
         src.mkdir()
-        strings = strings_for(rng, per_dex, i)
+        strings = strings_for(rng, per_dex, i, hosts)
         for chunk in range(0, len(strings), 4000):
             (src / f"C{chunk}.smali").write_text(smali_class(i, chunk, strings[chunk:chunk + 4000]))
         name = "classes.dex" if i == 0 else f"classes{i + 1}.dex"
@@ -95,8 +112,8 @@ def build(out: pathlib.Path, dex_count: int, per_dex: int) -> None:
     (work / "assets/config.json").write_text(
         "{" + ",".join(f'"k{i}": "https://cfg{i}.bench-gate.cn/{i}"' for i in range(3000)) + "}")
     # Incompressible media (stored by aapt for .png/.mp3 extensions).
-    for i in range(9):
-        (work / f"assets/media{i}.mp3").write_bytes(os.urandom(3 << 20))
+    for i in range(8):
+        (work / f"assets/media{i}.mp3").write_bytes(os.urandom(2 << 20))
     for i in range(4):
         (work / f"res/raw/blob{i}.png").write_bytes(os.urandom(1 << 20))
     unsigned = work / "unsigned.apk"
