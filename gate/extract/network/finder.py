@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import heapq
 import re
+from itertools import chain
 from dataclasses import dataclass, field
 
 from gate.extract.network.addresses import bare_ipv6, ip_literal
@@ -113,8 +114,12 @@ def _window(data: bytes, start: int, end: int | None) -> bytes:
 
 def _anchors(data: bytes):
     """(start, end) of every anchor in ``data``, in order."""
-    return heapq.merge(((m.start(), m.end()) for m in _DOT_ANCHORS.finditer(data)),
-                       ((m.start(), m.end()) for m in _COLON_ANCHORS.finditer(data)))
+    dots = ((m.start(), m.end()) for m in _DOT_ANCHORS.finditer(data))
+    colons = [(m.start(), m.end()) for m in _COLON_ANCHORS.finditer(data)] if b":" in data else []
+    return heapq.merge(dots, colons) if colons else dots
+
+
+_AUTHORITY_CACHE = object()  # key of the per-package authority cache inside the string cache
 
 
 def _take_url_authorities(data: bytes, findings: Findings, cache: dict) -> bytes:
@@ -128,15 +133,15 @@ def _take_url_authorities(data: bytes, findings: Findings, cache: dict) -> bytes
     # One C-level pass: split() with a capturing pattern yields the text between URLs and, at odd positions, the
     # authorities themselves (cheaper than findall() followed by sub()).
     parts = _URL_AUTHORITIES.split(data)
-    for authority in set(parts[1::2]):
-        key = (authority,)  # a tuple: never equal to a whole-string key
-        known = cache.get(key)
-        if known is None:
-            found = Findings()
-            _authority(authority, found)
-            known = cache[key] = (tuple(found.hosts), tuple(found.ips))
-        findings.hosts.update(known[0])
-        findings.ips.update(known[1])
+    known = cache.setdefault(_AUTHORITY_CACHE, {})
+    authorities = set(parts[1::2])
+    for authority in authorities.difference(known):
+        found = Findings()
+        _authority(authority, found)
+        known[authority] = (tuple(found.hosts), tuple(found.ips))
+    answers = [known[authority] for authority in authorities]
+    findings.hosts.update(chain.from_iterable(hosts for hosts, _ in answers))
+    findings.ips.update(chain.from_iterable(ips for _, ips in answers))
     return b" ".join(parts[::2])
 
 
