@@ -5,6 +5,7 @@
 For each APK it prints, best of --repeat runs:
   zipfile      open the archive with zipfile and read every entry (the cost of just inflating the file)
   features     gate.extract.pipeline.extract_features in-process (manifest, signatures, network scan)
+  verify       signature verification alone (map the file, verify_apk_signatures with the APK's min/target SDK)
   cli          `gate features --json` as a fresh process (includes interpreter start-up and imports)
   apksigner    `apksigner verify` (Android's verifier, JVM start included), when installed
 and the peak resident memory of a fresh process that runs extract_features once.
@@ -48,6 +49,14 @@ def inflate_all(path: str) -> int:
 _HWM = "print(int(next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1]) / 1024)"
 
 
+def verify_only(path: str, min_sdk: int, target_sdk: int | None) -> bool:
+    from gate.extract.container import ApkContainer
+    from gate.extract.signing import verify_apk_signatures
+
+    with ApkContainer.open(path) as container:
+        return verify_apk_signatures(container, min_sdk=min_sdk, target_sdk=target_sdk).verified
+
+
 def peak_rss_mb(path: str) -> float:
     code = f"import sys; from gate.extract.pipeline import extract_features; extract_features(sys.argv[1]); {_HWM}"
     out = subprocess.run([sys.executable, "-c", code, path], capture_output=True, text=True, check=True)
@@ -77,6 +86,7 @@ def main() -> None:
         facts = extract_features(apk)
         t_zip = best_of(args.repeat, lambda: inflate_all(apk))
         t_feat = best_of(args.repeat, lambda: extract_features(apk))
+        t_verify = best_of(args.repeat, lambda: verify_only(apk, facts.min_sdk or 1, facts.target_sdk))
         t_cli = best_of(max(1, args.repeat // 2), lambda: subprocess.run(
             [gate_cli, "features", "--json", apk], capture_output=True, check=False))
         t_apksigner = None
@@ -87,6 +97,7 @@ def main() -> None:
         row = {
             "apk": apk, "size_mb": round(size / 1e6, 1), "inflated_mb": round(inflated / 1e6, 1),
             "zipfile_s": round(t_zip, 3), "features_s": round(t_feat, 3), "ratio": round(t_feat / t_zip, 2),
+            "verify_s": round(t_verify, 3),
             "cli_s": round(t_cli, 3), "apksigner_s": round(t_apksigner, 3) if t_apksigner else None,
             "peak_rss_mb": round(rss, 1), "rss_after_imports_mb": round(base, 1),
             "verified": facts.signature.verified, "hosts": len(facts.network.hosts),
