@@ -45,6 +45,14 @@ class Settings:
     job_lease_seconds: int = 120  # GATE_JOB_LEASE_SECONDS: a job whose worker stops heartbeating is retaken
     log_format: str = "json"  # GATE_LOG_FORMAT: json | text
     precheck_page: str = "open"  # GATE_PRECHECK_PAGE: open (anyone may use the upload page) | off
+    # --- regulator sync (gate report / gate sync / gate scheduler) ---
+    regulator_url: str | None = None  # GATE_REGULATOR_URL: base URL of the regulator (or the sandbox)
+    platform_id: str | None = None  # GATE_PLATFORM_ID: our identity at the regulator (X-Platform-Id)
+    regulator_secret: str | None = None  # GATE_REGULATOR_SECRET: HMAC key for what we send
+    report_time: str = "02:00"  # GATE_REPORT_TIME: HH:MM Asia/Shanghai; daily report periods end at this time
+    sync_interval_minutes: int = 15  # GATE_SYNC_INTERVAL_MINUTES: filings feed polling interval
+    audit_retention_days: int = 365  # GATE_AUDIT_RETENTION_DAYS: audit events older than this are purged (>= 60)
+    scheduler_in_server: bool = False  # GATE_SCHEDULER_IN_SERVER: `gate serve` also runs the scheduled jobs
 
     def decision_policy(self):
         """The decision engine's Policy for these settings (imported here so config stays import-light)."""
@@ -89,6 +97,7 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         policy_key_rotated=_choice(environ, "GATE_POLICY_KEY_ROTATED", "info", ROTATION_ACTIONS),
         policy_name_similarity=_fraction(environ, "GATE_POLICY_NAME_SIMILARITY", 0.5),
         **_service_settings(environ),
+        **_sync_settings(environ),
     )
 
 
@@ -129,4 +138,31 @@ def _service_settings(environ: Mapping[str, str]) -> dict:
         job_lease_seconds=_number(environ, "GATE_JOB_LEASE_SECONDS", Settings.job_lease_seconds, minimum=5),
         log_format=_choice(environ, "GATE_LOG_FORMAT", "json", ("json", "text")),
         precheck_page=_choice(environ, "GATE_PRECHECK_PAGE", "open", ("open", "off")),
+    )
+
+
+# Audit events must outlive the period a regulator may ask about; below this the purge would destroy evidence.
+MIN_AUDIT_RETENTION_DAYS = 60
+
+
+def _report_time(environ: Mapping[str, str]) -> str:
+    raw = environ.get("GATE_REPORT_TIME", "").strip() or Settings.report_time
+    hours, _, minutes = raw.partition(":")
+    if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60 and len(minutes) == 2):
+        raise ConfigError(f"GATE_REPORT_TIME={raw!r} is not HH:MM (Asia/Shanghai), e.g. 02:00", code="config_invalid")
+    return f"{int(hours):02d}:{minutes}"
+
+
+def _sync_settings(environ: Mapping[str, str]) -> dict:
+    """The regulator sync's settings (gate report / gate sync / gate scheduler)."""
+    return dict(
+        regulator_url=environ.get("GATE_REGULATOR_URL", "").strip() or None,
+        platform_id=environ.get("GATE_PLATFORM_ID", "").strip() or None,
+        regulator_secret=environ.get("GATE_REGULATOR_SECRET", "") or None,
+        report_time=_report_time(environ),
+        sync_interval_minutes=_number(environ, "GATE_SYNC_INTERVAL_MINUTES", Settings.sync_interval_minutes,
+                                      minimum=1),
+        audit_retention_days=_number(environ, "GATE_AUDIT_RETENTION_DAYS", Settings.audit_retention_days,
+                                     minimum=MIN_AUDIT_RETENTION_DAYS),
+        scheduler_in_server=_flag(environ, "GATE_SCHEDULER_IN_SERVER"),
     )
