@@ -32,6 +32,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "clients": ("gate.commands.clients:clients", "Create API clients (store, oem, developer, admin)."),
     "preinstall": ("gate.commands.preinstall:preinstall", "Check the APKs of a system image or a preinstall list."),
     "demo": ("gate.commands.demo:demo", "Seed demo filings and clients (container default)."),
+    "report": ("gate.commands.report:report", "Build and send distribution reports to the regulator; status."),
+    "sync": ("gate.commands.sync:sync", "Pull filing changes from the regulator; re-evaluate listed apps."),
+    "scheduler": ("gate.commands.scheduler:scheduler", "Run the scheduled sync jobs (filings, report, purge)."),
 }
 
 
