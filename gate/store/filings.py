@@ -38,6 +38,11 @@ class DatabaseSink:
         # twice in one import with two ints per record instead of strings (a 64-bit collision among a million
         # records is ~1e-8 likely, and would only misreport a duplicate).
         self._seen: dict[int, int] = {}
+        if conn.dialect.name == "postgresql":
+            # The planner's statistics cannot see this transaction's own rows: as an import into an empty registry
+            # grows, it keeps planning sequential scans for the per-batch lookups (quadratic: a million-record
+            # import never finishes). Every lookup here has an index, so forbid seq scans for this transaction.
+            conn.execute(text("SET LOCAL enable_seqscan = off"))
 
     def _claims(self, filings: Sequence[Filing]) -> dict[tuple[str, str], set[str]]:
         """Which licences actively claim each (platform, identifier) in this batch, per the current versions."""
