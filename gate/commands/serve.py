@@ -45,13 +45,18 @@ def _child_exit(_server, worker) -> None:
 @click.option("--timeout", default=300, show_default=True, type=int,
               help="Seconds a request may take (large synchronous uploads).")
 @click.option("--dev", is_flag=True, help="werkzeug's development server instead of gunicorn (tests, debugging).")
-def serve(host: str, port: int, workers: int, timeout: int, dev: bool) -> int:
+@click.option("--with-scheduler", is_flag=True,
+              help="Also run the scheduled sync jobs (`gate scheduler`) beside the server; GATE_SCHEDULER_IN_SERVER=1 "
+                   "does the same.")
+def serve(host: str, port: int, workers: int, timeout: int, dev: bool, with_scheduler: bool) -> int:
     """Serve the webhooks and APIs (DESIGN.md "HTTP"); the database must be migrated (`gate db upgrade`)."""
     from gate.config import load_settings
     from gate.store.engine import open_database
 
     settings = load_settings()
     open_database(settings.database_url).dispose()  # refuse to start on an unreachable or outdated database
+    if with_scheduler or settings.scheduler_in_server:
+        _start_scheduler_process()
     if dev:
         from werkzeug.serving import run_simple
 
@@ -65,3 +70,27 @@ def serve(host: str, port: int, workers: int, timeout: int, dev: bool) -> int:
     _gunicorn_app({"bind": f"{host}:{port}", "workers": workers, "timeout": timeout, "worker_class": "sync",
                    "accesslog": None, "child_exit": _child_exit, "forwarded_allow_ips": "127.0.0.1"}).run()
     return 0
+
+
+def _start_scheduler_process() -> None:
+    """`gate scheduler` as a child process, stopped when the server exits.
+
+    A process rather than a thread in the gunicorn master: gunicorn forks its workers, and forking while a scheduler
+    thread holds a lock (logging, the connection pool) can leave a worker deadlocked. The job locks make it safe to
+    run this on every instance.
+    """
+    import atexit
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-m", "gate.cli", "scheduler"])
+
+    def stop() -> None:
+        if child.poll() is None:
+            child.terminate()
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+    atexit.register(stop)
