@@ -35,6 +35,10 @@ MAX_ELEMENTS = 65_536
 MAX_ATTRIBUTES = 262_144  # over the whole document
 MAX_DEPTH = 128
 MAX_STRINGS = 1_000_000
+# Decoding work allowed per string pool, as a multiple of its string data. aapt writes each string once, so an honest
+# pool decodes each byte once; strings whose offsets overlap (string k starting inside string j) would make the cost
+# grow with the square of the pool size — minutes of CPU for a 4 MiB manifest.
+MAX_DECODE_FACTOR = 4
 
 # --- refusals ----------------------------------------------------------------------------------------------------
 # The stable error code is "<domain>_<kind>"; the domain is "manifest" for AndroidManifest.xml (other binary XML
@@ -183,18 +187,21 @@ class StringPool:
         self._data_end = data_end
         self.utf8 = utf8
         self.style_count = style_count
-        self._cache: dict[int, str] = {}
+        # Keyed by offset, not index: a million indices naming one long string decode it once.
+        self._by_offset: dict[int, str] = {}
+        self._decode_budget = MAX_DECODE_FACTOR * (data_end - data_start) + 4096
 
     def __len__(self) -> int:
         return len(self._offsets)
 
     def __getitem__(self, index: int) -> str:
-        cached = self._cache.get(index)
+        if not 0 <= index < len(self._offsets):
+            raise self._reader.fail("string_pool", f"string index {index} out of range ({len(self)} strings)")
+        offset = self._offsets[index]
+        cached = self._by_offset.get(offset)
         if cached is None:
-            if not 0 <= index < len(self._offsets):
-                raise self._reader.fail("string_pool", f"string index {index} out of range ({len(self)} strings)")
             cached = self._decode(index)
-            self._cache[index] = cached
+            self._by_offset[offset] = cached
         return cached
 
     def optional(self, index: int) -> str | None:
@@ -206,9 +213,11 @@ class StringPool:
 
     def _decode(self, index: int) -> str:
         start = self._data_start + self._offsets[index]
-        if self.utf8:
-            return self._decode_utf8(index, start)
-        return self._decode_utf16(index, start)
+        text = self._decode_utf8(index, start) if self.utf8 else self._decode_utf16(index, start)
+        self._decode_budget -= len(text)
+        if self._decode_budget < 0:
+            raise self._bad(index, "strings overlap one another (decoding them would cost more than the pool holds)")
+        return text
 
     def _bad(self, index: int, why: str) -> GateError:
         return self._reader.fail("string_pool", f"string #{index}: {why}")
@@ -328,12 +337,18 @@ def read_string_pool(reader: ChunkReader, offset: int, header_size: int, size: i
 
 
 def _check_styles(reader: ChunkReader, pool: StringPool, start: int, end: int, style_offsets: tuple[int, ...]) -> None:
-    """Each style is a list of spans (name, firstChar, lastChar) closed by 0xFFFFFFFF, inside the style data."""
+    """Each style is a list of spans (name, firstChar, lastChar) closed by 0xFFFFFFFF, inside the style data.
+
+    Positions already checked are remembered: styles that share or overlap span lists (a crafted pool can point a
+    million styles into one long list) are walked once in total, not once per style.
+    """
+    checked: set[int] = set()
     for number, relative in enumerate(style_offsets):
         pos = start + relative
         if relative % 4:
             raise reader.fail("string_pool", f"style #{number} is misaligned")
-        while True:
+        walked = []
+        while pos not in checked:
             if pos + 4 > end:
                 raise reader.fail("string_pool", f"style #{number} runs past the pool")
             (name,) = struct.unpack_from("<I", reader.data, pos)
@@ -343,7 +358,9 @@ def _check_styles(reader: ChunkReader, pool: StringPool, start: int, end: int, s
                 raise reader.fail("string_pool", f"style #{number} runs past the pool")
             if name >= len(pool):
                 raise reader.fail("string_pool", f"style #{number} names string {name}, out of range")
+            walked.append(pos)
             pos += 12
+        checked.update(walked)
 
 
 # --- the document ----------------------------------------------------------------------------------------------------
