@@ -17,7 +17,7 @@ from sqlalchemy import and_, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from gate import __version__
-from gate.platform_hooks.fetch import FetchPolicy, _PinnedHostAdapter, check_url
+from gate.platform_hooks.fetch import FetchPolicy, check_url, host_header, pinned_session
 from gate.platform_hooks.signatures import HEADER, sign
 from gate.platform_hooks.uploads import UploadError
 from gate.store.service_tables import ApiClient, CallbackDelivery
@@ -29,9 +29,13 @@ LOGGER = logging.getLogger("gate.callbacks")
 USER_AGENT = f"filing-gate/{__version__} (callback)"
 MAX_BACKOFF_SECONDS = 3600.0
 EVENT_HEADER = "X-Gate-Event"
+DEFAULT_EVENT = "check.completed"
 
 
 def queue_callback(conn: Connection, *, client_id: int, check_id: str, url: str, body: dict) -> None:
+    """Write a delivery in the caller's transaction. ``body["event"]`` names the event (default check.completed)
+    and is sent as the X-Gate-Event header too."""
+    body = {"event": DEFAULT_EVENT, **body}
     conn.execute(insert(C), {"client_id": client_id, "check_id": check_id, "url": url,
                              "body": json.dumps(body, ensure_ascii=False, separators=(",", ":")),
                              "status": "pending", "attempts": 0, "next_attempt_at": utcnow(),
@@ -44,13 +48,11 @@ def backoff(attempts: int, base: float) -> float:
 
 def _post(url: str, body: bytes, secret: str, *, policy: FetchPolicy, timeout: float) -> int:
     target = check_url(url, policy)
-    with requests.Session() as session:
-        session.trust_env = False
-        session.mount(f"{target.scheme}://", _PinnedHostAdapter(target.host))
-        host = target.host if target.port in (80, 443) else f"{target.host}:{target.port}"
+    event = json.loads(body).get("event", DEFAULT_EVENT)
+    with pinned_session(target) as session:
         response = session.post(target.pinned_url, data=body, timeout=timeout, allow_redirects=False, headers={
-            "Host": host, "User-Agent": USER_AGENT, "Content-Type": "application/json",
-            HEADER: sign(body, secret), EVENT_HEADER: "check.completed"})
+            "Host": host_header(target), "User-Agent": USER_AGENT, "Content-Type": "application/json",
+            HEADER: sign(body, secret), EVENT_HEADER: event})
         response.close()
         return response.status_code
 

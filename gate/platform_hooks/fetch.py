@@ -132,6 +132,19 @@ class _PinnedHostAdapter(HTTPAdapter):
         super().init_poolmanager(*args, **kwargs)
 
 
+def pinned_session(target: Target) -> requests.Session:
+    """A session that reaches ``target`` only at its checked address and ignores proxies from the environment
+    (a proxy would route around the address check). Send to ``target.pinned_url`` with ``host_header(target)``."""
+    session = requests.Session()
+    session.trust_env = False
+    session.mount(f"{target.scheme}://", _PinnedHostAdapter(target.host))
+    return session
+
+
+def host_header(target: Target) -> str:
+    return target.host if target.port in (80, 443) else f"{target.host}:{target.port}"
+
+
 def fetch_package(url: str, *, expected_sha256: str, policy: FetchPolicy, directory: str | None = None,
                   resolver: Callable[[str, int], Sequence[Address]] = resolve) -> SpooledPackage:
     """Download ``url`` under ``policy`` into a spool whose SHA-256 must equal ``expected_sha256``."""
@@ -140,12 +153,9 @@ def fetch_package(url: str, *, expected_sha256: str, policy: FetchPolicy, direct
         raise UploadError("sha256 must be 64 hexadecimal digits", code="sha256_invalid")
     for _hop in range(policy.max_redirects + 1):
         target = check_url(url, policy, resolver=resolver)
-        with requests.Session() as session:
-            session.trust_env = False  # no proxy from the environment may route around the address check
-            session.mount(f"{target.scheme}://", _PinnedHostAdapter(target.host))
-            host_header = target.host if target.port in (80, 443) else f"{target.host}:{target.port}"
+        with pinned_session(target) as session:
             try:
-                response = session.get(target.pinned_url, headers={"Host": host_header, "User-Agent": USER_AGENT,
+                response = session.get(target.pinned_url, headers={"Host": host_header(target), "User-Agent": USER_AGENT,
                                                 "Accept-Encoding": "identity"},
                                        timeout=policy.timeout, stream=True, allow_redirects=False)
             except requests.RequestException as exc:

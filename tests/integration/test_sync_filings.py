@@ -66,6 +66,7 @@ def test_cancelled_filing_reaches_the_store_as_a_signed_delist_notice(database_u
     assert len(Callbacks.received) == 1
     headers, body = Callbacks.received[0]
     verify(headers[HEADER], body, store.webhook_secret)  # raises unless signed with the store's webhook secret
+    assert headers["X-Gate-Event"] == "listing.delist_required"
     notice = json.loads(body)
     assert (notice["event"], notice["package"], notice["service_licence"], notice["filing_status"]) == (
         "listing.delist_required", HELLO_PACKAGE, HELLO_LICENCE, "cancelled")
