@@ -123,7 +123,7 @@ ANDROID_ATTRIBUTE_IDS: dict[str, int] = {
     "maxSdkVersion": 0x01010271, "testOnly": 0x01010272, "allowBackup": 0x01010280, "required": 0x0101028E,
     "installLocation": 0x010102B7, "usesCleartextTraffic": 0x010104EC, "networkSecurityConfig": 0x01010527,
     "roundIcon": 0x0101052C, "compileSdkVersion": 0x01010572, "compileSdkVersionCodename": 0x01010573,
-    "versionCodeMajor": 0x01010576, "isSplitRequired": 0x01010591,
+    "versionCodeMajor": 0x01010576, "isSplitRequired": 0x01010591, "targetSandboxVersion": 0x0101054C,
 }
 _ANDROID_ATTRIBUTE_NAMES = {v: k for k, v in ANDROID_ATTRIBUTE_IDS.items()}
 _ANDROID_PACKAGE_ID = 0x01

@@ -51,6 +51,7 @@ _VERSION_CODE_MAJOR = ANDROID_ATTRIBUTE_IDS["versionCodeMajor"]
 _VERSION_NAME = ANDROID_ATTRIBUTE_IDS["versionName"]
 _MIN_SDK = ANDROID_ATTRIBUTE_IDS["minSdkVersion"]
 _TARGET_SDK = ANDROID_ATTRIBUTE_IDS["targetSdkVersion"]
+_TARGET_SANDBOX = ANDROID_ATTRIBUTE_IDS["targetSandboxVersion"]
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,8 @@ class ManifestFacts:
 
     ``version_code`` is PackageInfo.getLongVersionCode(): versionCodeMajor << 32 | versionCode (as unsigned).
     An SDK level given as a codename is recorded as CUR_DEVELOPMENT (10000) with the codename beside it.
+    ``min_sdk_value`` is android:minSdkVersion exactly as written (unresolved), which is what apksigner reads to
+    choose the platform versions it verifies for; ``target_sandbox_version`` is android:targetSandboxVersion.
     """
 
     package: str
@@ -72,6 +75,8 @@ class ManifestFacts:
     permissions: tuple[str, ...] = ()
     min_sdk_codename: str | None = None
     target_sdk_codename: str | None = None
+    min_sdk_value: TypedValue | None = None
+    target_sandbox_version: int = 1
     document: XmlDocument | None = field(default=None, repr=False, compare=False)
 
 
@@ -99,6 +104,9 @@ def read_manifest(manifest: bytes, resources: bytes | None) -> ManifestFacts:
 
     code = _integer(root, _VERSION_CODE, table, "versionCode")
     major = _integer(root, _VERSION_CODE_MAJOR, table, "versionCodeMajor")
+    # PackageParser's default sandbox version is 1; Android 8+ wants v2+ signatures for 2 and above.
+    sandbox = _integer(root, _TARGET_SANDBOX, table, "targetSandboxVersion") or 1
+    min_sdk_attribute = uses_sdk.by_id(_MIN_SDK) if uses_sdk else None
     label, labels = _labels(application, table)
     return ManifestFacts(
         package=package,
@@ -112,6 +120,8 @@ def read_manifest(manifest: bytes, resources: bytes | None) -> ManifestFacts:
         permissions=_permissions(root),
         min_sdk_codename=min_codename,
         target_sdk_codename=target_codename,
+        min_sdk_value=min_sdk_attribute.value if min_sdk_attribute else None,
+        target_sandbox_version=sandbox,
         document=document,
     )
 

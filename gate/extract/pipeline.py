@@ -34,7 +34,7 @@ def _extract(shown: str, container: ApkContainer) -> PackageFacts:
     # Imported here so that `gate --help` and the container tests stay light.
     from gate.extract.manifest import MAX_MANIFEST_SIZE, read_manifest
     from gate.extract.network import NetworkScanner
-    from gate.extract.signing import verify_apk_signatures
+    from gate.extract.signing import min_sdk_for_verification, verify_apk_signatures
 
     digest = hashlib.sha256(container.view(0, container.size)).hexdigest()
     base = {"path": shown, "sha256": digest, "size": container.size}
@@ -72,13 +72,14 @@ def _extract(shown: str, container: ApkContainer) -> PackageFacts:
         scanned.add(MANIFEST_NAME)
     if resources_bytes is not None:
         on_entry(container.get(RESOURCES_NAME), resources_bytes)
-    # minSdk decides which schemes apply on which platform versions, targetSdk whether v1 alone may suffice
-    # (Android 11+ requires v2+ for targetSdk >= 30); an unreadable manifest leaves the strictest reading.
+    # minSdk (as apksigner reads it, not as resolved for the device) decides which schemes apply on which platform
+    # versions; targetSdk whether v1 alone may suffice (Android 11+ requires v2+ for targetSdk >= 30) and
+    # targetSandboxVersion 2 the same from Android 8. An unreadable manifest leaves the strictest reading.
     signature = verify_apk_signatures(
         container,
-        min_sdk=manifest.min_sdk if manifest is not None else 1,
+        min_sdk=min_sdk_for_verification(manifest.min_sdk_value) if manifest is not None else 1,
         target_sdk=manifest.target_sdk if manifest is not None else None,
-        target_sandbox=getattr(manifest, "target_sandbox_version", 1) if manifest is not None else 1,
+        target_sandbox=manifest.target_sandbox_version if manifest is not None else 1,
         on_entry=on_entry,
     )
 

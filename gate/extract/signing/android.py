@@ -24,6 +24,11 @@ from gate.extract.signing.v1 import V1Result, verify_v1
 from gate.extract.signing.v2v3 import SchemeResult, verify_scheme
 
 NEWEST_SDK = 0x7FFFFFFF  # apksigner's default maximum: every platform version, present and future
+# apksig ApkUtils.getMinSdkVersionForCodename: a codename minSdkVersion counts as the release before the one its
+# first letter names (pessimistic); letters past the table add one level each, "A"/"B" count as 1.
+_CODENAME_LEVELS = {"C": 2, "D": 3, "E": 4, "F": 7, "G": 8, "H": 10, "I": 13, "J": 15, "K": 18, "L": 20, "M": 22,
+                    "N": 23, "O": 25}
+_TYPE_STRING, _TYPE_INT_DEC, _TYPE_INT_HEX = 0x03, 0x10, 0x11
 SDK_N, SDK_O, SDK_P, SDK_R, SDK_T = 24, 26, 28, 30, 33
 SCHEME_NAMES = {2: "APK Signature Scheme v2", 3: "APK Signature Scheme v3"}
 
@@ -35,6 +40,28 @@ def _supported_schemes(max_sdk: int) -> dict[int, str]:
     if max_sdk >= SDK_N:
         return {2: SCHEME_NAMES[2]}
     return {}
+
+
+def min_sdk_for_verification(value) -> int | None:
+    """The minSdkVersion apksigner verifies from, read from the attribute as written (a ``TypedValue``, or None
+    when absent); None when apksigner cannot determine it and refuses to verify.
+
+    apksig takes decimal/hex integers (at least 1) and codenames, nothing else: a reference, a boolean or a float
+    ends verification with MinSdkVersionException, although the device would resolve or coerce such a value. The
+    gate follows apksigner, so such a manifest cannot pick which schemes get checked.
+    """
+    if value is None:
+        return 1
+    if value.type in (_TYPE_INT_DEC, _TYPE_INT_HEX):
+        return max(1, value.signed)
+    if value.type == _TYPE_STRING and value.string and "A" <= value.string[0] <= "Z":
+        first = value.string[0]
+        older = [letter for letter in _CODENAME_LEVELS if letter <= first]
+        if not older:
+            return 1
+        newest = max(older)
+        return _CODENAME_LEVELS[newest] + ord(first) - ord(newest)
+    return None
 
 
 class _Run:
