@@ -69,6 +69,10 @@ def parse_lineage(value: bytes) -> tuple[LineageNode, ...]:
                 last_key = certs.load_public_key(certs.spki_der(parsed))
             except certs.CertificateError as exc:
                 raise LineageError("did_not_verify", f"node #{len(nodes) + 1}: {exc}") from None
+            if any(node.cert == cert_der for node in nodes):
+                # apksig refuses a lineage naming a certificate twice (POR_DID_NOT_VERIFY): with A -> B -> A -> C
+                # "the root" and "an ancestor" stop meaning one thing, and the sub-lineage checks pick either copy.
+                raise LineageError("did_not_verify", f"node #{len(nodes) + 1} repeats an earlier certificate")
             last_alg_id = sig_alg_id
             nodes.append(LineageNode(cert_der, flags, parent_alg, sig_alg_id))
     except WireError as exc:
