@@ -254,8 +254,10 @@ def _package_summary(facts: PackageFacts) -> dict:
             "signers": [s.cert_sha256 for s in facts.signature.signers]}
 
 
-# apksigner's words for "there is no signature at all" (an APK without v1 files says it lacks MANIFEST.MF).
-_UNSIGNED_HINTS = ("missing meta-inf/manifest.mf", "no signature", "unsigned", "no signers", "not signed (")
+# "There is no signature at all", in apksigner's words (an APK without v1 files "lacks MANIFEST.MF") and in
+# gate.extract.signing's codes. Every error must say so: any other error means a signature is there but broken.
+_UNSIGNED_HINTS = ("missing meta-inf/manifest.mf", "meta-inf/manifest.mf is missing", "v1_no_manifest",
+                   "v1_no_signatures", "no signature", "unsigned", "no signers")
 
 
 def _looks_unsigned(sig) -> bool:

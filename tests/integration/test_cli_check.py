@@ -62,7 +62,7 @@ def test_check_against_a_filings_file_without_database(tmp_path, filings_file):
 
     unfiled = gate("check", APKS / "unsigned.apk", "--filings", filings_file, "--json", env_extra=env, cwd=tmp_path)
     assert unfiled.returncode == 4
-    assert json.loads(unfiled.stdout)["reasons"][0]["code"] in ("package_unsigned", "package_malformed")
+    assert json.loads(unfiled.stdout)["reasons"][0]["code"] == "package_unsigned"
 
 
 def test_check_with_the_database_stores_each_check(tmp_path, filings_file):
@@ -100,3 +100,18 @@ def test_invalid_filings_file_imports_nothing(tmp_path):
 
 def test_usage_error_is_exit_2(tmp_path):
     assert gate("check", tmp_path / "missing.apk", cwd=tmp_path).returncode == 2
+
+
+def test_a_filing_listing_the_public_key_as_pem_matches_the_extracted_modulus(tmp_path):
+    # The filing form's 公钥 pasted as a PEM public key of the fixture keystore apksigner reported for hello_zh.apk.
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, pkcs12
+
+    _, cert, _ = pkcs12.load_key_and_certificates((ROOT / "fixtures/keys/rsa2048.p12").read_bytes(), b"password")
+    pem = cert.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
+    rec = filing("京ICP备2024000001号-1A", "cn.filinggate.hello", None)
+    rec["platforms"] = [{"platform": "android", "identifier": "cn.filinggate.hello", "public_key": pem}]
+    path = tmp_path / "filings.json"
+    path.write_text(json.dumps([rec], ensure_ascii=False), encoding="utf-8")
+    out = gate("check", APKS / "hello_zh.apk", "--filings", path, "--json",
+               env_extra={"GATE_POLICY_UNFILED_DOMAINS": "off"}, cwd=tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
