@@ -32,6 +32,7 @@ def extract_features(path: str | os.PathLike, *, limits: ContainerLimits = DEFAU
 
 def _extract(shown: str, container: ApkContainer) -> PackageFacts:
     # Imported here so that `gate --help` and the container tests stay light.
+    from gate.extract.arsc import MAX_RESOURCES_SIZE
     from gate.extract.manifest import MAX_MANIFEST_SIZE, read_manifest
     from gate.extract.network import NetworkScanner
     from gate.extract.signing import min_sdk_for_verification, verify_apk_signatures
@@ -45,7 +46,7 @@ def _extract(shown: str, container: ApkContainer) -> PackageFacts:
         return PackageFacts(**base, format=fmt, problems=(Problem(
             "format_unsupported", f"{fmt} packages are not supported yet; upload the APK (or each split APK)"),))
 
-    # Step 1: manifest and resources, with the manifest size limit applied before inflating it.
+    # Step 1: manifest and resources, each size limit applied before inflating (not after a 1 GiB entry is in memory).
     manifest = None
     resources_bytes = None
     try:
@@ -53,7 +54,7 @@ def _extract(shown: str, container: ApkContainer) -> PackageFacts:
             raise PackageError("the package has no AndroidManifest.xml", code="manifest_missing")
         manifest_bytes = container.read(MANIFEST_NAME, max_size=MAX_MANIFEST_SIZE)
         if container.get(RESOURCES_NAME) is not None:
-            resources_bytes = container.read(RESOURCES_NAME)
+            resources_bytes = container.read(RESOURCES_NAME, max_size=MAX_RESOURCES_SIZE)
         manifest = read_manifest(manifest_bytes, resources_bytes)
     except PackageError as exc:
         problems.append(Problem(exc.code, exc.message))
