@@ -85,18 +85,6 @@ def find_pair(block: SigningBlock, block_id: int) -> memoryview | None:
     return None
 
 
-def pair_ids(block: SigningBlock) -> list[int]:
-    """IDs of the well-formed pairs, in order (for diagnostics)."""
-    ids, pairs, pos = [], block.data[8:len(block.data) - 24], 0
-    while len(pairs) - pos >= 12:
-        (length,) = struct.unpack_from("<Q", pairs, pos)
-        if length < 4 or length > len(pairs) - pos - 8:
-            break
-        ids.append(struct.unpack_from("<I", pairs, pos + 8)[0])
-        pos += 8 + length
-    return ids
-
-
 # --- content digests -----------------------------------------------------------------------------------------------
 
 def _digested_sections(container, block: SigningBlock) -> list[memoryview | bytes]:
