@@ -25,6 +25,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from gate.coverage import check_coverage
 from gate.errors import GateError
 from gate.extract.facts import NetworkFacts, PackageFacts, SignerCertificate
 from gate.filings.records import Filing, PlatformIdentity
@@ -205,23 +206,9 @@ def _filed_text(filed: Sequence[PlatformIdentity]) -> list[str]:
 # --- steps 6-8 helpers ----------------------------------------------------------------------------------------
 
 def _coverage(network: NetworkFacts, filed: Iterable[str]) -> tuple[list[str], list[str]]:
-    """Uncovered hosts and IPs, by gate.coverage (public-suffix aware); hosts and IPs are plain strings."""
-    try:
-        from gate.coverage import check_coverage
-    except ImportError:  # TODO(coverage helper): remove once gate.coverage lands
-        return _suffix_coverage(network, filed)
+    """Uncovered first-party hosts and IPs, by gate.coverage (public-suffix aware), as plain strings."""
     cov = check_coverage(network, list(filed))
-    hosts = [getattr(h, "host", h) for h in cov.uncovered_hosts]
-    ips = [getattr(i, "ip", i) for i in cov.uncovered_ips]
-    return sorted(set(map(str, hosts))), sorted(set(map(str, ips)))
-
-
-def _suffix_coverage(network: NetworkFacts, filed: Iterable[str]) -> tuple[list[str], list[str]]:
-    """Interim rule: a filed name covers itself and its subdomains; a filed IP covers itself."""
-    names = set(filed)
-    hosts = [h.host for h in network.hosts
-             if not any(h.host == n or h.host.endswith("." + n) for n in names)]
-    return sorted(set(hosts)), sorted({i.ip for i in network.ips if i.ip not in names})
+    return sorted({h.host for h in cov.uncovered_hosts}), sorted({i.ip for i in cov.uncovered_ips})
 
 
 _NAME_NOISE = re.compile(r"[\s\W_]+", re.UNICODE)
@@ -254,16 +241,16 @@ def _package_summary(facts: PackageFacts) -> dict:
             "signers": [s.cert_sha256 for s in facts.signature.signers]}
 
 
-# "There is no signature at all", in apksigner's words (an APK without v1 files "lacks MANIFEST.MF") and in
-# gate.extract.signing's codes. Every error must say so: any other error means a signature is there but broken.
-_UNSIGNED_HINTS = ("missing meta-inf/manifest.mf", "meta-inf/manifest.mf is missing", "v1_no_manifest",
-                   "v1_no_signatures", "no signature", "unsigned", "no signers")
+# "There is no signature at all": the only rules gate.extract.signing can break on a package that carries no JAR
+# signature files and no APK Signing Block. Each error starts with its rule tag ("v1_no_manifest: ..."); any other
+# tag means a signature is there but broken.
+_UNSIGNED_TAGS = frozenset({"v1_no_manifest", "v1_no_signatures"})
 
 
 def _looks_unsigned(sig) -> bool:
-    if sig.signers or any(sig.schemes.values()):
+    if sig.signers or any(sig.schemes.values()) or not sig.errors:
         return False
-    return all(any(h in e.lower() for h in _UNSIGNED_HINTS) for e in sig.errors)
+    return all(error.split(":", 1)[0] in _UNSIGNED_TAGS for error in sig.errors)
 
 
 def _verdict(reasons: Sequence[Reason]) -> str:

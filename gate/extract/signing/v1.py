@@ -258,7 +258,7 @@ def _verify(result: V1Result, reader: _Reader, entries, names, *, min_sdk, max_s
     if result.all_errors():
         return
     if not remaining:
-        result.errors.append("v1_no_signatures: no JAR signer verifies")
+        result.errors.append("v1_no_verified_signer: no JAR signer verifies")
         return
 
     # 5. entries against the manifest and the signers
