@@ -21,3 +21,17 @@ def test_resources_limit_applies_before_inflating(monkeypatch):
     facts = extract_features(APKS / "hello_zh.apk")
     assert [p.code for p in facts.problems] == ["limit_entry_size"]
     assert "resources.arsc" in facts.problems[0].message
+
+
+def test_a_signer_certificate_that_cannot_be_described_is_not_verified(monkeypatch):
+    # The scheme verified, but turning its certificate into filing facts failed: that must end as "not verified",
+    # not as a CertificateError escaping extract_features (which promises never to raise for a bad package).
+    from gate.extract.signing import certs
+
+    def unreadable(der):
+        raise certs.CertificateError("malformed certificate: test")
+
+    monkeypatch.setattr(certs, "signer_certificate", unreadable)
+    facts = extract_features(APKS / "v1_v2_v3.apk")
+    assert not facts.signature.verified and facts.signature.signers == ()
+    assert facts.signature.errors[0].startswith("signer_certificate_unreadable:")

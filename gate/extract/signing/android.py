@@ -94,15 +94,14 @@ def decide(container, *, min_sdk: int, max_sdk: int = NEWEST_SDK, target_sdk: in
         # apksigner reports "Verified using …" and signers only for an APK that verifies: nothing else is true.
         return SignatureFacts(verified=False, errors=tuple(run.errors))
     printed = _printed_signers(run)
-    lineage_certs = _lineage(run)
     extra = _unjoined_keys(run, printed, min_sdk=min_sdk)
-    return SignatureFacts(
-        verified=True,
-        schemes=run.schemes(),
-        signers=tuple(certs.signer_certificate(d) for d in printed + extra),
-        lineage=tuple(certs.signer_certificate(d) for d in lineage_certs),
-        errors=(),
-    )
+    try:
+        signers = tuple(certs.signer_certificate(d) for d in printed + extra)
+        lineage = tuple(certs.signer_certificate(d) for d in _lineage(run))
+    except certs.CertificateError as exc:
+        # A certificate that cannot be described cannot be matched against a filing: not verified, never raised.
+        return SignatureFacts(errors=(f"signer_certificate_unreadable: {exc}",))
+    return SignatureFacts(verified=True, schemes=run.schemes(), signers=signers, lineage=lineage, errors=())
 
 
 def _verify_schemes(run: _Run, container, *, min_sdk, max_sdk, target_sdk, target_sandbox, on_entry) -> None:
