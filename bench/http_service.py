@@ -55,7 +55,7 @@ def main() -> None:
     opts = ap.parse_args()
 
     from gate.platform_hooks.signatures import HEADER, sign
-    from tests.integration.test_http_support import multipart
+    from tests.integration.http_support import multipart
 
     work = pathlib.Path(tempfile.mkdtemp(prefix="gate-bench-"))
     env = {**os.environ, "GATE_DATABASE_URL": f"sqlite:///{work / 'gate.db'}", "GATE_LOG_FORMAT": "json",

@@ -8,7 +8,7 @@ from gate.platform_hooks import checks, metrics
 from gate.platform_hooks.access import client_for
 from gate.platform_hooks.app import service
 from gate.platform_hooks.body import read_multipart_package
-from gate.platform_hooks.intake import answer_check, receive_package
+from gate.platform_hooks.intake import check_upload
 from gate.platform_hooks.uploads import UploadError
 
 blueprint = flask.Blueprint("developer", __name__)
@@ -16,12 +16,7 @@ blueprint = flask.Blueprint("developer", __name__)
 
 @blueprint.post("/api/v1/checks")
 def create_check():
-    client = client_for("developer")
-    spooled, filename, metadata = receive_package(client, signed=False, allow_url=False)
-    force_async = flask.request.args.get("async", "") in ("1", "true", "yes")
-    body, status = answer_check(client, spooled, filename, metadata, force_async=force_async,
-                                actor=f"client:{client.name}")
-    return flask.jsonify(body), status
+    return check_upload(client_for("developer"), signed=False, allow_url=False)
 
 
 @blueprint.get("/api/v1/checks/<check_id>")

@@ -103,3 +103,12 @@ def answer_check(client: Client, spooled: SpooledPackage, filename: str, metadat
         if not keep:
             spooled.discard()
         discard_spools(flask.request)
+
+
+def check_upload(client: Client, *, signed: bool, allow_url: bool) -> tuple[flask.Response, int]:
+    """The whole upload route for a store webhook (signed, package_url allowed) or a developer pre-check."""
+    spooled, filename, metadata = receive_package(client, signed=signed, allow_url=allow_url)
+    force_async = flask.request.args.get("async", "") in ("1", "true", "yes")
+    body, status = answer_check(client, spooled, filename, metadata, force_async=force_async,
+                                actor=f"client:{client.name}")
+    return flask.jsonify(body), status

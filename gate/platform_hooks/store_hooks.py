@@ -8,19 +8,14 @@ from gate.platform_hooks import listings
 from gate.platform_hooks.access import client_for
 from gate.platform_hooks.app import service
 from gate.platform_hooks.body import read_json, start_signature_check
-from gate.platform_hooks.intake import answer_check, receive_package
+from gate.platform_hooks.intake import check_upload
 
 blueprint = flask.Blueprint("store", __name__)
 
 
 @blueprint.post("/api/v1/hooks/store/upload")
 def upload():
-    client = client_for("store")
-    spooled, filename, metadata = receive_package(client, signed=True, allow_url=True)
-    force_async = flask.request.args.get("async", "") in ("1", "true", "yes")
-    body, status = answer_check(client, spooled, filename, metadata, force_async=force_async,
-                                actor=f"client:{client.name}")
-    return flask.jsonify(body), status
+    return check_upload(client_for("store"), signed=True, allow_url=True)
 
 
 @blueprint.post("/api/v1/hooks/store/listings")

@@ -12,6 +12,10 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from gate.store.engine import normalise_url
+from gate.sync.sandbox.faults import FaultPlan
+from gate.sync.sandbox.server import SandboxConfig, SandboxServer, running_sandbox
+from tests.integration.http_support import start_gate
+from tests.integration.sandbox_support import SECRET
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -47,3 +51,36 @@ def migrated_engine(database_url):
     engine = open_database(database_url)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path):
+    return f"sqlite:///{tmp_path / 'gate.db'}"
+
+
+@pytest.fixture
+def gate(tmp_path, sqlite_url):
+    """The HTTP service on loopback over a fresh SQLite database, with one client per role."""
+    g, server = start_gate(tmp_path, sqlite_url)
+    yield g
+    server.shutdown()
+    g.engine.dispose()
+
+
+@pytest.fixture
+def sandbox_factory(tmp_path):
+    """Start sandboxes with chosen faults/feed on loopback; all are shut down after the test."""
+    started = []
+
+    def start(**faults) -> SandboxServer:
+        feed = faults.pop("feed", None)
+        config = SandboxConfig(secret=SECRET, db_path=str(tmp_path / f"sandbox{len(started)}.sqlite3"),
+                               feed_path=feed, faults=FaultPlan(**faults))
+        context = running_sandbox(config)
+        server = context.__enter__()
+        started.append(context)
+        return server
+
+    yield start
+    for context in started:
+        context.__exit__(None, None, None)

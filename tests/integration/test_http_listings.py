@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 
 import requests
-from tests.integration.test_http_support import (HELLO_LICENCE, HELLO_PACKAGE, LEGACY_PACKAGE, count,  # noqa: F401
-                                                 gate, sqlite_url)
+from tests.integration.http_support import HELLO_LICENCE, HELLO_PACKAGE, LEGACY_PACKAGE, count
 
 
 def post_events(g, events, role="store"):

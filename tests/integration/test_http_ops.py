@@ -16,8 +16,8 @@ import time
 import pytest
 import requests
 
-from tests.integration.test_http_support import (HELLO, HELLO_LICENCE, count, gate, multipart,  # noqa: F401
-                                                 prepare_database, serve, spool_files, sqlite_url, start_gate)
+from tests.integration.http_support import (HELLO, HELLO_LICENCE, count, multipart, prepare_database, serve,
+                                             spool_files, start_gate)
 
 
 def test_metrics_count_decisions_and_queue(gate):

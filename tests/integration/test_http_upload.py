@@ -11,8 +11,8 @@ import urllib.parse
 import requests
 
 from gate.platform_hooks.signatures import HEADER, sign
-from tests.integration.test_http_support import (APKS, HELLO, HELLO_LICENCE, HELLO_PACKAGE, HELLO_SHA256,  # noqa
-                                                 count, gate, multipart, spool_files, sqlite_url, start_gate)
+from tests.integration.http_support import (APKS, HELLO, HELLO_LICENCE, HELLO_PACKAGE, HELLO_SHA256, count,
+                                             multipart, spool_files, start_gate)
 
 
 def test_small_upload_is_decided_in_the_response(gate):

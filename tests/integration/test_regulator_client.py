@@ -10,7 +10,7 @@ import requests
 
 from gate.sync.errors import RegulatorError
 from gate.sync.signing import BodySigner, sign_file
-from tests.integration.test_sandbox_support import SECRET, make_client, report_body, sandbox_factory  # noqa: F401
+from tests.integration.sandbox_support import SECRET, make_client, report_body
 
 
 def arrived(server) -> dict:

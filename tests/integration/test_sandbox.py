@@ -11,8 +11,7 @@ import requests
 from gate.sync.sandbox import report_stream
 from gate.sync.sandbox.report_stream import ReportSyntaxError, iter_report
 from gate.sync.signing import sign_body
-from tests.integration.test_sandbox_support import (PLATFORM, SECRET, make_client, report_body,  # noqa: F401
-                                                    sandbox_factory)
+from tests.integration.sandbox_support import PLATFORM, SECRET, make_client, report_body
 
 
 def post_report(server, body: bytes, *, key: str | None = "k", platform: str | None = PLATFORM,

@@ -9,7 +9,7 @@ import sys
 
 import requests
 
-from tests.integration.test_sandbox_support import PLATFORM, SECRET, make_client, report_body
+from tests.integration.sandbox_support import PLATFORM, SECRET, make_client, report_body
 
 
 def test_cli_prints_its_url_serves_the_feed_and_stops_on_sigterm(tmp_path):

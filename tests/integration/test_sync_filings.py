@@ -4,41 +4,23 @@ new decision, and the store's callback (a loopback HTTP server here) receives th
 from __future__ import annotations
 
 import copy
-import http.server
 import json
-import threading
 
 import pytest
 from sqlalchemy import select
 
 from gate.platform_hooks.signatures import HEADER, verify
 from gate.store.tables import AuditEvent, Check
-from tests.integration.test_http_support import FILINGS, HELLO
-from tests.integration.test_sync_support import (HELLO_LICENCE, HELLO_PACKAGE, gate, gate_env, seed_listings,
+from tests.integration.http_support import FILINGS, HELLO
+from tests.loopback_store import StoreEndpoint
+from tests.integration.sync_support import (HELLO_LICENCE, HELLO_PACKAGE, gate, gate_env, seed_listings,
                                                  start_sandbox, stop_process)
 
 
-class Callbacks(http.server.BaseHTTPRequestHandler):
-    received: list = []
-
-    def log_message(self, *args):
-        pass
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.received.append((dict(self.headers), body))
-        self.send_response(204)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-
 @pytest.fixture
-def callback_url():
-    Callbacks.received = []
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Callbacks)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}/gate-callbacks"
-    server.shutdown()
+def store():
+    with StoreEndpoint() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture
@@ -49,8 +31,8 @@ def sandbox():
 
 
 def test_cancelled_filing_reaches_the_store_as_a_signed_delist_notice(database_url, tmp_path, sandbox,
-                                                                       callback_url):
-    engine, store = seed_listings(database_url, tmp_path, callback_url=callback_url)
+                                                                       store):
+    engine, client = seed_listings(database_url, tmp_path, callback_url=store.url)
     env = gate_env(database_url, sandbox, GATE_FETCH_ALLOW_HTTP="1", GATE_FETCH_ALLOW_NETWORKS="127.0.0.0/8")
     checked = gate("check", str(HELLO), env=env)  # the stored facts the re-decision starts from
     assert checked.returncode == 0, checked.stderr
@@ -63,9 +45,9 @@ def test_cancelled_filing_reaches_the_store_as_a_signed_delist_notice(database_u
     result = json.loads(done.stdout)
     assert (result["unchanged"], result["changed"], result["rejected"]) == (1, 1, 0)
     assert result["reevaluation"] == {"filings": 1, "apps": 1, "blocked": 1, "notices": 1}
-    assert len(Callbacks.received) == 1
-    headers, body = Callbacks.received[0]
-    verify(headers[HEADER], body, store.webhook_secret)  # raises unless signed with the store's webhook secret
+    assert len(store.received) == 1
+    headers, body = store.received[0]
+    verify(headers[HEADER], body, client.webhook_secret)  # raises unless signed with the store's webhook secret
     assert headers["X-Gate-Event"] == "listing.delist_required"
     notice = json.loads(body)
     assert (notice["event"], notice["package"], notice["service_licence"], notice["filing_status"]) == (
@@ -79,7 +61,7 @@ def test_cancelled_filing_reaches_the_store_as_a_signed_delist_notice(database_u
     # Idempotent: the cursor is stored, nothing new arrives, nothing is sent again.
     again = json.loads(gate("sync", "filings", env=env).stdout)
     assert again["records"] == 0 and again["reevaluation"]["filings"] == 0
-    assert len(Callbacks.received) == 1
+    assert len(store.received) == 1
 
 
 def test_feed_record_the_gate_refuses_is_skipped_and_audited(database_url, tmp_path, sandbox):

@@ -7,7 +7,7 @@ import time
 
 from gate.store.engine import make_engine
 from gate.sync.locks import job_lock
-from tests.integration.test_sync_support import (gate_env, seed_listings, spawn_gate, start_sandbox,
+from tests.integration.sync_support import (gate_env, seed_listings, spawn_gate, start_sandbox,
                                                  stop_process, wait_for)
 
 

@@ -4,22 +4,20 @@ by another worker once the lease runs out."""
 
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import pathlib
-import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
 import requests
 
 from gate.platform_hooks.signatures import HEADER, verify
-from tests.integration.test_http_support import HELLO, count, spool_files, start_gate  # noqa: F401
+from tests.integration.http_support import count, spool_files, start_gate
+from tests.loopback_store import StoreEndpoint
 
 LOOPBACK = "127.0.0.0/8"
 
@@ -58,31 +56,10 @@ def wait_for(predicate, timeout: float = 30.0, what: str = "condition"):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-class StoreCallbacks(http.server.BaseHTTPRequestHandler):
-    """A store's callback endpoint that fails the first ``fail_first`` deliveries."""
-
-    fail_first = 2
-    received: list = []
-
-    def log_message(self, *args):
-        pass
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.received.append((dict(self.headers), body))
-        status = 503 if len(self.received) <= self.fail_first else 204
-        self.send_response(status)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-
 @pytest.fixture
 def store_endpoint():
-    StoreCallbacks.received = []
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), StoreCallbacks)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/gate-callback"
-    server.shutdown()
+    with StoreEndpoint(fail_first=2) as endpoint:  # the store fails the first two deliveries
+        yield endpoint
 
 
 @pytest.fixture
@@ -96,27 +73,27 @@ def async_gate(tmp_path):
 
 def test_queued_check_is_decided_and_callback_retried_until_acknowledged(async_gate, store_endpoint):
     g = async_gate
-    r = g.upload(query="?async=1", metadata={"callback_url": store_endpoint, "store_app_id": "S-1"})
+    r = g.upload(query="?async=1", metadata={"callback_url": store_endpoint.url, "store_app_id": "S-1"})
     assert r.status_code == 202, r.text
     queued = r.json()
     assert queued["status_url"] == f"/api/v1/checks/{queued['check_id']}"
     assert len(spool_files(g)) == 1  # kept for the worker
-    again = g.upload(query="?async=1", metadata={"callback_url": store_endpoint, "store_app_id": "S-1"})
+    again = g.upload(query="?async=1", metadata={"callback_url": store_endpoint.url, "store_app_id": "S-1"})
     assert again.status_code == 202 and again.json()["check_id"] == queued["check_id"]
     assert count(g.engine, "job") == 1  # the repeat joined the queued check
 
     worker = start_worker(g)
     try:
-        wait_for(lambda: len(StoreCallbacks.received) >= 3, what="three callback attempts")
+        wait_for(lambda: len(store_endpoint.received) >= 3, what="three callback attempts")
         status = requests.get(g.url + queued["status_url"], headers=g.headers("store")).json()
     finally:
         log = stop(worker)
     assert status["status"] == "done" and status["verdict"] == "allow", log
-    headers, body = StoreCallbacks.received[-1]
+    headers, body = store_endpoint.received[-1]
     verify(headers[HEADER], body, g.clients["store"].webhook_secret)  # signed with the store's secret
     sent = json.loads(body)
     assert sent["check_id"] == queued["check_id"] and sent["verdict"] == "allow"
-    assert [json.loads(b) for _, b in StoreCallbacks.received] == [sent] * 3  # same body every attempt
+    assert [json.loads(b) for _, b in store_endpoint.received] == [sent] * 3  # same body every attempt
     with g.engine.connect() as conn:
         from sqlalchemy import text
 
@@ -183,7 +160,7 @@ def test_claims_never_share_a_job_and_expired_leases_are_retaken(tmp_path, datab
 
     from gate.platform_hooks import checks, jobs
     from gate.platform_hooks.auth import create_client
-    from tests.integration.test_http_support import prepare_database
+    from tests.integration.http_support import prepare_database
 
     engine = prepare_database(database_url, tmp_path)
     try:

@@ -4,7 +4,6 @@ store client with listings, the sandbox regulator as a separate process, and `ga
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import subprocess
 import sys
@@ -13,7 +12,7 @@ from dataclasses import dataclass
 
 import requests
 
-from tests.integration.test_http_support import HELLO_LICENCE, HELLO_PACKAGE, LEGACY_PACKAGE, prepare_database
+from tests.integration.http_support import HELLO_LICENCE, HELLO_PACKAGE, LEGACY_PACKAGE, prepare_database
 
 SECRET = "sync-test-secret"
 PLATFORM = "store-001"

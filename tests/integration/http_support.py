@@ -8,7 +8,6 @@ import pathlib
 import threading
 from dataclasses import dataclass, field, replace
 
-import pytest
 import requests
 from werkzeug.serving import make_server
 
@@ -109,19 +108,6 @@ def start_gate(tmp_path, database_url: str, **overrides) -> tuple[Gate, object]:
                                    callback_url=None) for role in ("store", "oem", "developer", "admin")}
     server, url = serve(create_app(settings))
     return Gate(url, settings, engine, clients), server
-
-
-@pytest.fixture
-def sqlite_url(tmp_path):
-    return f"sqlite:///{tmp_path / 'gate.db'}"
-
-
-@pytest.fixture
-def gate(tmp_path, sqlite_url):
-    g, server = start_gate(tmp_path, sqlite_url)
-    yield g
-    server.shutdown()
-    g.engine.dispose()
 
 
 def spool_files(g: Gate) -> list[str]:

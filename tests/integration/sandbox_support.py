@@ -5,11 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta, timezone
 
-import pytest
-
 from gate.sync.client import RegulatorClient
-from gate.sync.sandbox.faults import FaultPlan
-from gate.sync.sandbox.server import SandboxConfig, running_sandbox
 
 SECRET = "test-shared-secret"
 PLATFORM = "store-001"
@@ -42,22 +38,3 @@ def make_client(url: str, waits: list[float], **overrides) -> RegulatorClient:
     options.update(overrides)
     secret = options.pop("secret", SECRET)
     return RegulatorClient(url, options.pop("platform_id", PLATFORM), secret, **options)
-
-
-@pytest.fixture
-def sandbox_factory(tmp_path):
-    """Start sandboxes with chosen faults/feed on loopback; all are shut down after the test."""
-    started = []
-
-    def start(**faults) -> "SandboxServer":  # noqa: F821
-        feed = faults.pop("feed", None)
-        config = SandboxConfig(secret=SECRET, db_path=str(tmp_path / f"sandbox{len(started)}.sqlite3"),
-                               feed_path=feed, faults=FaultPlan(**faults))
-        context = running_sandbox(config)
-        server = context.__enter__()
-        started.append(context)
-        return server
-
-    yield start
-    for context in started:
-        context.__exit__(None, None, None)
