@@ -8,14 +8,18 @@ facts with ``problems`` set, and the decision engine blocks it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
+import queue
+import threading
 
 from gate.errors import PackageError
 from gate.extract.container import ApkContainer, ContainerLimits, DEFAULT_LIMITS, ZipEntry
-from gate.extract.facts import PackageFacts, Problem, SignatureFacts
+from gate.extract.facts import PackageFacts, Problem
 
 MANIFEST_NAME = "AndroidManifest.xml"
+HANDOFF_ENTRIES = 4  # inflated entries waiting between the verifier thread and the scanner
 RESOURCES_NAME = "resources.arsc"
 
 
@@ -76,12 +80,15 @@ def _extract(shown: str, container: ApkContainer) -> PackageFacts:
     # minSdk (as apksigner reads it, not as resolved for the device) decides which schemes apply on which platform
     # versions; targetSdk whether v1 alone may suffice (Android 11+ requires v2+ for targetSdk >= 30) and
     # targetSandboxVersion 2 the same from Android 8. An unreadable manifest leaves the strictest reading.
-    signature = verify_apk_signatures(
-        container,
-        min_sdk=min_sdk_for_verification(manifest.min_sdk_value) if manifest is not None else 1,
-        target_sdk=manifest.target_sdk if manifest is not None else None,
-        target_sandbox=manifest.target_sandbox_version if manifest is not None else 1,
-        on_entry=on_entry,
+    signature = _verify_while_scanning(
+        functools.partial(
+            verify_apk_signatures,
+            container,
+            min_sdk=min_sdk_for_verification(manifest.min_sdk_value) if manifest is not None else 1,
+            target_sdk=manifest.target_sdk if manifest is not None else None,
+            target_sandbox=manifest.target_sandbox_version if manifest is not None else 1,
+        ),
+        on_entry,
     )
 
     # Step 3: whatever the scanner still wants that v1 did not inflate.
@@ -110,6 +117,40 @@ def _extract(shown: str, container: ApkContainer) -> PackageFacts:
         network=scanner.facts(),
         problems=tuple(problems),
     )
+
+
+def _verify_while_scanning(verify, on_entry):
+    """Run ``verify(on_entry=...)`` on a second thread while this thread scans the entries it inflates.
+
+    Inflating and hashing (isal, hashlib) release the GIL and the scan's regular expressions hold it, so on two
+    cores verification costs little beyond the scan itself. The bounded hand-off keeps at most a few inflated
+    entries alive at once. The result is the same as calling ``verify(on_entry=on_entry)`` directly.
+    """
+    handoff: queue.Queue = queue.Queue(maxsize=HANDOFF_ENTRIES)
+    outcome: dict = {}
+
+    def run() -> None:
+        try:
+            outcome["signature"] = verify(on_entry=lambda entry, data: handoff.put((entry, data)))
+        except BaseException as exc:  # handed to the calling thread below
+            outcome["error"] = exc
+        finally:
+            handoff.put(None)
+
+    worker = threading.Thread(target=run, name="gate-verify", daemon=True)
+    worker.start()
+    try:
+        while (item := handoff.get()) is not None:
+            on_entry(*item)
+    except BaseException:
+        while handoff.get() is not None:  # let the verifier finish instead of blocking on a full queue
+            pass
+        raise
+    finally:
+        worker.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["signature"]
 
 
 def _package_format(container: ApkContainer) -> str:
