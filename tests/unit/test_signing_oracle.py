@@ -35,24 +35,36 @@ def _open(name: str):
         return None
 
 
+def _readable(name: str) -> bool:
+    container = _open(name)
+    if container is None:
+        return False
+    container.close()
+    return True
+
+
+# The signature comparisons run on every fixture the container accepts; the refused ones are covered by
+# test_container_refusals (they are blocked as package_malformed before any signature is looked at).
+READABLE = [name for name in CASES if _readable(name)]
+
+
 def _verify(name: str):
     rec = ORACLE["apks"][name]
     aapt = rec.get("aapt") or {}
     container = _open(name)
-    if container is None:
-        pytest.skip("the container refuses this archive (see test_container_refusals)")
     with container:
         return verify_apk_signatures(container, min_sdk=aapt.get("min_sdk") or 1,
                                      target_sdk=aapt.get("target_sdk")), rec["apksigner"]
 
 
 def test_container_refusals() -> None:
-    refused = {name for name in CASES if _open(name) is None}
+    refused = set(CASES) - set(READABLE)
+    assert refused, "the forged fixtures (duplicates, Janus, ...) must be refused by the container"
     accepted_by_apksigner = {name for name in refused if ORACLE["apks"][name]["apksigner"]["verifies"]}
     assert accepted_by_apksigner <= STRICTER_THAN_APKSIGNER
 
 
-@pytest.mark.parametrize("name", CASES)
+@pytest.mark.parametrize("name", READABLE)
 def test_verdict_matches_apksigner(name: str) -> None:
     facts, oracle = _verify(name)
     assert facts.verified == oracle["verifies"], facts.errors
@@ -60,7 +72,7 @@ def test_verdict_matches_apksigner(name: str) -> None:
         assert facts.errors, "a rejected APK must say which rule failed"
 
 
-@pytest.mark.parametrize("name", CASES)
+@pytest.mark.parametrize("name", READABLE)
 def test_signers_match_apksigner(name: str) -> None:
     facts, oracle = _verify(name)
     ours = sorted(tuple(s.as_dict()[f] for f in FIELDS) for s in facts.signers)
@@ -68,14 +80,14 @@ def test_signers_match_apksigner(name: str) -> None:
     assert ours == theirs
 
 
-@pytest.mark.parametrize("name", CASES)
+@pytest.mark.parametrize("name", READABLE)
 def test_schemes_match_apksigner(name: str) -> None:
     facts, oracle = _verify(name)
     for scheme, expected in oracle["schemes"].items():
         assert facts.schemes[scheme] == bool(expected), scheme
 
 
-@pytest.mark.parametrize("name", CASES)
+@pytest.mark.parametrize("name", READABLE)
 def test_lineage_matches_apksigner(name: str) -> None:
     facts, oracle = _verify(name)
     expected = [s["cert_sha256"] for s in (oracle.get("lineage") or [])]
