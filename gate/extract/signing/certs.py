@@ -45,6 +45,10 @@ _RDN_KEYWORDS = {
 }
 _SPECIAL = set(',+=\n<>#;"\\')
 
+# What asn1crypto raises on malformed DER, beyond its ValueError subclasses: an empty BIT STRING whose contents it
+# indexes gives IndexError, unexpected choices TypeError/KeyError, huge lengths OverflowError.
+ASN1_ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError)
+
 
 def parse_certificate(der: bytes) -> asn1_x509.Certificate:
     """Parse a DER certificate completely, or raise CertificateError (never an asn1crypto exception)."""
@@ -52,7 +56,7 @@ def parse_certificate(der: bytes) -> asn1_x509.Certificate:
         cert = asn1_x509.Certificate.load(bytes(der), strict=True)
         cert.native  # force a full parse: lazy parsing would defer errors to the first attribute access
         return cert
-    except (ValueError, TypeError, KeyError, OverflowError) as exc:
+    except ASN1_ERRORS as exc:
         raise CertificateError(f"malformed certificate: {exc}") from None
 
 
@@ -85,7 +89,7 @@ def key_algorithm_and_size(spki: asn1_keys.PublicKeyInfo) -> tuple[str, int]:
     algorithm = spki.algorithm  # "rsa", "ec", "dsa", "rsassa_pss", ...
     try:
         bits = spki.bit_size
-    except (ValueError, TypeError, KeyError):
+    except ASN1_ERRORS:
         bits = 0
     return {"rsa": "RSA", "rsassa_pss": "RSA", "ec": "EC", "dsa": "DSA"}.get(algorithm, algorithm.upper()), bits
 
@@ -107,7 +111,7 @@ def signer_certificate(der: bytes) -> SignerCertificate:
         algorithm, bits = key_algorithm_and_size(spki)
         public_key = public_key_text(spki)
         subject = subject_string(cert)
-    except (ValueError, TypeError, KeyError) as exc:
+    except ASN1_ERRORS as exc:
         raise CertificateError(f"malformed certificate: {exc}") from None
     return SignerCertificate(
         cert_md5=hashlib.md5(der).hexdigest(),

@@ -280,7 +280,7 @@ def _verify_block(signer: V1Signer, block_bytes: bytes, min_sdk: int, max_sdk: i
         cert_ders = [c.chosen.dump() for c in (signed_data["certificates"] or [])
                      if c.name == "certificate"]
         encap_type = signed_data["encap_content_info"]["content_type"].dotted
-    except (ValueError, TypeError, KeyError, OverflowError) as exc:
+    except certs.ASN1_ERRORS as exc:
         signer.errors.append(f"v1_parse_error: {name}: {exc}")
         return
     if not signer_infos:
@@ -296,7 +296,7 @@ def _verify_block(signer: V1Signer, block_bytes: bytes, min_sdk: int, max_sdk: i
     for signer_info in to_try:
         try:
             verdict = _verify_signer_info(signer, signer_info, cert_ders, parsed_certs, encap_type, min_sdk, max_sdk)
-        except (ValueError, TypeError, KeyError, OverflowError) as exc:
+        except certs.ASN1_ERRORS as exc:
             signer.errors.append(f"v1_parse_error: {name}: {exc}")
             return
         except certs.CertificateError as exc:  # the signing certificate's key cannot be used
