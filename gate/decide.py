@@ -164,17 +164,17 @@ def key_matches(cert: SignerCertificate, filed: PlatformIdentity) -> str | None:
     return None
 
 
-def lineage_ancestors(signer: SignerCertificate, lineage: Sequence[SignerCertificate],
-                      signer_count: int) -> tuple[SignerCertificate, ...]:
+def lineage_ancestors(signer: SignerCertificate,
+                      lineage: Sequence[SignerCertificate]) -> tuple[SignerCertificate, ...]:
     """The certificates this signer rotated from (oldest first), per its verified v3 proof-of-rotation.
 
-    The lineage normally ends with the current signer; the ancestors are the entries before it. A lineage that does
-    not contain the signer is only attributed to it when it is the package's sole signer (v3 has one signer).
+    The verified lineage ends with the current signer; the ancestors are the entries before it. A lineage that does
+    not name the signer proves nothing about it, so it lends the signer no ancestors (fail closed).
     """
     shas = [c.cert_sha256 for c in lineage]
     if signer.cert_sha256 in shas:
         return tuple(lineage[: shas.index(signer.cert_sha256)])
-    return tuple(lineage) if signer_count == 1 else ()
+    return ()
 
 
 def _cover(signer: SignerCertificate, ancestors: Sequence[SignerCertificate],
@@ -315,7 +315,7 @@ def decide(facts: PackageFacts, filings: Sequence[Filing], *, policy: Policy, pl
     best: tuple[int, Filing, list] | None = None  # the candidate covering most signers, to explain a mismatch
     for candidate in in_force:
         filed = candidate.identities_for(platform, facts.package)
-        found = [_cover(s, lineage_ancestors(s, sig.lineage, len(sig.signers)), filed) for s in sig.signers]
+        found = [_cover(s, lineage_ancestors(s, sig.lineage), filed) for s in sig.signers]
         if all(found):
             filing, covers = candidate, list(zip(sig.signers, found))
             break

@@ -195,3 +195,17 @@ def test_active_filing_is_preferred_over_a_cancelled_one():
     new = filing("hello_zh.apk")
     d = decide(facts_of("hello_zh.apk"), [old, new], policy=POLICY)
     assert d.verdict == "allow" and d.filing.service_licence == LICENCE
+
+
+def test_a_lineage_that_does_not_name_the_signer_lends_it_no_ancestors():
+    # Facts as if a lineage of other keys stood beside the signer: the filed old key must not match through it.
+    rotated = facts_of("rotated_v3.apk")
+    stranger = facts_of("key_rsa2048_c.apk")
+    facts = PackageFacts(path="x.apk", format="apk", package=rotated.package, version_code=1,
+                         label=rotated.label, labels=rotated.labels,
+                         signature=SignatureFacts(verified=True, schemes=stranger.signature.schemes,
+                                                  signers=stranger.signature.signers,
+                                                  lineage=rotated.signature.lineage))
+    old_key = rotated.signature.lineage[0].cert_md5
+    d = decide(facts, [filing("rotated_v3.apk", keys=[old_key])], policy=POLICY)
+    assert codes(d)[0] == ("key_mismatch", "block")
