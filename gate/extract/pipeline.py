@@ -8,6 +8,7 @@ facts with ``problems`` set, and the decision engine blocks it.
 
 from __future__ import annotations
 
+import concurrent.futures
 import functools
 import hashlib
 import os
@@ -35,19 +36,27 @@ def extract_features(path: str | os.PathLike, *, limits: ContainerLimits = DEFAU
 
 
 def _extract(shown: str, container: ApkContainer) -> PackageFacts:
+    # The package digest (the check's identity) is hashed on a second core while the manifest and the scan run.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="gate-digest") as background:
+        digest = background.submit(lambda: hashlib.sha256(container.view(0, container.size)).hexdigest())
+        return _read_package(shown, container, digest)
+
+
+def _read_package(shown: str, container: ApkContainer, digest: concurrent.futures.Future) -> PackageFacts:
     # Imported here so that `gate --help` and the container tests stay light.
     from gate.extract.arsc import MAX_RESOURCES_SIZE
     from gate.extract.manifest import MAX_MANIFEST_SIZE, read_manifest
     from gate.extract.network import NetworkScanner
     from gate.extract.signing import min_sdk_for_verification, verify_apk_signatures
 
-    digest = hashlib.sha256(container.view(0, container.size)).hexdigest()
-    base = {"path": shown, "sha256": digest, "size": container.size}
     problems: list[Problem] = []
+
+    def facts(**found) -> PackageFacts:
+        return PackageFacts(path=shown, sha256=digest.result(), size=container.size, **found)
 
     fmt = _package_format(container)
     if fmt != "apk":
-        return PackageFacts(**base, format=fmt, problems=(Problem(
+        return facts(format=fmt, problems=(Problem(
             "format_unsupported", f"{fmt} packages are not supported yet; upload the APK (or each split APK)"),))
 
     # Step 1: manifest and resources, each size limit applied before inflating (not after a 1 GiB entry is in memory).
@@ -101,9 +110,8 @@ def _extract(shown: str, container: ApkContainer) -> PackageFacts:
             problems.append(Problem(exc.code, exc.message))
 
     if manifest is None:
-        return PackageFacts(**base, format=fmt, signature=signature, network=scanner.facts(), problems=tuple(problems))
-    return PackageFacts(
-        **base,
+        return facts(format=fmt, signature=signature, network=scanner.facts(), problems=tuple(problems))
+    return facts(
         format=fmt,
         package=manifest.package,
         version_code=manifest.version_code,
