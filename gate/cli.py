@@ -1,7 +1,7 @@
 """The ``gate`` command.
 
 Subcommands live in ``gate.commands.*`` and are imported only when they run, so ``gate --help`` stays fast: it
-loads click and nothing heavy (no androguard, lief, flask or sqlalchemy). This module is the only place that turns
+loads click and nothing heavy (no cryptography, flask or sqlalchemy). This module is the only place that turns
 errors into exit statuses.
 """
 

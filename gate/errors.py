@@ -1,8 +1,8 @@
 """One error tree for the whole gate.
 
 Every error carries a stable ``code``: the same string appears in JSON answers, logs, problem lists and exit
-statuses, so callers can act on it without parsing messages. Library exceptions (``zipfile``, ``struct``,
-androguard, lief, SQLAlchemy, requests) are wrapped into these at the layer that meets them and never cross it.
+statuses, so callers can act on it without parsing messages. Library exceptions (``struct``, ``zlib``,
+asn1crypto, cryptography, SQLAlchemy, requests) are wrapped into these at the layer that meets them and never cross it.
 """
 
 from __future__ import annotations

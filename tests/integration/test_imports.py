@@ -9,7 +9,7 @@ import sys
 import gate.extract
 
 FORBIDDEN_IN_EXTRACT = ("flask", "sqlmodel", "sqlalchemy", "requests", "werkzeug", "apscheduler")
-HEAVY_FOR_HELP = ("androguard", "lief", "flask", "sqlalchemy", "sqlmodel", "cryptography", "requests", "gate.extract")
+HEAVY_FOR_HELP = ("flask", "sqlalchemy", "sqlmodel", "cryptography", "requests", "gate.extract")
 
 
 def _modules_after(code: str) -> set[str]:
