@@ -289,6 +289,7 @@ class ApkContainer:
     def _central_directory_bounds(self, eocd: tuple) -> tuple[int, int, int]:
         _sig, disk, cd_disk, disk_entries, total_entries, cd_size, cd_offset, _comment_len = eocd
         zip64 = self._zip64_eocd()
+        self.zip64 = zip64 is not None
         saturated = (disk == 0xFFFF or cd_disk == 0xFFFF or disk_entries == 0xFFFF or total_entries == 0xFFFF
                      or cd_size == 0xFFFFFFFF or cd_offset == 0xFFFFFFFF)
         if zip64 is not None:

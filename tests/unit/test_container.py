@@ -267,3 +267,31 @@ def test_random_bytes_never_escape_as_library_errors():
                 c.read(e)
         except (ContainerError, LimitExceeded):
             pass
+
+
+def _with_zip64_count(base: bytes) -> bytes:
+    """The same archive with its entry count moved into ZIP64 records (the classic field saturated)."""
+    eocd_at = len(base) - 22
+    count, = struct.unpack_from("<H", base, eocd_at + 10)
+    cd_size, cd_offset = struct.unpack_from("<II", base, eocd_at + 12)
+    zip64 = struct.pack("<IQHHIIQQQQ", 0x06064B50, 44, 45, 45, 0, 0, count, count, cd_size, cd_offset)
+    locator = struct.pack("<IIQI", 0x07064B50, 0, eocd_at, 1)
+    eocd = bytearray(base[eocd_at:])
+    struct.pack_into("<HH", eocd, 8, 0xFFFF, 0xFFFF)
+    return base[:eocd_at] + zip64 + locator + bytes(eocd)
+
+
+def test_consistent_zip64_is_read_and_flagged():
+    c = ApkContainer.from_bytes(_with_zip64_count(simple("a.txt", "b.txt").build()))
+    assert c.names() == ["a.txt", "b.txt"] and c.zip64
+    assert not ApkContainer.from_bytes(simple("a.txt").build()).zip64
+
+
+def test_zip64_apk_is_never_verified():
+    from gate.extract.signing import verify_apk_signatures
+    from tests.oracle import FIXTURES
+
+    signed = (FIXTURES / "v1_only.apk").read_bytes()
+    c = ApkContainer.from_bytes(_with_zip64_count(signed))
+    facts = verify_apk_signatures(c, min_sdk=9, target_sdk=28)
+    assert not facts.verified and facts.errors[0].startswith("zip64_unsupported")

@@ -88,6 +88,9 @@ def decide(container, *, min_sdk: int, max_sdk: int = NEWEST_SDK, target_sdk: in
     run = _Run()
     if min_sdk > max_sdk:
         return SignatureFacts(errors=(f"sdk_range_invalid: minSdkVersion {min_sdk} > maxSdkVersion {max_sdk}",))
+    if container.zip64:
+        # apksig refuses ZIP64 APKs, and Android ignores their APK Signing Block: nothing here can verify.
+        return SignatureFacts(errors=("zip64_unsupported: ZIP64 APKs cannot be verified (apksig refuses them)",))
     _verify_schemes(run, container, min_sdk=min_sdk, max_sdk=max_sdk, target_sdk=target_sdk,
                     target_sandbox=target_sandbox, on_entry=on_entry)
     if run.errors:
