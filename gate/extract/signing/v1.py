@@ -131,7 +131,7 @@ class _Reader:
 
 def _b64(text: str) -> bytes | None:
     try:
-        return base64.b64decode(text.strip(), validate=False)
+        return base64.b64decode(text.strip(), validate=True)
     except (binascii.Error, ValueError):
         return None
 
