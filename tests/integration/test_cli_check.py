@@ -115,3 +115,37 @@ def test_a_filing_listing_the_public_key_as_pem_matches_the_extracted_modulus(tm
     out = gate("check", APKS / "hello_zh.apk", "--filings", path, "--json",
                env_extra={"GATE_POLICY_UNFILED_DOMAINS": "off"}, cwd=tmp_path)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+HELLO_MD5 = ORACLE["hello_zh.apk"]["apksigner"]["signers"][0]["cert_md5"]
+# hello_zh.apk's classes.dex holds https://api.hello-gate.cn/..., cdn. and stats. hosts and 203.0.113.7
+# (fixtures/src/hello_zh); the filing below lists the domain, so only the cases that change it see uncovered hosts.
+HELLO_FILED_DOMAINS = ["hello-gate.cn", "203.0.113.7"]
+
+
+@pytest.mark.parametrize("apk,record,extra,code,exit_status", [
+    ("hello_zh.apk", {"blacklisted": True}, (), "filing_blacklisted", 4),
+    ("hello_zh.apk", {"domains": ["filinggate.cn"]}, (), "domain_not_filed", 3),
+    ("hello_zh.apk", {"service_name": "完全不同的支付宝理财"}, (), "name_mismatch", 3),
+    ("hello_zh.apk", {}, ("--developer-entity", "上海另一家公司有限公司"), "entity_mismatch", 3),
+    # rotated_v3.apk is signed by key B with a verified v3 lineage A -> B; the filing still lists A.
+    ("rotated_v3.apk", {"service_name": "Tiny Gate", "domains": ["filinggate.cn"], "platforms": [
+        {"platform": "android", "identifier": "cn.filinggate.tiny",
+         "signature_md5": ORACLE["rotated_v3.apk"]["apksigner"]["lineage"][0]["cert_md5"]}]}, (), "key_rotated", 0),
+])
+def test_every_reason_code_on_a_real_package(tmp_path, apk, record, extra, code, exit_status):
+    package = ORACLE[apk]["aapt"]["package"]
+    rec = filing("京ICP备2024000001号-1A", package, HELLO_MD5, domains=HELLO_FILED_DOMAINS)
+    rec.update(record)
+    path = tmp_path / "filings.json"
+    path.write_text(json.dumps([rec], ensure_ascii=False), encoding="utf-8")
+    result = gate("check", APKS / apk, "--filings", path, "--json", *extra, cwd=tmp_path)
+    assert result.returncode == exit_status, result.stdout + result.stderr
+    decision = json.loads(result.stdout)
+    assert code in [r["code"] for r in decision["reasons"]], decision["reasons"]
+    reason = next(r for r in decision["reasons"] if r["code"] == code)
+    assert reason["message"]["zh"] and reason["message"]["en"]
+    if code == "domain_not_filed":
+        assert set(reason["evidence"]["uncovered_hosts"]) == {"api.hello-gate.cn", "cdn.hello-gate.cn",
+                                                              "stats.hello-gate.cn"}
+        assert reason["evidence"]["uncovered_ips"] == ["203.0.113.7"]
