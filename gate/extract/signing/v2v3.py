@@ -124,18 +124,49 @@ def signatures_to_verify(algorithms: list[SignatureAlgorithm], min_sdk: int, max
 
 def _parse_signer(raw: Reader, signer: SchemeSigner, scheme: str, *, min_sdk: int, max_sdk: int,
                   content_algs: set[str], ctx: dict) -> None:
-    tag = scheme
+    """One signer record, in apksig's order: the signatures over the signed data first (nothing in the signed data
+    is believed before they verify), then its certificates, digests and attributes."""
     signed_data = raw.prefixed()
     if scheme != "v2":
         signer.min_sdk, signer.max_sdk = raw.i32(), raw.i32()
         if signer.min_sdk < 0 or signer.min_sdk > signer.max_sdk:
-            signer.errors.append(f"{tag}_invalid_sdk_versions: signer #{signer.index + 1} targets SDK "
+            signer.errors.append(f"{scheme}_invalid_sdk_versions: signer #{signer.index + 1} targets SDK "
                                  f"{signer.min_sdk}-{signer.max_sdk}")
     signatures_rec = raw.prefixed()
     public_key_rec = raw.prefixed_bytes()
+    signatures = _read_signatures(signatures_rec, signer, scheme)
+    if scheme == "v2":
+        lo, hi = min_sdk, max_sdk
+    else:
+        lo, hi = signer.min_sdk, signer.max_sdk
+        if _signed_data_targets_dev_release(signed_data.data):
+            lo += 1
+    _verify_signed_data(signed_data.data, signatures, public_key_rec, signer, scheme, lo, hi, content_algs)
 
+    digests_rec = signed_data.prefixed()
+    certs_rec = signed_data.prefixed()
+    if scheme != "v2":
+        signed_min, signed_max = signed_data.i32(), signed_data.i32()
+        if signed_min != signer.min_sdk:
+            signer.errors.append(f"{scheme}_min_sdk_mismatch: signer record says {signer.min_sdk}, "
+                                 f"signed data {signed_min}")
+        if signed_max != signer.max_sdk:
+            signer.errors.append(f"{scheme}_max_sdk_mismatch: signer record says {signer.max_sdk}, "
+                                 f"signed data {signed_max}")
+    attrs_rec = signed_data.prefixed()
+    _read_certificates(certs_rec, public_key_rec, signer, scheme)
+    _read_digests(digests_rec, [a for a, _ in signatures], signer, scheme)
+    _read_attributes(attrs_rec, signer, scheme, ctx)
+    if scheme == "v3" and ctx.get("rotation_min_sdk") is not None and max_sdk >= MIN_SDK_WITH_V31_SUPPORT:
+        if not any(a == ROTATION_MIN_SDK_VERSION_ATTR_ID for a, _ in signer.attributes):
+            signer.warnings.append("v3_rotation_min_sdk_attr_missing: the v3.0 signer does not protect the "
+                                   "v3.1 block against stripping")
+
+
+def _read_signatures(signatures_rec: Reader, signer: SchemeSigner, tag: str) -> list[tuple[int, bytes]]:
+    """(algorithm id, signature) of every signature record; unknown algorithms are kept (their ids must match the
+    digests') but only warned about."""
     signatures: list[tuple[int, bytes]] = []
-    known: list[tuple[SignatureAlgorithm, bytes]] = []
     while signatures_rec.remaining():
         try:
             sig = signatures_rec.prefixed()
@@ -146,21 +177,18 @@ def _parse_signer(raw: Reader, signer: SchemeSigner, scheme: str, *, min_sdk: in
                                  f"#{len(signatures) + 1} is malformed")
             raise _Stop from None
         signatures.append((alg_id, sig_bytes))
-        alg = SIGNATURE_ALGORITHMS.get(alg_id)
-        if alg is None:
+        if alg_id not in SIGNATURE_ALGORITHMS:
             signer.warnings.append(f"{tag}_unknown_signature_algorithm: {alg_id:#06x}")
-            continue
-        known.append((alg, sig_bytes))
     if not signatures:
         signer.errors.append(f"{tag}_no_signatures: signer #{signer.index + 1} has no signatures")
         raise _Stop
+    return signatures
 
-    if scheme == "v2":
-        lo, hi = min_sdk, max_sdk
-    else:
-        lo, hi = signer.min_sdk, signer.max_sdk
-        if _signed_data_targets_dev_release(signed_data.data):
-            lo += 1
+
+def _verify_signed_data(signed_data: bytes, signatures: list[tuple[int, bytes]], public_key_rec: bytes,
+                        signer: SchemeSigner, tag: str, lo: int, hi: int, content_algs: set[str]) -> None:
+    """Verify, with the signer's public key, the signature each platform version in [lo, hi] would check."""
+    known = [(SIGNATURE_ALGORITHMS[a], s) for a, s in signatures if a in SIGNATURE_ALGORITHMS]
     chosen = signatures_to_verify([a for a, _ in known], lo, hi)
     if chosen is None:
         signer.errors.append(f"{tag}_no_supported_signatures: signer #{signer.index + 1} has no signature that "
@@ -177,24 +205,16 @@ def _parse_signer(raw: Reader, signer: SchemeSigner, scheme: str, *, min_sdk: in
             signer.errors.append(f"{tag}_malformed_public_key: signer #{signer.index + 1} key is "
                                  f"{certs.key_type(key)}, algorithm {alg.id:#06x} needs {alg.key_type}")
             raise _Stop
-        if not certs.verify_signature(key, alg.key_type, alg.hash, signed_data.data, sig_bytes, pss=alg.pss):
+        if not certs.verify_signature(key, alg.key_type, alg.hash, signed_data, sig_bytes, pss=alg.pss):
             signer.errors.append(f"{tag}_signature_did_not_verify: signer #{signer.index + 1} signature "
                                  f"{alg.id:#06x} over signed data does not verify")
             raise _Stop
         content_algs.add(alg.content_digest)
 
-    digests_rec = signed_data.prefixed()
-    certs_rec = signed_data.prefixed()
-    if scheme != "v2":
-        signed_min, signed_max = signed_data.i32(), signed_data.i32()
-        if signed_min != signer.min_sdk:
-            signer.errors.append(f"{tag}_min_sdk_mismatch: signer record says {signer.min_sdk}, "
-                                 f"signed data {signed_min}")
-        if signed_max != signer.max_sdk:
-            signer.errors.append(f"{tag}_max_sdk_mismatch: signer record says {signer.max_sdk}, "
-                                 f"signed data {signed_max}")
-    attrs_rec = signed_data.prefixed()
 
+def _read_certificates(certs_rec: Reader, public_key_rec: bytes, signer: SchemeSigner, tag: str) -> None:
+    """The signer's certificates; the first must carry exactly the public key that verified the signatures (a
+    transplanted certificate would otherwise name someone else as the signer)."""
     while certs_rec.remaining():
         der = certs_rec.prefixed_bytes()
         try:
@@ -213,6 +233,9 @@ def _parse_signer(raw: Reader, signer: SchemeSigner, scheme: str, *, min_sdk: in
                              f"from the public key record")
         raise _Stop
 
+
+def _read_digests(digests_rec: Reader, signature_algs: list[int], signer: SchemeSigner, tag: str) -> None:
+    """The content digests; they must name the same algorithms, in the same order, as the signatures."""
     while digests_rec.remaining():
         try:
             d = digests_rec.prefixed()
@@ -221,11 +244,13 @@ def _parse_signer(raw: Reader, signer: SchemeSigner, scheme: str, *, min_sdk: in
             signer.errors.append(f"{tag}_malformed_digest: signer #{signer.index + 1} digest "
                                  f"#{len(signer.digests) + 1}")
             raise _Stop from None
-    if [a for a, _ in signatures] != [a for a, _ in signer.digests]:
+    if signature_algs != [a for a, _ in signer.digests]:
         signer.errors.append(f"{tag}_sig_alg_mismatch: signer #{signer.index + 1} signatures and digests name "
                              f"different algorithms")
         raise _Stop
 
+
+def _read_attributes(attrs_rec: Reader, signer: SchemeSigner, scheme: str, ctx: dict) -> None:
     while attrs_rec.remaining():
         try:
             attr = attrs_rec.prefixed()
@@ -234,13 +259,9 @@ def _parse_signer(raw: Reader, signer: SchemeSigner, scheme: str, *, min_sdk: in
             signer.attributes.append((attr_id, value))
             _check_attribute(signer, scheme, attr_id, value, ctx)
         except WireError:
-            signer.errors.append(f"{tag}_malformed_additional_attribute: signer #{signer.index + 1} attribute "
+            signer.errors.append(f"{scheme}_malformed_additional_attribute: signer #{signer.index + 1} attribute "
                                  f"#{len(signer.attributes) + 1}")
             raise _Stop from None
-    if scheme == "v3" and ctx.get("rotation_min_sdk") is not None and max_sdk >= MIN_SDK_WITH_V31_SUPPORT:
-        if not any(a == ROTATION_MIN_SDK_VERSION_ATTR_ID for a, _ in signer.attributes):
-            signer.warnings.append("v3_rotation_min_sdk_attr_missing: the v3.0 signer does not protect the "
-                                   "v3.1 block against stripping")
 
 
 def _check_attribute(signer: SchemeSigner, scheme: str, attr_id: int, value: bytes, ctx: dict) -> None:
