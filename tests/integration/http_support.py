@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import pathlib
 import threading
+import time
 from dataclasses import dataclass, field, replace
 
 import requests
@@ -119,3 +120,14 @@ def count(engine, table: str) -> int:
 
     with engine.connect() as conn:
         return conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+
+
+def wait_for(predicate, timeout: float = 30.0, what: str = "condition"):
+    """Poll ``predicate`` until it returns something true; fail the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")

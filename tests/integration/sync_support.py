@@ -7,7 +7,6 @@ import datetime as dt
 import os
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 
 import requests
@@ -109,16 +108,6 @@ def seed_listings(database_url: str, tmp_path, *, callback_url: str | None = Non
     record_events(engine, store.id, events)
     backdate_arrivals(engine, minutes=5)
     return engine, store
-
-
-def wait_for(predicate, timeout: float = 30.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 __all__ = ["HELLO_LICENCE", "HELLO_PACKAGE", "LEGACY_PACKAGE"]

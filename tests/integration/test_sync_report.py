@@ -15,9 +15,10 @@ from gate.config import Settings
 from gate.store.sync_tables import ReportOutbox
 from gate.sync.jobs import run_report
 from gate.sync.sandbox.server import SandboxConfig, running_sandbox
-from tests.integration.sync_support import (CST, HELLO_LICENCE, HELLO_PACKAGE, LEGACY_PACKAGE, PLATFORM,
-                                                 SECRET, UNFILED_PACKAGE, ago, gate, gate_env,
-                                                 seed_listings, spawn_gate, start_sandbox, stop_process, wait_for)
+from tests.integration.http_support import wait_for
+from tests.integration.sync_support import (CST, HELLO_LICENCE, HELLO_PACKAGE, LEGACY_PACKAGE, PLATFORM, SECRET,
+                                             UNFILED_PACKAGE, ago, gate, gate_env, seed_listings, spawn_gate,
+                                             start_sandbox, stop_process)
 
 O = ReportOutbox.__table__
 

@@ -10,13 +10,12 @@ import pathlib
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 import requests
 
 from gate.platform_hooks.signatures import HEADER, verify
-from tests.integration.http_support import count, spool_files, start_gate
+from tests.integration.http_support import count, spool_files, start_gate, wait_for
 from tests.loopback_store import StoreEndpoint
 
 LOOPBACK = "127.0.0.0/8"
@@ -44,16 +43,6 @@ def stop(proc: subprocess.Popen) -> str:
         proc.kill()
         _, err = proc.communicate()
     return err.decode(errors="replace")
-
-
-def wait_for(predicate, timeout: float = 30.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture

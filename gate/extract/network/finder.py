@@ -205,14 +205,19 @@ def scan_whole_string(text: str, findings: Findings) -> None:
     labels = candidate.lower().split(".")
     if labels[-1] not in BARE_TLDS or labels[0] in REVERSE_DNS_ROOTS:
         return
-    if _DOTTED_QUAD.match(candidate.encode("ascii", "replace")):
-        ip = ip_literal(candidate)
+    _name_or_address(candidate, findings)
+
+
+def _name_or_address(text: str, findings: Findings) -> None:
+    """Record ``text`` (a URL authority's host, or a whole string) as an IPv4 literal or a validated host name."""
+    if _DOTTED_QUAD.match(text.encode("ascii", "replace")):
+        ip = ip_literal(text)
         if ip:
             findings.ips.add(ip)
         return
-    host = url_host(candidate)
-    if host:
-        findings.hosts.add(host)
+    name = url_host(text)
+    if name:
+        findings.hosts.add(name)
 
 
 def _backwards(run: re.Pattern[bytes], data: bytes, i: int, lo: int, limit: int) -> int:
@@ -277,17 +282,8 @@ def _authority(authority: bytes, findings: Findings) -> None:
             findings.ips.add(ip)
         return
     host = authority.partition(b":")[0].rstrip(b".")
-    if not host:
-        return
-    text = host.decode("ascii")
-    if _DOTTED_QUAD.match(host):
-        ip = ip_literal(text)
-        if ip:
-            findings.ips.add(ip)
-        return
-    name = url_host(text)
-    if name:
-        findings.hosts.add(name)
+    if host:
+        _name_or_address(host.decode("ascii"), findings)
 
 
 def _ipv6(data: bytes, i: int, lo: int, hi: int, findings: Findings) -> None:
