@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
 
 from gate.errors import GateError
 
 HEADER = "X-Gate-Signature"
 REPLAY_WINDOW_SECONDS = 300
+# ASCII only: header values arrive decoded as latin-1, and str.isdigit() accepts digits int() refuses ("²") or
+# reads in other scripts, while hmac.compare_digest raises TypeError on non-ASCII text. Twelve digits reach year 33658.
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_MAC = re.compile(r"[0-9a-fA-F]{64}")
 
 
 class SignatureError(GateError):
@@ -37,9 +42,9 @@ def parse_header(value: str | None) -> tuple[int, list[str]]:
     timestamp, macs = None, []
     for part in value.split(","):
         key, _, item = part.strip().partition("=")
-        if key == "t" and item.isdigit():
+        if key == "t" and _TIMESTAMP.fullmatch(item):
             timestamp = int(item)
-        elif key == "v1" and len(item) == 64:
+        elif key == "v1" and _MAC.fullmatch(item):
             macs.append(item.lower())
     if timestamp is None or not macs:
         raise SignatureError(f"the {HEADER} header must look like t=<unix seconds>,v1=<64 hex digits>",
