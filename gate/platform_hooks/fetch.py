@@ -56,13 +56,24 @@ def _refuse(message: str, code: str = "package_url_forbidden") -> UploadError:
     return UploadError(message, code=code, status=400)
 
 
+# IPv6 prefixes whose addresses carry an IPv4 address in their last 32 bits and reach it: NAT64's well-known
+# prefix (RFC 6052), SIIT's IPv4-translated form (RFC 2765) and the deprecated IPv4-compatible form (RFC 4291).
+# Python calls them all global, yet 64:ff9b::a9fe:a9fe is 169.254.169.254 behind a NAT64 gateway.
+_EMBEDS_IPV4 = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("::ffff:0:0:0/96"),
+                ipaddress.IPv6Network("::/96"))
+# RFC 8215's local-use NAT64 prefix maps into whatever the operator chose: never public.
+_LOCAL_NAT64 = ipaddress.IPv6Network("64:ff9b:1::/48")
+
+
 def is_public(address: Address) -> bool:
     """A globally routable unicast address; IPv4 carried inside IPv6 is judged as the IPv4 it carries."""
     if isinstance(address, ipaddress.IPv6Address):
         embedded = address.ipv4_mapped or address.sixtofour or (address.teredo[1] if address.teredo else None)
+        if embedded is None and any(address in network for network in _EMBEDS_IPV4):
+            embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
         if embedded is not None:
             return is_public(embedded)
-        if address.is_site_local:
+        if address.is_site_local or address in _LOCAL_NAT64:
             return False
     # is_global excludes private, shared (100.64/10), documentation, loopback, link-local and reserved ranges.
     return address.is_global and not address.is_multicast
@@ -107,6 +118,10 @@ def check_url(url: str, policy: FetchPolicy, *, resolver: Callable[[str, int], S
     if not parts.hostname or parts.username or parts.password:
         raise _refuse("package_url needs a host and must not carry credentials", code="package_url_invalid")
     host = parts.hostname
+    try:
+        host.encode("idna")  # what getaddrinfo does first; an empty or over-long label raises UnicodeError there
+    except UnicodeError:
+        raise _refuse(f"package_url has an invalid host name: {host!r}", code="package_url_invalid") from None
     port = port or (443 if parts.scheme == "https" else 80)
     addresses = resolver(host, port)
     if not addresses:
