@@ -76,6 +76,8 @@ def read_records(path: str | pathlib.Path, fmt: str | None = None) -> Iterator[R
         yield from reader(p)
     except OSError as exc:
         raise FilingsInvalid(f"{p}: cannot read ({exc.strerror or exc})", code="filings_unreadable") from None
+    except UnicodeDecodeError as exc:  # JSON files are UTF-8 (RFC 8259); only CSV is sniffed for GB18030
+        raise FilingsInvalid(f"{p}: not UTF-8 text (byte {exc.start})", code="filings_unreadable") from None
 
 
 def _json_array(path: pathlib.Path) -> Iterator[RawRecord]:
@@ -96,6 +98,9 @@ def _json_array(path: pathlib.Path) -> Iterator[RawRecord]:
             if pos < len(buf):
                 try:
                     value, end = decoder.raw_decode(buf, pos)
+                except RecursionError:  # nesting deeper than the decoder's recursion limit: not a record
+                    raise FilingsInvalid(f"{path}: element {index + 1}: nested too deeply", code="json_syntax") \
+                        from None
                 except json.JSONDecodeError as exc:
                     if not eof:  # maybe the element continues in the next chunk
                         value = None
@@ -128,8 +133,9 @@ def _json_lines(path: pathlib.Path) -> Iterator[RawRecord]:
                 continue
             try:
                 value = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield RawRecord(lineno, None, [FieldProblem("record", "json_syntax", exc.msg, lineno)])
+            except (json.JSONDecodeError, RecursionError) as exc:
+                message = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+                yield RawRecord(lineno, None, [FieldProblem("record", "json_syntax", message, lineno)])
                 continue
             yield _record(lineno, value)
 

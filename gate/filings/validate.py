@@ -169,7 +169,11 @@ def validate_record(raw: Mapping[str, Any]) -> tuple[Filing | None, list[FieldPr
         blacklisted = _BOOL.get(_text(blacklisted).lower())
         if blacklisted is None:
             c.add("blacklisted", "boolean_syntax", f"{raw.get('blacklisted')!r} is not true/false (是/否)")
-    licence = c.run(lambda: parse_licence(raw["service_licence"])) if _text(raw.get("service_licence")) else None
+    licence = None
+    if not isinstance(raw.get("service_licence"), (str, type(None))):
+        c.add("service_licence", "licence_syntax", f"{raw.get('service_licence')!r} is not a filing number (text)")
+    elif _text(raw.get("service_licence")):
+        licence = c.run(lambda: parse_licence(raw["service_licence"]))
     if licence is not None:
         if not licence.is_service:
             c.add("service_licence", "licence_not_service",
@@ -201,6 +205,9 @@ def validate_record(raw: Mapping[str, Any]) -> tuple[Filing | None, list[FieldPr
     domains_raw = raw.get("domains") or []
     if isinstance(domains_raw, str):
         domains_raw = [d for d in re.split(r"[;；,，\s]+", domains_raw) if d]
+    elif not isinstance(domains_raw, (list, tuple)):
+        c.add("domains", "domain_syntax", "domains is a list of host names and IPs")
+        domains_raw = []
     domains: list[str] = []
     for d in domains_raw:
         result = c.run(lambda d=d: normalise_domain(d))
@@ -213,6 +220,9 @@ def validate_record(raw: Mapping[str, Any]) -> tuple[Filing | None, list[FieldPr
     approvals = raw.get("content_approvals") or []
     if isinstance(approvals, str):
         approvals = [a for a in re.split(r"[;；,，]+", approvals) if a.strip()]
+    elif not isinstance(approvals, (list, tuple)):
+        c.add("content_approvals", "content_approvals_syntax", "content_approvals is a list of texts")
+        approvals = []
     if c.failed or licence is None or service_type is None or status is None:
         return None, c.problems
     return Filing(
