@@ -118,7 +118,7 @@ def parse_metadata(raw) -> dict:
         return {}
     try:
         value = json.loads(raw) if isinstance(raw, (str, bytes)) else raw
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the decoder's recursion limit
         raise _bad("`metadata` is not valid JSON", "metadata_invalid") from None
     if not isinstance(value, dict):
         raise _bad("`metadata` must be a JSON object", "metadata_invalid")
@@ -141,7 +141,7 @@ def read_json(request: GateRequest, *, limit: int = MAX_JSON_BYTES):
         chunks.append(chunk)
     try:
         return json.loads(b"".join(chunks))
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the decoder's recursion limit
         raise _bad("the body is not valid JSON (UTF-8)", "json_invalid") from None
 
 

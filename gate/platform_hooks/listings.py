@@ -28,6 +28,7 @@ LOOKUP_CHUNK = 500
 ACTIONS = ("listed", "delisted")
 # Android's rule for an application id: two or more dot-separated segments, each starting with a letter.
 PACKAGE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)+")
+MAX_VERSION_CODE = 2 ** 63 - 1  # the BIGINT column; versionCodeMajor << 32 | versionCode always fits
 
 
 def _invalid(index: int, message: str) -> UploadError:
@@ -55,15 +56,17 @@ def parse_events(body) -> list[dict]:
             raise _invalid(i, "`package` must be an Android package name")
         if action not in ACTIONS:
             raise _invalid(i, "`action` must be listed or delisted")
-        if version is not None and (not isinstance(version, int) or isinstance(version, bool) or version < 0):
-            raise _invalid(i, "`version_code` must be a non-negative integer")
+        if version is not None and (not isinstance(version, int) or isinstance(version, bool)
+                                    or not 0 <= version <= MAX_VERSION_CODE):
+            raise _invalid(i, "`version_code` must be an integer from 0 to 2^63-1")
         try:
             when = dt.datetime.fromisoformat(at) if isinstance(at, str) else None
-        except ValueError:
+            when = _utc(when) if when is not None and when.tzinfo is not None else None
+        except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 pushed out of range by the offset
             when = None
-        if when is None or when.tzinfo is None:
+        if when is None:
             raise _invalid(i, "`at` must be an ISO 8601 time with a UTC offset, e.g. 2024-05-01T10:00:00+08:00")
-        parsed.append({"package": package, "action": action, "version_code": version, "at": _utc(when)})
+        parsed.append({"package": package, "action": action, "version_code": version, "at": when})
     return parsed
 
 

@@ -64,7 +64,12 @@ def parse_csv(text: str) -> list[dict]:
     if not reader.fieldnames or "package" not in [f.strip() for f in reader.fieldnames]:
         raise UploadError("the CSV needs a header row with package, cert_sha256 or cert_md5, version_code",
                           code="csv_invalid")
-    return [{(k or "").strip(): (v or "").strip() for k, v in row.items()} for row in reader]
+    items = []
+    for row in reader:
+        if None in row:  # DictReader files cells beyond the header under the key None, as a list
+            raise UploadError(f"CSV line {reader.line_num} has more cells than the header", code="csv_invalid")
+        items.append({(k or "").strip(): (v or "").strip() for k, v in row.items()})
+    return items
 
 
 def filings_by_identifier(conn: Connection, identifiers: Sequence[str], platform: str = "android"
