@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from gate.decide import Decision, Policy, decide
 from gate.errors import GateError
 from gate.extract.facts import PackageFacts
+from gate.store.audit import record_event
 from gate.store.checks import facts_from_dict, record_check
 from gate.store.filings import DatabaseRegistry
 from gate.store.service_tables import Job, ServiceCheck
@@ -172,8 +173,16 @@ def load_outcome(conn: Connection, check_id: str) -> tuple[object, dict]:
 
 def check_unregistered(engine: Engine, *, path: str, filename: str, policy: Policy,
                        actor: str) -> tuple[PackageFacts, dict]:
-    """A check from the open pre-check page: decided and audited (gate_check), but owned by no API client."""
+    """A check from the open pre-check page: decided and audited, but not stored as a gate_check.
+
+    Anyone may upload there, under any package name: stored facts would be taken for that app's by a later filings
+    sync re-decision (gate.sync.filings_sync), letting an anonymous upload decide whether a store is told to delist.
+    """
     facts = extract(path, filename)
     with engine.begin() as conn:
-        decision, _ = _decide_and_record(conn, facts, metadata={}, policy=policy, actor=actor)
+        decision = decide_facts(conn, facts, policy=policy, developer_entity=None)
+        record_event(conn, actor=actor, action="precheck", subject=(facts.package or facts.path)[:255], details={
+            "verdict": decision.verdict, "reason_codes": [r.code for r in decision.reasons],
+            "package_sha256": facts.sha256,
+            "filing_version_id": decision.filing.version_id if decision.filing is not None else None})
     return facts, decision.as_dict()

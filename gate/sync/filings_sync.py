@@ -24,7 +24,7 @@ import logging
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from gate.config import Settings
@@ -181,11 +181,16 @@ def _identifiers(registry: DatabaseRegistry, licence: str) -> tuple[Filing | Non
 
 
 def _stored_facts(conn: Connection, client_id: int, package: str):
-    """The newest stored check of this package, preferring the store's own upload: (facts dict, metadata)."""
+    """The newest stored check of this package, preferring the store's own upload: (facts dict, metadata).
+
+    Without one, an operator's check (``gate check``, an earlier re-decision) serves; never a package another API
+    client uploaded: a package name is only a claim, and another client's (or a forger's) package would decide
+    whether this store is told to delist (the anonymous pre-check page stores no check for the same reason)."""
+    foreign = select(SC.c.package_sha256).where(SC.c.client_id != client_id)
     row = conn.execute(
         select(GC.c.facts, SC.c.metadata_json)
         .select_from(GC.outerjoin(SC, (SC.c.gate_check_id == GC.c.id) & (SC.c.client_id == client_id)))
-        .where(GC.c.package == package)
+        .where(GC.c.package == package, or_(SC.c.client_id.is_not(None), GC.c.package_sha256.not_in(foreign)))
         .order_by(SC.c.client_id.is_(None), GC.c.id.desc()).limit(1)).first()
     if row is None:
         return None, {}
