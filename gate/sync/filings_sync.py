@@ -103,7 +103,9 @@ def apply_page(conn: Connection, records: Sequence[dict]) -> dict:
                 counts["rejected"] += 1
                 continue
             counts[outcome] += 1
-            if outcome == CHANGED:
+            # A new filing that is already out of force (cancelled, revoked, blacklisted) can name an app a store
+            # lists; a new filing in force cannot take an app from another filing (one active filing per app).
+            if outcome == CHANGED or (outcome == CREATED and (not filing.active or filing.blacklisted)):
                 changed.append(filing.service_licence)
     for licence in changed:
         version_id = conn.execute(select(F.c.current_version_id).where(F.c.service_licence == licence)).scalar_one()

@@ -12,9 +12,9 @@ from sqlalchemy import select
 from gate.platform_hooks.signatures import HEADER, verify
 from gate.store.tables import AuditEvent, Check
 from tests.integration.http_support import FILINGS, HELLO
+from tests.integration.sync_support import (HELLO_LICENCE, HELLO_PACKAGE, UNFILED_PACKAGE, gate, gate_env,
+                                            seed_listings, start_sandbox, stop_process)
 from tests.loopback_store import StoreEndpoint
-from tests.integration.sync_support import (HELLO_LICENCE, HELLO_PACKAGE, gate, gate_env, seed_listings,
-                                                 start_sandbox, stop_process)
 
 
 @pytest.fixture
@@ -74,3 +74,27 @@ def test_feed_record_the_gate_refuses_is_skipped_and_audited(database_url, tmp_p
     with engine.connect() as conn:
         actions = list(conn.execute(select(AuditEvent.__table__.c.action)).scalars())
     assert "filings.sync_rejected" in actions
+
+
+def test_new_blacklisted_filing_of_a_listed_app_sends_a_delist_notice(database_url, tmp_path, sandbox, store):
+    # The store lists com.example.unfiled, which no filing names yet; the feed then brings a new filing for it that
+    # is already blacklisted (违法违规). It is new, not changed: it must still reach the store.
+    seed_listings(database_url, tmp_path, callback_url=store.url)
+    env = gate_env(database_url, sandbox, GATE_FETCH_ALLOW_HTTP="1", GATE_FETCH_ALLOW_NETWORKS="127.0.0.0/8")
+    blacklisted = {**copy.deepcopy(FILINGS[0]), "service_licence": "京ICP备2024000009号-1A",
+                   "main_licence": "京ICP备2024000009号", "blacklisted": True,
+                   "platforms": [{"platform": "android", "identifier": UNFILED_PACKAGE,
+                                  "signature_md5": "00112233445566778899aabbccddeeff"}]}
+    active_new = {**copy.deepcopy(FILINGS[0]), "service_licence": "京ICP备2024000010号-1A",
+                  "main_licence": "京ICP备2024000010号",
+                  "platforms": [{"platform": "android", "identifier": "com.example.other",
+                                 "signature_md5": "00112233445566778899aabbccddeeff"}]}
+    sandbox.append_feed([blacklisted, active_new])
+    done = gate("sync", "filings", env=env)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["created"] == 2
+    assert result["reevaluation"]["filings"] == 1  # only the one out of force is owed a re-evaluation
+    assert len(store.received) == 1
+    notice = json.loads(store.received[0][1])
+    assert (notice["event"], notice["package"]) == ("listing.delist_required", UNFILED_PACKAGE)
