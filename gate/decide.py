@@ -153,15 +153,19 @@ def _norm_key(value: str | None) -> str | None:
 
 
 def key_matches(cert: SignerCertificate, filed: PlatformIdentity) -> str | None:
-    """Which filed value this certificate matches ("signature_md5", …, "public_key"), or None."""
+    """Which filed value this certificate matches ("signature_md5", …, "public_key"), or None.
+
+    Every value both sides have must agree: one matching digest beside a contradicting one (a device maker's item
+    claiming the filed MD5 with another certificate's SHA-256, or a filing mixing two certificates) is no match.
+    """
     pairs = (("signature_md5", cert.cert_md5, filed.signature_md5),
              ("signature_sha1", cert.cert_sha1, filed.signature_sha1),
              ("signature_sha256", cert.cert_sha256, filed.signature_sha256),
              ("public_key", _norm_key(cert.public_key), _norm_key(filed.public_key)))
-    for name, mine, theirs in pairs:
-        if mine and theirs and mine.lower() == theirs:
-            return name
-    return None
+    compared = [(name, mine.lower() == theirs) for name, mine, theirs in pairs if mine and theirs]
+    if not compared or not all(agrees for _, agrees in compared):
+        return None
+    return compared[0][0]
 
 
 def lineage_ancestors(signer: SignerCertificate,

@@ -209,3 +209,19 @@ def test_a_lineage_that_does_not_name_the_signer_lends_it_no_ancestors():
     old_key = rotated.signature.lineage[0].cert_md5
     d = decide(facts, [filing("rotated_v3.apk", keys=[old_key])], policy=POLICY)
     assert codes(d)[0] == ("key_mismatch", "block")
+
+
+def test_a_matching_digest_beside_a_contradicting_one_is_no_match():
+    from gate.decide import key_matches
+
+    own = signer("hello_zh.apk")
+    other = signer("key_rsa2048_b.apk")
+    claim = SignerCertificate(cert_md5=own["cert_md5"], cert_sha1="", cert_sha256=other["cert_sha256"],
+                              public_key="", public_key_sha256="", subject="", key_algorithm="", key_size=0)
+    f = filing("hello_zh.apk", platforms=[{"platform": "android", "identifier": "cn.filinggate.hello",
+                                           "signature_md5": own["cert_md5"], "signature_sha256": own["cert_sha256"]}])
+    identity = f.identities_for("android", "cn.filinggate.hello")[0]
+    assert key_matches(claim, identity) is None
+    honest = SignerCertificate(cert_md5=own["cert_md5"], cert_sha1="", cert_sha256=own["cert_sha256"],
+                               public_key="", public_key_sha256="", subject="", key_algorithm="", key_size=0)
+    assert key_matches(honest, identity) == "signature_md5"
