@@ -54,7 +54,12 @@ class Worker:
         stop = stop or threading.Event()
         LOGGER.info("worker started", extra={"fields": {"worker": self.name}})
         while not stop.is_set():
-            if not self.run_once():
+            try:
+                busy = self.run_once()
+            except Exception:  # noqa: BLE001 - a database blip must not end the worker; jobs keep their leases
+                LOGGER.exception("worker round failed; retrying", extra={"fields": {"worker": self.name}})
+                busy = False
+            if not busy:
                 stop.wait(poll_seconds)
 
     def process(self, job: jobs.ClaimedJob) -> None:

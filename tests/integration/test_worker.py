@@ -10,6 +10,7 @@ import pathlib
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 import requests
@@ -170,3 +171,26 @@ def test_claims_never_share_a_job_and_expired_leases_are_retaken(tmp_path, datab
             assert conn.execute(update(jobs.J).where(jobs.owned(first.id, "w1")).values(status="done")).rowcount == 0
     finally:
         engine.dispose()
+
+
+def test_worker_survives_a_database_failure_and_goes_on(async_gate):
+    # The job table disappears under the running worker (as during a failover or a bad migration) and comes back:
+    # the worker logs the failed rounds and then finishes the queued check instead of exiting.
+    from sqlalchemy import text
+
+    g = async_gate
+    queued = g.upload(query="?async=1").json()
+    with g.engine.begin() as conn:
+        conn.execute(text("ALTER TABLE job RENAME TO job_away"))
+    worker = start_worker(g)
+    try:
+        time.sleep(2)  # several polling rounds fail while the table is gone
+        assert worker.poll() is None, "the worker exited on a database error"
+        with g.engine.begin() as conn:
+            conn.execute(text("ALTER TABLE job_away RENAME TO job"))
+        status_url = g.url + queued["status_url"]
+        done = wait_for(lambda: requests.get(status_url, headers=g.headers("store")).json()["status"] == "done",
+                        what="the queued check after the table came back")
+    finally:
+        log = stop(worker)
+    assert done and "worker round failed" in log
