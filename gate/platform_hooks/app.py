@@ -93,6 +93,13 @@ def _observe(response: flask.Response) -> flask.Response:
     return response
 
 
+def _refuse_nul_in_path():
+    # No package name, licence or check id contains NUL, and PostgreSQL refuses it inside a query parameter.
+    if "\x00" in flask.request.path:
+        return error_response("path_invalid", "the request path contains a NUL character", 400)
+    return None
+
+
 def create_app(settings: Settings | None = None, test_config: dict | None = None) -> flask.Flask:
     settings = settings or load_settings()
     app = flask.Flask("gate.platform_hooks", template_folder="templates", static_folder=None)
@@ -108,6 +115,7 @@ def create_app(settings: Settings | None = None, test_config: dict | None = None
     request_log.configure_logging(settings.log_format)
 
     app.before_request(request_log.begin_request)
+    app.before_request(_refuse_nul_in_path)
     app.after_request(_observe)
     app.after_request(request_log.end_request)
 

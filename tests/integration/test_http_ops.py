@@ -164,3 +164,9 @@ def test_real_gunicorn_serves_an_upload(tmp_path, sqlite_url):
         proc.terminate()
         _, err = proc.communicate(timeout=30)
     assert b'"request_id"' in err  # JSON access lines with the request id
+
+
+@pytest.mark.parametrize("path", ["/api/v1/badge/%00", "/api/v1/filings/%00", "/api/v1/checks/a%00b"])
+def test_nul_in_a_path_is_a_clear_400(gate, path):
+    r = requests.get(gate.url + path, headers=gate.headers("admin"))
+    assert r.status_code == 400 and r.json()["error"]["code"] == "path_invalid"
