@@ -146,8 +146,14 @@ def _filing_rank():
 
 
 def _filing_join(identifier_column):
-    """Outer-join condition from a package column to the current filing versions naming it on Android."""
+    """Join condition from a package column to the filing identities naming it on Android."""
     return and_(I.c.identifier == identifier_column, I.c.platform == "android")
+
+
+def _current_identities():
+    """Identities of current filing versions only, with their filing and version: an identifier named by an older
+    version of a filing no longer belongs to it."""
+    return I.join(F, F.c.current_version_id == I.c.version_id).join(V, V.c.id == I.c.version_id)
 
 
 class FilingLookup:
@@ -163,7 +169,7 @@ class FilingLookup:
                 self._cache.clear()
             row = self.conn.execute(
                 select(F.c.service_licence, V.c.service_name, I.c.signature_md5)
-                .select_from(I.join(F, F.c.current_version_id == I.c.version_id).join(V, V.c.id == I.c.version_id))
+                .select_from(_current_identities())
                 .where(_filing_join(package)).order_by(_filing_rank(), V.c.id.desc()).limit(1)).first()
             self._cache[package] = (row.service_licence, row.service_name, row.signature_md5) if row else (
                 None, None, None)
@@ -203,9 +209,7 @@ def _inventory(conn: Connection, end: dt.datetime) -> Iterator[tuple[dict | None
     """(inventory item or None if the app has no filing, package) for every package listed at ``end``."""
     query = (select(L.c.client_id, L.c.package, L.c.version_code, L.c.status, L.c.listed_since, L.c.last_event_at,
                     F.c.service_licence, V.c.service_name, I.c.signature_md5)
-             .select_from(L.outerjoin(I, _filing_join(L.c.package))
-                          .outerjoin(F, F.c.current_version_id == I.c.version_id)
-                          .outerjoin(V, V.c.id == F.c.current_version_id))
+             .select_from(L.outerjoin(_current_identities(), _filing_join(L.c.package)))
              .where(or_(L.c.status == "listed", L.c.last_event_at >= end))
              .order_by(L.c.package, L.c.client_id, _filing_rank(), V.c.id.desc()))
     current: dict | None = None

@@ -146,3 +146,26 @@ def _sandbox_reports(url):
     import requests
 
     return requests.get(f"{url}/_sandbox/reports", timeout=30).json()
+
+
+def test_inventory_names_the_current_filing_version_on_every_database(database_url, tmp_path):
+    # HELLO's filing gets a second version (cancelled): the listed app is reported with its number, from the
+    # current version, once — not as unfiled because an old version's row sorted first (PostgreSQL sorts NULLs
+    # first in a descending order, SQLite last).
+    import copy
+
+    from gate.store.filings import import_into_database
+    from gate.sync.reports import body_chunks, build_report
+    from tests.integration.http_support import FILINGS
+
+    engine, _ = seed_listings(database_url, tmp_path)
+    cancelled = copy.deepcopy(FILINGS[0])
+    cancelled["status"] = "cancelled"
+    path = tmp_path / "v2.json"
+    path.write_text(json.dumps([cancelled], ensure_ascii=False), encoding="utf-8")
+    import_into_database(engine, [path])
+    built = build_report(engine, platform_id=PLATFORM, secret=SECRET, report_time="02:00")
+    body = json.loads(b"".join(body_chunks(engine, built.outbox_id)))
+    hello = [i for i in body["inventory"] if i["identifier"] == HELLO_PACKAGE]
+    assert [i["service_licence"] for i in hello] == [HELLO_LICENCE]
+    assert built.unfiled == 1  # only com.example.unfiled
