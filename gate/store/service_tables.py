@@ -114,6 +114,8 @@ class ListingEvent(SQLModel, table=True):
     action: str = Field(max_length=16)  # listed | delisted
     at: dt.datetime
     received_at: dt.datetime = Field(default_factory=utcnow)
+    # The distribution report that carried this event (report_outbox.id); NULL until one does (gate.sync.reports).
+    report_id: int | None = Field(default=None, index=True)
 
 
 class Listing(SQLModel, table=True):

@@ -44,7 +44,8 @@ class ReportOutbox(SQLModel, table=True):
     idempotency_key: str = Field(max_length=255, unique=True)
     status: str = Field(max_length=16)  # pending | delivered | rejected
     generated_at: dt.datetime = Field(default_factory=utcnow)
-    # Events received before this instant (and not in an earlier report) are in this report; see gate.sync.reports.
+    # When the report's snapshot of the events was taken (= generated_at since 0300: the events a report carried are
+    # marked in listing_event.report_id instead of being chosen by arrival time).
     events_cutoff: dt.datetime
     events_count: int = Field(default=0)
     inventory_count: int = Field(default=0)

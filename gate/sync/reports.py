@@ -9,12 +9,11 @@ boundary that has passed: after downtime one catch-up report covers every missed
 only consecutive), instead of N reports each carrying a million-item inventory. The first report of a platform
 covers the day before its end.
 
-Events. A listing event belongs to the report whose period contains its ``at``, unless it arrived after that report
-was built; then it goes into the first report built after it arrived (so nothing is lost and nothing is reported
-twice). "Arrived" is judged against a cutoff ``SETTLE`` before the build: a listing batch inserted by a transaction
-that began before the build but commits after it would otherwise be invisible to this report and older than the
-next report's window. Report N takes, among events received before cutoff_N, those with ``at`` in [start_N, end_N)
-and those with ``at`` < start_N received at or after cutoff_(N-1).
+Events. A report carries every listing event no report has carried yet whose ``at`` is before its ``period_end``:
+the period's own events and any that arrived late (after the report of their period was built). The report marks
+them (``listing_event.report_id``) in the transaction that writes its body, so each event is reported exactly once
+whatever the order in which listing transactions commit: one still open while a report is built is simply not yet
+visible, and the next report carries it.
 
 Inventory. The listing table holds the current state; a listing whose newest event is later than ``period_end`` is
 folded back to its state at ``period_end`` from the event log, so a catch-up report shows what was listed at the end
@@ -46,7 +45,6 @@ from gate.sync.signing import BodySigner
 
 CST = dt.timezone(dt.timedelta(hours=8), "CST")  # Asia/Shanghai: fixed +08:00, no DST
 PERIOD = dt.timedelta(days=1)
-SETTLE = dt.timedelta(seconds=60)  # longer than any listing-batch transaction (10,000 events)
 CHUNK_BYTES = 1 << 20
 STREAM_ROWS = 2000
 COMPRESS_LEVEL = 6
@@ -89,20 +87,19 @@ def idempotency_key(platform_id: str, period_start: dt.datetime) -> str:
 class Period:
     start: dt.datetime
     end: dt.datetime
-    previous_cutoff: dt.datetime | None  # the events cutoff of the previous report (None: first report)
 
 
 def next_period(conn: Connection, platform_id: str, *, now: dt.datetime, report_time: str) -> Period | None:
     """The period due for closing now, or None when the last closed period already ends at the latest boundary."""
     end = latest_boundary(now, report_time)
-    last = conn.execute(select(O.c.period_end, O.c.events_cutoff).where(O.c.platform_id == platform_id)
+    last = conn.execute(select(O.c.period_end).where(O.c.platform_id == platform_id)
                         .order_by(O.c.period_end.desc()).limit(1)).first()
     if last is None:
-        return Period(end - PERIOD, end, None)
+        return Period(end - PERIOD, end)
     last_end = _aware(last.period_end)
     if last_end >= end:
         return None
-    return Period(last_end, end, _aware(last.events_cutoff))
+    return Period(last_end, end)
 
 
 class ChunkWriter:
@@ -176,17 +173,16 @@ class FilingLookup:
         return self._cache[package]
 
 
-def _event_rows(conn: Connection, period: Period, cutoff: dt.datetime) -> Iterator:
-    """The events of this report (module docstring, "Events"): late arrivals first, then the period's own."""
-    columns = (E.c.id, E.c.package, E.c.version_code, E.c.action, E.c.at)
-    late = E.c.at < period.start
-    if period.previous_cutoff is not None:
-        late = and_(late, E.c.received_at >= period.previous_cutoff)
-    for where in (and_(late, E.c.received_at < cutoff),
-                  and_(E.c.at >= period.start, E.c.at < period.end, E.c.received_at < cutoff)):
-        # Per statement: Connection.execution_options() would change the connection itself (the chunk inserts).
-        yield from conn.execute(select(*columns).where(where).order_by(E.c.at, E.c.id),
-                                execution_options={"yield_per": STREAM_ROWS})
+def _unreported_events(period: Period):
+    """Events no report has carried, up to the period's end (module docstring, "Events")."""
+    return and_(E.c.report_id.is_(None), E.c.at < period.end)
+
+
+def _event_rows(conn: Connection, period: Period) -> Iterator:
+    # Per statement: Connection.execution_options() would change the connection itself (the chunk inserts).
+    yield from conn.execute(select(E.c.id, E.c.package, E.c.version_code, E.c.action, E.c.at)
+                            .where(_unreported_events(period)).order_by(E.c.at, E.c.id),
+                            execution_options={"yield_per": STREAM_ROWS})
 
 
 def _state_at(conn: Connection, client_id: int, package: str, end: dt.datetime) -> dict | None:
@@ -275,11 +271,10 @@ def build_report(engine: Engine, *, platform_id: str, secret: str, report_time: 
         period = next_period(conn, platform_id, now=now, report_time=report_time)
         if period is None:
             return None
-        cutoff = now - SETTLE
         key = idempotency_key(platform_id, period.start)
         outbox_id = conn.execute(insert(O).returning(O.c.id), {
             "platform_id": platform_id, "period_start": period.start, "period_end": period.end,
-            "idempotency_key": key, "status": "pending", "generated_at": now, "events_cutoff": cutoff,
+            "idempotency_key": key, "status": "pending", "generated_at": now, "events_cutoff": now,
             "events_count": 0, "inventory_count": 0, "unfiled_count": 0, "body_size": 0, "body_sha256": "",
             "signature": "", "attempts": 0}).scalar_one()
         out = ChunkWriter(conn, outbox_id, secret)
@@ -287,8 +282,9 @@ def build_report(engine: Engine, *, platform_id: str, secret: str, report_time: 
                 "generated_at": iso(now)}
         out.write(_dump(head)[:-1] + ',"events":[')
         lookup = FilingLookup(conn)
-        events = 0
-        for row in _event_rows(conn, period, cutoff):
+        events = last_event_id = 0
+        for row in _event_rows(conn, period):
+            last_event_id = max(last_event_id, row.id)
             licence, _name, md5 = lookup(row.package)
             out.write(("," if events else "") + _dump({
                 "action": row.action, "at": iso(row.at), "platform": "android", "identifier": row.package,
@@ -305,6 +301,10 @@ def build_report(engine: Engine, *, platform_id: str, secret: str, report_time: 
             inventory += 1
         out.write("]}")
         out.flush()
+        # The same predicate in the same snapshot marks exactly the events written above (a listing transaction
+        # committed meanwhile is invisible to both; the id bound is a second guard).
+        conn.execute(update(E).where(_unreported_events(period), E.c.id <= last_event_id)
+                     .values(report_id=outbox_id))
         conn.execute(update(O).where(O.c.id == outbox_id).values(
             events_count=events, inventory_count=inventory, unfiled_count=unfiled, body_size=out.size,
             body_sha256=out.sha256.hexdigest(), signature=out.signer.hexdigest()))

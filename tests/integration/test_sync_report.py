@@ -169,3 +169,38 @@ def test_inventory_names_the_current_filing_version_on_every_database(database_u
     hello = [i for i in body["inventory"] if i["identifier"] == HELLO_PACKAGE]
     assert [i["service_licence"] for i in hello] == [HELLO_LICENCE]
     assert built.unfiled == 1  # only com.example.unfiled
+
+
+def test_a_listing_committed_after_the_build_is_carried_by_the_next_report(database_url, tmp_path):
+    # A listing transaction still open while a report is built (PostgreSQL lets both run; on SQLite the open write
+    # transaction would make the build wait, so the case cannot arise there).
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite serialises writers: a listing transaction cannot stay open across a report build")
+    import datetime as dt
+
+    from sqlalchemy import insert
+
+    from gate.store.service_tables import ListingEvent
+    from gate.sync.reports import body_chunks, build_report
+
+    engine, store = seed_listings(database_url, tmp_path)
+    now = dt.datetime.now(dt.timezone.utc)
+    first = build_report(engine, platform_id=PLATFORM, secret=SECRET, report_time="02:00", now=now)
+    late_at = dt.datetime.fromisoformat(first.period_end) - dt.timedelta(hours=1)  # inside the first period
+    with engine.connect() as listing:
+        pending = listing.begin()
+        listing.execute(insert(ListingEvent.__table__), {
+            "client_id": store.id, "package": HELLO_PACKAGE, "version_code": 2, "action": "delisted",
+            "at": late_at, "received_at": now})
+        second = build_report(engine, platform_id=PLATFORM, secret=SECRET, report_time="02:00",
+                              now=now + dt.timedelta(days=1))
+        pending.commit()
+    third = build_report(engine, platform_id=PLATFORM, secret=SECRET, report_time="02:00",
+                         now=now + dt.timedelta(days=2))
+
+    def events(built):
+        body = json.loads(b"".join(body_chunks(engine, built.outbox_id)))
+        return [(e["identifier"], e["action"]) for e in body["events"]]
+
+    assert (HELLO_PACKAGE, "delisted") not in events(first) + events(second)
+    assert events(third) == [(HELLO_PACKAGE, "delisted")]
