@@ -15,13 +15,7 @@ import datetime as dt
 from sqlalchemy import BigInteger, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from gate.store.service_tables import ListingEvent
 from gate.store.tables import utcnow
-
-# Late listing events are found by arrival time (gate.sync.reports); without this index a report scans the whole
-# log. Declared here (it serves the report, created by migration 0200) and attached to listing_event's table.
-Index("ix_listing_event_received_at", ListingEvent.__table__.c.received_at)
-
 
 class ReportOutbox(SQLModel, table=True):
     """A distribution report (分发应用报送), written in the transaction that closes its period; sent afterwards.

@@ -18,6 +18,7 @@ depends_on = None
 def upgrade() -> None:
     op.add_column("listing_event", sa.Column("report_id", sa.Integer(), nullable=True))
     op.create_index("ix_listing_event_report_id", "listing_event", ["report_id"])
+    op.drop_index("ix_listing_event_received_at", table_name="listing_event")  # reports no longer select by arrival
     # Events that earlier reports already carried (everything received before the newest report's cutoff) are
     # marked as carried by it, so the first report under the new rule does not send them again.
     op.execute("UPDATE listing_event SET report_id = (SELECT max(id) FROM report_outbox) "
@@ -25,5 +26,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.create_index("ix_listing_event_received_at", "listing_event", ["received_at"])
     op.drop_index("ix_listing_event_report_id", table_name="listing_event")
     op.drop_column("listing_event", "report_id")
