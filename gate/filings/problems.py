@@ -27,7 +27,8 @@ class FieldProblem:
 
     def __str__(self) -> str:
         where = f"{self.source or ''}:{self.row}" if self.row is not None else (self.source or "")
-        return f"{where}: {self.field}: [{self.code}] {self.message}"
+        note = " (warning: does not reject the record)" if self.severity == "warning" else ""
+        return f"{where}: {self.field}: [{self.code}] {self.message}{note}"
 
 
 class FieldInvalid(GateError):
