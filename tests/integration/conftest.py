@@ -23,6 +23,16 @@ def database_url(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'gate.db'}"
         return
+    yield from _postgres_schema()
+
+
+@pytest.fixture
+def postgres_url():
+    """A fresh PostgreSQL schema, for behaviour only PostgreSQL has (concurrent writers)."""
+    yield from _postgres_schema()
+
+
+def _postgres_schema():
     base = os.environ.get("GATE_TEST_POSTGRES_URL")
     if not base:
         pytest.skip("PostgreSQL tests need GATE_TEST_POSTGRES_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/"

@@ -171,11 +171,9 @@ def test_inventory_names_the_current_filing_version_on_every_database(database_u
     assert built.unfiled == 1  # only com.example.unfiled
 
 
-def test_a_listing_committed_after_the_build_is_carried_by_the_next_report(database_url, tmp_path):
-    # A listing transaction still open while a report is built (PostgreSQL lets both run; on SQLite the open write
-    # transaction would make the build wait, so the case cannot arise there).
-    if not database_url.startswith("postgresql"):
-        pytest.skip("SQLite serialises writers: a listing transaction cannot stay open across a report build")
+def test_a_listing_committed_after_the_build_is_carried_by_the_next_report(postgres_url, tmp_path):
+    # A listing transaction still open while a report is built: PostgreSQL lets both run. (On SQLite the open write
+    # transaction makes the build wait, so the case cannot arise there.)
     import datetime as dt
 
     from sqlalchemy import insert
@@ -183,7 +181,7 @@ def test_a_listing_committed_after_the_build_is_carried_by_the_next_report(datab
     from gate.store.service_tables import ListingEvent
     from gate.sync.reports import body_chunks, build_report
 
-    engine, store = seed_listings(database_url, tmp_path)
+    engine, store = seed_listings(postgres_url, tmp_path)
     now = dt.datetime.now(dt.timezone.utc)
     first = build_report(engine, platform_id=PLATFORM, secret=SECRET, report_time="02:00", now=now)
     late_at = dt.datetime.fromisoformat(first.period_end) - dt.timedelta(hours=1)  # inside the first period
