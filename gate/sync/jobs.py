@@ -6,6 +6,8 @@ holds the lock it returns ``{"skipped": "locked"}`` at once instead of waiting.
 
 from __future__ import annotations
 
+import contextlib
+
 import datetime as dt
 import logging
 
@@ -38,21 +40,28 @@ def regulator_client(settings: Settings, **options) -> RegulatorClient:
     return RegulatorClient(settings.regulator_url, settings.platform_id, settings.regulator_secret, **options)
 
 
+@contextlib.contextmanager
+def _regulator(settings: Settings, client: RegulatorClient | None):
+    """The given client, or one made from the settings and closed afterwards."""
+    if client is not None:
+        yield client
+        return
+    own = regulator_client(settings)
+    try:
+        yield own
+    finally:
+        own.close()
+
+
 def run_report(engine: Engine, settings: Settings, *, now: dt.datetime | None = None,
                client: RegulatorClient | None = None) -> dict:
     """Close the period due now (if any) into the outbox, then send every pending report in period order."""
-    own = client is None
-    client = client or regulator_client(settings)
-    try:
-        with job_lock(engine, REPORT_LOCK) as held:
-            if not held:
-                return dict(SKIPPED)
-            built = build_report(engine, platform_id=client.platform_id, secret=settings.regulator_secret or "",
-                                 report_time=settings.report_time, now=now)
-            deliveries = send_pending(engine, client)
-    finally:
-        if own:
-            client.close()
+    with _regulator(settings, client) as client, job_lock(engine, REPORT_LOCK) as held:
+        if not held:
+            return dict(SKIPPED)
+        built = build_report(engine, platform_id=client.platform_id, secret=settings.regulator_secret or "",
+                             report_time=settings.report_time, now=now)
+        deliveries = send_pending(engine, client)
     return {"built": built.as_dict() if built else None, "deliveries": [d.as_dict() for d in deliveries],
             "undelivered": sum(d.status != "delivered" for d in deliveries)}
 
@@ -60,16 +69,10 @@ def run_report(engine: Engine, settings: Settings, *, now: dt.datetime | None = 
 def run_filings_sync(engine: Engine, settings: Settings, *, client: RegulatorClient | None = None) -> dict:
     from gate.sync.filings_sync import sync_filings
 
-    own = client is None
-    client = client or regulator_client(settings)
-    try:
-        with job_lock(engine, FILINGS_LOCK) as held:
-            if not held:
-                return dict(SKIPPED)
-            return sync_filings(engine, client, settings=settings)
-    finally:
-        if own:
-            client.close()
+    with _regulator(settings, client) as client, job_lock(engine, FILINGS_LOCK) as held:
+        if not held:
+            return dict(SKIPPED)
+        return sync_filings(engine, client, settings=settings)
 
 
 def purge_audit(engine: Engine, settings: Settings, *, now: dt.datetime | None = None) -> dict:
