@@ -11,6 +11,8 @@ Batches are written with executemany and one IN lookup per 500 packages, so a st
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import re
 
 from sqlalchemy import and_, bindparam, insert, select, update
@@ -90,15 +92,31 @@ def _apply(state: dict | None, e: dict) -> dict:
             "last_event_at": e["at"]}
 
 
+def event_key(client_id: int, e: dict) -> str:
+    """The identity of an event: the same event sent again (a store's retry) has the same key."""
+    text = json.dumps([client_id, e["package"], e["action"], e["at"].isoformat(), e["version_code"]])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def _record(engine: Engine, client_id: int, events: list[dict]) -> dict:
     now = utcnow()
-    by_package: dict[str, list[dict]] = {}
-    for e in events:
-        by_package.setdefault(e["package"], []).append(e)
-    counts = {"accepted": len(events), "listed": 0, "delisted": 0, "stale": 0}
+    keyed = {event_key(client_id, e): e for e in events}  # a batch repeating an event counts it once
+    counts = {"accepted": len(events), "duplicates": len(events) - len(keyed), "listed": 0, "delisted": 0,
+              "stale": 0}
     with engine.begin() as conn:
-        if events:
-            conn.execute(insert(E), [{**e, "client_id": client_id, "received_at": now} for e in events])
+        seen = set()
+        keys = sorted(keyed)
+        for start in range(0, len(keys), LOOKUP_CHUNK):
+            seen.update(conn.execute(select(E.c.event_key).where(E.c.event_key.in_(keys[start:start + LOOKUP_CHUNK])))
+                        .scalars())
+        counts["duplicates"] += len(seen)
+        fresh = [(key, e) for key, e in keyed.items() if key not in seen]
+        by_package: dict[str, list[dict]] = {}
+        for _key, e in fresh:
+            by_package.setdefault(e["package"], []).append(e)
+        if fresh:
+            conn.execute(insert(E), [{**e, "client_id": client_id, "received_at": now, "event_key": key}
+                                     for key, e in fresh])
         packages = sorted(by_package)
         current = {}
         for start in range(0, len(packages), LOOKUP_CHUNK):

@@ -93,7 +93,7 @@ def document() -> dict:
                             "action": {"enum": ["listed", "delisted"]},
                             "at": {"type": "string", "format": "date-time"}}}}}}}}},
                 "responses": {"200": _json({"type": "object", "properties": {
-                    k: {"type": "integer"} for k in ("accepted", "listed", "delisted", "stale")}}),
+                    k: {"type": "integer"} for k in ("accepted", "duplicates", "listed", "delisted", "stale")}}),
                     **_errors(400, 401, 403, 413, 500)}}},
             "/api/v1/badge/{package}": {"get": {
                 "summary": "Filing number and MIIT link for a store page", "security": BEARER,

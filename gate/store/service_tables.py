@@ -116,6 +116,9 @@ class ListingEvent(SQLModel, table=True):
     received_at: dt.datetime = Field(default_factory=utcnow)
     # The distribution report that carried this event (report_outbox.id); NULL until one does (gate.sync.reports).
     report_id: int | None = Field(default=None, index=True)
+    # SHA-256 of (client, package, action, at, version_code): a store re-sending a batch (a retry after a timeout)
+    # records nothing twice, so no event reaches the regulator twice (gate.platform_hooks.listings).
+    event_key: str | None = Field(default=None, max_length=64, unique=True, index=True)
 
 
 class Listing(SQLModel, table=True):

@@ -30,7 +30,7 @@ def test_events_move_the_inventory_forward_in_event_time(gate):
         {"package": "com.a.one", "version_code": 2, "action": "listed", "at": "2024-05-02T10:00:00+08:00"},
     ])
     assert r.status_code == 200, r.text
-    assert r.json() == {"accepted": 3, "listed": 3, "delisted": 0, "stale": 0}
+    assert r.json() == {"accepted": 3, "duplicates": 0, "listed": 3, "delisted": 0, "stale": 0}
     # one.listed_since stays at the first listing (02:00 UTC); an update of the version does not reset it
     assert listings(gate) == {"com.a.one": ("listed", 2, "2024-05-01 02:00:00"),
                               "com.a.two": ("listed", 5, "2024-05-01 03:00:00")}
@@ -38,10 +38,24 @@ def test_events_move_the_inventory_forward_in_event_time(gate):
         {"package": "com.a.two", "action": "delisted", "at": "2024-05-03T00:00:00Z"},
         {"package": "com.a.one", "version_code": 0, "action": "delisted", "at": "2024-04-01T00:00:00Z"},  # late
     ])
-    assert r.json() == {"accepted": 2, "listed": 0, "delisted": 1, "stale": 1}
+    assert r.json() == {"accepted": 2, "duplicates": 0, "listed": 0, "delisted": 1, "stale": 1}
     assert listings(gate)["com.a.two"] == ("delisted", None, None)
     assert listings(gate)["com.a.one"][0] == "listed"
     assert count(gate.engine, "listing_event") == 5  # every event is kept for the report, stale ones too
+
+
+def test_a_resent_batch_records_nothing_twice(gate):
+    # Stores retry a webhook that timed out: the same events arrive again (with a fresh signature).
+    batch = [{"package": "com.a.one", "version_code": 1, "action": "listed", "at": "2024-05-01T10:00:00+08:00"},
+             {"package": "com.a.two", "version_code": 1, "action": "listed", "at": "2024-05-01T10:00:00+08:00"}]
+    assert post_events(gate, batch).json()["duplicates"] == 0
+    again = post_events(gate, batch + [{"package": "com.a.two", "action": "delisted",
+                                        "at": "2024-05-02T10:00:00+08:00"}])
+    assert again.json() == {"accepted": 3, "duplicates": 2, "listed": 0, "delisted": 1, "stale": 0}
+    # The same instant written with another offset is the same event.
+    same = [{"package": "com.a.one", "version_code": 1, "action": "listed", "at": "2024-05-01T02:00:00Z"}]
+    assert post_events(gate, same).json()["duplicates"] == 1
+    assert count(gate.engine, "listing_event") == 3
 
 
 def test_event_validation_and_signature(gate):
