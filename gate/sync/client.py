@@ -295,7 +295,7 @@ class RegulatorClient:
     def _json(response: requests.Response, method: str, path: str) -> dict:
         try:
             payload = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: a pathologically nested answer
             payload = None
         if not isinstance(payload, dict):
             raise RegulatorError(errors.REGULATOR_BAD_RESPONSE, f"{method} {path}: answer is not a JSON object",

@@ -85,3 +85,16 @@ def test_bad_idempotency_keys_are_refused_before_sending():
         with pytest.raises(RegulatorError) as info:
             client.submit_report(b"{}", key)
         assert info.value.code == "regulator_rejected"
+
+
+def test_a_pathologically_nested_answer_is_a_bad_response():
+    import requests
+
+    from gate.sync.errors import REGULATOR_BAD_RESPONSE
+
+    answer = requests.Response()
+    answer.status_code = 200
+    answer._content = b"[" * 100_000 + b"]" * 100_000  # a real Response object holding the regulator's bytes
+    with pytest.raises(RegulatorError) as info:
+        RegulatorClient._json(answer, "GET", "/v1/filings/feed")
+    assert info.value.code == REGULATOR_BAD_RESPONSE
