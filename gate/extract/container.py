@@ -123,6 +123,7 @@ class ApkContainer:
         self._data = data
         self._view = memoryview(data)
         self._closer = closer
+        self._kept: dict[str, bytes] = {}
         self.limits = limits
         self.size = len(self._view)
         try:
@@ -198,16 +199,21 @@ class ApkContainer:
             raise ValueError(f"range {start}..{end} outside the archive of {self.size} bytes")
         return self._view[start:end]
 
-    def read(self, entry: ZipEntry | str, *, max_size: int | None = None) -> bytes:
+    def read(self, entry: ZipEntry | str, *, max_size: int | None = None, keep: bool = False) -> bytes:
         """Inflate one entry, checking its size and CRC-32 as Android does.
 
         ``max_size`` lets a caller refuse an entry (with LimitExceeded) before inflating it, e.g. a manifest.
+        ``keep`` remembers the bytes, so later readers of the same entry (the manifest and resource table, read for
+        the facts and again for the v1 digests) do not inflate it twice.
         """
         if isinstance(entry, str):
             found = self._by_name.get(entry)
             if found is None:
                 raise _fail("zip_entry_missing", f"the archive has no entry {entry!r}")
             entry = found
+        kept = self._kept.get(entry.name)
+        if kept is not None:
+            return kept
         if max_size is not None and entry.uncompressed_size > max_size:
             raise LimitExceeded(
                 f"{entry.name} declares {entry.uncompressed_size} bytes, more than the limit of {max_size}",
@@ -219,6 +225,8 @@ class ApkContainer:
             data = self._inflate(entry, raw)
         if _zlib.crc32(data) != entry.crc32:
             raise _fail("zip_crc_mismatch", f"{entry.name}: CRC-32 of the content does not match the directory")
+        if keep:
+            self._kept[entry.name] = data
         return data
 
     @staticmethod

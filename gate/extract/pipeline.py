@@ -65,9 +65,9 @@ def _read_package(shown: str, container: ApkContainer, digest: concurrent.future
     try:
         if container.get(MANIFEST_NAME) is None:
             raise PackageError("the package has no AndroidManifest.xml", code="manifest_missing")
-        manifest_bytes = container.read(MANIFEST_NAME, max_size=MAX_MANIFEST_SIZE)
+        manifest_bytes = container.read(MANIFEST_NAME, max_size=MAX_MANIFEST_SIZE, keep=True)
         if container.get(RESOURCES_NAME) is not None:
-            resources_bytes = container.read(RESOURCES_NAME, max_size=MAX_RESOURCES_SIZE)
+            resources_bytes = container.read(RESOURCES_NAME, max_size=MAX_RESOURCES_SIZE, keep=True)
         manifest = read_manifest(manifest_bytes, resources_bytes)
     except PackageError as exc:
         problems.append(Problem(exc.code, exc.message))

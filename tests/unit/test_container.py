@@ -295,3 +295,10 @@ def test_zip64_apk_is_never_verified():
     c = ApkContainer.from_bytes(_with_zip64_count(signed))
     facts = verify_apk_signatures(c, min_sdk=9, target_sdk=28)
     assert not facts.verified and facts.errors[0].startswith("zip64_unsupported")
+
+
+def test_kept_entries_are_inflated_once():
+    c = ApkContainer.from_bytes(simple("AndroidManifest.xml", "classes.dex").build())
+    kept = c.read("AndroidManifest.xml", keep=True)
+    assert c.read("AndroidManifest.xml") is kept  # the same bytes object: not inflated again
+    assert c.read("classes.dex") is not c.read("classes.dex")  # others are not held in memory

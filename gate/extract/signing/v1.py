@@ -115,18 +115,24 @@ class V1Result:
 
 
 class _Reader:
-    """Inflates each entry at most once and hands it to ``on_entry``."""
+    """Inflates each entry once and hands it to ``on_entry``.
+
+    Only the signature files (META-INF/) are remembered, since they are read again; every other entry is read once
+    to be digested, and keeping it would hold the whole inflated package in memory.
+    """
 
     def __init__(self, container, on_entry) -> None:
         self.container, self.on_entry, self.cache = container, on_entry, {}
 
     def read(self, entry) -> bytes:
-        if entry.name not in self.cache:
+        data = self.cache.get(entry.name)
+        if data is None:
             data = self.container.read(entry)
             if self.on_entry is not None:
                 self.on_entry(entry, data)
-            self.cache[entry.name] = data
-        return self.cache[entry.name]
+            if entry.name.startswith("META-INF/"):
+                self.cache[entry.name] = data
+        return data
 
 
 def _b64(text: str) -> bytes | None:
