@@ -19,6 +19,7 @@ force, nothing after them means anything. Fail closed: ``allow`` is only reached
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
 import unicodedata
@@ -99,9 +100,8 @@ class Policy:
             raise PolicyError(f"policy name_similarity={self.name_similarity!r}: use a number from 0 to 1")
 
     def as_dict(self) -> dict:
-        return {"unfiled_domains": self.unfiled_domains, "name_mismatch": self.name_mismatch,
-                "entity_mismatch": self.entity_mismatch, "key_rotated": self.key_rotated,
-                "name_similarity": self.name_similarity}
+        # Every field, always: a stored check replays with Policy(**stored), so a new knob must never be left out.
+        return dataclasses.asdict(self)
 
 
 @dataclass(frozen=True)
