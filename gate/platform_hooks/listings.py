@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from gate.platform_hooks.uploads import UploadError
 from gate.store.service_tables import Listing, ListingEvent
-from gate.store.tables import utcnow
+from gate.store.tables import as_utc, utcnow
 
 L = Listing.__table__
 E = ListingEvent.__table__
@@ -35,11 +35,6 @@ MAX_VERSION_CODE = 2 ** 63 - 1  # the BIGINT column; versionCodeMajor << 32 | ve
 
 def _invalid(index: int, message: str) -> UploadError:
     return UploadError(f"events[{index}]: {message}", code="event_invalid")
-
-
-def _utc(value: dt.datetime) -> dt.datetime:
-    """Aware UTC (the tables store and return aware UTC on SQLite and PostgreSQL alike)."""
-    return value.astimezone(dt.timezone.utc) if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
 
 
 def parse_events(body) -> list[dict]:
@@ -63,7 +58,7 @@ def parse_events(body) -> list[dict]:
             raise _invalid(i, "`version_code` must be an integer from 0 to 2^63-1")
         try:
             when = dt.datetime.fromisoformat(at) if isinstance(at, str) else None
-            when = _utc(when) if when is not None and when.tzinfo is not None else None
+            when = as_utc(when) if when is not None and when.tzinfo is not None else None
         except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 pushed out of range by the offset
             when = None
         if when is None:
@@ -123,7 +118,7 @@ def _record(engine: Engine, client_id: int, events: list[dict]) -> dict:
             chunk = packages[start:start + LOOKUP_CHUNK]
             for row in conn.execute(select(L).where(and_(L.c.client_id == client_id, L.c.package.in_(chunk)))):
                 current[row.package] = {"version_code": row.version_code, "status": row.status,
-                                        "listed_since": row.listed_since, "last_event_at": _utc(row.last_event_at)}
+                                        "listed_since": row.listed_since, "last_event_at": as_utc(row.last_event_at)}
         inserts, updates = [], []
         for package in packages:
             before = state = current.get(package)

@@ -22,6 +22,11 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
+def as_utc(value: dt.datetime) -> dt.datetime:
+    """Aware UTC. SQLite returns naive datetimes for timezone-aware columns; the gate stores UTC everywhere."""
+    return value.astimezone(dt.timezone.utc) if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
 class Filing(SQLModel, table=True):
     """One row per service filing number (服务备案号): the pointer to its current version."""
 

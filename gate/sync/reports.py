@@ -40,7 +40,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from gate.store.service_tables import Listing, ListingEvent
 from gate.store.sync_tables import ReportBodyChunk, ReportOutbox
-from gate.store.tables import Filing, FilingIdentity, FilingVersion, utcnow
+from gate.store.tables import Filing, FilingIdentity, FilingVersion, as_utc, utcnow
 from gate.sync.signing import BodySigner
 
 CST = dt.timezone(dt.timedelta(hours=8), "CST")  # Asia/Shanghai: fixed +08:00, no DST
@@ -60,18 +60,13 @@ V = FilingVersion.__table__
 
 def iso(when: dt.datetime) -> str:
     """ISO 8601 in China Standard Time, seconds precision: ``2024-06-01T02:00:00+08:00``."""
-    return _aware(when).astimezone(CST).replace(microsecond=0).isoformat()
-
-
-def _aware(when: dt.datetime) -> dt.datetime:
-    # SQLite returns naive datetimes for timezone-aware columns; the gate stores UTC everywhere.
-    return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
+    return as_utc(when).astimezone(CST).replace(microsecond=0).isoformat()
 
 
 def latest_boundary(now: dt.datetime, report_time: str) -> dt.datetime:
     """The latest daily period boundary (``report_time`` CST) at or before ``now``."""
     hours, minutes = (int(p) for p in report_time.split(":"))
-    local = _aware(now).astimezone(CST)
+    local = as_utc(now).astimezone(CST)
     boundary = local.replace(hour=hours, minute=minutes, second=0, microsecond=0)
     return boundary if boundary <= local else boundary - PERIOD
 
@@ -80,7 +75,7 @@ def idempotency_key(platform_id: str, period_start: dt.datetime) -> str:
     """Chosen by the period, not at random: if two builders ever closed the same period (a lock failure), the
     regulator would answer the second with 409 ``idempotency_key_reused`` instead of recording an overlap."""
     platform = hashlib.sha256(platform_id.encode("utf-8")).hexdigest()[:16]
-    return f"report-{platform}-{_aware(period_start).astimezone(CST):%Y%m%dT%H%M%S}+0800"
+    return f"report-{platform}-{as_utc(period_start).astimezone(CST):%Y%m%dT%H%M%S}+0800"
 
 
 @dataclass(frozen=True)
@@ -96,7 +91,7 @@ def next_period(conn: Connection, platform_id: str, *, now: dt.datetime, report_
                         .order_by(O.c.period_end.desc()).limit(1)).first()
     if last is None:
         return Period(end - PERIOD, end)
-    last_end = _aware(last.period_end)
+    last_end = as_utc(last.period_end)
     if last_end >= end:
         return None
     return Period(last_end, end)
@@ -194,7 +189,7 @@ def _state_at(conn: Connection, client_id: int, package: str, end: dt.datetime) 
             select(E.c.action, E.c.version_code, E.c.at)
             .where(E.c.client_id == client_id, E.c.package == package, E.c.at < end).order_by(E.c.at, E.c.id)):
         if action == "listed":
-            since = state["listed_since"] if state and state["listed"] else _aware(at)
+            since = state["listed_since"] if state and state["listed"] else as_utc(at)
             state = {"listed": True, "version_code": version, "listed_since": since}
         else:
             state = {"listed": False, "version_code": version, "listed_since": None}
@@ -214,10 +209,10 @@ def _inventory(conn: Connection, end: dt.datetime) -> Iterator[tuple[dict | None
         if (row.client_id, row.package) == seen_client:
             continue  # a lower-ranked filing of the same listing
         seen_client = (row.client_id, row.package)
-        if _aware(row.last_event_at) >= end:
+        if as_utc(row.last_event_at) >= end:
             state = _state_at(conn, row.client_id, row.package, end)
         else:
-            state = ({"version_code": row.version_code, "listed_since": _aware(row.listed_since)}
+            state = ({"version_code": row.version_code, "listed_since": as_utc(row.listed_since)}
                      if row.status == "listed" else None)
         if state is None:
             continue
@@ -263,7 +258,7 @@ def build_report(engine: Engine, *, platform_id: str, secret: str, report_time: 
 
     Must run under the report job lock (gate.sync.locks); the unique period constraints are the backstop.
     """
-    now = _aware(now or utcnow())
+    now = as_utc(now or utcnow())
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             # One snapshot for events and inventory: otherwise each statement sees its own (READ COMMITTED).
