@@ -35,6 +35,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("gate.commands.report:report", "Build and send distribution reports to the regulator; status."),
     "sync": ("gate.commands.sync:sync", "Pull filing changes from the regulator; re-evaluate listed apps."),
     "scheduler": ("gate.commands.scheduler:scheduler", "Run the scheduled sync jobs (filings, report, purge)."),
+    "cert": ("gate.commands.cert:cert", "Filing values (公钥, 签名MD5, SHA-1) from a certificate, keystore or profile."),
 }
 
 
