@@ -64,3 +64,39 @@ def precheck_submit():
         spooled.discard()
     metrics.observe_decision(decision)
     return flask.render_template("precheck.html", lang=lang, facts=facts, decision=decision, error=None)
+
+
+# Why a certificate file is refused, in the page's languages (the codes are gate.extract.certfile's).
+_CERTIFICATE_REFUSALS = {
+    "certificate_file_private_key": (
+        "该文件含有私钥，已拒收且未保存。私钥绝不能交给任何人（包括本平台）：请只上传公钥证书（如 keytool -exportcert -rfc "
+        "导出的 .pem/.cer）或 iOS 描述文件（.mobileprovision）。若私钥曾经外泄，请更换签名密钥。",
+        "The file contains a private key: it was refused and not kept. Never give a private key to anyone, this "
+        "platform included. Upload only the public certificate (e.g. the .pem/.cer of keytool -exportcert -rfc) or "
+        "an iOS provisioning profile (.mobileprovision). If the key has leaked, replace the signing key."),
+    "certificate_file_missing": ("请选择证书或描述文件。", "Choose a certificate or provisioning profile."),
+}
+
+
+@blueprint.post("/precheck/certificate")
+def precheck_certificate():
+    """公钥/签名MD5/SHA-1 from a public certificate or provisioning profile; never from a file holding a key."""
+    from gate.extract.certfile import MAX_CERTIFICATE_FILE_BYTES, CertificateFileError, holds_private_key, \
+        read_certificate_file
+
+    _page_open()
+    lang = _lang()
+    upload = flask.request.files.get("certificate")
+    data = upload.read(MAX_CERTIFICATE_FILE_BYTES + 1) if upload else b""
+    try:
+        if not data:
+            raise CertificateFileError("no file", code="certificate_file_missing")
+        if holds_private_key(data):  # refused before anything is read from it; its bytes are dropped with the request
+            raise CertificateFileError("private key", code="certificate_file_private_key")
+        found = read_certificate_file(data)
+    except CertificateFileError as exc:
+        zh, en = _CERTIFICATE_REFUSALS.get(exc.code, ("无法读取证书文件：" + exc.message, exc.message))
+        refusal = {"code": exc.code, "message": zh if lang == "zh" else en}
+        return flask.render_template("precheck.html", lang=lang, facts=None, decision=None, error=refusal), 400
+    return flask.render_template("precheck.html", lang=lang, facts=None, decision=None, error=None,
+                                 certificate=found)

@@ -146,5 +146,12 @@ def document() -> dict:
                          "requestBody": {"content": {"multipart/form-data": {"schema": {"type": "object"}}}},
                          "responses": {"200": {"description": "HTML page with the result"},
                                        "400": {"description": "HTML page with the error"}}}},
+            "/precheck/certificate": {
+                "post": {"summary": "Filing values from a public certificate or provisioning profile (field "
+                                    "`certificate`); a file holding a private key is refused and not kept",
+                         "security": [],
+                         "requestBody": {"content": {"multipart/form-data": {"schema": {"type": "object"}}}},
+                         "responses": {"200": {"description": "HTML page with the values"},
+                                       "400": {"description": "HTML page with the refusal, in the page's language"}}}},
         },
     }

@@ -160,3 +160,39 @@ def test_pem_der_and_provisioning_profile(keystores, tmp_path):
     junk.write_text("hello\n")
     assert json.loads(run("cert", "show", "--json", str(junk)).stdout)["problems"][0]["code"] == \
         "certificate_file_unrecognised"
+
+
+def test_tampered_and_truncated_keystores(keystores, tmp_path):
+    data = (keystores / "release.jks").read_bytes()
+    tampered = tmp_path / "tampered.jks"
+    tampered.write_bytes(data[:40] + bytes([data[40] ^ 1]) + data[41:])
+    truncated = tmp_path / "truncated.jks"
+    truncated.write_bytes(data[:-30])
+    for path, code in ((tampered, "keystore_password_invalid"), (truncated, "keystore_malformed")):
+        result = run("cert", "show", "--json", "--password-env", "KS_PASS", str(path), env_extra={"KS_PASS": "jks-pass"})
+        assert result.returncode == 4 and json.loads(result.stdout)["problems"][0]["code"] == code
+
+
+def test_precheck_page_reads_certificates_and_refuses_private_keys(keystores, tmp_path, gate):
+    import requests
+
+    expected = openssl_values(keystores / "release.pem")
+    page = requests.post(f"{gate.url}/precheck/certificate",
+                         files={"certificate": ("release.pem", (keystores / "release.pem").read_bytes())}, timeout=30)
+    assert page.status_code == 200 and expected["md5"] in page.text and expected["sha1"] in page.text
+
+    key = tmp_path / "key.pem"
+    tool("openssl", "genpkey", "-algorithm", "RSA", "-out", str(key))
+    both = key.read_bytes() + (keystores / "release.pem").read_bytes()  # a certificate beside its key: refused too
+    pk8 = subprocess.run(["openssl", "pkcs8", "-topk8", "-nocrypt", "-outform", "DER", "-in", str(key)],
+                         capture_output=True, check=True).stdout  # Android's platform.pk8 form
+    for name, content in (("key.pem", key.read_bytes()), ("both.pem", both), ("platform.pk8", pk8),
+                          ("release.jks", (keystores / "release.jks").read_bytes()),
+                          ("upload.p12", (keystores / "upload.p12").read_bytes())):
+        for lang, words in (("zh", "私钥"), ("en", "private key")):
+            answer = requests.post(f"{gate.url}/precheck/certificate" + ("?lang=en" if lang == "en" else ""),
+                                   files={"certificate": (name, content)}, timeout=30)
+            assert answer.status_code == 400, name
+            assert "certificate_file_private_key" in answer.text and words in answer.text
+            assert expected["md5"] not in answer.text  # nothing was read from it
+    assert not any(p.is_file() for p in (tmp_path / "spool").iterdir())
