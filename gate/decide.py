@@ -4,7 +4,8 @@ Pure: no I/O, no settings, no clock. The same facts, filings and policy always g
 makes a stored check reproducible (gate.store keeps the facts JSON and the filing version used).
 
 Steps (the code below refers to them by number):
-  1. The package is readable the way a device reads it.                   block: package_malformed
+  1. The package is readable the way a device reads it, and every APK of
+     a split set belongs with its base.                                     block: package_malformed, split_mismatch
   2. Its signature verifies (apksigner's rules) and names its signers.    block: package_unsigned, signature_invalid
   3. A filing lists the package's identifier on this platform.            block: unfiled
   4. That filing is in force.                                             block: filing_blacklisted, filing_cancelled
@@ -40,6 +41,10 @@ CATALOGUE: dict[str, tuple[str, str, str]] = {
     "package_malformed": ("block", "安装包无法按设备的方式读取：{problems}。请使用标准工具重新构建。",
                           "The package cannot be read the way a device reads it: {problems}. Rebuild it with the "
                           "standard tools."),
+    "split_mismatch": ("block", "拆分安装包集合中的 {splits} 与基础APK不一致或未通过签名校验：{details}。同一集合中的每个APK必须"
+                       "使用相同的包名、版本号和签名证书。",
+                       "In the split APK set, {splits} does not belong with the base APK or does not verify: "
+                       "{details}. Every APK of a set must carry the same package name, versionCode and signers."),
     "package_unsigned": ("block", "安装包未签名。请使用备案中登记的密钥签名。",
                          "The package is not signed. Sign it with the key listed in its filing."),
     "signature_invalid": ("block", "安装包签名校验未通过（{errors}）。请重新签名并用 apksigner verify 确认。",
@@ -276,9 +281,16 @@ def decide(facts: PackageFacts, filings: Sequence[Filing], *, policy: Policy, pl
     def done(filing: Filing | None) -> Decision:
         return Decision(facts.path, _verdict(reasons), tuple(reasons), filing, _package_summary(facts))
 
-    # 1. Readable.
+    platform = facts.platform or platform  # the package's own platform wins over the caller's default
+    # 1. Readable; a split set's APKs belong together.
+    mismatched = [p for p in facts.problems if p.code == "split_mismatch"]
+    if mismatched:
+        reasons.append(reason("split_mismatch", splits=[p.message.split(":", 1)[0] for p in mismatched],
+                              details=[p.message for p in mismatched]))
+    if facts.problems and len(mismatched) == len(facts.problems):
+        return done(None)
     if facts.problems or not facts.package:
-        problems = [p.as_dict() for p in facts.problems] or [{"code": "identifier_missing",
+        problems = [p.as_dict() for p in facts.problems if p.code != "split_mismatch"] or [{"code": "identifier_missing",
                                                                 "message": "no package identifier"}]
         reasons.append(reason("package_malformed", problems=[p["code"] for p in problems], details=problems))
         return done(None)

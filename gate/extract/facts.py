@@ -59,6 +59,9 @@ class SignatureFacts:
     signers: tuple[SignerCertificate, ...] = ()
     lineage: tuple[SignerCertificate, ...] = ()
     errors: tuple[str, ...] = ()
+    verified_parts: tuple[str, ...] = ()
+    """What was checked where a format's verification is partial or made of several checks (iOS code signature,
+    HarmonyOS signing block, every APK of a split set); empty for a plain APK, whose ``verified`` says it all."""
 
     def as_dict(self) -> dict:
         return {
@@ -67,6 +70,7 @@ class SignatureFacts:
             "signers": [s.as_dict() for s in self.signers],
             "lineage": [s.as_dict() for s in self.lineage],
             "errors": list(self.errors),
+            "verified_parts": list(self.verified_parts),
         }
 
 
@@ -105,11 +109,30 @@ class NetworkFacts:
 
 
 @dataclass(frozen=True)
+class PartFacts:
+    """One APK of a split set (or one module of a HarmonyOS app): checked on its own, then against the base."""
+
+    name: str
+    split: str | None
+    package: str | None
+    version_code: int | None
+    verified: bool
+    signers: tuple[str, ...]  # certificate SHA-256 digests
+    problems: tuple[Problem, ...] = ()
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "split": self.split, "package": self.package, "version_code": self.version_code,
+                "verified": self.verified, "signers": list(self.signers),
+                "problems": [p.as_dict() for p in self.problems]}
+
+
+@dataclass(frozen=True)
 class PackageFacts:
     """Everything ``gate features`` reports for one package."""
 
     path: str
     format: str | None = None
+    platform: str | None = None
     package: str | None = None
     version_code: int | None = None
     version_name: str | None = None
@@ -123,6 +146,9 @@ class PackageFacts:
     problems: tuple[Problem, ...] = ()
     sha256: str | None = None
     size: int | None = None
+    parts: tuple[PartFacts, ...] = ()
+    details: dict = field(default_factory=dict)
+    """Format-specific facts that have no Android counterpart (iOS: team, provisioning profile, entitlements)."""
 
     @property
     def readable(self) -> bool:
@@ -133,6 +159,7 @@ class PackageFacts:
         return {
             "path": self.path,
             "format": self.format,
+            "platform": self.platform,
             "sha256": self.sha256,
             "size": self.size,
             "package": self.package,
@@ -146,4 +173,6 @@ class PackageFacts:
             "signature": self.signature.as_dict(),
             "network": self.network.as_dict(),
             "problems": [p.as_dict() for p in self.problems],
+            "parts": [p.as_dict() for p in self.parts],
+            "details": self.details,
         }

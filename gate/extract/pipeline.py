@@ -9,6 +9,7 @@ facts with ``problems`` set, and the decision engine blocks it.
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import functools
 import hashlib
 import os
@@ -36,13 +37,31 @@ def extract_features(path: str | os.PathLike, *, limits: ContainerLimits = DEFAU
 
 
 def _extract(shown: str, container: ApkContainer) -> PackageFacts:
-    # The package digest (the check's identity) is hashed on a second core while the manifest and the scan run.
+    # The package digest (the check's identity) is hashed on a second core while the readers run.
     with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="gate-digest") as background:
         digest = background.submit(lambda: hashlib.sha256(container.view(0, container.size)).hexdigest())
-        return _read_package(shown, container, digest)
+        facts = _read_by_format(shown, container)
+        return dataclasses.replace(facts, sha256=digest.result(), size=container.size)
 
 
-def _read_package(shown: str, container: ApkContainer, digest: concurrent.futures.Future) -> PackageFacts:
+def _read_by_format(shown: str, container: ApkContainer) -> PackageFacts:
+    """Hand the archive to the reader of the format its contents show (never its file name)."""
+    from gate.extract.formats import detect_format
+
+    detected = detect_format(container)
+    if detected.format is None:
+        return PackageFacts(path=shown, problems=(Problem("format_unknown", detected.found),))
+    if detected.format == "apk":
+        return read_apk(shown, container)[0]
+    if detected.format in ("apks", "xapk", "apkm"):
+        from gate.extract.splits import read_split_set
+        return read_split_set(shown, container, detected.format, read_apk)
+    return PackageFacts(path=shown, format=detected.format, platform=detected.platform, problems=(Problem(
+        "format_unsupported", f"{detected.format} packages are not supported yet"),))
+
+
+def read_apk(shown: str, container: ApkContainer) -> tuple[PackageFacts, str | None]:
+    """The facts of one APK (no digest) and its split name (the manifest's ``split``; None for a base APK)."""
     # Imported here so that `gate --help` and the container tests stay light.
     from gate.extract.arsc import MAX_RESOURCES_SIZE
     from gate.extract.manifest import MAX_MANIFEST_SIZE, read_manifest
@@ -50,14 +69,10 @@ def _read_package(shown: str, container: ApkContainer, digest: concurrent.future
     from gate.extract.signing import min_sdk_for_verification, verify_apk_signatures
 
     problems: list[Problem] = []
+    fmt = "apk"
 
     def facts(**found) -> PackageFacts:
-        return PackageFacts(path=shown, sha256=digest.result(), size=container.size, **found)
-
-    fmt = _package_format(container)
-    if fmt != "apk":
-        return facts(format=fmt, problems=(Problem(
-            "format_unsupported", f"{fmt} packages are not supported yet; upload the APK (or each split APK)"),))
+        return PackageFacts(path=shown, platform="android", **found)
 
     # Step 1: manifest and resources, each size limit applied before inflating (not after a 1 GiB entry is in memory).
     manifest = None
@@ -110,7 +125,8 @@ def _read_package(shown: str, container: ApkContainer, digest: concurrent.future
             problems.append(Problem(exc.code, exc.message))
 
     if manifest is None:
-        return facts(format=fmt, signature=signature, network=scanner.facts(), problems=tuple(problems))
+        return facts(format=fmt, signature=signature, network=scanner.facts(), problems=tuple(problems)), None
+    split = manifest.document.root.get("split", None) if manifest.document is not None else None
     return facts(
         format=fmt,
         package=manifest.package,
@@ -124,7 +140,7 @@ def _read_package(shown: str, container: ApkContainer, digest: concurrent.future
         signature=signature,
         network=scanner.facts(),
         problems=tuple(problems),
-    )
+    ), (split.raw if split is not None else None)
 
 
 def _verify_while_scanning(verify, on_entry):
@@ -159,21 +175,3 @@ def _verify_while_scanning(verify, on_entry):
     if "error" in outcome:
         raise outcome["error"]
     return outcome["signature"]
-
-
-def _package_format(container: ApkContainer) -> str:
-    """Tell an APK from the archive kinds that carry APKs or manifests elsewhere."""
-    if container.get(MANIFEST_NAME) is not None:
-        return "apk"
-    names = container.names()
-    if container.get("base/manifest/AndroidManifest.xml") is not None:
-        return "aab"
-    if container.get("toc.pb") is not None and any(n.endswith(".apk") for n in names):
-        return "apks"
-    if container.get("manifest.json") is not None and any(n.endswith(".apk") for n in names):
-        return "xapk"
-    if any(n.startswith("Payload/") and n.endswith(".app/Info.plist") for n in names):
-        return "ipa"
-    if container.get("module.json") is not None:
-        return "hap"
-    return "apk"  # an APK without a manifest: step 1 reports it

@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from gate.decide import Decision, Policy, decide
 from gate.errors import GateError
 from gate.extract.facts import PackageFacts
+from gate.extract.formats import PLATFORMS
 from gate.store.audit import record_event
 from gate.store.checks import facts_from_dict, record_check
 from gate.store.filings import DatabaseRegistry
@@ -34,8 +35,7 @@ J = Job.__table__
 GC = Check.__table__
 
 # Package formats -> the filing platform their identity is filed under.
-FORMAT_PLATFORM = {"apk": "android", "apks": "android", "xapk": "android", "aab": "android", "ipa": "ios",
-                   "hap": "harmony"}
+FORMAT_PLATFORM = PLATFORMS
 DECISION_METADATA = ("developer_entity", "store_app_id")
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 
 from gate.decide import Decision, Policy, decide
 from gate.errors import GateError
-from gate.extract.facts import (HostFact, IpFact, NetworkFacts, PackageFacts, Problem, SignatureFacts,
+from gate.extract.facts import (HostFact, IpFact, NetworkFacts, PackageFacts, PartFacts, Problem, SignatureFacts,
                                 SignerCertificate)
 from gate.store.audit import record_event
 from gate.store.filings import DatabaseRegistry
@@ -62,13 +62,19 @@ def facts_from_dict(d: dict) -> PackageFacts:
         signature=SignatureFacts(verified=bool(sig.get("verified")), schemes=dict(sig.get("schemes") or {}),
                                  signers=tuple(cert(c) for c in sig.get("signers") or ()),
                                  lineage=tuple(cert(c) for c in sig.get("lineage") or ()),
-                                 errors=tuple(sig.get("errors") or ())),
+                                 errors=tuple(sig.get("errors") or ()),
+                                 verified_parts=tuple(sig.get("verified_parts") or ())),
         network=NetworkFacts(
             hosts=tuple(HostFact(h["host"], h.get("registrable_domain"), tuple(h.get("sources") or ()),
                                  h.get("third_party")) for h in net.get("hosts") or ()),
             ips=tuple(IpFact(i["ip"], tuple(i.get("sources") or ())) for i in net.get("ips") or ())),
         problems=tuple(Problem(p["code"], p["message"]) for p in d.get("problems") or ()),
-        sha256=d.get("sha256"), size=d.get("size"),
+        sha256=d.get("sha256"), size=d.get("size"), platform=d.get("platform"),
+        parts=tuple(PartFacts(p["name"], p.get("split"), p.get("package"), p.get("version_code"),
+                              bool(p.get("verified")), tuple(p.get("signers") or ()),
+                              tuple(Problem(q["code"], q["message"]) for q in p.get("problems") or ()))
+                    for p in d.get("parts") or ()),
+        details=dict(d.get("details") or {}),
     )
 
 
