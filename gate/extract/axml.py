@@ -4,8 +4,9 @@ The device (libandroidfw ``ResXMLTree``/``ResXMLParser``, ``XmlBlock``) is lenie
 later string pool replace an earlier one, honours any ``attributeStart``/``attributeSize`` and finds android
 attributes by *resource id* (the resource map), not by name. Tools (androguard, apktool, jadx) make other choices, and
 attackers craft manifests in the gaps so that a reviewer's tool shows one package or version and the device another.
-aapt and aapt2 only ever write one canonical layout, so this reader accepts exactly that layout and raises
-``ManifestError`` (a stable code, see ``REFUSALS``) for everything else.
+This reader accepts what every reader reads alike — including layouts other build tools write (undeclared namespace
+prefixes, padding after a node's content, UTF-8 or UTF-16 string pools) — and raises ``ManifestError`` (a stable
+code, see ``REFUSALS``; docs/readers.md says which reader could disagree for each) where readers part ways.
 
 Public API:
 
@@ -46,8 +47,9 @@ MAX_DECODE_FACTOR = 4
 REFUSALS: dict[str, str] = {
     "not_binary_xml": "the bytes are not a binary XML document (plain-text XML, random bytes, wrong first chunk)",
     "truncated": "a chunk or structure extends past the end of the data",
-    "bad_chunk": "a chunk header is impossible: header size other than aapt's, size overrunning its parent, "
-                 "misaligned, unknown chunk type, repeated or misplaced string pool/resource map, trailing bytes",
+    "bad_chunk": "a chunk header is impossible: header size other than aapt's, size overrunning its parent or too "
+                 "small for its content, misaligned, unknown chunk type, repeated or misplaced string pool/resource "
+                 "map, bytes after the document",
     "string_pool": "string pool counts, offsets, flags, lengths or encodings are inconsistent (tools and the device "
                    "would read different strings), or a string index is out of range",
     "resource_map": "the resource map disagrees with the attribute names: an id on a non-android attribute, an "
@@ -57,7 +59,9 @@ REFUSALS: dict[str, str] = {
     "duplicate_attribute": "an element carries the same attribute (namespace+name, or resource id) twice",
     "value_invalid": "a typed value with size other than 8, res0 other than 0, an unknown type, or a string value "
                      "whose raw and typed strings differ",
-    "structure": "elements and namespaces do not nest (end without start, mismatched end, unclosed element)",
+    "structure": "elements do not nest (end without start, mismatched end, unclosed element), or text outside the "
+                 "root element. Namespace declarations are not checked: the platform matches attributes by "
+                 "namespace URI and resource id, so an undeclared or unbalanced prefix changes nothing",
     "root_invalid": "no root element, or more than one root element",
     "too_large": "a named limit (size, element or attribute count, depth) is exceeded",
 }
@@ -78,7 +82,9 @@ STRING_POOL_HEADER_SIZE = 28
 XML_NODE_HEADER_SIZE = 16  # ResChunk_header + lineNumber + comment
 ATTRIBUTE_EXT_SIZE = 20  # ResXMLTree_attrExt
 ATTRIBUTE_SIZE = 20  # ResXMLTree_attribute, which aapt and aapt2 always write
-# Full chunk sizes of the fixed-size nodes: header + extension (namespace: prefix+uri, end: ns+name, cdata: data+value).
+# Smallest chunk sizes of the fixed-size nodes: header + extension (namespace: prefix+uri, end: ns+name, cdata:
+# data+value). ResXMLParser::nextNode checks only this minimum and steps to the next node by the chunk size, as the
+# other readers do, so padding after the extension is read alike everywhere.
 _FIXED_NODE_SIZES = {
     RES_XML_START_NAMESPACE_TYPE: XML_NODE_HEADER_SIZE + 8,
     RES_XML_END_NAMESPACE_TYPE: XML_NODE_HEADER_SIZE + 8,
@@ -465,7 +471,6 @@ class _DocumentParser:
         self.end = end
         self.pool: StringPool | None = None
         self.resource_ids: tuple[int, ...] = ()
-        self.namespaces: list[tuple[str | None, str]] = []
         self.open: list[_OpenElement] = []
         self.root: Element | None = None
         self.elements = 0
@@ -501,8 +506,8 @@ class _DocumentParser:
             else:
                 raise self.fail("bad_chunk", f"unknown chunk type 0x{ctype:04x} at {offset}")
             offset += size
-        if self.open or self.namespaces:
-            raise self.fail("structure", "document ends inside an element or namespace")
+        if self.open:
+            raise self.fail("structure", "document ends inside an element")
         if self.root is None:
             raise self.fail("root_invalid", "document has no element")
         assert self.pool is not None
@@ -522,18 +527,15 @@ class _DocumentParser:
         ext = offset + header_size
         end = offset + size
         expected = _FIXED_NODE_SIZES.get(ctype)
-        if expected is not None and size != expected:
-            raise self.fail("bad_chunk", f"node 0x{ctype:04x} at {offset}: size {size}, aapt writes {expected}")
-        if ctype == RES_XML_START_NAMESPACE_TYPE:
+        if expected is not None and size < expected:
+            raise self.fail("bad_chunk", f"node 0x{ctype:04x} at {offset}: size {size}, less than {expected}")
+        if ctype in (RES_XML_START_NAMESPACE_TYPE, RES_XML_END_NAMESPACE_TYPE):
+            # Namespace nodes only name a prefix for a URI. The platform (XmlBlock, ResXMLParser::indexOfAttribute)
+            # matches attributes by the URI string each attribute carries and android ones by resource id, so
+            # whether, where and how often a prefix is declared changes no fact: the strings must merely exist.
             prefix, uri = self.r.unpack("<II", ext, end)
-            if self.root is not None and not self.open:
-                raise self.fail("root_invalid", "namespace after the root element")
-            self.namespaces.append((self.pool.optional(prefix), self.string(uri)))
-        elif ctype == RES_XML_END_NAMESPACE_TYPE:
-            prefix, uri = self.r.unpack("<II", ext, end)
-            if not self.namespaces or self.namespaces[-1] != (self.pool.optional(prefix), self.string(uri)):
-                raise self.fail("structure", f"namespace end at {offset} does not match its start")
-            self.namespaces.pop()
+            self.pool.optional(prefix)
+            self.string(uri)
         elif ctype == RES_XML_START_ELEMENT_TYPE:
             self.start_element(ext, end, line, offset)
         elif ctype == RES_XML_END_ELEMENT_TYPE:
@@ -557,12 +559,8 @@ class _DocumentParser:
             self.typed_value(ext + 4)
 
     def namespace(self, index: int) -> str | None:
-        if index == NO_INDEX:
-            return None
-        uri = self.string(index)
-        if all(uri != declared for _, declared in self.namespaces):
-            raise self.fail("structure", f"namespace {uri!r} used but not declared")
-        return uri
+        """The namespace URI an element or attribute carries (declared or not: the platform does not look)."""
+        return None if index == NO_INDEX else self.string(index)
 
     def start_element(self, ext: int, end: int, line: int, offset: int) -> None:
         ns, name, attr_start, attr_size, count, id_index, class_index, style_index = \
@@ -574,8 +572,10 @@ class _DocumentParser:
         if attr_start != ATTRIBUTE_EXT_SIZE or attr_size != ATTRIBUTE_SIZE:
             raise self.fail("attribute_layout", f"element at {offset}: attributeStart {attr_start}, "
                                                 f"attributeSize {attr_size} (aapt writes 20 and 20)")
-        if end - ext != ATTRIBUTE_EXT_SIZE + ATTRIBUTE_SIZE * count:
-            raise self.fail("bad_chunk", f"element at {offset}: size does not hold exactly {count} attributes")
+        if end - ext < ATTRIBUTE_EXT_SIZE + ATTRIBUTE_SIZE * count:
+            # Padding after the attributes is skipped by every reader (they step by the chunk size); too little
+            # room would make the device read the next node's bytes as attributes.
+            raise self.fail("bad_chunk", f"element at {offset}: size does not hold its {count} attributes")
         if max(id_index, class_index, style_index) > count:
             raise self.fail("attribute_layout", f"element at {offset}: id/class/style index past the attributes")
         self.elements += 1

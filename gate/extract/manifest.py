@@ -24,7 +24,8 @@ MANIFEST_REFUSALS: dict[str, str] = {
     "manifest_package_missing": "<manifest> has no un-namespaced package attribute",
     "manifest_package_ambiguous": "<manifest> carries a namespaced or look-alike package attribute besides (or "
                                   "instead of) the plain one; tools and the device could pick different ones",
-    "manifest_package_invalid": "the package name is not a string or breaks PackageParser's naming rule",
+    "manifest_package_invalid": "the package name is not a string or breaks PackageParser's naming rule (the "
+                                "platform's own \"android\" excepted, as PackageParser excepts it)",
     "manifest_duplicate_element": "more than one <uses-sdk> or <application> under <manifest> (the device keeps "
                                   "one, tools may show another)",
     "manifest_value_invalid": "versionCode/SDK values that are not integers (or strings, for SDK codenames)",
@@ -40,6 +41,8 @@ MAX_PACKAGE_NAME_LENGTH = 255
 # The locale aapt's badging configuration carries outside <application> (en-US): versionName resolves with it.
 BADGING_DEFAULT_LOCALE = "en-US"
 
+# ApkLiteParseUtils.parsePackageSplitNames validates every package name but "android" (the platform itself).
+PLATFORM_PACKAGE = "android"
 # PackageParser.validateName(requireSeparator=true): segments of [A-Za-z][A-Za-z0-9_]*, at least two of them.
 _PACKAGE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z][A-Za-z0-9_]*)+")
 _PERMISSION_TAGS = ("uses-permission", "uses-permission-sdk-23", "uses-permission-sdk-m")
@@ -141,6 +144,9 @@ def _package_name(root: Element) -> str:
     if attribute.value.type != TYPE_STRING or attribute.raw is None:
         raise ManifestError("the package attribute is not a string", code="manifest_package_invalid")
     name = attribute.raw
+    # The platform package (framework-res.apk) is the one name PackageParser exempts from the rule.
+    if name == PLATFORM_PACKAGE:
+        return name
     if len(name.encode()) > MAX_PACKAGE_NAME_LENGTH or not _PACKAGE_NAME.fullmatch(name):
         raise ManifestError(f"package name {name!r} breaks Android's naming rule (segments of letters, digits and "
                             "'_' starting with a letter, at least two, separated by '.')",
