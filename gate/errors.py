@@ -70,3 +70,19 @@ class LimitExceeded(PackageError):
     """A named resource limit was exceeded (entry count, inflated size, inflate ratio, manifest size)."""
 
     code = "limit_exceeded"
+
+
+class ImageError(GateError):
+    """A system image (sparse, ext4, EROFS, super, APEX payload) cannot be read as the device would read it.
+
+    Codes: ``image_format_unknown``, ``image_truncated``, ``image_sparse_invalid``, ``image_super_invalid``,
+    ``image_filesystem_invalid``, ``image_too_large``, ``image_tool_missing``, ``image_tool_timeout``. The message
+    names the partition (``system``, ``vendor``, ``com.android.foo.apex``…); ``partition`` carries it for reports.
+    A scan records the error against that partition and blocks: what cannot be read cannot be shown to be filed.
+    """
+
+    code = "image_unreadable"
+
+    def __init__(self, message: str, *, code: str | None = None, partition: str | None = None) -> None:
+        super().__init__(f"{partition}: {message}" if partition else message, code=code)
+        self.partition = partition

@@ -1,32 +1,22 @@
-"""``gate preinstall scan DIR|LIST``: what a device maker runs on an unpacked system image before shipping it.
+"""``gate preinstall scan TARGET...``: what a device maker runs on a build before shipping it.
 
-DIR: every APK under the image's app partitions is read and decided like an uploaded package (verified signers,
-filing, key). LIST: a JSON or CSV preinstall list (package, cert_sha256|cert_md5, version_code), decided like
-``POST /api/v1/preinstall/checks``. Either way a JSON and a CSV report are written and a summary is printed; the
-exit status is ``gate check``'s (0 all allowed, 3 worst review, 4 worst block, 1 gate failure, 2 usage).
+TARGET: image files as a build produces them (Android sparse, ext4, EROFS, a dynamic-partition ``super.img``) or an
+unpacked tree — every app of every partition is read and decided like an uploaded package (verified signers,
+filing, key), on every core (``gate.preinstall``). Or one preinstall LIST (``.json``/``.csv``: package,
+cert_sha256|cert_md5, version_code), decided like ``POST /api/v1/preinstall/checks``. A JSON, a CSV and an HTML
+report are written, with the changes since ``--previous``; the exit status is ``gate check``'s (0 all allowed,
+3 worst review, 4 worst block — also when a partition cannot be read —, 1 gate failure, 2 usage).
 """
 
 from __future__ import annotations
 
-import csv
-import json
 import pathlib
 
 import click
 
 VERDICT_EXIT = {"allow": 0, "review": 3, "block": 4}
-# Where Android images keep installable apps: each partition's app/ and priv-app/ (privileged) directories.
-# ``system/system`` covers system-as-root images unpacked with the root directory kept.
-PARTITIONS = ("system", "system/system", "product", "system/product", "vendor", "system_ext", "system/system_ext",
-              "odm", "oem")
-APP_DIRS = ("app", "priv-app", "overlay")
-
-
-def find_apks(root: pathlib.Path) -> list[pathlib.Path]:
-    dirs = [root / part / sub for part in PARTITIONS for sub in APP_DIRS if (root / part / sub).is_dir()]
-    if not dirs:  # not laid out like an image: take every APK under the directory
-        dirs = [root]
-    return sorted({p for d in dirs for p in d.rglob("*.apk") if p.is_file()})
+LIST_SUFFIXES = (".json", ".csv")
+REPORT_NAMES = ("preinstall-report.json", "preinstall-report.csv", "preinstall-report.html")
 
 
 @click.group("preinstall")
@@ -35,34 +25,45 @@ def preinstall() -> None:
 
 
 @preinstall.command("scan")
-@click.argument("target", type=click.Path(exists=True, path_type=pathlib.Path))
+@click.argument("targets", nargs=-1, required=True, type=click.Path(exists=True, path_type=pathlib.Path))
 @click.option("--filings", "filings_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="Match against this filings file instead of the database.")
 @click.option("--out", "out_dir", default=".", show_default=True, type=click.Path(file_okay=False,
-              path_type=pathlib.Path), help="Directory for preinstall-report.json and preinstall-report.csv.")
-def scan(target: pathlib.Path, filings_files: tuple[str, ...], out_dir: pathlib.Path) -> int:
-    """Check every APK of an unpacked system image (DIR), or a preinstall list file (LIST: .json or .csv)."""
+              path_type=pathlib.Path), help="Directory for preinstall-report.json, .csv and .html.")
+@click.option("--previous", type=click.Path(exists=True, dir_okay=False, path_type=pathlib.Path),
+              help="The previous build's preinstall-report.json: report apps added, removed, re-signed, newly "
+                   "blocked.")
+@click.option("--jobs", type=click.IntRange(min=1), default=None, help="Processes checking APKs [every core].")
+@click.option("--work-dir", type=click.Path(exists=True, file_okay=False, path_type=pathlib.Path), default=None,
+              help="Where images are expanded and app directories copied (removed afterwards) [system temp].")
+def scan(targets: tuple[pathlib.Path, ...], filings_files: tuple[str, ...], out_dir: pathlib.Path,
+         previous: pathlib.Path | None, jobs: int | None, work_dir: pathlib.Path | None) -> int:
+    """Check every app of system images (sparse, ext4, EROFS, super.img) or unpacked trees, or one preinstall list
+    (.json or .csv)."""
     from gate.config import load_settings
+    from gate.errors import UsageError
+    from gate.preinstall import report as reports
 
+    lists = [t for t in targets if t.is_file() and t.suffix.lower() in LIST_SUFFIXES]
+    if lists and len(targets) > 1:
+        raise UsageError("a preinstall list is checked on its own, not together with images",
+                         code="usage_error")
+    earlier = reports.load_previous(previous) if previous else None
     settings = load_settings()
     lookup, close = _registry(settings, filings_files)
     try:
-        if target.is_dir():
-            rows = _scan_image(target, lookup, settings.decision_policy())
+        if lists:
+            report = _scan_list(lists[0], lookup, settings.decision_policy())
         else:
-            rows = _scan_list(target, lookup, settings.decision_policy())
+            report = _scan_images(targets, lookup, settings.decision_policy(), jobs=jobs, work_dir=work_dir)
     finally:
         close()
-    from gate.platform_hooks.preinstall import summarise
-
-    summary = summarise(r["verdict"] for r in rows)
+    if earlier is not None:
+        reports.compare(report, earlier, str(previous))
     out_dir.mkdir(parents=True, exist_ok=True)
-    report = {"target": str(target), "summary": summary, "items": rows}
-    (out_dir / "preinstall-report.json").write_text(json.dumps(report, ensure_ascii=False, indent=1),
-                                                    encoding="utf-8")
-    _write_csv(out_dir / "preinstall-report.csv", rows)
+    _write(report, out_dir)
     click.echo(_render(report, out_dir))
-    return max((VERDICT_EXIT[r["verdict"]] for r in rows), default=0)
+    return VERDICT_EXIT[report["verdict"]]
 
 
 def _registry(settings, filings_files):
@@ -78,60 +79,70 @@ def _registry(settings, filings_files):
     return database_lookup(engine), engine.dispose
 
 
-def _scan_image(root: pathlib.Path, lookup, policy) -> list[dict]:
+def _scan_images(targets, lookup, policy, *, jobs, work_dir) -> dict:
     from gate.decide import decide
-    from gate.extract.pipeline import extract_features
-    from gate.platform_hooks.checks import FORMAT_PLATFORM
+    from gate.preinstall import report as reports
+    from gate.preinstall import scan as scanning
+    from gate.preinstall.sources import WorkSpace
 
-    apks = find_apks(root)
+    with WorkSpace(str(work_dir) if work_dir else None) as work:
+        result = scanning.run([str(t) for t in targets], work=work, jobs=jobs)
+    filings = lookup([facts.package for _, facts in result.checked if facts.package])
     rows = []
-    with click.progressbar(apks, label="checking APKs", file=click.get_text_stream("stderr"),
-                           item_show_func=lambda p: p.name if p else "") as bar:
-        for apk in bar:
-            facts = extract_features(apk)
-            filings = lookup([facts.package]).get(facts.package, []) if facts.package else []
-            decision = decide(facts, filings, policy=policy,
-                              platform=FORMAT_PLATFORM.get(facts.format or "", "android")).as_dict()
-            signers = facts.signature.signers
-            rows.append({"path": str(apk.relative_to(root)), "package": facts.package,
-                         "version_code": facts.version_code, "verdict": decision["verdict"],
-                         "reasons": decision["reasons"], "filing": decision["filing"],
-                         "cert_sha256": signers[0].cert_sha256 if signers else None,
-                         "cert_md5": signers[0].cert_md5 if signers else None})
-    return rows
+    for app, facts in result.checked:
+        found = filings.get(facts.package, []) if facts.package else []
+        rows.append(reports.row(app, facts, decide(facts, found, policy=policy).as_dict()))
+    return reports.build(", ".join(str(t) for t in targets), result.partitions, rows)
 
 
-def _scan_list(path: pathlib.Path, lookup, policy) -> list[dict]:
+def _scan_list(path: pathlib.Path, lookup, policy) -> dict:
     from gate.platform_hooks.preinstall import check_items, parse_list_file
+    from gate.preinstall import report as reports
 
     items = parse_list_file(path.read_text(encoding="utf-8-sig"), csv_format=path.suffix.lower() == ".csv")
     result = check_items(items, lookup=lookup, policy=policy)
+    rows = []
     for row, item in zip(result["items"], items):
-        row["path"] = None
-        row["cert_sha256"] = item.get("cert_sha256") if isinstance(item, dict) else None
-        row["cert_md5"] = item.get("cert_md5") if isinstance(item, dict) else None
-    return result["items"]
+        given = item if isinstance(item, dict) else {}
+        row.update(path=None, partition=None, apex=None, exemption=None,
+                   service_licence=(row.get("filing") or {}).get("service_licence"), signer=None,
+                   cert_sha256=given.get("cert_sha256"), cert_md5=given.get("cert_md5"),
+                   signers=[given["cert_sha256"]] if given.get("cert_sha256") else [])
+        rows.append(row)
+    return reports.build(str(path), [], rows)
 
 
-def _write_csv(path: pathlib.Path, rows: list[dict]) -> None:
-    with path.open("w", newline="", encoding="utf-8-sig") as f:  # BOM: Excel opens Chinese text correctly
-        writer = csv.writer(f)
-        writer.writerow(["path", "package", "version_code", "verdict", "reason_codes", "service_licence",
-                         "cert_sha256", "cert_md5"])
-        for r in rows:
-            writer.writerow([r.get("path") or "", r.get("package") or "", r.get("version_code") or "",
-                             r["verdict"], " ".join(x["code"] for x in r["reasons"]),
-                             (r.get("filing") or {}).get("service_licence", ""), r.get("cert_sha256") or "",
-                             r.get("cert_md5") or ""])
+def _write(report: dict, out_dir: pathlib.Path) -> None:
+    from gate.preinstall import html
+    from gate.preinstall import report as reports
+
+    json_path, csv_path, html_path = (out_dir / name for name in REPORT_NAMES)
+    reports.write_json(json_path, report)
+    reports.write_csv(csv_path, report)
+    reports.write_text_atomic(html_path, html.render(report))
 
 
 def _render(report: dict, out_dir: pathlib.Path) -> str:
     s = report["summary"]
-    lines = [f"preinstall check of {report['target']}: {s['total']} apps — "
-             f"{s['allow']} allow, {s['review']} review, {s['block']} block"]
+    lines = [f"preinstall check of {report['target']}: {report['verdict'].upper()} — {s['total']} apps, "
+             f"{s['allow']} allow, {s['review']} review, {s['block']} block"
+             + (f", {s['exempted']} by exemption" if s["exempted"] else "")
+             + (f", {s['unreadable']} unreadable" if s["unreadable"] else "")]
+    for p in report["partitions"]:
+        lines.append(f"  {p['name'] or '-':12} {p['format']:22} {p['total']:5} apps  {p['allow']} allow, "
+                     f"{p['review']} review, {p['block']} block")
+    for e in report["errors"]:
+        lines.append(f"  UNREADABLE [{e['code']}] {e['message']}")
     for r in report["items"]:
         if r["verdict"] != "allow":
             codes = ", ".join(x["code"] for x in r["reasons"])
             lines.append(f"  {r['verdict'].upper():6} {r.get('package') or '-'}  {r.get('path') or ''}  [{codes}]")
-    lines.append(f"reports: {out_dir / 'preinstall-report.json'}, {out_dir / 'preinstall-report.csv'}")
+    changes = report.get("changes")
+    if changes:
+        lines.append(f"since {changes['previous']}: " + ", ".join(
+            f"{len(changes[k])} {k.replace('_', ' ')}" for k in ("added", "removed", "resigned", "newly_blocked",
+                                                                  "unblocked")))
+        for e in changes["newly_blocked"]:
+            lines.append(f"  NEWLY BLOCKED {e.get('package') or '-'}  {e.get('path')}")
+    lines.append("reports: " + ", ".join(str(out_dir / name) for name in REPORT_NAMES))
     return "\n".join(lines)

@@ -82,10 +82,10 @@ def test_scan_image_directory(tmp_path, sqlite_url):
     assert result.returncode == 4, result.stderr
     report = json.loads((out / "preinstall-report.json").read_text())
     got = {i["path"]: (i["verdict"], i["reasons"][0]["code"] if i["reasons"] else None) for i in report["items"]}
-    assert got == {"product/priv-app/Legacy/Legacy.apk": ("block", "filing_cancelled"),
-                   "system/app/Hello/Hello.apk": ("allow", None),
-                   "vendor/app/Broken/Broken.apk": ("block", "package_malformed")}
-    assert report["summary"] == {"total": 3, "allow": 1, "review": 0, "block": 2}
+    assert got == {"/product/priv-app/Legacy/Legacy.apk": ("block", "filing_cancelled"),
+                   "/system/app/Hello/Hello.apk": ("allow", None),
+                   "/vendor/app/Broken/Broken.apk": ("block", "package_malformed")}
+    assert report["summary"] == {"total": 3, "allow": 1, "review": 0, "block": 2, "exempted": 0, "unreadable": 0}
     with (out / "preinstall-report.csv").open(encoding="utf-8-sig") as f:
         rows = list(csv.DictReader(f))
     assert {r["package"] for r in rows} == {HELLO_PACKAGE, LEGACY_PACKAGE, ""}

@@ -1,0 +1,292 @@
+"""From what the release engineer has to the apps to check: one job per partition, run while checks run.
+
+A target is an unpacked tree, or an image file: Android sparse (expanded once into the work directory), ext4,
+EROFS, or a super image (its logical partitions, each read in place when it is one linear run and ext4, otherwise
+copied out once). Each partition's app directories are copied into a private work directory that is removed when
+the scan ends, whatever happens. An APEX module's payload is read the same way, in place when stored.
+
+A partition that cannot be read does not stop the scan: its error (with a stable code and the partition's name)
+goes into the report and blocks the release, and every other partition is still checked.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import tempfile
+import zipfile
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from gate.errors import ImageError
+from gate.preinstall import filesystems, layout, sparse, superimage
+
+APEX_PAYLOAD = "apex_payload.img"
+APEX_MANIFEST = "apex_manifest.pb"
+CAPEX_ORIGINAL = "original_apex"
+MAX_APEX_MANIFEST = 64 * 1024
+
+
+@dataclass
+class PartitionResult:
+    name: str
+    source: str
+    format: str
+    apps: list[layout.FoundApp] = field(default_factory=list)
+    errors: list[dict] = field(default_factory=list)
+
+
+class WorkSpace:
+    """A private directory under ``base`` for expanded images and copied app directories; removed on close."""
+
+    def __init__(self, base: str | None = None) -> None:
+        self._dir = tempfile.TemporaryDirectory(prefix="gate-preinstall-", dir=base)
+        self.root = self._dir.name
+        self._count = 0
+
+    def new(self, label: str, *, directory: bool = True) -> str:
+        self._count += 1
+        path = os.path.join(self.root, f"{self._count:04d}-{label}")
+        if directory:
+            os.mkdir(path)
+        return path
+
+    def close(self) -> None:
+        self._dir.cleanup()
+
+    def __enter__(self) -> "WorkSpace":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def plan(targets: list[str], work: WorkSpace, note: Callable[[str], None]) -> Iterator[Callable[[], PartitionResult]]:
+    """Jobs, one per partition to read; setting up a super image (expanding it, reading its metadata) happens here,
+    so its partitions' jobs can run side by side."""
+    for target in targets:
+        if os.path.isdir(target):
+            yield from _tree_jobs(target, work)
+            continue
+        name = layout.partition_name(os.path.basename(target))
+        try:
+            raw, shown_format = _raw_image(target, name, work, note)
+            if superimage.is_super(raw):
+                note(f"reading the partition table of {os.path.basename(target)}")
+                for partition in superimage.read_partitions(raw, name=name):
+                    yield _bound(_super_partition_job, raw, partition, target, shown_format, work)
+                continue
+        except (ImageError, OSError) as exc:
+            yield _bound(_failed, name, target, _error(exc, name))
+            continue
+        yield _bound(_image_job, raw, name, target, shown_format, work)
+
+
+def _bound(function, *args):
+    return lambda: function(*args)
+
+
+def _error(exc: Exception, partition: str) -> dict:
+    if isinstance(exc, ImageError):
+        return {"partition": exc.partition or partition, "code": exc.code, "message": exc.message}
+    return {"partition": partition, "code": "image_unreadable", "message": f"{partition}: {exc}"}
+
+
+def _failed(name: str, source: str, error: dict) -> PartitionResult:
+    return PartitionResult(name, os.path.basename(source), "unreadable", errors=[error])
+
+
+def _raw_image(target: str, name: str, work: WorkSpace, note) -> tuple[str, str]:
+    if os.path.getsize(target) == 0:
+        raise ImageError("the image file is empty", code="image_truncated", partition=name)
+    if not sparse.is_sparse(target):
+        return target, ""
+    note(f"expanding sparse image {os.path.basename(target)}")
+    raw = work.new(f"{name}.raw", directory=False)
+    sparse.expand(target, raw, partition=name)
+    return raw, "sparse "
+
+
+def _tree_jobs(root: str, work: WorkSpace) -> Iterator[Callable[[], PartitionResult]]:
+    partitions = layout.tree_partitions(root)
+    if not partitions:
+        yield lambda: PartitionResult("", root, "directory", layout.loose_apks(root))
+        return
+    for name, local in partitions:
+        yield _bound(_tree_job, name, local, work)
+
+
+def _tree_job(name: str, local: str, work: WorkSpace) -> PartitionResult:
+    result = PartitionResult(name, local, "directory")
+    apps, apexes = layout.apps_in(local, name)
+    result.apps.extend(apps)
+    _read_apexes(apexes, name, result, work)
+    return result
+
+
+def _image_job(raw: str, name: str, source: str, shown: str, work: WorkSpace) -> PartitionResult:
+    return _read_filesystem(raw, 0, os.path.getsize(raw), name, source, shown, work, carve=None)
+
+
+def _super_partition_job(raw: str, partition: superimage.LogicalPartition, source: str, shown: str,
+                         work: WorkSpace) -> PartitionResult:
+    name = layout.partition_name(partition.name)
+    offset = partition.contiguous_offset
+
+    def carve() -> str:
+        copy = work.new(f"{partition.name}.img", directory=False)
+        sparse.ensure_free_space(work.root, partition.size, partition=partition.name)
+        superimage.carve(raw, partition, copy)
+        return copy
+
+    return _read_filesystem(raw, offset, partition.size, name, source, f"{shown}super ", work, carve=carve,
+                            label=partition.name)
+
+
+def _read_filesystem(image: str, offset: int | None, size: int, name: str, source: str, shown: str,
+                     work: WorkSpace, *, carve, label: str | None = None) -> PartitionResult:
+    label = label or name
+    result = PartitionResult(name, os.path.basename(source), shown + "image")
+    try:
+        if offset is None:  # scattered extents: one copy of the partition, then read like an image file
+            image, offset, carve = carve(), 0, None
+        kind = filesystems.detect(image, offset)
+        if kind is None:
+            raise ImageError("neither ext4 nor EROFS (no superblock magic)", code="image_format_unknown",
+                             partition=label)
+        result.format = shown + kind
+        if kind == "erofs" and offset:
+            image, offset = carve(), 0  # fsck.erofs reads whole files only
+        dest = work.new(label)
+        filesystems.extract_dirs(kind, image, dest, layout.wanted_dirs(), partition=label, offset=offset,
+                                 size=size)
+        apps, apexes = layout.apps_in(dest, name)
+        result.apps.extend(apps)
+        _read_apexes(apexes, name, result, work)
+    except (ImageError, OSError) as exc:
+        result.errors.append(_error(exc, label))
+    return result
+
+
+def _read_apexes(apexes: list[tuple[str, str]], partition: str, result: PartitionResult,
+                 work: WorkSpace) -> None:
+    for local, shown in apexes:
+        try:
+            result.apps.extend(read_apex(local, shown, partition, work))
+        except (ImageError, OSError) as exc:
+            result.errors.append(_error(exc, shown))
+
+
+def read_apex(local: str, shown: str, partition: str, work: WorkSpace, *, depth: int = 0
+              ) -> list[layout.FoundApp]:
+    """The APKs inside an APEX module (a ZIP whose ``apex_payload.img`` is an ext4 or EROFS image)."""
+    try:
+        archive = zipfile.ZipFile(local)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ImageError(f"not a readable APEX archive ({exc})", code="image_apex_invalid",
+                         partition=shown) from None
+    with archive:
+        names = set(archive.namelist())
+        if CAPEX_ORIGINAL in names and depth == 0:  # compressed APEX: the module is stored inside
+            inner = work.new("original.apex", directory=False)
+            _copy_entry(archive, CAPEX_ORIGINAL, inner, work, shown)
+            return read_apex(inner, shown, partition, work, depth=1)
+        if APEX_PAYLOAD not in names:
+            raise ImageError("the APEX has no apex_payload.img", code="image_apex_invalid", partition=shown)
+        module = _apex_name(archive, names) or _apex_name_from_file(shown)
+        info = archive.getinfo(APEX_PAYLOAD)
+        if info.compress_type == zipfile.ZIP_STORED:
+            image, offset = local, _data_offset(local, info, shown)
+        else:
+            image, offset = work.new(f"{module}.payload", directory=False), 0
+            _copy_entry(archive, APEX_PAYLOAD, image, work, shown)
+    kind = filesystems.detect(image, offset)
+    if kind is None:
+        raise ImageError("the APEX payload is neither ext4 nor EROFS", code="image_format_unknown",
+                         partition=shown)
+    if kind == "erofs" and offset:  # fsck.erofs reads whole files only
+        copy = work.new(f"{module}.payload", directory=False)
+        superimage.carve(local, superimage.LogicalPartition(shown, (superimage.Extent(offset, info.file_size),)),
+                         copy)
+        image, offset = copy, 0
+    dest = work.new(f"{module}.apex")
+    filesystems.extract_dirs(kind, image, dest, [d for d in layout.wanted_dirs(with_apex=False)
+                                                 if "/" not in d], partition=shown, offset=offset,
+                             size=info.file_size)
+    apps, _ = layout.apps_in(dest, partition, mount=f"/apex/{module}")
+    return [layout.FoundApp(a.local, a.device_path, partition, apex=shown) for a in apps]
+
+
+def _copy_entry(archive: zipfile.ZipFile, name: str, target: str, work: WorkSpace, shown: str) -> None:
+    info = archive.getinfo(name)
+    sparse.ensure_free_space(work.root, info.file_size, partition=shown)
+    try:
+        with archive.open(info) as src, open(target, "wb") as dst:
+            while chunk := src.read(sparse.COPY_STEP):
+                dst.write(chunk)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error) as exc:
+        raise ImageError(f"{name} cannot be read from the APEX ({exc})", code="image_apex_invalid",
+                         partition=shown) from None
+
+
+def _data_offset(path: str, info: zipfile.ZipInfo, shown: str) -> int:
+    with open(path, "rb") as f:
+        f.seek(info.header_offset)
+        header = f.read(30)
+    if len(header) < 30 or header[:4] != b"PK\x03\x04":
+        raise ImageError("the APEX payload's local header is missing", code="image_apex_invalid",
+                         partition=shown)
+    name_length, extra_length = struct.unpack("<HH", header[26:30])
+    start = info.header_offset + 30 + name_length + extra_length
+    if start + info.file_size > os.path.getsize(path):
+        raise ImageError("the APEX payload runs past the end of the file", code="image_truncated", partition=shown)
+    return start
+
+
+def _apex_name(archive: zipfile.ZipFile, names: set[str]) -> str | None:
+    """Field 1 (``name``) of apex_manifest.pb: the directory the module is mounted at, /apex/<name>."""
+    if APEX_MANIFEST not in names or archive.getinfo(APEX_MANIFEST).file_size > MAX_APEX_MANIFEST:
+        return None
+    try:
+        data = archive.read(APEX_MANIFEST)
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return None
+    position = 0
+    while position < len(data):
+        key, position = _varint(data, position)
+        if key is None:
+            return None
+        field_number, wire = key >> 3, key & 7
+        if wire == 0:
+            _, position = _varint(data, position)
+        elif wire == 2:
+            length, position = _varint(data, position)
+            if length is None or position + length > len(data):
+                return None
+            if field_number == 1:
+                value = data[position:position + length].decode("ascii", "replace")
+                return value if layout.PACKAGE_LIKE.fullmatch(value) else None
+            position += length
+        else:
+            return None
+        if position is None:
+            return None
+    return None
+
+
+def _varint(data: bytes, position: int) -> tuple[int | None, int | None]:
+    value = shift = 0
+    while position < len(data) and shift < 64:
+        byte = data[position]
+        position += 1
+        value |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return value, position
+        shift += 7
+    return None, None
+
+
+def _apex_name_from_file(shown: str) -> str:
+    base = os.path.basename(shown)
+    return base.split("@", 1)[0].removesuffix(".capex").removesuffix(".apex")
