@@ -75,6 +75,16 @@ CATALOGUE: dict[str, tuple[str, str, str]] = {
     "entity_mismatch": ("review", "上传开发者“{developer_entity}”不是备案主办单位“{unit_name}”。",
                         "The uploading developer \"{developer_entity}\" is not the filing's unit "
                         "\"{unit_name}\"."),
+    # Outcomes a person recorded (gate.exemptions, the console's review workflow); never produced by decide().
+    "exempted": ("info", "预置应用 {package}（证书 SHA-256 {cert_sha256}）按豁免 #{exemption_id} 放行：{category_zh}。"
+                 "批准人 {approved_by}，有效期至 {expires_at}。",
+                 "Preinstalled {package} (certificate SHA-256 {cert_sha256}) passes under exemption "
+                 "#{exemption_id}: {category_en}. Approved by {approved_by}, valid until {expires_at}."),
+    "review_approved": ("info", "人工复核通过：{reviewer} 于 {at} 批准了此安装包（SHA-256 {package_sha256}）。意见：{comment}",
+                        "Approved on review by {reviewer} at {at} for this package (SHA-256 {package_sha256}). "
+                        "Comment: {comment}"),
+    "review_rejected": ("block", "人工复核未通过：{reviewer} 于 {at} 拒绝了此安装包。意见：{comment}",
+                        "Rejected on review by {reviewer} at {at}. Comment: {comment}"),
 }
 _STATUS_ZH = {"cancelled": "已注销", "revoked": "已撤销", "active": "正常"}
 

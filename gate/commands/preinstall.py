@@ -50,12 +50,13 @@ def scan(targets: tuple[pathlib.Path, ...], filings_files: tuple[str, ...], out_
                          code="usage_error")
     earlier = reports.load_previous(previous) if previous else None
     settings = load_settings()
-    lookup, close = _registry(settings, filings_files)
+    lookup, exemptions, close = _registry(settings, filings_files)
     try:
         if lists:
-            report = _scan_list(lists[0], lookup, settings.decision_policy())
+            report = _scan_list(lists[0], lookup, settings.decision_policy(), exemptions)
         else:
-            report = _scan_images(targets, lookup, settings.decision_policy(), jobs=jobs, work_dir=work_dir)
+            report = _scan_images(targets, lookup, settings.decision_policy(), exemptions, jobs=jobs,
+                                  work_dir=work_dir)
     finally:
         close()
     if earlier is not None:
@@ -71,40 +72,53 @@ def _registry(settings, filings_files):
         from gate.filings.registry import MemoryRegistry
 
         registry = MemoryRegistry.from_files(filings_files)
-        return (lambda ids: {i: registry.filings_for("android", i) for i in set(ids)}), (lambda: None)
+        # A filings file stands alone: no database, so no exemptions either.
+        return (lambda ids: {i: registry.filings_for("android", i) for i in set(ids)}), None, (lambda: None)
     from gate.platform_hooks.preinstall import database_lookup
     from gate.store.engine import open_database
+    from gate.store.exemptions import exemption_lookup
 
     engine = open_database(settings.database_url)
-    return database_lookup(engine), engine.dispose
+    return database_lookup(engine), exemption_lookup(engine), engine.dispose
 
 
-def _scan_images(targets, lookup, policy, *, jobs, work_dir) -> dict:
+def _scan_images(targets, lookup, policy, exemptions, *, jobs, work_dir) -> dict:
     from gate.decide import decide
+    from gate.exemptions import apply_exemptions, cited_exemption
+    from gate.store.tables import utcnow
     from gate.preinstall import report as reports
     from gate.preinstall import scan as scanning
     from gate.preinstall.sources import WorkSpace
 
     with WorkSpace(str(work_dir) if work_dir else None) as work:
         result = scanning.run([str(t) for t in targets], work=work, jobs=jobs)
-    filings = lookup([facts.package for _, facts in result.checked if facts.package])
+    packages = [facts.package for _, facts in result.checked if facts.package]
+    filings = lookup(packages)
+    exempt = exemptions(packages) if exemptions is not None else {}
+    now = utcnow()
     rows = []
     for app, facts in result.checked:
         found = filings.get(facts.package, []) if facts.package else []
-        rows.append(reports.row(app, facts, decide(facts, found, policy=policy).as_dict()))
+        decision = apply_exemptions(decide(facts, found, policy=policy), exempt.get(facts.package, []),
+                                    scope="preinstall", at=now).as_dict()
+        row = reports.row(app, facts, decision)
+        row["exemption"] = cited_exemption(decision)
+        rows.append(row)
     return reports.build(", ".join(str(t) for t in targets), result.partitions, rows)
 
 
-def _scan_list(path: pathlib.Path, lookup, policy) -> dict:
+def _scan_list(path: pathlib.Path, lookup, policy, exemptions) -> dict:
     from gate.platform_hooks.preinstall import check_items, parse_list_file
     from gate.preinstall import report as reports
 
     items = parse_list_file(path.read_text(encoding="utf-8-sig"), csv_format=path.suffix.lower() == ".csv")
-    result = check_items(items, lookup=lookup, policy=policy)
+    from gate.exemptions import cited_exemption
+
+    result = check_items(items, lookup=lookup, policy=policy, exemptions=exemptions)
     rows = []
     for row, item in zip(result["items"], items):
         given = item if isinstance(item, dict) else {}
-        row.update(path=None, partition=None, apex=None, exemption=None,
+        row.update(path=None, partition=None, apex=None, exemption=cited_exemption(row),
                    service_licence=(row.get("filing") or {}).get("service_licence"), signer=None,
                    cert_sha256=given.get("cert_sha256"), cert_md5=given.get("cert_md5"),
                    signers=[given["cert_sha256"]] if given.get("cert_sha256") else [])

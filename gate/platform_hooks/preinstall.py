@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
 
 from gate.decide import Policy, decide
+from gate.exemptions import Exemption, apply_exemptions
 from gate.extract.facts import PackageFacts, SignatureFacts, SignerCertificate
 from gate.filings.records import Filing
 from gate.platform_hooks.access import client_for
@@ -28,7 +29,8 @@ from gate.platform_hooks.app import service
 from gate.platform_hooks.body import read_json, read_text
 from gate.platform_hooks.uploads import UploadError
 from gate.store.tables import Filing as FilingRow
-from gate.store.tables import FilingIdentity, FilingVersion
+from gate.store.exemptions import exemption_lookup
+from gate.store.tables import FilingIdentity, FilingVersion, utcnow
 
 blueprint = flask.Blueprint("preinstall", __name__)
 
@@ -97,14 +99,18 @@ def database_lookup(engine: Engine) -> Callable[[Sequence[str]], dict[str, list[
 
 
 def check_items(items: list, *, lookup: Callable[[Sequence[str]], dict[str, list[Filing]]],
-                policy: Policy) -> dict:
-    """Per-item verdicts and a summary; ``lookup`` gives the filings naming each package (database or file)."""
+                policy: Policy, exemptions: Callable[[Sequence[str]], dict[str, list[Exemption]]] | None = None
+                ) -> dict:
+    """Per-item verdicts and a summary; ``lookup`` gives the filings naming each package (database or file),
+    ``exemptions`` the exemptions (豁免) naming each package (gate.exemptions decides whether one applies)."""
     if len(items) > MAX_ITEMS:
         raise UploadError(f"at most {MAX_ITEMS} items per request", code="too_many_items", status=413)
     policy = preinstall_policy(policy)
     packages = [i.get("package") for i in items if isinstance(i, dict) and isinstance(i.get("package"), str)]
     filings = lookup(packages)
-    results = [_check_item(index, item, filings, policy) for index, item in enumerate(items)]
+    exempt = exemptions(packages) if exemptions is not None else {}
+    now = utcnow()
+    results = [_check_item(index, item, filings, policy, exempt, now) for index, item in enumerate(items)]
     return {"items": results, "summary": summarise(r["verdict"] for r in results)}
 
 
@@ -129,7 +135,8 @@ def parse_list_file(text: str, *, csv_format: bool) -> list:
     return items
 
 
-def _check_item(index: int, item, filings: dict[str, list[Filing]], policy: Policy) -> dict:
+def _check_item(index: int, item, filings: dict[str, list[Filing]], policy: Policy,
+                exempt: dict[str, list[Exemption]], now) -> dict:
     if not isinstance(item, dict):
         return _invalid(index, item, "an item must be an object", "条目必须是对象")
     package = item.get("package")
@@ -148,7 +155,8 @@ def _check_item(index: int, item, filings: dict[str, list[Filing]], policy: Poli
                                public_key_sha256="", subject="", key_algorithm="", key_size=0)
     facts = PackageFacts(path=f"items[{index}]", format="apk", package=package, version_code=version,
                          signature=SignatureFacts(verified=True, signers=(signer,)))
-    decision = decide(facts, filings.get(package, []), policy=policy).as_dict()
+    decision = decide(facts, filings.get(package, []), policy=policy)
+    decision = apply_exemptions(decision, exempt.get(package, []), scope="preinstall", at=now).as_dict()
     return {"index": index, "package": package, "version_code": version, "verdict": decision["verdict"],
             "reasons": decision["reasons"], "filing": decision["filing"]}
 
@@ -166,4 +174,5 @@ def preinstall_checks():
             raise UploadError('send a JSON array of items, or {"items": [...]}', code="body_invalid")
     else:
         raise UploadError("send application/json or text/csv", code="content_type_unsupported", status=415)
-    return flask.jsonify(check_items(items, lookup=database_lookup(service().engine), policy=service().policy))
+    return flask.jsonify(check_items(items, lookup=database_lookup(service().engine), policy=service().policy,
+                                     exemptions=exemption_lookup(service().engine)))

@@ -45,7 +45,9 @@ class ServiceCheck(SQLModel, table=True):
     """A check requested over HTTP: its public id, its state, and the stored decision (gate_check) once done."""
 
     __tablename__ = "service_check"
-    __table_args__ = (Index("ix_service_check_client_created", "client_id", "created_at"),)
+    __table_args__ = (Index("ix_service_check_client_created", "client_id", "created_at"),
+                      # the console's review queue: checks by verdict, oldest first (migration 0500)
+                      Index("ix_service_check_verdict_created", "verdict", "created_at"))
 
     check_id: str = Field(primary_key=True, max_length=40)
     client_id: int = Field(foreign_key="api_client.id")
