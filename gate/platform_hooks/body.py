@@ -17,8 +17,9 @@ import json
 import flask
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from gate.platform_hooks.formdata import SpoolingFormDataParser
 from gate.platform_hooks.signatures import HEADER, StreamingVerifier
-from gate.platform_hooks.uploads import HashingSpool, SpooledPackage, UploadError
+from gate.platform_hooks.uploads import HashingSpool, SpooledPackage, UploadError, too_large
 
 MAX_JSON_BYTES = 16 * 1024 * 1024  # a 10,000-item preinstall list is ~1.5 MB; listings batches are similar
 MAX_METADATA_BYTES = 64 * 1024
@@ -47,8 +48,10 @@ class SigningInput:
 
 
 class GateRequest(flask.Request):
-    """Multipart file parts stream into HashingSpools; parse errors are raised, not silently emptied."""
+    """Multipart file parts of any size stream into HashingSpools; only text parts are held in memory, each up to
+    ``MAX_METADATA_BYTES`` (gate.platform_hooks.formdata). Parse errors are raised, not silently emptied."""
 
+    form_data_parser_class = SpoolingFormDataParser
     max_form_memory_size = MAX_METADATA_BYTES
     max_form_parts = MAX_FORM_PARTS
 
@@ -94,7 +97,10 @@ def read_multipart_package(request: GateRequest) -> tuple[SpooledPackage, str, d
     except ValueError as exc:
         discard_spools(request)
         raise _bad(f"the multipart body is malformed: {exc}", "multipart_malformed") from None
-    except RequestEntityTooLarge:
+    except RequestEntityTooLarge:  # werkzeug's cap on the whole body (Content-Length, or counted while reading)
+        discard_spools(request)
+        raise too_large(flask.current_app.extensions["gate"].settings.max_upload_bytes) from None
+    except UploadError:  # the package part passed the cap, or a text part its limit
         discard_spools(request)
         raise
     package = files.get("package")

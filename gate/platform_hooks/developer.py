@@ -41,21 +41,30 @@ def _page_open() -> None:
         flask.abort(404)
 
 
+def _page(*, facts=None, decision=None, error=None, status: int | None = None, **extra):
+    """The page in its language; a refused upload is shown on it (with the refusal's status), never as JSON.
+
+    ``error`` is an UploadError (its code picks the Chinese text in the template) or a {"code", "message"} dict
+    already in the page's language."""
+    html = flask.render_template("precheck.html", lang=_lang(), facts=facts, decision=decision, error=error,
+                                 max_upload_bytes=service().settings.max_upload_bytes, **extra)
+    return html, status or getattr(error, "status", None) or (400 if error is not None else 200)
+
+
 @blueprint.get("/")
 @blueprint.get("/precheck")
 def precheck_page():
     _page_open()
-    return flask.render_template("precheck.html", lang=_lang(), facts=None, decision=None, error=None)
+    return _page()
 
 
 @blueprint.post("/precheck")
 def precheck_submit():
     _page_open()
-    lang = _lang()
     try:
         spooled, filename, _ = read_multipart_package(flask.request)
-    except UploadError as exc:
-        return flask.render_template("precheck.html", lang=lang, facts=None, decision=None, error=exc), exc.status
+    except UploadError as exc:  # too large, not multipart, no file chosen, empty file
+        return _page(error=exc)
     try:
         metrics.UPLOAD_BYTES.inc(spooled.size)
         facts, decision = checks.check_unregistered(service().engine, path=spooled.path, filename=filename,
@@ -63,7 +72,7 @@ def precheck_submit():
     finally:
         spooled.discard()
     metrics.observe_decision(decision)
-    return flask.render_template("precheck.html", lang=lang, facts=facts, decision=decision, error=None)
+    return _page(facts=facts, decision=decision)
 
 
 # Why a certificate file is refused, in the page's languages (the codes are gate.extract.certfile's).
@@ -97,6 +106,5 @@ def precheck_certificate():
     except CertificateFileError as exc:
         zh, en = _CERTIFICATE_REFUSALS.get(exc.code, ("无法读取证书文件：" + exc.message, exc.message))
         refusal = {"code": exc.code, "message": zh if lang == "zh" else en}
-        return flask.render_template("precheck.html", lang=lang, facts=None, decision=None, error=refusal), 400
-    return flask.render_template("precheck.html", lang=lang, facts=None, decision=None, error=None,
-                                 certificate=found)
+        return _page(error=refusal, status=400)
+    return _page(certificate=found)

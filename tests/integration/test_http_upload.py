@@ -10,6 +10,7 @@ import urllib.parse
 
 import requests
 
+from fixtures import corpus
 from gate.platform_hooks.signatures import HEADER, sign
 from tests.integration.http_support import (APKS, HELLO, HELLO_LICENCE, HELLO_PACKAGE, HELLO_SHA256, count,
                                              multipart, spool_files, start_gate)
@@ -201,3 +202,97 @@ def test_request_id_travels(gate):
     for forged in ('a"b <script>', "x" * 200):
         r = requests.get(f"{gate.url}/healthz", headers={"X-Request-Id": forged})
         assert r.headers["X-Request-Id"] != forged and len(r.headers["X-Request-Id"]) == 32
+
+
+# --- real sizes: the cap and one byte more, on every upload route ------------------------------------------------
+
+def _raw_post(g, path: str, body: bytes, headers: dict) -> tuple[int, str, bytes]:
+    """POST with http.client; the answer may come before the whole body was sent (413 on the announced length)."""
+    parts = urllib.parse.urlsplit(g.url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    try:
+        conn.putrequest("POST", path)
+        for k, v in headers.items():
+            conn.putheader(k, v)
+        conn.endheaders()
+        try:
+            conn.send(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # refused before reading: the answer is already on its way
+        response = conn.getresponse()
+        return response.status, response.getheader("Content-Type", ""), response.read()
+    finally:
+        conn.close()
+
+
+def test_package_of_exactly_the_cap_passes_every_route_and_one_byte_more_is_refused(tmp_path, corpus_apk):
+    apk = corpus_apk("settings_apk-debug.apk")  # 3 MB: far above werkzeug's in-memory form limit
+    size = apk.stat().st_size
+    body, content_type = multipart(apk)
+    for cap, status in ((size, 200), (size - 1, 413)):
+        (tmp_path / str(cap)).mkdir()
+        g, server = start_gate(tmp_path / str(cap), f"sqlite:///{tmp_path / str(cap) / 'gate.db'}",
+                               max_upload_bytes=cap)
+        try:
+            r = g.upload(apk)
+            assert r.status_code == status, r.text
+            chunked = requests.post(f"{g.url}/api/v1/hooks/store/upload", data=iter([body[i:i + 65536] for i in
+                                                                                   range(0, len(body), 65536)]),
+                                    headers=g.signed("store", body, content_type), timeout=30)
+            assert chunked.status_code == status, chunked.text
+            developer = requests.post(f"{g.url}/api/v1/checks", data=body, timeout=30,
+                                      headers=g.headers("developer", **{"Content-Type": content_type}))
+            assert developer.status_code == status, developer.text
+            page_status, page_type, page = _raw_post(g, "/precheck", body, {"Content-Type": content_type,
+                                                                            "Content-Length": str(len(body))})
+            assert (page_status, page_type.split(";")[0]) == (status, "text/html")
+            if status == 200:
+                assert r.json()["package"]["package"] == corpus.recorded()[apk.name]["aapt"]["package"]
+                assert chunked.json()["check_id"] == r.json()["check_id"]
+                assert developer.json()["package"]["package"] == r.json()["package"]["package"]
+            else:
+                for answer in (r, chunked, developer):
+                    assert answer.json()["error"]["code"] == "upload_too_large"
+                assert "安装包超过大小上限".encode() in page
+                _nothing_kept(g)
+        finally:
+            server.shutdown()
+            g.engine.dispose()
+
+
+def test_precheck_page_shows_every_refusal_as_a_page_in_its_language(tmp_path, sqlite_url):
+    g, server = start_gate(tmp_path, sqlite_url, max_upload_bytes=8192)
+    try:
+        url = f"{g.url}/precheck"
+        body, content_type = multipart(HELLO)  # 12 KB, over the 8 KB cap
+        cases = [
+            # too large, announced (answered before the body is read) and counted while streaming (chunked)
+            ("", {"Content-Type": content_type, "Content-Length": str(50 * 1024 * 1024)}, b"", 413,
+             "安装包超过大小上限", "upload_too_large"),
+            ("?lang=en", {"Content-Type": content_type, "Content-Length": str(50 * 1024 * 1024)}, b"", 413,
+             "The upload was refused", "upload_too_large"),
+            ("", {"Content-Type": content_type, "Content-Length": str(len(body))}, body, 413,
+             "安装包超过大小上限", "upload_too_large"),
+            # unreadable form, no file, not a form at all
+            ("", {"Content-Type": "multipart/form-data; boundary=x"}, b"--x\r\nabcd", 400,
+             "格式错误", "multipart_malformed"),
+            ("?lang=en", {"Content-Type": "multipart/form-data; boundary=x"}, b"--x--\r", 400,
+             "The upload was refused", "package_missing"),
+            ("", {"Content-Type": "text/plain"}, b"x", 400, "请选择", "package_missing"),
+        ]
+        for query, headers, data, status, text, code in cases:
+            headers.setdefault("Content-Length", str(len(data)))
+            got_status, got_type, page = _raw_post(g, f"/precheck{query}", data, headers)
+            assert (got_status, got_type.split(";")[0]) == (status, "text/html"), (query, headers, page[:300])
+            assert text.encode() in page and code.encode() in page, page.decode()
+            assert (b'lang="en"' if "lang=en" in query else b'lang="zh-CN"') in page
+        # not a package (and unreadable packages): a decision on the page, in its language
+        for name, lang in (("not_a_zip.apk", ""), ("truncated_half.apk", "?lang=en")):
+            small, ct = multipart(APKS / name)
+            r = requests.post(url + lang, data=small, headers={"Content-Type": ct}, timeout=30)
+            assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/html")
+            assert ("拦截" if not lang else "block") in r.text and "package_malformed" in r.text
+        _nothing_kept(g)
+    finally:
+        server.shutdown()
+        g.engine.dispose()
