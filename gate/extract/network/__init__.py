@@ -77,6 +77,25 @@ class NetworkScanner:
         """Scan one inflated entry. Decides what it is from its first bytes and its name; never raises."""
         self._feed(name, bytes(data), depth=0)
 
+    def feed_string_regions(self, name: str, data: bytes, regions) -> None:
+        """Scan the NUL-terminated strings in ``data[start:end]`` for each ``(start, end)`` of ``regions``: string
+        sections of an executable format the caller located (Mach-O ``__cstring`` and kin, read through lief)."""
+        findings = Findings()
+        for start, end in regions:
+            scan_strings(data, findings, start, end, cache=self._strings)
+        self._record(name, findings)
+
+    def feed_hosts(self, name: str, hosts) -> None:
+        """Record web host names the caller read from a structure that names hosts as such (an iOS app's
+        associated-domains entitlement, its App Transport Security exception domains): like App Links, any ICANN
+        TLD counts."""
+        findings = Findings()
+        for host in hosts:
+            valid = url_host(host.removeprefix("*."))
+            if valid:
+                findings.hosts.add(valid)
+        self._record(name, findings)
+
     def feed_manifest(self, document: object) -> None:
         """Scan the parsed manifest (``gate.extract.axml.XmlDocument``): deep-link hosts and every string value."""
         findings = Findings()
