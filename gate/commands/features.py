@@ -51,6 +51,16 @@ def render_summary(facts) -> str:
         lines.append(f"  signature: {state} (schemes: {schemes})")
         for error in sig.errors:
             lines.append(f"    error: {error}")
+        if sig.verified_parts:
+            lines.append(f"  verified: {'; '.join(sig.verified_parts)}")
+        ios = facts.details.get("ios") or {}
+        if ios:
+            profile = ios.get("profile") or {}
+            lines.append(f"  iOS: Bundle ID {facts.package}   team {ios.get('team_id') or '-'}   "
+                         f"architectures {', '.join(ios.get('architectures') or ()) or '-'}")
+            if profile:
+                lines.append(f"  provisioning profile: {profile.get('name')}   App ID {profile.get('app_id')}   "
+                             f"expires {profile.get('expiration_date')}")
         lines.append("  filing form (备案信息):")
         lines.extend(f"    {line}" for line in filing_form_lines(facts.package, sig.signers))
         if sig.lineage:

@@ -126,7 +126,7 @@ def _read(shown: str, container, roots, scanner) -> PackageFacts:
                                   details)
 
     # Network: Info.plist, App Transport Security exceptions, bundle text files.
-    scanner.feed(app + "Info.plist", plistlib.dumps(_plain(info)))
+    scanner.feed(app + "Info.plist", "\n".join(_strings(info)).encode("utf-8"))
     ats = info.get("NSAppTransportSecurity")
     if isinstance(ats, dict) and isinstance(ats.get("NSExceptionDomains"), dict):
         scanner.feed_hosts(app + "Info.plist#NSAppTransportSecurity", [k for k in ats["NSExceptionDomains"]
@@ -358,6 +358,19 @@ def _plist(data: bytes, what: str, *, code: str) -> dict:
 
 def _text(value) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def _strings(value):
+    """Every key and string value of a plist, for the network scan (not the XML around them)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield str(key)
+            yield from _strings(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _strings(item)
+    elif isinstance(value, str):
+        yield value
 
 
 def _plain(value):

@@ -133,7 +133,7 @@ def _chain(leaf, bag: list, roots: tuple[bytes, ...]) -> tuple[list[str], list[b
             return [f"cms_chain_invalid: {issuer.subject.human_friendly} issues certificates but is not a CA"], []
         chain.append(issuer)
         current = issuer
-    return [f"cms_chain_untrusted: {leaf.subject.human_friendly} does not chain to a trusted root (Apple Root CA)"], []
+    return [f"cms_chain_untrusted: {leaf.subject.human_friendly} does not chain to a trusted root (the gate trusts Apple Root CA)"], []
 
 
 def _signed_by(cert, issuer) -> bool:
