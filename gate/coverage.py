@@ -9,6 +9,9 @@ A filing lists domains and IPs; each host the app contains must be covered by on
    compression), so ``2001:DB8:0:0::1`` covers ``2001:db8::1`` and ``203.0.113.7:8080`` covers ``203.0.113.7``.
 3. Hosts of well-known third-party SDKs (``HostFact.third_party``) are reported apart and never counted as
    uncovered: the SDK vendor files them, the app developer cannot.
+4. Only contact candidates count: ``reference`` hosts and IPs (licence texts, XML identifiers, documentation links,
+   see docs/network.md) are listed apart, and so are IPs whose ``scope`` is not ``public`` (private, loopback,
+   documentation … ranges no filing can list). Facts stored before scopes existed (``scope`` None) count as before.
 
 Filed domains are normalised the way people write them in forms: case, surrounding spaces, a scheme, a path, a port,
 a trailing dot and a leading ``*.`` are dropped; internationalised names are converted to their ``xn--`` form.
@@ -30,6 +33,8 @@ class Coverage:
     uncovered_hosts: tuple[HostFact, ...] = ()
     uncovered_ips: tuple[IpFact, ...] = ()
     third_party_hosts: tuple[HostFact, ...] = ()
+    reference_hosts: tuple[HostFact, ...] = ()
+    unfileable_ips: tuple[IpFact, ...] = ()  # references, and addresses outside public space
 
     @property
     def complete(self) -> bool:
@@ -39,15 +44,24 @@ class Coverage:
 
 def check_coverage(network: NetworkFacts, filed: Iterable[str]) -> Coverage:
     domains, ips = split_filed(filed)
-    uncovered_hosts, third_party = [], []
+    uncovered_hosts, third_party, references = [], [], []
     for host in network.hosts:
-        if host.third_party:
+        if host.kind == "reference":
+            references.append(host)
+        elif host.third_party:
             third_party.append(host)
         elif not host_covered(host.host, host.registrable_domain, domains):
             uncovered_hosts.append(host)
-    uncovered_ips = tuple(ip for ip in network.ips if (canonical_ip(ip.ip) or ip.ip) not in ips)
+    fileable = tuple(ip for ip in network.ips if ip_counts(ip))
+    uncovered_ips = tuple(ip for ip in fileable if (canonical_ip(ip.ip) or ip.ip) not in ips)
     return Coverage(uncovered_hosts=tuple(uncovered_hosts), uncovered_ips=uncovered_ips,
-                    third_party_hosts=tuple(third_party))
+                    third_party_hosts=tuple(third_party), reference_hosts=tuple(references),
+                    unfileable_ips=tuple(ip for ip in network.ips if not ip_counts(ip)))
+
+
+def ip_counts(ip: IpFact) -> bool:
+    """Rule 4 for IPs: a contact candidate in public address space (or stored before scopes were recorded)."""
+    return ip.kind != "reference" and ip.scope in (None, "public")
 
 
 def host_covered(host: str, registrable: str | None, domains: set[str]) -> bool:

@@ -224,10 +224,15 @@ def _filed_text(filed: Sequence[PlatformIdentity]) -> list[str]:
 
 # --- steps 6-8 helpers ----------------------------------------------------------------------------------------
 
-def _coverage(network: NetworkFacts, filed: Iterable[str]) -> tuple[list[str], list[str]]:
-    """Uncovered first-party hosts and IPs, by gate.coverage (public-suffix aware), as plain strings."""
+def _coverage(network: NetworkFacts, filed: Iterable[str]) -> tuple[list[str], list[str], list[dict]]:
+    """Uncovered first-party hosts and IPs, by gate.coverage (public-suffix aware), as plain strings, and for each
+    the evidence a reviewer needs (kind, SDK, scope, where and how it was found)."""
     cov = check_coverage(network, list(filed))
-    return sorted({h.host for h in cov.uncovered_hosts}), sorted({i.ip for i in cov.uncovered_ips})
+    details = [{"host": h.host, "kind": h.kind, "third_party": h.third_party,
+                "evidence": [e.as_dict() for e in h.evidence]} for h in cov.uncovered_hosts]
+    details += [{"ip": i.ip, "kind": i.kind, "scope": i.scope, "evidence": [e.as_dict() for e in i.evidence]}
+                for i in cov.uncovered_ips]
+    return sorted({h.host for h in cov.uncovered_hosts}), sorted({i.ip for i in cov.uncovered_ips}), details
 
 
 _NAME_NOISE = re.compile(r"[\s\W_]+", re.UNICODE)
@@ -366,13 +371,13 @@ def decide(facts: PackageFacts, filings: Sequence[Filing], *, policy: Policy, pl
 
     # 6. Network resources covered by filed domains/IPs.
     if policy.unfiled_domains != "off":
-        hosts, ips = _coverage(facts.network, filing.domains)
+        hosts, ips, details = _coverage(facts.network, filing.domains)
         if hosts or ips:
             shown = (hosts + ips)[:MAX_EVIDENCE_ITEMS]
             reasons.append(reason("domain_not_filed", policy.unfiled_domains,
                                   service_licence=filing.service_licence, hosts=shown,
                                   uncovered_hosts=hosts[:MAX_EVIDENCE_ITEMS], uncovered_ips=ips[:MAX_EVIDENCE_ITEMS],
-                                  count=len(hosts) + len(ips)))
+                                  count=len(hosts) + len(ips), found=details[:MAX_EVIDENCE_ITEMS]))
 
     # 7. Label vs filed service name: the best of the package's labels counts.
     if policy.name_mismatch != "off":

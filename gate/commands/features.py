@@ -68,10 +68,24 @@ def render_summary(facts) -> str:
             lines.extend(f"    {i}. MD5 {c.cert_md5}  SHA-256 {c.cert_sha256}" for i, c in enumerate(sig.lineage, 1))
     net = facts.network
     if net.hosts or net.ips:
-        lines.append(f"  network: {len(net.hosts)} hosts, {len(net.ips)} IPs")
+        references = sum(1 for host in net.hosts if host.kind == "reference")
+        lines.append(f"  network: {len(net.hosts)} hosts ({references} references only), {len(net.ips)} IPs")
         for host in net.hosts:
-            tag = f"  [{host.third_party}]" if host.third_party else ""
-            lines.append(f"    {host.host}{tag}  ({', '.join(host.sources)})")
+            tag = f"  [{host.third_party}{' by code' if host.third_party_by == 'code' else ''}]" \
+                if host.third_party else ""
+            lines.append(f"    {host.host}  {host.kind}{tag}  ({', '.join(host.sources)})")
+            lines.extend(_evidence_lines(host.evidence))
         for ip in net.ips:
-            lines.append(f"    {ip.ip}  ({', '.join(ip.sources)})")
+            lines.append(f"    {ip.ip}  {ip.kind}, {ip.scope}  ({', '.join(ip.sources)})")
+            lines.extend(_evidence_lines(ip.evidence))
     return "\n".join(lines)
+
+
+def _evidence_lines(evidence) -> list[str]:
+    """One line per occurrence: how it was found, where, and the excerpt (shortened) a reviewer can read."""
+    out = []
+    for item in evidence:
+        why = f" [reference: {item.reference}]" if item.reference else ""
+        excerpt = item.excerpt if len(item.excerpt) <= 100 else item.excerpt[:99] + "…"
+        out.append(f"      {item.how} in {item.source}{why}: {excerpt}")
+    return out

@@ -75,11 +75,43 @@ class SignatureFacts:
 
 
 @dataclass(frozen=True)
+class Evidence:
+    """One place a host or IP was seen: the entry, how it was found there, and a short excerpt a reviewer can read.
+
+    ``how`` is ``url`` (a string that is a URL), ``url_in_text`` (a URL inside a longer text), ``bare_host``,
+    ``bare_ip``, ``deep_link``, ``network_config``, ``manifest``, ``native``, ``asset`` or ``code`` (the classes whose
+    code loads the string). ``reference`` names why the occurrence is only a reference (``licence_file``,
+    ``message_catalogue``, ``build_metadata``, ``xml_identifier``, ``schema_location``, ``oauth_scope``,
+    ``link_in_text``), None for a contact candidate.
+    """
+
+    source: str
+    how: str
+    excerpt: str
+    reference: str | None = None
+
+    def as_dict(self) -> dict:
+        return {"source": self.source, "how": self.how, "excerpt": self.excerpt, "reference": self.reference}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Evidence:
+        return cls(str(d.get("source") or ""), str(d.get("how") or ""), str(d.get("excerpt") or ""),
+                   d.get("reference"))
+
+
+@dataclass(frozen=True)
 class HostFact:
+    """A host name in the package. Only ``kind == "contact"`` hosts count for coverage; ``reference`` hosts (licence
+    texts, XML identifiers, documentation links …) stay visible. ``third_party`` names the SDK, found by the host
+    table (``third_party_by == "host"``) or by the classes whose code uses the string (``"code"``)."""
+
     host: str
     registrable_domain: str | None
     sources: tuple[str, ...]
     third_party: str | None = None
+    kind: str = "contact"
+    evidence: tuple[Evidence, ...] = ()
+    third_party_by: str | None = None
 
     def as_dict(self) -> dict:
         return {
@@ -87,16 +119,38 @@ class HostFact:
             "registrable_domain": self.registrable_domain,
             "sources": list(self.sources),
             "third_party": self.third_party,
+            "kind": self.kind,
+            "evidence": [e.as_dict() for e in self.evidence],
+            "third_party_by": self.third_party_by,
         }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> HostFact:
+        return cls(d["host"], d.get("registrable_domain"), tuple(d.get("sources") or ()), d.get("third_party"),
+                   d.get("kind") or "contact", tuple(Evidence.from_dict(e) for e in d.get("evidence") or ()),
+                   d.get("third_party_by"))
 
 
 @dataclass(frozen=True)
 class IpFact:
+    """An IP literal. ``scope`` is ``public`` or the class that keeps it out of any filing (``private``, ``loopback``,
+    ``link_local``, ``shared``, ``documentation``, ``multicast``, ``reserved``); None only in facts stored before
+    scopes existed, which count as they did then."""
+
     ip: str
     sources: tuple[str, ...]
+    kind: str = "contact"
+    evidence: tuple[Evidence, ...] = ()
+    scope: str | None = None
 
     def as_dict(self) -> dict:
-        return {"ip": self.ip, "sources": list(self.sources)}
+        return {"ip": self.ip, "sources": list(self.sources), "kind": self.kind,
+                "evidence": [e.as_dict() for e in self.evidence], "scope": self.scope}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> IpFact:
+        return cls(d["ip"], tuple(d.get("sources") or ()), d.get("kind") or "contact",
+                   tuple(Evidence.from_dict(e) for e in d.get("evidence") or ()), d.get("scope"))
 
 
 @dataclass(frozen=True)

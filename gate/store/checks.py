@@ -65,9 +65,8 @@ def facts_from_dict(d: dict) -> PackageFacts:
                                  errors=tuple(sig.get("errors") or ()),
                                  verified_parts=tuple(sig.get("verified_parts") or ())),
         network=NetworkFacts(
-            hosts=tuple(HostFact(h["host"], h.get("registrable_domain"), tuple(h.get("sources") or ()),
-                                 h.get("third_party")) for h in net.get("hosts") or ()),
-            ips=tuple(IpFact(i["ip"], tuple(i.get("sources") or ())) for i in net.get("ips") or ())),
+            hosts=tuple(HostFact.from_dict(h) for h in net.get("hosts") or ()),
+            ips=tuple(IpFact.from_dict(i) for i in net.get("ips") or ())),
         problems=tuple(Problem(p["code"], p["message"]) for p in d.get("problems") or ()),
         sha256=d.get("sha256"), size=d.get("size"), platform=d.get("platform"),
         parts=tuple(PartFacts(p["name"], p.get("split"), p.get("package"), p.get("version_code"),

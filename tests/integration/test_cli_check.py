@@ -148,4 +148,8 @@ def test_every_reason_code_on_a_real_package(tmp_path, apk, record, extra, code,
     if code == "domain_not_filed":
         assert set(reason["evidence"]["uncovered_hosts"]) == {"api.hello-gate.cn", "cdn.hello-gate.cn",
                                                               "stats.hello-gate.cn"}
-        assert reason["evidence"]["uncovered_ips"] == ["203.0.113.7"]
+        # 203.0.113.7 is a documentation address (RFC 5737): no filing can list it, so it never counts
+        assert reason["evidence"]["uncovered_ips"] == []
+        found = {item["host"]: item for item in reason["evidence"]["found"]}
+        assert found["api.hello-gate.cn"]["kind"] == "contact"
+        assert {e["source"] for e in found["api.hello-gate.cn"]["evidence"]} == {"classes.dex"}

@@ -87,3 +87,22 @@ def test_same_host_in_two_places_lists_both_sources():
     scanner.feed("assets/b.txt", b"see res.strings-planted.com")
     (fact,) = scanner.facts().hosts
     assert fact.sources == ("assets/a.txt", "assets/b.txt")
+
+
+def test_every_planted_host_is_a_contact_candidate_with_evidence_from_its_location(facts):
+    by_name = {h.host: h for h in facts.hosts}
+    for spec in EXPECTED.values():
+        for host in spec["hosts"]:
+            fact = by_name[host]
+            assert fact.kind == "contact", host
+            assert spec["source"] in {e.source for e in fact.evidence if e.reference is None}, host
+            assert all(e.excerpt for e in fact.evidence), host
+    by_ip = {i.ip: i for i in facts.ips}
+    # the planted addresses, classed by hand (RFC 5737/3849 documentation, RFC 1918 private)
+    assert {ip: by_ip[ip].scope for ip in by_ip} == {
+        "203.0.113.10": "documentation", "2001:db8::10": "documentation", "198.51.100.20": "documentation",
+        "10.20.30.40": "private", "119.29.29.29": "public", "2400:3200::1": "public"}
+    assert by_name["nsc.planted-config.cn"].evidence[0].how == "network_config"
+    assert by_name["links.manifest-planted.cn"].evidence[0].how == "deep_link"
+    assert by_name["native.so-planted.cn"].evidence[0].how == "native"
+    assert by_name["api.dex-planted.cn"].evidence[0].how == "url"

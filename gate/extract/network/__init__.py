@@ -22,10 +22,12 @@ import struct
 from collections import defaultdict
 
 from gate.errors import GateError
-from gate.extract.facts import HostFact, IpFact, NetworkFacts
+from gate.extract.facts import Evidence, HostFact, IpFact, NetworkFacts
 from gate.extract.network import regions
+from gate.extract.network.addresses import ip_scope
 from gate.extract.network.domains import registrable_domain, url_host
 from gate.extract.network.finder import Findings, scan_region, scan_strings, scan_whole_string
+from gate.extract.network.references import entry_reference
 from gate.extract.network.sdk_hosts import sdk_for_host
 
 __all__ = ["NetworkScanner", "scan_entry"]
@@ -51,6 +53,10 @@ TEXT_SNIFF_BYTES = 4096
 MIN_TEXT_RATIO = 0.95  # share of printable / UTF-8 bytes in the first TEXT_SNIFF_BYTES for "text"
 
 _PRINTABLE = bytes(range(0x20, 0x7F)) + b"\t\r\n" + bytes(range(0x80, 0x100))
+MAX_EVIDENCE = 5  # occurrences kept per host or IP (contact candidates first); ``sources`` lists every entry
+# Where a value was found, when the place says more than the shape of the string (DESIGN.md "evidence.how").
+HOW_BY_READER = {"elf": "native", "text": "asset", "whole": "asset"}
+RESOURCE_READERS = frozenset({"resources", "xml", "manifest"})
 
 
 class NetworkScanner:
@@ -59,6 +65,9 @@ class NetworkScanner:
     def __init__(self) -> None:
         self._host_sources: defaultdict[str, set[str]] = defaultdict(set)
         self._ip_sources: defaultdict[str, set[str]] = defaultdict(set)
+        self._evidence: defaultdict[str, list[Evidence]] = defaultdict(list)  # host or IP -> occurrences
+        self._contacts: set[str] = set()  # values with at least one contact occurrence
+        self._dex_hosts: defaultdict[str, set[str]] = defaultdict(set)  # DEX entry -> hosts found in its strings
         self.unreadable: list[str] = []  # entries whose structure could not be read (scanned as far as possible)
         self._strings: dict = {}  # string bytes -> (hosts, ips), shared by all entries of the package
 
@@ -105,17 +114,33 @@ class NetworkScanner:
         for text in getattr(document, "strings", ()) or ():
             if isinstance(text, str):
                 _scan_text_value(text, findings)
-        self._record(MANIFEST_NAME, findings)
+        self._record(MANIFEST_NAME, findings, "manifest")
 
-    def facts(self) -> NetworkFacts:
-        hosts = tuple(
-            HostFact(host=host, registrable_domain=registrable_domain(host), sources=_sorted(sources),
-                     third_party=sdk_for_host(host))
-            for host, sources in sorted(self._host_sources.items()))
+    def dex_hosts(self) -> dict[str, set[str]]:
+        """DEX entry name -> the hosts found in its string data (for attributing them to the code that uses them)."""
+        return self._dex_hosts
+
+    def facts(self, code_sdks: dict[str, tuple[str, tuple[Evidence, ...]]] | None = None) -> NetworkFacts:
+        """The hosts and IPs found so far. ``code_sdks`` maps a host to the SDK whose classes alone load it (with the
+        evidence naming those classes), from ``gate.extract.network.dex_code``."""
+        code_sdks = code_sdks or {}
+        hosts = []
+        for host, sources in sorted(self._host_sources.items()):
+            evidence = self._evidence_of(host)
+            by_table = sdk_for_host(host)
+            by_code = code_sdks.get(host)
+            if by_table is None and by_code is not None:
+                evidence = evidence + by_code[1][:MAX_EVIDENCE]
+            hosts.append(HostFact(
+                host=host, registrable_domain=registrable_domain(host), sources=_sorted(sources),
+                third_party=by_table or (by_code[0] if by_code else None),
+                kind="contact" if host in self._contacts else "reference", evidence=evidence,
+                third_party_by="host" if by_table else "code" if by_code else None))
         ips = tuple(
-            IpFact(ip=ip, sources=_sorted(sources))
+            IpFact(ip=ip, sources=_sorted(sources), kind="contact" if ip in self._contacts else "reference",
+                   evidence=self._evidence_of(ip), scope=ip_scope(ip))
             for ip, sources in sorted(self._ip_sources.items(), key=lambda item: _ip_order(item[0])))
-        return NetworkFacts(hosts=hosts, ips=ips)
+        return NetworkFacts(hosts=tuple(hosts), ips=ips)
 
     # -- internals -----------------------------------------------------------------------------------------------
 
@@ -125,12 +150,17 @@ class NetworkScanner:
                 self._feed_nested(name, data, depth=depth)
             return
         findings = Findings()
+        reader = None
         try:
-            scan_entry(name, data, findings, self._strings)
+            reader = scan_entry(name, data, findings, self._strings)
         except (struct.error, ValueError, IndexError, UnicodeError) as exc:  # pragma: no cover - defensive
             # The readers are written not to raise; should one still do, keep what was found and go on.
             self.unreadable.append(f"{name}: {type(exc).__name__}")
-        self._record(name, findings)
+        if reader == "dex" and findings.hosts:
+            self._dex_hosts[name].update(findings.hosts)
+        if reader == "xml" and (b"network-security-config" in data or b"n\0e\0t\0w\0o\0r\0k\0-\0s" in data):
+            reader = "network_config"
+        self._record(name, findings, reader)
 
     def _feed_nested(self, name: str, data: bytes, *, depth: int) -> None:
         # Imported lazily: the container module is heavy only for the nested case.
@@ -152,39 +182,69 @@ class NetworkScanner:
                     continue
                 self._feed(f"{name}{NESTED_SEPARATOR}{entry.name}", inner, depth=depth + 1)
 
-    def _record(self, source: str, findings: Findings) -> None:
-        for host in findings.hosts:
-            self._host_sources[host].add(source)
-        for ip in findings.ips:
-            self._ip_sources[ip].add(source)
+    def _record(self, source: str, findings: Findings, reader: str | None = None) -> None:
+        entry_why = entry_reference(source)
+        how_here = HOW_BY_READER.get(reader or "")
+        for kind, values, sources in (("host", findings.hosts, self._host_sources),
+                                      ("ip", findings.ips, self._ip_sources)):
+            for value in values:
+                how, excerpt, why = findings.evidence.get(value) or (how_here or "string", "", None)
+                why = entry_why or why
+                if kind == "ip" and reader in RESOURCE_READERS and how == "bare_ip" and excerpt == value \
+                        and ip_scope(value) != "public":
+                    continue  # "10.2.33.4" as a whole resource value reads as a version, not an address
+                sources[value].add(source)
+                if why is None:
+                    self._contacts.add(value)
+                if reader == "network_config":
+                    how = "network_config"
+                kept = self._evidence[value]
+                item = Evidence(source, how_here or ("resource" if how == "whole_string" else how), excerpt, why)
+                if len(kept) < MAX_EVIDENCE:
+                    kept.append(item)
+                elif why is None and all(e.reference for e in kept):
+                    kept[-1] = item  # a contact occurrence is worth more than a fifth reference
+
+    def _evidence_of(self, value: str) -> tuple[Evidence, ...]:
+        kept = self._evidence.get(value, [])
+        return tuple(sorted(kept, key=lambda e: (e.reference is not None, e.source)))
 
 
-def scan_entry(name: str, data: bytes, findings: Findings, cache: dict | None = None) -> None:
+def scan_entry(name: str, data: bytes, findings: Findings, cache: dict | None = None) -> str | None:
     """Add the hosts and IPs of one (non-archive) entry to ``findings``, choosing the reader by content.
 
+    This is the scan's stable entry point for other readers (any byte string whose strings may hold hosts).
     ``cache`` remembers the answer for each string already analysed (shared over the entries of one package).
+    Returns the reader used: ``dex``, ``elf``, ``xml``, ``resources``, ``whole``, ``text``, or None (skipped).
     """
     cache = {} if cache is None else cache
     head = data[:8]
     if head.startswith(regions.DEX_MAGIC):
         region = regions.dex_string_data(data) or regions.dex_fallback(data)
         scan_strings(data, findings, region.start, region.end, prefix_len=region.prefix_len, cache=cache)
-    elif head.startswith(regions.ELF_MAGIC):
+        return "dex"
+    if head.startswith(regions.ELF_MAGIC):
         sections = regions.elf_read_only_data(data)
         if sections is None:
             scan_strings(data, findings, cache=cache)
         for section in sections or ():
             scan_strings(data, findings, section.start, section.end, cache=cache)
-    elif head[:2] in (b"\x02\x00", b"\x03\x00") and len(data) >= 8:
-        _scan_resource_file(data, findings, cache, is_xml=head[:2] == b"\x03\x00")
-    elif head.startswith((HERMES_MAGIC, UNITY_METADATA_MAGIC)):
+        return "elf"
+    if head[:2] in (b"\x02\x00", b"\x03\x00") and len(data) >= 8:
+        is_xml = head[:2] == b"\x03\x00"
+        _scan_resource_file(data, findings, cache, is_xml=is_xml)
+        return "xml" if is_xml else "resources"
+    if head.startswith((HERMES_MAGIC, UNITY_METADATA_MAGIC)):
         # Both keep strings back to back without separators; scanned whole (docs/network.md has the plan to parse
         # their string tables).
         scan_region(data, findings)
-    elif _is_text(name, data):
+        return "whole"
+    if _is_text(name, data):
         if data.startswith((b"\xff\xfe", b"\xfe\xff")):
             data = data.decode("utf-16", "replace").encode("ascii", "replace")
         scan_region(data, findings)
+        return "text"
+    return None
 
 
 def _scan_resource_file(data: bytes, findings: Findings, cache: dict, *, is_xml: bool) -> None:
@@ -226,8 +286,9 @@ def _deep_link_hosts(intent_filter: object, findings: Findings) -> None:
             name = url_host(host)
             if name:
                 findings.hosts.add(name)
+                findings.note(name, "deep_link", host, None)
         else:
-            scan_whole_string(host.removeprefix("*."), findings)
+            scan_whole_string(host.removeprefix("*."), findings, "deep_link")
 
 
 def _attribute_text(element: object, name: str) -> str | None:
@@ -245,6 +306,9 @@ def _scan_text_value(text: str, findings: Findings) -> None:
         return
     scan_region(text.encode("utf-8", "replace"), findings)
     scan_whole_string(text, findings)
+    for value, (how, excerpt, why) in list(findings.evidence.items()):
+        if how in ("url", "url_in_text", "bare_host", "bare_ip", "ip_port", "whole_string"):
+            findings.evidence[value] = ("manifest", excerpt, why)
 
 
 def _elements(document: object) -> list:

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 from gate.extract.network.addresses import bare_ipv6, ip_literal
 from gate.extract.network.domains import BARE_TLDS, MAX_HOST_LENGTH, REVERSE_DNS_ROOTS, bare_host, url_host
+from gate.extract.network.references import scheme_start, url_reference
 
 def _trie(words: frozenset[str] | set[str]) -> bytes:
     """A regex alternation of ``words`` folded into a prefix tree, so the engine tries few branches per position."""
@@ -87,21 +88,53 @@ MAX_AUTHORITY_LENGTH = 300
 MAX_POOLED_STRING = 8192  # longer "strings" between NULs are binary data, not a string table entry
 
 
+EXCERPT_SIDE = 80  # characters of context kept on each side of an occurrence
+
+
 @dataclass
 class Findings:
-    """What one region (or several regions of one entry) contains."""
+    """What one region (or several regions of one entry) contains.
+
+    ``evidence`` holds, for each host or IP, one occurrence ``(how, excerpt, reference)``: the first contact
+    candidate seen, else the first reference. Once a value has a contact occurrence, later ones are not judged.
+    """
 
     hosts: set[str] = field(default_factory=set)
     ips: set[str] = field(default_factory=set)
+    evidence: dict[str, tuple[str, str, str | None]] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(self.hosts or self.ips)
+
+    def settled(self, value: str) -> bool:
+        """True when ``value`` already has a contact occurrence here (nothing later can change its kind)."""
+        known = self.evidence.get(value)
+        return known is not None and known[2] is None
+
+    def note(self, value: str, how: str, excerpt: str, reference: str | None) -> None:
+        known = self.evidence.get(value)
+        if known is None or (known[2] is not None and reference is None):
+            self.evidence[value] = (how, excerpt, reference)
+
+
+def excerpt_of(data: bytes, s: int, e: int, lo: int = 0, hi: int | None = None) -> str:
+    """The text around ``data[s:e]``, cut at NULs and line ends and at ``EXCERPT_SIDE`` bytes on each side."""
+    hi = len(data) if hi is None else hi
+    left = data[max(lo, s - EXCERPT_SIDE):s]
+    cut = max(left.rfind(b"\0"), left.rfind(b"\n"))
+    right = data[e:min(hi, e + EXCERPT_SIDE)]
+    stops = [x for x in (right.find(b"\0"), right.find(b"\n")) if x >= 0]
+    return text_of(left[cut + 1:] + data[s:e] + (right[:min(stops)] if stops else right))
+
+
+def text_of(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace").strip().replace("\r", " ").replace("\t", " ")
 
 
 def scan_region(data: bytes, findings: Findings, start: int = 0, end: int | None = None, *,
                 prefix_len: int = 0) -> None:
     """Add every host and IP literal in the text ``data[start:end]`` to ``findings``. Never raises on any bytes."""
-    data = _take_url_authorities(_window(data, start, end), findings, {})
+    data = _take_url_authorities(_window(data, start, end), findings, {}, prefix_len)
     for i, j in _anchors(data):
         _at_anchor(data, i, j, 0, len(data), prefix_len, findings)
 
@@ -122,11 +155,12 @@ def _anchors(data: bytes):
 _AUTHORITY_CACHE = object()  # key of the per-package authority cache inside the string cache
 
 
-def _take_url_authorities(data: bytes, findings: Findings, cache: dict) -> bytes:
+def _take_url_authorities(data: bytes, findings: Findings, cache: dict, prefix_len: int = 0) -> bytes:
     """Record the host of every network-scheme URL in ``data``; return ``data`` with those authorities blanked.
 
     Python runs once per distinct authority, not once per URL: a large app repeats a few thousand hosts across tens
-    of thousands of URL strings. Blanking leaves the anchors of bare names and literals for the caller.
+    of thousands of URL strings. Blanking leaves the anchors of bare names and literals for the caller. Evidence is
+    taken from the last occurrence of each authority; only when that one is a reference are the others judged.
     """
     if b"://" not in data:
         return data
@@ -134,15 +168,51 @@ def _take_url_authorities(data: bytes, findings: Findings, cache: dict) -> bytes
     # authorities themselves (cheaper than findall() followed by sub()).
     parts = _URL_AUTHORITIES.split(data)
     known = cache.setdefault(_AUTHORITY_CACHE, {})
-    authorities = set(parts[1::2])
-    for authority in authorities.difference(known):
+    found_in = parts[1::2]
+    last = dict(zip(found_in, range(len(found_in))))
+    for authority in last.keys() - known.keys():
         found = Findings()
         _authority(authority, found)
         known[authority] = (tuple(found.hosts), tuple(found.ips))
-    answers = [known[authority] for authority in authorities]
-    findings.hosts.update(chain.from_iterable(hosts for hosts, _ in answers))
-    findings.ips.update(chain.from_iterable(ips for _, ips in answers))
+    pending = set()
+    for authority, k in last.items():
+        hosts, ips = known[authority]
+        if not hosts and not ips:
+            continue
+        findings.hosts.update(hosts)
+        findings.ips.update(ips)
+        if all(findings.settled(value) for value in hosts + ips):
+            continue
+        if not _note_url(parts, k, hosts + ips, findings, prefix_len):
+            pending.add(authority)
+    if pending:  # rare: the last occurrence was a reference; a contact occurrence elsewhere decides
+        for k, authority in enumerate(found_in):
+            if authority in pending and _note_url(parts, k, sum(known[authority], ()), findings, prefix_len):
+                pending.discard(authority)
+                if not pending:
+                    break
     return b" ".join(parts[::2])
+
+
+def _note_url(parts: list[bytes], k: int, values: tuple[str, ...], findings: Findings, prefix_len: int) -> bool:
+    """Judge the ``k``-th URL of a split region and note it for ``values``; True when it is a contact candidate."""
+    left, right = parts[2 * k], parts[2 * k + 2]
+    tail = left[-EXCERPT_SIDE * 2:]
+    nul, newline = tail.rfind(b"\0"), tail.rfind(b"\n")
+    tail = tail[max(nul, newline) + 1:]
+    if prefix_len > 0 and (nul > newline or (nul < 0 and newline < 0 and len(left) == len(tail) and k == 0)):
+        tail = tail[prefix_len:]  # the length prefix of a pooled string is not text
+    stops = [x for x in (right.find(b"\0", 0, EXCERPT_SIDE), right.find(b"\n", 0, EXCERPT_SIDE)) if x >= 0]
+    head = right[:min(stops)] if stops else right[:EXCERPT_SIDE]
+    before = tail.decode("utf-8", "replace")
+    text = before + "://" + (parts[2 * k + 1] + head).decode("utf-8", "replace")
+    start = scheme_start(text, len(before))
+    reference = url_reference(text, start)
+    whole = start == 0 and not any(ch.isspace() for ch in text.strip())
+    excerpt = text.strip()
+    for value in values:
+        findings.note(value, "url" if whole else "url_in_text", excerpt, reference)
+    return reference is None
 
 
 def scan_strings(data: bytes, findings: Findings, start: int = 0, end: int | None = None, *,
@@ -154,7 +224,7 @@ def scan_strings(data: bytes, findings: Findings, start: int = 0, end: int | Non
     the same URL or host in eight DEX files and two native libraries costs one analysis.
     """
     cache = {} if cache is None else cache
-    data = _take_url_authorities(_window(data, start, end), findings, cache)
+    data = _take_url_authorities(_window(data, start, end), findings, cache, prefix_len)
     start, end = 0, len(data)
     rfind, find = data.rfind, data.find
     pos = start
@@ -177,9 +247,12 @@ def scan_strings(data: bytes, findings: Findings, start: int = 0, end: int | Non
         if known is None:
             found = Findings()
             scan_region(text, found)
-            known = cache[text] = (tuple(found.hosts), tuple(found.ips))
+            known = cache[text] = (tuple(found.hosts), tuple(found.ips), tuple(found.evidence.items()))
         findings.hosts.update(known[0])
         findings.ips.update(known[1])
+        for value, occurrence in known[2]:
+            if not findings.settled(value):
+                findings.note(value, *occurrence)
         pos = last + 1
 
 
@@ -193,7 +266,7 @@ def _at_anchor(data: bytes, i: int, j: int, lo: int, hi: int, prefix_len: int, f
         _bare(data, i, j, lo, hi, prefix_len, findings)
 
 
-def scan_whole_string(text: str, findings: Findings) -> None:
+def scan_whole_string(text: str, findings: Findings, how: str = "whole_string") -> None:
     """A string that is, as a whole, a hostname (``<domain>`` text in a network security config, a meta-data value).
 
     The whole string being one name is strong context, so the two-label and one-letter rules for bare tokens do not
@@ -205,19 +278,22 @@ def scan_whole_string(text: str, findings: Findings) -> None:
     labels = candidate.lower().split(".")
     if labels[-1] not in BARE_TLDS or labels[0] in REVERSE_DNS_ROOTS:
         return
-    _name_or_address(candidate, findings)
+    value = _name_or_address(candidate, findings)
+    if value:
+        findings.note(value, how, candidate, None)
 
 
-def _name_or_address(text: str, findings: Findings) -> None:
+def _name_or_address(text: str, findings: Findings, *, any_scope: bool = False) -> str | None:
     """Record ``text`` (a URL authority's host, or a whole string) as an IPv4 literal or a validated host name."""
     if _DOTTED_QUAD.match(text.encode("ascii", "replace")):
-        ip = ip_literal(text)
+        ip = ip_literal(text, any_scope)
         if ip:
             findings.ips.add(ip)
-        return
+        return ip
     name = url_host(text)
     if name:
         findings.hosts.add(name)
+    return name
 
 
 def _backwards(run: re.Pattern[bytes], data: bytes, i: int, lo: int, limit: int) -> int:
@@ -253,15 +329,20 @@ def _bare(data: bytes, i: int, j: int, lo: int, hi: int, prefix_len: int, findin
         context = data[max(lo, s - 12):s].lower()
         if _VERSION_CONTEXT.search(context):
             return
+        with_port = data[e:e + 1] == b":" and data[e + 1:e + 2].isdigit()
         if _SINGLE_DIGIT_QUAD.match(token) and token not in WELL_KNOWN_SHORT_IPS and data[e:e + 1] != b":":
             return
-        ip = ip_literal(token.decode("ascii"))
+        ip = ip_literal(token.decode("ascii"), with_port)
         if ip:
             findings.ips.add(ip)
+            if not findings.settled(ip):
+                findings.note(ip, "ip_port" if with_port else "bare_ip", excerpt_of(data, s, e, lo, hi), None)
         return
     host = bare_host(token.decode("ascii"))
     if host:
         findings.hosts.add(host)
+        if not findings.settled(host):
+            findings.note(host, "bare_host", excerpt_of(data, s, e, lo, hi), None)
 
 
 def _url(data: bytes, i: int, j: int, lo: int, hi: int, prefix_len: int, findings: Findings) -> None:
@@ -269,21 +350,29 @@ def _url(data: bytes, i: int, j: int, lo: int, hi: int, prefix_len: int, finding
     s = _string_start_fix(data, s, lo, prefix_len, i)
     if not _NETWORK_SCHEME.search(data[s:i].lower()):
         return  # the bare-token anchors still see any real hostname inside it
-    _authority(_AUTHORITY.match(data, j, min(hi, j + MAX_AUTHORITY_LENGTH)).group(), findings)
+    authority = _AUTHORITY.match(data, j, min(hi, j + MAX_AUTHORITY_LENGTH))
+    value = _authority(authority.group(), findings)
+    if value and not findings.settled(value):
+        left = data[max(lo, s - EXCERPT_SIDE):s]
+        before = text_of(left[max(left.rfind(b"\0"), left.rfind(b"\n")) + 1:]).lstrip()
+        text = before + excerpt_of(data, s, authority.end(), s, hi)
+        reference = url_reference(text, len(before))
+        findings.note(value, "url" if not before and " " not in text else "url_in_text", text, reference)
 
 
-def _authority(authority: bytes, findings: Findings) -> None:
-    """The host or IP literal of a URL authority (``user:password@host:port``)."""
+def _authority(authority: bytes, findings: Findings) -> str | None:
+    """The host or IP literal of a URL authority (``user:password@host:port``); returns it when it counts."""
     authority = authority.rpartition(b"@")[2]
     if authority.startswith(b"["):
         literal = authority[1:].partition(b"]")[0]
-        ip = ip_literal(literal.decode("ascii"))
+        ip = ip_literal(literal.decode("ascii"), True)
         if ip:
             findings.ips.add(ip)
-        return
+        return ip
     host = authority.partition(b":")[0].rstrip(b".")
     if host:
-        _name_or_address(host.decode("ascii"), findings)
+        return _name_or_address(host.decode("ascii"), findings, any_scope=True)
+    return None
 
 
 def _ipv6(data: bytes, i: int, lo: int, hi: int, findings: Findings) -> None:
@@ -296,6 +385,8 @@ def _ipv6(data: bytes, i: int, lo: int, hi: int, findings: Findings) -> None:
     ip = bare_ipv6(data[s:e].decode("ascii"))
     if ip:
         findings.ips.add(ip)
+        if not findings.settled(ip):
+            findings.note(ip, "bare_ip", excerpt_of(data, s, e, lo, hi), None)
 
 
 def _is_name_byte(b: int) -> bool:
