@@ -13,6 +13,7 @@ import argparse
 import csv
 import hashlib
 import json
+import os
 import pathlib
 import platform
 import resource
@@ -24,6 +25,11 @@ WORK = ROOT / "bench" / "work"
 sys.path.insert(0, str(ROOT))
 
 BENCH_SCHEMA = "gate_bench"
+
+
+def cpu_seconds() -> float:
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
 
 
 def postgres_bench_url(url: str) -> str:
@@ -100,12 +106,12 @@ def main() -> None:
     upgrade(make_engine(url))
     engine = open_database(url)
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), cpu_seconds()
     first = import_into_database(engine, [data])
-    t_first = time.perf_counter() - t0
-    t0 = time.perf_counter()
+    t_first, c_first = time.perf_counter() - t0, cpu_seconds() - c0
+    t0, c0 = time.perf_counter(), cpu_seconds()
     second = import_into_database(engine, [data])
-    t_second = time.perf_counter() - t0
+    t_second, c_second = time.perf_counter() - t0, cpu_seconds() - c0
     engine.dispose()
     print(json.dumps({
         "records": args.records, "format": args.format, "file_mb": round(data.stat().st_size / 1e6, 1),
@@ -113,6 +119,9 @@ def main() -> None:
         "first_import_s": round(t_first, 1), "first_records_per_s": round(args.records / t_first),
         "created": first.created, "reimport_s": round(t_second, 1), "reimport_unchanged": second.unchanged,
         "reimport_records_per_s": round(args.records / t_second),
+        # CPU seconds of this process and its children: comparable across runs on a machine shared with other load.
+        "first_cpu_s": round(c_first, 1), "reimport_cpu_s": round(c_second, 1),
+        "load_average": os.getloadavg()[0],
         "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "python": platform.python_version(), "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
     }, ensure_ascii=False))

@@ -24,13 +24,16 @@ def import_command(files: tuple[str, ...], skip_invalid: bool, as_json: bool) ->
     Importing the same file again changes nothing; a changed filing gets a new version (history is kept).
     """
     from gate.config import load_settings
+    from gate.filings.stream import estimate_records
+    from gate.progress import Progress
     from gate.store.engine import open_database
     from gate.store.filings import import_into_database
 
     engine = open_database(load_settings().database_url)
     try:
-        report = import_into_database(engine, files, skip_invalid=skip_invalid,
-                                      on_problem=lambda p: click.echo(str(p), err=True))
+        with Progress("importing filings", total=estimate_records(files), unit="records") as progress:
+            report = import_into_database(engine, files, skip_invalid=skip_invalid, progress=progress,
+                                          on_problem=lambda p: click.echo(str(p), err=True))
     finally:
         engine.dispose()
     if as_json:

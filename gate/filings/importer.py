@@ -16,10 +16,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from gate.filings.formats import read_records
 from gate.filings.problems import FieldProblem, FilingsInvalid
 from gate.filings.records import Filing
-from gate.filings.validate import validate_record
+from gate.filings.stream import parallel_worthwhile, validated, validated_in_parallel
+from gate.progress import Progress
 
 BATCH_SIZE = 2000
 MAX_KEPT_PROBLEMS = 200
@@ -103,21 +103,24 @@ class _Run:
 
 def import_files(paths: Sequence[str | pathlib.Path], sink: FilingSink, *, skip_invalid: bool = False,
                  on_problem: Callable[[FieldProblem], None] | None = None,
-                 batch_size: int = BATCH_SIZE) -> ImportReport:
-    """Import every file into ``sink``; raise FilingsInvalid (nothing to commit) on errors without skip_invalid."""
+                 batch_size: int = BATCH_SIZE, progress: Progress | None = None) -> ImportReport:
+    """Import every file into ``sink``; raise FilingsInvalid (nothing to commit) on errors without skip_invalid.
+
+    Large inputs are read and validated in a second process while this one writes (see ``gate.filings.stream``);
+    the records, their order and every problem are the same either way.
+    """
     run = _Run(sink, skip_invalid, on_problem, batch_size)
-    for path in paths:
-        source = str(path)
-        for raw in read_records(path):
-            run.report.records += 1
-            filing, problems = (None, []) if raw.data is None else validate_record(raw.data)
-            problems = raw.problems + problems
-            if filing is None or any(p.severity == "error" for p in problems):
-                run.reject(source, raw.row, problems)
-                continue
-            for p in problems:  # warnings only
-                run.problem(p.at(row=p.row or raw.row, source=source))
-            run.add(source, raw.row, filing)
+    records = validated_in_parallel(paths) if parallel_worthwhile(paths) else validated(paths)
+    for source, row, filing, problems in records:
+        run.report.records += 1
+        if progress is not None:
+            progress.advance()
+        if filing is None or any(p.severity == "error" for p in problems):
+            run.reject(source, row, problems)
+            continue
+        for p in problems:  # warnings only
+            run.problem(p.at(row=p.row or row, source=source))
+        run.add(source, row, filing)
     run.flush()
     report = run.report
     if report.errors and not skip_invalid:

@@ -90,8 +90,12 @@ class Filing:
     def canonical_json(self) -> str:
         return self._canonical_json
 
-    def digest(self) -> str:
+    @cached_property
+    def _digest(self) -> str:
         return hashlib.sha256(self._canonical_json.encode("utf-8")).hexdigest()
+
+    def digest(self) -> str:
+        return self._digest
 
     def summary(self) -> dict:
         """The ``filing`` object of a decision (DESIGN.md "Decision")."""

@@ -1,0 +1,121 @@
+"""Validated records of filings files, read and validated here or, for large inputs, in a second process.
+
+Reading and validating a record (parsing, filing-number rules, key normalisation, the canonical digest) costs about
+as much as writing it to the registry. For a large import both run at once: a child process reads and validates
+and sends the results in chunks, in file order, while the importer writes. The records, their order and every
+problem are exactly those of the in-process path; only the time differs. The child is spawned (not forked): the
+importer holds a database connection and may run beside threads.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import pathlib
+import queue
+from collections.abc import Iterator, Sequence
+
+from gate.errors import GateError
+from gate.filings.formats import read_records
+from gate.filings.problems import FieldProblem, FilingsInvalid
+from gate.filings.records import Filing
+from gate.filings.validate import validate_record
+
+# A validated record: its file, its row, the Filing (None when invalid) and all its problems.
+Validated = tuple[str, int, Filing | None, list[FieldProblem]]
+
+PARALLEL_MIN_BYTES = 16 * 1024 * 1024  # ~40,000 records: below it, starting a process costs more than it saves
+CHUNK_RECORDS = 1000
+QUEUE_CHUNKS = 16  # bounded: a slow writer holds the reader back instead of filling memory
+CHILD_POLL_SECONDS = 1.0
+
+
+def validated(paths: Sequence[str | pathlib.Path]) -> Iterator[Validated]:
+    """Read and validate every record of every file, in order."""
+    for path in paths:
+        source = str(path)
+        for raw in read_records(path):
+            filing, problems = (None, []) if raw.data is None else validate_record(raw.data)
+            if filing is not None:
+                filing.digest()  # cached on the record: computed beside validation, off the writer's path
+            yield source, raw.row, filing, raw.problems + problems
+
+
+def parallel_worthwhile(paths: Sequence[str | pathlib.Path]) -> bool:
+    if (os.cpu_count() or 1) < 2:
+        return False
+    total = 0
+    for path in paths:
+        try:
+            total += os.stat(path).st_size
+        except OSError:
+            return False  # the in-process reader reports it with its code
+    return total >= PARALLEL_MIN_BYTES
+
+
+def validated_in_parallel(paths: Sequence[str | pathlib.Path]) -> Iterator[Validated]:
+    """``validated(paths)`` computed in a child process; a failure there is raised here with its code."""
+    context = multiprocessing.get_context("spawn")
+    chunks = context.Queue(maxsize=QUEUE_CHUNKS)
+    child = context.Process(target=_produce, args=([str(p) for p in paths], chunks), daemon=True,
+                            name="gate-filings-reader")
+    child.start()
+    try:
+        while True:
+            try:
+                message = chunks.get(timeout=CHILD_POLL_SECONDS)
+            except queue.Empty:
+                if not child.is_alive():
+                    raise FilingsInvalid(f"the filings reader stopped unexpectedly (exit status {child.exitcode})",
+                                         code="filings_reader_failed") from None
+                continue
+            kind, payload = message
+            if kind == "records":
+                yield from payload
+            elif kind == "error":
+                error_type, text, code = payload
+                raise (FilingsInvalid if error_type == "FilingsInvalid" else GateError)(text, code=code)
+            else:
+                return
+    finally:
+        if child.is_alive():
+            child.terminate()
+        child.join()
+        chunks.close()
+
+
+def _produce(paths: list[str], chunks) -> None:
+    try:
+        chunk: list[Validated] = []
+        for item in validated(paths):
+            chunk.append(item)
+            if len(chunk) >= CHUNK_RECORDS:
+                chunks.put(("records", chunk))
+                chunk = []
+        if chunk:
+            chunks.put(("records", chunk))
+        chunks.put(("end", None))
+    except GateError as exc:
+        chunks.put(("error", (type(exc).__name__, exc.message, exc.code)))
+    except Exception as exc:  # noqa: BLE001 — reported to the importer with a code instead of a lost traceback
+        chunks.put(("error", ("GateError", f"reading the filings failed: {type(exc).__name__}: {exc}",
+                              "filings_reader_failed")))
+
+
+def estimate_records(paths: Sequence[str | pathlib.Path]) -> int | None:
+    """Records in the files, for a progress bar: lines of JSON Lines, rows of CSV (rows of one filing merge, so
+    an upper bound); None when a file's count is unknown without parsing it (JSON arrays, XLSX)."""
+    from gate.filings.formats import detect_format
+
+    total = 0
+    for path in paths:
+        try:
+            kind = detect_format(pathlib.Path(path))
+            if kind not in ("jsonl", "csv"):
+                return None
+            with open(path, "rb") as fh:
+                lines = sum(block.count(b"\n") for block in iter(lambda: fh.read(1 << 20), b""))
+        except OSError:
+            return None
+        total += lines - (1 if kind == "csv" else 0)
+    return max(total, 0)
