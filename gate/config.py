@@ -42,6 +42,9 @@ class Settings:
     callback_max_attempts: int = 8  # GATE_CALLBACK_MAX_ATTEMPTS: deliveries before a callback is given up
     callback_backoff_seconds: float = 30.0  # GATE_CALLBACK_BACKOFF_SECONDS: first retry delay, doubled each time
     callback_timeout_seconds: float = 10.0  # GATE_CALLBACK_TIMEOUT_SECONDS: per delivery attempt
+    callback_concurrency: int = 4  # GATE_CALLBACK_CONCURRENCY: callbacks a worker delivers side by side
+    fetch_deadline_seconds: float = 300.0  # GATE_FETCH_DEADLINE_SECONDS: a package_url download's whole time
+    fetch_min_bytes_per_second: int = 16384  # GATE_FETCH_MIN_BYTES_PER_SECOND: slower downloads are dropped
     job_lease_seconds: int = 120  # GATE_JOB_LEASE_SECONDS: a job whose worker stops heartbeating is retaken
     log_format: str = "json"  # GATE_LOG_FORMAT: json | text
     precheck_page: str = "open"  # GATE_PRECHECK_PAGE: open (anyone may use the upload page) | off
@@ -50,7 +53,7 @@ class Settings:
     platform_id: str | None = None  # GATE_PLATFORM_ID: our identity at the regulator (X-Platform-Id)
     regulator_secret: str | None = None  # GATE_REGULATOR_SECRET: HMAC key for what we send
     report_time: str = "02:00"  # GATE_REPORT_TIME: HH:MM Asia/Shanghai; daily report periods end at this time
-    sync_interval_minutes: int = 15  # GATE_SYNC_INTERVAL_MINUTES: filings feed polling interval
+    sync_interval_minutes: float = 15  # GATE_SYNC_INTERVAL_MINUTES: filings feed polling + pending report retry
     audit_retention_days: int = 365  # GATE_AUDIT_RETENTION_DAYS: audit events older than this are purged (>= 60)
     scheduler_in_server: bool = False  # GATE_SCHEDULER_IN_SERVER: `gate serve` also runs the scheduled jobs
 
@@ -135,6 +138,12 @@ def _service_settings(environ: Mapping[str, str]) -> dict:
                                          Settings.callback_backoff_seconds, kind=float),
         callback_timeout_seconds=_number(environ, "GATE_CALLBACK_TIMEOUT_SECONDS",
                                          Settings.callback_timeout_seconds, kind=float, minimum=0.1),
+        callback_concurrency=_number(environ, "GATE_CALLBACK_CONCURRENCY", Settings.callback_concurrency,
+                                     minimum=1),
+        fetch_deadline_seconds=_number(environ, "GATE_FETCH_DEADLINE_SECONDS", Settings.fetch_deadline_seconds,
+                                       kind=float, minimum=1),
+        fetch_min_bytes_per_second=_number(environ, "GATE_FETCH_MIN_BYTES_PER_SECOND",
+                                           Settings.fetch_min_bytes_per_second),
         job_lease_seconds=_number(environ, "GATE_JOB_LEASE_SECONDS", Settings.job_lease_seconds, minimum=5),
         log_format=_choice(environ, "GATE_LOG_FORMAT", "json", ("json", "text")),
         precheck_page=_choice(environ, "GATE_PRECHECK_PAGE", "open", ("open", "off")),
@@ -161,7 +170,7 @@ def _sync_settings(environ: Mapping[str, str]) -> dict:
         regulator_secret=environ.get("GATE_REGULATOR_SECRET", "") or None,
         report_time=_report_time(environ),
         sync_interval_minutes=_number(environ, "GATE_SYNC_INTERVAL_MINUTES", Settings.sync_interval_minutes,
-                                      minimum=1),
+                                      kind=float, minimum=0.05),
         audit_retention_days=_number(environ, "GATE_AUDIT_RETENTION_DAYS", Settings.audit_retention_days,
                                      minimum=MIN_AUDIT_RETENTION_DAYS),
         scheduler_in_server=_flag(environ, "GATE_SCHEDULER_IN_SERVER"),

@@ -24,7 +24,7 @@ def worker(once: bool, poll: float, name: str | None) -> int:
     engine = open_database(settings.database_url)
     runner = Worker(engine, settings, name=name)
     if once:
-        while runner.run_once():
+        while runner.run_once() or runner.deliver_callbacks():
             pass
         return 0
     stop = threading.Event()

@@ -46,10 +46,9 @@ class GateService:
         return self._engine
 
     def fetch_policy(self):
-        from gate.platform_hooks.fetch import FetchPolicy, parse_networks
+        from gate.platform_hooks.fetch import policy_from_settings
 
-        return FetchPolicy(max_bytes=self.settings.max_upload_bytes, allow_http=self.settings.fetch_allow_http,
-                           allow_networks=parse_networks(self.settings.fetch_allow_networks))
+        return policy_from_settings(self.settings)
 
 
 def service() -> GateService:

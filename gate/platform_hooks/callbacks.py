@@ -4,13 +4,20 @@ afterwards, retried with exponential backoff until the store answers 2xx or the 
 The URL passes the same SSRF rules as package_url at every attempt (DNS may change between attempts), and the
 connection goes to the address that was checked. The body is signed like incoming webhooks
 (``X-Gate-Signature: t=..,v1=..``), so a store verifies it with the secret it already has.
+
+Delivery is at least once: a POST the store received but whose answer the gate never recorded (the connection
+broke, the worker died, the database went away) is sent again. Stores de-duplicate on the body's ``check_id``
+(check events) or ``notice_id`` (delist notices) together with the ``X-Gate-Event`` header (docs/api.md).
+Attempts are counted when they are claimed, before the POST, so ``attempts`` never undercounts.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import logging
+from concurrent.futures import Executor
 
 import requests
 from sqlalchemy import and_, insert, select, update
@@ -57,43 +64,66 @@ def _post(url: str, body: bytes, secret: str, *, policy: FetchPolicy, timeout: f
         return response.status_code
 
 
-def deliver_due(engine: Engine, *, policy: FetchPolicy, backoff_seconds: float, max_attempts: int,
-                timeout: float, limit: int = 20) -> int:
-    """Try every due delivery once; returns how many were delivered."""
+def claim_due(engine: Engine, *, timeout: float, limit: int = 20) -> list:
+    """Take up to ``limit`` due deliveries of enabled clients, counting the attempt *before* it is made.
+
+    The claim pushes ``next_attempt_at`` past this attempt and adds one to ``attempts`` in one guarded update, so
+    another worker that read the same row loses here, and an attempt whose outcome is never recorded (the process
+    died, the database went away after the POST) still counts. A disabled client's deliveries are not due: they
+    wait, and go out if the client is enabled again.
+    """
     now = utcnow()
     with engine.connect() as conn:
         due = conn.execute(select(C, A.c.webhook_secret).join(A, A.c.id == C.c.client_id)
-                           .where(C.c.status == "pending", C.c.next_attempt_at <= now)
+                           .where(C.c.status == "pending", C.c.next_attempt_at <= now, A.c.disabled.is_(False))
                            .order_by(C.c.next_attempt_at).limit(limit)).all()
-    delivered = 0
+    claimed = []
     for row in due:
-        # Claim by pushing next_attempt_at past this attempt; another worker that read the same row loses here.
         with engine.begin() as conn:
             taken = conn.execute(update(C).where(and_(C.c.id == row.id, C.c.status == "pending",
                                                       C.c.next_attempt_at == row.next_attempt_at))
-                                 .values(next_attempt_at=utcnow() + dt.timedelta(seconds=timeout * 3))).rowcount
-        if not taken:
-            continue
-        status, error = None, None
-        try:
-            status = _post(row.url, row.body.encode("utf-8"), row.webhook_secret, policy=policy, timeout=timeout)
-        except UploadError as exc:
-            error = f"{exc.code}: {exc.message}"
-        except requests.RequestException as exc:
-            error = type(exc).__name__
-        attempts = row.attempts + 1
-        ok = status is not None and 200 <= status < 300
-        values = {"attempts": attempts, "last_status": status, "last_error": error}
-        if ok:
-            values.update(status="delivered", delivered_at=utcnow())
-            delivered += 1
-        elif attempts >= max_attempts:
-            values.update(status="failed")
-        else:
-            values.update(next_attempt_at=utcnow() + dt.timedelta(seconds=backoff(attempts, backoff_seconds)))
-        with engine.begin() as conn:
-            conn.execute(update(C).where(C.c.id == row.id).values(**values))
-        LOGGER.info("callback attempt", extra={"fields": {"check_id": row.check_id, "attempt": attempts,
-                                                           "status": status, "error": error,
-                                                           "outcome": values.get("status", "retry")}})
-    return delivered
+                                 .values(next_attempt_at=utcnow() + dt.timedelta(seconds=timeout * 3),
+                                         attempts=C.c.attempts + 1)).rowcount
+        if taken:
+            claimed.append(row)
+    return claimed
+
+
+def attempt(engine: Engine, row, *, policy: FetchPolicy, backoff_seconds: float, max_attempts: int,
+            timeout: float) -> bool:
+    """POST one claimed delivery and record the outcome; True when the store acknowledged it (2xx)."""
+    status, error = None, None
+    try:
+        status = _post(row.url, row.body.encode("utf-8"), row.webhook_secret, policy=policy, timeout=timeout)
+    except UploadError as exc:
+        error = f"{exc.code}: {exc.message}"
+    except requests.RequestException as exc:
+        error = type(exc).__name__
+    except Exception as exc:  # noqa: BLE001 - a URL no code path foresaw still fails this delivery, not the worker
+        LOGGER.exception("callback attempt crashed", extra={"fields": {"check_id": row.check_id}})
+        error = f"{type(exc).__name__}: {exc}"[:500]
+    attempts = row.attempts + 1  # as counted by claim_due
+    ok = status is not None and 200 <= status < 300
+    values = {"last_status": status, "last_error": error}
+    if ok:
+        values.update(status="delivered", delivered_at=utcnow())
+    elif attempts >= max_attempts:
+        values.update(status="failed")
+    else:
+        values.update(next_attempt_at=utcnow() + dt.timedelta(seconds=backoff(attempts, backoff_seconds)))
+    with engine.begin() as conn:
+        conn.execute(update(C).where(C.c.id == row.id, C.c.status == "pending").values(**values))
+    LOGGER.info("callback attempt", extra={"fields": {"check_id": row.check_id, "attempt": attempts,
+                                                       "status": status, "error": error,
+                                                       "outcome": values.get("status", "retry")}})
+    return ok
+
+
+def deliver_due(engine: Engine, *, policy: FetchPolicy, backoff_seconds: float, max_attempts: int,
+                timeout: float, limit: int = 20, pool: Executor | None = None) -> int:
+    """Try every due delivery once (side by side on ``pool`` when given); returns how many were delivered."""
+    rows = claim_due(engine, timeout=timeout, limit=limit)
+    send = functools.partial(attempt, engine, policy=policy, backoff_seconds=backoff_seconds,
+                             max_attempts=max_attempts, timeout=timeout)
+    results = pool.map(send, rows) if pool is not None else map(send, rows)
+    return sum(1 for ok in results if ok)

@@ -128,24 +128,41 @@ def _decide_and_record(conn: Connection, facts: PackageFacts, *, metadata: dict,
 
 
 def enqueue(engine: Engine, *, check_id: str, client_id: int, path: str, size: int, sha256: str, filename: str,
-            metadata: dict, callback_url: str | None) -> Outcome:
-    """Hold the check and its job in the database; the spool stays on disk until the worker finishes."""
+            metadata: dict, callback_url: str | None) -> tuple[Outcome, bool]:
+    """Hold the check and its job in the database; the spool stays on disk until the worker finishes.
+
+    Insert-or-get, so racing intakes of the same upload (two servers, one check_id) create one check and one job:
+    the primary key of service_check lets one request create the check; the loser finds it and joins it. A failed
+    check is queued again only by the request whose guarded update moves it out of ``failed``, and the partial
+    unique index ``ux_job_live_check`` backs that up with at most one live job per check. Returns the check's state
+    and whether this call queued the job (only then does the caller's spool belong to the job).
+    """
     now = utcnow()
     payload = {"path": path, "filename": filename, "metadata": metadata, "callback_url": callback_url,
                "client_id": client_id}
     with engine.begin() as conn:
-        try:
-            with conn.begin_nested():
-                conn.execute(insert(SC), {
-                    "check_id": check_id, "client_id": client_id, "package_sha256": sha256, "size": size,
-                    "filename": filename[:255], "status": "queued",
-                    "metadata_json": json.dumps(metadata, ensure_ascii=False), "created_at": now, "updated_at": now})
-        except IntegrityError:  # a failed earlier attempt: queue it again
-            conn.execute(update(SC).where(SC.c.check_id == check_id).values(status="queued", error=None,
-                                                                          updated_at=now))
-        conn.execute(insert(J), {"kind": "check", "check_id": check_id, "payload": json.dumps(payload),
-                                 "status": "queued", "attempts": 0, "available_at": now, "created_at": now})
-    return Outcome(check_id, "queued")
+        if not _insert_new(conn, SC, {
+                "check_id": check_id, "client_id": client_id, "package_sha256": sha256, "size": size,
+                "filename": filename[:255], "status": "queued",
+                "metadata_json": json.dumps(metadata, ensure_ascii=False), "created_at": now, "updated_at": now}):
+            requeued = conn.execute(update(SC).where(SC.c.check_id == check_id, SC.c.status == "failed")
+                                    .values(status="queued", error=None, updated_at=now)).rowcount
+            if not requeued:  # another request holds it (queued, running or done): join it
+                return Outcome(check_id, existing(conn, check_id).status), False
+        if not _insert_new(conn, J, {"kind": "check", "check_id": check_id, "payload": json.dumps(payload),
+                                     "status": "queued", "attempts": 0, "available_at": now, "created_at": now}):
+            return Outcome(check_id, "queued"), False
+    return Outcome(check_id, "queued"), True
+
+
+def _insert_new(conn: Connection, table, row: dict) -> bool:
+    """Insert ``row`` unless a unique key already holds it (in a savepoint, so the transaction goes on)."""
+    try:
+        with conn.begin_nested():
+            conn.execute(insert(table), row)
+    except IntegrityError:
+        return False
+    return True
 
 
 def finish_job_check(conn: Connection, *, check_id: str, facts: PackageFacts, metadata: dict, policy: Policy,

@@ -8,18 +8,31 @@ Every hop — the first URL and each redirect — is checked the same way before
 3. the connection goes to the address that was checked, not to a second resolution an attacker's DNS could answer
    differently (rebinding); for https the certificate is still verified against the host name.
 The body streams into a size-capped spool while it is hashed, and must match the ``sha256`` the store announced.
+
+Host names are written in IDNA (``xn--``) form before they are resolved, checked or sent: UTS #46 mapping turns
+full-width digits and the ideographic full stop ``。`` into their ASCII forms, so the name that is checked is the
+name that is connected to and written in the Host header (an IPv6 literal in brackets). A name that does not map is
+refused as ``package_url_invalid``.
+
+Time: a download has a total deadline and, after a grace period, a minimum average rate: a server that trickles
+bytes (one every few seconds never trips a read timeout) would otherwise hold a web worker until it is killed. Every
+way a download can break (short body, bad chunking, a malformed length) answers ``package_url_unreachable``.
 """
 
 from __future__ import annotations
 
 import hmac
+import http.client
 import ipaddress
 import socket
+import time
 import urllib.parse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+import idna
 import requests
+import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 
 from gate import __version__
@@ -30,6 +43,10 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 MAX_REDIRECTS = 3
 TIMEOUT = (5.0, 60.0)  # connect, read (seconds between bytes)
+DEADLINE_SECONDS = 300.0  # a whole download (GATE_FETCH_DEADLINE_SECONDS)
+MIN_BYTES_PER_SECOND = 16384  # average, once RATE_GRACE_SECONDS have passed (GATE_FETCH_MIN_BYTES_PER_SECOND)
+RATE_GRACE_SECONDS = 10.0  # slow starts (TLS, a cold cache at the store's CDN) are not judged
+READ_BYTES = 1 << 16
 USER_AGENT = f"filing-gate/{__version__} (package fetch)"
 
 
@@ -42,6 +59,16 @@ class FetchPolicy:
     allow_networks: tuple[Network, ...] = field(default=())
     max_redirects: int = MAX_REDIRECTS
     timeout: tuple[float, float] = TIMEOUT
+    deadline: float = DEADLINE_SECONDS
+    min_rate: int = MIN_BYTES_PER_SECOND
+    rate_grace: float = RATE_GRACE_SECONDS
+
+
+def policy_from_settings(settings) -> FetchPolicy:
+    """The one FetchPolicy of a gate's settings (package_url fetches and callbacks alike)."""
+    return FetchPolicy(max_bytes=settings.max_upload_bytes, allow_http=settings.fetch_allow_http,
+                       allow_networks=parse_networks(settings.fetch_allow_networks),
+                       deadline=settings.fetch_deadline_seconds, min_rate=settings.fetch_min_bytes_per_second)
 
 
 def parse_networks(text: str) -> tuple[Network, ...]:
@@ -104,6 +131,23 @@ class Target:
     pinned_url: str
 
 
+def ascii_host(host: str) -> str:
+    """The host as it is resolved, checked and sent: an IP literal as written, a name in IDNA (xn--) form after
+    UTS #46 mapping (full-width digits, ``。``, upper case); refused when it does not map."""
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        pass
+    try:
+        mapped = idna.encode(host, uts46=True, std3_rules=True).decode("ascii")
+    except (idna.IDNAError, UnicodeError):
+        raise _refuse(f"package_url has an invalid host name: {host!r}", code="package_url_invalid") from None
+    try:  # full-width digits map to an IPv4 literal: keep its canonical form
+        return str(ipaddress.ip_address(mapped))
+    except ValueError:
+        return mapped
+
+
 def check_url(url: str, policy: FetchPolicy, *, resolver: Callable[[str, int], Sequence[Address]] = resolve) -> Target:
     """Steps 1-2 for one hop; returns where to connect."""
     try:
@@ -117,11 +161,7 @@ def check_url(url: str, policy: FetchPolicy, *, resolver: Callable[[str, int], S
                       code="package_url_invalid")
     if not parts.hostname or parts.username or parts.password:
         raise _refuse("package_url needs a host and must not carry credentials", code="package_url_invalid")
-    host = parts.hostname
-    try:
-        host.encode("idna")  # what getaddrinfo does first; an empty or over-long label raises UnicodeError there
-    except UnicodeError:
-        raise _refuse(f"package_url has an invalid host name: {host!r}", code="package_url_invalid") from None
+    host = ascii_host(parts.hostname)
     port = port or (443 if parts.scheme == "https" else 80)
     addresses = resolver(host, port)
     if not addresses:
@@ -157,7 +197,39 @@ def pinned_session(target: Target) -> requests.Session:
 
 
 def host_header(target: Target) -> str:
-    return target.host if target.port in (80, 443) else f"{target.host}:{target.port}"
+    host = f"[{target.host}]" if ":" in target.host else target.host  # an IPv6 literal (RFC 7230 uri-host)
+    return host if target.port in (80, 443) else f"{host}:{target.port}"
+
+
+class DownloadTooSlow(OSError):
+    """Raised inside the spool's copy loop (an OSError, so the spool is discarded like any broken read)."""
+
+
+class PacedReader:
+    """A response body read under a total deadline and a minimum average rate (module docstring, "Time")."""
+
+    def __init__(self, raw, policy: FetchPolicy, started: float) -> None:
+        self.raw, self.policy, self.started, self.received = raw, policy, started, 0
+
+    def read(self, size: int = READ_BYTES) -> bytes:
+        elapsed = time.monotonic() - self.started
+        if elapsed > self.policy.deadline:
+            raise DownloadTooSlow(f"the download took longer than {self.policy.deadline:g} s")
+        if elapsed > self.policy.rate_grace and self.received < self.policy.min_rate * elapsed:
+            raise DownloadTooSlow(f"the download is slower than {self.policy.min_rate} bytes per second")
+        data = self.raw.read1(min(size, READ_BYTES))  # what has arrived: a trickle is measured as it comes
+        self.received += len(data)
+        return data
+
+
+# A body that breaks off, bad chunk framing, a length that is not a number: the download failed, nothing else.
+BROKEN_DOWNLOAD = (requests.RequestException, urllib3.exceptions.HTTPError, http.client.HTTPException, OSError,
+                   ValueError)
+
+
+def _declared_length(value: str | None) -> int | None:
+    # str.isdigit() accepts "²" and other digits int() refuses: only ASCII digits are a length.
+    return int(value) if value and value.isascii() and value.isdigit() else None
 
 
 def fetch_package(url: str, *, expected_sha256: str, policy: FetchPolicy, directory: str | None = None,
@@ -166,14 +238,17 @@ def fetch_package(url: str, *, expected_sha256: str, policy: FetchPolicy, direct
     expected = expected_sha256.strip().lower()
     if len(expected) != 64 or any(c not in "0123456789abcdef" for c in expected):
         raise UploadError("sha256 must be 64 hexadecimal digits", code="sha256_invalid")
+    started = time.monotonic()
     for _hop in range(policy.max_redirects + 1):
         target = check_url(url, policy, resolver=resolver)
+        remaining = policy.deadline - (time.monotonic() - started)
+        timeout = (min(policy.timeout[0], max(remaining, 0.1)), min(policy.timeout[1], max(remaining, 0.1)))
         with pinned_session(target) as session:
             try:
-                response = session.get(target.pinned_url, headers={"Host": host_header(target), "User-Agent": USER_AGENT,
-                                                "Accept-Encoding": "identity"},
-                                       timeout=policy.timeout, stream=True, allow_redirects=False)
-            except requests.RequestException as exc:
+                response = session.get(target.pinned_url, headers={
+                    "Host": host_header(target), "User-Agent": USER_AGENT, "Accept-Encoding": "identity"},
+                    timeout=timeout, stream=True, allow_redirects=False)
+            except BROKEN_DOWNLOAD as exc:
                 raise _refuse(f"cannot fetch package_url: {type(exc).__name__}", code="package_url_unreachable") \
                     from None
             with response:
@@ -184,13 +259,14 @@ def fetch_package(url: str, *, expected_sha256: str, policy: FetchPolicy, direct
                 if response.status_code != 200:
                     raise _refuse(f"package_url answered HTTP {response.status_code}",
                                   code="package_url_unreachable")
-                declared = response.headers.get("Content-Length")
-                length = int(declared) if declared and declared.isdigit() else None
                 try:
-                    spooled = spool_stream(response.raw, limit=policy.max_bytes, directory=directory,
-                                           declared_length=length)
-                except requests.RequestException:
-                    raise _refuse("the download broke off", code="package_url_unreachable") from None
+                    spooled = spool_stream(PacedReader(response.raw, policy, started), limit=policy.max_bytes,
+                                           directory=directory,
+                                           declared_length=_declared_length(response.headers.get("Content-Length")))
+                except BROKEN_DOWNLOAD as exc:
+                    message = str(exc) if isinstance(exc, DownloadTooSlow) else \
+                        f"the download broke off ({type(exc).__name__})"
+                    raise _refuse(message, code="package_url_unreachable") from None
         if not hmac.compare_digest(spooled.sha256, expected):
             spooled.discard()
             raise UploadError(f"the downloaded package has SHA-256 {spooled.sha256}, not the announced {expected}",

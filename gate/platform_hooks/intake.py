@@ -89,11 +89,11 @@ def answer_check(client: Client, spooled: SpooledPackage, filename: str, metadat
         if force_async or spooled.size > gate.settings.sync_threshold_bytes:
             callback_url = metadata.get("callback_url") or client.callback_url
             check_callback_url(callback_url)
-            checks.enqueue(gate.engine, check_id=check_id, client_id=client.id, path=spooled.path,
-                           size=spooled.size, sha256=spooled.sha256, filename=filename, metadata=metadata,
-                           callback_url=callback_url)
-            keep = True  # the worker deletes it when the job completes
-            return {"check_id": check_id, "status": "queued", "status_url": status_url}, 202
+            queued, keep = checks.enqueue(gate.engine, check_id=check_id, client_id=client.id, path=spooled.path,
+                                          size=spooled.size, sha256=spooled.sha256, filename=filename,
+                                          metadata=metadata, callback_url=callback_url)
+            # keep: the job owns the spool and the worker deletes it; otherwise a racing request's job has its own
+            return {"check_id": check_id, "status": queued.status, "status_url": status_url}, 202
         outcome = checks.check_now(gate.engine, check_id=check_id, client_id=client.id, path=spooled.path,
                                    size=spooled.size, sha256=spooled.sha256, filename=filename, metadata=metadata,
                                    policy=gate.policy, actor=actor)

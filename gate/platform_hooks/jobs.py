@@ -92,14 +92,16 @@ class Heartbeat:
 
 
 def release_for_retry(engine: Engine, job: ClaimedJob, worker: str, error: str) -> str:
-    """After an unexpected failure: queue again after a delay, or fail for good after MAX_JOB_ATTEMPTS."""
-    final = job.attempts >= MAX_JOB_ATTEMPTS
-    values = {"status": "failed", "finished_at": utcnow()} if final else {
-        "status": "queued", "available_at": utcnow() + dt.timedelta(seconds=RETRY_DELAY_SECONDS * job.attempts)}
+    """After an unexpected failure: queue again after a delay. Returns what happened: ``queued``; ``final`` (the
+    attempts are spent and nothing was written: the caller fails job and check together, guarded); or ``lost``
+    (the lease had passed and another worker owns the job: nothing was written, its result will stand)."""
+    if job.attempts >= MAX_JOB_ATTEMPTS:
+        return "final"
     with engine.begin() as conn:
-        conn.execute(update(J).where(owned(job.id, worker)).values(last_error=error[:2000], lease_until=None,
-                                                                   **values))
-    return values["status"]
+        released = conn.execute(update(J).where(owned(job.id, worker)).values(
+            status="queued", available_at=utcnow() + dt.timedelta(seconds=RETRY_DELAY_SECONDS * job.attempts),
+            last_error=error[:2000], lease_until=None)).rowcount
+    return "queued" if released else "lost"
 
 
 def job_status(engine: Engine, job_id: int) -> str | None:

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Index, Text
+from sqlalchemy import BigInteger, Index, Text, text
 from sqlmodel import Field, SQLModel
 
 from gate.store.tables import utcnow
+
+JOB_LIVE = "status IN ('queued', 'running')"
 
 
 class ApiClient(SQLModel, table=True):
@@ -67,7 +69,12 @@ class Job(SQLModel, table=True):
     """Queued work (a package check) held in the database until a worker finishes it."""
 
     __tablename__ = "job"
-    __table_args__ = (Index("ix_job_claim", "status", "available_at"),)
+    __table_args__ = (
+        Index("ix_job_claim", "status", "available_at"),
+        # One live job per check: two servers queueing the same upload at once meet here (gate.platform_hooks.checks).
+        Index("ux_job_live_check", "check_id", unique=True, sqlite_where=text(JOB_LIVE),
+              postgresql_where=text(JOB_LIVE)),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=32)

@@ -148,10 +148,9 @@ def sync_filings(engine: Engine, client: RegulatorClient, *, settings: Settings,
 
 
 def deliver_callbacks(engine: Engine, settings: Settings) -> int:
-    from gate.platform_hooks.fetch import FetchPolicy, parse_networks
+    from gate.platform_hooks.fetch import policy_from_settings
 
-    policy = FetchPolicy(max_bytes=settings.max_upload_bytes, allow_http=settings.fetch_allow_http,
-                         allow_networks=parse_networks(settings.fetch_allow_networks))
+    policy = policy_from_settings(settings)
     return deliver_due(engine, policy=policy, backoff_seconds=settings.callback_backoff_seconds,
                        max_attempts=settings.callback_max_attempts, timeout=settings.callback_timeout_seconds)
 
