@@ -38,3 +38,56 @@ def create(name: str, role: str, callback_url: str | None, as_json: bool) -> int
         click.echo(f"webhook_secret: {issued.webhook_secret}")
         click.echo("Store both now: they are not shown again (only a hash of the key is kept).", err=True)
     return 0
+
+
+def _with_engine(change):
+    from gate.config import load_settings
+    from gate.store.engine import open_database
+
+    engine = open_database(load_settings().database_url)
+    try:
+        return change(engine)
+    finally:
+        engine.dispose()
+
+
+@clients.command("disable")
+@click.argument("name")
+def disable(name: str) -> int:
+    """Refuse the client's API key from now on; its queued callbacks wait until it is enabled."""
+    from gate.platform_hooks.auth import set_disabled
+
+    _with_engine(lambda engine: set_disabled(engine, name, True))
+    click.echo(f"client {name} disabled")
+    return 0
+
+
+@clients.command("enable")
+@click.argument("name")
+def enable(name: str) -> int:
+    """Accept the client's API key again; its waiting callbacks are delivered."""
+    from gate.platform_hooks.auth import set_disabled
+
+    _with_engine(lambda engine: set_disabled(engine, name, False))
+    click.echo(f"client {name} enabled")
+    return 0
+
+
+@clients.command("rotate-key")
+@click.argument("name")
+def rotate_key(name: str) -> int:
+    """Issue a new API key (printed once); the old key stops working at once."""
+    from gate.platform_hooks.auth import rotate_key as rotate
+
+    click.echo(f"api_key: {_with_engine(lambda engine: rotate(engine, name))}")
+    return 0
+
+
+@clients.command("rotate-secret")
+@click.argument("name")
+def rotate_secret(name: str) -> int:
+    """Issue a new webhook secret (printed once): sign requests with it; callbacks are signed with it from now on."""
+    from gate.platform_hooks.auth import rotate_secret as rotate
+
+    click.echo(f"webhook_secret: {_with_engine(lambda engine: rotate(engine, name))}")
+    return 0

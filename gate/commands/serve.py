@@ -31,7 +31,11 @@ def _gunicorn_app(options: dict):
 
 
 def _child_exit(_server, worker) -> None:
-    # prometheus_client's multiprocess mode: a dead worker's live gauges must not be summed any more.
+    # prometheus_client's multiprocess mode: a dead worker's live gauges must not be summed any more. Only that mode
+    # has files to mark (one worker counts in memory): without its directory mark_process_dead raises, and an
+    # exception in this hook takes the gunicorn master down with the worker.
+    if not os.environ.get(MULTIPROC_ENV):
+        return
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)

@@ -13,6 +13,7 @@ import threading
 import time
 
 import flask
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from gate.config import Settings, load_settings
@@ -87,8 +88,35 @@ def _handle_unexpected(exc: Exception):
 def _observe(response: flask.Response) -> flask.Response:
     rule = flask.request.url_rule.rule if flask.request.url_rule else "unmatched"
     elapsed = time.perf_counter() - flask.g.get("started", time.perf_counter())
-    metrics.REQUEST_SECONDS.labels(rule, flask.request.method).observe(elapsed)
-    metrics.REQUESTS.labels(rule, flask.request.method, str(response.status_code)).inc()
+    metrics.observe_request(rule, flask.request.method, response.status_code, elapsed)
+    return response
+
+
+def _database_unavailable(exc: SQLAlchemyError):
+    # The database went away mid-request (a restart, a failover, a killed backend): the caller may retry, so this is
+    # the service's state (503), not a bug (500). Raised by SQLAlchemy, it never reaches the GateError handler.
+    LOGGER.error("database unavailable", extra={"fields": {"error_type": type(exc).__name__}})
+    response = error_response("database_unavailable", "the database is unavailable; retry later", 503)
+    response.headers["Retry-After"] = "5"
+    return response
+
+
+# Every response, pages and JSON alike. The pages need their own stylesheet block and the copy fields'
+# onclick="this.select()" handler (allowed by its hash, nothing else inline); nothing may frame them, and nothing
+# the gate serves is to be sniffed into another type. A view that needs a different policy sets its own header.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": ("default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+                                "script-src 'self' 'unsafe-hashes' 'sha256-%s'; form-action 'self'; "
+                                "frame-ancestors 'none'; base-uri 'none'" % "biFQTroSCI3Z5BmsMGyEE2jFZdwjjG1Oe7JLytgH6jM="),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def _security_headers(response: flask.Response) -> flask.Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
     return response
 
 
@@ -116,6 +144,7 @@ def create_app(settings: Settings | None = None, test_config: dict | None = None
     app.before_request(request_log.begin_request)
     app.before_request(_refuse_nul_in_path)
     app.after_request(_observe)
+    app.after_request(_security_headers)
     app.after_request(request_log.end_request)
 
     @app.teardown_request
@@ -125,6 +154,8 @@ def create_app(settings: Settings | None = None, test_config: dict | None = None
 
     app.register_error_handler(GateError, _handle_gate_error)
     app.register_error_handler(HTTPException, _handle_http_error)
+    for transient in (OperationalError, InterfaceError):
+        app.register_error_handler(transient, _database_unavailable)
     app.register_error_handler(Exception, _handle_unexpected)
 
     from gate.platform_hooks import developer, filings_api, ops, preinstall, store_hooks

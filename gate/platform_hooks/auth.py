@@ -13,11 +13,12 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from gate.errors import GateError, UsageError
+from gate.store.audit import record_event
 from gate.store.service_tables import ApiClient
 from gate.store.tables import utcnow
 
@@ -74,14 +75,22 @@ def _hash(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
+def _new_key() -> tuple[str, str]:
+    key_id = secrets.token_hex(8)
+    return key_id, f"{KEY_PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
+
+
+def _new_secret() -> str:
+    return "whsec_" + secrets.token_urlsafe(32)
+
+
 def create_client(engine: Engine, *, name: str, role: str, callback_url: str | None = None) -> IssuedClient:
     if role not in ROLES:
         raise UsageError(f"role must be one of {', '.join(ROLES)}", code="role_invalid")
     if not name.strip() or len(name) > 128:
         raise UsageError("a client needs a name of 1 to 128 characters", code="client_name_invalid")
-    key_id = secrets.token_hex(8)
-    api_key = f"{KEY_PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
-    webhook_secret = "whsec_" + secrets.token_urlsafe(32)
+    key_id, api_key = _new_key()
+    webhook_secret = _new_secret()
     try:
         with engine.begin() as conn:
             client_id = conn.execute(insert(A).returning(A.c.id), {
@@ -109,3 +118,38 @@ def authenticate(engine: Engine, authorization: str | None) -> Client:
     if row is None or not matches or row.disabled:
         raise AuthError("the API key is not valid", code="auth_invalid")
     return Client(row.id, row.name, row.role, row.webhook_secret, row.callback_url)
+
+
+class ClientNotFound(UsageError):
+    code = "client_not_found"
+
+
+def _change_client(engine: Engine, name: str, action: str, values: dict) -> int:
+    """Update one client by name and audit it, in one transaction; returns its id."""
+    with engine.begin() as conn:
+        client_id = conn.execute(update(A).where(A.c.name == name).values(**values).returning(A.c.id)).scalar()
+        if client_id is None:
+            raise ClientNotFound(f"no client named {name!r}")
+        record_event(conn, actor="cli", action=f"client.{action}", subject=name[:255], details={"client_id": client_id})
+    return client_id
+
+
+def set_disabled(engine: Engine, name: str, disabled: bool) -> int:
+    """A disabled client's key stops working at once, and its queued callbacks wait (gate.platform_hooks.callbacks)
+    until it is enabled again."""
+    return _change_client(engine, name, "disable" if disabled else "enable", {"disabled": disabled})
+
+
+def rotate_key(engine: Engine, name: str) -> str:
+    """Issue a new API key; the old one stops working at once. Returns the new key (shown once)."""
+    key_id, api_key = _new_key()
+    _change_client(engine, name, "rotate_key", {"key_id": key_id, "key_sha256": _hash(api_key)})
+    return api_key
+
+
+def rotate_secret(engine: Engine, name: str) -> str:
+    """Issue a new webhook secret: requests must be signed with it, and callbacks are signed with it from now on
+    (also those still queued). Returns the new secret (shown once)."""
+    secret = _new_secret()
+    _change_client(engine, name, "rotate_secret", {"webhook_secret": secret})
+    return secret

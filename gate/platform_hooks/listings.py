@@ -31,13 +31,17 @@ ACTIONS = ("listed", "delisted")
 # Android's rule for an application id: two or more dot-separated segments, each starting with a letter.
 PACKAGE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)+")
 MAX_VERSION_CODE = 2 ** 63 - 1  # the BIGINT column; versionCodeMajor << 32 | versionCode always fits
+# How far an event may lie ahead of the gate's clock (a store's clock running fast). The listing moves only forward
+# in event time, so one event dated 9999-12-31 would freeze it for ever: every later real event would be stale.
+MAX_CLOCK_AHEAD = dt.timedelta(minutes=10)
 
 
 def _invalid(index: int, message: str) -> UploadError:
     return UploadError(f"events[{index}]: {message}", code="event_invalid")
 
 
-def parse_events(body) -> list[dict]:
+def parse_events(body, *, now: dt.datetime | None = None) -> list[dict]:
+    latest = (now or utcnow()) + MAX_CLOCK_AHEAD
     if not isinstance(body, dict) or not isinstance(body.get("events"), list):
         raise UploadError('the body must be {"events": [...]}', code="body_invalid")
     events = body["events"]
@@ -63,6 +67,9 @@ def parse_events(body) -> list[dict]:
             when = None
         if when is None:
             raise _invalid(i, "`at` must be an ISO 8601 time with a UTC offset, e.g. 2024-05-01T10:00:00+08:00")
+        if when > latest:
+            raise _invalid(i, f"`at` lies more than {MAX_CLOCK_AHEAD.seconds // 60} minutes in the future "
+                              "(is the store's clock right?)")
         parsed.append({"package": package, "action": action, "version_code": version, "at": when})
     return parsed
 

@@ -15,6 +15,9 @@ import os
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from gate.errors import GateError
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # prometheus_client's own switch, set by `gate serve` for workers > 1
@@ -25,6 +28,25 @@ REQUEST_SECONDS = Histogram("gate_http_request_duration_seconds", "HTTP request 
                             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))
 REQUESTS = Counter("gate_http_requests_total", "HTTP requests by route and status", ["route", "method", "status"])
 UPLOAD_BYTES = Counter("gate_upload_bytes_total", "Package bytes received (uploads and package_url fetches)")
+
+
+# Label values come from fixed sets only: a label fed by the request (an invented HTTP method, a path) would make a
+# new series per value and grow /metrics without bound. Routes are url rules (or "unmatched"), statuses numbers.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def method_label(method: str) -> str:
+    return method if method in METHODS else "other"
+
+
+def status_label(status: int) -> str:
+    return str(status) if 100 <= status <= 599 else "other"
+
+
+def observe_request(rule: str, method: str, status: int, seconds: float) -> None:
+    method = method_label(method)
+    REQUEST_SECONDS.labels(rule, method).observe(seconds)
+    REQUESTS.labels(rule, method, status_label(status)).inc()
 
 
 def observe_decision(decision: dict) -> None:
@@ -45,16 +67,24 @@ class DatabaseCollector:
         jobs = GaugeMetricFamily("gate_jobs", "Jobs in the database by status (queued = queue depth)",
                                  labels=["status"])
         callbacks = GaugeMetricFamily("gate_callbacks", "Callback deliveries by status", labels=["status"])
-        engine = self._engine_factory()
-        J, C = Job.__table__, CallbackDelivery.__table__
-        with engine.connect() as conn:
-            counts = dict(conn.execute(select(J.c.status, func.count()).where(J.c.status.in_(("queued", "running")))
-                                       .group_by(J.c.status)).all())
-            pending = dict(conn.execute(select(C.c.status, func.count()).where(C.c.status == "pending")
-                                        .group_by(C.c.status)).all())
+        up = GaugeMetricFamily("gate_database_up", "1 when the database answered this scrape, 0 during an outage")
+        try:
+            engine = self._engine_factory()
+            J, C = Job.__table__, CallbackDelivery.__table__
+            with engine.connect() as conn:
+                counts = dict(conn.execute(select(J.c.status, func.count())
+                                           .where(J.c.status.in_(("queued", "running"))).group_by(J.c.status)).all())
+                pending = dict(conn.execute(select(C.c.status, func.count()).where(C.c.status == "pending")
+                                            .group_by(C.c.status)).all())
+        except (SQLAlchemyError, GateError):  # an outage is when the other counters matter most: still answer
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
         for status in ("queued", "running"):
             jobs.add_metric([status], counts.get(status, 0))
         callbacks.add_metric(["pending"], pending.get("pending", 0))
+        yield up
         yield jobs
         yield callbacks
 
