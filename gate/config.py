@@ -31,6 +31,7 @@ class Settings:
     policy_name_mismatch: str = "review"
     policy_entity_mismatch: str = "review"
     policy_key_rotated: str = "info"
+    policy_upload_key_only: str = "review"  # GATE_POLICY_UPLOAD_KEY_ONLY: an App Bundle signed by its upload key
     # Below this similarity (0..1) between the package label and the filed service name, name_mismatch fires.
     policy_name_similarity: float = 0.5
     # --- HTTP service (gate serve / gate worker) ---
@@ -66,6 +67,7 @@ class Settings:
             name_mismatch=self.policy_name_mismatch,
             entity_mismatch=self.policy_entity_mismatch,
             key_rotated=self.policy_key_rotated,
+            upload_key_only=self.policy_upload_key_only,
             name_similarity=self.policy_name_similarity,
         )
 
@@ -98,6 +100,7 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         policy_name_mismatch=_choice(environ, "GATE_POLICY_NAME_MISMATCH", "review", STEP_ACTIONS),
         policy_entity_mismatch=_choice(environ, "GATE_POLICY_ENTITY_MISMATCH", "review", STEP_ACTIONS),
         policy_key_rotated=_choice(environ, "GATE_POLICY_KEY_ROTATED", "info", ROTATION_ACTIONS),
+        policy_upload_key_only=_choice(environ, "GATE_POLICY_UPLOAD_KEY_ONLY", "review", ROTATION_ACTIONS),
         policy_name_similarity=_fraction(environ, "GATE_POLICY_NAME_SIMILARITY", 0.5),
         **_service_settings(environ),
         **_sync_settings(environ),

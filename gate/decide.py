@@ -11,6 +11,7 @@ Steps (the code below refers to them by number):
   4. That filing is in force.                                             block: filing_blacklisted, filing_cancelled
   5. Every verified signer is covered by a filed key — itself, or an
      ancestor in its verified v3 rotation lineage.                        block: key_mismatch; info: key_rotated
+     An App Bundle's signer is its upload key, not the app signing key.    policy: upload_key_only (review)
   6. The filed domains/IPs cover the hosts and IPs the package contains.  policy: domain_not_filed (review)
   7. The app's label resembles the filed service name (服务名称).           policy: name_mismatch (review)
   8. The uploading developer's entity is the filing's unit (主办单位).       policy: entity_mismatch (review)
@@ -67,6 +68,11 @@ CATALOGUE: dict[str, tuple[str, str, str]] = {
                     "备案登记新证书。",
                     "The signer {signer} matches the filing {service_licence} only through its v3 rotation "
                     "lineage ({ancestor}). Update the filing to list the new certificate."),
+    "upload_key_only": ("review", "App Bundle 仅由上传密钥 {signer} 签名，与备案 {service_licence} 匹配的是上传密钥，而非"
+                        "设备上安装的 APK 的应用签名密钥。请确认应用签名密钥也已备案。",
+                        "The App Bundle is signed by its upload key {signer} only: it matches the filing "
+                        "{service_licence}, but the APKs devices install carry the app signing key. Make sure that "
+                        "key is filed too."),
     "domain_not_filed": ("review", "安装包使用了备案 {service_licence} 未登记的域名/IP：{hosts}。请补充备案或移除。",
                          "The package uses domains/IPs not listed in the filing {service_licence}: {hosts}. Add "
                          "them to the filing or remove them."),
@@ -103,6 +109,7 @@ class Policy:
     name_mismatch: str = "review"
     entity_mismatch: str = "review"
     key_rotated: str = "info"  # info | review | block
+    upload_key_only: str = "review"  # info (accept filed upload keys) | review | block
     name_similarity: float = 0.5
 
     def __post_init__(self) -> None:
@@ -111,6 +118,8 @@ class Policy:
                 raise PolicyError(f"policy {name}={getattr(self, name)!r}: use review, block or off")
         if self.key_rotated not in ("info", "review", "block"):
             raise PolicyError(f"policy key_rotated={self.key_rotated!r}: use info, review or block")
+        if self.upload_key_only not in ("info", "review", "block"):
+            raise PolicyError(f"policy upload_key_only={self.upload_key_only!r}: use info, review or block")
         if not 0.0 <= self.name_similarity <= 1.0:
             raise PolicyError(f"policy name_similarity={self.name_similarity!r}: use a number from 0 to 1")
 
@@ -368,6 +377,10 @@ def decide(facts: PackageFacts, filings: Sequence[Filing], *, policy: Policy, pl
             reasons.append(reason("key_rotated", policy.key_rotated, service_licence=filing.service_licence,
                                   signer=fingerprint_text(signer.cert_sha256),
                                   ancestor=fingerprint_text(cert.cert_sha256), matched=matched))
+
+    if facts.format == "aab":
+        reasons.append(reason("upload_key_only", policy.upload_key_only, service_licence=filing.service_licence,
+                              signer=", ".join(fingerprint_text(s.cert_sha256) for s in sig.signers)))
 
     # 6. Network resources covered by filed domains/IPs.
     if policy.unfiled_domains != "off":

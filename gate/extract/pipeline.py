@@ -56,6 +56,9 @@ def _read_by_format(shown: str, container: ApkContainer) -> PackageFacts:
     if detected.format in ("apks", "xapk", "apkm"):
         from gate.extract.splits import read_split_set
         return read_split_set(shown, container, detected.format, read_apk)
+    if detected.format == "aab":
+        from gate.extract.aab import read_aab
+        return read_aab(shown, container)
     if detected.format == "ipa":
         from gate.extract.ios import read_ipa
         return read_ipa(shown, container)
