@@ -59,6 +59,9 @@ def _read_by_format(shown: str, container: ApkContainer) -> PackageFacts:
     if detected.format == "aab":
         from gate.extract.aab import read_aab
         return read_aab(shown, container)
+    if detected.format in ("hap", "app"):
+        from gate.extract.harmony import read_harmony
+        return read_harmony(shown, container, detected.format)
     if detected.format == "ipa":
         from gate.extract.ios import read_ipa
         return read_ipa(shown, container)
