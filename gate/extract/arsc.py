@@ -117,11 +117,11 @@ class ResTableConfig:
                    screen_layout2=raw[48], color_mode=raw[49])
 
     def locale_tag(self) -> str:
-        """ResTable_config::getBcp47Locale(canonicalize=true): "zh-CN", "sr-Latn", "fil" ("tl" becomes "fil")."""
+        """ResTable_config::getBcp47Locale as aapt's locale list prints it: "zh-CN", "sr-Latn", "fil"; a language is
+        printed as stored ("tl" stays "tl", as Android 10's aapt prints it)."""
         if not self.language and not self.region:
             return ""
-        language = "fil" if self.language == "tl" else self.language
-        parts = [language]
+        parts = [self.language]
         if self.script and not self.script_was_computed:
             parts.append(self.script)
         if self.region:
@@ -164,13 +164,35 @@ _MULTI_SCRIPT = {
     "ms": ("Latn", {"CC": "Arab"}),
 }
 
-# Parent locales (CLDR parentLocales as used by localeDataCompareRegions): region -> parent region, per language.
-_EN_CLOSE_TO_US = {"", "US", "AS", "GU", "MH", "MP", "PR", "UM", "VI"}
+# Parent locales (CLDR parentLocales, libandroidfw LocaleDataTables.cpp, as localeDataCompareRegions uses them):
+# region -> parent region, per language (and script where it matters). A region not listed has the bare language
+# as its parent. "001" is the world, "150" Europe, "419" Latin America. en-CA is a child of en-001 in the
+# Android 10 tables aapt uses (framework-res.apk: aapt picks en-XC over en-CA for "en").
+_EN_001_CHILDREN = (
+    "150 AG AI AU BB BM BS BW BZ CA CC CK CM CX CY DG DM ER FJ FK FM GB GD GG GH GI GM GY HK IE IL IM IN IO JE JM KE "
+    "KI KN KY LC LR LS MG MO MS MT MU MV MW MY NA NF NG NR NU NZ PG PK PN PW RW SB SC SD SG SH SL SS SX SZ TC TK TO "
+    "TT TV TZ UG VC VG VU WS ZA ZM ZW").split()
+_EN_150_CHILDREN = "AT BE CH DE DK FI NL SE SI".split()
 _PARENT_REGIONS = {
+    ("en", ""): {**{r: "001" for r in _EN_001_CHILDREN}, **{r: "150" for r in _EN_150_CHILDREN}},
     ("zh", "Hant"): {"MO": "HK"},
     ("es", ""): {r: "419" for r in ("AR", "BO", "BR", "BZ", "CL", "CO", "CR", "CU", "DO", "EC", "GT", "HN", "MX",
                                     "NI", "PA", "PE", "PR", "PY", "SV", "US", "UY", "VE")},
-    ("pt", ""): {r: "PT" for r in ("AO", "CH", "CV", "FR", "GQ", "GW", "LU", "MO", "MZ", "ST", "TL")},
+    ("pt", ""): {r: "PT" for r in ("AO", "CH", "CV", "GQ", "GW", "LU", "MO", "MZ", "ST", "TL")},
+    ("ar", ""): {r: "015" for r in ("AE", "DZ", "EH", "LY", "MA", "TN", "XB")},
+}
+# Representative locales (LocaleDataTables' REPRESENTATIVE_LOCALES): between two regions equally far from the
+# request, the representative one wins (en-US over en-XC, de-DE over de-AT).
+_REPRESENTATIVE = {
+    "af": "ZA", "am": "ET", "ar": "EG", "as": "IN", "az": "AZ IR", "be": "BY", "bg": "BG", "bn": "BD", "bs": "BA",
+    "ca": "ES", "cs": "CZ", "cy": "GB", "da": "DK", "de": "DE", "el": "GR", "en": "GB US", "es": "ES MX US",
+    "et": "EE", "eu": "ES", "fa": "IR", "fi": "FI", "fil": "PH", "fr": "FR", "ga": "IE", "gl": "ES", "gu": "IN",
+    "he": "IL", "hi": "IN", "hr": "HR", "hu": "HU", "hy": "AM", "id": "ID", "in": "ID", "is": "IS", "it": "IT",
+    "iw": "IL", "ja": "JP", "ka": "GE", "kk": "KZ", "km": "KH", "kn": "IN", "ko": "KR", "ky": "KG", "lo": "LA",
+    "lt": "LT", "lv": "LV", "mk": "MK", "ml": "IN", "mn": "MN", "mr": "IN", "ms": "MY", "my": "MM", "nb": "NO",
+    "ne": "NP", "nl": "NL", "no": "NO", "or": "IN", "pa": "IN PK", "pl": "PL", "pt": "BR", "ro": "RO", "ru": "RU",
+    "si": "LK", "sk": "SK", "sl": "SI", "sq": "AL", "sr": "RS", "sv": "SE", "sw": "TZ", "ta": "IN", "te": "IN",
+    "th": "TH", "tl": "PH", "tr": "TR", "uk": "UA", "ur": "PK", "uz": "UZ AF", "vi": "VN", "zh": "CN TW", "zu": "ZA",
 }
 
 
@@ -185,14 +207,20 @@ def _langs_equivalent(a: str, b: str) -> bool:
     return a == b or {a, b} == {"tl", "fil"}
 
 
+def _close_to_us_english(region: str) -> bool:
+    """localeDataIsCloseToUsEnglish: the region's ancestors reach plain "en" before "en-001" (en-US, en-XC, ...)."""
+    current: str | None = region
+    while current:
+        if current == "001":
+            return False
+        current = _parent_region("en", "", current)
+    return True
+
+
 def _parent_region(language: str, script: str, region: str) -> str | None:
     """The next ancestor region ("" is the bare language, None the root)."""
     if not region:
         return None
-    if language == "en":
-        if region in _EN_CLOSE_TO_US or region == "001":
-            return ""
-        return "001" if region != "150" else "001"
     table = _PARENT_REGIONS.get((language, script)) or _PARENT_REGIONS.get((language, ""), {})
     return table.get(region, "")
 
@@ -234,6 +262,10 @@ def _compare_regions(left: str, right: str, request: ResTableConfig) -> int:
     left_distance, right_distance = distance(left), distance(right)
     if left_distance != right_distance:
         return right_distance - left_distance
+    representative = _REPRESENTATIVE.get(language, "").split()
+    left_representative, right_representative = left in representative, right in representative
+    if left_representative != right_representative:
+        return 1 if left_representative else -1
     return _region_key(right) - _region_key(left)
 
 
@@ -284,10 +316,10 @@ def _locale_better(mine: ResTableConfig, other: ResTableConfig, request: ResTabl
                 if mine.language:
                     return mine.region in ("", "US")
                 return other.region not in ("", "US")
-            if request.region in _EN_CLOSE_TO_US:
+            if _close_to_us_english(request.region):
                 if mine.language:
-                    return mine.region in _EN_CLOSE_TO_US
-                return other.region not in _EN_CLOSE_TO_US
+                    return _close_to_us_english(mine.region)
+                return not _close_to_us_english(other.region)
         return bool(mine.language)
     comparison = _compare_regions(mine.region, other.region, request)
     if comparison:
