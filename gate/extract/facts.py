@@ -62,6 +62,9 @@ class SignatureFacts:
     verified_parts: tuple[str, ...] = ()
     """What was checked where a format's verification is partial or made of several checks (iOS code signature,
     HarmonyOS signing block, every APK of a split set); empty for a plain APK, whose ``verified`` says it all."""
+    source_stamp: bool = False
+    """apksigner's "Verified for SourceStamp": a store's or build system's stamp over the content digests. A stamp
+    never changes ``verified`` (apksigner only warns) and never names a signer."""
 
     def as_dict(self) -> dict:
         return {
@@ -71,6 +74,7 @@ class SignatureFacts:
             "lineage": [s.as_dict() for s in self.lineage],
             "errors": list(self.errors),
             "verified_parts": list(self.verified_parts),
+            "source_stamp": self.source_stamp,
         }
 
 

@@ -63,7 +63,8 @@ def facts_from_dict(d: dict) -> PackageFacts:
                                  signers=tuple(cert(c) for c in sig.get("signers") or ()),
                                  lineage=tuple(cert(c) for c in sig.get("lineage") or ()),
                                  errors=tuple(sig.get("errors") or ()),
-                                 verified_parts=tuple(sig.get("verified_parts") or ())),
+                                 verified_parts=tuple(sig.get("verified_parts") or ()),
+                                 source_stamp=bool(sig.get("source_stamp"))),
         network=NetworkFacts(
             hosts=tuple(HostFact.from_dict(h) for h in net.get("hosts") or ()),
             ips=tuple(IpFact.from_dict(i) for i in net.get("ips") or ())),

@@ -74,6 +74,7 @@ def test_manifest_facts_equal_aapt(name, facts):
 def test_signature_facts_equal_apksigner(name, facts):
     signature, expected = facts(name).signature, RECORDED[name]["apksigner"]
     assert signature.verified == expected["verifies"], signature.errors
+    assert signature.source_stamp == expected["source_stamp"]
     if not signature.verified:
         assert signature.errors
     for scheme, verified in expected["schemes"].items():

@@ -105,3 +105,11 @@ def test_never_verified_where_apksigner_refuses() -> None:
                                      target_sdk=aapt.get("target_sdk")).verified:
                 wrong.append(name)
     assert wrong == []
+
+
+@pytest.mark.parametrize("name", READABLE)
+def test_source_stamp_matches_apksigner(name: str) -> None:
+    # apksigner prints "Verified for SourceStamp" only for an APK that verifies; a failed stamp is a warning and
+    # never changes the verdict (stamp_signature_corrupt/malformed, stamp_block_missing, stamp_certificate_other).
+    facts, oracle = _verify(name)
+    assert facts.source_stamp == oracle["source_stamp"]

@@ -20,6 +20,7 @@ from gate.extract.facts import SignatureFacts, SignerCertificate
 from gate.extract.signing import block as blk
 from gate.extract.signing import certs
 from gate.extract.signing import lineage as lin
+from gate.extract.signing.stamp import StampEntryUnreadable, verify_source_stamp
 from gate.extract.signing.v1 import V1Result, verify_v1
 from gate.extract.signing.v2v3 import SchemeResult, verify_scheme
 
@@ -104,7 +105,13 @@ def decide(container, *, min_sdk: int, max_sdk: int = NEWEST_SDK, target_sdk: in
     except certs.CertificateError as exc:
         # A certificate that cannot be described cannot be matched against a filing: not verified, never raised.
         return SignatureFacts(errors=(f"signer_certificate_unreadable: {exc}",))
-    return SignatureFacts(verified=True, schemes=run.schemes(), signers=signers, lineage=lineage, errors=())
+    try:
+        stamp = verify_source_stamp(container, {"v1": run.v1, "v2": run.v2, "v3": run.v3}, min_sdk=min_sdk,
+                                    max_sdk=max_sdk)
+    except StampEntryUnreadable as exc:
+        return SignatureFacts(errors=(f"source_stamp_unreadable: {exc}",))
+    return SignatureFacts(verified=True, schemes=run.schemes(), signers=signers, lineage=lineage, errors=(),
+                          source_stamp=stamp)
 
 
 def _verify_schemes(run: _Run, container, *, min_sdk, max_sdk, target_sdk, target_sandbox, on_entry) -> None:

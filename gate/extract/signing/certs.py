@@ -85,20 +85,34 @@ def subject_string(cert: asn1_x509.Certificate) -> str:
     return ", ".join(parts)
 
 
+def positive_modulus(modulus: int) -> int:
+    """An RSA modulus as apksig uses it: a negative INTEGER (written without its leading zero byte by some old
+    signing tools) is re-encoded with a zero sign byte, i.e. its minimal two's-complement bytes read unsigned
+    (ApkSigningBlockUtils.encodePublicKey)."""
+    if modulus >= 0:
+        return modulus
+    width = ((-modulus - 1).bit_length() // 8) + 1
+    return modulus + (1 << (8 * width))
+
+
+def _rsa_modulus(spki: asn1_keys.PublicKeyInfo) -> int:
+    return positive_modulus(spki["public_key"].parsed["modulus"].native)
+
+
 def key_algorithm_and_size(spki: asn1_keys.PublicKeyInfo) -> tuple[str, int]:
     algorithm = spki.algorithm  # "rsa", "ec", "dsa", "rsassa_pss", ...
     try:
-        bits = spki.bit_size
+        bits = _rsa_modulus(spki).bit_length() if algorithm in ("rsa", "rsassa_pss") else spki.bit_size
     except ASN1_ERRORS:
         bits = 0
     return {"rsa": "RSA", "rsassa_pss": "RSA", "ec": "EC", "dsa": "DSA"}.get(algorithm, algorithm.upper()), bits
 
 
 def public_key_text(spki: asn1_keys.PublicKeyInfo) -> str:
-    """公钥 as the filing form wants it: RSA modulus in lowercase hex, else the SPKI DER in hex."""
+    """公钥 as the filing form wants it: RSA modulus in lowercase hex (the positive, re-encoded one apksig uses),
+    else the SPKI DER in hex."""
     if spki.algorithm in ("rsa", "rsassa_pss"):
-        modulus = spki["public_key"].parsed["modulus"].native
-        return format(modulus, "x")
+        return format(_rsa_modulus(spki), "x")
     return spki.dump().hex()
 
 
@@ -159,15 +173,33 @@ def canonical_spki(spki: bytes) -> bytes:
     """The SPKI as Android re-encodes it before comparing with a v2/v3 signer's public key record.
 
     apksig compares the record with ``encodePublicKey(cert.getPublicKey())``, which re-encodes RSA keys in the
-    canonical form (rsaEncryption with NULL parameters); other key types are compared as encoded.
+    canonical form (rsaEncryption with NULL parameters) and a negative RSA modulus as positive; other key types are
+    compared as encoded. The comparison stays exact: the record is what the signature verified with.
     """
     try:
         key = serialization.load_der_public_key(bytes(spki))
     except (ValueError, TypeError, UnsupportedAlgorithm):
-        return bytes(spki)
+        key = _negative_modulus_key(spki)
+        if key is None:
+            return bytes(spki)
     if isinstance(key, rsa.RSAPublicKey):
         return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     return bytes(spki)
+
+
+def _negative_modulus_key(spki: bytes):
+    """The RSA key of an SPKI whose modulus INTEGER is negative, with the modulus made positive; else None."""
+    try:
+        info = asn1_keys.PublicKeyInfo.load(bytes(spki), strict=True)
+        if info.algorithm != "rsa":
+            return None
+        parsed = info["public_key"].parsed
+        modulus, exponent = parsed["modulus"].native, parsed["public_exponent"].native
+        if modulus >= 0:
+            return None
+        return rsa.RSAPublicNumbers(exponent, positive_modulus(modulus)).public_key()
+    except ASN1_ERRORS + (UnsupportedAlgorithm,):
+        return None
 
 
 def key_type(key) -> str:

@@ -347,6 +347,13 @@ def _verify_signer_info(signer, signer_info, cert_ders, parsed_certs, encap_type
         signer.errors.append(f"v1_verify_error: {name}: signing certificate referenced in SignerInfo not found")
         return None
     cert = parsed_certs[index]
+    unsupported = _unsupported_critical_extensions(cert)
+    if unsupported:
+        # apksig asks X509Certificate.hasUnsupportedCriticalExtension(): a critical extension the JDK does not
+        # implement makes the JAR signature invalid (v2/v3 certificates are not checked for this).
+        signer.errors.append(f"v1_verify_error: {name}: signing certificate has unsupported critical extensions "
+                             f"({', '.join(unsupported)})")
+        return None
     key_usage = cert.key_usage_value
     if key_usage is not None and not ({"digital_signature", "non_repudiation"} & set(key_usage.native)):
         signer.errors.append(f"v1_verify_error: {name}: certificate not authorised for digital signatures")
@@ -511,3 +518,42 @@ def _verify_entries(result, reader, entries, by_name, signers, min_sdk, max_sdk)
         result.errors.append("v1_no_signed_entries: no signed entries")
         return set()
     return set(first_signers)
+
+
+# Extensions the JDK's certificate parser implements (sun.security.x509.OIDMap): a critical extension outside this
+# set is "unsupported" for X509Certificate.hasUnsupportedCriticalExtension().
+JDK_SUPPORTED_EXTENSIONS = frozenset({
+    "2.5.29.14",  # subjectKeyIdentifier
+    "2.5.29.15",  # keyUsage
+    "2.5.29.16",  # privateKeyUsagePeriod
+    "2.5.29.17",  # subjectAltName
+    "2.5.29.18",  # issuerAltName
+    "2.5.29.19",  # basicConstraints
+    "2.5.29.20",  # cRLNumber
+    "2.5.29.21",  # reasonCode
+    "2.5.29.24",  # invalidityDate
+    "2.5.29.27",  # deltaCRLIndicator
+    "2.5.29.28",  # issuingDistributionPoint
+    "2.5.29.29",  # certificateIssuer
+    "2.5.29.30",  # nameConstraints
+    "2.5.29.31",  # cRLDistributionPoints
+    "2.5.29.32",  # certificatePolicies
+    "2.5.29.33",  # policyMappings
+    "2.5.29.35",  # authorityKeyIdentifier
+    "2.5.29.36",  # policyConstraints
+    "2.5.29.37",  # extKeyUsage
+    "2.5.29.46",  # freshestCRL
+    "2.5.29.54",  # inhibitAnyPolicy
+    "1.3.6.1.5.5.7.1.1",  # authorityInfoAccess
+    "1.3.6.1.5.5.7.1.11",  # subjectInfoAccess
+    "1.3.6.1.5.5.7.48.1.5",  # OCSP no check
+    "2.16.840.1.113730.1.1",  # Netscape certificate type
+})
+
+
+def _unsupported_critical_extensions(cert) -> list[str]:
+    extensions = cert["tbs_certificate"]["extensions"]
+    if not extensions:
+        return []
+    return [ext["extn_id"].dotted for ext in extensions
+            if ext["critical"].native and ext["extn_id"].dotted not in JDK_SUPPORTED_EXTENSIONS]
