@@ -23,6 +23,22 @@ DEMO_FILINGS = [{
     "domains": ["hello-gate.cn", "203.0.113.7"],
 }]
 DEMO_ROLES = ("store", "oem", "developer", "admin")
+DEMO_ADMIN = "demo-admin"
+
+
+def _demo_admin(engine) -> str | None:
+    """A console admin with a fresh random password (returned to print once), unless one exists already."""
+    import secrets
+
+    from gate.errors import UsageError
+    from gate.web.accounts import create_user
+
+    password = secrets.token_urlsafe(12)
+    try:
+        create_user(engine, username=DEMO_ADMIN, role="admin", password=password, actor="demo")
+    except UsageError:
+        return None
+    return password
 
 
 @click.command("demo")
@@ -55,6 +71,7 @@ def demo(credentials: str | None) -> int:
             existing = set(conn.execute(select(ApiClient.__table__.c.name)).scalars())
         issued = [create_client(engine, name=f"demo-{role}", role=role).as_dict()
                   for role in DEMO_ROLES if f"demo-{role}" not in existing]
+        admin_password = _demo_admin(engine)
     finally:
         engine.dispose()
     click.echo(f"demo filing: {DEMO_FILINGS[0]['service_licence']} ({report.as_dict().get('created', 0)} created)",
@@ -66,4 +83,7 @@ def demo(credentials: str | None) -> int:
             json.dump(issued, out, indent=1)
     if not issued:
         click.echo("demo clients already exist; their secrets were shown when they were created", err=True)
+    if admin_password:
+        click.echo(f"console: http://127.0.0.1:8000/console/  user {DEMO_ADMIN}  password {admin_password}  "
+                   "(shown once)", err=True)
     return 0

@@ -9,7 +9,6 @@ traceback page.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 
 import flask
@@ -20,40 +19,12 @@ from gate.config import Settings, load_settings
 from gate.errors import GateError
 from gate.platform_hooks import metrics, request_log
 from gate.platform_hooks.body import MULTIPART_OVERHEAD, GateRequest, discard_spools
+from gate.platform_hooks.service import GateService
 
 LOGGER = logging.getLogger("gate.http")
 
 # GateError codes that are the caller's fault or the service's state, when the error class names no status.
 STATUS_BY_CODE = {"database_unavailable": 503, "schema_outdated": 503, "usage_error": 400}
-
-
-class GateService:
-    """What the blueprints share: settings, the decision policy, the fetch policy and the (lazy) engine."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.policy = settings.decision_policy()
-        self._engine = None
-        self._lock = threading.Lock()
-
-    @property
-    def engine(self):
-        if self._engine is None:
-            with self._lock:
-                if self._engine is None:
-                    from gate.store.engine import open_database
-
-                    self._engine = open_database(self.settings.database_url)
-        return self._engine
-
-    def fetch_policy(self):
-        from gate.platform_hooks.fetch import policy_from_settings
-
-        return policy_from_settings(self.settings)
-
-
-def service() -> GateService:
-    return flask.current_app.extensions["gate"]
 
 
 def error_response(code: str, message: str, status: int) -> flask.Response:
@@ -162,4 +133,7 @@ def create_app(settings: Settings | None = None, test_config: dict | None = None
 
     for module in (ops, store_hooks, preinstall, developer, filings_api):
         app.register_blueprint(module.blueprint)
+    from gate.web import register as register_console  # the staff console under /console
+
+    register_console(app)
     return app

@@ -24,6 +24,7 @@ from gate.decide import Decision, Policy, decide
 from gate.errors import GateError
 from gate.extract.facts import PackageFacts
 from gate.extract.formats import PLATFORMS
+from gate.reviews import apply_reviews, reviews_of_package
 from gate.store.audit import record_event
 from gate.store.checks import facts_from_dict, record_check
 from gate.store.filings import DatabaseRegistry
@@ -51,10 +52,14 @@ def derive_check_id(client_id: int, package_sha256: str, metadata: dict) -> str:
 
 
 def decide_facts(conn: Connection, facts: PackageFacts, *, policy: Policy,
-                 developer_entity: str | None) -> Decision:
+                 developer_entity: str | None, reviewed: bool = True) -> Decision:
     platform = FORMAT_PLATFORM.get(facts.format or "", "android")
     filings = DatabaseRegistry(conn).filings_for(platform, facts.package) if facts.package else []
-    return decide(facts, filings, policy=policy, platform=platform, developer_entity=developer_entity)
+    decision = decide(facts, filings, policy=policy, platform=platform, developer_entity=developer_entity)
+    if not reviewed:
+        return decision
+    # A person's review of exactly this package settles a `review` (never a block): gate.reviews.
+    return apply_reviews(decision, facts, reviews_of_package(conn, facts.sha256))
 
 
 def extract(path: str, shown_name: str) -> PackageFacts:

@@ -7,7 +7,7 @@ from sqlalchemy.engine import Engine
 
 from gate.errors import GateError
 from gate.platform_hooks.access import client_for
-from gate.platform_hooks.app import service
+from gate.platform_hooks.service import service
 from gate.store.filings import DatabaseRegistry
 
 blueprint = flask.Blueprint("filings", __name__)

@@ -63,6 +63,37 @@ ASYNC_PARAM = {"name": "async", "in": "query", "schema": {"enum": ["1"]},
                "description": "Queue the check and answer 202 even for a small package"}
 
 
+# The staff console (gate.web): HTML pages for people, signed in with the gate_session cookie; every POST is a form
+# carrying csrf_token. Listed so the document names every route the app serves.
+CONSOLE_PAGES: dict[str, dict[str, str]] = {
+    "/console": {"get": "Redirect to the console dashboard"},
+    "/console/": {"get": "Dashboard: decisions per day, top reasons, review queue age, sync and report state"},
+    "/console/login": {"get": "Sign-in page", "post": "Sign in (username, password, csrf_token)"},
+    "/console/logout": {"post": "Sign out"},
+    "/console/reviews": {"get": "Review queue, oldest first (?store, ?reason, ?age hours)"},
+    "/console/checks": {"get": "Checks (?verdict, ?package, ?reason)"},
+    "/console/checks/{check_id}": {"get": "A check: reasons with evidence, package beside its filing, reviews"},
+    "/console/checks/{check_id}/review": {"post": "Approve or reject a review (outcome, comment; reviewer role)"},
+    "/console/filings": {"get": "Filings (?q number, package or unit)"},
+    "/console/filings/{licence}": {"get": "A filing with its version history"},
+    "/console/exemptions": {"get": "Exemption register (?q, ?state)", "post": "Add an exemption (admin)"},
+    "/console/exemptions/{exemption_id}/revoke": {"post": "Revoke an exemption (admin)"},
+    "/console/listings": {"get": "Listings inventory (?package, ?status)"},
+    "/console/reports": {"get": "Regulator reports with attempts and receipts"},
+    "/console/callbacks": {"get": "Callbacks and delist notices with their delivery state (?status)"},
+    "/console/clients": {"get": "API clients", "post": "Create an API client (admin)"},
+    "/console/clients/{client_id}/rotate": {"post": "Rotate a client's API key and webhook secret (admin)"},
+    "/console/clients/{client_id}/disable": {"post": "Disable or enable a client (admin)"},
+    "/console/static/{filename}": {"get": "The console's CSS and JavaScript"},
+}
+
+
+def _console_paths() -> dict:
+    return {path: {method: {"summary": summary, "tags": ["console"], "security": [{"consoleSession": []}],
+                            "responses": {"200": {"description": "HTML page"}, "302": {"description": "Redirect"}}}
+                   for method, summary in methods.items()} for path, methods in CONSOLE_PAGES.items()}
+
+
 def document() -> dict:
     decision_or_queued = {"200": _json({"$ref": "#/components/schemas/Decision"}, "Decided"),
                           "202": _json({"$ref": "#/components/schemas/Queued"}, "Queued; see status_url")}
@@ -73,6 +104,8 @@ def document() -> dict:
                                 "{\"error\": {\"code\", \"message\"}}."},
         "components": {
             "securitySchemes": {
+                "consoleSession": {"type": "apiKey", "in": "cookie", "name": "gate_session",
+                                   "description": "A staff user's console session (gate users create)"},
                 "apiKey": {"type": "http", "scheme": "bearer", "description": "gk_<key id>_<secret>"},
                 "webhookSignature": {"type": "apiKey", "in": "header", "name": "X-Gate-Signature",
                                      "description": "t=<unix seconds>,v1=<hex HMAC-SHA256(secret, '<t>.' + body)>"},
@@ -153,5 +186,6 @@ def document() -> dict:
                          "requestBody": {"content": {"multipart/form-data": {"schema": {"type": "object"}}}},
                          "responses": {"200": {"description": "HTML page with the values"},
                                        "400": {"description": "HTML page with the refusal, in the page's language"}}}},
+            **_console_paths(),
         },
     }

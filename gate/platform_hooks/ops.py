@@ -8,7 +8,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from gate.errors import GateError
 from gate.platform_hooks import metrics
-from gate.platform_hooks.app import service
+from gate.platform_hooks.service import service
 
 blueprint = flask.Blueprint("ops", __name__)
 

@@ -25,7 +25,7 @@ from gate.exemptions import Exemption, apply_exemptions
 from gate.extract.facts import PackageFacts, SignatureFacts, SignerCertificate
 from gate.filings.records import Filing
 from gate.platform_hooks.access import client_for
-from gate.platform_hooks.app import service
+from gate.platform_hooks.service import service
 from gate.platform_hooks.body import read_json, read_text
 from gate.platform_hooks.uploads import UploadError
 from gate.store.tables import Filing as FilingRow

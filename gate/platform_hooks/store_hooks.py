@@ -6,7 +6,7 @@ import flask
 
 from gate.platform_hooks import listings
 from gate.platform_hooks.access import client_for
-from gate.platform_hooks.app import service
+from gate.platform_hooks.service import service
 from gate.platform_hooks.body import read_json, start_signature_check
 from gate.platform_hooks.intake import check_upload
 

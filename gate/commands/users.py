@@ -1,0 +1,65 @@
+"""``gate users``: staff accounts for the console (people; API clients are `gate clients`)."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+
+import click
+
+ROLES = ("viewer", "reviewer", "admin")
+
+
+def _engine():
+    from gate.config import load_settings
+    from gate.store.engine import open_database
+
+    return open_database(load_settings().database_url)
+
+
+@click.group("users")
+def users() -> None:
+    """Staff users of the console (/console): viewer, reviewer, admin."""
+
+
+@users.command("create")
+@click.option("--username", required=True)
+@click.option("--role", required=True, type=click.Choice(ROLES), help="viewer reads; reviewer also approves and "
+              "rejects reviews; admin also manages exemptions, API clients and users.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (first line) "
+              "instead of generating one.")
+def create(username: str, role: str, password_stdin: bool) -> int:
+    """Create a staff user; without --password-stdin a random password is generated and printed once."""
+    from gate.web.accounts import create_user
+
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else secrets.token_urlsafe(12)
+    engine = _engine()
+    try:
+        staff = create_user(engine, username=username, role=role, password=password, actor="cli")
+    finally:
+        engine.dispose()
+    click.echo(f"user {staff.username} ({staff.role}) created")
+    if not password_stdin:
+        click.echo(f"password: {password}")
+        click.echo("Store it now: it is not shown again (only an scrypt hash is kept).", err=True)
+    return 0
+
+
+@users.command("list")
+def list_() -> int:
+    """Staff users with their role and lock state."""
+    from gate.store.tables import as_utc, utcnow
+    from gate.web.accounts import list_users
+
+    engine = _engine()
+    try:
+        with engine.connect() as conn:
+            rows = list_users(conn)
+    finally:
+        engine.dispose()
+    now = utcnow()
+    for r in rows:
+        state = "disabled" if r.disabled else ("locked" if r.locked_until and as_utc(r.locked_until) > now
+                                                else "active")
+        click.echo(f"{r.username:24} {r.role:9} {state}")
+    return 0

@@ -1,0 +1,165 @@
+"""The console's conventions, in one place (every page of gate.web uses them; new pages should too):
+
+- **Language**: zh-CN by default; ``?lang=en`` / ``?lang=zh`` switches and is remembered in the ``gate_lang``
+  cookie. Templates write both texts side by side: ``{{ t("复核队列", "Review queue") }}``; reasons come from the
+  stored decision's catalogue messages: ``{{ msg(reason.message) }}``. Python code uses ``t()`` the same way.
+- **Who**: ``@requires("viewer"|"reviewer"|"admin")`` on a view signs the user in from the session cookie
+  (``g.staff``) or sends them to the login page; a lower role gets a 403 page. Roles: gate.web.accounts.ROLES.
+- **CSRF**: every POST to the console must carry ``csrf_token`` (the form field ``{{ csrf_field() }}`` writes
+  it). The blueprint checks it before any view runs, so a new form is protected by adding that one line; a missing
+  or wrong token is a 400 page (``csrf_invalid``) and nothing is changed.
+- **Errors**: a GateError raised by a view becomes a page in the user's language with its stable code and the
+  right status, never a traceback.
+- **Pages**: templates extend ``console/base.html`` (blocks ``title`` and ``main``); ``render(name, **ctx)``.
+"""
+
+from __future__ import annotations
+
+import functools
+import hmac
+import ipaddress
+import secrets
+
+import flask
+
+from gate.errors import GateError
+from gate.platform_hooks.service import service
+from gate.web import accounts
+
+SESSION_COOKIE = "gate_session"
+LOGIN_CSRF_COOKIE = "gate_login_csrf"
+LANG_COOKIE = "gate_lang"
+COOKIE_PATH = "/console"
+
+
+class CsrfInvalid(GateError):
+    code = "csrf_invalid"
+    status = 400
+
+
+class NotAllowed(GateError):
+    code = "role_forbidden"
+    status = 403
+
+
+def lang() -> str:
+    asked = flask.request.args.get("lang")
+    if asked in ("zh", "en"):
+        return asked
+    return "en" if flask.request.cookies.get(LANG_COOKIE) == "en" else "zh"
+
+
+def t(zh: str, en: str) -> str:
+    return en if lang() == "en" else zh
+
+
+def msg(message: dict | None) -> str:
+    """A catalogue message ({"zh", "en"}) in the page's language."""
+    message = message or {}
+    return message.get("en" if lang() == "en" else "zh") or message.get("zh") or message.get("en") or ""
+
+
+def csrf_token() -> str:
+    token = flask.g.get("csrf")
+    if token is None:  # signed out (the login form): a double-submit cookie set with this page
+        token = flask.g.login_csrf = flask.request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
+    return token
+
+
+def csrf_field() -> flask.Markup:
+    from markupsafe import Markup
+
+    return Markup(f'<input type="hidden" name="csrf_token" value="{csrf_token()}">')
+
+
+def secure_cookies() -> bool:
+    """Secure flag on every console cookie, except over plain HTTP to a loopback address (``make run`` on a
+    laptop), where browsers would otherwise never send it back."""
+    if flask.request.scheme == "https":
+        return True
+    host = flask.request.host.rsplit(":", 1)[0].strip("[]")
+    try:
+        return not (host == "localhost" or ipaddress.ip_address(host).is_loopback)
+    except ValueError:
+        return True
+
+
+def set_cookie(response: flask.Response, name: str, value: str, *, max_age: int | None = None,
+               http_only: bool = True) -> None:
+    response.set_cookie(name, value, max_age=max_age, path=COOKIE_PATH, secure=secure_cookies(),
+                        httponly=http_only, samesite="Lax")
+
+
+def load_session() -> None:
+    """before_request: who is signed in (g.staff, g.csrf) — None when nobody is."""
+    found = accounts.session_for(service().engine, flask.request.cookies.get(SESSION_COOKIE))
+    flask.g.staff, flask.g.csrf = found if found else (None, None)
+
+
+def check_csrf() -> None:
+    """before_request: refuse a POST whose csrf_token is not this session's (or the login page's) token."""
+    if flask.request.method != "POST":
+        return
+    sent = flask.request.form.get("csrf_token", "")
+    expected = flask.g.csrf if flask.g.get("staff") else flask.request.cookies.get(LOGIN_CSRF_COOKIE)
+    if not sent or not expected or not hmac.compare_digest(sent, expected):
+        raise CsrfInvalid(t("表单已过期或缺少安全令牌，请刷新页面后重试。",
+                            "The form has expired or lacks its security token; reload the page and try again."))
+
+
+def requires(role: str):
+    """View decorator: a signed-in staff user with at least ``role``."""
+    def wrap(view):
+        @functools.wraps(view)
+        def inner(*args, **kwargs):
+            staff = flask.g.get("staff")
+            if staff is None:
+                if flask.request.method == "GET":
+                    return flask.redirect(flask.url_for("console.login", next=flask.request.full_path))
+                raise accounts.LoginRefused(t("请先登录。", "Please sign in first."), code="login_required")
+            if not staff.can(role):
+                raise NotAllowed(t(f"此操作需要{ROLE_NAMES[role][0]}权限。",
+                                   f"This needs the {ROLE_NAMES[role][1]} role."))
+            return view(*args, **kwargs)
+        return inner
+    return wrap
+
+
+ROLE_NAMES = {"viewer": ("查看员", "viewer"), "reviewer": ("复核员", "reviewer"), "admin": ("管理员", "admin")}
+VERDICT_NAMES = {"allow": ("通过", "allow"), "review": ("需人工复核", "review"), "block": ("拦截", "block")}
+
+
+def render(name: str, status: int = 200, **context) -> tuple[str, int]:
+    return flask.render_template(name, **context), status
+
+
+def error_page(exc: GateError):
+    status = getattr(exc, "status", None) or 500
+    return render("console/error.html", status, error=exc)
+
+
+def template_globals() -> dict:
+    return {"t": t, "msg": msg, "lang": lang(), "csrf_field": csrf_field, "staff": flask.g.get("staff"),
+            "role_name": lambda r: t(*ROLE_NAMES.get(r, (r, r))),
+            "verdict_name": lambda v: t(*VERDICT_NAMES.get(v, (v or "-", v or "-"))),
+            "switch_lang": _switch_lang_url}
+
+
+def _switch_lang_url() -> str:
+    args = flask.request.args.to_dict()
+    args["lang"] = "zh" if lang() == "en" else "en"
+    return flask.url_for(flask.request.endpoint, **(flask.request.view_args or {}), **args)
+
+
+def remember_lang(response: flask.Response) -> flask.Response:
+    """after_request: keep an explicit ?lang= choice; hand the login form its double-submit cookie."""
+    asked = flask.request.args.get("lang")
+    if asked in ("zh", "en"):
+        set_cookie(response, LANG_COOKIE, asked, max_age=365 * 86400)
+    if flask.g.get("login_csrf") and not flask.request.cookies.get(LOGIN_CSRF_COOKIE):
+        set_cookie(response, LOGIN_CSRF_COOKIE, flask.g.login_csrf)
+    response.headers.setdefault("Cache-Control", "no-store")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Content-Security-Policy",
+                                "default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'")
+    return response
