@@ -1,13 +1,14 @@
 """Reviews: a person approves or rejects a check the engine answered with ``review``.
 
 What an outcome means, and what it never means:
-- It is recorded for exactly one package: its SHA-256 **and** its verified signers (the identity). A package with
-  another digest, or the same bytes with other signers, is not covered.
+- It is recorded for exactly one check: one store's upload of one package (its SHA-256 **and** its verified signers,
+  the identity) with the same metadata (gate.platform_hooks.checks derives the check id from those). Another
+  digest, other signers, another store or another uploader's entity is a new check that needs its own review.
 - It only ever settles a ``review``. Before recording, the stored facts are decided again against today's filings;
   if that now blocks (steps 1-5 of gate.decide: unreadable, unsigned, unfiled, cancelled or blacklisted, key
-  mismatch — or a policy step set to block) an approval is refused (``review_blocked``). Later re-checks of the same
-  package apply the newest outcome only while the engine still answers ``review`` (``apply_reviews``), so a filing
-  cancelled after the approval blocks again.
+  mismatch — or a policy step set to block) an approval is refused (``review_blocked``). When the store re-sends
+  the same upload, the newest outcome applies only while the engine still answers ``review`` (``apply_reviews``),
+  so a filing cancelled after the approval blocks again.
 - Approve -> ``allow`` with the reason ``review_approved``; reject -> ``block`` with ``review_rejected``; the
   engine's own reasons stay beside it. The outcome is a new stored decision (gate_check) in the same transaction as
   the check_review row, the audit event and the store's signed ``check.reviewed`` callback (gate's callback outbox).
@@ -61,7 +62,8 @@ def settle(decision: Decision, *, outcome: str, reviewer: str, at, comment: str,
 
 
 def apply_reviews(decision: Decision, facts: PackageFacts, reviews: Sequence) -> Decision:
-    """Pure: the newest review of exactly this package (digest + signers) settles a ``review`` decision."""
+    """Pure: the newest of a check's reviews that names exactly this package (digest + signers) settles a
+    ``review`` decision; anything else is returned unchanged."""
     if decision.verdict != "review" or not facts.sha256 or not facts.signature.verified:
         return decision
     mine = [r for r in reviews if r.package_sha256 == facts.sha256 and r.signers == identity(facts)]
@@ -70,12 +72,6 @@ def apply_reviews(decision: Decision, facts: PackageFacts, reviews: Sequence) ->
     newest = max(mine, key=lambda r: (as_utc(r.at), r.id))
     return settle(decision, outcome=newest.outcome, reviewer=newest.reviewer, at=newest.at, comment=newest.comment,
                   package_sha256=facts.sha256)
-
-
-def reviews_of_package(conn: Connection, package_sha256: str | None) -> list:
-    if not package_sha256:
-        return []
-    return conn.execute(select(R).where(R.c.package_sha256 == package_sha256)).all()
 
 
 def reviews_of_check(conn: Connection, check_id: str) -> list:
@@ -104,8 +100,7 @@ def record_review(engine: Engine, *, check_id: str, outcome: str, comment: str, 
         facts = facts_from_dict(json.loads(stored.facts))
         metadata = json.loads(row.metadata_json or "{}")
         # The engine's own answer today (earlier reviews left out: this review may overturn one).
-        fresh = decide_facts(conn, facts, policy=policy, developer_entity=metadata.get("developer_entity"),
-                             reviewed=False)
+        fresh = decide_facts(conn, facts, policy=policy, developer_entity=metadata.get("developer_entity"))
         if outcome == "approved" and fresh.verdict == "block":
             codes = ", ".join(r.code for r in fresh.reasons if r.severity == "block")
             raise ReviewRefused(f"the package now blocks ({codes}); an approval never overrides a block",

@@ -24,7 +24,7 @@ from gate.decide import Decision, Policy, decide
 from gate.errors import GateError
 from gate.extract.facts import PackageFacts
 from gate.extract.formats import PLATFORMS
-from gate.reviews import apply_reviews, reviews_of_package
+from gate.reviews import apply_reviews, reviews_of_check
 from gate.store.audit import record_event
 from gate.store.checks import facts_from_dict, record_check
 from gate.store.filings import DatabaseRegistry
@@ -52,14 +52,10 @@ def derive_check_id(client_id: int, package_sha256: str, metadata: dict) -> str:
 
 
 def decide_facts(conn: Connection, facts: PackageFacts, *, policy: Policy,
-                 developer_entity: str | None, reviewed: bool = True) -> Decision:
+                 developer_entity: str | None) -> Decision:
     platform = FORMAT_PLATFORM.get(facts.format or "", "android")
     filings = DatabaseRegistry(conn).filings_for(platform, facts.package) if facts.package else []
-    decision = decide(facts, filings, policy=policy, platform=platform, developer_entity=developer_entity)
-    if not reviewed:
-        return decision
-    # A person's review of exactly this package settles a `review` (never a block): gate.reviews.
-    return apply_reviews(decision, facts, reviews_of_package(conn, facts.sha256))
+    return decide(facts, filings, policy=policy, platform=platform, developer_entity=developer_entity)
 
 
 def extract(path: str, shown_name: str) -> PackageFacts:
@@ -94,6 +90,8 @@ def redecide(engine: Engine, row, *, policy: Policy, actor: str) -> Outcome:
         facts = facts_from_dict(json.loads(stored))
         metadata = json.loads(row.metadata_json)
         decision = decide_facts(conn, facts, policy=policy, developer_entity=metadata.get("developer_entity"))
+        # A person's review of this check (same store, package and metadata) settles a `review`, never a block.
+        decision = apply_reviews(decision, facts, reviews_of_check(conn, row.check_id))
         gate_check_id = record_check(conn, facts=facts, decision=decision, policy=policy,
                                      platform=FORMAT_PLATFORM.get(facts.format or "", "android"),
                                      developer_entity=metadata.get("developer_entity"), actor=actor)

@@ -1,0 +1,137 @@
+"""The review workflow over HTTP on SQLite and PostgreSQL: what an approval or rejection may and may never do.
+Verdicts are read back from the machine API (GET /api/v1/checks/<id>), not from the console's own pages."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+import requests
+from sqlalchemy import select
+
+from tests.integration.http_support import FILINGS, HELLO, start_gate
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def served(tmp_path, database_url):
+    from gate.web.accounts import create_user
+
+    gate, server = start_gate(tmp_path, database_url)
+    create_user(gate.engine, username="rev", role="reviewer", password=PASSWORD)
+    yield gate
+    server.shutdown()
+    gate.engine.dispose()
+
+
+def signed_in(gate, user="rev") -> tuple[requests.Session, str]:
+    s = requests.Session()
+    page = s.get(f"{gate.url}/console/login").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    r = s.post(f"{gate.url}/console/login", data={"username": user, "password": PASSWORD, "csrf_token": token},
+               allow_redirects=False)
+    assert r.status_code == 302, r.text
+    page = s.get(f"{gate.url}/console/reviews").text
+    return s, re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+def review(gate, session, token, check_id, outcome, comment="核实无误"):
+    return session.post(f"{gate.url}/console/checks/{check_id}/review",
+                        data={"csrf_token": token, "outcome": outcome, "comment": comment}, allow_redirects=False)
+
+
+def api_verdict(gate, check_id):
+    answer = requests.get(f"{gate.url}/api/v1/checks/{check_id}", headers=gate.headers("store")).json()
+    return answer["verdict"], [r["code"] for r in answer["reasons"]]
+
+
+def upload(gate, entity):
+    r = gate.upload(HELLO, metadata={"developer_entity": entity})
+    assert r.json()["verdict"] == "review", r.text
+    return r.json()["check_id"]
+
+
+def test_approve_reject_and_what_they_cover(served):
+    session, token = signed_in(served)
+    approved, rejected = upload(served, "甲公司"), upload(served, "乙公司")
+    assert review(served, session, token, approved, "approve", comment="  ").status_code == 400  # comment required
+    assert api_verdict(served, approved) == ("review", ["entity_mismatch"])
+    assert review(served, session, token, approved, "approve").status_code == 302
+    assert review(served, session, token, rejected, "reject").status_code == 302
+    assert api_verdict(served, approved) == ("allow", ["entity_mismatch", "review_approved"])
+    assert api_verdict(served, rejected) == ("block", ["entity_mismatch", "review_rejected"])
+    # Settled once: a second decision on the same check is refused.
+    assert review(served, session, token, approved, "reject").status_code == 409
+
+    # The store re-sends the same upload: the review still applies. Another uploader's entity is a new check.
+    again = served.upload(HELLO, metadata={"developer_entity": "甲公司"}).json()
+    assert (again["check_id"], again["verdict"]) == (approved, "allow")
+    assert served.upload(HELLO, metadata={"developer_entity": "丙公司"}).json()["verdict"] == "review"
+
+    from gate.store.tables import AuditEvent
+
+    AE = AuditEvent.__table__
+    with served.engine.connect() as conn:
+        events = conn.execute(select(AE.c.action, AE.c.actor).where(AE.c.action.like("review.%"))
+                              .order_by(AE.c.id)).all()
+    assert [tuple(e) for e in events] == [("review.approved", "staff:rev"), ("review.rejected", "staff:rev")]
+
+
+def test_an_approval_never_overrides_a_block(served, tmp_path):
+    from gate.store.filings import import_into_database
+
+    session, token = signed_in(served)
+    check_id = upload(served, "甲公司")
+    cancelled = [{**FILINGS[0], "status": "cancelled"}]
+    path = tmp_path / "cancel.json"
+    path.write_text(json.dumps(cancelled, ensure_ascii=False), encoding="utf-8")
+    import_into_database(served.engine, [path])
+    r = review(served, session, token, check_id, "approve")
+    assert r.status_code == 409 and "review_blocked" in r.text
+    assert api_verdict(served, check_id) == ("review", ["entity_mismatch"])  # nothing was changed
+    # Re-sent after the filing was cancelled: blocks, whatever a person said before.
+    assert served.upload(HELLO, metadata={"developer_entity": "甲公司"}).json()["verdict"] == "block"
+
+
+def test_a_viewer_and_a_stranger_cannot_review(served):
+    from gate.web.accounts import create_user
+
+    create_user(served.engine, username="view", role="viewer", password=PASSWORD)
+    check_id = upload(served, "甲公司")
+    session, token = signed_in(served, "view")
+    assert review(served, session, token, check_id, "approve").status_code == 403
+    stranger = requests.post(f"{served.url}/console/checks/{check_id}/review",
+                             data={"outcome": "approve", "comment": "x"}, allow_redirects=False)
+    assert stranger.status_code == 400  # no session, no CSRF token: refused before anything else
+    assert api_verdict(served, check_id) == ("review", ["entity_mismatch"])
+
+
+def test_every_page_renders_with_data(served):
+    from gate.store.tables import utcnow
+    from gate.web.accounts import create_user
+
+    create_user(served.engine, username="boss", role="admin", password=PASSWORD)
+    check_id = upload(served, "甲公司")
+    session, token = signed_in(served, "boss")
+    r = session.post(f"{served.url}/console/exemptions", data={
+        "csrf_token": token, "package": "com.android.settings", "cert_sha256": "ab" * 32,
+        "reason_category": "platform_component", "reason": "系统设置", "approved_by": "王敏",
+        "expires_at": f"{utcnow().year + 1}-01-01"}, allow_redirects=False)
+    assert r.status_code == 302, r.text
+    pages = ["/console/", "/console/reviews?age=0&reason=entity", f"/console/checks/{check_id}",
+             "/console/checks?verdict=review&package=hello", "/console/filings?q=hello",
+             "/console/filings/京ICP备2024000001号-1A", "/console/exemptions?q=settings&state=active",
+             "/console/listings?status=listed", "/console/reports", "/console/callbacks?status=pending",
+             "/console/clients", "/console/?lang=en"]
+    for path in pages:
+        r = session.get(f"{served.url}{path}")
+        assert r.status_code == 200 and "Traceback" not in r.text, (path, r.status_code)
+    assert "com.android.settings" in session.get(f"{served.url}/console/exemptions").text
+    assert session.get(f"{served.url}/console/checks/chk_nope").status_code == 404
+    created = session.post(f"{served.url}/console/clients", data={"csrf_token": token, "name": "新商店",
+                                                                  "role": "store"})
+    key = re.search(r'api_key <input class="copy" readonly value="([^"]+)"', created.text).group(1)
+    assert requests.get(f"{served.url}/api/v1/checks/{check_id}",
+                        headers={"Authorization": f"Bearer {key}"}).status_code == 404  # valid key, not its check
