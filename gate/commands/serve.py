@@ -1,4 +1,13 @@
-"""``gate serve``: the HTTP service under gunicorn (``--dev``: werkzeug's single-process server, for tests)."""
+"""``gate serve``: the HTTP service under gunicorn (``--dev``: werkzeug's single-process server, for tests).
+
+Worker model: gunicorn's ``gthread`` workers — each process answers on a pool of threads. A request holds its thread
+for as long as its body takes to arrive, and a store or developer on a slow line sends a 100 MB package for minutes
+(1 MB/s: 100 s). With ``sync`` workers that upload held a whole process, and two slow clients stopped the service;
+with threads the others are still answered while the slow bodies trickle in (the request and the check run in the
+thread; the GIL is released while waiting on the socket and on disk). Idle keep-alive connections hold no thread.
+``--threads`` bounds the concurrent requests per process; to take more slow clients than processes x threads, put a
+proxy that buffers request bodies in front (nginx does by default: ``proxy_request_buffering on``).
+"""
 
 from __future__ import annotations
 
@@ -46,13 +55,15 @@ def _child_exit(_server, worker) -> None:
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
               help="gunicorn worker processes.")
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256),
+              help="Threads per worker process (gthread): requests, slow uploads included, answered at once by each.")
 @click.option("--timeout", default=300, show_default=True, type=int,
-              help="Seconds a request may take (large synchronous uploads).")
+              help="Seconds a silent worker process may take before gunicorn restarts it.")
 @click.option("--dev", is_flag=True, help="werkzeug's development server instead of gunicorn (tests, debugging).")
 @click.option("--with-scheduler", is_flag=True,
               help="Also run the scheduled sync jobs (`gate scheduler`) beside the server; GATE_SCHEDULER_IN_SERVER=1 "
                    "does the same.")
-def serve(host: str, port: int, workers: int, timeout: int, dev: bool, with_scheduler: bool) -> int:
+def serve(host: str, port: int, workers: int, threads: int, timeout: int, dev: bool, with_scheduler: bool) -> int:
     """Serve the webhooks and APIs (DESIGN.md "HTTP"); the database must be migrated (`gate db upgrade`)."""
     from gate.config import load_settings
     from gate.store.engine import open_database
@@ -71,7 +82,8 @@ def serve(host: str, port: int, workers: int, timeout: int, dev: bool, with_sche
     if workers > 1 and not os.environ.get(MULTIPROC_ENV):
         # Each worker counts in its own files; /metrics sums them (see gate.platform_hooks.metrics).
         os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="gate-metrics-")
-    _gunicorn_app({"bind": f"{host}:{port}", "workers": workers, "timeout": timeout, "worker_class": "sync",
+    _gunicorn_app({"bind": f"{host}:{port}", "workers": workers, "threads": threads, "worker_class": "gthread",
+                   "timeout": timeout,
                    "accesslog": None, "child_exit": _child_exit, "forwarded_allow_ips": "127.0.0.1"}).run()
     return 0
 

@@ -1,10 +1,15 @@
 """Shared pieces of the HTTP service tests (no tests here): a migrated database with filings for the fixture APKs,
-API clients of every role, and the real app served by werkzeug on loopback in a thread."""
+API clients of every role, and the real app served by werkzeug on loopback in a thread — or by `gate serve`
+(gunicorn) as a separate process, for what only the real server shows (worker model, slow clients, real sizes)."""
 
 from __future__ import annotations
 
 import json
+import os
 import pathlib
+import socket
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -41,8 +46,8 @@ FILINGS = [
 ]
 
 
-def prepare_database(url: str, tmp_path: pathlib.Path):
-    """Migrate ``url``, import FILINGS, and return an engine."""
+def prepare_database(url: str, tmp_path: pathlib.Path, filings: list[dict] = FILINGS):
+    """Migrate ``url``, import ``filings``, and return an engine."""
     from gate.store.engine import make_engine, open_database
     from gate.store.filings import import_into_database
     from gate.store.migrate import upgrade
@@ -52,7 +57,7 @@ def prepare_database(url: str, tmp_path: pathlib.Path):
     setup.dispose()
     engine = open_database(url)
     path = tmp_path / "filings.json"
-    path.write_text(json.dumps(FILINGS, ensure_ascii=False), encoding="utf-8")
+    path.write_text(json.dumps(filings, ensure_ascii=False), encoding="utf-8")
     import_into_database(engine, [path])
     return engine
 
@@ -97,18 +102,73 @@ def serve(app):
     return server, f"http://127.0.0.1:{server.server_port}"
 
 
-def start_gate(tmp_path, database_url: str, **overrides) -> tuple[Gate, object]:
-    from gate.platform_hooks.app import create_app
+def _database_and_clients(tmp_path, database_url: str, filings: list[dict], callback_url: str | None = None):
     from gate.platform_hooks.auth import create_client
 
-    engine = prepare_database(database_url, tmp_path)
+    engine = prepare_database(database_url, tmp_path, filings)
     spool = tmp_path / "spool"
     spool.mkdir(exist_ok=True)
-    settings = replace(Settings(database_url=database_url, spool_dir=str(spool), log_format="text"), **overrides)
     clients = {role: create_client(engine, name=f"{role}-client", role=role,
-                                   callback_url=None) for role in ("store", "oem", "developer", "admin")}
+                                   callback_url=callback_url if role == "store" else None)
+               for role in ("store", "oem", "developer", "admin")}
+    return engine, str(spool), clients
+
+
+def start_gate(tmp_path, database_url: str, **overrides) -> tuple[Gate, object]:
+    from gate.platform_hooks.app import create_app
+
+    engine, spool, clients = _database_and_clients(tmp_path, database_url, FILINGS)
+    settings = replace(Settings(database_url=database_url, spool_dir=spool, log_format="text"), **overrides)
     server, url = serve(create_app(settings))
     return Gate(url, settings, engine, clients), server
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_gate_process(tmp_path, database_url: str, *, serve_args=(), filings: list[dict] = FILINGS,
+                       store_callback_url: str | None = None, env: dict | None = None
+                       ) -> tuple[Gate, subprocess.Popen]:
+    """`gate serve` (gunicorn) in its own process on a free loopback port; ``env`` adds GATE_* settings.
+
+    Stop it with ``stop_process``; its stderr (access log, errors) goes to ``tmp_path / "serve.log"``.
+    """
+    from gate.config import load_settings
+
+    engine, spool, clients = _database_and_clients(tmp_path, database_url, filings, store_callback_url)
+    environ = {**os.environ, "GATE_DATABASE_URL": database_url, "GATE_SPOOL_DIR": spool, "GATE_LOG_FORMAT": "text",
+               **(env or {})}
+    port = free_port()
+    with open(tmp_path / "serve.log", "wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "gate.cli", "serve", "--port", str(port), *serve_args],
+                                env=environ, stdout=subprocess.DEVNULL, stderr=log)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if requests.get(f"{url}/healthz", timeout=5).status_code == 200:
+                break
+        except requests.RequestException:  # not listening yet, or the workers are still booting
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            stop_process(proc)
+            raise AssertionError("gate serve did not start:\n" + (tmp_path / "serve.log").read_text(errors="replace"))
+        time.sleep(0.2)
+    settings = load_settings({k: v for k, v in environ.items() if k.startswith("GATE_")})
+    return Gate(url, settings, engine, clients), proc
+
+
+def stop_process(proc: subprocess.Popen, timeout: float = 30) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def spool_files(g: Gate) -> list[str]:

@@ -7,7 +7,6 @@ import hashlib
 import http.server
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -16,8 +15,8 @@ import time
 import pytest
 import requests
 
-from tests.integration.http_support import (HELLO, HELLO_LICENCE, count, multipart, prepare_database, serve,
-                                             spool_files, start_gate)
+from tests.integration.http_support import (HELLO, HELLO_LICENCE, count, free_port, multipart, prepare_database,
+                                             serve, spool_files, start_gate)
 
 
 def test_metrics_count_decisions_and_queue(gate):
@@ -125,19 +124,13 @@ def test_precheck_page_in_chinese_and_english(gate):
     assert spool_files(gate) == []
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_real_gunicorn_serves_an_upload(tmp_path, sqlite_url):
     prepare_database(sqlite_url, tmp_path).dispose()
     env = {**os.environ, "GATE_DATABASE_URL": sqlite_url, "GATE_LOG_FORMAT": "json"}
     created = subprocess.run([sys.executable, "-m", "gate.cli", "clients", "create", "--name", "s", "--role",
                               "store", "--json"], env=env, capture_output=True, text=True, check=True)
     client = json.loads(created.stdout)
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "gate.cli", "serve", "--port", str(port), "--workers", "2"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
