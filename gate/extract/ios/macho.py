@@ -43,8 +43,7 @@ def read_slices(data: bytes) -> tuple[Slice, ...]:
     import lief
 
     lief.logging.disable()
-    config = lief.MachO.ParserConfig()
-    config.parse_dyld_bindings = config.parse_dyld_exports = config.parse_dyld_rebases = False
+    config = lief.MachO.ParserConfig.quick  # load commands and sections only: no dyld info, no symbol tables
     try:
         parsed = lief.MachO.parse(io.BytesIO(data), config)
     except Exception as exc:  # lief raises its own and builtin types; none may cross gate.extract
