@@ -26,7 +26,7 @@ from collections import defaultdict
 from gate.errors import GateError
 from gate.extract.container import ApkContainer
 from gate.extract.facts import NetworkFacts, PackageFacts, PartFacts, Problem
-from gate.extract.network import NESTED_SEPARATOR
+from gate.extract.network import MAX_EVIDENCE, NESTED_SEPARATOR
 
 BUNDLETOOL_SPLITS_DIR = "splits/"
 
@@ -102,18 +102,31 @@ def _mismatches(apks, base_name: str, base: PackageFacts) -> list[Problem]:
 
 
 def merge_network(parts: list[tuple[str, NetworkFacts]]) -> NetworkFacts:
-    """One NetworkFacts over several packages; each source is prefixed with the package it came from."""
-    hosts: dict[str, object] = {}
-    host_sources: defaultdict[str, set[str]] = defaultdict(set)
-    ips: dict[str, object] = {}
-    ip_sources: defaultdict[str, set[str]] = defaultdict(set)
+    """One NetworkFacts over several packages; each source (and evidence source) is prefixed with its package.
+
+    A host is a ``contact`` when any package contacts it; the SDK named first is kept."""
+    def prefixed(name: str, fact):
+        sources = tuple(f"{name}{NESTED_SEPARATOR}{s}" for s in fact.sources)
+        evidence = tuple(dataclasses.replace(e, source=f"{name}{NESTED_SEPARATOR}{e.source}")
+                         for e in getattr(fact, "evidence", ()))
+        return dataclasses.replace(fact, sources=sources, evidence=evidence)
+
+    def merged(facts_by_key: dict) -> list:
+        out = []
+        for _key, facts in facts_by_key.items():
+            first = facts[0]
+            kinds = {f.kind for f in facts}
+            out.append(dataclasses.replace(
+                first, sources=tuple(sorted({s for f in facts for s in f.sources})),
+                evidence=tuple(e for f in facts for e in f.evidence)[:MAX_EVIDENCE],
+                kind="contact" if "contact" in kinds else first.kind))
+        return out
+
+    hosts: defaultdict[str, list] = defaultdict(list)
+    ips: defaultdict[str, list] = defaultdict(list)
     for name, network in parts:
         for host in network.hosts:
-            hosts.setdefault(host.host, host)
-            host_sources[host.host].update(f"{name}{NESTED_SEPARATOR}{s}" for s in host.sources)
+            hosts[host.host].append(prefixed(name, host))
         for ip in network.ips:
-            ips.setdefault(ip.ip, ip)
-            ip_sources[ip.ip].update(f"{name}{NESTED_SEPARATOR}{s}" for s in ip.sources)
-    return NetworkFacts(
-        hosts=tuple(dataclasses.replace(h, sources=tuple(sorted(host_sources[k]))) for k, h in sorted(hosts.items())),
-        ips=tuple(dataclasses.replace(i, sources=tuple(sorted(ip_sources[k]))) for k, i in ips.items()))
+            ips[ip.ip].append(prefixed(name, ip))
+    return NetworkFacts(hosts=tuple(sorted(merged(hosts), key=lambda h: h.host)), ips=tuple(merged(ips)))

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import pathlib
+
+import requests
 
 ROOT = pathlib.Path(__file__).parents[2] / "fixtures"
 
@@ -22,3 +25,16 @@ def test_an_ipa_is_decided_on_ios_facts(gate):
     assert body["package"]["format"] == "ipa" and body["package"]["package"] == "cn.filinggate.ios.tiny"
     # The fixture signer does not chain to Apple Root CA, the only root the gate trusts.
     assert (body["verdict"], body["reasons"][0]["code"]) == ("block", "signature_invalid")
+
+
+def test_the_precheck_page_shows_an_ipas_filing_features(gate):
+    from tests.integration.http_support import multipart
+
+    expected = json.loads((ROOT / "ios/expected.json").read_text(encoding="utf-8"))["signers"]["developer_a"]
+    body, content_type = multipart(ROOT / "ios/ios_signed.ipa")
+    page = requests.post(f"{gate.url}/precheck", data=body, headers={"Content-Type": content_type})
+    assert page.status_code == 200
+    assert "Bundle ID" in page.text and "cn.filinggate.ios.tiny" in page.text
+    assert expected["cert_md5"] in page.text and expected["cert_sha1"] in page.text  # 签名MD5 and SHA-1, copyable
+    assert "profile_app_id" in page.text  # what verified is shown
+    assert "拦截" in page.text  # and the gate's decision: the fixture root is not Apple's

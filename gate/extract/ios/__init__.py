@@ -113,7 +113,8 @@ def _read(shown: str, container, roots, scanner) -> PackageFacts:
     if entitlements.get("com.apple.developer.associated-domains"):
         domains = [d.split(":", 1)[1].split("?", 1)[0] for d in entitlements["com.apple.developer.associated-domains"]
                    if isinstance(d, str) and ":" in d]
-        scanner.feed_hosts(f"{executable_name}#entitlements:com.apple.developer.associated-domains", domains)
+        scanner.feed_hosts(f"{executable_name}#entitlements:com.apple.developer.associated-domains", domains,
+                           how="deep_link")
 
     # 3. The resource seal.
     if code_resources is None:

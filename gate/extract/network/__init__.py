@@ -92,9 +92,9 @@ class NetworkScanner:
         findings = Findings()
         for start, end in regions:
             scan_strings(data, findings, start, end, cache=self._strings)
-        self._record(name, findings)
+        self._record(name, findings, "elf")  # native string data, found the way ELF .rodata is
 
-    def feed_hosts(self, name: str, hosts) -> None:
+    def feed_hosts(self, name: str, hosts, *, how: str = "network_config") -> None:
         """Record web host names the caller read from a structure that names hosts as such (an iOS app's
         associated-domains entitlement, its App Transport Security exception domains): like App Links, any ICANN
         TLD counts."""
@@ -103,6 +103,7 @@ class NetworkScanner:
             valid = url_host(host.removeprefix("*."))
             if valid:
                 findings.hosts.add(valid)
+                findings.evidence.setdefault(valid, (how, host, None))
         self._record(name, findings)
 
     def feed_manifest(self, document: object) -> None:
