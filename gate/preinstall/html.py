@@ -113,7 +113,7 @@ def _app_table(items: list[dict]) -> str:
             reasons += (f"<br><span class='exempt'>exemption: {escape(str(exemption.get('reason') or ''))} "
                         f"({escape(str(exemption.get('approved_by') or ''))}, until "
                         f"{escape(str(exemption.get('expires_at') or '-'))})</span>")
-        change = f"<span class='change'>{escape(r['change'])}</span>" if r.get("change") else ""
+        change = "".join(f" <span class='change'>{escape(c)}</span>" for c in r.get("change") or ())
         rows.append(
             f"<tr><td class='v {r['verdict']}'>{r['verdict']}</td><td>{escape(r.get('package') or '-')}<br>"
             f"{escape(r.get('label') or '')} {change}</td><td><code>{escape(r.get('path') or '')}</code></td>"

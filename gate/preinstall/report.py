@@ -106,12 +106,12 @@ def compare(report: dict, previous: dict, previous_name: str) -> dict:
     changes = {"previous": previous_name, "previous_target": previous.get("target"),
                "added": added, "removed": removed, "resigned": resigned, "newly_blocked": newly_blocked,
                "unblocked": unblocked}
-    marks = {**{a["package"] or f"path:{a['path']}": "added" for a in added},
-             **{a["package"]: "resigned" for a in resigned}}
-    for k in (a["package"] or f"path:{a['path']}" for a in newly_blocked):
-        marks[k] = "newly_blocked" if marks.get(k) != "added" else "added"
+    marks: dict[str, list[str]] = {}
+    for kind in ("added", "newly_blocked", "resigned"):
+        for entry in changes[kind]:
+            marks.setdefault(entry["package"] or f"path:{entry['path']}", []).append(kind)
     for item in report["items"]:
-        item["change"] = marks.get(app_key(item))
+        item["change"] = marks.get(app_key(item), [])
     report["changes"] = changes
     return changes
 
@@ -150,7 +150,7 @@ def write_csv(path: pathlib.Path, report: dict) -> None:
             r.get("partition"), r.get("path"), r.get("package"), r.get("version_code"), r["verdict"],
             " ".join(x["code"] for x in r["reasons"]), r.get("service_licence"), r.get("signer"),
             r.get("cert_sha256"), r.get("cert_md5"), exemption.get("reason") or exemption.get("id"),
-            r.get("apex"), r.get("change"))])
+            r.get("apex"), " ".join(r.get("change") or ()))])
     write_text_atomic(path, "\ufeff" + buffer.getvalue())  # BOM: Excel opens Chinese text correctly
 
 

@@ -14,7 +14,8 @@ import pytest
 
 from fixtures import corpus
 from fixtures import images as build
-from tests.integration.http_support import APKS, FILINGS, HELLO_PACKAGE, LEGACY_PACKAGE, ORACLE
+from gate.preinstall import sparse
+from tests.integration.http_support import APKS, FILINGS, HELLO_PACKAGE, LEGACY_PACKAGE, ORACLE, prepare_database
 
 PARTITIONS = {
     "system": {"app/Hello/Hello.apk": APKS / "hello_zh.apk", "priv-app/Legacy/Legacy.apk": APKS / "legacy_v1.apk",
@@ -61,11 +62,13 @@ def build_dir(tmp_path_factory):
             "sparse_super": sparse_super, "filings": filings}
 
 
-def scan(build_dir, *targets, out: str = "out", extra=(), jobs: str = "2"):
+def scan(build_dir, *targets, out: str = "out", extra=(), jobs: str = "2", database: str | None = None):
     out_dir = build_dir["root"] / out
-    result = subprocess.run([sys.executable, "-m", "gate.cli", "preinstall", "scan", *map(str, targets),
-                             "--filings", str(build_dir["filings"]), "--out", str(out_dir), "--jobs", jobs,
-                             *extra], capture_output=True, text=True, timeout=300)
+    source = ["--filings", str(build_dir["filings"])] if database is None else []
+    env = {**os.environ, "GATE_DATABASE_URL": database} if database else None
+    result = subprocess.run([sys.executable, "-m", "gate.cli", "preinstall", "scan", *map(str, targets), *source,
+                             "--out", str(out_dir), "--jobs", jobs, *extra], capture_output=True, text=True,
+                            timeout=300, env=env)
     assert "Traceback" not in result.stderr and "internal_error" not in result.stderr, result.stderr
     report = json.loads((out_dir / "preinstall-report.json").read_text()) if result.returncode in (0, 3, 4) else None
     return result, report
@@ -213,3 +216,30 @@ def test_previous_report_diff_and_html(build_dir, tree_report):
     not_a_report.write_text("[1, 2]")
     result, _ = scan(build_dir, build_dir["tree"], out="bad-previous", extra=("--previous", str(not_a_report)))
     assert result.returncode == 2 and "previous_report_invalid" in result.stderr
+
+
+def test_sparse_expansion_matches_simg2img(build_dir, tmp_path):
+    ours, theirs = tmp_path / "ours.img", tmp_path / "simg2img.img"
+    sparse.expand(build_dir["sparse_super"], ours, partition="super")
+    subprocess.run(["simg2img", str(build_dir["sparse_super"]), str(theirs)], check=True, timeout=120)
+    assert ours.read_bytes() == theirs.read_bytes() == build_dir["super"].read_bytes()
+
+
+def test_exemption_applied_and_shown(build_dir, tmp_path, sqlite_url):
+    prepare_database(sqlite_url, tmp_path).dispose()
+    settings = corpus.recorded()["settings_apk-debug.apk"]
+    env = {**os.environ, "GATE_DATABASE_URL": sqlite_url}
+    added = subprocess.run([sys.executable, "-m", "gate.cli", "exemptions", "add", "--package",
+                            settings["aapt"]["package"], "--cert-sha256",
+                            settings["apksigner"]["signers"][0]["cert_sha256"], "--category", "platform_component",
+                            "--reason", "settings helper without network service", "--approved-by", "release-qa",
+                            "--expires", "30d"], env=env, capture_output=True, text=True, timeout=60)
+    assert added.returncode == 0, added.stderr
+    result, report = scan(build_dir, build_dir["super"], out="exempted", database=sqlite_url)
+    assert result.returncode == 4, result.stderr
+    item = next(i for i in report["items"] if i["path"] == "/product/app/Settings/Settings.apk")
+    assert item["verdict"] == "allow" and item["exemption"]["approved_by"] == "release-qa"
+    assert report["summary"]["exempted"] == 1
+    assert next(p for p in report["partitions"] if p["name"] == "product")["exempted"] == 1
+    page = (build_dir["root"] / "exempted" / "preinstall-report.html").read_text()
+    assert "exemption: settings helper without network service" in page

@@ -1,0 +1,127 @@
+"""Time `gate preinstall scan` on a build-sized dynamic-partition image: ≥ 2 GB, ≥ 300 APKs.
+
+    python bench/preinstall_images.py [--apks 330] [--repeat 2] [--jobs N] [--keep]
+
+Builds, under bench/work/preinstall/, an unpacked tree of copies of the real-world corpus (fixtures/corpus.py:
+framework-res, the UiAutomator2 server, API Demos, Appium Settings, a test APK) and the fixture APKs spread over
+system (ext4, with an APEX), product (EROFS), vendor (ext4) and odm (ext4), then a super.img (liblp format,
+fixtures/images.py) and its sparse form as a build produces it (img2simg). It times the scan of the sparse
+super.img with --previous (the release engineer's command), best of --repeat, prints the machine, the load and
+the figures, and removes everything it built unless --keep.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import pathlib
+import platform
+import shutil
+import subprocess
+import sys
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from fixtures import corpus  # noqa: E402
+from fixtures import images as build  # noqa: E402
+
+WORK = ROOT / "bench" / "work" / "preinstall"
+# (corpus name, share of the APK count): large real packages first, so the image passes 2 GB.
+MIX = (("framework-res.apk", 0.04), ("appium-uiautomator2-server-v10.6.6.apk", 0.15), ("ApiDemos-debug.apk", 0.25),
+       ("settings_apk-debug.apk", 0.25), ("appium-uiautomator2-server-debug-androidTest.apk", 0.1))
+FIXTURES = ("hello_zh.apk", "legacy_v1.apk", "multidex_native.apk", "two_signers.apk", "v1_v2_v3.apk",
+            "rotated_v3.apk", "not_a_zip.apk", "unsigned.apk")
+SLOTS = (("system", "app"), ("system", "priv-app"), ("product", "app"), ("product", "overlay"), ("vendor", "app"),
+         ("odm", "app"))
+
+
+def link_or_copy(source: pathlib.Path, target: pathlib.Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy(source, target)
+
+
+def make_tree(tree: pathlib.Path, count: int) -> int:
+    sources = []
+    for name, share in MIX:
+        sources += [corpus.path(name)] * max(1, int(count * share))
+    fixtures = itertools.cycle(ROOT / "fixtures" / "apks" / f for f in FIXTURES)
+    while len(sources) < count:
+        sources.append(next(fixtures))
+    apex_tree = tree.parent / "apex-tree"
+    for i, source in enumerate(sources):
+        if i % 50 == 7:  # some apps live inside an APEX module
+            link_or_copy(source, apex_tree / "app" / f"A{i}" / f"A{i}.apk")
+            continue
+        partition, directory = SLOTS[i % len(SLOTS)]
+        link_or_copy(source, tree / partition / directory / f"App{i:04d}" / f"App{i:04d}.apk")
+    (tree / "system" / "apex").mkdir(parents=True, exist_ok=True)
+    build.apex(build.ext4(apex_tree, tree.parent / "apex_payload.img"),
+               tree / "system" / "apex" / "com.example.bench.apex", "com.example.bench")
+    return len(sources)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--apks", type=int, default=330)
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--jobs", type=int, default=None)
+    parser.add_argument("--keep", action="store_true", help="keep bench/work/preinstall afterwards")
+    args = parser.parse_args()
+    corpus.fetch()
+    shutil.rmtree(WORK, ignore_errors=True)
+    WORK.mkdir(parents=True)
+    try:
+        started = time.perf_counter()
+        apks = make_tree(WORK / "tree", args.apks)
+        tree = WORK / "tree"
+        parts = [("system", build.ext4(tree / "system", WORK / "system.img")),
+                 ("product", build.erofs(tree / "product", WORK / "product.img")),
+                 ("vendor", build.ext4(tree / "vendor", WORK / "vendor.img")),
+                 ("odm", build.ext4(tree / "odm", WORK / "odm.img"))]
+        raw = build.super_image(parts, WORK / "super_raw.img", split=("vendor",))
+        for _, image in parts:
+            image.unlink()
+        sparse = build.sparse(raw, WORK / "super.img")
+        raw.unlink()
+        shutil.rmtree(tree)
+        built = time.perf_counter() - started
+        filings = WORK / "filings.json"
+        from tests.integration.http_support import FILINGS
+        filings.write_text(json.dumps(FILINGS, ensure_ascii=False), encoding="utf-8")
+        command = [sys.executable, "-m", "gate.cli", "preinstall", "scan", str(sparse), "--filings", str(filings),
+                   "--out", str(WORK / "out")] + (["--jobs", str(args.jobs)] if args.jobs else [])
+        times = []
+        for run in range(args.repeat):
+            extra = ["--previous", str(WORK / "out" / "preinstall-report.json")] if run else []
+            load = os.getloadavg()
+            start = time.perf_counter()
+            result = subprocess.run(command + extra, capture_output=True, text=True)
+            times.append(time.perf_counter() - start)
+            if result.returncode not in (0, 3, 4):
+                print(result.stderr, file=sys.stderr)
+                return 1
+            print(f"run {run + 1}: {times[-1]:.1f} s (load before {load[0]:.2f} {load[1]:.2f} {load[2]:.2f})")
+        report = json.loads((WORK / "out" / "preinstall-report.json").read_text())
+        print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+              f"Python {platform.python_version()}")
+        print(f"image: {sparse.stat().st_size / 1e9:.2f} GB sparse super.img "
+              f"({os.path.getsize(sparse) / 2**30:.2f} GiB), {apks} APKs placed, "
+              f"{report['summary']['total']} checked, partitions "
+              + ", ".join(f"{p['name']} {p['format']} {p['total']}" for p in report["partitions"]))
+        print(f"built in {built:.0f} s; scan best of {len(times)}: {min(times):.1f} s; uptime: "
+              + subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
+        print(result.stdout.splitlines()[-2] if report.get("changes") else "")
+    finally:
+        if not args.keep:
+            shutil.rmtree(WORK, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

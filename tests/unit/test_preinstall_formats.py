@@ -1,0 +1,150 @@
+"""The image formats the preinstall scan reads itself: Android sparse chunks and liblp super metadata, built by
+hand from their specifications (libsparse sparse_format.h, liblp metadata_format.h); report diffs and cells."""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+
+from fixtures import images as build
+from gate.errors import ImageError
+from gate.preinstall import layout, report, sparse, superimage
+
+BLOCK = 4096
+
+
+def sparse_file(chunks, total_blocks, *, chunk_count=None) -> bytes:
+    body = b""
+    for kind, blocks, data in chunks:
+        body += struct.pack("<HHII", kind, 0, blocks, 12 + len(data)) + data
+    header = struct.pack("<IHHHHIIII", sparse.SPARSE_MAGIC, 1, 0, 28, 12, BLOCK, total_blocks,
+                         len(chunks) if chunk_count is None else chunk_count, 0)
+    return header + body
+
+
+def test_sparse_chunks_expand_to_the_raw_image(tmp_path):
+    raw_block = bytes(range(256)) * 16
+    chunks = [(sparse.CHUNK_RAW, 1, raw_block), (sparse.CHUNK_FILL, 2, b"\xab\xcd\xef\x01"),
+              (sparse.CHUNK_DONT_CARE, 3, b""), (sparse.CHUNK_CRC32, 0, b"\0\0\0\0"), (sparse.CHUNK_FILL, 1, bytes(4))]
+    source, target = tmp_path / "s.img", tmp_path / "r.img"
+    source.write_bytes(sparse_file(chunks, 7))
+    assert sparse.is_sparse(source) and sparse.expanded_size(source, partition="p") == 7 * BLOCK
+    assert sparse.expand(source, target, partition="p") == 7 * BLOCK
+    assert target.read_bytes() == raw_block + b"\xab\xcd\xef\x01" * 2048 + bytes(4 * BLOCK)
+
+
+@pytest.mark.parametrize("case, code", [
+    ("cut_data", "image_truncated"), ("cut_header", "image_truncated"), ("too_few_blocks", "image_sparse_invalid"),
+    ("past_total", "image_sparse_invalid"), ("bad_fill", "image_sparse_invalid"), ("missing_chunk", "image_truncated"),
+])
+def test_sparse_images_that_disagree_with_themselves(tmp_path, case, code):
+    raw = (sparse.CHUNK_RAW, 1, bytes(BLOCK))
+    data = {"cut_data": sparse_file([raw], 1)[:-100], "cut_header": sparse_file([raw], 1)[:20],
+            "too_few_blocks": sparse_file([raw], 2), "past_total": sparse_file([raw, raw], 1),
+            "bad_fill": sparse_file([(sparse.CHUNK_FILL, 1, b"\0\0")], 1),
+            "missing_chunk": sparse_file([raw], 2, chunk_count=2)}[case]
+    (tmp_path / "s.img").write_bytes(data)
+    with pytest.raises(ImageError) as info:
+        sparse.expand(tmp_path / "s.img", tmp_path / "r.img", partition="system")
+    assert info.value.code == code and info.value.partition == "system" and "system" in str(info.value)
+
+
+@pytest.fixture
+def parts(tmp_path):
+    files = []
+    for name, size, byte in (("system", 3 * 1024 * 1024, 1), ("vendor", 8192, 2), ("odm", 5 * BLOCK, 3)):
+        path = tmp_path / f"{name}.bin"
+        path.write_bytes(bytes([byte]) * (size - 4) + name[:4].encode().ljust(4, b"_"))
+        files.append((name, path))
+    return files
+
+
+@pytest.mark.parametrize("minor, slots", [(0, 1), (2, 2)])
+def test_super_partitions_read_back_byte_for_byte(tmp_path, parts, minor, slots):
+    image = build.super_image(parts, tmp_path / "super.img", slots=slots, split=("system",), minor=minor)
+    assert superimage.is_super(image)
+    found = superimage.read_partitions(image)
+    suffix = "_a" if slots == 2 else ""
+    assert [p.name for p in found] == [f"{n}{suffix}" for n, _ in parts]  # the empty _b slots are left out
+    by_name = {p.name: p for p in found}
+    assert len(by_name[f"system{suffix}"].extents) == 2 and by_name[f"system{suffix}"].contiguous_offset is None
+    assert by_name[f"vendor{suffix}"].contiguous_offset is not None
+    for name, source in parts:
+        copy = tmp_path / f"{name}.copy"
+        superimage.carve(image, by_name[f"{name}{suffix}"], copy)
+        assert copy.read_bytes()[:source.stat().st_size] == source.read_bytes()
+
+
+def _flip(path, offset):
+    data = bytearray(path.read_bytes())
+    data[offset] ^= 0xFF
+    path.write_bytes(data)
+
+
+def test_super_falls_back_to_backups_then_fails_with_a_code(tmp_path, parts):
+    image = build.super_image(parts, tmp_path / "super.img", slots=2)
+    metadata = 4096 + 2 * 4096
+    _flip(image, 4096 + 44)                      # primary geometry: the backup geometry is used
+    _flip(image, metadata + 300)                 # slot 0 primary tables: the backup of slot 0 is used
+    assert [p.name for p in superimage.read_partitions(image)] == ["system_a", "vendor_a", "odm_a"]
+    _flip(image, metadata + 2 * build.METADATA_MAX_SIZE + 20)  # slot 0 backup header
+    with pytest.raises(ImageError) as info:
+        superimage.read_partitions(image, name="super")
+    assert info.value.code == "image_super_invalid" and "checksum" in info.value.message
+    _flip(image, 8192 + 44)
+    with pytest.raises(ImageError) as info:
+        superimage.read_partitions(image, name="super")
+    assert info.value.code == "image_super_invalid" and info.value.partition == "super"
+
+
+def test_super_cut_short_names_the_partition(tmp_path, parts):
+    image = build.super_image(parts, tmp_path / "super.img", slots=1)
+    odm = superimage.read_partitions(image)[-1]
+    data = image.read_bytes()
+    image.write_bytes(data[:odm.extents[0].offset + BLOCK])
+    with pytest.raises(ImageError) as info:
+        superimage.read_partitions(image)
+    assert (info.value.code, info.value.partition) == ("image_truncated", "odm")
+    image.write_bytes(data[:6000])
+    with pytest.raises(ImageError) as info:
+        superimage.read_partitions(image)
+    assert info.value.code == "image_truncated"
+
+
+def test_device_paths_and_partition_names():
+    assert layout.device_path("system", "app/Foo/Foo.apk") == "/system/app/Foo/Foo.apk"
+    assert layout.device_path("system", "system/priv-app/Foo.apk") == "/system/priv-app/Foo.apk"  # system-as-root
+    assert layout.device_path("vendor", "odm/app/X.apk") == "/vendor/odm/app/X.apk"
+    assert [layout.partition_name(n) for n in ("system_a", "vendor.img", "product_b.img", "my_ab")] == \
+        ["system", "vendor", "product", "my_ab"]
+
+
+def item(package, path, verdict, signer):
+    return {"package": package, "path": path, "verdict": verdict, "signers": [signer], "cert_sha256": signer,
+            "reasons": []}
+
+
+def test_compare_reports_added_removed_resigned_newly_blocked():
+    before = {"items": [item("a.kept", "/system/app/A.apk", "allow", "11"), item("b.gone", "/system/app/B.apk",
+                                                                                 "allow", "22"),
+                        item("c.resigned", "/product/app/C.apk", "allow", "33"),
+                        item("d.fixed", "/vendor/app/D.apk", "block", "44")]}
+    now = {"items": [item("a.kept", "/product/app/A.apk", "allow", "11"),  # moved: not added, not removed
+                     item("c.resigned", "/product/app/C.apk", "block", "99"),
+                     item("d.fixed", "/vendor/app/D.apk", "allow", "44"),
+                     item("e.new", "/odm/app/E.apk", "block", "55"), item(None, "/odm/app/Bad.apk", "block", None)]}
+    changes = report.compare(now, before, "last.json")
+    assert [a["package"] for a in changes["added"]] == ["e.new", None]
+    assert [a["package"] for a in changes["removed"]] == ["b.gone"]
+    assert [(a["package"], a["previous_signers"], a["signers"]) for a in changes["resigned"]] == [
+        ("c.resigned", ["33"], ["99"])]
+    assert {a["package"] for a in changes["newly_blocked"]} == {"c.resigned", "e.new", None}
+    assert [a["package"] for a in changes["unblocked"]] == ["d.fixed"]
+    assert [i["change"] for i in now["items"]] == [[], ["newly_blocked", "resigned"], [], ["added", "newly_blocked"],
+                                                   ["added", "newly_blocked"]]
+
+
+def test_csv_cells_are_never_formulas():
+    assert [report.spreadsheet_cell(v) for v in ("=1+1", "+86 10", "-x", "@SUM(A1)", "\tx", "cn.app", None, 42)] \
+        == ["'=1+1", "'+86 10", "'-x", "'@SUM(A1)", "'\tx", "cn.app", "", "42"]
