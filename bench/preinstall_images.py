@@ -38,12 +38,10 @@ SLOTS = (("system", "app"), ("system", "priv-app"), ("product", "app"), ("produc
          ("odm", "app"))
 
 
-def link_or_copy(source: pathlib.Path, target: pathlib.Path) -> None:
+def copy_apk(source: pathlib.Path, target: pathlib.Path) -> None:
+    # A copy, not a hard link: mkfs.ext4 -d keeps hard links, and the image would hold each APK once.
     target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copy(source, target)
+    shutil.copyfile(source, target)
 
 
 def make_tree(tree: pathlib.Path, count: int) -> int:
@@ -56,10 +54,10 @@ def make_tree(tree: pathlib.Path, count: int) -> int:
     apex_tree = tree.parent / "apex-tree"
     for i, source in enumerate(sources):
         if i % 50 == 7:  # some apps live inside an APEX module
-            link_or_copy(source, apex_tree / "app" / f"A{i}" / f"A{i}.apk")
+            copy_apk(source, apex_tree / "app" / f"A{i}" / f"A{i}.apk")
             continue
         partition, directory = SLOTS[i % len(SLOTS)]
-        link_or_copy(source, tree / partition / directory / f"App{i:04d}" / f"App{i:04d}.apk")
+        copy_apk(source, tree / partition / directory / f"App{i:04d}" / f"App{i:04d}.apk")
     (tree / "system" / "apex").mkdir(parents=True, exist_ok=True)
     build.apex(build.ext4(apex_tree, tree.parent / "apex_payload.img"),
                tree / "system" / "apex" / "com.example.bench.apex", "com.example.bench")

@@ -107,7 +107,8 @@ def run(targets: list[str], *, work: sources.WorkSpace, jobs: int | None = None,
                     partitions.append(result)
                     progress.reading = bool(reading)
                     progress.partition(result)
-                    for app in result.apps:
+                    # Largest first: a big APK started last would leave the other cores idle at the end.
+                    for app in sorted(result.apps, key=lambda a: -os.path.getsize(a.local)):
                         check = checkers.submit(read_facts, app.local)
                         pending[check] = app
                         waiting.add(check)
