@@ -74,8 +74,12 @@ def plan(targets: list[str], work: WorkSpace, note: Callable[[str], None]) -> It
             raw, shown_format = _raw_image(target, name, work, note)
             if superimage.is_super(raw):
                 note(f"reading the partition table of {os.path.basename(target)}")
-                for partition in superimage.read_partitions(raw, name=name):
-                    yield _bound(_super_partition_job, raw, partition, target, shown_format, work)
+                partitions = superimage.read_partitions(raw, name=name)
+                bases = [layout.partition_name(p.name) for p in partitions]
+                for partition, base in zip(partitions, bases):
+                    # Both slots filled (rare in a build): keep the suffix so neither hides the other.
+                    shown_name = base if bases.count(base) == 1 else partition.name
+                    yield _bound(_super_partition_job, raw, partition, shown_name, target, shown_format, work)
                 continue
         except (ImageError, OSError) as exc:
             yield _bound(_failed, name, target, _error(exc, name))
@@ -129,9 +133,8 @@ def _image_job(raw: str, name: str, source: str, shown: str, work: WorkSpace) ->
     return _read_filesystem(raw, 0, os.path.getsize(raw), name, source, shown, work, carve=None)
 
 
-def _super_partition_job(raw: str, partition: superimage.LogicalPartition, source: str, shown: str,
+def _super_partition_job(raw: str, partition: superimage.LogicalPartition, name: str, source: str, shown: str,
                          work: WorkSpace) -> PartitionResult:
-    name = layout.partition_name(partition.name)
     offset = partition.contiguous_offset
 
     def carve() -> str:
