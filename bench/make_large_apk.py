@@ -4,7 +4,9 @@ Shape (close to the reference in DESIGN.md): 8 DEX files with ~500k strings in t
 from 1,500 distinct hosts, class names, format strings, plain words), two native libraries with URL strings in .rodata, text assets (HTML, JS, JSON), and
 incompressible media so the package is ~40 MB on disk. Signed v1+v2+v3 with a fresh RSA-2048 key.
 
-    python bench/make_large_apk.py [--out bench/work/large.apk] [--dex 8] [--strings-per-dex 62000]
+    python bench/make_large_apk.py [--out bench/work/large.apk] [--dex 8] [--strings-per-dex 62000] [--media-mb 16]
+
+``--media-mb 86`` makes a ~100 MB package (bench/http_upload.py uses it).
 
 The output is cached: an existing file is reused unless --force.
 """
@@ -72,7 +74,7 @@ def smali_class(index: int, chunk: int, strings: list[str]) -> str:
     return "\n".join(lines)
 
 
-def build(out: pathlib.Path, dex_count: int, per_dex: int) -> None:
+def build(out: pathlib.Path, dex_count: int, per_dex: int, media_mb: int = 16) -> None:
     rng = random.Random(20261129)
     work = out.parent / "large_build"
     shutil.rmtree(work, ignore_errors=True)
@@ -112,7 +114,7 @@ def build(out: pathlib.Path, dex_count: int, per_dex: int) -> None:
     (work / "assets/config.json").write_text(
         "{" + ",".join(f'"k{i}": "https://cfg{i}.bench-gate.cn/{i}"' for i in range(3000)) + "}")
     # Incompressible media (stored by aapt for .png/.mp3 extensions).
-    for i in range(8):
+    for i in range(max(1, media_mb // 2)):
         (work / f"assets/media{i}.mp3").write_bytes(os.urandom(2 << 20))
     for i in range(4):
         (work / f"res/raw/blob{i}.png").write_bytes(os.urandom(1 << 20))
@@ -132,6 +134,7 @@ def main() -> None:
     parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("bench/work/large.apk"))
     parser.add_argument("--dex", type=int, default=8)
     parser.add_argument("--strings-per-dex", type=int, default=62000)
+    parser.add_argument("--media-mb", type=int, default=16, help="incompressible assets in MB (2 MB files)")
     parser.add_argument("--force", action="store_true")
     args = parser.parse_args()
     if args.out.exists() and not args.force:
@@ -139,7 +142,7 @@ def main() -> None:
         return
     toolchain.require_tools()
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    build(args.out, args.dex, args.strings_per_dex)
+    build(args.out, args.dex, args.strings_per_dex, args.media_mb)
     print(f"built {args.out} ({args.out.stat().st_size / 1e6:.1f} MB)")
 
 
