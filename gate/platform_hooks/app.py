@@ -73,11 +73,12 @@ def _database_unavailable(exc: SQLAlchemyError):
 
 
 # Every response, pages and JSON alike. The pages need their own stylesheet block and the copy fields'
-# onclick="this.select()" handler (allowed by its hash, nothing else inline); nothing may frame them, and nothing
+# onclick="this.select()" handler (allowed by its hash, nothing else inline); the pre-check page's upload script
+# posts to its own origin (connect-src, for the progress bar); nothing may frame them, and nothing
 # the gate serves is to be sniffed into another type. A view that needs a different policy sets its own header.
 SECURITY_HEADERS = {
     "Content-Security-Policy": ("default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-                                "script-src 'self' 'unsafe-hashes' 'sha256-%s'; form-action 'self'; "
+                                "script-src 'self' 'unsafe-hashes' 'sha256-%s'; form-action 'self'; connect-src 'self'; "
                                 "frame-ancestors 'none'; base-uri 'none'" % "biFQTroSCI3Z5BmsMGyEE2jFZdwjjG1Oe7JLytgH6jM="),
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",

@@ -92,6 +92,9 @@ def set_cookie(response: flask.Response, name: str, value: str, *, max_age: int 
 
 def load_session() -> None:
     """before_request: who is signed in (g.staff, g.csrf) — None when nobody is."""
+    if flask.request.endpoint == "console.static":  # CSS/JS (also the public pre-check page's): no session
+        flask.g.staff, flask.g.csrf = None, None
+        return
     found = accounts.session_for(service().engine, flask.request.cookies.get(SESSION_COOKIE))
     flask.g.staff, flask.g.csrf = found if found else (None, None)
 
@@ -161,5 +164,6 @@ def remember_lang(response: flask.Response) -> flask.Response:
     response.headers.setdefault("Cache-Control", "no-store")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Content-Security-Policy",
-                                "default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'")
+                                "default-src 'self'; img-src 'self' data:; style-src 'self'; form-action 'self'; "
+                                "frame-ancestors 'none'; base-uri 'none'")
     return response

@@ -269,3 +269,38 @@ def test_phone_sized_viewport_renders_the_queue(browser, console):
             page.screenshot(path=str(pathlib.Path(SHOTS) / "console-phone.png"))
     finally:
         context.close()
+
+
+def test_precheck_upload_by_drag_and_drop_with_a_progress_bar(page, console, monkeypatch):
+    import base64
+    import threading
+
+    from gate.platform_hooks import checks
+
+    # The check is held until the bar has been seen at 100% (on loopback the whole answer takes milliseconds).
+    seen, original = threading.Event(), checks.check_unregistered
+    monkeypatch.setattr(checks, "check_unregistered", lambda *a, **k: (seen.wait(30), original(*a, **k))[1])
+    page.goto(f"{console.url}/?lang=en")
+    data = base64.b64encode(HELLO.read_bytes()).decode()
+    page.evaluate("""([name, data]) => {
+        const bytes = Uint8Array.from(atob(data), c => c.charCodeAt(0));
+        const dt = new DataTransfer();
+        dt.items.add(new File([bytes], name, {type: "application/vnd.android.package-archive"}));
+        const drop = document.getElementById("drop");
+        drop.dispatchEvent(new DragEvent("dragover", {dataTransfer: dt, bubbles: true, cancelable: true}));
+        drop.dispatchEvent(new DragEvent("drop", {dataTransfer: dt, bubbles: true, cancelable: true}));
+    }""", [HELLO.name, data])
+    assert page.locator("#progress").is_visible()
+    bar = wait_for(lambda: page.evaluate("() => document.getElementById('bar').value") == 100 or None,
+                   timeout=20, what="the progress bar to reach 100%")
+    assert bar and "checking" in page.inner_text("#progress-text")
+    shot(page, "precheck-progress.png")
+    seen.set()
+    page.wait_for_selector("#domains", timeout=60_000)  # the result page replaced the form
+    expected = ORACLE[HELLO.name]
+    assert page.input_value("#f-package") == expected["aapt"]["package"]
+    assert page.input_value("#f-md5-1") == expected["apksigner"]["signers"][0]["cert_md5"]
+    assert page.locator(".verdict").first.inner_text().strip() in ("allow", "review", "block")
+    assert page.locator("button[data-copy=f-md5-1]").is_visible()
+    assert page.locator("#domains tbody tr").count() >= 1
+    shot(page, "precheck-result.png")
