@@ -81,3 +81,11 @@ def test_media_and_signature_files_are_not_wanted():
     assert not scanner.wants("META-INF/CERT.RSA")
     assert scanner.wants("classes3.dex")
     assert scanner.wants("assets/index.android.bundle")
+
+
+def test_compiled_suffix_table_is_the_parsed_list():
+    from gate.extract.network import suffixes
+
+    compiled = suffixes._read_compiled()
+    # gate/data/psl_icann.txt is used only when compiled from the installed list; then it must be that list
+    assert compiled is None or compiled == suffixes._load()

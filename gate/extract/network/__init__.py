@@ -150,7 +150,7 @@ class NetworkScanner:
             if depth < MAX_NESTING:
                 self._feed_nested(name, data, depth=depth)
             return
-        findings = Findings()
+        findings = Findings(known_contacts=self._contacts)
         reader = None
         try:
             reader = scan_entry(name, data, findings, self._strings)
@@ -195,19 +195,25 @@ class NetworkScanner:
                         and ip_scope(value) != "public":
                     continue  # "10.2.33.4" as a whole resource value reads as a version, not an address
                 sources[value].add(source)
-                if why is None:
-                    self._contacts.add(value)
+                if value in self._contacts:
+                    continue  # decided, with its contact excerpt; ``sources`` still lists this entry
+                kept = self._evidence[value]
+                if len(kept) >= MAX_EVIDENCE and why is not None:
+                    continue
                 if reader == "network_config":
                     how = "network_config"
-                kept = self._evidence[value]
                 item = Evidence(source, how_here or ("resource" if how == "whole_string" else how), excerpt, why)
                 if len(kept) < MAX_EVIDENCE:
                     kept.append(item)
-                elif why is None and all(e.reference for e in kept):
+                else:
                     kept[-1] = item  # a contact occurrence is worth more than a fifth reference
+                if why is None:
+                    self._contacts.add(value)
 
     def _evidence_of(self, value: str) -> tuple[Evidence, ...]:
-        kept = self._evidence.get(value, [])
+        kept = self._evidence.get(value, ())
+        if len(kept) < 2:
+            return tuple(kept)
         return tuple(sorted(kept, key=lambda e: (e.reference is not None, e.source)))
 
 

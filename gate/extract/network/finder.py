@@ -89,6 +89,11 @@ MAX_POOLED_STRING = 8192  # longer "strings" between NULs are binary data, not a
 
 
 EXCERPT_SIDE = 80  # characters of context kept on each side of an occurrence
+_SPACE = re.compile(r"\s")
+_LINE_HEAD = re.compile(rb"[^\0\n]{0,%d}" % EXCERPT_SIDE)
+_SCHEME_ONLY = re.compile(rb"[A-Za-z][A-Za-z0-9+.\-]{0,15}")
+# What makes a URL that is a whole string worth judging (white space, or a path a reference rule looks at).
+_URL_NEEDS_JUDGING = re.compile(rb"\s|/auth/|\.(?:xsd|dtd|rng|ent|mod)\b|featur|propert", re.IGNORECASE)
 
 
 @dataclass
@@ -102,12 +107,18 @@ class Findings:
     hosts: set[str] = field(default_factory=set)
     ips: set[str] = field(default_factory=set)
     evidence: dict[str, tuple[str, str, str | None]] = field(default_factory=dict)
+    # Values that already have a contact occurrence in an earlier entry of the package: their kind is decided and
+    # one contact excerpt is enough, so their occurrences here are not judged again (a large app repeats thousands
+    # of hosts across its DEX files).
+    known_contacts: set[str] | frozenset[str] = frozenset()
 
     def __bool__(self) -> bool:
         return bool(self.hosts or self.ips)
 
     def settled(self, value: str) -> bool:
-        """True when ``value`` already has a contact occurrence here (nothing later can change its kind)."""
+        """True when ``value`` already has a contact occurrence (nothing later can change its kind)."""
+        if value in self.known_contacts:
+            return True
         known = self.evidence.get(value)
         return known is not None and known[2] is None
 
@@ -181,9 +192,10 @@ def _take_url_authorities(data: bytes, findings: Findings, cache: dict, prefix_l
             continue
         findings.hosts.update(hosts)
         findings.ips.update(ips)
-        if all(findings.settled(value) for value in hosts + ips):
+        values = hosts + ips if ips else hosts
+        if len(values) == 1 and findings.settled(values[0]):
             continue
-        if not _note_url(parts, k, hosts + ips, findings, prefix_len):
+        if not _note_url(parts, k, values, findings, prefix_len):
             pending.add(authority)
     if pending:  # rare: the last occurrence was a reference; a contact occurrence elsewhere decides
         for k, authority in enumerate(found_in):
@@ -202,16 +214,21 @@ def _note_url(parts: list[bytes], k: int, values: tuple[str, ...], findings: Fin
     tail = tail[max(nul, newline) + 1:]
     if prefix_len > 0 and (nul > newline or (nul < 0 and newline < 0 and len(left) == len(tail) and k == 0)):
         tail = tail[prefix_len:]  # the length prefix of a pooled string is not text
-    stops = [x for x in (right.find(b"\0", 0, EXCERPT_SIDE), right.find(b"\n", 0, EXCERPT_SIDE)) if x >= 0]
-    head = right[:min(stops)] if stops else right[:EXCERPT_SIDE]
+    rest = parts[2 * k + 1] + _LINE_HEAD.match(right).group()
+    if _SCHEME_ONLY.fullmatch(tail) and not _URL_NEEDS_JUDGING.search(rest):
+        # The common case: a string that is just a URL whose path no reference rule can match.
+        excerpt = text_of(tail + b"://" + rest)
+        for value in values:
+            findings.note(value, "url", excerpt, None)
+        return True
     before = tail.decode("utf-8", "replace")
-    text = before + "://" + (parts[2 * k + 1] + head).decode("utf-8", "replace")
+    text = before + "://" + rest.decode("utf-8", "replace")
     start = scheme_start(text, len(before))
     reference = url_reference(text, start)
-    whole = start == 0 and not any(ch.isspace() for ch in text.strip())
     excerpt = text.strip()
+    how = "url" if start == 0 and not _SPACE.search(excerpt) else "url_in_text"
     for value in values:
-        findings.note(value, "url" if whole else "url_in_text", excerpt, reference)
+        findings.note(value, how, excerpt, reference)
     return reference is None
 
 

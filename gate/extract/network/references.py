@@ -32,7 +32,7 @@ LICENCE_NAMES = ("license", "licence", "notice", "readme", "copying", "copyright
 SCHEMA_EXTENSIONS = frozenset({"xsd", "dtd", "rng", "ent", "mod"})
 
 _URL_END = re.compile(r"[\s\"'<>`\\]")
-_SCHEME_BEFORE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*\Z")
+_SCHEME_BACKWARDS = re.compile(r"[A-Za-z0-9+.\-]*")  # matched on the reversed text before "://"
 # Two words, each followed by white space, right before the URL: "for more information, see https://…".
 _PROSE_BEFORE = re.compile(
     r"(?:[A-Za-z]{2,}[,.:;!?]?\s+[A-Za-z]{2,}[,.:;!?]?\s+[(<\[]?"
@@ -42,6 +42,8 @@ _NAMESPACE_BEFORE = re.compile(r"(?:xmlns(?::[\w.\-]+)?|targetNamespace|namespac
 _SCHEMA_BEFORE = re.compile(r"(?:DOCTYPE|SYSTEM|PUBLIC|schemaLocation|\$schema|\bdtd\b|\bxsd\b)[^\n]{0,120}\Z",
                             re.IGNORECASE)
 # Feature/property identifiers of XML parsers (SAX, Xerces, JAXP, XmlPull): http URIs, never fetched.
+# Anything in a URL that one of the path rules below could match; most URLs have none and are judged in one search.
+_PATH_HINT = re.compile(r"/auth/|\.(?:xsd|dtd|rng|ent|mod)\b|featur|propert", re.IGNORECASE)
 _XML_IDENTIFIER_PATH = re.compile(r"/(?:[\w.\-]+/)*(?:features?|properties|property)(?:/|\.html#)", re.IGNORECASE)
 
 
@@ -70,6 +72,8 @@ def url_reference(text: str, start: int) -> str | None:
     """
     end = _URL_END.search(text, start)
     url = text[start:end.start() if end else len(text)]
+    if start == 0 and not _PATH_HINT.search(url):
+        return None  # a string that is just a URL (the common case): only its path could make it a reference
     scheme, _, rest = url.partition("://")
     authority, slash, path = rest.partition("/")
     path = slash + path
@@ -93,5 +97,5 @@ def url_reference(text: str, start: int) -> str | None:
 
 def scheme_start(text: str, separator: int) -> int:
     """Where the scheme of the URL whose ``://`` is at ``separator`` begins."""
-    match = _SCHEME_BEFORE.search(text, 0, separator)
-    return match.start() if match else separator
+    match = _SCHEME_BACKWARDS.match(text[max(0, separator - 16):separator][::-1])
+    return separator - match.end()

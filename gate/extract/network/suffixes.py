@@ -7,13 +7,72 @@ costs ~1 µs. ``tests/unit/test_network_suffixes.py`` checks both agree.
 
 Rules (https://publicsuffix.org/list/): the longest matching rule wins; ``*.x`` matches any one label under ``x``;
 ``!a.x`` is an exception whose public suffix is ``x``. A host whose TLD is not on the list has no registrable domain.
+
+Start-up: parsing the list (IDNA-encoding its Unicode rules) costs ~85 ms, more than a small package's whole scan.
+``gate/data/psl_icann.txt`` holds the table already compiled (one rule per line, ASCII) together with the SHA-256
+of the list it came from; it is used when that digest matches the installed list (~2 ms), else the list is parsed
+as before. The table is built on first use, not on import. Regenerate the file after upgrading ``publicsuffixlist``:
+``python -m gate.extract.network.suffixes``.
 """
 
 from __future__ import annotations
 
+import hashlib
+import pathlib
+
 import publicsuffixlist
 
+COMPILED = pathlib.Path(__file__).resolve().parents[2] / "data" / "psl_icann.txt"
+_SECTIONS = ("rules", "wildcards", "exceptions", "tails")
+
 _BEGIN, _END = "// ===BEGIN ICANN DOMAINS===", "// ===END ICANN DOMAINS==="
+
+
+def _list_digest() -> str:
+    with open(publicsuffixlist.PSLFILE, "rb") as listing:
+        return hashlib.sha256(listing.read()).hexdigest()
+
+
+def _table() -> tuple[frozenset[str], frozenset[str], frozenset[str], frozenset[str]]:
+    """(rules, wildcards, exceptions, tails), from the compiled file when it matches the installed list."""
+    global _TABLE
+    if _TABLE is None:
+        _TABLE = _read_compiled() or _load()
+    return _TABLE
+
+
+def _read_compiled():
+    try:
+        lines = COMPILED.read_text(encoding="ascii").split("\n")
+    except OSError:
+        return None
+    if not lines or lines[0] != f"# sha256 {_list_digest()}":
+        return None  # compiled from another snapshot of the list: parse the installed one
+    sections: dict[str, list[str]] = {name: [] for name in _SECTIONS}
+    current = None
+    for line in lines[1:]:
+        if line.startswith("## "):
+            current = sections.get(line[3:])
+        elif line and current is not None:
+            current.append(line)
+    return tuple(frozenset(sections[name]) for name in _SECTIONS)
+
+
+def write_compiled(path: pathlib.Path = COMPILED) -> None:
+    out = [f"# sha256 {_list_digest()}"]
+    for name, values in zip(_SECTIONS, _load()):
+        out.append(f"## {name}")
+        out.extend(sorted(values))
+    path.write_text("\n".join(out) + "\n", encoding="ascii")
+
+
+def _with_tails(rules: frozenset[str], wildcards: frozenset[str], exceptions: frozenset[str]):
+    # Every right-hand part of every rule: once a candidate suffix is not among them, no longer one can match.
+    tails = set()
+    for rule in rules | wildcards | exceptions:
+        labels = rule.split(".")
+        tails.update(".".join(labels[i:]) for i in range(len(labels)))
+    return rules, wildcards, exceptions, frozenset(tails)
 
 
 def _load() -> tuple[frozenset[str], frozenset[str], frozenset[str], frozenset[str]]:
@@ -37,31 +96,27 @@ def _load() -> tuple[frozenset[str], frozenset[str], frozenset[str], frozenset[s
                     wildcards.add(rule[2:])
                 else:
                     rules.add(rule)
-    # Every right-hand part of every rule: once a candidate suffix is not among them, no longer one can match.
-    tails = set()
-    for rule in rules | wildcards | exceptions:
-        labels = rule.split(".")
-        tails.update(".".join(labels[i:]) for i in range(len(labels)))
-    return frozenset(rules), frozenset(wildcards), frozenset(exceptions), frozenset(tails)
+    return _with_tails(frozenset(rules), frozenset(wildcards), frozenset(exceptions))
 
 
-_RULES, _WILDCARDS, _EXCEPTIONS, _TAILS = _load()
+_TABLE = None
 
 
 def public_suffix_length(labels: list[str]) -> int:
     """How many of the rightmost ``labels`` form the public suffix; 0 when the TLD is not on the list."""
+    _rules, _wildcards, _exceptions, _tails = _TABLE or _table()
     n = len(labels)
     best = 0
     candidate = ""
     for k in range(1, n + 1):
         candidate = labels[n - k] + "." + candidate if candidate else labels[n - 1]
-        if candidate not in _TAILS:
+        if candidate not in _tails:
             break
-        if candidate in _EXCEPTIONS:
+        if candidate in _exceptions:
             return k - 1
-        if candidate in _RULES:
+        if candidate in _rules:
             best = k
-        if k < n and candidate in _WILDCARDS:
+        if k < n and candidate in _wildcards:
             best = k + 1
     return best
 
@@ -73,3 +128,8 @@ def registrable_domain(host: str) -> str | None:
     if size == 0 or size >= len(labels):
         return None
     return ".".join(labels[-size - 1:])
+
+
+if __name__ == "__main__":
+    write_compiled()
+    print(f"wrote {COMPILED}")
