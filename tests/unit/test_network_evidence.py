@@ -35,7 +35,13 @@ def one_host(facts, host):
     # documentation links in log and exception messages
     ("See https://netty.io/wiki/reference-counted-objects.html for more information.", "link_in_text"),
     ("for more information, see https://kotl.in/issue", "link_in_text"),
-    ("// https://github.com/square/okhttp/issues/1", "link_in_text"),
+    ("// https://square.example-docs.io/okhttp/changelog", "link_in_text"),
+    ("https://github.com/google/gson/blob/main/Troubleshooting.md#", "documentation_link"),
+    ("http://www.apache.org/licenses/LICENSE-2.0", "licence_link"),
+    ("http://relaxng.org/ns/structure/1.0", "xml_identifier"),
+    ("http://apache.org/xml/serializer", "xml_identifier"),
+    ("Please follow/upvote https://youtrack.jetbrains.com/issue/KT-1", "link_in_text"),
+    ("Visit google.co.uk/accounts/recovery.", "link_in_text"),
 ])
 def test_reference_shapes(text, reference):
     facts = scan("classes.dex.txt", text.encode())
@@ -142,3 +148,10 @@ def _utf8_pool(strings: list[bytes]) -> bytes:
                        strings_start, 0) + b"".join(struct.pack("<I", o) for o in offsets) + body
     table_header = 12
     return struct.pack("<HHII", 2, table_header, table_header + len(pool), 0) + pool
+
+
+def test_vector_path_numbers_are_not_addresses():
+    # res/drawable/ic_doc_certificate.xml of Android's framework-res: android:pathData
+    path = b"c0 1.41.72 2.74 1.94 3.56.71.48 1.54.71 2.54.71.24 0 .64,-.03"
+    assert scan("res/drawable/x.xml.txt", path).ips == ()
+    assert [i.ip for i in scan("assets/a.txt", b"dns 223.5.5.5").ips] == ["223.5.5.5"]

@@ -25,10 +25,11 @@ from gate.errors import GateError
 from gate.extract.facts import Evidence, HostFact, IpFact, NetworkFacts
 from gate.extract.network import regions
 from gate.extract.network.addresses import ip_scope
+from gate.extract.network.dex_code import classes_loading
 from gate.extract.network.domains import registrable_domain, url_host
 from gate.extract.network.finder import Findings, scan_region, scan_strings, scan_whole_string
 from gate.extract.network.references import entry_reference
-from gate.extract.network.sdk_hosts import sdk_for_host
+from gate.extract.network.sdk_hosts import SDK_DESCRIPTOR_PREFIXES, sdk_for_class, sdk_for_host
 
 __all__ = ["NetworkScanner", "scan_entry"]
 
@@ -67,7 +68,8 @@ class NetworkScanner:
         self._ip_sources: defaultdict[str, set[str]] = defaultdict(set)
         self._evidence: defaultdict[str, list[Evidence]] = defaultdict(list)  # host or IP -> occurrences
         self._contacts: set[str] = set()  # values with at least one contact occurrence
-        self._dex_hosts: defaultdict[str, set[str]] = defaultdict(set)  # DEX entry -> hosts found in its strings
+        # host -> (DEX entry, class descriptor or None for "other code") of the code that loads it
+        self._loaders: defaultdict[str, set[tuple[str, str | None]]] = defaultdict(set)
         self.unreadable: list[str] = []  # entries whose structure could not be read (scanned as far as possible)
         self._strings: dict = {}  # string bytes -> (hosts, ips), shared by all entries of the package
 
@@ -117,14 +119,9 @@ class NetworkScanner:
                 _scan_text_value(text, findings)
         self._record(MANIFEST_NAME, findings, "manifest")
 
-    def dex_hosts(self) -> dict[str, set[str]]:
-        """DEX entry name -> the hosts found in its string data (for attributing them to the code that uses them)."""
-        return self._dex_hosts
-
-    def facts(self, code_sdks: dict[str, tuple[str, tuple[Evidence, ...]]] | None = None) -> NetworkFacts:
-        """The hosts and IPs found so far. ``code_sdks`` maps a host to the SDK whose classes alone load it (with the
-        evidence naming those classes), from ``gate.extract.network.dex_code``."""
-        code_sdks = code_sdks or {}
+    def facts(self) -> NetworkFacts:
+        """The hosts and IPs found so far."""
+        code_sdks = self._sdks_by_code()
         hosts = []
         for host, sources in sorted(self._host_sources.items()):
             evidence = self._evidence_of(host)
@@ -158,7 +155,7 @@ class NetworkScanner:
             # The readers are written not to raise; should one still do, keep what was found and go on.
             self.unreadable.append(f"{name}: {type(exc).__name__}")
         if reader == "dex" and findings.hosts:
-            self._dex_hosts[name].update(findings.hosts)
+            self._attribute_by_code(name, data, findings.hosts)
         if reader == "xml" and (b"network-security-config" in data or b"n\0e\0t\0w\0o\0r\0k\0-\0s" in data):
             reader = "network_config"
         self._record(name, findings, reader)
@@ -209,6 +206,34 @@ class NetworkScanner:
                     kept[-1] = item  # a contact occurrence is worth more than a fifth reference
                 if why is None:
                     self._contacts.add(value)
+
+    def _attribute_by_code(self, name: str, data: bytes, hosts: set[str]) -> None:
+        """Remember which classes of this DEX load each host the host table does not attribute."""
+        unknown = {host for host in hosts if sdk_for_host(host) is None}
+        if not unknown:
+            return
+        loaders = classes_loading(data, unknown, SDK_DESCRIPTOR_PREFIXES)
+        for host in unknown:
+            # A string in a DEX is there for its code; with no SDK class loading it, other code does.
+            for loader in loaders.get(host) or (None,):
+                self._loaders[host].add((name, loader))
+
+    def _sdks_by_code(self) -> dict[str, tuple[str, tuple[Evidence, ...]]]:
+        """Host -> (SDK, evidence) when only one SDK's classes load it."""
+        out = {}
+        for host, loaders in self._loaders.items():
+            labels = {sdk_for_class(loader) if loader else None for _source, loader in loaders}
+            if len(labels) != 1 or None in labels:
+                continue
+            by_source: defaultdict[str, list[str]] = defaultdict(list)
+            for source, loader in sorted(loaders):
+                by_source[source].append(loader)
+            evidence = tuple(
+                Evidence(source, "code", "loaded by " + ", ".join(names[:3])
+                         + (f" (+{len(names) - 3} more)" if len(names) > 3 else ""))
+                for source, names in by_source.items())
+            out[host] = (labels.pop(), evidence)
+        return out
 
     def _evidence_of(self, value: str) -> tuple[Evidence, ...]:
         kept = self._evidence.get(value, ())

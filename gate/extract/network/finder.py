@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 
 from gate.extract.network.addresses import bare_ipv6, ip_literal
 from gate.extract.network.domains import BARE_TLDS, MAX_HOST_LENGTH, REVERSE_DNS_ROOTS, bare_host, url_host
-from gate.extract.network.references import scheme_start, url_reference
+from gate.extract.network.references import URL_NEEDS_JUDGING, scheme_start, text_reference, url_reference
 
-def _trie(words: frozenset[str] | set[str]) -> bytes:
+def trie_pattern(words) -> bytes:
     """A regex alternation of ``words`` folded into a prefix tree, so the engine tries few branches per position."""
     tree: dict = {}
     for word in words:
@@ -54,7 +54,7 @@ def _trie(words: frozenset[str] | set[str]) -> bytes:
 # search; a single alternation of all anchors would test every byte against a character set, ~3x slower.
 # No capture groups: with groups the regex engine loses its prefix search.
 _DOT_ANCHORS = re.compile(
-    rb"\.(?:" + _trie(BARE_TLDS) + rb"(?![A-Za-z0-9_\-])|[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}(?![0-9]))")
+    rb"\.(?:" + trie_pattern(BARE_TLDS) + rb"(?![A-Za-z0-9_\-])|[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}(?![0-9]))")
 _COLON_ANCHORS = re.compile(rb":(?://|:)")  # "://" of a URL, "::" of an IPv6 literal
 _NAME_RUN = re.compile(rb"[A-Za-z0-9.\-]*")
 _SCHEME_RUN = re.compile(rb"[A-Za-z0-9+.\-]*")
@@ -92,8 +92,6 @@ EXCERPT_SIDE = 80  # characters of context kept on each side of an occurrence
 _SPACE = re.compile(r"\s")
 _LINE_HEAD = re.compile(rb"[^\0\n]{0,%d}" % EXCERPT_SIDE)
 _SCHEME_ONLY = re.compile(rb"[A-Za-z][A-Za-z0-9+.\-]{0,15}")
-# What makes a URL that is a whole string worth judging (white space, or a path a reference rule looks at).
-_URL_NEEDS_JUDGING = re.compile(rb"\s|/auth/|\.(?:xsd|dtd|rng|ent|mod)\b|featur|propert", re.IGNORECASE)
 
 
 @dataclass
@@ -215,7 +213,7 @@ def _note_url(parts: list[bytes], k: int, values: tuple[str, ...], findings: Fin
     if prefix_len > 0 and (nul > newline or (nul < 0 and newline < 0 and len(left) == len(tail) and k == 0)):
         tail = tail[prefix_len:]  # the length prefix of a pooled string is not text
     rest = parts[2 * k + 1] + _LINE_HEAD.match(right).group()
-    if _SCHEME_ONLY.fullmatch(tail) and not _URL_NEEDS_JUDGING.search(rest):
+    if _SCHEME_ONLY.fullmatch(tail) and tail.lower() != b"http" and not URL_NEEDS_JUDGING.search(rest):
         # The common case: a string that is just a URL whose path no reference rule can match.
         excerpt = text_of(tail + b"://" + rest)
         for value in values:
@@ -343,6 +341,8 @@ def _bare(data: bytes, i: int, j: int, lo: int, hi: int, prefix_len: int, findin
         after = data[e] if e < hi else 0
         if before in _NOT_BEFORE_IP or after in b"_+":  # 4.1.0.2_release, 1.2.3.4+build
             return
+        if _in_path_data(data, s, e, lo, hi):
+            return  # "1.54.71 2.54.71.24 0": numbers of vector drawable path data, not an address
         context = data[max(lo, s - 12):s].lower()
         if _VERSION_CONTEXT.search(context):
             return
@@ -359,7 +359,23 @@ def _bare(data: bytes, i: int, j: int, lo: int, hi: int, prefix_len: int, findin
     if host:
         findings.hosts.add(host)
         if not findings.settled(host):
-            findings.note(host, "bare_host", excerpt_of(data, s, e, lo, hi), None)
+            left = data[max(lo, s - EXCERPT_SIDE):s]
+            before_text = text_of(left[max(left.rfind(b"\0"), left.rfind(b"\n")) + 1:] + b"|").lstrip()[:-1]
+            findings.note(host, "bare_host", excerpt_of(data, s, e, lo, hi),
+                          text_reference(before_text, len(before_text)) if before_text else None)
+
+
+_PATH_DATA = re.compile(rb"[0-9.,\-\s MmLlHhVvCcSsQqTtAaZzEe]*")
+_PATH_DATA_SIDE = 24
+
+
+def _in_path_data(data: bytes, s: int, e: int, lo: int, hi: int) -> bool:
+    """Whether the dotted quad at ``data[s:e]`` sits in vector path data (``M12,2C6.48 2,2 6.48…``)."""
+    left = data[max(lo, s - _PATH_DATA_SIDE):s]
+    left = left[left.rfind(b"\0") + 1:]
+    right = data[e:min(hi, e + _PATH_DATA_SIDE)].partition(b"\0")[0]
+    around = left + right
+    return bool(around) and (b"," in around or b" " in around) and _PATH_DATA.fullmatch(around) is not None
 
 
 def _url(data: bytes, i: int, j: int, lo: int, hi: int, prefix_len: int, findings: Findings) -> None:

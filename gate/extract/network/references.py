@@ -17,8 +17,11 @@ Reasons (the ``reference`` field of an evidence item):
 * ``xml_identifier``: namespace URIs (``xmlns="…"``) and XML parser feature/property identifiers
   (``http://apache.org/xml/features/…``, ``http://java.sun.com/xml/jaxp/properties/…``);
 * ``oauth_scope``: OAuth scope identifiers (``https://www.googleapis.com/auth/…``);
-* ``link_in_text``: a URL inside a sentence or a comment ("See https://netty.io/wiki/… for more information",
-  ``// https://…``): a documentation link shown or logged, not fetched.
+* ``link_in_text``: a URL or bare host inside a sentence or a comment ("See https://netty.io/wiki/… for more
+  information", "Visit google.co.uk/accounts/recovery.", ``// https://…``): a link shown or logged, not fetched;
+* ``licence_link``: a URL to a licence text (``…/licenses/LICENSE-2.0``, ``…/legal/epl-2.0``);
+* ``documentation_link``: a page of a source-code host (``https://github.com/<org>/<repo>/blob/…``) or a Markdown
+  document (``…/Troubleshooting.md#``), the targets of "see …" messages built by concatenation.
 """
 
 from __future__ import annotations
@@ -33,17 +36,35 @@ SCHEMA_EXTENSIONS = frozenset({"xsd", "dtd", "rng", "ent", "mod"})
 
 _URL_END = re.compile(r"[\s\"'<>`\\]")
 _SCHEME_BACKWARDS = re.compile(r"[A-Za-z0-9+.\-]*")  # matched on the reversed text before "://"
-# Two words, each followed by white space, right before the URL: "for more information, see https://…".
+# Two words, each followed by white space, right before the URL: "for more information, see https://…",
+# "Please follow/upvote https://…"; or one word that introduces a link ("Visit google.co.uk/accounts/recovery").
 _PROSE_BEFORE = re.compile(
-    r"(?:[A-Za-z]{2,}[,.:;!?]?\s+[A-Za-z]{2,}[,.:;!?]?\s+[(<\[]?"
+    r"(?:(?:(?<![\w.\-])[A-Za-z][A-Za-z'/\-]+[,.:;!?]?\s+){2}[(<\[]?"
     r"|(?:^|\s)(?:see|visit|at|read|consult|refer\s+to|documentation:?|docs:?)\s+[(<\[]?)\Z", re.IGNORECASE)
-_COMMENT_BEFORE = re.compile(r"(?://|/\*+|^\s*\*|<!--|^\s*#|\s#)[^\n\"'=]{0,80}\Z")
+# A comment marker, then text: "// https://…", "/* see https://… */", "# https://…", "<!-- … -->". A protocol-relative
+# "//host" has no space after the slashes and stays a URL.
+_COMMENT_BEFORE = re.compile(r"(?:(?:^|\s)//+\s|/\*+\s|^\s*\*\s|<!--\s*|(?:^|\s)#\s)[^\n\"'=]{0,80}\Z")
 _NAMESPACE_BEFORE = re.compile(r"(?:xmlns(?::[\w.\-]+)?|targetNamespace|namespace|NAMESPACE|_NS|Namespace)\s*[=:(,]?\s*[\"']?\Z")
 _SCHEMA_BEFORE = re.compile(r"(?:DOCTYPE|SYSTEM|PUBLIC|schemaLocation|\$schema|\bdtd\b|\bxsd\b)[^\n]{0,120}\Z",
                             re.IGNORECASE)
 # Feature/property identifiers of XML parsers (SAX, Xerces, JAXP, XmlPull): http URIs, never fetched.
 # Anything in a URL that one of the path rules below could match; most URLs have none and are judged in one search.
-_PATH_HINT = re.compile(r"/auth/|\.(?:xsd|dtd|rng|ent|mod)\b|featur|propert", re.IGNORECASE)
+_PATH_HINT_SOURCE = (r"/auth/|\.(?:xsd|dtd|rng|ent|mod|md)\b|featur|propert|licen[cs]|/copying|/legal/"
+                     r"|/(?:blob|tree|wiki|issues|pull)/")
+_PATH_HINT = re.compile(r"^http://|" + _PATH_HINT_SOURCE, re.IGNORECASE)
+# The same, for the scanner's fast path over raw bytes (authority and path of an https/wss/… URL).
+URL_NEEDS_JUDGING = re.compile(rb"\s|" + _PATH_HINT_SOURCE.encode(), re.IGNORECASE)
+# http:// identifiers: the first path segment of a namespace or API-identifier URI (``http://relaxng.org/ns/…``,
+# ``http://apache.org/xml/serializer``, ``http://java.sun.com/jaxp/xpath/dom``). Identifiers keep the old scheme.
+_IDENTIFIER_SEGMENTS = frozenset(
+    "xml ns namespace namespaces jaxp sax dom xpath xsl xslt xmlns schema schemas xmlschema dtd".split())
+# Organisations whose http:// URIs in code are standard identifiers, not services (registrable domains).
+NAMESPACE_AUTHORITIES = frozenset({
+    "apache.org", "sun.com", "relaxng.org", "oasis-open.org", "xmlsoap.org", "jcp.org", "json-schema.org",
+    "openxmlformats.org", "xml.org", "saxproject.org", "xmlpull.org", "w3.org", "purl.org", "adobe.com"})
+_CODE_HOSTS = frozenset({"github.com", "gitlab.com", "bitbucket.org"})
+_CODE_PAGE = re.compile(r"^/[^/]+/[^/]+/(?:blob|tree|wiki|issues|pull)/")
+_LICENCE_PATH = re.compile(r"/licen[cs]es?(?:/|[-_.]|\Z)|/copying|/legal/", re.IGNORECASE)
 _XML_IDENTIFIER_PATH = re.compile(r"/(?:[\w.\-]+/)*(?:features?|properties|property)(?:/|\.html#)", re.IGNORECASE)
 
 
@@ -84,12 +105,20 @@ def url_reference(text: str, start: int) -> str | None:
     bare_path = path.split("?", 1)[0].split("#", 1)[0]
     if bare_path.rpartition(".")[2].lower() in SCHEMA_EXTENSIONS and "." in posixpath.basename(bare_path):
         return "schema_location"
+    if _LICENCE_PATH.search(bare_path):
+        return "licence_link"
     if _SCHEMA_BEFORE.search(before):
         return "schema_location"
     if _NAMESPACE_BEFORE.search(before):
         return "xml_identifier"
     if scheme.lower() == "http" and _XML_IDENTIFIER_PATH.search(path):
         return "xml_identifier"
+    if scheme.lower() == "http" and (path.split("/", 2)[1:2] or [""])[0].lower() in _IDENTIFIER_SEGMENTS:
+        return "xml_identifier"
+    if scheme.lower() == "http" and ".".join(host.split(".")[-2:]) in NAMESPACE_AUTHORITIES:
+        return "xml_identifier"
+    if (host in _CODE_HOSTS and _CODE_PAGE.search(path)) or bare_path.lower().endswith(".md"):
+        return "documentation_link"
     if _COMMENT_BEFORE.search(before) or _PROSE_BEFORE.search(before):
         return "link_in_text"
     return None
@@ -99,3 +128,11 @@ def scheme_start(text: str, separator: int) -> int:
     """Where the scheme of the URL whose ``://`` is at ``separator`` begins."""
     match = _SCHEME_BACKWARDS.match(text[max(0, separator - 16):separator][::-1])
     return separator - match.end()
+
+
+def text_reference(text: str, start: int) -> str | None:
+    """Why a bare host at ``text[start:]`` is only a reference: in a sentence ("Visit google.co.uk/…")."""
+    before = text[max(0, start - 160):start]
+    if _COMMENT_BEFORE.search(before) or _PROSE_BEFORE.search(before):
+        return "link_in_text"
+    return None

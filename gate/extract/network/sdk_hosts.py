@@ -126,3 +126,78 @@ def sdk_for_host(host: str) -> str | None:
         if entry is not None:
             return entry[0]
     return None
+
+
+# Third-party SDKs by the Java packages of their code: a host that only classes under one of these packages load
+# is that SDK's (gate.extract.network.dex_code), even when SDK_DOMAINS does not know the host.
+#
+# Source: the code signatures of the Exodus Privacy tracker database (https://reports.exodus-privacy.eu.org/en/
+# trackers/, published by Exodus Privacy under CC-BY-SA; facts, not code), written down from the published list
+# for the SDKs Chinese apps carry, and the package names in the vendors' own integration guides (marked "vendor").
+# No PyPI or npm package ships the list (exodus-core fetches it at run time), so it is not read from one. Labels
+# match SDK_DOMAINS where both name the same SDK. Longest prefix wins.
+# package prefix -> (label, source)
+SDK_PACKAGES: dict[str, tuple[str, str]] = {
+    "com.umeng.": ("Umeng (Alibaba)", "Exodus: Umeng Analytics / Umeng Push / Umeng Share (com.umeng.)"),
+    "com.tencent.bugly.": ("Bugly (Tencent)", "Exodus: Bugly (com.tencent.bugly)"),
+    "com.tencent.mm.opensdk.": ("WeChat SDK (Tencent)", "vendor: WeChat OpenSDK package"),
+    "com.tencent.mm.sdk.": ("WeChat SDK (Tencent)", "vendor: legacy WeChat SDK package"),
+    "com.tencent.smtt.": ("Tencent", "vendor: Tencent TBS X5 WebView (com.tencent.smtt)"),
+    "com.tencent.stat.": ("Tencent", "Exodus: Tencent MTA (com.tencent.stat)"),
+    "com.tencent.android.tpush.": ("Tencent", "Exodus: Tencent Push / XG (com.tencent.android.tpush)"),
+    "com.tencent.tauth.": ("Tencent", "vendor: QQ Connect SDK (com.tencent.tauth)"),
+    "com.qq.e.": ("Tencent Ads (GDT)", "Exodus: Tencent Ads / GDT (com.qq.e.)"),
+    "com.alipay.": ("Alipay SDK (Ant Group)", "vendor: Alipay payment SDK (com.alipay.sdk)"),
+    "com.alibaba.sdk.android.": ("Alibaba Cloud", "vendor: Alibaba Cloud EMAS SDKs (com.alibaba.sdk.android)"),
+    "com.ut.mini.": ("Alibaba", "Exodus: Alibaba UT analytics (com.ut.mini)"),
+    "cn.jpush.": ("JPush (Jiguang)", "Exodus: JPush (cn.jpush.)"),
+    "cn.jiguang.": ("JPush (Jiguang)", "Exodus: Jiguang (cn.jiguang.)"),
+    "com.igexin.": ("Getui", "Exodus: Getui (com.igexin)"),
+    "com.getui.": ("Getui", "Exodus: Getui (com.getui)"),
+    "com.mob.": ("MobTech (ShareSDK)", "Exodus: MobTech / ShareSDK (com.mob.)"),
+    "cn.sharesdk.": ("MobTech (ShareSDK)", "Exodus: ShareSDK (cn.sharesdk)"),
+    "com.baidu.mobstat.": ("Baidu", "Exodus: Baidu Mobile Stat (com.baidu.mobstat)"),
+    "com.baidu.location.": ("Baidu Maps", "Exodus: Baidu Location (com.baidu.location)"),
+    "com.baidu.mapapi.": ("Baidu Maps", "Exodus: Baidu Map (com.baidu.mapapi)"),
+    "com.baidu.android.pushservice.": ("Baidu", "Exodus: Baidu Push (com.baidu.android.pushservice)"),
+    "com.amap.api.": ("Amap (AutoNavi)", "Exodus: Amap / AutoNavi (com.amap.api)"),
+    "com.loc.": ("Amap (AutoNavi)", "Exodus: Amap location (com.loc.)"),
+    "com.huawei.hms.": ("Huawei Mobile Services", "Exodus: Huawei Mobile Services (com.huawei.hms)"),
+    "com.huawei.agconnect.": ("Huawei Mobile Services", "vendor: AppGallery Connect (com.huawei.agconnect)"),
+    "com.xiaomi.mipush.": ("Xiaomi Push", "Exodus: Xiaomi MiPush (com.xiaomi.mipush)"),
+    "com.xiaomi.push.": ("Xiaomi Push", "Exodus: Xiaomi MiPush (com.xiaomi.push)"),
+    "com.heytap.msp.push.": ("OPPO Push (HeyTap)", "vendor: OPPO/HeyTap push (com.heytap.msp.push)"),
+    "com.coloros.mcssdk.": ("OPPO Push (HeyTap)", "vendor: OPPO push legacy (com.coloros.mcssdk)"),
+    "com.vivo.push.": ("vivo Push", "vendor: vivo push (com.vivo.push)"),
+    "com.meizu.cloud.pushsdk.": ("Meizu Push", "vendor: Meizu push (com.meizu.cloud.pushsdk)"),
+    "com.hihonor.push.": ("Honor Push", "vendor: Honor push (com.hihonor.push)"),
+    "com.bytedance.sdk.openadsdk.": ("Pangle (ByteDance)", "Exodus: Pangle / CSJ (com.bytedance.sdk.openadsdk)"),
+    "com.bytedance.applog.": ("ByteDance", "Exodus: ByteDance AppLog / DataRangers (com.bytedance.applog)"),
+    "com.kwad.sdk.": ("Kuaishou", "Exodus: Kuaishou ads (com.kwad.sdk)"),
+    "com.sensorsdata.analytics.": ("Sensors Analytics", "Exodus: Sensors Analytics (com.sensorsdata.analytics)"),
+    "com.tendcloud.": ("TalkingData", "Exodus: TalkingData (com.tendcloud.)"),
+    "com.growingio.": ("GrowingIO", "Exodus: GrowingIO (com.growingio)"),
+    "com.google.firebase.": ("Firebase (Google)", "Exodus: Google Firebase Analytics / Crashlytics (com.google.firebase)"),
+    "com.google.android.gms.ads.": ("Google Ads", "Exodus: Google AdMob (com.google.android.gms.ads)"),
+    "com.google.android.gms.analytics.": ("Google", "Exodus: Google Analytics (com.google.android.gms.analytics)"),
+    "com.crashlytics.": ("Firebase (Google)", "Exodus: Google Crashlytics (com.crashlytics)"),
+    "io.sentry.": ("Sentry", "Exodus: Sentry (io.sentry)"),
+    "com.facebook.": ("Facebook SDK", "Exodus: Facebook Login / Analytics / Share (com.facebook.)"),
+    "com.unity3d.ads.": ("Unity", "Exodus: Unity3d Ads (com.unity3d.ads)"),
+    "com.applovin.": ("AppLovin", "Exodus: AppLovin (com.applovin)"),
+    "com.sina.weibo.sdk.": ("Weibo SDK (Sina)", "Exodus: Weibo (com.sina.weibo.sdk)"),
+    "com.netease.nimlib.": ("NetEase Yunxin", "vendor: NetEase Yunxin IM (com.netease.nimlib)"),
+}
+# The same prefixes as DEX class descriptors ("Lcom/umeng/"), for a C-level bytes.startswith over class names.
+SDK_DESCRIPTOR_PREFIXES: tuple[bytes, ...] = tuple(
+    ("L" + prefix.replace(".", "/")).encode("ascii") for prefix in SDK_PACKAGES)
+
+
+def sdk_for_class(descriptor: str) -> str | None:
+    """The SDK label for a class descriptor (``Lcom/umeng/analytics/A;``) by the longest package prefix."""
+    name = descriptor[1:].replace("/", ".") if descriptor.startswith("L") else descriptor
+    best = None
+    for prefix, (label, _source) in SDK_PACKAGES.items():
+        if name.startswith(prefix) and (best is None or len(prefix) > len(best[0])):
+            best = (prefix, label)
+    return best[1] if best else None
