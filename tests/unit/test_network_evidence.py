@@ -42,6 +42,8 @@ def one_host(facts, host):
     ("http://apache.org/xml/serializer", "xml_identifier"),
     ("Please follow/upvote https://youtrack.jetbrains.com/issue/KT-1", "link_in_text"),
     ("Visit google.co.uk/accounts/recovery.", "link_in_text"),
+    ("Visita google.co.uk/accounts/recovery.", "link_in_text"),
+    ("could not find a key in input stream (see https://netty.io/wiki/x.html)", "link_in_text"),
 ])
 def test_reference_shapes(text, reference):
     facts = scan("classes.dex.txt", text.encode())

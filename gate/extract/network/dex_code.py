@@ -73,7 +73,7 @@ class DexCodeIndex:
         order = sorted(range(len(self.string_offsets)), key=self.string_offsets.__getitem__)
         starts = [self.string_offsets[i] for i in order]
         lo, hi = starts[0], self.data.find(b"\0", starts[-1]) + 1 or len(self.data)
-        pattern = re.compile(trie_pattern(needle.decode("ascii") for needle in needles))
+        pattern = re.compile(trie_pattern(needles))
         found: defaultdict[int, set[str]] = defaultdict(set)
         for match in pattern.finditer(self.data, lo, hi):
             index = order[bisect.bisect_right(starts, match.start()) - 1]
@@ -156,7 +156,7 @@ def _index_pattern(wanted: set[int], size: int) -> bytes:
     words = [index.to_bytes(size, "little") for index in wanted if index < 1 << (8 * size)]
     if not words:
         return b"(?!)"
-    return b"|".join(re.escape(w) for w in sorted(words))
+    return trie_pattern(words)
 
 
 def _code_offsets(data: bytes, pos: int) -> list[int]:

@@ -32,7 +32,9 @@ from gate.extract.network.domains import BARE_TLDS, MAX_HOST_LENGTH, REVERSE_DNS
 from gate.extract.network.references import URL_NEEDS_JUDGING, scheme_start, text_reference, url_reference
 
 def trie_pattern(words) -> bytes:
-    """A regex alternation of ``words`` folded into a prefix tree, so the engine tries few branches per position."""
+    """A regex alternation of ``words`` (str, or bytes taken byte for byte) folded into a prefix tree, so the
+    engine tries few branches per position."""
+    words = [w.decode("latin-1") if isinstance(w, bytes) else w for w in words]
     tree: dict = {}
     for word in words:
         node = tree
@@ -47,7 +49,7 @@ def trie_pattern(words) -> bytes:
         body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
         return f"(?:{body})?" if "" in node else body
 
-    return emit(tree).encode()
+    return emit(tree).encode("latin-1")
 
 
 # Each anchor pattern starts with a literal byte, which lets the regex engine jump between candidates with a fast
@@ -90,6 +92,7 @@ MAX_POOLED_STRING = 8192  # longer "strings" between NULs are binary data, not a
 
 EXCERPT_SIDE = 80  # characters of context kept on each side of an occurrence
 _SPACE = re.compile(r"\s")
+_SPACE_BYTES = re.compile(rb"[ \t\r\n]")
 _LINE_HEAD = re.compile(rb"[^\0\n]{0,%d}" % EXCERPT_SIDE)
 _SCHEME_ONLY = re.compile(rb"[A-Za-z][A-Za-z0-9+.\-]{0,15}")
 
@@ -262,6 +265,12 @@ def scan_strings(data: bytes, findings: Findings, start: int = 0, end: int | Non
         if known is None:
             found = Findings()
             scan_region(text, found)
+            if _SPACE_BYTES.search(text):
+                # A bare host inside a string of words is text shown or logged ("google.com/accounts/recovery
+                # にアクセスしてください。"); a host the code connects to is a string of its own.
+                for value, (how, excerpt, reference) in list(found.evidence.items()):
+                    if how == "bare_host" and reference is None:
+                        found.evidence[value] = (how, excerpt, "link_in_text")
             known = cache[text] = (tuple(found.hosts), tuple(found.ips), tuple(found.evidence.items()))
         findings.hosts.update(known[0])
         findings.ips.update(known[1])

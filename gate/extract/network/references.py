@@ -39,8 +39,11 @@ _SCHEME_BACKWARDS = re.compile(r"[A-Za-z0-9+.\-]*")  # matched on the reversed t
 # Two words, each followed by white space, right before the URL: "for more information, see https://…",
 # "Please follow/upvote https://…"; or one word that introduces a link ("Visit google.co.uk/accounts/recovery").
 _PROSE_BEFORE = re.compile(
-    r"(?:(?:(?<![\w.\-])[A-Za-z][A-Za-z'/\-]+[,.:;!?]?\s+){2}[(<\[]?"
-    r"|(?:^|\s)(?:see|visit|at|read|consult|refer\s+to|documentation:?|docs:?)\s+[(<\[]?)\Z", re.IGNORECASE)
+    r"(?:(?:(?<![\w.\-])[(<\[]?[A-Za-z][A-Za-z'/\-]+[,.:;!?]?\s+){2}[(<\[]?"
+    r"|(?:^|\s)[(<\[]?(?:see|visit|at|read|consult|refer\s+to|documentation:?|docs:?)\s+[(<\[]?)\Z", re.IGNORECASE)
+# Before a bare host (no scheme): one word of any script and a space ("Visita google.com/accounts/recovery.",
+# "访问 example.cn"). A host an app connects to stands alone in its string, or after "=", ":" or a quote.
+_WORD_BEFORE = re.compile(r"(?<![\w.\-/])[^\W\d_]{2,}[,.:;!?]?\s+\Z")
 # A comment marker, then text: "// https://…", "/* see https://… */", "# https://…", "<!-- … -->". A protocol-relative
 # "//host" has no space after the slashes and stays a URL.
 _COMMENT_BEFORE = re.compile(r"(?:(?:^|\s)//+\s|/\*+\s|^\s*\*\s|<!--\s*|(?:^|\s)#\s)[^\n\"'=]{0,80}\Z")
@@ -133,6 +136,6 @@ def scheme_start(text: str, separator: int) -> int:
 def text_reference(text: str, start: int) -> str | None:
     """Why a bare host at ``text[start:]`` is only a reference: in a sentence ("Visit google.co.uk/…")."""
     before = text[max(0, start - 160):start]
-    if _COMMENT_BEFORE.search(before) or _PROSE_BEFORE.search(before):
+    if _COMMENT_BEFORE.search(before) or _PROSE_BEFORE.search(before) or _WORD_BEFORE.search(before):
         return "link_in_text"
     return None
