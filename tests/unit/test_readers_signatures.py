@@ -29,6 +29,13 @@ def test_negative_modulus_certificate_verifies_with_apksigners_digests():
     assert signer.public_key == _facts("v2_only.apk", 28, 34).signers[0].public_key
 
 
+def test_negative_modulus_certificate_verifies_a_jar_signature_too():
+    oracle = records()["v1_certificate_negative_modulus.apk"]["apksigner"]
+    facts = _facts("v1_certificate_negative_modulus.apk", 21, 29)
+    assert oracle["verifies"] and facts.verified, facts.errors
+    assert facts.signers[0].public_key_sha256 == oracle["signers"][0]["public_key_sha256"]
+
+
 def test_positive_modulus_is_the_unsigned_reading_of_the_written_bytes():
     written = bytes.fromhex("a9198361")  # a modulus written without its leading zero byte
     negative = int.from_bytes(written, "big", signed=True)

@@ -66,7 +66,7 @@ def parse_lineage(value: bytes) -> tuple[LineageNode, ...]:
                 raise LineageError("did_not_verify", f"node #{len(nodes) + 1}: signature algorithm id mismatch")
             try:
                 parsed = certs.parse_certificate(cert_der)
-                last_key = certs.load_public_key(certs.spki_der(parsed))
+                last_key = certs.load_public_key(certs.canonical_spki(certs.spki_der(parsed)))
             except certs.CertificateError as exc:
                 raise LineageError("did_not_verify", f"node #{len(nodes) + 1}: {exc}") from None
             if any(node.cert == cert_der for node in nodes):

@@ -358,7 +358,7 @@ def _verify_signer_info(signer, signer_info, cert_ders, parsed_certs, encap_type
     if key_usage is not None and not ({"digital_signature", "non_repudiation"} & set(key_usage.native)):
         signer.errors.append(f"v1_verify_error: {name}: certificate not authorised for digital signatures")
         return None
-    key = certs.load_public_key(certs.spki_der(cert))
+    key = certs.load_public_key(certs.canonical_spki(certs.spki_der(cert)))  # a negative RSA modulus as apksig reads it
 
     signed_attrs = signer_info["signed_attrs"]
     if signed_attrs is not None and len(signed_attrs):
