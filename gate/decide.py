@@ -48,9 +48,9 @@ CATALOGUE: dict[str, tuple[str, str, str]] = {
                        "{details}. Every APK of a set must carry the same package name, versionCode and signers."),
     "package_unsigned": ("block", "安装包未签名。请使用备案中登记的密钥签名。",
                          "The package is not signed. Sign it with the key listed in its filing."),
-    "signature_invalid": ("block", "安装包签名校验未通过（{errors}）。请重新签名并用 apksigner verify 确认。",
+    "signature_invalid": ("block", "安装包签名校验未通过（{errors}）。请重新签名并用 {verifier} 确认。",
                           "The package's signature does not verify ({errors}). Re-sign it and confirm with "
-                          "`apksigner verify`."),
+                          "`{verifier}`."),
     "unfiled": ("block", "未找到{platform}标识 {identifier} 的APP备案，完成备案前不得上架或预置。",
                 "No filing (APP备案) lists {platform} identifier {identifier}: the app may not be listed or "
                 "preinstalled until it is filed."),
@@ -92,6 +92,9 @@ CATALOGUE: dict[str, tuple[str, str, str]] = {
     "review_rejected": ("block", "人工复核未通过：{reviewer} 于 {at} 拒绝了此安装包。意见：{comment}",
                         "Rejected on review by {reviewer} at {at}. Comment: {comment}"),
 }
+# How a developer checks the signature of each format before uploading again (the signature_invalid message).
+VERIFIERS = {"aab": "jarsigner -verify", "ipa": "codesign --verify --deep --strict",
+             "hap": "hap-sign-tool verify-app", "app": "hap-sign-tool verify-app"}
 _STATUS_ZH = {"cancelled": "已注销", "revoked": "已撤销", "active": "正常"}
 
 
@@ -325,10 +328,12 @@ def decide(facts: PackageFacts, filings: Sequence[Filing], *, policy: Policy, pl
         if _looks_unsigned(sig):
             reasons.append(reason("package_unsigned", errors=list(sig.errors)))
         else:
-            reasons.append(reason("signature_invalid", errors=list(sig.errors) or ["verification failed"]))
+            reasons.append(reason("signature_invalid", errors=list(sig.errors) or ["verification failed"],
+                                  verifier=VERIFIERS.get(facts.format or "", "apksigner verify")))
         return done(None)
     if not sig.signers:  # verified with no signer is contradictory: fail closed
-        reasons.append(reason("signature_invalid", errors=["verified but no signer reported"]))
+        reasons.append(reason("signature_invalid", errors=["verified but no signer reported"],
+                              verifier=VERIFIERS.get(facts.format or "", "apksigner verify")))
         return done(None)
 
     # 3. Filed.

@@ -20,7 +20,8 @@ VERDICT_EXIT = {"allow": 0, "review": 3, "block": 4}
 @click.option("--filings", "filings_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="Match against this filings file (JSON/JSONL/CSV/XLSX) instead of the database.")
 @click.option("--json", "as_json", is_flag=True, help="One decision per line (JSON Lines), in input order.")
-@click.option("--platform", type=click.Choice(["android", "ios", "harmony"]), default="android", show_default=True)
+@click.option("--platform", type=click.Choice(["android", "ios", "harmony"]), default="android", show_default=True,
+              help="For a package whose platform its contents do not tell; an IPA is always ios, a HAP harmony.")
 @click.option("--developer-entity", default=None, help="The uploading developer's entity (主办单位), for step 8.")
 def check(paths: tuple[str, ...], filings_files: tuple[str, ...], as_json: bool, platform: str,
           developer_entity: str | None) -> int:
@@ -37,13 +38,13 @@ def check(paths: tuple[str, ...], filings_files: tuple[str, ...], as_json: bool,
         for path in paths:
             facts = extract_features(path)  # outside any transaction: it may take seconds
             # Lookup, decision and stored check in one transaction: the stored filing version is the one used.
+            on = facts.platform or platform  # the package's own platform (by its format) wins
             with conn.begin() if conn is not None else nullcontext():
-                filings = registry.filings_for(platform, facts.package) if facts.package else []
-                decision = decide(facts, filings, policy=policy, platform=platform,
-                                  developer_entity=developer_entity)
+                filings = registry.filings_for(on, facts.package) if facts.package else []
+                decision = decide(facts, filings, policy=policy, platform=on, developer_entity=developer_entity)
                 check_id = None
                 if conn is not None:
-                    check_id = _store(conn, facts, decision, policy, platform, developer_entity)
+                    check_id = _store(conn, facts, decision, policy, on, developer_entity)
             out = decision.as_dict()
             if check_id is not None:
                 out["check_id"] = check_id

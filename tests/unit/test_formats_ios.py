@@ -69,6 +69,7 @@ def test_signed_ipa_verifies_with_its_root_and_gives_the_filing_features():
     for arch in ("arm64", "x86_64"):
         assert {f"{arch}: cms_signature", f"{arch}: chain_to_trusted_root", f"{arch}: page_hashes (sha256)"} <= parts
     assert {"profile_signature", "signer_in_profile", "profile_app_id"} <= parts
+    assert "nested_code: Frameworks/libgate.dylib" in parts  # sealed by cdhash, verified as code
     ios = facts.details["ios"]
     assert ios["team_id"] == EXPECTED["team_id"] and ios["profile"]["expiration_date"].startswith("2027-01-01")
     assert sorted(ios["architectures"]) == ["arm64", "x86_64"]

@@ -13,7 +13,8 @@ An IPA is a ZIP with one ``Payload/<Name>.app/`` bundle. Read (nothing is truste
         entitlements; an Info.plist or CodeResources that is not sealed is an error (the Bundle ID must be bound);
      every slice names the same signer.
   3. The resource seal: each file of the bundle is listed in CodeResources ``files2`` with its hash (or omitted by
-     a sealed omit rule); nested code (frameworks, plug-ins) is not verified yet and makes the IPA unverified.
+     a sealed omit rule); nested code (dylibs, frameworks, extensions) sealed by cdhash is verified like the main
+     executable, recursively, and must carry the sealed cdhash.
   4. ``embedded.mobileprovision`` (CMS, Apple-signed): it verifies and chains to Apple Root CA, lists the signing
      certificate among its ``DeveloperCertificates``, and its App ID covers the Bundle ID. Its expiry is reported,
      not enforced (the gate has no clock here).
@@ -107,6 +108,7 @@ def _read(shown: str, container, roots, scanner) -> PackageFacts:
     verified_parts: list[str] = []
     signer_der, entitlements, code_details = _verify_executable(
         binary, info_bytes, code_resources, roots, errors, verified_parts, scanner, executable_name)
+    code_details.pop("cdhashes", None)
     details.update(code_details)
     if entitlements:
         details["entitlements"] = _plain(entitlements)
@@ -120,7 +122,8 @@ def _read(shown: str, container, roots, scanner) -> PackageFacts:
     if code_resources is None:
         errors.append("ios_resources_unsealed: the bundle has no _CodeSignature/CodeResources")
     else:
-        _verify_resource_seal(container, app, executable, code_resources, errors, verified_parts)
+        _verify_resource_seal(container, app, executable, code_resources, errors, verified_parts, roots=roots,
+                              scanner=scanner)
 
     # 4. The provisioning profile.
     team_prefix = _verify_profile(container, app, bundle_id, signer_der, entitlements, roots, errors, verified_parts,
@@ -155,15 +158,20 @@ def _read(shown: str, container, roots, scanner) -> PackageFacts:
         network=scanner.facts(), details={"ios": details})
 
 
-def _verify_executable(binary, info_bytes, code_resources, roots, errors, verified_parts, scanner, name):
-    """Steps 2a-2d on every slice; returns (signer DER or None, entitlements, details)."""
+def _verify_executable(binary, info_bytes, code_resources, roots, errors, verified_parts, scanner, name, *,
+                       bundle: bool = True):
+    """Steps 2a-2d on every slice; returns (signer DER or None, entitlements, details).
+
+    ``bundle``: the executable of a bundle, whose Info.plist and CodeResources its signature must seal (a bare
+    nested dylib has neither). ``details["cdhashes"]`` lists every CodeDirectory's hash, truncated to 20 bytes, as
+    a containing bundle's seal names nested code."""
     try:
         slices = read_slices(binary)
     except MachOError as exc:
         raise PackageError(exc.message, code=exc.code) from None
     signers: set[bytes] = set()
     entitlements: dict = {}
-    details: dict = {"architectures": [s.arch for s in slices]}
+    details: dict = {"architectures": [s.arch for s in slices], "cdhashes": []}
     regions = []
     for piece in slices:
         image = binary[piece.offset:piece.offset + piece.size]
@@ -182,6 +190,7 @@ def _verify_executable(binary, info_bytes, code_resources, roots, errors, verifi
         details.setdefault("code_directory_team_id", first.team_id)
         details.setdefault("code_directories", [d.algorithm for d in signature.code_directories])
         entitlements = entitlements or signature.entitlements
+        details["cdhashes"] += [d.cdhash()[:20] for d in signature.code_directories]
         # c. and d.
         slice_errors: list[str] = []
         for directory in signature.code_directories:
@@ -189,7 +198,7 @@ def _verify_executable(binary, info_bytes, code_resources, roots, errors, verifi
             slot_errors, sealed = codesign.special_slot_errors(directory, signature, info_plist=info_bytes,
                                                                code_resources=code_resources)
             slice_errors += slot_errors
-            for required in ("Info.plist", "CodeResources"):
+            for required in ("Info.plist", "CodeResources") if bundle else ():
                 if required not in sealed and not slot_errors:
                     slice_errors.append(f"ios_special_slot_unsealed: {piece.arch}: the code signature does not seal "
                                         f"the {required}: the bundle's identity is not bound to it")
@@ -220,7 +229,8 @@ def _verify_executable(binary, info_bytes, code_resources, roots, errors, verifi
     return (next(iter(signers)) if signers else None), entitlements, details
 
 
-def _verify_resource_seal(container, app, executable, code_resources, errors, verified_parts) -> None:
+def _verify_resource_seal(container, app, executable, code_resources, errors, verified_parts, *, roots=(),
+                          scanner=None, depth: int = 0) -> None:
     seal = _plist(code_resources, CODE_RESOURCES, code="ios_code_resources_malformed")
     files = seal.get("files2")
     rules = seal.get("rules2")
@@ -236,9 +246,13 @@ def _verify_resource_seal(container, app, executable, code_resources, errors, ve
                 errors.append(f"ios_code_resources_malformed: rule {pattern!r} is not a regular expression")
     present = {e.name[len(app):]: e for e in container.entries if e.name.startswith(app) and not e.is_directory}
     skipped = {executable, "Info.plist", CODE_RESOURCES}
+    nested = sorted(name for name, rule in files.items() if isinstance(rule, dict) and "cdhash" in rule)
+    for relative in nested:  # nested code (frameworks, dylibs, extensions): verified as code, by its cdhash
+        _verify_nested(container, app, relative, files[relative], roots, errors, verified_parts, scanner, depth)
     checked = 0
     for relative, entry in sorted(present.items()):
-        if relative in skipped:
+        if relative in skipped or relative in files and relative in nested \
+                or any(relative.startswith(n + "/") for n in nested):
             continue
         rule = files.get(relative)
         if rule is None:
@@ -248,8 +262,8 @@ def _verify_resource_seal(container, app, executable, code_resources, errors, ve
         if isinstance(rule, bytes):
             rule = {"hash": rule}
         if not isinstance(rule, dict) or not isinstance(rule.get("hash2") or rule.get("hash"), bytes):
-            errors.append(f"ios_resource_unverified: {relative} is sealed as nested code or a symlink, which the "
-                          "gate does not verify yet")
+            errors.append(f"ios_resource_unverified: {relative} is sealed as a symlink or in a form the gate does "
+                          "not verify")
             continue
         algorithm, expected = ("sha256", rule["hash2"]) if isinstance(rule.get("hash2"), bytes) else ("sha1", rule["hash"])
         if hashlib.new(algorithm, container.read(entry)).digest() != expected:
@@ -262,6 +276,52 @@ def _verify_resource_seal(container, app, executable, code_resources, errors, ve
             errors.append(f"ios_resource_missing: {relative} is sealed but missing from the bundle")
     if not any(e.startswith(("ios_resource", "ios_code_resources")) for e in errors):
         verified_parts.append(f"resource_seal ({checked} files)")
+
+
+MAX_NESTING = 3  # app -> extension -> framework: deeper nesting is not something Xcode produces
+
+
+def _verify_nested(container, app, relative, rule, roots, errors, verified_parts, scanner, depth) -> None:
+    """Nested code named by cdhash in a seal: a bare Mach-O (a dylib) or a bundle (framework, app extension) with
+    its own Info.plist, executable and CodeResources. Verified like the main executable, recursively."""
+    path = app + relative
+    own: list[str] = []
+    if depth >= MAX_NESTING:
+        own.append(f"ios_nested_code_unverified: nested deeper than {MAX_NESTING} levels")
+    elif container.get(path) is not None:
+        binary = container.read(path, max_size=MAX_EXECUTABLE_SIZE)
+        _signer, _ent, details = _verify_executable(binary, None, None, roots, own, [], scanner, path, bundle=False)
+        _check_cdhash(rule, details, own)
+    elif container.get(path + "/Info.plist") is not None:
+        inner = path + "/"
+        info_bytes = container.read(inner + "Info.plist", max_size=MAX_PLIST_SIZE)
+        executable = _plist(info_bytes, relative + "/Info.plist", code="ios_info_plist_malformed").get(
+            "CFBundleExecutable")
+        if not isinstance(executable, str) or "/" in executable or container.get(inner + executable) is None:
+            own.append("ios_nested_code_missing: its Info.plist names no executable that is present")
+        else:
+            resources = container.read(inner + CODE_RESOURCES, max_size=MAX_PLIST_SIZE) \
+                if container.get(inner + CODE_RESOURCES) is not None else None
+            binary = container.read(inner + executable, max_size=MAX_EXECUTABLE_SIZE)
+            _signer, _ent, details = _verify_executable(binary, info_bytes, resources, roots, own, [], scanner,
+                                                        inner + executable)
+            _check_cdhash(rule, details, own)
+            if resources is None:
+                own.append("ios_resources_unsealed: the nested bundle has no _CodeSignature/CodeResources")
+            else:
+                _verify_resource_seal(container, inner, executable, resources, own, [], roots=roots, scanner=scanner,
+                                      depth=depth + 1)
+    else:
+        own.append("ios_nested_code_missing: the sealed nested code is not in the bundle")
+    errors += [f"{e.split(':', 1)[0]}: {relative}:{e.split(':', 1)[1] if ':' in e else ''}" for e in own]
+    if not own:
+        verified_parts.append(f"nested_code: {relative}")
+
+
+def _check_cdhash(rule: dict, details: dict, errors: list[str]) -> None:
+    sealed = rule.get("cdhash")
+    if not isinstance(sealed, bytes) or sealed[:20] not in details.get("cdhashes", ()):
+        errors.append("ios_nested_code_mismatch: its code signature is not the one the containing seal names")
 
 
 def _verify_profile(container, app, bundle_id, signer_der, entitlements, roots, errors, verified_parts, details):
