@@ -28,13 +28,19 @@ EROFS_EXPANSION_ALLOWANCE = 4
 TOOLS = {"debugfs": "e2fsprogs", "fsck.erofs": "erofs-utils"}
 
 
+HEAD_BYTES = 2048
+
+
 def detect(path: str | os.PathLike, offset: int = 0) -> str | None:
     """``ext4``, ``erofs`` or None, from the superblock magic at ``offset`` in ``path``."""
     with open(path, "rb") as f:
-        f.seek(offset + EXT4_MAGIC_OFFSET)
-        ext4 = f.read(2)
-        f.seek(offset + EROFS_MAGIC_OFFSET)
-        erofs = f.read(4)
+        return detect_head(os.pread(f.fileno(), HEAD_BYTES, offset))
+
+
+def detect_head(head: bytes) -> str | None:
+    """``ext4``, ``erofs`` or None, from the first ``HEAD_BYTES`` of a file system."""
+    erofs = head[EROFS_MAGIC_OFFSET:EROFS_MAGIC_OFFSET + 4]
+    ext4 = head[EXT4_MAGIC_OFFSET:EXT4_MAGIC_OFFSET + 2]
     if len(erofs) == 4 and struct.unpack("<I", erofs)[0] == EROFS_MAGIC:
         return "erofs"
     if len(ext4) == 2 and struct.unpack("<H", ext4)[0] == EXT4_MAGIC:

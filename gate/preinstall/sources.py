@@ -38,12 +38,14 @@ class PartitionResult:
 
 
 class WorkSpace:
-    """A private directory under ``base`` for expanded images and copied app directories; removed on close."""
+    """A private directory under ``base`` for partition copies and app directories, and the images opened for the
+    scan; all removed or closed on close."""
 
     def __init__(self, base: str | None = None) -> None:
         self._dir = tempfile.TemporaryDirectory(prefix="gate-preinstall-", dir=base)
         self.root = self._dir.name
         self._count = 0
+        self._open: list = []
 
     def new(self, label: str, *, directory: bool = True) -> str:
         self._count += 1
@@ -52,7 +54,13 @@ class WorkSpace:
             os.mkdir(path)
         return path
 
+    def keep(self, image):
+        self._open.append(image)
+        return image
+
     def close(self) -> None:
+        for image in self._open:
+            image.close()
         self._dir.cleanup()
 
     def __enter__(self) -> "WorkSpace":
@@ -63,28 +71,35 @@ class WorkSpace:
 
 
 def plan(targets: list[str], work: WorkSpace, note: Callable[[str], None]) -> Iterator[Callable[[], PartitionResult]]:
-    """Jobs, one per partition to read; setting up a super image (expanding it, reading its metadata) happens here,
-    so its partitions' jobs can run side by side."""
+    """Jobs, one per partition to read; a super image's metadata is read here, so its partitions' jobs can run
+    side by side."""
     for target in targets:
         if os.path.isdir(target):
             yield from _tree_jobs(target, work)
             continue
         name = layout.partition_name(os.path.basename(target))
         try:
-            raw, shown_format = _raw_image(target, name, work, note)
-            if superimage.is_super(raw):
+            image = work.keep(_open_image(target, name))
+            if superimage.is_super(image):
                 note(f"reading the partition table of {os.path.basename(target)}")
-                partitions = superimage.read_partitions(raw, name=name)
+                partitions = superimage.read_partitions(image, name=name)
                 bases = [layout.partition_name(p.name) for p in partitions]
                 for partition, base in zip(partitions, bases):
                     # Both slots filled (rare in a build): keep the suffix so neither hides the other.
                     shown_name = base if bases.count(base) == 1 else partition.name
-                    yield _bound(_super_partition_job, raw, partition, shown_name, target, shown_format, work)
+                    yield _bound(_read_partition, image, partition, shown_name, target, work)
                 continue
         except (ImageError, OSError) as exc:
             yield _bound(_failed, name, target, _error(exc, name))
             continue
-        yield _bound(_image_job, raw, name, target, shown_format, work)
+        whole = superimage.LogicalPartition(name, (superimage.Extent(0, image.size),))
+        yield _bound(_read_partition, image, whole, name, target, work)
+
+
+def _open_image(target: str, name: str):
+    if os.path.getsize(target) == 0:
+        raise ImageError("the image file is empty", code="image_truncated", partition=name)
+    return sparse.SparseImage(target, partition=name) if sparse.is_sparse(target) else superimage.RawImage(target)
 
 
 def _bound(function, *args):
@@ -99,17 +114,6 @@ def _error(exc: Exception, partition: str) -> dict:
 
 def _failed(name: str, source: str, error: dict) -> PartitionResult:
     return PartitionResult(name, os.path.basename(source), "unreadable", errors=[error])
-
-
-def _raw_image(target: str, name: str, work: WorkSpace, note) -> tuple[str, str]:
-    if os.path.getsize(target) == 0:
-        raise ImageError("the image file is empty", code="image_truncated", partition=name)
-    if not sparse.is_sparse(target):
-        return target, ""
-    note(f"expanding sparse image {os.path.basename(target)}")
-    raw = work.new(f"{name}.raw", directory=False)
-    sparse.expand(target, raw, partition=name)
-    return raw, "sparse "
 
 
 def _tree_jobs(root: str, work: WorkSpace) -> Iterator[Callable[[], PartitionResult]]:
@@ -129,41 +133,32 @@ def _tree_job(name: str, local: str, work: WorkSpace) -> PartitionResult:
     return result
 
 
-def _image_job(raw: str, name: str, source: str, shown: str, work: WorkSpace) -> PartitionResult:
-    return _read_filesystem(raw, 0, os.path.getsize(raw), name, source, shown, work, carve=None)
-
-
-def _super_partition_job(raw: str, partition: superimage.LogicalPartition, name: str, source: str, shown: str,
-                         work: WorkSpace) -> PartitionResult:
-    offset = partition.contiguous_offset
-
-    def carve() -> str:
-        copy = work.new(f"{partition.name}.img", directory=False)
-        sparse.ensure_free_space(work.root, partition.size, partition=partition.name)
-        superimage.carve(raw, partition, copy)
-        return copy
-
-    return _read_filesystem(raw, offset, partition.size, name, source, f"{shown}super ", work, carve=carve,
-                            label=partition.name)
-
-
-def _read_filesystem(image: str, offset: int | None, size: int, name: str, source: str, shown: str,
-                     work: WorkSpace, *, carve, label: str | None = None) -> PartitionResult:
-    label = label or name
+def _read_partition(image, partition: superimage.LogicalPartition, name: str, source: str,
+                    work: WorkSpace) -> PartitionResult:
+    """One file system: in place when the image is a raw file and the partition one run of it that debugfs can
+    read at an offset (ext4); otherwise written once into the work directory, from the raw or sparse image."""
+    label = partition.name
+    in_super = partition.size != image.size or partition.contiguous_offset != 0
+    shown = ("sparse " if isinstance(image, sparse.SparseImage) else "") + ("super " if in_super else "")
     result = PartitionResult(name, os.path.basename(source), shown + "image")
     try:
-        if offset is None:  # scattered extents: one copy of the partition, then read like an image file
-            image, offset, carve = carve(), 0, None
-        kind = filesystems.detect(image, offset)
+        first = partition.extents[0]
+        head = image.read_at(first.offset, filesystems.HEAD_BYTES) if first.offset is not None else b""
+        kind = filesystems.detect_head(head)
         if kind is None:
             raise ImageError("neither ext4 nor EROFS (no superblock magic)", code="image_format_unknown",
                              partition=label)
         result.format = shown + kind
-        if kind == "erofs" and offset:
-            image, offset = carve(), 0  # fsck.erofs reads whole files only
+        offset = partition.contiguous_offset
+        if isinstance(image, superimage.RawImage) and offset is not None and (kind == "ext4" or offset == 0):
+            path = image.path
+        else:
+            path, offset = work.new(f"{label}.img", directory=False), 0
+            sparse.ensure_free_space(work.root, partition.size, partition=label)
+            superimage.carve(image, partition, path)
         dest = work.new(label)
-        filesystems.extract_dirs(kind, image, dest, layout.wanted_dirs(), partition=label, offset=offset,
-                                 size=size)
+        filesystems.extract_dirs(kind, path, dest, layout.wanted_dirs(), partition=label, offset=offset,
+                                 size=partition.size)
         apps, apexes = layout.apps_in(dest, name)
         result.apps.extend(apps)
         _read_apexes(apexes, name, result, work)

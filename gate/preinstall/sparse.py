@@ -1,15 +1,20 @@
-"""Android sparse images (``img2simg`` output, libsparse's format) expanded to a raw image, streamed.
+"""Android sparse images (``img2simg`` output, libsparse's format), read in place without expanding them.
 
 Format (libsparse ``sparse_format.h``, little-endian): a 28-byte file header — magic 0xED26FF3A, major version 1,
 minor version, file header size, chunk header size, block size, total blocks, total chunks, CRC — then chunks,
 each a 12-byte header (type, reserved, size in blocks, total size in bytes including the header) and its data:
-RAW (block data), FILL (a 4-byte pattern repeated), DONT_CARE (nothing: a hole) and CRC32 (4 bytes, ignored as
+RAW (block data), FILL (a 4-byte pattern repeated), DONT_CARE (nothing: zeros) and CRC32 (4 bytes, ignored as
 ``simg2img`` does). Every chunk must account for exactly its blocks and the blocks must add up to the total: a
 file that disagrees with itself is refused, never guessed at.
+
+``SparseImage`` indexes the chunk headers once (their data is skipped, not read) and then serves any byte range of
+the raw image: a super image's metadata is read from it directly and each logical partition is written out once,
+from the sparse file, so no expanded copy of the whole image is ever made.
 """
 
 from __future__ import annotations
 
+import bisect
 import os
 import shutil
 import struct
@@ -20,21 +25,16 @@ SPARSE_MAGIC = 0xED26FF3A
 FILE_HEADER = struct.Struct("<IHHHHIIII")
 CHUNK_HEADER = struct.Struct("<HHII")
 CHUNK_RAW, CHUNK_FILL, CHUNK_DONT_CARE, CHUNK_CRC32 = 0xCAC1, 0xCAC2, 0xCAC3, 0xCAC4
-# Free space kept on the work volume beyond what an expansion needs, so the scan never fills the disk.
+# Free space kept on the work volume beyond what a copy needs, so the scan never fills the disk.
 FREE_SPACE_MARGIN = 256 * 1024 * 1024
 COPY_STEP = 8 * 1024 * 1024
+ZERO_FILL = b"\0\0\0\0"
 
 
 def is_sparse(path: str | os.PathLike) -> bool:
     with open(path, "rb") as f:
         head = f.read(4)
     return len(head) == 4 and struct.unpack("<I", head)[0] == SPARSE_MAGIC
-
-
-def expanded_size(path: str | os.PathLike, *, partition: str) -> int:
-    with open(path, "rb") as f:
-        header = _file_header(f, partition)
-    return header[5] * header[6]
 
 
 def ensure_free_space(directory: str | os.PathLike, needed: int, *, partition: str) -> None:
@@ -45,80 +45,130 @@ def ensure_free_space(directory: str | os.PathLike, needed: int, *, partition: s
                          code="image_too_large", partition=partition)
 
 
-def _file_header(f, partition: str) -> tuple:
-    raw = f.read(FILE_HEADER.size)
-    if len(raw) < FILE_HEADER.size:
-        raise ImageError("sparse image shorter than its header", code="image_truncated", partition=partition)
-    header = FILE_HEADER.unpack(raw)
-    magic, major, _minor, file_hdr_sz, chunk_hdr_sz, blk_sz, _blocks, _chunks, _crc = header
-    if magic != SPARSE_MAGIC or major != 1:
-        raise ImageError(f"not a version 1 sparse image (magic {magic:#x}, version {major})",
-                         code="image_sparse_invalid", partition=partition)
-    if file_hdr_sz < FILE_HEADER.size or chunk_hdr_sz < CHUNK_HEADER.size or blk_sz == 0 or blk_sz % 4:
-        raise ImageError(f"sparse header sizes are inconsistent (header {file_hdr_sz}, chunk header "
-                         f"{chunk_hdr_sz}, block {blk_sz})", code="image_sparse_invalid", partition=partition)
-    f.seek(file_hdr_sz)
-    return header
+def copy_file_range_fully(src_fd: int, dst_fd: int, length: int, src_offset: int, dst_offset: int) -> None:
+    done = 0
+    while done < length:  # in the kernel: no trip through Python buffers
+        moved = os.copy_file_range(src_fd, dst_fd, min(COPY_STEP * 8, length - done), src_offset + done,
+                                   dst_offset + done)
+        if moved <= 0:
+            raise OSError(f"the file ended {length - done} bytes early")
+        done += moved
+
+
+class SparseImage:
+    """The raw image a sparse file describes: ``size``, ``read_at`` and ``copy_to``, from the sparse file."""
+
+    def __init__(self, path: str | os.PathLike, *, partition: str) -> None:
+        self.partition = partition
+        self._file = open(path, "rb")
+        try:
+            self._index(os.path.getsize(path))
+        except BaseException:
+            self._file.close()
+            raise
+
+    def _fail(self, message: str, code: str = "image_sparse_invalid") -> ImageError:
+        return ImageError(message, code=code, partition=self.partition)
+
+    def _index(self, size_on_disk: int) -> None:
+        raw = self._file.read(FILE_HEADER.size)
+        if len(raw) < FILE_HEADER.size:
+            raise self._fail("sparse image shorter than its header", "image_truncated")
+        magic, major, _minor, file_hdr_sz, chunk_hdr_sz, blk_sz, total_blocks, total_chunks, _crc = \
+            FILE_HEADER.unpack(raw)
+        if magic != SPARSE_MAGIC or major != 1:
+            raise self._fail(f"not a version 1 sparse image (magic {magic:#x}, version {major})")
+        if file_hdr_sz < FILE_HEADER.size or chunk_hdr_sz < CHUNK_HEADER.size or blk_sz == 0 or blk_sz % 4:
+            raise self._fail(f"sparse header sizes are inconsistent (header {file_hdr_sz}, chunk header "
+                             f"{chunk_hdr_sz}, block {blk_sz})")
+        # Each entry: (raw offset, raw length, kind, offset of its data in the sparse file or the fill pattern).
+        self.starts: list[int] = []
+        self.chunks: list[tuple[int, int, int, int | bytes]] = []
+        position, block = file_hdr_sz, 0
+        for index in range(total_chunks):
+            self._file.seek(position)
+            raw = self._file.read(CHUNK_HEADER.size)
+            if len(raw) < CHUNK_HEADER.size:
+                raise self._fail(f"sparse image ends inside chunk {index} of {total_chunks}", "image_truncated")
+            kind, _reserved, blocks, total_size = CHUNK_HEADER.unpack(raw)
+            data_at, data_size = position + chunk_hdr_sz, total_size - chunk_hdr_sz
+            expected = {CHUNK_RAW: blocks * blk_sz, CHUNK_FILL: 4, CHUNK_DONT_CARE: 0, CHUNK_CRC32: 4}.get(kind)
+            if expected is None or data_size != expected:
+                raise self._fail(f"sparse chunk {index} is malformed (type {kind:#x}, {data_size} data bytes)")
+            if data_at + data_size > size_on_disk:
+                raise self._fail(f"sparse image ends inside the data of chunk {index}", "image_truncated")
+            position = data_at + data_size
+            if kind == CHUNK_CRC32:
+                continue
+            if block + blocks > total_blocks:
+                raise self._fail(f"sparse chunk {index} runs past the {total_blocks} blocks the header declares")
+            if blocks:
+                source: int | bytes = data_at
+                if kind == CHUNK_FILL:
+                    self._file.seek(data_at)
+                    source = self._file.read(4)
+                elif kind == CHUNK_DONT_CARE:
+                    kind, source = CHUNK_FILL, ZERO_FILL  # reads as zeros, like simg2img's output
+                self.starts.append(block * blk_sz)
+                self.chunks.append((block * blk_sz, blocks * blk_sz, kind, source))
+            block += blocks
+        if block != total_blocks:
+            raise self._fail(f"sparse chunks cover {block} blocks, the header declares {total_blocks}")
+        self.size = total_blocks * blk_sz
+
+    def _pieces(self, offset: int, length: int):
+        """(chunk, offset inside it, length) covering [offset, offset + length) of the raw image."""
+        if offset < 0 or offset + length > self.size:
+            raise self._fail(f"bytes {offset}–{offset + length} lie outside the {self.size}-byte image",
+                             "image_truncated")
+        i = max(bisect.bisect_right(self.starts, offset) - 1, 0)
+        while length > 0:
+            start, size, kind, source = self.chunks[i]
+            inside = offset - start
+            take = min(size - inside, length)
+            yield kind, source, inside, take
+            offset, length, i = offset + take, length - take, i + 1
+
+    def read_at(self, offset: int, length: int) -> bytes:
+        out = bytearray()
+        for kind, source, inside, take in self._pieces(offset, min(length, max(self.size - offset, 0))):
+            if kind == CHUNK_RAW:  # pread: partitions are read from one image by several threads
+                out += os.pread(self._file.fileno(), take, source + inside)
+            else:
+                pattern = source * (-(-(inside % 4 + take) // 4))
+                out += pattern[inside % 4:inside % 4 + take]
+        return bytes(out)
+
+    def copy_to(self, dst, dst_offset: int, offset: int, length: int) -> None:
+        """Write raw bytes [offset, offset + length) into the open file ``dst`` at ``dst_offset``; zeros stay
+        holes (the caller sizes the file)."""
+        for kind, source, inside, take in self._pieces(offset, length):
+            if kind == CHUNK_RAW:
+                copy_file_range_fully(self._file.fileno(), dst.fileno(), take, source + inside, dst_offset)
+            elif source != ZERO_FILL:
+                dst.seek(dst_offset)
+                turn = inside % 4  # the pattern as it continues from this offset
+                step = (source[turn:] + source[:turn]) * (COPY_STEP // 4)
+                left = take
+                while left > 0:
+                    dst.write(step[:left])
+                    left -= min(left, len(step))
+            dst_offset += take
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> "SparseImage":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def expand(source: str | os.PathLike, target: str | os.PathLike, *, partition: str) -> int:
-    """Write the raw image of sparse ``source`` to ``target`` (holes stay holes); returns its size in bytes."""
-    size_on_disk = os.path.getsize(source)
-    with open(source, "rb") as src, open(target, "wb") as dst:
-        _magic, _maj, _min, _fh, chunk_hdr_sz, blk_sz, total_blocks, total_chunks, _crc = _file_header(src, partition)
-        ensure_free_space(os.path.dirname(os.path.abspath(target)), total_blocks * blk_sz, partition=partition)
-        block = 0
-        for index in range(total_chunks):
-            raw = src.read(CHUNK_HEADER.size)
-            if len(raw) < CHUNK_HEADER.size:
-                raise ImageError(f"sparse image ends inside chunk {index} of {total_chunks}",
-                                 code="image_truncated", partition=partition)
-            kind, _reserved, blocks, total_size = CHUNK_HEADER.unpack(raw)
-            src.seek(chunk_hdr_sz - CHUNK_HEADER.size, os.SEEK_CUR)
-            data_size = total_size - chunk_hdr_sz
-            expected = {CHUNK_RAW: blocks * blk_sz, CHUNK_FILL: 4, CHUNK_DONT_CARE: 0, CHUNK_CRC32: 4}.get(kind)
-            if expected is None or data_size != expected:
-                raise ImageError(f"sparse chunk {index} is malformed (type {kind:#x}, {data_size} data bytes)",
-                                 code="image_sparse_invalid", partition=partition)
-            if kind == CHUNK_CRC32:
-                src.seek(4, os.SEEK_CUR)
-                continue
-            if block + blocks > total_blocks:
-                raise ImageError(f"sparse chunk {index} runs past the {total_blocks} blocks the header declares",
-                                 code="image_sparse_invalid", partition=partition)
-            if src.tell() + data_size > size_on_disk:
-                raise ImageError(f"sparse image ends inside the data of chunk {index}", code="image_truncated",
-                                 partition=partition)
-            offset = block * blk_sz
-            if kind == CHUNK_RAW:
-                _copy(src, dst, offset, data_size)
-            elif kind == CHUNK_FILL:
-                pattern = src.read(4)
-                if pattern != b"\0\0\0\0":  # zeros stay a hole, like DONT_CARE
-                    _fill(dst, offset, pattern, blocks * blk_sz)
-            block += blocks
-        if block != total_blocks:
-            raise ImageError(f"sparse chunks cover {block} blocks, the header declares {total_blocks}",
-                             code="image_sparse_invalid", partition=partition)
-        dst.truncate(total_blocks * blk_sz)
-    return total_blocks * blk_sz
-
-
-def _copy(src, dst, offset: int, length: int) -> None:
-    start = src.tell()
-    done = 0
-    while done < length:  # in the kernel: no trip through Python buffers
-        moved = os.copy_file_range(src.fileno(), dst.fileno(), min(COPY_STEP * 8, length - done),
-                                   start + done, offset + done)
-        if moved <= 0:
-            raise OSError("copy_file_range made no progress")
-        done += moved
-    src.seek(start + length)
-
-
-def _fill(dst, offset: int, pattern: bytes, length: int) -> None:
-    dst.seek(offset)
-    step = pattern * (COPY_STEP // 4)
-    while length > 0:
-        dst.write(step[:length])
-        length -= min(length, len(step))
+    """Write the raw image of sparse ``source`` to ``target`` (zeros stay holes); returns its size in bytes."""
+    with SparseImage(source, partition=partition) as image, open(target, "wb") as dst:
+        ensure_free_space(os.path.dirname(os.path.abspath(target)), image.size, partition=partition)
+        image.copy_to(dst, 0, 0, image.size)
+        dst.truncate(image.size)
+        return image.size

@@ -23,6 +23,7 @@ import struct
 from dataclasses import dataclass
 
 from gate.errors import ImageError
+from gate.preinstall.sparse import copy_file_range_fully
 
 SECTOR = 512
 RESERVED_BYTES = 4096
@@ -68,46 +69,66 @@ class LogicalPartition:
         return None
 
 
-def is_super(path: str | os.PathLike) -> bool:
-    with open(path, "rb") as f:
-        f.seek(RESERVED_BYTES)
-        head = f.read(4)
+class RawImage:
+    """A raw image file with the interface of ``sparse.SparseImage``: ``size``, ``read_at``, ``copy_to``."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = os.fspath(path)
+        self._file = open(path, "rb")
+        self.size = os.fstat(self._file.fileno()).st_size
+
+    def read_at(self, offset: int, length: int) -> bytes:
+        return os.pread(self._file.fileno(), length, offset)  # several threads read one image
+
+    def copy_to(self, dst, dst_offset: int, offset: int, length: int) -> None:
+        if offset + length > self.size:
+            raise OSError(f"the image ends {offset + length - self.size} bytes early")
+        copy_file_range_fully(self._file.fileno(), dst.fileno(), length, offset, dst_offset)
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> "RawImage":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def is_super(image) -> bool:
+    head = image.read_at(RESERVED_BYTES, 4)
     return len(head) == 4 and struct.unpack("<I", head)[0] == GEOMETRY_MAGIC
 
 
-def read_partitions(path: str | os.PathLike, *, name: str = "super") -> list[LogicalPartition]:
-    """The logical partitions of a raw super image, with their extents checked against the file's size."""
-    size = os.path.getsize(path)
-    with open(path, "rb") as f:
-        geometry = _geometry(f, name)
-        max_size, slots = geometry[3], geometry[4]
-        metadata_start = RESERVED_BYTES + 2 * GEOMETRY_SIZE
-        problems = []
-        for copy in (0, slots):  # slot 0, then its backup
-            f.seek(metadata_start + copy * max_size)
-            blob = f.read(max_size)
-            try:
-                partitions = _metadata(blob, name)
-                break
-            except ImageError as exc:
-                problems.append(exc)
-        else:
-            first = problems[0]
-            raise ImageError(f"{first.message.split(': ', 1)[-1]} (the backup copy is unreadable too)",
-                             code=first.code, partition=name)
+def read_partitions(image, *, name: str = "super") -> list[LogicalPartition]:
+    """The logical partitions of a super image (``RawImage`` or ``SparseImage``), with their extents checked
+    against the image's size."""
+    geometry = _geometry(image, name)
+    max_size, slots = geometry[3], geometry[4]
+    metadata_start = RESERVED_BYTES + 2 * GEOMETRY_SIZE
+    problems = []
+    for copy in (0, slots):  # slot 0, then its backup
+        try:
+            partitions = _metadata(image.read_at(metadata_start + copy * max_size, max_size), name)
+            break
+        except ImageError as exc:
+            problems.append(exc)
+    else:
+        first = problems[0]
+        raise ImageError(f"{first.message.split(': ', 1)[-1]} (the backup copy is unreadable too)",
+                         code=first.code, partition=name)
     for partition in partitions:
         for extent in partition.extents:
-            if extent.offset is not None and extent.offset + extent.length > size:
+            if extent.offset is not None and extent.offset + extent.length > image.size:
                 raise ImageError(f"partition {partition.name} extends to byte {extent.offset + extent.length}, "
-                                 f"the image has {size}", code="image_truncated", partition=partition.name)
+                                 f"the image has {image.size}", code="image_truncated", partition=partition.name)
     return partitions
 
 
-def _geometry(f, name: str) -> tuple:
+def _geometry(image, name: str) -> tuple:
     problems = []
     for offset in (RESERVED_BYTES, RESERVED_BYTES + GEOMETRY_SIZE):
-        f.seek(offset)
-        raw = f.read(GEOMETRY.size)
+        raw = image.read_at(offset, GEOMETRY.size)
         if len(raw) < GEOMETRY.size:
             problems.append(("image_truncated", "the image ends before the partition geometry"))
             continue
@@ -177,19 +198,16 @@ def _metadata(blob: bytes, name: str) -> list[LogicalPartition]:
     return partitions
 
 
-def carve(source: str | os.PathLike, partition: LogicalPartition, target: str | os.PathLike) -> None:
+def carve(image, partition: LogicalPartition, target: str | os.PathLike) -> None:
     """Write one logical partition as a file of its own (for readers that cannot start at an offset)."""
-    with open(source, "rb") as src, open(target, "wb") as dst:
+    with open(target, "wb") as dst:
         position = 0
-        for extent in partition.extents:
-            if extent.offset is not None:
-                done = 0
-                while done < extent.length:
-                    moved = os.copy_file_range(src.fileno(), dst.fileno(), extent.length - done,
-                                               extent.offset + done, position + done)
-                    if moved <= 0:
-                        raise ImageError("the image ended while copying the partition", code="image_truncated",
-                                         partition=partition.name)
-                    done += moved
-            position += extent.length
+        try:
+            for extent in partition.extents:
+                if extent.offset is not None:
+                    image.copy_to(dst, position, extent.offset, extent.length)
+                position += extent.length
+        except OSError as exc:
+            raise ImageError(f"the image ended while copying the partition ({exc})", code="image_truncated",
+                             partition=partition.name) from None
         dst.truncate(position)

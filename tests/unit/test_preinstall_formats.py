@@ -29,9 +29,18 @@ def test_sparse_chunks_expand_to_the_raw_image(tmp_path):
               (sparse.CHUNK_DONT_CARE, 3, b""), (sparse.CHUNK_CRC32, 0, b"\0\0\0\0"), (sparse.CHUNK_FILL, 1, bytes(4))]
     source, target = tmp_path / "s.img", tmp_path / "r.img"
     source.write_bytes(sparse_file(chunks, 7))
-    assert sparse.is_sparse(source) and sparse.expanded_size(source, partition="p") == 7 * BLOCK
+    expected = raw_block + b"\xab\xcd\xef\x01" * 2048 + bytes(4 * BLOCK)
+    assert sparse.is_sparse(source)
     assert sparse.expand(source, target, partition="p") == 7 * BLOCK
-    assert target.read_bytes() == raw_block + b"\xab\xcd\xef\x01" * 2048 + bytes(4 * BLOCK)
+    assert target.read_bytes() == expected
+    with sparse.SparseImage(source, partition="p") as image:
+        assert image.size == 7 * BLOCK
+        for offset, length in ((0, 10), (4090, 20), (4097, 8191), (3 * BLOCK - 3, BLOCK + 6), (7 * BLOCK - 5, 5)):
+            assert image.read_at(offset, length) == expected[offset:offset + length]
+        with open(tmp_path / "part.img", "wb") as dst:  # a range written elsewhere, starting mid-pattern
+            image.copy_to(dst, 0, 4098, 2 * BLOCK)
+            dst.truncate(2 * BLOCK)  # zeros are left as a hole: the caller sizes the file
+        assert (tmp_path / "part.img").read_bytes() == expected[4098:4098 + 2 * BLOCK]
 
 
 @pytest.mark.parametrize("case, code", [
@@ -46,7 +55,7 @@ def test_sparse_images_that_disagree_with_themselves(tmp_path, case, code):
             "missing_chunk": sparse_file([raw], 2, chunk_count=2)}[case]
     (tmp_path / "s.img").write_bytes(data)
     with pytest.raises(ImageError) as info:
-        sparse.expand(tmp_path / "s.img", tmp_path / "r.img", partition="system")
+        sparse.SparseImage(tmp_path / "s.img", partition="system")
     assert info.value.code == code and info.value.partition == "system" and "system" in str(info.value)
 
 
@@ -63,8 +72,9 @@ def parts(tmp_path):
 @pytest.mark.parametrize("minor, slots", [(0, 1), (2, 2)])
 def test_super_partitions_read_back_byte_for_byte(tmp_path, parts, minor, slots):
     image = build.super_image(parts, tmp_path / "super.img", slots=slots, split=("system",), minor=minor)
-    assert superimage.is_super(image)
-    found = superimage.read_partitions(image)
+    raw = superimage.RawImage(image)
+    assert superimage.is_super(raw)
+    found = superimage.read_partitions(raw)
     suffix = "_a" if slots == 2 else ""
     assert [p.name for p in found] == [f"{n}{suffix}" for n, _ in parts]  # the empty _b slots are left out
     by_name = {p.name: p for p in found}
@@ -72,8 +82,17 @@ def test_super_partitions_read_back_byte_for_byte(tmp_path, parts, minor, slots)
     assert by_name[f"vendor{suffix}"].contiguous_offset is not None
     for name, source in parts:
         copy = tmp_path / f"{name}.copy"
-        superimage.carve(image, by_name[f"{name}{suffix}"], copy)
+        superimage.carve(raw, by_name[f"{name}{suffix}"], copy)
         assert copy.read_bytes()[:source.stat().st_size] == source.read_bytes()
+    # The same super image as a sparse file (a RAW chunk per block with data, DONT_CARE for zero blocks)
+    data = image.read_bytes()
+    chunks = [(sparse.CHUNK_RAW, 1, data[i:i + BLOCK]) if any(data[i:i + BLOCK]) else
+              (sparse.CHUNK_DONT_CARE, 1, b"") for i in range(0, len(data), BLOCK)]
+    (tmp_path / "super.simg").write_bytes(sparse_file(chunks, len(data) // BLOCK))
+    with sparse.SparseImage(tmp_path / "super.simg", partition="super") as image_from_sparse:
+        assert superimage.read_partitions(image_from_sparse) == found
+        superimage.carve(image_from_sparse, by_name[f"system{suffix}"], tmp_path / "system.from-sparse")
+    assert (tmp_path / "system.from-sparse").read_bytes() == (tmp_path / "system.copy").read_bytes()
 
 
 def _flip(path, offset):
@@ -87,28 +106,29 @@ def test_super_falls_back_to_backups_then_fails_with_a_code(tmp_path, parts):
     metadata = 4096 + 2 * 4096
     _flip(image, 4096 + 44)                      # primary geometry: the backup geometry is used
     _flip(image, metadata + 300)                 # slot 0 primary tables: the backup of slot 0 is used
-    assert [p.name for p in superimage.read_partitions(image)] == ["system_a", "vendor_a", "odm_a"]
+    assert [p.name for p in superimage.read_partitions(superimage.RawImage(image))] == ["system_a", "vendor_a",
+                                                                                      "odm_a"]
     _flip(image, metadata + 2 * build.METADATA_MAX_SIZE + 20)  # slot 0 backup header
     with pytest.raises(ImageError) as info:
-        superimage.read_partitions(image, name="super")
+        superimage.read_partitions(superimage.RawImage(image), name="super")
     assert info.value.code == "image_super_invalid" and "checksum" in info.value.message
     _flip(image, 8192 + 44)
     with pytest.raises(ImageError) as info:
-        superimage.read_partitions(image, name="super")
+        superimage.read_partitions(superimage.RawImage(image), name="super")
     assert info.value.code == "image_super_invalid" and info.value.partition == "super"
 
 
 def test_super_cut_short_names_the_partition(tmp_path, parts):
     image = build.super_image(parts, tmp_path / "super.img", slots=1)
-    odm = superimage.read_partitions(image)[-1]
+    odm = superimage.read_partitions(superimage.RawImage(image))[-1]
     data = image.read_bytes()
     image.write_bytes(data[:odm.extents[0].offset + BLOCK])
     with pytest.raises(ImageError) as info:
-        superimage.read_partitions(image)
+        superimage.read_partitions(superimage.RawImage(image))
     assert (info.value.code, info.value.partition) == ("image_truncated", "odm")
     image.write_bytes(data[:6000])
     with pytest.raises(ImageError) as info:
-        superimage.read_partitions(image)
+        superimage.read_partitions(superimage.RawImage(image))
     assert info.value.code == "image_truncated"
 
 
