@@ -36,6 +36,18 @@ def test_negative_modulus_certificate_verifies_a_jar_signature_too():
     assert facts.signers[0].public_key_sha256 == oracle["signers"][0]["public_key_sha256"]
 
 
+def test_certificates_apksig_reencodes_keep_the_digests_of_the_bytes_as_written():
+    import hashlib
+
+    from fixtures import forge
+    for name in ("certificate_ber_length_v2.apk", "certificate_trailing_bytes_v2.apk"):
+        oracle = records()[name]["apksigner"]
+        facts = _facts(name, 28, 34)
+        assert oracle["verifies"] and facts.verified, (name, facts.errors)
+        written = forge.certificate_of((FIXTURES / name).read_bytes())
+        assert facts.signers[0].cert_sha256 == hashlib.sha256(written).hexdigest() == oracle["signers"][0]["cert_sha256"]
+
+
 def test_positive_modulus_is_the_unsigned_reading_of_the_written_bytes():
     written = bytes.fromhex("a9198361")  # a modulus written without its leading zero byte
     negative = int.from_bytes(written, "big", signed=True)

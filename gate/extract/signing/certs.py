@@ -51,13 +51,31 @@ ASN1_ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError)
 
 
 def parse_certificate(der: bytes) -> asn1_x509.Certificate:
-    """Parse a DER certificate completely, or raise CertificateError (never an asn1crypto exception)."""
+    """Parse a DER certificate completely, or raise CertificateError (never an asn1crypto exception).
+
+    Bytes after the certificate are ignored, as the JDK's CertificateFactory (apksig, and Android's own verifier)
+    ignores them; the certificate's digests are still taken over all the bytes, which is what apksigner prints and
+    what the device records as the signature (the encoded form is kept verbatim).
+    """
+    data = bytes(der)
     try:
-        cert = asn1_x509.Certificate.load(bytes(der), strict=True)
+        cert = asn1_x509.Certificate.load(data[:_first_element_length(data)], strict=True)
         cert.native  # force a full parse: lazy parsing would defer errors to the first attribute access
         return cert
     except ASN1_ERRORS as exc:
         raise CertificateError(f"malformed certificate: {exc}") from None
+
+
+def _first_element_length(data: bytes) -> int:
+    """Length of the BER/DER element at the start of ``data`` (header included); len(data) when unreadable."""
+    if len(data) < 2 or data[1] == 0x80:  # too short, or an indefinite length: let the parser say why
+        return len(data)
+    if data[1] < 0x80:
+        return min(len(data), 2 + data[1])
+    count = data[1] & 0x7F
+    if count > 4 or len(data) < 2 + count:
+        return len(data)
+    return min(len(data), 2 + count + int.from_bytes(data[2:2 + count], "big"))
 
 
 def spki_der(cert: asn1_x509.Certificate) -> bytes:
