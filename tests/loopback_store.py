@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import http.server
 import threading
+import time
 
 
 class StoreEndpoint:
-    """Answers 503 to the first ``fail_first`` POSTs, then 204; ``received`` holds (headers, body) of every POST."""
+    """Answers 503 to the first ``fail_first`` POSTs, then 204 (each after ``delay`` seconds); ``received`` holds
+    (headers, body) of every POST."""
 
-    def __init__(self, *, fail_first: int = 0, path: str = "/gate-callback") -> None:
+    def __init__(self, *, fail_first: int = 0, path: str = "/gate-callback", delay: float = 0.0) -> None:
         self.received: list[tuple[dict, bytes]] = []
+        self.times: list[float] = []  # time.monotonic() of each POST's arrival
         endpoint = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -20,6 +23,8 @@ class StoreEndpoint:
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 endpoint.received.append((dict(self.headers), body))
+                endpoint.times.append(time.monotonic())
+                time.sleep(delay)  # a slow store: answers only after this long
                 self.send_response(503 if len(endpoint.received) <= fail_first else 204)
                 self.send_header("Content-Length", "0")
                 self.end_headers()

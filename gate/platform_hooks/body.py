@@ -20,6 +20,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from gate.platform_hooks.formdata import SpoolingFormDataParser
 from gate.platform_hooks.signatures import HEADER, StreamingVerifier
 from gate.platform_hooks.uploads import HashingSpool, SpooledPackage, UploadError, too_large
+from gate.text import clean_filename, text_problem
 
 MAX_JSON_BYTES = 16 * 1024 * 1024  # a 10,000-item preinstall list is ~1.5 MB; listings batches are similar
 MAX_METADATA_BYTES = 64 * 1024
@@ -111,7 +112,7 @@ def read_multipart_package(request: GateRequest) -> tuple[SpooledPackage, str, d
     spool = package.stream
     request.spools.remove(spool)
     discard_spools(request)  # other file parts are not ours to keep
-    filename = (package.filename or "package.apk").replace("\\", "/").rsplit("/", 1)[-1][:255] or "package.apk"
+    filename = clean_filename(package.filename)
     spooled = spool.finish()
     if spooled.size == 0:
         spooled.discard()
@@ -131,6 +132,8 @@ def parse_metadata(raw) -> dict:
     for key in ("store_app_id", "developer_entity", "callback_url"):
         if key in value and value[key] is not None and (not isinstance(value[key], str) or len(value[key]) > 2048):
             raise _bad(f"`metadata.{key}` must be a string of at most 2048 characters", "metadata_invalid")
+        if isinstance(value.get(key), str) and (problem := text_problem(value[key])):
+            raise _bad(f"`metadata.{key}` {problem}", "metadata_invalid")
     return {k: value[k] for k in ("store_app_id", "developer_entity", "callback_url") if value.get(k)}
 
 

@@ -228,7 +228,8 @@ BROKEN_DOWNLOAD = (requests.RequestException, urllib3.exceptions.HTTPError, http
 
 
 def _declared_length(value: str | None) -> int | None:
-    # str.isdigit() accepts "²" and other digits int() refuses: only ASCII digits are a length.
+    # str.isdigit() accepts "²" and other digits int() refuses: only ASCII digits are a length (RFC 9110 8.6).
+    value = (value or "").strip()
     return int(value) if value and value.isascii() and value.isdigit() else None
 
 
@@ -259,10 +260,13 @@ def fetch_package(url: str, *, expected_sha256: str, policy: FetchPolicy, direct
                 if response.status_code != 200:
                     raise _refuse(f"package_url answered HTTP {response.status_code}",
                                   code="package_url_unreachable")
+                declared = response.headers.get("Content-Length")
+                if declared is not None and _declared_length(declared) is None:
+                    raise _refuse(f"package_url answered an invalid Content-Length: {declared!r}",
+                                  code="package_url_unreachable")
                 try:
                     spooled = spool_stream(PacedReader(response.raw, policy, started), limit=policy.max_bytes,
-                                           directory=directory,
-                                           declared_length=_declared_length(response.headers.get("Content-Length")))
+                                           directory=directory, declared_length=_declared_length(declared))
                 except BROKEN_DOWNLOAD as exc:
                     message = str(exc) if isinstance(exc, DownloadTooSlow) else \
                         f"the download broke off ({type(exc).__name__})"

@@ -14,6 +14,7 @@ from gate.platform_hooks.auth import Client
 from gate.platform_hooks.body import (discard_spools, parse_metadata, read_json, read_multipart_package,
                                       start_signature_check)
 from gate.platform_hooks.uploads import SpooledPackage, UploadError
+from gate.text import clean_filename
 
 
 def _is_multipart() -> bool:
@@ -53,7 +54,7 @@ def receive_package(client: Client, *, signed: bool, allow_url: bool) -> tuple[S
     gate = flask.current_app.extensions["gate"]
     spooled = fetch_package(body["package_url"], expected_sha256=body["sha256"], policy=gate.fetch_policy(),
                             directory=gate.settings.spool_dir)
-    filename = body["package_url"].split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1][:255] or "package.apk"
+    filename = clean_filename(body["package_url"].split("?", 1)[0].rstrip("/"))
     return spooled, filename, metadata
 
 

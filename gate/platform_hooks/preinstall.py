@@ -31,6 +31,7 @@ from gate.platform_hooks.uploads import UploadError
 from gate.store.tables import Filing as FilingRow
 from gate.store.exemptions import exemption_lookup
 from gate.store.tables import FilingIdentity, FilingVersion, utcnow
+from gate.text import text_problem
 
 blueprint = flask.Blueprint("preinstall", __name__)
 
@@ -39,6 +40,7 @@ LOOKUP_CHUNK = 500
 PACKAGE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)+")
 HEX = re.compile(r"[0-9a-f]+")
 ITEM_FIELDS = ("package", "cert_sha256", "cert_md5", "version_code")
+MAX_VERSION_CODE = 2 ** 63 - 1  # versionCodeMajor << 32 | versionCode, a BIGINT where it is stored
 
 
 def preinstall_policy(base: Policy) -> Policy:
@@ -53,9 +55,14 @@ def _digest(value, length: int) -> str | None:
     return text if len(text) == length and HEX.fullmatch(text) else ""
 
 
+def _echoable(value) -> str | None:
+    """An item's own package string, when it can be answered back (JSON, CSV) as it came."""
+    return value if isinstance(value, str) and len(value) <= 255 and text_problem(value) is None else None
+
+
 def _invalid(index: int, item, message_en: str, message_zh: str) -> dict:
     package = item.get("package") if isinstance(item, dict) else None
-    return {"index": index, "package": package if isinstance(package, str) else None,
+    return {"index": index, "package": _echoable(package),
             "version_code": None, "verdict": "block", "filing": None,
             "reasons": [{"code": "item_invalid", "severity": "block",
                          "message": {"zh": message_zh, "en": message_en}, "evidence": {}}]}
@@ -63,15 +70,33 @@ def _invalid(index: int, item, message_en: str, message_zh: str) -> dict:
 
 def parse_csv(text: str) -> list[dict]:
     reader = csv.DictReader(io.StringIO(text))
-    if not reader.fieldnames or "package" not in [f.strip() for f in reader.fieldnames]:
-        raise UploadError("the CSV needs a header row with package, cert_sha256 or cert_md5, version_code",
-                          code="csv_invalid")
-    items = []
-    for row in reader:
-        if None in row:  # DictReader files cells beyond the header under the key None, as a list
-            raise UploadError(f"CSV line {reader.line_num} has more cells than the header", code="csv_invalid")
-        items.append({(k or "").strip(): (v or "").strip() for k, v in row.items()})
+    try:
+        if not reader.fieldnames or "package" not in [f.strip() for f in reader.fieldnames]:
+            raise UploadError("the CSV needs a header row with package, cert_sha256 or cert_md5, version_code",
+                              code="csv_invalid")
+        items = []
+        for row in reader:
+            if None in row:  # DictReader files cells beyond the header under the key None, as a list
+                raise UploadError(f"CSV line {reader.line_num} has more cells than the header", code="csv_invalid")
+            items.append({(k or "").strip(): (v or "").strip() for k, v in row.items()})
+    except csv.Error as exc:  # a cell over csv.field_size_limit() (128 KiB), a NUL in old Pythons, bad quoting
+        raise UploadError(f"CSV line {reader.line_num}: {exc}", code="csv_invalid") from None
     return items
+
+
+def _version_code(raw) -> int | None:
+    """An integer 0..2^63-1 (JSON number or CSV digits), None when absent; ValueError otherwise. JSON allows
+    1e400 and Infinity (both floats: int() of them overflows) and 1.5 (int() would quietly drop the half)."""
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, (int, str)):
+        raise ValueError(raw)
+    if isinstance(raw, str) and not (raw.isascii() and raw.isdigit()):
+        raise ValueError(raw)
+    value = int(raw)
+    if not 0 <= value <= MAX_VERSION_CODE:
+        raise ValueError(raw)
+    return value
 
 
 def filings_by_identifier(conn: Connection, identifiers: Sequence[str], platform: str = "android"
@@ -106,7 +131,9 @@ def check_items(items: list, *, lookup: Callable[[Sequence[str]], dict[str, list
     if len(items) > MAX_ITEMS:
         raise UploadError(f"at most {MAX_ITEMS} items per request", code="too_many_items", status=413)
     policy = preinstall_policy(policy)
-    packages = [i.get("package") for i in items if isinstance(i, dict) and isinstance(i.get("package"), str)]
+    # Only names that can be packages are looked up: a NUL (PostgreSQL refuses it) or a surrogate never reaches SQL.
+    packages = [i["package"] for i in items if isinstance(i, dict) and isinstance(i.get("package"), str)
+                and PACKAGE_NAME.fullmatch(i["package"])]
     filings = lookup(packages)
     exempt = exemptions(packages) if exemptions is not None else {}
     now = utcnow()
@@ -146,11 +173,11 @@ def _check_item(index: int, item, filings: dict[str, list[Filing]], policy: Poli
     if sha256 == "" or md5 == "" or (sha256 is None and md5 is None):
         return _invalid(index, item, "give cert_sha256 (64 hex digits) or cert_md5 (32 hex digits)",
                         "请提供 cert_sha256（64位十六进制）或 cert_md5（32位十六进制）")
-    raw_version = item.get("version_code")
     try:
-        version = int(raw_version) if raw_version not in (None, "") else None
-    except (TypeError, ValueError):
-        return _invalid(index, item, "`version_code` must be an integer", "`version_code` 必须是整数")
+        version = _version_code(item.get("version_code"))
+    except ValueError:
+        return _invalid(index, item, "`version_code` must be an integer from 0 to 2^63-1",
+                        "`version_code` 必须是 0 到 2^63-1 的整数")
     signer = SignerCertificate(cert_md5=md5 or "", cert_sha1="", cert_sha256=sha256 or "", public_key="",
                                public_key_sha256="", subject="", key_algorithm="", key_size=0)
     facts = PackageFacts(path=f"items[{index}]", format="apk", package=package, version_code=version,

@@ -122,17 +122,21 @@ def _reject(conn: Connection, raw, problems: list[dict]) -> None:
 
 
 def sync_filings(engine: Engine, client: RegulatorClient, *, settings: Settings,
-                 page_limit: int = PAGE_LIMIT) -> dict:
+                 page_limit: int = PAGE_LIMIT, ensure_lock=lambda: None) -> dict:
     """Pull every page after the stored cursor, then run owed re-evaluations and try the callbacks once.
 
-    Must run under the filings-sync job lock (gate.sync.locks)."""
+    Must run under the filings-sync job lock (gate.sync.locks); ``ensure_lock`` (HeldLock.ensure) stops the run
+    before the next step once the lock is lost."""
     name = cursor_name(client)
     totals = {"pages": 0, "records": 0, CREATED: 0, CHANGED: 0, UNCHANGED: 0, "rejected": 0}
     while True:
         with engine.connect() as conn:
             cursor = read_cursor(conn, name)
         page = client.fetch_feed(cursor, limit=page_limit)  # never inside a transaction
+        ensure_lock()
         with engine.begin() as conn:
+            if read_cursor(conn, name) != cursor:  # another instance applied this page meanwhile (a lost lock)
+                continue
             counts = apply_page(conn, page.records)
             _save_cursor(conn, name, page.next_cursor)
             if page.records:
@@ -142,7 +146,7 @@ def sync_filings(engine: Engine, client: RegulatorClient, *, settings: Settings,
             totals[key] += value
         if not page.has_more:
             break
-    totals["reevaluation"] = reevaluate_pending(engine, settings)
+    totals["reevaluation"] = reevaluate_pending(engine, settings, ensure_lock=ensure_lock)
     totals["callbacks_delivered"] = deliver_callbacks(engine, settings)
     return totals
 
@@ -155,17 +159,25 @@ def deliver_callbacks(engine: Engine, settings: Settings) -> int:
                        max_attempts=settings.callback_max_attempts, timeout=settings.callback_timeout_seconds)
 
 
-def reevaluate_pending(engine: Engine, settings: Settings) -> dict:
-    """Run every owed re-evaluation, oldest first, each in its own transaction."""
+def reevaluate_pending(engine: Engine, settings: Settings, *, ensure_lock=lambda: None) -> dict:
+    """Run every owed re-evaluation, oldest first, each in its own transaction.
+
+    Each transaction first claims its row with a guarded update (pending → done) and goes on only if that matched:
+    an instance running beside this one (a lost job lock) blocks on the row until this one commits, then matches
+    nothing and writes nothing, so no check, notice or audit event is written twice."""
     with engine.connect() as conn:
         pending = conn.execute(select(R.c.id, R.c.service_licence).where(R.c.status == "pending")
                                .order_by(R.c.id)).all()
     totals = {"filings": 0, "apps": 0, "blocked": 0, "notices": 0}
     for row in pending:
+        ensure_lock()
         with engine.begin() as conn:
+            claimed = conn.execute(update(R).where(R.c.id == row.id, R.c.status == "pending").values(
+                status="done", done_at=utcnow())).rowcount
+            if not claimed:
+                continue
             outcome = _reevaluate(conn, row.id, row.service_licence, settings)
-            conn.execute(update(R).where(R.c.id == row.id, R.c.status == "pending").values(
-                status="done", done_at=utcnow(), outcome=json.dumps(outcome, ensure_ascii=False)))
+            conn.execute(update(R).where(R.c.id == row.id).values(outcome=json.dumps(outcome, ensure_ascii=False)))
         totals["filings"] += 1
         for key in ("apps", "blocked", "notices"):
             totals[key] += outcome[key]

@@ -61,7 +61,7 @@ def run_report(engine: Engine, settings: Settings, *, now: dt.datetime | None = 
             return dict(SKIPPED)
         built = build_report(engine, platform_id=client.platform_id, secret=settings.regulator_secret or "",
                              report_time=settings.report_time, now=now)
-        deliveries = send_pending(engine, client)
+        deliveries = send_pending(engine, client, ensure_lock=held.ensure)
     return {"built": built.as_dict() if built else None, "deliveries": [d.as_dict() for d in deliveries],
             "undelivered": sum(d.status != "delivered" for d in deliveries)}
 
@@ -72,7 +72,7 @@ def run_filings_sync(engine: Engine, settings: Settings, *, client: RegulatorCli
     with _regulator(settings, client) as client, job_lock(engine, FILINGS_LOCK) as held:
         if not held:
             return dict(SKIPPED)
-        return sync_filings(engine, client, settings=settings)
+        return sync_filings(engine, client, settings=settings, ensure_lock=held.ensure)
 
 
 def purge_audit(engine: Engine, settings: Settings, *, now: dt.datetime | None = None) -> dict:

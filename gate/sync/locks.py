@@ -9,6 +9,13 @@ SQLite: ``fcntl.flock`` on a file next to the database file (``gate.db.report.lo
 the process dies, for the same reason. An in-memory database has no neighbour: its locks live in the temp dir.
 
 Locks are tried, never waited for: an instance that finds a job locked skips it (another one is doing the work).
+
+A held lock is a ``HeldLock``: a job calls ``ensure()`` before each step that writes. On PostgreSQL the lock lives
+only as long as its connection: if that connection is lost (the server restarted, the backend was terminated, a
+proxy cut it) the server has released the lock and another instance may already be running the job, so
+``ensure()`` raises ``LockLost`` and the job stops instead of running on unlocked. Between two checks a step may
+still overlap with the new holder: every step is therefore also guarded in its own transaction (a conditional
+update whose row count says whether this instance won), so an overlap costs time, never a second effect.
 """
 
 from __future__ import annotations
@@ -34,6 +41,26 @@ class LockUnavailable(GateError):
     code = "job_lock_failed"
 
 
+class LockLost(GateError):
+    """The lock's connection went away while the job ran: another instance may hold the lock now."""
+
+    code = "job_lock_lost"
+
+
+class HeldLock:
+    """The outcome of trying a lock: true when held; ``ensure()`` raises LockLost once it is no longer held."""
+
+    def __init__(self, name: str, held: bool, probe=None) -> None:
+        self.name, self.held, self._probe = name, held, probe
+
+    def __bool__(self) -> bool:
+        return self.held
+
+    def ensure(self) -> None:
+        if self.held and self._probe is not None:
+            self._probe()
+
+
 def advisory_key(schema: str, name: str) -> int:
     """A signed 64-bit key (what pg_try_advisory_lock takes) for a job in a schema."""
     digest = hashlib.sha256(f"filing-gate:{schema}:{name}".encode("utf-8")).digest()
@@ -48,8 +75,8 @@ def lock_path(engine: Engine, name: str) -> pathlib.Path:
 
 
 @contextlib.contextmanager
-def job_lock(engine: Engine, name: str) -> Iterator[bool]:
-    """``with job_lock(engine, "report") as held:`` — ``held`` is False when another instance holds it."""
+def job_lock(engine: Engine, name: str) -> Iterator[HeldLock]:
+    """``with job_lock(engine, "report") as held:`` — ``held`` is false when another instance holds it."""
     dialect = engine.dialect.name
     if dialect == "postgresql":
         with _advisory_lock(engine, name) as held:
@@ -62,7 +89,7 @@ def job_lock(engine: Engine, name: str) -> Iterator[bool]:
 
 
 @contextlib.contextmanager
-def _advisory_lock(engine: Engine, name: str) -> Iterator[bool]:
+def _advisory_lock(engine: Engine, name: str) -> Iterator[HeldLock]:
     try:
         conn = engine.connect()
     except SQLAlchemyError as exc:
@@ -73,8 +100,16 @@ def _advisory_lock(engine: Engine, name: str) -> Iterator[bool]:
         key = advisory_key(schema, name)
         with conn.begin():  # the lock is per session; the transaction only wraps the statement
             held = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar_one())
+        def probe() -> None:
+            try:
+                with conn.begin():
+                    conn.execute(text("SELECT 1"))
+            except SQLAlchemyError:
+                raise LockLost(f"the connection holding the {name} lock was lost; another instance may run the "
+                               "job now, so this run stops") from None
+
         try:
-            yield held
+            yield HeldLock(name, held, probe)
         finally:
             if held:
                 try:
@@ -88,7 +123,7 @@ def _advisory_lock(engine: Engine, name: str) -> Iterator[bool]:
 
 
 @contextlib.contextmanager
-def _file_lock(path: pathlib.Path) -> Iterator[bool]:
+def _file_lock(path: pathlib.Path) -> Iterator[HeldLock]:
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     except OSError as exc:
@@ -97,10 +132,10 @@ def _file_lock(path: pathlib.Path) -> Iterator[bool]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            yield False
+            yield HeldLock(path.name, False)
             return
         try:
-            yield True
+            yield HeldLock(path.name, True)  # the kernel keeps it while this process lives: nothing to lose
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:

@@ -58,13 +58,15 @@ def pending_reports(engine: Engine, platform_id: str) -> list:
                             .order_by(O.c.period_end)).all()
 
 
-def send_pending(engine: Engine, client: RegulatorClient) -> list[Delivery]:
+def send_pending(engine: Engine, client: RegulatorClient, *, ensure_lock=lambda: None) -> list[Delivery]:
     """Send every pending report of ``client.platform_id``; stops at the first one that is not delivered.
 
-    Must run under the report job lock (gate.sync.locks): one sender at a time.
+    Must run under the report job lock (gate.sync.locks): one sender at a time; ``ensure_lock`` (HeldLock.ensure)
+    stops the run before the next report once the lock is lost.
     """
     results = []
     for row in pending_reports(engine, client.platform_id):
+        ensure_lock()
         result = send_one(engine, client, row)
         results.append(result)
         if result.status != "delivered":
@@ -91,12 +93,14 @@ def send_one(engine: Engine, client: RegulatorClient, row) -> Delivery:
         LOGGER.warning("report %s not delivered: %s", row.idempotency_key, exc.message)
         return Delivery(**base, status=status, error=exc.as_dict())
     with engine.begin() as conn:
-        conn.execute(update(O).where(O.c.id == row.id).values(
+        # Guarded: of two senders that overlapped (a lost lock), only the first records the delivery and its audit.
+        recorded = conn.execute(update(O).where(O.c.id == row.id, O.c.status == "pending").values(
             status="delivered", receipt_id=receipt.receipt_id, accepted_items=receipt.accepted_items,
-            replayed=receipt.replayed, delivered_at=utcnow(), last_error=None))
-        record_event(conn, actor=ACTOR, action="report.delivered", subject=row.idempotency_key,
-                     details={**base, "receipt_id": receipt.receipt_id, "accepted_items": receipt.accepted_items,
-                              "replayed": receipt.replayed})
+            replayed=receipt.replayed, delivered_at=utcnow(), last_error=None)).rowcount
+        if recorded:
+            record_event(conn, actor=ACTOR, action="report.delivered", subject=row.idempotency_key,
+                         details={**base, "receipt_id": receipt.receipt_id,
+                                  "accepted_items": receipt.accepted_items, "replayed": receipt.replayed})
     return Delivery(**base, status="delivered", receipt_id=receipt.receipt_id, replayed=receipt.replayed)
 
 

@@ -1,5 +1,5 @@
 """The scheduled sync jobs under APScheduler: filings sync every N minutes, the daily report at GATE_REPORT_TIME
-(Asia/Shanghai), and the audit retention purge.
+(Asia/Shanghai) and again every N minutes for reports still pending, and the audit retention purge.
 
 Exactly one instance does each job at a time: every run takes the job's lock (gate.sync.locks) and skips when
 another instance holds it, so any number of ``gate scheduler`` processes may run (standbys cost nothing).
@@ -56,6 +56,11 @@ def add_jobs(scheduler: BaseScheduler, engine: Engine, settings: Settings) -> No
                       id="filings-sync", next_run_time=now)
     scheduler.add_job(report, CronTrigger(hour=hours, minute=minutes, timezone=SHANGHAI), id="report")
     scheduler.add_job(report, id="report-catch-up", next_run_time=now)  # once, at start-up
+    # And every sync interval: a report left pending (its sender was killed mid-delivery, the regulator was down)
+    # is sent by whichever instance is alive within one interval, not at the next daily run. Between boundaries
+    # the run only sends: build_report closes a period only once its end has passed.
+    scheduler.add_job(report, IntervalTrigger(minutes=settings.sync_interval_minutes, timezone=SHANGHAI),
+                      id="report-retry")
     scheduler.add_job(_guarded("audit-purge", lambda: purge_audit(engine, settings)),
                       CronTrigger(hour=PURGE_TIME[0], minute=PURGE_TIME[1], timezone=SHANGHAI), id="audit-purge")
 
