@@ -55,7 +55,13 @@ MAX_REASON = 2000
 
 
 class ExemptionInvalid(UsageError):
+    """A new exemption with a wrong field; ``field`` names it (pages show the field's message in their language)."""
+
     code = "exemption_invalid"
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -146,21 +152,25 @@ def validate_new(*, package: str, cert_sha256: str, scope: str, reason_category:
     """Normalised fields of a new exemption, or ExemptionInvalid saying which field is wrong."""
     package = (package or "").strip()
     if not PACKAGE_NAME.fullmatch(package) or len(package) > 255:
-        raise ExemptionInvalid(f"package {package!r} is not an Android package name (e.g. com.android.settings)")
+        raise ExemptionInvalid(f"package {package!r} is not an Android package name (e.g. com.android.settings)",
+                               field="package")
     sha = normalise_sha256(cert_sha256 or "")
     if not SHA256_HEX.fullmatch(sha):
-        raise ExemptionInvalid("cert_sha256 must be the certificate's SHA-256: 64 hex digits (colons allowed)")
+        raise ExemptionInvalid("cert_sha256 must be the certificate's SHA-256: 64 hex digits (colons allowed)",
+                               field="cert_sha256")
     if scope not in SCOPES:
-        raise ExemptionInvalid(f"scope must be one of {', '.join(SCOPES)}")
+        raise ExemptionInvalid(f"scope must be one of {', '.join(SCOPES)}", field="scope")
     if reason_category not in REASON_CATEGORIES:
-        raise ExemptionInvalid(f"reason_category must be one of {', '.join(REASON_CATEGORIES)}")
+        raise ExemptionInvalid(f"reason_category must be one of {', '.join(REASON_CATEGORIES)}",
+                               field="reason_category")
     reason = (reason or "").strip()
     if not reason or len(reason) > MAX_REASON:
-        raise ExemptionInvalid(f"give a reason of 1 to {MAX_REASON} characters")
+        raise ExemptionInvalid(f"give a reason of 1 to {MAX_REASON} characters", field="reason")
     approved_by = (approved_by or "").strip()
     if not approved_by or len(approved_by) > 128:
-        raise ExemptionInvalid("approved_by names the person who approved it (1 to 128 characters)")
+        raise ExemptionInvalid("approved_by names the person who approved it (1 to 128 characters)",
+                               field="approved_by")
     if _aware(expires_at) <= _aware(at):
-        raise ExemptionInvalid("expires_at must be in the future")
+        raise ExemptionInvalid("expires_at must be in the future", field="expires_at")
     return {"package": package, "cert_sha256": sha, "scope": scope, "reason_category": reason_category,
             "reason": reason, "approved_by": approved_by, "expires_at": _aware(expires_at)}

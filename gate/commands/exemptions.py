@@ -27,7 +27,8 @@ def _expiry(value: str) -> dt.datetime:
     try:
         day = dt.date.fromisoformat(text)
     except ValueError:
-        raise ExemptionInvalid(f"--expires {value!r}: give YYYY-MM-DD or a number of days such as 365d") from None
+        raise ExemptionInvalid(f"--expires {value!r}: give YYYY-MM-DD or a number of days such as 365d",
+                               field="expires_at") from None
     cst = dt.timezone(dt.timedelta(hours=8))
     return dt.datetime.combine(day, dt.time(23, 59, 59), cst).astimezone(dt.timezone.utc)
 

@@ -95,7 +95,8 @@ def load_session() -> None:
     if flask.request.endpoint == "console.static":  # CSS/JS (also the public pre-check page's): no session
         flask.g.staff, flask.g.csrf = None, None
         return
-    found = accounts.session_for(service().engine, flask.request.cookies.get(SESSION_COOKIE))
+    token = flask.request.cookies.get(SESSION_COOKIE)
+    found = accounts.session_for(service().engine, token) if token else None  # no cookie: no database query
     flask.g.staff, flask.g.csrf = found if found else (None, None)
 
 
@@ -136,9 +137,41 @@ def render(name: str, status: int = 200, **context) -> tuple[str, int]:
     return flask.render_template(name, **context), status
 
 
+# Chinese texts of the refusals a console page can meet (the English is the error's own message). Keyed by code, or
+# by (code, field) for errors that name a field.
+ERRORS_ZH = {
+    "review_blocked": "该安装包按今天的备案会被拦截；批准不能推翻第1–5步的拦截。",
+    "review_not_pending": "该检查不在等待复核（可能已被他人处理）。",
+    "review_comment_missing": "请填写复核意见。",
+    "review_outcome_invalid": "请选择批准或拒绝。",
+    "exemption_not_found": "没有这条豁免。",
+    "client_not_found": "没有这个客户端。",
+    "client_exists": "已有同名客户端。",
+    "client_name_invalid": "客户端名称须为 1 到 128 个字符。",
+    "role_invalid": "角色无效。",
+    "callback_url_forbidden": "回调地址不符合地址规则（须为可从公网访问的 https 地址）。",
+    "check_not_found": "没有这条检查记录。",
+    "filing_not_found": "没有这个备案。",
+    ("exemption_invalid", "package"): "包名须为安卓包名（如 com.android.settings）。",
+    ("exemption_invalid", "cert_sha256"): "证书 SHA-256 须为 64 位十六进制数字（可带冒号）。",
+    ("exemption_invalid", "scope"): "豁免只适用于预置检查（preinstall）。",
+    ("exemption_invalid", "reason_category"): "请选择豁免类别。",
+    ("exemption_invalid", "reason"): "请填写说明（1 到 2000 字）。",
+    ("exemption_invalid", "approved_by"): "请填写批准人（1 到 128 字）。",
+    ("exemption_invalid", "expires_at"): "有效期须晚于现在。",
+}
+
+
+def error_text(exc: GateError) -> str:
+    """The refusal in the page's language."""
+    if lang() == "en":
+        return exc.message
+    return (ERRORS_ZH.get((exc.code, getattr(exc, "field", None))) or ERRORS_ZH.get(exc.code) or exc.message)
+
+
 def error_page(exc: GateError):
     status = getattr(exc, "status", None) or 500
-    return render("console/error.html", status, error=exc)
+    return render("console/error.html", status, error=exc, error_message=error_text(exc))
 
 
 def template_globals() -> dict:

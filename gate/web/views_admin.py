@@ -56,7 +56,7 @@ def exemption_add():
                           approved_by=form.get("approved_by", "") or flask.g.staff.username, expires_at=expires,
                           actor=f"staff:{flask.g.staff.username}")
     except ExemptionInvalid as exc:
-        return _exemptions_page(400, exc.message, form)
+        return _exemptions_page(400, kit.error_text(exc), form)
     return flask.redirect(flask.url_for("console.exemptions"))
 
 
@@ -97,7 +97,7 @@ def client_create():
         issued = auth.create_client(service().engine, name=form.get("name", ""), role=form.get("role", ""),
                                     callback_url=url)
     except (auth.UsageError, UploadError) as exc:
-        return _clients_page(400, error=f"{exc.message} ({exc.code})")
+        return _clients_page(400, error=f"{kit.error_text(exc)} ({exc.code})")
     _audit("client.create", issued.name, client_id=issued.id, role=issued.role)
     return _clients_page(issued=issued)
 

@@ -129,6 +129,13 @@ def test_every_page_renders_with_data(served):
         r = session.get(f"{served.url}{path}")
         assert r.status_code == 200 and "Traceback" not in r.text, (path, r.status_code)
     assert "com.android.settings" in session.get(f"{served.url}/console/exemptions").text
+    bad = session.post(f"{served.url}/console/exemptions?lang=zh", data={
+        "csrf_token": token, "package": "com.android.phone", "cert_sha256": "abc", "reason_category": "other",
+        "reason": "x", "expires_at": f"{utcnow().year + 1}-01-01"})
+    assert bad.status_code == 400 and "证书 SHA-256 须为 64 位十六进制数字" in bad.text  # in the page's language
+    assert "64 hex digits" in session.post(f"{served.url}/console/exemptions?lang=en", data={
+        "csrf_token": token, "package": "com.android.phone", "cert_sha256": "abc", "reason_category": "other",
+        "reason": "x", "expires_at": f"{utcnow().year + 1}-01-01"}).text
     assert session.get(f"{served.url}/console/checks/chk_nope").status_code == 404
     created = session.post(f"{served.url}/console/clients", data={"csrf_token": token, "name": "新商店",
                                                                   "role": "store"})
