@@ -24,7 +24,7 @@ from gate.errors import GateError, UsageError
 from gate.store.audit import record_event
 from gate.store.console_tables import StaffSession, StaffUser
 from gate.store.tables import as_utc, utcnow
-from gate.web.passwords import DUMMY_HASH, MIN_LENGTH, hash_password, verify_password
+from gate.web.passwords import MIN_LENGTH, dummy_hash, hash_password, verify_password
 
 U = StaffUser.__table__
 S = StaffSession.__table__
@@ -91,7 +91,7 @@ def sign_in(engine: Engine, *, username: str, password: str, remote: str | None)
     now = utcnow()
     with engine.begin() as conn:
         row = conn.execute(select(U).where(U.c.username == username)).first()
-        ok = verify_password(password, row.password_hash if row is not None else DUMMY_HASH)
+        ok = verify_password(password, row.password_hash if row is not None else dummy_hash())
         locked = row is not None and row.locked_until is not None and as_utc(row.locked_until) > now
         why = ("unknown_user" if row is None else "disabled" if row.disabled else "locked" if locked
                else None if ok else "wrong_password")

@@ -7,6 +7,7 @@ a person signing in. Comparison is constant-time.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -35,5 +36,8 @@ def verify_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(again.hex(), digest)
 
 
-# Compared against when the username is unknown, so an unknown name costs the same time as a wrong password.
-DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
+@functools.cache
+def dummy_hash() -> str:
+    """Checked against when the username is unknown, so an unknown name costs the same time as a wrong password
+    (made on first use: importing the module costs nothing)."""
+    return hash_password(secrets.token_urlsafe(16))
