@@ -7,6 +7,7 @@ For each APK it prints, best of --repeat runs:
   features     gate.extract.pipeline.extract_features in-process (manifest, signatures, network scan)
   verify       signature verification alone (map the file, verify_apk_signatures with the APK's min/target SDK)
   cli          `gate features --json` as a fresh process (includes interpreter start-up and imports)
+  zipfile_process  a fresh Python process that reads every entry with zipfile; cli_ratio = cli / zipfile_process
   apksigner    `apksigner verify` (Android's verifier, JVM start included), when installed
 and the peak resident memory of a fresh process that runs extract_features once.
 """
@@ -33,6 +34,20 @@ def best_of(repeat: int, fn) -> float:
         start = time.perf_counter()
         fn()
         times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def best_cpu_of(repeat: int, argv: list[str]) -> float:
+    """Least CPU time (user + system, all threads) of ``repeat`` runs of a child process: on a shared machine the
+    wall clock measures the queue for the cores, CPU time the work."""
+    import resource
+
+    times = []
+    for _ in range(repeat):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        subprocess.run(argv, capture_output=True, check=False)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        times.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
     return min(times)
 
 
@@ -63,6 +78,21 @@ def peak_rss_mb(path: str) -> float:
     return float(out.stdout.strip())
 
 
+ZIPFILE_PROCESS = ("import sys, zipfile\nwith zipfile.ZipFile(sys.argv[1]) as z:\n"
+                   "    for i in z.infolist(): z.read(i)\n")
+
+
+def cli_peak_rss_mb(gate_cli: str, path: str) -> float:
+    """Peak RSS of `gate features --json` as its own process (the gate script run under this interpreter)."""
+    code = ("import runpy, sys, io, contextlib; sys.argv = ['gate', 'features', '--json', sys.argv[1]]\n"
+            "out = io.StringIO()\n"
+            "with contextlib.redirect_stdout(out):\n"
+            "    try: runpy.run_path(" + repr(gate_cli) + ", run_name='__main__')\n"
+            "    except SystemExit: pass\n" + _HWM)
+    out = subprocess.run([sys.executable, "-c", code, path], capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
 def baseline_rss_mb() -> float:
     code = ("import gate.extract.pipeline, gate.extract.signing, gate.extract.network, gate.extract.manifest; "
             + _HWM)
@@ -89,6 +119,12 @@ def main() -> None:
         t_verify = best_of(args.repeat, lambda: verify_only(apk, facts.min_sdk or 1, facts.target_sdk))
         t_cli = best_of(max(1, args.repeat // 2), lambda: subprocess.run(
             [gate_cli, "features", "--json", apk], capture_output=True, check=False))
+        # Both as processes, in the same run (issue #17): a fresh interpreter that reads every entry with zipfile.
+        t_zip_process = best_of(max(1, args.repeat // 2), lambda: subprocess.run(
+            [sys.executable, "-c", ZIPFILE_PROCESS, apk], capture_output=True, check=True))
+        cli_rss = cli_peak_rss_mb(gate_cli, apk)
+        cpu_cli = best_cpu_of(args.repeat, [gate_cli, "features", "--json", apk])
+        cpu_zip = best_cpu_of(args.repeat, [sys.executable, "-c", ZIPFILE_PROCESS, apk])
         t_apksigner = None
         if shutil.which("apksigner"):
             t_apksigner = best_of(max(1, args.repeat // 2), lambda: subprocess.run(
@@ -99,6 +135,9 @@ def main() -> None:
             "zipfile_s": round(t_zip, 3), "features_s": round(t_feat, 3), "ratio": round(t_feat / t_zip, 2),
             "verify_s": round(t_verify, 3),
             "cli_s": round(t_cli, 3), "apksigner_s": round(t_apksigner, 3) if t_apksigner else None,
+            "zipfile_process_s": round(t_zip_process, 3), "cli_ratio": round(t_cli / t_zip_process, 2),
+            "cli_peak_rss_mb": round(cli_rss, 1), "cli_cpu_s": round(cpu_cli, 3),
+            "zipfile_process_cpu_s": round(cpu_zip, 3), "cli_cpu_ratio": round(cpu_cli / cpu_zip, 2),
             "peak_rss_mb": round(rss, 1), "rss_after_imports_mb": round(base, 1),
             "verified": facts.signature.verified, "hosts": len(facts.network.hosts),
             "ips": len(facts.network.ips), "problems": [p.code for p in facts.problems],

@@ -68,6 +68,10 @@ NAMESPACE_AUTHORITIES = frozenset({
 _CODE_HOSTS = frozenset({"github.com", "gitlab.com", "bitbucket.org"})
 _CODE_PAGE = re.compile(r"^/[^/]+/[^/]+/(?:blob|tree|wiki|issues|pull)/")
 _LICENCE_PATH = re.compile(r"/licen[cs]es?(?:/|[-_.]|\Z)|/copying|/legal/", re.IGNORECASE)
+# Literal words the context rules need: without one of them the (slower) rule cannot match.
+_SCHEMA_WORDS = re.compile(r"DOCTYPE|SYSTEM|PUBLIC|schemaLocation|\$schema|dtd|xsd", re.IGNORECASE)
+_NAMESPACE_WORDS = re.compile(r"ns|NS|amespace|AMESPACE")
+_COMMENT_MARKS = re.compile(r"//|/\*|^\s*\*|<!--|#")
 _XML_IDENTIFIER_PATH = re.compile(r"/(?:[\w.\-]+/)*(?:features?|properties|property)(?:/|\.html#)", re.IGNORECASE)
 
 
@@ -110,9 +114,9 @@ def url_reference(text: str, start: int) -> str | None:
         return "schema_location"
     if _LICENCE_PATH.search(bare_path):
         return "licence_link"
-    if _SCHEMA_BEFORE.search(before):
+    if _SCHEMA_WORDS.search(before) and _SCHEMA_BEFORE.search(before):
         return "schema_location"
-    if _NAMESPACE_BEFORE.search(before):
+    if _NAMESPACE_WORDS.search(before[-40:]) and _NAMESPACE_BEFORE.search(before[-40:]):
         return "xml_identifier"
     if scheme.lower() == "http" and _XML_IDENTIFIER_PATH.search(path):
         return "xml_identifier"
@@ -122,9 +126,7 @@ def url_reference(text: str, start: int) -> str | None:
         return "xml_identifier"
     if (host in _CODE_HOSTS and _CODE_PAGE.search(path)) or bare_path.lower().endswith(".md"):
         return "documentation_link"
-    if _COMMENT_BEFORE.search(before) or _PROSE_BEFORE.search(before):
-        return "link_in_text"
-    return None
+    return _in_text(before, words=False)
 
 
 def scheme_start(text: str, separator: int) -> int:
@@ -135,7 +137,18 @@ def scheme_start(text: str, separator: int) -> int:
 
 def text_reference(text: str, start: int) -> str | None:
     """Why a bare host at ``text[start:]`` is only a reference: in a sentence ("Visit google.co.uk/…")."""
-    before = text[max(0, start - 160):start]
-    if _COMMENT_BEFORE.search(before) or _PROSE_BEFORE.search(before) or _WORD_BEFORE.search(before):
+    return _in_text(text[max(0, start - 160):start], words=True)
+
+
+def _in_text(before: str, *, words: bool) -> str | None:
+    """``link_in_text`` when the text before an occurrence is a comment or a sentence (cheap checks first: most
+    URLs in code follow a quote, where neither can end)."""
+    if not before or before[-1] in "\"'=":
+        return None
+    if _COMMENT_MARKS.search(before) and _COMMENT_BEFORE.search(before):
         return "link_in_text"
+    if before[-1].isspace() or before[-1] in "(<[":
+        near = before[-100:]
+        if _PROSE_BEFORE.search(near) or (words and _WORD_BEFORE.search(near)):
+            return "link_in_text"
     return None
