@@ -64,3 +64,21 @@ def test_every_fact_shows_its_evidence(reported):
     for values in reported.values():
         for fact in values.values():
             assert fact.evidence and all(e.source and e.how and e.excerpt for e in fact.evidence)
+
+
+def test_gate_features_shows_kind_evidence_scope_and_sdk():
+    import subprocess
+    import sys
+
+    apk = pathlib.Path(__file__).resolve().parents[2] / "fixtures/network/planted.apk"
+    gate = [sys.executable, "-m", "gate.cli", "features"]
+    readable = subprocess.run([*gate, str(apk)], capture_output=True, text=True).stdout
+    assert "    open.weixin.qq.com  contact  [WeChat SDK (Tencent)]  (classes.dex)" in readable
+    assert "      url in classes.dex: https://open.weixin.qq.com/connect/oauth2" in readable
+    assert "    10.20.30.40  contact, private  (lib/arm64-v8a/libplanted.so)" in readable
+    line = json.loads(subprocess.run([*gate, "--json", str(apk)], capture_output=True, text=True).stdout)
+    host = next(h for h in line["network"]["hosts"] if h["host"] == "open.weixin.qq.com")
+    assert (host["kind"], host["third_party"], host["third_party_by"]) == ("contact", "WeChat SDK (Tencent)", "host")
+    assert host["evidence"] == [{"source": "classes.dex", "how": "url", "reference": None,
+                                 "excerpt": "https://open.weixin.qq.com/connect/oauth2"}]
+    assert {i["ip"]: i["scope"] for i in line["network"]["ips"]}["203.0.113.10"] == "documentation"

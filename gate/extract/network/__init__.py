@@ -70,6 +70,7 @@ class NetworkScanner:
         self._contacts: set[str] = set()  # values with at least one contact occurrence
         # host -> (DEX entry, class descriptor or None for "other code") of the code that loads it
         self._loaders: defaultdict[str, set[tuple[str, str | None]]] = defaultdict(set)
+        self._other_code_hosts: list[set[str]] = []  # hosts of DEX files without any SDK class
         self.unreadable: list[str] = []  # entries whose structure could not be read (scanned as far as possible)
         self._strings: dict = {}  # string bytes -> (hosts, ips), shared by all entries of the package
 
@@ -209,10 +210,17 @@ class NetworkScanner:
 
     def _attribute_by_code(self, name: str, data: bytes, hosts: set[str]) -> None:
         """Remember which classes of this DEX load each host the host table does not attribute."""
-        unknown = {host for host in hosts if sdk_for_host(host) is None}
-        if not unknown:
+        unknown: set[str] = set()
+
+        def wanted() -> set[str]:
+            unknown.update(host for host in hosts if sdk_for_host(host) is None)
+            return unknown
+
+        loaders = classes_loading(data, wanted, SDK_DESCRIPTOR_PREFIXES)
+        if loaders is None:
+            # No SDK class in this DEX: its strings are there for other code (kept as one set, no per-host work).
+            self._other_code_hosts.append(hosts)
             return
-        loaders = classes_loading(data, unknown, SDK_DESCRIPTOR_PREFIXES)
         for host in unknown:
             # A string in a DEX is there for its code; with no SDK class loading it, other code does.
             for loader in loaders.get(host) or (None,):
@@ -222,6 +230,8 @@ class NetworkScanner:
         """Host -> (SDK, evidence) when only one SDK's classes load it."""
         out = {}
         for host, loaders in self._loaders.items():
+            if any(host in others for others in self._other_code_hosts):
+                continue
             labels = {sdk_for_class(loader) if loader else None for _source, loader in loaders}
             if len(labels) != 1 or None in labels:
                 continue

@@ -225,14 +225,16 @@ def _instruction_starts(data: bytes, start: int, end: int) -> set[int]:
     return out
 
 
-def classes_loading(data: bytes, hosts: set[str], prefixes: tuple[bytes, ...] | None = None
-                    ) -> dict[str, set[str | None]]:
+def classes_loading(data: bytes, hosts: set[str] | None, prefixes: tuple[bytes, ...] | None = None
+                    ) -> dict[str, set[str | None]] | None:
     """Host -> descriptors of the classes (``Lcom/umeng/analytics/A;``) whose code loads a string holding it, and
     None when other code may load it too.
 
     With ``prefixes`` (class descriptor prefixes such as ``b"Lcom/umeng/"``) only classes under them are read
     exactly; everything else counts as None. Without, every class is read exactly (slower; the tests compare it
     with androguard). Empty when the DEX cannot be indexed: attribution by code is an addition, never a refusal.
+    None when no class is under ``prefixes`` (then nothing in this DEX can be attributed, whatever ``hosts`` are).
+    ``hosts`` may be a callable giving the hosts, so the caller computes them only when needed.
     """
     try:
         index = DexCodeIndex(data)
@@ -240,7 +242,9 @@ def classes_loading(data: bytes, hosts: set[str], prefixes: tuple[bytes, ...] | 
         if prefixes is not None:
             classes = {c for c in range(len(index.class_defs)) if index.class_name_bytes(c).startswith(prefixes)}
             if not classes:
-                return {}  # no class of any known SDK in this DEX: nothing can be attributed by code
+                return None  # no class of any known SDK in this DEX: nothing can be attributed by code
+        if callable(hosts):
+            hosts = hosts()
         holding = index.strings_containing({host.encode("ascii"): host for host in hosts if host.isascii()})
         loads = index.loads(set(holding), classes)
     except (struct.error, ValueError, IndexError):
