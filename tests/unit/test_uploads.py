@@ -2,10 +2,15 @@ from __future__ import annotations
 
 import hashlib
 import io
+import threading
 
 import pytest
 
-from gate.platform_hooks.uploads import UploadError, spool_stream
+from gate.platform_hooks.uploads import HashingSpool, UploadError, spool_stream
+
+
+def no_spool_helpers() -> bool:
+    return not any(t.name == "gate-spool" for t in threading.enumerate())
 
 
 def test_spool_hashes_while_writing(tmp_path):
@@ -33,3 +38,46 @@ def test_stream_over_cap_is_refused_and_removed(tmp_path):
         spool_stream(io.BytesIO(b"y" * 5000), limit=4096, directory=str(tmp_path))
     assert info.value.code == "upload_too_large"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_spool_hashes_on_a_helper_thread_in_order_and_copies_reused_buffers(tmp_path):
+    spool = HashingSpool(limit=1 << 30, directory=str(tmp_path))
+    buffer, expected = bytearray(65536), hashlib.sha256()
+    for i in range(200):  # the caller reuses one buffer, as socket readers do
+        buffer[:] = bytes([i % 251]) * len(buffer)
+        expected.update(buffer)
+        spool.write(buffer)
+    spooled = spool.finish()
+    assert (spooled.size, spooled.sha256) == (200 * 65536, expected.hexdigest())
+    with open(spooled.path, "rb") as stream:
+        assert hashlib.sha256(stream.read()).hexdigest() == expected.hexdigest()
+    assert no_spool_helpers()
+
+
+def test_a_failed_disk_write_surfaces_and_nothing_stays(tmp_path):
+    spool = HashingSpool(limit=1 << 30, directory=str(tmp_path))
+    real = spool._file
+
+    class FullDisk:
+        def write(self, data):
+            raise OSError(28, "No space left on device")
+
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+    spool._file = FullDisk()
+    spool.write(b"x" * 1000)
+    with pytest.raises(OSError, match="No space left"):
+        spool.finish()
+    assert list(tmp_path.iterdir()) == []
+    assert no_spool_helpers()
+
+
+def test_abort_mid_stream_stops_the_helper_and_deletes(tmp_path):
+    spool = HashingSpool(limit=1 << 30, directory=str(tmp_path))
+    for _ in range(100):
+        spool.write(b"y" * 65536)
+    spool.abort()
+    spool.abort()  # twice (a refusal, then the request's teardown) is harmless
+    assert list(tmp_path.iterdir()) == []
+    assert no_spool_helpers()
