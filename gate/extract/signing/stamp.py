@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import struct
 
-from gate.errors import ContainerError
+from gate.errors import PackageError
 from gate.extract.signing import block as blk
 from gate.extract.signing import certs
 from gate.extract.signing import lineage as lin
@@ -49,8 +49,9 @@ def verify_source_stamp(container, results: dict, *, min_sdk: int, max_sdk: int)
     if entry is None:
         return False
     try:
-        expected_cert_digest = container.read(entry, max_size=1 << 16)
-    except ContainerError as exc:
+        # Read (and CRC-checked) whatever its size, as apksig reads it; a digest of another length matches nothing.
+        expected_cert_digest = container.read(entry)
+    except PackageError as exc:
         raise StampEntryUnreadable(f"{STAMP_CERT_ENTRY}: {exc}") from None
     signing_block = blk.find_signing_block(container)
     value = blk.find_pair(signing_block, V2_SOURCE_STAMP_BLOCK_ID) if signing_block is not None else None
