@@ -89,3 +89,22 @@ def test_a_stamp_never_names_a_signer():
     assert [s.cert_sha256 for s in stamped.signers] == [s["cert_sha256"] for s in
                                                           records()["stamp_v2_v3.apk"]["apksigner"]["signers"]]
     assert [s.subject for s in stamped.signers] == ["CN=Filing Gate RSA 2048, O=Filing Gate Fixtures, C=CN"]
+
+
+def test_unreadable_stamp_entry_fails_like_apksigners_exception():
+    # apksig reads stamp-cert-sha256 before anything else of the stamp; when that fails it throws "Failed to read
+    # APK" and apksigner does not verify. (Every real corruption of the entry also breaks the APK's own signatures.)
+    import pytest
+
+    from gate.errors import ContainerError
+    from gate.extract.signing import stamp
+
+    class Unreadable:
+        def get(self, name):
+            return object() if name == stamp.STAMP_CERT_ENTRY else None
+
+        def read(self, entry):
+            raise ContainerError("corrupt", code="zip_crc_mismatch")
+
+    with pytest.raises(stamp.StampEntryUnreadable):
+        stamp.verify_source_stamp(Unreadable(), {}, min_sdk=24, max_sdk=0x7FFFFFFF)
