@@ -205,8 +205,9 @@ def read_apex(local: str, shown: str, partition: str, work: WorkSpace, *, depth:
                          partition=shown)
     if kind == "erofs" and offset:  # fsck.erofs reads whole files only
         copy = work.new(f"{module}.payload", directory=False)
-        superimage.carve(local, superimage.LogicalPartition(shown, (superimage.Extent(offset, info.file_size),)),
-                         copy)
+        with superimage.RawImage(local) as apex_file:
+            superimage.carve(apex_file, superimage.LogicalPartition(shown, (superimage.Extent(offset,
+                                                                                              info.file_size),)), copy)
         image, offset = copy, 0
     dest = work.new(f"{module}.apex")
     filesystems.extract_dirs(kind, image, dest, [d for d in layout.wanted_dirs(with_apex=False)

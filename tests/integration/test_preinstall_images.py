@@ -27,6 +27,9 @@ PARTITIONS = {
 }
 APEX_APPS = {"app/MediaHello/MediaHello.apk": APKS / "v1_v2_v3.apk"}
 APEX_NAME = "com.example.media"
+# A vendor APEX whose payload is EROFS (read from a copy: fsck.erofs takes whole files) and named by its file only.
+VENDOR_APEX_APPS = {"priv-app/Vx/Vx.apk": APKS / "key_ec256.apk"}
+VENDOR_APEX_FILE = "com.example.vendorx@2.apex"
 
 
 def _source(value):
@@ -44,6 +47,9 @@ def build_dir(tmp_path_factory):
     (tree / "system" / "apex").mkdir()
     build.apex(build.ext4(apex_tree, root / "apex_payload.img"), tree / "system" / "apex" / f"{APEX_NAME}.apex",
                APEX_NAME)
+    vendor_apex = build.erofs(build.place(root / "vendor-apex-tree", VENDOR_APEX_APPS), root / "vendor_payload.img")
+    (tree / "vendor" / "apex").mkdir()
+    build.apex(vendor_apex, tree / "vendor" / "apex" / VENDOR_APEX_FILE, None)
     # A link to a file of the scanning machine: the device would not install it, the scan must not read it.
     (tree / "system" / "app" / "Link").mkdir()
     os.symlink("/etc/passwd", tree / "system" / "app" / "Link" / "Link.apk")
@@ -91,7 +97,8 @@ def test_tree_is_read_as_the_device_reads_it(tree_report):
     assert sorted(by_path) == sorted(
         ["/system/app/Hello/Hello.apk", "/system/priv-app/Legacy/Legacy.apk", "/product/app/Settings/Settings.apk",
          "/product/overlay/Demo.apk", "/vendor/app/Broken/Broken.apk", "/vendor/app/Multi/Multi.apk",
-         "/odm/priv-app/Two/Two.apk", f"/apex/{APEX_NAME}/app/MediaHello/MediaHello.apk"])
+         "/odm/priv-app/Two/Two.apk", f"/apex/{APEX_NAME}/app/MediaHello/MediaHello.apk",
+         "/apex/com.example.vendorx/priv-app/Vx/Vx.apk"])
     hello = by_path["/system/app/Hello/Hello.apk"]
     assert (hello["package"], hello["verdict"]) == (HELLO_PACKAGE, "allow")
     assert hello["cert_sha256"] == ORACLE["hello_zh.apk"]["apksigner"]["signers"][0]["cert_sha256"]
@@ -104,9 +111,10 @@ def test_tree_is_read_as_the_device_reads_it(tree_report):
     assert settings["reasons"][0]["code"] == "unfiled"
     media = by_path[f"/apex/{APEX_NAME}/app/MediaHello/MediaHello.apk"]
     assert media["apex"] == f"/system/apex/{APEX_NAME}.apex" and media["partition"] == "system"
+    assert by_path["/apex/com.example.vendorx/priv-app/Vx/Vx.apk"]["apex"] == f"/vendor/apex/{VENDOR_APEX_FILE}"
     counts = {p["name"]: (p["total"], p["allow"], p["block"]) for p in tree_report["partitions"]}
-    assert counts == {"system": (3, 1, 2), "product": (2, 0, 2), "vendor": (2, 0, 2), "odm": (1, 0, 1)}
-    assert tree_report["summary"]["total"] == 8 and tree_report["errors"] == []
+    assert counts == {"system": (3, 1, 2), "product": (2, 0, 2), "vendor": (3, 0, 3), "odm": (1, 0, 1)}
+    assert tree_report["summary"]["total"] == 9 and tree_report["errors"] == []
 
 
 def test_partition_images_give_the_tree_report(build_dir, tree_report):
@@ -163,7 +171,7 @@ def test_broken_metadata_is_an_error_and_a_backup_copy_is_used(build_dir):
         return data
 
     result, report = scan(build_dir, _damaged(build_dir, "primary.img", primary), out="primary")
-    assert report["errors"] == [] and report["summary"]["total"] == 8
+    assert report["errors"] == [] and report["summary"]["total"] == 9
 
 
 def test_damaged_images_are_errors_not_tracebacks(build_dir):
@@ -243,3 +251,28 @@ def test_exemption_applied_and_shown(build_dir, tmp_path, sqlite_url):
     assert next(p for p in report["partitions"] if p["name"] == "product")["exempted"] == 1
     page = (build_dir["root"] / "exempted" / "preinstall-report.html").read_text()
     assert "exemption: settings helper without network service" in page
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/bin/chromium"), reason="needs Debian's chromium (.ci/run installs it)")
+def test_html_report_opens_without_a_network(build_dir, tree_report):
+    from playwright.sync_api import sync_playwright
+
+    result, report = scan(build_dir, build_dir["tree"], out="html")
+    page_path = build_dir["root"] / "html" / "preinstall-report.html"
+    requested = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium",
+                                    args=["--headless", "--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page()
+            page.route("**/*", lambda route: (requested.append(route.request.url), route.continue_()
+                                              if route.request.url.startswith("file://") else route.abort()))
+            page.goto(page_path.as_uri())
+            rows = page.locator("table").nth(1).locator("tr").count()
+            bars = page.locator("svg rect").count()
+            blocking = page.locator("h2", has_text="What blocks the release").count()
+        finally:
+            browser.close()
+    assert requested == [page_path.as_uri()]  # nothing but the page itself
+    assert rows == 1 + len(report["items"]) and blocking == 1
+    assert bars >= len(report["partitions"])
