@@ -65,7 +65,7 @@ def review_queue():
     return kit.render("console/reviews.html", rows=list(zip(rows, ages)), clients=clients, args=flask.request.args)
 
 
-def comparison(facts, filing, platform: str, developer_entity: str | None) -> dict:
+def comparison(facts, filing, platform: str, developer_entity: str | None, reason_codes: set[str]) -> dict:
     """What the check page shows side by side, each row marked same/different (no I/O)."""
     filed = filing.identities_for(platform, facts.package) if filing is not None and facts.package else ()
     signers = []
@@ -90,8 +90,9 @@ def comparison(facts, filing, platform: str, developer_entity: str | None) -> di
     similarity = max((name_similarity(x, filing.service_name) for x in labels), default=0.0) if filing else 0.0
     return {"filed": filed, "signers": signers, "hosts": hosts,
             "identifier_same": bool(filed), "similarity": round(similarity, 2),
+            # The engine's own comparison (gate.decide step 8), not a second opinion.
             "entity_same": filing is not None and developer_entity is not None
-            and developer_entity.replace(" ", "") == filing.unit_name.replace(" ", "")}
+            and "entity_mismatch" not in reason_codes}
 
 
 def load_check(conn, check_id: str) -> dict:
@@ -111,7 +112,8 @@ def load_check(conn, check_id: str) -> dict:
     return {"row": row, "stored": stored, "facts": facts, "decision": decision, "filing": filing,
             "metadata": metadata, "reviews": reviews_of_check(conn, check_id),
             "callbacks": conn.execute(select(CB).where(CB.c.check_id == check_id).order_by(CB.c.id)).all(),
-            "compare": comparison(facts, filing, stored.platform, metadata.get("developer_entity"))}
+            "compare": comparison(facts, filing, stored.platform, metadata.get("developer_entity"),
+                                  {r["code"] for r in decision.get("reasons", [])})}
 
 
 @blueprint.get("/checks/<check_id>")
