@@ -16,7 +16,9 @@ def _errors(*statuses: int) -> dict:
             404: "Not found", 413: "Body larger than the limit", 415: "Unsupported content type",
             422: "Downloaded package does not match sha256", 500: "Unexpected error (quote X-Request-Id)",
             503: "Database unavailable"}
-    return {str(s): _json(ERROR, text[s]) for s in statuses}
+    if 500 in statuses:  # whatever can fail unexpectedly can also meet a database outage (503, Retry-After)
+        statuses = (*statuses, 503)
+    return {str(s): _json(ERROR, text[s]) for s in dict.fromkeys(statuses)}
 
 
 BEARER = [{"apiKey": []}]
