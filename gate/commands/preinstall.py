@@ -10,7 +10,9 @@ report are written, with the changes since ``--previous``; the exit status is ``
 
 from __future__ import annotations
 
+import contextlib
 import pathlib
+import signal
 
 import click
 
@@ -90,7 +92,7 @@ def _scan_images(targets, lookup, policy, exemptions, *, jobs, work_dir) -> dict
     from gate.preinstall import scan as scanning
     from gate.preinstall.sources import WorkSpace
 
-    with WorkSpace(str(work_dir) if work_dir else None) as work:
+    with _terminated_as_interrupt(), WorkSpace(str(work_dir) if work_dir else None) as work:
         result = scanning.run([str(t) for t in targets], work=work, jobs=jobs)
     packages = [facts.package for _, facts in result.checked if facts.package]
     filings = lookup(packages)
@@ -105,6 +107,20 @@ def _scan_images(targets, lookup, policy, exemptions, *, jobs, work_dir) -> dict
         row["exemption"] = cited_exemption(decision)
         rows.append(row)
     return reports.build(", ".join(str(t) for t in targets), result.partitions, rows)
+
+
+@contextlib.contextmanager
+def _terminated_as_interrupt():
+    """SIGTERM (a cancelled release job) unwinds like Ctrl-C, so the work directory with its copies of the image
+    is removed instead of left behind."""
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _scan_list(path: pathlib.Path, lookup, policy, exemptions) -> dict:

@@ -90,36 +90,46 @@ def run(targets: list[str], *, work: sources.WorkSpace, jobs: int | None = None,
     progress = progress or Progress()
     jobs = jobs or os.cpu_count() or 1
     partitions: list[sources.PartitionResult] = []
-    pending: dict[concurrent.futures.Future, FoundApp] = {}
     checked: list[tuple[FoundApp, object]] = []
     context = multiprocessing.get_context("forkserver")
     with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as checkers, \
             concurrent.futures.ThreadPoolExecutor(max_workers=READER_THREADS,
                                                   thread_name_prefix="gate-image") as readers:
-        reading = {readers.submit(job) for job in sources.plan(targets, work, progress.note)}
-        waiting: set[concurrent.futures.Future] = set(reading)
-        while waiting:
-            done, waiting = concurrent.futures.wait(waiting, return_when=concurrent.futures.FIRST_COMPLETED)
-            for future in done:
-                if future in reading:
-                    reading.discard(future)
-                    result = future.result()
-                    partitions.append(result)
-                    progress.reading = bool(reading)
-                    progress.partition(result)
-                    # Largest first: a big APK started last would leave the other cores idle at the end.
-                    for app in sorted(result.apps, key=lambda a: -os.path.getsize(a.local)):
-                        check = checkers.submit(read_facts, app.local)
-                        pending[check] = app
-                        waiting.add(check)
-                else:
-                    checked.append((pending.pop(future), future.result()))
-                    progress.checked()
+        try:
+            _drain(sources.plan(targets, work, progress.note), readers, checkers, partitions, checked, progress)
+        except BaseException:  # Ctrl-C or a bug: do not wait for hundreds of queued checks
+            for pool in (readers, checkers):
+                pool.shutdown(wait=False, cancel_futures=True)
+            raise
     progress.finish()
     order = {name: i for i, name in enumerate(_partition_order(partitions))}
     partitions.sort(key=lambda p: order[p.name])
     checked.sort(key=lambda pair: pair[0].device_path)
     return ScanResult(partitions, checked)
+
+
+def _drain(jobs, readers, checkers, partitions, checked, progress) -> None:
+    """Run the partition jobs; hand every APK found to the checkers at once; collect both."""
+    pending: dict[concurrent.futures.Future, FoundApp] = {}
+    reading = {readers.submit(job) for job in jobs}
+    waiting: set[concurrent.futures.Future] = set(reading)
+    while waiting:
+        done, waiting = concurrent.futures.wait(waiting, return_when=concurrent.futures.FIRST_COMPLETED)
+        for future in done:
+            if future in reading:
+                reading.discard(future)
+                result = future.result()
+                partitions.append(result)
+                progress.reading = bool(reading)
+                progress.partition(result)
+                # Largest first: a big APK started last would leave the other cores idle at the end.
+                for app in sorted(result.apps, key=lambda a: -os.path.getsize(a.local)):
+                    check = checkers.submit(read_facts, app.local)
+                    pending[check] = app
+                    waiting.add(check)
+            else:
+                checked.append((pending.pop(future), future.result()))
+                progress.checked()
 
 
 def _partition_order(partitions: list[sources.PartitionResult]) -> list[str]:
