@@ -35,7 +35,7 @@ if mode.startswith("gate"):
     from gate.extract.network.sdk_hosts import SDK_DESCRIPTOR_PREFIXES
     for name, data in dexes.items():
         found = classes_loading(data, hosts[name], SDK_DESCRIPTOR_PREFIXES if mode == "gate-fast" else None)
-        links += sum(len(v) for v in found.values())
+        links += sum(len(v) for v in (found or {}).values())
 else:
     from loguru import logger; logger.remove()
     from androguard.core.analysis.analysis import Analysis
