@@ -59,8 +59,7 @@ class DexCodeIndex:
 
     def string(self, index: int) -> str:
         """String ``index`` (MUTF-8 read as UTF-8, which it is for the ASCII of hosts and class names)."""
-        pos = self.string_offsets[index]
-        pos = _ULEB.match(self.data, pos).end()
+        pos = _after_uleb(self.data, self.string_offsets[index])
         return self.data[pos:self.data.find(b"\0", pos)].decode("utf-8", "replace")
 
     def type_name(self, type_index: int) -> str:
@@ -81,8 +80,7 @@ class DexCodeIndex:
         return found
 
     def class_name_bytes(self, class_index: int) -> bytes:
-        pos = self.string_offsets[self.type_strings[self.class_defs[class_index][0]]]
-        pos = _ULEB.match(self.data, pos).end()
+        pos = _after_uleb(self.data, self.string_offsets[self.type_strings[self.class_defs[class_index][0]]])
         return self.data[pos:self.data.find(b"\0", pos)]
 
     def loads(self, wanted: set[int], classes: set[int] | None = None) -> dict[int, set[int | None]]:
@@ -149,6 +147,15 @@ class DexCodeIndex:
                             rows.append((code_off + 16, end, class_index))
         rows.sort()
         return [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
+
+
+def _after_uleb(data: bytes, pos: int) -> int:
+    """Where the string data after a string's ULEB128 length starts; ValueError when there is no length there
+    (an offset past the end, or five continuation bytes), like every other malformed table here."""
+    match = _ULEB.match(data, pos)
+    if match is None:
+        raise ValueError(f"no string length at offset {pos}")
+    return match.end()
 
 
 def _index_pattern(wanted: set[int], size: int) -> bytes:

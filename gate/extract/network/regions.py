@@ -95,8 +95,9 @@ def elf_read_only_data(data: bytes) -> list[Region] | None:
             shoff, = struct.unpack_from(endian + "I", data, 0x20)
             shentsize, shnum, shstrndx = struct.unpack_from(endian + "HHH", data, 0x2E)
             header = struct.Struct(endian + "IIIIII")
-        if not shoff or not 0 < shnum <= _MAX_SECTIONS or shentsize < header.size or shstrndx >= shnum:
-            return None
+        if (not 0 < shoff < len(data) or not 0 < shnum <= _MAX_SECTIONS or shentsize < header.size
+                or shstrndx >= shnum):
+            return None  # a 64-bit offset past the file would also overflow the unpacking below
         sections = [header.unpack_from(data, shoff + n * shentsize) for n in range(shnum)]
     except (struct.error, IndexError):
         return None
