@@ -18,7 +18,7 @@ import threading
 
 from gate.errors import PackageError
 from gate.extract.container import ApkContainer, ContainerLimits, DEFAULT_LIMITS, ZipEntry
-from gate.extract.facts import PackageFacts, Problem
+from gate.extract.facts import NetworkFacts, PackageFacts, Problem
 
 MANIFEST_NAME = "AndroidManifest.xml"
 HANDOFF_ENTRIES = 4  # inflated entries waiting between the verifier thread and the scanner
@@ -69,8 +69,12 @@ def _read_by_format(shown: str, container: ApkContainer) -> PackageFacts:
         "format_unsupported", f"{detected.format} packages are not supported yet"),))
 
 
-def read_apk(shown: str, container: ApkContainer) -> tuple[PackageFacts, str | None]:
-    """The facts of one APK (no digest) and its split name (the manifest's ``split``; None for a base APK)."""
+def read_apk(shown: str, container: ApkContainer, *, scanner=None,
+             source_prefix: str = "") -> tuple[PackageFacts, str | None]:
+    """The facts of one APK (no digest) and its split name (the manifest's ``split``; None for a base APK).
+
+    ``scanner``: a NetworkScanner shared by the APKs of a split set, fed under ``source_prefix`` + entry name; its
+    facts are then the caller's to take, and the APK's own ``network`` is left empty."""
     # Imported here so that `gate --help` and the container tests stay light.
     from gate.extract.arsc import MAX_RESOURCES_SIZE
     from gate.extract.manifest import MAX_MANIFEST_SIZE, read_manifest
@@ -97,16 +101,20 @@ def read_apk(shown: str, container: ApkContainer) -> tuple[PackageFacts, str | N
         problems.append(Problem(exc.code, exc.message))
 
     # Step 2: signatures (inflates what v1 digests, once) and network resources from the same bytes.
-    scanner = NetworkScanner()
+    shared = scanner is not None
+    scanner = scanner if shared else NetworkScanner()
     scanned: set[str] = set()
 
     def on_entry(entry: ZipEntry, data: bytes) -> None:
         if entry.name not in scanned:
             scanned.add(entry.name)
-            scanner.feed(entry.name, data)
+            scanner.feed(source_prefix + entry.name, data)
+
+    def network():
+        return NetworkFacts() if shared else scanner.facts()
 
     if manifest is not None:
-        scanner.feed_manifest(manifest.document)
+        scanner.feed_manifest(manifest.document, source_prefix + MANIFEST_NAME)
         scanned.add(MANIFEST_NAME)
     if resources_bytes is not None:
         on_entry(container.get(RESOURCES_NAME), resources_bytes)
@@ -134,7 +142,7 @@ def read_apk(shown: str, container: ApkContainer) -> tuple[PackageFacts, str | N
             problems.append(Problem(exc.code, exc.message))
 
     if manifest is None:
-        return facts(format=fmt, signature=signature, network=scanner.facts(), problems=tuple(problems)), None
+        return facts(format=fmt, signature=signature, network=network(), problems=tuple(problems)), None
     split = manifest.document.root.get("split", None) if manifest.document is not None else None
     return facts(
         format=fmt,
@@ -147,7 +155,7 @@ def read_apk(shown: str, container: ApkContainer) -> tuple[PackageFacts, str | N
         target_sdk=manifest.target_sdk,
         permissions=tuple(manifest.permissions),
         signature=signature,
-        network=scanner.facts(),
+        network=network(),
         problems=tuple(problems),
     ), (split.raw if split is not None else None)
 

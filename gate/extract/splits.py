@@ -9,8 +9,9 @@ The gate adds 4.: every APK verifies on its own by apksigner's rules (a split is
 ``split_mismatch`` problem naming the APK, and the decision blocks the set (reason ``split_mismatch``). A split that
 cannot be read at all keeps its own problem code, prefixed with its name (``package_malformed``).
 
-Facts (identity, version, labels, SDKs, signers) come from the base; network resources from every APK, each source
-named ``<APK entry>!/<entry inside>`` (the jar: URL convention the scanner uses for nested archives).
+Facts (identity, version, labels, SDKs, signers) come from the base; network resources from every APK, scanned by
+one scanner (strings shared by several APKs are analysed once), each source named ``<APK entry>!/<entry inside>``
+(the jar: URL convention the scanner uses for nested archives).
 
 bundletool sets may carry standalone APKs (``standalones/``, full apps for Android 4.x devices) beside the splits:
 those have no split name either, so several split-less APKs are allowed; each must match the base like a split,
@@ -21,32 +22,36 @@ from __future__ import annotations
 
 import dataclasses
 import posixpath
-from collections import defaultdict
 
 from gate.errors import GateError
 from gate.extract.container import ApkContainer
-from gate.extract.facts import NetworkFacts, PackageFacts, PartFacts, Problem
-from gate.extract.network import MAX_EVIDENCE, NESTED_SEPARATOR
+from gate.extract.facts import PackageFacts, PartFacts, Problem
+from gate.extract.network import NESTED_SEPARATOR
 
 BUNDLETOOL_SPLITS_DIR = "splits/"
 
 
 def read_split_set(shown: str, container: ApkContainer, fmt: str, read_apk) -> PackageFacts:
-    """Facts of a split set. ``read_apk(name, ApkContainer) -> (PackageFacts, split name)`` reads one APK."""
+    """Facts of a split set. ``read_apk(name, ApkContainer, scanner=, source_prefix=) -> (PackageFacts, split name)``
+    reads one APK."""
+    from gate.extract.network import NetworkScanner
+
+    scanner = NetworkScanner()
     apks: list[tuple[str, PackageFacts, str | None]] = []
     for entry in container.entries:
         if entry.is_directory or posixpath.splitext(entry.name)[1].lower() != ".apk":
             continue
         try:
             with ApkContainer.from_bytes(container.read(entry), limits=container.limits) as inner:
-                facts, split = read_apk(entry.name, inner)
+                facts, split = read_apk(entry.name, inner, scanner=scanner,
+                                        source_prefix=entry.name + NESTED_SEPARATOR)
         except GateError as exc:
             facts, split = PackageFacts(path=entry.name, problems=(Problem(exc.code, exc.message),)), None
         apks.append((entry.name, facts, split))
 
     bases = [(name, facts) for name, facts, split in apks if split is None and not facts.problems]
     if not bases:
-        return PackageFacts(path=shown, format=fmt, platform="android", problems=(
+        return PackageFacts(path=shown, format=fmt, platform="android", network=scanner.facts(), problems=(
             Problem("split_base_missing", f"the {fmt} set holds {len(apks)} APK(s) and none is a readable base APK "
                                           "(an APK without a split name)"),) + _read_problems(apks))
     base_name, base = min(bases, key=lambda item: (not item[0].startswith(BUNDLETOOL_SPLITS_DIR), item[0]))
@@ -63,7 +68,7 @@ def read_split_set(shown: str, container: ApkContainer, fmt: str, read_apk) -> P
         errors=base.signature.errors + tuple(f"split_mismatch: {m}" for m in mismatched),
         verified_parts=tuple(f"{name}: apk_signature" for name, facts, _ in apks if facts.signature.verified))
     return dataclasses.replace(base, path=shown, format=fmt, signature=signature, problems=tuple(problems),
-                               network=merge_network([(name, facts.network) for name, facts, _ in apks]),
+                               network=scanner.facts(),
                                parts=parts)
 
 
@@ -99,34 +104,3 @@ def _mismatches(apks, base_name: str, base: PackageFacts) -> list[Problem]:
         if why is not None:
             problems.append(Problem("split_mismatch", f"{name}: {why}"))
     return problems
-
-
-def merge_network(parts: list[tuple[str, NetworkFacts]]) -> NetworkFacts:
-    """One NetworkFacts over several packages; each source (and evidence source) is prefixed with its package.
-
-    A host is a ``contact`` when any package contacts it; the SDK named first is kept."""
-    def prefixed(name: str, fact):
-        sources = tuple(f"{name}{NESTED_SEPARATOR}{s}" for s in fact.sources)
-        evidence = tuple(dataclasses.replace(e, source=f"{name}{NESTED_SEPARATOR}{e.source}")
-                         for e in getattr(fact, "evidence", ()))
-        return dataclasses.replace(fact, sources=sources, evidence=evidence)
-
-    def merged(facts_by_key: dict) -> list:
-        out = []
-        for _key, facts in facts_by_key.items():
-            first = facts[0]
-            kinds = {f.kind for f in facts}
-            out.append(dataclasses.replace(
-                first, sources=tuple(sorted({s for f in facts for s in f.sources})),
-                evidence=tuple(e for f in facts for e in f.evidence)[:MAX_EVIDENCE],
-                kind="contact" if "contact" in kinds else first.kind))
-        return out
-
-    hosts: defaultdict[str, list] = defaultdict(list)
-    ips: defaultdict[str, list] = defaultdict(list)
-    for name, network in parts:
-        for host in network.hosts:
-            hosts[host.host].append(prefixed(name, host))
-        for ip in network.ips:
-            ips[ip.ip].append(prefixed(name, ip))
-    return NetworkFacts(hosts=tuple(sorted(merged(hosts), key=lambda h: h.host)), ips=tuple(merged(ips)))

@@ -109,8 +109,9 @@ class NetworkScanner:
                 findings.evidence.setdefault(valid, (how, host, None))
         self._record(name, findings)
 
-    def feed_manifest(self, document: object) -> None:
-        """Scan the parsed manifest (``gate.extract.axml.XmlDocument``): deep-link hosts and every string value."""
+    def feed_manifest(self, document: object, name: str = MANIFEST_NAME) -> None:
+        """Scan the parsed manifest (``gate.extract.axml.XmlDocument``): deep-link hosts and every string value.
+        ``name``: the source to record (``<APK>!/AndroidManifest.xml`` for an APK inside a split set)."""
         findings = Findings()
         for element in _elements(document):
             if getattr(element, "name", None) == "intent-filter":
@@ -118,7 +119,7 @@ class NetworkScanner:
         for text in getattr(document, "strings", ()) or ():
             if isinstance(text, str):
                 _scan_text_value(text, findings)
-        self._record(MANIFEST_NAME, findings, "manifest")
+        self._record(name, findings, "manifest")
 
     def facts(self) -> NetworkFacts:
         """The hosts and IPs found so far."""
