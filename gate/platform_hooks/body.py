@@ -91,19 +91,24 @@ def _bad(message: str, code: str, status: int = 400) -> UploadError:
     return UploadError(message, code=code, status=status)
 
 
-def read_multipart_package(request: GateRequest) -> tuple[SpooledPackage, str, dict]:
-    """(the spooled ``package`` part, its filename, the ``metadata`` JSON object) of a multipart upload."""
+def read_form(request: GateRequest):
+    """(files, form) of a multipart request; a malformed or oversized body is an UploadError, nothing kept."""
     try:
-        files, form = request.files, request.form
+        return request.files, request.form
     except ValueError as exc:
         discard_spools(request)
         raise _bad(f"the multipart body is malformed: {exc}", "multipart_malformed") from None
     except RequestEntityTooLarge:  # werkzeug's cap on the whole body (Content-Length, or counted while reading)
         discard_spools(request)
         raise too_large(flask.current_app.extensions["gate"].settings.max_upload_bytes) from None
-    except UploadError:  # the package part passed the cap, or a text part its limit
+    except UploadError:  # a file part passed the cap, or a text part its limit
         discard_spools(request)
         raise
+
+
+def read_multipart_package(request: GateRequest) -> tuple[SpooledPackage, str, dict]:
+    """(the spooled ``package`` part, its filename, the ``metadata`` JSON object) of a multipart upload."""
+    files, form = read_form(request)
     package = files.get("package")
     if package is None:
         discard_spools(request)

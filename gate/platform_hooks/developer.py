@@ -7,7 +7,7 @@ import flask
 from gate.platform_hooks import checks, metrics
 from gate.platform_hooks.access import client_for
 from gate.platform_hooks.service import service
-from gate.platform_hooks.body import read_multipart_package
+from gate.platform_hooks.body import read_form, read_multipart_package
 from gate.platform_hooks.intake import check_upload
 from gate.platform_hooks.uploads import UploadError
 
@@ -95,7 +95,10 @@ def precheck_certificate():
 
     _page_open()
     lang = _lang()
-    upload = flask.request.files.get("certificate")
+    try:
+        upload = read_form(flask.request)[0].get("certificate")
+    except UploadError as exc:  # a malformed or oversized form is shown on the page too
+        return _page(error=exc)
     data = upload.read(MAX_CERTIFICATE_FILE_BYTES + 1) if upload else b""
     try:
         if not data:

@@ -280,6 +280,13 @@ def test_precheck_page_shows_every_refusal_as_a_page_in_its_language(tmp_path, s
              "The upload was refused", "package_missing"),
             ("", {"Content-Type": "text/plain"}, b"x", 400, "请选择", "package_missing"),
         ]
+        # the certificate form of the same page: a broken or oversized form is a page too
+        cases += [
+            ("/certificate", {"Content-Type": "multipart/form-data; boundary=x"}, b"--x\r\nabcd", 400,
+             "格式错误", "multipart_malformed"),
+            ("/certificate?lang=en", {"Content-Type": content_type, "Content-Length": str(50 * 1024 * 1024)}, b"",
+             413, "The upload was refused", "upload_too_large"),
+        ]
         for query, headers, data, status, text, code in cases:
             headers.setdefault("Content-Length", str(len(data)))
             got_status, got_type, page = _raw_post(g, f"/precheck{query}", data, headers)
