@@ -3,6 +3,7 @@
 Runs the real `gate serve` (gunicorn) on loopback against a fresh SQLite database with the demo filing.
 
     .venv/bin/python bench/http_service.py [--uploads 300] [--concurrency 4] [--workers 2] [--items 10000]
+    .venv/bin/python bench/http_service.py --uploads 5000 --rss-at 1000,5000   # per-worker memory over time
 
 Each upload carries a distinct store_app_id, so every request is a fresh check (extract + decide + store), not an
 idempotent repeat. Figures go to docs/benchmarks.md under "HTTP service".
@@ -52,7 +53,10 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=4)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--items", type=int, default=10_000)
+    ap.add_argument("--rss-at", default="", help="comma-separated upload counts at which to read each gunicorn "
+                    "worker's resident size (e.g. 1000,5000)")
     opts = ap.parse_args()
+    checkpoints = sorted({int(x) for x in opts.rss_at.split(",") if x.strip()} | {opts.uploads})
 
     from gate.platform_hooks.signatures import HEADER, sign
     from tests.integration.http_support import multipart
@@ -88,10 +92,15 @@ def main() -> None:
 
         for i in range(10):  # warm-up (imports, first connections)
             upload(-1 - i)
-        started = time.perf_counter()
+        started, cpu0 = time.perf_counter(), _tree_cpu(server.pid)
+        latencies, rss, done = [], {}, 0
         with concurrent.futures.ThreadPoolExecutor(opts.concurrency) as pool:
-            latencies = list(pool.map(upload, range(opts.uploads)))
+            for checkpoint in checkpoints:
+                latencies += pool.map(upload, range(done, checkpoint))
+                done = checkpoint
+                rss[checkpoint] = _worker_rss_mb(server.pid)
         wall = time.perf_counter() - started
+        server_cpu = _tree_cpu(server.pid) - cpu0
 
         items = [{"package": f"com.bench.app{i}", "cert_md5": f"{i:032x}"} for i in range(opts.items - 1)]
         items.append({"package": "cn.filinggate.hello", "cert_md5": "0176d8d0130a8b0d3729e7833d7cb8cc"})
@@ -114,7 +123,47 @@ def main() -> None:
         "upload_p99_ms": round(_pct(latencies, 99) * 1000, 1),
         "preinstall_items": opts.items, "preinstall_seconds": round(preinstall_seconds, 2),
         "preinstall_response_bytes": len(r.content),
+        # CPU seconds the server's processes spent per check: comparable on a machine shared with other work
+        "server_cpu_ms_per_upload": round(server_cpu * 1000 / opts.uploads, 2),
+        "worker_rss_mb_after_uploads": {str(k): v for k, v in rss.items() if k in checkpoints and opts.rss_at},
+        "load_average": round(os.getloadavg()[0], 1),
     }, indent=1))
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in pathlib.Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                out.append(int(entry.name))
+    return sorted(out)
+
+
+def _worker_rss_mb(server_pid: int) -> list[float]:
+    """Resident size of each gunicorn worker (children of the master), MB."""
+    sizes = []
+    for pid in _children(server_pid):
+        for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                sizes.append(round(int(line.split()[1]) / 1024, 1))
+    return sizes
+
+
+def _tree_cpu(pid: int) -> float:
+    """User + system CPU seconds of a process and its children (gunicorn master and workers)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for p in [pid, *_children(pid)]:
+        try:
+            fields = pathlib.Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
 
 
 if __name__ == "__main__":
