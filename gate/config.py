@@ -34,6 +34,8 @@ class Settings:
     policy_upload_key_only: str = "review"  # GATE_POLICY_UPLOAD_KEY_ONLY: an App Bundle signed by its upload key
     # Below this similarity (0..1) between the package label and the filed service name, name_mismatch fires.
     policy_name_similarity: float = 0.5
+    policy_number_not_shown: str = "info"  # GATE_POLICY_NUMBER_NOT_SHOWN: info | review | block | off (step 9)
+    policy_content_approval: str = "review"  # GATE_POLICY_CONTENT_APPROVAL: review | block | off (step 10)
     # --- HTTP service (gate serve / gate worker) ---
     max_upload_bytes: int = 512 * 1024 * 1024  # GATE_MAX_UPLOAD_BYTES: largest package accepted (413 above)
     sync_threshold_bytes: int = 32 * 1024 * 1024  # GATE_SYNC_THRESHOLD_BYTES: larger uploads are queued (202)
@@ -69,6 +71,8 @@ class Settings:
             key_rotated=self.policy_key_rotated,
             upload_key_only=self.policy_upload_key_only,
             name_similarity=self.policy_name_similarity,
+            number_not_shown=self.policy_number_not_shown,
+            content_approval=self.policy_content_approval,
         )
 
 
@@ -102,6 +106,9 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         policy_key_rotated=_choice(environ, "GATE_POLICY_KEY_ROTATED", "info", ROTATION_ACTIONS),
         policy_upload_key_only=_choice(environ, "GATE_POLICY_UPLOAD_KEY_ONLY", "review", ROTATION_ACTIONS),
         policy_name_similarity=_fraction(environ, "GATE_POLICY_NAME_SIMILARITY", 0.5),
+        policy_number_not_shown=_choice(environ, "GATE_POLICY_NUMBER_NOT_SHOWN", "info",
+                                        ("info", "review", "block", "off")),
+        policy_content_approval=_choice(environ, "GATE_POLICY_CONTENT_APPROVAL", "review", STEP_ACTIONS),
         **_service_settings(environ),
         **_sync_settings(environ),
     )

@@ -15,6 +15,9 @@ Steps (the code below refers to them by number):
   6. The filed domains/IPs cover the hosts and IPs the package contains.  policy: domain_not_filed (review)
   7. The app's label resembles the filed service name (服务名称).           policy: name_mismatch (review)
   8. The uploading developer's entity is the filing's unit (主办单位).       policy: entity_mismatch (review)
+  9. The app shows its own filing number (service or main licence).       policy: filing_number_not_shown (info)
+ 10. The store's category needs no content approval (前置审批) the filing
+     lacks (gate.content_approvals).                                        policy: content_approval_missing (review)
 Steps 1-5 are not configurable and stop at their first block: without a verified identity tied to a filing in
 force, nothing after them means anything. Fail closed: ``allow`` is only reached after step 5 found a covering key.
 """
@@ -28,6 +31,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from gate.content_approvals import missing_approvals
 from gate.coverage import check_coverage
 from gate.errors import GateError
 from gate.extract.facts import NetworkFacts, PackageFacts, SignerCertificate
@@ -91,6 +95,15 @@ CATALOGUE: dict[str, tuple[str, str, str]] = {
                         "Comment: {comment}"),
     "review_rejected": ("block", "人工复核未通过：{reviewer} 于 {at} 拒绝了此安装包。意见：{comment}",
                         "Rejected on review by {reviewer} at {at}. Comment: {comment}"),
+    "filing_number_not_shown": ("info", "安装包中未找到其备案号 {service_licence}（或主体备案号 {main_licence}）。请在应用内显著位置"
+                                "展示备案号并链接至备案系统网站（若从服务器加载，可忽略本提示）。",
+                                "The package does not contain its filing number {service_licence} (nor the main "
+                                "number {main_licence}). Show it prominently in the app, linked to the filing "
+                                "system's site (ignore this if the app loads it from its server)."),
+    "content_approval_missing": ("review", "应用分类“{category}”需要前置审批：{required_zh}，备案 {service_licence} 未登记。"
+                                 "请在备案中补充前置审批。",
+                                 "The category \"{category}\" needs a content approval (前置审批): {required_en}; the "
+                                 "filing {service_licence} lists none. Add it to the filing."),
 }
 # How a developer checks the signature of each format before uploading again (the signature_invalid message).
 VERIFIERS = {"aab": "jarsigner -verify", "ipa": "codesign --verify --deep --strict",
@@ -114,6 +127,8 @@ class Policy:
     key_rotated: str = "info"  # info | review | block
     upload_key_only: str = "review"  # info (accept filed upload keys) | review | block
     name_similarity: float = 0.5
+    number_not_shown: str = "info"  # info | review | block | off (step 9)
+    content_approval: str = "review"  # review | block | off (step 10)
 
     def __post_init__(self) -> None:
         for name in ("unfiled_domains", "name_mismatch", "entity_mismatch"):
@@ -123,6 +138,10 @@ class Policy:
             raise PolicyError(f"policy key_rotated={self.key_rotated!r}: use info, review or block")
         if self.upload_key_only not in ("info", "review", "block"):
             raise PolicyError(f"policy upload_key_only={self.upload_key_only!r}: use info, review or block")
+        if self.number_not_shown not in ("info", "review", "block", "off"):
+            raise PolicyError(f"policy number_not_shown={self.number_not_shown!r}: use info, review, block or off")
+        if self.content_approval not in ("review", "block", "off"):
+            raise PolicyError(f"policy content_approval={self.content_approval!r}: use review, block or off")
         if not 0.0 <= self.name_similarity <= 1.0:
             raise PolicyError(f"policy name_similarity={self.name_similarity!r}: use a number from 0 to 1")
 
@@ -299,8 +318,9 @@ def _newest(filings: Sequence[Filing]) -> Filing:
 
 
 def decide(facts: PackageFacts, filings: Sequence[Filing], *, policy: Policy, platform: str = "android",
-           developer_entity: str | None = None) -> Decision:
-    """Decide on one package. ``filings``: every filing listing ``facts.package`` on ``platform``, any status."""
+           developer_entity: str | None = None, category: str | None = None) -> Decision:
+    """Decide on one package. ``filings``: every filing listing ``facts.package`` on ``platform``, any status.
+    ``category``: the store's category for the app (upload metadata), for step 10."""
     if not isinstance(policy, Policy):
         raise PolicyError("no decision policy given: the gate never decides without one", code="policy_missing")
     reasons: list[Reason] = []
@@ -410,4 +430,36 @@ def decide(facts: PackageFacts, filings: Sequence[Filing], *, policy: Policy, pl
         if _entity_key(developer_entity) != _entity_key(filing.unit_name):
             reasons.append(reason("entity_mismatch", policy.entity_mismatch, developer_entity=developer_entity,
                                   unit_name=filing.unit_name))
+
+    # 9. The app's own filing number in its strings. None: not looked for (preinstall list items, old facts).
+    if policy.number_not_shown != "off" and facts.filing_numbers is not None:
+        shown = [n for n in facts.filing_numbers if number_is_filings(n.number, filing)]
+        if not shown:
+            others = [n.number for n in facts.filing_numbers][:MAX_EVIDENCE_ITEMS]
+            reasons.append(reason("filing_number_not_shown", policy.number_not_shown,
+                                  service_licence=filing.service_licence, main_licence=filing.main_licence,
+                                  found=others))
+
+    # 10. Content approvals the store's category needs.
+    if policy.content_approval != "off" and category:
+        missing = missing_approvals(category, filing.content_approvals)
+        if missing:
+            reasons.append(reason("content_approval_missing", policy.content_approval, category=category,
+                                  service_licence=filing.service_licence,
+                                  required=[r.key for r in missing],
+                                  required_zh="、".join(r.approval_zh for r in missing),
+                                  required_en="; ".join(r.approval_en for r in missing),
+                                  filed=list(filing.content_approvals)))
     return done(filing)
+
+
+def number_is_filings(number: str, filing: Filing) -> bool:
+    """A number shown in the app names this filing: its service licence, or its main licence (主体备案号) alone.
+
+    A service number without its type letter (``-1`` for ``-1A``) still names the service; another service's number
+    of the same unit does not.
+    """
+    if number in (filing.service_licence, filing.main_licence):
+        return True
+    return bool(re.fullmatch(r"[0-9]+", number.rsplit("-", 1)[-1])) and \
+        filing.service_licence.startswith(number) and filing.service_licence[len(number):].isalpha()

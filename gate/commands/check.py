@@ -23,8 +23,10 @@ VERDICT_EXIT = {"allow": 0, "review": 3, "block": 4}
 @click.option("--platform", type=click.Choice(["android", "ios", "harmony"]), default="android", show_default=True,
               help="For a package whose platform its contents do not tell; an IPA is always ios, a HAP harmony.")
 @click.option("--developer-entity", default=None, help="The uploading developer's entity (主办单位), for step 8.")
+@click.option("--category", default=None, help="The store's category for the app (e.g. 新闻), for content approvals "
+                                                "(step 10).")
 def check(paths: tuple[str, ...], filings_files: tuple[str, ...], as_json: bool, platform: str,
-          developer_entity: str | None) -> int:
+          developer_entity: str | None, category: str | None) -> int:
     """Decide allow/review/block for each package. Exit 0 all allowed, 3 worst review, 4 worst block."""
     from gate.config import load_settings
     from gate.decide import decide
@@ -41,10 +43,11 @@ def check(paths: tuple[str, ...], filings_files: tuple[str, ...], as_json: bool,
             on = facts.platform or platform  # the package's own platform (by its format) wins
             with conn.begin() if conn is not None else nullcontext():
                 filings = registry.filings_for(on, facts.package) if facts.package else []
-                decision = decide(facts, filings, policy=policy, platform=on, developer_entity=developer_entity)
+                decision = decide(facts, filings, policy=policy, platform=on, developer_entity=developer_entity,
+                                  category=category)
                 check_id = None
                 if conn is not None:
-                    check_id = _store(conn, facts, decision, policy, on, developer_entity)
+                    check_id = _store(conn, facts, decision, policy, on, developer_entity, category)
             out = decision.as_dict()
             if check_id is not None:
                 out["check_id"] = check_id
@@ -86,11 +89,11 @@ def _guarded(conn):
     return cm()
 
 
-def _store(conn, facts, decision, policy, platform, developer_entity) -> int:
+def _store(conn, facts, decision, policy, platform, developer_entity, category) -> int:
     from gate.store.checks import record_check
 
     return record_check(conn, facts=facts, decision=decision, policy=policy, platform=platform,
-                        developer_entity=developer_entity)
+                        developer_entity=developer_entity, category=category)
 
 
 def render(decision: dict) -> str:

@@ -185,6 +185,17 @@ class PartFacts:
 
 
 @dataclass(frozen=True)
+class FilingNumberFact:
+    """A filing number (备案号) the package contains, in the registry's normal spelling, and the entries it is in."""
+
+    number: str
+    sources: tuple[str, ...]
+
+    def as_dict(self) -> dict:
+        return {"number": self.number, "sources": list(self.sources)}
+
+
+@dataclass(frozen=True)
 class PackageFacts:
     """Everything ``gate features`` reports for one package."""
 
@@ -207,6 +218,8 @@ class PackageFacts:
     parts: tuple[PartFacts, ...] = ()
     details: dict = field(default_factory=dict)
     """Format-specific facts that have no Android counterpart (iOS: team, provisioning profile, entitlements)."""
+    # None: not looked for (facts from a preinstall list, or stored before the search existed); () looked, none.
+    filing_numbers: tuple[FilingNumberFact, ...] | None = None
 
     @property
     def readable(self) -> bool:
@@ -233,4 +246,6 @@ class PackageFacts:
             "problems": [p.as_dict() for p in self.problems],
             "parts": [p.as_dict() for p in self.parts],
             "details": self.details,
+            "filing_numbers": (None if self.filing_numbers is None
+                               else [n.as_dict() for n in self.filing_numbers]),
         }

@@ -77,6 +77,7 @@ def read_apk(shown: str, container: ApkContainer, *, scanner=None,
     facts are then the caller's to take, and the APK's own ``network`` is left empty."""
     # Imported here so that `gate --help` and the container tests stay light.
     from gate.extract.arsc import MAX_RESOURCES_SIZE
+    from gate.extract.filing_number import FilingNumberFinder
     from gate.extract.manifest import MAX_MANIFEST_SIZE, read_manifest
     from gate.extract.network import NetworkScanner
     from gate.extract.signing import min_sdk_for_verification, verify_apk_signatures
@@ -103,12 +104,14 @@ def read_apk(shown: str, container: ApkContainer, *, scanner=None,
     # Step 2: signatures (inflates what v1 digests, once) and network resources from the same bytes.
     shared = scanner is not None
     scanner = scanner if shared else NetworkScanner()
+    numbers = FilingNumberFinder()
     scanned: set[str] = set()
 
     def on_entry(entry: ZipEntry, data: bytes) -> None:
         if entry.name not in scanned:
             scanned.add(entry.name)
             scanner.feed(source_prefix + entry.name, data)
+            numbers.feed(entry.name, data)
 
     def network():
         return NetworkFacts() if shared else scanner.facts()
@@ -134,7 +137,8 @@ def read_apk(shown: str, container: ApkContainer, *, scanner=None,
 
     # Step 3: whatever the scanner still wants that v1 did not inflate.
     for entry in container.entries:
-        if entry.name in scanned or entry.is_directory or not scanner.wants(entry.name):
+        if entry.name in scanned or entry.is_directory or not (scanner.wants(entry.name)
+                                                                or numbers.wants(entry.name)):
             continue
         try:
             on_entry(entry, container.read(entry))
@@ -157,6 +161,7 @@ def read_apk(shown: str, container: ApkContainer, *, scanner=None,
         signature=signature,
         network=network(),
         problems=tuple(problems),
+        filing_numbers=numbers.facts(),
     ), (split.raw if split is not None else None)
 
 

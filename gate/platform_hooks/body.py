@@ -125,6 +125,10 @@ def read_multipart_package(request: GateRequest) -> tuple[SpooledPackage, str, d
     return spooled, filename, metadata
 
 
+# category: the store's category for the app, for content approvals (gate.content_approvals, decision step 10).
+METADATA_KEYS = ("store_app_id", "developer_entity", "callback_url", "category")
+
+
 def parse_metadata(raw) -> dict:
     if raw in (None, ""):
         return {}
@@ -134,12 +138,12 @@ def parse_metadata(raw) -> dict:
         raise _bad("`metadata` is not valid JSON", "metadata_invalid") from None
     if not isinstance(value, dict):
         raise _bad("`metadata` must be a JSON object", "metadata_invalid")
-    for key in ("store_app_id", "developer_entity", "callback_url"):
+    for key in METADATA_KEYS:
         if key in value and value[key] is not None and (not isinstance(value[key], str) or len(value[key]) > 2048):
             raise _bad(f"`metadata.{key}` must be a string of at most 2048 characters", "metadata_invalid")
         if isinstance(value.get(key), str) and (problem := text_problem(value[key])):
             raise _bad(f"`metadata.{key}` {problem}", "metadata_invalid")
-    return {k: value[k] for k in ("store_app_id", "developer_entity", "callback_url") if value.get(k)}
+    return {k: value[k] for k in METADATA_KEYS if value.get(k)}
 
 
 def read_json(request: GateRequest, *, limit: int = MAX_JSON_BYTES):

@@ -37,7 +37,7 @@ GC = Check.__table__
 
 # Package formats -> the filing platform their identity is filed under.
 FORMAT_PLATFORM = PLATFORMS
-DECISION_METADATA = ("developer_entity", "store_app_id")
+DECISION_METADATA = ("developer_entity", "store_app_id", "category")
 
 
 class CheckNotFound(GateError):
@@ -52,10 +52,11 @@ def derive_check_id(client_id: int, package_sha256: str, metadata: dict) -> str:
 
 
 def decide_facts(conn: Connection, facts: PackageFacts, *, policy: Policy,
-                 developer_entity: str | None) -> Decision:
+                 developer_entity: str | None, category: str | None = None) -> Decision:
     platform = FORMAT_PLATFORM.get(facts.format or "", "android")
     filings = DatabaseRegistry(conn).filings_for(platform, facts.package) if facts.package else []
-    return decide(facts, filings, policy=policy, platform=platform, developer_entity=developer_entity)
+    return decide(facts, filings, policy=policy, platform=platform, developer_entity=developer_entity,
+                  category=category)
 
 
 def extract(path: str, shown_name: str) -> PackageFacts:
@@ -89,12 +90,14 @@ def redecide(engine: Engine, row, *, policy: Policy, actor: str) -> Outcome:
         stored = conn.execute(select(GC.c.facts).where(GC.c.id == row.gate_check_id)).scalar_one()
         facts = facts_from_dict(json.loads(stored))
         metadata = json.loads(row.metadata_json)
-        decision = decide_facts(conn, facts, policy=policy, developer_entity=metadata.get("developer_entity"))
+        decision = decide_facts(conn, facts, policy=policy, developer_entity=metadata.get("developer_entity"),
+                                category=metadata.get("category"))
         # A person's review of this check (same store, package and metadata) settles a `review`, never a block.
         decision = apply_reviews(decision, facts, reviews_of_check(conn, row.check_id))
         gate_check_id = record_check(conn, facts=facts, decision=decision, policy=policy,
                                      platform=FORMAT_PLATFORM.get(facts.format or "", "android"),
-                                     developer_entity=metadata.get("developer_entity"), actor=actor)
+                                     developer_entity=metadata.get("developer_entity"), actor=actor,
+                                     category=metadata.get("category"))
         conn.execute(update(SC).where(SC.c.check_id == row.check_id).values(
             gate_check_id=gate_check_id, verdict=decision.verdict, updated_at=utcnow()))
     return Outcome(row.check_id, "done", decision.as_dict())
@@ -123,10 +126,10 @@ def check_now(engine: Engine, *, check_id: str, client_id: int, path: str, size:
 def _decide_and_record(conn: Connection, facts: PackageFacts, *, metadata: dict, policy: Policy,
                        actor: str) -> tuple[Decision, int]:
     entity = metadata.get("developer_entity")
-    decision = decide_facts(conn, facts, policy=policy, developer_entity=entity)
+    decision = decide_facts(conn, facts, policy=policy, developer_entity=entity, category=metadata.get("category"))
     gate_check_id = record_check(conn, facts=facts, decision=decision, policy=policy,
                                  platform=FORMAT_PLATFORM.get(facts.format or "", "android"),
-                                 developer_entity=entity, actor=actor)
+                                 developer_entity=entity, actor=actor, category=metadata.get("category"))
     return decision, gate_check_id
 
 

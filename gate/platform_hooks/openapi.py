@@ -27,6 +27,7 @@ AUTH_ERRORS = (401, 403, 500)
 
 METADATA = {"type": "object", "properties": {
     "store_app_id": {"type": "string"}, "developer_entity": {"type": "string"},
+    "category": {"type": "string", "description": "the store's category for the app (content approvals)"},
     "callback_url": {"type": "string", "format": "uri"}}}
 
 SCHEMAS = {
@@ -57,7 +58,7 @@ SCHEMAS = {
 UPLOAD_BODY = {"required": True, "content": {
     "multipart/form-data": {"schema": {"type": "object", "required": ["package"], "properties": {
         "package": {"type": "string", "contentMediaType": "application/vnd.android.package-archive"},
-        "metadata": {"type": "string", "description": "JSON object: store_app_id, developer_entity, callback_url"}}}},
+        "metadata": {"type": "string", "description": "JSON object: store_app_id, developer_entity, callback_url, category"}}}},
     "application/json": {"schema": {"type": "object", "required": ["package_url", "sha256"], "properties": {
         "package_url": {"type": "string", "format": "uri"}, "sha256": {"type": "string"}, "metadata": METADATA}}}}}
 

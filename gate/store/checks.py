@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 
 from gate.decide import Decision, Policy, decide
 from gate.errors import GateError
-from gate.extract.facts import (HostFact, IpFact, NetworkFacts, PackageFacts, PartFacts, Problem, SignatureFacts,
+from gate.extract.facts import (FilingNumberFact, HostFact, IpFact, NetworkFacts, PackageFacts, PartFacts, Problem, SignatureFacts,
                                 SignerCertificate)
 from gate.store.audit import record_event
 from gate.store.filings import DatabaseRegistry
@@ -28,7 +28,8 @@ def _json(value: dict) -> str:
 
 
 def record_check(conn: Connection, *, facts: PackageFacts, decision: Decision, policy: Policy,
-                 platform: str = "android", developer_entity: str | None = None, actor: str = "cli") -> int:
+                 platform: str = "android", developer_entity: str | None = None, actor: str = "cli",
+                 category: str | None = None) -> int:
     """Store one decision and its inputs (same transaction as its audit event); returns the check id."""
     from gate import __version__
 
@@ -40,7 +41,7 @@ def record_check(conn: Connection, *, facts: PackageFacts, decision: Decision, p
         "facts": facts_json, "facts_sha256": hashlib.sha256(facts_json.encode("utf-8")).hexdigest(),
         "filing_version_id": decision.filing.version_id if decision.filing is not None else None,
         "policy": _json(policy.as_dict()), "decision": _json(decision.as_dict()),
-        "developer_entity": developer_entity, "gate_version": __version__,
+        "developer_entity": developer_entity, "gate_version": __version__, "category": category,
     }
     check_id = conn.execute(insert(C).returning(C.c.id), row).scalar_one()
     record_event(conn, actor=actor, action="check", subject=facts.package or facts.path,
@@ -75,6 +76,9 @@ def facts_from_dict(d: dict) -> PackageFacts:
                               tuple(Problem(q["code"], q["message"]) for q in p.get("problems") or ()))
                     for p in d.get("parts") or ()),
         details=dict(d.get("details") or {}),
+        filing_numbers=(None if d.get("filing_numbers") is None else
+                        tuple(FilingNumberFact(n["number"], tuple(n.get("sources") or ()))
+                              for n in d["filing_numbers"])),
     )
 
 
@@ -90,5 +94,6 @@ def replay_check(conn: Connection, check_id: int) -> tuple[dict, dict]:
     # step 3 or found no filing used none.
     filings = [filing] if filing is not None else []
     policy = Policy(**json.loads(row.policy))
-    again = decide(facts, filings, policy=policy, platform=row.platform, developer_entity=row.developer_entity)
+    again = decide(facts, filings, policy=policy, platform=row.platform, developer_entity=row.developer_entity,
+                   category=row.category)
     return json.loads(row.decision), again.as_dict()

@@ -119,6 +119,7 @@ class Check(SQLModel, table=True):
     decision: str = Field(sa_type=Text)
     developer_entity: str | None = None
     gate_version: str = Field(max_length=32)
+    category: str | None = None  # the store's category for the app (decision step 10), migration 0600
 
 
 class AuditEvent(SQLModel, table=True):

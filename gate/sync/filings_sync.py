@@ -229,10 +229,11 @@ def _reevaluate(conn: Connection, reevaluation_id: int, licence: str, settings: 
         if facts_dict is not None:
             facts = facts_from_dict(facts_dict)
             entity = metadata.get("developer_entity")
-            decision = decide_facts(conn, facts, policy=policy, developer_entity=entity)
+            decision = decide_facts(conn, facts, policy=policy, developer_entity=entity,
+                                    category=metadata.get("category"))
             check_id = record_check(conn, facts=facts, decision=decision, policy=policy,
                                     platform=FORMAT_PLATFORM.get(facts.format or "", "android"),
-                                    developer_entity=entity, actor=ACTOR)
+                                    developer_entity=entity, actor=ACTOR, category=metadata.get("category"))
             blocked = decision.verdict == "block"
         else:
             # No stored facts (the store never uploaded this package through the gate): nothing to decide on, but

@@ -30,7 +30,12 @@ EXPECTED = [("allow", None), ("allow", None), ("block", "key_mismatch"), ("block
 
 
 def _verdicts(result):
-    return [(i["verdict"], i["reasons"][0]["code"] if i["reasons"] else None) for i in result["items"]]
+    return [(i["verdict"], _first_weighing(i["reasons"])) for i in result["items"]]
+
+
+def _first_weighing(reasons):
+    """The first reason that is not only information (filing_number_not_shown is info by default)."""
+    return next((r["code"] for r in reasons if r["severity"] != "info"), None)
 
 
 def test_json_list(gate):
@@ -81,7 +86,7 @@ def test_scan_image_directory(tmp_path, sqlite_url):
     result = _gate_cli(["preinstall", "scan", str(image), "--out", str(out)], env)
     assert result.returncode == 4, result.stderr
     report = json.loads((out / "preinstall-report.json").read_text())
-    got = {i["path"]: (i["verdict"], i["reasons"][0]["code"] if i["reasons"] else None) for i in report["items"]}
+    got = {i["path"]: (i["verdict"], _first_weighing(i["reasons"])) for i in report["items"]}
     assert got == {"/product/priv-app/Legacy/Legacy.apk": ("block", "filing_cancelled"),
                    "/system/app/Hello/Hello.apk": ("allow", None),
                    "/vendor/app/Broken/Broken.apk": ("block", "package_malformed")}
