@@ -58,6 +58,7 @@ class Settings:
     report_time: str = "02:00"  # GATE_REPORT_TIME: HH:MM Asia/Shanghai; daily report periods end at this time
     sync_interval_minutes: float = 15  # GATE_SYNC_INTERVAL_MINUTES: filings feed polling + pending report retry
     audit_retention_days: int = 365  # GATE_AUDIT_RETENTION_DAYS: audit events older than this are purged (>= 60)
+    pii_key: str | None = None  # GATE_PII_KEY: base64 AES-256 key sealing personal data of filing applications
     scheduler_in_server: bool = False  # GATE_SCHEDULER_IN_SERVER: `gate serve` also runs the scheduled jobs
 
     def decision_policy(self):
@@ -184,4 +185,15 @@ def _sync_settings(environ: Mapping[str, str]) -> dict:
         audit_retention_days=_number(environ, "GATE_AUDIT_RETENTION_DAYS", Settings.audit_retention_days,
                                      minimum=MIN_AUDIT_RETENTION_DAYS),
         scheduler_in_server=_flag(environ, "GATE_SCHEDULER_IN_SERVER"),
+        pii_key=_pii_key(environ),
     )
+
+
+def _pii_key(environ: Mapping[str, str]) -> str | None:
+    """GATE_PII_KEY, checked now so a malformed key stops the gate at start, not at the first application."""
+    from gate.pii import parse_key
+
+    value = environ.get("GATE_PII_KEY", "").strip() or None
+    if value is not None:
+        parse_key(value)
+    return value

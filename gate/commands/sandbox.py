@@ -28,23 +28,36 @@ def sandbox() -> None:
               help="Filing records to serve (JSON array or JSON Lines); seeds an empty feed.")
 @click.option("--db", "db_path", type=click.Path(dir_okay=False),
               help="SQLite file keeping the feed and received reports (default: a temporary file).")
+@click.option("--application-outcomes", default="approved", show_default=True,
+              help="Comma-separated outcome of each round of a filing application (approved, returned, rejected); "
+                   "the last repeats. E.g. returned,approved: one correction round, then approval.")
+@click.option("--application-delay", default=0.0, type=click.FloatRange(0),
+              help="Seconds an application round stays 'submitted' before its outcome shows.")
 def regulator(host: str, port: int, secret: str | None, fail_first: int, retry_after: int, latency: float,
-              drop_connections: int, feed_path: str | None, db_path: str | None) -> int:
+              drop_connections: int, feed_path: str | None, db_path: str | None, application_outcomes: str,
+              application_delay: float) -> int:
     """Serve the regulator's side of the protocol until SIGTERM or Ctrl-C.
 
     Prints the URL it listens on first (one line on stdout), then logs requests on stderr. Inspect what arrived
     at /_sandbox/ (HTML) or /_sandbox/reports (JSON).
     """
+    from gate.sync.sandbox.applications import ApplicationScript
     from gate.sync.sandbox.faults import FaultPlan
     from gate.sync.sandbox.feed import FeedError
     from gate.sync.sandbox.server import DEFAULT_SECRET, SandboxConfig, SandboxServer
 
+    try:
+        script = ApplicationScript(tuple(o.strip() for o in application_outcomes.split(",") if o.strip()),
+                                   application_delay)
+    except ValueError as exc:
+        raise click.UsageError(f"--application-outcomes: {exc}") from None
     if secret is None:
         click.echo(f"note: no --secret or GATE_REGULATOR_SECRET; using the well-known {DEFAULT_SECRET!r}", err=True)
     config = SandboxConfig(host=host, port=port, secret=secret or DEFAULT_SECRET, db_path=db_path,
                            feed_path=feed_path,
                            faults=FaultPlan(fail_first=fail_first, drop_connections=drop_connections,
-                                            latency=latency, retry_after=retry_after))
+                                            latency=latency, retry_after=retry_after),
+                           applications=script)
     try:
         server = SandboxServer(config)
     except FeedError as exc:

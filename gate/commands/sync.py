@@ -1,4 +1,5 @@
-"""``gate sync filings``: pull filing changes from the regulator and re-decide affected listed apps."""
+"""``gate sync filings``: pull filing changes from the regulator and re-decide affected listed apps;
+``gate sync applications``: send and follow filing applications (代为备案)."""
 
 from __future__ import annotations
 
@@ -28,3 +29,26 @@ def filings() -> int:
         engine.dispose()
     click.echo(json.dumps(result, ensure_ascii=False))
     return 0
+
+
+@sync.command("applications")
+def applications_command() -> int:
+    """Send pending filing applications (the same bytes under the same key) and follow submitted ones: returned
+    for correction, approved (the filing then arrives through `gate sync filings`) or rejected. Prints one JSON
+    object; exit 1 when an application could not be sent or followed."""
+    from gate.config import load_settings
+    from gate.pii import Sealer
+    from gate.store.engine import open_database
+    from gate.sync.applications import follow, send_pending
+    from gate.sync.jobs import regulator_client
+
+    settings = load_settings()
+    engine = open_database(settings.database_url)
+    try:
+        with regulator_client(settings) as regulator:
+            sent = send_pending(engine, regulator, Sealer(settings.pii_key))
+            followed = follow(engine, regulator)
+    finally:
+        engine.dispose()
+    click.echo(json.dumps({"sent": sent, "followed": followed}, ensure_ascii=False))
+    return 1 if any("error" in x for x in sent + followed) else 0

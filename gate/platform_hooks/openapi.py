@@ -15,7 +15,7 @@ def _errors(*statuses: int) -> dict:
     text = {400: "Malformed body", 401: "Missing/invalid API key or webhook signature", 403: "Role may not call this",
             404: "Not found", 413: "Body larger than the limit", 415: "Unsupported content type",
             422: "Downloaded package does not match sha256", 500: "Unexpected error (quote X-Request-Id)",
-            503: "Database unavailable"}
+            503: "Database unavailable", 409: "Conflicts with the resource's state"}
     if 500 in statuses:  # whatever can fail unexpectedly can also meet a database outage (503, Retry-After)
         statuses = (*statuses, 503)
     return {str(s): _json(ERROR, text[s]) for s in dict.fromkeys(statuses)}
@@ -31,6 +31,24 @@ METADATA = {"type": "object", "properties": {
     "callback_url": {"type": "string", "format": "uri"}}}
 
 SCHEMAS = {
+    "FilingApplicationForm": {"type": "object", "properties": {
+        "check_id": {"type": "string", "description": "the client's own completed check of the package (create only)"},
+        "service_name": {"type": "string"}, "unit_name": {"type": "string"}, "unit_nature": {"type": "string"},
+        "content_approvals": {"type": "array", "items": {"type": "string"}},
+        "domains": {"type": "array", "items": {"type": "string"},
+                    "description": "default: the package's contact domains and public IPs"},
+        "contacts": {"type": "array", "maxItems": 5, "items": {"type": "object", "properties": {
+            "name": {"type": "string"}, "role": {"type": "string"}, "phone": {"type": "string"},
+            "email": {"type": "string"},
+            "id_number": {"type": "string", "description": "18 characters; stored sealed only (GATE_PII_KEY)"}}}}}},
+    "FilingApplication": {"type": "object", "required": ["application_id", "status"], "properties": {
+        "application_id": {"type": "string"}, "round": {"type": "integer"},
+        "status": {"enum": ["pending", "submitted", "returned", "approved", "rejected"]},
+        "check_id": {"type": "string"}, "platform": {"type": "string"}, "identifier": {"type": "string"},
+        "service_name": {"type": "string"}, "unit_name": {"type": "string"},
+        "regulator_id": {"type": ["string", "null"]}, "reasons": {"type": "array", "items": {"type": "object"}},
+        "service_licence": {"type": ["string", "null"]}, "last_error": {"type": ["string", "null"]},
+        "created_at": {"type": "string"}, "updated_at": {"type": "string"}}},
     "Error": {"type": "object", "required": ["error"], "properties": {"error": {
         "type": "object", "required": ["code", "message"],
         "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}},
@@ -161,6 +179,29 @@ def document() -> dict:
                 "responses": {"200": _json({"oneOf": [{"$ref": "#/components/schemas/Decision"},
                                                       {"$ref": "#/components/schemas/Queued"}]}),
                               **_errors(401, 403, 404, 500)}}},
+            "/api/v1/filing-applications": {"post": {
+                "summary": "File an app through the platform (代为备案): pre-filled from the client's verified check, "
+                           "pre-submission checks, sealed, submitted to the regulator (docs/api.md)",
+                "security": BEARER,
+                "requestBody": {"content": {"application/json": {"schema": {
+                    "$ref": "#/components/schemas/FilingApplicationForm"}}}},
+                "responses": {"201": _json({"$ref": "#/components/schemas/FilingApplication"}, "Created"),
+                              **_errors(400, 401, 403, 404, 422, 500, 503)}}},
+            "/api/v1/filing-applications/{application_id}": {"get": {
+                "summary": "A filing application's state (no personal data)", "security": BEARER,
+                "parameters": [{"name": "application_id", "in": "path", "required": True,
+                                "schema": {"type": "string"}}],
+                "responses": {"200": _json({"$ref": "#/components/schemas/FilingApplication"}),
+                              **_errors(401, 403, 404, 500)}}},
+            "/api/v1/filing-applications/{application_id}/corrections": {"post": {
+                "summary": "Correct a returned application (the changed form fields) and submit the new round",
+                "security": BEARER,
+                "parameters": [{"name": "application_id", "in": "path", "required": True,
+                                "schema": {"type": "string"}}],
+                "requestBody": {"content": {"application/json": {"schema": {
+                    "$ref": "#/components/schemas/FilingApplicationForm"}}}},
+                "responses": {"200": _json({"$ref": "#/components/schemas/FilingApplication"}),
+                              **_errors(400, 401, 403, 404, 409, 422, 500, 503)}}},
             "/api/v1/filings/{service_licence}": {"get": {
                 "summary": "A filing record by its service filing number", "security": BEARER,
                 "parameters": [{"name": "service_licence", "in": "path", "required": True,

@@ -43,6 +43,8 @@ MAX_IDEMPOTENCY_KEY_LENGTH = 255
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})  # plus any other 5xx, see _retryable_status
 FEED_PATH = "/v1/filings/feed"
 REPORTS_PATH = "/v1/reports"
+APPLICATIONS_PATH = "/v1/filings/applications"
+APPLICATION_STATUSES = ("submitted", "returned", "approved", "rejected")
 REPLAYED_HEADER = "Idempotent-Replayed"
 
 # What submit_report accepts as a body: bytes, a seekable binary file, a re-iterable of byte chunks, or a
@@ -229,6 +231,33 @@ class RegulatorClient:
         replayed = payload.get("replayed") is True or response.headers.get(REPLAYED_HEADER, "") == "true"
         return Receipt(receipt_id=receipt_id, accepted_items=accepted, replayed=replayed)
 
+    def submit_application(self, body: bytes, idempotency_key: str, *,
+                           regulator_id: str | None = None) -> dict:
+        """File an application (代为备案), or a correction of a returned one (``regulator_id``), and return
+        ``{"application_id", "status", "replayed"}``. Retried like reports: the same bytes under the same key."""
+        _check_idempotency_key(idempotency_key)
+        path = APPLICATIONS_PATH if regulator_id is None else f"{APPLICATIONS_PATH}/{_segment(regulator_id)}/corrections"
+        headers = {PLATFORM_HEADER: self.platform_id, IDEMPOTENCY_HEADER: idempotency_key,
+                   SIGNATURE_HEADER: sign_body(self._secret, body), "Content-Type": "application/json",
+                   "Accept": "application/json"}
+        response = self._send("POST", path, headers=headers, body=_Body(body))
+        payload = self._json(response, "POST", path)
+        if not isinstance(payload.get("application_id"), str) or payload.get("status") not in APPLICATION_STATUSES:
+            raise RegulatorError(errors.REGULATOR_BAD_RESPONSE, f"POST {path}: answer lacks application_id/status",
+                                 response.status_code)
+        replayed = payload.get("replayed") is True or response.headers.get(REPLAYED_HEADER, "") == "true"
+        return {"application_id": payload["application_id"], "status": payload["status"], "replayed": replayed}
+
+    def application_status(self, regulator_id: str) -> dict:
+        """``{"application_id", "status", "reasons", "service_licence", …}`` of one application."""
+        path = f"{APPLICATIONS_PATH}/{_segment(regulator_id)}"
+        response = self._send("GET", path, headers={PLATFORM_HEADER: self.platform_id, "Accept": "application/json"})
+        payload = self._json(response, "GET", path)
+        if payload.get("status") not in APPLICATION_STATUSES or not isinstance(payload.get("reasons", []), list):
+            raise RegulatorError(errors.REGULATOR_BAD_RESPONSE, f"GET {path}: answer lacks a known status",
+                                 response.status_code)
+        return payload
+
     def close(self) -> None:
         if self._owns_session:
             self._session.close()
@@ -301,6 +330,13 @@ class RegulatorClient:
             raise RegulatorError(errors.REGULATOR_BAD_RESPONSE, f"{method} {path}: answer is not a JSON object",
                                  response.status_code)
         return payload
+
+
+def _segment(value: str) -> str:
+    """An id the regulator issued, as one URL path segment (never a way to reach another path)."""
+    from urllib.parse import quote
+
+    return quote(str(value), safe="")
 
 
 def _check_idempotency_key(key: str) -> None:

@@ -16,11 +16,12 @@ from werkzeug.exceptions import HTTPException
 
 from gate.errors import GateError
 from gate.sync.sandbox import page
+from gate.sync.sandbox.applications import MAX_APPLICATION_BYTES, ApplicationDesk, ApplicationScript
 from gate.sync.sandbox.faults import FaultPlan
 from gate.sync.sandbox.feed import FeedError, check_records, decode_cursor, encode_cursor
 from gate.sync.sandbox.reports import MAX_REPORT_BYTES, check_signature, drain, receive_report, spool_body
 from gate.sync.sandbox.store import SandboxStore, StoredReport
-from gate.sync.signing import IDEMPOTENCY_HEADER, PLATFORM_HEADER, SIGNATURE_HEADER
+from gate.sync.signing import IDEMPOTENCY_HEADER, PLATFORM_HEADER, SIGNATURE_HEADER, sign_body, signature_matches
 
 OPENAPI_PATH = pathlib.Path(__file__).resolve().parent.parent / "regulator-openapi.json"
 DEFAULT_FEED_LIMIT = 100
@@ -39,9 +40,10 @@ class ApiError(GateError):
 
 
 def create_app(store: SandboxStore, *, secret: str, faults: FaultPlan | None = None,
-               max_report_bytes: int = MAX_REPORT_BYTES) -> Flask:
+               max_report_bytes: int = MAX_REPORT_BYTES, applications: ApplicationScript | None = None) -> Flask:
     app = Flask("gate.sync.sandbox")
     faults = faults or FaultPlan()
+    desk = ApplicationDesk(store, applications or ApplicationScript())
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
@@ -107,6 +109,40 @@ def create_app(store: SandboxStore, *, secret: str, faults: FaultPlan | None = N
         response.status_code = 200 if replayed else 201
         response.headers[REPLAYED_HEADER] = "true" if replayed else "false"
         return response
+
+    def _signed_application(application_id: str | None):
+        platform_id = _platform_id()
+        key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
+        if not key or len(key) > MAX_IDEMPOTENCY_KEY_LENGTH:
+            raise ApiError(f"{IDEMPOTENCY_HEADER} header is required (1-{MAX_IDEMPOTENCY_KEY_LENGTH} chars)",
+                           code="idempotency_key_missing", status=400)
+        if (request.content_length or 0) > MAX_APPLICATION_BYTES:
+            raise ApiError("the application is too large", code="application_too_large", status=413)
+        raw = request.get_data(cache=False)
+        if not signature_matches(sign_body(secret, raw), request.headers.get(SIGNATURE_HEADER)):
+            raise ApiError("X-Signature is missing or is not the HMAC-SHA256 of the body with the shared secret",
+                           code="signature_invalid", status=401)
+        answer, replayed = desk.submit(platform_id=platform_id, key=key, raw=raw, application_id=application_id)
+        response = app.json.response(answer)
+        response.status_code = 200 if replayed else 201
+        response.headers[REPLAYED_HEADER] = "true" if replayed else "false"
+        return response
+
+    @app.post("/v1/filings/applications")
+    def submit_application():
+        return _signed_application(None)
+
+    @app.post("/v1/filings/applications/<application_id>/corrections")
+    def correct_application(application_id: str):
+        return _signed_application(application_id)
+
+    @app.get("/v1/filings/applications/<application_id>")
+    def application_status(application_id: str):
+        return desk.status(application_id, _platform_id())
+
+    @app.get("/_sandbox/applications")
+    def sandbox_applications():
+        return {"applications": desk.all()}
 
     @app.get("/_sandbox/reports")
     def sandbox_reports():

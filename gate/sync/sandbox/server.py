@@ -15,6 +15,7 @@ from pathlib import Path
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from gate.sync.sandbox.app import create_app
+from gate.sync.sandbox.applications import ApplicationScript
 from gate.sync.sandbox.faults import FaultPlan
 from gate.sync.sandbox.feed import load_feed_file
 from gate.sync.sandbox.reports import MAX_REPORT_BYTES
@@ -56,6 +57,7 @@ class SandboxConfig:
     feed_path: str | None = None
     faults: FaultPlan = field(default_factory=FaultPlan)
     max_report_bytes: int = MAX_REPORT_BYTES
+    applications: ApplicationScript = field(default_factory=ApplicationScript)
 
 
 class SandboxServer:
@@ -73,7 +75,7 @@ class SandboxServer:
             # Seed only an empty feed: a persistent --db keeps its feed (and the cursors issued over it) stable.
             self.feed_loaded = self.store.append_feed(load_feed_file(config.feed_path))
         app = create_app(self.store, secret=config.secret, faults=config.faults,
-                         max_report_bytes=config.max_report_bytes)
+                         max_report_bytes=config.max_report_bytes, applications=config.applications)
         self._server: BaseWSGIServer = make_server(config.host, config.port, app, threaded=True,
                                                    request_handler=DroppingRequestHandler)
         self._server.fault_plan = config.faults  # type: ignore[attr-defined]

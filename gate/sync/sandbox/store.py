@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from gate.sync.sandbox.applications import SCHEMA as APPLICATIONS_SCHEMA
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -46,6 +48,7 @@ CREATE TABLE IF NOT EXISTS report_items (
     PRIMARY KEY (report_id, kind, seq)
 );
 """
+SCHEMA += APPLICATIONS_SCHEMA
 COUNTERS = ("attempts", "replays", "overlaps", "gaps", "dropped")
 
 
