@@ -8,9 +8,9 @@ UTF-8 for these characters). It is fed the same inflated entries as the network 
 and never inflates anything itself.
 
 Spellings seen in apps: ``京ICP备2024000001号-1A``, ``京ICP备2024000001号``, without 号, with spaces, full-width
-(``京ＩＣＰ备２０２４０００００１号－１Ａ``), and with a label (``备案号：…``). The search anchors on the literal ``ICP``
-(ASCII and full-width, in UTF-8 and UTF-16LE) with ``bytes.find``, then decodes a small window around each hit and
-reads the number there, so an entry without ``ICP`` costs one pass of ``find`` per spelling. Numbers are reported
+(``京ＩＣＰ备２０２４０００００１号－１Ａ``), and with a label (``备案号：…``). Every spelling has 备, so the search anchors
+on it with ``bytes.find`` (in UTF-8 and in UTF-16LE), then decodes a small window around each hit and reads the
+number there: an entry without 备 costs two passes of ``find``. Numbers are reported
 in the normal spelling of the filing registry (``gate.filings.numbers``): ``<province>ICP备<digits>号[-<n><letter>]``.
 A number assembled at run time or loaded from a server is not seen; that is why the reason is only ``info`` by
 default.
@@ -27,10 +27,10 @@ from gate.extract.facts import FilingNumberFact
 from gate.filings.numbers import PROVINCES
 
 MAX_NUMBERS = 20  # distinct numbers kept per package; an app showing more is a directory, not its own filing
-_ANCHORS = (("utf-8", "ICP".encode("utf-8")), ("utf-8", "ＩＣＰ".encode("utf-8")),
-            ("utf-16-le", "ICP".encode("utf-16-le")), ("utf-16-le", "ＩＣＰ".encode("utf-16-le")))
-_BEFORE_CHARS, _AFTER_CHARS = 4, 32  # province (+ spaces) before ICP; the digits, 号 and the suffix after it
-_NUMBER = re.compile(rf"([{PROVINCES}])\s*(ICP)\s*备\s*(\d{{8,10}})(?!\d)\s*(号)?(?:\s*-\s*(\d{{1,4}})(?!\d)([A-Z])?)?")
+# Every spelling has 备 (full-width variants change the letters and digits, not 备): one anchor per encoding.
+_ANCHORS = (("utf-8", "备".encode("utf-8")), ("utf-16-le", "备".encode("utf-16-le")))
+_BEFORE_CHARS, _AFTER_CHARS = 12, 28  # province, ICP (full-width too) and spaces before 备; digits, 号, suffix after
+_NUMBER = re.compile(rf"([{PROVINCES}])\s*ICP\s*(备)\s*(\d{{8,10}})(?!\d)\s*(号)?(?:\s*-\s*(\d{{1,4}})(?!\d)([A-Z])?)?")
 _MEDIA_EXTENSIONS = frozenset(
     "png jpg jpeg webp gif bmp ico heic avif mp3 mp4 m4a aac ogg wav flac amr webm mkv mov ttf otf woff woff2".split())
 
@@ -44,7 +44,7 @@ def find_numbers(data: bytes) -> list[str]:
     """Every filing number in ``data`` (normal spelling, in order of appearance, without repeats)."""
     found: dict[str, None] = {}
     for encoding, anchor in _ANCHORS:
-        width = 2 if encoding == "utf-16-le" else 3  # bytes per CJK character; ASCII in UTF-8 takes fewer
+        width = 2 if encoding == "utf-16-le" else 3  # bytes per CJK or full-width character; ASCII takes fewer
         start = data.find(anchor)
         while start != -1:
             low = max(0, start - _BEFORE_CHARS * width)
@@ -52,7 +52,7 @@ def find_numbers(data: bytes) -> list[str]:
                 low += (start - low) % 2  # keep the window aligned with the code units of the hit
             before = unicodedata.normalize("NFKC", data[low:start].decode(encoding, "ignore"))
             after = unicodedata.normalize("NFKC", data[start:start + _AFTER_CHARS * width].decode(encoding, "ignore"))
-            # Only the number whose ICP is this hit: a window reaching into the next string could cut that one short.
+            # Only the number whose 备 is this hit: a window reaching into the next string could cut that one short.
             for m in _NUMBER.finditer(before + after.replace("—", "-")):
                 if m.start(2) == len(before):
                     found.setdefault(normal_number(m[1], m[3], m[5], m[6]))
