@@ -42,6 +42,10 @@ class Sealer:
     def __init__(self, key_text: str | None) -> None:
         self._key = parse_key(key_text) if key_text else None
 
+    def require(self) -> None:
+        """Raise PiiError now when no key is configured (before personal data is taken at all)."""
+        self._aead()
+
     def _aead(self):
         if self._key is None:
             raise PiiError("GATE_PII_KEY is not set: filing applications hold personal data, which the gate only "

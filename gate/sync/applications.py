@@ -221,7 +221,7 @@ def create(engine: Engine, *, client, raw: dict, sealer: Sealer, name_similarity
         raise ApplicationError("check_id names the developer's check of the package to file",
                                code="application_malformed")
     form = _form(raw)
-    sealer.seal(b"", "probe")  # no key: refuse before anything is checked or stored
+    sealer.require()  # no key: refuse before anything is checked or stored
     application_id = "fa_" + secrets.token_hex(12)
     with engine.begin() as conn:
         pre = prefill(conn, client_id=client.id, check_id=check_id)
@@ -258,7 +258,7 @@ def correct(engine: Engine, *, client, application_id: str, raw: dict, sealer: S
         form = {k: previous.get(k) for k in FORM_FIELDS if previous.get(k) is not None}
         form.update({k: v for k, v in form_change.items() if k in raw})
         pre = prefill(conn, client_id=client.id, check_id=row.check_id)
-        problems = [p for p in precheck(conn, pre, form, name_similarity_min=name_similarity_min)]
+        problems = precheck(conn, pre, form, name_similarity_min=name_similarity_min)
         if problems:
             raise ApplicationError("the correction fails the pre-submission checks",
                                    code="application_precheck_failed", status=422, problems=problems)
