@@ -63,3 +63,18 @@ def list_() -> int:
                                                 else "active")
         click.echo(f"{r.username:24} {r.role:9} {state}")
     return 0
+
+
+@users.command("unlock")
+@click.argument("username")
+def unlock(username: str) -> int:
+    """End a lockout (5 wrong passwords lock an account for 15 minutes)."""
+    from gate.web.accounts import unlock_user
+
+    engine = _engine()
+    try:
+        unlock_user(engine, username=username)
+    finally:
+        engine.dispose()
+    click.echo(f"user {username} unlocked")
+    return 0

@@ -81,6 +81,15 @@ def create_user(engine: Engine, *, username: str, role: str, password: str, acto
     return Staff(user_id, username, role)
 
 
+def unlock_user(engine: Engine, *, username: str, actor: str = "cli") -> None:
+    """End a lockout now (after the person is known to be who they say); audited."""
+    with engine.begin() as conn:
+        if not conn.execute(update(U).where(U.c.username == username)
+                            .values(locked_until=None, failed_logins=0)).rowcount:
+            raise UsageError(f"no user named {username!r}", code="user_not_found")
+        record_event(conn, actor=actor, action="console.user_unlock", subject=username, details={})
+
+
 def list_users(conn: Connection) -> list:
     return conn.execute(select(U.c.id, U.c.username, U.c.role, U.c.disabled, U.c.locked_until, U.c.failed_logins,
                                U.c.last_login_at, U.c.created_at).order_by(U.c.username)).all()
