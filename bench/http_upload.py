@@ -98,7 +98,8 @@ def main() -> None:
 
     work = pathlib.Path(tempfile.mkdtemp(prefix="gate-bench-"))
     env = {**os.environ, "GATE_DATABASE_URL": f"sqlite:///{work / 'gate.db'}", "GATE_LOG_FORMAT": "json",
-           "GATE_SPOOL_DIR": str(work), "GATE_SYNC_THRESHOLD_BYTES": str(size * 2)}
+           "GATE_SPOOL_DIR": str(work), "GATE_SYNC_THRESHOLD_BYTES": str(size * 2),
+           "GATE_RATE_LIMIT_CLIENT": "off"}
     creds = {c["role"]: c for c in map(json.loads, _gate(["demo"], env).stdout.splitlines())}
     store = creds["store"]
 

@@ -51,6 +51,12 @@ class Settings:
     job_lease_seconds: int = 120  # GATE_JOB_LEASE_SECONDS: a job whose worker stops heartbeating is retaken
     log_format: str = "json"  # GATE_LOG_FORMAT: json | text
     precheck_page: str = "open"  # GATE_PRECHECK_PAGE: open (anyone may use the upload page) | off
+    rate_limit_storage: str = "memory://"  # GATE_RATE_LIMIT_STORAGE: memory:// (per process) | redis://host:port
+    rate_limit_client: str = "1200/minute"  # GATE_RATE_LIMIT_CLIENT: requests per API key
+    rate_limit_address: str = "300/minute"  # GATE_RATE_LIMIT_ADDRESS: requests without a key, per address
+    rate_limit_upload: str = "20/minute"  # GATE_RATE_LIMIT_UPLOAD: anonymous uploads and sign-ins, per address
+    proxy_hops: int = 0  # GATE_PROXY_HOPS: trusted reverse proxies setting X-Forwarded-For/-Proto in front
+    metrics_token: str | None = None  # GATE_METRICS_TOKEN: Bearer token for /metrics (unset: loopback only)
     # --- regulator sync (gate report / gate sync / gate scheduler) ---
     regulator_url: str | None = None  # GATE_REGULATOR_URL: base URL of the regulator (or the sandbox)
     platform_id: str | None = None  # GATE_PLATFORM_ID: our identity at the regulator (X-Platform-Id)
@@ -158,6 +164,12 @@ def _service_settings(environ: Mapping[str, str]) -> dict:
         job_lease_seconds=_number(environ, "GATE_JOB_LEASE_SECONDS", Settings.job_lease_seconds, minimum=5),
         log_format=_choice(environ, "GATE_LOG_FORMAT", "json", ("json", "text")),
         precheck_page=_choice(environ, "GATE_PRECHECK_PAGE", "open", ("open", "off")),
+        rate_limit_storage=environ.get("GATE_RATE_LIMIT_STORAGE", "").strip() or Settings.rate_limit_storage,
+        rate_limit_client=environ.get("GATE_RATE_LIMIT_CLIENT", "").strip() or Settings.rate_limit_client,
+        rate_limit_address=environ.get("GATE_RATE_LIMIT_ADDRESS", "").strip() or Settings.rate_limit_address,
+        rate_limit_upload=environ.get("GATE_RATE_LIMIT_UPLOAD", "").strip() or Settings.rate_limit_upload,
+        proxy_hops=_number(environ, "GATE_PROXY_HOPS", Settings.proxy_hops),
+        metrics_token=environ.get("GATE_METRICS_TOKEN", "").strip() or None,
     )
 
 

@@ -14,17 +14,20 @@ import time
 import flask
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from gate.config import Settings, load_settings
 from gate.errors import GateError
 from gate.platform_hooks import metrics, request_log
+from gate.platform_hooks.limits import RateLimited, RateLimits, refusal_response
 from gate.platform_hooks.body import MULTIPART_OVERHEAD, GateRequest, discard_spools
 from gate.platform_hooks.service import GateService
 
 LOGGER = logging.getLogger("gate.http")
 
 # GateError codes that are the caller's fault or the service's state, when the error class names no status.
-STATUS_BY_CODE = {"database_unavailable": 503, "schema_outdated": 503, "usage_error": 400}
+STATUS_BY_CODE = {"database_unavailable": 503, "schema_outdated": 503, "usage_error": 400,
+                  "metrics_forbidden": 403}
 
 
 def error_response(code: str, message: str, status: int) -> flask.Response:
@@ -113,8 +116,15 @@ def create_app(settings: Settings | None = None, test_config: dict | None = None
     app.extensions["gate"] = GateService(settings)
     request_log.configure_logging(settings.log_format)
 
+    if settings.proxy_hops:
+        # Behind TLS-terminating proxies: the caller's address and scheme are the ones they forward.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops)
+    rate_limits = RateLimits(storage=settings.rate_limit_storage, client=settings.rate_limit_client,
+                             address=settings.rate_limit_address, upload=settings.rate_limit_upload)
+
     app.before_request(request_log.begin_request)
     app.before_request(_refuse_nul_in_path)
+    app.before_request(rate_limits.check)
     app.after_request(_observe)
     app.after_request(_security_headers)
     app.after_request(request_log.end_request)
@@ -124,6 +134,7 @@ def create_app(settings: Settings | None = None, test_config: dict | None = None
         if flask.request:
             discard_spools(flask.request)
 
+    app.register_error_handler(RateLimited, refusal_response)
     app.register_error_handler(GateError, _handle_gate_error)
     app.register_error_handler(HTTPException, _handle_http_error)
     for transient in (OperationalError, InterfaceError):

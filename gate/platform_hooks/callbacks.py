@@ -27,6 +27,7 @@ from gate import __version__
 from gate.platform_hooks.fetch import FetchPolicy, check_url, host_header, pinned_session
 from gate.platform_hooks.signatures import HEADER, sign
 from gate.platform_hooks.uploads import UploadError
+from gate.store.audit import record_event
 from gate.store.service_tables import ApiClient, CallbackDelivery
 from gate.store.tables import utcnow
 
@@ -112,7 +113,16 @@ def attempt(engine: Engine, row, *, policy: FetchPolicy, backoff_seconds: float,
     else:
         values.update(next_attempt_at=utcnow() + dt.timedelta(seconds=backoff(attempts, backoff_seconds)))
     with engine.begin() as conn:
-        conn.execute(update(C).where(C.c.id == row.id, C.c.status == "pending").values(**values))
+        recorded = conn.execute(update(C).where(C.c.id == row.id, C.c.status == "pending").values(**values)).rowcount
+        if recorded and values.get("status") == "failed":
+            # The alert: a store was not told of a decision (or a delist notice) after every attempt. Audited once
+            # (the guarded update matched once) and counted by /metrics (gate_callbacks{status="failed"}).
+            record_event(conn, actor="gate-worker", action="callback.failed", subject=row.check_id,
+                         details={"delivery_id": row.id, "url": row.url, "attempts": attempts,
+                                  "last_status": status, "last_error": error})
+    if values.get("status") == "failed":
+        LOGGER.error("callback failed after every attempt",
+                     extra={"fields": {"check_id": row.check_id, "attempts": attempts}})
     LOGGER.info("callback attempt", extra={"fields": {"check_id": row.check_id, "attempt": attempts,
                                                        "status": status, "error": error,
                                                        "outcome": values.get("status", "retry")}})

@@ -51,6 +51,11 @@ def _page(*, facts=None, decision=None, error=None, status: int | None = None, *
     return html, status or getattr(error, "status", None) or (400 if error is not None else 200)
 
 
+def rate_limited_page(exc):
+    """The page's answer when the caller's address used up its budget (gate.platform_hooks.limits)."""
+    return _page(error=exc, status=429)
+
+
 @blueprint.get("/")
 @blueprint.get("/precheck")
 def precheck_page():

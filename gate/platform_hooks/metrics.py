@@ -10,6 +10,7 @@ Two kinds, chosen to stay honest under gunicorn's several worker processes:
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -18,8 +19,11 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from gate.errors import GateError
+from gate.store.tables import utcnow
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+# A report pending this long after its period ended has missed more than the sync interval's retries.
+REPORT_OVERDUE = dt.timedelta(hours=2)
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # prometheus_client's own switch, set by `gate serve` for workers > 1
 
 CHECKS = Counter("gate_checks_total", "Package checks decided, by verdict", ["verdict"])
@@ -56,26 +60,43 @@ def observe_decision(decision: dict) -> None:
 
 
 class DatabaseCollector:
-    """Queue depth and pending callbacks, counted in the database when scraped."""
+    """Queue depth, callbacks and reports by state, counted in the database when scraped.
+
+    The alerts are here: ``gate_callbacks{status="failed"}`` grows when a store was not reached after every attempt,
+    ``gate_reports{status="rejected"}`` and ``gate_report_overdue`` say a distribution report needs a person
+    (docs/operations.md has the alert rules). Being database state, every instance answers the same numbers.
+    """
 
     def __init__(self, engine_factory) -> None:
         self._engine_factory = engine_factory
 
     def collect(self):
         from gate.store.service_tables import CallbackDelivery, Job
+        from gate.store.sync_tables import ReportOutbox
 
         jobs = GaugeMetricFamily("gate_jobs", "Jobs in the database by status (queued = queue depth)",
                                  labels=["status"])
-        callbacks = GaugeMetricFamily("gate_callbacks", "Callback deliveries by status", labels=["status"])
+        callbacks = GaugeMetricFamily("gate_callbacks", "Callback deliveries by status (failed = an alert)",
+                                      labels=["status"])
+        reports = GaugeMetricFamily("gate_reports", "Distribution reports by status (rejected = an alert)",
+                                    labels=["status"])
+        overdue = GaugeMetricFamily("gate_report_overdue", "Reports still pending more than "
+                                    f"{REPORT_OVERDUE.total_seconds() / 3600:.0f} h after their period ended")
         up = GaugeMetricFamily("gate_database_up", "1 when the database answered this scrape, 0 during an outage")
         try:
             engine = self._engine_factory()
-            J, C = Job.__table__, CallbackDelivery.__table__
+            J, C, O = Job.__table__, CallbackDelivery.__table__, ReportOutbox.__table__
             with engine.connect() as conn:
                 counts = dict(conn.execute(select(J.c.status, func.count())
                                            .where(J.c.status.in_(("queued", "running"))).group_by(J.c.status)).all())
-                pending = dict(conn.execute(select(C.c.status, func.count()).where(C.c.status == "pending")
-                                            .group_by(C.c.status)).all())
+                by_callback = dict(conn.execute(select(C.c.status, func.count())
+                                                .where(C.c.status.in_(("pending", "failed")))
+                                                .group_by(C.c.status)).all())
+                by_report = dict(conn.execute(select(O.c.status, func.count())
+                                              .where(O.c.status.in_(("pending", "rejected")))
+                                              .group_by(O.c.status)).all())
+                late = conn.execute(select(func.count()).select_from(O).where(
+                    O.c.status == "pending", O.c.period_end < utcnow() - REPORT_OVERDUE)).scalar_one()
         except (SQLAlchemyError, GateError):  # an outage is when the other counters matter most: still answer
             up.add_metric([], 0)
             yield up
@@ -83,10 +104,12 @@ class DatabaseCollector:
         up.add_metric([], 1)
         for status in ("queued", "running"):
             jobs.add_metric([status], counts.get(status, 0))
-        callbacks.add_metric(["pending"], pending.get("pending", 0))
-        yield up
-        yield jobs
-        yield callbacks
+        for status in ("pending", "failed"):
+            callbacks.add_metric([status], by_callback.get(status, 0))
+        for status in ("pending", "rejected"):
+            reports.add_metric([status], by_report.get(status, 0))
+        overdue.add_metric([], late)
+        yield from (up, jobs, callbacks, reports, overdue)
 
 
 def render(engine_factory) -> bytes:

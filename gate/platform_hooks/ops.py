@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
+
 import flask
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -28,8 +31,28 @@ def healthz():
 
 @blueprint.get("/metrics")
 def prometheus_metrics():
+    _metrics_allowed()
     return flask.Response(metrics.render(lambda: service().engine), mimetype=None,
                           content_type=metrics.CONTENT_TYPE)
+
+
+def _metrics_allowed() -> None:
+    """/metrics is not public: it names routes, reasons and queue sizes. With GATE_METRICS_TOKEN set, the scraper
+    sends it as a Bearer token; without, only a scraper on this host (loopback) is answered."""
+    token = service().settings.metrics_token
+    if token is not None:
+        scheme, _, given = flask.request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode()):
+            return
+        raise GateError("send GATE_METRICS_TOKEN as `Authorization: Bearer <token>` to read /metrics",
+                        code="metrics_forbidden")
+    try:
+        loopback = ipaddress.ip_address(flask.request.remote_addr or "").is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise GateError("/metrics answers only on this host unless GATE_METRICS_TOKEN is set",
+                        code="metrics_forbidden")
 
 
 @blueprint.get("/openapi.json")

@@ -87,9 +87,10 @@ def send_one(engine: Engine, client: RegulatorClient, row) -> Delivery:
         with engine.begin() as conn:
             conn.execute(update(O).where(O.c.id == row.id).values(status=status,
                                                                   last_error=f"{exc.code}: {exc.message}"))
-            if terminal:
-                record_event(conn, actor=ACTOR, action="report.rejected", subject=row.idempotency_key,
-                             details={**base, "error": exc.as_dict()})
+            # Every failed delivery is audited (the alert trail; /metrics counts undelivered reports): rejected
+            # reports need a person, pending ones are retried every sync interval.
+            record_event(conn, actor=ACTOR, action="report.rejected" if terminal else "report.delivery_failed",
+                         subject=row.idempotency_key, details={**base, "error": exc.as_dict()})
         LOGGER.warning("report %s not delivered: %s", row.idempotency_key, exc.message)
         return Delivery(**base, status=status, error=exc.as_dict())
     with engine.begin() as conn:

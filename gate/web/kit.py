@@ -140,6 +140,7 @@ def render(name: str, status: int = 200, **context) -> tuple[str, int]:
 # Chinese texts of the refusals a console page can meet (the English is the error's own message). Keyed by code, or
 # by (code, field) for errors that name a field.
 ERRORS_ZH = {
+    "rate_limited": "请求过于频繁，请稍后再试。",
     "review_blocked": "该安装包按今天的备案会被拦截；批准不能推翻第1–5步的拦截。",
     "review_not_pending": "该检查不在等待复核（可能已被他人处理）。",
     "review_comment_missing": "请填写复核意见。",

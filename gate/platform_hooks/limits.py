@@ -1,0 +1,121 @@
+"""Rate limits: per API client, per address for anonymous callers, stricter for anonymous uploads and sign-ins.
+
+Three budgets, each a ``limits`` rate ("600/minute") or ``off`` (settings ``GATE_RATE_LIMIT_*``):
+- **client**: requests that carry an API key, counted per key (its public key id, so no database lookup is
+  needed before a request is counted);
+- **address**: requests without a key (the pre-check page, the console, the badge), counted per client address;
+- **upload**: anonymous uploads — the pre-check page's package and certificate forms — and console sign-in
+  attempts, per address: these cost the most (a package is read and verified) or guess passwords.
+Health checks and ``/metrics`` are not counted (probes and scrapers must keep working under load).
+
+Counters live in ``GATE_RATE_LIMIT_STORAGE``: ``memory://`` counts per process (one instance), ``redis://host:port``
+shares them between every process and instance (production). Behind a reverse proxy the caller's address is the
+one it forwards (``GATE_PROXY_HOPS`` trusted hops of ``X-Forwarded-For``); without it every caller would be the proxy.
+A refused request answers 429 ``rate_limited`` with ``Retry-After`` — JSON for the API, a page on pages.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+
+import flask
+from limits import parse
+from limits.errors import ConfigurationError
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+
+from gate.errors import ConfigError, GateError
+
+LOGGER = logging.getLogger("gate.http")
+
+UNCOUNTED = ("/healthz", "/metrics")
+# Anonymous requests that read a package or try a password: the upload budget.
+EXPENSIVE = {("POST", "/precheck"), ("POST", "/precheck/certificate"), ("POST", "/console/login")}
+
+
+class RateLimited(GateError):
+    """Too many requests from one client or address in the current window."""
+
+    code = "rate_limited"
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class RateLimits:
+    """The three budgets over one counter storage; ``check()`` runs before every request."""
+
+    def __init__(self, *, storage: str, client: str, address: str, upload: str) -> None:
+        try:
+            self._limiter = MovingWindowRateLimiter(storage_from_string(storage))
+        except (ConfigurationError, ValueError) as exc:
+            raise ConfigError(f"GATE_RATE_LIMIT_STORAGE={storage!r} cannot be used ({exc})") from None
+        self._rates = {name: _rate(value, f"GATE_RATE_LIMIT_{name.upper()}")
+                       for name, value in (("client", client), ("address", address), ("upload", upload))}
+
+    def check(self) -> None:
+        request = flask.request
+        if request.path in UNCOUNTED or request.path.startswith("/console/static/"):
+            return
+        key_id = _key_id(request.headers.get("Authorization"))
+        if key_id:
+            self._hit("client", f"client:{key_id}")
+            return
+        address = request.remote_addr or "unknown"
+        if (request.method, request.path) in EXPENSIVE:
+            self._hit("upload", f"upload:{address}")
+        self._hit("address", f"address:{address}")
+
+    def _hit(self, budget: str, key: str) -> None:
+        rate = self._rates[budget]
+        if rate is None or self._limiter.hit(rate, budget, key):
+            return
+        reset = self._limiter.get_window_stats(rate, budget, key).reset_time
+        retry_after = max(1, math.ceil(reset - time.time()))
+        LOGGER.warning("rate limited", extra={"fields": {"budget": budget, "key": key.split(":", 1)[0]}})
+        raise RateLimited(f"too many requests (the {budget} budget is {rate}); retry in {retry_after} s",
+                          retry_after=retry_after)
+
+
+def _rate(value: str, name: str):
+    if value.strip().lower() == "off":
+        return None
+    try:
+        return parse(value)
+    except ValueError:
+        raise ConfigError(f"{name}={value!r} is not a rate such as 600/minute (or off)") from None
+
+
+def _key_id(authorization: str | None) -> str | None:
+    """The public id of a Bearer API key (gate.platform_hooks.auth's format), without looking it up."""
+    from gate.platform_hooks.auth import KEY_PREFIX
+
+    scheme, _, key = (authorization or "").partition(" ")
+    key = key.strip()
+    if scheme.lower() != "bearer" or not key:
+        return None
+    if key.startswith(KEY_PREFIX):
+        return key[len(KEY_PREFIX):].split("_", 1)[0][:64] or "malformed"
+    return "malformed"  # keys of no known shape share one budget: spraying invented keys gains nothing
+
+
+def refusal_response(exc: RateLimited):
+    """429 in the caller's form: a page for the pages, JSON for the API."""
+    path = flask.request.path
+    if path.startswith("/console"):
+        from gate.web.kit import error_page
+
+        response = flask.make_response(error_page(exc))
+    elif path == "/" or path.startswith("/precheck"):
+        from gate.platform_hooks.developer import rate_limited_page
+
+        response = flask.make_response(rate_limited_page(exc))
+    else:
+        response = flask.jsonify({"error": exc.as_dict()})
+        response.status_code = 429
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
