@@ -29,6 +29,8 @@ CHUNK_RAW, CHUNK_FILL, CHUNK_DONT_CARE, CHUNK_CRC32 = 0xCAC1, 0xCAC2, 0xCAC3, 0x
 FREE_SPACE_MARGIN = 256 * 1024 * 1024
 COPY_STEP = 8 * 1024 * 1024
 ZERO_FILL = b"\0\0\0\0"
+# img2simg writes ~10 chunks per MB of a build image (23,160 for 2.2 GB); the index costs ~150 bytes a chunk.
+MAX_CHUNKS = 2_000_000
 
 
 def is_sparse(path: str | os.PathLike) -> bool:
@@ -82,6 +84,8 @@ class SparseImage:
             raise self._fail(f"sparse header sizes are inconsistent (header {file_hdr_sz}, chunk header "
                              f"{chunk_hdr_sz}, block {blk_sz})")
         # Each entry: (raw offset, raw length, kind, offset of its data in the sparse file or the fill pattern).
+        if total_chunks > MAX_CHUNKS:
+            raise self._fail(f"{total_chunks} chunks: more than any real image has ({MAX_CHUNKS})")
         self.starts: list[int] = []
         self.chunks: list[tuple[int, int, int, int | bytes]] = []
         position, block = file_hdr_sz, 0

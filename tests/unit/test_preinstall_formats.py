@@ -168,3 +168,47 @@ def test_compare_reports_added_removed_resigned_newly_blocked():
 def test_csv_cells_are_never_formulas():
     assert [report.spreadsheet_cell(v) for v in ("=1+1", "+86 10", "-x", "@SUM(A1)", "\tx", "cn.app", None, 42)] \
         == ["'=1+1", "'+86 10", "'-x", "'@SUM(A1)", "'\tx", "cn.app", "", "42"]
+
+
+def test_damaged_headers_are_image_errors_or_readable_never_exceptions(tmp_path, parts):
+    """Every single-byte change in the metadata of a super image and in the headers of a sparse file either still
+    reads (a backup copy, a byte no one checks) or is an ImageError: nothing else escapes."""
+    import random
+
+    rng = random.Random(15)
+    image = build.super_image(parts, tmp_path / "super.img", slots=2, split=("system",))
+    data = image.read_bytes()
+    damaged = tmp_path / "damaged.img"
+    outcomes = set()
+    head = data[:12288 + 4 * 65536]  # geometry and every metadata copy; the partitions' bytes are not read here
+    for _ in range(300):
+        mutated = bytearray(head)
+        for _ in range(rng.randint(1, 3)):
+            where = rng.choice((rng.randrange(4096, 4096 + 52), rng.randrange(8192, 8192 + 52),
+                                rng.randrange(12288, 12288 + 600), rng.randrange(12288 + 65536, 12288 + 65536 + 600)))
+            mutated[where] = rng.randrange(256)
+        with open(damaged, "wb") as f:
+            f.write(mutated)
+            f.truncate(len(data))
+        try:
+            with superimage.RawImage(damaged) as raw:
+                superimage.read_partitions(raw)
+            outcomes.add("read")
+        except ImageError as exc:
+            outcomes.add(exc.code)
+    assert "read" in outcomes and "image_super_invalid" in outcomes
+    chunks = [(sparse.CHUNK_RAW, 2, bytes(range(256)) * 32), (sparse.CHUNK_FILL, 3, b"\1\2\3\4"),
+              (sparse.CHUNK_DONT_CARE, 2, b""), (sparse.CHUNK_CRC32, 0, bytes(4))]
+    good = sparse_file(chunks, 7)
+    header_bytes = list(range(28)) + list(range(28, 40)) + list(range(28 + 12 + 8192, 28 + 12 + 8192 + 12))
+    for _ in range(300):
+        mutated = bytearray(good)
+        mutated[rng.choice(header_bytes)] = rng.randrange(256)
+        damaged.write_bytes(bytes(mutated[:rng.choice((len(mutated), rng.randrange(len(mutated))))]))
+        try:
+            with sparse.SparseImage(damaged, partition="p") as image_:
+                image_.read_at(0, min(image_.size, 1 << 20))
+            outcomes.add("sparse read")
+        except ImageError as exc:
+            outcomes.add(exc.code)
+    assert {"sparse read", "image_sparse_invalid", "image_truncated"} <= outcomes
