@@ -44,11 +44,13 @@ def run(now: str | None) -> int:
     Prints one JSON object. Exit status 0 when everything built is delivered (or another instance holds the
     report lock), 1 when a report stays pending or was rejected.
     """
+    from gate.progress import Progress
     from gate.sync.jobs import run_report
 
     settings, engine = _engine()
     try:
-        result = run_report(engine, settings, now=_now(now))
+        with Progress("building the report", unit="events and listed apps") as progress:
+            result = run_report(engine, settings, now=_now(now), progress=progress)
     finally:
         engine.dispose()
     click.echo(json.dumps(result, ensure_ascii=False))

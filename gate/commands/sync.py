@@ -18,13 +18,15 @@ def filings() -> int:
     """Apply the filings feed from the stored cursor; re-decide listed apps of changed filings; queue and try
     signed delist notices to their stores (`gate worker` retries them). Prints one JSON object."""
     from gate.config import load_settings
+    from gate.progress import Progress
     from gate.store.engine import open_database
     from gate.sync.jobs import run_filings_sync
 
     settings = load_settings()
     engine = open_database(settings.database_url)
     try:
-        result = run_filings_sync(engine, settings)
+        with Progress("syncing filings", unit="feed records") as progress:
+            result = run_filings_sync(engine, settings, progress=progress)
     finally:
         engine.dispose()
     click.echo(json.dumps(result, ensure_ascii=False))

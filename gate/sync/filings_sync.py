@@ -33,6 +33,7 @@ from gate.filings.records import Filing
 from gate.filings.validate import validate_record
 from gate.platform_hooks.callbacks import deliver_due, queue_callback
 from gate.platform_hooks.checks import FORMAT_PLATFORM, decide_facts
+from gate.progress import Progress
 from gate.store.audit import record_event
 from gate.store.checks import facts_from_dict, record_check
 from gate.store.filings import DatabaseRegistry, DatabaseSink
@@ -122,7 +123,7 @@ def _reject(conn: Connection, raw, problems: list[dict]) -> None:
 
 
 def sync_filings(engine: Engine, client: RegulatorClient, *, settings: Settings,
-                 page_limit: int = PAGE_LIMIT, ensure_lock=lambda: None) -> dict:
+                 page_limit: int = PAGE_LIMIT, ensure_lock=lambda: None, progress: Progress | None = None) -> dict:
     """Pull every page after the stored cursor, then run owed re-evaluations and try the callbacks once.
 
     Must run under the filings-sync job lock (gate.sync.locks); ``ensure_lock`` (HeldLock.ensure) stops the run
@@ -144,6 +145,8 @@ def sync_filings(engine: Engine, client: RegulatorClient, *, settings: Settings,
         totals["pages"] += 1
         for key, value in counts.items():
             totals[key] += value
+        if progress is not None:
+            progress.advance(len(page.records))
         if not page.has_more:
             break
     totals["reevaluation"] = reevaluate_pending(engine, settings, ensure_lock=ensure_lock)

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 from gate.config import MIN_AUDIT_RETENTION_DAYS, Settings
 from gate.errors import ConfigError
+from gate.progress import Progress
 from gate.store.audit import record_event
 from gate.store.sync_tables import ReportBodyChunk, ReportOutbox
 from gate.store.tables import AuditEvent, utcnow
@@ -54,25 +55,26 @@ def _regulator(settings: Settings, client: RegulatorClient | None):
 
 
 def run_report(engine: Engine, settings: Settings, *, now: dt.datetime | None = None,
-               client: RegulatorClient | None = None) -> dict:
+               client: RegulatorClient | None = None, progress: Progress | None = None) -> dict:
     """Close the period due now (if any) into the outbox, then send every pending report in period order."""
     with _regulator(settings, client) as client, job_lock(engine, REPORT_LOCK) as held:
         if not held:
             return dict(SKIPPED)
         built = build_report(engine, platform_id=client.platform_id, secret=settings.regulator_secret or "",
-                             report_time=settings.report_time, now=now)
+                             report_time=settings.report_time, now=now, progress=progress)
         deliveries = send_pending(engine, client, ensure_lock=held.ensure)
     return {"built": built.as_dict() if built else None, "deliveries": [d.as_dict() for d in deliveries],
             "undelivered": sum(d.status != "delivered" for d in deliveries)}
 
 
-def run_filings_sync(engine: Engine, settings: Settings, *, client: RegulatorClient | None = None) -> dict:
+def run_filings_sync(engine: Engine, settings: Settings, *, client: RegulatorClient | None = None,
+                     progress: Progress | None = None) -> dict:
     from gate.sync.filings_sync import sync_filings
 
     with _regulator(settings, client) as client, job_lock(engine, FILINGS_LOCK) as held:
         if not held:
             return dict(SKIPPED)
-        return sync_filings(engine, client, settings=settings, ensure_lock=held.ensure)
+        return sync_filings(engine, client, settings=settings, ensure_lock=held.ensure, progress=progress)
 
 
 def purge_audit(engine: Engine, settings: Settings, *, now: dt.datetime | None = None) -> dict:

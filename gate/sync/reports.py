@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, case, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
+from gate.progress import Progress
 from gate.store.service_tables import Listing, ListingEvent
 from gate.store.sync_tables import ReportBodyChunk, ReportOutbox
 from gate.store.tables import Filing, FilingIdentity, FilingVersion, as_utc, utcnow
@@ -253,8 +254,9 @@ class BuiltReport:
 
 
 def build_report(engine: Engine, *, platform_id: str, secret: str, report_time: str,
-                 now: dt.datetime | None = None) -> BuiltReport | None:
+                 now: dt.datetime | None = None, progress: Progress | None = None) -> BuiltReport | None:
     """Close the period due now and write its report into the outbox, in one transaction; None if none is due.
+    ``progress`` advances by one per event and inventory item written (a million listed apps take a while).
 
     Must run under the report job lock (gate.sync.locks); the unique period constraints are the backstop.
     """
@@ -286,9 +288,13 @@ def build_report(engine: Engine, *, platform_id: str, secret: str, report_time: 
                 "version_code": row.version_code, "version_name": None, "service_licence": licence,
                 "signature_md5": md5}))
             events += 1
+            if progress is not None:
+                progress.advance()
         out.write('],"inventory":[')
         inventory = unfiled = 0
         for item, _package in _inventory(conn, period.end):
+            if progress is not None:
+                progress.advance()
             if item is None:
                 unfiled += 1
                 continue
