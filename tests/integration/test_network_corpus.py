@@ -82,3 +82,17 @@ def test_gate_features_shows_kind_evidence_scope_and_sdk():
     assert host["evidence"] == [{"source": "classes.dex", "how": "url", "reference": None,
                                  "excerpt": "https://open.weixin.qq.com/connect/oauth2"}]
     assert {i["ip"]: i["scope"] for i in line["network"]["ips"]}["203.0.113.10"] == "documentation"
+
+
+def test_precheck_page_shows_kind_evidence_and_scope(gate):
+    import requests
+
+    from tests.integration.http_support import multipart
+
+    apk = pathlib.Path(__file__).resolve().parents[2] / "fixtures/network/planted.apk"
+    body, content_type = multipart(apk)
+    page = requests.post(f"{gate.url}/precheck?lang=en", data=body, headers={"Content-Type": content_type})
+    assert page.status_code == 200
+    assert "url · classes.dex: <code>https://api.dex-planted.cn/v1/login</code>" in page.text
+    assert "not a public address, cannot be filed: documentation" in page.text  # 203.0.113.10
+    assert "open.weixin.qq.com</code><br><small>third-party SDK: WeChat SDK (Tencent)" in page.text
