@@ -254,11 +254,11 @@ def classes_loading(data: bytes, hosts: set[str] | None, prefixes: tuple[bytes, 
             hosts = hosts()
         holding = index.strings_containing({host.encode("ascii"): host for host in hosts if host.isascii()})
         loads = index.loads(set(holding), classes)
+        out: defaultdict[str, set[str | None]] = defaultdict(set)
+        for string_index, class_indices in loads.items():
+            names = {None if c is None else index.type_name(index.class_defs[c][0]) for c in class_indices}
+            for host in holding.get(string_index, ()):
+                out[host].update(names)
     except (struct.error, ValueError, IndexError):
         return {}
-    out: defaultdict[str, set[str | None]] = defaultdict(set)
-    for string_index, class_indices in loads.items():
-        names = {None if c is None else index.type_name(index.class_defs[c][0]) for c in class_indices}
-        for host in holding.get(string_index, ()):
-            out[host].update(names)
     return out
