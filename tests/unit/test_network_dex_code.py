@@ -101,3 +101,19 @@ def test_a_dex_without_sdk_classes_attributes_nothing():
 ])
 def test_sdk_by_class_prefix(descriptor, label):
     assert sdk_for_class(descriptor) == label
+
+
+def test_damaged_dex_files_never_raise():
+    import random
+
+    rng = random.Random(12)  # deterministic: the same 400 damaged files on every run
+    for _ in range(400):
+        damaged = bytearray(SDK_DEX)
+        for _ in range(rng.randint(1, 20)):
+            damaged[rng.randrange(len(damaged))] = rng.randrange(256)
+        if rng.random() < 0.1:
+            damaged = damaged[:rng.randrange(len(damaged))]
+        scanner = NetworkScanner()
+        scanner.feed("classes.dex", bytes(damaged))
+        scanner.facts()
+        classes_loading(bytes(damaged), HOSTS)

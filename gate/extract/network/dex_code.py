@@ -128,8 +128,8 @@ class DexCodeIndex:
             return None
         offsets = sorted({offset for _t, _u, _s, offset in items} | {len(self.data)})
         for item_type, _unused, size, offset in items:
-            if item_type == _TYPE_CODE_ITEM and size:
-                return offset, next(o for o in offsets if o > offset)
+            if item_type == _TYPE_CODE_ITEM and size and offset < len(self.data):
+                return offset, next(o for o in offsets if o > offset)  # len(data) is among them
         return None
 
     def _method_table(self, classes: set[int] | None) -> tuple[list[int], list[int], list[int]]:
