@@ -157,7 +157,10 @@ class NetworkScanner:
             # The readers are written not to raise; should one still do, keep what was found and go on.
             self.unreadable.append(f"{name}: {type(exc).__name__}")
         if reader == "dex" and findings.hosts:
-            self._attribute_by_code(name, data, findings.hosts)
+            try:
+                self._attribute_by_code(name, data, findings.hosts)
+            except (struct.error, ValueError, IndexError, UnicodeError) as exc:  # pragma: no cover - defensive
+                self.unreadable.append(f"{name}: {type(exc).__name__}")
         if reader == "xml" and (b"network-security-config" in data or b"n\0e\0t\0w\0o\0r\0k\0-\0s" in data):
             reader = "network_config"
         self._record(name, findings, reader)
