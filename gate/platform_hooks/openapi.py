@@ -93,6 +93,7 @@ CONSOLE_PAGES: dict[str, dict[str, str]] = {
     "/console/logout": {"post": "Sign out"},
     "/console/reviews": {"get": "Review queue, oldest first (?store, ?reason, ?age hours)"},
     "/console/checks": {"get": "Checks (?verdict, ?package, ?reason)"},
+    "/console/filing-applications": {"get": "Filing applications, newest first (?status, ?package); no personal data"},
     "/console/checks/{check_id}": {"get": "A check: reasons with evidence, package beside its filing, reviews"},
     "/console/checks/{check_id}/review": {"post": "Approve or reject a review (outcome, comment; reviewer role)"},
     "/console/filings": {"get": "Filings (?q number, package or unit)"},

@@ -122,6 +122,17 @@ def test_unfiled_to_approved_through_a_correction_round(running):
     assert decision["verdict"] == "allow", decision
     assert decision["filing"]["service_licence"] == approved["service_licence"]
 
+    # Staff see the application in the console, without personal data.
+    from gate.web.accounts import create_user
+
+    from tests.integration.test_console_reviews import PASSWORD, signed_in
+
+    create_user(g.engine, username="officer", role="viewer", password=PASSWORD)
+    session, _ = signed_in(g, "officer")
+    page = session.get(f"{g.url}/console/filing-applications?lang=en", timeout=30)
+    assert page.status_code == 200 and approved["service_licence"] in page.text and "approved" in page.text
+    assert ID_NUMBER not in page.text and "13900139000" not in page.text
+
 
 def test_a_rejected_application(running):
     g, sandbox, env = running("--application-outcomes", "rejected", "--application-delay", "3")
