@@ -30,7 +30,7 @@ if [ -n "${PIP_CERT:-}" ] && [ -f "$PIP_CERT" ]; then
   volumes=(-v "$PIP_CERT:/etc/ssl/host-ca.crt:ro")
   build_args+=(--build-arg PIP_CERT=/etc/ssl/host-ca.crt)
 fi
-podman build --isolation=chroot --network=host "${build_args[@]}" "${volumes[@]}" -t "$IMAGE" .
+podman build --format docker --isolation=chroot --network=host "${build_args[@]}" "${volumes[@]}" -t "$IMAGE" .
 
 # --- smoke run, loopback only -------------------------------------------------------------------------------------
 data=$(mktemp -d /tmp/gate-image-XXXXXX)
