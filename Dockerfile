@@ -20,11 +20,10 @@ RUN if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import ensurepip' 2
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY gate ./gate
-# redis: the client library for GATE_RATE_LIMIT_STORAGE=redis://… (counters shared by every web instance).
 RUN python3 -m venv /opt/gate \
     && /opt/gate/bin/pip install --upgrade pip wheel \
     && /opt/gate/bin/pip wheel --no-deps --wheel-dir /wheels . \
-    && /opt/gate/bin/pip install /wheels/filing_gate-*.whl 'redis>=5,<6' \
+    && /opt/gate/bin/pip install /wheels/filing_gate-*.whl \
     && /opt/gate/bin/gate --help >/dev/null
 
 # --- runtime: the virtual environment only, run by an unprivileged user ------------------------------------------
@@ -39,7 +38,8 @@ COPY --from=build /opt/gate /opt/gate
 # The bundled example package, so `gate features /opt/gate/examples/hello_zh.apk` shows a real APK.
 COPY fixtures/apks/hello_zh.apk /opt/gate/examples/hello_zh.apk
 
-ENV PATH=/opt/gate/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
+# HOST/PORT: where `gate serve` listens (the default command and the HEALTHCHECK read them).
+ENV PATH=/opt/gate/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 HOST=0.0.0.0 PORT=8000 \
     GATE_DATABASE_URL=sqlite:////var/lib/gate/gate.db GATE_SPOOL_DIR=/var/lib/gate/spool
 USER gate
 WORKDIR /var/lib/gate
@@ -47,7 +47,7 @@ VOLUME ["/var/lib/gate/spool"]
 EXPOSE 8000
 # /healthz makes a database round trip: an instance that lost its database is reported unhealthy.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["python3", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
+    CMD ["python3", "-c", "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}/healthz', timeout=4)"]
 # The database must be migrated first (`gate db upgrade`, compose.yaml's `migrate` service). A proxy that terminates
 # TLS stands in front (GATE_PROXY_HOPS=1); the container listens on all of its own addresses.
-CMD ["gate", "serve", "--host", "0.0.0.0", "--port", "8000", "--workers", "2", "--threads", "8"]
+CMD ["sh", "-c", "exec gate serve --host \"$HOST\" --port \"$PORT\" --workers 2 --threads 8"]
