@@ -39,18 +39,14 @@ def applications_command() -> int:
     for correction, approved (the filing then arrives through `gate sync filings`) or rejected. Prints one JSON
     object; exit 1 when an application could not be sent or followed."""
     from gate.config import load_settings
-    from gate.pii import Sealer
     from gate.store.engine import open_database
-    from gate.sync.applications import follow, send_pending
-    from gate.sync.jobs import regulator_client
+    from gate.sync.jobs import run_applications_sync
 
     settings = load_settings()
     engine = open_database(settings.database_url)
     try:
-        with regulator_client(settings) as regulator:
-            sent = send_pending(engine, regulator, Sealer(settings.pii_key))
-            followed = follow(engine, regulator)
+        result = run_applications_sync(engine, settings)
     finally:
         engine.dispose()
-    click.echo(json.dumps({"sent": sent, "followed": followed}, ensure_ascii=False))
-    return 1 if any("error" in x for x in sent + followed) else 0
+    click.echo(json.dumps(result, ensure_ascii=False))
+    return 1 if any("error" in x for x in result.get("sent", []) + result.get("followed", [])) else 0

@@ -27,6 +27,7 @@ from gate.sync.reports import build_report
 
 LOGGER = logging.getLogger("gate.sync.jobs")
 REPORT_LOCK, FILINGS_LOCK, PURGE_LOCK = "report", "filings-sync", "audit-purge"
+APPLICATIONS_LOCK = "applications-sync"
 PURGE_BATCH = 10_000
 SKIPPED = {"skipped": "locked", "message": "another gate instance is running this job; nothing done here"}
 
@@ -75,6 +76,19 @@ def run_filings_sync(engine: Engine, settings: Settings, *, client: RegulatorCli
         if not held:
             return dict(SKIPPED)
         return sync_filings(engine, client, settings=settings, ensure_lock=held.ensure, progress=progress)
+
+
+def run_applications_sync(engine: Engine, settings: Settings, *, client: RegulatorClient | None = None) -> dict:
+    """Send pending filing applications (their stored bytes under their key) and follow submitted ones."""
+    from gate.pii import Sealer
+    from gate.sync.applications import follow, send_pending
+
+    with _regulator(settings, client) as client, job_lock(engine, APPLICATIONS_LOCK) as held:
+        if not held:
+            return dict(SKIPPED)
+        sent = send_pending(engine, client, Sealer(settings.pii_key))
+        held.ensure()
+        return {"sent": sent, "followed": follow(engine, client)}
 
 
 def purge_audit(engine: Engine, settings: Settings, *, now: dt.datetime | None = None) -> dict:

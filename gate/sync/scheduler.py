@@ -1,5 +1,6 @@
 """The scheduled sync jobs under APScheduler: filings sync every N minutes, the daily report at GATE_REPORT_TIME
-(Asia/Shanghai) and again every N minutes for reports still pending, and the audit retention purge.
+(Asia/Shanghai) and again every N minutes for reports still pending, filing applications sent and followed every N
+minutes, and the audit retention purge.
 
 Exactly one instance does each job at a time: every run takes the job's lock (gate.sync.locks) and skips when
 another instance holds it, so any number of ``gate scheduler`` processes may run (standbys cost nothing).
@@ -24,7 +25,7 @@ from sqlalchemy.engine import Engine
 
 from gate.config import Settings
 from gate.errors import GateError
-from gate.sync.jobs import purge_audit, run_filings_sync, run_report
+from gate.sync.jobs import purge_audit, run_applications_sync, run_filings_sync, run_report
 
 LOGGER = logging.getLogger("gate.sync.scheduler")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -61,6 +62,9 @@ def add_jobs(scheduler: BaseScheduler, engine: Engine, settings: Settings) -> No
     # the run only sends: build_report closes a period only once its end has passed.
     scheduler.add_job(report, IntervalTrigger(minutes=settings.sync_interval_minutes, timezone=SHANGHAI),
                       id="report-retry")
+    scheduler.add_job(_guarded("applications-sync", lambda: run_applications_sync(engine, settings)),
+                      IntervalTrigger(minutes=settings.sync_interval_minutes, timezone=SHANGHAI),
+                      id="applications-sync", next_run_time=now)
     scheduler.add_job(_guarded("audit-purge", lambda: purge_audit(engine, settings)),
                       CronTrigger(hour=PURGE_TIME[0], minute=PURGE_TIME[1], timezone=SHANGHAI), id="audit-purge")
 
