@@ -38,6 +38,7 @@ USER_AGENT = f"filing-gate/{__version__} (callback)"
 MAX_BACKOFF_SECONDS = 3600.0
 EVENT_HEADER = "X-Gate-Event"
 DEFAULT_EVENT = "check.completed"
+FAILED_EVENT = "check.failed"  # a queued check the gate could not complete (upload it again)
 
 
 def queue_callback(conn: Connection, *, client_id: int, check_id: str, url: str, body: dict) -> None:

@@ -129,6 +129,12 @@ class Worker:
             if failed:
                 conn.execute(update(SC).where(SC.c.check_id == job.check_id).values(
                     status="failed", error=message, updated_at=utcnow()))
+                if job.payload.get("callback_url"):  # the store waits for an answer: tell it there is none
+                    callbacks.queue_callback(conn, client_id=job.payload["client_id"], check_id=job.check_id,
+                                             url=job.payload["callback_url"], body={
+                                                 "event": callbacks.FAILED_EVENT, "check_id": job.check_id,
+                                                 "status": "failed",
+                                                 "error": {"code": "check_failed", "message": message}})
         if not failed:
             LOGGER.warning("lost the lease; the job's new owner decides it",
                            extra={"fields": {"job_id": job.id, "check_id": job.check_id}})

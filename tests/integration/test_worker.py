@@ -197,3 +197,25 @@ def test_worker_survives_a_database_failure_and_goes_on(async_gate):
     finally:
         stop(worker)
     assert done
+
+
+def test_a_queued_check_the_worker_cannot_complete_is_called_back_as_failed(async_gate):
+    g = async_gate
+    with StoreEndpoint() as endpoint:
+        r = g.upload(query="?async=1", metadata={"callback_url": endpoint.url, "store_app_id": "S-lost"})
+        assert r.status_code == 202, r.text
+        check_id = r.json()["check_id"]
+        for name in spool_files(g):  # the spool was not shared with the worker, or was cleaned under it
+            os.unlink(pathlib.Path(g.settings.spool_dir) / name)
+        worker = start_worker(g)
+        try:
+            wait_for(lambda: endpoint.received, what="the failure callback")
+        finally:
+            log = stop(worker)
+        headers, body = endpoint.received[0]
+        verify(headers[HEADER], body, g.clients["store"].webhook_secret)
+        sent = json.loads(body)
+        assert headers["X-Gate-Event"] == "check.failed", log
+        assert (sent["check_id"], sent["status"], sent["error"]["code"]) == (check_id, "failed", "check_failed")
+        status = requests.get(f"{g.url}/api/v1/checks/{check_id}", headers=g.headers("store")).json()
+        assert status["status"] == "failed" and "verdict" not in status
