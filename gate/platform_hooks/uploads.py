@@ -64,10 +64,12 @@ class HashingSpool:
     (hashlib and file writes release the GIL): for a 100 MB upload that is most of our own cost per byte. At most
     ``QUEUE_DEPTH`` pieces wait for the helper, which bounds the memory of a fast sender. Anything that reads the
     file, its digest or its position (``seek``, ``read``, ``tell``, ``finish``) first waits for the helper; an error
-    the helper met (a full disk) is raised there, or by the next ``write``.
+    the helper met (a full disk) is raised there, or by the next ``write``. The first ``HELPER_AFTER_BYTES`` are
+    hashed and written inline: for a small upload starting a thread costs more than it overlaps.
     """
 
     QUEUE_DEPTH = 16
+    HELPER_AFTER_BYTES = 1 << 20
 
     def __init__(self, *, limit: int, directory: str | None = None) -> None:
         fd, self.path = tempfile.mkstemp(prefix="gate-upload-", suffix=".pkg", dir=directory)
@@ -77,8 +79,8 @@ class HashingSpool:
         self.size = 0
         self._pending: queue.Queue = queue.Queue(maxsize=self.QUEUE_DEPTH)
         self._failure: BaseException | None = None
-        self._helper: threading.Thread | None = threading.Thread(target=self._drain, name="gate-spool", daemon=True)
-        self._helper.start()
+        self._helper: threading.Thread | None = None
+        self._may_start_helper = True  # until the first seek/read/finish settles the file
 
     def _drain(self) -> None:
         while (data := self._pending.get()) is not None:
@@ -91,6 +93,7 @@ class HashingSpool:
 
     def _settle(self) -> None:
         """Wait until every written piece is hashed and on disk (the helper then ends); raise what it met."""
+        self._may_start_helper = False
         if self._helper is not None:
             self._pending.put(None)
             self._helper.join()
@@ -105,9 +108,17 @@ class HashingSpool:
         if self._failure is not None:
             raise self._failure
         self.size += len(data)
-        if self._helper is None:  # written after a seek or read: no helper any more, do it here
-            self._hash.update(data)
-            return self._file.write(data)
+        if self._helper is None:
+            if not (self._may_start_helper and self.size > self.HELPER_AFTER_BYTES):
+                # small so far, or written after a seek or read (no helper any more): do it here
+                self._hash.update(data)
+                try:
+                    return self._file.write(data)
+                except BaseException:
+                    self.abort()
+                    raise
+            self._helper = threading.Thread(target=self._drain, name="gate-spool", daemon=True)
+            self._helper.start()
         self._pending.put(bytes(data))  # a copy: the caller may reuse a bytearray or memoryview
         return len(data)
 

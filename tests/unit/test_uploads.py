@@ -54,7 +54,8 @@ def test_spool_hashes_on_a_helper_thread_in_order_and_copies_reused_buffers(tmp_
     assert no_spool_helpers()
 
 
-def test_a_failed_disk_write_surfaces_and_nothing_stays(tmp_path):
+@pytest.mark.parametrize("size", [1000, 3 << 20])  # written inline, and by the helper thread
+def test_a_failed_disk_write_surfaces_and_nothing_stays(tmp_path, size):
     spool = HashingSpool(limit=1 << 30, directory=str(tmp_path))
     real = spool._file
 
@@ -66,8 +67,9 @@ def test_a_failed_disk_write_surfaces_and_nothing_stays(tmp_path):
             return getattr(real, name)
 
     spool._file = FullDisk()
-    spool.write(b"x" * 1000)
     with pytest.raises(OSError, match="No space left"):
+        for _ in range(0, size, 1000):
+            spool.write(b"x" * 1000)
         spool.finish()
     assert list(tmp_path.iterdir()) == []
     assert no_spool_helpers()

@@ -8,6 +8,7 @@ DER SubjectPublicKeyInfo (``PublicKey.getEncoded()``). The filing form's 公钥 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 
 from asn1crypto import keys as asn1_keys
@@ -24,6 +25,8 @@ class CertificateError(PackageError):
 
 
 # Short names Java's X500Name.toString() uses; other attribute types print as their dotted OID.
+CERTIFICATE_CACHE_SIZE = 256  # parsed certificates kept, by their exact bytes
+
 _RDN_KEYWORDS = {
     "common_name": "CN",
     "country_name": "C",
@@ -57,7 +60,14 @@ def parse_certificate(der: bytes) -> asn1_x509.Certificate:
     ignores them; the certificate's digests are still taken over all the bytes, which is what apksigner prints and
     what the device records as the signature (the encoded form is kept verbatim).
     """
-    data = bytes(der)
+    return _parse_certificate(bytes(der))
+
+
+# The same few certificates come back all day (a developer's key signs every release; v2 and v3 blocks carry the same
+# certificate), and a full asn1crypto parse is most of what verifying a small package costs. Keyed by the exact
+# bytes, so a cached parse is the parse of those bytes; failures are not cached (they raise).
+@functools.lru_cache(maxsize=CERTIFICATE_CACHE_SIZE)
+def _parse_certificate(data: bytes) -> asn1_x509.Certificate:
     try:
         cert = asn1_x509.Certificate.load(data[:_first_element_length(data)], strict=True)
         cert.native  # force a full parse: lazy parsing would defer errors to the first attribute access
@@ -136,7 +146,11 @@ def public_key_text(spki: asn1_keys.PublicKeyInfo) -> str:
 
 def signer_certificate(der: bytes) -> SignerCertificate:
     """Build the SignerCertificate facts of one DER certificate (raises CertificateError)."""
-    der = bytes(der)
+    return _signer_certificate(bytes(der))
+
+
+@functools.lru_cache(maxsize=CERTIFICATE_CACHE_SIZE)
+def _signer_certificate(der: bytes) -> SignerCertificate:  # frozen facts of exactly these bytes
     cert = parse_certificate(der)
     spki = cert["tbs_certificate"]["subject_public_key_info"]
     try:
