@@ -46,6 +46,17 @@ class Progress:
     def set_total(self, total: int | None) -> None:
         self.total = total
 
+    def note(self, message: str) -> None:
+        """A line of its own (a step begins, a part was read); on a terminal the bar is redrawn below it. After a
+        note the final line is printed however short the work was."""
+        if not self.enabled:
+            return
+        self.stream.write(("\r\x1b[2K" if self._tty else "") + message + "\n")
+        self.stream.flush()
+        self._drawn = True
+        if self._tty:
+            self._draw(self._clock())
+
     def finish(self, *, failed: bool = False) -> None:
         if not self.enabled:
             return

@@ -11,12 +11,11 @@ from __future__ import annotations
 import concurrent.futures
 import multiprocessing
 import os
-import sys
-import time
 from dataclasses import dataclass
 
 from gate.preinstall import sources
 from gate.preinstall.layout import FoundApp
+from gate.progress import Progress
 
 READER_THREADS = 2  # partitions read side by side; the tools mostly wait on the disk
 
@@ -33,61 +32,22 @@ def read_facts(local: str):
     return extract_features(local)
 
 
-class Progress:
-    """``checking APKs`` with a bar on a terminal, or a line per tenth (and per partition) otherwise."""
+class ScanProgress(Progress):
+    """``checking APKs``: the total grows as each partition is read, and each partition gets a line of its own."""
 
     def __init__(self, stream=None) -> None:
-        self.stream = stream or sys.stderr
-        self.tty = self.stream.isatty()
-        self.found = self.done = 0
-        self.reading = True
-        self._last_line = -1
-        self._start = time.monotonic()
-
-    def note(self, message: str) -> None:
-        self._clear()
-        print(message, file=self.stream, flush=True)
-        self._draw()
+        super().__init__("checking APKs", total=0, unit="APKs", stream=stream)
 
     def partition(self, result: sources.PartitionResult) -> None:
-        self.found += len(result.apps)
+        self.set_total((self.total or 0) + len(result.apps))
         errors = f", {len(result.errors)} unreadable" if result.errors else ""
         self.note(f"partition {result.name or '-'} ({result.format}, {result.source}): "
                   f"{len(result.apps)} APKs{errors}")
 
-    def checked(self) -> None:
-        self.done += 1
-        if self.tty:
-            self._draw()
-        else:
-            tenth = self.done * 10 // max(self.found, 1)
-            if tenth != self._last_line or self.done == self.found and not self.reading:
-                self._last_line = tenth
-                print(f"checking APKs: {self.done}/{self.found}{'+' if self.reading else ''}", file=self.stream,
-                      flush=True)
-
-    def finish(self) -> None:
-        self._clear()
-        print(f"checking APKs: {self.done} checked in {time.monotonic() - self._start:.1f} s", file=self.stream,
-              flush=True)
-
-    def _draw(self) -> None:
-        if not self.tty:
-            return
-        width = 30
-        filled = width * self.done // max(self.found, 1)
-        more = " (reading partitions)" if self.reading else ""
-        self.stream.write(f"\rchecking APKs [{'#' * filled}{'-' * (width - filled)}] {self.done}/{self.found}{more}")
-        self.stream.flush()
-
-    def _clear(self) -> None:
-        if self.tty:
-            self.stream.write("\r\033[K")
-
 
 def run(targets: list[str], *, work: sources.WorkSpace, jobs: int | None = None,
-        progress: Progress | None = None) -> ScanResult:
-    progress = progress or Progress()
+        progress: ScanProgress | None = None) -> ScanResult:
+    progress = progress or ScanProgress()
     jobs = jobs or os.cpu_count() or 1
     partitions: list[sources.PartitionResult] = []
     checked: list[tuple[FoundApp, object]] = []
@@ -120,7 +80,6 @@ def _drain(jobs, readers, checkers, partitions, checked, progress) -> None:
                 reading.discard(future)
                 result = future.result()
                 partitions.append(result)
-                progress.reading = bool(reading)
                 progress.partition(result)
                 # Largest first: a big APK started last would leave the other cores idle at the end.
                 for app in sorted(result.apps, key=lambda a: -os.path.getsize(a.local)):
@@ -129,7 +88,7 @@ def _drain(jobs, readers, checkers, partitions, checked, progress) -> None:
                     waiting.add(check)
             else:
                 checked.append((pending.pop(future), future.result()))
-                progress.checked()
+                progress.advance()
 
 
 def _partition_order(partitions: list[sources.PartitionResult]) -> list[str]:

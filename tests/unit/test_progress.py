@@ -61,3 +61,14 @@ def test_a_failed_run_says_it_stopped_and_unknown_totals_draw_no_bar():
     except RuntimeError:
         pass
     assert "%" not in out.getvalue() and out.getvalue().endswith("(stopped)\n")
+
+
+def test_notes_are_lines_of_their_own_and_make_the_final_line_appear():
+    out, clock = io.StringIO(), Clock()
+    with Progress("checking APKs", total=0, unit="APKs", stream=out, clock=clock) as p:
+        p.set_total(2)
+        p.note("partition system (ext4, system.img): 2 APKs")
+        clock.now = 1.0
+        p.advance(2)
+    assert out.getvalue().splitlines() == ["partition system (ext4, system.img): 2 APKs",
+                                           "checking APKs: 2/2 APKs, 2.0/s, 1s (done)"]
