@@ -45,7 +45,7 @@ def filings_file(tmp_path):
 
 
 def test_check_against_a_filings_file_without_database(tmp_path, filings_file):
-    # Policy off for domains: the network facts belong to another helper's scanner; here keys are under test.
+    # Policy off for domains: the network scan has its own tests; here keys are under test.
     env = {"GATE_POLICY_UNFILED_DOMAINS": "off", "GATE_DATABASE_URL": f"sqlite:///{tmp_path / 'never.db'}"}
     ok = gate("check", APKS / "hello_zh.apk", "--filings", filings_file, "--json", env_extra=env, cwd=tmp_path)
     assert ok.returncode == 0, ok.stderr
