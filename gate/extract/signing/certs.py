@@ -49,8 +49,9 @@ _RDN_KEYWORDS = {
 _SPECIAL = set(',+=\n<>#;"\\')
 
 # What asn1crypto raises on malformed DER, beyond its ValueError subclasses: an empty BIT STRING whose contents it
-# indexes gives IndexError, unexpected choices TypeError/KeyError, huge lengths OverflowError.
-ASN1_ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError)
+# indexes gives IndexError, unexpected choices TypeError/KeyError, huge lengths OverflowError, and a universal type
+# it has no native form for (an ObjectDescriptor where a value was expected) AttributeError.
+ASN1_ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError, AttributeError)
 
 
 def parse_certificate(der: bytes) -> asn1_x509.Certificate:
