@@ -96,6 +96,8 @@ CONSOLE_PAGES: dict[str, dict[str, str]] = {
     "/console/filing-applications": {"get": "Filing applications, newest first (?status, ?package); no personal data"},
     "/console/checks/{check_id}": {"get": "A check: reasons with evidence, package beside its filing, reviews"},
     "/console/checks/{check_id}/review": {"post": "Approve or reject a review (outcome, comment; reviewer role)"},
+    "/console/checks/{check_id}/apply": {"get": "The filing application form (代为备案) pre-filled from the check",
+                                         "post": "File on the developer's behalf (reviewer role; the API's checks)"},
     "/console/filings": {"get": "Filings (?q number, package or unit)"},
     "/console/filings/{licence}": {"get": "A filing with its version history"},
     "/console/exemptions": {"get": "Exemption register (?q, ?state)", "post": "Add an exemption (admin)"},

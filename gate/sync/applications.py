@@ -214,8 +214,13 @@ def _body(pre: Prefill, form: dict, applicant: str) -> bytes:
     return json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
-def create(engine: Engine, *, client, raw: dict, sealer: Sealer, name_similarity_min: float) -> dict:
-    """Check and store a new application (status ``pending``); ``send_pending`` submits it after the commit."""
+def create(engine: Engine, *, client, raw: dict, sealer: Sealer, name_similarity_min: float,
+           actor: str | None = None) -> dict:
+    """Check and store a new application (status ``pending``); ``send_pending`` submits it after the commit.
+
+    ``client`` is the applicant (the API client whose check names the package); ``actor``, who filled in the form
+    when it is not the client itself (a platform's staff filing on the developer's behalf), for the audit trail."""
+    actor = actor or client.name
     check_id = raw.get("check_id") if isinstance(raw, dict) else None
     if not isinstance(check_id, str) or not check_id:
         raise ApplicationError("check_id names the developer's check of the package to file",
@@ -226,7 +231,7 @@ def create(engine: Engine, *, client, raw: dict, sealer: Sealer, name_similarity
     with engine.begin() as conn:
         pre = prefill(conn, client_id=client.id, check_id=check_id)
         problems = precheck(conn, pre, form, name_similarity_min=name_similarity_min)
-        record_event(conn, actor=client.name, action="application.precheck", subject=pre.identifier or check_id,
+        record_event(conn, actor=actor, action="application.precheck", subject=pre.identifier or check_id,
                      details={"check_id": check_id, "problems": [p["code"] for p in problems]})
     if problems:
         raise ApplicationError("the application fails the pre-submission checks", code="application_precheck_failed",
@@ -240,7 +245,7 @@ def create(engine: Engine, *, client, raw: dict, sealer: Sealer, name_similarity
             unit_name=form["unit_name"], package_sha256=pre.package_sha256, round=1,
             idempotency_key=f"{application_id}-r1", body_sealed=sealer.seal(body, application_id), reasons="[]",
             created_at=now, updated_at=now))
-        record_event(conn, actor=client.name, action="application.created", subject=pre.identifier,
+        record_event(conn, actor=actor, action="application.created", subject=pre.identifier,
                      details={"application_id": application_id, "check_id": check_id})
     return load(engine, application_id, client_id=client.id)
 

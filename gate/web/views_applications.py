@@ -1,22 +1,31 @@
-"""Filing applications (代为备案) as staff see them: which app, which round, what the regulator answered.
+"""Filing applications (代为备案): the list staff follow, and the form a reviewer fills in to file on a developer's behalf.
 
-Read-only and without personal data: contacts and ID numbers stay sealed (gate.pii); developers create and correct
-applications through the API (docs/api.md), and `gate sync applications` follows them.
+The list is without personal data: contacts and ID numbers stay sealed (gate.pii). Developers create and correct
+applications through the API (docs/api.md); a platform's reviewer may file for a developer from a check of the
+developer's package (`/console/checks/<id>/apply`): the same pre-filled form, the same pre-submission checks and the
+same sealed storage as the API, the check's API client as the applicant and the reviewer in the audit trail.
+`gate sync applications` (and `gate scheduler`) submits and follows them.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import dataclass
 
 import flask
 from sqlalchemy import select
 
+from gate.errors import GateError
+from gate.pii import Sealer
 from gate.platform_hooks.service import service
+from gate.sync import applications
 from gate.store.application_tables import FilingApplication
 from gate.store.service_tables import ApiClient
 from gate.web import kit
 from gate.web.blueprint import blueprint
 from gate.web.kit import requires
+from gate.web.views_reviews import load_check
 from gate.web.views_browse import LIMIT, Filter, Link, _arg, _when, table
 
 T, A = FilingApplication.__table__, ApiClient.__table__
@@ -48,3 +57,65 @@ def filing_applications():
                  [Filter("status", kit.t("状态", "Status"), tuple((k, kit.t(*v)) for k, v in STATUS_NAMES.items())),
                   Filter("package", kit.t("包名", "Package"))],
                  note=kit.t("联系人与证件号码加密保存，此处不显示。", "Contacts and ID numbers are stored sealed and never shown."))
+
+
+# Pre-submission problems in the page's language (gate.sync.applications.precheck's codes).
+PROBLEMS_ZH = {
+    "identity_unverified": "安装包签名未通过验证：只能为已验证的安装包备案。",
+    "already_filed": "该应用已有有效备案，请变更原备案。",
+    "domain_not_filed": "以下域名/IP 没有任何备案覆盖（请先为网站备案）：",
+    "name_mismatch": "服务名称与应用名称不相符。",
+    "applicant_mismatch": "主办单位与上传时声明的开发者主体不一致。",
+    "form_invalid": "请完整填写服务名称、主办单位和至少一位联系人（姓名及电话或邮箱）；证件号码须为 18 位。",
+}
+
+
+@dataclass(frozen=True)
+class Applicant:
+    """The API client whose check names the package: the applicant of record."""
+
+    id: int
+    name: str
+
+
+def _apply_form(check_id: str, *, status: int = 200, form: dict | None = None, problems=(), error: str = ""):
+    with service().engine.connect() as conn:
+        context = load_check(conn, check_id[:40])
+        prefill = applications.prefill(conn, client_id=context["row"].client_id, check_id=check_id[:40])
+    return kit.render("console/apply.html", status, prefill=prefill, form=form or {}, problems=problems,
+                      problem_text=lambda p: PROBLEMS_ZH.get(p["code"], p["message"]) if kit.lang() == "zh"
+                      else p["message"], error=error, **context)
+
+
+@blueprint.get("/checks/<check_id>/apply")
+@requires("reviewer")
+def apply_form(check_id: str):
+    return _apply_form(check_id)
+
+
+@blueprint.post("/checks/<check_id>/apply")
+@requires("reviewer")
+def apply_submit(check_id: str):
+    form = {k: flask.request.form.get(k, "").strip() for k in
+            ("service_name", "unit_name", "unit_nature", "content_approvals", "contact_name", "contact_phone",
+             "contact_email", "contact_id_number")}
+    raw = {"check_id": check_id[:40], "service_name": form["service_name"], "unit_name": form["unit_name"],
+           "unit_nature": form["unit_nature"] or None,
+           "content_approvals": [a.strip() for a in re.split(r"[;；,，\n]+", form["content_approvals"]) if a.strip()],
+           "contacts": [{"name": form["contact_name"], "phone": form["contact_phone"], "email": form["contact_email"],
+                         "id_number": form["contact_id_number"], "role": "负责人"}]}
+    with service().engine.connect() as conn:
+        row = load_check(conn, check_id[:40])["row"]
+    try:
+        created = applications.create(service().engine, client=Applicant(row.client_id, row.client), raw=raw,
+                                      sealer=Sealer(service().settings.pii_key),
+                                      name_similarity_min=service().policy.name_similarity,
+                                      actor=f"staff:{flask.g.staff.username}")
+    except applications.ApplicationError as exc:
+        form.pop("contact_id_number")  # personal data is never echoed back into a page
+        return _apply_form(check_id, status=exc.status, form=form, problems=exc.problems,
+                           error="" if exc.problems else kit.error_text(exc))
+    except GateError as exc:  # e.g. no GATE_PII_KEY: the gate takes no personal data it cannot seal
+        return _apply_form(check_id, status=getattr(exc, "status", None) or 400, form=form,
+                           error=kit.error_text(exc))
+    return flask.redirect(flask.url_for("console.filing_applications", package=created["identifier"]))
