@@ -49,12 +49,16 @@ def service_env(url: str, spool, **extra) -> dict:
     return env
 
 
-def start_server(env: dict) -> tuple[subprocess.Popen, str]:
+def start_server(env: dict, *, serve_args=("--dev",), log=None) -> tuple[subprocess.Popen, str]:
+    """`gate serve` on a free loopback port (werkzeug by default; gunicorn with e.g. ``("--workers", "1")``)."""
     port = free_port()
-    log = open(os.path.join(env["GATE_SPOOL_DIR"], "..", f"serve-{port}.log"), "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "gate.cli", "serve", "--dev", "--port", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=log)
-    log.close()
+    own_log = log is None
+    if own_log:
+        log = open(os.path.join(env["GATE_SPOOL_DIR"], "..", f"serve-{port}.log"), "wb")
+    proc = subprocess.Popen([sys.executable, "-m", "gate.cli", "serve", *serve_args, "--host", "127.0.0.1",
+                             "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=log)
+    if own_log:
+        log.close()
     url = f"http://127.0.0.1:{port}"
 
     def up():
@@ -63,7 +67,7 @@ def start_server(env: dict) -> tuple[subprocess.Popen, str]:
         except requests.RequestException:
             assert proc.poll() is None, "gate serve exited"
             return False
-    wait_for(up, timeout=60, what="gate serve")
+    wait_for(up, timeout=90, what="gate serve")
     return proc, url
 
 

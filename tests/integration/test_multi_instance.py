@@ -25,7 +25,7 @@ from gate.sync.jobs import REPORT_LOCK
 from gate.sync.locks import advisory_key
 from tests.integration.http_support import prepare_database, wait_for
 from tests.integration.sync_support import gate_env, start_sandbox, stop_process
-from tests.integration.test_faults_instances import (AE, J, SC, free_port, scalar, service_env, signed_upload,
+from tests.integration.test_faults_instances import (AE, J, SC, scalar, service_env, signed_upload, start_server,
                                                      with_app_name)
 from tests.loopback_store import StoreEndpoint
 
@@ -33,22 +33,6 @@ UPLOADS = 12
 LEASE_SECONDS = 5
 INTERVAL_MINUTES = 0.05  # 3 s between scheduler runs
 REGULATOR_LATENCY = 4.0  # every regulator answer takes this long: the kill lands mid-delivery
-
-
-def start_gunicorn(env: dict, log) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "gate.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-                             "--workers", "1", "--threads", "4"], env=env, stdout=subprocess.DEVNULL, stderr=log)
-    url = f"http://127.0.0.1:{port}"
-
-    def up():
-        try:
-            return requests.get(f"{url}/healthz", timeout=5).status_code == 200
-        except requests.RequestException:
-            assert proc.poll() is None, "gate serve exited"
-            return False
-    wait_for(up, timeout=90, what="gate serve")
-    return proc, url
 
 
 def spawn(args: list[str], env: dict, log) -> subprocess.Popen:
@@ -99,7 +83,7 @@ def test_two_servers_two_workers_two_schedulers_survive_kills_and_do_everything_
             and k not in ("GATE_DATABASE_URL", "GATE_LOG_FORMAT")},
             GATE_JOB_LEASE_SECONDS=str(LEASE_SECONDS), GATE_SYNC_INTERVAL_MINUTES=str(INTERVAL_MINUTES))
         try:
-            servers = [start_gunicorn(env, log) for _ in range(2)]
+            servers = [start_server(env, serve_args=("--workers", "1", "--threads", "4"), log=log) for _ in range(2)]
             procs += [p for p, _ in servers]
             # Uploads spread over both servers while no worker runs yet: all queued (202).
             answers = [signed_upload(servers[n % 2][1], client, {"store_app_id": f"multi-{n}"})
