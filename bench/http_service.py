@@ -42,6 +42,25 @@ def _port() -> int:
         return s.getsockname()[1]
 
 
+def start_server(env: dict, *serve_args: str, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
+    """`gate serve` on a free loopback port, answered /healthz; (process, url). Shared by the HTTP benchmarks."""
+    port = _port()
+    url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen([sys.executable, "-m", "gate.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+                               *serve_args], env=env, stdout=stdout, stderr=stderr)
+    for _ in range(300):
+        try:
+            if requests.get(f"{url}/healthz", timeout=10).ok:
+                return server, url
+        except requests.RequestException:
+            pass
+        if server.poll() is not None:
+            break
+        time.sleep(0.1)
+    server.kill()
+    raise SystemExit(f"gate serve did not come up on {url}")
+
+
 def _pct(values, p):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
@@ -65,17 +84,8 @@ def main() -> None:
     env = {**os.environ, "GATE_DATABASE_URL": f"sqlite:///{work / 'gate.db'}", "GATE_LOG_FORMAT": "json",
            "GATE_SPOOL_DIR": str(work), "GATE_RATE_LIMIT_CLIENT": "off"}  # a load test, not an abuser
     creds = {c["role"]: c for c in map(json.loads, _gate(["demo"], env).stdout.splitlines())}
-    port = _port()
-    url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([sys.executable, "-m", "gate.cli", "serve", "--port", str(port), "--workers",
-                               str(opts.workers)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server, url = start_server(env, "--workers", str(opts.workers))
     try:
-        for _ in range(150):
-            try:
-                if requests.get(f"{url}/healthz", timeout=10).ok:
-                    break
-            except requests.RequestException:
-                time.sleep(0.1)
         store = creds["store"]
         session_local = {}
 

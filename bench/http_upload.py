@@ -94,7 +94,7 @@ def main() -> None:
     size = opts.apk.stat().st_size
 
     from gate.platform_hooks.signatures import HEADER
-    from tests.integration.http_support import free_port
+    from bench.http_service import start_server
 
     work = pathlib.Path(tempfile.mkdtemp(prefix="gate-bench-"))
     env = {**os.environ, "GATE_DATABASE_URL": f"sqlite:///{work / 'gate.db'}", "GATE_LOG_FORMAT": "json",
@@ -103,19 +103,9 @@ def main() -> None:
     creds = {c["role"]: c for c in map(json.loads, _gate(["demo"], env).stdout.splitlines())}
     store = creds["store"]
 
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([sys.executable, "-m", "gate.cli", "serve", "--port", str(port), "--workers",
-                               str(opts.workers), "--threads", str(opts.threads)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server, url = start_server(env, "--workers", str(opts.workers), "--threads", str(opts.threads))
     uploads, decisions, features = [], [], []
     try:
-        for _ in range(300):
-            try:
-                if requests.get(f"{url}/healthz", timeout=10).ok:
-                    break
-            except requests.RequestException:
-                time.sleep(0.1)
         for run in range(opts.runs):  # alternating with the CLI, so both see the same load
             started = time.perf_counter()
             subprocess.run([sys.executable, "-m", "gate.cli", "features", "--json", str(opts.apk)], env=env,

@@ -38,7 +38,7 @@ import requests
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.http_service import _gate, _port  # noqa: E402
+from bench.http_service import _gate, start_server  # noqa: E402
 
 LOCUST = "locust>=2.20,<3"
 LARGE = "ApiDemos-debug.apk"
@@ -103,24 +103,13 @@ def main() -> None:
            "GATE_JOB_LEASE_SECONDS": "10", "PYTHONPATH": str(ROOT)}
     _gate(["db", "upgrade"], env)
     creds = {c["role"]: c for c in map(json.loads, _gate(["demo"], env).stdout.splitlines())}
-    port = _port()
-    url = f"http://127.0.0.1:{port}"
     accepted = work / "accepted.txt"
     logs = (work / "server.log").open("w"), (work / "worker.log").open("w")
-    server = subprocess.Popen([sys.executable, "-m", "gate.cli", "serve", "--host", "127.0.0.1", "--port",
-                               str(port), "--workers", "2", "--threads", "8"], env=env, stdout=logs[0],
-                              stderr=subprocess.STDOUT)
+    server, url = start_server(env, "--workers", "2", "--threads", "8", stdout=logs[0], stderr=subprocess.STDOUT)
     worker = _start_worker(env, logs[1])
     kills: list[dict] = []
     seconds = int(opts.minutes * 60)
     try:
-        for _ in range(300):
-            try:
-                if requests.get(f"{url}/healthz", timeout=10).ok:
-                    break
-            except requests.RequestException:
-                pass
-            time.sleep(0.2)
 
         def kill_worker_midway() -> None:
             nonlocal worker
