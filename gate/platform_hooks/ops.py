@@ -50,6 +50,9 @@ def _metrics_allowed() -> None:
         loopback = ipaddress.ip_address(flask.request.remote_addr or "").is_loopback
     except ValueError:
         loopback = False
+    # A reverse proxy on this host makes every caller look local: a forwarded request is never "on this host".
+    forwarded = any(h in flask.request.headers for h in ("X-Forwarded-For", "Forwarded", "X-Real-IP"))
+    loopback = loopback and not forwarded
     if not loopback:
         raise GateError("/metrics answers only on this host unless GATE_METRICS_TOKEN is set",
                         code="metrics_forbidden")

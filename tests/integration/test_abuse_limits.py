@@ -81,6 +81,9 @@ def test_metrics_are_not_public(tmp_path, sqlite_url):
     app = create_app(Settings(database_url=sqlite_url, log_format="text"))
     outside = app.test_client().get("/metrics", environ_base={"REMOTE_ADDR": "203.0.113.9"})
     assert outside.status_code == 403 and outside.json["error"]["code"] == "metrics_forbidden"
+    proxied = app.test_client().get("/metrics", headers={"X-Forwarded-For": "203.0.113.9"})  # a local proxy
+    assert proxied.status_code == 403
+    assert app.test_client().get("/metrics").status_code == 200  # a scraper on this host
     token_app = create_app(Settings(database_url=sqlite_url, log_format="text", metrics_token="s3cret"))
     client = token_app.test_client()
     assert client.get("/metrics").status_code == 403  # loopback too: with a token, only the token counts
