@@ -12,6 +12,8 @@ Counters live in ``GATE_RATE_LIMIT_STORAGE``: ``memory://`` counts per process (
 shares them between every process and instance (production). Behind a reverse proxy the caller's address is the
 one it forwards (``GATE_PROXY_HOPS`` trusted hops of ``X-Forwarded-For``); without it every caller would be the proxy.
 A refused request answers 429 ``rate_limited`` with ``Retry-After`` — JSON for the API, a page on pages.
+When the counter store cannot be reached, requests are served uncounted and an error is logged: limits protect the
+service's capacity, so losing Redis must not take every instance down with it (no decision depends on a limit).
 """
 
 from __future__ import annotations
@@ -72,7 +74,14 @@ class RateLimits:
 
     def _hit(self, budget: str, key: str) -> None:
         rate = self._rates[budget]
-        if rate is None or self._limiter.hit(rate, budget, key):
+        if rate is None:
+            return
+        try:
+            if self._limiter.hit(rate, budget, key):
+                return
+        except Exception as exc:  # noqa: BLE001 - the counter store (Redis) is down: see the module docstring
+            LOGGER.error("rate-limit storage unavailable; request not counted",
+                         extra={"fields": {"error_type": type(exc).__name__}})
             return
         reset = self._limiter.get_window_stats(rate, budget, key).reset_time
         retry_after = max(1, math.ceil(reset - time.time()))

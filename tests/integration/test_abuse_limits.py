@@ -74,6 +74,17 @@ def test_redis_counts_for_every_instance(tmp_path, sqlite_url):
         s2.shutdown()
 
 
+def test_an_unreachable_counter_store_serves_requests_uncounted(tmp_path, sqlite_url):
+    closed = f"redis://127.0.0.1:{_closed_port()}/0"
+    g, server = start_gate(tmp_path, sqlite_url, rate_limit_storage=closed, rate_limit_client="1/minute")
+    try:
+        answers = [requests.get(f"{g.url}/api/v1/badge/cn.filinggate.hello", headers=g.headers("store"))
+                   for _ in range(3)]
+        assert [a.status_code for a in answers] == [200, 200, 200]
+    finally:
+        server.shutdown()
+
+
 def test_metrics_are_not_public(tmp_path, sqlite_url):
     from gate.config import Settings
     from gate.platform_hooks.app import create_app
