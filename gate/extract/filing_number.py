@@ -28,7 +28,9 @@ from gate.filings.numbers import PROVINCES
 
 MAX_NUMBERS = 20  # distinct numbers kept per package; an app showing more is a directory, not its own filing
 # Every spelling has 备 (full-width variants change the letters and digits, not 备): one anchor per encoding.
-_ANCHORS = (("utf-8", "备".encode("utf-8")), ("utf-16-le", "备".encode("utf-16-le")))
+# Compiled patterns, not bytes.find: the regex engine's literal search is about twice as fast on megabytes of DEX.
+_ANCHORS = tuple((encoding, re.compile(re.escape("备".encode(encoding)))) for encoding in ("utf-8", "utf-16-le"))
+_DEX_MAGIC = b"dex\n"
 _BEFORE_CHARS, _AFTER_CHARS = 12, 28  # province, ICP (full-width too) and spaces before 备; digits, 号, suffix after
 _NUMBER = re.compile(rf"([{PROVINCES}])\s*ICP\s*(备)\s*(\d{{8,10}})(?!\d)\s*(号)?(?:\s*-\s*(\d{{1,4}})(?!\d)([A-Z])?)?")
 _MEDIA_EXTENSIONS = frozenset(
@@ -43,10 +45,13 @@ def normal_number(province: str, digits: str, seq: str | None, letter: str | Non
 def find_numbers(data: bytes) -> list[str]:
     """Every filing number in ``data`` (normal spelling, in order of appearance, without repeats)."""
     found: dict[str, None] = {}
-    for encoding, anchor in _ANCHORS:
+    # DEX strings are MUTF-8, which spells 备 as UTF-8 does: a UTF-16 search there would only meet code bytes.
+    anchors = _ANCHORS[:1] if data.startswith(_DEX_MAGIC) else _ANCHORS
+    for encoding, anchor in anchors:
         width = 2 if encoding == "utf-16-le" else 3  # bytes per CJK or full-width character; ASCII takes fewer
-        start = data.find(anchor)
-        while start != -1:
+        hit = anchor.search(data)
+        while hit is not None:
+            start = hit.start()
             low = max(0, start - _BEFORE_CHARS * width)
             if encoding == "utf-16-le":
                 low += (start - low) % 2  # keep the window aligned with the code units of the hit
@@ -56,7 +61,7 @@ def find_numbers(data: bytes) -> list[str]:
             for m in _NUMBER.finditer(before + after.replace("—", "-")):
                 if m.start(2) == len(before):
                     found.setdefault(normal_number(m[1], m[3], m[5], m[6]))
-            start = data.find(anchor, start + len(anchor))
+            hit = anchor.search(data, hit.end())
     return list(found)
 
 
