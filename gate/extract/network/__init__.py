@@ -188,29 +188,41 @@ class NetworkScanner:
     def _record(self, source: str, findings: Findings, reader: str | None = None) -> None:
         entry_why = entry_reference(source)
         how_here = HOW_BY_READER.get(reader or "")
-        for kind, values, sources in (("host", findings.hosts, self._host_sources),
-                                      ("ip", findings.ips, self._ip_sources)):
-            for value in values:
-                how, excerpt, why = findings.evidence.get(value) or (how_here or "string", "", None)
-                why = entry_why or why
-                if kind == "ip" and reader in RESOURCE_READERS and how == "bare_ip" and excerpt == value \
-                        and ip_scope(value) != "public":
-                    continue  # "10.2.33.4" as a whole resource value reads as a version, not an address
-                sources[value].add(source)
-                if value in self._contacts:
-                    continue  # decided, with its contact excerpt; ``sources`` still lists this entry
-                kept = self._evidence[value]
-                if len(kept) >= MAX_EVIDENCE and why is not None:
-                    continue
-                if reader == "network_config":
-                    how = "network_config"
-                item = Evidence(source, how_here or ("resource" if how == "whole_string" else how), excerpt, why)
-                if len(kept) < MAX_EVIDENCE:
-                    kept.append(item)
-                else:
-                    kept[-1] = item  # a contact occurrence is worth more than a fifth reference
-                if why is None:
-                    self._contacts.add(value)
+        host_sources = self._host_sources
+        for value in findings.hosts:
+            host_sources[value].add(source)
+        # Values with a contact occurrence already are decided (``sources`` still lists this entry): one C-level
+        # set difference instead of a test per value, since a large app repeats most hosts in every DEX file.
+        self._note(source, findings, findings.hosts - self._contacts, entry_why, how_here, reader)
+        ips = []
+        for value in findings.ips:
+            how, excerpt, _why = findings.evidence.get(value) or ("", "", None)
+            if reader in RESOURCE_READERS and how == "bare_ip" and excerpt == value and ip_scope(value) != "public":
+                continue  # "10.2.33.4" as a whole resource value reads as a version, not an address
+            self._ip_sources[value].add(source)
+            if value not in self._contacts:
+                ips.append(value)
+        self._note(source, findings, ips, entry_why, how_here, reader)
+
+    def _note(self, source: str, findings: Findings, values, entry_why: str | None, how_here: str | None,
+              reader: str | None) -> None:
+        """Keep this entry's occurrence of each of ``values`` (not yet decided) as evidence."""
+        evidence, contacts = self._evidence, self._contacts
+        for value in values:
+            how, excerpt, why = findings.evidence.get(value) or (how_here or "string", "", None)
+            why = entry_why or why
+            kept = evidence[value]
+            if len(kept) >= MAX_EVIDENCE and why is not None:
+                continue
+            if reader == "network_config":
+                how = "network_config"
+            item = Evidence(source, how_here or ("resource" if how == "whole_string" else how), excerpt, why)
+            if len(kept) < MAX_EVIDENCE:
+                kept.append(item)
+            else:
+                kept[-1] = item  # a contact occurrence is worth more than a fifth reference
+            if why is None:
+                contacts.add(value)
 
     def _attribute_by_code(self, name: str, data: bytes, hosts: set[str]) -> None:
         """Remember which classes of this DEX load each host the host table does not attribute."""

@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 
 from gate.extract.network.addresses import bare_ipv6, ip_literal
 from gate.extract.network.domains import BARE_TLDS, MAX_HOST_LENGTH, REVERSE_DNS_ROOTS, bare_host, url_host
-from gate.extract.network.references import URL_NEEDS_JUDGING, scheme_start, text_reference, url_reference
+from gate.extract.network.references import (NAMESPACE_WORDS, SCHEMA_WORDS, URL_NEEDS_JUDGING, scheme_start,
+                                             text_reference, url_reference)
 
 def trie_pattern(words) -> bytes:
     """A regex alternation of ``words`` (str, or bytes taken byte for byte) folded into a prefix tree, so the
@@ -59,6 +60,7 @@ _DOT_ANCHORS = re.compile(
     rb"\.(?:" + trie_pattern(BARE_TLDS) + rb"(?![A-Za-z0-9_\-])|[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}(?![0-9]))")
 _COLON_ANCHORS = re.compile(rb":(?://|:)")  # "://" of a URL, "::" of an IPv6 literal
 _NAME_RUN = re.compile(rb"[A-Za-z0-9.\-]*")
+_PLAIN_NAME = re.compile(rb"[a-z0-9.\-]+")
 _SCHEME_RUN = re.compile(rb"[A-Za-z0-9+.\-]*")
 _HEX_RUN = re.compile(rb"[0-9A-Fa-f:]*")
 _HEX_DOT_RUN = re.compile(rb"[0-9A-Fa-f:.]*")
@@ -95,6 +97,11 @@ _SPACE = re.compile(r"\s")
 _SPACE_BYTES = re.compile(rb"[ \t\r\n]")
 _LINE_HEAD = re.compile(rb"[^\0\n]{0,%d}" % EXCERPT_SIDE)
 _SCHEME_ONLY = re.compile(rb"[A-Za-z][A-Za-z0-9+.\-]{0,15}")
+_SCHEME_BACKWARDS_BYTES = re.compile(rb"[A-Za-z0-9+.\-]*")  # matched on the reversed bytes before "://"
+_QUOTES = frozenset(b"\"'=")
+_URL_END_BYTES = re.compile(rb"[\s\"'<>`\\]|\Z")
+# The words that let the schema and namespace rules of ``url_reference`` match, in one search.
+_CONTEXT_WORDS_BYTES = re.compile(b"(?i:" + SCHEMA_WORDS.pattern.encode() + b")|" + NAMESPACE_WORDS.pattern.encode())
 
 
 @dataclass
@@ -164,47 +171,72 @@ def _anchors(data: bytes):
     return heapq.merge(dots, colons) if colons else dots
 
 
-_AUTHORITY_CACHE = object()  # key of the per-package authority cache inside the string cache
+_AUTHORITY_CACHE = object()  # keys of the per-package caches inside the string cache
+_AUTHORITY_IPS = object()
+_SETTLED_AUTHORITIES = object()
+_SETTLED_STRINGS = object()
 
 
 def _take_url_authorities(data: bytes, findings: Findings, cache: dict, prefix_len: int = 0) -> bytes:
     """Record the host of every network-scheme URL in ``data``; return ``data`` with those authorities blanked.
 
     Python runs once per distinct authority, not once per URL: a large app repeats a few thousand hosts across tens
-    of thousands of URL strings. Blanking leaves the anchors of bare names and literals for the caller. Evidence is
-    taken from the last occurrence of each authority; only when that one is a reference are the others judged.
+    of thousands of URL strings, and across its DEX files. Blanking leaves the anchors of bare names and literals for
+    the caller. Evidence is taken from the last occurrence of each authority; only when that one is a reference are
+    the others judged. Authorities whose values already have a contact occurrence in the package are remembered as
+    settled, so a later entry that repeats them costs set operations only.
     """
     if b"://" not in data:
         return data
     # One C-level pass: split() with a capturing pattern yields the text between URLs and, at odd positions, the
     # authorities themselves (cheaper than findall() followed by sub()).
     parts = _URL_AUTHORITIES.split(data)
-    known = cache.setdefault(_AUTHORITY_CACHE, {})
+    hosts_of = cache.setdefault(_AUTHORITY_CACHE, {})  # authority -> hosts (a tuple of at most one)
+    ips_of = cache.setdefault(_AUTHORITY_IPS, {})  # authority -> IPs, only for the few that have one
+    settled = cache.setdefault(_SETTLED_AUTHORITIES, set())
     found_in = parts[1::2]
     last = dict(zip(found_in, range(len(found_in))))
-    for authority in last.keys() - known.keys():
-        found = Findings()
-        _authority(authority, found)
-        known[authority] = (tuple(found.hosts), tuple(found.ips))
+    for authority in last.keys() - hosts_of.keys():
+        hosts, ips = _authority_values(authority)
+        hosts_of[authority] = hosts
+        if ips:
+            ips_of[authority] = ips
+    findings.hosts.update(chain.from_iterable(map(hosts_of.__getitem__, last)))
+    if ips_of:
+        for authority in last.keys() & ips_of.keys():
+            findings.ips.update(ips_of[authority])
     pending = set()
-    for authority, k in last.items():
-        hosts, ips = known[authority]
-        if not hosts and not ips:
+    known_contacts, evidence = findings.known_contacts, findings.evidence
+    for authority in last.keys() - settled:
+        values = hosts_of[authority] or ips_of.get(authority, ())  # at most one value
+        if not values or values[0] in known_contacts:
+            settled.add(authority)  # nothing to note, now or in any later entry of the package
             continue
-        findings.hosts.update(hosts)
-        findings.ips.update(ips)
-        values = hosts + ips if ips else hosts
-        if len(values) == 1 and findings.settled(values[0]):
-            continue
-        if not _note_url(parts, k, values, findings, prefix_len):
+        noted = evidence.get(values[0])
+        if noted is not None and noted[2] is None:
+            continue  # a contact occurrence of it in this entry already
+        if not _note_url(parts, last[authority], values, findings, prefix_len):
             pending.add(authority)
     if pending:  # rare: the last occurrence was a reference; a contact occurrence elsewhere decides
         for k, authority in enumerate(found_in):
-            if authority in pending and _note_url(parts, k, sum(known[authority], ()), findings, prefix_len):
+            if authority in pending and _note_url(parts, k, hosts_of[authority] or ips_of[authority], findings,
+                                                  prefix_len):
                 pending.discard(authority)
                 if not pending:
                     break
     return b" ".join(parts[::2])
+
+
+def _authority_values(authority: bytes) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(hosts, IPs) of one URL authority: at most one value in all."""
+    after_user = authority.rpartition(b"@")[2]
+    host = after_user.partition(b":")[0].rstrip(b".")
+    if host and not _DOTTED_QUAD.match(host) and not after_user.startswith(b"["):
+        name = url_host(host.decode("ascii"))  # the common case, a host name: no Findings to fill
+        return ((name,) if name else ()), ()
+    found = Findings()
+    _authority(authority, found)
+    return tuple(found.hosts), tuple(found.ips)
 
 
 def _note_url(parts: list[bytes], k: int, values: tuple[str, ...], findings: Findings, prefix_len: int) -> bool:
@@ -224,6 +256,11 @@ def _note_url(parts: list[bytes], k: int, values: tuple[str, ...], findings: Fin
         return True
     before = tail.decode("utf-8", "replace")
     text = before + "://" + rest.decode("utf-8", "replace")
+    if _quoted_contact(tail, rest):
+        excerpt = text.strip()
+        for value in values:
+            findings.note(value, "url_in_text", excerpt, None)
+        return True
     start = scheme_start(text, len(before))
     reference = url_reference(text, start)
     excerpt = text.strip()
@@ -231,6 +268,23 @@ def _note_url(parts: list[bytes], k: int, values: tuple[str, ...], findings: Fin
     for value in values:
         findings.note(value, how, excerpt, reference)
     return reference is None
+
+
+def _quoted_contact(tail: bytes, rest: bytes) -> bool:
+    """Whether a URL right after a quote or ``=`` (``href="https://…"``, ``"key": "wss://…"``) is a contact candidate
+    without the full judgement of ``url_reference``: the same answer, decided on ASCII bytes.
+
+    After a quote no sentence or comment rule applies (``_in_text``); what could still make it a reference is a path
+    rule (``URL_NEEDS_JUDGING`` on the URL itself), a schema or namespace word before it, or the http-only
+    identifier rules. Anything non-ASCII goes the long way, where Unicode case folding is applied.
+    """
+    scheme = _SCHEME_BACKWARDS_BYTES.match(tail[-MAX_SCHEME_LENGTH:][::-1]).end()  # as ``scheme_start`` reads it
+    quote = len(tail) - scheme - 1
+    if quote < 0 or tail[quote] not in _QUOTES or (scheme == 4 and tail[-4:].lower() == b"http") \
+            or not tail.isascii():
+        return False
+    end = _URL_END_BYTES.search(rest).start()
+    return rest.isascii() and not URL_NEEDS_JUDGING.search(rest, 0, end) and not _CONTEXT_WORDS_BYTES.search(tail, 0, quote)
 
 
 def scan_strings(data: bytes, findings: Findings, start: int = 0, end: int | None = None, *,
@@ -245,6 +299,7 @@ def scan_strings(data: bytes, findings: Findings, start: int = 0, end: int | Non
     data = _take_url_authorities(_window(data, start, end), findings, cache, prefix_len)
     start, end = 0, len(data)
     rfind, find = data.rfind, data.find
+    settled, known_contacts = cache.setdefault(_SETTLED_STRINGS, set()), findings.known_contacts
     pos = start
     for i, j in _anchors(data):
         if i < pos:
@@ -262,6 +317,8 @@ def scan_strings(data: bytes, findings: Findings, start: int = 0, end: int | Non
             first = min(first + prefix_len, i)
         text = data[first:last]
         known = cache.get(text)
+        if known is None and len(text) <= MAX_HOST_LENGTH and _PLAIN_NAME.fullmatch(text):
+            known = cache[text] = _plain_name(text)
         if known is None:
             found = Findings()
             scan_region(text, found)
@@ -272,12 +329,34 @@ def scan_strings(data: bytes, findings: Findings, start: int = 0, end: int | Non
                     if how == "bare_host" and reference is None:
                         found.evidence[value] = (how, excerpt, "link_in_text")
             known = cache[text] = (tuple(found.hosts), tuple(found.ips), tuple(found.evidence.items()))
-        findings.hosts.update(known[0])
-        findings.ips.update(known[1])
-        for value, occurrence in known[2]:
-            if not findings.settled(value):
-                findings.note(value, *occurrence)
+        hosts, ips, evidence = known
+        if hosts:
+            findings.hosts.update(hosts)
+        if ips:
+            findings.ips.update(ips)
+        if evidence and text not in settled:
+            if all(value in known_contacts for value, _occurrence in evidence):
+                settled.add(text)  # every value has its contact excerpt already: later entries only add sources
+            else:
+                for value, occurrence in evidence:
+                    if not findings.settled(value):
+                        findings.note(value, *occurrence)
         pos = last + 1
+
+
+def _plain_name(text: bytes) -> tuple[tuple[str, ...], tuple[str, ...], tuple]:
+    """What ``scan_region`` finds in a string of lowercase name characters (``api.example.com``, the common case of
+    a bare host in string data), without running it: every anchor in such a string widens to the whole string, so
+    the answer is ``bare_host`` of it. Dotted quads take the long way (the IP rules look at the context)."""
+    token = text.strip(b".-")
+    if _DOTTED_QUAD.match(token):
+        found = Findings()
+        scan_region(text, found)
+        return tuple(found.hosts), tuple(found.ips), tuple(found.evidence.items())
+    host = bare_host(token.decode("ascii"))
+    if host is None:
+        return (), (), ()
+    return (host,), (), ((host, ("bare_host", text_of(text), None)),)
 
 
 def _at_anchor(data: bytes, i: int, j: int, lo: int, hi: int, prefix_len: int, findings: Findings) -> None:

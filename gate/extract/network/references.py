@@ -69,8 +69,8 @@ _CODE_HOSTS = frozenset({"github.com", "gitlab.com", "bitbucket.org"})
 _CODE_PAGE = re.compile(r"^/[^/]+/[^/]+/(?:blob|tree|wiki|issues|pull)/")
 _LICENCE_PATH = re.compile(r"/licen[cs]es?(?:/|[-_.]|\Z)|/copying|/legal/", re.IGNORECASE)
 # Literal words the context rules need: without one of them the (slower) rule cannot match.
-_SCHEMA_WORDS = re.compile(r"DOCTYPE|SYSTEM|PUBLIC|schemaLocation|\$schema|dtd|xsd", re.IGNORECASE)
-_NAMESPACE_WORDS = re.compile(r"ns|NS|amespace|AMESPACE")
+SCHEMA_WORDS = re.compile(r"DOCTYPE|SYSTEM|PUBLIC|schemaLocation|\$schema|dtd|xsd", re.IGNORECASE)
+NAMESPACE_WORDS = re.compile(r"ns|NS|amespace|AMESPACE")
 _COMMENT_MARKS = re.compile(r"//|/\*|^\s*\*|<!--|#")
 _XML_IDENTIFIER_PATH = re.compile(r"/(?:[\w.\-]+/)*(?:features?|properties|property)(?:/|\.html#)", re.IGNORECASE)
 
@@ -114,9 +114,9 @@ def url_reference(text: str, start: int) -> str | None:
         return "schema_location"
     if _LICENCE_PATH.search(bare_path):
         return "licence_link"
-    if _SCHEMA_WORDS.search(before) and _SCHEMA_BEFORE.search(before):
+    if SCHEMA_WORDS.search(before) and _SCHEMA_BEFORE.search(before):
         return "schema_location"
-    if _NAMESPACE_WORDS.search(before[-40:]) and _NAMESPACE_BEFORE.search(before[-40:]):
+    if NAMESPACE_WORDS.search(before[-40:]) and _NAMESPACE_BEFORE.search(before[-40:]):
         return "xml_identifier"
     if scheme.lower() == "http" and _XML_IDENTIFIER_PATH.search(path):
         return "xml_identifier"
