@@ -134,6 +134,7 @@ class ApkContainer:
         self._view = memoryview(data)
         self._closer = closer
         self._kept: dict[str, bytes] = {}
+        self._lent: dict[str, bytes] = {}  # inflated by another reader for the next read of the entry (see lend)
         self.limits = limits
         self.size = len(self._view)
         try:
@@ -228,6 +229,9 @@ class ApkContainer:
             raise LimitExceeded(
                 f"{entry.name} declares {entry.uncompressed_size} bytes, more than the limit of {max_size}",
                 code="limit_entry_size")
+        lent = self._lent.pop(entry.name, None)
+        if lent is not None:
+            return lent
         raw = self._view[entry.data_offset:entry.data_end]
         if entry.method == METHOD_STORED:
             data = bytes(raw)
@@ -238,6 +242,15 @@ class ApkContainer:
         if keep:
             self._kept[entry.name] = data
         return data
+
+    def lend(self, entry: ZipEntry, data: bytes) -> None:
+        """Offer ``data``, the bytes ``read(entry)`` returned on another thread, to the next ``read`` of ``entry``
+        (once): the scanning thread that inflated an entry ahead of the verifier saves it inflating it again."""
+        self._lent[entry.name] = data
+
+    def unlend(self) -> None:
+        """Drop what was lent and not taken."""
+        self._lent.clear()
 
     @staticmethod
     def _inflate(entry: ZipEntry, raw: memoryview) -> bytes:

@@ -1,9 +1,10 @@
 """From a path to ``PackageFacts``: the one place that orders the extraction steps.
 
-The file is mapped once. Each entry is inflated at most once: the v1 signature check inflates every entry it must
-digest and hands the bytes on (``on_entry``) to the network scanner; afterwards only the entries the scanner still
-wants and v1 did not cover are inflated. Problems never escape as exceptions: a package that cannot be read yields
-facts with ``problems`` set, and the decision engine blocks it.
+The file is mapped once. Each entry is inflated about once: the v1 signature check inflates every entry it must
+digest and hands the bytes on to the network scanner, and the scanner inflates what v1 does not cover (on a large
+package the two share the work on two threads, ``gate.extract.handoff``). The scanner sees the entries it wants in
+file order, whichever thread inflated them. Problems never escape as exceptions: a package that cannot be read
+yields facts with ``problems`` set, and the decision engine blocks it.
 """
 
 from __future__ import annotations
@@ -13,18 +14,18 @@ import dataclasses
 import functools
 import hashlib
 import os
-import queue
 import threading
 
 from gate.errors import PackageError
 from gate.extract.container import ApkContainer, ContainerLimits, DEFAULT_LIMITS, ZipEntry
 from gate.extract.facts import NetworkFacts, PackageFacts, Problem
+from gate.extract.handoff import EntryHandoff, prompt_switching
 
 MANIFEST_NAME = "AndroidManifest.xml"
-HANDOFF_ENTRIES = 4  # inflated entries waiting between the verifier thread and the scanner
 # Below this size a package is read on one thread: starting the digest and verifier threads costs more than the
 # overlap saves (a 12 KB APK: about a third of its extraction time).
 PARALLEL_MIN_BYTES = 4 * 1024 * 1024
+SMALL_KEEP_BYTES = 32 * 1024 * 1024  # inflated entries a small package's verification keeps for its scan
 RESOURCES_NAME = "resources.arsc"
 
 
@@ -131,27 +132,22 @@ def read_apk(shown: str, container: ApkContainer, *, scanner=None,
     # minSdk (as apksigner reads it, not as resolved for the device) decides which schemes apply on which platform
     # versions; targetSdk whether v1 alone may suffice (Android 11+ requires v2+ for targetSdk >= 30) and
     # targetSandboxVersion 2 the same from Android 8. An unreadable manifest leaves the strictest reading.
-    verify = _verify_while_scanning if container.size >= PARALLEL_MIN_BYTES else _verify_here
-    signature = verify(
-        functools.partial(
-            verify_apk_signatures,
-            container,
-            min_sdk=min_sdk_for_verification(manifest.min_sdk_value) if manifest is not None else 1,
-            target_sdk=manifest.target_sdk if manifest is not None else None,
-            target_sandbox=manifest.target_sandbox_version if manifest is not None else 1,
-        ),
-        on_entry,
+    verify = functools.partial(
+        verify_apk_signatures,
+        container,
+        min_sdk=min_sdk_for_verification(manifest.min_sdk_value) if manifest is not None else 1,
+        target_sdk=manifest.target_sdk if manifest is not None else None,
+        target_sandbox=manifest.target_sandbox_version if manifest is not None else 1,
     )
-
-    # Step 3: whatever the scanner still wants that v1 did not inflate.
-    for entry in container.entries:
-        if entry.name in scanned or entry.is_directory or not (scanner.wants(entry.name)
-                                                                or numbers.wants(entry.name)):
-            continue
-        try:
-            on_entry(entry, container.read(entry))
-        except PackageError as exc:
-            problems.append(Problem(exc.code, exc.message))
+    # Step 3: every other entry the scanner or the filing-number finder wants, in file order (the order, and so the
+    # evidence chosen, never depends on which thread inflated what).
+    wanted = [entry for entry in container.entries if not entry.is_directory and entry.name not in scanned
+              and (scanner.wants(entry.name) or numbers.wants(entry.name))]
+    unreadable: dict[str, PackageError] = {}
+    scan = _verify_while_scanning if container.size >= PARALLEL_MIN_BYTES else _verify_then_scan
+    signature = scan(container, verify, wanted, on_entry, unreadable)
+    problems.extend(Problem(unreadable[e.name].code, unreadable[e.name].message)
+                    for e in container.entries if e.name in unreadable)
 
     if manifest is None:
         return facts(format=fmt, signature=signature, network=network(), problems=tuple(problems)), None
@@ -173,40 +169,61 @@ def read_apk(shown: str, container: ApkContainer, *, scanner=None,
     ), (split.raw if split is not None else None)
 
 
-def _verify_here(verify, on_entry):
-    """``verify`` on this thread, handing each entry to ``on_entry`` as it goes (small packages)."""
-    return verify(on_entry=on_entry)
+def _verify_then_scan(container: ApkContainer, verify, wanted: list[ZipEntry], on_entry,
+                      unreadable: dict[str, PackageError]):
+    """Verify, then scan the wanted entries in file order, on this thread (small packages). The entries v1 inflates
+    are kept for the scan, up to ``SMALL_KEEP_BYTES``, so most are inflated once."""
+    names = {entry.name for entry in wanted}
+    kept: dict[str, bytes] = {}
+    room = [SMALL_KEEP_BYTES]
+
+    def keep(entry: ZipEntry, data: bytes) -> None:
+        if entry.name in names and len(data) <= room[0]:
+            kept[entry.name] = data
+            room[0] -= len(data)
+
+    signature = verify(on_entry=keep)
+    for entry in sorted(wanted, key=lambda e: e.local_header_offset):
+        data = kept.pop(entry.name, None)
+        if data is None:
+            try:
+                data = container.read(entry)
+            except PackageError as exc:
+                unreadable[entry.name] = exc
+                continue
+        on_entry(entry, data)
+    return signature
 
 
-def _verify_while_scanning(verify, on_entry):
-    """Run ``verify(on_entry=...)`` on a second thread while this thread scans the entries it inflates.
+def _verify_while_scanning(container: ApkContainer, verify, wanted: list[ZipEntry], on_entry,
+                           unreadable: dict[str, PackageError]):
+    """Run ``verify`` on a second thread while this thread scans the wanted entries (``gate.extract.handoff``).
 
     Inflating and hashing (isal, hashlib) release the GIL and the scan's regular expressions hold it, so on two
-    cores verification costs little beyond the scan itself. The bounded hand-off keeps at most a few inflated
-    entries alive at once. The result is the same as calling ``verify(on_entry=on_entry)`` directly.
+    cores verification costs little beyond the scan itself. The result is the same as ``_verify_then_scan``'s.
     """
-    handoff: queue.Queue = queue.Queue(maxsize=HANDOFF_ENTRIES)
+    handoff = EntryHandoff(container, wanted)
     outcome: dict = {}
 
     def run() -> None:
         try:
-            outcome["signature"] = verify(on_entry=lambda entry, data: handoff.put((entry, data)))
+            outcome["signature"] = verify(on_entry=handoff.verifier_read)
         except BaseException as exc:  # handed to the calling thread below
             outcome["error"] = exc
         finally:
-            handoff.put(None)
+            handoff.verifier_finished()
 
-    worker = threading.Thread(target=run, name="gate-verify", daemon=True)
-    worker.start()
-    try:
-        while (item := handoff.get()) is not None:
-            on_entry(*item)
-    except BaseException:
-        while handoff.get() is not None:  # let the verifier finish instead of blocking on a full queue
-            pass
-        raise
-    finally:
-        worker.join()
+    with prompt_switching():
+        worker = threading.Thread(target=run, name="gate-verify", daemon=True)
+        worker.start()
+        try:
+            for entry, data in handoff.entries(unreadable):
+                on_entry(entry, data)
+        except BaseException:
+            handoff.cancel()  # let the verifier finish instead of waiting for room
+            raise
+        finally:
+            worker.join()
     if "error" in outcome:
         raise outcome["error"]
     return outcome["signature"]
