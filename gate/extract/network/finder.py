@@ -171,6 +171,7 @@ def _anchors(data: bytes):
     return heapq.merge(dots, colons) if colons else dots
 
 
+_SPLIT_WORTH = 1 << 16  # above this size the split itself finds out, in the same pass, that there is no URL
 _AUTHORITY_CACHE = object()  # keys of the per-package caches inside the string cache
 _AUTHORITY_IPS = object()
 _SETTLED_AUTHORITIES = object()
@@ -186,8 +187,8 @@ def _take_url_authorities(data: bytes, findings: Findings, cache: dict, prefix_l
     the others judged. Authorities whose values already have a contact occurrence in the package are remembered as
     settled, so a later entry that repeats them costs set operations only.
     """
-    if b"://" not in data:
-        return data
+    if len(data) < _SPLIT_WORTH and b"://" not in data:
+        return data  # most pooled strings: a membership test is cheaper than starting the regex engine
     # One C-level pass: split() with a capturing pattern yields the text between URLs and, at odd positions, the
     # authorities themselves (cheaper than findall() followed by sub()).
     parts = _URL_AUTHORITIES.split(data)

@@ -13,6 +13,8 @@ labelled Bugly while ``open.weixin.qq.com`` is labelled WeChat. Match on whole l
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 # suffix -> (label, basis)
 SDK_DOMAINS: dict[str, tuple[str, str]] = {
     # Tencent
@@ -139,6 +141,7 @@ SDK_DOMAINS: dict[str, tuple[str, str]] = {
 _TAILS = frozenset(".".join(suffix.split(".")[-2:]) for suffix in SDK_DOMAINS)
 
 
+@lru_cache(maxsize=65536)
 def sdk_for_host(host: str) -> str | None:
     """The SDK label for ``host`` (lowercase), by the most specific matching suffix; None for first-party hosts."""
     if host[host.rfind(".", 0, host.rfind(".")) + 1:] not in _TAILS:
