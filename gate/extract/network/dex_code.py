@@ -16,6 +16,7 @@ instruction. androguard's cross-references check this reader on the fixtures (te
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 import struct
 from collections import defaultdict
@@ -53,9 +54,21 @@ class DexCodeIndex:
         if string_off + 4 * string_count > len(data) or type_off + 4 * type_count > len(data) \
                 or class_off + 32 * class_count > len(data) or class_count > _MAX_CLASSES:
             raise ValueError("DEX index tables out of bounds")
-        self.string_offsets = struct.unpack_from(f"<{string_count}I", data, string_off)
-        self.type_strings = struct.unpack_from(f"<{type_count}I", data, type_off)
+        self._string_ids = (string_count, string_off)
+        self._type_ids = (type_count, type_off)
         self.class_defs = [struct.unpack_from("<8I", data, class_off + 32 * n) for n in range(class_count)]
+
+    # The id tables are unpacked on first use: deciding that a DEX has no class of a known SDK reads one descriptor
+    # per class, and unpacking tens of thousands of string offsets for that cost most of the check.
+    @functools.cached_property
+    def string_offsets(self) -> tuple[int, ...]:
+        count, offset = self._string_ids
+        return struct.unpack_from(f"<{count}I", self.data, offset)
+
+    @functools.cached_property
+    def type_strings(self) -> tuple[int, ...]:
+        count, offset = self._type_ids
+        return struct.unpack_from(f"<{count}I", self.data, offset)
 
     def string(self, index: int) -> str:
         """String ``index`` (MUTF-8 read as UTF-8, which it is for the ASCII of hosts and class names)."""
@@ -80,7 +93,14 @@ class DexCodeIndex:
         return found
 
     def class_name_bytes(self, class_index: int) -> bytes:
-        pos = _after_uleb(self.data, self.string_offsets[self.type_strings[self.class_defs[class_index][0]]])
+        type_index = self.class_defs[class_index][0]
+        if type_index >= self._type_ids[0]:
+            raise IndexError("class type out of range")
+        (string_index,) = struct.unpack_from("<I", self.data, self._type_ids[1] + 4 * type_index)
+        if string_index >= self._string_ids[0]:
+            raise IndexError("type descriptor out of range")
+        (offset,) = struct.unpack_from("<I", self.data, self._string_ids[1] + 4 * string_index)
+        pos = _after_uleb(self.data, offset)
         return self.data[pos:self.data.find(b"\0", pos)]
 
     def loads(self, wanted: set[int], classes: set[int] | None = None) -> dict[int, set[int | None]]:
