@@ -94,6 +94,12 @@ class Evidence:
     excerpt: str
     reference: str | None = None
 
+    # Written out rather than generated: a package can have tens of thousands of these, and one assignment of the
+    # instance dictionary costs half of the generated frozen __init__ (an object.__setattr__ per field).
+    # tests/unit/test_network_evidence.py checks it sets exactly the fields, with their defaults.
+    def __init__(self, source: str, how: str, excerpt: str, reference: str | None = None) -> None:
+        object.__setattr__(self, "__dict__", {"source": source, "how": how, "excerpt": excerpt, "reference": reference})
+
     def as_dict(self) -> dict:
         return {"source": self.source, "how": self.how, "excerpt": self.excerpt, "reference": self.reference}
 
@@ -116,6 +122,13 @@ class HostFact:
     kind: str = "contact"
     evidence: tuple[Evidence, ...] = ()
     third_party_by: str | None = None
+
+    def __init__(self, host: str, registrable_domain: str | None, sources: tuple[str, ...],
+                 third_party: str | None = None, kind: str = "contact", evidence: tuple[Evidence, ...] = (),
+                 third_party_by: str | None = None) -> None:  # written out, as Evidence's
+        object.__setattr__(self, "__dict__", {
+            "host": host, "registrable_domain": registrable_domain, "sources": sources, "third_party": third_party,
+            "kind": kind, "evidence": evidence, "third_party_by": third_party_by})
 
     def as_dict(self) -> dict:
         return {

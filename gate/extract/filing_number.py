@@ -24,13 +24,13 @@ import unicodedata
 from collections import defaultdict
 
 from gate.extract.facts import FilingNumberFact
+from gate.extract.network.regions import DEX_MAGIC, dex_string_data
 from gate.filings.numbers import PROVINCES
 
 MAX_NUMBERS = 20  # distinct numbers kept per package; an app showing more is a directory, not its own filing
 # Every spelling has 备 (full-width variants change the letters and digits, not 备): one anchor per encoding.
 # Compiled patterns, not bytes.find: the regex engine's literal search is about twice as fast on megabytes of DEX.
 _ANCHORS = tuple((encoding, re.compile(re.escape("备".encode(encoding)))) for encoding in ("utf-8", "utf-16-le"))
-_DEX_MAGIC = b"dex\n"
 _BEFORE_CHARS, _AFTER_CHARS = 12, 28  # province, ICP (full-width too) and spaces before 备; digits, 号, suffix after
 _NUMBER = re.compile(rf"([{PROVINCES}])\s*ICP\s*(备)\s*(\d{{8,10}})(?!\d)\s*(号)?(?:\s*-\s*(\d{{1,4}})(?!\d)([A-Z])?)?")
 _MEDIA_EXTENSIONS = frozenset(
@@ -45,11 +45,17 @@ def normal_number(province: str, digits: str, seq: str | None, letter: str | Non
 def find_numbers(data: bytes) -> list[str]:
     """Every filing number in ``data`` (normal spelling, in order of appearance, without repeats)."""
     found: dict[str, None] = {}
-    # DEX strings are MUTF-8, which spells 备 as UTF-8 does: a UTF-16 search there would only meet code bytes.
-    anchors = _ANCHORS[:1] if data.startswith(_DEX_MAGIC) else _ANCHORS
+    anchors, lo, hi = _ANCHORS, 0, len(data)
+    if data.startswith(DEX_MAGIC):
+        # DEX strings are MUTF-8, which spells 备 as UTF-8 does, and live in the string data section: searching
+        # elsewhere, or for UTF-16, would only meet code bytes.
+        anchors = _ANCHORS[:1]
+        region = dex_string_data(data)
+        if region is not None:
+            lo, hi = region.start, region.end
     for encoding, anchor in anchors:
         width = 2 if encoding == "utf-16-le" else 3  # bytes per CJK or full-width character; ASCII takes fewer
-        hit = anchor.search(data)
+        hit = anchor.search(data, lo, hi)
         while hit is not None:
             start = hit.start()
             low = max(0, start - _BEFORE_CHARS * width)
@@ -61,7 +67,7 @@ def find_numbers(data: bytes) -> list[str]:
             for m in _NUMBER.finditer(before + after.replace("—", "-")):
                 if m.start(2) == len(before):
                     found.setdefault(normal_number(m[1], m[3], m[5], m[6]))
-            hit = anchor.search(data, hit.end())
+            hit = anchor.search(data, hit.end(), hi)
     return list(found)
 
 
@@ -77,10 +83,11 @@ class FilingNumberFinder:
         base = posixpath.basename(name)
         if name == "resources.arsc" or (base.startswith("classes") and base.endswith(".dex")):
             return True
+        media = base.rsplit(".", 1)[-1].lower() in _MEDIA_EXTENSIONS  # pictures, sound and fonts hold no text
         if name.startswith("res/"):
-            return name.endswith(".xml") or name.startswith("res/raw")
+            return name.endswith(".xml") or (name.startswith("res/raw") and not media)
         if name.startswith("assets/"):
-            return base.rsplit(".", 1)[-1].lower() not in _MEDIA_EXTENSIONS
+            return not media
         return False
 
     def feed(self, name: str, data: bytes) -> None:

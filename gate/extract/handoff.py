@@ -14,8 +14,6 @@ them and however the threads were scheduled: the facts of a package never depend
 from __future__ import annotations
 
 import bisect
-import contextlib
-import sys
 import threading
 
 from gate.errors import PackageError
@@ -24,11 +22,6 @@ from gate.extract.container import ApkContainer, ZipEntry
 WINDOW_ENTRIES = 4  # entries the verifier may inflate ahead of the scanner before it waits (bounds memory)
 LEND_LIMIT_BYTES = 64 * 1024 * 1024  # bytes lent to the verifier over one package (bounds what it may not take)
 SIGNATURE_DIR = "META-INF/"  # v1 reads only its own files there, never the other entries under it
-# CPython hands the GIL to a waiting thread only after this long (default 5 ms). The verifier takes the GIL back
-# after every inflate and every hash (the v2/v3 digests alone are one hash per 1 MiB chunk), so beside a scanner
-# that runs Python it waited up to 5 ms each time: on the 28 MB bench APK the whole-file digests took 123 ms instead
-# of 25 ms. At 1 ms the verifier keeps pace and the scanner never waits (0.285 s -> 0.257 s in all).
-SWITCH_INTERVAL_S = 0.001
 
 
 class EntryHandoff:
@@ -126,28 +119,3 @@ class EntryHandoff:
         start = bisect.bisect_right(self._offsets, self._verified_upto)
         end = bisect.bisect_left(self._offsets, entry.local_header_offset)
         return self._bytes_before[end] - self._bytes_before[start] >= entry.uncompressed_size
-
-
-_switching = threading.Lock()
-_switching_users = 0
-_switching_saved = 0.0
-
-
-@contextlib.contextmanager
-def prompt_switching():
-    """Lower the interpreter's GIL switch interval to ``SWITCH_INTERVAL_S`` while the block runs (never raise it).
-
-    The setting is process-wide: concurrent extractions share one lowering, and the last one out restores it."""
-    global _switching_users, _switching_saved
-    with _switching:
-        if _switching_users == 0:
-            _switching_saved = sys.getswitchinterval()
-            sys.setswitchinterval(min(_switching_saved, SWITCH_INTERVAL_S))
-        _switching_users += 1
-    try:
-        yield
-    finally:
-        with _switching:
-            _switching_users -= 1
-            if _switching_users == 0:
-                sys.setswitchinterval(_switching_saved)

@@ -19,7 +19,8 @@ import threading
 from gate.errors import PackageError
 from gate.extract.container import ApkContainer, ContainerLimits, DEFAULT_LIMITS, ZipEntry
 from gate.extract.facts import NetworkFacts, PackageFacts, Problem
-from gate.extract.handoff import EntryHandoff, prompt_switching
+from gate.extract.handoff import EntryHandoff
+from gate.extract.runtime import reading_settings
 
 MANIFEST_NAME = "AndroidManifest.xml"
 # Below this size a package is read on one thread: starting the digest and verifier threads costs more than the
@@ -36,7 +37,7 @@ def extract_features(path: str | os.PathLike, *, limits: ContainerLimits = DEFAU
         container = ApkContainer.open(path, limits=limits)
     except PackageError as exc:
         return PackageFacts(path=shown, problems=(Problem(exc.code, exc.message),))
-    with container:
+    with container, reading_settings():
         return _extract(shown, container)
 
 
@@ -118,7 +119,8 @@ def read_apk(shown: str, container: ApkContainer, *, scanner=None,
     def on_entry(entry: ZipEntry, data: bytes) -> None:
         if entry.name not in scanned:
             scanned.add(entry.name)
-            scanner.feed(source_prefix + entry.name, data)
+            if scanner.wants(entry.name):
+                scanner.feed(source_prefix + entry.name, data)
             numbers.feed(entry.name, data)
 
     def network():
@@ -213,17 +215,16 @@ def _verify_while_scanning(container: ApkContainer, verify, wanted: list[ZipEntr
         finally:
             handoff.verifier_finished()
 
-    with prompt_switching():
-        worker = threading.Thread(target=run, name="gate-verify", daemon=True)
-        worker.start()
-        try:
-            for entry, data in handoff.entries(unreadable):
-                on_entry(entry, data)
-        except BaseException:
-            handoff.cancel()  # let the verifier finish instead of waiting for room
-            raise
-        finally:
-            worker.join()
+    worker = threading.Thread(target=run, name="gate-verify", daemon=True)
+    worker.start()
+    try:
+        for entry, data in handoff.entries(unreadable):
+            on_entry(entry, data)
+    except BaseException:
+        handoff.cancel()  # let the verifier finish instead of waiting for room
+        raise
+    finally:
+        worker.join()
     if "error" in outcome:
         raise outcome["error"]
     return outcome["signature"]

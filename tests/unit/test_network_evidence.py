@@ -134,6 +134,23 @@ def test_facts_round_trip_through_their_dict():
     assert IpFact.from_dict(ip.as_dict()) == ip
 
 
+@pytest.mark.parametrize("cls", [Evidence, HostFact])
+def test_written_out_constructors_set_exactly_the_fields(cls):
+    import dataclasses
+
+    fields = dataclasses.fields(cls)
+    required = [f for f in fields if f.default is dataclasses.MISSING]
+    made = cls(*[f"v{n}" for n in range(len(required))])
+    assert list(vars(made)) == [f.name for f in fields]
+    assert [getattr(made, f.name) for f in fields[len(required):]] == [f.default for f in fields[len(required):]]
+    by_keyword = cls(**{f.name: f"k{n}" for n, f in enumerate(fields)})
+    assert [getattr(by_keyword, f.name) for f in fields] == [f"k{n}" for n in range(len(fields))]
+    assert dataclasses.replace(by_keyword, **{fields[0].name: "r"}) != by_keyword
+    assert hash(by_keyword) == hash(cls(**{f.name: f"k{n}" for n, f in enumerate(fields)}))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(made, fields[0].name, "changed")
+
+
 def _utf8_pool(strings: list[bytes]) -> bytes:
     """A resources.arsc with one UTF-8 global string pool (ResTable header + ResStringPool), built by hand."""
     import struct

@@ -8,6 +8,7 @@ whenever it will get there) and as scheduled.
 
 from __future__ import annotations
 
+import gc
 import pathlib
 import shutil
 import sys
@@ -15,7 +16,7 @@ import threading
 
 import pytest
 
-from gate.extract import handoff, pipeline
+from gate.extract import handoff, pipeline, runtime
 from gate.extract.container import ApkContainer
 from gate.extract.network import NetworkScanner
 from gate.extract.pipeline import extract_features
@@ -98,10 +99,19 @@ def test_a_scanner_that_fails_releases_the_verifier(monkeypatch):
     assert not [t for t in threading.enumerate() if t.name == "gate-verify"]
 
 
-def test_switch_interval_is_lowered_while_reading_and_restored_after(monkeypatch):
-    before = sys.getswitchinterval()
-    with handoff.prompt_switching():
-        with handoff.prompt_switching():
-            assert sys.getswitchinterval() == min(before, handoff.SWITCH_INTERVAL_S)
-        assert sys.getswitchinterval() == min(before, handoff.SWITCH_INTERVAL_S)
-    assert sys.getswitchinterval() == before
+def test_reading_settings_apply_while_reading_and_are_restored_after():
+    before = sys.getswitchinterval(), gc.get_threshold()
+    with runtime.reading_settings():
+        with runtime.reading_settings():
+            assert sys.getswitchinterval() == min(before[0], runtime.SWITCH_INTERVAL_S)
+            assert gc.get_threshold()[0] == max(before[1][0], runtime.GC_YOUNG_THRESHOLD)
+        assert sys.getswitchinterval() == min(before[0], runtime.SWITCH_INTERVAL_S)
+    assert (sys.getswitchinterval(), gc.get_threshold()) == before
+
+
+def test_reading_settings_are_restored_when_reading_fails(monkeypatch):
+    before = sys.getswitchinterval(), gc.get_threshold()
+    monkeypatch.setattr(pipeline, "_extract", lambda shown, container: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        extract_features(FIXTURES / "apks" / "hello_zh.apk")
+    assert (sys.getswitchinterval(), gc.get_threshold()) == before

@@ -126,17 +126,17 @@ class NetworkScanner:
         code_sdks = self._sdks_by_code()
         contacts, evidence_of = self._contacts, self._evidence_of
         hosts = []
+        append = hosts.append  # a package can have thousands of hosts: the loop is kept lean
         for host, sources in sorted(self._host_sources.items()):
             evidence = evidence_of(host)
             by_table = sdk_for_host(host)
             by_code = code_sdks.get(host) if code_sdks else None
             if by_table is None and by_code is not None:
                 evidence = evidence + by_code[1][:MAX_EVIDENCE]
-            # Positional: a package can have thousands of hosts, and keyword arguments cost a third more here.
-            hosts.append(HostFact(
-                host, registrable_domain(host), _sorted(sources), by_table or (by_code[0] if by_code else None),
-                "contact" if host in contacts else "reference", evidence,
-                "host" if by_table else "code" if by_code else None))
+            append(HostFact(
+                host, registrable_domain(host), tuple(sources) if len(sources) == 1 else tuple(sorted(sources)),
+                by_table or (by_code[0] if by_code else None), "contact" if host in contacts else "reference",
+                evidence, "host" if by_table else "code" if by_code else None))
         ips = tuple(
             IpFact(ip=ip, sources=_sorted(sources), kind="contact" if ip in contacts else "reference",
                    evidence=evidence_of(ip), scope=ip_scope(ip))
@@ -266,7 +266,7 @@ class NetworkScanner:
         kept = self._evidence.get(value, ())
         if len(kept) < 2:
             return tuple(kept)
-        return tuple(sorted(kept, key=lambda e: (e.reference is not None, e.source)))
+        return tuple(sorted(kept, key=_evidence_order))
 
 
 def scan_entry(name: str, data: bytes, findings: Findings, cache: dict | None = None) -> str | None:
@@ -383,6 +383,10 @@ def _is_text(name: str, data: bytes) -> bool:
         return False
     printable = len(head) - len(head.translate(None, _PRINTABLE))
     return printable >= MIN_TEXT_RATIO * len(head)
+
+
+def _evidence_order(evidence: Evidence) -> tuple[bool, str]:
+    return evidence.reference is not None, evidence.source  # contact candidates first, then by entry
 
 
 def _sorted(sources: set[str]) -> tuple[str, ...]:

@@ -50,13 +50,13 @@ _COMMENT_BEFORE = re.compile(r"(?:(?:^|\s)//+\s|/\*+\s|^\s*\*\s|<!--\s*|(?:^|\s)
 _NAMESPACE_BEFORE = re.compile(r"(?:xmlns(?::[\w.\-]+)?|targetNamespace|namespace|NAMESPACE|_NS|Namespace)\s*[=:(,]?\s*[\"']?\Z")
 _SCHEMA_BEFORE = re.compile(r"(?:DOCTYPE|SYSTEM|PUBLIC|schemaLocation|\$schema|\bdtd\b|\bxsd\b)[^\n]{0,120}\Z",
                             re.IGNORECASE)
-# Feature/property identifiers of XML parsers (SAX, Xerces, JAXP, XmlPull): http URIs, never fetched.
 # Anything in a URL that one of the path rules below could match; most URLs have none and are judged in one search.
-_PATH_HINT_SOURCE = (r"/auth/|\.(?:xsd|dtd|rng|ent|mod|md)\b|featur|propert|licen[cs]|/copying|/legal/"
-                     r"|/(?:blob|tree|wiki|issues|pull)/")
-_PATH_HINT = re.compile(r"^http://|" + _PATH_HINT_SOURCE, re.IGNORECASE)
+# Written in lowercase: the scanner also searches it case-sensitively on lowercased bytes.
+PATH_HINT_SOURCE = (r"/auth/|\.(?:xsd|dtd|rng|ent|mod|md)\b|featur|propert|licen[cs]|/copying|/legal/"
+                    r"|/(?:blob|tree|wiki|issues|pull)/")
+_PATH_HINT = re.compile(r"^http://|" + PATH_HINT_SOURCE, re.IGNORECASE)
 # The same, for the scanner's fast path over raw bytes (authority and path of an https/wss/… URL).
-URL_NEEDS_JUDGING = re.compile(rb"\s|" + _PATH_HINT_SOURCE.encode(), re.IGNORECASE)
+URL_NEEDS_JUDGING = re.compile(rb"\s|" + PATH_HINT_SOURCE.encode(), re.IGNORECASE)
 # http:// identifiers: the first path segment of a namespace or API-identifier URI (``http://relaxng.org/ns/…``,
 # ``http://apache.org/xml/serializer``, ``http://java.sun.com/jaxp/xpath/dom``). Identifiers keep the old scheme.
 _IDENTIFIER_SEGMENTS = frozenset(
@@ -72,6 +72,7 @@ _LICENCE_PATH = re.compile(r"/licen[cs]es?(?:/|[-_.]|\Z)|/copying|/legal/", re.I
 SCHEMA_WORDS = re.compile(r"DOCTYPE|SYSTEM|PUBLIC|schemaLocation|\$schema|dtd|xsd", re.IGNORECASE)
 NAMESPACE_WORDS = re.compile(r"ns|NS|amespace|AMESPACE")
 _COMMENT_MARKS = re.compile(r"//|/\*|^\s*\*|<!--|#")
+# Feature/property identifiers of XML parsers (SAX, Xerces, JAXP, XmlPull): http URIs, never fetched.
 _XML_IDENTIFIER_PATH = re.compile(r"/(?:[\w.\-]+/)*(?:features?|properties|property)(?:/|\.html#)", re.IGNORECASE)
 
 
