@@ -48,9 +48,18 @@ def _extract(shown: str, container: ApkContainer) -> PackageFacts:
                                    size=container.size)
     # The package digest (the check's identity) is hashed on a second core while the readers run.
     with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="gate-digest") as background:
-        digest = background.submit(lambda: hashlib.sha256(container.view(0, container.size)).hexdigest())
+        digest = background.submit(_package_digest, container)
         facts = _read_by_format(shown, container)
         return dataclasses.replace(facts, sha256=digest.result(), size=container.size)
+
+
+def _package_digest(container: ApkContainer) -> str:
+    """SHA-256 of the whole file, on a background thread that yields its core to the readers (needed only at the end)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+    except (AttributeError, OSError):  # pragma: no cover - not Linux: the thread keeps the usual priority
+        pass
+    return hashlib.sha256(container.view(0, container.size)).hexdigest()
 
 
 def _read_by_format(shown: str, container: ApkContainer) -> PackageFacts:

@@ -13,14 +13,16 @@ import threading
 
 # CPython hands the GIL to a waiting thread only after this long (default 5 ms). The verifier thread takes the GIL
 # back after every inflate and every hash (the v2/v3 digests alone are one hash per 1 MiB chunk), so beside a
-# scanner running Python it waited up to 5 ms each time: on the 28 MB bench APK the whole-file digests took 123 ms
-# instead of 25 ms. At 1 ms the verifier keeps pace and the scanner never waits (0.285 s -> 0.257 s in all).
-SWITCH_INTERVAL_S = 0.001
+# scanner running Python it waited up to the interval each time, and until it reaches the DEX files the scanner
+# inflates them itself. On the 39 MB bench APK the verifier began v1 after 123 ms at 5 ms, 74 ms at 1 ms and 47 ms
+# at 0.2 ms; the extraction took 0.25 s, 0.22 s and 0.19 s (medians of 20).
+SWITCH_INTERVAL_S = 0.0002
 # Reading a large package allocates ~100,000 small containers that live until its facts are built (string caches,
 # evidence, host facts). At CPython's default gen0 threshold (700) that cost 125 young, 12 middle and one full
-# collection per package, 20-30 ms on the bench APK, each pass walking the same live objects again. With 20,000 a
-# package costs a handful of young collections; cycles (which the readers do not make) are still collected.
-GC_YOUNG_THRESHOLD = 20_000
+# collection per package, 20-30 ms on the bench APK, each pass walking the same live objects again. At 100,000 the
+# bench APK is read without a collection, and the first young collection after it walks those objects once.
+# Cycles (which the readers do not make) are still collected.
+GC_YOUNG_THRESHOLD = 100_000
 
 _lock = threading.Lock()
 _users = 0

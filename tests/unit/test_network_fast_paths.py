@@ -77,7 +77,8 @@ def test_pooled_plain_names_match_the_general_rules(monkeypatch, strings, hosts,
 _FRAGMENTS = [b"https://", b"http://", b"wss://", b"api.example.cn", b"m1.shop-web.com", b"8.8.8.8", b"10.1.2.3",
               b"/p", b"/auth/x", b"/a.xsd", b"/licenses/", b"/blob/", b'"', b"'", b"=", b" ", b"see ", b"xmlns=",
               b"schemaLocation=", b"<a href=", b":8443", b"\0", b"\n", b"#", b"// ", b"ns.example-lib.org", b".md",
-              "例".encode(), b"%s.", b"@", b"1.2.3.4", b"x.so", b"com.example.app", b"CDN.Example.CN", b"::1"]
+              "例".encode(), b"%s.", b"@", b"1.2.3.4", b"x.so", b"com.example.app", b"CDN.Example.CN", b"::1",
+              b"user:pw@", b"[2001:db8::5]", b"api.example.cn.", b"https:///x"]
 
 
 def _random_texts(seed: int, count: int) -> list[bytes]:

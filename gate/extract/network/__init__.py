@@ -66,7 +66,7 @@ class NetworkScanner:
     def __init__(self) -> None:
         self._host_sources: defaultdict[str, set[str]] = defaultdict(set)
         self._ip_sources: defaultdict[str, set[str]] = defaultdict(set)
-        self._evidence: defaultdict[str, list[Evidence]] = defaultdict(list)  # host or IP -> occurrences
+        self._evidence: dict[str, list[Evidence]] = {}  # host or IP -> occurrences
         self._contacts: set[str] = set()  # values with at least one contact occurrence
         # host -> (DEX entry, class descriptor or None for "other code") of the code that loads it
         self._loaders: defaultdict[str, set[tuple[str, str | None]]] = defaultdict(set)
@@ -124,11 +124,12 @@ class NetworkScanner:
     def facts(self) -> NetworkFacts:
         """The hosts and IPs found so far."""
         code_sdks = self._sdks_by_code()
-        contacts, evidence_of = self._contacts, self._evidence_of
+        contacts, evidence_of, kept = self._contacts, self._evidence_of, self._evidence
         hosts = []
         append = hosts.append  # a package can have thousands of hosts: the loop is kept lean
         for host, sources in sorted(self._host_sources.items()):
-            evidence = evidence_of(host)
+            evidence = kept.get(host, ())
+            evidence = tuple(evidence) if len(evidence) < 2 else tuple(sorted(evidence, key=_evidence_order))
             by_table = sdk_for_host(host)
             by_code = code_sdks.get(host) if code_sdks else None
             if by_table is None and by_code is not None:
@@ -208,20 +209,22 @@ class NetworkScanner:
     def _note(self, source: str, findings: Findings, values, entry_why: str | None, how_here: str | None,
               reader: str | None) -> None:
         """Keep this entry's occurrence of each of ``values`` (not yet decided) as evidence."""
-        evidence, contacts = self._evidence, self._contacts
+        evidence, contacts, found = self._evidence, self._contacts, findings.evidence
+        default = (how_here or "string", "", None)
+        forced_how = how_here or ("network_config" if reader == "network_config" else None)
         for value in values:
-            how, excerpt, why = findings.evidence.get(value) or (how_here or "string", "", None)
+            how, excerpt, why = found.get(value) or default
             why = entry_why or why
-            kept = evidence[value]
-            if len(kept) >= MAX_EVIDENCE and why is not None:
-                continue
-            if reader == "network_config":
-                how = "network_config"
-            item = Evidence(source, how_here or ("resource" if how == "whole_string" else how), excerpt, why)
-            if len(kept) < MAX_EVIDENCE:
+            item = Evidence(source, forced_how or ("resource" if how == "whole_string" else how), excerpt, why)
+            kept = evidence.get(value)
+            if kept is None:
+                evidence[value] = [item]
+            elif len(kept) < MAX_EVIDENCE:
                 kept.append(item)
-            else:
+            elif why is None:
                 kept[-1] = item  # a contact occurrence is worth more than a fifth reference
+            else:
+                continue
             if why is None:
                 contacts.add(value)
 

@@ -251,10 +251,14 @@ def _take_url_authorities(data: bytes, findings: Findings, cache: dict, prefix_l
 
 def _authority_values(authority: bytes) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(hosts, IPs) of one URL authority: at most one value in all."""
+    if authority and 0x61 <= authority[-1] <= 0x7A and _PLAIN_NAME.fullmatch(authority):
+        # The common case, a lowercase host name (no user, port or IPv6 literal, and not a dotted quad).
+        name = url_host(authority.decode("ascii"))
+        return ((name,) if name else ()), ()
     after_user = authority.rpartition(b"@")[2]
     host = after_user.partition(b":")[0].rstrip(b".")
     if host and not _DOTTED_QUAD.match(host) and not after_user.startswith(b"["):
-        name = url_host(host.decode("ascii"))  # the common case, a host name: no Findings to fill
+        name = url_host(host.decode("ascii"))  # a host name with a user or a port: no Findings to fill
         return ((name,) if name else ()), ()
     found = Findings()
     _authority(authority, found)
@@ -336,7 +340,7 @@ def scan_strings(data: bytes, findings: Findings, start: int = 0, end: int | Non
             _at_anchor(data, i, j, start, end, 0, findings)
             pos = j
             continue
-        if prefix_len and (first == start or data[first - 1] == 0):
+        if prefix_len:  # ``first`` follows a NUL or is the region's start: a length prefix is there
             first = min(first + prefix_len, i)
         text = data[first:last]
         known = cache.get(text)
