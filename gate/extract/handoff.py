@@ -63,8 +63,8 @@ class EntryHandoff:
         """The verifier returned or raised: the scanner inflates whatever it still wants, and lends nothing more."""
         with self._cond:
             self._done = True
+            self._container.unlend()
             self._cond.notify_all()
-        self._container.unlend()
 
     # -- the scanning thread -----------------------------------------------------------------------------------------
 
@@ -96,14 +96,14 @@ class EntryHandoff:
                     return data
                 if self._read_here(entry):
                     self._waiting.discard(entry.name)  # from now on the verifier keeps its copy to itself
-                    lend = not self._done and self._verified_upto < entry.local_header_offset \
-                        and self._lent + entry.uncompressed_size <= LEND_LIMIT_BYTES
                     break
                 self._cond.wait()
         data = self._container.read(entry)
-        if lend and not entry.name.startswith(SIGNATURE_DIR):
-            self._lent += len(data)
-            self._container.lend(entry, data)
+        with self._cond:  # lend only while the verifier runs and has not passed the entry (it unlends when done)
+            if not self._done and self._verified_upto < entry.local_header_offset \
+                    and not entry.name.startswith(SIGNATURE_DIR) and self._lent + len(data) <= LEND_LIMIT_BYTES:
+                self._lent += len(data)
+                self._container.lend(entry, data)
         return data
 
     def _read_here(self, entry: ZipEntry) -> bool:

@@ -54,7 +54,7 @@ def _extract(shown: str, container: ApkContainer) -> PackageFacts:
 
 
 def _package_digest(container: ApkContainer) -> str:
-    """SHA-256 of the whole file, on a background thread that yields its core to the readers (needed only at the end)."""
+    """SHA-256 of the whole file, on a thread that yields its core to the readers (it is needed only at the end)."""
     try:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
     except (AttributeError, OSError):  # pragma: no cover - not Linux: the thread keeps the usual priority

@@ -124,19 +124,18 @@ class NetworkScanner:
     def facts(self) -> NetworkFacts:
         """The hosts and IPs found so far."""
         code_sdks = self._sdks_by_code()
-        contacts, evidence_of, kept = self._contacts, self._evidence_of, self._evidence
+        contacts, evidence_of = self._contacts, self._evidence_of
         # A package can have thousands of hosts: the loop is kept lean (local names, no keyword arguments).
         hosts = []
         append, table, domain, fact = hosts.append, sdk_for_host, registrable_domain, HostFact
         for host, sources in sorted(self._host_sources.items()):
-            evidence = kept.get(host, ())
-            evidence = tuple(evidence) if len(evidence) < 2 else tuple(sorted(evidence, key=_evidence_order))
+            evidence = evidence_of(host)
             by_table = table(host)
             by_code = code_sdks.get(host) if code_sdks else None
             if by_table is None and by_code is not None:
                 evidence = evidence + by_code[1][:MAX_EVIDENCE]
             append(fact(
-                host, domain(host), tuple(sources) if len(sources) == 1 else tuple(sorted(sources)),
+                host, domain(host), _sorted(sources),
                 by_table or (by_code[0] if by_code else None), "contact" if host in contacts else "reference",
                 evidence, "host" if by_table else "code" if by_code else None))
         ips = tuple(
