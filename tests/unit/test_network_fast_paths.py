@@ -120,3 +120,23 @@ def test_a_reference_first_does_not_settle_a_host_a_later_entry_uses():
     assert kind == "contact"
     assert [(e.source, e.reference) for e in evidence] == [
         ("assets/a.json", None), ("LICENSE.txt", "licence_file"), ("assets/c.txt", "link_in_text")]
+
+
+def test_evidence_does_not_depend_on_the_hash_seed():
+    # Two authorities name one host; the first occurrence in the entry must be its evidence in every process
+    # (set iteration order changes with PYTHONHASHSEED).
+    import json
+    import os
+    import subprocess
+    import sys
+
+    code = ("import json, sys; from gate.extract.network import NetworkScanner; s = NetworkScanner(); "
+            "s.feed('assets/a.json', sys.stdin.buffer.read()); "
+            "print(json.dumps([h.as_dict() for h in s.facts().hosts]))")
+    text = b'{"a": "https://API.example-pay.cn/first", "b": "https://api.example-pay.cn:443/second"}'
+    runs = {json.dumps(json.loads(subprocess.run(
+        [sys.executable, "-c", code], input=text, capture_output=True, check=True,
+        env={**os.environ, "PYTHONHASHSEED": seed}).stdout)) for seed in ("1", "2", "3", "4")}
+    assert len(runs) == 1
+    (only,) = json.loads(runs.pop())
+    assert only["evidence"][0]["excerpt"].startswith('{"a": "https://API.example-pay.cn/first"')
