@@ -24,10 +24,10 @@ import argparse
 import ctypes
 import json
 import os
-import statistics
 import pathlib
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import time
