@@ -186,12 +186,13 @@ def _verify_then_scan(container: ApkContainer, verify, wanted: list[ZipEntry], o
     are kept for the scan, up to ``SMALL_KEEP_BYTES``, so most are inflated once."""
     names = {entry.name for entry in wanted}
     kept: dict[str, bytes] = {}
-    room = [SMALL_KEEP_BYTES]
+    room = SMALL_KEEP_BYTES
 
     def keep(entry: ZipEntry, data: bytes) -> None:
-        if entry.name in names and len(data) <= room[0]:
+        nonlocal room
+        if entry.name in names and len(data) <= room:
             kept[entry.name] = data
-            room[0] -= len(data)
+            room -= len(data)
 
     signature = verify(on_entry=keep)
     for entry in sorted(wanted, key=lambda e: e.local_header_offset):
