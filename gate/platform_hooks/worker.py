@@ -4,19 +4,29 @@ One job at a time per process; run more processes (on PostgreSQL) for more throu
 beside the jobs by their own thread and a bounded pool (GATE_CALLBACK_CONCURRENCY). The decision, the check
 row, the job's completion and the callback's outbox row are written in one transaction, guarded by the job's
 owner; the spooled package is deleted after that commit.
+
+Identity: each process start is ``host:pid:random`` (callbacks.process_identity), so two containers that both run
+as PID 1 under one host name never pass each other's ownership guards.
+
+Callbacks: the sending thread claims a delivery only when a slot of the pool is free and hands it over at once, so
+no claim waits behind a slow delivery, and a round never waits for its slowest member; one client gets at most
+``PER_CLIENT_SHARE`` of the slots, so one slow store leaves the others' callbacks flowing.
+
+A job that fails while the database is away cannot be released at once: the release is retried until the database
+answers again (within the job's lease), so a short blip delays the check by the blip, not by a whole lease.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import socket
 import threading
 import time
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from gate.config import Settings
 from gate.platform_hooks import callbacks, checks, jobs
@@ -25,11 +35,13 @@ from gate.store.tables import utcnow
 
 LOGGER = logging.getLogger("gate.worker")
 SC = ServiceCheck.__table__
-CALLBACK_ROUND = 4  # deliveries claimed per round per sending thread: a round ends soon, claims stay fresh
+CALLBACK_ROUND = 4  # `gate worker --once`: deliveries claimed per round per sending slot
+PER_CLIENT_SHARE = 0.5  # of the callback slots, what one client may hold at once (at least one)
+RELEASE_RETRY_MAX_SECONDS = 2.0  # between attempts to release a failed job while the database is away
 
 
 def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    return callbacks.process_identity()
 
 
 class Worker:
@@ -40,9 +52,20 @@ class Worker:
         self.name = name or worker_name()
         self.policy = settings.decision_policy()
         self.fetch_policy = policy_from_settings(settings)
+        self._next_sweep = 0.0  # monotonic time of the next orphaned-spool sweep (at once on the first round)
+
+    def sweep_spool(self) -> None:
+        """Delete orphaned spool files at start-up and every SWEEP_INTERVAL_SECONDS (gate...spool_sweep)."""
+        if time.monotonic() < self._next_sweep:
+            return
+        from gate.platform_hooks.spool_sweep import SWEEP_INTERVAL_SECONDS, sweep_orphans
+
+        self._next_sweep = time.monotonic() + SWEEP_INTERVAL_SECONDS
+        sweep_orphans(self.engine, self.settings.spool_dir)
 
     def run_once(self) -> bool:
         """Process at most one job; True when there was one."""
+        self.sweep_spool()
         job = jobs.claim(self.engine, self.name, lease_seconds=self.settings.job_lease_seconds)
         if job is not None:
             self.process(job)
@@ -50,7 +73,7 @@ class Worker:
 
     def deliver_callbacks(self, pool: Executor | None = None) -> int:
         """One round of due callbacks (on ``pool`` side by side when given); how many were delivered."""
-        return callbacks.deliver_due(self.engine, policy=self.fetch_policy, pool=pool,
+        return callbacks.deliver_due(self.engine, policy=self.fetch_policy, pool=pool, owner=self.name,
                                      backoff_seconds=self.settings.callback_backoff_seconds,
                                      max_attempts=self.settings.callback_max_attempts,
                                      timeout=self.settings.callback_timeout_seconds,
@@ -68,9 +91,50 @@ class Worker:
         sender.join()
 
     def _callback_loop(self, poll_seconds: float, stop: threading.Event) -> None:
-        with ThreadPoolExecutor(max_workers=self.settings.callback_concurrency,
-                                thread_name_prefix="callback") as pool:
-            self._loop(lambda: self.deliver_callbacks(pool) > 0, poll_seconds, stop)
+        """Claim deliveries as slots free up and send each at once (module docstring, "Callbacks")."""
+        slots = self.settings.callback_concurrency
+        per_client = max(1, int(slots * PER_CLIENT_SHARE))
+        busy: dict[int, int] = {}
+        lock = threading.Lock()
+        running: set[Future] = set()
+
+        def done(client_id: int, _future: Future) -> None:
+            with lock:
+                busy[client_id] -= 1
+
+        with ThreadPoolExecutor(max_workers=slots, thread_name_prefix="callback") as pool:
+            while not stop.is_set():
+                running = {f for f in running if not f.done()}
+                claimed = []
+                if len(running) < slots:
+                    with lock:
+                        in_flight = {k: v for k, v in busy.items() if v}
+                    try:
+                        claimed = callbacks.claim_due(
+                            self.engine, timeout=self.settings.callback_timeout_seconds, owner=self.name,
+                            limit=slots - len(running), per_client=per_client, busy=in_flight)
+                    except Exception:  # noqa: BLE001 - a database blip: the claims are retried next turn
+                        LOGGER.exception("claiming callbacks failed; retrying", extra={"fields": {"worker": self.name}})
+                for claim in claimed:
+                    with lock:
+                        busy[claim.client_id] = busy.get(claim.client_id, 0) + 1
+                    future = pool.submit(self._send, claim)
+                    future.add_done_callback(lambda f, c=claim.client_id: done(c, f))
+                    running.add(future)
+                if running:
+                    wait(running, timeout=poll_seconds, return_when=FIRST_COMPLETED)
+                else:
+                    stop.wait(poll_seconds)
+
+    def _send(self, claim) -> bool:
+        try:
+            return callbacks.attempt(self.engine, claim, policy=self.fetch_policy,
+                                     backoff_seconds=self.settings.callback_backoff_seconds,
+                                     max_attempts=self.settings.callback_max_attempts,
+                                     timeout=self.settings.callback_timeout_seconds)
+        except Exception:  # noqa: BLE001 - the database went away around the POST: the claim's lease retries it
+            LOGGER.exception("callback attempt failed", extra={"fields": {"check_id": claim.check_id}})
+            return False
 
     def _loop(self, step, poll_seconds: float, stop: threading.Event) -> None:
         while not stop.is_set():
@@ -89,15 +153,35 @@ class Worker:
                 outcome = self._check(job)
         except Exception as exc:  # noqa: BLE001 - the job is released for a retry, never silently dropped
             LOGGER.exception("job failed", extra={"fields": {"job_id": job.id, "check_id": job.check_id}})
-            released = jobs.release_for_retry(self.engine, job, self.name, f"{type(exc).__name__}: {exc}")
+            error = f"{type(exc).__name__}: {exc}"
+            released = self._when_database_answers(job, lambda: jobs.release_for_retry(
+                self.engine, job, self.name, error))
             if released == "final":
-                released = "failed" if self._fail(job, "the check could not be completed; see the worker log") \
-                    else "lost"
+                released = self._when_database_answers(job, lambda: "failed" if self._fail(
+                    job, "the check could not be completed; see the worker log") else "lost")
             LOGGER.info("job released", extra={"fields": {"job_id": job.id, "outcome": released}})
             return
         LOGGER.info("job done", extra={"fields": {
             "job_id": job.id, "check_id": job.check_id, "verdict": outcome and outcome.decision["verdict"],
             "seconds": round(time.perf_counter() - started, 3), "attempt": job.attempts}})
+
+    def _when_database_answers(self, job: jobs.ClaimedJob, step):
+        """Run ``step`` (a guarded write about ``job``), retrying while the database does not answer, until the
+        job's lease would have passed; then ``expired``: the lease lets another claim retake the job."""
+        give_up = time.monotonic() + self.settings.job_lease_seconds
+        delay = 0.25
+        while True:
+            try:
+                return step()
+            except SQLAlchemyError as exc:
+                if time.monotonic() + delay > give_up:
+                    LOGGER.error("database away for the whole lease; the job is retaken when it expires",
+                                 extra={"fields": {"job_id": job.id, "error_type": type(exc).__name__}})
+                    return "expired"
+                LOGGER.warning("database unavailable; retrying the job's release",
+                               extra={"fields": {"job_id": job.id, "error_type": type(exc).__name__}})
+                time.sleep(delay)
+                delay = min(delay * 2, RELEASE_RETRY_MAX_SECONDS)
 
     def _check(self, job: jobs.ClaimedJob):
         payload = job.payload
