@@ -29,7 +29,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from gate.config import Settings
-from gate.platform_hooks import callbacks, checks, jobs
+from gate.errors import GateError
+from gate.platform_hooks import callbacks, checks, jobs, metrics
+from gate.platform_hooks.uploads import UploadError
 from gate.store.service_tables import ServiceCheck
 from gate.store.tables import utcnow
 
@@ -38,6 +40,7 @@ SC = ServiceCheck.__table__
 CALLBACK_ROUND = 4  # `gate worker --once`: deliveries claimed per round per sending slot
 PER_CLIENT_SHARE = 0.5  # of the callback slots, what one client may hold at once (at least one)
 RELEASE_RETRY_MAX_SECONDS = 2.0  # between attempts to release a failed job while the database is away
+RETRIED_DOWNLOAD_CODES = ("package_url_unreachable", "spool_full")  # may work on a later attempt
 
 
 def worker_name() -> str:
@@ -153,7 +156,7 @@ class Worker:
                 outcome = self._check(job)
         except Exception as exc:  # noqa: BLE001 - the job is released for a retry, never silently dropped
             LOGGER.exception("job failed", extra={"fields": {"job_id": job.id, "check_id": job.check_id}})
-            error = f"{type(exc).__name__}: {exc}"
+            error = f"{exc.code}: {exc.message}" if isinstance(exc, GateError) else f"{type(exc).__name__}: {exc}"
             released = self._when_database_answers(job, lambda: jobs.release_for_retry(
                 self.engine, job, self.name, error))
             if released == "final":
@@ -183,18 +186,52 @@ class Worker:
                 time.sleep(delay)
                 delay = min(delay * 2, RELEASE_RETRY_MAX_SECONDS)
 
+    def _download(self, job: jobs.ClaimedJob) -> str | None:
+        """A package_url job's package, downloaded and digest-checked into the spool; None when the job failed.
+        A download that may work later (the store's server unreachable, our spool full) is retried like any failed
+        job; a refusal that will not change (forbidden address, digest mismatch, too large) fails the check."""
+        from gate.platform_hooks.fetch import fetch_package
+
+        payload = job.payload
+        try:
+            spooled = fetch_package(payload["package_url"], expected_sha256=payload["sha256"],
+                                    policy=self.fetch_policy, directory=self.settings.spool_dir)
+        except UploadError as exc:
+            if exc.code in RETRIED_DOWNLOAD_CODES and job.attempts < jobs.MAX_JOB_ATTEMPTS:
+                raise
+            self._fail(job, f"{exc.code}: {exc.message}")
+            return None
+        metrics.UPLOAD_BYTES.inc(spooled.size)
+        return spooled.path
+
     def _check(self, job: jobs.ClaimedJob):
         payload = job.payload
-        path = payload["path"]
+        by_url = bool(payload.get("package_url"))
+        path = self._download(job) if by_url else payload["path"]
+        if path is None:
+            return None
         if not os.path.exists(path):
             self._fail(job, "the spooled package is missing (was GATE_SPOOL_DIR shared with the worker?)")
             return None
+        try:
+            return self._decide(job, path, by_url=by_url)
+        except BaseException:
+            if by_url:  # our own download: the next attempt downloads again
+                _discard(path)
+            raise
+
+    def _decide(self, job: jobs.ClaimedJob, path: str, *, by_url: bool):
+        payload = job.payload
         facts = checks.extract(path, payload.get("filename") or "package.apk")
         with self.engine.begin() as conn:
             done = conn.execute(update(jobs.J).where(jobs.owned(job.id, self.name))
                                 .values(status="done", finished_at=utcnow(), lease_until=None)).rowcount
             if not done:  # lost the lease: another worker owns the job now, and its result will stand
+                if by_url:
+                    _discard(path)
                 return None
+            if by_url:
+                conn.execute(update(SC).where(SC.c.check_id == job.check_id).values(size=os.path.getsize(path)))
             outcome = checks.finish_job_check(conn, check_id=job.check_id, facts=facts,
                                               metadata=payload.get("metadata") or {}, policy=self.policy,
                                               actor=f"worker:{self.name}")
