@@ -40,6 +40,7 @@ class Settings:
     max_upload_bytes: int = 512 * 1024 * 1024  # GATE_MAX_UPLOAD_BYTES: largest package accepted (413 above)
     sync_threshold_bytes: int = 32 * 1024 * 1024  # GATE_SYNC_THRESHOLD_BYTES: larger uploads are queued (202)
     spool_dir: str | None = None  # GATE_SPOOL_DIR: where uploads wait for the worker (default: system temp dir)
+    spool_orphan_seconds: float = 600.0  # GATE_SPOOL_ORPHAN_SECONDS: unused spool files older than this are swept
     fetch_allow_http: bool = False  # GATE_FETCH_ALLOW_HTTP: allow http:// package_url (never in production)
     fetch_allow_networks: str = ""  # GATE_FETCH_ALLOW_NETWORKS: CIDRs exempt from the SSRF address check
     callback_max_attempts: int = 8  # GATE_CALLBACK_MAX_ATTEMPTS: deliveries before a callback is given up
@@ -148,6 +149,8 @@ def _service_settings(environ: Mapping[str, str]) -> dict:
         max_upload_bytes=_number(environ, "GATE_MAX_UPLOAD_BYTES", Settings.max_upload_bytes, minimum=1),
         sync_threshold_bytes=_number(environ, "GATE_SYNC_THRESHOLD_BYTES", Settings.sync_threshold_bytes),
         spool_dir=environ.get("GATE_SPOOL_DIR", "").strip() or None,
+        spool_orphan_seconds=_number(environ, "GATE_SPOOL_ORPHAN_SECONDS", Settings.spool_orphan_seconds,
+                                     kind=float),
         fetch_allow_http=_flag(environ, "GATE_FETCH_ALLOW_HTTP"),
         fetch_allow_networks=environ.get("GATE_FETCH_ALLOW_NETWORKS", "").strip(),
         callback_max_attempts=_number(environ, "GATE_CALLBACK_MAX_ATTEMPTS", Settings.callback_max_attempts,

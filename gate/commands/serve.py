@@ -72,7 +72,7 @@ def serve(host: str, port: int, workers: int, threads: int, timeout: int, dev: b
     engine = open_database(settings.database_url)  # refuse to start on an unreachable or outdated database
     from gate.platform_hooks.spool_sweep import sweep_orphans
 
-    sweep_orphans(engine, settings.spool_dir)  # what a server killed mid-upload left behind
+    sweep_orphans(engine, settings.spool_dir, age_seconds=settings.spool_orphan_seconds)  # a killed server's leftovers
     engine.dispose()
     if with_scheduler or settings.scheduler_in_server:
         _start_scheduler_process()

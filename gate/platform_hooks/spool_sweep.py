@@ -2,7 +2,7 @@
 
 A spool file (``gate-upload-*.pkg`` in ``GATE_SPOOL_DIR``) is in use while any of these holds, and is then kept:
 1. a process holds a ``flock`` on it (a request is writing it: gate.platform_hooks.uploads.HashingSpool);
-2. it was modified less than ``ORPHAN_AGE_SECONDS`` ago (a finished upload on its way into the job table, a
+2. it was modified less than ``GATE_SPOOL_ORPHAN_SECONDS`` (default 600) ago (a finished upload on its way into the job table, a
    synchronous check extracting it);
 3. a live job (queued or running) names it: the worker still has to read it.
 Anything else is an orphan: its request died before a job took it. ``gate serve`` and ``gate worker`` sweep at

@@ -64,7 +64,7 @@ class Worker:
         from gate.platform_hooks.spool_sweep import SWEEP_INTERVAL_SECONDS, sweep_orphans
 
         self._next_sweep = time.monotonic() + SWEEP_INTERVAL_SECONDS
-        sweep_orphans(self.engine, self.settings.spool_dir)
+        sweep_orphans(self.engine, self.settings.spool_dir, age_seconds=self.settings.spool_orphan_seconds)
 
     def run_once(self) -> bool:
         """Process at most one job; True when there was one."""

@@ -93,7 +93,8 @@ def watch_engine(engine: Engine, *, statement_seconds: float, ping_seconds: floa
 
     @event.listens_for(engine, "before_cursor_execute")
     def _arm(conn, cursor, statement, parameters, context, executemany):
-        seconds = conn.get_execution_options().get("deadline_seconds", statement_seconds)
+        options = context.execution_options if context is not None else conn.get_execution_options()
+        seconds = options.get("deadline_seconds", statement_seconds)
         WATCHDOG.arm(conn.connection.dbapi_connection, seconds)
 
     @event.listens_for(engine, "after_cursor_execute")
