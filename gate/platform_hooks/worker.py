@@ -9,8 +9,9 @@ Identity: each process start is ``host:pid:random`` (callbacks.process_identity)
 as PID 1 under one host name never pass each other's ownership guards.
 
 Callbacks: the sending thread claims a delivery only when a slot of the pool is free and hands it over at once, so
-no claim waits behind a slow delivery, and a round never waits for its slowest member; one client gets at most
-``PER_CLIENT_SHARE`` of the slots, so one slow store leaves the others' callbacks flowing.
+no claim waits behind a slow delivery, and a round never waits for its slowest member; one client holds at most all
+slots but one (one slot when there is only one), so one slow store leaves the others' callbacks flowing while a
+store alone still gets nearly every slot.
 
 A job that fails while the database is away cannot be released at once: the release is retried until the database
 answers again (within the job's lease), so a short blip delays the check by the blip, not by a whole lease.
@@ -38,7 +39,6 @@ from gate.store.tables import utcnow
 LOGGER = logging.getLogger("gate.worker")
 SC = ServiceCheck.__table__
 CALLBACK_ROUND = 4  # `gate worker --once`: deliveries claimed per round per sending slot
-PER_CLIENT_SHARE = 0.5  # of the callback slots, what one client may hold at once (at least one)
 RELEASE_RETRY_MAX_SECONDS = 2.0  # between attempts to release a failed job while the database is away
 RETRIED_DOWNLOAD_CODES = ("package_url_unreachable", "spool_full")  # may work on a later attempt
 
@@ -96,7 +96,7 @@ class Worker:
     def _callback_loop(self, poll_seconds: float, stop: threading.Event) -> None:
         """Claim deliveries as slots free up and send each at once (module docstring, "Callbacks")."""
         slots = self.settings.callback_concurrency
-        per_client = max(1, int(slots * PER_CLIENT_SHARE))
+        per_client = max(1, slots - 1)  # one slot always left for the other clients
         busy: dict[int, int] = {}
         lock = threading.Lock()
         running: set[Future] = set()
