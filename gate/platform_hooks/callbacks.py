@@ -94,6 +94,9 @@ def claim_lease(deadline: float) -> float:
 class DeliveryTooSlow(TimeoutError):
     """The store did not answer within the delivery's overall deadline."""
 
+    def __init__(self) -> None:
+        super().__init__("the store did not answer within the delivery deadline")
+
 
 class _DeadlineSocket:
     """A connected socket whose every send and receive gets only what is left of one overall deadline: a store
@@ -105,16 +108,22 @@ class _DeadlineSocket:
     def _arm(self) -> None:
         left = self._deadline - time.monotonic()
         if left <= 0:
-            raise DeliveryTooSlow("the store did not answer within the delivery deadline")
+            raise DeliveryTooSlow()
         self._sock.settimeout(left)
 
     def sendall(self, data) -> None:
         self._arm()
-        self._sock.sendall(data)
+        try:
+            self._sock.sendall(data)
+        except TimeoutError:  # the socket's timeout was what is left of the deadline
+            raise DeliveryTooSlow() from None
 
     def recv_into(self, buffer, nbytes: int = 0) -> int:
         self._arm()
-        return self._sock.recv_into(buffer, nbytes)
+        try:
+            return self._sock.recv_into(buffer, nbytes)
+        except TimeoutError:
+            raise DeliveryTooSlow() from None
 
     def makefile(self, mode: str = "rb", *args, **kwargs):
         return io.BufferedReader(_DeadlineReader(self))
@@ -144,10 +153,14 @@ class _PinnedConnection(http.client.HTTPConnection):
     def connect(self) -> None:
         left = self._deadline - time.monotonic()
         if left <= 0:
-            raise DeliveryTooSlow("the store did not answer within the delivery deadline")
-        sock = socket.create_connection((str(self._target.address), self._target.port), timeout=left)
-        if self._target.scheme == "https":
-            sock = ssl.create_default_context().wrap_socket(sock, server_hostname=self._target.host)
+            raise DeliveryTooSlow()
+        try:
+            sock = socket.create_connection((str(self._target.address), self._target.port), timeout=left)
+            if self._target.scheme == "https":  # the handshake runs under the same (shrinking) timeout
+                sock.settimeout(max(self._deadline - time.monotonic(), 0.001))
+                sock = ssl.create_default_context().wrap_socket(sock, server_hostname=self._target.host)
+        except TimeoutError:
+            raise DeliveryTooSlow() from None
         self.sock = _DeadlineSocket(sock, self._deadline)
 
 
