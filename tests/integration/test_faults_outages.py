@@ -439,8 +439,8 @@ def test_a_server_with_every_thread_busy_answers_healthz_overloaded(tmp_path, sq
             s.sendall(f"POST /api/v1/checks HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {client.api_key}"
                       f"\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body[:100])
             slow.append(s)
-        busy = wait_for(lambda: (r := requests.get(f"{url}/healthz", timeout=10)).status_code == 503 and r,
-                        timeout=30, what="healthz saying overloaded")
+        busy = wait_for(lambda: (r := requests.get(f"{url}/healthz", timeout=10)).status_code == 503 and [r],
+                        timeout=30, what="healthz saying overloaded")[0]  # (a 503 Response is falsy)
         assert busy.json()["status"] == "overloaded" and busy.json()["error"]["code"] == "overloaded"
         assert busy.headers["Retry-After"]
         for s in slow:
