@@ -469,3 +469,31 @@ def test_two_workers_running_as_pid_1_have_different_identities():
         names.append(name)
     host = socket.gethostname()
     assert all(n.startswith(f"{host}:1:") for n in names) and names[0] != names[1], names
+
+
+def test_the_sweep_keeps_young_files_files_of_live_jobs_and_what_it_did_not_write(tmp_path, sqlite_url):
+    from gate.platform_hooks.spool_sweep import sweep_orphans
+
+    engine = prepare_database(sqlite_url, tmp_path)
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    old = time.time() - 3600
+    named = {n: spool / f"gate-upload-{n}.pkg" for n in ("orphan", "queued", "young", "done")}
+    for path in named.values():
+        path.write_bytes(b"x" * 100)
+    for n in ("orphan", "queued", "done"):
+        os.utime(named[n], (old, old))
+    os.mkfifo(spool / "gate-upload-fifo.pkg")  # not a file the gate writes: never opened, never deleted
+    (spool / "gate-upload-link.pkg").symlink_to(tmp_path / "gate.db")
+    (spool / "unrelated.bin").write_bytes(b"y")
+    os.utime(spool / "unrelated.bin", (old, old))
+    with engine.begin() as conn:
+        for status, n in (("queued", "queued"), ("done", "done")):
+            conn.execute(J.insert(), {"kind": "check", "check_id": f"chk_{n}", "status": status, "attempts": 0,
+                                      "payload": json.dumps({"path": str(named[n])})})
+    result = sweep_orphans(engine, str(spool), age_seconds=600)
+    assert (result.deleted, result.freed_bytes) == (2, 200)  # the orphan, and the file of a finished job
+    assert sorted(p.name for p in spool.iterdir()) == ["gate-upload-fifo.pkg", "gate-upload-link.pkg",
+                                                       "gate-upload-queued.pkg", "gate-upload-young.pkg",
+                                                       "unrelated.bin"]
+    engine.dispose()
