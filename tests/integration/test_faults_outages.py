@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import socketserver
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections import Counter
 
 import pytest
@@ -332,6 +334,62 @@ def test_a_lock_holder_cut_off_by_a_black_hole_stops_within_seconds(postgres_url
         relay.close()
         engine.dispose()
     assert took <= 7, took  # LOCK_PROBE_SECONDS (5) and the watchdog's tick
+
+
+class PacketDrop:
+    """Drops every packet of one loopback TCP connection (nftables, in a table of its own): a real black hole,
+    in which neither end hears from the other and only timers can tell."""
+
+    def __init__(self, port: int) -> None:
+        self.table = f"gate_test_{uuid.uuid4().hex[:8]}"
+        script = (f"add table inet {self.table}\n"
+                  f"add chain inet {self.table} out {{ type filter hook output priority 0 ; }}\n"
+                  f"add rule inet {self.table} out tcp sport {port} drop\n"
+                  f"add rule inet {self.table} out tcp dport {port} drop\n")
+        ran = subprocess.run(["nft", "-f", "-"], input=script, capture_output=True, text=True)
+        if ran.returncode != 0:
+            pytest.skip(f"cannot drop packets with nftables here: {ran.stderr.strip()}")
+
+    def lift(self) -> None:
+        subprocess.run(["nft", "delete", "table", "inet", self.table], capture_output=True)
+
+
+def test_a_scheduler_whose_packets_are_dropped_loses_its_lock_on_both_ends(postgres_url):
+    from gate.store.engine import make_engine
+    from gate.sync.locks import LockLost, job_lock
+    from tests.integration.test_faults_instances import with_app_name
+
+    if shutil.which("nft") is None:
+        pytest.skip("nftables (nft) is not installed")
+    name = f"lock-{uuid.uuid4().hex[:8]}"
+    engine = make_engine(with_app_name(postgres_url, name))
+    admin = make_engine(postgres_url)
+    holders = text("SELECT a.pid, a.client_port FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                   "WHERE l.locktype = 'advisory' AND a.application_name = :n")
+    drop = None
+    try:
+        with job_lock(engine, "report") as held:
+            assert held
+            with admin.connect() as conn:
+                [(pid, port)] = conn.execute(holders, {"n": name}).all()
+            drop = PacketDrop(port)
+            started = time.monotonic()
+            with pytest.raises(LockLost):
+                held.ensure()
+            gate_side = time.monotonic() - started
+
+            def released():
+                with admin.connect() as conn:
+                    return not conn.execute(holders, {"n": name}).all()
+            wait_for(released, timeout=60, what="the server ending the session and its lock")
+            server_side = time.monotonic() - started
+    finally:
+        if drop is not None:
+            drop.lift()
+        engine.dispose()
+        admin.dispose()
+    assert gate_side <= 7, gate_side  # the instance stops at its next step (LOCK_PROBE_SECONDS)
+    assert server_side <= 30, server_side  # the server's keepalives (5 s idle, 3 probes 2 s apart): another may run
 
 
 # --- 21 (9): a full spool -----------------------------------------------------------------------------------------
