@@ -28,7 +28,7 @@ from gate.platform_hooks.callbacks import queue_callback
 from gate.store.service_tables import CallbackDelivery, Job, ServiceCheck
 from tests.integration.http_support import HELLO, multipart, prepare_database, wait_for
 from tests.integration.relay_support import TcpRelay
-from tests.integration.test_faults_instances import (free_port, scalar, service_env, signed_upload, start_server,
+from tests.integration.test_faults_instances import (scalar, service_env, signed_upload, start_server,
                                                      start_worker, stop_process)
 from tests.loopback_store import StoreEndpoint
 
