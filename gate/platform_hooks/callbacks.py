@@ -27,13 +27,11 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import http.client
-import io
 import json
 import logging
 import os
 import secrets
 import socket
-import ssl
 import time
 import urllib.parse
 from concurrent.futures import Executor
@@ -43,7 +41,8 @@ from sqlalchemy import and_, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from gate import __version__
-from gate.platform_hooks.fetch import FetchPolicy, Target, check_url, host_header
+from gate.platform_hooks.deadline_http import DeliveryTooSlow, PinnedConnection
+from gate.platform_hooks.fetch import FetchPolicy, check_url, host_header
 from gate.platform_hooks.signatures import HEADER, sign
 from gate.platform_hooks.uploads import UploadError
 from gate.store.audit import record_event
@@ -91,85 +90,12 @@ def claim_lease(deadline: float) -> float:
     return 2 * deadline + DNS_ALLOWANCE_SECONDS
 
 
-class DeliveryTooSlow(TimeoutError):
-    """The store did not answer within the delivery's overall deadline."""
-
-    def __init__(self) -> None:
-        super().__init__("the store did not answer within the delivery deadline")
-
-
-class _DeadlineSocket:
-    """A connected socket whose every send and receive gets only what is left of one overall deadline: a store
-    that trickles its answer a byte at a time never resets a per-read timeout."""
-
-    def __init__(self, sock: socket.socket, deadline: float) -> None:
-        self._sock, self._deadline = sock, deadline
-
-    def _arm(self) -> None:
-        left = self._deadline - time.monotonic()
-        if left <= 0:
-            raise DeliveryTooSlow()
-        self._sock.settimeout(left)
-
-    def sendall(self, data) -> None:
-        self._arm()
-        try:
-            self._sock.sendall(data)
-        except TimeoutError:  # the socket's timeout was what is left of the deadline
-            raise DeliveryTooSlow() from None
-
-    def recv_into(self, buffer, nbytes: int = 0) -> int:
-        self._arm()
-        try:
-            return self._sock.recv_into(buffer, nbytes)
-        except TimeoutError:
-            raise DeliveryTooSlow() from None
-
-    def makefile(self, mode: str = "rb", *args, **kwargs):
-        return io.BufferedReader(_DeadlineReader(self))
-
-    def close(self) -> None:
-        self._sock.close()
-
-
-class _DeadlineReader(io.RawIOBase):
-    def __init__(self, sock: _DeadlineSocket) -> None:
-        self._sock = sock
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        return self._sock.recv_into(buffer)
-
-
-class _PinnedConnection(http.client.HTTPConnection):
-    """An HTTP(S) connection to the checked address under one deadline (TLS still verifies the host name)."""
-
-    def __init__(self, target: Target, deadline: float) -> None:
-        super().__init__(str(target.address), target.port)
-        self._target, self._deadline = target, deadline
-
-    def connect(self) -> None:
-        left = self._deadline - time.monotonic()
-        if left <= 0:
-            raise DeliveryTooSlow()
-        try:
-            sock = socket.create_connection((str(self._target.address), self._target.port), timeout=left)
-            if self._target.scheme == "https":  # the handshake runs under the same (shrinking) timeout
-                sock.settimeout(max(self._deadline - time.monotonic(), 0.001))
-                sock = ssl.create_default_context().wrap_socket(sock, server_hostname=self._target.host)
-        except TimeoutError:
-            raise DeliveryTooSlow() from None
-        self.sock = _DeadlineSocket(sock, self._deadline)
-
-
 def _post(url: str, body: bytes, secret: str, *, policy: FetchPolicy, timeout: float) -> int:
     """POST under one overall deadline of ``timeout`` seconds; the store's status code (its body is not read)."""
     target = check_url(url, policy)
     event = json.loads(body).get("event", DEFAULT_EVENT)
     parts = urllib.parse.urlsplit(target.pinned_url)
-    connection = _PinnedConnection(target, time.monotonic() + timeout)
+    connection = PinnedConnection(target, time.monotonic() + timeout)
     try:
         connection.request("POST", urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, "")), body=body,
                            headers={"Host": host_header(target), "User-Agent": USER_AGENT,

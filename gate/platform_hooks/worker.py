@@ -8,10 +8,7 @@ owner; the spooled package is deleted after that commit.
 Identity: each process start is ``host:pid:random`` (callbacks.process_identity), so two containers that both run
 as PID 1 under one host name never pass each other's ownership guards.
 
-Callbacks: the sending thread claims a delivery only when a slot of the pool is free and hands it over at once, so
-no claim waits behind a slow delivery, and a round never waits for its slowest member; one client holds at most all
-slots but one (one slot when there is only one), so one slow store leaves the others' callbacks flowing while a
-store alone still gets nearly every slot.
+Callbacks are sent by gate.platform_hooks.callback_sender on their own thread: a slow store never delays checks.
 
 A job that fails while the database is away cannot be released at once: the release is retried until the database
 answers again (within the job's lease), so a short blip delays the check by the blip, not by a whole lease.
@@ -23,7 +20,7 @@ import logging
 import os
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Executor
 
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
@@ -94,50 +91,9 @@ class Worker:
         sender.join()
 
     def _callback_loop(self, poll_seconds: float, stop: threading.Event) -> None:
-        """Claim deliveries as slots free up and send each at once (module docstring, "Callbacks")."""
-        slots = self.settings.callback_concurrency
-        per_client = max(1, slots - 1)  # one slot always left for the other clients
-        busy: dict[int, int] = {}
-        lock = threading.Lock()
-        running: set[Future] = set()
+        from gate.platform_hooks.callback_sender import CallbackSender
 
-        def done(client_id: int, _future: Future) -> None:
-            with lock:
-                busy[client_id] -= 1
-
-        with ThreadPoolExecutor(max_workers=slots, thread_name_prefix="callback") as pool:
-            while not stop.is_set():
-                running = {f for f in running if not f.done()}
-                claimed = []
-                if len(running) < slots:
-                    with lock:
-                        in_flight = {k: v for k, v in busy.items() if v}
-                    try:
-                        claimed = callbacks.claim_due(
-                            self.engine, timeout=self.settings.callback_timeout_seconds, owner=self.name,
-                            limit=slots - len(running), per_client=per_client, busy=in_flight)
-                    except Exception:  # noqa: BLE001 - a database blip: the claims are retried next turn
-                        LOGGER.exception("claiming callbacks failed; retrying", extra={"fields": {"worker": self.name}})
-                for claim in claimed:
-                    with lock:
-                        busy[claim.client_id] = busy.get(claim.client_id, 0) + 1
-                    future = pool.submit(self._send, claim)
-                    future.add_done_callback(lambda f, c=claim.client_id: done(c, f))
-                    running.add(future)
-                if running:
-                    wait(running, timeout=poll_seconds, return_when=FIRST_COMPLETED)
-                else:
-                    stop.wait(poll_seconds)
-
-    def _send(self, claim) -> bool:
-        try:
-            return callbacks.attempt(self.engine, claim, policy=self.fetch_policy,
-                                     backoff_seconds=self.settings.callback_backoff_seconds,
-                                     max_attempts=self.settings.callback_max_attempts,
-                                     timeout=self.settings.callback_timeout_seconds)
-        except Exception:  # noqa: BLE001 - the database went away around the POST: the claim's lease retries it
-            LOGGER.exception("callback attempt failed", extra={"fields": {"check_id": claim.check_id}})
-            return False
+        CallbackSender(self.engine, self.settings, owner=self.name, policy=self.fetch_policy).run(poll_seconds, stop)
 
     def _loop(self, step, poll_seconds: float, stop: threading.Event) -> None:
         while not stop.is_set():
