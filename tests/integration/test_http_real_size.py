@@ -1,9 +1,10 @@
 """Real packages at real sizes through every upload route of the real server (`gate serve`: gunicorn, gthread).
 
 The real-world corpus (fixtures/corpus.py: 3, 6 and 18 MB apps no one here built, and the platform's 45 MB
-framework-res.apk) goes through the store webhook as multipart and as package_url — answered at once under
-GATE_SYNC_THRESHOLD_BYTES, queued above it and decided by `gate worker`, which delivers the signed callback to a store
-endpoint on loopback — through the developer API, and through the pre-check page. Expected package names and
+framework-res.apk) goes through the store webhook as multipart — answered at once under GATE_SYNC_THRESHOLD_BYTES,
+queued above it and decided by `gate worker`, which delivers the signed callback to a store endpoint on loopback —
+and as package_url (always queued: the worker downloads it), through the developer API, and through the pre-check
+page. Expected package names and
 signers come from aapt's and apksigner's record (fixtures/apks/corpus_oracle.json). One server, one worker and
 one store endpoint serve the whole module.
 
