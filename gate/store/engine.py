@@ -34,7 +34,7 @@ class DatabaseUnavailable(GateError):
 
 CONNECT_TIMEOUT_SECONDS = 3  # libpq connect_timeout: the whole connection start-up
 PING_SECONDS = 2.0  # the pool's liveness probe of a connection it hands out
-STATEMENT_TIMEOUT_MS = 30_000  # server-side statement_timeout (migrations run without it)
+STATEMENT_TIMEOUT_MS = 60_000  # server-side statement_timeout (migrations run without it; a URL option overrides)
 WATCHDOG_GRACE_SECONDS = 5.0  # after statement_timeout, the server's error should have arrived: cut the session
 IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000  # a session stuck inside a transaction releases its row locks
 POOL_TIMEOUT_SECONDS = 5.0  # waiting for a free pooled connection
