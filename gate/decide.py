@@ -56,13 +56,14 @@ CATALOGUE: dict[str, tuple[str, str, str]] = {
     "signature_invalid": ("block", "安装包签名校验未通过（{errors}）。请重新签名并用 {verifier} 确认。",
                           "The package's signature does not verify ({errors}). Re-sign it and confirm with "
                           "`{verifier}`."),
-    "signature_min_sdk_uncovered": ("block", "安装包声明 minSdkVersion {min_sdk}，但 Android 7.0 以下版本（API {unverified_sdks}）"
-                                    "无法校验其签名（{errors}），设备将拒绝安装；自 Android 7.0（API {valid_from_sdk}）起其 "
-                                    "{schemes} 签名有效，签名者为 {signers}。请同时使用 v1（JAR）签名（apksigner sign "
-                                    "--v1-signing-enabled true），或将 minSdkVersion 提高到 {valid_from_sdk}。",
-                                    "The package declares minSdkVersion {min_sdk}, but Android versions below 7.0 "
+    "signature_min_sdk_uncovered": ("block", "安装包声明 minSdkVersion {min_sdk}，但 Android {release} 以下版本（API "
+                                    "{unverified_sdks}）无法校验其签名（{errors}），设备将拒绝安装；自 Android {release}"
+                                    "（API {valid_from_sdk}）起其 {schemes} 签名有效，签名者为 {signers}。请同时使用 v1（JAR）"
+                                    "签名（apksigner sign --v1-signing-enabled true），或将 minSdkVersion 提高到 "
+                                    "{valid_from_sdk}。",
+                                    "The package declares minSdkVersion {min_sdk}, but Android versions below {release} "
                                     "(API {unverified_sdks}) cannot verify its signature ({errors}) and will not install "
-                                    "it; from Android 7.0 (API {valid_from_sdk}) its {schemes} signature is valid, "
+                                    "it; from Android {release} (API {valid_from_sdk}) its {schemes} signature is valid, "
                                     "signed by {signers}. Sign it with v1 (JAR) signing as well (apksigner sign "
                                     "--v1-signing-enabled true), or raise minSdkVersion to {valid_from_sdk}."),
     "unfiled": ("block", "未找到{platform}标识 {identifier} 的APP备案，完成备案前不得上架或预置。",
@@ -322,7 +323,7 @@ def _min_sdk_uncovered(sig) -> Reason:
     later = sig.verified_from_sdk
     low, high = later.unverified_sdks
     return reason("signature_min_sdk_uncovered", min_sdk=low, unverified_sdks=f"{low}–{high}",
-                  valid_from_sdk=later.min_sdk, errors=list(sig.errors),
+                  valid_from_sdk=later.min_sdk, release=later.release, errors=list(sig.errors),
                   schemes=[name for name, ok in later.schemes.items() if ok],
                   signers=[f"{s.subject} (SHA-256 {fingerprint_text(s.cert_sha256)})" for s in later.signers],
                   signer_sha256=[s.cert_sha256 for s in later.signers])

@@ -55,9 +55,9 @@ def render_summary(facts) -> str:
         if later is not None:
             low, high = later.unverified_sdks
             schemes = ", ".join(n for n, ok in later.schemes.items() if ok)
-            lines.append(f"    valid only from API {later.min_sdk} (Android 7.0): API {low}–{high} cannot verify it "
-                         f"and will not install it; {schemes} signer(s) from API {later.min_sdk}:")
-            lines.append(f"    仅自 API {later.min_sdk}（Android 7.0）起有效：API {low}–{high} 无法校验、无法安装；"
+            lines.append(f"    valid only from API {later.min_sdk} (Android {later.release}): API {low}–{high} cannot "
+                         f"verify it and will not install it; {schemes} signer(s) from API {later.min_sdk}:")
+            lines.append(f"    仅自 API {later.min_sdk}（Android {later.release}）起有效：API {low}–{high} 无法校验、无法安装；"
                          f"自 API {later.min_sdk} 起的 {schemes} 签名者：")
             lines.extend(f"      {s.subject}  SHA-256 {s.cert_sha256}" for s in later.signers)
         if sig.verified_parts:

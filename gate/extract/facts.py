@@ -50,6 +50,10 @@ class SignerCertificate:
         }
 
 
+# The Android release of the API levels a signature scheme starts at (v2: 7.0, v3: 9), for messages.
+ANDROID_RELEASES = {24: "7.0", 28: "9"}
+
+
 @dataclass(frozen=True)
 class VerifiedFromSdk:
     """What Android verifies on the newer part of a package's platform range when the whole range fails.
@@ -57,8 +61,9 @@ class VerifiedFromSdk:
     apksigner verifies for every platform version from minSdkVersion up, and so does ``SignatureFacts.verified``: a
     package signed with APK Signature Scheme v2 (or v3) but without a JAR (v1) signature and a minSdkVersion below
     24 does not verify, because Android 5–6 (API < 24) check only JAR signatures. Android 7.0 (API 24) and up verify
-    it by its v2 signature all the same. This says so: ``min_sdk`` is the first platform version that verifies it
-    (what ``apksigner verify --min-sdk-version 24`` accepts), ``unverified_sdks`` the range (minSdkVersion,
+    it by its v2 signature all the same (a v3 signature alone: Android 9, API 28, and up). This says so: ``min_sdk``
+    is the first platform version that verifies it (for v2, what ``apksigner verify --min-sdk-version 24`` accepts),
+    ``unverified_sdks`` the range (minSdkVersion,
     min_sdk - 1) that cannot verify it and will not install it, ``schemes`` and ``signers`` what apksigner reports
     from ``min_sdk`` up. These signers are never matched against a filing: the package stays unverified.
     """
@@ -67,6 +72,11 @@ class VerifiedFromSdk:
     unverified_sdks: tuple[int, int]
     schemes: dict[str, bool]
     signers: tuple[SignerCertificate, ...]
+
+    @property
+    def release(self) -> str:
+        """The Android release of ``min_sdk`` ("7.0"), or "API <n>" for a level not in ANDROID_RELEASES."""
+        return ANDROID_RELEASES.get(self.min_sdk, f"API {self.min_sdk}")
 
     def as_dict(self) -> dict:
         return {"min_sdk": self.min_sdk, "unverified_sdks": list(self.unverified_sdks),

@@ -97,8 +97,9 @@ def decide(container, *, min_sdk: int, max_sdk: int = NEWEST_SDK, target_sdk: in
     if run.errors:
         # apksigner reports "Verified using …" and signers only for an APK that verifies: nothing else is true.
         return SignatureFacts(verified=False, errors=tuple(run.errors),
-                              verified_from_sdk=_verified_from_n(run, container, min_sdk=min_sdk, max_sdk=max_sdk,
-                                                                 target_sdk=target_sdk, target_sandbox=target_sandbox))
+                              verified_from_sdk=_verified_from_newer(run, container, min_sdk=min_sdk, max_sdk=max_sdk,
+                                                                     target_sdk=target_sdk,
+                                                                     target_sandbox=target_sandbox))
     printed = _printed_signers(run)
     extra = _unjoined_keys(run, printed, min_sdk=min_sdk)
     try:
@@ -116,19 +117,26 @@ def decide(container, *, min_sdk: int, max_sdk: int = NEWEST_SDK, target_sdk: in
                           source_stamp=stamp)
 
 
-def _verified_from_n(run: _Run, container, *, min_sdk, max_sdk, target_sdk, target_sandbox) -> VerifiedFromSdk | None:
-    """When only the platform versions below Android 7.0 (API 24) fail — they check JAR signing alone (step 5)
-    while a v2/v3 signature verified for 24 and up — what those newer versions verify: the answer of
-    ``apksigner verify --min-sdk-version 24``. The package stays unverified; this only names who signed it for them.
+def _verified_from_newer(run: _Run, container, *, min_sdk, max_sdk, target_sdk,
+                         target_sandbox) -> VerifiedFromSdk | None:
+    """When only the oldest platform versions in range fail — below Android 7.0 (API 24) only JAR signing is checked
+    (step 5) — what the newer versions verify. A v2 signature holds from 24 (the answer of ``apksigner verify
+    --min-sdk-version 24``); a v3 signature alone from 28, since Android 7–8 do not read v3 (apksigner 31 does not
+    model that and would say 24). The package stays unverified; this only names who signed it for those versions.
     """
-    newer_scheme_verified = run.verified("v2") or run.verified("v3") or run.verified("v31")
-    if min_sdk >= SDK_N or max_sdk < SDK_N or not newer_scheme_verified:
+    if run.verified("v2"):
+        first = SDK_N
+    elif run.verified("v3"):
+        first = SDK_P
+    else:
+        return None
+    if min_sdk >= first or max_sdk < first:
         return None
     # The JAR verifier already handed every entry over (on_entry) in the first run; this one reads no entry.
-    newer = decide(container, min_sdk=SDK_N, max_sdk=max_sdk, target_sdk=target_sdk, target_sandbox=target_sandbox)
+    newer = decide(container, min_sdk=first, max_sdk=max_sdk, target_sdk=target_sdk, target_sandbox=target_sandbox)
     if not newer.verified:
         return None
-    return VerifiedFromSdk(min_sdk=SDK_N, unverified_sdks=(min_sdk, SDK_N - 1), schemes=dict(newer.schemes),
+    return VerifiedFromSdk(min_sdk=first, unverified_sdks=(min_sdk, first - 1), schemes=dict(newer.schemes),
                            signers=newer.signers)
 
 
