@@ -5,7 +5,8 @@ later string pool replace an earlier one, honours any ``attributeStart``/``attri
 attributes by *resource id* (the resource map), not by name. Tools (androguard, apktool, jadx) make other choices, and
 attackers craft manifests in the gaps so that a reviewer's tool shows one package or version and the device another.
 This reader accepts what every reader reads alike — including layouts other build tools write (undeclared namespace
-prefixes, padding after a node's content, UTF-8 or UTF-16 string pools) — and raises ``ManifestError`` (a stable
+prefixes, android attributes whose namespace is written as the prefix "android", padding after a node's content,
+UTF-8 or UTF-16 string pools) — and raises ``ManifestError`` (a stable
 code, see ``REFUSALS``; docs/readers.md says which reader could disagree for each) where readers part ways.
 
 Public API:

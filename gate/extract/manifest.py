@@ -1,7 +1,9 @@
 """Manifest facts — package, version, SDK levels, label(s), permissions — read as PackageManager and aapt read them.
 
 The package name is the un-namespaced ``package`` attribute of the root ``<manifest>`` (what PackageParser asks for
-with ``getAttributeValue(null, "package")``); android attributes are found by resource id, as the platform does.
+with ``getAttributeValue(null, "package")``); android attributes are found by resource id, as the platform does —
+except that one whose namespace is written as the prefix "android" is refused on the elements Android's installer
+reads by namespace URI (``_READ_BY_URI``).
 Anything that would let a tool and the device see different facts is refused with a ``ManifestError``; see
 ``gate.extract.axml.REFUSALS`` for the structural codes and ``MANIFEST_REFUSALS`` below for the manifest ones.
 
