@@ -61,11 +61,12 @@ CATALOGUE: dict[str, tuple[str, str, str]] = {
                                     "（API {valid_from_sdk}）起其 {schemes} 签名有效，签名者为 {signers}。请同时使用 v1（JAR）"
                                     "签名（apksigner sign --v1-signing-enabled true），或将 minSdkVersion 提高到 "
                                     "{valid_from_sdk}。",
-                                    "The package declares minSdkVersion {min_sdk}, but Android versions below {release} "
-                                    "(API {unverified_sdks}) cannot verify its signature ({errors}) and will not install "
-                                    "it; from Android {release} (API {valid_from_sdk}) its {schemes} signature is valid, "
-                                    "signed by {signers}. Sign it with v1 (JAR) signing as well (apksigner sign "
-                                    "--v1-signing-enabled true), or raise minSdkVersion to {valid_from_sdk}."),
+                                    "The package declares minSdkVersion {min_sdk}, but Android versions below "
+                                    "{release} (API {unverified_sdks}) cannot verify its signature ({errors}) and "
+                                    "will not install it; from Android {release} (API {valid_from_sdk}) its {schemes} "
+                                    "signature is valid, signed by {signers}. Sign it with v1 (JAR) signing as well "
+                                    "(apksigner sign --v1-signing-enabled true), or raise minSdkVersion to "
+                                    "{valid_from_sdk}."),
     "unfiled": ("block", "未找到{platform}标识 {identifier} 的APP备案，完成备案前不得上架或预置。",
                 "No filing (APP备案) lists {platform} identifier {identifier}: the app may not be listed or "
                 "preinstalled until it is filed."),
@@ -367,8 +368,8 @@ def decide(facts: PackageFacts, filings: Sequence[Filing], *, policy: Policy, pl
     sig = facts.signature
     if not sig.verified:
         if sig.verified_from_sdk is not None:
-            # Android 7.0+ would verify it, the older versions in its range cannot: blocked all the same (apksigner's
-            # verdict), but said as it is rather than "not signed".
+            # Newer platform versions would verify it, the oldest in its range cannot: blocked all the same
+            # (apksigner's verdict), but said as it is rather than "not signed".
             reasons.append(_min_sdk_uncovered(sig))
         elif _looks_unsigned(sig):
             reasons.append(reason("package_unsigned", errors=list(sig.errors)))

@@ -49,6 +49,10 @@ class SignerCertificate:
             "key_size": self.key_size,
         }
 
+    @classmethod
+    def from_dict(cls, d: dict) -> SignerCertificate:
+        return cls(**{k: d.get(k) for k in cls.__dataclass_fields__})
+
 
 # The Android release of the API levels a signature scheme starts at (v2: 7.0, v3: 9), for messages.
 ANDROID_RELEASES = {24: "7.0", 28: "9"}
@@ -63,9 +67,9 @@ class VerifiedFromSdk:
     24 does not verify, because Android 5–6 (API < 24) check only JAR signatures. Android 7.0 (API 24) and up verify
     it by its v2 signature all the same (a v3 signature alone: Android 9, API 28, and up). This says so: ``min_sdk``
     is the first platform version that verifies it (for v2, what ``apksigner verify --min-sdk-version 24`` accepts),
-    ``unverified_sdks`` the range (minSdkVersion,
-    min_sdk - 1) that cannot verify it and will not install it, ``schemes`` and ``signers`` what apksigner reports
-    from ``min_sdk`` up. These signers are never matched against a filing: the package stays unverified.
+    ``unverified_sdks`` the range (minSdkVersion, min_sdk - 1) that cannot verify it and will not install it,
+    ``schemes`` and ``signers`` what apksigner reports from ``min_sdk`` up. These signers are never matched against a
+    filing: the package stays unverified.
     """
 
     min_sdk: int
@@ -88,8 +92,7 @@ class VerifiedFromSdk:
             return None
         low, high = d["unverified_sdks"]
         return cls(int(d["min_sdk"]), (int(low), int(high)), dict(d.get("schemes") or {}),
-                   tuple(SignerCertificate(**{k: c.get(k) for k in SignerCertificate.__dataclass_fields__})
-                         for c in d.get("signers") or ()))
+                   tuple(SignerCertificate.from_dict(c) for c in d.get("signers") or ()))
 
 
 @dataclass(frozen=True)

@@ -52,8 +52,7 @@ def record_check(conn: Connection, *, facts: PackageFacts, decision: Decision, p
 
 def facts_from_dict(d: dict) -> PackageFacts:
     """Rebuild PackageFacts from its ``as_dict()`` JSON (the stored input of a check)."""
-    def cert(c: dict) -> SignerCertificate:
-        return SignerCertificate(**{k: c.get(k) for k in SignerCertificate.__dataclass_fields__})
+    cert = SignerCertificate.from_dict
 
     sig, net = d.get("signature") or {}, d.get("network") or {}
     return PackageFacts(
