@@ -6,7 +6,8 @@ makes a stored check reproducible (gate.store keeps the facts JSON and the filin
 Steps (the code below refers to them by number):
   1. The package is readable the way a device reads it, and every APK of
      a split set belongs with its base.                                     block: package_malformed, split_mismatch
-  2. Its signature verifies (apksigner's rules) and names its signers.    block: package_unsigned, signature_invalid
+  2. Its signature verifies (apksigner's rules) and names its signers.    block: package_unsigned, signature_invalid,
+                                                                            signature_min_sdk_uncovered
   3. A filing lists the package's identifier on this platform.            block: unfiled
   4. That filing is in force.                                             block: filing_blacklisted, filing_cancelled
   5. Every verified signer is covered by a filed key — itself, or an
@@ -55,6 +56,17 @@ CATALOGUE: dict[str, tuple[str, str, str]] = {
     "signature_invalid": ("block", "安装包签名校验未通过（{errors}）。请重新签名并用 {verifier} 确认。",
                           "The package's signature does not verify ({errors}). Re-sign it and confirm with "
                           "`{verifier}`."),
+    "signature_min_sdk_uncovered": ("block", "安装包声明 minSdkVersion {min_sdk}，但 Android {release} 以下版本（API "
+                                    "{unverified_sdks}）无法校验其签名（{errors}），设备将拒绝安装；自 Android {release}"
+                                    "（API {valid_from_sdk}）起其 {schemes} 签名有效，签名者为 {signers}。请同时使用 v1（JAR）"
+                                    "签名（apksigner sign --v1-signing-enabled true），或将 minSdkVersion 提高到 "
+                                    "{valid_from_sdk}。",
+                                    "The package declares minSdkVersion {min_sdk}, but Android versions below "
+                                    "{release} (API {unverified_sdks}) cannot verify its signature ({errors}) and "
+                                    "will not install it; from Android {release} (API {valid_from_sdk}) its {schemes} "
+                                    "signature is valid, signed by {signers}. Sign it with v1 (JAR) signing as well "
+                                    "(apksigner sign --v1-signing-enabled true), or raise minSdkVersion to "
+                                    "{valid_from_sdk}."),
     "unfiled": ("block", "未找到{platform}标识 {identifier} 的APP备案，完成备案前不得上架或预置。",
                 "No filing (APP备案) lists {platform} identifier {identifier}: the app may not be listed or "
                 "preinstalled until it is filed."),
@@ -308,6 +320,16 @@ def _looks_unsigned(sig) -> bool:
     return all(error.split(":", 1)[0] in _UNSIGNED_TAGS for error in sig.errors)
 
 
+def _min_sdk_uncovered(sig) -> Reason:
+    later = sig.verified_from_sdk
+    low, high = later.unverified_sdks
+    return reason("signature_min_sdk_uncovered", min_sdk=low, unverified_sdks=f"{low}–{high}",
+                  valid_from_sdk=later.min_sdk, release=later.release, errors=list(sig.errors),
+                  schemes=[name for name, ok in later.schemes.items() if ok],
+                  signers=[f"{s.subject} (SHA-256 {fingerprint_text(s.cert_sha256)})" for s in later.signers],
+                  signer_sha256=[s.cert_sha256 for s in later.signers])
+
+
 def _verdict(reasons: Sequence[Reason]) -> str:
     worst = max((VERDICTS.index(SEVERITY_VERDICT[r.severity]) for r in reasons), default=0)
     return VERDICTS[worst]
@@ -345,7 +367,11 @@ def decide(facts: PackageFacts, filings: Sequence[Filing], *, policy: Policy, pl
     # 2. Signature verifies and names signers.
     sig = facts.signature
     if not sig.verified:
-        if _looks_unsigned(sig):
+        if sig.verified_from_sdk is not None:
+            # Newer platform versions would verify it, the oldest in its range cannot: blocked all the same
+            # (apksigner's verdict), but said as it is rather than "not signed".
+            reasons.append(_min_sdk_uncovered(sig))
+        elif _looks_unsigned(sig):
             reasons.append(reason("package_unsigned", errors=list(sig.errors)))
         else:
             reasons.append(reason("signature_invalid", errors=list(sig.errors) or ["verification failed"],

@@ -51,6 +51,15 @@ def render_summary(facts) -> str:
         lines.append(f"  signature: {state} (schemes: {schemes})")
         for error in sig.errors:
             lines.append(f"    error: {error}")
+        later = sig.verified_from_sdk
+        if later is not None:
+            low, high = later.unverified_sdks
+            schemes = ", ".join(n for n, ok in later.schemes.items() if ok)
+            lines.append(f"    valid only from API {later.min_sdk} (Android {later.release}): API {low}–{high} cannot "
+                         f"verify it and will not install it; {schemes} signer(s) from API {later.min_sdk}:")
+            lines.append(f"    仅自 API {later.min_sdk}（Android {later.release}）起有效：API {low}–{high} 无法校验、无法安装；"
+                         f"自 API {later.min_sdk} 起的 {schemes} 签名者：")
+            lines.extend(f"      {s.subject}  SHA-256 {s.cert_sha256}" for s in later.signers)
         if sig.verified_parts:
             lines.append(f"  verified: {'; '.join(sig.verified_parts)}")
         ios = facts.details.get("ios") or {}

@@ -5,7 +5,8 @@ later string pool replace an earlier one, honours any ``attributeStart``/``attri
 attributes by *resource id* (the resource map), not by name. Tools (androguard, apktool, jadx) make other choices, and
 attackers craft manifests in the gaps so that a reviewer's tool shows one package or version and the device another.
 This reader accepts what every reader reads alike — including layouts other build tools write (undeclared namespace
-prefixes, padding after a node's content, UTF-8 or UTF-16 string pools) — and raises ``ManifestError`` (a stable
+prefixes, android attributes whose namespace is written as the prefix "android", padding after a node's content,
+UTF-8 or UTF-16 string pools) — and raises ``ManifestError`` (a stable
 code, see ``REFUSALS``; docs/readers.md says which reader could disagree for each) where readers part ways.
 
 Public API:
@@ -27,6 +28,9 @@ from dataclasses import dataclass
 from gate.errors import GateError, LimitExceeded, ManifestError
 
 ANDROID_NS = "http://schemas.android.com/apk/res/android"
+# The android namespace written as its customary prefix instead of its URI. Some build tools write attributes so
+# (Godot's Android export, for the <uses-permission> elements it adds); see ``_DocumentParser.attribute``.
+ANDROID_PREFIX = "android"
 
 # --- limits ------------------------------------------------------------------------------------------------------
 # Real manifests are tens of kilobytes with a few thousand elements and a depth below ten; the platform refuses
@@ -53,7 +57,8 @@ REFUSALS: dict[str, str] = {
     "string_pool": "string pool counts, offsets, flags, lengths or encodings are inconsistent (tools and the device "
                    "would read different strings), or a string index is out of range",
     "resource_map": "the resource map disagrees with the attribute names: an id on a non-android attribute, an "
-                    "android attribute without id, or an id that belongs to another attribute name",
+                    "android attribute without id, or an id that belongs to another attribute name (an attribute "
+                    "whose namespace is written as the prefix \"android\" counts as an android attribute)",
     "attribute_layout": "attributeStart/attributeSize other than 20, or attributes out of aapt's sorted order "
                         "(the platform's attribute finder assumes that order)",
     "duplicate_attribute": "an element carries the same attribute (namespace+name, or resource id) twice",
@@ -390,11 +395,16 @@ class TypedValue:
 
 @dataclass(frozen=True)
 class Attribute:
+    """One attribute. ``namespace`` is the URI the platform reads it under: an android attribute whose namespace is
+    written as the prefix ``android`` carries ANDROID_NS here and ``namespace_as_prefix`` True (read by resource id,
+    as the device's full parse and aapt read it; lookups by URI and name do not see it, see gate.extract.manifest)."""
+
     namespace: str | None
     name: str
     resource_id: int | None
     raw: str | None
     value: TypedValue
+    namespace_as_prefix: bool = False
 
 
 @dataclass(frozen=True)
@@ -594,12 +604,18 @@ class _DocumentParser:
         raw = self.pool.optional(raw_index)
         value = self.typed_value(pos + 12)
         resource_id = self.resource_ids[name_index] if name_index < len(self.resource_ids) else 0
+        # The namespace written as the prefix "android" rather than the URI: the device's full parse (TypedArray)
+        # and aapt find android attributes by resource id alone, and aapt's xmltree prints it as android:<name>,
+        # so it is held to every rule of an android attribute (an id, and the id of that very name) and read as one.
+        as_prefix = namespace == ANDROID_PREFIX
+        if as_prefix:
+            namespace = ANDROID_NS
         self.check_resource_id(namespace, name, resource_id)
         if value.type == TYPE_STRING and raw != value.string:
             # The device reads typed strings for android attributes and raw strings for plain ones; tools pick
             # either. aapt writes the same string in both places.
             raise self.fail("value_invalid", f"attribute {name!r}: raw and typed strings differ")
-        return Attribute(namespace, name, resource_id or None, raw, value)
+        return Attribute(namespace, name, resource_id or None, raw, value, as_prefix)
 
     def check_resource_id(self, namespace: str | None, name: str, resource_id: int) -> None:
         """The platform identifies android attributes by the resource map id alone; the name must agree with it."""

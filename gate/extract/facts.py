@@ -49,6 +49,51 @@ class SignerCertificate:
             "key_size": self.key_size,
         }
 
+    @classmethod
+    def from_dict(cls, d: dict) -> SignerCertificate:
+        return cls(**{k: d.get(k) for k in cls.__dataclass_fields__})
+
+
+# The Android release of the API levels a signature scheme starts at (v2: 7.0, v3: 9), for messages.
+ANDROID_RELEASES = {24: "7.0", 28: "9"}
+
+
+@dataclass(frozen=True)
+class VerifiedFromSdk:
+    """What Android verifies on the newer part of a package's platform range when the whole range fails.
+
+    apksigner verifies for every platform version from minSdkVersion up, and so does ``SignatureFacts.verified``: a
+    package signed with APK Signature Scheme v2 (or v3) but without a JAR (v1) signature and a minSdkVersion below
+    24 does not verify, because Android 5–6 (API < 24) check only JAR signatures. Android 7.0 (API 24) and up verify
+    it by its v2 signature all the same (a v3 signature alone: Android 9, API 28, and up). This says so: ``min_sdk``
+    is the first platform version that verifies it (for v2, what ``apksigner verify --min-sdk-version 24`` accepts),
+    ``unverified_sdks`` the range (minSdkVersion, min_sdk - 1) that cannot verify it and will not install it,
+    ``schemes`` and ``signers`` what apksigner reports from ``min_sdk`` up. These signers are never matched against a
+    filing: the package stays unverified.
+    """
+
+    min_sdk: int
+    unverified_sdks: tuple[int, int]
+    schemes: dict[str, bool]
+    signers: tuple[SignerCertificate, ...]
+
+    @property
+    def release(self) -> str:
+        """The Android release of ``min_sdk`` ("7.0"), or "API <n>" for a level not in ANDROID_RELEASES."""
+        return ANDROID_RELEASES.get(self.min_sdk, f"API {self.min_sdk}")
+
+    def as_dict(self) -> dict:
+        return {"min_sdk": self.min_sdk, "unverified_sdks": list(self.unverified_sdks),
+                "schemes": dict(self.schemes), "signers": [s.as_dict() for s in self.signers]}
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> VerifiedFromSdk | None:
+        if not d:
+            return None
+        low, high = d["unverified_sdks"]
+        return cls(int(d["min_sdk"]), (int(low), int(high)), dict(d.get("schemes") or {}),
+                   tuple(SignerCertificate.from_dict(c) for c in d.get("signers") or ()))
+
 
 @dataclass(frozen=True)
 class SignatureFacts:
@@ -65,6 +110,9 @@ class SignatureFacts:
     source_stamp: bool = False
     """apksigner's "Verified for SourceStamp": a store's or build system's stamp over the content digests. A stamp
     never changes ``verified`` (apksigner only warns) and never names a signer."""
+    verified_from_sdk: VerifiedFromSdk | None = None
+    """Set only when ``verified`` is False because the oldest platform versions in range cannot verify the package
+    while newer ones can (a v2-only package with minSdkVersion below 24): see ``VerifiedFromSdk``."""
 
     def as_dict(self) -> dict:
         return {
@@ -75,6 +123,7 @@ class SignatureFacts:
             "errors": list(self.errors),
             "verified_parts": list(self.verified_parts),
             "source_stamp": self.source_stamp,
+            "verified_from_sdk": self.verified_from_sdk.as_dict() if self.verified_from_sdk else None,
         }
 
 

@@ -1,7 +1,9 @@
 """Manifest facts — package, version, SDK levels, label(s), permissions — read as PackageManager and aapt read them.
 
 The package name is the un-namespaced ``package`` attribute of the root ``<manifest>`` (what PackageParser asks for
-with ``getAttributeValue(null, "package")``); android attributes are found by resource id, as the platform does.
+with ``getAttributeValue(null, "package")``); android attributes are found by resource id, as the platform does —
+except that one whose namespace is written as the prefix "android" is refused on the elements Android's installer
+reads by namespace URI (``_READ_BY_URI``).
 Anything that would let a tool and the device see different facts is refused with a ``ManifestError``; see
 ``gate.extract.axml.REFUSALS`` for the structural codes and ``MANIFEST_REFUSALS`` below for the manifest ones.
 
@@ -29,6 +31,10 @@ MANIFEST_REFUSALS: dict[str, str] = {
     "manifest_duplicate_element": "more than one <uses-sdk> or <application> under <manifest> (the device keeps "
                                   "one, tools may show another)",
     "manifest_value_invalid": "versionCode/SDK values that are not integers (or strings, for SDK codenames)",
+    "manifest_resource_map": "(besides the binary XML rule) an android attribute whose namespace is written as the "
+                             "prefix \"android\" on an element Android's installer reads by namespace URI and name "
+                             "(<manifest>, <application>, <uses-sdk>, ...): the installer would not see it while the "
+                             "full parse reads it by resource id",
 }
 
 # The largest AndroidManifest.xml we read (the platform refuses very large manifests too); callers inflating the
@@ -46,6 +52,15 @@ PLATFORM_PACKAGE = "android"
 # PackageParser.validateName(requireSeparator=true): segments of [A-Za-z][A-Za-z0-9_]*, at least two of them.
 _PACKAGE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z][A-Za-z0-9_]*)+")
 _PERMISSION_TAGS = ("uses-permission", "uses-permission-sdk-23", "uses-permission-sdk-m")
+# Elements whose android attributes Android's installer reads by namespace URI and name before the full parse reads
+# them by resource id (ApkLiteParseUtils.parseApkLite: getAttributeValue(ANDROID_RES_NAMESPACE, "versionCode") and
+# the like, matched by ResXMLParser::indexOfAttribute on the URI string). There an attribute whose namespace is
+# written as the prefix "android" is invisible to the first and read by the second: one device, two values
+# (versionCode 0 for the install session, 3 for the package). Elsewhere only the full parse and aapt read it.
+_READ_BY_URI = frozenset({"manifest", "application", "uses-sdk", "uses-split", "overlay", "package-verifier",
+                          "profileable", "receiver", "uses-sdk-library", "sdk-library", "static-library", "library",
+                          "processes", "process"})
+_READ_BY_URI_UNDER = {"meta-data": "receiver"}  # a device-admin receiver's <meta-data android:name>
 
 _LABEL = ANDROID_ATTRIBUTE_IDS["label"]
 _NAME = ANDROID_ATTRIBUTE_IDS["name"]
@@ -94,6 +109,7 @@ def read_manifest(manifest: bytes, resources: bytes | None) -> ManifestFacts:
         raise ManifestError(f"root element is <{root.name}> in {root.namespace!r}, not <manifest>",
                             code="manifest_root_invalid")
     package = _package_name(root)
+    _check_prefixed_attributes(root, None)
     table = _Resources(resources)
     uses_sdk = _single_child(root, "uses-sdk")
     application = _single_child(root, "application")
@@ -152,6 +168,19 @@ def _package_name(root: Element) -> str:
                             "'_' starting with a letter, at least two, separated by '.')",
                             code="manifest_package_invalid")
     return name
+
+
+def _check_prefixed_attributes(element: Element, parent: str | None) -> None:
+    """Refuse the prefix-written android namespace where the installer reads by URI (see ``_READ_BY_URI``)."""
+    if element.name in _READ_BY_URI or _READ_BY_URI_UNDER.get(element.name, "") == parent:
+        for attribute in element.attributes:
+            if attribute.namespace_as_prefix:
+                raise ManifestError(f"android:{attribute.name} on <{element.name}> (line {element.line}) names its "
+                                    f"namespace by the prefix \"android\", not the URI: Android's installer reads "
+                                    f"it by URI and would not see it, the full parse reads it by resource id",
+                                    code="manifest_resource_map")
+    for child in element.children:
+        _check_prefixed_attributes(child, element.name)
 
 
 def _looks_like_package(attribute: Attribute) -> bool:

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 from gate.decide import Decision, Policy, decide
 from gate.errors import GateError
 from gate.extract.facts import (FilingNumberFact, HostFact, IpFact, NetworkFacts, PackageFacts, PartFacts, Problem, SignatureFacts,
-                                SignerCertificate)
+                                SignerCertificate, VerifiedFromSdk)
 from gate.store.audit import record_event
 from gate.store.filings import DatabaseRegistry
 from gate.store.tables import Check, utcnow
@@ -52,8 +52,7 @@ def record_check(conn: Connection, *, facts: PackageFacts, decision: Decision, p
 
 def facts_from_dict(d: dict) -> PackageFacts:
     """Rebuild PackageFacts from its ``as_dict()`` JSON (the stored input of a check)."""
-    def cert(c: dict) -> SignerCertificate:
-        return SignerCertificate(**{k: c.get(k) for k in SignerCertificate.__dataclass_fields__})
+    cert = SignerCertificate.from_dict
 
     sig, net = d.get("signature") or {}, d.get("network") or {}
     return PackageFacts(
@@ -65,7 +64,8 @@ def facts_from_dict(d: dict) -> PackageFacts:
                                  lineage=tuple(cert(c) for c in sig.get("lineage") or ()),
                                  errors=tuple(sig.get("errors") or ()),
                                  verified_parts=tuple(sig.get("verified_parts") or ()),
-                                 source_stamp=bool(sig.get("source_stamp"))),
+                                 source_stamp=bool(sig.get("source_stamp")),
+                                 verified_from_sdk=VerifiedFromSdk.from_dict(sig.get("verified_from_sdk"))),
         network=NetworkFacts(
             hosts=tuple(HostFact.from_dict(h) for h in net.get("hosts") or ()),
             ips=tuple(IpFact.from_dict(i) for i in net.get("ips") or ())),

@@ -153,3 +153,26 @@ def test_every_reason_code_on_a_real_package(tmp_path, apk, record, extra, code,
         found = {item["host"]: item for item in reason["evidence"]["found"]}
         assert found["api.hello-gate.cn"]["kind"] == "contact"
         assert {e["source"] for e in found["api.hello-gate.cn"]["evidence"]} == {"classes.dex"}
+
+
+def test_v2_only_below_api_24_blocks_naming_the_versions_and_the_signer_from_24(tmp_path):
+    # apksigner (default) fails it; apksigner --min-sdk-version 24 verifies it: both answers are in the output.
+    name = "min_sdk_21_v2_only.apk"
+    from_24 = ORACLE[name]["apksigner_min_sdk_24"]["signers"][0]
+    filings = tmp_path / "filings.jsonl"
+    filings.write_text(json.dumps(filing("京ICP备2024000002号-1A", "cn.filinggate.tiny", from_24["cert_md5"]),
+                                  ensure_ascii=False), encoding="utf-8")
+    env = {"GATE_DATABASE_URL": f"sqlite:///{tmp_path / 'never.db'}"}
+    checked = gate("check", APKS / name, "--filings", filings, "--json", env_extra=env, cwd=tmp_path)
+    assert checked.returncode == 4, checked.stderr
+    decision = json.loads(checked.stdout)
+    assert [r["code"] for r in decision["reasons"]] == ["signature_min_sdk_uncovered"]
+    assert decision["package"]["signers"] == []
+    assert "API 21–23" in decision["reasons"][0]["message"]["zh"]
+    assert from_24["cert_sha256"] in decision["reasons"][0]["evidence"]["signer_sha256"]
+
+    features = gate("features", "--json", APKS / name, env_extra=env, cwd=tmp_path)
+    signature = json.loads(features.stdout)["signature"]
+    assert (signature["verified"], signature["signers"]) == (False, [])
+    assert signature["verified_from_sdk"]["unverified_sdks"] == [21, 23]
+    assert [s["cert_sha256"] for s in signature["verified_from_sdk"]["signers"]] == [from_24["cert_sha256"]]

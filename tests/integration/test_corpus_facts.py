@@ -82,3 +82,21 @@ def test_signature_facts_equal_apksigner(name, facts):
     ours = sorted(tuple(s.as_dict()[f] for f in FIELDS) for s in signature.signers)
     assert ours == sorted(tuple(s[f] for f in FIELDS) for s in expected["signers"])
     assert [s.cert_sha256 for s in signature.lineage] == [s["cert_sha256"] for s in expected["lineage"] or ()]
+
+
+def test_android_namespace_written_as_its_prefix_is_read_as_aapt_reads_it(facts, corpus_apk):
+    # Falling Blocks (a Godot export): the <uses-permission> android:name attributes carry the resource id but name
+    # their namespace by the prefix "android". Android reads them by id, aapt too, and so does the gate.
+    import zipfile
+
+    from gate.extract.axml import parse_xml
+
+    name = "org.sajeg.fallingblocks_3.apk"
+    found = facts(name)
+    with zipfile.ZipFile(corpus.path(name)) as archive:
+        document = parse_xml(archive.read("AndroidManifest.xml"))
+    prefixed = [(e.name, a.name) for e in document.iter() for a in e.attributes if a.namespace_as_prefix]
+    assert prefixed == [("uses-permission", "name")] * 2
+    assert found.problems == ()
+    assert list(found.permissions) == RECORDED[name]["aapt"]["permissions"] == [
+        "android.permission.VIBRATE", "android.permission.WRITE_USER_DICTIONARY"]

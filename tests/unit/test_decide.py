@@ -225,3 +225,32 @@ def test_a_matching_digest_beside_a_contradicting_one_is_no_match():
     honest = SignerCertificate(cert_md5=own["cert_md5"], cert_sha1="", cert_sha256=own["cert_sha256"],
                                public_key="", public_key_sha256="", subject="", key_algorithm="", key_size=0)
     assert key_matches(honest, identity) == "signature_md5"
+
+
+def test_v2_only_below_api_24_blocks_saying_which_versions_cannot_verify_it():
+    # The extractor's facts: apksigner's verdict (not verified, no signer) plus what Android 7.0+ verifies.
+    from gate.extract.pipeline import extract_features
+
+    name = "min_sdk_21_v2_only.apk"
+    facts = extract_features(pathlib.Path(__file__).resolve().parents[2] / "fixtures" / "apks" / name)
+    from_24 = ORACLE[name]["apksigner_min_sdk_24"]["signers"][0]
+    # Even a filing naming that very key does not let it through: the package does not verify.
+    d = decide(facts, [filing(name, keys=[from_24["cert_md5"]])], policy=POLICY)
+    assert (d.verdict, codes(d), d.filing) == ("block", [("signature_min_sdk_uncovered", "block")], None)
+    evidence = d.reasons[0].evidence
+    assert evidence["unverified_sdks"] == "21–23" and evidence["valid_from_sdk"] == 24
+    assert evidence["signer_sha256"] == [from_24["cert_sha256"]] and evidence["schemes"] == ["v2"]
+    assert "API 21–23" in d.reasons[0].message["en"] and "API 21–23" in d.reasons[0].message["zh"]
+    assert d.package["signers"] == []
+
+
+def test_a_stored_v2_only_check_replays_to_the_same_reason():
+    # A stored check keeps the facts JSON; rebuilt from it, the decision must be the same (replay_check).
+    from gate.extract.pipeline import extract_features
+    from gate.store.checks import facts_from_dict
+
+    name = "min_sdk_21_v2_only.apk"
+    facts = extract_features(pathlib.Path(__file__).resolve().parents[2] / "fixtures" / "apks" / name)
+    rebuilt = facts_from_dict(json.loads(json.dumps(facts.as_dict())))
+    assert rebuilt.signature == facts.signature
+    assert decide(rebuilt, [], policy=POLICY).as_dict() == decide(facts, [], policy=POLICY).as_dict()

@@ -55,10 +55,20 @@ def test_manifest_variants_match_aapt_badging(name):
     assert list(facts.permissions) == expected["permissions"]
 
 
+# Fixtures aapt reads that the gate refuses on purpose (docs/readers.md, "Kept"): aapt finds the attribute by id,
+# Android's installer by namespace URI would not find it.
+REFUSED_ON_PURPOSE = {"manifest_android_prefix_version_code.apk": "manifest_resource_map"}
+
+
 @pytest.mark.parametrize("name", aapt_readable())
 def test_fixture_apks_match_the_oracle(name):
     record = records()[name]
     expected = record["aapt"]
+    if name in REFUSED_ON_PURPOSE:
+        with pytest.raises(ManifestError) as caught:
+            _read(FIXTURES / name)
+        assert caught.value.code == REFUSED_ON_PURPOSE[name]
+        return
     facts, has_table = _read(FIXTURES / name)
     assert facts.package == expected["package"]
     assert facts.version_code & 0xFFFFFFFF == (expected["version_code"] or 0)

@@ -113,3 +113,33 @@ def test_source_stamp_matches_apksigner(name: str) -> None:
     # never changes the verdict (stamp_signature_corrupt/malformed, stamp_block_missing, stamp_certificate_other).
     facts, oracle = _verify(name)
     assert facts.source_stamp == oracle["source_stamp"]
+
+
+@pytest.mark.parametrize("name", READABLE)
+def test_newer_platforms_match_apksigner_from_api_24(name: str) -> None:
+    # apksigner verify --min-sdk-version 24 (recorded for APKs that fail from a minSdkVersion below 24): what
+    # Android 7.0+ verifies. The gate names those signers beside its verdict, never in ``signers``.
+    facts, oracle = _verify(name)
+    from_24 = ORACLE["apks"][name].get("apksigner_min_sdk_24")
+    later = facts.verified_from_sdk
+    if from_24 is None or not from_24["verifies"]:
+        assert later is None
+        return
+    assert not facts.verified and facts.signers == ()
+    # A v3 signature alone holds from Android 9 (API 28): Android 7-8 do not read v3, apksigner 31 does not model it.
+    first = 24 if from_24["schemes"]["v2"] else 28
+    assert later.min_sdk == first
+    assert later.unverified_sdks == (ORACLE["apks"][name]["aapt"]["min_sdk"] or 1, first - 1)
+    assert {k: v for k, v in later.schemes.items() if v} == {k: v for k, v in from_24["schemes"].items() if v}
+    ours = sorted(tuple(s.as_dict()[f] for f in FIELDS) for s in later.signers)
+    theirs = sorted(tuple(s[f] for f in FIELDS) for s in from_24["signers"])
+    assert ours == theirs
+
+
+def test_v2_only_below_24_names_its_signer_from_24_but_does_not_verify() -> None:
+    record = ORACLE["apks"]["min_sdk_21_v2_only.apk"]
+    assert not record["apksigner"]["verifies"] and record["apksigner_min_sdk_24"]["verifies"]
+    facts, _ = _verify("min_sdk_21_v2_only.apk")
+    assert not facts.verified and facts.signers == () and facts.errors
+    assert facts.verified_from_sdk.unverified_sdks == (21, 23)
+    assert facts.verified_from_sdk.schemes["v2"] and not facts.verified_from_sdk.schemes["v1"]

@@ -16,7 +16,7 @@ The APK verifies when no step reports an error, i.e. on every platform version i
 
 from __future__ import annotations
 
-from gate.extract.facts import SignatureFacts, SignerCertificate
+from gate.extract.facts import SignatureFacts, SignerCertificate, VerifiedFromSdk
 from gate.extract.signing import block as blk
 from gate.extract.signing import certs
 from gate.extract.signing import lineage as lin
@@ -96,7 +96,10 @@ def decide(container, *, min_sdk: int, max_sdk: int = NEWEST_SDK, target_sdk: in
                     target_sandbox=target_sandbox, on_entry=on_entry)
     if run.errors:
         # apksigner reports "Verified using …" and signers only for an APK that verifies: nothing else is true.
-        return SignatureFacts(verified=False, errors=tuple(run.errors))
+        return SignatureFacts(verified=False, errors=tuple(run.errors),
+                              verified_from_sdk=_verified_from_newer(run, container, min_sdk=min_sdk, max_sdk=max_sdk,
+                                                                     target_sdk=target_sdk,
+                                                                     target_sandbox=target_sandbox))
     printed = _printed_signers(run)
     extra = _unjoined_keys(run, printed, min_sdk=min_sdk)
     try:
@@ -112,6 +115,29 @@ def decide(container, *, min_sdk: int, max_sdk: int = NEWEST_SDK, target_sdk: in
         return SignatureFacts(errors=(f"source_stamp_unreadable: {exc}",))
     return SignatureFacts(verified=True, schemes=run.schemes(), signers=signers, lineage=lineage, errors=(),
                           source_stamp=stamp)
+
+
+def _verified_from_newer(run: _Run, container, *, min_sdk, max_sdk, target_sdk,
+                         target_sandbox) -> VerifiedFromSdk | None:
+    """When only the oldest platform versions in range fail — below Android 7.0 (API 24) only JAR signing is checked
+    (step 5) — what the newer versions verify. A v2 signature holds from 24 (the answer of ``apksigner verify
+    --min-sdk-version 24``); a v3 signature alone from 28, since Android 7–8 do not read v3 (apksigner 31 does not
+    model that and would say 24). The package stays unverified; this only names who signed it for those versions.
+    """
+    if run.verified("v2"):
+        first = SDK_N
+    elif run.verified("v3"):
+        first = SDK_P
+    else:
+        return None
+    if min_sdk >= first or max_sdk < first:
+        return None
+    # The JAR verifier already handed every entry over (on_entry) in the first run; this one reads no entry.
+    newer = decide(container, min_sdk=first, max_sdk=max_sdk, target_sdk=target_sdk, target_sandbox=target_sandbox)
+    if not newer.verified:
+        return None
+    return VerifiedFromSdk(min_sdk=first, unverified_sdks=(min_sdk, first - 1), schemes=dict(newer.schemes),
+                           signers=newer.signers)
 
 
 def _verify_schemes(run: _Run, container, *, min_sdk, max_sdk, target_sdk, target_sandbox, on_entry) -> None:
