@@ -40,6 +40,7 @@ class Settings:
     max_upload_bytes: int = 512 * 1024 * 1024  # GATE_MAX_UPLOAD_BYTES: largest package accepted (413 above)
     sync_threshold_bytes: int = 32 * 1024 * 1024  # GATE_SYNC_THRESHOLD_BYTES: larger uploads are queued (202)
     spool_dir: str | None = None  # GATE_SPOOL_DIR: where uploads wait for the worker (default: system temp dir)
+    spool_orphan_seconds: float = 600.0  # GATE_SPOOL_ORPHAN_SECONDS: unused spool files older than this are swept
     fetch_allow_http: bool = False  # GATE_FETCH_ALLOW_HTTP: allow http:// package_url (never in production)
     fetch_allow_networks: str = ""  # GATE_FETCH_ALLOW_NETWORKS: CIDRs exempt from the SSRF address check
     callback_max_attempts: int = 8  # GATE_CALLBACK_MAX_ATTEMPTS: deliveries before a callback is given up
@@ -57,6 +58,7 @@ class Settings:
     rate_limit_upload: str = "20/minute"  # GATE_RATE_LIMIT_UPLOAD: anonymous uploads and sign-ins, per address
     proxy_hops: int = 0  # GATE_PROXY_HOPS: trusted reverse proxies setting X-Forwarded-For/-Proto in front
     metrics_token: str | None = None  # GATE_METRICS_TOKEN: Bearer token for /metrics (unset: loopback only)
+    serve_threads: int = 0  # GATE_SERVE_THREADS: request threads per process (set by `gate serve`; 0: unknown)
     # --- regulator sync (gate report / gate sync / gate scheduler) ---
     regulator_url: str | None = None  # GATE_REGULATOR_URL: base URL of the regulator (or the sandbox)
     platform_id: str | None = None  # GATE_PLATFORM_ID: our identity at the regulator (X-Platform-Id)
@@ -147,6 +149,8 @@ def _service_settings(environ: Mapping[str, str]) -> dict:
         max_upload_bytes=_number(environ, "GATE_MAX_UPLOAD_BYTES", Settings.max_upload_bytes, minimum=1),
         sync_threshold_bytes=_number(environ, "GATE_SYNC_THRESHOLD_BYTES", Settings.sync_threshold_bytes),
         spool_dir=environ.get("GATE_SPOOL_DIR", "").strip() or None,
+        spool_orphan_seconds=_number(environ, "GATE_SPOOL_ORPHAN_SECONDS", Settings.spool_orphan_seconds,
+                                     kind=float),
         fetch_allow_http=_flag(environ, "GATE_FETCH_ALLOW_HTTP"),
         fetch_allow_networks=environ.get("GATE_FETCH_ALLOW_NETWORKS", "").strip(),
         callback_max_attempts=_number(environ, "GATE_CALLBACK_MAX_ATTEMPTS", Settings.callback_max_attempts,
@@ -170,6 +174,7 @@ def _service_settings(environ: Mapping[str, str]) -> dict:
         rate_limit_upload=environ.get("GATE_RATE_LIMIT_UPLOAD", "").strip() or Settings.rate_limit_upload,
         proxy_hops=_number(environ, "GATE_PROXY_HOPS", Settings.proxy_hops),
         metrics_token=environ.get("GATE_METRICS_TOKEN", "").strip() or None,
+        serve_threads=_number(environ, "GATE_SERVE_THREADS", Settings.serve_threads),
     )
 
 

@@ -18,7 +18,7 @@ def upgrade() -> int:
     from gate.store.engine import make_engine
     from gate.store.migrate import upgrade as run_upgrade
 
-    engine = make_engine(load_settings().database_url)
+    engine = make_engine(load_settings().database_url, statement_timeout_ms=None)  # index builds take their time
     try:
         before, after = run_upgrade(engine)
         if before != after:

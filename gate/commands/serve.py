@@ -69,7 +69,11 @@ def serve(host: str, port: int, workers: int, threads: int, timeout: int, dev: b
     from gate.store.engine import open_database
 
     settings = load_settings()
-    open_database(settings.database_url).dispose()  # refuse to start on an unreachable or outdated database
+    engine = open_database(settings.database_url)  # refuse to start on an unreachable or outdated database
+    from gate.platform_hooks.spool_sweep import sweep_orphans
+
+    sweep_orphans(engine, settings.spool_dir, age_seconds=settings.spool_orphan_seconds)  # a killed server's leftovers
+    engine.dispose()
     if with_scheduler or settings.scheduler_in_server:
         _start_scheduler_process()
     if dev:
@@ -79,6 +83,7 @@ def serve(host: str, port: int, workers: int, threads: int, timeout: int, dev: b
 
         run_simple(host, port, create_app(settings), threaded=True)
         return 0
+    os.environ["GATE_SERVE_THREADS"] = str(threads)  # /healthz says `overloaded` when they are all busy
     if workers > 1 and not os.environ.get(MULTIPROC_ENV):
         # Each worker counts in its own files; /metrics sums them (see gate.platform_hooks.metrics).
         os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="gate-metrics-")

@@ -13,12 +13,13 @@ import time
 
 import flask
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from gate.config import Settings, load_settings
 from gate.errors import GateError
-from gate.platform_hooks import metrics, request_log
+from gate.platform_hooks import health, metrics, request_log
 from gate.platform_hooks.limits import RateLimited, RateLimits, refusal_response
 from gate.platform_hooks.body import MULTIPART_OVERHEAD, GateRequest, discard_spools
 from gate.platform_hooks.service import GateService
@@ -44,7 +45,10 @@ def _handle_gate_error(exc: GateError):
     status = getattr(exc, "status", None) or STATUS_BY_CODE.get(exc.code, 500)
     if status >= 500:
         LOGGER.error("gate error", extra={"fields": {"code": exc.code, "error": exc.message}})
-    return error_response(exc.code, exc.message, status)
+    response = error_response(exc.code, exc.message, status)
+    if getattr(exc, "retry_after", None):  # the gate's state (a full spool): when to come back
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 def _handle_http_error(exc: HTTPException):
@@ -95,6 +99,12 @@ def _security_headers(response: flask.Response) -> flask.Response:
     return response
 
 
+def _count_in_flight():
+    if flask.request.path not in ("/healthz", "/metrics"):  # the saturation /healthz reports (gate...health)
+        health.REQUESTS.enter()
+        flask.g.counted = True
+
+
 def _refuse_nul_in_path():
     # No package name, licence or check id contains NUL, and PostgreSQL refuses it inside a query parameter.
     if "\x00" in flask.request.path:
@@ -123,6 +133,7 @@ def create_app(settings: Settings | None = None, test_config: dict | None = None
                              address=settings.rate_limit_address, upload=settings.rate_limit_upload)
 
     app.before_request(request_log.begin_request)
+    app.before_request(_count_in_flight)
     app.before_request(_refuse_nul_in_path)
     app.before_request(rate_limits.check)
     app.after_request(_observe)
@@ -133,11 +144,13 @@ def create_app(settings: Settings | None = None, test_config: dict | None = None
     def _cleanup(_exc):  # nothing a request spooled outlives it unless a job claimed it
         if flask.request:
             discard_spools(flask.request)
+        if flask.g.pop("counted", False):
+            health.REQUESTS.leave()
 
     app.register_error_handler(RateLimited, refusal_response)
     app.register_error_handler(GateError, _handle_gate_error)
     app.register_error_handler(HTTPException, _handle_http_error)
-    for transient in (OperationalError, InterfaceError):
+    for transient in (OperationalError, InterfaceError, PoolTimeout):
         app.register_error_handler(transient, _database_unavailable)
     app.register_error_handler(Exception, _handle_unexpected)
 

@@ -133,19 +133,23 @@ def _decide_and_record(conn: Connection, facts: PackageFacts, *, metadata: dict,
     return decision, gate_check_id
 
 
-def enqueue(engine: Engine, *, check_id: str, client_id: int, path: str, size: int, sha256: str, filename: str,
-            metadata: dict, callback_url: str | None) -> tuple[Outcome, bool]:
+def enqueue(engine: Engine, *, check_id: str, client_id: int, path: str | None, size: int, sha256: str,
+            filename: str, metadata: dict, callback_url: str | None,
+            package_url: str | None = None) -> tuple[Outcome, bool]:
     """Hold the check and its job in the database; the spool stays on disk until the worker finishes.
 
     Insert-or-get, so racing intakes of the same upload (two servers, one check_id) create one check and one job:
     the primary key of service_check lets one request create the check; the loser finds it and joins it. A failed
     check is queued again only by the request whose guarded update moves it out of ``failed``, and the partial
     unique index ``ux_job_live_check`` backs that up with at most one live job per check. Returns the check's state
-    and whether this call queued the job (only then does the caller's spool belong to the job).
+    and whether this call queued the job (only then does the caller's spool belong to the job). A job with a
+    ``package_url`` has no spool yet: the worker downloads it and checks it against ``sha256``.
     """
     now = utcnow()
     payload = {"path": path, "filename": filename, "metadata": metadata, "callback_url": callback_url,
                "client_id": client_id}
+    if package_url is not None:
+        payload.update(package_url=package_url, sha256=sha256)
     with engine.begin() as conn:
         if not _insert_new(conn, SC, {
                 "check_id": check_id, "client_id": client_id, "package_sha256": sha256, "size": size,

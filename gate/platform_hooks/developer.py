@@ -48,7 +48,9 @@ def _page(*, facts=None, decision=None, error=None, status: int | None = None, *
     already in the page's language."""
     html = flask.render_template("precheck.html", lang=_lang(), facts=facts, decision=decision, error=error,
                                  max_upload_bytes=service().settings.max_upload_bytes, **extra)
-    return html, status or getattr(error, "status", None) or (400 if error is not None else 200)
+    status = status or getattr(error, "status", None) or (400 if error is not None else 200)
+    retry_after = getattr(error, "retry_after", None)  # a full spool: the page says so, and when to retry
+    return html, status, ({"Retry-After": str(retry_after)} if retry_after else {})
 
 
 def rate_limited_page(exc):

@@ -233,12 +233,18 @@ def _declared_length(value: str | None) -> int | None:
     return int(value) if value and value.isascii() and value.isdigit() else None
 
 
+def expected_digest(sha256: str) -> str:
+    """The announced SHA-256 in its one form (lowercase hex), or ``sha256_invalid``."""
+    expected = sha256.strip().lower()
+    if len(expected) != 64 or any(c not in "0123456789abcdef" for c in expected):
+        raise UploadError("sha256 must be 64 hexadecimal digits", code="sha256_invalid")
+    return expected
+
+
 def fetch_package(url: str, *, expected_sha256: str, policy: FetchPolicy, directory: str | None = None,
                   resolver: Callable[[str, int], Sequence[Address]] = resolve) -> SpooledPackage:
     """Download ``url`` under ``policy`` into a spool whose SHA-256 must equal ``expected_sha256``."""
-    expected = expected_sha256.strip().lower()
-    if len(expected) != 64 or any(c not in "0123456789abcdef" for c in expected):
-        raise UploadError("sha256 must be 64 hexadecimal digits", code="sha256_invalid")
+    expected = expected_digest(expected_sha256)
     started = time.monotonic()
     for _hop in range(policy.max_redirects + 1):
         target = check_url(url, policy, resolver=resolver)

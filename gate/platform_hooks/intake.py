@@ -3,9 +3,16 @@
 Order matters: credentials first (no body read), then the signature header (401 before reading when it is missing,
 malformed or stale), then the body streams into a spool while it is hashed and HMAC'd, then the HMAC is compared —
 and only then is anything looked up, decided or stored.
+
+A ``package_url`` is never downloaded by the request: its URL passes the address rules at once (a refused URL is
+answered 400 straight away), and the check is queued (202) under the ``check_id`` of the announced SHA-256; the worker
+downloads, verifies the digest and decides (gate.platform_hooks.worker). A slow or stalling CDN then holds a
+worker's download, never a request thread. A package the gate already decided is answered at once (200).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import flask
 
@@ -17,12 +24,27 @@ from gate.platform_hooks.uploads import SpooledPackage, UploadError
 from gate.text import clean_filename
 
 
+@dataclass(frozen=True)
+class PackageReference:
+    """A package the store announced by URL and SHA-256: downloaded later, by the worker."""
+
+    url: str
+    sha256: str
+    size: int = 0  # unknown until downloaded
+    path: str | None = None
+
+    def discard(self) -> None:
+        pass
+
+
 def _is_multipart() -> bool:
     return flask.request.mimetype == "multipart/form-data"
 
 
-def receive_package(client: Client, *, signed: bool, allow_url: bool) -> tuple[SpooledPackage, str, dict]:
-    """(spooled package, filename, metadata) of an authenticated request, or an error with nothing kept."""
+def receive_package(client: Client, *, signed: bool,
+                    allow_url: bool) -> tuple[SpooledPackage | PackageReference, str, dict]:
+    """(spooled package or URL reference, filename, metadata) of an authenticated request, or an error with nothing
+    kept."""
     request = flask.request
     verifier = start_signature_check(request, client.webhook_secret) if signed else None
     if _is_multipart():
@@ -49,13 +71,13 @@ def receive_package(client: Client, *, signed: bool, allow_url: bool) -> tuple[S
             or not isinstance(body.get("sha256"), str):
         raise UploadError("the JSON body needs `package_url` and `sha256` strings", code="body_invalid")
     metadata = parse_metadata(body.get("metadata"))
-    from gate.platform_hooks.fetch import fetch_package
+    from gate.platform_hooks.fetch import check_url, expected_digest
 
     gate = flask.current_app.extensions["gate"]
-    spooled = fetch_package(body["package_url"], expected_sha256=body["sha256"], policy=gate.fetch_policy(),
-                            directory=gate.settings.spool_dir)
+    sha256 = expected_digest(body["sha256"])
+    check_url(body["package_url"], gate.fetch_policy())  # refused now, not after a queue; checked again on download
     filename = clean_filename(body["package_url"].split("?", 1)[0].rstrip("/"))
-    return spooled, filename, metadata
+    return PackageReference(body["package_url"], sha256), filename, metadata
 
 
 def check_callback_url(url: str | None) -> None:
@@ -70,11 +92,12 @@ def check_callback_url(url: str | None) -> None:
         raise UploadError(f"callback_url refused: {exc.message}", code="callback_url_forbidden") from None
 
 
-def answer_check(client: Client, spooled: SpooledPackage, filename: str, metadata: dict, *,
+def answer_check(client: Client, spooled: SpooledPackage | PackageReference, filename: str, metadata: dict, *,
                  force_async: bool, actor: str) -> tuple[dict, int]:
-    """Decide now (200) or queue (202); the same upload always answers under the same check_id."""
+    """Decide now (200) or queue (202); the same upload always answers under the same check_id. A package_url is
+    always queued (module docstring)."""
     gate = flask.current_app.extensions["gate"]
-    metrics.UPLOAD_BYTES.inc(spooled.size)
+    metrics.UPLOAD_BYTES.inc(spooled.size)  # a package_url's bytes are counted by the worker's process
     check_id = checks.derive_check_id(client.id, spooled.sha256, metadata)
     status_url = flask.url_for("developer.get_check", check_id=check_id)
     keep = False
@@ -87,12 +110,14 @@ def answer_check(client: Client, spooled: SpooledPackage, filename: str, metadat
             return outcome.as_dict(), 200
         if row is not None and row.status in ("queued", "running"):
             return {"check_id": check_id, "status": row.status, "status_url": status_url}, 202
-        if force_async or spooled.size > gate.settings.sync_threshold_bytes:
+        by_url = isinstance(spooled, PackageReference)
+        if force_async or by_url or spooled.size > gate.settings.sync_threshold_bytes:
             callback_url = metadata.get("callback_url") or client.callback_url
             check_callback_url(callback_url)
             queued, keep = checks.enqueue(gate.engine, check_id=check_id, client_id=client.id, path=spooled.path,
                                           size=spooled.size, sha256=spooled.sha256, filename=filename,
-                                          metadata=metadata, callback_url=callback_url)
+                                          metadata=metadata, callback_url=callback_url,
+                                          package_url=spooled.url if by_url else None)
             # keep: the job owns the spool and the worker deletes it; otherwise a racing request's job has its own
             return {"check_id": check_id, "status": queued.status, "status_url": status_url}, 202
         outcome = checks.check_now(gate.engine, check_id=check_id, client_id=client.id, path=spooled.path,

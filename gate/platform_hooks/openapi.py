@@ -15,7 +15,8 @@ def _errors(*statuses: int) -> dict:
     text = {400: "Malformed body", 401: "Missing/invalid API key or webhook signature", 403: "Role may not call this",
             404: "Not found", 413: "Body larger than the limit", 415: "Unsupported content type",
             422: "Downloaded package does not match sha256", 500: "Unexpected error (quote X-Request-Id)",
-            503: "Database unavailable", 409: "Conflicts with the resource's state"}
+            503: "Database unavailable", 409: "Conflicts with the resource's state",
+            507: "The gate's spool disk is full (spool_full): nothing was kept, retry after Retry-After seconds"}
     if 500 in statuses:  # whatever can fail unexpectedly can also meet a database outage (503, Retry-After)
         statuses = (*statuses, 503)
     return {str(s): _json(ERROR, text[s]) for s in dict.fromkeys(statuses)}
@@ -77,8 +78,12 @@ UPLOAD_BODY = {"required": True, "content": {
     "multipart/form-data": {"schema": {"type": "object", "required": ["package"], "properties": {
         "package": {"type": "string", "contentMediaType": "application/vnd.android.package-archive"},
         "metadata": {"type": "string", "description": "JSON object: store_app_id, developer_entity, callback_url, category"}}}},
-    "application/json": {"schema": {"type": "object", "required": ["package_url", "sha256"], "properties": {
-        "package_url": {"type": "string", "format": "uri"}, "sha256": {"type": "string"}, "metadata": METADATA}}}}}
+    "application/json": {"schema": {
+        "type": "object", "required": ["package_url", "sha256"],
+        "description": "Always queued (202): the worker downloads the package and checks its SHA-256; a package "
+                       "already decided answers 200 at once",
+        "properties": {"package_url": {"type": "string", "format": "uri"}, "sha256": {"type": "string"},
+                       "metadata": METADATA}}}}}
 
 ASYNC_PARAM = {"name": "async", "in": "query", "schema": {"enum": ["1"]},
                "description": "Queue the check and answer 202 even for a small package"}
@@ -140,7 +145,7 @@ def document() -> dict:
             "/api/v1/hooks/store/upload": {"post": {
                 "summary": "App store upload webhook", "security": SIGNED, "parameters": [ASYNC_PARAM],
                 "requestBody": UPLOAD_BODY,
-                "responses": {**decision_or_queued, **_errors(400, 401, 403, 413, 415, 422, 500)}}},
+                "responses": {**decision_or_queued, **_errors(400, 401, 403, 413, 415, 500, 507)}}},
             "/api/v1/hooks/store/listings": {"post": {
                 "summary": "Listing and delisting events", "security": SIGNED,
                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
@@ -175,7 +180,7 @@ def document() -> dict:
                 "summary": "Developer pre-check", "security": BEARER, "parameters": [ASYNC_PARAM],
                 "requestBody": {"required": True,
                                 "content": {"multipart/form-data": UPLOAD_BODY["content"]["multipart/form-data"]}},
-                "responses": {**decision_or_queued, **_errors(400, 401, 403, 413, 415, 500)}}},
+                "responses": {**decision_or_queued, **_errors(400, 401, 403, 413, 415, 500, 507)}}},
             "/api/v1/checks/{check_id}": {"get": {
                 "summary": "A check's state and decision", "security": BEARER,
                 "parameters": [{"name": "check_id", "in": "path", "required": True, "schema": {"type": "string"}}],
@@ -210,9 +215,11 @@ def document() -> dict:
                 "parameters": [{"name": "service_licence", "in": "path", "required": True,
                                 "schema": {"type": "string"}}],
                 "responses": {"200": _json({"type": "object"}), **_errors(401, 403, 404, 500)}}},
-            "/healthz": {"get": {"summary": "Liveness with a database round trip", "security": [],
+            "/healthz": {"get": {"summary": "Can this instance take work: a database round trip within 3 s and a free "
+                                            "request thread", "security": [],
                                  "responses": {"200": _json({"type": "object"}),
-                                               "503": _json({"type": "object"}, "Database unavailable")}}},
+                                               "503": _json({"type": "object"},
+                                                            "Database unavailable, or overloaded (Retry-After)")}}},
             "/metrics": {"get": {"summary": "Prometheus metrics", "security": [], "responses": {"200": {
                 "description": "Prometheus text format", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
             "/openapi.json": {"get": {"summary": "This document", "security": [],

@@ -10,29 +10,50 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from gate.errors import GateError
-from gate.platform_hooks import metrics
+from gate.platform_hooks import health, metrics
 from gate.platform_hooks.service import service
 
 blueprint = flask.Blueprint("ops", __name__)
 
 
+def _probe_database(gate) -> None:
+    with gate.engine.connect() as conn:  # on the probe's thread: no Flask context here
+        conn.execution_options(deadline_seconds=health.PROBE_STATEMENT_SECONDS).execute(text("SELECT 1"))
+
+
+def _unavailable(code: str, message: str, **extra):
+    response = flask.jsonify({"status": "unavailable", "database": {"code": code, "message": message}, **extra})
+    response.headers["Retry-After"] = "5"
+    return response, 503
+
+
 @blueprint.get("/healthz")
 def healthz():
+    """200 when this instance can take work: the database answered within health.PROBE_SECONDS and a request
+    thread is free; 503 with a code otherwise (gate.platform_hooks.health)."""
     try:
-        with service().engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+        gate = service()
+        health.HEALTH.run(lambda: _probe_database(gate))
     except GateError as exc:
-        return flask.jsonify({"status": "unavailable", "database": exc.as_dict()}), 503
+        return _unavailable(exc.code, exc.message)
+    except health.ProbeUnanswered as exc:
+        return _unavailable("database_unavailable", str(exc))
     except SQLAlchemyError:
-        return flask.jsonify({"status": "unavailable",
-                              "database": {"code": "database_unavailable", "message": "the query failed"}}), 503
+        return _unavailable("database_unavailable", "the query failed")
+    threads = service().settings.serve_threads
+    if threads > 1 and health.REQUESTS.count >= threads - 1:  # every thread but this probe's is busy
+        response = flask.jsonify({"status": "overloaded", "database": "ok", "error": {
+            "code": "overloaded", "message": f"all {threads} request threads of this process are busy"}})
+        response.headers["Retry-After"] = "5"
+        return response, 503
     return flask.jsonify({"status": "ok", "database": "ok"})
 
 
 @blueprint.get("/metrics")
 def prometheus_metrics():
     _metrics_allowed()
-    return flask.Response(metrics.render(lambda: service().engine), mimetype=None,
+    gate = service()  # the collector runs on a probe thread, outside the request's context
+    return flask.Response(metrics.render(lambda: gate.engine), mimetype=None,
                           content_type=metrics.CONTENT_TYPE)
 
 

@@ -3,10 +3,19 @@
 A package is never held whole in memory and never read twice to be hashed: every byte is counted and hashed on its
 way to disk, and the write that crosses the cap fails at once. Callers that know the length in advance (a
 ``Content-Length`` header) refuse before reading anything.
+
+A full spool disk (``ENOSPC``, or a quota's ``EDQUOT``) is the gate's state, not the sender's fault: it answers
+``507 spool_full`` with ``Retry-After``, whether the package came as a form part or from a ``package_url``.
+
+While a spool is written, its process holds a shared ``flock`` on it; ``sweep_orphans`` deletes only spool files
+that nobody holds, that are older than ``ORPHAN_AGE_SECONDS`` and that no live job names: what a server killed
+mid-upload left behind, never a file in use (gate.platform_hooks.spool_sweep).
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import hashlib
 import os
 import queue
@@ -22,6 +31,9 @@ DEFAULT_MAX_UPLOAD_BYTES = 512 * 1024 * 1024
 theory; stores cap uploads far below that."""
 
 CHUNK = 1 << 20
+SPOOL_PREFIX, SPOOL_SUFFIX = "gate-upload-", ".pkg"
+SPOOL_FULL_RETRY_AFTER_SECONDS = 60
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
 class UploadError(GateError):
@@ -29,11 +41,25 @@ class UploadError(GateError):
 
     code = "upload_invalid"
     status = 400
+    retry_after: int | None = None  # seconds, sent as Retry-After when the refusal is the gate's state
 
-    def __init__(self, message: str, *, code: str | None = None, status: int | None = None) -> None:
+    def __init__(self, message: str, *, code: str | None = None, status: int | None = None,
+                 retry_after: int | None = None) -> None:
         super().__init__(message, code=code)
         if status is not None:
             self.status = status
+        self.retry_after = retry_after
+
+
+def spool_full() -> UploadError:
+    return UploadError("the gate has no room to receive the package now (its spool disk is full); nothing was kept, "
+                       "send it again later", code="spool_full", status=507,
+                       retry_after=SPOOL_FULL_RETRY_AFTER_SECONDS)
+
+
+def disk_error(exc: BaseException) -> BaseException:
+    """``spool_full`` for a full disk or quota; any other error as it is."""
+    return spool_full() if isinstance(exc, OSError) and exc.errno in _DISK_FULL else exc
 
 
 def too_large(limit: int) -> UploadError:
@@ -72,7 +98,11 @@ class HashingSpool:
     HELPER_AFTER_BYTES = 1 << 20
 
     def __init__(self, *, limit: int, directory: str | None = None) -> None:
-        fd, self.path = tempfile.mkstemp(prefix="gate-upload-", suffix=".pkg", dir=directory)
+        try:
+            fd, self.path = tempfile.mkstemp(prefix=SPOOL_PREFIX, suffix=SPOOL_SUFFIX, dir=directory)
+        except OSError as exc:
+            raise disk_error(exc) from None
+        fcntl.flock(fd, fcntl.LOCK_SH)  # "in use" for the orphan sweep, until this process closes it or dies
         self._file = os.fdopen(fd, "w+b")
         self._hash = hashlib.sha256()
         self.limit = limit
@@ -99,14 +129,14 @@ class HashingSpool:
             self._helper.join()
             self._helper = None
         if self._failure is not None:
-            raise self._failure
+            raise disk_error(self._failure)
 
     def write(self, data: bytes) -> int:
         if self.size + len(data) > self.limit:
             self.abort()
             raise too_large(self.limit)
         if self._failure is not None:
-            raise self._failure
+            raise disk_error(self._failure)
         self.size += len(data)
         if self._helper is None:
             if not (self._may_start_helper and self.size > self.HELPER_AFTER_BYTES):
@@ -114,9 +144,9 @@ class HashingSpool:
                 self._hash.update(data)
                 try:
                     return self._file.write(data)
-                except BaseException:
+                except BaseException as exc:
                     self.abort()
-                    raise
+                    raise disk_error(exc) from None
             self._helper = threading.Thread(target=self._drain, name="gate-spool", daemon=True)
             self._helper.start()
         self._pending.put(bytes(data))  # a copy: the caller may reuse a bytearray or memoryview
@@ -157,9 +187,10 @@ class HashingSpool:
     def finish(self) -> SpooledPackage:
         try:
             self._settle()
-        except BaseException:
+            self._file.flush()  # the last buffered bytes meet a full disk here, not in a close nobody checks
+        except BaseException as exc:
             self.abort()
-            raise
+            raise disk_error(exc) from None
         self._file.close()
         return SpooledPackage(path=self.path, size=self.size, sha256=self._hash.hexdigest())
 
@@ -175,7 +206,7 @@ def spool_stream(stream: BinaryIO, *, limit: int, directory: str | None = None,
             spool.write(chunk)
     except UploadError:
         raise
-    except BaseException:
+    except BaseException as exc:
         spool.abort()
-        raise
+        raise disk_error(exc) from None
     return spool.finish()

@@ -1,7 +1,20 @@
-"""Opening the database: engine per URL, SQLite pragmas, and the schema-version gate.
+"""Opening the database: engine per URL, SQLite pragmas, bounded waits on PostgreSQL, and the schema-version gate.
 
 The gate refuses to run on a schema older (or newer) than its migrations: a half-migrated database would make
 decisions on missing columns. The message says exactly what to run.
+
+Every wait on PostgreSQL is bounded, because a database that stops answering (packets dropped, a stuck proxy) must
+turn into ``503 database_unavailable`` within seconds, not hang every thread for as long as TCP takes to give up:
+1. connecting: ``connect_timeout`` (the whole start-up, not only the TCP handshake);
+2. a checked-out connection's liveness probe (``pool_pre_ping``): ``PING_SECONDS``;
+3. a statement: ``statement_timeout`` on the server (a slow query ends there with an error), and on our side the
+   session watchdog (gate.store.watchdog) cuts a session whose server has not answered ``WATCHDOG_GRACE_SECONDS``
+   after that: a server or relay that accepts bytes but never answers (TCP stays healthy, so no kernel timer fires);
+4. a dead network path: client TCP keepalives and ``tcp_user_timeout`` (unacknowledged data), and the same on the
+   server's side of the session (``-c tcp_keepalives_*``), so a session whose client is gone ends on the server and
+   its advisory locks (gate.sync.locks) are released with it;
+5. waiting for a pooled connection: ``POOL_TIMEOUT_SECONDS``.
+Settings already in the URL's query (``?connect_timeout=10``, ``options=...``) win over these defaults.
 """
 
 from __future__ import annotations
@@ -17,6 +30,18 @@ class DatabaseUnavailable(GateError):
     """The database cannot be reached or opened."""
 
     code = "database_unavailable"
+
+
+CONNECT_TIMEOUT_SECONDS = 3  # libpq connect_timeout: the whole connection start-up
+PING_SECONDS = 2.0  # the pool's liveness probe of a connection it hands out
+STATEMENT_TIMEOUT_MS = 60_000  # server-side statement_timeout (migrations run without it; a URL option overrides)
+WATCHDOG_GRACE_SECONDS = 5.0  # after statement_timeout, the server's error should have arrived: cut the session
+IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000  # a session stuck inside a transaction releases its row locks
+POOL_TIMEOUT_SECONDS = 5.0  # waiting for a free pooled connection
+KEEPALIVE = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 2,
+             "tcp_user_timeout": 9000}  # client side: a dead path is noticed in ~9 s
+SERVER_KEEPALIVE = ("-c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 -c tcp_keepalives_count=3 "
+                    "-c tcp_user_timeout=9000")  # server side: a session whose client vanished ends in ~11 s
 
 
 class SchemaOutdated(GateError):
@@ -42,18 +67,42 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cur.close()
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``; nothing is connected yet."""
+def postgres_connect_args(query: dict, *, statement_timeout_ms: int | None) -> dict:
+    """libpq parameters bounding every wait (module docstring, 1 and 3-4), under what the URL already says."""
+    args = {"connect_timeout": CONNECT_TIMEOUT_SECONDS, **KEEPALIVE}
+    args = {k: v for k, v in args.items() if k not in query}
+    options = SERVER_KEEPALIVE + f" -c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_TIMEOUT_MS}"
+    if statement_timeout_ms:
+        options += f" -c statement_timeout={statement_timeout_ms}"
+    given = query.get("options")
+    # Ours first: a later -c in the URL's own options overrides the same setting.
+    args["options"] = f"{options} {given}" if isinstance(given, str) else options
+    return args
+
+
+def make_engine(url: str, *, statement_timeout_ms: int | None = STATEMENT_TIMEOUT_MS) -> Engine:
+    """An engine for ``url``; nothing is connected yet. ``statement_timeout_ms=None`` for long schema migrations."""
     try:
         parsed = make_url(normalise_url(url))
     except ArgumentError as exc:
         raise DatabaseUnavailable(f"GATE_DATABASE_URL {url!r} is not a database URL ({exc})") from None
+    postgres = parsed.get_backend_name() == "postgresql"
+    options: dict = {}
+    if postgres:
+        options = {"pool_timeout": POOL_TIMEOUT_SECONDS,
+                   "connect_args": postgres_connect_args(dict(parsed.query),
+                                                         statement_timeout_ms=statement_timeout_ms)}
     try:
-        engine = create_engine(parsed, future=True, pool_pre_ping=parsed.get_backend_name() != "sqlite")
+        engine = create_engine(parsed, future=True, pool_pre_ping=parsed.get_backend_name() != "sqlite", **options)
     except (ArgumentError, ImportError, SQLAlchemyError) as exc:
         raise DatabaseUnavailable(f"cannot use database {parsed.render_as_string()}: {exc}") from None
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+    if postgres:
+        from gate.store.watchdog import watch_engine
+
+        grace = WATCHDOG_GRACE_SECONDS + (statement_timeout_ms or STATEMENT_TIMEOUT_MS) / 1000
+        watch_engine(engine, statement_seconds=grace, ping_seconds=PING_SECONDS)
     return engine
 
 

@@ -108,6 +108,9 @@ class CallbackDelivery(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_type=Text)
     created_at: dt.datetime = Field(default_factory=utcnow)
     delivered_at: dt.datetime | None = None
+    # The current claim: which worker process holds the attempt, and a token only that attempt knows (migration 0620).
+    claimed_by: str | None = Field(default=None, max_length=128)
+    claim_token: str | None = Field(default=None, max_length=32)
 
 
 class ListingEvent(SQLModel, table=True):

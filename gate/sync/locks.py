@@ -13,7 +13,10 @@ Locks are tried, never waited for: an instance that finds a job locked skips it 
 A held lock is a ``HeldLock``: a job calls ``ensure()`` before each step that writes. On PostgreSQL the lock lives
 only as long as its connection: if that connection is lost (the server restarted, the backend was terminated, a
 proxy cut it) the server has released the lock and another instance may already be running the job, so
-``ensure()`` raises ``LockLost`` and the job stops instead of running on unlocked. Between two checks a step may
+``ensure()`` raises ``LockLost`` and the job stops instead of running on unlocked. A server that does not answer the
+probe within ``LOCK_PROBE_SECONDS`` counts as lost too (the session watchdog cuts the session: gate.store.watchdog):
+an instance cut off from the database stops at its next step, and the server ends the orphaned session, releasing
+the lock, when its keepalives find no client (gate.store.engine). Between two checks a step may
 still overlap with the new holder: every step is therefore also guarded in its own transaction (a conditional
 update whose row count says whether this instance won), so an overlap costs time, never a second effect.
 """
@@ -33,6 +36,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from gate.errors import GateError
+
+
+LOCK_PROBE_SECONDS = 5.0
 
 
 class LockUnavailable(GateError):
@@ -103,8 +109,9 @@ def _advisory_lock(engine: Engine, name: str) -> Iterator[HeldLock]:
         def probe() -> None:
             try:
                 with conn.begin():
-                    conn.execute(text("SELECT 1"))
+                    conn.execute(text("SELECT 1"), execution_options={"deadline_seconds": LOCK_PROBE_SECONDS})
             except SQLAlchemyError:
+                conn.invalidate()  # never back into the pool: this session may still hold the lock on the server
                 raise LockLost(f"the connection holding the {name} lock was lost; another instance may run the "
                                "job now, so this run stops") from None
 

@@ -191,3 +191,19 @@ def wait_for(predicate, timeout: float = 30.0, what: str = "condition"):
             return value
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def run_queued(g: Gate, response: requests.Response, *, role: str = "store") -> tuple[dict, dict]:
+    """A queued check (202) run by an in-process worker, as `gate worker` would: (GET status answer, job row)."""
+    from sqlalchemy import text
+
+    from gate.platform_hooks.worker import Worker
+
+    assert response.status_code == 202, response.text
+    queued = response.json()
+    Worker(g.engine, g.settings).run_once()
+    with g.engine.connect() as conn:
+        job = conn.execute(text("SELECT status, attempts, last_error FROM job WHERE check_id = :c"),
+                           {"c": queued["check_id"]}).mappings().one()
+    answer = requests.get(g.url + queued["status_url"], headers=g.headers(role), timeout=30).json()
+    return answer, dict(job)

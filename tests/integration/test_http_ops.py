@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from tests.integration.http_support import (HELLO, HELLO_LICENCE, count, free_port, multipart, prepare_database,
-                                             serve, spool_files, start_gate)
+                                             run_queued, serve, spool_files, start_gate)
 
 
 def test_metrics_count_decisions_and_queue(gate):
@@ -100,12 +100,11 @@ def test_package_url_allowed_only_through_the_allowlist(tmp_path, sqlite_url, pa
     g, server = start_gate(tmp_path / "allowed", f"sqlite:///{tmp_path / 'allowed.db'}", fetch_allow_http=True,
                            fetch_allow_networks="127.0.0.0/8")
     try:
-        r = _url_upload(g, package_host, digest)
-        assert r.status_code == 200, r.text
-        assert r.json()["filing"]["service_licence"] == HELLO_LICENCE
-        r = _url_upload(g, package_host, "0" * 64)
-        assert r.status_code == 422 and r.json()["error"]["code"] == "sha256_mismatch"
-        assert spool_files(g) == []
+        answer, _ = run_queued(g, _url_upload(g, package_host, digest))  # downloaded by the worker
+        assert answer["status"] == "done" and answer["filing"]["service_licence"] == HELLO_LICENCE, answer
+        answer, job = run_queued(g, _url_upload(g, package_host, "0" * 64))
+        assert answer["status"] == "failed" and "sha256_mismatch" in answer["error"]["message"], answer
+        assert job["status"] == "failed" and spool_files(g) == []
     finally:
         server.shutdown()
 

@@ -53,7 +53,7 @@ def lock_holder(engine, key: int) -> str | None:
 def kill_a_worker_mid_check(engine, worker: subprocess.Popen, name: str) -> str:
     """SIGSTOP the worker while it holds a running job (then it cannot finish it), check it still does, SIGKILL it.
     Returns the check id of the job it held."""
-    running = select(J.c.check_id).where(J.c.status == "running", J.c.worker == name)
+    running = select(J.c.check_id).where(J.c.status == "running", J.c.worker.like(f"{name}:%"))  # --name + random
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if scalar(engine, running) is None:
@@ -136,7 +136,7 @@ def test_two_servers_two_workers_two_schedulers_survive_kills_and_do_everything_
         job = conn.execute(select(J.c.worker, J.c.attempts, J.c.status).where(J.c.check_id == taken_over)).one()
         decided = conn.execute(select(AE.c.subject).where(AE.c.action == "check", AE.c.actor.like("worker:%"))).all()
         periods = conn.execute(text("SELECT idempotency_key, status FROM report_outbox")).all()
-    assert job.status == "done" and job.worker == "worker-b" and job.attempts == 2, job
+    assert job.status == "done" and job.worker.startswith("worker-b:") and job.attempts == 2, job
     assert len(decided) == UPLOADS, "a check was decided twice (or not at all)"
     # One interval for the standby's next run, the regulator's latency for its answer, and some slack.
     assert report_waited <= INTERVAL_MINUTES * 60 + REGULATOR_LATENCY + 6, report_waited

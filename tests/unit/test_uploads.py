@@ -67,10 +67,11 @@ def test_a_failed_disk_write_surfaces_and_nothing_stays(tmp_path, size):
             return getattr(real, name)
 
     spool._file = FullDisk()
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(UploadError) as refused:  # a full disk is the gate's state: 507 spool_full, retry later
         for _ in range(0, size, 1000):
             spool.write(b"x" * 1000)
         spool.finish()
+    assert (refused.value.code, refused.value.status, refused.value.retry_after) == ("spool_full", 507, 60)
     assert list(tmp_path.iterdir()) == []
     assert no_spool_helpers()
 
