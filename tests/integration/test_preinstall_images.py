@@ -15,6 +15,7 @@ import pytest
 from fixtures import corpus
 from fixtures import images as build
 from gate.preinstall import sparse
+from tests import requirements
 from tests.integration.http_support import APKS, FILINGS, HELLO_PACKAGE, LEGACY_PACKAGE, ORACLE, prepare_database
 
 PARTITIONS = {
@@ -33,7 +34,7 @@ VENDOR_APEX_FILE = "com.example.vendorx@2.apex"
 
 
 def _source(value):
-    return value if isinstance(value, pathlib.Path) else corpus.path(value)
+    return value if isinstance(value, pathlib.Path) else requirements.corpus_apk(value)
 
 
 @pytest.fixture(scope="module")
@@ -253,7 +254,7 @@ def test_exemption_applied_and_shown(build_dir, tmp_path, sqlite_url):
     assert "exemption: settings helper without network service" in page
 
 
-@pytest.mark.skipif(not os.path.exists("/usr/bin/chromium"), reason="needs Debian's chromium (.ci/run installs it)")
+@requirements.needs_files("/usr/bin/chromium", how="apt-get install chromium")
 def test_html_report_opens_without_a_network(build_dir, tree_report):
     from playwright.sync_api import sync_playwright
 
