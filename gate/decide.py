@@ -164,7 +164,7 @@ class Reason:
 
 @dataclass(frozen=True)
 class Decision:
-    """The verdict on one package (DESIGN.md "Decision")."""
+    """The verdict on one package (the shape of ``gate check --json``, docs/filings.md "Decisions")."""
 
     path: str
     verdict: str
