@@ -15,6 +15,7 @@ def pytest_configure(config):
                                        "(tests/requirements.py: needs_tools, needs_files)")
 
 
+@pytest.hookimpl(tryfirst=True)  # before any fixture of the test is built
 def pytest_runtest_setup(item):
     for marker in item.iter_markers("requires"):
         requirements.check_marker(marker)

@@ -18,6 +18,9 @@ from gate.preinstall import sparse
 from tests import requirements
 from tests.integration.http_support import APKS, FILINGS, HELLO_PACKAGE, LEGACY_PACKAGE, ORACLE, prepare_database
 
+# Building the images (mkfs.ext4, mkfs.erofs, img2simg) and reading them (debugfs, fsck.erofs, as the gate does).
+pytestmark = requirements.needs_tools("mkfs.ext4", "debugfs", "mkfs.erofs", "fsck.erofs", "img2simg")
+
 PARTITIONS = {
     "system": {"app/Hello/Hello.apk": APKS / "hello_zh.apk", "priv-app/Legacy/Legacy.apk": APKS / "legacy_v1.apk",
                "etc/not-an-app-dir/Ignored.apk": APKS / "v1_only.apk"},
@@ -227,6 +230,7 @@ def test_previous_report_diff_and_html(build_dir, tree_report):
     assert result.returncode == 2 and "previous_report_invalid" in result.stderr
 
 
+@requirements.needs_tools("simg2img")
 def test_sparse_expansion_matches_simg2img(build_dir, tmp_path):
     ours, theirs = tmp_path / "ours.img", tmp_path / "simg2img.img"
     sparse.expand(build_dir["sparse_super"], ours, partition="super")
