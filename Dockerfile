@@ -60,5 +60,5 @@ STOPSIGNAL SIGTERM
 # The database is migrated by someone else (`gate db upgrade`, compose.yaml's `migrate` service): wait for it rather
 # than exit and be restarted in a loop. A proxy that terminates TLS stands in front (GATE_PROXY_HOPS=1); the
 # container listens on all of its own addresses.
-ENV GATE_SCHEMA_WAIT_SECONDS=300
-CMD ["sh", "-c", "gate db wait --timeout \"$GATE_SCHEMA_WAIT_SECONDS\" && exec gate serve --host \"$HOST\" --port \"$PORT\" --workers 2 --threads 8"]
+ENV SCHEMA_WAIT_SECONDS=300
+CMD ["sh", "-c", "gate db wait --timeout \"$SCHEMA_WAIT_SECONDS\" && exec gate serve --host \"$HOST\" --port \"$PORT\" --workers 2 --threads 8"]

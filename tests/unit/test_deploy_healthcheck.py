@@ -15,7 +15,7 @@ _spec.loader.exec_module(healthcheck)
 
 
 @pytest.mark.parametrize("argv, role", [
-    (["sh", "-c", 'gate db wait --timeout "$GATE_SCHEMA_WAIT_SECONDS" && exec gate serve --host "$HOST"'], "serve"),
+    (["sh", "-c", 'gate db wait --timeout "$SCHEMA_WAIT_SECONDS" && exec gate serve --host "$HOST"'], "serve"),
     (["/opt/gate/bin/python3", "/opt/gate/bin/gate", "serve", "--host", "0.0.0.0"], "serve"),
     (["sh", "-c", "gate db wait && exec gate worker"], "worker"),
     (["/opt/gate/bin/python3", "/opt/gate/bin/gate", "scheduler"], "scheduler"),
