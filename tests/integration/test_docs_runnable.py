@@ -24,6 +24,7 @@ import sys
 import pytest
 import requests
 
+from tests import requirements
 from tests.integration.http_support import free_port, wait_for
 
 ROOT = pathlib.Path(__file__).parents[2]
@@ -87,6 +88,9 @@ def test_the_docs_have_runnable_examples():
 
 @pytest.mark.parametrize("block", [text for _, text in BLOCKS], ids=[where for where, _ in BLOCKS])
 def test_runnable_block_works_as_written(block, tmp_path, live):
+    for tool in ("curl", "openssl"):
+        if re.search(rf"\b{tool}\b", block):
+            requirements.tool(tool, how=f"apt-get install {tool}")
     ports = {"8000": str(live["port"]), "8765": str(free_port())}
     script = re.sub(r"(?<=127\.0\.0\.1:)(8000|8765)\b|(?<=--port )(8000|8765)\b",
                     lambda m: ports[m.group(0)], block)
