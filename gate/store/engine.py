@@ -85,8 +85,8 @@ def open_database(url: str) -> Engine:
 
     absent = sqlite_file_missing(database_url(url))
     if absent is not None:  # never leave an empty gate.db behind a command that then fails
-        raise SchemaOutdated(f"the database file {absent} does not exist; create it with `gate db upgrade` (or set "
-                             "GATE_DATABASE_URL to the gate's database)")
+        raise SchemaOutdated(f"the database file {absent} does not exist; this gate needs revision {head_revision()}: "
+                             "run `gate db upgrade` (or set GATE_DATABASE_URL to the gate's database)")
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
