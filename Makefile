@@ -5,14 +5,19 @@ BIN    := $(VENV)/bin
 
 .PHONY: run test test-data venv clean
 
+# pip's "Collecting …" lines show the progress; its other output goes to $(VENV)/install.log, shown when it fails.
 $(BIN)/gate: pyproject.toml
 	@echo "==> building $(VENV): the gate and its dependencies from PyPI (a few minutes the first time)"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check --upgrade pip
-	$(BIN)/pip install --disable-pip-version-check --progress-bar off -e '.[test]' \
-	  | grep --line-buffered -E '^(Collecting|Successfully installed|ERROR)' | cut -c1-110 || true
+	@$(BIN)/pip install -q --disable-pip-version-check --upgrade pip 2>$(VENV)/install.log \
+	  || { cat $(VENV)/install.log; exit 1; }
+	@{ $(BIN)/pip install --disable-pip-version-check --progress-bar off -e '.[test]' 2>>$(VENV)/install.log; \
+	   echo $$? > $(VENV)/install.status; } | grep --line-buffered -E '^(Collecting|Successfully installed)' \
+	  | cut -c1-110; \
+	  status=$$(cat $(VENV)/install.status); \
+	  if [ "$$status" != 0 ]; then cat $(VENV)/install.log; exit "$$status"; fi
 	@$(BIN)/gate --version
-	touch $@
+	@touch $@
 
 venv: $(BIN)/gate
 
