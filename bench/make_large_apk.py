@@ -1,12 +1,12 @@
 """Build a large, realistic APK for the benchmarks with the real tools (smali, gcc, aapt, zipalign, apksigner).
 
-Shape (close to the reference in DESIGN.md): 8 DEX files with ~500k strings in total (URLs and hostnames drawn
+Shape (close to the reference package of docs/benchmarks.md): 8 DEX files with ~500k strings in total (URLs and hostnames drawn
 from 1,500 distinct hosts, class names, format strings, plain words), two native libraries with URL strings in .rodata, text assets (HTML, JS, JSON), and
 incompressible media so the package is ~40 MB on disk. Signed v1+v2+v3 with a fresh RSA-2048 key.
 
     python bench/make_large_apk.py [--out bench/work/large.apk] [--dex 8] [--strings-per-dex 62000] [--media-mb 27]
 
-The default makes a 39.0 MB package (63 MB inflated; the reference in DESIGN.md is 39 MB); ``--media-mb 16`` the
+The default makes a 39.0 MB package (63 MB inflated; the reference package is 39 MB); ``--media-mb 16`` the
 28.5 MB one measured until 2026-11-30, ``--media-mb 86`` a ~100 MB package (bench/http_upload.py uses it).
 
 The output is cached: an existing file is reused unless --force.

@@ -12,7 +12,7 @@ import sys
 
 import click
 
-# Exit statuses (DESIGN.md "CLI"): 0 all allowed, 3 worst verdict review, 4 worst verdict block,
+# Exit statuses (README "Command line"; a contract): 0 all allowed, 3 worst verdict review, 4 worst verdict block,
 # 1 the gate itself failed, 2 usage error.
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -31,7 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "worker": ("gate.commands.worker:worker", "Process queued checks and deliver store callbacks."),
     "clients": ("gate.commands.clients:clients", "Create API clients (store, oem, developer, admin)."),
     "preinstall": ("gate.commands.preinstall:preinstall", "Check the APKs of a system image or a preinstall list."),
-    "demo": ("gate.commands.demo:demo", "Seed demo filings and clients (container default)."),
+    "demo": ("gate.commands.demo:demo", "Migrate, then seed the demo filing, clients and console user (idempotent)."),
     "report": ("gate.commands.report:report", "Build and send distribution reports to the regulator; status."),
     "sync": ("gate.commands.sync:sync", "Pull filing changes from the regulator; re-evaluate listed apps."),
     "scheduler": ("gate.commands.scheduler:scheduler", "Run the scheduled sync jobs (filings, report, purge)."),

@@ -37,6 +37,7 @@ class Settings:
     policy_number_not_shown: str = "info"  # GATE_POLICY_NUMBER_NOT_SHOWN: info | review | block | off (step 9)
     policy_content_approval: str = "review"  # GATE_POLICY_CONTENT_APPROVAL: review | block | off (step 10)
     # --- HTTP service (gate serve / gate worker) ---
+    port: int = 8000  # GATE_PORT: where `gate serve` listens without --port (and the URL `gate demo` prints)
     max_upload_bytes: int = 512 * 1024 * 1024  # GATE_MAX_UPLOAD_BYTES: largest package accepted (413 above)
     sync_threshold_bytes: int = 32 * 1024 * 1024  # GATE_SYNC_THRESHOLD_BYTES: larger uploads are queued (202)
     spool_dir: str | None = None  # GATE_SPOOL_DIR: where uploads wait for the worker (default: system temp dir)
@@ -146,6 +147,7 @@ def _flag(environ: Mapping[str, str], name: str) -> bool:
 def _service_settings(environ: Mapping[str, str]) -> dict:
     """The HTTP service's settings (gate serve / gate worker)."""
     return dict(
+        port=_number(environ, "GATE_PORT", Settings.port, minimum=1),
         max_upload_bytes=_number(environ, "GATE_MAX_UPLOAD_BYTES", Settings.max_upload_bytes, minimum=1),
         sync_threshold_bytes=_number(environ, "GATE_SYNC_THRESHOLD_BYTES", Settings.sync_threshold_bytes),
         spool_dir=environ.get("GATE_SPOOL_DIR", "").strip() or None,

@@ -176,7 +176,7 @@ class Reason:
 
 @dataclass(frozen=True)
 class Decision:
-    """The verdict on one package (DESIGN.md "Decision")."""
+    """The verdict on one package (the shape of ``gate check --json``, docs/filings.md "Decisions")."""
 
     path: str
     verdict: str
@@ -189,9 +189,19 @@ class Decision:
                 "filing": self.filing.summary() if self.filing is not None else None, "package": self.package}
 
 
-def reason(code: str, severity: str | None = None, **evidence) -> Reason:
-    """A catalogue reason with its bilingual message filled from the evidence."""
+# A path that names no readable file (missing, a directory, empty) is blocked as package_malformed too, but the advice
+# is to check the path: rebuilding would not help.
+FILE_PROBLEMS = frozenset({"file_not_found", "file_is_directory", "file_empty", "file_unreadable"})
+FILE_UNREADABLE_MESSAGES = ("安装包文件无法读取：{problems}。请确认路径指向一个完整的安装包文件。",
+                            "The package file cannot be read: {problems}. Check that the path names a complete "
+                            "package file.")
+
+
+def reason(code: str, severity: str | None = None, *, messages: tuple[str, str] | None = None, **evidence) -> Reason:
+    """A catalogue reason with its bilingual message (or ``messages``, zh and en) filled from the evidence."""
     default, zh, en = CATALOGUE[code]
+    if messages is not None:
+        zh, en = messages
     fill = {k: (", ".join(map(str, v)) if isinstance(v, (list, tuple)) else v) for k, v in evidence.items()}
     fill.setdefault("status_zh", _STATUS_ZH.get(str(evidence.get("status")), evidence.get("status")))
     return Reason(code, severity or default, {"zh": zh.format_map(fill), "en": en.format_map(fill)}, evidence)
@@ -361,7 +371,9 @@ def decide(facts: PackageFacts, filings: Sequence[Filing], *, policy: Policy, pl
     if facts.problems or not facts.package:
         problems = [p.as_dict() for p in facts.problems if p.code != "split_mismatch"] or [{"code": "identifier_missing",
                                                                 "message": "no package identifier"}]
-        reasons.append(reason("package_malformed", problems=[p["code"] for p in problems], details=problems))
+        codes = [p["code"] for p in problems]
+        reasons.append(reason("package_malformed", problems=codes, details=problems,
+                              messages=FILE_UNREADABLE_MESSAGES if FILE_PROBLEMS.issuperset(codes) else None))
         return done(None)
 
     # 2. Signature verifies and names signers.

@@ -2,7 +2,7 @@
 
 A platform component — a system app that provides no internet information service — needs no APP备案, yet without a
 record of that every system image carrying it blocks as ``unfiled``. An exemption is that record, approved by a
-person, for exactly one identity and for a limited time (DESIGN.md):
+person, for exactly one identity and for a limited time (docs/console.md):
 
     {package, cert_sha256, scope: "preinstall", reason_category, reason, approved_by, expires_at}
 

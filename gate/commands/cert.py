@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 
 import click
 
@@ -20,26 +21,20 @@ def cert() -> None:
 
 
 @cert.command("show")
-@click.argument("path", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("path", type=click.Path(path_type=str))
 @click.option("--password-env", metavar="VAR",
               help="Read the keystore password from this environment variable (default: prompt without echo).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object (the signers in the shape of gate features).")
 def show(path: str, password_env: str | None, as_json: bool) -> int:
     """Print 公钥 / 签名MD5 / SHA-1 of a PEM/DER certificate, PKCS#7 bundle, JKS or PKCS#12 keystore, or an iOS
-    .mobileprovision, in the form `gate features` prints them for a package. Exit 0, or 4 when the file cannot be
-    read (wrong password, not a certificate file)."""
+    .mobileprovision, in the form `gate features` prints them for a package. Exit 0; 4 when the file cannot be
+    read (missing, a directory, wrong password, not a certificate file); 2 when a keystore's password is not given."""
     from gate.extract.certfile import MAX_CERTIFICATE_FILE_BYTES, CertificateFileError, needs_password, \
         read_certificate_file
 
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_CERTIFICATE_FILE_BYTES + 1)
-    except OSError as exc:
-        raise UsageError(f"{path}: {exc.strerror}", code="file_unreadable") from None
-    password = None
-    if needs_password(data):
-        password = _password(password_env, path)
-    try:
+        data = _read(path, MAX_CERTIFICATE_FILE_BYTES + 1)
+        password = _password(password_env, path) if needs_password(data) else None
         found = read_certificate_file(data, password=password)
     except CertificateFileError as exc:
         if as_json:
@@ -54,16 +49,37 @@ def show(path: str, password_env: str | None, as_json: bool) -> int:
     return 0
 
 
+def _read(path: str, limit: int) -> bytes:
+    """The file's bytes; a file that cannot be read is a problem of the file (exit 4, as in ``gate features``)."""
+    from gate.extract.certfile import CertificateFileError
+
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(limit)
+    except FileNotFoundError:
+        raise CertificateFileError(f"{path} does not exist", code="file_not_found") from None
+    except IsADirectoryError:
+        raise CertificateFileError(f"{path} is a directory, not a certificate file", code="file_is_directory") from None
+    except OSError as exc:
+        raise CertificateFileError(f"cannot read {path}: {exc.strerror}", code="file_unreadable") from None
+
+
 def _password(variable: str | None, path: str) -> str:
     if variable:
         value = os.environ.get(variable)
         if value is None:
             raise UsageError(f"--password-env {variable}: the variable is not set", code="password_missing")
         return value
+    # Without a terminal getpass would warn and fall back to echoing: read the first line of standard input instead
+    # (a pipe), and with nothing there say what works.
+    if not sys.stdin.isatty():
+        line = sys.stdin.readline()
+        if not line:
+            raise UsageError(f"{path} is a keystore and no password was given: pipe it on standard input, run on a "
+                             "terminal, or give --password-env VAR (a variable that holds it)", code="password_missing")
+        return line.rstrip("\r\n")
     try:
         return click.prompt(f"Keystore password for {path}", hide_input=True, err=True)
-    except click.exceptions.Abort:
-        raise
     except (EOFError, OSError):
         raise UsageError("no keystore password: give --password-env VAR or run on a terminal",
                          code="password_missing") from None

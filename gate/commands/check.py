@@ -16,7 +16,7 @@ VERDICT_EXIT = {"allow": 0, "review": 3, "block": 4}
 
 
 @click.command("check")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=str))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
 @click.option("--filings", "filings_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="Match against this filings file (JSON/JSONL/CSV/XLSX) instead of the database.")
 @click.option("--json", "as_json", is_flag=True, help="One decision per line (JSON Lines), in input order.")

@@ -40,10 +40,14 @@ def current() -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from gate.config import load_settings
-    from gate.store.engine import DatabaseUnavailable, make_engine
+    from gate.store.engine import DatabaseUnavailable, database_url, make_engine, sqlite_file_missing
     from gate.store.migrate import current_revision, head_revision
 
-    engine = make_engine(load_settings().database_url)
+    url = load_settings().database_url
+    if sqlite_file_missing(database_url(url)) is not None:  # reading must not create an empty database file
+        click.echo(f"current: none (no database file yet)\nneeded:  {head_revision()}")
+        return 0
+    engine = make_engine(url)
     try:
         with engine.connect() as conn:
             rev = current_revision(conn)
@@ -53,3 +57,30 @@ def current() -> int:
         engine.dispose()
     click.echo(f"current: {rev or 'none'}\nneeded:  {head_revision()}")
     return 0
+
+
+@db.command("wait")
+@click.option("--timeout", default=300.0, show_default=True, type=click.FloatRange(0),
+              help="Seconds to wait before giving up (exit 1).")
+def wait(timeout: float) -> int:
+    """Wait until the database is reachable and at the schema this gate needs (another process runs `gate db
+    upgrade`), then exit 0. Services start with it, so they wait for the migration instead of crash-looping."""
+    import time
+
+    from gate.config import load_settings
+    from gate.store.engine import DatabaseUnavailable, SchemaOutdated, open_database
+
+    url = load_settings().database_url
+    deadline = time.monotonic() + timeout
+    said = None
+    while True:
+        try:
+            open_database(url).dispose()
+            return 0
+        except (DatabaseUnavailable, SchemaOutdated) as exc:
+            if time.monotonic() >= deadline:
+                raise
+            if exc.code != said:  # one line per state, not one per attempt
+                click.echo(f"waiting for the database: [{exc.code}] {exc.message}", err=True)
+                said = exc.code
+            time.sleep(min(2.0, max(0.0, deadline - time.monotonic())))

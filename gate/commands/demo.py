@@ -1,18 +1,19 @@
 """``gate demo``: a ready-to-try database — schema, a filing for the bundled example app, and one client per role.
 
-The container runs it on start (SQLite by default), so ``curl`` against a fresh container gets real decisions.
-Idempotent: an existing filing is left as is and existing demo clients are not re-issued.
+Run it once after ``gate db upgrade`` (``make run`` does; the image's smoke run does it in a one-shot container), so
+``curl`` against a fresh server gets real decisions. Idempotent: an existing filing is left as is and existing demo clients are not re-issued.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import pathlib
 import tempfile
 
 import click
 
-# The bundled example (fixtures/apks/hello_zh.apk): cn.filinggate.hello signed with the fixtures' RSA-2048 key,
+# The bundled example (gate/examples/hello_zh.apk, a copy of fixtures/apks/hello_zh.apk shipped in the wheel): cn.filinggate.hello signed with the fixtures' RSA-2048 key,
 # whose certificate MD5 apksigner reports as below.
 DEMO_FILINGS = [{
     "service_licence": "京ICP备2024000001号-1A", "main_licence": "京ICP备2024000001号", "service_type": "app",
@@ -24,6 +25,7 @@ DEMO_FILINGS = [{
 }]
 DEMO_ROLES = ("store", "oem", "developer", "admin")
 DEMO_ADMIN = "demo-admin"
+EXAMPLE_APK = pathlib.Path(__file__).resolve().parents[1] / "examples" / "hello_zh.apk"
 
 
 def _demo_admin(engine) -> str | None:
@@ -55,7 +57,8 @@ def demo(credentials: str | None) -> int:
     from gate.store.migrate import upgrade
     from gate.store.service_tables import ApiClient
 
-    url = load_settings().database_url
+    settings = load_settings()
+    url = settings.database_url
     setup = make_engine(url)
     upgrade(setup)
     setup.dispose()
@@ -83,7 +86,11 @@ def demo(credentials: str | None) -> int:
             json.dump(issued, out, indent=1)
     if not issued:
         click.echo("demo clients already exist; their secrets were shown when they were created", err=True)
+    console = f"http://127.0.0.1:{settings.port}/console/"
     if admin_password:
-        click.echo(f"console: http://127.0.0.1:8000/console/  user {DEMO_ADMIN}  password {admin_password}  "
-                   "(shown once)", err=True)
+        click.echo(f"console: {console}  user {DEMO_ADMIN}  password {admin_password}  (shown once)", err=True)
+    else:
+        click.echo(f"console: {console}  user {DEMO_ADMIN} (its password was shown when it was created; a new one: "
+                   f"gate users reset-password {DEMO_ADMIN})", err=True)
+    click.echo(f"example package (filed above): gate check {EXAMPLE_APK}", err=True)
     return 0

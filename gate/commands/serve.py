@@ -39,6 +39,11 @@ def _gunicorn_app(options: dict):
     return GateApplication()
 
 
+# After SIGTERM, requests in flight (a slow upload included) get this long to finish; container stop timeouts are set
+# above it (compose.yaml stop_grace_period 40s, docs/deploy.md).
+GRACEFUL_SECONDS = 30
+
+
 def _child_exit(_server, worker) -> None:
     # prometheus_client's multiprocess mode: a dead worker's live gauges must not be summed any more. Only that mode
     # has files to mark (one worker counts in memory): without its directory mark_process_dead raises, and an
@@ -52,7 +57,8 @@ def _child_exit(_server, worker) -> None:
 
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 in a container).")
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--port", default=None, type=click.IntRange(1, 65535),
+              help="Port to listen on  [default: GATE_PORT, or 8000]")
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
               help="gunicorn worker processes.")
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256),
@@ -63,12 +69,13 @@ def _child_exit(_server, worker) -> None:
 @click.option("--with-scheduler", is_flag=True,
               help="Also run the scheduled sync jobs (`gate scheduler`) beside the server; GATE_SCHEDULER_IN_SERVER=1 "
                    "does the same.")
-def serve(host: str, port: int, workers: int, threads: int, timeout: int, dev: bool, with_scheduler: bool) -> int:
-    """Serve the webhooks and APIs (DESIGN.md "HTTP"); the database must be migrated (`gate db upgrade`)."""
+def serve(host: str, port: int | None, workers: int, threads: int, timeout: int, dev: bool, with_scheduler: bool) -> int:
+    """Serve the webhooks and APIs (docs/api.md); the database must be migrated (`gate db upgrade`)."""
     from gate.config import load_settings
     from gate.store.engine import open_database
 
     settings = load_settings()
+    port = port or settings.port
     engine = open_database(settings.database_url)  # refuse to start on an unreachable or outdated database
     from gate.platform_hooks.spool_sweep import sweep_orphans
 
@@ -88,7 +95,7 @@ def serve(host: str, port: int, workers: int, threads: int, timeout: int, dev: b
         # Each worker counts in its own files; /metrics sums them (see gate.platform_hooks.metrics).
         os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="gate-metrics-")
     _gunicorn_app({"bind": f"{host}:{port}", "workers": workers, "threads": threads, "worker_class": "gthread",
-                   "timeout": timeout,
+                   "timeout": timeout, "graceful_timeout": GRACEFUL_SECONDS,
                    "accesslog": None, "child_exit": _child_exit, "forwarded_allow_ips": "127.0.0.1"}).run()
     return 0
 

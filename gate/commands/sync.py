@@ -16,10 +16,12 @@ def sync() -> None:
 @sync.command("filings")
 def filings() -> int:
     """Apply the filings feed from the stored cursor; re-decide listed apps of changed filings; queue and try
-    signed delist notices to their stores (`gate worker` retries them). Prints one JSON object."""
+    signed delist notices to their stores (`gate worker` retries them). Prints one JSON object; exit 1 when the
+    feed held records the gate rejected (each is named on standard error, audited and skipped)."""
     from gate.config import load_settings
     from gate.progress import Progress
     from gate.store.engine import open_database
+    from gate.sync.filings_sync import describe_rejection
     from gate.sync.jobs import run_filings_sync
 
     settings = load_settings()
@@ -30,7 +32,10 @@ def filings() -> int:
     finally:
         engine.dispose()
     click.echo(json.dumps(result, ensure_ascii=False))
-    return 0
+    for rejection in result.get("rejections", []):
+        click.echo(f"rejected feed record {rejection['service_licence'] or '(no service_licence)'}: "
+                   f"{describe_rejection(rejection)}", err=True)
+    return 1 if result.get("rejected") else 0
 
 
 @sync.command("applications")

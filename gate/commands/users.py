@@ -65,6 +65,28 @@ def list_() -> int:
     return 0
 
 
+@users.command("reset-password")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Read the new password from standard input (first line) "
+              "instead of generating one.")
+def reset_password(username: str, password_stdin: bool) -> int:
+    """Give a user a new password (a random one printed once, or --password-stdin); ends a lockout and signs the
+    user out everywhere."""
+    from gate.web.accounts import reset_password as reset
+
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else secrets.token_urlsafe(12)
+    engine = _engine()
+    try:
+        reset(engine, username=username, password=password, actor="cli")
+    finally:
+        engine.dispose()
+    click.echo(f"user {username}: password reset")
+    if not password_stdin:
+        click.echo(f"password: {password}")
+        click.echo("Store it now: it is not shown again (only an scrypt hash is kept).", err=True)
+    return 0
+
+
 @users.command("unlock")
 @click.argument("username")
 def unlock(username: str) -> int:

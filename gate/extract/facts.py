@@ -1,6 +1,6 @@
 """Frozen facts about a package: what the device itself would see.
 
-These are the shapes behind ``gate features --json`` (DESIGN.md, "Facts"). They are plain data: building them is
+These are the shapes behind ``gate features --json`` (README "Facts"). They are plain data: building them is
 the job of the other modules in ``gate.extract``; deciding on them is the job of the decision engine.
 """
 

@@ -1,8 +1,8 @@
 """Reading filings files: JSON array, JSON Lines, CSV (UTF-8 with/without BOM, GB18030/GBK) and XLSX.
 
-Each reader streams ``RawRecord``s — the raw DESIGN.md record shape plus the row it came from — so a file with a
+Each reader streams ``RawRecord``s — the raw record shape of docs/filings.md plus the row it came from — so a file with a
 million records never sits in memory whole. Tabular files (CSV, XLSX) have one row per platform identity
-(DESIGN.md headers); adjacent rows with the same 服务备案号 are merged into one record, as the MIIT export writes
+(the headers of docs/filings.md); adjacent rows with the same 服务备案号 are merged into one record, as the MIIT export writes
 them. A row that cannot even be parsed yields a RawRecord with ``problems`` and no data.
 """
 
@@ -22,7 +22,7 @@ from gate.filings.problems import FieldProblem, FilingsInvalid
 FORMATS = ("json", "jsonl", "csv", "xlsx")
 READ_CHUNK = 1 << 20
 
-# DESIGN.md CSV headers (contract) plus optional extras; English field names are accepted as headers too.
+# The CSV headers of docs/filings.md (contract) plus optional extras; English field names are accepted as headers too.
 HEADERS = {
     "服务备案号": "service_licence", "主体备案号": "main_licence", "服务类型": "service_type",
     "服务名称": "service_name", "主办单位名称": "unit_name", "主办单位性质": "unit_nature", "状态": "status",

@@ -1,4 +1,4 @@
-"""Filing numbers (备案号): parsing and the grammar DESIGN.md fixes.
+"""Filing numbers (备案号): parsing and the grammar docs/filings.md gives.
 
     <province> ICP备<8 or 10 digits>号   filing (备案); 10-digit numbers start with the year (2024000001)
     <province> ICP证<digits>号           ICP operating licence (经营许可证)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gate.errors import GateError
+from gate.errors import GateError, UsageError
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,9 @@ class FieldInvalid(GateError):
         self.problem = FieldProblem(field, code, message)
 
 
-class FilingsInvalid(GateError):
-    """A filings file has invalid records and nothing was imported (or matched against)."""
+class FilingsInvalid(UsageError):
+    """A filings file has invalid records and nothing was imported (or matched against).
+
+    The caller's input is wrong, not the gate: CLI exit status 2, like any other usage error."""
 
     code = "filings_invalid"

@@ -1,7 +1,7 @@
 """Filing records (备案信息): the normalised, validated shape every importer, the registry and decisions share.
 
 A ``Filing`` only exists after validation (``gate.filings.validate``): fingerprints and keys are normalised, the
-filing number parsed, enumerations checked. ``canonical()`` is the DESIGN.md record shape with sorted lists, and
+filing number parsed, enumerations checked. ``canonical()`` is the record shape of docs/filings.md with sorted lists, and
 ``digest()`` its SHA-256: the same content always gives the same digest, which is what makes re-imports no-ops.
 """
 
@@ -65,7 +65,7 @@ class Filing:
         return tuple(p for p in self.platforms if p.platform == platform and p.identifier == identifier)
 
     def canonical(self) -> dict:
-        """The DESIGN.md record shape, lists sorted, so equal content serialises identically."""
+        """The record shape of docs/filings.md, lists sorted, so equal content serialises identically."""
         return {
             "service_licence": self.service_licence,
             "main_licence": self.main_licence,
@@ -98,7 +98,7 @@ class Filing:
         return self._digest
 
     def summary(self) -> dict:
-        """The ``filing`` object of a decision (DESIGN.md "Decision")."""
+        """The ``filing`` object of a decision (docs/filings.md "Decisions")."""
         return {"service_licence": self.service_licence, "service_name": self.service_name,
                 "unit_name": self.unit_name, "status": self.status}
 

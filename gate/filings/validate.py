@@ -1,4 +1,4 @@
-"""Validating one raw filing record (DESIGN.md "Filing record") into a normalised ``Filing``.
+"""Validating one raw filing record (docs/filings.md "Record shape") into a normalised ``Filing``.
 
 Every problem is collected, not just the first, so a row's report lists all that must be fixed. Enumerations accept
 the Chinese spellings of the MIIT exports (状态 正常/已注销, 平台 安卓/苹果/鸿蒙, 服务类型 应用/小程序/快应用).

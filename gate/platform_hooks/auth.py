@@ -52,7 +52,9 @@ class Client:
 
     def require(self, *roles: str) -> None:
         if self.role != "admin" and self.role not in roles:
-            raise Forbidden(f"a {self.role} client may not call this; it needs the role {' or '.join(roles)}")
+            allowed = [*roles, "admin"]  # an admin client may call every route
+            raise Forbidden(f"a {self.role} client may not call this; it needs the role {', '.join(allowed[:-1])} "
+                            f"or {allowed[-1]}")
 
 
 @dataclass(frozen=True)
@@ -115,8 +117,12 @@ def authenticate(engine: Engine, authorization: str | None) -> Client:
             row = conn.execute(select(A).where(A.c.key_id == key_id)).first()
     stored = row.key_sha256 if row is not None else _DUMMY_HASH
     matches = hmac.compare_digest(_hash(key), stored)
-    if row is None or not matches or row.disabled:
+    if row is None or not matches:
         raise AuthError("the API key is not valid", code="auth_invalid")
+    if row.disabled:
+        # The caller holds the real key: saying so spares it hunting for a typo (an admin re-enables the client).
+        raise AuthError(f"the client {row.name!r} is disabled: ask the gate's operator to run "
+                        f"`gate clients enable {row.name}`", code="client_disabled")
     return Client(row.id, row.name, row.role, row.webhook_secret, row.callback_url)
 
 

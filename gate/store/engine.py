@@ -19,11 +19,13 @@ Settings already in the URL's query (``?connect_timeout=10``, ``options=...``) w
 
 from __future__ import annotations
 
+import os
+
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from gate.errors import GateError
+from gate.errors import ConfigError, GateError
 
 
 class DatabaseUnavailable(GateError):
@@ -57,6 +59,29 @@ def normalise_url(url: str) -> str:
     return url
 
 
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
+
+
+def database_url(url: str) -> URL:
+    """``url`` parsed; a URL that names no database the gate runs on is a setting to fix (``config_invalid``)."""
+    try:
+        parsed = make_url(normalise_url(url))
+    except ArgumentError:
+        parsed = None
+    if parsed is None or parsed.get_backend_name() not in SUPPORTED_BACKENDS:
+        raise ConfigError(f"GATE_DATABASE_URL {url!r} is not a database URL the gate runs on: use "
+                          "sqlite:///path/to/gate.db or postgresql://user:password@host:5432/dbname")
+    return parsed
+
+
+def sqlite_file_missing(parsed: URL) -> str | None:
+    """The path of a SQLite database file that does not exist yet (connecting would create it empty)."""
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:") \
+            or parsed.database.startswith("file:"):
+        return None
+    return None if os.path.exists(parsed.database) else parsed.database
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cur = dbapi_connection.cursor()
     # WAL lets readers (checks) run while an import writes; foreign keys are off by default in SQLite.
@@ -82,10 +107,7 @@ def postgres_connect_args(query: dict, *, statement_timeout_ms: int | None) -> d
 
 def make_engine(url: str, *, statement_timeout_ms: int | None = STATEMENT_TIMEOUT_MS) -> Engine:
     """An engine for ``url``; nothing is connected yet. ``statement_timeout_ms=None`` for long schema migrations."""
-    try:
-        parsed = make_url(normalise_url(url))
-    except ArgumentError as exc:
-        raise DatabaseUnavailable(f"GATE_DATABASE_URL {url!r} is not a database URL ({exc})") from None
+    parsed = database_url(url)
     postgres = parsed.get_backend_name() == "postgresql"
     options: dict = {}
     if postgres:
@@ -110,6 +132,10 @@ def open_database(url: str) -> Engine:
     """Connect and verify the schema is at the migrations' head; raise DatabaseUnavailable or SchemaOutdated."""
     from gate.store.migrate import current_revision, head_revision
 
+    absent = sqlite_file_missing(database_url(url))
+    if absent is not None:  # never leave an empty gate.db behind a command that then fails
+        raise SchemaOutdated(f"the database file {absent} does not exist; this gate needs revision {head_revision()}: "
+                             "run `gate db upgrade` (or set GATE_DATABASE_URL to the gate's database)")
     engine = make_engine(url)
     try:
         with engine.connect() as conn:

@@ -1,7 +1,7 @@
 """Tables of the HTTP service: API clients, service checks (the public ``check_id``), the job queue, callback
 deliveries, and each store's listing inventory (events + current state).
 
-Sizing (DESIGN.md "Scale"): 1,000,000 listed apps per store client and 100,000 checks a day.
+Sizing (the scale the gate is planned for, docs/deploy.md): 1,000,000 listed apps per store client and 100,000 checks a day.
 - ``listing`` is keyed (client_id, package) — one row per app a store distributes; the regulator report reads it by
   client in primary-key order, and an upsert batch finds its rows with one IN query on that key.
 - ``listing_event`` is append-only, read by (client_id, at) for a report period.

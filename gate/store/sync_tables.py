@@ -1,8 +1,8 @@
 """Tables of the regulator sync: the report outbox (with its body in compressed chunks), the feed cursor, and the
 re-evaluations a filings sync still owes.
 
-Why the report body lives in the database: several stateless gate instances share only the database (DESIGN.md
-"Scale"), so whichever instance holds the job lock after a crash must be able to re-send *the same bytes* under the
+Why the report body lives in the database: several stateless gate instances share only the database
+(docs/deploy.md "Scaling"), so whichever instance holds the job lock after a crash must be able to re-send *the same bytes* under the
 same Idempotency-Key. A body on one machine's disk would be lost with that machine. Chunks are zlib-compressed
 (report JSON compresses about tenfold) and read one at a time, so neither building nor sending holds a report in
 memory.

@@ -84,14 +84,15 @@ def _runs(filings: Sequence[Filing]) -> list[list[Filing]]:
 
 
 def apply_page(conn: Connection, records: Sequence[dict]) -> dict:
-    """Validate and write one feed page; queue re-evaluations of changed filings. Returns counts."""
-    counts = {"records": len(records), CREATED: 0, CHANGED: 0, UNCHANGED: 0, "rejected": 0}
+    """Validate and write one feed page; queue re-evaluations of changed filings. Returns counts, and in
+    ``rejections`` each rejected record's licence and problems."""
+    counts = {"records": len(records), CREATED: 0, CHANGED: 0, UNCHANGED: 0, "rejected": 0, "rejections": []}
     valid: list[Filing] = []
     for number, raw in enumerate(records):
         filing, problems = validate_record(raw) if isinstance(raw, dict) else (None, [])
         errors = [p for p in problems if p.severity == "error"]
         if filing is None or errors:
-            _reject(conn, raw, [p.as_dict() for p in errors] or [{"code": "record_invalid"}])
+            counts["rejections"].append(_reject(conn, raw, [p.as_dict() for p in errors] or [_NOT_A_RECORD]))
             counts["rejected"] += 1
             continue
         valid.append(filing)
@@ -100,7 +101,7 @@ def apply_page(conn: Connection, records: Sequence[dict]) -> dict:
         outcomes = DatabaseSink(conn, str(uuid.uuid4())).write_batch(run)
         for filing, outcome in zip(run, outcomes, strict=True):
             if isinstance(outcome, list):
-                _reject(conn, filing.canonical(), [p.as_dict() for p in outcome])
+                counts["rejections"].append(_reject(conn, filing.canonical(), [p.as_dict() for p in outcome]))
                 counts["rejected"] += 1
                 continue
             counts[outcome] += 1
@@ -115,11 +116,23 @@ def apply_page(conn: Connection, records: Sequence[dict]) -> dict:
     return counts
 
 
-def _reject(conn: Connection, raw, problems: list[dict]) -> None:
+_NOT_A_RECORD = {"field": "record", "code": "record_invalid", "message": "a feed record must be a JSON object"}
+
+
+def _reject(conn: Connection, raw, problems: list[dict]) -> dict:
     licence = raw.get("service_licence") if isinstance(raw, dict) else None
     record_event(conn, actor=ACTOR, action="filings.sync_rejected", subject=str(licence)[:255] if licence else None,
                  details={"problems": problems})
-    LOGGER.warning("feed record %s rejected: %s", licence, problems)
+    rejection = {"service_licence": licence, "problems": [
+        {key: p.get(key) for key in ("field", "code", "message")} for p in problems]}
+    LOGGER.warning("feed record %s rejected: %s", licence, describe_rejection(rejection))
+    return rejection
+
+
+def describe_rejection(rejection: dict) -> str:
+    """One line a person reads: ``field: [code] message; …``."""
+    return "; ".join(f"{p.get('field') or 'record'}: [{p.get('code')}] {p.get('message') or ''}".rstrip()
+                     for p in rejection["problems"])
 
 
 def sync_filings(engine: Engine, client: RegulatorClient, *, settings: Settings,
@@ -129,7 +142,7 @@ def sync_filings(engine: Engine, client: RegulatorClient, *, settings: Settings,
     Must run under the filings-sync job lock (gate.sync.locks); ``ensure_lock`` (HeldLock.ensure) stops the run
     before the next step once the lock is lost."""
     name = cursor_name(client)
-    totals = {"pages": 0, "records": 0, CREATED: 0, CHANGED: 0, UNCHANGED: 0, "rejected": 0}
+    totals = {"pages": 0, "records": 0, CREATED: 0, CHANGED: 0, UNCHANGED: 0, "rejected": 0, "rejections": []}
     while True:
         with engine.connect() as conn:
             cursor = read_cursor(conn, name)
@@ -140,8 +153,9 @@ def sync_filings(engine: Engine, client: RegulatorClient, *, settings: Settings,
                 continue
             counts = apply_page(conn, page.records)
             _save_cursor(conn, name, page.next_cursor)
-            if page.records:
-                record_event(conn, actor=ACTOR, action="filings.sync", subject=name[:255], details=counts)
+            if page.records:  # each rejection has its own audit event
+                record_event(conn, actor=ACTOR, action="filings.sync", subject=name[:255],
+                             details={k: v for k, v in counts.items() if k != "rejections"})
         totals["pages"] += 1
         for key, value in counts.items():
             totals[key] += value

@@ -1,4 +1,4 @@
-"""Single-instance job locks: a scheduled job runs on exactly one gate instance at a time (DESIGN.md "Scale").
+"""Single-instance job locks: a scheduled job runs on exactly one gate instance at a time (docs/deploy.md "Scaling").
 
 PostgreSQL: a session-level ``pg_try_advisory_lock`` held on a dedicated connection for the job's duration. The
 server releases it when that session ends, so a SIGKILLed instance cannot leave a stale lock behind. The key is

@@ -90,6 +90,19 @@ def unlock_user(engine: Engine, *, username: str, actor: str = "cli") -> None:
         record_event(conn, actor=actor, action="console.user_unlock", subject=username, details={})
 
 
+def reset_password(engine: Engine, *, username: str, password: str, actor: str = "cli") -> None:
+    """A new password for a user who lost theirs (audited): the lockout ends and every session of the old one too."""
+    if len(password) < MIN_LENGTH:
+        raise UsageError(f"a password needs at least {MIN_LENGTH} characters", code="password_too_short")
+    with engine.begin() as conn:
+        user_id = conn.execute(update(U).where(U.c.username == username).returning(U.c.id).values(
+            password_hash=hash_password(password), locked_until=None, failed_logins=0)).scalar_one_or_none()
+        if user_id is None:
+            raise UsageError(f"no user named {username!r}", code="user_not_found")
+        conn.execute(delete(S).where(S.c.user_id == user_id))
+        record_event(conn, actor=actor, action="console.user_password_reset", subject=username, details={})
+
+
 def list_users(conn: Connection) -> list:
     return conn.execute(select(U.c.id, U.c.username, U.c.role, U.c.disabled, U.c.locked_until, U.c.failed_logins,
                                U.c.last_login_at, U.c.created_at).order_by(U.c.username)).all()

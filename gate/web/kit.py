@@ -122,8 +122,9 @@ def requires(role: str):
                     return flask.redirect(flask.url_for("console.login", next=flask.request.full_path))
                 raise accounts.LoginRefused(t("请先登录。", "Please sign in first."), code="login_required")
             if not staff.can(role):
-                raise NotAllowed(t(f"此操作需要{ROLE_NAMES[role][0]}权限。",
-                                   f"This needs the {ROLE_NAMES[role][1]} role."))
+                able = list(ROLE_NAMES)[list(ROLE_NAMES).index(role):]  # every role at or above ``role`` may
+                raise NotAllowed(t(f"此操作需要{'或'.join(ROLE_NAMES[r][0] for r in able)}权限。",
+                                   f"This needs the {' or '.join(ROLE_NAMES[r][1] for r in able)} role."))
             return view(*args, **kwargs)
         return inner
     return wrap

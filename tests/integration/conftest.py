@@ -4,7 +4,6 @@ PostgreSQL schema selected through the connection's search_path and dropped afte
 
 from __future__ import annotations
 
-import os
 import uuid
 from urllib.parse import quote
 
@@ -14,6 +13,7 @@ from sqlalchemy import create_engine, text
 from gate.store.engine import normalise_url
 from gate.sync.sandbox.faults import FaultPlan
 from gate.sync.sandbox.server import SandboxConfig, SandboxServer, running_sandbox
+from tests import requirements
 from tests.integration.http_support import start_gate
 from tests.integration.sandbox_support import SECRET
 
@@ -33,10 +33,7 @@ def postgres_url():
 
 
 def _postgres_schema():
-    base = os.environ.get("GATE_TEST_POSTGRES_URL")
-    if not base:
-        pytest.skip("PostgreSQL tests need GATE_TEST_POSTGRES_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/"
-                    "test); .ci/run sets it when the server runs")
+    base = requirements.postgres_url()
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(normalise_url(base))
     with admin.begin() as conn:

@@ -10,17 +10,16 @@ import json
 import os
 import plistlib
 import re
-import shutil
 import subprocess
 import sys
 
 import pytest
 
+from tests import requirements
 from tests.oracle import FIXTURES
 
 GATE = [sys.executable, "-c", "import sys; from gate.cli import main; sys.exit(main())"]
-pytestmark = pytest.mark.skipif(not shutil.which("keytool") or not shutil.which("apksigner"),
-                                reason="keytool and apksigner are installed by .ci/run")
+pytestmark = requirements.needs_tools("keytool", "apksigner", "openssl")
 
 
 def run(*args, env_extra=None, stdin=None) -> subprocess.CompletedProcess:

@@ -92,14 +92,15 @@ def test_invalid_filings_file_imports_nothing(tmp_path):
     env = {"GATE_DATABASE_URL": f"sqlite:///{tmp_path / 'gate.db'}"}
     gate("db", "upgrade", env_extra=env, cwd=tmp_path)
     out = gate("filings", "import", path, env_extra=env, cwd=tmp_path)
-    assert out.returncode == 1
+    assert out.returncode == 2
     assert f"{path}:2: platforms[0].signature_md5: [fingerprint_length]" in out.stderr
     skipped = gate("filings", "import", "--skip-invalid", path, env_extra=env, cwd=tmp_path)
     assert skipped.returncode == 0 and f"skipped rows: {path}:2" in skipped.stdout
 
 
 def test_usage_error_is_exit_2(tmp_path):
-    assert gate("check", tmp_path / "missing.apk", cwd=tmp_path).returncode == 2
+    out = gate("check", APKS / "hello_zh.apk", "--no-such-option", cwd=tmp_path)
+    assert out.returncode == 2 and "No such option" in out.stderr
 
 
 def test_a_filing_listing_the_public_key_as_pem_matches_the_extracted_modulus(tmp_path):

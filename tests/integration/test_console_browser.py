@@ -15,17 +15,16 @@ import json
 import os
 import pathlib
 import re
-import shutil
 
 import pytest
 import requests
 
+from tests import requirements
 from tests.integration.http_support import HELLO, ORACLE, start_gate, wait_for
 from tests.loopback_store import StoreEndpoint
 
 CHROMIUM = "/usr/bin/chromium"
-pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM),
-                                reason="browser tests need Debian's chromium (.ci/run installs it)")
+pytestmark = requirements.needs_files(CHROMIUM, how="apt-get install chromium (Playwright drives Debian's browser)")
 PASSWORD = "correct horse battery"
 TINY = "key_ec256.apk"
 TINY_PACKAGE = ORACLE[TINY]["aapt"]["package"]

@@ -102,7 +102,9 @@ def test_a_viewer_and_a_stranger_cannot_review(served):
     create_user(served.engine, username="view", role="viewer", password=PASSWORD)
     check_id = upload(served, "甲公司")
     session, token = signed_in(served, "view")
-    assert review(served, session, token, check_id, "approve").status_code == 403
+    refused = review(served, session, token, check_id, "approve")
+    assert refused.status_code == 403
+    assert "复核员或管理员" in refused.text  # every role that may review is named (zh by default)
     stranger = requests.post(f"{served.url}/console/checks/{check_id}/review",
                              data={"outcome": "approve", "comment": "x"}, allow_redirects=False)
     assert stranger.status_code == 400  # no session, no CSRF token: refused before anything else

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 
 import pytest
 
 from fixtures import corpus, record
+from tests import requirements
 
 ROOT = corpus.ORACLE.parents[2]
 RECORDED = json.loads(corpus.ORACLE.read_text(encoding="utf-8"))
@@ -35,7 +35,7 @@ def test_missing_corpus_is_a_clear_error_not_a_skip(tmp_path, monkeypatch):
     assert "framework-res.apk" in corpus.missing()
 
 
-@pytest.mark.skipif(not os.path.isfile(corpus.FRAMEWORK_RES), reason="needs Debian's android-framework-res")
+@requirements.needs_files(corpus.FRAMEWORK_RES, how="apt-get install android-framework-res")
 def test_concurrent_fetches_never_show_a_partial_file(tmp_path):
     """Two processes fetch into one empty cache at once: both succeed, the file is whole, no temporary is left."""
     env = {**os.environ, "GATE_CORPUS_DIR": str(tmp_path)}
@@ -50,8 +50,7 @@ def test_concurrent_fetches_never_show_a_partial_file(tmp_path):
 
 
 @pytest.mark.oracle
-@pytest.mark.skipif(shutil.which("aapt") is None or shutil.which("apksigner") is None,
-                    reason="Android tools not installed; apt-get install -y aapt apksigner (CI installs them)")
+@requirements.needs_tools("aapt", "apksigner")
 def test_live_oracle_output_matches_the_corpus_record(corpus_apk):
     live = record.observe_all([corpus_apk(item.name) for item in corpus.entries()])
     for name, recorded in RECORDED["apks"].items():

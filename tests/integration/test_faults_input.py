@@ -405,7 +405,8 @@ def test_disabled_client_is_refused_and_its_callbacks_wait(lite_gate):
     g = lite_gate
     assert _cli(g, "disable", "store-client").returncode == 0
     r = requests.get(f"{g.url}/api/v1/badge/cn.a.b", headers=g.headers("store"), timeout=10)
-    assert r.status_code == 401
+    assert r.status_code == 401 and r.json()["error"]["code"] == "client_disabled"
+    assert "gate clients enable store-client" in r.json()["error"]["message"]
     with StoreEndpoint() as store:
         with g.engine.begin() as conn:
             queue_callback(conn, client_id=g.clients["store"].id, check_id="chk_wait", url=store.url, body={})

@@ -96,6 +96,7 @@ def test_roles(gate):
         r = requests.post(f"{gate.url}/api/v1/hooks/store/upload", data=body,
                           headers=gate.signed(role, body, content_type))
         assert r.status_code == 403 and r.json()["error"]["code"] == "role_forbidden"
+        assert r.json()["error"]["message"].endswith("it needs the role store or admin")  # every role that works
     for role in ("store", "oem"):
         r = requests.post(f"{gate.url}/api/v1/checks", data=body,
                           headers=gate.headers(role, **{"Content-Type": content_type}))

@@ -16,7 +16,7 @@ from gate.extract.container import ApkContainer
 from gate.extract.ios import APPLE_ROOT_CA_SHA256, apple_root, codesign, read_ipa
 from gate.extract.ios.cms import verify_signed_data
 from gate.extract.ios.macho import read_slices
-from fixtures import apple_signed
+from tests import requirements
 
 KITWARE_TEAM = "W38PE5Y733"
 
@@ -26,7 +26,7 @@ def test_the_shipped_root_is_apples():
 
 
 def test_cmake_verifies_offline_to_apple_root_on_every_slice():
-    binary = apple_signed.path().read_bytes()
+    binary = requirements.apple_signed().read_bytes()
     slices = read_slices(binary)
     assert sorted(s.arch for s in slices) == ["arm64", "x86_64"]
     for piece in slices:
@@ -55,7 +55,7 @@ def test_an_apple_signature_transplanted_into_an_ipa_does_not_vouch_for_its_bund
     with zipfile.ZipFile(ipa, "w") as archive:
         archive.writestr("Payload/Cm.app/Info.plist", plistlib.dumps(
             {"CFBundleIdentifier": "cn.example.transplant", "CFBundleExecutable": "cmake"}))
-        archive.write(apple_signed.path(), "Payload/Cm.app/cmake")
+        archive.write(requirements.apple_signed(), "Payload/Cm.app/cmake")
     with ApkContainer.open(ipa) as container:
         facts = read_ipa(str(ipa), container)
     assert facts.package == "cn.example.transplant"

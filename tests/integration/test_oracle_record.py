@@ -9,20 +9,16 @@ fixture on purpose.
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 
 from fixtures import record
+from tests import requirements
 
 pytestmark = pytest.mark.oracle
 
 ORACLE = json.loads(record.ORACLE.read_text(encoding="utf-8"))
-MISSING_TOOLS = [tool for tool in ("aapt", "apksigner") if shutil.which(tool) is None]
-needs_tools = pytest.mark.skipif(
-    bool(MISSING_TOOLS),
-    reason=f"Android tools not installed ({', '.join(MISSING_TOOLS)}); "
-           "apt-get install -y aapt apksigner (CI installs them)")
+needs_tools = requirements.needs_tools("aapt", "apksigner")
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,11 @@ import pytest
 from fixtures import corpus
 from fixtures import images as build
 from gate.preinstall import sparse
+from tests import requirements
 from tests.integration.http_support import APKS, FILINGS, HELLO_PACKAGE, LEGACY_PACKAGE, ORACLE, prepare_database
+
+# Building the images (mkfs.ext4, mkfs.erofs, img2simg) and reading them (debugfs, fsck.erofs, as the gate does).
+pytestmark = requirements.needs_tools("mkfs.ext4", "debugfs", "mkfs.erofs", "fsck.erofs", "img2simg")
 
 PARTITIONS = {
     "system": {"app/Hello/Hello.apk": APKS / "hello_zh.apk", "priv-app/Legacy/Legacy.apk": APKS / "legacy_v1.apk",
@@ -33,7 +37,7 @@ VENDOR_APEX_FILE = "com.example.vendorx@2.apex"
 
 
 def _source(value):
-    return value if isinstance(value, pathlib.Path) else corpus.path(value)
+    return value if isinstance(value, pathlib.Path) else requirements.corpus_apk(value)
 
 
 @pytest.fixture(scope="module")
@@ -226,6 +230,7 @@ def test_previous_report_diff_and_html(build_dir, tree_report):
     assert result.returncode == 2 and "previous_report_invalid" in result.stderr
 
 
+@requirements.needs_tools("simg2img")
 def test_sparse_expansion_matches_simg2img(build_dir, tmp_path):
     ours, theirs = tmp_path / "ours.img", tmp_path / "simg2img.img"
     sparse.expand(build_dir["sparse_super"], ours, partition="super")
@@ -253,7 +258,7 @@ def test_exemption_applied_and_shown(build_dir, tmp_path, sqlite_url):
     assert "exemption: settings helper without network service" in page
 
 
-@pytest.mark.skipif(not os.path.exists("/usr/bin/chromium"), reason="needs Debian's chromium (.ci/run installs it)")
+@requirements.needs_files("/usr/bin/chromium", how="apt-get install chromium")
 def test_html_report_opens_without_a_network(build_dir, tree_report):
     from playwright.sync_api import sync_playwright
 

@@ -69,8 +69,10 @@ def test_feed_record_the_gate_refuses_is_skipped_and_audited(database_url, tmp_p
     bad = {**copy.deepcopy(FILINGS[0]), "service_licence": "not a licence"}
     sandbox.append_feed([bad])
     done = gate("sync", "filings", env=gate_env(database_url, sandbox))
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 1, done.stderr  # loud: the operator must see that the feed held a record it refused
     assert json.loads(done.stdout)["rejected"] == 1
+    [line] = [x for x in done.stderr.splitlines() if x.startswith("rejected feed record")]
+    assert line.startswith("rejected feed record not a licence: service_licence: [") and "{" not in line
     with engine.connect() as conn:
         actions = list(conn.execute(select(AuditEvent.__table__.c.action)).scalars())
     assert "filings.sync_rejected" in actions

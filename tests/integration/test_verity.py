@@ -18,11 +18,10 @@ from fixtures import forge, toolchain
 from gate.extract.container import ApkContainer
 from gate.extract.signing import block as blk
 from gate.extract.signing import verify_apk_signatures
+from tests import requirements
 from tests.oracle import FIXTURES
 
-pytestmark = [pytest.mark.oracle, pytest.mark.skipif(
-    shutil.which("apksigner") is None or shutil.which("zipalign") is None,
-    reason="Android tools not installed; apt-get install -y apksigner zipalign (CI installs them)")]
+pytestmark = [pytest.mark.oracle, requirements.needs_tools("apksigner", "zipalign", "keytool")]
 
 VERITY_ALGORITHMS = {0x0421, 0x0423, 0x0425}
 

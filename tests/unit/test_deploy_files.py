@@ -21,18 +21,30 @@ DOCKERFILE = (ROOT / "Dockerfile").read_text(encoding="utf-8")
 COMPOSE = (ROOT / "compose.yaml").read_text(encoding="utf-8")
 
 
+IMAGE_VARIABLES = {'"$HOST"': "0.0.0.0", '"$PORT"': "8000", '"$SCHEMA_WAIT_SECONDS"': "300"}
+
+
+def _gate_commands(argv: list[str]) -> list[list[str]]:
+    """The `gate …` commands of one command line, through `sh -c 'gate db wait && exec gate …'`."""
+    if argv[:2] != ["sh", "-c"]:
+        return [argv]
+    script = argv[2]
+    for variable, value in IMAGE_VARIABLES.items():
+        script = script.replace(variable, value)
+    return [shlex.split(part.strip().removeprefix("exec ")) for part in script.split("&&")]
+
+
 def _command_lines() -> list[list[str]]:
     lines = [json.loads(m) for m in re.findall(r'^\s*command: (\[.*\])\s*$', COMPOSE, re.M)]
-    cmd = json.loads(re.search(r"^CMD (\[.*\])\s*$", DOCKERFILE, re.M).group(1))
-    assert cmd[:2] == ["sh", "-c"] and cmd[2].startswith("exec gate ")
-    lines.append(shlex.split(cmd[2].removeprefix("exec ").replace('"$HOST"', "0.0.0.0").replace('"$PORT"', "8000")))
-    return [line for line in lines if line[0] == "gate"]
+    lines.append(json.loads(re.search(r"^CMD (\[.*\])\s*$", DOCKERFILE, re.M).group(1)))
+    commands = [command for line in lines for command in _gate_commands(line)]
+    return [command for command in commands if command[0] == "gate"]
 
 
 def test_every_deployment_command_line_parses():
     lines = _command_lines()
     assert {tuple(line[1:3]) if line[1] == "db" else (line[1],) for line in lines} >= {
-        ("serve",), ("worker",), ("scheduler",), ("db", "upgrade")}
+        ("serve",), ("worker",), ("scheduler",), ("db", "upgrade"), ("db", "wait")}
     for line in lines:
         group, args = cli, line[1:]
         with click.Context(cli) as ctx:

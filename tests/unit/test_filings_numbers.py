@@ -1,4 +1,4 @@
-"""Filing-number grammar (DESIGN.md "Filing numbers")."""
+"""Filing-number grammar (docs/filings.md "Validation codes")."""
 
 import pytest
 

@@ -14,6 +14,7 @@ import pytest
 from gate.extract.network import NetworkScanner
 from gate.extract.network.dex_code import classes_loading
 from gate.extract.network.sdk_hosts import SDK_DESCRIPTOR_PREFIXES, sdk_for_class
+from tests import requirements
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[2] / "fixtures" / "network"
 SDK_DEX = (FIXTURES / "sdk_code.dex").read_bytes()
@@ -33,7 +34,7 @@ def planted_dexes() -> dict[str, bytes]:
 
 def androguard_loaders(dex: bytes, hosts: set[str]) -> dict[str, set[str]]:
     """Host -> classes with a const-string of a string holding it, by androguard's DEX analysis (independent)."""
-    pytest.importorskip("androguard", reason="androguard is in the test extra: pip install -e '.[test]'")
+    requirements.module("androguard")
     from loguru import logger
 
     logger.remove()

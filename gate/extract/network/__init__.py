@@ -55,7 +55,7 @@ MIN_TEXT_RATIO = 0.95  # share of printable / UTF-8 bytes in the first TEXT_SNIF
 
 _PRINTABLE = bytes(range(0x20, 0x7F)) + b"\t\r\n" + bytes(range(0x80, 0x100))
 MAX_EVIDENCE = 5  # occurrences kept per host or IP (contact candidates first); ``sources`` lists every entry
-# Where a value was found, when the place says more than the shape of the string (DESIGN.md "evidence.how").
+# Where a value was found, when the place says more than the shape of the string (README "Facts": evidence ``how``).
 HOW_BY_READER = {"elf": "native", "text": "asset", "whole": "asset"}
 RESOURCE_READERS = frozenset({"resources", "xml", "manifest"})
 

@@ -1,6 +1,6 @@
 """The sandbox's filings feed: loading records from a file, checking their shape, and opaque cursors.
 
-The feed is an append-only log of filing records (DESIGN.md "Filing record"); a record is the filing's full
+The feed is an append-only log of filing records (docs/filings.md "Record shape"); a record is the filing's full
 current state, so a change or cancellation is simply a later record with the same ``service_licence``. A cursor
 names a position in the log. Cursors are opaque to clients and tagged with an HMAC so that a forged or corrupted
 one is refused (400) rather than silently read as "start again", which would replay the whole feed.
