@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from gate.extract.network.addresses import bare_ipv6, ip_literal
 from gate.extract.network.domains import BARE_TLDS, MAX_HOST_LENGTH, REVERSE_DNS_ROOTS, bare_host, url_host
 from gate.extract.network.references import (NAMESPACE_WORDS, PATH_HINT_SOURCE, SCHEMA_WORDS, URL_NEEDS_JUDGING,
-                                             scheme_start, text_reference, url_reference)
+                                             in_hash_comment, scheme_start, text_reference, url_reference)
 
 def trie_pattern(words) -> bytes:
     """A regex alternation of ``words`` (str, or bytes taken byte for byte) folded into a prefix tree, so the
@@ -130,6 +130,8 @@ class Findings:
     # one contact excerpt is enough, so their occurrences here are not judged again (a large app repeats thousands
     # of hosts across its DEX files).
     known_contacts: set[str] | frozenset[str] = frozenset()
+    # The region is a configuration file (YAML, properties …) where "#" after white space starts a comment.
+    hash_comments: bool = False
 
     def __bool__(self) -> bool:
         return bool(self.hosts or self.ips)
@@ -274,6 +276,11 @@ def _note_url(parts: list[bytes], k: int, values: tuple[str, ...], findings: Fin
     if prefix_len > 0 and (nul > newline or (nul < 0 and newline < 0 and len(left) == len(tail) and k == 0)):
         tail = tail[prefix_len:]  # the length prefix of a pooled string is not text
     rest = parts[2 * k + 1] + _LINE_HEAD.match(right).group()
+    if findings.hash_comments and in_hash_comment(tail):
+        excerpt = text_of(tail + b"://" + rest)
+        for value in values:
+            findings.note(value, "url_in_text", excerpt, "config_comment")
+        return False
     if _SCHEME_ONLY.fullmatch(tail) and tail.lower() != b"http" and not URL_NEEDS_JUDGING.search(rest):
         # The common case: a string that is just a URL whose path no reference rule can match.
         excerpt = text_of(tail + b"://" + rest)
@@ -343,6 +350,9 @@ def scan_strings(data: bytes, findings: Findings, start: int = 0, end: int | Non
         if prefix_len:  # ``first`` follows a NUL or is the region's start: a length prefix is there
             first = min(first + prefix_len, i)
         text = data[first:last]
+        if len(text) <= 15 and _DOTTED_QUAD.match(text) and _in_oid_run(data, first, last, start, end, prefix_len):
+            pos = last + 1
+            continue
         known = cache.get(text)
         if known is None and len(text) <= MAX_HOST_LENGTH and _PLAIN_NAME.fullmatch(text):
             known = cache[text] = _plain_name(text)
@@ -353,7 +363,7 @@ def scan_strings(data: bytes, findings: Findings, start: int = 0, end: int | Non
                 # A bare host inside a string of words is text shown or logged ("google.com/accounts/recovery
                 # にアクセスしてください。"); a host the code connects to is a string of its own.
                 for value, (how, excerpt, reference) in list(found.evidence.items()):
-                    if how == "bare_host" and reference is None:
+                    if how in _IN_WORDS and reference is None:
                         found.evidence[value] = (how, excerpt, "link_in_text")
             known = cache[text] = (tuple(found.hosts), tuple(found.ips), tuple(found.evidence.items()))
         hosts, ips, evidence = known
@@ -369,6 +379,36 @@ def scan_strings(data: bytes, findings: Findings, start: int = 0, end: int | Non
                     if not findings.settled(value):
                         findings.note(value, *occurrence)
         pos = last + 1
+
+
+_OID = re.compile(rb"([0-2]\.[0-9]{1,5}\.)[0-9]+(?:\.[0-9]+)+\Z")
+
+
+def _in_oid_run(data: bytes, first: int, last: int, lo: int, hi: int, prefix_len: int) -> bool:
+    """Whether the dotted quad ``data[first:last]`` sits in a run of object identifiers: the string before or after
+    it in the (sorted) string table is a dotted number with the same first two arcs (``2.5.29.14`` beside
+    ``2.5.29.15``, X.509 extension OIDs). An OID's first arc is 0, 1 or 2 (X.660)."""
+    own = _OID.match(data, first, last)
+    if own is None:
+        return False
+    arcs = own.group(1)
+    previous_end = first - max(prefix_len, 0) - 1
+    if previous_end > lo:
+        previous_start = data.rfind(b"\0", lo, previous_end) + 1 or lo
+        neighbour = data[min(previous_start + max(prefix_len, 0), previous_end):previous_end]
+        if neighbour.startswith(arcs) and _OID.match(neighbour):
+            return True
+    next_start = last + 1 + max(prefix_len, 0)
+    next_end = data.find(b"\0", next_start, min(hi, next_start + 64))
+    if next_end > next_start:
+        neighbour = data[next_start:next_end]
+        if neighbour.startswith(arcs) and _OID.match(neighbour):
+            return True
+    return False
+
+
+# Shapes that, inside a string of words, are text shown or logged ("server listening on 127.0.0.1:10080").
+_IN_WORDS = frozenset({"bare_host", "bare_ip", "ip_port"})
 
 
 def _plain_name(text: bytes) -> tuple[tuple[str, ...], tuple[str, ...], tuple]:
@@ -446,6 +486,8 @@ def _bare(data: bytes, i: int, j: int, lo: int, hi: int, prefix_len: int, findin
     token = data[s:e].strip(b".-")
     if before == _EMAIL_MARK:
         return
+    if _not_a_name_here(data, s, e, lo, hi, before):
+        return
     if before in _PLACEHOLDER_MARKS:
         if b"." not in token:
             return
@@ -475,9 +517,32 @@ def _bare(data: bytes, i: int, j: int, lo: int, hi: int, prefix_len: int, findin
         findings.hosts.add(host)
         if not findings.settled(host):
             left = data[max(lo, s - EXCERPT_SIDE):s]
-            before_text = text_of(left[max(left.rfind(b"\0"), left.rfind(b"\n")) + 1:] + b"|").lstrip()[:-1]
-            findings.note(host, "bare_host", excerpt_of(data, s, e, lo, hi),
-                          text_reference(before_text, len(before_text)) if before_text else None)
+            line = left[max(left.rfind(b"\0"), left.rfind(b"\n")) + 1:]
+            before_text = text_of(line + b"|").lstrip()[:-1]
+            why = text_reference(before_text, len(before_text)) if before_text else None
+            if findings.hash_comments and in_hash_comment(line):
+                why = "config_comment"
+            findings.note(host, "bare_host", excerpt_of(data, s, e, lo, hi), why)
+
+
+_ENCODED_TABLE_MARKS = frozenset(b"!?&")  # Guava's public-suffix trie: "...s!.&a!bap.us,disnim321,?b!..."
+_ENCODED_TABLE_ENDS = frozenset(b",?!&:")
+
+
+def _not_a_name_here(data: bytes, s: int, e: int, lo: int, hi: int, before: int) -> bool:
+    """Noise rules by the bytes around a bare token (docs/network.md, "Noise"):
+
+    * the first segment of a URL path (``/socket.io/1/``, or what is left of ``https://x.cn/socket.io/`` once the
+      authority is taken): a single ``/`` before the token (``//cdn.x.cn`` is a protocol-relative URL and stays);
+    * a YAML tag URI (``tag:yaml.org,2002:str``, RFC 4151): the tagging authority is a name, not a server;
+    * an encoded table (Guava's public-suffix trie ``…!.&a!bap.us,disnim321,…``): the token sits between the
+      table's separators ``! ? &`` and ``, ? ! & :``.
+    """
+    if before == 0x2F:  # "/"
+        return s - 2 < lo or data[s - 2] != 0x2F
+    if before == 0x3A and data[max(lo, s - 4):s] == b"tag:" and data[e:e + 1] == b",":
+        return True
+    return before in _ENCODED_TABLE_MARKS and e < hi and data[e] in _ENCODED_TABLE_ENDS
 
 
 _PATH_DATA = re.compile(rb"[0-9.,\-\s MmLlHhVvCcSsQqTtAaZzEe]*")
