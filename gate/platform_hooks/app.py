@@ -131,6 +131,9 @@ def create_app(settings: Settings | None = None, test_config: dict | None = None
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops)
     rate_limits = RateLimits(storage=settings.rate_limit_storage, client=settings.rate_limit_client,
                              address=settings.rate_limit_address, upload=settings.rate_limit_upload)
+    from gate.web.login_throttle import EXTENSION_KEY, LoginThrottle
+
+    app.extensions[EXTENSION_KEY] = LoginThrottle(rate_limits.storage)
 
     app.before_request(request_log.begin_request)
     app.before_request(_count_in_flight)

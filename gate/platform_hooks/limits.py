@@ -61,7 +61,8 @@ class RateLimits:
 
     def __init__(self, *, storage: str, client: str, address: str, upload: str) -> None:
         try:
-            self._limiter = MovingWindowRateLimiter(storage_from_string(storage))
+            self.storage = storage_from_string(storage)  # also holds gate.web.login_throttle's counters
+            self._limiter = MovingWindowRateLimiter(self.storage)
         except (ConfigurationError, ValueError) as exc:
             raise ConfigError(f"GATE_RATE_LIMIT_STORAGE={storage!r} cannot be used ({exc})") from None
         self._verified: dict[bytes, tuple[str, float]] = {}  # SHA-256 of the header -> (key id, valid until)

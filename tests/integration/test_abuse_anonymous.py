@@ -47,7 +47,8 @@ def test_sign_ins_across_usernames_with_invented_keys_are_limited(tmp_path, sqli
                                  data={"csrf_token": token, "username": f"user{i}", "password": "wrong-password-1"}
                                  ).status_code
                     for i in range(60)]
-        # The default upload budget (20/minute per address) covers sign-in attempts.
-        assert statuses[:20] == [401] * 20 and set(statuses[20:]) == {429}
+        # The default upload budget (20/minute per address) covers sign-in attempts: after 20 every one is 429.
+        # Before that the address's own backoff (gate.web.login_throttle) already slows it after 10 failures.
+        assert statuses[:11] == [401] * 11 and set(statuses[11:20]) <= {401, 429} and set(statuses[20:]) == {429}
     finally:
         stop_process(proc)
