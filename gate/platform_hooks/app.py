@@ -105,10 +105,22 @@ def _count_in_flight():
         flask.g.counted = True
 
 
+class QueryInvalid(GateError):
+    """A query-string value no filter can hold (HTTP 400): a page in the console, JSON elsewhere."""
+
+    code = "query_invalid"
+    status = 400
+
+
 def _refuse_nul_in_path():
     # No package name, licence or check id contains NUL, and PostgreSQL refuses it inside a query parameter.
     if "\x00" in flask.request.path:
         return error_response("path_invalid", "the request path contains a NUL character", 400)
+    # The same for filters (?package=%00 on the console's list pages was a 500 on PostgreSQL): no stored text
+    # holds NUL, so no filter with one could match anything; say so instead of sending it to the database.
+    for name, value in flask.request.args.items(multi=True):
+        if "\x00" in name or "\x00" in value:
+            raise QueryInvalid(f"the query parameter {name.replace(chr(0), '?')[:64]!r} contains a NUL character")
     return None
 
 
