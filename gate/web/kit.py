@@ -11,19 +11,25 @@
 - **Errors**: a GateError raised by a view becomes a page in the user's language with its stable code and the
   right status, never a traceback.
 - **Pages**: templates extend ``console/base.html`` (blocks ``title`` and ``main``); ``render(name, **ctx)``.
+- **Times**: the gate stores UTC; every page shows Beijing time (Asia/Shanghai) through ``{{ when(value) }}``,
+  which writes ``<time datetime="2026-05-01T10:15:00+08:00">2026-05-01 10:15</time>``; never ``strftime`` in a
+  template. The page footer says once that times are Beijing time.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hmac
 import ipaddress
 import secrets
 
 import flask
+from markupsafe import Markup, escape
 
 from gate.errors import GateError
 from gate.platform_hooks.service import service
+from gate.beijing_time import beijing, beijing_iso
 from gate.web import accounts
 
 SESSION_COOKIE = "gate_session"
@@ -57,6 +63,14 @@ def msg(message: dict | None) -> str:
     """A catalogue message ({"zh", "en"}) in the page's language."""
     message = message or {}
     return message.get("en" if lang() == "en" else "zh") or message.get("zh") or message.get("en") or ""
+
+
+def when(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> Markup:
+    """A time on a page: Beijing time, machine-readable in its datetime attribute; "-" for none."""
+    local = beijing(value)
+    if local is None:
+        return Markup("-")
+    return Markup(f'<time datetime="{beijing_iso(value)}">{escape(local.strftime(fmt))}</time>')
 
 
 def csrf_token() -> str:
@@ -178,6 +192,7 @@ def error_page(exc: GateError):
 
 def template_globals() -> dict:
     return {"t": t, "msg": msg, "lang": lang(), "csrf_field": csrf_field, "staff": flask.g.get("staff"),
+            "when": when,
             "role_name": lambda r: t(*ROLE_NAMES.get(r, (r, r))),
             "verdict_name": lambda v: t(*VERDICT_NAMES.get(v, (v or "-", v or "-"))),
             "switch_lang": _switch_lang_url}

@@ -41,8 +41,8 @@ def _arg(name: str) -> str:
     return flask.request.args.get(name, "").strip()[:128]
 
 
-def _when(value) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value is not None else "-"
+def _when(value):
+    return kit.when(value)  # Beijing time in a <time> element (gate.web.kit)
 
 
 def table(title: str, columns: list[str], rows: list[list], filters: list[Filter] = (), note: str = ""):
@@ -143,12 +143,12 @@ def listings():
 def reports():
     with service().engine.connect() as conn:
         found = conn.execute(select(RO).order_by(RO.c.period_end.desc()).limit(LIMIT)).all()
-    rows = [[r.id, f"{_when(r.period_start)} – {_when(r.period_end)}", r.status, r.attempts,
+    rows = [[r.id, _when(r.period_start) + " – " + _when(r.period_end), r.status, r.attempts,
              _when(r.last_attempt_at), r.last_error or "-", r.receipt_id or "-",
              r.accepted_items if r.accepted_items is not None else "-",
              f"{r.events_count} / {r.inventory_count} / {r.unfiled_count}"] for r in found]
     return table(kit.t("报送（分发应用报送）", "Regulator reports"),
-                 ["#", kit.t("报送期间 (UTC)", "Period (UTC)"), kit.t("状态", "State"), kit.t("发送次数", "Attempts"),
+                 ["#", kit.t("报送期间", "Period"), kit.t("状态", "State"), kit.t("发送次数", "Attempts"),
                   kit.t("最近发送", "Last attempt"), kit.t("最近错误", "Last error"), kit.t("回执", "Receipt"),
                   kit.t("接收条数", "Accepted"), kit.t("事件/在架/未备案", "Events / inventory / unfiled")], rows)
 
