@@ -100,7 +100,8 @@ def record_review(engine: Engine, *, check_id: str, outcome: str, comment: str, 
         facts = facts_from_dict(json.loads(stored.facts))
         metadata = json.loads(row.metadata_json or "{}")
         # The engine's own answer today (earlier reviews left out: this review may overturn one).
-        fresh = decide_facts(conn, facts, policy=policy, developer_entity=metadata.get("developer_entity"))
+        fresh = decide_facts(conn, facts, policy=policy, developer_entity=metadata.get("developer_entity"),
+                             category=metadata.get("category"))
         if outcome == "approved" and fresh.verdict == "block":
             codes = ", ".join(r.code for r in fresh.reasons if r.severity == "block")
             raise ReviewRefused(f"the package now blocks ({codes}); an approval never overrides a block",
@@ -109,7 +110,8 @@ def record_review(engine: Engine, *, check_id: str, outcome: str, comment: str, 
                          comment=comment, package_sha256=facts.sha256 or "")
         platform = FORMAT_PLATFORM.get(facts.format or "", "android")
         new_id = record_check(conn, facts=facts, decision=settled, policy=policy, platform=platform,
-                              developer_entity=metadata.get("developer_entity"), actor=f"staff:{reviewer}")
+                              developer_entity=metadata.get("developer_entity"), actor=f"staff:{reviewer}",
+                              category=metadata.get("category"))
         # Two reviewers at once: the first one's update moves the verdict, the second finds nothing to settle.
         moved = conn.execute(update(SC).where(SC.c.check_id == check_id, SC.c.verdict == "review").values(
             verdict=settled.verdict, gate_check_id=new_id, updated_at=now)).rowcount

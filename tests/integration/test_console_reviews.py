@@ -80,6 +80,17 @@ def test_approve_reject_and_what_they_cover(served):
     assert [tuple(e) for e in events] == [("review.approved", "staff:rev"), ("review.rejected", "staff:rev")]
 
 
+def test_a_review_keeps_the_store_category_and_its_content_approval(served):
+    """The re-decision a review makes is the upload's own: the store's category (step 10) stays in the record."""
+    session, token = signed_in(served)
+    r = served.upload(HELLO, metadata={"developer_entity": "甲公司", "category": "新闻资讯"})
+    check_id = r.json()["check_id"]
+    assert api_verdict(served, check_id) == ("review", ["entity_mismatch", "content_approval_missing"])
+    assert review(served, session, token, check_id, "approve").status_code == 302
+    assert api_verdict(served, check_id) == ("allow",
+                                             ["entity_mismatch", "content_approval_missing", "review_approved"])
+
+
 def test_an_approval_never_overrides_a_block(served, tmp_path):
     from gate.store.filings import import_into_database
 
