@@ -110,6 +110,14 @@ def check_now(engine: Engine, *, check_id: str, client_id: int, path: str, size:
               trust: TrustRoots = NO_EXTRA_ROOTS) -> Outcome:
     """Extract, decide and store synchronously (the caller discards the spool afterwards)."""
     facts = extract(path, filename, trust=trust)
+    return decide_and_store(engine, facts, check_id=check_id, client_id=client_id, size=size, sha256=sha256,
+                            filename=filename, metadata=metadata, policy=policy, actor=actor)
+
+
+def decide_and_store(engine: Engine, facts: PackageFacts, *, check_id: str, client_id: int, size: int, sha256: str,
+                     filename: str, metadata: dict, policy: Policy, actor: str) -> Outcome:
+    """Decide on facts already read (a package, or a mini-program declaration) and store the check, answerable at
+    GET /api/v1/checks/<check_id> and listed in the console."""
     with engine.begin() as conn:
         decision, gate_check_id = _decide_and_record(conn, facts, metadata=metadata, policy=policy, actor=actor)
         row = {"check_id": check_id, "client_id": client_id, "package_sha256": sha256, "size": size,
