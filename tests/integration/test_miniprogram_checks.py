@@ -104,3 +104,34 @@ def test_cli_decides_a_declaration_file(tmp_path, sqlite_url):
     run = subprocess.run([sys.executable, "-m", "gate.cli", "miniprogram", "check", str(bad)],
                          capture_output=True, text=True, env=env, timeout=120)
     assert run.returncode == 2 and "declaration_invalid" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_listed_mini_programs_are_in_the_distribution_report(served):
+    """Listing events with platform miniprogram (signed webhook) -> the report's events and inventory name the
+    platform and the filing found on it; an unfiled AppID cannot be reported and is counted instead."""
+    from gate.sync.reports import body_chunks, build_report
+    from tests.integration.sync_support import ago, backdate_arrivals
+
+    body = json.dumps({"events": [
+        {"platform": "miniprogram", "package": APPID, "action": "listed", "at": ago(days=3)},
+        {"platform": "miniprogram", "package": "wxffffffffffffffff", "action": "listed", "at": ago(days=3)},
+        {"package": "cn.filinggate.hello", "version_code": 1, "action": "listed", "at": ago(days=3)}]}).encode()
+    r = requests.post(f"{served.url}/api/v1/hooks/store/listings", data=body, timeout=10,
+                      headers=served.signed("store", body, "application/json"))
+    assert r.status_code == 200 and r.json()["listed"] == 3, r.text
+    bad = json.dumps({"events": [{"platform": "miniprogram", "package": "not an appid!", "action": "listed",
+                                  "at": ago(days=3)}]}).encode()
+    r = requests.post(f"{served.url}/api/v1/hooks/store/listings", data=bad, timeout=10,
+                      headers=served.signed("store", bad, "application/json"))
+    assert r.status_code == 400 and r.json()["error"]["code"] == "event_invalid"
+    backdate_arrivals(served.engine, minutes=5)
+    built = build_report(served.engine, platform_id="store-001", secret="s", report_time="02:00")
+    assert built is not None and built.unfiled == 1
+    report = json.loads(b"".join(body_chunks(served.engine, built.outbox_id)))
+    items = {(i["platform"], i["identifier"]): i for i in report["inventory"]}
+    assert items[("miniprogram", APPID)]["service_licence"] == "京ICP备2024000001号-7X"
+    assert items[("miniprogram", APPID)]["service_name"] == "门禁小程序"
+    assert ("android", "cn.filinggate.hello") in items
+    events = {(e["platform"], e["identifier"]): e for e in report["events"]}
+    assert events[("miniprogram", APPID)]["service_licence"] == "京ICP备2024000001号-7X"
+    assert events[("miniprogram", "wxffffffffffffffff")]["service_licence"] is None
