@@ -169,6 +169,8 @@ def read_apk(shown: str, container: ApkContainer, *, scanner=None,
     signature = scan(container, verify, wanted, on_entry, unreadable)
     problems.extend(Problem(unreadable[e.name].code, unreadable[e.name].message)
                     for e in container.entries if e.name in unreadable)
+    if not shared:  # a split set's shared scanner reports once, for the whole set
+        problems.extend(Problem(code, message) for code, message in scanner.problems)
 
     if manifest is None:
         return facts(format=fmt, signature=signature, network=network(), problems=tuple(problems)), None

@@ -67,8 +67,8 @@ def read_split_set(shown: str, container: ApkContainer, fmt: str, read_apk) -> P
         verified=base.signature.verified and not problems,
         errors=base.signature.errors + tuple(f"split_mismatch: {m}" for m in mismatched),
         verified_parts=tuple(f"{name}: apk_signature" for name, facts, _ in apks if facts.signature.verified))
-    return dataclasses.replace(base, path=shown, format=fmt, signature=signature, problems=tuple(problems),
-                               network=scanner.facts(),
+    return dataclasses.replace(base, path=shown, format=fmt, signature=signature,
+                               problems=tuple(problems) + scanner.problem_facts(), network=scanner.facts(),
                                parts=parts)
 
 

@@ -22,19 +22,24 @@ import struct
 from collections import defaultdict
 
 from gate.errors import GateError
-from gate.extract.facts import Evidence, HostFact, IpFact, NetworkFacts
+from gate.extract.facts import Evidence, HostFact, IpFact, NetworkFacts, Problem
 from gate.extract.network import regions
 from gate.extract.network.addresses import ip_scope
 from gate.extract.network.dex_code import classes_loading
 from gate.extract.network.dex_flow import CONTACT, UNKNOWN, sink_kinds
 from gate.extract.network.domains import registrable_domain, url_host
-from gate.extract.network.finder import Findings, scan_region, scan_strings, scan_whole_string
+from gate.extract.network.finder import (MAX_SCAN_ANCHORS, Findings, ScanBudget, ScanBudgetExhausted, scan_region,
+                                         scan_strings, scan_whole_string)
 from gate.extract.network.references import HASH_COMMENT_EXTENSIONS, entry_reference
 from gate.extract.network.sdk_hosts import SDK_DESCRIPTOR_PREFIXES, sdk_for_class, sdk_for_host
 
 __all__ = ["NetworkScanner", "scan_entry"]
 
 MANIFEST_NAME = "AndroidManifest.xml"
+SCAN_BUDGET_PROBLEM = "network_scan_budget"
+SCAN_BUDGET_MESSAGE = ("网络资源扫描在 {entry} 处用尽了扫描预算（已判断 {anchors} 个候选位置），其余内容未扫描 / the network "
+                       "scan used up its budget at {entry} ({anchors} candidate positions judged); the rest of the "
+                       "package was not scanned")
 NESTED_SEPARATOR = "!/"  # "assets/plugin.apk!/classes.dex", the jar: URL convention
 MAX_NESTING = 1  # nested packages are opened one level deep; a zip inside a nested zip is not opened
 
@@ -65,7 +70,10 @@ BARE_SHAPES = frozenset({"bare_host", "bare_ip"})  # occurrences judged by the c
 class NetworkScanner:
     """Collects hosts and IPs over the entries of one package, remembering which entries each came from."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, budget: int = MAX_SCAN_ANCHORS) -> None:
+        self._budget = ScanBudget(budget)
+        # Problems of the scan itself, as (code, message): the pipeline adds them to the package's problems.
+        self.problems: list[tuple[str, str]] = []
         self._host_sources: defaultdict[str, set[str]] = defaultdict(set)
         self._ip_sources: defaultdict[str, set[str]] = defaultdict(set)
         self._evidence: dict[str, list[Evidence]] = {}  # host or IP -> occurrences
@@ -95,9 +103,14 @@ class NetworkScanner:
     def feed_string_regions(self, name: str, data: bytes, regions) -> None:
         """Scan the NUL-terminated strings in ``data[start:end]`` for each ``(start, end)`` of ``regions``: string
         sections of an executable format the caller located (Mach-O ``__cstring`` and kin, read through lief)."""
-        findings = Findings()
-        for start, end in regions:
-            scan_strings(data, findings, start, end, cache=self._strings)
+        if self.budget_exhausted:
+            return
+        findings = Findings(budget=self._budget)
+        try:
+            for start, end in regions:
+                scan_strings(data, findings, start, end, cache=self._strings)
+        except ScanBudgetExhausted:
+            self._exhausted(name)
         self._record(name, findings, "elf")  # native string data, found the way ELF .rodata is
 
     def feed_hosts(self, name: str, hosts, *, how: str = "network_config") -> None:
@@ -156,15 +169,27 @@ class NetworkScanner:
 
     # -- internals -----------------------------------------------------------------------------------------------
 
+    def problem_facts(self) -> tuple[Problem, ...]:
+        """The scan's own problems (``network_scan_budget``) as package problems."""
+        return tuple(Problem(code, message) for code, message in self.problems)
+
+    @property
+    def budget_exhausted(self) -> bool:
+        return self._budget.remaining < 0
+
     def _feed(self, name: str, data: bytes, *, depth: int) -> None:
+        if self.budget_exhausted:
+            return  # the problem is recorded; the rest of the package is not scanned
         if data.startswith(ZIP_MAGIC):
             if depth < MAX_NESTING:
                 self._feed_nested(name, data, depth=depth)
             return
-        findings = Findings(known_contacts=self._contacts)
+        findings = Findings(known_contacts=self._contacts, budget=self._budget)
         reader = None
         try:
             reader = scan_entry(name, data, findings, self._strings)
+        except ScanBudgetExhausted:
+            self._exhausted(name)
         except (struct.error, ValueError, IndexError, UnicodeError) as exc:  # pragma: no cover - defensive
             # The readers are written not to raise; should one still do, keep what was found and go on.
             self.unreadable.append(f"{name}: {type(exc).__name__}")
@@ -181,6 +206,12 @@ class NetworkScanner:
         if reader == "xml" and (b"network-security-config" in data or b"n\0e\0t\0w\0o\0r\0k\0-\0s" in data):
             reader = "network_config"
         self._record(name, findings, reader)
+
+    def _exhausted(self, name: str) -> None:
+        """Bounded work per package: an entry made of one repeated anchor ("1.1.1.1 1.1.1.1 …") must not keep a CPU
+        busy. What was found so far is kept, and the package is not read as completely scanned (a problem)."""
+        self.problems.append((SCAN_BUDGET_PROBLEM, SCAN_BUDGET_MESSAGE.format(entry=name,
+                                                                             anchors=self._budget.spent - 1)))
 
     def _feed_nested(self, name: str, data: bytes, *, depth: int) -> None:
         # Imported lazily: the container module is heavy only for the nested case.

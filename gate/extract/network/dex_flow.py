@@ -54,6 +54,9 @@ REFERENCE_SINKS: tuple[tuple[bytes, bytes | None, str], ...] = (
     (b"Ljava/lang/String;", b"lastIndexOf", "comparison"), (b"Landroid/text/TextUtils;", b"equals", "comparison"),
     (b"Ljava/security/", None, "certificate_code"), (b"Ljavax/security/", None, "certificate_code"),
     (b"Lorg/bouncycastle/", None, "certificate_code"), (b"Lcom/android/org/bouncycastle/", None, "certificate_code"),
+    # For a value stored into an argument array (below): a reflective constructor or method call built at run time,
+    # the way libraries probe whether a class works (Netty: SNIHostName("netty.io") through Constructor.newInstance).
+    (b"Ljava/lang/reflect/", None, "reflection_probe"),
 )
 # A load inside a method of certificate code (its class or its parameters name a certificate or ASN.1 type) is a
 # reference: there dotted numbers are object identifiers (``checkServerTrusted(X509Certificate[], String)``).
@@ -62,6 +65,7 @@ _CERTIFICATE_CODE = re.compile(rb"X509|Certificate|ASN1|Asn1|asn1")
 _INVOKE = frozenset(range(0x6E, 0x73))
 _INVOKE_RANGE = frozenset(range(0x74, 0x79))
 _MOVE_OBJECT, _MOVE_OBJECT_FROM16, _MOVE_OBJECT_16 = 0x07, 0x08, 0x09
+_APUT_OBJECT = 0x4D
 _GOTO, _GOTO_16, _GOTO_32 = 0x28, 0x29, 0x2A
 _STOPS = frozenset({0x0E, 0x0F, 0x10, 0x11, 0x27, 0x2B, 0x2C} | set(range(0x32, 0x3E)) | {0x4D, 0x5B, 0x69}
                    | set(range(0xFA, 0x100)))  # returns, throw, switches, branches, aput/iput/sput-object, invoke-*
@@ -153,13 +157,8 @@ class _Flow:
         if not wanted or section is None:
             return {}
         data = self.data
-        pattern = re.compile(b"\\x1a[\\x00-\\xff](?:" + _index_pattern(wanted, 2) + b")|\\x1b[\\x00-\\xff](?:"
-                             + _index_pattern(wanted, 4) + b")", re.DOTALL)
         out: defaultdict[int, set[str]] = defaultdict(set)
-        for match in pattern.finditer(data, *section):
-            at = match.start()
-            if at & 1:
-                continue
+        for at in _load_sites(data, wanted, *section):
             jumbo = data[at] == 0x1B
             string_index = int.from_bytes(data[at + 2:at + (6 if jumbo else 4)], "little")
             kind = self._follow(at + (6 if jumbo else 4), data[at + 1], section[1])
@@ -196,6 +195,7 @@ class _Flow:
     def _follow(self, pos: int, register: int, end: int) -> str:
         data = self.data
         registers = {register}
+        arrays: set[int] = set()  # the array the value was stored into (aput-object), followed to a reflective call
         for _step in range(MAX_STEPS):
             if pos + 2 > end:
                 return UNKNOWN
@@ -211,7 +211,14 @@ class _Flow:
                     args = range(first, first + data[pos + 1])
                 if registers.intersection(args):
                     return self._sink(method)
+                if arrays.intersection(args):
+                    kind = self._sink(method)
+                    return kind if kind == "reflection_probe" else UNKNOWN
                 pos += 6
+                continue
+            if op == _APUT_OBJECT and data[pos + 1] in registers and not arrays:
+                arrays.add(data[pos + 2])  # aput-object vAA (the value), vBB (the array), vCC (the index)
+                pos += 4
                 continue
             if op == _MOVE_OBJECT:
                 a, b = data[pos + 1] & 0xF, data[pos + 1] >> 4
@@ -266,6 +273,31 @@ class _Flow:
                 return reason
         return UNKNOWN
 
+
+
+FEW_STRINGS = 24  # up to this many wanted strings, their indices are searched as literals (fast prefix search)
+
+
+def _load_sites(data: bytes, wanted: set[int], lo: int, hi: int) -> list[int]:
+    """Offsets of the ``const-string``/``const-string/jumbo`` instructions (at even offsets) loading ``wanted``."""
+    sites = []
+    if len(wanted) <= FEW_STRINGS:
+        # The index bytes are rarer than the opcode byte 0x1a: a literal search for each, checked backwards.
+        for index in wanted:
+            for size, opcode in ((2, 0x1A), (4, 0x1B)):
+                if index >= 1 << (8 * size):
+                    continue
+                needle, find = index.to_bytes(size, "little"), data.find
+                at = find(needle, lo + 2, hi)
+                while at >= 0:
+                    start = at - 2
+                    if not start & 1 and data[start] == opcode:
+                        sites.append(start)
+                    at = find(needle, at + 1, hi)
+        return sorted(sites)
+    pattern = re.compile(b"\\x1a[\\x00-\\xff](?:" + _index_pattern(wanted, 2) + b")|\\x1b[\\x00-\\xff](?:"
+                         + _index_pattern(wanted, 4) + b")", re.DOTALL)
+    return [m.start() for m in pattern.finditer(data, lo, hi) if not m.start() & 1]
 
 
 MAX_METHOD_BYTES = 1 << 16  # how far back from a load the start of its method is looked for

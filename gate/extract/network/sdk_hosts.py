@@ -233,9 +233,6 @@ SDK_PACKAGES: dict[str, tuple[str, str]] = {
     "com.instabug.": ("Instabug", "Exodus: Instabug (com.instabug)"),
     "com.newrelic.": ("New Relic", "Exodus: New Relic (com.newrelic)"),
     "com.yandex.metrica.": ("AppMetrica (Yandex)", "Exodus: Yandex AppMetrica (com.yandex.metrica)"),
-    # Libraries, not trackers: a host only their own code loads is theirs, not the developer's.
-    "io.netty.": ("Netty", "library: the Netty project's io.netty packages (ReferenceCountedOpenSslEngine loads "
-                           "'netty.io' as an SNI probe)"),
 }
 # The same prefixes as DEX class descriptors ("Lcom/umeng/"), for a C-level bytes.startswith over class names.
 SDK_DESCRIPTOR_PREFIXES: tuple[bytes, ...] = tuple(
