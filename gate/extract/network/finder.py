@@ -116,9 +116,9 @@ _CONTEXT_WORDS_LOWER = re.compile((SCHEMA_WORDS.pattern + "|" + NAMESPACE_WORDS.
 
 # The scanning budget of one package, in anchors judged by Python code (each costs a few microseconds and a
 # bounded look-around, so time is linear in them). Real packages use far less: the 18 MB UiAutomator2 server
-# ~6,000, Yosemite (24 MB) ~19,000, the bench APK (9,556 hosts, 496,000 strings) ~170,000 (docs/benchmarks.md).
-# An entry of a few MB made of one repeated anchor character reaches it in about a second and stops there.
-MAX_SCAN_ANCHORS = 1_000_000
+# 539, Yosemite (24 MB) 1,246, the bench APK (9,556 hosts, 496,000 strings) 11,784 (docs/benchmarks.md).
+# An entry of a few MB made of one repeated anchor (1.1.1.1 1.1.1.1 …) reaches it within about a second.
+MAX_SCAN_ANCHORS = 200_000
 
 
 class ScanBudgetExhausted(Exception):
@@ -212,34 +212,38 @@ def _window(data: bytes, start: int, end: int | None) -> bytes:
 
 
 class _AnchorCursor:
-    """The first anchor at or after a position: two C-level searches (dots, colons), each repeated only once the
-    caller has moved past its last answer. Every byte is searched at most once per pattern."""
+    """The first anchor at or after a position. Both anchor patterns are iterated in one C-level pass each; when the
+    next anchor lies inside the token just judged (a dense run: ``::::``, ``.cn.cn.cn``), the search restarts past the
+    token instead of stepping through every anchor inside it, so each byte is searched about once."""
 
-    __slots__ = ("data", "dot", "colon", "dot_from", "colon_from")
+    __slots__ = ("data", "dots", "dot", "colons", "colon")
 
     def __init__(self, data: bytes) -> None:
         self.data = data
-        self.dot = self.colon = None
-        self.dot_from = 0
-        self.colon_from = 0 if b":" in data else len(data) + 1  # no colon at all: never searched
+        self.dots = _DOT_ANCHORS.finditer(data)
+        self.dot = next(self.dots, None)
+        self.colons = _COLON_ANCHORS.finditer(data) if b":" in data else iter(())
+        self.colon = next(self.colons, None)
 
     def next(self, pos: int):
-        data = self.data
         dot, colon = self.dot, self.colon
-        if (dot is None and self.dot_from <= pos) or (dot is not None and dot.start() < pos):
-            dot = self.dot = _DOT_ANCHORS.search(data, pos)
-            self.dot_from = len(data) + 1 if dot is None else pos
-        if (colon is None and self.colon_from <= pos) or (colon is not None and colon.start() < pos):
-            colon = self.colon = _COLON_ANCHORS.search(data, pos)
-            self.colon_from = len(data) + 1 if colon is None else pos
+        if dot is not None and dot.start() < pos:
+            dot = next(self.dots, None)
+            if dot is not None and dot.start() < pos:
+                self.dots = _DOT_ANCHORS.finditer(self.data, pos)
+                dot = next(self.dots, None)
+            self.dot = dot
+        if colon is not None and colon.start() < pos:
+            colon = next(self.colons, None)
+            if colon is not None and colon.start() < pos:
+                self.colons = _COLON_ANCHORS.finditer(self.data, pos)
+                colon = next(self.colons, None)
+            self.colon = colon
         if dot is None:
             return colon
         if colon is None or dot.start() < colon.start():
             return dot
         return colon
-
-
-
 
 
 _SPLIT_WORTH = 1 << 16  # above this size the split itself finds out, in the same pass, that there is no URL
