@@ -77,6 +77,12 @@ def status(gate, response, role):
     return requests.get(gate.url + response.json()["status_url"], headers=gate.headers(role), timeout=30).json()
 
 
+def answer_sha(response, gate):
+    """The unpacked build's SHA-256 as the API reports it for a check."""
+    answer = requests.get(gate.url + response.json()["status_url"], headers=gate.headers("store"), timeout=30).json()
+    return answer["package"]["unpacked"]["sha256"]
+
+
 def codes(answer):
     return [r["code"] for r in answer["reasons"] if r["code"] != "filing_number_not_shown"]
 
@@ -114,6 +120,18 @@ def test_store_webhook_and_developer_api(served):
         rows = conn.execute(text("SELECT package_sha256, unpacked_sha256 FROM gate_check "
                                  "WHERE unpacked_sha256 IS NOT NULL")).all()
     assert len(rows) == 3 and all(p != u for p, u in rows)
+    # The console's check page shows both packages, the pairing, and the packer with its evidence.
+    from gate.web.accounts import create_user
+    from tests.integration.test_console_reviews import PASSWORD, signed_in
+
+    create_user(gate.engine, username="rev", role="reviewer", password=PASSWORD)
+    session, _ = signed_in(gate)
+    page = session.get(f"{gate.url}/console/checks/{queued.json()['check_id']}?lang=en", timeout=30).text
+    assert "360加固 (Qihoo 360 Jiagu)" in page and "com.stub.StubApp" in page and "libjiagu.so" in page
+    assert answer_sha(queued, gate) in page and "unpacked_plain.apk" in page
+    assert "pairing-state" in page and "unpacked:classes.dex" in page
+    page = session.get(f"{gate.url}/console/checks/{mismatched.json()['check_id']}", timeout=30).text
+    assert "unpacked_mismatch" in page and "unpacked_other_key.apk" in page
 
 
 def test_paired_endpoints_decide_on_the_developer_api(served, tmp_path):
