@@ -484,12 +484,17 @@ def decide(facts: PackageFacts, filings: Sequence[Filing], *, policy: Policy, pl
 
     # 6. Network resources covered by filed domains/IPs. Code a packer hides cannot be read: say so, whatever the
     # domain policy, unless a paired unpacked build supplied the network facts (then they are read as usual).
-    protection = facts.protection
-    if protection is not None and protection.code_hidden and not (facts.pairing and facts.pairing.paired):
+    protection, pairing = facts.protection, facts.pairing
+    # A paired "unpacked" build that is itself packed shows no more than the package: it settles nothing.
+    settled = pairing is not None and pairing.paired and not (
+        pairing.unpacked_protection is not None and pairing.unpacked_protection.code_hidden)
+    if protection is not None and protection.code_hidden and not settled:
         reasons.append(reason("code_hidden_by_packer", policy.packed, service_licence=filing.service_licence,
                               packers=[p.name for p in protection.packers],
                               packer_keys=[p.key for p in protection.packers],
-                              found=[e.as_dict() for p in protection.packers for e in p.evidence][:MAX_EVIDENCE_ITEMS]))
+                              found=[e.as_dict() for p in protection.packers for e in p.evidence][:MAX_EVIDENCE_ITEMS],
+                              unpacked_is_packed=bool(pairing and pairing.unpacked_protection
+                                                      and pairing.unpacked_protection.code_hidden)))
     if policy.unfiled_domains != "off":
         hosts, ips, details = _coverage(facts.network, filing.domains)
         if hosts or ips:

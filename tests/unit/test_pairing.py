@@ -75,3 +75,12 @@ def test_decision_steps():
     assert mismatched.verdict == "block" and codes(mismatched) == ["unpacked_mismatch"]
     with pytest.raises(PolicyError):
         Policy(packed="off")
+
+
+def test_an_unpacked_build_that_is_packed_too_settles_nothing():
+    packed = facts("packed_jiagu.apk")
+    also_packed = pair(packed, facts("packed_legu.apk"))  # same package, versionCode and key: it pairs
+    assert also_packed.pairing.paired
+    decision = decide(also_packed, [filed(["packed-backend.cn"])], policy=Policy())
+    assert codes(decision) == ["code_hidden_by_packer"]
+    assert decision.reasons[0].evidence["unpacked_is_packed"] is True
