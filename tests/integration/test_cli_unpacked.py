@@ -109,3 +109,14 @@ def test_usage_and_the_stored_check_keeps_both_digests(tmp_path):
                          (decision["check_id"],)).fetchone()
     assert row[0] == decision["package"]["sha256"] and row[1] == decision["package"]["unpacked"]["sha256"]
     assert row[0] != row[1] and json.loads(row[2])["pairing"]["paired"] is True
+
+
+def test_gate_features_shows_the_packer_and_its_evidence(tmp_path):
+    out = gate("features", PACKERS / "packed_legu.apk", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "application class: com.tencent.StubShell.TxAppEntry" in out.stdout
+    assert "packed (加固): 腾讯乐固 (Tencent Legu)" in out.stdout
+    assert "native_library: libshella-3.0.0.0.so  (lib/armeabi-v7a/libshella-3.0.0.0.so)" in out.stdout
+    facts = json.loads(gate("features", "--json", PACKERS / "packed_legu.apk", cwd=tmp_path).stdout)
+    assert facts["protection"]["code_hidden"] is True and facts["native_libraries"] == [
+        "lib/armeabi-v7a/libshella-3.0.0.0.so", "lib/armeabi-v7a/libshellx-3.0.0.0.so"]
