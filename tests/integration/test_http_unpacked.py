@@ -169,3 +169,30 @@ def test_precheck_page_shows_the_packer_its_evidence_and_the_pairing(served):
     assert 'class="pairing mismatch"' in page.text and "unpacked_mismatch" in page.text
     assert "cn.filinggate.other" in page.text
     assert spool_files(gate) == []
+
+
+def test_the_spool_sweep_keeps_both_spools_of_a_live_job(tmp_path):
+    import time
+
+    from gate.platform_hooks.spool_sweep import sweep_orphans
+    from gate.store.service_tables import Job
+    from tests.integration.http_support import prepare_database
+
+    engine = prepare_database(f"sqlite:///{tmp_path / 'gate.db'}", tmp_path)
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    files = {n: spool / f"gate-upload-{n}.pkg" for n in ("packed", "unpacked", "orphan")}
+    old = time.time() - 3600
+    for path in files.values():
+        path.write_bytes(b"x" * 10)
+        os.utime(path, (old, old))
+    with engine.begin() as conn:
+        conn.execute(Job.__table__.insert(), {"kind": "check", "check_id": "chk_pair", "status": "queued",
+                                              "attempts": 0, "payload": json.dumps({
+                                                  "path": str(files["packed"]),
+                                                  "unpacked": {"path": str(files["unpacked"]),
+                                                               "filename": "plain.apk", "sha256": "0" * 64}})})
+    result = sweep_orphans(engine, str(spool), age_seconds=600)
+    assert result.deleted == 1 and sorted(p.name for p in spool.iterdir()) == [
+        "gate-upload-packed.pkg", "gate-upload-unpacked.pkg"]
+    engine.dispose()
