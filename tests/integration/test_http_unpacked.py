@@ -196,3 +196,33 @@ def test_the_spool_sweep_keeps_both_spools_of_a_live_job(tmp_path):
     assert result.deleted == 1 and sorted(p.name for p in spool.iterdir()) == [
         "gate-upload-packed.pkg", "gate-upload-unpacked.pkg"]
     engine.dispose()
+
+
+def test_an_empty_unpacked_part_is_refused_and_nothing_is_kept(gate):
+    body, content_type = parts("packed_jiagu.apk")
+    boundary = content_type.split("boundary=", 1)[1].encode()
+    empty = (b"--" + boundary + b'\r\nContent-Disposition: form-data; name="unpacked"; filename="plain.apk"\r\n'
+             b"Content-Type: application/vnd.android.package-archive\r\n\r\n\r\n")
+    body = body.replace(b"--" + boundary + b"--", empty + b"--" + boundary + b"--")
+    r = requests.post(f"{gate.url}/api/v1/hooks/store/upload", data=body,
+                      headers=gate.signed("store", body, content_type), timeout=30)
+    assert r.status_code == 400 and r.json()["error"]["code"] == "unpacked_empty"
+    assert spool_files(gate) == []
+
+
+def test_a_job_whose_unpacked_spool_is_gone_fails_and_says_so(gate):
+    from sqlalchemy import text
+
+    from gate.platform_hooks.worker import Worker
+
+    body, content_type = parts("packed_jiagu.apk", "unpacked_plain.apk")
+    r = requests.post(f"{gate.url}/api/v1/checks?async=1", data=body,
+                      headers=gate.headers("developer", **{"Content-Type": content_type}), timeout=30)
+    assert r.status_code == 202, r.text
+    with gate.engine.connect() as conn:
+        payload = json.loads(conn.execute(text("SELECT payload FROM job")).scalar_one())
+    os.unlink(payload["unpacked"]["path"])
+    Worker(gate.engine, gate.settings).run_once()
+    answer = requests.get(gate.url + r.json()["status_url"], headers=gate.headers("developer"), timeout=30).json()
+    assert answer["status"] == "failed" and "unpacked build is missing" in answer["error"]["message"]
+    assert spool_files(gate) == []  # the package's spool went with the failed job
