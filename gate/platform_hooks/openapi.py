@@ -77,6 +77,10 @@ SCHEMAS = {
 UPLOAD_BODY = {"required": True, "content": {
     "multipart/form-data": {"schema": {"type": "object", "required": ["package"], "properties": {
         "package": {"type": "string", "contentMediaType": "application/vnd.android.package-archive"},
+        "unpacked": {"type": "string", "contentMediaType": "application/vnd.android.package-archive",
+                     "description": "optional: the unpacked build of a packed (加固) package; when it pairs (same "
+                                    "package, versionCode and signers) its network resources decide, otherwise "
+                                    "unpacked_mismatch blocks"},
         "metadata": {"type": "string", "description": "JSON object: store_app_id, developer_entity, callback_url, category"}}}},
     "application/json": {"schema": {
         "type": "object", "required": ["package_url", "sha256"],
