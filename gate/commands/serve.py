@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 import tempfile
 
 import click
@@ -51,9 +52,12 @@ def _child_exit(_server, worker) -> None:
     # exception in this hook takes the gunicorn master down with the worker.
     if not os.environ.get(MULTIPROC_ENV):
         return
-    from prometheus_client import multiprocess
-
-    multiprocess.mark_process_dead(worker.pid)
+    # Imported by serve() before the workers start, never here: this runs inside gunicorn's SIGCHLD handler, which
+    # can interrupt the master anywhere — on Ctrl-C, in this very hook's first import of prometheus_client for the
+    # previous worker — and a nested import of a half-initialised module raised ImportError and killed the master.
+    multiprocess = sys.modules.get("prometheus_client.multiprocess")
+    if multiprocess is not None:
+        multiprocess.mark_process_dead(worker.pid)
 
 
 @click.command("serve")
@@ -99,6 +103,8 @@ def serve(host: str, port: int | None, workers: int, threads: int, timeout: int,
     if workers > 1 and not os.environ.get(MULTIPROC_ENV):
         # Each worker counts in its own files; /metrics sums them (see gate.platform_hooks.metrics).
         os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="gate-metrics-")
+    if os.environ.get(MULTIPROC_ENV):
+        import prometheus_client.multiprocess  # noqa: F401 - for _child_exit, before any worker can exit
     _gunicorn_app({"bind": f"{host}:{port}", "workers": workers, "threads": threads, "worker_class": "gthread",
                    "timeout": timeout, "graceful_timeout": GRACEFUL_SECONDS,
                    "accesslog": None, "child_exit": _child_exit, "forwarded_allow_ips": "127.0.0.1"}).run()
