@@ -169,9 +169,10 @@ def create_app(settings: Settings | None = None, test_config: dict | None = None
         app.register_error_handler(transient, _database_unavailable)
     app.register_error_handler(Exception, _handle_unexpected)
 
-    from gate.platform_hooks import applications, developer, filings_api, ops, preinstall, store_hooks
+    from gate.platform_hooks import (applications, developer, filings_api, miniprogram_checks, ops, preinstall,
+                                     store_hooks)
 
-    for module in (ops, store_hooks, preinstall, developer, filings_api, applications):
+    for module in (ops, store_hooks, preinstall, developer, filings_api, applications, miniprogram_checks):
         app.register_blueprint(module.blueprint)
     from gate.web import register as register_console  # the staff console under /console
 

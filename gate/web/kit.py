@@ -14,10 +14,14 @@
 - **Errors**: a GateError raised by a view becomes a page in the user's language with its stable code and the
   right status, never a traceback.
 - **Pages**: templates extend ``console/base.html`` (blocks ``title`` and ``main``); ``render(name, **ctx)``.
+- **Times**: the gate stores UTC; every page shows Beijing time (Asia/Shanghai) through ``{{ when(value) }}``,
+  which writes ``<time datetime="2026-05-01T10:15:00+08:00">2026-05-01 10:15</time>``; never ``strftime`` in a
+  template. The page footer says once that times are Beijing time.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hashlib
 import hmac
@@ -26,10 +30,12 @@ import secrets
 from urllib.parse import urlsplit
 
 import flask
+from markupsafe import Markup, escape
 
 from gate.errors import GateError
 from gate.platform_hooks.service import service
-from gate.web import accounts
+from gate.beijing_time import beijing, beijing_iso
+from gate.web import accounts, names
 
 SESSION_COOKIE = "gate_session"
 LOGIN_CSRF_COOKIE = "gate_login_csrf"
@@ -108,6 +114,14 @@ def _same_site_origin() -> bool:
         return True
     host = flask.request.host.rsplit(":", 1)[0] if not flask.request.host.endswith("]") else flask.request.host
     return urlsplit(origin).hostname == host.strip("[]").lower()
+
+
+def when(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> Markup:
+    """A time on a page: Beijing time, machine-readable in its datetime attribute; "-" for none."""
+    local = beijing(value)
+    if local is None:
+        return Markup("-")
+    return Markup(f'<time datetime="{beijing_iso(value)}">{escape(local.strftime(fmt))}</time>')
 
 
 def csrf_token() -> str:
@@ -190,6 +204,29 @@ ROLE_NAMES = {"viewer": ("查看员", "viewer"), "reviewer": ("复核员", "revi
 VERDICT_NAMES = {"allow": ("通过", "allow"), "review": ("需人工复核", "review"), "block": ("拦截", "block")}
 
 
+def verdict_name(v: str | None) -> str:
+    return t(*VERDICT_NAMES.get(v, (v or "-", v or "-"))) if v in VERDICT_NAMES else names.name({}, v, lang())
+
+
+def reason_name(code: str | None) -> str:
+    return names.name(names.REASONS, code, lang())
+
+
+def reason_names(codes: str | None) -> str:
+    """A check's space-separated reason codes as names ("未备案、域名未备案")."""
+    parts = [reason_name(c) for c in (codes or "").split()]
+    return ("、" if lang() == "zh" else ", ").join(parts) or "-"
+
+
+def reason_choices() -> tuple:
+    """(code, name) for a filter by reason."""
+    return tuple((code, t(*pair)) for code, pair in names.REASONS.items())
+
+
+def filing_status_name(status: str | None) -> str:
+    return names.name(names.FILING_STATES, status, lang())
+
+
 def render(name: str, status: int = 200, **context) -> tuple[str, int]:
     return flask.render_template(name, **context), status
 
@@ -235,8 +272,12 @@ def error_page(exc: GateError):
 
 def template_globals() -> dict:
     return {"t": t, "msg": msg, "lang": lang(), "csrf_field": csrf_field, "staff": flask.g.get("staff"),
+            "when": when,
             "role_name": lambda r: t(*ROLE_NAMES.get(r, (r, r))),
-            "verdict_name": lambda v: t(*VERDICT_NAMES.get(v, (v or "-", v or "-"))),
+            "verdict_name": verdict_name, "reason_name": reason_name, "reason_names": reason_names,
+            "severity_name": lambda s: names.name(names.SEVERITIES, s, lang()),
+            "filing_status_name": filing_status_name, "reason_choices": reason_choices(),
+            "client_role_name": lambda r: names.name(names.CLIENT_ROLES, r, lang()),
             "switch_lang": _switch_lang_url}
 
 
