@@ -53,6 +53,8 @@ class Settings:
     fetch_deadline_seconds: float = 300.0  # GATE_FETCH_DEADLINE_SECONDS: a package_url download's whole time
     fetch_min_bytes_per_second: int = 16384  # GATE_FETCH_MIN_BYTES_PER_SECOND: slower downloads are dropped
     job_lease_seconds: int = 120  # GATE_JOB_LEASE_SECONDS: a job whose worker stops heartbeating is retaken
+    body_grace_seconds: float = 30.0  # GATE_BODY_GRACE_SECONDS: a request body may start slowly for this long ...
+    body_min_bytes_per_second: int = 1024  # GATE_BODY_MIN_BYTES_PER_SECOND: ... then keep this average (else 408)
     log_format: str = "json"  # GATE_LOG_FORMAT: json | text
     precheck_page: str = "open"  # GATE_PRECHECK_PAGE: open (anyone may use the upload page) | off
     rate_limit_storage: str = "memory://"  # GATE_RATE_LIMIT_STORAGE: memory:// (per process) | redis://host:port
@@ -217,6 +219,9 @@ def _service_settings(environ: Mapping[str, str]) -> dict:
         proxy_hops=_number(environ, "GATE_PROXY_HOPS", Settings.proxy_hops),
         metrics_token=environ.get("GATE_METRICS_TOKEN", "").strip() or None,
         console_secret=environ.get("GATE_CONSOLE_SECRET", "").strip() or None,
+        body_grace_seconds=_number(environ, "GATE_BODY_GRACE_SECONDS", Settings.body_grace_seconds, kind=float),
+        body_min_bytes_per_second=_number(environ, "GATE_BODY_MIN_BYTES_PER_SECOND",
+                                          Settings.body_min_bytes_per_second, minimum=1),
         serve_threads=_number(environ, "GATE_SERVE_THREADS", Settings.serve_threads),
     )
 
