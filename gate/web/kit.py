@@ -208,9 +208,39 @@ def error_text(exc: GateError) -> str:
     return (ERRORS_ZH.get((exc.code, getattr(exc, "field", None))) or ERRORS_ZH.get(exc.code) or exc.message)
 
 
+# What an HTTP status means to the person who met it (the heading of the error page).
+STATUS_TITLES = {400: ("请求有误", "The request was not accepted"), 401: ("请先登录", "Please sign in"),
+                 403: ("没有权限", "Not allowed"), 404: ("没有找到", "Not found"),
+                 405: ("不支持这种请求", "Method not allowed"), 409: ("无法完成操作", "The action could not be completed"),
+                 413: ("上传的文件太大", "The upload is too large"), 429: ("请求过于频繁", "Too many requests"),
+                 503: ("服务暂时不可用", "The service is unavailable for now")}
+HTTP_ERRORS_ZH = {"not_found": "没有这个页面。请检查地址，或从导航进入。", "method_not_allowed": "这个地址不接受这种请求方式。",
+                  "upload_too_large": "上传的文件超过了允许的大小。", "database_unavailable": "数据库暂时不可用，请稍后重试。",
+                  "internal_error": "服务内部出错，已记录；请稍后重试，或把页面底部的代码告诉管理员。"}
+
+
+def status_title(status: int) -> str:
+    return t(*STATUS_TITLES.get(status, ("服务出错", "Something went wrong") if status >= 500
+                                else ("无法完成请求", "The request was refused")))
+
+
 def error_page(exc: GateError):
     status = getattr(exc, "status", None) or 500
-    return render("console/error.html", status, error=exc, error_message=error_text(exc))
+    return render("console/error.html", status, error=exc, error_message=error_text(exc),
+                  title=status_title(status))
+
+
+def html_error(code: str, message: str, status: int) -> flask.Response:
+    """Any console URL's error (an unknown page, a wrong method, an unexpected fault) as a page in the user's
+    language; the app's JSON error handler hands console paths here."""
+    from types import SimpleNamespace
+
+    context = {**template_globals(), "staff": flask.g.get("staff"), "error": SimpleNamespace(code=code),
+               "title": status_title(status),
+               "error_message": message if lang() == "en" else HTTP_ERRORS_ZH.get(code) or ERRORS_ZH.get(code)
+               or message}
+    response = flask.make_response(flask.render_template("console/error.html", **context), status)
+    return remember_lang(response)
 
 
 def template_globals() -> dict:
@@ -221,12 +251,19 @@ def template_globals() -> dict:
             "severity_name": lambda s: names.name(names.SEVERITIES, s, lang()),
             "filing_status_name": filing_status_name, "reason_choices": reason_choices(),
             "client_role_name": lambda r: names.name(names.CLIENT_ROLES, r, lang()),
+            "callback_state_name": lambda s: names.name(names.CALLBACK_STATES, s, lang()),
+            "event_name": lambda e: names.name(names.EVENTS, e, lang()),
+            "platform_name": lambda p: names.name(names.PLATFORMS, p, lang()),
             "switch_lang": _switch_lang_url}
 
 
 def _switch_lang_url() -> str:
     args = flask.request.args.to_dict()
     args["lang"] = "zh" if lang() == "en" else "en"
+    if flask.request.endpoint is None:  # an error page for a URL that matched no page
+        from urllib.parse import urlencode
+
+        return f"{flask.request.path}?{urlencode(args)}"
     return flask.url_for(flask.request.endpoint, **(flask.request.view_args or {}), **args)
 
 

@@ -44,3 +44,8 @@ def name(table: dict, code: str | None, lang: str) -> str:
     if found is None:
         return f"其他 ({code})" if lang == "zh" else code
     return found[1] if lang == "en" else found[0]
+CALLBACK_STATES = {"pending": ("待发送", "pending"), "delivered": ("已送达", "delivered"), "failed": ("失败", "failed")}
+EVENTS = {"check.completed": ("检查完成", "check completed"), "check.reviewed": ("复核完成", "check reviewed"),
+          "check.failed": ("检查失败", "check failed"), "listing.delist_required": ("需下架", "delist required")}
+PLATFORMS = {"android": ("安卓", "Android"), "ios": ("iOS", "iOS"), "harmony": ("鸿蒙", "HarmonyOS"),
+             "harmonyos": ("鸿蒙", "HarmonyOS")}

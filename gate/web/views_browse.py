@@ -14,7 +14,7 @@ from gate.store.filings import DatabaseRegistry
 from gate.store.service_tables import ApiClient, CallbackDelivery, Listing, ServiceCheck
 from gate.store.sync_tables import ReportOutbox
 from gate.store.tables import Check, Filing, FilingIdentity, FilingVersion
-from gate.web import kit, paging
+from gate.web import kit, names, paging
 from gate.web.blueprint import blueprint
 from gate.web.kit import requires
 
@@ -228,11 +228,7 @@ def _event(body: str) -> str:
         return "-"
 
 
-CALLBACK_STATES = {"pending": ("待发送", "pending"), "delivered": ("已送达", "delivered"),
-                   "failed": ("失败", "failed")}
-EVENT_NAMES = {"check.completed": ("检查完成", "check completed"), "check.reviewed": ("复核完成", "check reviewed"),
-               "check.failed": ("检查失败", "check failed"),
-               "listing.delist_required": ("需下架", "delist required")}
+CALLBACK_STATES, EVENT_NAMES = names.CALLBACK_STATES, names.EVENTS
 
 
 @blueprint.get("/callbacks")

@@ -113,9 +113,11 @@ def load_check(conn, check_id: str) -> dict:
         current = registry.filings_for(stored.platform, facts.package)
         filing = current[0] if current else None
     metadata = json.loads(row.metadata_json or "{}")
-    return {"row": row, "stored": stored, "facts": facts, "decision": decision, "filing": filing,
+    callbacks = conn.execute(select(CB).where(CB.c.check_id == check_id).order_by(CB.c.id)).all()
+    reviewed = [cb for cb in callbacks if '"check.reviewed"' in cb.body]
+    return {"reviewed_callback": reviewed[-1] if reviewed else None,"row": row, "stored": stored, "facts": facts, "decision": decision, "filing": filing,
             "metadata": metadata, "reviews": reviews_of_check(conn, check_id),
-            "callbacks": conn.execute(select(CB).where(CB.c.check_id == check_id).order_by(CB.c.id)).all(),
+            "callbacks": callbacks,
             "compare": comparison(facts, filing, stored.platform, metadata.get("developer_entity"),
                                   {r["code"] for r in decision.get("reasons", [])})}
 

@@ -1,0 +1,93 @@
+"""Console pages over HTTP on SQLite and PostgreSQL: error pages in the page's language for every status,
+confirmation before destructive actions (and what they then do, read back from the API and the database),
+the approver and revoker being the signed-in user."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import requests
+from sqlalchemy import select
+
+from tests.integration.console_support import PASSWORD, signed_in
+from tests.integration.http_support import start_gate
+
+
+@pytest.fixture
+def served(tmp_path, database_url):
+    from gate.web.accounts import create_user
+
+    gate, server = start_gate(tmp_path, database_url)
+    create_user(gate.engine, username="boss", role="admin", password=PASSWORD)
+    yield gate
+    server.shutdown()
+    gate.engine.dispose()
+
+
+def test_error_pages_are_html_in_the_pages_language(served):
+    session, token = signed_in(served, "boss")
+    for path, status, zh, en in [("/console/no-such-page", 404, "没有这个页面", "Not found"),
+                                 ("/console/checks/chk_nope", 404, "没有这条检查记录", "Not found")]:
+        r = session.get(f"{served.url}{path}?lang=zh")
+        assert r.status_code == status and r.headers["Content-Type"].startswith("text/html"), path
+        assert "<h1>没有找到</h1>" in r.text and zh in r.text and "The request was refused" not in r.text
+        r = session.get(f"{served.url}{path}?lang=en")
+        assert r.status_code == status and f"<h1>{en}</h1>" in r.text
+    r = session.delete(f"{served.url}/console/reviews?lang=zh")
+    assert r.status_code == 405 and "<h1>不支持这种请求</h1>" in r.text
+    assert requests.get(f"{served.url}/api/v1/nothing").headers["Content-Type"].startswith("application/json")
+
+
+def test_rotate_and_disable_ask_first_and_name_the_consequence(served):
+    session, token = signed_in(served, "boss")
+    store = served.clients["store"]
+    page = session.get(f"{served.url}/console/clients/{store.id}/rotate?lang=zh")
+    assert page.status_code == 200 and "立即失效" in page.text and store.name in page.text
+    # A POST that did not come through the confirmation changes nothing.
+    r = session.post(f"{served.url}/console/clients/{store.id}/rotate", data={"csrf_token": token})
+    assert r.status_code == 400 and "立即失效" in r.text
+    assert served.upload().status_code == 200  # the old key still works
+    r = session.post(f"{served.url}/console/clients/{store.id}/rotate", data={"csrf_token": token, "confirm": "1"})
+    key = re.search(r'api_key <input class="copy" readonly value="([^"]+)"', r.text).group(1)
+    assert f"<p>{store.name} (应用商店)</p>" in r.text  # the name and role of the client whose key this is
+    assert served.upload().status_code == 401  # the old key is dead ...
+    assert requests.get(f"{served.url}/api/v1/checks/chk_x", headers={"Authorization": f"Bearer {key}"}
+                        ).status_code == 404  # ... the new one works
+
+    dev = served.clients["developer"]
+    assert "立即被拒绝" in session.get(f"{served.url}/console/clients/{dev.id}/disable").text
+    r = session.post(f"{served.url}/console/clients/{dev.id}/disable", data={"csrf_token": token, "disabled": "1"})
+    assert r.status_code == 400
+    assert served.upload(role="developer").status_code != 401
+    r = session.post(f"{served.url}/console/clients/{dev.id}/disable",
+                     data={"csrf_token": token, "disabled": "1", "confirm": "1"}, allow_redirects=False)
+    assert r.status_code == 302 and served.upload(role="developer").status_code == 401
+
+
+def test_the_approver_and_the_revoker_are_the_signed_in_user_with_a_reason(served):
+    from gate.store.tables import AuditEvent, utcnow
+
+    session, token = signed_in(served, "boss")
+    r = session.post(f"{served.url}/console/exemptions", data={
+        "csrf_token": token, "package": "com.android.settings", "cert_sha256": "ab" * 32,
+        "reason_category": "platform_component", "reason": "系统设置", "approved_by": "someone.else",
+        "expires_at": f"{utcnow().year + 1}-01-01"}, allow_redirects=False)
+    assert r.status_code == 302
+    listing = session.get(f"{served.url}/console/exemptions").text
+    assert "someone.else" not in listing and "<td>boss</td>" in listing
+    exemption_id = re.search(r"/console/exemptions/(\d+)/revoke", listing).group(1)
+    confirm = session.get(f"{served.url}/console/exemptions/{exemption_id}/revoke").text
+    assert "com.android.settings" in confirm and 'name="why"' in confirm
+    r = session.post(f"{served.url}/console/exemptions/{exemption_id}/revoke",
+                     data={"csrf_token": token, "confirm": "1", "why": "  "})
+    assert r.status_code == 400 and "请填写撤销原因" in r.text
+    r = session.post(f"{served.url}/console/exemptions/{exemption_id}/revoke",
+                     data={"csrf_token": token, "confirm": "1", "why": "新版本开始联网"}, allow_redirects=False)
+    assert r.status_code == 302
+    AE = AuditEvent.__table__
+    with served.engine.connect() as conn:
+        events = conn.execute(select(AE.c.action, AE.c.actor, AE.c.details).where(AE.c.action.like("exemption.%"))
+                              .order_by(AE.c.id)).all()
+    assert [(e.action, e.actor) for e in events] == [("exemption.add", "staff:boss"), ("exemption.revoke", "staff:boss")]
+    assert "新版本开始联网" in events[1].details
