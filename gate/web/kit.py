@@ -311,6 +311,7 @@ def template_globals() -> dict:
             "callback_state_name": lambda s: names.name(names.CALLBACK_STATES, s, lang()),
             "event_name": lambda e: names.name(names.EVENTS, e, lang()),
             "platform_name": lambda p: names.name(names.PLATFORMS, p, lang()),
+            "named": lambda table, code: names.name(getattr(names, table), code, lang()),
             "switch_lang": _switch_lang_url}
 
 

@@ -49,3 +49,19 @@ EVENTS = {"check.completed": ("检查完成", "check completed"), "check.reviewe
           "check.failed": ("检查失败", "check failed"), "listing.delist_required": ("需下架", "delist required")}
 PLATFORMS = {"android": ("安卓", "Android"), "ios": ("iOS", "iOS"), "harmony": ("鸿蒙", "HarmonyOS"),
              "harmonyos": ("鸿蒙", "HarmonyOS")}
+HOST_STATES = {"filed": ("已备案", "filed"), "unfiled": ("未备案", "not filed"),
+               "third_party": ("第三方 SDK（由 SDK 提供方备案）", "third-party SDK (filed by its vendor)"),
+               "reference": ("仅为引用，无需备案", "reference only, needs no filing"),
+               "unfileable": ("非公网地址，无法备案", "not a public address, cannot be filed")}
+IP_SCOPES = {"public": ("公网", "public"), "private": ("内网", "private"), "loopback": ("本机", "loopback"),
+             "link_local": ("链路本地", "link-local"), "shared": ("运营商共享", "shared (CGN)"),
+             "documentation": ("文档示例", "documentation"), "multicast": ("组播", "multicast"),
+             "reserved": ("保留", "reserved")}
+EVIDENCE_HOW = {"url": ("网址", "URL"), "url_in_text": ("文本中的网址", "URL in text"), "bare_host": ("域名", "host name"),
+                "bare_ip": ("IP", "IP"), "deep_link": ("深度链接", "deep link"),
+                "network_config": ("网络安全配置", "network security config"), "manifest": ("清单文件", "manifest"),
+                "native": ("原生库", "native library"), "asset": ("资源文件", "asset"), "code": ("代码", "code")}
+REFERENCE_KINDS = {"licence_file": ("许可证文件", "licence file"), "message_catalogue": ("文案目录", "message catalogue"),
+                   "build_metadata": ("构建元数据", "build metadata"), "xml_identifier": ("XML 标识", "XML identifier"),
+                   "schema_location": ("XML 模式地址", "schema location"), "oauth_scope": ("OAuth 范围", "OAuth scope"),
+                   "link_in_text": ("文本中的链接", "link in text")}

@@ -9,7 +9,8 @@ import json
 import flask
 from sqlalchemy import func, select
 
-from gate.coverage import check_coverage
+from gate.coverage import host_covered, ip_counts, split_filed
+from gate.extract.network.addresses import canonical_ip
 from gate.decide import fingerprint_text, key_matches, lineage_ancestors, name_similarity
 from gate.platform_hooks.checks import SC, CheckNotFound
 from gate.platform_hooks.service import service
@@ -69,6 +70,28 @@ def review_queue():
                       args=flask.request.args, page=page)
 
 
+def host_rows(network, filed: list[str] | None) -> list[dict]:
+    """Each host and IP with what it is (contact or reference, third-party SDK, address scope), where it was seen,
+    and its state: ``filed`` only where the filing lists it (gate.coverage's rules), else ``reference`` (needs no
+    filing), ``unfileable`` (an address no filing can list), ``third_party`` (the SDK vendor files it) or
+    ``unfiled``. None for ``filed`` means there is no filing to compare with."""
+    domains, ips = split_filed(filed or ())
+    rows = []
+    for h in network.hosts:
+        covered = filed is not None and host_covered(h.host, h.registrable_domain, domains)
+        state = ("filed" if covered else "reference" if h.kind == "reference" else
+                 "third_party" if h.third_party else "unfiled" if filed is not None else None)
+        rows.append({"name": h.host, "kind": h.kind, "third_party": h.third_party, "scope": None,
+                     "evidence": h.evidence, "sources": h.sources, "state": state})
+    for i in network.ips:
+        covered = filed is not None and (canonical_ip(i.ip) or i.ip) in ips
+        state = ("filed" if covered else "reference" if i.kind == "reference" else
+                 "unfileable" if not ip_counts(i) else "unfiled" if filed is not None else None)
+        rows.append({"name": i.ip, "kind": i.kind, "third_party": None, "scope": i.scope, "evidence": i.evidence,
+                     "sources": i.sources, "state": state})
+    return rows
+
+
 def comparison(facts, filing, platform: str, developer_entity: str | None, reason_codes: set[str]) -> dict:
     """What the check page shows side by side, each row marked same/different (no I/O)."""
     filed = filing.identities_for(platform, facts.package) if filing is not None and facts.package else ()
@@ -80,16 +103,7 @@ def comparison(facts, filing, platform: str, developer_entity: str | None, reaso
         signers.append({"cert": s, "md5": fingerprint_text(s.cert_md5), "sha256": fingerprint_text(s.cert_sha256),
                         "match": "direct" if direct else "lineage" if via else "none",
                         "via": fingerprint_text(via.cert_sha256) if via else None})
-    hosts, uncovered = [], set()
-    if filing is not None:
-        cov = check_coverage(facts.network, list(filing.domains))
-        uncovered = {h.host for h in cov.uncovered_hosts} | {i.ip for i in cov.uncovered_ips}
-    for h in facts.network.hosts:
-        hosts.append({"name": h.host, "sources": h.sources, "third_party": h.third_party,
-                      "covered": filing is not None and h.host not in uncovered})
-    for i in facts.network.ips:
-        hosts.append({"name": i.ip, "sources": i.sources, "third_party": None,
-                      "covered": filing is not None and i.ip not in uncovered})
+    hosts = host_rows(facts.network, list(filing.domains) if filing is not None else None)
     labels = [x for x in (facts.label, *facts.labels.values()) if x]
     similarity = max((name_similarity(x, filing.service_name) for x in labels), default=0.0) if filing else 0.0
     return {"filed": filed, "signers": signers, "hosts": hosts,
