@@ -334,6 +334,9 @@ def remember_lang(response: flask.Response) -> flask.Response:
         set_cookie(response, LOGIN_CSRF_COOKIE, flask.g.login_csrf)
     response.headers.setdefault("Cache-Control", "no-store")
     response.headers.setdefault("X-Frame-Options", "DENY")
+    # same-origin, not no-referrer: under no-referrer Chromium sends "Origin: null" with the console's own forms,
+    # and the sign-in form's origin check (_same_site_origin) would refuse every sign-in from a browser.
+    response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("Content-Security-Policy",
                                 "default-src 'self'; img-src 'self' data:; style-src 'self'; form-action 'self'; "
                                 "frame-ancestors 'none'; base-uri 'none'")
