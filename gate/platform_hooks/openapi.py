@@ -118,6 +118,8 @@ CONSOLE_PAGES: dict[str, dict[str, str]] = {
     "/console/clients/{client_id}/disable": {"get": "Confirm disabling a client",
                                              "post": "Disable (confirm=1) or enable a client (admin)"},
     "/console/trust-roots": {"get": "The roots each platform's signatures may chain to (built in and configured)"},
+    "/console/audit": {"get": "The audit trail, newest first (?actor, ?subject, ?action, ?from, ?to Beijing dates; "
+                              "keyset paging)"},
     "/console/static/{filename}": {"get": "The console's CSS and JavaScript"},
 }
 

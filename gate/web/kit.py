@@ -312,7 +312,15 @@ def template_globals() -> dict:
             "event_name": lambda e: names.name(names.EVENTS, e, lang()),
             "platform_name": lambda p: names.name(names.PLATFORMS, p, lang()),
             "named": lambda table, code: names.name(getattr(names, table), code, lang()),
+            "audit_action_name": lambda a: names.name(names.AUDIT_ACTIONS, a, lang()),
+            "audit_details": _audit_details,
             "switch_lang": _switch_lang_url}
+
+
+def _audit_details(details: str) -> str:
+    from gate.web.views_audit import details_text
+
+    return details_text(details)
 
 
 def _switch_lang_url() -> str:

@@ -149,13 +149,17 @@ def filings():
 @blueprint.get("/filings/<path:licence>")
 @requires("viewer")
 def filing_page(licence: str):
+    from gate.web.views_audit import history as audit_history
+
     with service().engine.connect() as conn:
         history = DatabaseRegistry(conn).history(licence[:64])
+        identifiers = [p.identifier for p in history[-1].platforms] if history else []
+        events = audit_history(conn, licence[:64], *identifiers)
     if not history:
         from gate.platform_hooks.checks import CheckNotFound
 
         raise CheckNotFound(kit.t(f"没有备案 {licence}", f"no filing {licence}"), code="filing_not_found")
-    return kit.render("console/filing.html", history=list(reversed(history)), licence=licence)
+    return kit.render("console/filing.html", history=list(reversed(history)), licence=licence, events=events)
 
 
 LISTING_SORTS = [paging.Sort("package", L.c.package), paging.Sort("event", L.c.last_event_at, descending_first=True)]

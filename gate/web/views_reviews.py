@@ -22,6 +22,7 @@ from gate.store.tables import Check, as_utc, utcnow
 from gate.web import kit, paging
 from gate.web.blueprint import blueprint
 from gate.web.kit import requires
+from gate.web.views_audit import history
 
 A = ApiClient.__table__
 GC = Check.__table__
@@ -141,7 +142,8 @@ def load_check(conn, check_id: str) -> dict:
 def check_page(check_id: str):
     with service().engine.connect() as conn:
         context = load_check(conn, check_id[:40])
-    return kit.render("console/check.html", **context, done=flask.request.args.get("done"))
+        events = history(conn, context["row"].check_id, context["facts"].package)
+    return kit.render("console/check.html", **context, events=events, done=flask.request.args.get("done"))
 
 
 @blueprint.post("/checks/<check_id>/review")
@@ -152,6 +154,7 @@ def review_submit(check_id: str):
     if not comment.strip():
         with service().engine.connect() as conn:
             context = load_check(conn, check_id[:40])
+            context["events"] = history(conn, context["row"].check_id, context["facts"].package)
         error = kit.t("请填写复核意见。", "A comment is required.")
         return kit.render("console/check.html", 400, **context, done=None, review_error=error)
     record_review(service().engine, check_id=check_id[:40], outcome=outcome, comment=comment,

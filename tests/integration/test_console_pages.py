@@ -91,3 +91,39 @@ def test_the_approver_and_the_revoker_are_the_signed_in_user_with_a_reason(serve
                               .order_by(AE.c.id)).all()
     assert [(e.action, e.actor) for e in events] == [("exemption.add", "staff:boss"), ("exemption.revoke", "staff:boss")]
     assert "新版本开始联网" in events[1].details
+
+
+def test_the_audit_page_and_the_history_sections(served):
+    from tests.integration.http_support import HELLO, HELLO_LICENCE, HELLO_PACKAGE
+
+    session, token = signed_in(served, "boss")
+    r = served.upload(HELLO, metadata={"developer_entity": "另一家公司"})
+    check_id = r.json()["check_id"]
+    assert session.post(f"{served.url}/console/checks/{check_id}/review", data={
+        "csrf_token": token, "outcome": "approve", "comment": "已核实"}, allow_redirects=False).status_code == 302
+    store = served.clients["store"]
+    session.post(f"{served.url}/console/clients/{store.id}/rotate", data={"csrf_token": token, "confirm": "1"})
+
+    page = session.get(f"{served.url}/console/audit?lang=zh").text
+    assert "复核通过" in page and "轮换密钥" in page and "登录" in page
+    mine = session.get(f"{served.url}/console/audit?actor=boss&action=review.approved").text
+    assert mine.count("复核通过") >= 1 and "轮换密钥</td>" not in mine
+    assert "没有符合筛选条件的记录" in session.get(f"{served.url}/console/audit?actor=nobody").text
+    today = dt_today_beijing()
+    assert "复核通过" in session.get(f"{served.url}/console/audit?from={today}&to={today}").text
+
+    check = session.get(f"{served.url}/console/checks/{check_id}").text
+    assert 'id="history"' in check and "复核通过" in check.split('id="history"')[1]
+    from urllib.parse import quote
+
+    assert f'href="/console/filings/{quote(HELLO_LICENCE)}"' in check  # the check links to its filing
+    assert f"/console/checks?package={HELLO_PACKAGE}" in check
+    filing = session.get(f"{served.url}/console/filings/{HELLO_LICENCE}").text
+    assert "第 1 版" in filing and "版本 #" not in filing and f"/console/checks?package={HELLO_PACKAGE}" in filing
+
+
+def dt_today_beijing() -> str:
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    return dt.datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
