@@ -65,7 +65,14 @@ SCHEMAS = {
         "verdict": {"enum": ["allow", "review", "block"]},
         "reasons": {"type": "array", "items": {"$ref": "#/components/schemas/Reason"}},
         "filing": {"$ref": "#/components/schemas/FilingSummary"},
-        "package": {"type": "object"}}},
+        "package": {"type": "object"},
+        "checked_at": {"type": "string", "format": "date-time",
+                       "description": "when the check was received, ISO 8601 in Beijing time (+08:00)"},
+        "review": {"$ref": "#/components/schemas/Review"}}},
+    "Review": {"type": ["object", "null"], "description": "a person's decision on a `review` check (GET only); null "
+               "while nobody has reviewed it", "required": ["outcome", "comment", "reviewer", "at"], "properties": {
+        "outcome": {"enum": ["approved", "rejected"]}, "comment": {"type": "string"}, "reviewer": {"type": "string"},
+        "at": {"type": "string", "format": "date-time", "description": "ISO 8601 in Beijing time (+08:00)"}}},
     "Queued": {"type": "object", "required": ["check_id", "status_url"], "properties": {
         "check_id": {"type": "string"}, "status": {"enum": ["queued", "running"]},
         "status_url": {"type": "string"}}},
