@@ -259,6 +259,14 @@ def document() -> dict:
                          "requestBody": {"content": {"multipart/form-data": {"schema": {"type": "object"}}}},
                          "responses": {"200": {"description": "HTML page with the result"},
                                        "400": {"description": "HTML page with the error"}}}},
+            "/precheck/r/{token}": {
+                "get": {"summary": "A kept pre-check result: only for the browser that uploaded it (cookie "
+                                   "gate_precheck), for 7 days",
+                        "security": [], "parameters": [{"name": "token", "in": "path", "required": True,
+                                                        "schema": {"type": "string"}}],
+                        "responses": {"200": {"description": "HTML page with the result"},
+                                      "404": {"description": "HTML page: no such result, expired or not this "
+                                                             "browser's"}}}},
             "/precheck/certificate": {
                 "post": {"summary": "Filing values from a public certificate or provisioning profile (field "
                                     "`certificate`); a file holding a private key is refused and not kept",

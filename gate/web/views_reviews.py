@@ -9,8 +9,6 @@ import json
 import flask
 from sqlalchemy import func, select
 
-from gate.coverage import host_covered, ip_counts, split_filed
-from gate.extract.network.addresses import canonical_ip
 from gate.decide import fingerprint_text, key_matches, lineage_ancestors, name_similarity
 from gate.platform_hooks.checks import SC, CheckNotFound
 from gate.platform_hooks.service import service
@@ -21,6 +19,7 @@ from gate.store.service_tables import ApiClient, CallbackDelivery
 from gate.store.tables import Check, as_utc, utcnow
 from gate.web import kit, paging
 from gate.web.blueprint import blueprint
+from gate.web.hosts import host_rows
 from gate.web.kit import requires
 from gate.web.views_audit import history
 
@@ -69,28 +68,6 @@ def review_queue():
     ages = [(now - as_utc(r.created_at)).total_seconds() / 3600 for r in page.rows]
     return kit.render("console/reviews.html", rows=list(zip(page.rows, ages)), clients=clients,
                       args=flask.request.args, page=page)
-
-
-def host_rows(network, filed: list[str] | None) -> list[dict]:
-    """Each host and IP with what it is (contact or reference, third-party SDK, address scope), where it was seen,
-    and its state: ``filed`` only where the filing lists it (gate.coverage's rules), else ``reference`` (needs no
-    filing), ``unfileable`` (an address no filing can list), ``third_party`` (the SDK vendor files it) or
-    ``unfiled``. None for ``filed`` means there is no filing to compare with."""
-    domains, ips = split_filed(filed or ())
-    rows = []
-    for h in network.hosts:
-        covered = filed is not None and host_covered(h.host, h.registrable_domain, domains)
-        state = ("filed" if covered else "reference" if h.kind == "reference" else
-                 "third_party" if h.third_party else "unfiled" if filed is not None else None)
-        rows.append({"name": h.host, "kind": h.kind, "third_party": h.third_party, "scope": None,
-                     "evidence": h.evidence, "sources": h.sources, "state": state})
-    for i in network.ips:
-        covered = filed is not None and (canonical_ip(i.ip) or i.ip) in ips
-        state = ("filed" if covered else "reference" if i.kind == "reference" else
-                 "unfileable" if not ip_counts(i) else "unfiled" if filed is not None else None)
-        rows.append({"name": i.ip, "kind": i.kind, "third_party": None, "scope": i.scope, "evidence": i.evidence,
-                     "sources": i.sources, "state": state})
-    return rows
 
 
 def comparison(facts, filing, platform: str, developer_entity: str | None, reason_codes: set[str]) -> dict:
