@@ -108,6 +108,9 @@ CONSOLE_PAGES: dict[str, dict[str, str]] = {
     "/console/checks": {"get": "Checks (?verdict, ?package, ?reason, ?store, ?sha256; keyset paging)"},
     "/console/filing-applications": {"get": "Filing applications, newest first (?status, ?package); no personal data"},
     "/console/checks/{check_id}": {"get": "A check: reasons with evidence, package beside its filing, reviews"},
+    "/console/reviews/bulk": {"post": "Approve or reject the ticked checks with one comment (reviewer role; "
+                                      "each settled on its own, up to 100)"},
+    "/console/checks/{check_id}/claim": {"post": "Claim a review item for 30 minutes, or release it (release=1)"},
     "/console/checks/{check_id}/review": {"post": "Approve or reject a review (outcome, comment; reviewer role)"},
     "/console/checks/{check_id}/apply": {"get": "The filing application form (代为备案) pre-filled from the check",
                                          "post": "File on the developer's behalf (reviewer role; the API's checks)"},

@@ -34,7 +34,7 @@ from markupsafe import Markup, escape
 
 from gate.errors import GateError
 from gate.platform_hooks.service import service
-from gate.beijing_time import beijing, beijing_iso
+from gate.beijing_time import beijing, beijing_iso  # noqa: F401 (beijing_iso is kit's for the views)
 from gate.web import accounts, names
 
 SESSION_COOKIE = "gate_session"
@@ -238,6 +238,7 @@ ERRORS_ZH = {
     "query_invalid": "筛选条件含有不允许的字符（NUL）。",
     "review_blocked": "该安装包按今天的备案会被拦截；批准不能推翻第1–5步的拦截。",
     "review_not_pending": "该检查不在等待复核（可能已被他人处理）。",
+    "review_claimed": "另一位复核员已认领这条检查，请等其处理或认领到期。",
     "review_comment_missing": "请填写复核意见。",
     "review_outcome_invalid": "请选择批准或拒绝。",
     "exemption_not_found": "没有这条豁免。",
@@ -313,8 +314,14 @@ def template_globals() -> dict:
             "platform_name": lambda p: names.name(names.PLATFORMS, p, lang()),
             "named": lambda table, code: names.name(getattr(names, table), code, lang()),
             "audit_action_name": lambda a: names.name(names.AUDIT_ACTIONS, a, lang()),
-            "audit_details": _audit_details,
+            "audit_details": _audit_details, "export_url": _export_url,
             "switch_lang": _switch_lang_url}
+
+
+def _export_url() -> str:
+    from gate.web.paging import page_url
+
+    return page_url(format="csv", size=None)
 
 
 def _audit_details(details: str) -> str:

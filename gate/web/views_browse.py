@@ -14,7 +14,7 @@ from gate.store.filings import DatabaseRegistry
 from gate.store.service_tables import ApiClient, CallbackDelivery, Listing, ServiceCheck
 from gate.store.sync_tables import ReportOutbox
 from gate.store.tables import Check, Filing, FilingIdentity, FilingVersion
-from gate.web import kit, names, paging
+from gate.web import export, kit, names, paging
 from gate.web.blueprint import blueprint
 from gate.web.kit import requires
 
@@ -59,6 +59,9 @@ def filtered(filters) -> bool:
 
 def table(title: str, columns: list, rows: list[list], filters: list[Filter] = (), note: str = "",
           page: paging.Page | None = None):
+    if page is not None and export.wanted():
+        return export.csv_response(flask.request.endpoint.split(".")[-1],
+                                   [c.label if isinstance(c, Col) else str(c) for c in columns], rows, page.next_url)
     return kit.render("console/table.html", title=title, columns=columns, rows=rows, filters=filters,
                       args=flask.request.args, note=note, page=page)
 

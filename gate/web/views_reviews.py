@@ -17,7 +17,9 @@ from gate.store.checks import facts_from_dict
 from gate.store.filings import DatabaseRegistry
 from gate.store.service_tables import ApiClient, CallbackDelivery
 from gate.store.tables import Check, as_utc, utcnow
-from gate.web import kit, paging
+from gate.errors import GateError
+from gate.store.audit import record_event
+from gate.web import claims, export, kit, paging
 from gate.web.blueprint import blueprint
 from gate.web.hosts import host_rows
 from gate.web.kit import requires
@@ -64,10 +66,66 @@ def review_queue():
         page = paging.paginate(conn, query, sorts=QUEUE_SORTS, default="created", tie=SC.c.check_id,
                                filtered=bool(reason or _int_arg("store") or _int_arg("age")))
         clients = stores(conn)
+        held = claims.live_claims(conn, [r.check_id for r in page.rows])
     now = utcnow()
     ages = [(now - as_utc(r.created_at)).total_seconds() / 3600 for r in page.rows]
+    if export.wanted():
+        return export.csv_response("reviews", [kit.t("等待（小时）", "Waiting (hours)"), kit.t("收到时间", "Received"),
+                                               kit.t("检查", "Check"), kit.t("包名", "Package"),
+                                               kit.t("文件名", "File name"), kit.t("原因", "Reasons"),
+                                               kit.t("来源", "From"), kit.t("认领人", "Claimed by")],
+                                   [[f"{a:.1f}", kit.beijing_iso(r.created_at), r.check_id, r.package or "",
+                                     r.filename, kit.reason_names(r.reason_codes), r.client,
+                                     held.get(r.check_id, ("",))[0]] for r, a in zip(page.rows, ages)],
+                                   page.next_url)
     return kit.render("console/reviews.html", rows=list(zip(page.rows, ages)), clients=clients,
-                      args=flask.request.args, page=page)
+                      args=flask.request.args, page=page, held=held, bulk=flask.g.get("bulk_result"))
+
+
+BULK_MAX = 100
+
+
+@blueprint.post("/reviews/bulk")
+@requires("reviewer")
+def review_bulk():
+    """Approve or reject the ticked checks with one comment; each is settled on its own (a block stays a block,
+    another reviewer's claim is respected) and the page says which were not."""
+    form = flask.request.form
+    outcome = {"approve": "approved", "reject": "rejected"}.get(form.get("outcome", ""), "")
+    comment = form.get("comment", "").strip()
+    ids = list(dict.fromkeys(i[:40] for i in form.getlist("check_id")))[:BULK_MAX]
+    if not outcome or not comment or not ids:
+        flask.g.bulk_result = {"error": kit.t("请勾选检查、填写复核意见并选择批准或拒绝。",
+                                              "Tick checks, write a comment and choose approve or reject.")}
+        return review_queue()[0], 400
+    me = flask.g.staff.username
+    done, refused = [], []
+    for check_id in ids:
+        try:
+            with service().engine.connect() as conn:
+                claims.ensure_not_claimed_by_other(conn, check_id, me)
+            record_review(service().engine, check_id=check_id, outcome=outcome, comment=comment, reviewer=me,
+                          policy=service().policy)
+            claims.release(service().engine, check_id, me, audit=False)
+            done.append(check_id)
+        except GateError as exc:
+            refused.append((check_id, kit.error_text(exc)))
+    with service().engine.begin() as conn:
+        record_event(conn, actor=f"staff:{me}", action=f"bulk.{outcome}", subject=None,
+                     details={"count": len(done), "refused": len(refused), "comment": comment[:200],
+                              "check_ids": done[:BULK_MAX]})
+    flask.g.bulk_result = {"outcome": outcome, "done": done, "refused": refused}
+    return review_queue()
+
+
+@blueprint.post("/checks/<check_id>/claim")
+@requires("reviewer")
+def review_claim(check_id: str):
+    if flask.request.form.get("release") == "1":
+        claims.release(service().engine, check_id[:40], flask.g.staff.username)
+    else:
+        claims.claim(service().engine, check_id[:40], flask.g.staff.username)
+    return flask.redirect(flask.url_for("console.check_page", check_id=check_id))
 
 
 def comparison(facts, filing, platform: str, developer_entity: str | None, reason_codes: set[str]) -> dict:
@@ -120,7 +178,9 @@ def check_page(check_id: str):
     with service().engine.connect() as conn:
         context = load_check(conn, check_id[:40])
         events = history(conn, context["row"].check_id, context["facts"].package)
-    return kit.render("console/check.html", **context, events=events, done=flask.request.args.get("done"))
+        claim = claims.live_claims(conn, [context["row"].check_id]).get(context["row"].check_id)
+    return kit.render("console/check.html", **context, events=events, claim=claim,
+                      done=flask.request.args.get("done"))
 
 
 @blueprint.post("/checks/<check_id>/review")
@@ -132,8 +192,12 @@ def review_submit(check_id: str):
         with service().engine.connect() as conn:
             context = load_check(conn, check_id[:40])
             context["events"] = history(conn, context["row"].check_id, context["facts"].package)
+            context["claim"] = claims.live_claims(conn, [context["row"].check_id]).get(context["row"].check_id)
         error = kit.t("请填写复核意见。", "A comment is required.")
         return kit.render("console/check.html", 400, **context, done=None, review_error=error)
+    with service().engine.connect() as conn:
+        claims.ensure_not_claimed_by_other(conn, check_id[:40], flask.g.staff.username)
     record_review(service().engine, check_id=check_id[:40], outcome=outcome, comment=comment,
                   reviewer=flask.g.staff.username, policy=service().policy)
+    claims.release(service().engine, check_id[:40], flask.g.staff.username, audit=False)
     return flask.redirect(flask.url_for("console.check_page", check_id=check_id, done=outcome))
