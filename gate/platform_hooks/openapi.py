@@ -128,6 +128,8 @@ CONSOLE_PAGES: dict[str, dict[str, str]] = {
     "/console/clients/{client_id}/disable": {"get": "Confirm disabling a client",
                                              "post": "Disable (confirm=1) or enable a client (admin)"},
     "/console/trust-roots": {"get": "The roots each platform's signatures may chain to (built in and configured)"},
+    "/console/users": {"get": "Console users (admin)", "post": "Create a user; its password is shown once (admin)"},
+    "/console/users/{username}": {"post": "Reset a password, disable/enable, change a role (admin; audited)"},
     "/console/audit": {"get": "The audit trail, newest first (?actor, ?subject, ?action, ?from, ?to Beijing dates; "
                               "keyset paging)"},
     "/console/static/{filename}": {"get": "The console's CSS and JavaScript"},

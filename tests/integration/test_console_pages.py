@@ -127,3 +127,42 @@ def dt_today_beijing() -> str:
     from zoneinfo import ZoneInfo
 
     return dt.datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
+
+
+def _password_shown(html: str) -> str:
+    return re.search(r'id="issued-password" value="([^"]+)"', html).group(1)
+
+
+def _can_sign_in(gate, user: str, password: str) -> bool:
+    s = requests.Session()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', s.get(f"{gate.url}/console/login").text).group(1)
+    return s.post(f"{gate.url}/console/login", data={"username": user, "password": password, "csrf_token": token},
+                  allow_redirects=False).status_code == 302
+
+
+def test_the_users_page_creates_resets_changes_and_disables_audited(served):
+    from gate.store.tables import AuditEvent
+
+    session, token = signed_in(served, "boss")
+    created = session.post(f"{served.url}/console/users", data={"csrf_token": token, "username": "zhao.lei",
+                                                                "role": "viewer"})
+    first = _password_shown(created.text)
+    assert _can_sign_in(served, "zhao.lei", first)
+    reset = session.post(f"{served.url}/console/users/zhao.lei", data={"csrf_token": token, "action": "reset"})
+    second = _password_shown(reset.text)
+    assert not _can_sign_in(served, "zhao.lei", first) and _can_sign_in(served, "zhao.lei", second)
+    session.post(f"{served.url}/console/users/zhao.lei", data={"csrf_token": token, "action": "role",
+                                                              "role": "reviewer"})
+    assert "复核员" in session.get(f"{served.url}/console/users").text.split('data-user="zhao.lei"')[1].split("</tr>")[0]
+    session.post(f"{served.url}/console/users/zhao.lei", data={"csrf_token": token, "action": "disable"})
+    assert not _can_sign_in(served, "zhao.lei", second)
+    mine = session.post(f"{served.url}/console/users/boss", data={"csrf_token": token, "action": "disable"})
+    assert mine.status_code == 400 and "不能停用自己的账号" in mine.text
+    AE = AuditEvent.__table__
+    with served.engine.connect() as conn:
+        events = conn.execute(select(AE.c.action, AE.c.actor, AE.c.details).where(AE.c.subject == "zhao.lei",
+                              AE.c.action.like("console.user%")).order_by(AE.c.id)).all()
+    assert [(e.action, e.actor) for e in events] == [
+        ("console.user_create", "staff:boss"), ("console.user_password_reset", "staff:boss"),
+        ("console.user_role", "staff:boss"), ("console.user_disable", "staff:boss")]
+    assert '"from": "viewer"' in events[2].details and '"to": "reviewer"' in events[2].details
