@@ -25,6 +25,7 @@ from gate.errors import GateError
 from gate.extract.facts import PackageFacts
 from gate.extract.formats import PLATFORMS
 from gate.extract.trust import NO_EXTRA_ROOTS, TrustRoots
+from gate.beijing_time import beijing_iso
 from gate.reviews import apply_reviews, reviews_of_check
 from gate.store.audit import record_event
 from gate.store.checks import facts_from_dict, record_check
@@ -219,7 +220,15 @@ def load_outcome(conn: Connection, check_id: str) -> tuple[object, dict]:
         raise CheckNotFound(f"no check {check_id}")
     if row.status == "done":
         decision = conn.execute(select(GC.c.decision).where(GC.c.id == row.gate_check_id)).scalar_one()
-        return row, Outcome(check_id, "done", json.loads(decision)).as_dict()
+        answer = Outcome(check_id, "done", json.loads(decision)).as_dict()
+        # The person's review (the newest), and times as ISO 8601 with the offset, never a display string.
+        reviews = reviews_of_check(conn, check_id)
+        newest = reviews[-1] if reviews else None
+        answer["checked_at"] = beijing_iso(row.created_at)
+        answer["review"] = None if newest is None else {
+            "outcome": newest.outcome, "comment": newest.comment, "reviewer": newest.reviewer,
+            "at": beijing_iso(newest.at)}
+        return row, answer
     answer = {"check_id": check_id, "status": row.status}
     if row.status == "failed":
         answer["error"] = {"code": "check_failed", "message": row.error or "the check failed"}

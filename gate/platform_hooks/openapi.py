@@ -65,7 +65,14 @@ SCHEMAS = {
         "verdict": {"enum": ["allow", "review", "block"]},
         "reasons": {"type": "array", "items": {"$ref": "#/components/schemas/Reason"}},
         "filing": {"$ref": "#/components/schemas/FilingSummary"},
-        "package": {"type": "object"}}},
+        "package": {"type": "object"},
+        "checked_at": {"type": "string", "format": "date-time",
+                       "description": "when the check was received, ISO 8601 in Beijing time (+08:00)"},
+        "review": {"$ref": "#/components/schemas/Review"}}},
+    "Review": {"type": ["object", "null"], "description": "a person's decision on a `review` check (GET only); null "
+               "while nobody has reviewed it", "required": ["outcome", "comment", "reviewer", "at"], "properties": {
+        "outcome": {"enum": ["approved", "rejected"]}, "comment": {"type": "string"}, "reviewer": {"type": "string"},
+        "at": {"type": "string", "format": "date-time", "description": "ISO 8601 in Beijing time (+08:00)"}}},
     "Queued": {"type": "object", "required": ["check_id", "status_url"], "properties": {
         "check_id": {"type": "string"}, "status": {"enum": ["queued", "running"]},
         "status_url": {"type": "string"}}},
@@ -100,24 +107,35 @@ CONSOLE_PAGES: dict[str, dict[str, str]] = {
     "/console/": {"get": "Dashboard: decisions per day, top reasons, review queue age, sync and report state"},
     "/console/login": {"get": "Sign-in page", "post": "Sign in (username, password, csrf_token)"},
     "/console/logout": {"post": "Sign out"},
-    "/console/reviews": {"get": "Review queue, oldest first (?store, ?reason, ?age hours)"},
-    "/console/checks": {"get": "Checks (?verdict, ?package, ?reason)"},
+    "/console/reviews": {"get": "Review queue, oldest first (?store, ?reason, ?age hours; keyset paging: ?sort, "
+                                "?after, ?before, ?page=last, ?size; links rel=next/prev)"},
+    "/console/checks": {"get": "Checks (?verdict, ?package, ?reason, ?store, ?sha256; keyset paging)"},
     "/console/filing-applications": {"get": "Filing applications, newest first (?status, ?package); no personal data"},
     "/console/checks/{check_id}": {"get": "A check: reasons with evidence, package beside its filing, reviews"},
+    "/console/reviews/bulk": {"post": "Approve or reject the ticked checks with one comment (reviewer role; "
+                                      "each settled on its own, up to 100)"},
+    "/console/checks/{check_id}/claim": {"post": "Claim a review item for 30 minutes, or release it (release=1)"},
     "/console/checks/{check_id}/review": {"post": "Approve or reject a review (outcome, comment; reviewer role)"},
     "/console/checks/{check_id}/apply": {"get": "The filing application form (代为备案) pre-filled from the check",
                                          "post": "File on the developer's behalf (reviewer role; the API's checks)"},
     "/console/filings": {"get": "Filings (?q number, package or unit)"},
     "/console/filings/{licence}": {"get": "A filing with its version history"},
     "/console/exemptions": {"get": "Exemption register (?q, ?state)", "post": "Add an exemption (admin)"},
-    "/console/exemptions/{exemption_id}/revoke": {"post": "Revoke an exemption (admin)"},
+    "/console/exemptions/{exemption_id}/revoke": {"get": "Confirm revoking: names the consequence, asks why",
+                                                  "post": "Revoke an exemption (admin; confirm=1, why required)"},
     "/console/listings": {"get": "Listings inventory (?package, ?status)"},
     "/console/reports": {"get": "Regulator reports with attempts and receipts"},
     "/console/callbacks": {"get": "Callbacks and delist notices with their delivery state (?status)"},
     "/console/clients": {"get": "API clients", "post": "Create an API client (admin)"},
-    "/console/clients/{client_id}/rotate": {"post": "Rotate a client's API key and webhook secret (admin)"},
-    "/console/clients/{client_id}/disable": {"post": "Disable or enable a client (admin)"},
+    "/console/clients/{client_id}/rotate": {"get": "Confirm rotating: the live integration stops at once",
+                                            "post": "Rotate a client's API key and webhook secret (admin; confirm=1)"},
+    "/console/clients/{client_id}/disable": {"get": "Confirm disabling a client",
+                                             "post": "Disable (confirm=1) or enable a client (admin)"},
     "/console/trust-roots": {"get": "The roots each platform's signatures may chain to (built in and configured)"},
+    "/console/users": {"get": "Console users (admin)", "post": "Create a user; its password is shown once (admin)"},
+    "/console/users/{username}": {"post": "Reset a password, disable/enable, change a role (admin; audited)"},
+    "/console/audit": {"get": "The audit trail, newest first (?actor, ?subject, ?action, ?from, ?to Beijing dates; "
+                              "keyset paging)"},
     "/console/static/{filename}": {"get": "The console's CSS and JavaScript"},
 }
 
@@ -250,6 +268,14 @@ def document() -> dict:
                          "requestBody": {"content": {"multipart/form-data": {"schema": {"type": "object"}}}},
                          "responses": {"200": {"description": "HTML page with the result"},
                                        "400": {"description": "HTML page with the error"}}}},
+            "/precheck/r/{token}": {
+                "get": {"summary": "A kept pre-check result: only for the browser that uploaded it (cookie "
+                                   "gate_precheck), for 7 days",
+                        "security": [], "parameters": [{"name": "token", "in": "path", "required": True,
+                                                        "schema": {"type": "string"}}],
+                        "responses": {"200": {"description": "HTML page with the result"},
+                                      "404": {"description": "HTML page: no such result, expired or not this "
+                                                             "browser's"}}}},
             "/precheck/certificate": {
                 "post": {"summary": "Filing values from a public certificate or provisioning profile (field "
                                     "`certificate`); a file holding a private key is refused and not kept",
