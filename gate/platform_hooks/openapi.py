@@ -123,6 +123,13 @@ SCHEMAS = {
         "platforms": {"type": "array", "items": {"$ref": "#/components/schemas/FilingPlatform"}},
         "domains": {"type": "array", "items": {"type": "string"}},
         "content_approvals": {"type": "array", "items": {"type": "string"}}}},
+    "MiniprogramDeclaration": {
+        "type": "object", "required": ["appid", "name"], "additionalProperties": False,
+        "properties": {"appid": {"type": "string"}, "name": {"type": "string"},
+                       "subject": {"type": "string"}, "version": {"type": "string"},
+                       **{k: {"type": "array", "items": {"type": "string"}, "maxItems": 200}
+                          for k in ("request_domain", "socket_domain", "upload_domain",
+                                    "download_domain", "business_domain")}}},
     "PreinstallItem": {"type": "object", "required": ["package"], "properties": {
         "package": {"type": "string"}, "cert_sha256": {"type": "string"}, "cert_md5": {"type": "string"},
         "version_code": {"type": "integer"}}},
@@ -195,6 +202,7 @@ PAGES: dict[str, dict[str, str]] = {
     "/console/clients": {"get": "API clients", "post": "Create an API client (admin)"},
     "/console/clients/{client_id}/rotate": {"post": "Rotate a client's API key and webhook secret (admin)"},
     "/console/clients/{client_id}/disable": {"post": "Disable or enable a client (admin)"},
+    "/console/trust-roots": {"get": "The roots each platform's signatures may chain to (built in and configured)"},
     "/console/static/{filename}": {"get": "The console's CSS and JavaScript"},
 }
 
@@ -257,6 +265,14 @@ def document() -> dict:
                     {"$ref": "#/components/schemas/PreinstallList"}]}}}},
             "responses": {"200": _json({"$ref": "#/components/schemas/PreinstallResult"}),
                           **_errors(400, 401, 403, 413, 415, 500)}}},
+        "/api/v1/miniprogram-checks": {"post": {
+            "operationId": "check_miniprogram", "tags": ["developer", "store"],
+            "summary": "Mini-program declaration check (AppID, name, subject, server domains)",
+            "security": BEARER,
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "$ref": "#/components/schemas/MiniprogramDeclaration"}}}},
+            "responses": {"200": _json({"$ref": "#/components/schemas/Decision"}),
+                          **_errors(400, 401, 403, 413, 500)}}},
         "/api/v1/checks": {"post": {
             "operationId": "create_check", "tags": ["developer"],
             "summary": "Developer pre-check", "security": BEARER, "parameters": [ASYNC_PARAM],
