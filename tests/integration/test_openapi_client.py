@@ -10,6 +10,7 @@ import importlib
 import json
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 
@@ -21,20 +22,23 @@ from tests.integration.http_support import HELLO, HELLO_LICENCE, HELLO_PACKAGE, 
 from gate.platform_hooks.signatures import HEADER, sign
 
 PACKAGE_NAME = "filing_gate_client"
+# Where `make venv` installs the generator: its own environment, as a store's engineers would (pipx).
+TOOLS = pathlib.Path(__file__).resolve().parents[2] / ".venv" / "tools" / "bin"
 
 
 @pytest.fixture
 def generated(gate, tmp_path):
     """The client generated from the running gate's document; (package module, generator output)."""
-    requirements.module("openapi_python_client")
+    generator = shutil.which("openapi-python-client") or str(TOOLS / "openapi-python-client")
+    requirements.file(generator, how="make venv (installs the generator into .venv/tools)")
     document = requests.get(f"{gate.url}/openapi.json", timeout=10)
     assert document.status_code == 200
     spec = tmp_path / "openapi.json"
     spec.write_bytes(document.content)
     out = tmp_path / PACKAGE_NAME  # --meta none: the output path is the package itself
     # ruff (a dependency of the generator) formats what it writes: it must be on PATH, or the generator warns.
-    env = {**os.environ, "PATH": f"{pathlib.Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    run = subprocess.run([sys.executable, "-m", "openapi_python_client", "generate", "--path", str(spec), "--output-path", str(out), "--meta", "none"],
+    env = {**os.environ, "PATH": f"{pathlib.Path(generator).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    run = subprocess.run([generator, "generate", "--path", str(spec), "--output-path", str(out), "--meta", "none"],
                          capture_output=True, text=True, timeout=300, env=env)
     output = run.stdout + run.stderr
     assert run.returncode == 0, output
