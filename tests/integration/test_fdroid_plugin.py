@@ -18,7 +18,7 @@ from tests import requirements
 from tests.integration.http_support import (APKS, FILINGS, HELLO, HELLO_LICENCE, HELLO_PACKAGE, LEGACY_PACKAGE,
                                             count, free_port, start_gate)
 
-pytestmark = requirements.needs_tools("keytool", "apksigner")
+pytestmark = requirements.needs_tools("keytool", "jarsigner", "apksigner")
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 UNFILED = "io.appium.android.apis"  # aapt's package of ApiDemos-debug.apk (fixtures/apks/corpus_oracle.json)
