@@ -123,7 +123,7 @@ class GateServer:
         prepared = self.session.prepare_request(  # with the session's Authorization and User-Agent
             requests.Request("POST", f"{self.url}/api/v1/hooks/store/upload", files=fields))
         prepared.headers[HEADER] = sign(prepared.body, self.webhook_secret)  # over the exact bytes sent
-        answer = self._json(lambda: self.session.send(prepared, timeout=SERVER_TIMEOUT_SECONDS), path, {200, 202})
+        answer = self._json(path, {200, 202}, self.session.send, prepared, timeout=SERVER_TIMEOUT_SECONDS)
         deadline = time.monotonic() + QUEUED_DEADLINE_SECONDS
         while answer.get("status") in ("queued", "running"):  # a large APK: the server's worker decides it
             if time.monotonic() > deadline:
@@ -131,8 +131,7 @@ class GateServer:
                                       f"{QUEUED_DEADLINE_SECONDS:.0f} s")
             time.sleep(POLL_SECONDS)
             status_url = answer.get("status_url") or f"/api/v1/checks/{answer['check_id']}"
-            answer = self._json(lambda: self.session.get(self.url + status_url, timeout=SERVER_TIMEOUT_SECONDS),
-                                path, {200})
+            answer = self._json(path, {200}, self.session.get, self.url + status_url, timeout=SERVER_TIMEOUT_SECONDS)
         if answer.get("status") == "failed" or "verdict" not in answer:
             error = answer.get("error") or {}
             raise GateServerError(f"{path}: the gate could not decide it ({error.get('code', 'no verdict')}: "
@@ -140,11 +139,12 @@ class GateServer:
         return answer
 
     @staticmethod
-    def _json(call, path: pathlib.Path, ok: set[int]) -> dict:
+    def _json(path: pathlib.Path, ok: set[int], call, *args, **kwargs) -> dict:
+        """``call(*args, **kwargs)``'s JSON answer; anything but an ``ok`` status is the server's error, quoted."""
         import requests
 
         try:
-            response = call()
+            response = call(*args, **kwargs)
         except requests.RequestException as exc:
             raise GateServerError(f"{path}: the gate server cannot be reached ({type(exc).__name__}: {exc})") from None
         try:
