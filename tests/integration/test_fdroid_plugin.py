@@ -128,7 +128,8 @@ def test_an_app_filed_later_is_enabled_again_and_a_maintainers_own_disabled_stay
 def test_against_a_gate_server_with_a_store_key(store, tmp_path):
     gate, server = start_gate(tmp_path, f"sqlite:///{tmp_path / 'gate.db'}")
     try:
-        key = {"GATE_API_KEY": gate.clients["store"].api_key, "GATE_WEBHOOK_SECRET": gate.clients["store"].webhook_secret}
+        key = {"GATE_API_KEY": gate.clients["store"].api_key,
+               "GATE_WEBHOOK_SECRET": gate.clients["store"].webhook_secret}
         run = fdroid(store, "gate", "--server", gate.url, env=key, check=False)
         assert run.returncode == 4, run.stdout + run.stderr
         report = gate_report(store)
@@ -163,3 +164,35 @@ def test_a_gate_that_cannot_decide_changes_nothing_and_usage_errors_say_so(store
     assert no_key.returncode == 2 and "GATE_API_KEY" in no_key.stderr
     elsewhere = fdroid(store / "repo", "gate", "--filings", str(store / "filings.json"), check=False)
     assert elsewhere.returncode == 2 and "not an F-Droid repo" in elsewhere.stderr
+
+
+def test_queued_checks_are_followed_to_their_decision(store, tmp_path):
+    """A large APK is queued by the server (202) and decided by its worker: the plugin follows the status_url."""
+    import threading
+
+    from gate.platform_hooks.worker import Worker
+
+    gate, server = start_gate(tmp_path, f"sqlite:///{tmp_path / 'gate.db'}", sync_threshold_bytes=1)  # queue all
+    stop = threading.Event()
+
+    def work():  # `gate worker`, in a thread over the same database
+        worker = Worker(gate.engine, gate.settings)
+        while not stop.is_set():
+            if not worker.run_once():
+                stop.wait(0.1)
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    try:
+        key = {"GATE_API_KEY": gate.clients["store"].api_key,
+               "GATE_WEBHOOK_SECRET": gate.clients["store"].webhook_secret}
+        run = fdroid(store, "gate", "--server", gate.url, env=key, check=False)
+        assert run.returncode == 4, run.stdout + run.stderr
+        assert count(gate.engine, "job") == 3  # each APK went through the queue
+        assert {a: v["verdict"] for a, v in gate_report(store)["apps"].items()} == {
+            HELLO_PACKAGE: "allow", UNFILED: "block", LEGACY_PACKAGE: "block"}
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+        server.shutdown()
+        gate.engine.dispose()
