@@ -7,7 +7,8 @@ fdroidserver finds plugins as top-level modules named ``fdroid_<command>`` that 
 2. decide each one, either in-process against filings files (``--filings``, as ``gate check --filings``) or through a
    gate server's store upload webhook (``--server``, with ``GATE_API_KEY`` and ``GATE_WEBHOOK_SECRET``) — the same
    decision either way. Nothing is written until every APK is decided: a gate that fails changes nothing;
-3. write ``repo/gate-report.json`` beside the index;
+3. write ``repo/status/gate.json`` beside the index, where fdroidserver keeps its own status reports (not in
+   ``repo/`` itself: ``fdroid update`` publishes every other file there as an app of its own);
 4. per app (the worst verdict of its APKs): a blocked app — a held one too with ``--hold-review`` — gets the metadata
    field ``Disabled`` with a reason starting ``APP备案``, and ``fdroid update`` leaves disabled apps out of the index;
    an app this plugin disabled before and that now passes has that mark taken off (a maintainer's own ``Disabled``
@@ -32,7 +33,7 @@ from gate import __version__
 from gate.errors import GateError
 
 REPO_DIRS = ("repo", "archive", "unsigned")  # fdroidserver's places for APKs (unsigned/: builds `fdroid publish` signs)
-REPORT_NAME = "gate-report.json"
+REPORT_PATH = "repo/status/gate.json"
 DISABLED_PREFIX = "APP备案"  # how this plugin's Disabled reasons start, so only those are ever taken off again
 FILING_LINE_PREFIX = "APP备案号："
 VERDICT_EXIT = {"allow": 0, "review": 3, "block": 4}
@@ -202,7 +203,7 @@ def _disabled_reason(d: ApkDecision) -> str:
     codes = ", ".join(dict.fromkeys(r["code"] for r in d.decision.get("reasons", [])
                                     if r.get("severity") in ("block", "review"))) or d.verdict
     return (f"{DISABLED_PREFIX}: {d.verdict} by the filing gate ({codes}) for {d.path}; not listed until it passes "
-            f"(repo/{REPORT_NAME})")
+            f"({REPORT_PATH})")
 
 
 def with_filing_line(description: str, licence: str) -> str:
@@ -243,7 +244,7 @@ def update_metadata(root: pathlib.Path, decisions: list[ApkDecision], held: set[
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="fdroid gate", description=(
-        "Check every APK in repo/, archive/ and unsigned/ against APP备案 filings; write repo/gate-report.json, "
+        "Check every APK in repo/, archive/ and unsigned/ against APP备案 filings; write repo/status/gate.json, "
         "disable blocked apps, show filing numbers. Exit 0 all allowed, 3 review, 4 block, 1 gate failed, 2 usage."))
     p.add_argument("--filings", action="append", default=[], metavar="FILE",
                    help="decide in-process against this filings file (repeatable)")
@@ -274,15 +275,14 @@ def run(argv: list[str], *, root: pathlib.Path, environ: dict[str, str], out=sys
         raise UsageError(f"{root} is not an F-Droid repo (no config.yml): run fdroid gate where fdroid update runs")
     decisions = decide_all(root, _decider(args, environ))  # step 2: everything decided before anything is written
     held = {a for a, d in app_verdicts(decisions).items() if args.hold_review and d.verdict == "review"}
-    (root / "repo").mkdir(exist_ok=True)
     document = report(decisions, mode=_decider_mode(args), held=held)
-    (root / "repo" / REPORT_NAME).write_text(json.dumps(document, ensure_ascii=False, indent=1) + "\n",
-                                              encoding="utf-8")
+    (root / REPORT_PATH).parent.mkdir(parents=True, exist_ok=True)
+    (root / REPORT_PATH).write_text(json.dumps(document, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     changed = [] if args.dry_run else update_metadata(root, decisions, held)
     for d in decisions:
         codes = ", ".join(r["code"] for r in d.decision.get("reasons", []) if r.get("severity") != "info")
         print(f"{d.verdict.upper():6} {d.path} ({d.appid or '?'}){': ' + codes if codes else ''}", file=out)
-    print(f"report: repo/{REPORT_NAME}; metadata changed: {', '.join(changed) or 'none'}", file=out)
+    print(f"report: {REPORT_PATH}; metadata changed: {', '.join(changed) or 'none'}", file=out)
     worst = max((VERDICT_EXIT[d.verdict] for d in decisions), default=0)
     return worst
 

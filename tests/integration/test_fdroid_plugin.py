@@ -68,7 +68,7 @@ def metadata(root, appid) -> dict:
 
 
 def gate_report(root) -> dict:
-    return json.loads((root / "repo" / "gate-report.json").read_text(encoding="utf-8"))
+    return json.loads((root / "repo" / "status" / "gate.json").read_text(encoding="utf-8"))
 
 
 def index_apps(root) -> dict:
@@ -94,10 +94,13 @@ def test_filed_app_shows_its_number_and_unfiled_app_is_left_out_of_the_index(sto
     assert "Disabled" not in metadata(store, HELLO_PACKAGE)
     assert metadata(store, HELLO_PACKAGE)["Description"].splitlines()[-1] == f"APP备案号：{HELLO_LICENCE}"
 
-    # The publishing step: fdroid update leaves the blocked app out, and the index carries the number.
-    fdroid(store, "update")
+    # The publishing step: fdroid update leaves the blocked app out, and the index carries the number. With
+    # --create-metadata it would make an app of any new file in repo/: the report is not one.
+    apps_before = sorted(p.name for p in (store / "metadata").iterdir())
+    fdroid(store, "update", "--create-metadata")
+    assert sorted(p.name for p in (store / "metadata").iterdir()) == apps_before
     apps = index_apps(store)
-    assert UNFILED not in apps and HELLO_PACKAGE in apps
+    assert set(apps) == {HELLO_PACKAGE}
     assert f"APP备案号：{HELLO_LICENCE}" in apps[HELLO_PACKAGE]["description"]
 
     # Run again: nothing changes, the number stays on one line.
@@ -154,7 +157,7 @@ def test_a_gate_that_cannot_decide_changes_nothing_and_usage_errors_say_so(store
     down = fdroid(store, "gate", "--server", f"http://127.0.0.1:{free_port()}", check=False,
                   env={"GATE_API_KEY": "gk_x_y", "GATE_WEBHOOK_SECRET": "s"})
     assert down.returncode == 1 and "cannot be reached" in down.stderr
-    assert not (store / "repo" / "gate-report.json").exists()
+    assert not (store / "repo" / "status" / "gate.json").exists()
     assert {p.name: p.read_bytes() for p in (store / "metadata").glob("*.yml")} == before
 
     neither = fdroid(store, "gate", check=False)
