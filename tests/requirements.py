@@ -41,6 +41,7 @@ HOW: dict[str, str] = {
     "smali": "apt-get install libsmali-java",
     "dexdump": "apt-get install dexdump",
     "keytool": "apt-get install default-jre-headless",
+    "jarsigner": "apt-get install default-jdk-headless",
     "openssl": "apt-get install openssl",
     "img2simg": "apt-get install android-sdk-libsparse-utils",
     "simg2img": "apt-get install android-sdk-libsparse-utils",
