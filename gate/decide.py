@@ -122,7 +122,8 @@ CATALOGUE: dict[str, tuple[str, str, str]] = {
 }
 # How a developer checks the signature of each format before uploading again (the signature_invalid message).
 VERIFIERS = {"aab": "jarsigner -verify", "ipa": "codesign --verify --deep --strict",
-             "hap": "hap-sign-tool verify-app", "app": "hap-sign-tool verify-app"}
+             "hap": "hap-sign-tool verify-app", "app": "hap-sign-tool verify-app",
+             "rpk": "npm run release (hap-toolkit) with the filed key"}
 _STATUS_ZH = {"cancelled": "已注销", "revoked": "已撤销", "active": "正常"}
 
 
@@ -324,7 +325,7 @@ def _package_summary(facts: PackageFacts) -> dict:
 # "There is no signature at all": the only rules gate.extract.signing can break on a package that carries no JAR
 # signature files and no APK Signing Block. Each error starts with its rule tag ("v1_no_manifest: ..."); any other
 # tag means a signature is there but broken.
-_UNSIGNED_TAGS = frozenset({"v1_no_manifest", "v1_no_signatures"})
+_UNSIGNED_TAGS = frozenset({"v1_no_manifest", "v1_no_signatures", "rpk_unsigned"})  # rpk: gate.extract.quickapp
 
 
 def _looks_unsigned(sig) -> bool:
