@@ -60,6 +60,7 @@ class Settings:
     rate_limit_upload: str = "20/minute"  # GATE_RATE_LIMIT_UPLOAD: anonymous uploads and sign-ins, per address
     proxy_hops: int = 0  # GATE_PROXY_HOPS: trusted reverse proxies setting X-Forwarded-For/-Proto in front
     metrics_token: str | None = None  # GATE_METRICS_TOKEN: Bearer token for /metrics (unset: loopback only)
+    console_secret: str | None = None  # GATE_CONSOLE_SECRET: signs the sign-in form's CSRF token (gate.web.kit)
     serve_threads: int = 0  # GATE_SERVE_THREADS: request threads per process (set by `gate serve`; 0: unknown)
     # --- regulator sync (gate report / gate sync / gate scheduler) ---
     regulator_url: str | None = None  # GATE_REGULATOR_URL: base URL of the regulator (or the sandbox)
@@ -212,6 +213,7 @@ def _service_settings(environ: Mapping[str, str]) -> dict:
         rate_limit_upload=environ.get("GATE_RATE_LIMIT_UPLOAD", "").strip() or Settings.rate_limit_upload,
         proxy_hops=_number(environ, "GATE_PROXY_HOPS", Settings.proxy_hops),
         metrics_token=environ.get("GATE_METRICS_TOKEN", "").strip() or None,
+        console_secret=environ.get("GATE_CONSOLE_SECRET", "").strip() or None,
         serve_threads=_number(environ, "GATE_SERVE_THREADS", Settings.serve_threads),
     )
 

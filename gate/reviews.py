@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
+from gate.beijing_time import beijing_iso
 from gate.decide import Decision, Policy, reason
 from gate.errors import GateError, UsageError
 from gate.extract.facts import PackageFacts
@@ -49,7 +50,7 @@ def identity(facts: PackageFacts) -> str:
 
 def _outcome_reason(outcome: str, *, reviewer: str, at, comment: str, package_sha256: str):
     code = "review_approved" if outcome == "approved" else "review_rejected"
-    return reason(code, reviewer=reviewer, at=as_utc(at).strftime("%Y-%m-%d %H:%M UTC"), comment=comment,
+    return reason(code, reviewer=reviewer, at=beijing_iso(at), comment=comment,
                   package_sha256=package_sha256)
 
 
@@ -121,7 +122,7 @@ def record_review(engine: Engine, *, check_id: str, outcome: str, comment: str, 
                                  "result_gate_check_id": new_id, "package_sha256": facts.sha256 or "",
                                  "package": facts.package, "signers": identity(facts), "outcome": outcome,
                                  "comment": comment, "reviewer": reviewer, "at": now})
-        review = {"outcome": outcome, "reviewer": reviewer, "comment": comment, "at": now.isoformat()}
+        review = {"outcome": outcome, "reviewer": reviewer, "comment": comment, "at": beijing_iso(now)}
         answer = {**settled.as_dict(), "check_id": check_id, "status": "done", "review": review}
         client = conn.execute(select(ApiClient.__table__).where(ApiClient.__table__.c.id == row.client_id)).first()
         url = metadata.get("callback_url") or (client.callback_url if client is not None else None)

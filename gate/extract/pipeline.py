@@ -104,6 +104,7 @@ def read_apk(shown: str, container: ApkContainer, *, scanner=None,
     from gate.extract.filing_number import FilingNumberFinder
     from gate.extract.manifest import MAX_MANIFEST_SIZE, read_manifest
     from gate.extract.network import NetworkScanner
+    from gate.extract.protection import ProtectionReader, native_libraries
     from gate.extract.signing import min_sdk_for_verification, verify_apk_signatures
 
     problems: list[Problem] = []
@@ -129,6 +130,11 @@ def read_apk(shown: str, container: ApkContainer, *, scanner=None,
     shared = scanner is not None
     scanner = scanner if shared else NetworkScanner()
     numbers = FilingNumberFinder()
+    protection = ProtectionReader()  # packers (加固): entry names here, stub classes from the DEX files below
+    names = [entry.name for entry in container.entries]
+    protection.feed_entry_names(names)
+    if manifest is not None:
+        protection.feed_application_class(manifest.application_class)
     scanned: set[str] = set()
 
     def on_entry(entry: ZipEntry, data: bytes) -> None:
@@ -137,6 +143,7 @@ def read_apk(shown: str, container: ApkContainer, *, scanner=None,
             if scanner.wants(entry.name):
                 scanner.feed(source_prefix + entry.name, data)
             numbers.feed(entry.name, data)
+            protection.feed_dex(entry.name, data)
 
     def network():
         return NetworkFacts() if shared else scanner.facts()
@@ -183,6 +190,9 @@ def read_apk(shown: str, container: ApkContainer, *, scanner=None,
         network=network(),
         problems=tuple(problems),
         filing_numbers=numbers.facts(),
+        application_class=manifest.application_class,
+        native_libraries=native_libraries(names),
+        protection=protection.facts(),
     ), (split.raw if split is not None else None)
 
 
