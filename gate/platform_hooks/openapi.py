@@ -71,7 +71,8 @@ SCHEMAS = {
         "status_url": {"type": "string"}}},
     "PreinstallItem": {"type": "object", "required": ["package"], "properties": {
         "package": {"type": "string"}, "cert_sha256": {"type": "string"}, "cert_md5": {"type": "string"},
-        "version_code": {"type": "integer"}}},
+        "version_code": {"type": "integer"},
+        "platform": {"type": "string", "enum": ["android", "quickapp"], "default": "android"}}},
 }
 
 UPLOAD_BODY = {"required": True, "content": {
