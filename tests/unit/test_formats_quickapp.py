@@ -83,3 +83,20 @@ def test_an_rpk_is_recognised_by_content_not_name(tmp_path):
     renamed.write_bytes((QUICKAPP / "rpk_signed.rpk").read_bytes())
     facts = extract_features(renamed)
     assert (facts.format, facts.platform, facts.signature.verified) == ("rpk", "quickapp", True)
+
+
+def test_no_flipped_bit_in_the_signing_block_leaves_a_verified_package(tmp_path):
+    """Every 37th byte of the block, one bit flipped: never verified, never an exception (the reader fails closed)."""
+    import struct
+
+    data = (QUICKAPP / "rpk_signed.rpk").read_bytes()
+    eocd = data.rfind(b"PK\x05\x06")
+    cd = struct.unpack_from("<I", data, eocd + 16)[0]
+    start = cd - struct.unpack_from("<Q", data, cd - 24)[0] - 8
+    for at in range(start, cd, 37):
+        mutated = bytearray(data)
+        mutated[at] ^= 0x10
+        path = tmp_path / "m.rpk"
+        path.write_bytes(bytes(mutated))
+        facts = extract_features(path)
+        assert not facts.signature.verified, at - start
