@@ -123,7 +123,8 @@ CATALOGUE: dict[str, tuple[str, str, str]] = {
 # How a developer checks the signature of each format before uploading again (the signature_invalid message).
 VERIFIERS = {"aab": "jarsigner -verify", "ipa": "codesign --verify --deep --strict",
              "hap": "hap-sign-tool verify-app", "app": "hap-sign-tool verify-app",
-             "rpk": "npm run release (hap-toolkit) with the filed key"}
+             "rpk": "npm run release (hap-toolkit) with the filed key",
+             "rpks": "npm run release (hap-toolkit) with the filed key"}
 _STATUS_ZH = {"cancelled": "已注销", "revoked": "已撤销", "active": "正常"}
 
 

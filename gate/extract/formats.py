@@ -12,7 +12,7 @@ entries its own installer looks for first:
 * ``hap``  — ``module.json`` (stage model) or ``config.json`` (FA model) at the root;
   ``app``  — ``pack.info`` and ``.hap`` entries (a HarmonyOS App Pack);
 * ``rpk``  — ``manifest.json`` at the root and no APK entries (a quick app; an XAPK has APKs beside its manifest);
-  ``rpks`` — ``.rpk`` entries (a quick-app set: recognised, not read yet).
+  ``rpks`` — ``.rpk`` or ``.srpk`` entries (a quick-app set: base package and sub-packages).
 
 An archive that is none of these is ``format_unknown``, with a description of what was found. An archive with
 ``classes.dex``, ``resources.arsc`` or ``META-INF/`` but no manifest is still read as an APK, so that the APK reader
@@ -62,7 +62,7 @@ def detect_format(container) -> Detected:
     has_apks = any(_extension(n) == "apk" for n in names)
     if container.get("manifest.json") is not None and not has_apks:
         return Detected("rpk")
-    if any(_extension(n) == "rpk" for n in names) and not has_apks:
+    if any(_extension(n) in ("rpk", "srpk") for n in names) and not has_apks:
         return Detected("rpks")
     if has_apks:
         for marker, fmt in SPLIT_SET_MARKERS:

@@ -30,7 +30,13 @@ equals the signed one), ``file_digests`` (the per-file list is signed by the sam
 own key, as Android's): no chain is judged; the filing names the certificate, and the decision compares digests.
 Tampering after signing changes a section, so ``rpk_digest_mismatch``; a package without the block is
 ``rpk_unsigned``. Limits: signing blocks over ``MAX_BLOCK_SIZE``, more than ``MAX_SIGNERS`` signers or a manifest
-over ``MAX_MANIFEST_SIZE`` are refused; ``.rpks`` sets are not read yet (``format_unsupported``).
+over ``MAX_MANIFEST_SIZE`` are refused.
+
+A set (``.rpks``: an app's base package and sub-packages, each a signed ``.rpk``/``.srpk``) is signed again as a
+whole by the packager's ``signForRpks``: the outer ZIP carries the same signing block (no META-INF/CERT). The set is
+``verified`` when its own block and every package inside verify, all under the same certificate; identity comes
+from the package with a ``manifest.json``, every package is a ``part``, and packages naming another package name or
+version are ``rpk_set_mismatch`` problems.
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ import json
 import struct
 
 from gate.errors import PackageError
-from gate.extract.facts import PackageFacts, Problem, SignatureFacts
+from gate.extract.facts import PackageFacts, PartFacts, Problem, SignatureFacts
 
 MAGIC = b"RPK Sig Block 42"
 SIGNERS_ID, FILE_DIGESTS_ID = 0x01000101, 0x01000201
@@ -53,6 +59,8 @@ MAX_MANIFEST_SIZE = 1 << 20
 ALGORITHMS = {0x0101: ("RSA", "sha256", True), 0x0102: ("RSA", "sha512", True), 0x0103: ("RSA", "sha256", False),
               0x0104: ("RSA", "sha512", False), 0x0201: ("EC", "sha256", False), 0x0202: ("EC", "sha512", False)}
 REQUIRED_PARTS = ("signature", "certificate_key", "content_digest", "file_digests", "cert_digest_list")
+SET_MEMBER_SUFFIXES = (".rpk", ".srpk")
+MAX_SET_MEMBERS = 64
 
 
 class _Malformed(Exception):
@@ -73,6 +81,53 @@ def read_rpk(shown: str, container) -> PackageFacts:
                             network=scanner.facts(), details={"quickapp": details}, **identity)
     except PackageError as exc:
         return PackageFacts(path=shown, format="rpk", platform="quickapp", problems=(Problem(exc.code, exc.message),))
+
+
+def read_rpks(shown: str, container) -> PackageFacts:
+    """A set of quick-app packages (module docstring)."""
+    from gate.extract.container import ApkContainer
+    from gate.extract.network import NetworkScanner
+
+    scanner = NetworkScanner()
+    try:
+        outer = verify_rpk(container, inner_list=False)
+        members = [e for e in container.entries if not e.is_directory and e.name.lower().endswith(SET_MEMBER_SUFFIXES)]
+        if not 0 < len(members) <= MAX_SET_MEMBERS:
+            raise PackageError(f"the set holds {len(members)} packages (1 to {MAX_SET_MEMBERS})",
+                               code="rpk_set_invalid")
+        parts, problems, errors, base = [], [], list(outer.errors), None
+        for entry in members:
+            with ApkContainer.from_bytes(container.read(entry), limits=container.limits) as inner:
+                signature = verify_rpk(inner)
+                found = _identity(inner) if inner.get("manifest.json") is not None else None
+                for item in inner.entries:
+                    if not item.is_directory and item.name != CERT_ENTRY and scanner.wants(item.name):
+                        scanner.feed(f"{entry.name}!/{item.name}", inner.read(item))
+            identity = found[0] if found else {}
+            errors += [f"{entry.name}: {e}" for e in signature.errors]
+            parts.append(PartFacts(entry.name, None, identity.get("package"), identity.get("version_code"),
+                                   signature.verified, tuple(s.cert_sha256 for s in signature.signers)))
+            if found and base is None:
+                base = found
+            elif found and (identity["package"], identity["version_code"]) != (base[0]["package"],
+                                                                             base[0]["version_code"]):
+                problems.append(Problem("rpk_set_mismatch", f"{entry.name} is {identity['package']} "
+                                        f"{identity['version_code']}, not {base[0]['package']} {base[0]['version_code']}"))
+        if base is None:
+            raise PackageError("no package in the set has a manifest.json", code="rpk_manifest_missing")
+        outer_signers = tuple(s.cert_sha256 for s in outer.signers)
+        if any(p.signers != outer_signers for p in parts):
+            errors.append("rpk_set_signer_mismatch: the packages of the set are not all signed by the set's signer")
+        verified = outer.verified and all(p.verified for p in parts) and not errors
+        signature = SignatureFacts(verified=verified, schemes={}, signers=outer.signers, errors=tuple(errors),
+                                   verified_parts=outer.verified_parts + (("set_members",) if verified else ()))
+        identity, details = base
+        return PackageFacts(path=shown, format="rpks", platform="quickapp", signature=signature,
+                            network=scanner.facts(), details={"quickapp": details}, problems=tuple(problems),
+                            parts=tuple(parts), **identity)
+    except PackageError as exc:
+        return PackageFacts(path=shown, format="rpks", platform="quickapp",
+                            problems=(Problem(exc.code, exc.message),))
 
 
 def _identity(container) -> tuple[dict, dict]:
@@ -250,8 +305,9 @@ def _file_digests(value: bytes, key) -> dict[int, bytes]:
     return digests
 
 
-def verify_rpk(container) -> SignatureFacts:
-    """What of the package's signature verifies (module docstring)."""
+def verify_rpk(container, *, inner_list: bool = True) -> SignatureFacts:
+    """What of the package's signature verifies (module docstring). ``inner_list``: META-INF/CERT is required (a
+    package; a set's outer ZIP has none)."""
     from gate.extract.container import ApkContainer
     from gate.extract.signing.certs import signer_certificate
 
@@ -277,7 +333,7 @@ def verify_rpk(container) -> SignatureFacts:
                 parts.append("file_digests")
         elif not errors:
             errors.append("rpk_file_digests_missing: the signing block has no per-file digest list (0x01000201)")
-    if not errors:
+    if not errors and inner_list:
         entry = container.get(CERT_ENTRY)
         try:
             if entry is None:
@@ -294,6 +350,7 @@ def verify_rpk(container) -> SignatureFacts:
             parts.append("cert_digest_list")
         except (_Malformed, PackageError, ValueError, UnicodeDecodeError, struct.error) as exc:
             errors.append(f"rpk_cert_invalid: {CERT_ENTRY} does not verify ({exc})")
-    verified = not errors and all(p in parts for p in REQUIRED_PARTS)
+    required = REQUIRED_PARTS if inner_list else tuple(p for p in REQUIRED_PARTS if p != "cert_digest_list")
+    verified = not errors and all(p in parts for p in required)
     return SignatureFacts(verified=verified, schemes={}, signers=(signer,) if signer else (), errors=tuple(errors),
                           verified_parts=tuple(parts))

@@ -48,7 +48,7 @@ def test_packages_signed_by_the_packager_verify_and_name_their_signer(name):
 @pytest.mark.parametrize("name", sorted(EXPECTED["failures"]))
 def test_tampered_or_unsigned_packages_are_refused_with_a_reason(name):
     facts = extract_features(QUICKAPP / name)
-    assert facts.format == "rpk" and not facts.signature.verified
+    assert facts.format in ("rpk", "rpks") and not facts.signature.verified
     tag = EXPECTED["failures"][name]
     assert any(e.startswith(tag) for e in facts.signature.errors), facts.signature.errors
     decision = decide(facts, [filing()], policy=Policy())
@@ -100,3 +100,15 @@ def test_no_flipped_bit_in_the_signing_block_leaves_a_verified_package(tmp_path)
         path.write_bytes(bytes(mutated))
         facts = extract_features(path)
         assert not facts.signature.verified, at - start
+
+
+def test_a_set_signed_by_the_packager_verifies_with_its_parts():
+    (name, wanted), = EXPECTED["sets"].items()
+    facts = extract_features(QUICKAPP / name)
+    assert (facts.format, facts.platform, facts.package, facts.version_code) == (
+        "rpks", "quickapp", EXPECTED["package"], EXPECTED["version_code"])
+    assert facts.signature.verified, facts.signature.errors
+    assert sorted(p.name for p in facts.parts) == wanted["parts"] and all(p.verified for p in facts.parts)
+    assert [s.cert_sha256 for s in facts.signature.signers] == [EXPECTED["signers"][wanted["signed_by"]]["cert_sha256"]]
+    assert sorted({h.host for h in facts.network.hosts}) == sorted(EXPECTED["hosts"] + wanted["extra_hosts"])
+    assert decide(facts, [filing()], policy=Policy()).verdict == "allow"
