@@ -194,6 +194,11 @@ class Decision:
                 "filing": self.filing.summary() if self.filing is not None else None, "package": self.package}
 
 
+# domain_not_filed said of a mini-program declaration: its domains are declared, not found in a package.
+DECLARED_DOMAINS_MESSAGES = ("小程序声明的服务器域名未在备案 {service_licence} 中登记：{hosts}。请补充备案或从声明中移除。",
+                             "The mini program declares server domains not listed in the filing {service_licence}: "
+                             "{hosts}. Add them to the filing or remove them from the declaration.")
+
 # A path that names no readable file (missing, a directory, empty) is blocked as package_malformed too, but the advice
 # is to check the path: rebuilding would not help.
 FILE_PROBLEMS = frozenset({"file_not_found", "file_is_directory", "file_empty", "file_unreadable"})
@@ -462,6 +467,7 @@ def decide(facts: PackageFacts, filings: Sequence[Filing], *, policy: Policy, pl
         if hosts or ips:
             shown = (hosts + ips)[:MAX_EVIDENCE_ITEMS]
             reasons.append(reason("domain_not_filed", policy.unfiled_domains,
+                                  messages=DECLARED_DOMAINS_MESSAGES if declaration else None,
                                   service_licence=filing.service_licence, hosts=shown,
                                   uncovered_hosts=hosts[:MAX_EVIDENCE_ITEMS], uncovered_ips=ips[:MAX_EVIDENCE_ITEMS],
                                   count=len(hosts) + len(ips), found=details[:MAX_EVIDENCE_ITEMS]))

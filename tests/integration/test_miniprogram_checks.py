@@ -50,6 +50,7 @@ def test_filed_allowed_unfiled_domain_review_stored_and_shown(served):
     assert review.json()["verdict"] == "review"
     assert [r["code"] for r in review.json()["reasons"]] == ["domain_not_filed"]
     assert review.json()["reasons"][0]["evidence"]["uncovered_hosts"] == ["h5.unfiled-example.com"]
+    assert review.json()["reasons"][0]["message"]["en"].startswith("The mini program declares server domains")
     assert post(served, FILED).json()["check_id"] == allowed.json()["check_id"]  # the same declaration, same check
     assert post(served, FILED, role="developer").json()["verdict"] == "allow"
     for answer in (allowed, review):
@@ -72,6 +73,7 @@ def test_filed_allowed_unfiled_domain_review_stored_and_shown(served):
     assert listing.status_code == 200 and listing.text.count(APPID) >= 2
     page = session.get(f"{served.url}/console/checks/{review.json()['check_id']}")
     assert page.status_code == 200 and "h5.unfiled-example.com" in page.text
+    assert "no verified signer" not in page.text and "无已验证的签名" not in page.text
 
 
 def test_unfiled_appid_is_blocked_and_bad_input_refused(served):
