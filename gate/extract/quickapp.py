@@ -318,14 +318,20 @@ def verify_rpk(container, *, inner_list: bool = True) -> SignatureFacts:
         return SignatureFacts(errors=(f"rpk_signature_malformed: the signing block cannot be read ({exc})",))
     signer = signer_certificate(certs[0]) if certs else None
     files = {e.name: e for e in container.entries if not e.is_directory and e.name != CERT_ENTRY}
+    digests: dict[str, bytes] = {}  # each file inflated and hashed once for both per-file checks
+
+    def digest(name: str) -> bytes:
+        if name not in digests:
+            digests[name] = hashlib.sha256(container.read(files[name])).digest()
+        return digests[name]
+
     if not errors:
         try:
             listed = _file_digests(pairs[FILE_DIGESTS_ID], key) if FILE_DIGESTS_ID in pairs else None
         except (_Malformed, struct.error) as exc:
             listed, errors = None, [f"rpk_file_digests_invalid: {exc}"]
         if listed is not None:
-            wrong = [n for n, e in files.items()
-                     if listed.get(binascii.crc32(n.encode()) & 0xFFFFFFFF) != hashlib.sha256(container.read(e)).digest()]
+            wrong = [n for n in files if listed.get(binascii.crc32(n.encode()) & 0xFFFFFFFF) != digest(n)]
             if wrong:
                 errors.append(f"rpk_file_digests_invalid: {', '.join(sorted(wrong)[:5])} differ from the signed "
                               "per-file digests")
@@ -344,8 +350,7 @@ def verify_rpk(container, *, inner_list: bool = True) -> SignatureFacts:
                     raise _Malformed("; ".join(inner_errors) or "signed by another certificate")
                 manifest = json.loads(inner.read("hash.json", max_size=MAX_MANIFEST_SIZE))
             listed = manifest.get("digests") if isinstance(manifest, dict) else None
-            if not isinstance(listed, dict) or any(listed.get(n) != hashlib.sha256(container.read(e)).hexdigest()
-                                                   for n, e in files.items()):
+            if not isinstance(listed, dict) or any(listed.get(n) != digest(n).hex() for n in files):
                 raise _Malformed("hash.json does not list every file with its SHA-256")
             parts.append("cert_digest_list")
         except (_Malformed, PackageError, ValueError, UnicodeDecodeError, struct.error) as exc:
