@@ -162,10 +162,13 @@ def document() -> dict:
             "/api/v1/badge/{package}": {"get": {
                 "summary": "Filing number and MIIT link for a store page", "security": BEARER,
                 "parameters": [{"name": "package", "in": "path", "required": True, "schema": {"type": "string"}},
-                               {"name": "format", "in": "query", "schema": {"enum": ["json", "html"]}}],
+                               {"name": "format", "in": "query", "schema": {"enum": ["json", "html"]}},
+                               {"name": "platform", "in": "query", "schema": {
+                                   "enum": ["android", "ios", "harmony", "quickapp", "miniprogram"],
+                                   "default": "android"}}],
                 "responses": {"200": {"description": "Badge", "content": {
                     "application/json": {"schema": {"type": "object"}},
-                    "text/html": {"schema": {"type": "string"}}}}, **_errors(401, 403, 404, 500)}}},
+                    "text/html": {"schema": {"type": "string"}}}}, **_errors(400, 401, 403, 404, 500)}}},
             "/api/v1/preinstall/checks": {"post": {
                 "summary": "Device maker preinstall list check", "security": BEARER,
                 "requestBody": {"required": True, "content": {

@@ -137,3 +137,16 @@ def test_listed_mini_programs_are_in_the_distribution_report(served):
     events = {(e["platform"], e["identifier"]): e for e in report["events"]}
     assert events[("miniprogram", APPID)]["service_licence"] == "京ICP备2024000001号-7X"
     assert events[("miniprogram", "wxffffffffffffffff")]["service_licence"] is None
+
+
+def test_the_badge_shows_a_mini_programs_filing_number(served):
+    r = requests.get(f"{served.url}/api/v1/badge/{APPID}?platform=miniprogram", headers=served.headers("store"),
+                     timeout=10)
+    assert r.status_code == 200 and r.json()["text"] == "小程序备案号：京ICP备2024000001号-7X"
+    html = requests.get(f"{served.url}/api/v1/badge/{APPID}?platform=miniprogram&format=html",
+                        headers=served.headers("store"), timeout=10).text
+    assert "小程序备案号：京ICP备2024000001号-7X" in html
+    assert requests.get(f"{served.url}/api/v1/badge/{APPID}", headers=served.headers("store"),
+                        timeout=10).status_code == 404  # not an Android package
+    r = requests.get(f"{served.url}/api/v1/badge/{APPID}?platform=wechat", headers=served.headers("store"), timeout=10)
+    assert r.status_code == 400 and r.json()["error"]["code"] == "platform_invalid"
