@@ -66,9 +66,9 @@ def declared_host(value, where: str) -> str:
     parsed = urllib.parse.urlsplit(text if "://" in text else f"https://{text}")
     try:
         host = (parsed.hostname or "").rstrip(".")
-        port = parsed.port
+        parsed.port  # noqa: B018 - a port some platforms allow; only a malformed one (ValueError) matters here
     except ValueError:
-        host, port = "", None
+        host = ""
     if not host or parsed.path not in ("", "/") or parsed.query or parsed.fragment or parsed.username:
         raise DeclarationInvalid(f"{where}: {text!r} is not a domain (scheme://host[:port]) / 不是合法的域名")
     try:
@@ -82,7 +82,6 @@ def declared_host(value, where: str) -> str:
         host = host.encode("idna").decode("ascii").lower()
     except UnicodeError:
         raise DeclarationInvalid(f"{where}: {text!r} is not a valid host name / 不是合法的主机名") from None
-    del port  # a port is allowed by some platforms and says nothing about the filing
     if "." not in host:
         raise DeclarationInvalid(f"{where}: {text!r} is not a fully qualified domain / 不是完整域名")
     return host
