@@ -50,6 +50,15 @@ def test_store_webhook_and_precheck_decide_quick_apps(served):
     assert (precheck["verdict"], precheck["reasons"][0]["code"]) == ("block", "key_mismatch")
 
 
+def test_the_precheck_page_shows_a_quick_apps_filing_values(served):
+    body, content_type = multipart(QUICKAPP / "rpk_signed.rpk")
+    page = requests.post(f"{served.url}/precheck", data=body, headers={"Content-Type": content_type}, timeout=30)
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    wanted = EXPECTED["signers"]["a"]
+    assert EXPECTED["package"] in page.text
+    assert wanted["cert_md5"] in page.text.replace(":", "").lower()
+
+
 def test_unfiled_quick_app_is_blocked(tmp_path, sqlite_url):
     gate, server = start_gate(tmp_path, sqlite_url)  # no quick-app filing
     try:
