@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
+import re
 import urllib.parse
 from collections.abc import Mapping
 
@@ -37,6 +38,7 @@ SCHEMES = {"request_domain": ("https",), "socket_domain": ("wss",), "upload_doma
 MAX_DOMAINS = 200  # per list: the platforms allow a few dozen; more is not a declaration a person wrote
 MAX_TEXT = 255
 MAX_BATCH = 1000  # declarations in one CLI file
+_HOST = re.compile(r"(?=.{1,253}\Z)(?:(?!-)[a-z0-9-]{1,63}(?<!-)\.)+(?!-)[a-z0-9-]{1,63}(?<!-)")
 
 
 class DeclarationInvalid(GateError):
@@ -84,6 +86,9 @@ def declared_host(value, where: str) -> str:
         raise DeclarationInvalid(f"{where}: {text!r} is not a valid host name / 不是合法的主机名") from None
     if "." not in host:
         raise DeclarationInvalid(f"{where}: {text!r} is not a fully qualified domain / 不是完整域名")
+    if not _HOST.fullmatch(host):  # no wildcards: the platforms take exact host names
+        raise DeclarationInvalid(f"{where}: {text!r} is not a valid host name (letters, digits, hyphens; no "
+                                 "wildcards) / 不是合法的主机名（不支持通配符）")
     return host
 
 
