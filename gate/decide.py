@@ -137,7 +137,9 @@ CATALOGUE: dict[str, tuple[str, str, str]] = {
 }
 # How a developer checks the signature of each format before uploading again (the signature_invalid message).
 VERIFIERS = {"aab": "jarsigner -verify", "ipa": "codesign --verify --deep --strict",
-             "hap": "hap-sign-tool verify-app", "app": "hap-sign-tool verify-app"}
+             "hap": "hap-sign-tool verify-app", "app": "hap-sign-tool verify-app",
+             "rpk": "npm run release (hap-toolkit) with the filed key",
+             "rpks": "npm run release (hap-toolkit) with the filed key"}
 _STATUS_ZH = {"cancelled": "已注销", "revoked": "已撤销", "active": "正常"}
 
 
@@ -209,6 +211,11 @@ class Decision:
         return {"path": self.path, "verdict": self.verdict, "reasons": [r.as_dict() for r in self.reasons],
                 "filing": self.filing.summary() if self.filing is not None else None, "package": self.package}
 
+
+# domain_not_filed said of a mini-program declaration: its domains are declared, not found in a package.
+DECLARED_DOMAINS_MESSAGES = ("小程序声明的服务器域名未在备案 {service_licence} 中登记：{hosts}。请补充备案或从声明中移除。",
+                             "The mini program declares server domains not listed in the filing {service_licence}: "
+                             "{hosts}. Add them to the filing or remove them from the declaration.")
 
 # A path that names no readable file (missing, a directory, empty) is blocked as package_malformed too, but the advice
 # is to check the path: rebuilding would not help.
@@ -346,7 +353,7 @@ def _package_summary(facts: PackageFacts) -> dict:
 # "There is no signature at all": the only rules gate.extract.signing can break on a package that carries no JAR
 # signature files and no APK Signing Block. Each error starts with its rule tag ("v1_no_manifest: ..."); any other
 # tag means a signature is there but broken.
-_UNSIGNED_TAGS = frozenset({"v1_no_manifest", "v1_no_signatures"})
+_UNSIGNED_TAGS = frozenset({"v1_no_manifest", "v1_no_signatures", "rpk_unsigned"})  # rpk: gate.extract.quickapp
 
 
 def _looks_unsigned(sig) -> bool:
@@ -500,6 +507,7 @@ def decide(facts: PackageFacts, filings: Sequence[Filing], *, policy: Policy, pl
         if hosts or ips:
             shown = (hosts + ips)[:MAX_EVIDENCE_ITEMS]
             reasons.append(reason("domain_not_filed", policy.unfiled_domains,
+                                  messages=DECLARED_DOMAINS_MESSAGES if declaration else None,
                                   service_licence=filing.service_licence, hosts=shown,
                                   uncovered_hosts=hosts[:MAX_EVIDENCE_ITEMS], uncovered_ips=ips[:MAX_EVIDENCE_ITEMS],
                                   count=len(hosts) + len(ips), found=details[:MAX_EVIDENCE_ITEMS]))

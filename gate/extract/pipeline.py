@@ -83,6 +83,12 @@ def _read_by_format(shown: str, container: ApkContainer, trust: TrustRoots = NO_
     if detected.format in ("hap", "app"):
         from gate.extract.harmony import read_harmony
         return read_harmony(shown, container, detected.format, trust=trust)
+    if detected.format == "rpk":
+        from gate.extract.quickapp import read_rpk
+        return read_rpk(shown, container)
+    if detected.format == "rpks":
+        from gate.extract.quickapp import read_rpks
+        return read_rpks(shown, container)
     if detected.format == "ipa":
         from gate.extract.ios import apple_root, read_ipa
         return read_ipa(shown, container, roots=(apple_root(),) + trust.for_platform("ios"))

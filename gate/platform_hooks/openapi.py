@@ -140,7 +140,8 @@ SCHEMAS = {
                                     "download_domain", "business_domain")}}},
     "PreinstallItem": {"type": "object", "required": ["package"], "properties": {
         "package": {"type": "string"}, "cert_sha256": {"type": "string"}, "cert_md5": {"type": "string"},
-        "version_code": {"type": "integer"}}},
+        "version_code": {"type": "integer"},
+        "platform": {"type": "string", "enum": ["android", "quickapp"], "default": "android"}}},
     "PreinstallList": {"type": "object", "required": ["items"], "properties": {
         "items": {"type": "array", "items": {"$ref": "#/components/schemas/PreinstallItem"}}}},
     "PreinstallItemResult": {"type": "object", "required": ["index", "verdict", "reasons"], "properties": {
@@ -274,10 +275,13 @@ def document() -> dict:
             "summary": "Filing number and MIIT link for a store page (?format=html: an HTML fragment)",
             "security": BEARER,
             "parameters": [_path_parameter("package"),
-                           {"name": "format", "in": "query", "schema": {"enum": ["json", "html"]}}],
+                           {"name": "format", "in": "query", "schema": {"enum": ["json", "html"]}},
+                           {"name": "platform", "in": "query", "schema": {
+                               "enum": ["android", "ios", "harmony", "quickapp", "miniprogram"],
+                               "default": "android"}}],
             "responses": {"200": {"description": "Badge", "content": {
                 "application/json": {"schema": {"$ref": "#/components/schemas/Badge"}},
-                "text/html": {"schema": {"type": "string"}}}}, **_errors(401, 403, 404, 500)}}},
+                "text/html": {"schema": {"type": "string"}}}}, **_errors(400, 401, 403, 404, 500)}}},
         "/api/v1/preinstall/checks": {"post": {
             "operationId": "check_preinstall_list", "tags": ["device-maker"],
             "summary": "Device maker preinstall list check", "security": BEARER,
