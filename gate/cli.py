@@ -38,6 +38,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "cert": ("gate.commands.cert:cert", "Filing values (公钥, 签名MD5, SHA-1) from a certificate, keystore or profile."),
     "exemptions": ("gate.commands.exemptions:exemptions", "Exemptions (豁免) for preinstalled platform components."),
     "users": ("gate.commands.users:users", "Staff users of the console (viewer, reviewer, admin)."),
+    "miniprogram": ("gate.commands.miniprogram:miniprogram", "Decide on mini-program declarations (AppID, domains)."),
 }
 
 

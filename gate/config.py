@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from gate.errors import ConfigError
+from gate.extract.trust import NO_EXTRA_ROOTS, TrustRoots
 
 DEFAULT_DATABASE_URL = "sqlite:///gate.db"  # a file in the working directory
 
@@ -59,6 +60,7 @@ class Settings:
     rate_limit_upload: str = "20/minute"  # GATE_RATE_LIMIT_UPLOAD: anonymous uploads and sign-ins, per address
     proxy_hops: int = 0  # GATE_PROXY_HOPS: trusted reverse proxies setting X-Forwarded-For/-Proto in front
     metrics_token: str | None = None  # GATE_METRICS_TOKEN: Bearer token for /metrics (unset: loopback only)
+    console_secret: str | None = None  # GATE_CONSOLE_SECRET: signs the sign-in form's CSRF token (gate.web.kit)
     serve_threads: int = 0  # GATE_SERVE_THREADS: request threads per process (set by `gate serve`; 0: unknown)
     # --- regulator sync (gate report / gate sync / gate scheduler) ---
     regulator_url: str | None = None  # GATE_REGULATOR_URL: base URL of the regulator (or the sandbox)
@@ -69,6 +71,9 @@ class Settings:
     audit_retention_days: int = 365  # GATE_AUDIT_RETENTION_DAYS: audit events older than this are purged (>= 60)
     pii_key: str | None = None  # GATE_PII_KEY: base64 AES-256 key sealing personal data of filing applications
     scheduler_in_server: bool = False  # GATE_SCHEDULER_IN_SERVER: `gate serve` also runs the scheduled jobs
+    # GATE_TRUST_ROOTS_HARMONY / GATE_TRUST_ROOTS_IOS: extra roots per platform (gate.extract.trust), comma-separated
+    # certificate files or SHA-256 fingerprints; none: HarmonyOS never trusted, IPAs only under Apple Root CA.
+    trust_roots: TrustRoots = NO_EXTRA_ROOTS
 
     def decision_policy(self):
         """The decision engine's Policy for these settings (imported here so config stays import-light)."""
@@ -121,7 +126,39 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         policy_content_approval=_choice(environ, "GATE_POLICY_CONTENT_APPROVAL", "review", STEP_ACTIONS),
         **_service_settings(environ),
         **_sync_settings(environ),
+        trust_roots=_trust_roots(environ),
     )
+
+
+TRUST_ROOT_VARIABLES = {"harmony": "GATE_TRUST_ROOTS_HARMONY", "ios": "GATE_TRUST_ROOTS_IOS"}
+
+
+def _trust_roots(environ: Mapping[str, str]) -> TrustRoots:
+    """The operator's extra roots, read now: an unreadable file or a malformed fingerprint stops the gate at start
+    (naming the variable), never at the first package it would have trusted."""
+    from gate.extract.trust import (TrustRootError, certificates_in, normalise_fingerprint, root_from_certificate,
+                                    root_from_fingerprint)
+
+    roots = []
+    for platform, name in TRUST_ROOT_VARIABLES.items():
+        for item in (part.strip() for part in environ.get(name, "").split(",")):
+            if not item:
+                continue
+            try:
+                if normalise_fingerprint(item) is not None:
+                    roots.append(root_from_fingerprint(platform, item))
+                    continue
+                try:
+                    with open(item, "rb") as handle:
+                        data = handle.read()
+                except OSError as exc:
+                    raise TrustRootError(f"{item} cannot be read ({exc.strerror}) and is no SHA-256 "
+                                         "fingerprint") from None
+                roots += [root_from_certificate(platform, der, os.path.basename(item))
+                          for der in certificates_in(data, item)]
+            except TrustRootError as exc:
+                raise ConfigError(f"{name}: {exc}", code="config_invalid") from None
+    return TrustRoots(tuple(roots))
 
 
 def _number(environ: Mapping[str, str], name: str, default, kind=int, minimum=0):
@@ -176,6 +213,7 @@ def _service_settings(environ: Mapping[str, str]) -> dict:
         rate_limit_upload=environ.get("GATE_RATE_LIMIT_UPLOAD", "").strip() or Settings.rate_limit_upload,
         proxy_hops=_number(environ, "GATE_PROXY_HOPS", Settings.proxy_hops),
         metrics_token=environ.get("GATE_METRICS_TOKEN", "").strip() or None,
+        console_secret=environ.get("GATE_CONSOLE_SECRET", "").strip() or None,
         serve_threads=_number(environ, "GATE_SERVE_THREADS", Settings.serve_threads),
     )
 

@@ -21,6 +21,8 @@ Steps (the code below refers to them by number):
      lacks (gate.content_approvals).                                        policy: content_approval_missing (review)
 Steps 1-5 are not configurable and stop at their first block: without a verified identity tied to a filing in
 force, nothing after them means anything. Fail closed: ``allow`` is only reached after step 5 found a covering key.
+A mini-program declaration (format ``miniprogram``, gate.miniprogram) is the one input without a package: steps 2
+and 5 do not apply (the AppID is issued and held by the platform that asks; nothing is signed), the rest do.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from gate.extract.facts import NetworkFacts, PackageFacts, SignerCertificate
 from gate.filings.records import Filing, PlatformIdentity
 
 VERDICTS = ("allow", "review", "block")  # in order of severity
+DECLARATION_FORMAT = "miniprogram"  # facts of a mini-program declaration (gate.miniprogram), not of a package
 SEVERITY_VERDICT = {"info": "allow", "review": "review", "block": "block"}
 MAX_EVIDENCE_ITEMS = 50  # hosts listed in one reason; the count says how many there were
 
@@ -376,23 +379,26 @@ def decide(facts: PackageFacts, filings: Sequence[Filing], *, policy: Policy, pl
                               messages=FILE_UNREADABLE_MESSAGES if FILE_PROBLEMS.issuperset(codes) else None))
         return done(None)
 
-    # 2. Signature verifies and names signers.
+    # 2. Signature verifies and names signers. A mini-program declaration (gate.miniprogram) has no package and no
+    # signature: its identity is the AppID the platform itself issued and holds, so steps 2 and 5 do not apply.
+    declaration = facts.format == DECLARATION_FORMAT
     sig = facts.signature
-    if not sig.verified:
-        if sig.verified_from_sdk is not None:
-            # Newer platform versions would verify it, the oldest in its range cannot: blocked all the same
-            # (apksigner's verdict), but said as it is rather than "not signed".
-            reasons.append(_min_sdk_uncovered(sig))
-        elif _looks_unsigned(sig):
-            reasons.append(reason("package_unsigned", errors=list(sig.errors)))
-        else:
-            reasons.append(reason("signature_invalid", errors=list(sig.errors) or ["verification failed"],
+    if not declaration:
+        if not sig.verified:
+            if sig.verified_from_sdk is not None:
+                # Newer platform versions would verify it, the oldest in its range cannot: blocked all the same
+                # (apksigner's verdict), but said as it is rather than "not signed".
+                reasons.append(_min_sdk_uncovered(sig))
+            elif _looks_unsigned(sig):
+                reasons.append(reason("package_unsigned", errors=list(sig.errors)))
+            else:
+                reasons.append(reason("signature_invalid", errors=list(sig.errors) or ["verification failed"],
+                                      verifier=VERIFIERS.get(facts.format or "", "apksigner verify")))
+            return done(None)
+        if not sig.signers:  # verified with no signer is contradictory: fail closed
+            reasons.append(reason("signature_invalid", errors=["verified but no signer reported"],
                                   verifier=VERIFIERS.get(facts.format or "", "apksigner verify")))
-        return done(None)
-    if not sig.signers:  # verified with no signer is contradictory: fail closed
-        reasons.append(reason("signature_invalid", errors=["verified but no signer reported"],
-                              verifier=VERIFIERS.get(facts.format or "", "apksigner verify")))
-        return done(None)
+            return done(None)
 
     # 3. Filed.
     candidates = [f for f in filings if f.identities_for(platform, facts.package)]
@@ -416,7 +422,10 @@ def decide(facts: PackageFacts, filings: Sequence[Filing], *, policy: Policy, pl
     # 5. Keys: every verified signer covered by the same filing (itself or a lineage ancestor).
     filing: Filing | None = None
     best: tuple[int, Filing, list] | None = None  # the candidate covering most signers, to explain a mismatch
-    for candidate in in_force:
+    covers: list = []
+    if declaration:
+        filing = _newest(in_force)
+    for candidate in in_force if not declaration else ():
         filed = candidate.identities_for(platform, facts.package)
         found = [_cover(s, lineage_ancestors(s, sig.lineage), filed) for s in sig.signers]
         if all(found):

@@ -36,6 +36,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from gate.beijing_time import beijing_iso
 from gate.decide import Decision, reason
 from gate.errors import UsageError
 
@@ -131,7 +132,7 @@ def apply_exemptions(decision: Decision, exemptions: Iterable[Exemption], *, sco
     zh, en = REASON_CATEGORIES.get(found.reason_category, (found.reason_category, found.reason_category))
     why = reason("exempted", exemption_id=found.id, package=found.package, cert_sha256=found.cert_sha256,
                  category_zh=zh, category_en=en, reason_category=found.reason_category,
-                 approved_by=found.approved_by, expires_at=_aware(found.expires_at).strftime("%Y-%m-%d %H:%M UTC"),
+                 approved_by=found.approved_by, expires_at=beijing_iso(_aware(found.expires_at)),
                  reason=found.reason)
     return dataclasses.replace(decision, verdict="allow", reasons=(why,))
 

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
+from gate.beijing_time import beijing_iso
 from gate.decide import Decision, Policy, reason
 from gate.errors import GateError, UsageError
 from gate.extract.facts import PackageFacts
@@ -49,7 +50,7 @@ def identity(facts: PackageFacts) -> str:
 
 def _outcome_reason(outcome: str, *, reviewer: str, at, comment: str, package_sha256: str):
     code = "review_approved" if outcome == "approved" else "review_rejected"
-    return reason(code, reviewer=reviewer, at=as_utc(at).strftime("%Y-%m-%d %H:%M UTC"), comment=comment,
+    return reason(code, reviewer=reviewer, at=beijing_iso(at), comment=comment,
                   package_sha256=package_sha256)
 
 
@@ -100,7 +101,8 @@ def record_review(engine: Engine, *, check_id: str, outcome: str, comment: str, 
         facts = facts_from_dict(json.loads(stored.facts))
         metadata = json.loads(row.metadata_json or "{}")
         # The engine's own answer today (earlier reviews left out: this review may overturn one).
-        fresh = decide_facts(conn, facts, policy=policy, developer_entity=metadata.get("developer_entity"))
+        fresh = decide_facts(conn, facts, policy=policy, developer_entity=metadata.get("developer_entity"),
+                             category=metadata.get("category"))
         if outcome == "approved" and fresh.verdict == "block":
             codes = ", ".join(r.code for r in fresh.reasons if r.severity == "block")
             raise ReviewRefused(f"the package now blocks ({codes}); an approval never overrides a block",
@@ -109,7 +111,8 @@ def record_review(engine: Engine, *, check_id: str, outcome: str, comment: str, 
                          comment=comment, package_sha256=facts.sha256 or "")
         platform = FORMAT_PLATFORM.get(facts.format or "", "android")
         new_id = record_check(conn, facts=facts, decision=settled, policy=policy, platform=platform,
-                              developer_entity=metadata.get("developer_entity"), actor=f"staff:{reviewer}")
+                              developer_entity=metadata.get("developer_entity"), actor=f"staff:{reviewer}",
+                              category=metadata.get("category"))
         # Two reviewers at once: the first one's update moves the verdict, the second finds nothing to settle.
         moved = conn.execute(update(SC).where(SC.c.check_id == check_id, SC.c.verdict == "review").values(
             verdict=settled.verdict, gate_check_id=new_id, updated_at=now)).rowcount
@@ -119,7 +122,7 @@ def record_review(engine: Engine, *, check_id: str, outcome: str, comment: str, 
                                  "result_gate_check_id": new_id, "package_sha256": facts.sha256 or "",
                                  "package": facts.package, "signers": identity(facts), "outcome": outcome,
                                  "comment": comment, "reviewer": reviewer, "at": now})
-        review = {"outcome": outcome, "reviewer": reviewer, "comment": comment, "at": now.isoformat()}
+        review = {"outcome": outcome, "reviewer": reviewer, "comment": comment, "at": beijing_iso(now)}
         answer = {**settled.as_dict(), "check_id": check_id, "status": "done", "review": review}
         client = conn.execute(select(ApiClient.__table__).where(ApiClient.__table__.c.id == row.client_id)).first()
         url = metadata.get("callback_url") or (client.callback_url if client is not None else None)

@@ -38,7 +38,7 @@ def check(paths: tuple[str, ...], filings_files: tuple[str, ...], as_json: bool,
     with ExitStack() as stack:
         registry, conn = _open_registry(stack, settings, filings_files)
         for path in paths:
-            facts = extract_features(path)  # outside any transaction: it may take seconds
+            facts = extract_features(path, trust=settings.trust_roots)  # outside any transaction: it may take seconds
             # Lookup, decision and stored check in one transaction: the stored filing version is the one used.
             on = facts.platform or platform  # the package's own platform (by its format) wins
             with conn.begin() if conn is not None else nullcontext():

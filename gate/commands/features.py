@@ -16,11 +16,13 @@ def features(paths: tuple[str, ...], as_json: bool) -> int:
     A package that cannot be read still gets its entry (with problems), and the command goes on to the next.
     Exit status 0 when every package was read without problems, 4 otherwise.
     """
+    from gate.config import load_settings
     from gate.extract.pipeline import extract_features
 
+    trust = load_settings().trust_roots  # an operator's extra roots decide signature.verified for HAPs and IPAs
     worst = 0
     for path in paths:
-        facts = extract_features(path)
+        facts = extract_features(path, trust=trust)
         if facts.problems:
             worst = 4
         if as_json:

@@ -12,6 +12,7 @@ proxy that buffers request bodies in front (nginx does by default: ``proxy_reque
 from __future__ import annotations
 
 import os
+import secrets
 import tempfile
 
 import click
@@ -90,6 +91,10 @@ def serve(host: str, port: int | None, workers: int, threads: int, timeout: int,
 
         run_simple(host, port, create_app(settings), threaded=True)
         return 0
+    from gate.web.kit import shared_console_secret
+
+    if shared_console_secret(settings) is None:  # one secret for this instance's workers (the sign-in form's token)
+        os.environ["GATE_CONSOLE_SECRET"] = secrets.token_hex(32)
     os.environ["GATE_SERVE_THREADS"] = str(threads)  # /healthz says `overloaded` when they are all busy
     if workers > 1 and not os.environ.get(MULTIPROC_ENV):
         # Each worker counts in its own files; /metrics sums them (see gate.platform_hooks.metrics).

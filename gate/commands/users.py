@@ -47,9 +47,8 @@ def create(username: str, role: str, password_stdin: bool) -> int:
 
 @users.command("list")
 def list_() -> int:
-    """Staff users with their role and lock state."""
-    from gate.store.tables import as_utc, utcnow
-    from gate.web.accounts import list_users
+    """Staff users with their role and state (disabled, delayed after repeated wrong passwords, active)."""
+    from gate.web.accounts import FREE_TRIES, list_users
 
     engine = _engine()
     try:
@@ -57,10 +56,9 @@ def list_() -> int:
             rows = list_users(conn)
     finally:
         engine.dispose()
-    now = utcnow()
     for r in rows:
-        state = "disabled" if r.disabled else ("locked" if r.locked_until and as_utc(r.locked_until) > now
-                                                else "active")
+        state = ("disabled" if r.disabled else f"delayed ({r.failed_logins} wrong passwords in a row)"
+                 if r.failed_logins >= FREE_TRIES else "active")
         click.echo(f"{r.username:24} {r.role:9} {state}")
     return 0
 

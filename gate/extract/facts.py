@@ -258,6 +258,95 @@ class FilingNumberFact:
 
 
 @dataclass(frozen=True)
+class PackerEvidence:
+    """One marker a packer left: the entry it is in (or the manifest), how it was recognised (``application_class``,
+    ``dex_class``, ``native_library``, ``payload``) and the marker itself (class name, descriptor or file name)."""
+
+    source: str
+    how: str
+    marker: str
+
+    def as_dict(self) -> dict:
+        return {"source": self.source, "how": self.how, "marker": self.marker}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> PackerEvidence:
+        return cls(str(d.get("source") or ""), str(d.get("how") or ""), str(d.get("marker") or ""))
+
+
+@dataclass(frozen=True)
+class PackerFact:
+    """A packer (加固) recognised in the package: ``key`` is stable (``jiagu``, ``legu`` …), ``name`` is shown."""
+
+    key: str
+    name: str
+    evidence: tuple[PackerEvidence, ...]
+    hides_code: bool = True
+
+    def as_dict(self) -> dict:
+        return {"key": self.key, "name": self.name, "evidence": [e.as_dict() for e in self.evidence],
+                "hides_code": self.hides_code}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> PackerFact:
+        return cls(str(d.get("key") or d.get("name") or ""), str(d.get("name") or ""),
+                   tuple(PackerEvidence.from_dict(e) for e in d.get("evidence") or ()), bool(d.get("hides_code", True)))
+
+
+@dataclass(frozen=True)
+class ProtectionFacts:
+    """``protection`` in the facts: the packers found and whether the app's own code is hidden from the reader
+    (its network resources then cannot be read from this package; gate.extract.protection)."""
+
+    packers: tuple[PackerFact, ...]
+    code_hidden: bool
+
+    def as_dict(self) -> dict:
+        return {"packers": [p.as_dict() for p in self.packers], "code_hidden": self.code_hidden}
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> ProtectionFacts | None:
+        if not d:
+            return None
+        return cls(tuple(PackerFact.from_dict(p) for p in d.get("packers") or ()), bool(d.get("code_hidden")))
+
+    @property
+    def names(self) -> list[str]:
+        return [p.name for p in self.packers]
+
+
+@dataclass(frozen=True)
+class PairingFacts:
+    """The unpacked build checked beside a packed package (gate.pairing). ``paired`` is True exactly when the two
+    carry the same package name, versionCode and signer certificates; ``differences`` says what differs
+    (``[{"field", "packed", "unpacked"}]``). When paired, the network facts are the unpacked build's."""
+
+    paired: bool
+    unpacked_sha256: str | None
+    unpacked_path: str | None
+    differences: tuple[dict, ...] = ()
+    unpacked_package: str | None = None
+    unpacked_version_code: int | None = None
+    unpacked_signers: tuple[str, ...] = ()  # certificate SHA-256 digests
+    unpacked_protection: ProtectionFacts | None = None
+
+    def as_dict(self) -> dict:
+        return {"paired": self.paired, "unpacked_sha256": self.unpacked_sha256, "unpacked_path": self.unpacked_path,
+                "differences": [dict(d) for d in self.differences], "unpacked_package": self.unpacked_package,
+                "unpacked_version_code": self.unpacked_version_code, "unpacked_signers": list(self.unpacked_signers),
+                "unpacked_protection": self.unpacked_protection.as_dict() if self.unpacked_protection else None}
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> PairingFacts | None:
+        if not d:
+            return None
+        return cls(bool(d.get("paired")), d.get("unpacked_sha256"), d.get("unpacked_path"),
+                   tuple(dict(x) for x in d.get("differences") or ()), d.get("unpacked_package"),
+                   d.get("unpacked_version_code"), tuple(d.get("unpacked_signers") or ()),
+                   ProtectionFacts.from_dict(d.get("unpacked_protection")))
+
+
+@dataclass(frozen=True)
 class PackageFacts:
     """Everything ``gate features`` reports for one package."""
 
@@ -282,6 +371,14 @@ class PackageFacts:
     """Format-specific facts that have no Android counterpart (iOS: team, provisioning profile, entitlements)."""
     # None: not looked for (facts from a preinstall list, or stored before the search existed); () looked, none.
     filing_numbers: tuple[FilingNumberFact, ...] | None = None
+    application_class: str | None = None
+    """The manifest's <application android:name>, fully qualified as Android resolves it (None: the default)."""
+    native_libraries: tuple[str, ...] = ()
+    """The ``lib/<abi>/*.so`` entries, in entry order."""
+    protection: ProtectionFacts | None = None
+    """Packers (加固) recognised; None when none was (gate.extract.protection)."""
+    pairing: PairingFacts | None = None
+    """Set when an unpacked build was checked beside this package (gate.pairing)."""
 
     @property
     def readable(self) -> bool:
@@ -310,4 +407,8 @@ class PackageFacts:
             "details": self.details,
             "filing_numbers": (None if self.filing_numbers is None
                                else [n.as_dict() for n in self.filing_numbers]),
+            "application_class": self.application_class,
+            "native_libraries": list(self.native_libraries),
+            "protection": self.protection.as_dict() if self.protection is not None else None,
+            "pairing": self.pairing.as_dict() if self.pairing is not None else None,
         }

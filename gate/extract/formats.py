@@ -24,7 +24,9 @@ import re
 from dataclasses import dataclass
 
 PLATFORMS = {"apk": "android", "apks": "android", "xapk": "android", "apkm": "android", "aab": "android",
-             "ipa": "ios", "hap": "harmony", "app": "harmony"}
+             "ipa": "ios", "hap": "harmony", "app": "harmony",
+             # Not archives the detector tells: a mini-program declaration's facts (gate.miniprogram).
+             "miniprogram": "miniprogram"}
 SPLIT_SET_MARKERS = (("toc.pb", "apks"), ("manifest.json", "xapk"), ("info.json", "apkm"))
 _IPA_INFO_PLIST = re.compile(r"Payload/[^/]+\.app/Info\.plist")
 APK_HINTS = ("classes.dex", "resources.arsc")

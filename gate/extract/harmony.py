@@ -22,11 +22,15 @@ What the gate verifies and what it only reads (``signature.verified_parts`` list
 * ``pkcs7_signature`` — the signature block's PKCS#7 signature verifies with its signer's certificate;
 * ``profile_signature`` — the profile's PKCS#7 signature verifies with its own signer's certificate;
 * ``profile_bundle_name`` and ``signer_in_profile`` — the profile names this bundleName and the signing certificate.
-Read only: the certificate chains. The gate ships no HarmonyOS root certificate, so it cannot tell a certificate
+The certificate chains: the gate ships no HarmonyOS root certificate, so by default it cannot tell a certificate
 issued by Huawei's AppGallery CA from a self-made one: ``signature.verified`` stays false with
 ``harmony_chain_unverified`` and the decision blocks, whatever else verified (fail closed). ``signers`` still names
-the signing certificate for the filing form. The layout above follows OpenHarmony's published description; no
-package signed by Huawei's own tools was available here to check it against (docs/formats.md).
+the signing certificate for the filing form. An operator may name the roots its platform trusts
+(``GATE_TRUST_ROOTS_HARMONY``, gate.extract.trust); then both the signing certificate and the profile's signer must
+chain to one of them (``signing_chain``, ``profile_chain``; else ``harmony_cms_chain_untrusted`` /
+``harmony_profile_cms_chain_untrusted``), and a package whose every part verified is ``verified``. The layout above
+follows OpenHarmony's published description; no package signed by Huawei's own tools was available here to check it
+against (docs/formats.md).
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ import struct
 
 from gate.errors import GateError, PackageError
 from gate.extract.facts import PackageFacts, PartFacts, Problem, SignatureFacts
+from gate.extract.trust import NO_EXTRA_ROOTS, TrustRoots
 
 MAGIC_V2 = b"HAP Sig Block 42"
 MAGIC_V3 = b"<hap sign block>"
@@ -47,17 +52,20 @@ CHUNK = 1 << 20
 MAX_JSON_SIZE = 4 << 20
 MAX_SUB_BLOCKS = 16
 DIGEST_BY_ALGORITHM = {1: "sha256", 2: "sha384", 3: "sha512"}  # low byte of the signature algorithm id
+# What must have verified, besides a trusted chain, for ``signature.verified`` (module docstring).
+REQUIRED_PARTS = ("pkcs7_signature", "content_digest", "profile_signature", "profile_bundle_name",
+                  "signer_in_profile", "signing_chain", "profile_chain")
 
 
-def read_harmony(shown: str, container, fmt: str) -> PackageFacts:
+def read_harmony(shown: str, container, fmt: str, *, trust: TrustRoots = NO_EXTRA_ROOTS) -> PackageFacts:
     from gate.extract.network import NetworkScanner
 
     scanner = NetworkScanner()
     try:
         if fmt == "app":
-            return _read_app_pack(shown, container, scanner)
+            return _read_app_pack(shown, container, scanner, trust)
         identity = _identity(container)
-        signature = verify_signing_block(container, identity["package"])
+        signature = verify_signing_block(container, identity["package"], trust=trust)
         _scan(container, scanner, "")
         return PackageFacts(path=shown, format="hap", platform="harmony", signature=signature,
                             network=scanner.facts(), **identity)
@@ -65,7 +73,7 @@ def read_harmony(shown: str, container, fmt: str) -> PackageFacts:
         return PackageFacts(path=shown, format=fmt, platform="harmony", problems=(Problem(exc.code, exc.message),))
 
 
-def _read_app_pack(shown: str, container, scanner) -> PackageFacts:
+def _read_app_pack(shown: str, container, scanner, trust: TrustRoots) -> PackageFacts:
     """An App Pack: pack.info names the app; every .hap inside is a module, read and verified like a .hap."""
     from gate.extract.container import ApkContainer
 
@@ -82,7 +90,7 @@ def _read_app_pack(shown: str, container, scanner) -> PackageFacts:
         try:
             with ApkContainer.from_bytes(container.read(entry), limits=container.limits) as inner:
                 identity = _identity(inner)
-                signature = verify_signing_block(inner, identity["package"])
+                signature = verify_signing_block(inner, identity["package"], trust=trust)
                 _scan(inner, scanner, entry.name + "!/")
         except GateError as exc:
             problems.append(Problem(exc.code, f"{entry.name}: {exc.message}"))
@@ -219,8 +227,8 @@ def _digest_list(content: bytes) -> list[tuple[int, bytes]]:
     return pairs
 
 
-def verify_signing_block(container, bundle: str) -> SignatureFacts:
-    """What of the signing block verifies (module docstring). Never ``verified``: no HarmonyOS root is trusted."""
+def verify_signing_block(container, bundle: str, *, trust: TrustRoots = NO_EXTRA_ROOTS) -> SignatureFacts:
+    """What of the signing block verifies (module docstring). ``verified`` only under a root the operator named."""
     from gate.extract.ios.cms import verify_signed_data
     from gate.extract.signing.certs import signer_certificate
 
@@ -236,10 +244,13 @@ def verify_signing_block(container, bundle: str) -> SignatureFacts:
     if len(by_type.get(SIGNATURE_BLOCK, ())) != 1:
         return SignatureFacts(errors=("harmony_signature_missing: the signing block has no (or several) signature "
                                       "sub-blocks",))
-    main = verify_signed_data(by_type[SIGNATURE_BLOCK][0], detached_content=None, roots=())
+    roots = {"roots": trust.for_platform("harmony")}
+    configured = trust.any_for("harmony")
+    main = verify_signed_data(by_type[SIGNATURE_BLOCK][0], detached_content=None, **roots)
     signer = None
     if main.signer_der is not None and all(e.startswith("cms_chain") for e in main.errors):
         parts.append("pkcs7_signature")
+        _chain_outcome(main, configured, "signing_chain", "harmony_", errors, parts)
         signer = signer_certificate(main.signer_der)
         try:
             pairs = _digest_list(main.content or b"")
@@ -257,24 +268,36 @@ def verify_signing_block(container, bundle: str) -> SignatureFacts:
                 parts.append("content_digest")
     else:
         errors += [f"harmony_{e}" for e in main.errors if not e.startswith("cms_chain")]
-    _verify_profile(by_type.get(PROFILE_BLOCK, ()), bundle, main.signer_der, errors, parts)
-    errors.append("harmony_chain_unverified: the gate ships no HarmonyOS root certificate, so the signing and "
-                  "profile certificates' chains are read, not verified")
-    return SignatureFacts(verified=False, schemes={}, signers=(signer,) if signer else (), errors=tuple(errors),
+    _verify_profile(by_type.get(PROFILE_BLOCK, ()), bundle, main.signer_der, errors, parts, roots, configured)
+    if not configured:
+        errors.append("harmony_chain_unverified: no HarmonyOS root is configured (GATE_TRUST_ROOTS_HARMONY), so the "
+                      "signing and profile certificates' chains are read, not verified")
+    verified = configured and not errors and all(part in parts for part in REQUIRED_PARTS)
+    return SignatureFacts(verified=verified, schemes={}, signers=(signer,) if signer else (), errors=tuple(errors),
                           verified_parts=tuple(parts))
 
 
-def _verify_profile(values, bundle: str, signer_der: bytes | None, errors: list[str], parts: list[str]) -> None:
+def _chain_outcome(result, configured: bool, part: str, prefix: str, errors: list[str], parts: list[str]) -> None:
+    """A signature that verified: its chain is trusted (``part``), untrusted (an error), or not judged (no root)."""
+    if result.verified:
+        parts.append(part)
+    elif configured:
+        errors += [f"{prefix}{e}" for e in result.errors]
+
+
+def _verify_profile(values, bundle: str, signer_der: bytes | None, errors: list[str], parts: list[str],
+                    roots: dict, configured: bool) -> None:
     from gate.extract.ios.cms import verify_signed_data
 
     if len(values) != 1:
         errors.append("harmony_profile_missing: the signing block carries no (or several) profiles")
         return
-    result = verify_signed_data(values[0], detached_content=None, roots=())
+    result = verify_signed_data(values[0], detached_content=None, **roots)
     if result.signer_der is None or not all(e.startswith("cms_chain") for e in result.errors):
         errors += [f"harmony_profile_{e}" for e in result.errors]
         return
     parts.append("profile_signature")
+    _chain_outcome(result, configured, "profile_chain", "harmony_profile_", errors, parts)
     try:
         profile = json.loads(result.content or b"")
         info = profile.get("bundle-info") or {}

@@ -95,6 +95,7 @@ class ManifestFacts:
     target_sdk_codename: str | None = None
     min_sdk_value: TypedValue | None = None
     target_sandbox_version: int = 1
+    application_class: str | None = None
     document: XmlDocument | None = field(default=None, repr=False, compare=False)
 
 
@@ -141,6 +142,7 @@ def read_manifest(manifest: bytes, resources: bytes | None) -> ManifestFacts:
         target_sdk_codename=target_codename,
         min_sdk_value=min_sdk_attribute.value if min_sdk_attribute else None,
         target_sandbox_version=sandbox,
+        application_class=_application_class(application, package),
         document=document,
     )
 
@@ -267,6 +269,18 @@ def _labels(application: Element | None, table: _Resources) -> tuple[str | None,
             if text is not None:
                 labels[locale] = text
     return label, labels
+
+
+def _application_class(application: Element | None, package: str) -> str | None:
+    """<application android:name> as PackageParser resolves it (buildClassName): ".X" and "X" (no dot) are relative
+    to the package; None when absent or not a plain string (the platform's default Application)."""
+    attribute = application.by_id(_NAME) if application is not None else None
+    name = attribute.raw if attribute is not None else None
+    if not name or not isinstance(name, str):
+        return None
+    if name.startswith("."):
+        return package + name
+    return name if "." in name else f"{package}.{name}"
 
 
 def _permissions(root: Element) -> tuple[str, ...]:

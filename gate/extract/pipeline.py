@@ -21,6 +21,7 @@ from gate.extract.container import ApkContainer, ContainerLimits, DEFAULT_LIMITS
 from gate.extract.facts import NetworkFacts, PackageFacts, Problem
 from gate.extract.handoff import EntryHandoff
 from gate.extract.runtime import reading_settings
+from gate.extract.trust import NO_EXTRA_ROOTS, TrustRoots
 
 MANIFEST_NAME = "AndroidManifest.xml"
 # Below this size a package is read on one thread: starting the digest and verifier threads costs more than the
@@ -30,26 +31,28 @@ SMALL_KEEP_BYTES = 32 * 1024 * 1024  # inflated entries a small package's verifi
 RESOURCES_NAME = "resources.arsc"
 
 
-def extract_features(path: str | os.PathLike, *, limits: ContainerLimits = DEFAULT_LIMITS) -> PackageFacts:
-    """Read one package the way the device does. Never raises for a bad package."""
+def extract_features(path: str | os.PathLike, *, limits: ContainerLimits = DEFAULT_LIMITS,
+                     trust: TrustRoots = NO_EXTRA_ROOTS) -> PackageFacts:
+    """Read one package the way the device does. Never raises for a bad package. ``trust``: the operator's extra
+    roots (gate.extract.trust; Settings.trust_roots)."""
     shown = os.fspath(path)
     try:
         container = ApkContainer.open(path, limits=limits)
     except PackageError as exc:
         return PackageFacts(path=shown, problems=(Problem(exc.code, exc.message),))
     with container, reading_settings():
-        return _extract(shown, container)
+        return _extract(shown, container, trust)
 
 
-def _extract(shown: str, container: ApkContainer) -> PackageFacts:
+def _extract(shown: str, container: ApkContainer, trust: TrustRoots) -> PackageFacts:
     if container.size < PARALLEL_MIN_BYTES:  # a small package: threads cost more than they overlap
-        facts = _read_by_format(shown, container)
+        facts = _read_by_format(shown, container, trust)
         return dataclasses.replace(facts, sha256=hashlib.sha256(container.view(0, container.size)).hexdigest(),
                                    size=container.size)
     # The package digest (the check's identity) is hashed on a second core while the readers run.
     with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="gate-digest") as background:
         digest = background.submit(_package_digest, container)
-        facts = _read_by_format(shown, container)
+        facts = _read_by_format(shown, container, trust)
         return dataclasses.replace(facts, sha256=digest.result(), size=container.size)
 
 
@@ -62,7 +65,7 @@ def _package_digest(container: ApkContainer) -> str:
     return hashlib.sha256(container.view(0, container.size)).hexdigest()
 
 
-def _read_by_format(shown: str, container: ApkContainer) -> PackageFacts:
+def _read_by_format(shown: str, container: ApkContainer, trust: TrustRoots = NO_EXTRA_ROOTS) -> PackageFacts:
     """Hand the archive to the reader of the format its contents show (never its file name)."""
     from gate.extract.formats import detect_format
 
@@ -79,10 +82,10 @@ def _read_by_format(shown: str, container: ApkContainer) -> PackageFacts:
         return read_aab(shown, container)
     if detected.format in ("hap", "app"):
         from gate.extract.harmony import read_harmony
-        return read_harmony(shown, container, detected.format)
+        return read_harmony(shown, container, detected.format, trust=trust)
     if detected.format == "ipa":
-        from gate.extract.ios import read_ipa
-        return read_ipa(shown, container)
+        from gate.extract.ios import apple_root, read_ipa
+        return read_ipa(shown, container, roots=(apple_root(),) + trust.for_platform("ios"))
     return PackageFacts(path=shown, format=detected.format, platform=detected.platform, problems=(Problem(
         "format_unsupported", f"{detected.format} packages are not supported yet"),))
 
@@ -98,6 +101,7 @@ def read_apk(shown: str, container: ApkContainer, *, scanner=None,
     from gate.extract.filing_number import FilingNumberFinder
     from gate.extract.manifest import MAX_MANIFEST_SIZE, read_manifest
     from gate.extract.network import NetworkScanner
+    from gate.extract.protection import ProtectionReader, native_libraries
     from gate.extract.signing import min_sdk_for_verification, verify_apk_signatures
 
     problems: list[Problem] = []
@@ -123,6 +127,11 @@ def read_apk(shown: str, container: ApkContainer, *, scanner=None,
     shared = scanner is not None
     scanner = scanner if shared else NetworkScanner()
     numbers = FilingNumberFinder()
+    protection = ProtectionReader()  # packers (加固): entry names here, stub classes from the DEX files below
+    names = [entry.name for entry in container.entries]
+    protection.feed_entry_names(names)
+    if manifest is not None:
+        protection.feed_application_class(manifest.application_class)
     scanned: set[str] = set()
 
     def on_entry(entry: ZipEntry, data: bytes) -> None:
@@ -131,6 +140,7 @@ def read_apk(shown: str, container: ApkContainer, *, scanner=None,
             if scanner.wants(entry.name):
                 scanner.feed(source_prefix + entry.name, data)
             numbers.feed(entry.name, data)
+            protection.feed_dex(entry.name, data)
 
     def network():
         return NetworkFacts() if shared else scanner.facts()
@@ -177,6 +187,9 @@ def read_apk(shown: str, container: ApkContainer, *, scanner=None,
         network=network(),
         problems=tuple(problems),
         filing_numbers=numbers.facts(),
+        application_class=manifest.application_class,
+        native_libraries=native_libraries(names),
+        protection=protection.facts(),
     ), (split.raw if split is not None else None)
 
 

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
-PLATFORMS = ("android", "ios", "harmony")
+PLATFORMS = ("android", "ios", "harmony", "quickapp", "miniprogram")
 SERVICE_TYPES = ("app", "mini_program", "quick_app")
 STATUSES = ("active", "cancelled", "revoked")
 

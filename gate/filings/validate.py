@@ -24,7 +24,9 @@ _SERVICE_TYPE = {"app": "app", "应用": "app", "app应用": "app", "移动应�
                  "mini_program": "mini_program", "小程序": "mini_program",
                  "quick_app": "quick_app", "快应用": "quick_app"}
 _PLATFORM = {"android": "android", "安卓": "android", "ios": "ios", "苹果": "ios",
-             "harmony": "harmony", "harmonyos": "harmony", "鸿蒙": "harmony", "openharmony": "harmony"}
+             "harmony": "harmony", "harmonyos": "harmony", "鸿蒙": "harmony", "openharmony": "harmony",
+             "quickapp": "quickapp", "quick_app": "quickapp", "快应用": "quickapp",
+             "miniprogram": "miniprogram", "mini_program": "miniprogram", "小程序": "miniprogram"}
 _BOOL = {"true": True, "1": True, "yes": True, "是": True, "y": True,
          "false": False, "0": False, "no": False, "否": False, "n": False, "": False}
 
@@ -32,7 +34,11 @@ _BOOL = {"true": True, "1": True, "yes": True, "是": True, "y": True,
 _REVERSE_DOMAIN = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)+$")
 # Apple: alphanumerics, hyphens and periods (CFBundleIdentifier).
 _BUNDLE_ID = re.compile(r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
-IDENTIFIER_SYNTAX = {"android": _REVERSE_DOMAIN, "harmony": _REVERSE_DOMAIN, "ios": _BUNDLE_ID}
+# A mini program's AppID, as the platforms issue them (WeChat ``wx`` + 16 hex, Alipay 16 digits, others alike).
+MINIPROGRAM_APPID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{3,63}$")
+# A quick app's package name follows Android's rule (the Quick App Alliance's manifest.json ``package``).
+IDENTIFIER_SYNTAX = {"android": _REVERSE_DOMAIN, "harmony": _REVERSE_DOMAIN, "ios": _BUNDLE_ID,
+                     "quickapp": _REVERSE_DOMAIN, "miniprogram": MINIPROGRAM_APPID}
 MAX_IDENTIFIER_LENGTH = 255
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _DATE_SEPARATORS = re.compile(r"[/.年月]")
@@ -127,7 +133,7 @@ def _identity(raw: Any, index: int, service_type: str | None, c: _Collector) -> 
     platform = _enum(raw.get("platform"), _PLATFORM)
     if platform is None:
         c.add(f"{where}.platform", "platform_unknown",
-              f"{_text(raw.get('platform'))!r} is not one of android, ios, harmony")
+              f"{_text(raw.get('platform'))!r} is not one of android, ios, harmony, quickapp, miniprogram")
     identifier = _text(raw.get("identifier"))
     if not identifier:
         c.add(f"{where}.identifier", "field_required", "the package name / Bundle ID is required")

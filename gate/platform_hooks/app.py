@@ -105,10 +105,22 @@ def _count_in_flight():
         flask.g.counted = True
 
 
+class QueryInvalid(GateError):
+    """A query-string value no filter can hold (HTTP 400): a page in the console, JSON elsewhere."""
+
+    code = "query_invalid"
+    status = 400
+
+
 def _refuse_nul_in_path():
     # No package name, licence or check id contains NUL, and PostgreSQL refuses it inside a query parameter.
     if "\x00" in flask.request.path:
         return error_response("path_invalid", "the request path contains a NUL character", 400)
+    # The same for filters (?package=%00 on the console's list pages was a 500 on PostgreSQL): no stored text
+    # holds NUL, so no filter with one could match anything; say so instead of sending it to the database.
+    for name, value in flask.request.args.items(multi=True):
+        if "\x00" in name or "\x00" in value:
+            raise QueryInvalid(f"the query parameter {name.replace(chr(0), '?')[:64]!r} contains a NUL character")
     return None
 
 
@@ -131,6 +143,9 @@ def create_app(settings: Settings | None = None, test_config: dict | None = None
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops)
     rate_limits = RateLimits(storage=settings.rate_limit_storage, client=settings.rate_limit_client,
                              address=settings.rate_limit_address, upload=settings.rate_limit_upload)
+    from gate.web.login_throttle import EXTENSION_KEY, LoginThrottle
+
+    app.extensions[EXTENSION_KEY] = LoginThrottle(rate_limits.storage)
 
     app.before_request(request_log.begin_request)
     app.before_request(_count_in_flight)
@@ -154,9 +169,10 @@ def create_app(settings: Settings | None = None, test_config: dict | None = None
         app.register_error_handler(transient, _database_unavailable)
     app.register_error_handler(Exception, _handle_unexpected)
 
-    from gate.platform_hooks import applications, developer, filings_api, ops, preinstall, store_hooks
+    from gate.platform_hooks import (applications, developer, filings_api, miniprogram_checks, ops, preinstall,
+                                     store_hooks)
 
-    for module in (ops, store_hooks, preinstall, developer, filings_api, applications):
+    for module in (ops, store_hooks, preinstall, developer, filings_api, applications, miniprogram_checks):
         app.register_blueprint(module.blueprint)
     from gate.web import register as register_console  # the staff console under /console
 

@@ -106,12 +106,8 @@ def create_client(engine: Engine, *, name: str, role: str, callback_url: str | N
     return IssuedClient(client_id, name.strip(), role, api_key, webhook_secret, callback_url)
 
 
-def authenticate(engine: Engine, authorization: str | None) -> Client:
-    """The client an ``Authorization: Bearer <api_key>`` header names; AuthError otherwise."""
-    scheme, _, key = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not key.strip():
-        raise AuthError("send the API key as `Authorization: Bearer <api_key>`", code="auth_missing")
-    key = key.strip()
+def _matching_row(engine: Engine, key: str):
+    """The client row whose key this is (SHA-256 compared in constant time), or None; one indexed lookup."""
     key_id = key[len(KEY_PREFIX):].split("_", 1)[0] if key.startswith(KEY_PREFIX) else ""
     row = None
     if len(key_id) == 16:
@@ -119,7 +115,36 @@ def authenticate(engine: Engine, authorization: str | None) -> Client:
             row = conn.execute(_CLIENT_BY_KEY_ID, {"key_id": key_id}).first()
     stored = row.key_sha256 if row is not None else _DUMMY_HASH
     matches = hmac.compare_digest(_hash(key), stored)
-    if row is None or not matches:
+    return row if row is not None and matches else None
+
+
+def _bearer(authorization: str | None) -> str | None:
+    scheme, _, key = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        return None
+    return key.strip()
+
+
+def verified_key_id(engine: Engine, authorization: str | None) -> str | None:
+    """The key id of a real API key (enabled or not) in an ``Authorization`` header, None for anything else.
+
+    For the rate limits (gate.platform_hooks.limits): only a key that exists may be charged to a client's budget —
+    an invented one is an anonymous caller. Costs a SHA-256 and one indexed lookup, no password hash.
+    """
+    key = _bearer(authorization)
+    if key is None:
+        return None
+    row = _matching_row(engine, key)
+    return row.key_id if row is not None else None
+
+
+def authenticate(engine: Engine, authorization: str | None) -> Client:
+    """The client an ``Authorization: Bearer <api_key>`` header names; AuthError otherwise."""
+    key = _bearer(authorization)
+    if key is None:
+        raise AuthError("send the API key as `Authorization: Bearer <api_key>`", code="auth_missing")
+    row = _matching_row(engine, key)
+    if row is None:
         raise AuthError("the API key is not valid", code="auth_invalid")
     if row.disabled:
         # The caller holds the real key: saying so spares it hunting for a typo (an admin re-enables the client).

@@ -24,6 +24,7 @@ from gate.decide import Decision, Policy, decide
 from gate.errors import GateError
 from gate.extract.facts import PackageFacts
 from gate.extract.formats import PLATFORMS
+from gate.extract.trust import NO_EXTRA_ROOTS, TrustRoots
 from gate.reviews import apply_reviews, reviews_of_check
 from gate.store.audit import record_event
 from gate.store.checks import facts_from_dict, record_check
@@ -62,11 +63,12 @@ def decide_facts(conn: Connection, facts: PackageFacts, *, policy: Policy,
                   category=category)
 
 
-def extract(path: str, shown_name: str) -> PackageFacts:
-    """Facts of a spooled package, shown under the name the caller uploaded it as (not the spool path)."""
+def extract(path: str, shown_name: str, *, trust: TrustRoots = NO_EXTRA_ROOTS) -> PackageFacts:
+    """Facts of a spooled package, shown under the name the caller uploaded it as (not the spool path); ``trust``:
+    the operator's extra roots (Settings.trust_roots)."""
     from gate.extract.pipeline import extract_features
 
-    return dataclasses.replace(extract_features(path), path=shown_name)
+    return dataclasses.replace(extract_features(path, trust=trust), path=shown_name)
 
 
 @dataclass(frozen=True)
@@ -107,9 +109,18 @@ def redecide(engine: Engine, row, *, policy: Policy, actor: str) -> Outcome:
 
 
 def check_now(engine: Engine, *, check_id: str, client_id: int, path: str, size: int, sha256: str,
-              filename: str, metadata: dict, policy: Policy, actor: str) -> Outcome:
+              filename: str, metadata: dict, policy: Policy, actor: str,
+              trust: TrustRoots = NO_EXTRA_ROOTS) -> Outcome:
     """Extract, decide and store synchronously (the caller discards the spool afterwards)."""
-    facts = extract(path, filename)
+    facts = extract(path, filename, trust=trust)
+    return decide_and_store(engine, facts, check_id=check_id, client_id=client_id, size=size, sha256=sha256,
+                            filename=filename, metadata=metadata, policy=policy, actor=actor)
+
+
+def decide_and_store(engine: Engine, facts: PackageFacts, *, check_id: str, client_id: int, size: int, sha256: str,
+                     filename: str, metadata: dict, policy: Policy, actor: str) -> Outcome:
+    """Decide on facts already read (a package, or a mini-program declaration) and store the check, answerable at
+    GET /api/v1/checks/<check_id> and listed in the console."""
     with engine.begin() as conn:
         decision, gate_check_id = _decide_and_record(conn, facts, metadata=metadata, policy=policy, actor=actor)
         row = {"check_id": check_id, "client_id": client_id, "package_sha256": sha256, "size": size,
@@ -202,13 +213,13 @@ def load_outcome(conn: Connection, check_id: str) -> tuple[object, dict]:
 
 
 def check_unregistered(engine: Engine, *, path: str, filename: str, policy: Policy,
-                       actor: str) -> tuple[PackageFacts, dict]:
+                       actor: str, trust: TrustRoots = NO_EXTRA_ROOTS) -> tuple[PackageFacts, dict]:
     """A check from the open pre-check page: decided and audited, but not stored as a gate_check.
 
     Anyone may upload there, under any package name: stored facts would be taken for that app's by a later filings
     sync re-decision (gate.sync.filings_sync), letting an anonymous upload decide whether a store is told to delist.
     """
-    facts = extract(path, filename)
+    facts = extract(path, filename, trust=trust)
     with engine.begin() as conn:
         decision = decide_facts(conn, facts, policy=policy, developer_entity=None)
         record_event(conn, actor=actor, action="precheck", subject=(facts.package or facts.path)[:255], details={

@@ -75,7 +75,8 @@ def precheck_submit():
     try:
         metrics.UPLOAD_BYTES.inc(spooled.size)
         facts, decision = checks.check_unregistered(service().engine, path=spooled.path, filename=filename,
-                                                    policy=service().policy, actor="precheck-page")
+                                                    policy=service().policy, actor="precheck-page",
+                                                    trust=service().settings.trust_roots)
     finally:
         spooled.discard()
     metrics.observe_decision(decision)

@@ -122,7 +122,7 @@ def answer_check(client: Client, spooled: SpooledPackage | PackageReference, fil
             return {"check_id": check_id, "status": queued.status, "status_url": status_url}, 202
         outcome = checks.check_now(gate.engine, check_id=check_id, client_id=client.id, path=spooled.path,
                                    size=spooled.size, sha256=spooled.sha256, filename=filename, metadata=metadata,
-                                   policy=gate.policy, actor=actor)
+                                   policy=gate.policy, actor=actor, trust=gate.settings.trust_roots)
         metrics.observe_decision(outcome.decision)
         return outcome.as_dict(), 200
     finally:

@@ -19,6 +19,8 @@ from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from gate.filings.records import PLATFORMS
+from gate.filings.validate import IDENTIFIER_SYNTAX
 from gate.platform_hooks.uploads import UploadError
 from gate.store.service_tables import Listing, ListingEvent
 from gate.store.tables import as_utc, utcnow
@@ -53,8 +55,15 @@ def parse_events(body, *, now: dt.datetime | None = None) -> list[dict]:
         if not isinstance(e, dict):
             raise _invalid(i, "must be an object")
         package, action, version, at = e.get("package"), e.get("action"), e.get("version_code"), e.get("at")
-        if not isinstance(package, str) or len(package) > 255 or not PACKAGE_NAME.fullmatch(package):
+        platform = e.get("platform", "android")
+        if platform not in PLATFORMS:
+            raise _invalid(i, f"`platform` must be one of {', '.join(PLATFORMS)} (default android)")
+        if platform == "android" and (not isinstance(package, str) or len(package) > 255
+                                      or not PACKAGE_NAME.fullmatch(package)):
             raise _invalid(i, "`package` must be an Android package name")
+        if not isinstance(package, str) or len(package) > 255 or not IDENTIFIER_SYNTAX[platform].match(package):
+            raise _invalid(i, f"`package` must be a {platform} identifier (a mini program's AppID, a quick app's "
+                              "package name, …)")
         if action not in ACTIONS:
             raise _invalid(i, "`action` must be listed or delisted")
         if version is not None and (not isinstance(version, int) or isinstance(version, bool)
@@ -70,7 +79,8 @@ def parse_events(body, *, now: dt.datetime | None = None) -> list[dict]:
         if when > latest:
             raise _invalid(i, f"`at` lies more than {MAX_CLOCK_AHEAD.seconds // 60} minutes in the future "
                               "(is the store's clock right?)")
-        parsed.append({"package": package, "action": action, "version_code": version, "at": when})
+        parsed.append({"package": package, "action": action, "version_code": version, "at": when,
+                       "platform": platform})
     return parsed
 
 
@@ -89,14 +99,17 @@ def _apply(state: dict | None, e: dict) -> dict:
     """The listing after event ``e``; ``listed_since`` survives a re-listing (a version update) of a listed app."""
     listed = e["action"] == "listed"
     still_listed = state is not None and state["status"] == "listed" and listed
-    return {"version_code": e["version_code"], "status": e["action"],
+    return {"version_code": e["version_code"], "status": e["action"], "platform": e.get("platform", "android"),
             "listed_since": (state["listed_since"] if still_listed else e["at"]) if listed else None,
             "last_event_at": e["at"]}
 
 
 def event_key(client_id: int, e: dict) -> str:
     """The identity of an event: the same event sent again (a store's retry) has the same key."""
-    text = json.dumps([client_id, e["package"], e["action"], e["at"].isoformat(), e["version_code"]])
+    fields = [client_id, e["package"], e["action"], e["at"].isoformat(), e["version_code"]]
+    if e.get("platform", "android") != "android":  # Android events keep the keys they had before platforms
+        fields.append(e["platform"])
+    text = json.dumps(fields)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -125,6 +138,7 @@ def _record(engine: Engine, client_id: int, events: list[dict]) -> dict:
             chunk = packages[start:start + LOOKUP_CHUNK]
             for row in conn.execute(select(L).where(and_(L.c.client_id == client_id, L.c.package.in_(chunk)))):
                 current[row.package] = {"version_code": row.version_code, "status": row.status,
+                                        "platform": row.platform,
                                         "listed_since": row.listed_since, "last_event_at": as_utc(row.last_event_at)}
         inserts, updates = [], []
         for package in packages:

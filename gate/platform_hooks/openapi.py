@@ -113,6 +113,7 @@ CONSOLE_PAGES: dict[str, dict[str, str]] = {
     "/console/clients": {"get": "API clients", "post": "Create an API client (admin)"},
     "/console/clients/{client_id}/rotate": {"post": "Rotate a client's API key and webhook secret (admin)"},
     "/console/clients/{client_id}/disable": {"post": "Disable or enable a client (admin)"},
+    "/console/trust-roots": {"get": "The roots each platform's signatures may chain to (built in and configured)"},
     "/console/static/{filename}": {"get": "The console's CSS and JavaScript"},
 }
 
@@ -176,6 +177,18 @@ def document() -> dict:
                 "responses": {"200": _json({"type": "object", "properties": {
                     "items": {"type": "array"}, "summary": {"type": "object"}}}),
                     **_errors(400, 401, 403, 413, 415, 500)}}},
+            "/api/v1/miniprogram-checks": {"post": {
+                "summary": "Mini-program declaration check (AppID, name, subject, server domains)",
+                "security": BEARER,
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["appid", "name"], "additionalProperties": False,
+                    "properties": {"appid": {"type": "string"}, "name": {"type": "string"},
+                                   "subject": {"type": "string"}, "version": {"type": "string"},
+                                   **{k: {"type": "array", "items": {"type": "string"}, "maxItems": 200}
+                                      for k in ("request_domain", "socket_domain", "upload_domain",
+                                                "download_domain", "business_domain")}}}}}},
+                "responses": {"200": _json({"$ref": "#/components/schemas/Decision"}),
+                              **_errors(400, 401, 403, 413, 500)}}},
             "/api/v1/checks": {"post": {
                 "summary": "Developer pre-check", "security": BEARER, "parameters": [ASYNC_PARAM],
                 "requestBody": {"required": True,

@@ -46,7 +46,8 @@ def healthz():
             "code": "overloaded", "message": f"all {threads} request threads of this process are busy"}})
         response.headers["Retry-After"] = "5"
         return response, 503
-    return flask.jsonify({"status": "ok", "database": "ok"})
+    # The operator's extra trust roots (gate.extract.trust): which signing services this instance trusts.
+    return flask.jsonify({"status": "ok", "database": "ok", "trust_roots": service().settings.trust_roots.as_list()})
 
 
 @blueprint.get("/metrics")

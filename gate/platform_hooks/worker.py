@@ -178,7 +178,7 @@ class Worker:
 
     def _decide(self, job: jobs.ClaimedJob, path: str, *, by_url: bool):
         payload = job.payload
-        facts = checks.extract(path, payload.get("filename") or "package.apk")
+        facts = checks.extract(path, payload.get("filename") or "package.apk", trust=self.settings.trust_roots)
         with self.engine.begin() as conn:
             done = conn.execute(update(jobs.J).where(jobs.owned(job.id, self.name))
                                 .values(status="done", finished_at=utcnow(), lease_until=None)).rowcount

@@ -14,8 +14,8 @@ from sqlalchemy.engine import Connection
 
 from gate.decide import Decision, Policy, decide
 from gate.errors import GateError
-from gate.extract.facts import (FilingNumberFact, HostFact, IpFact, NetworkFacts, PackageFacts, PartFacts, Problem, SignatureFacts,
-                                SignerCertificate, VerifiedFromSdk)
+from gate.extract.facts import (FilingNumberFact, HostFact, IpFact, NetworkFacts, PackageFacts, PairingFacts, PartFacts,
+                                Problem, ProtectionFacts, SignatureFacts, SignerCertificate, VerifiedFromSdk)
 from gate.store.audit import record_event
 from gate.store.filings import DatabaseRegistry
 from gate.store.tables import Check, utcnow
@@ -80,6 +80,8 @@ def facts_from_dict(d: dict) -> PackageFacts:
         filing_numbers=(None if d.get("filing_numbers") is None else
                         tuple(FilingNumberFact(n["number"], tuple(n.get("sources") or ()))
                               for n in d["filing_numbers"])),
+        application_class=d.get("application_class"), native_libraries=tuple(d.get("native_libraries") or ()),
+        protection=ProtectionFacts.from_dict(d.get("protection")), pairing=PairingFacts.from_dict(d.get("pairing")),
     )
 
 

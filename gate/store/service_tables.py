@@ -124,6 +124,8 @@ class ListingEvent(SQLModel, table=True):
     package: str = Field(max_length=255)
     version_code: int | None = Field(default=None, sa_type=BigInteger)  # versionCodeMajor makes it 64-bit
     action: str = Field(max_length=16)  # listed | delisted
+    # android | ios | harmony | quickapp | miniprogram: where `package` is an identifier (0630_listing_platform).
+    platform: str = Field(default="android", max_length=16, sa_column_kwargs={"server_default": "android"})
     at: dt.datetime
     received_at: dt.datetime = Field(default_factory=utcnow)
     # The distribution report that carried this event (report_outbox.id); NULL until one does (gate.sync.reports).
@@ -143,6 +145,7 @@ class Listing(SQLModel, table=True):
     package: str = Field(max_length=255, primary_key=True)
     version_code: int | None = Field(default=None, sa_type=BigInteger)  # versionCodeMajor makes it 64-bit
     status: str = Field(max_length=16)  # listed | delisted
+    platform: str = Field(default="android", max_length=16, sa_column_kwargs={"server_default": "android"})
     listed_since: dt.datetime | None = None
     last_event_at: dt.datetime
     updated_at: dt.datetime = Field(default_factory=utcnow)

@@ -138,9 +138,10 @@ def _filing_rank():
     return case((F.c.status == "active", 0), else_=1)
 
 
-def _filing_join(identifier_column):
-    """Join condition from a package column to the filing identities naming it on Android."""
-    return and_(I.c.identifier == identifier_column, I.c.platform == "android")
+def _filing_join(identifier_column, platform):
+    """Join condition from a package column to the filing identities naming it on its platform (a listing's or an
+    event's: Android packages, quick apps, mini programs' AppIDs)."""
+    return and_(I.c.identifier == identifier_column, I.c.platform == platform)
 
 
 def _current_identities():
@@ -154,19 +155,20 @@ class FilingLookup:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        self._cache: dict[str, tuple[str | None, str | None, str | None]] = {}
+        self._cache: dict[tuple[str, str], tuple[str | None, str | None, str | None]] = {}
 
-    def __call__(self, package: str) -> tuple[str | None, str | None, str | None]:
-        if package not in self._cache:
+    def __call__(self, package: str, platform: str = "android") -> tuple[str | None, str | None, str | None]:
+        key = (platform, package)
+        if key not in self._cache:
             if len(self._cache) > 50_000:
                 self._cache.clear()
             row = self.conn.execute(
                 select(F.c.service_licence, V.c.service_name, I.c.signature_md5)
                 .select_from(_current_identities())
-                .where(_filing_join(package)).order_by(_filing_rank(), V.c.id.desc()).limit(1)).first()
-            self._cache[package] = (row.service_licence, row.service_name, row.signature_md5) if row else (
+                .where(_filing_join(package, platform)).order_by(_filing_rank(), V.c.id.desc()).limit(1)).first()
+            self._cache[key] = (row.service_licence, row.service_name, row.signature_md5) if row else (
                 None, None, None)
-        return self._cache[package]
+        return self._cache[key]
 
 
 def _unreported_events(period: Period):
@@ -176,7 +178,7 @@ def _unreported_events(period: Period):
 
 def _event_rows(conn: Connection, period: Period) -> Iterator:
     # Per statement: Connection.execution_options() would change the connection itself (the chunk inserts).
-    yield from conn.execute(select(E.c.id, E.c.package, E.c.version_code, E.c.action, E.c.at)
+    yield from conn.execute(select(E.c.id, E.c.package, E.c.version_code, E.c.action, E.c.at, E.c.platform)
                             .where(_unreported_events(period)).order_by(E.c.at, E.c.id),
                             execution_options={"yield_per": STREAM_ROWS})
 
@@ -200,8 +202,8 @@ def _state_at(conn: Connection, client_id: int, package: str, end: dt.datetime) 
 def _inventory(conn: Connection, end: dt.datetime) -> Iterator[tuple[dict | None, str]]:
     """(inventory item or None if the app has no filing, package) for every package listed at ``end``."""
     query = (select(L.c.client_id, L.c.package, L.c.version_code, L.c.status, L.c.listed_since, L.c.last_event_at,
-                    F.c.service_licence, V.c.service_name, I.c.signature_md5)
-             .select_from(L.outerjoin(_current_identities(), _filing_join(L.c.package)))
+                    L.c.platform, F.c.service_licence, V.c.service_name, I.c.signature_md5)
+             .select_from(L.outerjoin(_current_identities(), _filing_join(L.c.package, L.c.platform)))
              .where(or_(L.c.status == "listed", L.c.last_event_at >= end))
              .order_by(L.c.package, L.c.client_id, _filing_rank(), V.c.id.desc()))
     current: dict | None = None
@@ -222,7 +224,7 @@ def _inventory(conn: Connection, end: dt.datetime) -> Iterator[tuple[dict | None
             continue
         if current is not None:
             yield _item(current), current["package"]
-        current = {"package": row.package, "version_code": state["version_code"],
+        current = {"package": row.package, "platform": row.platform, "version_code": state["version_code"],
                    "listed_since": state["listed_since"], "service_licence": row.service_licence,
                    "service_name": row.service_name, "signature_md5": row.signature_md5}
     if current is not None:
@@ -233,7 +235,7 @@ def _item(listing: dict) -> dict | None:
     if not listing["service_licence"]:
         return None
     return {"service_licence": listing["service_licence"], "service_name": listing["service_name"],
-            "platform": "android", "identifier": listing["package"], "version_code": listing["version_code"],
+            "platform": listing["platform"], "identifier": listing["package"], "version_code": listing["version_code"],
             "version_name": None, "signature_md5": listing["signature_md5"],
             "listed_since": iso(listing["listed_since"])}
 
@@ -282,9 +284,9 @@ def build_report(engine: Engine, *, platform_id: str, secret: str, report_time: 
         events = last_event_id = 0
         for row in _event_rows(conn, period):
             last_event_id = max(last_event_id, row.id)
-            licence, _name, md5 = lookup(row.package)
+            licence, _name, md5 = lookup(row.package, row.platform)
             out.write(("," if events else "") + _dump({
-                "action": row.action, "at": iso(row.at), "platform": "android", "identifier": row.package,
+                "action": row.action, "at": iso(row.at), "platform": row.platform, "identifier": row.package,
                 "version_code": row.version_code, "version_name": None, "service_licence": licence,
                 "signature_md5": md5}))
             events += 1

@@ -4,8 +4,15 @@ Roles, each including the ones before it: ``viewer`` (reads everything), ``revie
 reviews), ``admin`` (+ exemptions, API clients, users). API clients are machines with API keys
 (gate.platform_hooks.auth); staff users are people with passwords — different tables, never interchangeable.
 
-Lockout: ``LOCK_AFTER`` wrong passwords in a row lock the account for ``LOCK_MINUTES``; while locked even the right
-password is refused (and does not reveal that it was right). Every sign-in attempt is an audit event.
+Guessing is slowed down, never locked out (a lock anyone can trigger is a button that keeps staff out of the
+console). Per account: the first ``FREE_TRIES`` wrong passwords in a row cost nothing; from then on each one sets a
+``not before`` time (the ``locked_until`` column) that doubles — 4, 8, 16, 32 s, then ``MAX_DELAY_SECONDS`` (60) —
+and an attempt before that time is refused without checking the password (it neither counts nor reveals whether it
+was right). Each attempt claims its try with one atomic UPDATE (``failed_logins = failed_logins + 1`` where the
+account is not waiting, RETURNING the count) *before* the password is checked, and a right password clears the
+count: parallel guesses cannot all read the same count, and at most ``FREE_TRIES`` of them are ever checked at once.
+Per address (gate.web.login_throttle) the same doubling applies across usernames. An admin can still end a delay
+(``gate users unlock``). Every sign-in attempt is an audit event.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import case, delete, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -29,8 +36,10 @@ from gate.web.passwords import MIN_LENGTH, dummy_hash, hash_password, verify_pas
 U = StaffUser.__table__
 S = StaffSession.__table__
 ROLES = ("viewer", "reviewer", "admin")  # in order of power
-LOCK_AFTER = 5
-LOCK_MINUTES = 15
+FREE_TRIES = 5  # wrong passwords in a row before the account's delay starts
+FIRST_DELAY_SECONDS = 4  # the wait after the FREE_TRIES-th wrong password; doubled by each further one
+MAX_DELAY_SECONDS = 60  # the longest an account's next try waits, however many guesses came before
+LOCK_AFTER = FREE_TRIES  # the former name (the delay replaced the 15-minute lock)
 SESSION_HOURS = 12
 USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{1,63}")
 
@@ -108,15 +117,43 @@ def list_users(conn: Connection) -> list:
                                U.c.last_login_at, U.c.created_at).order_by(U.c.username)).all()
 
 
+def delay_after(failures: int) -> int:
+    """Seconds an account waits after its ``failures``-th wrong password in a row (0: no wait)."""
+    if failures < FREE_TRIES:
+        return 0
+    return min(FIRST_DELAY_SECONDS * 2 ** (failures - FREE_TRIES), MAX_DELAY_SECONDS)
+
+
+def _claim_try(conn: Connection, user_id: int, now: dt.datetime) -> int | None:
+    """Count one try against the account unless it is waiting; the new count, or None while it waits.
+
+    One statement, so parallel tries serialise on the row: each sees the count and the wait the one before it left.
+    """
+    waits = {n: (now + dt.timedelta(seconds=delay_after(n + 1)) if delay_after(n + 1) else None)
+             for n in range(FREE_TRIES + 8)}  # beyond these, the delay is MAX_DELAY_SECONDS
+    return conn.execute(
+        update(U).where(U.c.id == user_id, or_(U.c.locked_until.is_(None), U.c.locked_until <= now))
+        .values(failed_logins=U.c.failed_logins + 1,
+                locked_until=case(waits, value=U.c.failed_logins,
+                                  else_=now + dt.timedelta(seconds=MAX_DELAY_SECONDS)))
+        .returning(U.c.failed_logins)).scalar_one_or_none()
+
+
 def sign_in(engine: Engine, *, username: str, password: str, remote: str | None) -> SignedIn:
-    """A new session for the right password of an unlocked, enabled account; LoginRefused otherwise."""
+    """A new session for the right password of an enabled account that is not waiting; LoginRefused otherwise."""
     now = utcnow()
-    with engine.begin() as conn:
+    with engine.connect() as conn:
         row = conn.execute(select(U).where(U.c.username == username)).first()
-        ok = verify_password(password, row.password_hash if row is not None else dummy_hash())
-        locked = row is not None and row.locked_until is not None and as_utc(row.locked_until) > now
-        why = ("unknown_user" if row is None else "disabled" if row.disabled else "locked" if locked
-               else None if ok else "wrong_password")
+    failures = None
+    if row is not None and not row.disabled:
+        with engine.begin() as conn:  # committed before the slow password check: parallel tries see it
+            failures = _claim_try(conn, row.id, now)
+    # Every refusal costs one password check, so its timing tells no unknown, disabled or waiting account apart.
+    real = failures is not None
+    ok = verify_password(password, row.password_hash if real else dummy_hash()) and real
+    why = ("unknown_user" if row is None else "disabled" if row.disabled else "delayed" if failures is None
+           else None if ok else "wrong_password")
+    with engine.begin() as conn:
         if why is None:
             conn.execute(update(U).where(U.c.id == row.id).values(failed_logins=0, locked_until=None,
                                                                   last_login_at=now))
@@ -124,17 +161,14 @@ def sign_in(engine: Engine, *, username: str, password: str, remote: str | None)
             conn.execute(insert(S), {"token_sha256": _sha(token), "user_id": row.id, "csrf_token": csrf,
                                      "created_at": now, "last_seen_at": now,
                                      "expires_at": now + dt.timedelta(hours=SESSION_HOURS)})
-        elif why == "wrong_password":
-            failures = row.failed_logins + 1
-            values = {"failed_logins": failures}
-            if failures >= LOCK_AFTER:
-                values.update(locked_until=now + dt.timedelta(minutes=LOCK_MINUTES), failed_logins=0)
-                why = "wrong_password_locked"
-            conn.execute(update(U).where(U.c.id == row.id).values(**values))
+        details = {"ok": why is None, "why": why, "remote": remote}
+        if why == "wrong_password":
+            details["failures"] = failures
+            details["delay_seconds"] = delay_after(failures)
         record_event(conn, actor=f"staff:{username[:64]}", action="console.login", subject=username[:255],
-                     details={"ok": why is None, "why": why, "remote": remote})
+                     details=details)
     if why is not None:
-        raise LoginRefused("wrong username or password, or the account is locked")
+        raise LoginRefused("wrong username or password, or too many recent failures: wait a minute and try again")
     return SignedIn(Staff(row.id, row.username, row.role), token, csrf)
 
 

@@ -7,24 +7,35 @@
   (``g.staff``) or sends them to the login page; a lower role gets a 403 page. Roles: gate.web.accounts.ROLES.
 - **CSRF**: every POST to the console must carry ``csrf_token`` (the form field ``{{ csrf_field() }}`` writes
   it). The blueprint checks it before any view runs, so a new form is protected by adding that one line; a missing
-  or wrong token is a 400 page (``csrf_invalid``) and nothing is changed.
+  or wrong token is a 400 page (``csrf_invalid``) and nothing is changed. Signed in, the token is the session's
+  (stored with it). Signed out (the sign-in form), the ``gate_login_csrf`` cookie holds a random nonce and the token
+  is its HMAC under the console secret (``login_csrf_key``): a cookie planted by someone else (a sibling domain, a
+  plain-HTTP network) comes with no token that matches it, so nobody can sign a victim in to their own account.
 - **Errors**: a GateError raised by a view becomes a page in the user's language with its stable code and the
   right status, never a traceback.
 - **Pages**: templates extend ``console/base.html`` (blocks ``title`` and ``main``); ``render(name, **ctx)``.
+- **Times**: the gate stores UTC; every page shows Beijing time (Asia/Shanghai) through ``{{ when(value) }}``,
+  which writes ``<time datetime="2026-05-01T10:15:00+08:00">2026-05-01 10:15</time>``; never ``strftime`` in a
+  template. The page footer says once that times are Beijing time.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
+import hashlib
 import hmac
 import ipaddress
 import secrets
+from urllib.parse import urlsplit
 
 import flask
+from markupsafe import Markup, escape
 
 from gate.errors import GateError
 from gate.platform_hooks.service import service
-from gate.web import accounts
+from gate.beijing_time import beijing, beijing_iso
+from gate.web import accounts, names
 
 SESSION_COOKIE = "gate_session"
 LOGIN_CSRF_COOKIE = "gate_login_csrf"
@@ -59,10 +70,65 @@ def msg(message: dict | None) -> str:
     return message.get("en" if lang() == "en" else "zh") or message.get("zh") or message.get("en") or ""
 
 
+def shared_console_secret(settings) -> str | None:
+    """What every instance of one deployment shares to sign the sign-in form's token: ``GATE_CONSOLE_SECRET``, or
+    else the database password (no one outside the deployment knows it); None when there is neither (SQLite)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    if settings.console_secret:
+        return settings.console_secret
+    try:
+        return make_url(settings.database_url).password or None
+    except ArgumentError:
+        return None
+
+
+@functools.lru_cache(maxsize=8)
+def login_csrf_key(settings) -> bytes:
+    """The key of the sign-in form's token; without a shared secret, a random one for this process (`gate serve`
+    sets GATE_CONSOLE_SECRET for its workers then, gate.commands.serve)."""
+    secret = shared_console_secret(settings) or _PROCESS_SECRET
+    return hashlib.sha256(b"gate login csrf\x00" + str(secret).encode("utf-8")).digest()
+
+
+_PROCESS_SECRET = secrets.token_hex(32)
+
+
+def _login_token(nonce: str) -> str:
+    key = login_csrf_key(service().settings)
+    return hmac.new(key, nonce.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def _login_nonce() -> str | None:
+    nonce = flask.request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    return nonce if 20 <= len(nonce) <= 64 else None
+
+
+def _same_site_origin() -> bool:
+    """False when the browser says the form came from another host (``Origin``, sent with every cross-site POST):
+    a planted cookie with a token the attacker fetched for it is still refused. No ``Origin`` (older clients,
+    scripts): the token decides."""
+    origin = flask.request.headers.get("Origin")
+    if origin is None:
+        return True
+    host = flask.request.host.rsplit(":", 1)[0] if not flask.request.host.endswith("]") else flask.request.host
+    return urlsplit(origin).hostname == host.strip("[]").lower()
+
+
+def when(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> Markup:
+    """A time on a page: Beijing time, machine-readable in its datetime attribute; "-" for none."""
+    local = beijing(value)
+    if local is None:
+        return Markup("-")
+    return Markup(f'<time datetime="{beijing_iso(value)}">{escape(local.strftime(fmt))}</time>')
+
+
 def csrf_token() -> str:
     token = flask.g.get("csrf")
-    if token is None:  # signed out (the login form): a double-submit cookie set with this page
-        token = flask.g.login_csrf = flask.request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
+    if token is None:  # signed out (the sign-in form): the HMAC of the nonce in the cookie set with this page
+        nonce = flask.g.login_csrf = _login_nonce() or secrets.token_urlsafe(32)
+        token = _login_token(nonce)
     return token
 
 
@@ -105,7 +171,11 @@ def check_csrf() -> None:
     if flask.request.method != "POST":
         return
     sent = flask.request.form.get("csrf_token", "")
-    expected = flask.g.csrf if flask.g.get("staff") else flask.request.cookies.get(LOGIN_CSRF_COOKIE)
+    if flask.g.get("staff"):
+        expected = flask.g.csrf
+    else:
+        nonce = _login_nonce()
+        expected = _login_token(nonce) if nonce and _same_site_origin() else None
     if not sent or not expected or not hmac.compare_digest(sent, expected):
         raise CsrfInvalid(t("表单已过期或缺少安全令牌，请刷新页面后重试。",
                             "The form has expired or lacks its security token; reload the page and try again."))
@@ -134,6 +204,29 @@ ROLE_NAMES = {"viewer": ("查看员", "viewer"), "reviewer": ("复核员", "revi
 VERDICT_NAMES = {"allow": ("通过", "allow"), "review": ("需人工复核", "review"), "block": ("拦截", "block")}
 
 
+def verdict_name(v: str | None) -> str:
+    return t(*VERDICT_NAMES.get(v, (v or "-", v or "-"))) if v in VERDICT_NAMES else names.name({}, v, lang())
+
+
+def reason_name(code: str | None) -> str:
+    return names.name(names.REASONS, code, lang())
+
+
+def reason_names(codes: str | None) -> str:
+    """A check's space-separated reason codes as names ("未备案、域名未备案")."""
+    parts = [reason_name(c) for c in (codes or "").split()]
+    return ("、" if lang() == "zh" else ", ").join(parts) or "-"
+
+
+def reason_choices() -> tuple:
+    """(code, name) for a filter by reason."""
+    return tuple((code, t(*pair)) for code, pair in names.REASONS.items())
+
+
+def filing_status_name(status: str | None) -> str:
+    return names.name(names.FILING_STATES, status, lang())
+
+
 def render(name: str, status: int = 200, **context) -> tuple[str, int]:
     return flask.render_template(name, **context), status
 
@@ -142,6 +235,7 @@ def render(name: str, status: int = 200, **context) -> tuple[str, int]:
 # by (code, field) for errors that name a field.
 ERRORS_ZH = {
     "rate_limited": "请求过于频繁，请稍后再试。",
+    "query_invalid": "筛选条件含有不允许的字符（NUL）。",
     "review_blocked": "该安装包按今天的备案会被拦截；批准不能推翻第1–5步的拦截。",
     "review_not_pending": "该检查不在等待复核（可能已被他人处理）。",
     "review_comment_missing": "请填写复核意见。",
@@ -178,8 +272,12 @@ def error_page(exc: GateError):
 
 def template_globals() -> dict:
     return {"t": t, "msg": msg, "lang": lang(), "csrf_field": csrf_field, "staff": flask.g.get("staff"),
+            "when": when,
             "role_name": lambda r: t(*ROLE_NAMES.get(r, (r, r))),
-            "verdict_name": lambda v: t(*VERDICT_NAMES.get(v, (v or "-", v or "-"))),
+            "verdict_name": verdict_name, "reason_name": reason_name, "reason_names": reason_names,
+            "severity_name": lambda s: names.name(names.SEVERITIES, s, lang()),
+            "filing_status_name": filing_status_name, "reason_choices": reason_choices(),
+            "client_role_name": lambda r: names.name(names.CLIENT_ROLES, r, lang()),
             "switch_lang": _switch_lang_url}
 
 
@@ -194,7 +292,7 @@ def remember_lang(response: flask.Response) -> flask.Response:
     asked = flask.request.args.get("lang")
     if asked in ("zh", "en"):
         set_cookie(response, LANG_COOKIE, asked, max_age=365 * 86400)
-    if flask.g.get("login_csrf") and not flask.request.cookies.get(LOGIN_CSRF_COOKIE):
+    if flask.g.get("login_csrf") and flask.g.login_csrf != flask.request.cookies.get(LOGIN_CSRF_COOKIE):
         set_cookie(response, LOGIN_CSRF_COOKIE, flask.g.login_csrf)
     response.headers.setdefault("Cache-Control", "no-store")
     response.headers.setdefault("X-Frame-Options", "DENY")

@@ -82,6 +82,16 @@ def clients():
     return _clients_page()
 
 
+@blueprint.get("/trust-roots")
+@requires("viewer")
+def trust_roots():
+    """The roots this instance trusts per platform: the shipped Apple Root CA and the operator's (settings)."""
+    from gate.extract.ios import APPLE_ROOT_CA_SHA256
+
+    return kit.render("console/trust_roots.html", 200, roots=service().settings.trust_roots.as_list(),
+                      apple_root_sha256=APPLE_ROOT_CA_SHA256)
+
+
 def _audit(action: str, subject: str, **details) -> None:
     with service().engine.begin() as conn:
         record_event(conn, actor=f"staff:{flask.g.staff.username}", action=action, subject=subject, details=details)

@@ -22,11 +22,11 @@ from gate.platform_hooks.service import service
 from gate.sync import applications
 from gate.store.application_tables import FilingApplication
 from gate.store.service_tables import ApiClient
-from gate.web import kit
+from gate.web import kit, names, paging
 from gate.web.blueprint import blueprint
 from gate.web.kit import requires
 from gate.web.views_reviews import load_check
-from gate.web.views_browse import LIMIT, Filter, Link, _arg, _when, table
+from gate.web.views_browse import Col, Filter, Link, _arg, _when, filtered, table
 
 T, A = FilingApplication.__table__, ApiClient.__table__
 STATUS_NAMES = {"pending": ("待提交", "pending"), "submitted": ("审核中", "submitted"),
@@ -36,26 +36,30 @@ STATUS_NAMES = {"pending": ("待提交", "pending"), "submitted": ("审核中", 
 @blueprint.get("/filing-applications")
 @requires("viewer")
 def filing_applications():
-    query = (select(T, A.c.name.label("client")).join(A, A.c.id == T.c.client_id)
-             .order_by(T.c.updated_at.desc()).limit(LIMIT))
+    query = select(T, A.c.name.label("client")).join(A, A.c.id == T.c.client_id)
     if _arg("status"):
         query = query.where(T.c.status == _arg("status"))
     if _arg("package"):
         query = query.where(T.c.identifier.like(f"%{_arg('package')}%"))
+    filters = [Filter("status", kit.t("状态", "Status"), tuple((k, kit.t(*v)) for k, v in STATUS_NAMES.items())),
+               Filter("package", kit.t("包名", "Package"))]
     with service().engine.connect() as conn:
-        found = conn.execute(query).all()
-    rows = [[_when(r.updated_at), Link(r.identifier, flask.url_for("console.check_page", check_id=r.check_id)), r.service_name, r.unit_name,
+        page = paging.paginate(conn, query, sorts=[paging.Sort("updated", T.c.updated_at, descending_first=True),
+                                                   paging.Sort("package", T.c.identifier)],
+                               default="-updated", tie=T.c.application_id, filtered=filtered(filters))
+    rows = [[_when(r.updated_at), Link(r.identifier, flask.url_for("console.check_page", check_id=r.check_id)),
+             r.service_name, r.unit_name,
              kit.t(*STATUS_NAMES.get(r.status, (r.status, r.status))), str(r.round),
-             "; ".join(f"{x.get('code', '')}: {x.get('message', '')}" for x in json.loads(r.reasons or "[]"))
+             "; ".join(f"{kit.reason_name(x.get('code')) if x.get('code') in names.REASONS else x.get('code', '')}: "
+                       f"{x.get('message', '')}" for x in json.loads(r.reasons or "[]"))
              or (r.last_error or ""), r.service_licence or "-", r.client]
-            for r in found]
+            for r in page.rows]
     return table(kit.t("备案申请", "Filing applications"),
-                 [kit.t("更新时间", "Updated"), kit.t("包名", "Package"), kit.t("服务名称", "Service name"),
-                  kit.t("主办单位", "Unit"), kit.t("状态", "Status"), kit.t("轮次", "Round"),
-                  kit.t("原因 / 错误", "Reasons / error"), kit.t("备案号", "Filing number"),
-                  kit.t("申请客户端", "Applicant")], rows,
-                 [Filter("status", kit.t("状态", "Status"), tuple((k, kit.t(*v)) for k, v in STATUS_NAMES.items())),
-                  Filter("package", kit.t("包名", "Package"))],
+                 [Col(kit.t("更新时间", "Updated"), "updated", True), Col(kit.t("包名", "Package"), "package"),
+                  Col(kit.t("服务名称", "Service name")), Col(kit.t("主办单位", "Unit")), Col(kit.t("状态", "Status")),
+                  Col(kit.t("轮次", "Round")), Col(kit.t("原因 / 错误", "Reasons / error")),
+                  Col(kit.t("备案号", "Filing number")), Col(kit.t("申请客户端", "Applicant"))], rows, filters,
+                 page=page,
                  note=kit.t("联系人与证件号码加密保存，此处不显示。", "Contacts and ID numbers are stored sealed and never shown."))
 
 

@@ -6,9 +6,11 @@ from urllib.parse import urlsplit
 
 import flask
 
+from gate.platform_hooks.limits import RateLimited
 from gate.platform_hooks.service import service
 from gate.web import accounts, kit
 from gate.web.blueprint import blueprint
+from gate.web.login_throttle import throttle
 
 
 def _safe_next(target: str | None) -> str:
@@ -28,12 +30,18 @@ def login():
 @blueprint.post("/login")
 def login_submit():
     form = flask.request.form
+    address = flask.request.remote_addr or "unknown"
+    wait = throttle().wait_seconds(address)
+    if wait:  # this address guessed too often (gate.web.login_throttle): no password is looked at
+        raise RateLimited(kit.t(f"登录失败次数过多，请 {wait} 秒后再试。",
+                                f"too many failed sign-ins from this address; retry in {wait} s"), retry_after=wait)
     try:
         signed = accounts.sign_in(service().engine, username=form.get("username", "")[:64],
-                                  password=form.get("password", "")[:1024], remote=flask.request.remote_addr)
+                                  password=form.get("password", "")[:1024], remote=address)
     except accounts.LoginRefused:
-        error = kit.t("用户名或密码错误，或账号已被锁定（连续 5 次错误后锁定 15 分钟）。",
-                      "Wrong username or password, or the account is locked (15 minutes after 5 wrong tries).")
+        throttle().failed(address)
+        error = kit.t("用户名或密码错误；多次错误后须稍候（最长 1 分钟）再试。",
+                      "Wrong username or password; after repeated failures, wait (at most a minute) and try again.")
         return kit.render("console/login.html", 401, next=form.get("next", ""), error=error)
     response = flask.redirect(_safe_next(form.get("next")))
     kit.set_cookie(response, kit.SESSION_COOKIE, signed.token, max_age=accounts.SESSION_HOURS * 3600)

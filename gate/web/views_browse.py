@@ -14,14 +14,13 @@ from gate.store.filings import DatabaseRegistry
 from gate.store.service_tables import ApiClient, CallbackDelivery, Listing, ServiceCheck
 from gate.store.sync_tables import ReportOutbox
 from gate.store.tables import Check, Filing, FilingIdentity, FilingVersion
-from gate.web import kit
+from gate.web import kit, paging
 from gate.web.blueprint import blueprint
 from gate.web.kit import requires
 
 A, SC, GC, CB = ApiClient.__table__, ServiceCheck.__table__, Check.__table__, CallbackDelivery.__table__
 F, V, I, L, RO = (Filing.__table__, FilingVersion.__table__, FilingIdentity.__table__, Listing.__table__,
                   ReportOutbox.__table__)
-LIMIT = 200
 
 
 @dataclass(frozen=True)
@@ -37,47 +36,89 @@ class Filter:
     choices: tuple = ()  # ((value, label), ...) -> a select; empty -> a text box
 
 
+@dataclass(frozen=True)
+class Col:
+    """A column header; ``sort`` names a gate.web.paging.Sort key when the column sorts."""
+
+    label: str
+    sort: str | None = None
+    desc_first: bool = False
+
+
 def _arg(name: str) -> str:
     return flask.request.args.get(name, "").strip()[:128]
 
 
-def _when(value) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value is not None else "-"
+def _when(value):
+    return kit.when(value)  # Beijing time in a <time> element (gate.web.kit)
 
 
-def table(title: str, columns: list[str], rows: list[list], filters: list[Filter] = (), note: str = ""):
+def filtered(filters) -> bool:
+    return any(_arg(f.name) for f in filters)
+
+
+def table(title: str, columns: list, rows: list[list], filters: list[Filter] = (), note: str = "",
+          page: paging.Page | None = None):
     return kit.render("console/table.html", title=title, columns=columns, rows=rows, filters=filters,
-                      args=flask.request.args, note=note, limit=LIMIT)
+                      args=flask.request.args, note=note, page=page)
 
 
 def _verdicts():
     return tuple((v, kit.t(*kit.VERDICT_NAMES[v])) for v in ("allow", "review", "block"))
 
 
+def _stores(conn, role: str | None = None):
+    query = select(A.c.id, A.c.name).order_by(A.c.name)
+    return tuple((str(r.id), r.name) for r in conn.execute(query if role is None else query.where(A.c.role == role)))
+
+
+def _int(name: str) -> int | None:
+    value = _arg(name)
+    return int(value) if value.isdigit() and len(value) < 10 else None
+
+
+CHECK_SORTS = [paging.Sort("created", SC.c.created_at, descending_first=True),
+               paging.Sort("package", func.coalesce(GC.c.package, SC.c.filename)),
+               paging.Sort("verdict", func.coalesce(SC.c.verdict, SC.c.status))]
+
+
 @blueprint.get("/checks")
 @requires("viewer")
 def checks():
-    query = (select(SC.c.check_id, SC.c.created_at, SC.c.verdict, SC.c.status, SC.c.filename, A.c.name, GC.c.package,
-                    GC.c.reason_codes)
-             .join(A, A.c.id == SC.c.client_id).outerjoin(GC, GC.c.id == SC.c.gate_check_id)
-             .order_by(SC.c.created_at.desc()).limit(LIMIT))
+    query = (select(SC.c.check_id, SC.c.created_at, SC.c.verdict, SC.c.status, SC.c.filename, SC.c.client_id,
+                    A.c.name, GC.c.package, GC.c.reason_codes)
+             .join(A, A.c.id == SC.c.client_id).outerjoin(GC, GC.c.id == SC.c.gate_check_id))
     if _arg("verdict"):
         query = query.where(SC.c.verdict == _arg("verdict"))
     if _arg("package"):
         query = query.where(GC.c.package.like(f"%{_arg('package')}%"))
     if _arg("reason"):
         query = query.where(GC.c.reason_codes.like(f"%{_arg('reason')}%"))
+    if _int("store"):
+        query = query.where(SC.c.client_id == _int("store"))
+    if _arg("sha256"):
+        query = query.where(SC.c.package_sha256 == _arg("sha256").lower())
     with service().engine.connect() as conn:
-        found = conn.execute(query).all()
+        stores = _stores(conn)
+        filters = [Filter("verdict", kit.t("判定", "Verdict"), _verdicts()),
+                   Filter("package", kit.t("包名", "Package")),
+                   Filter("reason", kit.t("原因", "Reason"), kit.reason_choices()),
+                   Filter("store", kit.t("客户端", "Client"), stores)]
+        page = paging.paginate(conn, query, sorts=CHECK_SORTS, default="-created", tie=SC.c.check_id,
+                               filtered=filtered(filters + [Filter("sha256", "")]))
     rows = [[_when(r.created_at), Link(r.package or r.filename, flask.url_for("console.check_page",
                                                                               check_id=r.check_id)),
-             kit.t(*kit.VERDICT_NAMES.get(r.verdict, (r.status, r.status))), r.reason_codes or "", r.name]
-            for r in found]
+             kit.verdict_name(r.verdict or r.status), kit.reason_names(r.reason_codes),
+             Link(r.name, flask.url_for("console.checks", store=r.client_id))]
+            for r in page.rows]
     return table(kit.t("检查记录", "Checks"),
-                 [kit.t("时间", "When"), kit.t("包名", "Package"), kit.t("判定", "Verdict"), kit.t("原因", "Reasons"),
-                  kit.t("客户端", "Client")], rows,
-                 [Filter("verdict", kit.t("判定", "Verdict"), _verdicts()), Filter("package", kit.t("包名", "Package")),
-                  Filter("reason", kit.t("原因代码", "Reason code"))])
+                 [Col(kit.t("时间", "When"), "created", True), Col(kit.t("包名", "Package"), "package"),
+                  Col(kit.t("判定", "Verdict"), "verdict"), Col(kit.t("原因", "Reasons")),
+                  Col(kit.t("客户端", "Client"))], rows, filters, page=page)
+
+
+FILING_SORTS = [paging.Sort("updated", F.c.updated_at, descending_first=True),
+                paging.Sort("licence", F.c.service_licence), paging.Sort("name", V.c.service_name)]
 
 
 @blueprint.get("/filings")
@@ -85,22 +126,24 @@ def checks():
 def filings():
     q = _arg("q")
     query = (select(F.c.service_licence, F.c.status, F.c.blacklisted, F.c.version, F.c.updated_at, V.c.service_name,
-                    V.c.unit_name).join(V, V.c.id == F.c.current_version_id)
-             .order_by(F.c.updated_at.desc()).limit(LIMIT))
+                    V.c.unit_name).join(V, V.c.id == F.c.current_version_id))
     if q:
         like = f"%{q}%"
         by_identifier = select(I.c.version_id).where(I.c.identifier.like(like))
         query = query.where(or_(F.c.service_licence.like(like), V.c.unit_name.like(like),
                                 V.c.service_name.like(like), F.c.current_version_id.in_(by_identifier)))
+    filters = [Filter("q", kit.t("备案号、包名或单位名称", "Number, package or unit name"))]
     with service().engine.connect() as conn:
-        found = conn.execute(query).all()
+        page = paging.paginate(conn, query, sorts=FILING_SORTS, default="-updated", tie=F.c.id,
+                               filtered=filtered(filters))
     rows = [[Link(r.service_licence, flask.url_for("console.filing_page", licence=r.service_licence)),
-             r.service_name, r.unit_name, r.status + (kit.t(" · 违法违规名单", " · blacklisted") if r.blacklisted else ""),
-             r.version, _when(r.updated_at)] for r in found]
+             r.service_name, r.unit_name,
+             kit.filing_status_name(r.status) + (kit.t(" · 违法违规名单", " · blacklisted") if r.blacklisted else ""),
+             r.version, _when(r.updated_at)] for r in page.rows]
     return table(kit.t("备案", "Filings"),
-                 [kit.t("服务备案号", "Filing number"), kit.t("服务名称", "Service name"), kit.t("主办单位", "Unit"),
-                  kit.t("状态", "Status"), kit.t("版本数", "Versions"), kit.t("更新", "Updated")], rows,
-                 [Filter("q", kit.t("备案号、包名或单位名称", "Number, package or unit name"))])
+                 [Col(kit.t("服务备案号", "Filing number"), "licence"), Col(kit.t("服务名称", "Service name"), "name"),
+                  Col(kit.t("主办单位", "Unit")), Col(kit.t("状态", "Status")), Col(kit.t("版本数", "Versions")),
+                  Col(kit.t("更新", "Updated"), "updated", True)], rows, filters, page=page)
 
 
 @blueprint.get("/filings/<path:licence>")
@@ -115,42 +158,67 @@ def filing_page(licence: str):
     return kit.render("console/filing.html", history=list(reversed(history)), licence=licence)
 
 
+LISTING_SORTS = [paging.Sort("package", L.c.package), paging.Sort("event", L.c.last_event_at, descending_first=True)]
+LISTING_STATES = {"listed": ("在架", "listed"), "delisted": ("已下架", "delisted")}
+
+
 @blueprint.get("/listings")
 @requires("viewer")
 def listings():
-    query = (select(L.c.package, L.c.version_code, L.c.status, L.c.listed_since, L.c.last_event_at, A.c.name)
-             .join(A, A.c.id == L.c.client_id).order_by(L.c.client_id, L.c.package).limit(LIMIT))
+    query = (select(L.c.package, L.c.version_code, L.c.status, L.c.listed_since, L.c.last_event_at, L.c.client_id,
+                    A.c.name).join(A, A.c.id == L.c.client_id))
     if _arg("package"):
         query = query.where(L.c.package.like(f"%{_arg('package')}%"))
     if _arg("status"):
         query = query.where(L.c.status == _arg("status"))
+    if _int("store"):
+        query = query.where(L.c.client_id == _int("store"))
     with service().engine.connect() as conn:
-        found = conn.execute(query).all()
+        filters = [Filter("package", kit.t("包名", "Package")),
+                   Filter("status", kit.t("状态", "State"), tuple((k, kit.t(*v)) for k, v in LISTING_STATES.items())),
+                   Filter("store", kit.t("商店", "Store"), _stores(conn, "store"))]
+        # (package, client) is the table's key: the tie-breaker is the client within one package.
+        page = paging.paginate(conn, query, sorts=LISTING_SORTS, default="package", tie=L.c.client_id,
+                               filtered=filtered(filters))
         total = conn.execute(select(L.c.status, func.count()).group_by(L.c.status)).all()
-    rows = [[r.name, r.package, r.version_code if r.version_code is not None else "-", r.status,
-             _when(r.listed_since), _when(r.last_event_at)] for r in found]
-    note = " · ".join(f"{s}: {n}" for s, n in total)
+    rows = [[Link(r.name, flask.url_for("console.listings", store=r.client_id)),
+             Link(r.package, flask.url_for("console.checks", package=r.package, store=r.client_id)),
+             r.version_code if r.version_code is not None else "-",
+             kit.t(*LISTING_STATES.get(r.status, (r.status, r.status))), _when(r.listed_since),
+             _when(r.last_event_at)] for r in page.rows]
+    note = " · ".join(f"{kit.t(*LISTING_STATES.get(s, (s, s)))}: {n}" for s, n in total)
     return table(kit.t("上架清单", "Listings"),
-                 [kit.t("商店", "Store"), kit.t("包名", "Package"), kit.t("版本号", "Version code"),
-                  kit.t("状态", "State"), kit.t("上架时间", "Listed since"), kit.t("最近事件", "Last event")], rows,
-                 [Filter("package", kit.t("包名", "Package")),
-                  Filter("status", kit.t("状态", "State"), (("listed", kit.t("在架", "listed")),
-                                                             ("delisted", kit.t("已下架", "delisted"))))], note)
+                 [Col(kit.t("商店", "Store")), Col(kit.t("包名", "Package"), "package"),
+                  Col(kit.t("版本号", "Version code")), Col(kit.t("状态", "State")),
+                  Col(kit.t("上架时间", "Listed since")), Col(kit.t("最近事件", "Last event"), "event", True)],
+                 rows, filters, note, page=page)
+
+
+REPORT_STATES = {"pending": ("待发送", "pending"), "delivered": ("已送达", "delivered"),
+                 "rejected": ("被拒收", "rejected")}
 
 
 @blueprint.get("/reports")
 @requires("viewer")
 def reports():
+    query = select(RO)
+    if _arg("status"):
+        query = query.where(RO.c.status == _arg("status"))
+    filters = [Filter("status", kit.t("状态", "State"), tuple((k, kit.t(*v)) for k, v in REPORT_STATES.items()))]
     with service().engine.connect() as conn:
-        found = conn.execute(select(RO).order_by(RO.c.period_end.desc()).limit(LIMIT)).all()
-    rows = [[r.id, f"{_when(r.period_start)} – {_when(r.period_end)}", r.status, r.attempts,
+        page = paging.paginate(conn, query, sorts=[paging.Sort("period", RO.c.period_end, descending_first=True)],
+                               default="-period", tie=RO.c.id, filtered=filtered(filters))
+    rows = [[r.id, _when(r.period_start) + " – " + _when(r.period_end),
+             kit.t(*REPORT_STATES.get(r.status, (r.status, r.status))), r.attempts,
              _when(r.last_attempt_at), r.last_error or "-", r.receipt_id or "-",
              r.accepted_items if r.accepted_items is not None else "-",
-             f"{r.events_count} / {r.inventory_count} / {r.unfiled_count}"] for r in found]
+             f"{r.events_count} / {r.inventory_count} / {r.unfiled_count}"] for r in page.rows]
     return table(kit.t("报送（分发应用报送）", "Regulator reports"),
-                 ["#", kit.t("报送期间 (UTC)", "Period (UTC)"), kit.t("状态", "State"), kit.t("发送次数", "Attempts"),
-                  kit.t("最近发送", "Last attempt"), kit.t("最近错误", "Last error"), kit.t("回执", "Receipt"),
-                  kit.t("接收条数", "Accepted"), kit.t("事件/在架/未备案", "Events / inventory / unfiled")], rows)
+                 [Col("#"), Col(kit.t("报送期间", "Period"), "period", True), Col(kit.t("状态", "State")),
+                  Col(kit.t("发送次数", "Attempts")), Col(kit.t("最近发送", "Last attempt")),
+                  Col(kit.t("最近错误", "Last error")), Col(kit.t("回执", "Receipt")),
+                  Col(kit.t("接收条数", "Accepted")), Col(kit.t("事件/在架/未备案", "Events / inventory / unfiled"))],
+                 rows, filters, page=page)
 
 
 def _event(body: str) -> str:
@@ -160,26 +228,40 @@ def _event(body: str) -> str:
         return "-"
 
 
+CALLBACK_STATES = {"pending": ("待发送", "pending"), "delivered": ("已送达", "delivered"),
+                   "failed": ("失败", "failed")}
+EVENT_NAMES = {"check.completed": ("检查完成", "check completed"), "check.reviewed": ("复核完成", "check reviewed"),
+               "check.failed": ("检查失败", "check failed"),
+               "listing.delist_required": ("需下架", "delist required")}
+
+
 @blueprint.get("/callbacks")
 @requires("viewer")
 def callbacks():
     query = (select(CB.c.id, CB.c.check_id, CB.c.status, CB.c.attempts, CB.c.last_status, CB.c.last_error,
-                    CB.c.created_at, CB.c.delivered_at, CB.c.url, CB.c.body, A.c.name)
-             .join(A, A.c.id == CB.c.client_id).order_by(CB.c.id.desc()).limit(LIMIT))
+                    CB.c.created_at, CB.c.delivered_at, CB.c.url, CB.c.body, CB.c.client_id, A.c.name)
+             .join(A, A.c.id == CB.c.client_id))
     if _arg("status"):
         query = query.where(CB.c.status == _arg("status"))
+    if _int("store"):
+        query = query.where(CB.c.client_id == _int("store"))
     with service().engine.connect() as conn:
-        found = conn.execute(query).all()
+        filters = [Filter("status", kit.t("状态", "State"),
+                          tuple((k, kit.t(*v)) for k, v in CALLBACK_STATES.items())),
+                   Filter("store", kit.t("客户端", "Client"), _stores(conn))]
+        page = paging.paginate(conn, query, sorts=[paging.Sort("id", CB.c.id, descending_first=True)],
+                               default="-id", tie=CB.c.id, filtered=filtered(filters))
     rows = []
-    for r in found:
+    for r in page.rows:
         subject = (Link(r.check_id, flask.url_for("console.check_page", check_id=r.check_id))
                    if r.check_id.startswith("chk_") else r.check_id)
-        rows.append([_when(r.created_at), _event(r.body), subject, r.name, r.status, r.attempts,
+        event = _event(r.body)
+        rows.append([_when(r.created_at), kit.t(*EVENT_NAMES.get(event, (event, event))), subject,
+                     Link(r.name, flask.url_for("console.callbacks", store=r.client_id)),
+                     kit.t(*CALLBACK_STATES.get(r.status, (r.status, r.status))), r.attempts,
                      r.last_status or r.last_error or "-", _when(r.delivered_at)])
     return table(kit.t("回调与下架通知", "Callbacks and delist notices"),
-                 [kit.t("时间", "When"), kit.t("事件", "Event"), kit.t("检查/通知", "Check / notice"),
-                  kit.t("客户端", "Client"), kit.t("状态", "State"), kit.t("次数", "Attempts"),
-                  kit.t("最近结果", "Last result"), kit.t("送达", "Delivered")], rows,
-                 [Filter("status", kit.t("状态", "State"), (("pending", kit.t("待发送", "pending")),
-                                                            ("delivered", kit.t("已送达", "delivered")),
-                                                            ("failed", kit.t("失败", "failed"))))])
+                 [Col(kit.t("时间", "When"), "id", True), Col(kit.t("事件", "Event")),
+                  Col(kit.t("检查/通知", "Check / notice")), Col(kit.t("客户端", "Client")), Col(kit.t("状态", "State")),
+                  Col(kit.t("次数", "Attempts")), Col(kit.t("最近结果", "Last result")), Col(kit.t("送达", "Delivered"))],
+                 rows, filters, page=page)

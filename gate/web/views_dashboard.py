@@ -23,10 +23,19 @@ DAYS = 14
 AGE_BUCKETS = ((1, "< 1 h"), (8, "1–8 h"), (24, "8–24 h"), (72, "1–3 d"), (None, "> 3 d"))
 
 
+def beijing_day(conn, column):
+    """The Beijing calendar day of a stored UTC time, computed by the database (so it can group by it)."""
+    if conn.dialect.name == "postgresql":
+        return func.date(func.timezone("Asia/Shanghai", column))
+    return func.date(column, "+8 hours")  # SQLite stores naive UTC; China has no daylight saving
+
+
 def figures(conn, now: dt.datetime) -> dict:
-    since = (now - dt.timedelta(days=DAYS - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    day = func.date(GC.c.created_at)
-    per_day = conn.execute(select(day, GC.c.verdict, func.count()).where(GC.c.created_at >= since)
+    today = kit.beijing(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    since = today - dt.timedelta(days=DAYS - 1)  # midnight Beijing time, 13 days ago
+    day = beijing_day(conn, GC.c.created_at)
+    since_utc = since.astimezone(dt.timezone.utc)  # SQLite compares the stored naive-UTC text
+    per_day = conn.execute(select(day, GC.c.verdict, func.count()).where(GC.c.created_at >= since_utc)
                            .group_by(day, GC.c.verdict)).all()
     labels = [(since + dt.timedelta(days=i)).date().isoformat() for i in range(DAYS)]
     series = {v: [0] * DAYS for v in ("allow", "review", "block")}
@@ -35,7 +44,7 @@ def figures(conn, now: dt.datetime) -> dict:
         if key in labels and verdict in series:
             series[verdict][labels.index(key)] += n
     reasons: Counter = Counter()
-    for codes, n in conn.execute(select(GC.c.reason_codes, func.count()).where(GC.c.created_at >= since)
+    for codes, n in conn.execute(select(GC.c.reason_codes, func.count()).where(GC.c.created_at >= since_utc)
                                  .group_by(GC.c.reason_codes)):
         for code in (codes or "").split():
             reasons[code] += n

@@ -7,7 +7,7 @@ import datetime as dt
 import json
 
 import flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from gate.coverage import check_coverage
 from gate.decide import fingerprint_text, key_matches, lineage_ancestors, name_similarity
@@ -18,34 +18,35 @@ from gate.store.checks import facts_from_dict
 from gate.store.filings import DatabaseRegistry
 from gate.store.service_tables import ApiClient, CallbackDelivery
 from gate.store.tables import Check, as_utc, utcnow
-from gate.web import kit
+from gate.web import kit, paging
 from gate.web.blueprint import blueprint
 from gate.web.kit import requires
 
 A = ApiClient.__table__
 GC = Check.__table__
 CB = CallbackDelivery.__table__
-QUEUE_LIMIT = 200
 
 
 def stores(conn) -> list:
     return conn.execute(select(A.c.id, A.c.name).order_by(A.c.name)).all()
 
 
-def queue_rows(conn, *, client_id: int | None = None, reason: str | None = None, older_than_hours: int | None = None,
-               limit: int = QUEUE_LIMIT) -> list:
-    """Checks waiting for a person, oldest first (ix_service_check_verdict_created)."""
-    query = (select(SC.c.check_id, SC.c.created_at, SC.c.filename, A.c.name.label("client"), GC.c.package,
-                    GC.c.reason_codes)
+QUEUE_SORTS = [paging.Sort("created", SC.c.created_at), paging.Sort("package", func.coalesce(GC.c.package, ""))]
+
+
+def queue_query(*, client_id: int | None = None, reason: str | None = None, older_than_hours: int | None = None):
+    """Checks waiting for a person (ix_service_check_verdict_created); paging.paginate orders and pages it."""
+    query = (select(SC.c.check_id, SC.c.created_at, SC.c.filename, SC.c.client_id, A.c.name.label("client"),
+                    GC.c.package, GC.c.reason_codes)
              .join(A, A.c.id == SC.c.client_id).join(GC, GC.c.id == SC.c.gate_check_id)
-             .where(SC.c.verdict == "review", SC.c.status == "done").order_by(SC.c.created_at).limit(limit))
+             .where(SC.c.verdict == "review", SC.c.status == "done"))
     if client_id:
         query = query.where(SC.c.client_id == client_id)
     if reason:
         query = query.where(GC.c.reason_codes.like(f"%{reason}%"))
     if older_than_hours:
         query = query.where(SC.c.created_at <= utcnow() - dt.timedelta(hours=older_than_hours))
-    return conn.execute(query).all()
+    return query
 
 
 def _int_arg(name: str) -> int | None:
@@ -57,12 +58,15 @@ def _int_arg(name: str) -> int | None:
 @requires("viewer")
 def review_queue():
     reason = flask.request.args.get("reason", "").strip()[:64] or None
+    query = queue_query(client_id=_int_arg("store"), reason=reason, older_than_hours=_int_arg("age"))
     with service().engine.connect() as conn:
-        rows = queue_rows(conn, client_id=_int_arg("store"), reason=reason, older_than_hours=_int_arg("age"))
+        page = paging.paginate(conn, query, sorts=QUEUE_SORTS, default="created", tie=SC.c.check_id,
+                               filtered=bool(reason or _int_arg("store") or _int_arg("age")))
         clients = stores(conn)
     now = utcnow()
-    ages = [(now - as_utc(r.created_at)).total_seconds() / 3600 for r in rows]
-    return kit.render("console/reviews.html", rows=list(zip(rows, ages)), clients=clients, args=flask.request.args)
+    ages = [(now - as_utc(r.created_at)).total_seconds() / 3600 for r in page.rows]
+    return kit.render("console/reviews.html", rows=list(zip(page.rows, ages)), clients=clients,
+                      args=flask.request.args, page=page)
 
 
 def comparison(facts, filing, platform: str, developer_entity: str | None, reason_codes: set[str]) -> dict:

@@ -114,10 +114,10 @@ def _database_and_clients(tmp_path, database_url: str, filings: list[dict], call
     return engine, str(spool), clients
 
 
-def start_gate(tmp_path, database_url: str, **overrides) -> tuple[Gate, object]:
+def start_gate(tmp_path, database_url: str, *, filings: list[dict] = FILINGS, **overrides) -> tuple[Gate, object]:
     from gate.platform_hooks.app import create_app
 
-    engine, spool, clients = _database_and_clients(tmp_path, database_url, FILINGS)
+    engine, spool, clients = _database_and_clients(tmp_path, database_url, filings)
     settings = replace(Settings(database_url=database_url, spool_dir=spool, log_format="text"), **overrides)
     server, url = serve(create_app(settings))
     return Gate(url, settings, engine, clients), server

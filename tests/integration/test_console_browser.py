@@ -186,7 +186,7 @@ def test_a_form_without_its_csrf_token_is_refused(page, console):
     assert "com.android.phone" not in page.content()
 
 
-def test_a_locked_out_account_stays_out(page, console):
+def test_an_account_after_five_wrong_passwords_waits(page, console):
     from sqlalchemy import select
 
     from gate.store.tables import AuditEvent
@@ -194,7 +194,7 @@ def test_a_locked_out_account_stays_out(page, console):
     for _ in range(5):
         sign_in(page, console, "locked1", "wrong password!")
         assert page.locator(".alert").is_visible()
-    sign_in(page, console, "locked1")  # the right password, while locked
+    sign_in(page, console, "locked1")  # the right password, within the 4 s wait (gate.web.accounts)
     assert "/console/login" in page.url and page.locator(".alert").is_visible()
     page.goto(f"{console.url}/console/")
     assert "/console/login" in page.url
@@ -203,7 +203,7 @@ def test_a_locked_out_account_stays_out(page, console):
         attempts = [json.loads(d) for d in conn.execute(
             select(AE.c.details).where(AE.c.action == "console.login", AE.c.subject == "locked1")
             .order_by(AE.c.id)).scalars()]
-    assert [a["why"] for a in attempts] == ["wrong_password"] * 4 + ["wrong_password_locked", "locked"]
+    assert [a["why"] for a in attempts] == ["wrong_password"] * 5 + ["delayed"]
 
 
 def test_an_exemption_passes_a_platform_component_and_an_expired_one_does_not(page, console):

@@ -80,6 +80,17 @@ def test_approve_reject_and_what_they_cover(served):
     assert [tuple(e) for e in events] == [("review.approved", "staff:rev"), ("review.rejected", "staff:rev")]
 
 
+def test_a_review_keeps_the_store_category_and_its_content_approval(served):
+    """The re-decision a review makes is the upload's own: the store's category (step 10) stays in the record."""
+    session, token = signed_in(served)
+    r = served.upload(HELLO, metadata={"developer_entity": "甲公司", "category": "新闻资讯"})
+    check_id = r.json()["check_id"]
+    assert api_verdict(served, check_id) == ("review", ["entity_mismatch", "content_approval_missing"])
+    assert review(served, session, token, check_id, "approve").status_code == 302
+    assert api_verdict(served, check_id) == ("allow",
+                                             ["entity_mismatch", "content_approval_missing", "review_approved"])
+
+
 def test_an_approval_never_overrides_a_block(served, tmp_path):
     from gate.store.filings import import_into_database
 
@@ -145,3 +156,34 @@ def test_every_page_renders_with_data(served):
     key = re.search(r'api_key <input class="copy" readonly value="([^"]+)"', created.text).group(1)
     assert requests.get(f"{served.url}/api/v1/checks/{check_id}",
                         headers={"Authorization": f"Bearer {key}"}).status_code == 404  # valid key, not its check
+
+
+def test_times_are_beijing_time_in_time_elements(served):
+    """Stored UTC is shown as Beijing time: the exemption that ends "end of day, Beijing time" on the day given,
+    and the check's own time converted by the tz database (zoneinfo), not by the gate."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from gate.store.service_tables import ServiceCheck
+    from gate.web.accounts import create_user
+
+    create_user(served.engine, username="boss2", role="admin", password=PASSWORD)
+    check_id = upload(served, "甲公司")
+    session, token = signed_in(served, "boss2")
+    year = dt.date.today().year + 1
+    assert session.post(f"{served.url}/console/exemptions", data={
+        "csrf_token": token, "package": "com.android.settings", "cert_sha256": "cd" * 32,
+        "reason_category": "platform_component", "reason": "系统设置", "approved_by": "王敏",
+        "expires_at": f"{year}-03-01"}, allow_redirects=False).status_code == 302
+    page = session.get(f"{served.url}/console/exemptions").text
+    assert f'<time datetime="{year}-03-01T23:59:59+08:00">{year}-03-01 23:59</time>' in page
+    assert "UTC</td>" not in page
+
+    SCT = ServiceCheck.__table__
+    with served.engine.connect() as conn:
+        stored = conn.execute(select(SCT.c.created_at).where(SCT.c.check_id == check_id)).scalar_one()
+    stored = stored if stored.tzinfo else stored.replace(tzinfo=dt.timezone.utc)
+    local = stored.astimezone(ZoneInfo("Asia/Shanghai"))
+    page = session.get(f"{served.url}/console/checks/{check_id}").text
+    assert f'<time datetime="{local.isoformat(timespec="seconds")}">{local:%Y-%m-%d %H:%M}</time>' in page
+    assert "北京时间" in page

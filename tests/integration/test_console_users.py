@@ -26,12 +26,12 @@ def test_create_list_lockout_unlock(sqlite_url, tmp_path):
     assert _cli(["create", "--username", "wang", "--role", "admin", "--password-stdin"], sqlite_url,
                 stdin="short\n").returncode == 2  # password_too_short, no traceback
     assert _cli(["create", "--username", "li.hua", "--role", "viewer"], sqlite_url).returncode == 2
-    for _ in range(accounts.LOCK_AFTER):
+    for _ in range(accounts.FREE_TRIES):
         with pytest.raises(accounts.LoginRefused):
             accounts.sign_in(engine, username="li.hua", password="wrong", remote=None)
-    with pytest.raises(accounts.LoginRefused):  # locked: the right password is refused too
+    with pytest.raises(accounts.LoginRefused):  # waiting: the right password is refused too (and not checked)
         accounts.sign_in(engine, username="li.hua", password=password, remote=None)
-    assert "locked" in _cli(["list"], sqlite_url).stdout
+    assert "delayed (5 wrong passwords in a row)" in _cli(["list"], sqlite_url).stdout
     assert _cli(["unlock", "li.hua"], sqlite_url).returncode == 0
     assert accounts.sign_in(engine, username="li.hua", password=password, remote=None).staff.username == "li.hua"
     assert _cli(["unlock", "nobody"], sqlite_url).returncode == 2

@@ -198,7 +198,7 @@ def test_unknown_route_and_method_answer_json(gate):
 
 def test_request_id_travels(gate):
     r = requests.get(f"{gate.url}/healthz", headers={"X-Request-Id": "store-abc.123"})
-    assert r.json() == {"status": "ok", "database": "ok"}
+    assert r.json() == {"status": "ok", "database": "ok", "trust_roots": []}
     assert r.headers["X-Request-Id"] == "store-abc.123"
     for forged in ('a"b <script>', "x" * 200):
         r = requests.get(f"{gate.url}/healthz", headers={"X-Request-Id": forged})

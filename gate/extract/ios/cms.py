@@ -6,8 +6,9 @@
      (detached: the CodeDirectory; attached: the profile's plist);
   3. the signature over the DER SET of signed attributes verifies with the signer's key;
   4. the signer's certificate chains, by subject/issuer and verified signatures, through certificates in the
-     structure to one of the trusted roots (Apple Root CA by default, gate/data/apple_root_ca.cer); each issuer is
-     a CA (basicConstraints cA);
+     structure to one of the trusted roots (Apple Root CA by default, gate/data/apple_root_ca.cer; an operator's
+     extra roots, gate.extract.trust: a root given only by its SHA-256 fingerprint must be carried in the structure);
+     each issuer is a CA (basicConstraints cA);
   5. the signer's certificate allows code signing (extendedKeyUsage codeSigning) when ``code_signing`` is asked.
 Validity dates are reported, not enforced: a code signature stays valid after its certificate expires (the
 provisioning profile's expiry is what iOS enforces, and the IPA reader reports it).
@@ -42,15 +43,17 @@ class CmsResult:
     errors: tuple[str, ...] = ()
 
 
-def verify_signed_data(der: bytes, *, detached_content: bytes | None, roots: tuple[bytes, ...],
+def verify_signed_data(der: bytes, *, detached_content: bytes | None, roots: tuple[bytes | str, ...],
                        code_signing: bool = False) -> CmsResult:
+    """``roots``: trusted root certificates (DER bytes) and SHA-256 fingerprints (str) of roots the structure must
+    carry itself (gate.extract.trust)."""
     try:
         return _verify(der, detached_content, roots, code_signing)
     except ASN1_ERRORS as exc:
         return CmsResult(False, errors=(f"cms_malformed: the CMS signature cannot be decoded ({exc})",))
 
 
-def _verify(der: bytes, detached: bytes | None, roots: tuple[bytes, ...], code_signing: bool) -> CmsResult:
+def _verify(der: bytes, detached: bytes | None, roots: tuple[bytes | str, ...], code_signing: bool) -> CmsResult:
     info = asn1_cms.ContentInfo.load(bytes(der), strict=True)
     if info["content_type"].native != "signed_data":
         return CmsResult(False, errors=("cms_malformed: the CMS structure is not SignedData",))
@@ -101,7 +104,9 @@ def _verify(der: bytes, detached: bytes | None, roots: tuple[bytes, ...], code_s
     # 4. and 5.
     chain: list[bytes] = []
     if not errors:
-        chain_errors, chain = _chain(signer, certs, roots)
+        fingerprints = {r for r in roots if isinstance(r, str)}
+        carried = tuple(c.dump() for c in certs if fingerprints and hashlib.sha256(c.dump()).hexdigest() in fingerprints)
+        chain_errors, chain = _chain(signer, certs, tuple(r for r in roots if isinstance(r, bytes)) + carried)
         errors += chain_errors
     if not errors and code_signing:
         usage = signer.extended_key_usage_value
@@ -133,7 +138,7 @@ def _chain(leaf, bag: list, roots: tuple[bytes, ...]) -> tuple[list[str], list[b
             return [f"cms_chain_invalid: {issuer.subject.human_friendly} issues certificates but is not a CA"], []
         chain.append(issuer)
         current = issuer
-    return [f"cms_chain_untrusted: {leaf.subject.human_friendly} does not chain to a trusted root (the gate trusts Apple Root CA)"], []
+    return [f"cms_chain_untrusted: {leaf.subject.human_friendly} does not chain to a trusted root"], []
 
 
 def _signed_by(cert, issuer) -> bool:

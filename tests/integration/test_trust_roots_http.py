@@ -1,0 +1,74 @@
+"""Trust roots an operator configures, through the real service: the store webhook allows a filed HAP signed under a
+configured root and blocks the same HAP on an instance without it; /healthz and the console list the roots.
+Root and identities: fixtures/keys/ohos_root.cert.pem and fixtures/harmony/expected.json (fixtures/harmony.py)."""
+
+from __future__ import annotations
+
+import pathlib
+import re
+
+import pytest
+import requests
+
+from gate.config import load_settings
+from tests.integration.http_support import FILINGS, start_gate
+
+FIXTURES = pathlib.Path(__file__).parents[2] / "fixtures"
+HAP = FIXTURES / "harmony" / "hap_signed.hap"
+ROOT = FIXTURES / "keys" / "ohos_root.cert.pem"
+PASSWORD = "correct horse battery"
+
+
+def harmony_filings():
+    import json
+
+    expected = json.loads((FIXTURES / "harmony" / "expected.json").read_text(encoding="utf-8"))
+    return FILINGS + [{
+        "service_licence": "京ICP备2024000001号-5A", "main_licence": "京ICP备2024000001号", "service_type": "app",
+        "service_name": "Harmony Gate", "unit_name": "北京门禁科技有限公司", "unit_nature": "企业",
+        "status": "active", "approved_at": "2024-03-01", "domains": ["filinggate.cn"],
+        "platforms": [{"platform": "harmony", "identifier": expected["bundle_name"],
+                       "signature_sha256": expected["signers"]["app"]["cert_sha256"]}]}]
+
+
+@pytest.fixture(params=["configured", "none"])
+def served(request, tmp_path, sqlite_url):
+    environ = {"GATE_TRUST_ROOTS_HARMONY": str(ROOT)} if request.param == "configured" else {}
+    gate, server = start_gate(tmp_path, sqlite_url, filings=harmony_filings(),
+                              trust_roots=load_settings(environ).trust_roots)
+    yield request.param, gate
+    server.shutdown()
+    gate.engine.dispose()
+
+
+def test_a_filed_hap_is_allowed_only_under_a_configured_root(served):
+    how, gate = served
+    answer = gate.upload(HAP).json()
+    codes = [r["code"] for r in answer["reasons"]]
+    if how == "configured":
+        assert answer["verdict"] == "allow", answer
+        assert answer["filing"]["service_licence"] == "京ICP备2024000001号-5A"
+    else:
+        assert (answer["verdict"], codes[0]) == ("block", "signature_invalid"), answer
+
+
+def test_healthz_and_the_console_list_the_roots(served):
+    from gate.web.accounts import create_user
+
+    how, gate = served
+    roots = requests.get(f"{gate.url}/healthz", timeout=10).json()["trust_roots"]
+    if how == "configured":
+        assert [(r["platform"], r["source"]) for r in roots] == [("harmony", "ohos_root.cert.pem")]
+        assert roots[0]["sha256"] == gate.settings.trust_roots.roots[0].sha256
+    else:
+        assert roots == []
+    create_user(gate.engine, username="viewer1", role="viewer", password=PASSWORD)
+    session = requests.Session()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', session.get(f"{gate.url}/console/login").text).group(1)
+    session.post(f"{gate.url}/console/login", data={"username": "viewer1", "password": PASSWORD,
+                                                     "csrf_token": token})
+    page = session.get(f"{gate.url}/console/trust-roots")
+    assert page.status_code == 200
+    assert "Apple Root CA" in page.text
+    assert (roots[0]["sha256"] in page.text) if roots else ("HarmonyOS signatures are never trusted" in page.text
+                                                          or "鸿蒙应用的签名不会被信任" in page.text)
