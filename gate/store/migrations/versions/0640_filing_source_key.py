@@ -1,7 +1,7 @@
 """A filing remembers the source key of the record text its current version came from (gate.filings.source_keys).
 
-Revision ID: 0630_filing_source_key
-Revises: 0620_callback_claim
+Revision ID: 0640_filing_source_key
+Revises: 0630_listing_platform
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0630_filing_source_key"
-down_revision = "0620_callback_claim"
+revision = "0640_filing_source_key"
+down_revision = "0630_listing_platform"
 branch_labels = None
 depends_on = None
 
