@@ -9,7 +9,6 @@ yields facts with ``problems`` set, and the decision engine blocks it.
 
 from __future__ import annotations
 
-import concurrent.futures
 import dataclasses
 import functools
 import hashlib
@@ -49,7 +48,10 @@ def _extract(shown: str, container: ApkContainer, trust: TrustRoots) -> PackageF
         facts = _read_by_format(shown, container, trust)
         return dataclasses.replace(facts, sha256=hashlib.sha256(container.view(0, container.size)).hexdigest(),
                                    size=container.size)
-    # The package digest (the check's identity) is hashed on a second core while the readers run.
+    # The package digest (the check's identity) is hashed on a second core while the readers run. Imported here:
+    # concurrent.futures brings logging along, which a small package's process never needs (start-up, issue #28).
+    import concurrent.futures
+
     with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="gate-digest") as background:
         digest = background.submit(_package_digest, container)
         facts = _read_by_format(shown, container, trust)

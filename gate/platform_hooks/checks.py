@@ -16,7 +16,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -36,6 +36,9 @@ from gate.store.tables import Check, utcnow
 SC = ServiceCheck.__table__
 J = Job.__table__
 GC = Check.__table__
+# Statements of every synchronous check, built once (see gate.platform_hooks.auth._CLIENT_BY_KEY_ID).
+_CHECK_BY_ID = select(SC).where(SC.c.check_id == bindparam("check_id"))
+_INSERT_CHECK = insert(SC)
 
 # Package formats -> the filing platform their identity is filed under.
 FORMAT_PLATFORM = PLATFORMS
@@ -98,7 +101,7 @@ class Outcome:
 
 
 def existing(conn: Connection, check_id: str):
-    return conn.execute(select(SC).where(SC.c.check_id == check_id)).first()
+    return conn.execute(_CHECK_BY_ID, {"check_id": check_id}).first()
 
 
 def redecide(engine: Engine, row, *, policy: Policy, actor: str) -> Outcome:
@@ -141,7 +144,7 @@ def decide_and_store(engine: Engine, facts: PackageFacts, *, check_id: str, clie
                "created_at": utcnow(), "updated_at": utcnow()}
         try:
             with conn.begin_nested():
-                conn.execute(insert(SC), row)
+                conn.execute(_INSERT_CHECK, row)
         except IntegrityError:  # the same upload raced us, or an earlier attempt failed: ours is the newest
             conn.execute(update(SC).where(SC.c.check_id == check_id).values(
                 status="done", gate_check_id=gate_check_id, verdict=decision.verdict, error=None,
