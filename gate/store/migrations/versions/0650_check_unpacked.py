@@ -1,7 +1,7 @@
 """A check keeps the digest of the unpacked build checked beside a packed package (加固), beside the package's own.
 
 Revision ID: 0650_check_unpacked
-Revises: 0630_listing_platform
+Revises: 0640_filing_source_key
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0650_check_unpacked"
-down_revision = "0630_listing_platform"
+down_revision = "0640_filing_source_key"
 branch_labels = None
 depends_on = None
 
