@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import secrets
 import statistics
 import subprocess
@@ -360,7 +359,12 @@ def page_list(base: str, session: requests.Session, url: str) -> list[tuple[str,
         pending = conn.execute(sa.text(
             "SELECT check_id FROM service_check WHERE verdict = 'review' AND status = 'done' "
             "ORDER BY created_at DESC LIMIT 1")).scalar_one()
-        package = conn.execute(sa.text("SELECT package FROM gate_check WHERE id = 1")).scalar_one()
+        # The most-checked package and a seldom-checked one (the package is the cube of a uniform draw: app0 has
+        # ~2.7 % of all checks, app49999 a few dozen).
+        hot, rare = "com.bench.app0", f"com.bench.app{PACKAGES - 1}"
+        hot_check = conn.execute(sa.text(
+            "SELECT s.check_id FROM service_check s JOIN gate_check g ON g.id = s.gate_check_id "
+            "WHERE g.package = :p ORDER BY g.id DESC LIMIT 1"), {"p": hot}).scalar_one()
     engine.dispose()
     pages = [("dashboard", "/console/"),
              ("queue: first page", "/console/reviews"),
@@ -374,11 +378,14 @@ def page_list(base: str, session: requests.Session, url: str) -> list[tuple[str,
              ("checks: verdict=block", "/console/checks?verdict=block"),
              ("checks: store filter", "/console/checks?store=2"),
              ("checks: reason filter", "/console/checks?reason=key_mismatch"),
-             ("checks: package filter", f"/console/checks?package={package}"),
+             ("checks: package filter (hot)", f"/console/checks?package={hot}"),
+             ("checks: package filter (rare)", f"/console/checks?package={rare}"),
              ("check page (pending review)", f"/console/checks/{pending}"),
+             ("check page (most-checked package)", f"/console/checks/{hot_check}"),
              ("audit: first page", "/console/audit"),
              ("audit: actor filter", "/console/audit?actor=reviewer1"),
-             ("audit: object filter", f"/console/audit?subject={package}")]
+             ("audit: object filter (hot)", f"/console/audit?subject={hot}"),
+             ("audit: object filter (rare)", f"/console/audit?subject={rare}")]
     followed = []
     for name, path in pages:
         if name.endswith("first page") or name == "checks: sorted by package":
