@@ -401,6 +401,24 @@ def page_list(base: str, session: requests.Session, url: str) -> list[tuple[str,
     return pages + followed
 
 
+EXPLAIN_SETTINGS = {"session_preload_libraries": "auto_explain", "auto_explain.log_analyze": "on",
+                    "auto_explain.log_buffers": "on", "auto_explain.log_nested_statements": "on"}
+
+
+def explain_slow(database: str, min_ms: int | None) -> None:
+    """With ``min_ms``: every statement of the bench database slower than that is logged to the PostgreSQL server
+    log with EXPLAIN (ANALYZE, BUFFERS) (auto_explain, for new sessions); with None: back to normal. Timing runs go
+    without it (ANALYZE's clock costs time); it is for finding out why a page misses the goal."""
+    admin = sa.create_engine(f"{SERVER}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if min_ms is None:
+            conn.execute(sa.text(f'ALTER DATABASE "{database}" RESET ALL'))
+        else:
+            for name, value in {**EXPLAIN_SETTINGS, "auto_explain.log_min_duration": f"{min_ms}ms"}.items():
+                conn.execute(sa.text(f"ALTER DATABASE \"{database}\" SET {name} = '{value}'"))
+    admin.dispose()
+
+
 def database_facts(url: str) -> dict:
     engine = sa.create_engine(url)
     with engine.connect() as conn:
@@ -424,6 +442,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--port", type=int, default=18471)
     parser.add_argument("--json", type=Path, help="write the figures here too")
+    parser.add_argument("--explain", type=int, metavar="MS", help="log EXPLAIN (ANALYZE, BUFFERS) of every statement "
+                        "slower than MS to the PostgreSQL server log while timing (the figures are then not clean)")
     args = parser.parse_args(argv)
     url = f"{SERVER}/{args.database}"
     report: dict = {"load_before": os.getloadavg(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
@@ -440,6 +460,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(report, indent=2, ensure_ascii=False, default=str))
         return 0
     log_path = Path(f"/tmp/console-bench-serve-{args.port}.log")
+    explain_slow(args.database, args.explain)
     server = start_server(url, args.port, log_path)
     try:
         base = f"http://127.0.0.1:{args.port}"
@@ -450,6 +471,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         server.terminate()
         server.wait(timeout=30)
+        if args.explain:
+            explain_slow(args.database, None)
     report["load_after"] = os.getloadavg()
     missed = [p["page"] for p in report["pages"] if (p["server_max_ms"] or 0) > GOAL_MS]
     report["over_goal"] = missed
