@@ -40,8 +40,8 @@ def reported(networks):
             for name, network in networks.items()}
 
 
-def test_labelled_apks_are_corpus_apks():
-    assert set(LABELLED_APKS) <= {entry.name for entry in corpus.entries()}
+def test_every_corpus_apk_is_labelled():
+    assert LABELLED_APKS == [entry.name for entry in corpus.entries()]
     assert {item["apk"] for item in LABELS} <= set(LABELLED_APKS)
 
 
