@@ -170,7 +170,7 @@ class _Flow:
     def _in_certificate_code(self, at: int) -> bool:
         """Whether the method holding the load at ``at`` is certificate code: it calls a method of a certificate
         or ASN.1 class (``X509Certificate.getCriticalExtensionOIDs`` in ``checkServerTrusted``)."""
-        body = _method_around(self.data, at)
+        body = _method_around(self.data, at, self.index._code_section())
         if body is None:
             return False
         data, (start, end) = self.data, body
@@ -193,6 +193,7 @@ class _Flow:
         return False
 
     def _follow(self, pos: int, register: int, end: int) -> str:
+        """The kind of the first call that takes ``register`` from ``pos`` on (straight-line code)."""
         data = self.data
         registers = {register}
         arrays: set[int] = set()  # the array the value was stored into (aput-object), followed to a reflective call
@@ -303,16 +304,20 @@ def _load_sites(data: bytes, wanted: set[int], lo: int, hi: int) -> list[int]:
 MAX_METHOD_BYTES = 1 << 16  # how far back from a load the start of its method is looked for
 
 
-def _method_around(data: bytes, at: int) -> tuple[int, int] | None:
+def _method_around(data: bytes, at: int, section: tuple[int, int] | None = None) -> tuple[int, int] | None:
     """(insns start, insns end) of the method whose code holds the instruction at ``at``, found by looking back
     for a code_item header (16 bytes, 4-byte aligned) whose instructions, decoded from their start, reach ``at``
     exactly. Walking every class_data_item to map offsets to methods costs seconds on a large DEX; this costs a
-    backward search over one method."""
-    for header in range(at - 16 - ((at - 16) % 4), max(0, at - MAX_METHOD_BYTES), -4):
+    backward search over one method. With ``section`` (the code_item section), a header must also end its
+    instructions inside it and point its debug info outside it (debug_info_items live in the data section)."""
+    lo, hi = section if section is not None else (0, len(data))
+    for header in range(at - 16 - ((at - 16) % 4), max(lo - 4, at - MAX_METHOD_BYTES), -4):
         registers, ins, outs, tries = struct.unpack_from("<HHHH", data, header)
-        (units,) = struct.unpack_from("<I", data, header + 12)
+        debug_info, units = struct.unpack_from("<II", data, header + 8)
         start, end = header + 16, header + 16 + 2 * units
-        if not (ins <= registers and outs <= 255 and tries <= 4096 and start <= at < end <= len(data)):
+        if not (ins <= registers and outs <= 255 and tries <= 4096 and start <= at < end <= hi):
+            continue
+        if debug_info and (lo <= debug_info < hi or debug_info >= len(data)):
             continue
         pos = start
         while pos < at:
