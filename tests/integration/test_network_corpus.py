@@ -124,6 +124,8 @@ def test_precheck_page_shows_kind_evidence_and_scope(gate):
     body, content_type = multipart(apk)
     page = requests.post(f"{gate.url}/precheck?lang=en", data=body, headers={"Content-Type": content_type})
     assert page.status_code == 200
-    assert "url · classes.dex: <code>https://api.dex-planted.cn/v1/login</code>" in page.text
-    assert "not a public address, cannot be filed: documentation" in page.text  # 203.0.113.10
-    assert "open.weixin.qq.com</code><br><small>third-party SDK: WeChat SDK (Tencent)" in page.text
+    # The result page (the pre-check shows the verdict first, then a table of every value with its evidence).
+    assert "URL · classes.dex: <code>https://api.dex-planted.cn/v1/login</code>" in page.text
+    assert ("<td><code>203.0.113.10</code></td>\n <td>contacted<br><small>documentation</small></td>"
+            in page.text)
+    assert "<li><code>open.weixin.qq.com</code> — WeChat SDK (Tencent)</li>" in page.text

@@ -61,8 +61,10 @@ _WORD_BEFORE = re.compile(r"(?<![\w.\-/])[^\W\d_]{2,}[,.:;!?]?\s+\Z")
 # "//host" has no space after the slashes and stays a URL.
 _COMMENT_BEFORE = re.compile(r"(?:(?:^|\s)//+\s|/\*+\s|^\s*\*\s|<!--\s*|(?:^|\s)#\s)[^\n\"'=]{0,80}\Z")
 _NAMESPACE_BEFORE = re.compile(r"(?:xmlns(?::[\w.\-]+)?|targetNamespace|namespace|NAMESPACE|_NS|Namespace)\s*[=:(,]?\s*[\"']?\Z")
-_SCHEMA_BEFORE = re.compile(r"(?:DOCTYPE|SYSTEM|PUBLIC|schemaLocation|\$schema|\bdtd\b|\bxsd\b)[^\n]{0,120}\Z",
-                            re.IGNORECASE)
+# SYSTEM and PUBLIC are DTD keywords only in capitals (XML is case-sensitive): a quick app's JS names its modules
+# "system.fetch" / "@system.network", and a URL after such a name is fetched, not a schema.
+_SCHEMA_BEFORE = re.compile(r"(?:DOCTYPE|(?-i:\bSYSTEM\b|\bPUBLIC\b)|schemaLocation|\$schema|\bdtd\b|\bxsd\b)"
+                            r"[^\n]{0,120}\Z", re.IGNORECASE)
 # Anything in a URL that one of the path rules below could match; most URLs have none and are judged in one search.
 # Written in lowercase: the scanner also searches it case-sensitively on lowercased bytes.
 PATH_HINT_SOURCE = (r"/auth/|\.(?:xsd|dtd|rng|ent|mod|md)\b|featur|propert|licen[cs]|/copying|/legal/"
