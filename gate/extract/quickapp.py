@@ -78,7 +78,8 @@ def read_rpk(shown: str, container) -> PackageFacts:
             if not entry.is_directory and entry.name != CERT_ENTRY and scanner.wants(entry.name):
                 scanner.feed(entry.name, container.read(entry))
         return PackageFacts(path=shown, format="rpk", platform="quickapp", signature=signature,
-                            network=scanner.facts(), details={"quickapp": details}, **identity)
+                            network=scanner.facts(), details={"quickapp": details}, problems=scanner.problem_facts(),
+                            **identity)
     except PackageError as exc:
         return PackageFacts(path=shown, format="rpk", platform="quickapp", problems=(Problem(exc.code, exc.message),))
 
@@ -123,8 +124,8 @@ def read_rpks(shown: str, container) -> PackageFacts:
                                    verified_parts=outer.verified_parts + (("set_members",) if verified else ()))
         identity, details = base
         return PackageFacts(path=shown, format="rpks", platform="quickapp", signature=signature,
-                            network=scanner.facts(), details={"quickapp": details}, problems=tuple(problems),
-                            parts=tuple(parts), **identity)
+                            network=scanner.facts(), details={"quickapp": details},
+                            problems=tuple(problems) + scanner.problem_facts(), parts=tuple(parts), **identity)
     except PackageError as exc:
         return PackageFacts(path=shown, format="rpks", platform="quickapp",
                             problems=(Problem(exc.code, exc.message),))
