@@ -164,3 +164,17 @@ def test_load_sites_and_first_calls_agree_with_androguard():
     assert sinks["cache.flow-test.cn"] == ["Ljava/io/File;-><init>"]
     assert sinks["mixed.flow-test.cn"] == ["Landroid/util/Log;->d", "Ljava/net/URL;-><init>"]
     assert sorted(ours["mixed.flow-test.cn"]) == ["contact", "log_message"]
+
+
+@pytest.mark.parametrize("string", [
+    b'Text with a <a href="http://www.link-test.cn">link</a> created in the Java source code using HTML.',
+    b"a;href=http://www.link-test.cn",  # aapt's style span for <a href> in a styled string resource (ApiDemos)
+])
+def test_links_in_markup_of_string_tables_are_text_not_contacts(string):
+    table = bytes([len(string)]) + string + b"\0"
+    in_table = Findings(markup_links=True)
+    scan_strings(table, in_table, prefix_len=1)
+    assert in_table.evidence["www.link-test.cn"][2] == "link_in_text"
+    as_asset = Findings()  # an HTML asset of a hybrid app: its own page, so a contact candidate
+    scan_strings(table, as_asset, prefix_len=1)
+    assert as_asset.evidence["www.link-test.cn"][2] is None

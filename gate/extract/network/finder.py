@@ -348,7 +348,7 @@ def _note_url(parts: list[bytes], k: int, values: tuple[str, ...], findings: Fin
         for value in values:
             findings.note(value, "url_in_text", excerpt, "config_comment")
         return False
-    if findings.markup_links and _ANCHOR_MARKUP.search(tail):
+    if findings.markup_links and b"href" in tail and _ANCHOR_MARKUP.search(tail):
         excerpt = text_of(tail + b"://" + rest)
         for value in values:
             findings.note(value, "url_in_text", excerpt, "link_in_text")
