@@ -27,8 +27,8 @@ IN_PROCESS = ("import sys, time; from gate.extract.pipeline import extract_featu
 def timed_cli(code_root: pathlib.Path, apk: pathlib.Path) -> float:
     env = {**os.environ, "PYTHONPATH": str(code_root)}
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "gate.cli", "features", "--json", str(apk)], env=env, cwd=tempfile.gettempdir(),
-                   stdout=subprocess.DEVNULL, check=True)
+    subprocess.run([sys.executable, "-m", "gate.cli", "features", "--json", str(apk)], env=env,
+                   cwd=tempfile.gettempdir(), stdout=subprocess.DEVNULL, check=True)
     return time.perf_counter() - started
 
 
@@ -61,7 +61,8 @@ def main() -> None:
     load = os.getloadavg()
     print(f"{apk.name}: {args.repeat} interleaved runs; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     for name in trees:
-        print(f"{name:>10}: gate features --json best {min(cli[name]):.3f} s median {statistics.median(cli[name]):.3f} s;"
+        print(f"{name:>10}: gate features --json best {min(cli[name]):.3f} s"
+              f" median {statistics.median(cli[name]):.3f} s;"
               f" extract_features best {min(extract[name]):.3f} s median {statistics.median(extract[name]):.3f} s")
 
 

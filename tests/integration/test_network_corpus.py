@@ -59,7 +59,8 @@ def test_noise_is_never_a_contact_candidate(reported):
     """What is not a host or address at all (an OID, the app's version, a property name ...) is dropped or a
     reference, except the values the docs list as known gaps."""
     noise = {(item["apk"], item["host"]) for item in LABELS if item["label"] == "noise"}
-    said = {(apk, value) for apk, values in reported.items() for value, fact in values.items() if fact.kind == "contact"}
+    said = {(apk, value) for apk, values in reported.items()
+            for value, fact in values.items() if fact.kind == "contact"}
     assert said & noise == KNOWN_NOISE_GAPS
 
 
