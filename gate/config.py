@@ -37,6 +37,7 @@ class Settings:
     policy_name_similarity: float = 0.5
     policy_number_not_shown: str = "info"  # GATE_POLICY_NUMBER_NOT_SHOWN: info | review | block | off (step 9)
     policy_content_approval: str = "review"  # GATE_POLICY_CONTENT_APPROVAL: review | block | off (step 10)
+    policy_packed: str = "review"  # GATE_POLICY_PACKED: review | block | info (code_hidden_by_packer, step 6)
     # --- HTTP service (gate serve / gate worker) ---
     port: int = 8000  # GATE_PORT: where `gate serve` listens without --port (and the URL `gate demo` prints)
     max_upload_bytes: int = 512 * 1024 * 1024  # GATE_MAX_UPLOAD_BYTES: largest package accepted (413 above)
@@ -90,6 +91,7 @@ class Settings:
             name_similarity=self.policy_name_similarity,
             number_not_shown=self.policy_number_not_shown,
             content_approval=self.policy_content_approval,
+            packed=self.policy_packed,
         )
 
 
@@ -126,6 +128,7 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         policy_number_not_shown=_choice(environ, "GATE_POLICY_NUMBER_NOT_SHOWN", "info",
                                         ("info", "review", "block", "off")),
         policy_content_approval=_choice(environ, "GATE_POLICY_CONTENT_APPROVAL", "review", STEP_ACTIONS),
+        policy_packed=_choice(environ, "GATE_POLICY_PACKED", "review", ("review", "block", "info")),
         **_service_settings(environ),
         **_sync_settings(environ),
         trust_roots=_trust_roots(environ),
