@@ -18,8 +18,10 @@ The rules of the receipt, each a named constant:
   have passed, or the request is answered ``408 body_too_slow`` and the connection closed (a byte every 5 s is cut
   at 30 s; a 100 MB package at 100 KB/s is not);
 - a body announced larger than the app's cap (``MAX_CONTENT_LENGTH``) is not received at all: the app answers 413
-  from the headers, as before; a chunked body that passes the cap is answered ``413 upload_too_large`` here;
-- a full spool disk answers ``507 spool_full`` with ``Retry-After`` (as the app does).
+  from the headers, as before; a chunked body that passes the cap, or a spool disk that fills up, stops the receipt
+  and the app is handed the request without its body and with the refusal on its scope (``REFUSED_SCOPE_KEY``):
+  the route answers ``413 upload_too_large`` / ``507 spool_full`` in its own form — the pre-check page in the user's
+  language, JSON for the API (gate.platform_hooks.body.refused_by_front).
 ``/healthz`` and ``/metrics`` run on a pool of their own (``PROBE_THREADS``), so they answer while every request
 thread is busy — and can say so (``503 overloaded``, gate.platform_hooks.health).
 """
@@ -37,7 +39,8 @@ import time
 
 from a2wsgi import WSGIMiddleware
 
-from gate.platform_hooks.uploads import SPOOL_FULL_RETRY_AFTER_SECONDS, SPOOL_PREFIX, SPOOL_SUFFIX
+from gate.platform_hooks.body import REFUSED_SCOPE_KEY
+from gate.platform_hooks.uploads import SPOOL_PREFIX, SPOOL_SUFFIX
 
 LOGGER = logging.getLogger("gate.http")
 
@@ -94,12 +97,10 @@ class _Received:
         self._memory = bytearray()
 
 
-def _error(code: str, message: str, status: int, retry_after: int | None = None):
+def _error(code: str, message: str, status: int):
     body = json.dumps({"error": {"code": code, "message": message}}).encode("utf-8")
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                (b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff"), (b"connection", b"close")]
-    if retry_after:
-        headers.append((b"retry-after", str(retry_after).encode()))
     return status, headers, body
 
 
@@ -135,6 +136,11 @@ class BufferedFront:
             answer = await self._receive(received, receive)
             if answer == "disconnected":
                 return
+            if isinstance(answer, str):  # refused for the route to say so in its own form
+                received.discard()
+                await self._app({**_with_length(scope, 0), REFUSED_SCOPE_KEY: answer}, _replay(received, receive),
+                                send)
+                return
             if answer is not None:
                 await self._answer(send, *answer)
                 return
@@ -157,16 +163,13 @@ class BufferedFront:
                 return "disconnected"
             body = message.get("body", b"")
             if received.size + len(body) > self._max:
-                return _error("upload_too_large", f"the request body is larger than the limit of {self._max} "
-                                                  "bytes", 413)
+                return "upload_too_large"
             try:
                 received.write(body)
             except OSError as exc:
                 if exc.errno not in _DISK_FULL:
                     raise
-                return _error("spool_full", "the gate has no room to receive the package now (its spool disk is "
-                                            "full); nothing was kept, send it again later", 507,
-                              SPOOL_FULL_RETRY_AFTER_SECONDS)
+                return "spool_full"
             if not message.get("more_body", False):
                 return None
 
