@@ -73,6 +73,13 @@ def test_fifty_slow_bodies_and_twenty_trickled_bad_signatures_leave_other_client
             assert max(took) < 10, took  # answered, not queued behind the trickles (they timed out before)
         # A trickled upload with a bad signature is still refused once its body is complete.
         assert slow[-1].finish().startswith(b"HTTP/1.1 401")
+        # One with an invented key is refused from its headers: not a byte of its 10 MB body is waited for.
+        invented = upload.replace(g.clients["store"].api_key.encode(), b"gk_0123456789abcdef_" + b"x" * 43)
+        started = time.monotonic()
+        refused = Trickle(port, invented, package)
+        refused.sock.settimeout(30)
+        assert refused.sock.recv(200).startswith(b"HTTP/1.1 401") and time.monotonic() - started < 10
+        refused.sock.close()
     finally:
         for t in slow:
             t.sock.close()
