@@ -106,11 +106,16 @@ def _login_nonce() -> str | None:
 
 
 def _same_site_origin() -> bool:
-    """False when the browser says the form came from another host (``Origin``, sent with every cross-site POST):
-    a planted cookie with a token the attacker fetched for it is still refused. No ``Origin`` (older clients,
-    scripts): the token decides."""
+    """False when the browser says the form came from elsewhere, so a planted cookie with a token the attacker
+    fetched for it is still refused: ``Sec-Fetch-Site`` other than ``same-origin`` (a sibling subdomain — the place
+    cookies are planted from — is ``same-site``: refused too), or an ``Origin`` naming another host. Browsers send
+    ``Origin: null`` for our own pages (``Referrer-Policy: no-referrer``): that says nothing. No header at all
+    (older clients, scripts): the token decides."""
+    fetch_site = flask.request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
+        return False
     origin = flask.request.headers.get("Origin")
-    if origin is None:
+    if origin is None or origin == "null":
         return True
     host = flask.request.host.rsplit(":", 1)[0] if not flask.request.host.endswith("]") else flask.request.host
     return urlsplit(origin).hostname == host.strip("[]").lower()
