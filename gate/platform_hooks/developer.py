@@ -7,7 +7,7 @@ import flask
 from gate.platform_hooks import checks, metrics, precheck_results
 from gate.platform_hooks.access import client_for
 from gate.platform_hooks.service import service
-from gate.platform_hooks.body import read_form, read_multipart_package
+from gate.platform_hooks.body import read_form, read_multipart_upload
 from gate.platform_hooks.intake import check_upload
 from gate.platform_hooks.uploads import UploadError
 
@@ -77,16 +77,20 @@ def precheck_page():
 def precheck_submit():
     _page_open()
     try:
-        spooled, filename, _ = read_multipart_package(flask.request)
+        spooled, filename, _, unpacked = read_multipart_upload(flask.request)
     except UploadError as exc:  # too large, not multipart, no file chosen, empty file
         return _page(error=exc)
     try:
-        metrics.UPLOAD_BYTES.inc(spooled.size)
-        facts, decision = checks.check_unregistered(service().engine, path=spooled.path, filename=filename,
-                                                    policy=service().policy, actor="precheck-page",
-                                                    trust=service().settings.trust_roots)
+        metrics.UPLOAD_BYTES.inc(spooled.size + (unpacked.spooled.size if unpacked is not None else 0))
+        # An unpacked build beside a packed (加固) package: both spooled, paired, its network facts decide.
+        facts, decision = checks.check_unregistered(
+            service().engine, path=spooled.path, filename=filename, policy=service().policy, actor="precheck-page",
+            trust=service().settings.trust_roots,
+            unpacked={"path": unpacked.spooled.path, "filename": unpacked.filename} if unpacked else None)
     finally:
         spooled.discard()
+        if unpacked is not None:
+            unpacked.discard()
     metrics.observe_decision(decision)
     # Kept for a permanent, private, expiring URL (gate.platform_hooks.precheck_results): a reload or a later
     # visit from this browser shows the same result. The page shows it at once and swaps its URL for that one.

@@ -26,6 +26,8 @@ REASONS: dict[str, tuple[str, str]] = {
     "review_rejected": ("复核未通过", "rejected on review"),
     "filing_number_not_shown": ("未展示备案号", "filing number not shown"),
     "content_approval_missing": ("缺少前置审批", "content approval missing"),
+    "code_hidden_by_packer": ("加固包代码无法检查", "code hidden by a packer"),
+    "unpacked_mismatch": ("未加固包与加固包不一致", "unpacked build does not match"),
 }
 
 SEVERITIES = {"info": ("提示", "info"), "review": ("需复核", "review"), "block": ("拦截", "block")}

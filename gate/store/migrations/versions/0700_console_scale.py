@@ -1,7 +1,7 @@
 """The console at a store's scale: review claims, kept pre-check results, and the index the checks list pages on.
 
 Revision ID: 0700_console_scale
-Revises: 0630_listing_platform
+Revises: 0650_check_unpacked
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0700_console_scale"
-down_revision = "0630_listing_platform"
+down_revision = "0650_check_unpacked"
 branch_labels = None
 depends_on = None
 
