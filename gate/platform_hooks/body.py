@@ -150,6 +150,10 @@ def read_multipart_upload(request: GateRequest) -> tuple[SpooledPackage, str, di
         raise _bad("the multipart body needs a file part named `package`", "package_missing")
     metadata = parse_metadata(form.get("metadata"))
     plain = files.get("unpacked")
+    if plain is not None and not plain.filename:
+        # A browser submits a file input left empty as a part with filename="" and no content (HTML's form
+        # encoding): the pre-check page's optional unpacked build was not chosen. Absent, not empty.
+        plain = None
     claimed = [package.stream] + ([plain.stream] if plain is not None else [])
     for spool in claimed:
         request.spools.remove(spool)

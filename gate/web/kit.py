@@ -243,6 +243,7 @@ ERRORS_ZH = {
     "query_invalid": "筛选条件含有不允许的字符（NUL）。",
     "review_blocked": "该安装包按今天的备案会被拦截；批准不能推翻第1–5步的拦截。",
     "review_not_pending": "该检查不在等待复核（可能已被他人处理）。",
+    "review_not_needed": "这条检查的结论由规则直接决定（通过或拦截），不需要人工复核。",
     "review_claimed": "另一位复核员已认领这条检查，请等其处理或认领到期。",
     "user_self": "不能停用自己的账号或修改自己的角色。",
     "user_exists": "已有同名用户。",
