@@ -30,7 +30,7 @@ import time
 from dataclasses import dataclass
 
 from gate import __version__
-from gate.errors import GateError
+from gate.errors import GateError, UsageError
 
 REPO_DIRS = ("repo", "archive", "unsigned")  # fdroidserver's places for APKs (unsigned/: builds `fdroid publish` signs)
 REPORT_PATH = "repo/status/gate.json"
@@ -45,10 +45,6 @@ SERVER_TIMEOUT_SECONDS = 120.0
 QUEUED_DEADLINE_SECONDS = 600.0
 POLL_SECONDS = 1.0
 USER_AGENT = f"filing-gate/{__version__} (fdroid gate)"
-
-
-class UsageError(GateError):
-    code = "usage_error"
 
 
 class GateServerError(GateError):
@@ -295,10 +291,14 @@ def main() -> None:
     """Entry point for fdroidserver (``fdroid gate``): it has already removed ``gate`` from sys.argv."""
     try:
         status = run(sys.argv[1:], root=pathlib.Path.cwd(), environ=dict(os.environ))
-    except UsageError as exc:
-        print(f"fdroid gate: {exc}", file=sys.stderr)
+    except UsageError as exc:  # the caller's input, a filings file with errors too (filings_invalid)
+        print(f"fdroid gate: error [{exc.code}]: {exc.message}", file=sys.stderr)
         status = 2
-    except GateError as exc:  # the gate failed (a filings file, the server): no verdict, nothing written
-        print(f"fdroid gate: {exc.code}: {exc}", file=sys.stderr)
+    except GateError as exc:  # the gate failed (e.g. the server): no verdict, nothing written
+        print(f"fdroid gate: error [{exc.code}]: {exc.message}", file=sys.stderr)
+        status = 1
+    except Exception as exc:  # the top level: a bug still ends with a message and status 1, never a verdict
+        print(f"fdroid gate: error [internal_error]: {type(exc).__name__}: {exc} (a bug in the gate; please report "
+              "it with the command you ran)", file=sys.stderr)
         status = 1
     sys.exit(status)

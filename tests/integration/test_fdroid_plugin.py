@@ -167,6 +167,11 @@ def test_a_gate_that_cannot_decide_changes_nothing_and_usage_errors_say_so(store
     assert no_key.returncode == 2 and "GATE_API_KEY" in no_key.stderr
     elsewhere = fdroid(store / "repo", "gate", "--filings", str(store / "filings.json"), check=False)
     assert elsewhere.returncode == 2 and "not an F-Droid repo" in elsewhere.stderr
+    (store / "bad.json").write_text(json.dumps([{"service_licence": "not a number"}]), encoding="utf-8")
+    bad = fdroid(store, "gate", "--filings", "bad.json", check=False)
+    assert bad.returncode == 2 and "error [filings_invalid]" in bad.stderr
+    assert not (store / "repo" / "status" / "gate.json").exists()
+    assert {p.name: p.read_bytes() for p in (store / "metadata").glob("*.yml")} == before
 
 
 def test_queued_checks_are_followed_to_their_decision(store, tmp_path):
