@@ -25,6 +25,7 @@ import datetime as dt
 import json
 import os
 import pathlib
+import re
 import sys
 import time
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ FILING_LINE_PREFIX = "APP备案号："
 VERDICT_EXIT = {"allow": 0, "review": 3, "block": 4}
 SEVERITY = {"allow": 0, "review": 1, "block": 2}
 BEIJING = dt.timezone(dt.timedelta(hours=8))
+APPID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+")  # a package name: metadata/<appid>.yml
 
 # A gate server: how long one answer may take, how long a queued check may run, how often to ask about it.
 SERVER_TIMEOUT_SECONDS = 120.0
@@ -60,7 +62,10 @@ class ApkDecision:
 
     @property
     def appid(self) -> str | None:
-        return (self.decision.get("package") or {}).get("package")
+        """The package name, when it is one F-Droid can name a metadata file after (never a path: it comes from the
+        APK, and an APK is the uploader's to write)."""
+        package = (self.decision.get("package") or {}).get("package")
+        return package if isinstance(package, str) and APPID.fullmatch(package) else None
 
     @property
     def verdict(self) -> str:
@@ -87,7 +92,7 @@ class FilingsFiles:
         self.registry = MemoryRegistry.from_files(paths)
         self.policy = load_settings().decision_policy()
 
-    def decide(self, path: pathlib.Path, appid_hint: str) -> dict:
+    def decide(self, path: pathlib.Path, name: str) -> dict:
         from gate.decide import decide
         from gate.extract.pipeline import extract_features
 
@@ -110,13 +115,13 @@ class GateServer:
         self.session = requests.Session()
         self.session.headers.update({"Authorization": f"Bearer {api_key}", "User-Agent": USER_AGENT})
 
-    def decide(self, path: pathlib.Path, appid_hint: str) -> dict:
+    def decide(self, path: pathlib.Path, name: str) -> dict:
         import requests
 
         from gate.platform_hooks.signatures import HEADER, sign
 
         fields = {"package": (path.name, path.read_bytes(), "application/vnd.android.package-archive"),
-                  "metadata": (None, json.dumps({"store_app_id": appid_hint}))}
+                  "metadata": (None, json.dumps({"store_app_id": f"fdroid:{name}"}))}
         prepared = self.session.prepare_request(  # with the session's Authorization and User-Agent
             requests.Request("POST", f"{self.url}/api/v1/hooks/store/upload", files=fields))
         prepared.headers[HEADER] = sign(prepared.body, self.webhook_secret)  # over the exact bytes sent
@@ -158,8 +163,8 @@ class GateServer:
 def decide_all(root: pathlib.Path, decider) -> list[ApkDecision]:
     decisions = []
     for apk in find_apks(root):
-        # unsigned/ names builds <appid>_<versionCode>.apk; elsewhere the file name is only a hint for the server
-        decisions.append(ApkDecision(str(apk.relative_to(root)), decider.decide(apk, apk.stem.rsplit("_", 1)[0])))
+        name = apk.relative_to(root).as_posix()  # repo/app_3.apk: the report's and the server's name for it
+        decisions.append(ApkDecision(name, decider.decide(apk, name)))
     return decisions
 
 
