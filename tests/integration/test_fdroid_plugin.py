@@ -109,7 +109,7 @@ def test_filed_app_shows_its_number_and_unfiled_app_is_left_out_of_the_index(sto
     assert metadata(store, HELLO_PACKAGE)["Description"].count("APP备案号") == 1
 
 
-def test_an_app_filed_later_is_enabled_again_and_a_maintainers_own_disabled_stays(store):
+def test_an_app_filed_later_is_enabled_again_held_reviews_and_a_maintainers_own_disabled_stays(store):
     fdroid(store, "gate", "--filings", "filings.json", check=False)
     assert metadata(store, UNFILED)["Disabled"].startswith("APP备案")
     # The app gets filed with its signing certificate (apksigner's MD5 from the corpus oracle).
@@ -122,10 +122,16 @@ def test_an_app_filed_later_is_enabled_again_and_a_maintainers_own_disabled_stay
     legacy = store / "metadata" / f"{LEGACY_PACKAGE}.yml"
     legacy.write_text("Disabled: withdrawn by the maintainer\nLicense: Unknown\n", encoding="utf-8")
     run = fdroid(store, "gate", "--filings", "filings.json", check=False)
-    assert gate_report(store)["apps"][UNFILED]["verdict"] in ("allow", "review"), run.stdout
+    # The filing lists no domain, and ApiDemos contacts www.android.com (hand label in
+    # fixtures/network/corpus_labels.json): review, which lists the app with its number unless reviews are held.
+    assert gate_report(store)["apps"][UNFILED]["verdict"] == "review", run.stdout
     assert "Disabled" not in metadata(store, UNFILED)
     assert metadata(store, UNFILED)["Description"].endswith("APP备案号：粤ICP备2024000009号-3A\n")
     assert metadata(store, LEGACY_PACKAGE)["Disabled"] == "withdrawn by the maintainer"
+
+    held = fdroid(store, "gate", "--filings", "filings.json", "--hold-review", check=False)
+    assert held.returncode == 4 and gate_report(store)["apps"][UNFILED]["held"] is True
+    assert metadata(store, UNFILED)["Disabled"].startswith("APP备案: review by the filing gate (domain_not_filed)")
 
 
 def test_against_a_gate_server_with_a_store_key(store, tmp_path):
