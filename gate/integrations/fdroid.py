@@ -14,6 +14,9 @@ fdroidserver finds plugins as top-level modules named ``fdroid_<command>`` that 
    an app this plugin disabled before and that now passes has that mark taken off (a maintainer's own ``Disabled``
    is never touched); an app that is not blocked and has a filing in force gets the line ``APP备案号：<number>`` in
    its ``Description``, which the index carries to the store's app page (notice 105 (八): show the filing number);
+   with ``--post-listings`` (server mode), the gate server's inventory is told what the index will carry: each app
+   listed (its newest versionCode in ``repo/``) or delisted, so the regulator report names what the store
+   distributes (notice 105: platforms report the apps they distribute);
 5. exit as ``gate check`` does: 0 all allowed, 3 worst was review, 4 worst was block, 1 the gate itself failed,
    2 usage error — so ``fdroid gate && fdroid update && fdroid deploy`` stops before publishing a blocked app.
 """
@@ -140,6 +143,19 @@ class GateServer:
                                   f"{error.get('message', '')})")
         return answer
 
+    def post_listings(self, events: list[dict]) -> dict:
+        """Listing events (docs/api.md), signed like every webhook; the gate's counts of what it recorded."""
+        import requests
+
+        from gate.platform_hooks.signatures import HEADER, sign
+
+        body = json.dumps({"events": events}).encode()
+        prepared = self.session.prepare_request(requests.Request(
+            "POST", f"{self.url}/api/v1/hooks/store/listings", data=body,
+            headers={"Content-Type": "application/json", HEADER: sign(body, self.webhook_secret)}))
+        return self._json(pathlib.Path("listings"), {200}, self.session.send, prepared,
+                          timeout=SERVER_TIMEOUT_SECONDS)
+
     @staticmethod
     def _json(path: pathlib.Path, ok: set[int], call, *args, **kwargs) -> dict:
         """``call(*args, **kwargs)``'s JSON answer; anything but an ``ok`` status is the server's error, quoted."""
@@ -241,6 +257,22 @@ def update_metadata(root: pathlib.Path, decisions: list[ApkDecision], held: set[
     return changed
 
 
+def listing_events(decisions: list[ApkDecision], held: set[str], *, at: dt.datetime) -> list[dict]:
+    """What the index will carry after this run: each app listed with its newest versionCode in repo/ (archive/ is
+    not the current listing, unsigned/ is not published yet), or delisted when the gate disabled it."""
+    events = []
+    for appid, worst in sorted(app_verdicts(decisions).items()):
+        if worst.verdict == "block" or appid in held:
+            events.append({"package": appid, "action": "delisted", "at": at.isoformat()})
+            continue
+        versions = [(d.decision.get("package") or {}).get("version_code") for d in decisions
+                    if d.appid == appid and d.path.startswith("repo/")]
+        versions = [v for v in versions if isinstance(v, int)]
+        if versions:
+            events.append({"package": appid, "version_code": max(versions), "action": "listed", "at": at.isoformat()})
+    return events
+
+
 # --- the command -----------------------------------------------------------------------------------------------------
 
 def parser() -> argparse.ArgumentParser:
@@ -253,6 +285,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--hold-review", action="store_true",
                    help="disable apps whose verdict is review too, until a person clears them")
     p.add_argument("--dry-run", action="store_true", help="write the report only; leave metadata/ as it is")
+    p.add_argument("--post-listings", action="store_true",
+                   help="with --server: tell the gate's inventory which apps the index will list or drop")
     p.add_argument("-v", "--verbose", action="store_true", help="(fdroid's global option)")
     p.add_argument("-q", "--quiet", action="store_true", help="(fdroid's global option)")
     return p
@@ -262,6 +296,8 @@ def _decider(args, environ):
     if bool(args.filings) == bool(args.server):
         raise UsageError("give --filings FILE (in-process) or --server URL (a gate server), one of the two")
     if args.filings:
+        if args.post_listings:
+            raise UsageError("--post-listings needs --server: the inventory is the gate server's")
         return FilingsFiles(args.filings)
     key, secret = environ.get("GATE_API_KEY"), environ.get("GATE_WEBHOOK_SECRET")
     if not key or not secret:
@@ -274,12 +310,19 @@ def run(argv: list[str], *, root: pathlib.Path, environ: dict[str, str], out=sys
     args = parser().parse_args(argv)
     if not (root / "config.yml").exists() and not (root / "config.py").exists():
         raise UsageError(f"{root} is not an F-Droid repo (no config.yml): run fdroid gate where fdroid update runs")
-    decisions = decide_all(root, _decider(args, environ))  # step 2: everything decided before anything is written
+    decider = _decider(args, environ)
+    decisions = decide_all(root, decider)  # step 2: everything decided before anything is written
     held = {a for a, d in app_verdicts(decisions).items() if args.hold_review and d.verdict == "review"}
     document = report(decisions, mode=_decider_mode(args), held=held)
     (root / REPORT_PATH).parent.mkdir(parents=True, exist_ok=True)
     (root / REPORT_PATH).write_text(json.dumps(document, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     changed = [] if args.dry_run else update_metadata(root, decisions, held)
+    if args.post_listings and not args.dry_run:
+        events = listing_events(decisions, held, at=dt.datetime.now(BEIJING))
+        counts = decider.post_listings(events) if events else {}
+        print(f"listings: {sum(e['action'] == 'listed' for e in events)} listed, "
+              f"{sum(e['action'] == 'delisted' for e in events)} delisted "
+              f"(gate: {json.dumps(counts, ensure_ascii=False)})", file=out)
     for d in decisions:
         codes = ", ".join(r["code"] for r in d.decision.get("reasons", []) if r.get("severity") != "info")
         print(f"{d.verdict.upper():6} {d.path} ({d.appid or '?'}){': ' + codes if codes else ''}", file=out)

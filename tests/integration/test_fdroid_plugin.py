@@ -15,8 +15,9 @@ import sys
 
 import pytest
 from tests import requirements
+from sqlalchemy import text
 from tests.integration.http_support import (APKS, FILINGS, HELLO, HELLO_LICENCE, HELLO_PACKAGE, LEGACY_PACKAGE,
-                                            count, free_port, start_gate)
+                                            ORACLE, count, free_port, start_gate)
 
 pytestmark = requirements.needs_tools("keytool", "jarsigner", "apksigner")
 
@@ -150,6 +151,15 @@ def test_against_a_gate_server_with_a_store_key(store, tmp_path):
         assert metadata(store, HELLO_PACKAGE)["Description"].endswith(f"APP备案号：{HELLO_LICENCE}\n")
         assert metadata(store, UNFILED)["Disabled"].startswith("APP备案")
 
+        # The inventory: what the index will carry (hello at its versionCode, as aapt reads it), what it drops.
+        posted = fdroid(store, "gate", "--server", gate.url, "--post-listings", env=key, check=False)
+        assert posted.returncode == 4 and "listings: 1 listed, 2 delisted" in posted.stdout, posted.stdout
+        with gate.engine.connect() as conn:
+            rows = conn.execute(text("SELECT package, status, version_code FROM listing")).all()
+        assert {r.package: (r.status, r.version_code) for r in rows if r.status == "listed"} == {
+            HELLO_PACKAGE: ("listed", ORACLE["hello_zh.apk"]["aapt"]["version_code"])}
+        assert count(gate.engine, "listing_event") == 3
+
         wrong = fdroid(store, "gate", "--server", gate.url, check=False,
                        env={**key, "GATE_WEBHOOK_SECRET": "not-the-secret"})
         assert wrong.returncode == 1 and "signature_mismatch" in wrong.stderr
@@ -166,6 +176,8 @@ def test_a_gate_that_cannot_decide_changes_nothing_and_usage_errors_say_so(store
     assert not (store / "repo" / "status" / "gate.json").exists()
     assert {p.name: p.read_bytes() for p in (store / "metadata").glob("*.yml")} == before
 
+    filings_listings = fdroid(store, "gate", "--filings", "filings.json", "--post-listings", check=False)
+    assert filings_listings.returncode == 2 and "--post-listings needs --server" in filings_listings.stderr
     neither = fdroid(store, "gate", check=False)
     assert neither.returncode == 2 and "--filings FILE" in neither.stderr
     no_key = fdroid(store, "gate", "--server", "http://127.0.0.1:1", check=False,
