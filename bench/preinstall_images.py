@@ -8,6 +8,12 @@ system (ext4, with an APEX), product (EROFS), vendor (ext4) and odm (ext4), then
 fixtures/images.py) and its sparse form as a build produces it (img2simg). It times the scan of the sparse
 super.img with --previous (the release engineer's command), best of --repeat, prints the machine, the load and
 the figures, and removes everything it built unless --keep.
+
+Beside the scan it computes the limit issue #28 sets: (reading the image once + the sum of each placed APK's
+extraction) ÷ cores, from the same machine in the same run — the image read once sequentially, and
+`extract_features` CPU seconds of each distinct source package, in process, times the copies placed — and prints
+the scan's ratio to it, in wall time and in CPU seconds (the scan's process tree against the limit's work), so a
+figure taken under load still says how far the scan is from what the cores allow.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import json
 import os
 import pathlib
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -44,7 +51,7 @@ def copy_apk(source: pathlib.Path, target: pathlib.Path) -> None:
     shutil.copyfile(source, target)
 
 
-def make_tree(tree: pathlib.Path, count: int) -> int:
+def make_tree(tree: pathlib.Path, count: int) -> list[pathlib.Path]:
     sources = []
     for name, share in MIX:
         sources += [corpus.path(name)] * max(1, int(count * share))
@@ -61,7 +68,35 @@ def make_tree(tree: pathlib.Path, count: int) -> int:
     (tree / "system" / "apex").mkdir(parents=True, exist_ok=True)
     build.apex(build.ext4(apex_tree, tree.parent / "apex_payload.img"),
                tree / "system" / "apex" / "com.example.bench.apex", "com.example.bench")
-    return len(sources)
+    return sources
+
+
+def read_seconds(path: pathlib.Path) -> float:
+    """Reading the image once, sequentially (what no scan can avoid)."""
+    started = time.perf_counter()
+    with path.open("rb") as fh:
+        while fh.read(1 << 20):
+            pass
+    return time.perf_counter() - started
+
+
+def extraction_cpu_seconds(sources: list[pathlib.Path]) -> float:
+    """Σ over placed APKs of extract_features' CPU seconds (all threads), each distinct source measured once."""
+    from collections import Counter
+
+    from gate.extract.pipeline import extract_features
+
+    total = 0.0
+    for source, copies in Counter(sources).items():
+        started = time.process_time()
+        extract_features(str(source))
+        total += (time.process_time() - started) * copies
+    return total
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> int:
@@ -76,7 +111,8 @@ def main() -> int:
     WORK.mkdir(parents=True)
     try:
         started = time.perf_counter()
-        apks = make_tree(WORK / "tree", args.apks)
+        sources = make_tree(WORK / "tree", args.apks)
+        apks = len(sources)
         tree = WORK / "tree"
         parts = [("system", build.ext4(tree / "system", WORK / "system.img")),
                  ("product", build.erofs(tree / "product", WORK / "product.img")),
@@ -94,13 +130,14 @@ def main() -> int:
         filings.write_text(json.dumps(FILINGS, ensure_ascii=False), encoding="utf-8")
         command = [sys.executable, "-m", "gate.cli", "preinstall", "scan", str(sparse), "--filings", str(filings),
                    "--out", str(WORK / "out")] + (["--jobs", str(args.jobs)] if args.jobs else [])
-        times = []
+        times, cpu = [], []
         for run in range(args.repeat):
             extra = ["--previous", str(WORK / "out" / "preinstall-report.json")] if run else []
             load = os.getloadavg()
-            start = time.perf_counter()
+            start, cpu0 = time.perf_counter(), _children_cpu()
             result = subprocess.run(command + extra, capture_output=True, text=True)
             times.append(time.perf_counter() - start)
+            cpu.append(_children_cpu() - cpu0)
             if result.returncode not in (0, 3, 4):
                 print(result.stderr, file=sys.stderr)
                 return 1
@@ -115,6 +152,17 @@ def main() -> int:
         print(f"built in {built:.0f} s; scan best of {len(times)}: {min(times):.1f} s; uptime: "
               + subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
         print(result.stdout.splitlines()[-2] if report.get("changes") else "")
+        cores = len(os.sched_getaffinity(0)) if args.jobs is None else min(args.jobs, os.cpu_count() or 1)
+        read_s, extract_s = read_seconds(sparse), extraction_cpu_seconds(sources)
+        limit = (read_s + extract_s) / cores
+        print(json.dumps({
+            "scan_best_s": round(min(times), 1), "scan_cpu_s": [round(c, 1) for c in cpu],
+            "image_read_s": round(read_s, 2), "extraction_cpu_s_sum": round(extract_s, 1), "cores": cores,
+            "limit_s": round(limit, 1), "goal_s (1.3 x limit)": round(1.3 * limit, 1),
+            "scan_over_limit": round(min(times) / limit, 2),
+            "scan_cpu_over_limit_work": round(min(cpu) / (read_s + extract_s), 2),
+            "load_average_after": [round(x, 1) for x in os.getloadavg()],
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}))
     finally:
         if not args.keep:
             shutil.rmtree(WORK, ignore_errors=True)

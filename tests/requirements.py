@@ -109,6 +109,18 @@ def apple_signed() -> pathlib.Path:
         raise missing(f"the Apple-signed Mach-O in {cache_dir()}", "python3 -m fixtures.apple_signed fetch") from None
 
 
+def rpk_toolkit():
+    """The official quick-app packager (npm @hap-toolkit/packager, pinned) and node, for building .rpk packages."""
+    from fixtures import quickapp
+
+    tool("node", how="apt-get install nodejs npm")
+    marker = quickapp.TOOLKIT_DIR / "node_modules" / "@hap-toolkit" / "packager" / "package.json"
+    if not marker.exists():
+        raise missing(f"{quickapp.TOOLKIT_PACKAGE}@{quickapp.TOOLKIT_VERSION} in {quickapp.TOOLKIT_DIR}",
+                      "python3 -m fixtures.quickapp toolkit (npm install into the cache, ~20 s)")
+    return quickapp.TOOLKIT_DIR
+
+
 def postgres_url() -> str:
     url = os.environ.get("GATE_TEST_POSTGRES_URL")
     if not url:

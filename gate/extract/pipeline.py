@@ -9,7 +9,6 @@ yields facts with ``problems`` set, and the decision engine blocks it.
 
 from __future__ import annotations
 
-import concurrent.futures
 import dataclasses
 import functools
 import hashlib
@@ -49,7 +48,10 @@ def _extract(shown: str, container: ApkContainer, trust: TrustRoots) -> PackageF
         facts = _read_by_format(shown, container, trust)
         return dataclasses.replace(facts, sha256=hashlib.sha256(container.view(0, container.size)).hexdigest(),
                                    size=container.size)
-    # The package digest (the check's identity) is hashed on a second core while the readers run.
+    # The package digest (the check's identity) is hashed on a second core while the readers run. Imported here:
+    # concurrent.futures brings logging along, which a small package's process never needs (start-up, issue #28).
+    import concurrent.futures
+
     with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="gate-digest") as background:
         digest = background.submit(_package_digest, container)
         facts = _read_by_format(shown, container, trust)
@@ -83,6 +85,12 @@ def _read_by_format(shown: str, container: ApkContainer, trust: TrustRoots = NO_
     if detected.format in ("hap", "app"):
         from gate.extract.harmony import read_harmony
         return read_harmony(shown, container, detected.format, trust=trust)
+    if detected.format == "rpk":
+        from gate.extract.quickapp import read_rpk
+        return read_rpk(shown, container)
+    if detected.format == "rpks":
+        from gate.extract.quickapp import read_rpks
+        return read_rpks(shown, container)
     if detected.format == "ipa":
         from gate.extract.ios import apple_root, read_ipa
         return read_ipa(shown, container, roots=(apple_root(),) + trust.for_platform("ios"))
@@ -169,6 +177,8 @@ def read_apk(shown: str, container: ApkContainer, *, scanner=None,
     signature = scan(container, verify, wanted, on_entry, unreadable)
     problems.extend(Problem(unreadable[e.name].code, unreadable[e.name].message)
                     for e in container.entries if e.name in unreadable)
+    if not shared:  # a split set's shared scanner reports once, for the whole set
+        problems.extend(Problem(code, message) for code, message in scanner.problems)
 
     if manifest is None:
         return facts(format=fmt, signature=signature, network=network(), problems=tuple(problems)), None

@@ -13,11 +13,12 @@ import csv
 import json
 import pathlib
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from gate.filings.problems import FieldProblem, FilingsInvalid
+from gate.filings.source_keys import source_key
 
 FORMATS = ("json", "jsonl", "csv", "xlsx")
 READ_CHUNK = 1 << 20
@@ -45,6 +46,10 @@ class RawRecord:
     row: int
     data: dict[str, Any] | None
     problems: list[FieldProblem] = field(default_factory=list)
+    # With ``read_records(..., known=...)``: the record text's key (gate.filings.source_keys), None for tabular rows;
+    # ``known`` when the key is among the given ones — then ``data`` is None and the text was not even parsed.
+    source_key: str | None = None
+    known: bool = False
 
 
 def detect_format(path: pathlib.Path) -> str:
@@ -67,11 +72,18 @@ def detect_format(path: pathlib.Path) -> str:
     return "csv"
 
 
-def read_records(path: str | pathlib.Path, fmt: str | None = None) -> Iterator[RawRecord]:
-    """Stream the raw records of a filings file; file-level faults raise FilingsInvalid."""
+def read_records(path: str | pathlib.Path, fmt: str | None = None, *,
+                 known: Container[str] | None = None) -> Iterator[RawRecord]:
+    """Stream the raw records of a filings file; file-level faults raise FilingsInvalid.
+
+    With ``known`` (source keys of records the registry holds), JSON records carry their source key, and a record
+    whose key is known comes back unparsed (``known=True``)."""
     p = pathlib.Path(path)
     try:
         kind = fmt or detect_format(p)
+        if kind in ("json", "jsonl") and known is not None:
+            yield from (_json_array if kind == "json" else _json_lines)(p, known)
+            return
         reader = {"json": _json_array, "jsonl": _json_lines, "csv": _csv, "xlsx": _xlsx}[kind]
         yield from reader(p)
     except OSError as exc:
@@ -80,7 +92,7 @@ def read_records(path: str | pathlib.Path, fmt: str | None = None) -> Iterator[R
         raise FilingsInvalid(f"{p}: not UTF-8 text (byte {exc.start})", code="filings_unreadable") from None
 
 
-def _json_array(path: pathlib.Path) -> Iterator[RawRecord]:
+def _json_array(path: pathlib.Path, known: Container[str] | None = None) -> Iterator[RawRecord]:
     """A JSON array read element by element (raw_decode over a sliding buffer), so memory stays bounded."""
     decoder = json.JSONDecoder()
     with path.open("r", encoding="utf-8-sig") as fh:
@@ -110,7 +122,7 @@ def _json_array(path: pathlib.Path) -> Iterator[RawRecord]:
                     # A number/string cut at a chunk border would parse short: only trust it when more follows.
                     if end < len(buf) or eof:
                         index += 1
-                        yield _record(index, value)
+                        yield _keyed(_record(index, value), buf[pos:end], known)
                         pos = end
                         continue
             if eof:
@@ -126,18 +138,35 @@ def _record(row: int, value: Any) -> RawRecord:
     return RawRecord(row, None, [FieldProblem("record", "record_syntax", "a filing record is a JSON object", row)])
 
 
-def _json_lines(path: pathlib.Path) -> Iterator[RawRecord]:
+def _keyed(record: RawRecord, text: str, known: Container[str] | None) -> RawRecord:
+    if known is not None and record.data is not None:
+        record.source_key = source_key(text)
+        if record.source_key in known:
+            record.data, record.known = None, True
+    return record
+
+
+def _json_lines(path: pathlib.Path, known: Container[str] | None = None) -> Iterator[RawRecord]:
     with path.open("r", encoding="utf-8-sig") as fh:
         for lineno, line in enumerate(fh, 1):
             if not line.strip():
                 continue
+            key = None
+            if known is not None:
+                key = source_key(line.strip())
+                if key in known:  # the registry holds exactly this text's filing: no need to parse it
+                    yield RawRecord(lineno, None, source_key=key, known=True)
+                    continue
             try:
                 value = json.loads(line)
             except (json.JSONDecodeError, RecursionError) as exc:
                 message = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
                 yield RawRecord(lineno, None, [FieldProblem("record", "json_syntax", message, lineno)])
                 continue
-            yield _record(lineno, value)
+            record = _record(lineno, value)
+            if record.data is not None:
+                record.source_key = key
+            yield record
 
 
 def sniff_encoding(path: pathlib.Path) -> str:

@@ -6,7 +6,9 @@ The writer (``FilingSink``) is either the database (``gate.store.filings.Databas
   the caller runs the whole import in one transaction, and this function raises before it commits;
 - problems are streamed to ``on_problem`` as they are found and only the first ``MAX_KEPT_PROBLEMS`` are kept in
   the report, so a million bad rows do not exhaust memory;
-- records go to the sink in batches of ``BATCH_SIZE`` (one round trip per table per batch, not per row).
+- records go to the sink in batches of ``BATCH_SIZE`` (one round trip per table per batch, not per row);
+- a sink that stores source keys (``known_source_keys``, see ``gate.filings.source_keys``) gets each record's key
+  beside it, and records it already holds byte for byte as ``KnownRecord``s, neither parsed nor validated again.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Protocol
 
 from gate.filings.problems import FieldProblem, FilingsInvalid
 from gate.filings.records import Filing
-from gate.filings.stream import parallel_worthwhile, validated, validated_in_parallel
+from gate.filings.stream import KnownRecord, parallel_worthwhile, validated, validated_in_parallel
 from gate.progress import Progress
 
 BATCH_SIZE = 2000
@@ -29,9 +31,11 @@ CREATED, CHANGED, UNCHANGED = "created", "changed", "unchanged"
 
 
 class FilingSink(Protocol):
-    def write_batch(self, filings: Sequence[Filing]) -> list[str | list[FieldProblem]]:
+    def write_batch(self, filings: Sequence[Filing | KnownRecord], source_keys: Sequence[str | None] | None = None,
+                    ) -> list[str | list[FieldProblem]]:
         """Store the batch; for each filing its outcome (CREATED/CHANGED/UNCHANGED) or the problems refusing it
-        (``licence_duplicate`` within one import, ``identifier_conflict`` with another active filing)."""
+        (``licence_duplicate`` within one import, ``identifier_conflict`` with another active filing).
+        ``source_keys`` and KnownRecords only reach sinks with ``known_source_keys()``."""
 
 
 @dataclass
@@ -58,7 +62,8 @@ class _Run:
                  batch_size: int) -> None:
         self.sink, self.skip_invalid, self.on_problem, self.batch_size = sink, skip_invalid, on_problem, batch_size
         self.report = ImportReport()
-        self.pending: list[tuple[str, int, Filing]] = []
+        self.keyed = False  # the sink takes source keys
+        self.pending: list[tuple[str, int, Filing | KnownRecord, str | None]] = []
 
     def problem(self, p: FieldProblem) -> None:
         if p.severity == "error":
@@ -82,10 +87,10 @@ class _Run:
         # Once an error is certain to abort the import, stop writing but keep validating to report every row.
         return self.skip_invalid or self.report.errors == 0
 
-    def add(self, source: str, row: int, filing: Filing) -> None:
+    def add(self, source: str, row: int, filing: Filing | KnownRecord, key: str | None) -> None:
         if not self.writing:
             return
-        self.pending.append((source, row, filing))
+        self.pending.append((source, row, filing, key))
         if len(self.pending) >= self.batch_size:
             self.flush()
 
@@ -93,8 +98,12 @@ class _Run:
         batch, self.pending = self.pending, []
         if not batch or not self.writing:
             return
-        outcomes = self.sink.write_batch([f for _, _, f in batch])
-        for (source, row, _), outcome in zip(batch, outcomes, strict=True):
+        filings = [f for _, _, f, _ in batch]
+        if self.keyed:
+            outcomes = self.sink.write_batch(filings, source_keys=[k for *_, k in batch])
+        else:
+            outcomes = self.sink.write_batch(filings)
+        for (source, row, _, _), outcome in zip(batch, outcomes, strict=True):
             if isinstance(outcome, list):
                 self.reject(source, row, outcome)
             else:
@@ -110,17 +119,23 @@ def import_files(paths: Sequence[str | pathlib.Path], sink: FilingSink, *, skip_
     the records, their order and every problem are the same either way.
     """
     run = _Run(sink, skip_invalid, on_problem, batch_size)
-    records = validated_in_parallel(paths) if parallel_worthwhile(paths) else validated(paths)
-    for source, row, filing, problems in records:
+    known_source_keys = getattr(sink, "known_source_keys", None)
+    known = known_source_keys() if known_source_keys is not None else None
+    run.keyed = known is not None
+    records = validated_in_parallel(paths, known) if parallel_worthwhile(paths) else validated(paths, known)
+    for source, row, filing, problems, key in records:
         run.report.records += 1
         if progress is not None:
             progress.advance()
+        if isinstance(filing, KnownRecord):
+            run.add(source, row, filing, key)
+            continue
         if filing is None or any(p.severity == "error" for p in problems):
             run.reject(source, row, problems)
             continue
         for p in problems:  # warnings only
             run.problem(p.at(row=p.row or row, source=source))
-        run.add(source, row, filing)
+        run.add(source, row, filing, key)
     run.flush()
     report = run.report
     if report.errors and not skip_invalid:

@@ -28,8 +28,12 @@ def conflict_problem(filing: Filing, index: int, identifier: str, other: str) ->
 
 
 def duplicate_problem(filing: Filing) -> FieldProblem:
+    return licence_duplicate_problem(filing.service_licence)
+
+
+def licence_duplicate_problem(service_licence: str) -> FieldProblem:
     return FieldProblem("service_licence", "licence_duplicate",
-                        f"{filing.service_licence} appears more than once with different content in this import "
+                        f"{service_licence} appears more than once with different content in this import "
                         "(rows of one filing must be adjacent in CSV/XLSX)")
 
 

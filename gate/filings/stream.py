@@ -13,16 +13,30 @@ import multiprocessing
 import os
 import pathlib
 import queue
-from collections.abc import Iterator, Sequence
+import tempfile
+from collections.abc import Container, Iterator, Sequence
+from dataclasses import dataclass
 
 from gate.errors import GateError
 from gate.filings.formats import read_records
 from gate.filings.problems import FieldProblem, FilingsInvalid
 from gate.filings.records import Filing
+from gate.filings.source_keys import read_keys, write_keys
 from gate.filings.validate import validate_record
 
-# A validated record: its file, its row, the Filing (None when invalid) and all its problems.
-Validated = tuple[str, int, Filing | None, list[FieldProblem]]
+
+
+@dataclass(frozen=True)
+class KnownRecord:
+    """A record whose text the registry already holds as its filing's current version (gate.filings.source_keys):
+    neither parsed nor validated again."""
+
+    source_key: str
+
+
+# A validated record: its file, its row, the Filing (None when invalid; a KnownRecord when recognised by its key),
+# all its problems, and its source key (None when it has problems, or no text to key).
+Validated = tuple[str, int, Filing | KnownRecord | None, list[FieldProblem], str | None]
 
 PARALLEL_MIN_BYTES = 16 * 1024 * 1024  # ~40,000 records: below it, starting a process costs more than it saves
 CHUNK_RECORDS = 1000
@@ -30,15 +44,20 @@ QUEUE_CHUNKS = 16  # bounded: a slow writer holds the reader back instead of fil
 CHILD_POLL_SECONDS = 1.0
 
 
-def validated(paths: Sequence[str | pathlib.Path]) -> Iterator[Validated]:
-    """Read and validate every record of every file, in order."""
+def validated(paths: Sequence[str | pathlib.Path], known: Container[str] | None = None) -> Iterator[Validated]:
+    """Read and validate every record of every file, in order; with ``known`` source keys, records recognised by
+    their key come as KnownRecord and every other record carries its key when it has no problem."""
     for path in paths:
         source = str(path)
-        for raw in read_records(path):
+        for raw in read_records(path, known=known):
+            if raw.known:
+                yield source, raw.row, KnownRecord(raw.source_key), [], raw.source_key
+                continue
             filing, problems = (None, []) if raw.data is None else validate_record(raw.data)
             if filing is not None:
                 filing.digest()  # cached on the record: computed beside validation, off the writer's path
-            yield source, raw.row, filing, raw.problems + problems
+            problems = raw.problems + problems
+            yield source, raw.row, filing, problems, (raw.source_key if filing is not None and not problems else None)
 
 
 def parallel_worthwhile(paths: Sequence[str | pathlib.Path]) -> bool:
@@ -53,14 +72,20 @@ def parallel_worthwhile(paths: Sequence[str | pathlib.Path]) -> bool:
     return total >= PARALLEL_MIN_BYTES
 
 
-def validated_in_parallel(paths: Sequence[str | pathlib.Path]) -> Iterator[Validated]:
-    """``validated(paths)`` computed in a child process; a failure there is raised here with its code."""
+def validated_in_parallel(paths: Sequence[str | pathlib.Path],
+                          known: set[str] | frozenset[str] | None = None) -> Iterator[Validated]:
+    """``validated(paths, known)`` computed in a child process; a failure there is raised here with its code."""
     context = multiprocessing.get_context("spawn")
     chunks = context.Queue(maxsize=QUEUE_CHUNKS)
-    child = context.Process(target=_produce, args=([str(p) for p in paths], chunks), daemon=True,
+    keys_file = None
+    if known is not None:  # a file, not the queue: a million keys pickled through a pipe would cost more
+        fd, keys_file = tempfile.mkstemp(prefix="gate-source-keys-", suffix=".txt")
+        os.close(fd)
+        write_keys(known, keys_file)
+    child = context.Process(target=_produce, args=([str(p) for p in paths], chunks, keys_file), daemon=True,
                             name="gate-filings-reader")
-    child.start()
     try:
+        child.start()
         while True:
             try:
                 message = chunks.get(timeout=CHILD_POLL_SECONDS)
@@ -80,14 +105,18 @@ def validated_in_parallel(paths: Sequence[str | pathlib.Path]) -> Iterator[Valid
     finally:
         if child.is_alive():
             child.terminate()
-        child.join()
+        if child.pid is not None:
+            child.join()
         chunks.close()
+        if keys_file is not None:
+            os.unlink(keys_file)
 
 
-def _produce(paths: list[str], chunks) -> None:
+def _produce(paths: list[str], chunks, keys_file: str | None = None) -> None:
     try:
         chunk: list[Validated] = []
-        for item in validated(paths):
+        known = read_keys(keys_file) if keys_file is not None else None
+        for item in validated(paths, known):
             chunk.append(item)
             if len(chunk) >= CHUNK_RECORDS:
                 chunks.put(("records", chunk))

@@ -88,6 +88,10 @@ SCHEMAS = {
         "reasons": {"type": "array", "items": {"$ref": "#/components/schemas/Reason"}},
         "filing": FILING_OR_NULL,
         "package": {"$ref": "#/components/schemas/PackageSummary"}}},
+    "Review": {"type": ["object", "null"], "description": "a person's decision on a `review` check (GET only); null "
+               "while nobody has reviewed it", "required": ["outcome", "comment", "reviewer", "at"], "properties": {
+        "outcome": {"enum": ["approved", "rejected"]}, "comment": {"type": "string"}, "reviewer": {"type": "string"},
+        "at": {"type": "string", "format": "date-time", "description": "ISO 8601 in Beijing time (+08:00)"}}},
     "Queued": {"type": "object", "required": ["check_id", "status_url"], "properties": {
         "check_id": {"type": "string"}, "status": {"enum": ["queued", "running"]},
         "status_url": {"type": "string"}}},
@@ -98,6 +102,9 @@ SCHEMAS = {
                   "path": {"type": "string"}, "verdict": {"enum": ["allow", "review", "block"]},
                   "reasons": {"type": "array", "items": {"$ref": "#/components/schemas/Reason"}},
                   "filing": FILING_OR_NULL,
+                  "checked_at": {"type": "string", "format": "date-time",
+                                 "description": "when the check was received, ISO 8601 in Beijing time (+08:00)"},
+                  "review": {"$ref": "#/components/schemas/Review"},
                   "package": {"$ref": "#/components/schemas/PackageSummary"},
                   "error": {"$ref": "#/components/schemas/ErrorDetail"}}},
     "ListingEvent": {"type": "object", "required": ["package", "action", "at"], "properties": {
@@ -135,7 +142,8 @@ SCHEMAS = {
                                     "download_domain", "business_domain")}}},
     "PreinstallItem": {"type": "object", "required": ["package"], "properties": {
         "package": {"type": "string"}, "cert_sha256": {"type": "string"}, "cert_md5": {"type": "string"},
-        "version_code": {"type": "integer"}}},
+        "version_code": {"type": "integer"},
+        "platform": {"type": "string", "enum": ["android", "quickapp"], "default": "android"}}},
     "PreinstallList": {"type": "object", "required": ["items"], "properties": {
         "items": {"type": "array", "items": {"$ref": "#/components/schemas/PreinstallItem"}}}},
     "PreinstallItemResult": {"type": "object", "required": ["index", "verdict", "reasons"], "properties": {
@@ -165,6 +173,11 @@ UPLOAD_BODY = {"required": True, "content": {
     "multipart/form-data": {"schema": {"type": "object", "required": ["package"], "properties": {
         "package": {"type": "string", "format": "binary",
                     "contentMediaType": "application/vnd.android.package-archive"},
+        "unpacked": {"type": "string", "format": "binary",
+                     "contentMediaType": "application/vnd.android.package-archive",
+                     "description": "optional: the unpacked build of a packed (加固) package; when it pairs (same "
+                                    "package, versionCode and signers) its network resources decide, otherwise "
+                                    "unpacked_mismatch blocks"},
         "metadata": {"type": "string", "description": "JSON object: store_app_id, developer_entity, callback_url, category"}}}},
     "application/json": {"schema": {
         "type": "object", "required": ["package_url", "sha256"],
@@ -183,29 +196,42 @@ ASYNC_PARAM = {"name": "async", "in": "query", "schema": {"enum": ["1"]},
 PAGES: dict[str, dict[str, str]] = {
     "/": {"get": "Developer pre-check page (zh-CN; ?lang=en)"},
     "/precheck": {"get": "Developer pre-check page", "post": "Upload from the pre-check page"},
+    "/precheck/r/{token}": {"get": "A kept pre-check result: only for the browser that uploaded it (cookie "
+                                   "gate_precheck), for 7 days"},
     "/precheck/certificate": {"post": "Filing values from a public certificate or provisioning profile"},
     "/console": {"get": "Redirect to the console dashboard"},
     "/console/": {"get": "Dashboard: decisions per day, top reasons, review queue age, sync and report state"},
     "/console/login": {"get": "Sign-in page", "post": "Sign in (username, password, csrf_token)"},
     "/console/logout": {"post": "Sign out"},
-    "/console/reviews": {"get": "Review queue, oldest first (?store, ?reason, ?age hours)"},
-    "/console/checks": {"get": "Checks (?verdict, ?package, ?reason)"},
+    "/console/reviews": {"get": "Review queue, oldest first (?store, ?reason, ?age hours; keyset paging: ?sort, "
+                                "?after, ?before, ?page=last, ?size; links rel=next/prev)"},
+    "/console/checks": {"get": "Checks (?verdict, ?package, ?reason, ?store, ?sha256; keyset paging)"},
     "/console/filing-applications": {"get": "Filing applications, newest first (?status, ?package); no personal data"},
     "/console/checks/{check_id}": {"get": "A check: reasons with evidence, package beside its filing, reviews"},
+    "/console/reviews/bulk": {"post": "Approve or reject the ticked checks with one comment (reviewer role; "
+                                      "each settled on its own, up to 100)"},
+    "/console/checks/{check_id}/claim": {"post": "Claim a review item for 30 minutes, or release it (release=1)"},
     "/console/checks/{check_id}/review": {"post": "Approve or reject a review (outcome, comment; reviewer role)"},
     "/console/checks/{check_id}/apply": {"get": "The filing application form (代为备案) pre-filled from the check",
                                          "post": "File on the developer's behalf (reviewer role; the API's checks)"},
     "/console/filings": {"get": "Filings (?q number, package or unit)"},
     "/console/filings/{licence}": {"get": "A filing with its version history"},
     "/console/exemptions": {"get": "Exemption register (?q, ?state)", "post": "Add an exemption (admin)"},
-    "/console/exemptions/{exemption_id}/revoke": {"post": "Revoke an exemption (admin)"},
+    "/console/exemptions/{exemption_id}/revoke": {"get": "Confirm revoking: names the consequence, asks why",
+                                                  "post": "Revoke an exemption (admin; confirm=1, why required)"},
     "/console/listings": {"get": "Listings inventory (?package, ?status)"},
     "/console/reports": {"get": "Regulator reports with attempts and receipts"},
     "/console/callbacks": {"get": "Callbacks and delist notices with their delivery state (?status)"},
     "/console/clients": {"get": "API clients", "post": "Create an API client (admin)"},
-    "/console/clients/{client_id}/rotate": {"post": "Rotate a client's API key and webhook secret (admin)"},
-    "/console/clients/{client_id}/disable": {"post": "Disable or enable a client (admin)"},
+    "/console/clients/{client_id}/rotate": {"get": "Confirm rotating: the live integration stops at once",
+                                            "post": "Rotate a client's API key and webhook secret (admin; confirm=1)"},
+    "/console/clients/{client_id}/disable": {"get": "Confirm disabling a client",
+                                             "post": "Disable (confirm=1) or enable a client (admin)"},
     "/console/trust-roots": {"get": "The roots each platform's signatures may chain to (built in and configured)"},
+    "/console/users": {"get": "Console users (admin)", "post": "Create a user; its password is shown once (admin)"},
+    "/console/users/{username}": {"post": "Reset a password, disable/enable, change a role (admin; audited)"},
+    "/console/audit": {"get": "The audit trail, newest first (?actor, ?subject, ?action, ?from, ?to Beijing dates; "
+                              "keyset paging)"},
     "/console/static/{filename}": {"get": "The console's CSS and JavaScript"},
 }
 
@@ -251,10 +277,13 @@ def document() -> dict:
             "summary": "Filing number and MIIT link for a store page (?format=html: an HTML fragment)",
             "security": BEARER,
             "parameters": [_path_parameter("package"),
-                           {"name": "format", "in": "query", "schema": {"enum": ["json", "html"]}}],
+                           {"name": "format", "in": "query", "schema": {"enum": ["json", "html"]}},
+                           {"name": "platform", "in": "query", "schema": {
+                               "enum": ["android", "ios", "harmony", "quickapp", "miniprogram"],
+                               "default": "android"}}],
             "responses": {"200": {"description": "Badge", "content": {
                 "application/json": {"schema": {"$ref": "#/components/schemas/Badge"}},
-                "text/html": {"schema": {"type": "string"}}}}, **_errors(401, 403, 404, 500)}}},
+                "text/html": {"schema": {"type": "string"}}}}, **_errors(400, 401, 403, 404, 500)}}},
         "/api/v1/preinstall/checks": {"post": {
             "operationId": "check_preinstall_list", "tags": ["device-maker"],
             "summary": "Device maker preinstall list check", "security": BEARER,

@@ -10,7 +10,10 @@ from sqlalchemy.engine import Connection
 from gate.store.tables import AuditEvent, utcnow
 
 
+_INSERT_EVENT = insert(AuditEvent.__table__)  # built once: every audited change runs it
+
+
 def record_event(conn: Connection, *, actor: str, action: str, subject: str | None, details: dict) -> None:
-    conn.execute(insert(AuditEvent.__table__), {
+    conn.execute(_INSERT_EVENT, {
         "at": utcnow(), "actor": actor, "action": action, "subject": subject,
         "details": json.dumps(details, ensure_ascii=False, sort_keys=True, default=str)})

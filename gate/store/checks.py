@@ -21,6 +21,7 @@ from gate.store.filings import DatabaseRegistry
 from gate.store.tables import Check, utcnow
 
 C = Check.__table__
+_INSERT_CHECK = insert(C).returning(C.c.id)  # built once: it runs for every decision stored
 
 
 def _json(value: dict) -> str:
@@ -42,10 +43,12 @@ def record_check(conn: Connection, *, facts: PackageFacts, decision: Decision, p
         "filing_version_id": decision.filing.version_id if decision.filing is not None else None,
         "policy": _json(policy.as_dict()), "decision": _json(decision.as_dict()),
         "developer_entity": developer_entity, "gate_version": __version__, "category": category,
+        "unpacked_sha256": facts.pairing.unpacked_sha256 if facts.pairing is not None else None,
     }
-    check_id = conn.execute(insert(C).returning(C.c.id), row).scalar_one()
+    check_id = conn.execute(_INSERT_CHECK, row).scalar_one()
     record_event(conn, actor=actor, action="check", subject=facts.package or facts.path,
                  details={"check_id": check_id, "verdict": decision.verdict, "package_sha256": facts.sha256,
+                          **({"unpacked_sha256": row["unpacked_sha256"]} if row["unpacked_sha256"] else {}),
                           "filing_version_id": row["filing_version_id"]})
     return check_id
 

@@ -43,6 +43,9 @@ class Filing(SQLModel, table=True):
     blacklisted: bool = Field(default=False)
     last_import_id: str | None = Field(default=None, max_length=36)  # detects a licence twice in one import
     updated_at: dt.datetime = Field(default_factory=utcnow)
+    # The source key (gate.filings.source_keys) of the record text the current version came from, when that text
+    # validated without any problem; a re-import recognises the same text by it and skips validation.
+    source_key: str | None = Field(default=None, max_length=32)
 
 
 class FilingVersion(SQLModel, table=True):
@@ -120,6 +123,8 @@ class Check(SQLModel, table=True):
     developer_entity: str | None = None
     gate_version: str = Field(max_length=32)
     category: str | None = None  # the store's category for the app (decision step 10), migration 0600
+    # The unpacked build checked beside a packed package (gate.pairing), migration 0650: both digests are kept.
+    unpacked_sha256: str | None = Field(default=None, max_length=64)
 
 
 class AuditEvent(SQLModel, table=True):

@@ -34,7 +34,7 @@ def filings_file(tmp_path):
 
 def _comparable(items):
     return [(source, row, filing.canonical_json() if filing else None, filing.digest() if filing else None,
-             [p.as_dict() for p in problems]) for source, row, filing, problems in items]
+             [p.as_dict() for p in problems], key) for source, row, filing, problems, key in items]
 
 
 def test_parallel_reader_yields_exactly_the_in_process_records(filings_file):
@@ -42,7 +42,7 @@ def test_parallel_reader_yields_exactly_the_in_process_records(filings_file):
     there = _comparable(validated_in_parallel([filings_file, filings_file]))
     assert len(here) == 7002
     assert there == here
-    assert sum(1 for *_, problems in here if any(p["severity"] == "error" for p in problems)) > 70
+    assert sum(1 for *_, problems, _key in here if any(p["severity"] == "error" for p in problems)) > 70
 
 
 def test_a_file_fault_in_the_child_is_raised_with_its_code(tmp_path):
@@ -63,3 +63,22 @@ def test_import_switches_to_the_parallel_reader_above_the_threshold(filings_file
     monkeypatch.setattr(stream, "PARALLEL_MIN_BYTES", 1)
     big = import_files([filings_file], MemoryRegistry(), skip_invalid=True)
     assert big.as_dict() == small.as_dict()
+
+
+def test_parallel_reader_recognises_the_same_known_records(filings_file):
+    from gate.filings.stream import KnownRecord
+
+    text = filings_file.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    # Every third record without the wildcard domain (a warning): those validate without problems and get keys.
+    lines = [x.replace(', "*.wild.example.cn"', "") if i % 3 else x for i, x in enumerate(lines)]
+    filings_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    keyed = list(validated([filings_file], frozenset()))
+    known = frozenset(key for *_, key in keyed[::2] if key is not None)
+    here = list(validated([filings_file], known))
+    there = list(validated_in_parallel([filings_file], known))
+    assert [(s, r, f if isinstance(f, KnownRecord) else None, k) for s, r, f, _, k in there] == \
+        [(s, r, f if isinstance(f, KnownRecord) else None, k) for s, r, f, _, k in here]
+    assert sum(isinstance(f, KnownRecord) for _, _, f, _, _ in here) == len(known) > 500
+    # Records with problems (errors or warnings) never get a key.
+    assert all(k is None for _, _, f, problems, k in keyed if problems)

@@ -10,6 +10,10 @@ import gate.extract
 
 FORBIDDEN_IN_EXTRACT = ("flask", "sqlmodel", "sqlalchemy", "requests", "werkzeug", "apscheduler")
 HEAVY_FOR_HELP = ("flask", "sqlalchemy", "sqlmodel", "cryptography", "requests", "gate.extract")
+# The web, database and scheduler stacks: a developer's `gate features` / `gate check --filings` runs without them
+# (issue #28: start-up is what every shell user and CI job pays for each package).
+SERVER_STACKS = ("flask", "werkzeug", "jinja2", "sqlalchemy", "sqlmodel", "alembic", "psycopg", "apscheduler",
+                 "gunicorn", "requests", "urllib3")
 
 
 def _modules_after(code: str) -> set[str]:
@@ -32,3 +36,27 @@ def test_help_stays_lean():
         "with contextlib.redirect_stdout(io.StringIO()):\n    main(['--help'])")
     heavy = {m for m in loaded for bad in HEAVY_FOR_HELP if m == bad or m.startswith(bad + ".")}
     assert not heavy, f"`gate --help` imports {sorted(heavy)}"
+
+
+def _modules_after_cli(*args: str) -> set[str]:
+    return _modules_after(
+        "import contextlib, io\nfrom gate.cli import main\n"
+        f"with contextlib.redirect_stdout(io.StringIO()):\n    main({list(args)!r})")
+
+
+def _stacks(loaded: set[str]) -> list[str]:
+    return sorted({m for m in loaded for bad in SERVER_STACKS if m == bad or m.startswith(bad + ".")})
+
+
+def test_features_and_offline_check_load_no_server_stack(tmp_path):
+    from tests.oracle import FIXTURES
+
+    apk = str(FIXTURES / "hello_zh.apk")
+    features = _modules_after_cli("features", "--json", apk)
+    assert "gate.extract.pipeline" in features  # it did the work
+    assert not _stacks(features), f"`gate features` imports {_stacks(features)}"
+    filings = tmp_path / "filings.json"
+    filings.write_text("[]", encoding="utf-8")
+    check = _modules_after_cli("check", "--json", "--filings", str(filings), apk)
+    assert "gate.decide" in check
+    assert not _stacks(check), f"`gate check --filings` imports {_stacks(check)}"

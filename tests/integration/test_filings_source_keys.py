@@ -1,0 +1,175 @@
+"""The fast import paths change nothing: the registry and every report are those of validating every record into
+a registry that keeps all its indexes.
+
+Fast paths under test (gate.store.filings, gate.filings.source_keys): an import into an empty registry builds its
+secondary indexes once at the end; a record whose text the registry holds (its source key) is neither parsed nor
+validated again. The reference is the same sequence of imports with both switched off — the gate's import as it
+was before them — into the same database, emptied; the two registry dumps (every filing, version, identity and
+domain, without ids and times) and the reports must be equal, on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import inspect, select, text
+
+from gate.filings.problems import FilingsInvalid
+from gate.store import filings as store_filings
+from gate.store.filings import DatabaseSink, import_into_database
+from gate.store.tables import Filing, FilingDomain, FilingIdentity, FilingVersion
+
+MD5 = "0176d8d0130a8b0d3729e7833d7cb8cc"
+OTHER_MD5 = "7c0dd4a5ad2ca3b59e1f5fbb93c7d2e1"
+
+
+def record(i: int, **over) -> dict:
+    r = {"service_licence": f"京ICP备2024{i:06d}号-1A", "service_type": "app", "service_name": f"应用{i}",
+         "unit_name": f"测试科技有限公司{i % 7}", "status": "cancelled" if i % 11 == 0 else "active",
+         "approved_at": "2024-03-05",
+         "platforms": [{"platform": "android", "identifier": f"cn.keys.app{i}", "signature_md5": MD5}],
+         "domains": [f"app{i}.example.cn"]}
+    if i % 13 == 0:
+        r["domains"].append("*.wild.example.cn")  # a warning: never keyed, reported on every import
+    if i % 5 == 0:
+        r["platforms"].append({"platform": "ios", "identifier": f"cn.keys.app{i}",
+                               "signature_sha1": "AB" * 20})
+    r.update(over)
+    return r
+
+
+def line(r: dict, *, spaced: bool = False) -> str:
+    return json.dumps(r, ensure_ascii=False, indent=None, separators=(", ", ": ") if spaced else (",", ":"))
+
+
+def write(path, lines: list[str]):
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def scenario(tmp_path) -> list[tuple[list, bool]]:
+    """Files imported in order, each with skip_invalid: what a registry meets over a few days of exports."""
+    base = [line(record(i)) for i in range(300)]
+    first = write(tmp_path / "day1.jsonl", base)
+    # Day 2: mostly unchanged text; some changed; one reformatted (same content, other text); the same line twice;
+    # a licence changed and then its old text again (a duplicate); a new filing claiming an identifier another
+    # active filing holds (a conflict); one filing cancelled, then a new one taking its package.
+    day2 = list(base)
+    day2[10] = line(record(10, service_name="改名应用10"))
+    day2[12] = line(record(12), spaced=True)
+    day2.append(base[20])
+    day2.append(line(record(30, unit_name="新单位")))  # after its unchanged text on row 31: a duplicate
+    day2.append(base[30])
+    day2.append(line(record(400, platforms=[{"platform": "android", "identifier": "cn.keys.app40",
+                                             "signature_md5": OTHER_MD5}])))
+    day2[41] = line(record(41, status="cancelled"))
+    day2.append(line(record(401, platforms=[{"platform": "android", "identifier": "cn.keys.app41",
+                                             "signature_md5": OTHER_MD5}])))
+    second = write(tmp_path / "day2.jsonl", day2)
+    # Day 3: the old text of a filing changed on day 2 (a new version), then its day-2 text (now a duplicate); the
+    # reformatted one again. Then an invalid record without skip_invalid rolls a whole file back, and two files
+    # together bring texts known and unknown in both orders.
+    day3 = [base[10], day2[10], day2[12]] + base[100:150]
+    third = write(tmp_path / "day3.jsonl", day3)
+    broken = write(tmp_path / "broken.jsonl", base[:50] + [line(record(999, status="maybe"))])
+    return [([first], True), ([second], True), ([third], True), ([broken], False), ([third, second], True)]
+
+
+def run(engine, steps) -> list:
+    reports = []
+    for files, skip_invalid in steps:
+        try:
+            reports.append(import_into_database(engine, files, skip_invalid=skip_invalid).as_dict())
+        except FilingsInvalid as exc:
+            reports.append({"refused": exc.code})
+    return reports
+
+
+def dump(engine) -> dict:
+    F, V, I, D = Filing.__table__, FilingVersion.__table__, FilingIdentity.__table__, FilingDomain.__table__  # noqa: E741
+    with engine.connect() as conn:
+        versions = {vid: (licence, n) for vid, licence, n in conn.execute(
+            select(V.c.id, V.c.service_licence, V.c.version))}
+        return {
+            "filings": sorted((r.service_licence, r.main_licence, r.version, r.digest, r.status, r.blacklisted,
+                               versions[r.current_version_id]) for r in conn.execute(select(F))),
+            "versions": sorted((r.service_licence, r.version, r.digest, r.service_type, r.service_name, r.unit_name,
+                                r.status, r.blacklisted, r.approved_at, r.record) for r in conn.execute(select(V))),
+            "identities": sorted((versions[r.version_id], r.platform, r.identifier, r.public_key or "",
+                                  r.public_key_digest or "", r.signature_md5 or "", r.signature_sha1 or "",
+                                  r.signature_sha256 or "") for r in conn.execute(select(I))),
+            "domains": sorted((versions[r.version_id], r.name) for r in conn.execute(select(D))),
+        }
+
+
+def empty(engine) -> None:
+    with engine.begin() as conn:
+        for table in ("filing", "filing_identity", "filing_domain", "filing_version"):
+            conn.execute(text(f"DELETE FROM {table}"))
+
+
+def indexes(engine) -> set[str]:
+    insp = inspect(engine)
+    return {ix["name"] for t in ("filing", "filing_version", "filing_identity", "filing_domain")
+            for ix in insp.get_indexes(t)}
+
+
+def test_fast_paths_leave_registry_and_reports_identical(migrated_engine, tmp_path, monkeypatch):
+    steps = scenario(tmp_path)
+    before = indexes(migrated_engine)
+    known_hits: list[str] = []
+    counted = DatabaseSink._known_outcome
+
+    def counting(self, rec):
+        known_hits.append(rec.source_key)
+        return counted(self, rec)
+
+    monkeypatch.setattr(DatabaseSink, "_known_outcome", counting)
+    fast_reports = run(migrated_engine, steps)
+    fast = dump(migrated_engine)
+    assert indexes(migrated_engine) == before  # the deferred indexes were built again
+    assert len(known_hits) > 400  # the fast path ran: most of days 2 and 3 were recognised by their text
+
+    empty(migrated_engine)
+    monkeypatch.setattr(DatabaseSink, "known_source_keys", None)  # the importer then validates every record
+    monkeypatch.setattr(DatabaseSink, "defer_indexes", lambda self: None)
+    reference_reports = run(migrated_engine, steps)
+    assert dump(migrated_engine) == fast
+    assert reference_reports == fast_reports
+    # The scenario meets what it is meant to: changes, duplicates, conflicts, warnings and a refused file.
+    day2 = fast_reports[1]
+    assert (day2["changed"], day2["created"], day2["unchanged"], day2["skipped"]) == (2, 1, 300, 2)
+    codes = {p["code"] for p in day2["problems"]}
+    assert {"licence_duplicate", "identifier_conflict", "domain_wildcard"} <= codes
+    assert fast_reports[3] == {"refused": "filings_invalid"}
+
+
+def test_a_failed_first_import_keeps_every_index(migrated_engine, tmp_path):
+    before = indexes(migrated_engine)
+    broken = write(tmp_path / "broken.jsonl", [line(record(i)) for i in range(20)] + ["{not json"])
+    with pytest.raises(FilingsInvalid):
+        import_into_database(migrated_engine, [broken])
+    assert indexes(migrated_engine) == before
+
+
+def test_keys_change_with_the_rules(monkeypatch):
+    from gate.filings import source_keys
+
+    text = line(record(1))
+    key = source_keys.source_key(text)
+    assert key == source_keys.source_key(text) and len(key) == 32
+    source_keys.rules_fingerprint.cache_clear()
+    source_keys._seeded.cache_clear()
+    monkeypatch.setattr(source_keys, "RULE_MODULES", source_keys.RULE_MODULES[:-1])
+    try:
+        assert source_keys.source_key(text) != key
+    finally:
+        source_keys.rules_fingerprint.cache_clear()
+        source_keys._seeded.cache_clear()
+
+
+def test_store_module_names_every_deferrable_index():
+    declared = {ix.name for t in (Filing, FilingVersion, FilingIdentity, FilingDomain) for ix in t.__table__.indexes}
+    assert set(store_filings.DEFERRABLE_INDEXES) <= declared
+    assert "ix_filing_identity_lookup" not in store_filings.DEFERRABLE_INDEXES  # the import's own look-up
