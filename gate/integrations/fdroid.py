@@ -313,26 +313,21 @@ def run(argv: list[str], *, root: pathlib.Path, environ: dict[str, str], out=sys
     decider = _decider(args, environ)
     decisions = decide_all(root, decider)  # step 2: everything decided before anything is written
     held = {a for a, d in app_verdicts(decisions).items() if args.hold_review and d.verdict == "review"}
-    document = report(decisions, mode=_decider_mode(args), held=held)
+    document = report(decisions, mode=decider.mode, held=held)
     (root / REPORT_PATH).parent.mkdir(parents=True, exist_ok=True)
     (root / REPORT_PATH).write_text(json.dumps(document, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     changed = [] if args.dry_run else update_metadata(root, decisions, held)
+    for d in decisions:
+        codes = ", ".join(r["code"] for r in d.decision.get("reasons", []) if r.get("severity") != "info")
+        print(f"{d.verdict.upper():6} {d.path} ({d.appid or '?'}){': ' + codes if codes else ''}", file=out)
+    print(f"report: {REPORT_PATH}; metadata changed: {', '.join(changed) or 'none'}", file=out)
     if args.post_listings and not args.dry_run:
         events = listing_events(decisions, held, at=dt.datetime.now(BEIJING))
         counts = decider.post_listings(events) if events else {}
         print(f"listings: {sum(e['action'] == 'listed' for e in events)} listed, "
               f"{sum(e['action'] == 'delisted' for e in events)} delisted "
               f"(gate: {json.dumps(counts, ensure_ascii=False)})", file=out)
-    for d in decisions:
-        codes = ", ".join(r["code"] for r in d.decision.get("reasons", []) if r.get("severity") != "info")
-        print(f"{d.verdict.upper():6} {d.path} ({d.appid or '?'}){': ' + codes if codes else ''}", file=out)
-    print(f"report: {REPORT_PATH}; metadata changed: {', '.join(changed) or 'none'}", file=out)
-    worst = max((VERDICT_EXIT[d.verdict] for d in decisions), default=0)
-    return worst
-
-
-def _decider_mode(args) -> str:
-    return "filings" if args.filings else "server"
+    return max((VERDICT_EXIT[d.verdict] for d in decisions), default=0)
 
 
 def main() -> None:
@@ -342,7 +337,8 @@ def main() -> None:
     except UsageError as exc:  # the caller's input, a filings file with errors too (filings_invalid)
         print(f"fdroid gate: error [{exc.code}]: {exc.message}", file=sys.stderr)
         status = 2
-    except GateError as exc:  # the gate failed (e.g. the server): no verdict, nothing written
+    except GateError as exc:  # the gate failed (e.g. the server): no verdict (nothing written unless it was posting
+        # the listings, which comes after the report and metadata/)
         print(f"fdroid gate: error [{exc.code}]: {exc.message}", file=sys.stderr)
         status = 1
     except Exception as exc:  # the top level: a bug still ends with a message and status 1, never a verdict
