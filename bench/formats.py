@@ -23,7 +23,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 PACKAGES = ["fixtures/apks/hello_zh.apk", "fixtures/sets/split_good.apks", "fixtures/bundles/bundle_signed.aab",
-            "fixtures/ios/ios_signed.ipa", "fixtures/harmony/hap_signed.hap", "fixtures/harmony/app_pack.app"]
+            "fixtures/ios/ios_signed.ipa", "fixtures/harmony/hap_signed.hap", "fixtures/harmony/app_pack.app",
+            "fixtures/quickapp/rpk_signed.rpk", "fixtures/quickapp/rpks_signed.rpks"]
 
 
 def real_size_ipa(directory: pathlib.Path) -> pathlib.Path:

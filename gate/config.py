@@ -37,6 +37,7 @@ class Settings:
     policy_name_similarity: float = 0.5
     policy_number_not_shown: str = "info"  # GATE_POLICY_NUMBER_NOT_SHOWN: info | review | block | off (step 9)
     policy_content_approval: str = "review"  # GATE_POLICY_CONTENT_APPROVAL: review | block | off (step 10)
+    policy_packed: str = "review"  # GATE_POLICY_PACKED: review | block | info (code_hidden_by_packer, step 6)
     # --- HTTP service (gate serve / gate worker) ---
     port: int = 8000  # GATE_PORT: where `gate serve` listens without --port (and the URL `gate demo` prints)
     max_upload_bytes: int = 512 * 1024 * 1024  # GATE_MAX_UPLOAD_BYTES: largest package accepted (413 above)
@@ -52,6 +53,8 @@ class Settings:
     fetch_deadline_seconds: float = 300.0  # GATE_FETCH_DEADLINE_SECONDS: a package_url download's whole time
     fetch_min_bytes_per_second: int = 16384  # GATE_FETCH_MIN_BYTES_PER_SECOND: slower downloads are dropped
     job_lease_seconds: int = 120  # GATE_JOB_LEASE_SECONDS: a job whose worker stops heartbeating is retaken
+    body_grace_seconds: float = 30.0  # GATE_BODY_GRACE_SECONDS: a request body may start slowly for this long ...
+    body_min_bytes_per_second: int = 1024  # GATE_BODY_MIN_BYTES_PER_SECOND: ... then keep this average (else 408)
     log_format: str = "json"  # GATE_LOG_FORMAT: json | text
     precheck_page: str = "open"  # GATE_PRECHECK_PAGE: open (anyone may use the upload page) | off
     rate_limit_storage: str = "memory://"  # GATE_RATE_LIMIT_STORAGE: memory:// (per process) | redis://host:port
@@ -88,6 +91,7 @@ class Settings:
             name_similarity=self.policy_name_similarity,
             number_not_shown=self.policy_number_not_shown,
             content_approval=self.policy_content_approval,
+            packed=self.policy_packed,
         )
 
 
@@ -124,6 +128,7 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         policy_number_not_shown=_choice(environ, "GATE_POLICY_NUMBER_NOT_SHOWN", "info",
                                         ("info", "review", "block", "off")),
         policy_content_approval=_choice(environ, "GATE_POLICY_CONTENT_APPROVAL", "review", STEP_ACTIONS),
+        policy_packed=_choice(environ, "GATE_POLICY_PACKED", "review", ("review", "block", "info")),
         **_service_settings(environ),
         **_sync_settings(environ),
         trust_roots=_trust_roots(environ),
@@ -214,6 +219,9 @@ def _service_settings(environ: Mapping[str, str]) -> dict:
         proxy_hops=_number(environ, "GATE_PROXY_HOPS", Settings.proxy_hops),
         metrics_token=environ.get("GATE_METRICS_TOKEN", "").strip() or None,
         console_secret=environ.get("GATE_CONSOLE_SECRET", "").strip() or None,
+        body_grace_seconds=_number(environ, "GATE_BODY_GRACE_SECONDS", Settings.body_grace_seconds, kind=float),
+        body_min_bytes_per_second=_number(environ, "GATE_BODY_MIN_BYTES_PER_SECOND",
+                                          Settings.body_min_bytes_per_second, minimum=1),
         serve_threads=_number(environ, "GATE_SERVE_THREADS", Settings.serve_threads),
     )
 

@@ -5,7 +5,9 @@ makes a stored check reproducible (gate.store keeps the facts JSON and the filin
 
 Steps (the code below refers to them by number):
   1. The package is readable the way a device reads it, and every APK of
-     a split set belongs with its base.                                     block: package_malformed, split_mismatch
+     a split set belongs with its base; an unpacked build given beside a
+     packed package pairs with it (gate.pairing).                           block: package_malformed, split_mismatch,
+                                                                                   unpacked_mismatch
   2. Its signature verifies (apksigner's rules) and names its signers.    block: package_unsigned, signature_invalid,
                                                                             signature_min_sdk_uncovered
   3. A filing lists the package's identifier on this platform.            block: unfiled
@@ -14,6 +16,7 @@ Steps (the code below refers to them by number):
      ancestor in its verified v3 rotation lineage.                        block: key_mismatch; info: key_rotated
      An App Bundle's signer is its upload key, not the app signing key.    policy: upload_key_only (review)
   6. The filed domains/IPs cover the hosts and IPs the package contains.  policy: domain_not_filed (review)
+     A packer (加固) hides the code, and no paired unpacked build shows it:  policy: code_hidden_by_packer (review)
   7. The app's label resembles the filed service name (服务名称).           policy: name_mismatch (review)
   8. The uploading developer's entity is the filing's unit (主办单位).       policy: entity_mismatch (review)
   9. The app shows its own filing number (service or main licence).       policy: filing_number_not_shown (info)
@@ -95,6 +98,18 @@ CATALOGUE: dict[str, tuple[str, str, str]] = {
     "domain_not_filed": ("review", "安装包使用了备案 {service_licence} 未登记的域名/IP：{hosts}。请补充备案或移除。",
                          "The package uses domains/IPs not listed in the filing {service_licence}: {hosts}. Add "
                          "them to the filing or remove them."),
+    "code_hidden_by_packer": ("review", "安装包经{packers}加固，应用代码被加密隐藏：无法检查其使用的网络资源（域名/IP）是否已在"
+                              "备案 {service_licence} 中登记。请在提交加固包的同时提交其未加固的安装包（相同包名、版本号和签名证书），"
+                              "由未加固包确定网络资源。",
+                              "The package is protected by {packers}: its code is encrypted, so the network resources "
+                              "(domains/IPs) it uses could not be checked against the filing {service_licence}. Upload "
+                              "the unpacked build beside it (same package name, versionCode and signing certificates): "
+                              "its network resources settle it."),
+    "unpacked_mismatch": ("block", "随附的未加固安装包与加固包不是同一个应用版本：{differences}。两者必须具有相同的包名、版本号"
+                          "（versionCode）和签名证书。",
+                          "The unpacked build given beside the packed package is not the same app version: "
+                          "{differences}. Both must carry the same package name, versionCode and signer "
+                          "certificates."),
     "name_mismatch": ("review", "应用名称“{label}”与备案服务名称“{service_name}”不符。",
                       "The app name \"{label}\" differs from the filed service name \"{service_name}\"."),
     "entity_mismatch": ("review", "上传开发者“{developer_entity}”不是备案主办单位“{unit_name}”。",
@@ -122,7 +137,9 @@ CATALOGUE: dict[str, tuple[str, str, str]] = {
 }
 # How a developer checks the signature of each format before uploading again (the signature_invalid message).
 VERIFIERS = {"aab": "jarsigner -verify", "ipa": "codesign --verify --deep --strict",
-             "hap": "hap-sign-tool verify-app", "app": "hap-sign-tool verify-app"}
+             "hap": "hap-sign-tool verify-app", "app": "hap-sign-tool verify-app",
+             "rpk": "npm run release (hap-toolkit) with the filed key",
+             "rpks": "npm run release (hap-toolkit) with the filed key"}
 _STATUS_ZH = {"cancelled": "已注销", "revoked": "已撤销", "active": "正常"}
 
 
@@ -144,6 +161,7 @@ class Policy:
     name_similarity: float = 0.5
     number_not_shown: str = "info"  # info | review | block | off (step 9)
     content_approval: str = "review"  # review | block | off (step 10)
+    packed: str = "review"  # review | block | info: code hidden by a packer, no unpacked build paired (step 6)
 
     def __post_init__(self) -> None:
         for name in ("unfiled_domains", "name_mismatch", "entity_mismatch"):
@@ -157,6 +175,8 @@ class Policy:
             raise PolicyError(f"policy number_not_shown={self.number_not_shown!r}: use info, review, block or off")
         if self.content_approval not in ("review", "block", "off"):
             raise PolicyError(f"policy content_approval={self.content_approval!r}: use review, block or off")
+        if self.packed not in ("review", "block", "info"):
+            raise PolicyError(f"policy packed={self.packed!r}: use review, block or info")
         if not 0.0 <= self.name_similarity <= 1.0:
             raise PolicyError(f"policy name_similarity={self.name_similarity!r}: use a number from 0 to 1")
 
@@ -191,6 +211,11 @@ class Decision:
         return {"path": self.path, "verdict": self.verdict, "reasons": [r.as_dict() for r in self.reasons],
                 "filing": self.filing.summary() if self.filing is not None else None, "package": self.package}
 
+
+# domain_not_filed said of a mini-program declaration: its domains are declared, not found in a package.
+DECLARED_DOMAINS_MESSAGES = ("小程序声明的服务器域名未在备案 {service_licence} 中登记：{hosts}。请补充备案或从声明中移除。",
+                             "The mini program declares server domains not listed in the filing {service_licence}: "
+                             "{hosts}. Add them to the filing or remove them from the declaration.")
 
 # A path that names no readable file (missing, a directory, empty) is blocked as package_malformed too, but the advice
 # is to check the path: rebuilding would not help.
@@ -317,14 +342,18 @@ def _entity_key(text: str) -> str:
 # --- the engine -----------------------------------------------------------------------------------------------
 
 def _package_summary(facts: PackageFacts) -> dict:
-    return {"format": facts.format, "package": facts.package, "version_code": facts.version_code,
-            "signers": [s.cert_sha256 for s in facts.signature.signers]}
+    summary = {"format": facts.format, "package": facts.package, "version_code": facts.version_code,
+               "signers": [s.cert_sha256 for s in facts.signature.signers]}
+    if facts.pairing is not None:  # the unpacked build checked beside it (gate.pairing)
+        summary["sha256"] = facts.sha256
+        summary["unpacked"] = {"sha256": facts.pairing.unpacked_sha256, "paired": facts.pairing.paired}
+    return summary
 
 
 # "There is no signature at all": the only rules gate.extract.signing can break on a package that carries no JAR
 # signature files and no APK Signing Block. Each error starts with its rule tag ("v1_no_manifest: ..."); any other
 # tag means a signature is there but broken.
-_UNSIGNED_TAGS = frozenset({"v1_no_manifest", "v1_no_signatures"})
+_UNSIGNED_TAGS = frozenset({"v1_no_manifest", "v1_no_signatures", "rpk_unsigned"})  # rpk: gate.extract.quickapp
 
 
 def _looks_unsigned(sig) -> bool:
@@ -370,6 +399,12 @@ def decide(facts: PackageFacts, filings: Sequence[Filing], *, policy: Policy, pl
         reasons.append(reason("split_mismatch", splits=[p.message.split(":", 1)[0] for p in mismatched],
                               details=[p.message for p in mismatched]))
     if facts.problems and len(mismatched) == len(facts.problems):
+        return done(None)
+    if facts.pairing is not None and not facts.pairing.paired and not facts.problems:
+        # The unpacked build is someone else's or another version: its network facts must not stand for this one.
+        reasons.append(reason("unpacked_mismatch", differences=[_difference_text(d) for d in facts.pairing.differences],
+                              found=[dict(d) for d in facts.pairing.differences],
+                              unpacked_sha256=facts.pairing.unpacked_sha256))
         return done(None)
     if facts.problems or not facts.package:
         problems = [p.as_dict() for p in facts.problems if p.code != "split_mismatch"] or [{"code": "identifier_missing",
@@ -454,12 +489,25 @@ def decide(facts: PackageFacts, filings: Sequence[Filing], *, policy: Policy, pl
         reasons.append(reason("upload_key_only", policy.upload_key_only, service_licence=filing.service_licence,
                               signer=", ".join(fingerprint_text(s.cert_sha256) for s in sig.signers)))
 
-    # 6. Network resources covered by filed domains/IPs.
+    # 6. Network resources covered by filed domains/IPs. Code a packer hides cannot be read: say so, whatever the
+    # domain policy, unless a paired unpacked build supplied the network facts (then they are read as usual).
+    protection, pairing = facts.protection, facts.pairing
+    # A paired "unpacked" build that is itself packed shows no more than the package: it settles nothing.
+    settled = pairing is not None and pairing.paired and not (
+        pairing.unpacked_protection is not None and pairing.unpacked_protection.code_hidden)
+    if protection is not None and protection.code_hidden and not settled:
+        reasons.append(reason("code_hidden_by_packer", policy.packed, service_licence=filing.service_licence,
+                              packers=[p.name for p in protection.packers],
+                              packer_keys=[p.key for p in protection.packers],
+                              found=[e.as_dict() for p in protection.packers for e in p.evidence][:MAX_EVIDENCE_ITEMS],
+                              unpacked_is_packed=bool(pairing and pairing.unpacked_protection
+                                                      and pairing.unpacked_protection.code_hidden)))
     if policy.unfiled_domains != "off":
         hosts, ips, details = _coverage(facts.network, filing.domains)
         if hosts or ips:
             shown = (hosts + ips)[:MAX_EVIDENCE_ITEMS]
             reasons.append(reason("domain_not_filed", policy.unfiled_domains,
+                                  messages=DECLARED_DOMAINS_MESSAGES if declaration else None,
                                   service_licence=filing.service_licence, hosts=shown,
                                   uncovered_hosts=hosts[:MAX_EVIDENCE_ITEMS], uncovered_ips=ips[:MAX_EVIDENCE_ITEMS],
                                   count=len(hosts) + len(ips), found=details[:MAX_EVIDENCE_ITEMS]))
@@ -498,6 +546,13 @@ def decide(facts: PackageFacts, filings: Sequence[Filing], *, policy: Policy, pl
                                   required_en="; ".join(r.approval_en for r in missing),
                                   filed=list(filing.content_approvals)))
     return done(filing)
+
+
+def _difference_text(d: dict) -> str:
+    """One unpacked_mismatch difference in words: ``package cn.a (packed) ≠ cn.b (unpacked)``."""
+    def shown(v):
+        return ", ".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v)
+    return f"{d.get('field')} {shown(d.get('packed'))} (packed) ≠ {shown(d.get('unpacked'))} (unpacked)"
 
 
 def number_is_filings(number: str, filing: Filing) -> bool:

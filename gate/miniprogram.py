@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
+import re
 import urllib.parse
 from collections.abc import Mapping
 
@@ -37,6 +38,7 @@ SCHEMES = {"request_domain": ("https",), "socket_domain": ("wss",), "upload_doma
 MAX_DOMAINS = 200  # per list: the platforms allow a few dozen; more is not a declaration a person wrote
 MAX_TEXT = 255
 MAX_BATCH = 1000  # declarations in one CLI file
+_HOST = re.compile(r"(?=.{1,253}\Z)(?:(?!-)[a-z0-9-]{1,63}(?<!-)\.)+(?!-)[a-z0-9-]{1,63}(?<!-)")
 
 
 class DeclarationInvalid(GateError):
@@ -66,9 +68,9 @@ def declared_host(value, where: str) -> str:
     parsed = urllib.parse.urlsplit(text if "://" in text else f"https://{text}")
     try:
         host = (parsed.hostname or "").rstrip(".")
-        port = parsed.port
+        parsed.port  # noqa: B018 - a port some platforms allow; only a malformed one (ValueError) matters here
     except ValueError:
-        host, port = "", None
+        host = ""
     if not host or parsed.path not in ("", "/") or parsed.query or parsed.fragment or parsed.username:
         raise DeclarationInvalid(f"{where}: {text!r} is not a domain (scheme://host[:port]) / 不是合法的域名")
     try:
@@ -82,9 +84,11 @@ def declared_host(value, where: str) -> str:
         host = host.encode("idna").decode("ascii").lower()
     except UnicodeError:
         raise DeclarationInvalid(f"{where}: {text!r} is not a valid host name / 不是合法的主机名") from None
-    del port  # a port is allowed by some platforms and says nothing about the filing
     if "." not in host:
         raise DeclarationInvalid(f"{where}: {text!r} is not a fully qualified domain / 不是完整域名")
+    if not _HOST.fullmatch(host):  # no wildcards: the platforms take exact host names
+        raise DeclarationInvalid(f"{where}: {text!r} is not a valid host name (letters, digits, hyphens; no "
+                                 "wildcards) / 不是合法的主机名（不支持通配符）")
     return host
 
 

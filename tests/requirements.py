@@ -41,6 +41,7 @@ HOW: dict[str, str] = {
     "smali": "apt-get install libsmali-java",
     "dexdump": "apt-get install dexdump",
     "keytool": "apt-get install default-jre-headless",
+    "jarsigner": "apt-get install default-jdk-headless",
     "openssl": "apt-get install openssl",
     "img2simg": "apt-get install android-sdk-libsparse-utils",
     "simg2img": "apt-get install android-sdk-libsparse-utils",
@@ -106,6 +107,18 @@ def apple_signed() -> pathlib.Path:
         return signed.path()
     except CorpusMissing:
         raise missing(f"the Apple-signed Mach-O in {cache_dir()}", "python3 -m fixtures.apple_signed fetch") from None
+
+
+def rpk_toolkit():
+    """The official quick-app packager (npm @hap-toolkit/packager, pinned) and node, for building .rpk packages."""
+    from fixtures import quickapp
+
+    tool("node", how="apt-get install nodejs npm")
+    marker = quickapp.TOOLKIT_DIR / "node_modules" / "@hap-toolkit" / "packager" / "package.json"
+    if not marker.exists():
+        raise missing(f"{quickapp.TOOLKIT_PACKAGE}@{quickapp.TOOLKIT_VERSION} in {quickapp.TOOLKIT_DIR}",
+                      "python3 -m fixtures.quickapp toolkit (npm install into the cache, ~20 s)")
+    return quickapp.TOOLKIT_DIR
 
 
 def postgres_url() -> str:

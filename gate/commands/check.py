@@ -25,12 +25,19 @@ VERDICT_EXIT = {"allow": 0, "review": 3, "block": 4}
 @click.option("--developer-entity", default=None, help="The uploading developer's entity (主办单位), for step 8.")
 @click.option("--category", default=None, help="The store's category for the app (e.g. 新闻), for content approvals "
                                                 "(step 10).")
+@click.option("--unpacked", "unpacked", default=None, type=click.Path(path_type=str),
+              help="The unpacked build of the (packed, 加固) package: its network resources decide when it pairs "
+                   "(same package, versionCode and signers). One package only.")
 def check(paths: tuple[str, ...], filings_files: tuple[str, ...], as_json: bool, platform: str,
-          developer_entity: str | None, category: str | None) -> int:
+          developer_entity: str | None, category: str | None, unpacked: str | None) -> int:
     """Decide allow/review/block for each package. Exit 0 all allowed, 3 worst review, 4 worst block."""
     from gate.config import load_settings
     from gate.decide import decide
     from gate.extract.pipeline import extract_features
+    from gate.pairing import pair
+
+    if unpacked is not None and len(paths) != 1:
+        raise click.UsageError("--unpacked goes with exactly one package: the packed build it was made from")
 
     settings = load_settings()
     policy = settings.decision_policy()
@@ -39,6 +46,8 @@ def check(paths: tuple[str, ...], filings_files: tuple[str, ...], as_json: bool,
         registry, conn = _open_registry(stack, settings, filings_files)
         for path in paths:
             facts = extract_features(path, trust=settings.trust_roots)  # outside any transaction: it may take seconds
+            if unpacked is not None:
+                facts = pair(facts, extract_features(unpacked, trust=settings.trust_roots))
             # Lookup, decision and stored check in one transaction: the stored filing version is the one used.
             on = facts.platform or platform  # the package's own platform (by its format) wins
             with conn.begin() if conn is not None else nullcontext():
@@ -101,6 +110,9 @@ def render(decision: dict) -> str:
     pkg = decision["package"]
     lines = [f"{decision['verdict'].upper():6} {decision['path']}"
              + (f"  ({pkg['package']}, versionCode {pkg['version_code']})" if pkg.get("package") else "")]
+    if pkg.get("unpacked"):
+        lines.append(f"  unpacked build: SHA-256 {pkg['unpacked']['sha256']} — "
+                     + ("paired (its network resources decide)" if pkg["unpacked"]["paired"] else "does not pair"))
     if decision.get("filing"):
         f = decision["filing"]
         lines.append(f"  filing: {f['service_licence']} {f['service_name']} — {f['unit_name']} ({f['status']})")

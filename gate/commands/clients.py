@@ -17,15 +17,25 @@ def clients() -> None:
 @clients.command("create")
 @click.option("--name", required=True, help="A unique name for the client (e.g. the store's name).")
 @click.option("--role", required=True, type=click.Choice(ROLES))
-@click.option("--callback-url", default=None, help="Default URL for a store's signed check callbacks.")
+@click.option("--callback-url", default=None, help="Default URL for a store's signed check callbacks (https, a public "
+              "address; GATE_FETCH_ALLOW_HTTP / GATE_FETCH_ALLOW_NETWORKS relax that for local testing).")
 @click.option("--json", "as_json", is_flag=True, help="Print the credentials as one JSON object.")
 def create(name: str, role: str, callback_url: str | None, as_json: bool) -> int:
     """Create a client; its api_key and webhook_secret are printed once and cannot be shown again."""
     from gate.config import load_settings
+    from gate.errors import UsageError
     from gate.platform_hooks.auth import create_client
+    from gate.platform_hooks.fetch import check_callback_url, policy_from_settings
+    from gate.platform_hooks.uploads import UploadError
     from gate.store.engine import open_database
 
-    engine = open_database(load_settings().database_url)
+    settings = load_settings()
+    if callback_url is not None:
+        try:  # refused now, with its own message, rather than at the store's first callback
+            check_callback_url(callback_url, policy_from_settings(settings))
+        except UploadError as exc:
+            raise UsageError(exc.message, code=exc.code) from None
+    engine = open_database(settings.database_url)
     try:
         issued = create_client(engine, name=name, role=role, callback_url=callback_url)
     finally:

@@ -77,6 +77,16 @@ def render_summary(facts) -> str:
         if sig.lineage:
             lines.append("  key rotation lineage (oldest first):")
             lines.extend(f"    {i}. MD5 {c.cert_md5}  SHA-256 {c.cert_sha256}" for i, c in enumerate(sig.lineage, 1))
+    if facts.application_class:
+        lines.append(f"  application class: {facts.application_class}")
+    if facts.native_libraries:
+        lines.append(f"  native libraries: {len(facts.native_libraries)} ({', '.join(facts.native_libraries[:6])}"
+                     + (", …)" if len(facts.native_libraries) > 6 else ")"))
+    if facts.protection is not None:
+        hidden = "; the app's code is encrypted: its network resources cannot be read from this package" \
+            if facts.protection.code_hidden else ""
+        lines.append(f"  packed (加固): {', '.join(facts.protection.names)}{hidden}")
+        lines.extend(f"    {e.how}: {e.marker}  ({e.source})" for p in facts.protection.packers for e in p.evidence)
     net = facts.network
     if net.hosts or net.ips:
         references = sum(1 for host in net.hosts if host.kind == "reference")

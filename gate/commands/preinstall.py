@@ -75,7 +75,8 @@ def _registry(settings, filings_files):
 
         registry = MemoryRegistry.from_files(filings_files)
         # A filings file stands alone: no database, so no exemptions either.
-        return (lambda ids: {i: registry.filings_for("android", i) for i in set(ids)}), None, (lambda: None)
+        return (lambda ids, platform="android": {i: registry.filings_for(platform, i) for i in set(ids)}), None, \
+            (lambda: None)
     from gate.platform_hooks.preinstall import database_lookup
     from gate.store.engine import open_database
     from gate.store.exemptions import exemption_lookup

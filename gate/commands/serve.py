@@ -1,18 +1,18 @@
 """``gate serve``: the HTTP service under gunicorn (``--dev``: werkzeug's single-process server, for tests).
 
-Worker model: gunicorn's ``gthread`` workers — each process answers on a pool of threads. A request holds its thread
-for as long as its body takes to arrive, and a store or developer on a slow line sends a 100 MB package for minutes
-(1 MB/s: 100 s). With ``sync`` workers that upload held a whole process, and two slow clients stopped the service;
-with threads the others are still answered while the slow bodies trickle in (the request and the check run in the
-thread; the GIL is released while waiting on the socket and on disk). Idle keep-alive connections hold no thread.
-``--threads`` bounds the concurrent requests per process; to take more slow clients than processes x threads, put a
-proxy that buffers request bodies in front (nginx does by default: ``proxy_request_buffering on``).
+Worker model: gunicorn's master with uvicorn's asyncio workers (``uvicorn_worker``, HTTP/1.1 by h11) and, in each,
+the buffering front of gate.platform_hooks.buffering: a request's body is received in full on the event loop — a
+slow sender costs a socket, not a thread — and the Flask app then answers it on one of ``--threads`` threads. With
+gunicorn's ``gthread`` workers a body trickled a byte at a time held a thread for as long as the client liked, and
+17 such connections stopped every route (the outside review). ``/healthz`` and ``/metrics`` have threads of their
+own. A proxy in front (nginx) may buffer too; it is no longer required for slow clients.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import sys
 import tempfile
 
 import click
@@ -22,7 +22,7 @@ import click
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
-def _gunicorn_app(options: dict):
+def _gunicorn_app(options: dict, *, threads: int):
     from gunicorn.app.base import BaseApplication
 
     class GateApplication(BaseApplication):
@@ -34,15 +34,38 @@ def _gunicorn_app(options: dict):
 
         def load(self):
             from gate.platform_hooks.app import create_app
+            from gate.platform_hooks.buffering import BufferedFront
 
-            return create_app()
+            app = create_app()
+            settings = app.extensions["gate"].settings
+            return BufferedFront(app, threads=threads, max_body_bytes=app.config["MAX_CONTENT_LENGTH"],
+                                 spool_dir=settings.spool_dir, grace_seconds=settings.body_grace_seconds,
+                                 min_bytes_per_second=settings.body_min_bytes_per_second)
 
     return GateApplication()
+
+
+def _worker_class():
+    from uvicorn_worker import UvicornWorker
+
+    class GateWorker(UvicornWorker):
+        """uvicorn in a gunicorn worker, as the gate needs it: the client address is the socket's (the app applies
+        GATE_PROXY_HOPS itself), no access log (the app logs each request), the app's own shutdown grace."""
+
+        CONFIG_KWARGS = {"loop": "asyncio", "http": "h11", "lifespan": "off", "proxy_headers": False,
+                         "access_log": False, "server_header": False,
+                         "timeout_graceful_shutdown": GRACEFUL_SECONDS,
+                         "limit_concurrency": CONNECTIONS_PER_PROCESS}
+
+    return GateWorker
 
 
 # After SIGTERM, requests in flight (a slow upload included) get this long to finish; container stop timeouts are set
 # above it (compose.yaml stop_grace_period 40s, docs/deploy.md).
 GRACEFUL_SECONDS = 30
+# Open connections one worker process takes (slow senders included) before it answers 503: bounds its sockets and
+# the memory of bodies being received (each at most IN_MEMORY_BYTES before it goes to the spool directory).
+CONNECTIONS_PER_PROCESS = 1000
 
 
 def _child_exit(_server, worker) -> None:
@@ -51,9 +74,12 @@ def _child_exit(_server, worker) -> None:
     # exception in this hook takes the gunicorn master down with the worker.
     if not os.environ.get(MULTIPROC_ENV):
         return
-    from prometheus_client import multiprocess
-
-    multiprocess.mark_process_dead(worker.pid)
+    # Imported by serve() before the workers start, never here: this runs inside gunicorn's SIGCHLD handler, which
+    # can interrupt the master anywhere — on Ctrl-C, in this very hook's first import of prometheus_client for the
+    # previous worker — and a nested import of a half-initialised module raised ImportError and killed the master.
+    multiprocess = sys.modules.get("prometheus_client.multiprocess")
+    if multiprocess is not None:
+        multiprocess.mark_process_dead(worker.pid)
 
 
 @click.command("serve")
@@ -63,7 +89,8 @@ def _child_exit(_server, worker) -> None:
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
               help="gunicorn worker processes.")
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256),
-              help="Threads per worker process (gthread): requests, slow uploads included, answered at once by each.")
+              help="Request threads per worker process: requests answered at once by each (bodies are received "
+                   "before a thread is taken, so slow senders do not count).")
 @click.option("--timeout", default=300, show_default=True, type=int,
               help="Seconds a silent worker process may take before gunicorn restarts it.")
 @click.option("--dev", is_flag=True, help="werkzeug's development server instead of gunicorn (tests, debugging).")
@@ -99,9 +126,11 @@ def serve(host: str, port: int | None, workers: int, threads: int, timeout: int,
     if workers > 1 and not os.environ.get(MULTIPROC_ENV):
         # Each worker counts in its own files; /metrics sums them (see gate.platform_hooks.metrics).
         os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="gate-metrics-")
-    _gunicorn_app({"bind": f"{host}:{port}", "workers": workers, "threads": threads, "worker_class": "gthread",
+    if os.environ.get(MULTIPROC_ENV):
+        import prometheus_client.multiprocess  # noqa: F401 - for _child_exit, before any worker can exit
+    _gunicorn_app({"bind": f"{host}:{port}", "workers": workers, "worker_class": _worker_class(),
                    "timeout": timeout, "graceful_timeout": GRACEFUL_SECONDS,
-                   "accesslog": None, "child_exit": _child_exit, "forwarded_allow_ips": "127.0.0.1"}).run()
+                   "accesslog": None, "child_exit": _child_exit}, threads=threads).run()
     return 0
 
 

@@ -86,7 +86,7 @@ def read_aab(shown: str, container) -> PackageFacts:
 
     signature = _verify_upload_signature(container, scanner, problems)
     return PackageFacts(path=shown, format="aab", platform="android", signature=signature,
-                        network=scanner.facts(), problems=tuple(problems), **identity)
+                        network=scanner.facts(), problems=tuple(problems) + scanner.problem_facts(), **identity)
 
 
 def parse_manifest(data: bytes) -> Element:

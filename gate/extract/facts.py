@@ -142,20 +142,28 @@ class Evidence:
     how: str
     excerpt: str
     reference: str | None = None
+    origin: str | None = None
+    """``"unpacked"`` when the occurrence is in the unpacked build paired with a packed package (gate.pairing);
+    written as ``"from"`` in the facts JSON, and only when set."""
 
     # Written out rather than generated: a package can have tens of thousands of these, and one assignment of the
     # instance dictionary costs half of the generated frozen __init__ (an object.__setattr__ per field).
     # tests/unit/test_network_evidence.py checks it sets exactly the fields, with their defaults.
-    def __init__(self, source: str, how: str, excerpt: str, reference: str | None = None) -> None:
-        object.__setattr__(self, "__dict__", {"source": source, "how": how, "excerpt": excerpt, "reference": reference})
+    def __init__(self, source: str, how: str, excerpt: str, reference: str | None = None,
+                 origin: str | None = None) -> None:
+        object.__setattr__(self, "__dict__", {"source": source, "how": how, "excerpt": excerpt, "reference": reference,
+                                              "origin": origin})
 
     def as_dict(self) -> dict:
-        return {"source": self.source, "how": self.how, "excerpt": self.excerpt, "reference": self.reference}
+        d = {"source": self.source, "how": self.how, "excerpt": self.excerpt, "reference": self.reference}
+        if self.origin is not None:
+            d["from"] = self.origin
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> Evidence:
         return cls(str(d.get("source") or ""), str(d.get("how") or ""), str(d.get("excerpt") or ""),
-                   d.get("reference"))
+                   d.get("reference"), d.get("from"))
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,9 @@ entries its own installer looks for first:
 * ``xapk`` — APK entries and ``manifest.json``; ``apkm`` — APK entries and ``info.json`` (APKMirror);
 * ``ipa``  — ``Payload/<name>.app/Info.plist``;
 * ``hap``  — ``module.json`` (stage model) or ``config.json`` (FA model) at the root;
-  ``app``  — ``pack.info`` and ``.hap`` entries (a HarmonyOS App Pack).
+  ``app``  — ``pack.info`` and ``.hap`` entries (a HarmonyOS App Pack);
+* ``rpk``  — ``manifest.json`` at the root and no APK entries (a quick app; an XAPK has APKs beside its manifest);
+  ``rpks`` — ``.rpk`` or ``.srpk`` entries (a quick-app set: base package and sub-packages).
 
 An archive that is none of these is ``format_unknown``, with a description of what was found. An archive with
 ``classes.dex``, ``resources.arsc`` or ``META-INF/`` but no manifest is still read as an APK, so that the APK reader
@@ -24,7 +26,7 @@ import re
 from dataclasses import dataclass
 
 PLATFORMS = {"apk": "android", "apks": "android", "xapk": "android", "apkm": "android", "aab": "android",
-             "ipa": "ios", "hap": "harmony", "app": "harmony",
+             "ipa": "ios", "hap": "harmony", "app": "harmony", "rpk": "quickapp", "rpks": "quickapp",
              # Not archives the detector tells: a mini-program declaration's facts (gate.miniprogram).
              "miniprogram": "miniprogram"}
 SPLIT_SET_MARKERS = (("toc.pb", "apks"), ("manifest.json", "xapk"), ("info.json", "apkm"))
@@ -57,7 +59,12 @@ def detect_format(container) -> Detected:
         return Detected("hap")
     if container.get("pack.info") is not None and any(_extension(n) == "hap" for n in names):
         return Detected("app")
-    if any(_extension(n) == "apk" for n in names):
+    has_apks = any(_extension(n) == "apk" for n in names)
+    if container.get("manifest.json") is not None and not has_apks:
+        return Detected("rpk")
+    if any(_extension(n) in ("rpk", "srpk") for n in names) and not has_apks:
+        return Detected("rpks")
+    if has_apks:
         for marker, fmt in SPLIT_SET_MARKERS:
             if container.get(marker) is not None:
                 return Detected(fmt)
@@ -72,7 +79,7 @@ def describe(names: list[str]) -> str:
     shown = ", ".join(names[:MAX_NAMES_SHOWN]) + (", …" if len(names) > MAX_NAMES_SHOWN else "")
     return (f"a ZIP archive of {len(names)} entries ({shown or 'none'}) that is no package the gate reads: no "
             "AndroidManifest.xml (APK), base/manifest/ (App Bundle), APK entries (split set), "
-            "Payload/*.app/Info.plist (IPA), module.json or pack.info (HarmonyOS)")
+            "Payload/*.app/Info.plist (IPA), module.json or pack.info (HarmonyOS), manifest.json (quick app)")
 
 
 def _extension(name: str) -> str:

@@ -68,7 +68,7 @@ def read_harmony(shown: str, container, fmt: str, *, trust: TrustRoots = NO_EXTR
         signature = verify_signing_block(container, identity["package"], trust=trust)
         _scan(container, scanner, "")
         return PackageFacts(path=shown, format="hap", platform="harmony", signature=signature,
-                            network=scanner.facts(), **identity)
+                            network=scanner.facts(), problems=scanner.problem_facts(), **identity)
     except PackageError as exc:
         return PackageFacts(path=shown, format=fmt, platform="harmony", problems=(Problem(exc.code, exc.message),))
 
@@ -108,7 +108,7 @@ def _read_app_pack(shown: str, container, scanner, trust: TrustRoots) -> Package
     if len(signers) > 1:
         problems.append(Problem("harmony_module_mismatch", "the modules are signed by different certificates"))
     return PackageFacts(path=shown, format="app", platform="harmony", signature=signature, network=scanner.facts(),
-                        problems=tuple(problems), parts=tuple(parts), **identity)
+                        problems=tuple(problems) + scanner.problem_facts(), parts=tuple(parts), **identity)
 
 
 def _identity(container) -> dict:

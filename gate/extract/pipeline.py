@@ -85,6 +85,12 @@ def _read_by_format(shown: str, container: ApkContainer, trust: TrustRoots = NO_
     if detected.format in ("hap", "app"):
         from gate.extract.harmony import read_harmony
         return read_harmony(shown, container, detected.format, trust=trust)
+    if detected.format == "rpk":
+        from gate.extract.quickapp import read_rpk
+        return read_rpk(shown, container)
+    if detected.format == "rpks":
+        from gate.extract.quickapp import read_rpks
+        return read_rpks(shown, container)
     if detected.format == "ipa":
         from gate.extract.ios import apple_root, read_ipa
         return read_ipa(shown, container, roots=(apple_root(),) + trust.for_platform("ios"))
@@ -171,6 +177,8 @@ def read_apk(shown: str, container: ApkContainer, *, scanner=None,
     signature = scan(container, verify, wanted, on_entry, unreadable)
     problems.extend(Problem(unreadable[e.name].code, unreadable[e.name].message)
                     for e in container.entries if e.name in unreadable)
+    if not shared:  # a split set's shared scanner reports once, for the whole set
+        problems.extend(Problem(code, message) for code, message in scanner.problems)
 
     if manifest is None:
         return facts(format=fmt, signature=signature, network=network(), problems=tuple(problems)), None

@@ -201,6 +201,22 @@ class ProtectionReader:
         return ProtectionFacts(tuple(packers), code_hidden=any(p.hides_code for p in packers))
 
 
+def merge_protection(found: list[tuple[str, ProtectionFacts | None]]) -> ProtectionFacts | None:
+    """One ``protection`` for the APKs of a split set: ``(prefix, facts)`` per APK, evidence sources prefixed (a
+    packer's loader libraries ship in the ABI split, its stub in the base)."""
+    by_key: dict[str, PackerFact] = {}
+    for prefix, facts in found:
+        for packer in facts.packers if facts is not None else ():
+            evidence = tuple(PackerEvidence(prefix + e.source, e.how, e.marker) for e in packer.evidence)
+            mine = by_key.get(packer.key)
+            by_key[packer.key] = PackerFact(packer.key, packer.name, (mine.evidence if mine else ()) + evidence,
+                                            packer.hides_code)
+    if not by_key:
+        return None
+    packers = tuple(by_key[s.key] for s in SIGNATURES if s.key in by_key)
+    return ProtectionFacts(packers, code_hidden=any(p.hides_code for p in packers))
+
+
 def _library_name(name: str) -> str | None:
     """The file name of a native library in its place: ``lib/<abi>/x.so`` or directly under ``assets/``."""
     match = _ABI_LIBRARY.fullmatch(name)

@@ -67,9 +67,15 @@ def read_split_set(shown: str, container: ApkContainer, fmt: str, read_apk) -> P
         verified=base.signature.verified and not problems,
         errors=base.signature.errors + tuple(f"split_mismatch: {m}" for m in mismatched),
         verified_parts=tuple(f"{name}: apk_signature" for name, facts, _ in apks if facts.signature.verified))
-    return dataclasses.replace(base, path=shown, format=fmt, signature=signature, problems=tuple(problems),
-                               network=scanner.facts(),
-                               parts=parts)
+    # Packers and native libraries of every APK of the set: the loaders ship in the ABI split, the stub in the base.
+    from gate.extract.protection import merge_protection
+
+    prefix = {name: name + NESTED_SEPARATOR for name, _, _ in apks}
+    return dataclasses.replace(base, path=shown, format=fmt, signature=signature,
+                               problems=tuple(problems) + scanner.problem_facts(), network=scanner.facts(),
+                               parts=parts,
+                               native_libraries=tuple(prefix[n] + lib for n, f, _ in apks for lib in f.native_libraries),
+                               protection=merge_protection([(prefix[n], f.protection) for n, f, _ in apks]))
 
 
 def _read_problems(apks) -> tuple[Problem, ...]:

@@ -32,6 +32,10 @@ STATUS_BY_CODE = {"database_unavailable": 503, "schema_outdated": 503, "usage_er
 
 
 def error_response(code: str, message: str, status: int) -> flask.Response:
+    if flask.has_request_context() and flask.request.path.startswith("/console"):
+        from gate.web.kit import html_error  # people in a browser get a page in their language, not JSON
+
+        return html_error(code, message, status)
     response = flask.jsonify({"error": {"code": code, "message": message}})
     response.status_code = status
     return response

@@ -13,6 +13,7 @@ again by HashingSpool as it is written.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import flask
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -106,23 +107,59 @@ def read_form(request: GateRequest):
         raise
 
 
+@dataclass(frozen=True)
+class UnpackedPart:
+    """The optional ``unpacked`` file part: the unpacked build of a packed (加固) package, spooled like it."""
+
+    spooled: SpooledPackage
+    filename: str
+
+    def discard(self) -> None:
+        self.spooled.discard()
+
+
 def read_multipart_package(request: GateRequest) -> tuple[SpooledPackage, str, dict]:
-    """(the spooled ``package`` part, its filename, the ``metadata`` JSON object) of a multipart upload."""
+    """(the spooled ``package`` part, its filename, the ``metadata`` JSON object) of a multipart upload; any other
+    file part (an ``unpacked`` one included) is deleted: the caller does not read it."""
+    spooled, filename, metadata, unpacked = read_multipart_upload(request)
+    if unpacked is not None:
+        unpacked.discard()
+    return spooled, filename, metadata
+
+
+def read_multipart_upload(request: GateRequest) -> tuple[SpooledPackage, str, dict, UnpackedPart | None]:
+    """(``package`` spooled, its filename, ``metadata``, the ``unpacked`` part spooled or None) of a multipart
+    upload. Both parts stream into spools under the same cap; an empty part is refused."""
     files, form = read_form(request)
     package = files.get("package")
     if package is None:
         discard_spools(request)
         raise _bad("the multipart body needs a file part named `package`", "package_missing")
     metadata = parse_metadata(form.get("metadata"))
-    spool = package.stream
-    request.spools.remove(spool)
+    plain = files.get("unpacked")
+    claimed = [package.stream] + ([plain.stream] if plain is not None else [])
+    for spool in claimed:
+        request.spools.remove(spool)
     discard_spools(request)  # other file parts are not ours to keep
-    filename = clean_filename(package.filename)
-    spooled = spool.finish()
-    if spooled.size == 0:
+    try:
+        spooled = package.stream.finish()
+    except BaseException:
+        if plain is not None:
+            plain.stream.abort()
+        raise
+    try:
+        unpacked = UnpackedPart(plain.stream.finish(), clean_filename(plain.filename)) if plain is not None else None
+    except BaseException:
         spooled.discard()
-        raise _bad("the `package` part is empty", "package_empty")
-    return spooled, filename, metadata
+        raise
+    if spooled.size == 0 or (unpacked is not None and unpacked.spooled.size == 0):
+        spooled.discard()
+        if unpacked is not None:
+            unpacked.discard()
+        if spooled.size == 0:
+            raise _bad("the `package` part is empty", "package_empty")
+        raise _bad("the `unpacked` part is empty", "unpacked_empty")
+    return spooled, clean_filename(package.filename), metadata, unpacked
 
 
 # category: the store's category for the app, for content approvals (gate.content_approvals, decision step 10).

@@ -42,7 +42,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from gate import __version__
 from gate.platform_hooks.deadline_http import DeliveryTooSlow, PinnedConnection
-from gate.platform_hooks.fetch import FetchPolicy, check_url, host_header
+from gate.platform_hooks.fetch import FetchPolicy, check_callback_url, host_header
 from gate.platform_hooks.signatures import HEADER, sign
 from gate.platform_hooks.uploads import UploadError
 from gate.store.audit import record_event
@@ -92,7 +92,7 @@ def claim_lease(deadline: float) -> float:
 
 def _post(url: str, body: bytes, secret: str, *, policy: FetchPolicy, timeout: float) -> int:
     """POST under one overall deadline of ``timeout`` seconds; the store's status code (its body is not read)."""
-    target = check_url(url, policy)
+    target = check_callback_url(url, policy)  # again at every attempt: DNS may have changed
     event = json.loads(body).get("event", DEFAULT_EVENT)
     parts = urllib.parse.urlsplit(target.pinned_url)
     connection = PinnedConnection(target, time.monotonic() + timeout)

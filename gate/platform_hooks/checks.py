@@ -25,6 +25,7 @@ from gate.errors import GateError
 from gate.extract.facts import PackageFacts
 from gate.extract.formats import PLATFORMS
 from gate.extract.trust import NO_EXTRA_ROOTS, TrustRoots
+from gate.beijing_time import beijing_iso
 from gate.reviews import apply_reviews, reviews_of_check
 from gate.store.audit import record_event
 from gate.store.checks import facts_from_dict, record_check
@@ -49,9 +50,14 @@ class CheckNotFound(GateError):
     status = 404
 
 
-def derive_check_id(client_id: int, package_sha256: str, metadata: dict) -> str:
+def derive_check_id(client_id: int, package_sha256: str, metadata: dict, *,
+                    unpacked_sha256: str | None = None) -> str:
+    """The check's public id; an unpacked build beside the package (gate.pairing) is part of what was checked."""
     relevant = {k: metadata.get(k) for k in DECISION_METADATA if metadata.get(k)}
-    material = json.dumps([client_id, package_sha256, relevant], sort_keys=True, separators=(",", ":"))
+    parts: list = [client_id, package_sha256, relevant]
+    if unpacked_sha256:
+        parts.append({"unpacked": unpacked_sha256})
+    material = json.dumps(parts, sort_keys=True, separators=(",", ":"))
     return "chk_" + hashlib.sha256(material.encode("utf-8")).hexdigest()[:32]
 
 
@@ -63,12 +69,21 @@ def decide_facts(conn: Connection, facts: PackageFacts, *, policy: Policy,
                   category=category)
 
 
-def extract(path: str, shown_name: str, *, trust: TrustRoots = NO_EXTRA_ROOTS) -> PackageFacts:
+def extract(path: str, shown_name: str, *, trust: TrustRoots = NO_EXTRA_ROOTS,
+            unpacked: dict | None = None) -> PackageFacts:
     """Facts of a spooled package, shown under the name the caller uploaded it as (not the spool path); ``trust``:
-    the operator's extra roots (Settings.trust_roots)."""
+    the operator's extra roots (Settings.trust_roots). ``unpacked`` (``{"path", "filename"}``): the unpacked build
+    spooled beside it, paired with it (gate.pairing)."""
     from gate.extract.pipeline import extract_features
 
-    return dataclasses.replace(extract_features(path, trust=trust), path=shown_name)
+    facts = dataclasses.replace(extract_features(path, trust=trust), path=shown_name)
+    if unpacked is None:
+        return facts
+    from gate.pairing import pair
+
+    plain = dataclasses.replace(extract_features(unpacked["path"], trust=trust),
+                                path=unpacked.get("filename") or "unpacked.apk")
+    return pair(facts, plain)
 
 
 @dataclass(frozen=True)
@@ -110,9 +125,9 @@ def redecide(engine: Engine, row, *, policy: Policy, actor: str) -> Outcome:
 
 def check_now(engine: Engine, *, check_id: str, client_id: int, path: str, size: int, sha256: str,
               filename: str, metadata: dict, policy: Policy, actor: str,
-              trust: TrustRoots = NO_EXTRA_ROOTS) -> Outcome:
-    """Extract, decide and store synchronously (the caller discards the spool afterwards)."""
-    facts = extract(path, filename, trust=trust)
+              trust: TrustRoots = NO_EXTRA_ROOTS, unpacked: dict | None = None) -> Outcome:
+    """Extract, decide and store synchronously (the caller discards the spools afterwards)."""
+    facts = extract(path, filename, trust=trust, unpacked=unpacked)
     return decide_and_store(engine, facts, check_id=check_id, client_id=client_id, size=size, sha256=sha256,
                             filename=filename, metadata=metadata, policy=policy, actor=actor)
 
@@ -149,7 +164,7 @@ def _decide_and_record(conn: Connection, facts: PackageFacts, *, metadata: dict,
 
 def enqueue(engine: Engine, *, check_id: str, client_id: int, path: str | None, size: int, sha256: str,
             filename: str, metadata: dict, callback_url: str | None,
-            package_url: str | None = None) -> tuple[Outcome, bool]:
+            package_url: str | None = None, unpacked: dict | None = None) -> tuple[Outcome, bool]:
     """Hold the check and its job in the database; the spool stays on disk until the worker finishes.
 
     Insert-or-get, so racing intakes of the same upload (two servers, one check_id) create one check and one job:
@@ -157,13 +172,16 @@ def enqueue(engine: Engine, *, check_id: str, client_id: int, path: str | None, 
     check is queued again only by the request whose guarded update moves it out of ``failed``, and the partial
     unique index ``ux_job_live_check`` backs that up with at most one live job per check. Returns the check's state
     and whether this call queued the job (only then does the caller's spool belong to the job). A job with a
-    ``package_url`` has no spool yet: the worker downloads it and checks it against ``sha256``.
+    ``package_url`` has no spool yet: the worker downloads it and checks it against ``sha256``. ``unpacked``
+    (``{"path", "filename", "sha256"}``): the unpacked build's spool, owned by the job like the package's.
     """
     now = utcnow()
     payload = {"path": path, "filename": filename, "metadata": metadata, "callback_url": callback_url,
                "client_id": client_id}
     if package_url is not None:
         payload.update(package_url=package_url, sha256=sha256)
+    if unpacked is not None:
+        payload["unpacked"] = dict(unpacked)
     with engine.begin() as conn:
         if not _insert_new(conn, SC, {
                 "check_id": check_id, "client_id": client_id, "package_sha256": sha256, "size": size,
@@ -205,7 +223,15 @@ def load_outcome(conn: Connection, check_id: str) -> tuple[object, dict]:
         raise CheckNotFound(f"no check {check_id}")
     if row.status == "done":
         decision = conn.execute(select(GC.c.decision).where(GC.c.id == row.gate_check_id)).scalar_one()
-        return row, Outcome(check_id, "done", json.loads(decision)).as_dict()
+        answer = Outcome(check_id, "done", json.loads(decision)).as_dict()
+        # The person's review (the newest), and times as ISO 8601 with the offset, never a display string.
+        reviews = reviews_of_check(conn, check_id)
+        newest = reviews[-1] if reviews else None
+        answer["checked_at"] = beijing_iso(row.created_at)
+        answer["review"] = None if newest is None else {
+            "outcome": newest.outcome, "comment": newest.comment, "reviewer": newest.reviewer,
+            "at": beijing_iso(newest.at)}
+        return row, answer
     answer = {"check_id": check_id, "status": row.status}
     if row.status == "failed":
         answer["error"] = {"code": "check_failed", "message": row.error or "the check failed"}
@@ -213,17 +239,19 @@ def load_outcome(conn: Connection, check_id: str) -> tuple[object, dict]:
 
 
 def check_unregistered(engine: Engine, *, path: str, filename: str, policy: Policy,
-                       actor: str, trust: TrustRoots = NO_EXTRA_ROOTS) -> tuple[PackageFacts, dict]:
+                       actor: str, trust: TrustRoots = NO_EXTRA_ROOTS,
+                       unpacked: dict | None = None) -> tuple[PackageFacts, dict]:
     """A check from the open pre-check page: decided and audited, but not stored as a gate_check.
 
     Anyone may upload there, under any package name: stored facts would be taken for that app's by a later filings
     sync re-decision (gate.sync.filings_sync), letting an anonymous upload decide whether a store is told to delist.
     """
-    facts = extract(path, filename, trust=trust)
+    facts = extract(path, filename, trust=trust, unpacked=unpacked)
     with engine.begin() as conn:
         decision = decide_facts(conn, facts, policy=policy, developer_entity=None)
         record_event(conn, actor=actor, action="precheck", subject=(facts.package or facts.path)[:255], details={
             "verdict": decision.verdict, "reason_codes": [r.code for r in decision.reasons],
             "package_sha256": facts.sha256,
+            **({"unpacked_sha256": facts.pairing.unpacked_sha256} if facts.pairing is not None else {}),
             "filing_version_id": decision.filing.version_id if decision.filing is not None else None})
     return facts, decision.as_dict()

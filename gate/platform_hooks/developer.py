@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import flask
 
-from gate.platform_hooks import checks, metrics
+from gate.platform_hooks import checks, metrics, precheck_results
 from gate.platform_hooks.access import client_for
 from gate.platform_hooks.service import service
-from gate.platform_hooks.body import read_form, read_multipart_package
+from gate.platform_hooks.body import read_form, read_multipart_upload
 from gate.platform_hooks.intake import check_upload
 from gate.platform_hooks.uploads import UploadError
 
@@ -46,8 +46,16 @@ def _page(*, facts=None, decision=None, error=None, status: int | None = None, *
 
     ``error`` is an UploadError (its code picks the Chinese text in the template) or a {"code", "message"} dict
     already in the page's language."""
-    html = flask.render_template("precheck.html", lang=_lang(), facts=facts, decision=decision, error=error,
-                                 max_upload_bytes=service().settings.max_upload_bytes, **extra)
+    from gate.beijing_time import beijing, beijing_iso
+    from gate.web import names
+
+    lang = _lang()
+    extra.setdefault("hosts", (extra.get("to_file") or {}).get("hosts"))
+    html = flask.render_template("precheck.html", lang=lang, facts=facts, decision=decision, error=error,
+                                 max_upload_bytes=service().settings.max_upload_bytes,
+                                 reason_name=lambda code: names.name(names.REASONS, code, lang),
+                                 named=lambda table, code: names.name(getattr(names, table), code, lang),
+                                 beijing=beijing, beijing_iso=beijing_iso, **extra)
     status = status or getattr(error, "status", None) or (400 if error is not None else 200)
     retry_after = getattr(error, "retry_after", None)  # a full spool: the page says so, and when to retry
     return html, status, ({"Retry-After": str(retry_after)} if retry_after else {})
@@ -69,18 +77,54 @@ def precheck_page():
 def precheck_submit():
     _page_open()
     try:
-        spooled, filename, _ = read_multipart_package(flask.request)
+        spooled, filename, _, unpacked = read_multipart_upload(flask.request)
     except UploadError as exc:  # too large, not multipart, no file chosen, empty file
         return _page(error=exc)
     try:
-        metrics.UPLOAD_BYTES.inc(spooled.size)
-        facts, decision = checks.check_unregistered(service().engine, path=spooled.path, filename=filename,
-                                                    policy=service().policy, actor="precheck-page",
-                                                    trust=service().settings.trust_roots)
+        metrics.UPLOAD_BYTES.inc(spooled.size + (unpacked.spooled.size if unpacked is not None else 0))
+        # An unpacked build beside a packed (加固) package: both spooled, paired, its network facts decide.
+        facts, decision = checks.check_unregistered(
+            service().engine, path=spooled.path, filename=filename, policy=service().policy, actor="precheck-page",
+            trust=service().settings.trust_roots,
+            unpacked={"path": unpacked.spooled.path, "filename": unpacked.filename} if unpacked else None)
     finally:
         spooled.discard()
+        if unpacked is not None:
+            unpacked.discard()
     metrics.observe_decision(decision)
-    return _page(facts=facts, decision=decision)
+    # Kept for a permanent, private, expiring URL (gate.platform_hooks.precheck_results): a reload or a later
+    # visit from this browser shows the same result. The page shows it at once and swaps its URL for that one.
+    owner = precheck_results.valid_owner(flask.request.cookies.get(precheck_results.OWNER_COOKIE))
+    owner = owner or precheck_results.new_owner()
+    token, expires = precheck_results.keep(service().engine, owner=owner, filename=filename, facts=facts,
+                                           decision=decision)
+    html, status, headers = _page(facts=facts, decision=decision, filename=filename, expires=expires,
+                                  permalink=flask.url_for("developer.precheck_result", token=token,
+                                                          lang=None if _lang() == "zh" else "en"),
+                                  to_file=precheck_results.to_file(service().engine, facts, decision))
+    response = flask.make_response(html, status, headers)
+    response.set_cookie(precheck_results.OWNER_COOKIE, owner, max_age=precheck_results.KEEP_DAYS * 86400,
+                        path="/precheck", httponly=True, samesite="Lax", secure=flask.request.scheme == "https")
+    return response
+
+
+@blueprint.get("/precheck/r/<token>")
+def precheck_result(token: str):
+    """A kept result: only for the browser that uploaded it, until it expires; otherwise a 404 page."""
+    _page_open()
+    found = precheck_results.load(service().engine, token=token,
+                                  owner=precheck_results.valid_owner(
+                                      flask.request.cookies.get(precheck_results.OWNER_COOKIE)))
+    if found is None:
+        gone = ("这个检查结果不存在、已过期（保留 %d 天），或不是在这个浏览器中上传的。请重新上传安装包。"
+                % precheck_results.KEEP_DAYS if _lang() == "zh" else
+                "This result does not exist, has expired (results are kept %d days), or was not uploaded from this "
+                "browser. Upload the package again." % precheck_results.KEEP_DAYS)
+        return _page(error={"code": "precheck_result_not_found", "message": gone}, status=404)
+    facts, decision, filename, expires = found
+    return _page(facts=facts, decision=decision, filename=filename, expires=expires,
+                 permalink=flask.request.full_path.rstrip("?"),
+                 to_file=precheck_results.to_file(service().engine, facts, decision))
 
 
 # Why a certificate file is refused, in the page's languages (the codes are gate.extract.certfile's).

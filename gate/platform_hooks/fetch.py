@@ -174,6 +174,22 @@ def check_url(url: str, policy: FetchPolicy, *, resolver: Callable[[str, int], S
     return Target(url=url, scheme=parts.scheme, host=host, port=port, address=address, pinned_url=pinned)
 
 
+LOCAL_TESTING_HINT = ("to deliver to a test server on this machine, the gate's operator sets GATE_FETCH_ALLOW_HTTP=1 and "
+                      "GATE_FETCH_ALLOW_NETWORKS=127.0.0.0/8 (docs/api.md)")
+
+
+def check_callback_url(url: str, policy: FetchPolicy, *,
+                       resolver: Callable[[str, int], Sequence[Address]] = resolve) -> Target:
+    """A callback URL where it is set (``gate clients create``, the console, an upload's metadata): the gate will
+    POST there, so the rules of ``check_url`` apply, refused with their own code (``callback_url_forbidden``) and a
+    message that names the callback URL — not at the first delivery, under package_url's name."""
+    try:
+        return check_url(url, policy, resolver=resolver)
+    except UploadError as exc:
+        message = exc.message.replace("package_url", "callback URL")
+        raise UploadError(f"{message}; {LOCAL_TESTING_HINT}", code="callback_url_forbidden") from None
+
+
 class _PinnedHostAdapter(HTTPAdapter):
     """Connects to the checked address while TLS still verifies (and SNI still names) the original host."""
 

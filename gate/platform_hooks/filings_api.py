@@ -21,17 +21,23 @@ class FilingNotFound(GateError):
     status = 404
 
 
-def badge_for(engine: Engine, package: str) -> dict:
-    """The filing number to show for an Android package: only a filing in force, never a cancelled one."""
+# What the shown number is called (notice 105 八): an app's, a mini program's, a quick app's filing number.
+BADGE_LABELS = {"android": "APP备案号", "ios": "APP备案号", "harmony": "APP备案号", "quickapp": "快应用备案号",
+                "miniprogram": "小程序备案号"}
+
+
+def badge_for(engine: Engine, package: str, platform: str = "android") -> dict:
+    """The filing number to show for a package (an AppID for a mini program): only a filing in force, never a
+    cancelled one."""
     with engine.connect() as conn:
-        filings = DatabaseRegistry(conn).filings_for("android", package)
+        filings = DatabaseRegistry(conn).filings_for(platform, package)
     in_force = [f for f in filings if f.active and not f.blacklisted]
     if not in_force:
         raise FilingNotFound(f"no filing in force names {package}; the app must not be shown as filed")
     filing = max(in_force, key=lambda f: (f.approved_at or "", f.service_licence))
-    return {"package": package, "service_licence": filing.service_licence, "service_name": filing.service_name,
-            "unit_name": filing.unit_name, "link": BEIAN_LINK,
-            "text": f"APP备案号：{filing.service_licence}"}
+    return {"package": package, "platform": platform, "service_licence": filing.service_licence,
+            "service_name": filing.service_name, "unit_name": filing.unit_name, "link": BEIAN_LINK,
+            "label": BADGE_LABELS[platform], "text": f"{BADGE_LABELS[platform]}：{filing.service_licence}"}
 
 
 @blueprint.get("/api/v1/filings/<path:service_licence>")

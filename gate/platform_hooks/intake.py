@@ -18,7 +18,7 @@ import flask
 
 from gate.platform_hooks import checks, metrics
 from gate.platform_hooks.auth import Client
-from gate.platform_hooks.body import (discard_spools, parse_metadata, read_json, read_multipart_package,
+from gate.platform_hooks.body import (UnpackedPart, discard_spools, parse_metadata, read_json, read_multipart_upload,
                                       start_signature_check)
 from gate.platform_hooks.uploads import SpooledPackage, UploadError
 from gate.text import clean_filename
@@ -42,13 +42,13 @@ def _is_multipart() -> bool:
 
 
 def receive_package(client: Client, *, signed: bool,
-                    allow_url: bool) -> tuple[SpooledPackage | PackageReference, str, dict]:
-    """(spooled package or URL reference, filename, metadata) of an authenticated request, or an error with nothing
-    kept."""
+                    allow_url: bool) -> tuple[SpooledPackage | PackageReference, str, dict, UnpackedPart | None]:
+    """(spooled package or URL reference, filename, metadata, the spooled ``unpacked`` part or None) of an
+    authenticated request, or an error with nothing kept. Only a multipart upload carries an unpacked build."""
     request = flask.request
     verifier = start_signature_check(request, client.webhook_secret) if signed else None
     if _is_multipart():
-        spooled, filename, metadata = read_multipart_package(request)
+        spooled, filename, metadata, unpacked = read_multipart_upload(request)
         try:
             while request.stream.read(1 << 16):  # an epilogue after the last boundary is signed too
                 pass
@@ -56,8 +56,10 @@ def receive_package(client: Client, *, signed: bool,
                 verifier.verify()
         except BaseException:
             spooled.discard()
+            if unpacked is not None:
+                unpacked.discard()
             raise
-        return spooled, filename, metadata
+        return spooled, filename, metadata, unpacked
     if not allow_url:
         raise UploadError("send the package as multipart/form-data with a `package` file part",
                           code="content_type_unsupported", status=415)
@@ -77,28 +79,28 @@ def receive_package(client: Client, *, signed: bool,
     sha256 = expected_digest(body["sha256"])
     check_url(body["package_url"], gate.fetch_policy())  # refused now, not after a queue; checked again on download
     filename = clean_filename(body["package_url"].split("?", 1)[0].rstrip("/"))
-    return PackageReference(body["package_url"], sha256), filename, metadata
+    return PackageReference(body["package_url"], sha256), filename, metadata, None
 
 
 def check_callback_url(url: str | None) -> None:
-    """A callback URL is fetched by the gate, so it passes the same SSRF rules as package_url."""
+    """A callback URL is POSTed to by the gate, so it passes the same SSRF rules as package_url (its own code)."""
     if url is None:
         return
-    from gate.platform_hooks.fetch import check_url
+    from gate.platform_hooks import fetch
 
-    try:
-        check_url(url, flask.current_app.extensions["gate"].fetch_policy())
-    except UploadError as exc:
-        raise UploadError(f"callback_url refused: {exc.message}", code="callback_url_forbidden") from None
+    fetch.check_callback_url(url, flask.current_app.extensions["gate"].fetch_policy())
 
 
 def answer_check(client: Client, spooled: SpooledPackage | PackageReference, filename: str, metadata: dict, *,
-                 force_async: bool, actor: str) -> tuple[dict, int]:
+                 force_async: bool, actor: str, unpacked: UnpackedPart | None = None) -> tuple[dict, int]:
     """Decide now (200) or queue (202); the same upload always answers under the same check_id. A package_url is
-    always queued (module docstring)."""
+    always queued (module docstring). With an ``unpacked`` build the pair is checked (gate.pairing), and queued
+    when the two together pass the synchronous threshold; both spools go to the job."""
     gate = flask.current_app.extensions["gate"]
-    metrics.UPLOAD_BYTES.inc(spooled.size)  # a package_url's bytes are counted by the worker's process
-    check_id = checks.derive_check_id(client.id, spooled.sha256, metadata)
+    size = spooled.size + (unpacked.spooled.size if unpacked is not None else 0)
+    metrics.UPLOAD_BYTES.inc(size)  # a package_url's bytes are counted by the worker's process
+    check_id = checks.derive_check_id(client.id, spooled.sha256, metadata,
+                                      unpacked_sha256=unpacked.spooled.sha256 if unpacked is not None else None)
     status_url = flask.url_for("developer.get_check", check_id=check_id)
     keep = False
     try:
@@ -111,30 +113,41 @@ def answer_check(client: Client, spooled: SpooledPackage | PackageReference, fil
         if row is not None and row.status in ("queued", "running"):
             return {"check_id": check_id, "status": row.status, "status_url": status_url}, 202
         by_url = isinstance(spooled, PackageReference)
-        if force_async or by_url or spooled.size > gate.settings.sync_threshold_bytes:
+        if force_async or by_url or size > gate.settings.sync_threshold_bytes:
             callback_url = metadata.get("callback_url") or client.callback_url
             check_callback_url(callback_url)
             queued, keep = checks.enqueue(gate.engine, check_id=check_id, client_id=client.id, path=spooled.path,
                                           size=spooled.size, sha256=spooled.sha256, filename=filename,
                                           metadata=metadata, callback_url=callback_url,
-                                          package_url=spooled.url if by_url else None)
+                                          package_url=spooled.url if by_url else None,
+                                          unpacked=_unpacked_payload(unpacked))
             # keep: the job owns the spool and the worker deletes it; otherwise a racing request's job has its own
             return {"check_id": check_id, "status": queued.status, "status_url": status_url}, 202
         outcome = checks.check_now(gate.engine, check_id=check_id, client_id=client.id, path=spooled.path,
                                    size=spooled.size, sha256=spooled.sha256, filename=filename, metadata=metadata,
-                                   policy=gate.policy, actor=actor, trust=gate.settings.trust_roots)
+                                   policy=gate.policy, actor=actor, trust=gate.settings.trust_roots,
+                                   unpacked=_unpacked_payload(unpacked))
         metrics.observe_decision(outcome.decision)
         return outcome.as_dict(), 200
     finally:
         if not keep:
             spooled.discard()
+            if unpacked is not None:
+                unpacked.discard()
         discard_spools(flask.request)
+
+
+def _unpacked_payload(unpacked: UnpackedPart | None) -> dict | None:
+    """What a job (or check_now) needs of the unpacked part: its spool, the name it was uploaded as, its digest."""
+    if unpacked is None:
+        return None
+    return {"path": unpacked.spooled.path, "filename": unpacked.filename, "sha256": unpacked.spooled.sha256}
 
 
 def check_upload(client: Client, *, signed: bool, allow_url: bool) -> tuple[flask.Response, int]:
     """The whole upload route for a store webhook (signed, package_url allowed) or a developer pre-check."""
-    spooled, filename, metadata = receive_package(client, signed=signed, allow_url=allow_url)
+    spooled, filename, metadata, unpacked = receive_package(client, signed=signed, allow_url=allow_url)
     force_async = flask.request.args.get("async", "") in ("1", "true", "yes")
     body, status = answer_check(client, spooled, filename, metadata, force_async=force_async,
-                                actor=f"client:{client.name}")
+                                actor=f"client:{client.name}", unpacked=unpacked)
     return flask.jsonify(body), status

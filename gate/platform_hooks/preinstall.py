@@ -116,10 +116,14 @@ def filings_by_identifier(conn: Connection, identifiers: Sequence[str], platform
     return {k: [v[i] for i in sorted(v)] for k, v in found.items()}
 
 
-def database_lookup(engine: Engine) -> Callable[[Sequence[str]], dict[str, list[Filing]]]:
-    def lookup(identifiers: Sequence[str]) -> dict[str, list[Filing]]:
+# What a device maker preinstalls: Android apps, and quick apps for the device's quick-app centre (快应用中心).
+ITEM_PLATFORMS = {"android": "apk", "quickapp": "rpk"}  # platform -> the format its items stand for
+
+
+def database_lookup(engine: Engine) -> Callable[..., dict[str, list[Filing]]]:
+    def lookup(identifiers: Sequence[str], platform: str = "android") -> dict[str, list[Filing]]:
         with engine.connect() as conn:
-            return filings_by_identifier(conn, identifiers)
+            return filings_by_identifier(conn, identifiers, platform)
     return lookup
 
 
@@ -132,10 +136,14 @@ def check_items(items: list, *, lookup: Callable[[Sequence[str]], dict[str, list
         raise UploadError(f"at most {MAX_ITEMS} items per request", code="too_many_items", status=413)
     policy = preinstall_policy(policy)
     # Only names that can be packages are looked up: a NUL (PostgreSQL refuses it) or a surrogate never reaches SQL.
-    packages = [i["package"] for i in items if isinstance(i, dict) and isinstance(i.get("package"), str)
-                and PACKAGE_NAME.fullmatch(i["package"])]
-    filings = lookup(packages)
-    exempt = exemptions(packages) if exemptions is not None else {}
+    packages = {platform: [i["package"] for i in items if isinstance(i, dict) and _platform(i) == platform
+                           and isinstance(i.get("package"), str) and PACKAGE_NAME.fullmatch(i["package"])]
+                for platform in ITEM_PLATFORMS}
+    filings = {"android": lookup(packages["android"])}
+    if packages["quickapp"]:
+        filings["quickapp"] = lookup(packages["quickapp"], "quickapp")
+    # Exemptions are for Android platform components (gate.exemptions); a quick app never matches one.
+    exempt = exemptions(packages["android"]) if exemptions is not None else {}
     now = utcnow()
     results = [_check_item(index, item, filings, policy, exempt, now) for index, item in enumerate(items)]
     return {"items": results, "summary": summarise(r["verdict"] for r in results)}
@@ -162,10 +170,20 @@ def parse_list_file(text: str, *, csv_format: bool) -> list:
     return items
 
 
-def _check_item(index: int, item, filings: dict[str, list[Filing]], policy: Policy,
+def _platform(item: dict) -> str | None:
+    """The item's platform (``android`` when not given); None for a platform device makers do not preinstall."""
+    platform = item.get("platform") or "android"
+    return platform if isinstance(platform, str) and platform in ITEM_PLATFORMS else None
+
+
+def _check_item(index: int, item, filings: dict[str, dict[str, list[Filing]]], policy: Policy,
                 exempt: dict[str, list[Exemption]], now) -> dict:
     if not isinstance(item, dict):
         return _invalid(index, item, "an item must be an object", "条目必须是对象")
+    platform = _platform(item)
+    if platform is None:
+        return _invalid(index, item, "`platform` must be android (default) or quickapp",
+                        "`platform` 必须是 android（默认）或 quickapp")
     package = item.get("package")
     if not isinstance(package, str) or not PACKAGE_NAME.fullmatch(package):
         return _invalid(index, item, "`package` must be an Android package name", "`package` 必须是安卓包名")
@@ -180,11 +198,15 @@ def _check_item(index: int, item, filings: dict[str, list[Filing]], policy: Poli
                         "`version_code` 必须是 0 到 2^63-1 的整数")
     signer = SignerCertificate(cert_md5=md5 or "", cert_sha1="", cert_sha256=sha256 or "", public_key="",
                                public_key_sha256="", subject="", key_algorithm="", key_size=0)
-    facts = PackageFacts(path=f"items[{index}]", format="apk", package=package, version_code=version,
+    facts = PackageFacts(path=f"items[{index}]", format=ITEM_PLATFORMS[platform], platform=platform,
+                         package=package, version_code=version,
                          signature=SignatureFacts(verified=True, signers=(signer,)))
-    decision = decide(facts, filings.get(package, []), policy=policy)
-    decision = apply_exemptions(decision, exempt.get(package, []), scope="preinstall", at=now).as_dict()
-    return {"index": index, "package": package, "version_code": version, "verdict": decision["verdict"],
+    decision = decide(facts, filings.get(platform, {}).get(package, []), policy=policy, platform=platform)
+    if platform == "android":
+        decision = apply_exemptions(decision, exempt.get(package, []), scope="preinstall", at=now)
+    decision = decision.as_dict()
+    return {"index": index, "package": package, "platform": platform, "version_code": version,
+            "verdict": decision["verdict"],
             "reasons": decision["reasons"], "filing": decision["filing"]}
 
 

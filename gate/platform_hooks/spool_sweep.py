@@ -45,9 +45,11 @@ def _live_job_paths(engine: Engine) -> set[str]:
         payloads = conn.execute(select(J.c.payload).where(J.c.status.in_(("queued", "running")))).scalars()
         paths = set()
         for payload in payloads:
-            path = json.loads(payload or "{}").get("path")
-            if path:
-                paths.add(os.path.realpath(path))
+            job = json.loads(payload or "{}")
+            # the package's spool and, for a packed package checked with its unpacked build, that build's
+            for path in (job.get("path"), (job.get("unpacked") or {}).get("path")):
+                if path:
+                    paths.add(os.path.realpath(path))
     return paths
 
 

@@ -9,6 +9,7 @@ from gate.platform_hooks.access import client_for
 from gate.platform_hooks.service import service
 from gate.platform_hooks.body import read_json, start_signature_check
 from gate.platform_hooks.intake import check_upload
+from gate.platform_hooks.uploads import UploadError
 
 blueprint = flask.Blueprint("store", __name__)
 
@@ -31,9 +32,12 @@ def listing_events():
 @blueprint.get("/api/v1/badge/<path:package>")
 def badge(package: str):
     client_for("store")
-    from gate.platform_hooks.filings_api import badge_for
+    from gate.platform_hooks.filings_api import BADGE_LABELS, badge_for
 
-    info = badge_for(service().engine, package)
+    platform = flask.request.args.get("platform", "android")
+    if platform not in BADGE_LABELS:
+        raise UploadError(f"platform must be one of {', '.join(BADGE_LABELS)}", code="platform_invalid")
+    info = badge_for(service().engine, package, platform)
     wants_html = flask.request.args.get("format") == "html" or (
         flask.request.args.get("format") is None
         and flask.request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html")

@@ -169,6 +169,12 @@ class Worker:
         if not os.path.exists(path):
             self._fail(job, "the spooled package is missing (was GATE_SPOOL_DIR shared with the worker?)")
             return None
+        unpacked = payload.get("unpacked")
+        if unpacked is not None and not os.path.exists(unpacked["path"]):
+            if by_url:
+                _discard(path)
+            self._fail(job, "the spooled unpacked build is missing (was GATE_SPOOL_DIR shared with the worker?)")
+            return None
         try:
             return self._decide(job, path, by_url=by_url)
         except BaseException:
@@ -178,7 +184,8 @@ class Worker:
 
     def _decide(self, job: jobs.ClaimedJob, path: str, *, by_url: bool):
         payload = job.payload
-        facts = checks.extract(path, payload.get("filename") or "package.apk", trust=self.settings.trust_roots)
+        facts = checks.extract(path, payload.get("filename") or "package.apk", trust=self.settings.trust_roots,
+                               unpacked=payload.get("unpacked"))
         with self.engine.begin() as conn:
             done = conn.execute(update(jobs.J).where(jobs.owned(job.id, self.name))
                                 .values(status="done", finished_at=utcnow(), lease_until=None)).rowcount
@@ -195,6 +202,7 @@ class Worker:
                 callbacks.queue_callback(conn, client_id=payload["client_id"], check_id=job.check_id,
                                          url=payload["callback_url"], body=outcome.as_dict())
         _discard(path)
+        _discard((payload.get("unpacked") or {}).get("path"))
         return outcome
 
     def _fail(self, job: jobs.ClaimedJob, message: str) -> bool:
@@ -217,6 +225,7 @@ class Worker:
                            extra={"fields": {"job_id": job.id, "check_id": job.check_id}})
             return False
         _discard(job.payload.get("path"))
+        _discard((job.payload.get("unpacked") or {}).get("path"))
         return True
 
 

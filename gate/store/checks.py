@@ -43,10 +43,12 @@ def record_check(conn: Connection, *, facts: PackageFacts, decision: Decision, p
         "filing_version_id": decision.filing.version_id if decision.filing is not None else None,
         "policy": _json(policy.as_dict()), "decision": _json(decision.as_dict()),
         "developer_entity": developer_entity, "gate_version": __version__, "category": category,
+        "unpacked_sha256": facts.pairing.unpacked_sha256 if facts.pairing is not None else None,
     }
     check_id = conn.execute(_INSERT_CHECK, row).scalar_one()
     record_event(conn, actor=actor, action="check", subject=facts.package or facts.path,
                  details={"check_id": check_id, "verdict": decision.verdict, "package_sha256": facts.sha256,
+                          **({"unpacked_sha256": row["unpacked_sha256"]} if row["unpacked_sha256"] else {}),
                           "filing_version_id": row["filing_version_id"]})
     return check_id
 

@@ -82,3 +82,31 @@ class Exemption(SQLModel, table=True):
     expires_at: dt.datetime
     revoked_at: dt.datetime | None = None
     revoked_by: str | None = Field(default=None, max_length=128)
+
+
+class ReviewClaim(SQLModel, table=True):
+    """A reviewer working on a queued check: shown to the others, released on approve/reject or when it expires
+    (so an abandoned claim never blocks the queue). One row per check at most."""
+
+    __tablename__ = "review_claim"
+
+    check_id: str = Field(primary_key=True, max_length=40)  # service_check.check_id
+    username: str = Field(max_length=64)
+    claimed_at: dt.datetime = Field(default_factory=utcnow)
+    expires_at: dt.datetime
+
+
+class PrecheckResult(SQLModel, table=True):
+    """A developer pre-check's result kept for its permanent, private, expiring URL: the URL's token and the
+    uploader's browser cookie are both needed to read it (only their SHA-256s are stored). Never a gate_check:
+    anonymous uploads must not become an app's stored facts (gate.platform_hooks.checks.check_unregistered)."""
+
+    __tablename__ = "precheck_result"
+
+    token_sha256: str = Field(primary_key=True, max_length=64)
+    owner_sha256: str = Field(max_length=64)
+    filename: str = Field(max_length=255)
+    facts: str = Field(sa_type=Text)
+    decision: str = Field(sa_type=Text)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    expires_at: dt.datetime = Field(index=True)

@@ -123,6 +123,8 @@ class Check(SQLModel, table=True):
     developer_entity: str | None = None
     gate_version: str = Field(max_length=32)
     category: str | None = None  # the store's category for the app (decision step 10), migration 0600
+    # The unpacked build checked beside a packed package (gate.pairing), migration 0650: both digests are kept.
+    unpacked_sha256: str | None = Field(default=None, max_length=64)
 
 
 class AuditEvent(SQLModel, table=True):

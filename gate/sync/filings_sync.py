@@ -24,7 +24,7 @@ import logging
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from gate.config import Settings
@@ -201,16 +201,17 @@ def reevaluate_pending(engine: Engine, settings: Settings, *, ensure_lock=lambda
     return totals
 
 
-def _identifiers(registry: DatabaseRegistry, licence: str) -> tuple[Filing | None, set[str]]:
-    """The current version and every Android identifier named by it or by its previous version (an identifier
-    dropped from a filing leaves its app unfiled, which must be re-decided too)."""
+def _identifiers(registry: DatabaseRegistry, licence: str) -> tuple[Filing | None, set[tuple[str, str]]]:
+    """The current version and every (platform, identifier) named by it or by its previous version (an identifier
+    dropped from a filing leaves its app unfiled, which must be re-decided too). Every platform a store lists:
+    Android packages, quick apps, mini programs' AppIDs (listings name their platform)."""
     history = registry.history(licence)
     current = history[-1] if history else None
-    names = {p.identifier for f in history[-2:] for p in f.platforms if p.platform == "android"}
+    names = {(p.platform, p.identifier) for f in history[-2:] for p in f.platforms}
     return current, names
 
 
-def _stored_facts(conn: Connection, client_id: int, package: str):
+def _stored_facts(conn: Connection, client_id: int, package: str, platform: str = "android"):
     """The newest stored check of this package, preferring the store's own upload: (facts dict, metadata).
 
     Without one, an operator's check (``gate check``, an earlier re-decision) serves; never a package another API
@@ -220,7 +221,8 @@ def _stored_facts(conn: Connection, client_id: int, package: str):
     row = conn.execute(
         select(GC.c.facts, SC.c.metadata_json)
         .select_from(GC.outerjoin(SC, (SC.c.gate_check_id == GC.c.id) & (SC.c.client_id == client_id)))
-        .where(GC.c.package == package, or_(SC.c.client_id.is_not(None), GC.c.package_sha256.not_in(foreign)))
+        .where(GC.c.package == package, GC.c.platform == platform,
+               or_(SC.c.client_id.is_not(None), GC.c.package_sha256.not_in(foreign)))
         .order_by(SC.c.client_id.is_(None), GC.c.id.desc()).limit(1)).first()
     if row is None:
         return None, {}
@@ -233,15 +235,19 @@ def _reevaluate(conn: Connection, reevaluation_id: int, licence: str, settings: 
     outcome = {"service_licence": licence, "apps": 0, "blocked": 0, "notices": 0}
     if filing is None or not identifiers:
         return outcome
+    by_platform: dict[str, list[str]] = {}
+    for platform, identifier in sorted(identifiers):
+        by_platform.setdefault(platform, []).append(identifier)
     listed = conn.execute(
-        select(L.c.client_id, L.c.package, L.c.version_code, A.c.name, A.c.callback_url)
+        select(L.c.client_id, L.c.package, L.c.platform, L.c.version_code, A.c.name, A.c.callback_url)
         .join(A, A.c.id == L.c.client_id)
-        .where(L.c.package.in_(sorted(identifiers)), L.c.status == "listed")
+        .where(or_(*(and_(L.c.platform == platform, L.c.package.in_(names))
+                     for platform, names in by_platform.items())), L.c.status == "listed")
         .order_by(L.c.client_id, L.c.package)).all()
     policy = settings.decision_policy()
     for app in listed:
         outcome["apps"] += 1
-        facts_dict, metadata = _stored_facts(conn, app.client_id, app.package)
+        facts_dict, metadata = _stored_facts(conn, app.client_id, app.package, app.platform)
         decision, check_id = None, None
         if facts_dict is not None:
             facts = facts_from_dict(facts_dict)
@@ -278,7 +284,7 @@ def _notice(app, filing: Filing, decision, check_id: int | None, reevaluation_id
     digest = hashlib.sha256(f"{reevaluation_id}:{app.client_id}:{app.package}".encode("utf-8")).hexdigest()
     reasons = [r.code for r in decision.reasons] if decision else (
         ["filing_blacklisted"] if filing.blacklisted else ["filing_cancelled"])
-    return {"event": NOTICE_EVENT, "notice_id": f"dl_{digest[:32]}", "package": app.package,
+    return {"event": NOTICE_EVENT, "notice_id": f"dl_{digest[:32]}", "package": app.package, "platform": app.platform,
             "version_code": app.version_code, "action": "delist", "service_licence": filing.service_licence,
             "filing_status": filing.status, "blacklisted": filing.blacklisted, "reason_codes": reasons,
             "check_id": check_id, "decision": decision.as_dict() if decision else None,

@@ -112,6 +112,36 @@ def reset_password(engine: Engine, *, username: str, password: str, actor: str =
         record_event(conn, actor=actor, action="console.user_password_reset", subject=username, details={})
 
 
+def set_disabled(engine: Engine, *, username: str, disabled: bool, actor: str) -> None:
+    """Disable (every session ends at once) or enable a user; audited. Nobody disables themselves."""
+    if actor == f"staff:{username}" and disabled:
+        raise UsageError("you cannot disable your own account", code="user_self")
+    with engine.begin() as conn:
+        user_id = conn.execute(update(U).where(U.c.username == username).returning(U.c.id)
+                               .values(disabled=disabled)).scalar_one_or_none()
+        if user_id is None:
+            raise UsageError(f"no user named {username!r}", code="user_not_found")
+        if disabled:
+            conn.execute(delete(S).where(S.c.user_id == user_id))
+        record_event(conn, actor=actor, action="console.user_disable" if disabled else "console.user_enable",
+                     subject=username, details={})
+
+
+def set_role(engine: Engine, *, username: str, role: str, actor: str) -> None:
+    """Change a user's role; audited with the old and new role. Nobody changes their own."""
+    if role not in ROLES:
+        raise UsageError(f"role must be one of {', '.join(ROLES)}", code="role_invalid")
+    if actor == f"staff:{username}":
+        raise UsageError("you cannot change your own role", code="user_self")
+    with engine.begin() as conn:
+        old = conn.execute(select(U.c.role).where(U.c.username == username)).scalar_one_or_none()
+        if old is None:
+            raise UsageError(f"no user named {username!r}", code="user_not_found")
+        conn.execute(update(U).where(U.c.username == username).values(role=role))
+        record_event(conn, actor=actor, action="console.user_role", subject=username,
+                     details={"from": old, "to": role})
+
+
 def list_users(conn: Connection) -> list:
     return conn.execute(select(U.c.id, U.c.username, U.c.role, U.c.disabled, U.c.locked_until, U.c.failed_logins,
                                U.c.last_login_at, U.c.created_at).order_by(U.c.username)).all()

@@ -34,7 +34,7 @@ from markupsafe import Markup, escape
 
 from gate.errors import GateError
 from gate.platform_hooks.service import service
-from gate.beijing_time import beijing, beijing_iso
+from gate.beijing_time import beijing, beijing_iso  # noqa: F401 (beijing_iso is kit's for the views)
 from gate.web import accounts, names
 
 SESSION_COOKIE = "gate_session"
@@ -238,6 +238,12 @@ ERRORS_ZH = {
     "query_invalid": "筛选条件含有不允许的字符（NUL）。",
     "review_blocked": "该安装包按今天的备案会被拦截；批准不能推翻第1–5步的拦截。",
     "review_not_pending": "该检查不在等待复核（可能已被他人处理）。",
+    "review_claimed": "另一位复核员已认领这条检查，请等其处理或认领到期。",
+    "user_self": "不能停用自己的账号或修改自己的角色。",
+    "user_exists": "已有同名用户。",
+    "username_invalid": "用户名须为 2 到 64 个字母、数字或 . _ @ -。",
+    "user_not_found": "没有这个用户。",
+    "user_action_invalid": "请选择一个操作。",
     "review_comment_missing": "请填写复核意见。",
     "review_outcome_invalid": "请选择批准或拒绝。",
     "exemption_not_found": "没有这条豁免。",
@@ -265,9 +271,39 @@ def error_text(exc: GateError) -> str:
     return (ERRORS_ZH.get((exc.code, getattr(exc, "field", None))) or ERRORS_ZH.get(exc.code) or exc.message)
 
 
+# What an HTTP status means to the person who met it (the heading of the error page).
+STATUS_TITLES = {400: ("请求有误", "The request was not accepted"), 401: ("请先登录", "Please sign in"),
+                 403: ("没有权限", "Not allowed"), 404: ("没有找到", "Not found"),
+                 405: ("不支持这种请求", "Method not allowed"), 409: ("无法完成操作", "The action could not be completed"),
+                 413: ("上传的文件太大", "The upload is too large"), 429: ("请求过于频繁", "Too many requests"),
+                 503: ("服务暂时不可用", "The service is unavailable for now")}
+HTTP_ERRORS_ZH = {"not_found": "没有这个页面。请检查地址，或从导航进入。", "method_not_allowed": "这个地址不接受这种请求方式。",
+                  "upload_too_large": "上传的文件超过了允许的大小。", "database_unavailable": "数据库暂时不可用，请稍后重试。",
+                  "internal_error": "服务内部出错，已记录；请稍后重试，或把页面底部的代码告诉管理员。"}
+
+
+def status_title(status: int) -> str:
+    return t(*STATUS_TITLES.get(status, ("服务出错", "Something went wrong") if status >= 500
+                                else ("无法完成请求", "The request was refused")))
+
+
 def error_page(exc: GateError):
     status = getattr(exc, "status", None) or 500
-    return render("console/error.html", status, error=exc, error_message=error_text(exc))
+    return render("console/error.html", status, error=exc, error_message=error_text(exc),
+                  title=status_title(status))
+
+
+def html_error(code: str, message: str, status: int) -> flask.Response:
+    """Any console URL's error (an unknown page, a wrong method, an unexpected fault) as a page in the user's
+    language; the app's JSON error handler hands console paths here."""
+    from types import SimpleNamespace
+
+    context = {**template_globals(), "staff": flask.g.get("staff"), "error": SimpleNamespace(code=code),
+               "title": status_title(status),
+               "error_message": message if lang() == "en" else HTTP_ERRORS_ZH.get(code) or ERRORS_ZH.get(code)
+               or message}
+    response = flask.make_response(flask.render_template("console/error.html", **context), status)
+    return remember_lang(response)
 
 
 def template_globals() -> dict:
@@ -278,12 +314,34 @@ def template_globals() -> dict:
             "severity_name": lambda s: names.name(names.SEVERITIES, s, lang()),
             "filing_status_name": filing_status_name, "reason_choices": reason_choices(),
             "client_role_name": lambda r: names.name(names.CLIENT_ROLES, r, lang()),
+            "callback_state_name": lambda s: names.name(names.CALLBACK_STATES, s, lang()),
+            "event_name": lambda e: names.name(names.EVENTS, e, lang()),
+            "platform_name": lambda p: names.name(names.PLATFORMS, p, lang()),
+            "named": lambda table, code: names.name(getattr(names, table), code, lang()),
+            "audit_action_name": lambda a: names.name(names.AUDIT_ACTIONS, a, lang()),
+            "audit_details": _audit_details, "export_url": _export_url,
             "switch_lang": _switch_lang_url}
+
+
+def _export_url() -> str:
+    from gate.web.paging import page_url
+
+    return page_url(format="csv", size=None)
+
+
+def _audit_details(details: str) -> str:
+    from gate.web.views_audit import details_text
+
+    return details_text(details)
 
 
 def _switch_lang_url() -> str:
     args = flask.request.args.to_dict()
     args["lang"] = "zh" if lang() == "en" else "en"
+    if flask.request.endpoint is None:  # an error page for a URL that matched no page
+        from urllib.parse import urlencode
+
+        return f"{flask.request.path}?{urlencode(args)}"
     return flask.url_for(flask.request.endpoint, **(flask.request.view_args or {}), **args)
 
 
@@ -296,6 +354,9 @@ def remember_lang(response: flask.Response) -> flask.Response:
         set_cookie(response, LOGIN_CSRF_COOKIE, flask.g.login_csrf)
     response.headers.setdefault("Cache-Control", "no-store")
     response.headers.setdefault("X-Frame-Options", "DENY")
+    # same-origin, not no-referrer: under no-referrer Chromium sends "Origin: null" with the console's own forms,
+    # and the sign-in form's origin check (_same_site_origin) would refuse every sign-in from a browser.
+    response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("Content-Security-Policy",
                                 "default-src 'self'; img-src 'self' data:; style-src 'self'; form-action 'self'; "
                                 "frame-ancestors 'none'; base-uri 'none'")

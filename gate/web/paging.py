@@ -31,6 +31,7 @@ from sqlalchemy.sql import ColumnElement, Select
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 COUNT_BOUND = 10_000
+EXPORT_ROWS = 10_000  # rows per CSV file (gate.web.export)
 CURSOR_ARGS = ("after", "before", "page")
 
 
@@ -123,6 +124,8 @@ def decode_cursor(text: str) -> tuple | None:
 
 
 def requested_size() -> int:
+    if flask.request.args.get("format") == "csv":
+        return EXPORT_ROWS
     value = flask.request.args.get("size", "")
     if value.isdigit() and len(value) < 5:
         return max(1, min(int(value), MAX_PAGE_SIZE))
@@ -185,6 +188,6 @@ def paginate(conn, query: Select, *, sorts: list[Sort], default: str, tie: Colum
         if has_prev:
             page.prev_url = page_url(before=first_key)
             page.first_url = page_url()
-    if count:
+    if count and flask.request.args.get("format") != "csv":
         page.count, page.count_bounded = bounded_count(conn, query)
     return page

@@ -14,7 +14,7 @@ from gate.store.filings import DatabaseRegistry
 from gate.store.service_tables import ApiClient, CallbackDelivery, Listing, ServiceCheck
 from gate.store.sync_tables import ReportOutbox
 from gate.store.tables import Check, Filing, FilingIdentity, FilingVersion
-from gate.web import kit, paging
+from gate.web import export, kit, names, paging
 from gate.web.blueprint import blueprint
 from gate.web.kit import requires
 
@@ -59,6 +59,9 @@ def filtered(filters) -> bool:
 
 def table(title: str, columns: list, rows: list[list], filters: list[Filter] = (), note: str = "",
           page: paging.Page | None = None):
+    if page is not None and export.wanted():
+        return export.csv_response(flask.request.endpoint.split(".")[-1],
+                                   [c.label if isinstance(c, Col) else str(c) for c in columns], rows, page.next_url)
     return kit.render("console/table.html", title=title, columns=columns, rows=rows, filters=filters,
                       args=flask.request.args, note=note, page=page)
 
@@ -149,13 +152,17 @@ def filings():
 @blueprint.get("/filings/<path:licence>")
 @requires("viewer")
 def filing_page(licence: str):
+    from gate.web.views_audit import history as audit_history
+
     with service().engine.connect() as conn:
         history = DatabaseRegistry(conn).history(licence[:64])
+        identifiers = [p.identifier for p in history[-1].platforms] if history else []
+        events = audit_history(conn, licence[:64], *identifiers)
     if not history:
         from gate.platform_hooks.checks import CheckNotFound
 
         raise CheckNotFound(kit.t(f"没有备案 {licence}", f"no filing {licence}"), code="filing_not_found")
-    return kit.render("console/filing.html", history=list(reversed(history)), licence=licence)
+    return kit.render("console/filing.html", history=list(reversed(history)), licence=licence, events=events)
 
 
 LISTING_SORTS = [paging.Sort("package", L.c.package), paging.Sort("event", L.c.last_event_at, descending_first=True)]
@@ -228,11 +235,7 @@ def _event(body: str) -> str:
         return "-"
 
 
-CALLBACK_STATES = {"pending": ("待发送", "pending"), "delivered": ("已送达", "delivered"),
-                   "failed": ("失败", "failed")}
-EVENT_NAMES = {"check.completed": ("检查完成", "check completed"), "check.reviewed": ("复核完成", "check reviewed"),
-               "check.failed": ("检查失败", "check failed"),
-               "listing.delist_required": ("需下架", "delist required")}
+CALLBACK_STATES, EVENT_NAMES = names.CALLBACK_STATES, names.EVENTS
 
 
 @blueprint.get("/callbacks")

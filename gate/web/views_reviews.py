@@ -9,7 +9,6 @@ import json
 import flask
 from sqlalchemy import func, select
 
-from gate.coverage import check_coverage
 from gate.decide import fingerprint_text, key_matches, lineage_ancestors, name_similarity
 from gate.platform_hooks.checks import SC, CheckNotFound
 from gate.platform_hooks.service import service
@@ -18,9 +17,13 @@ from gate.store.checks import facts_from_dict
 from gate.store.filings import DatabaseRegistry
 from gate.store.service_tables import ApiClient, CallbackDelivery
 from gate.store.tables import Check, as_utc, utcnow
-from gate.web import kit, paging
+from gate.errors import GateError
+from gate.store.audit import record_event
+from gate.web import claims, export, kit, paging
 from gate.web.blueprint import blueprint
+from gate.web.hosts import host_rows
 from gate.web.kit import requires
+from gate.web.views_audit import history
 
 A = ApiClient.__table__
 GC = Check.__table__
@@ -63,10 +66,66 @@ def review_queue():
         page = paging.paginate(conn, query, sorts=QUEUE_SORTS, default="created", tie=SC.c.check_id,
                                filtered=bool(reason or _int_arg("store") or _int_arg("age")))
         clients = stores(conn)
+        held = claims.live_claims(conn, [r.check_id for r in page.rows])
     now = utcnow()
     ages = [(now - as_utc(r.created_at)).total_seconds() / 3600 for r in page.rows]
+    if export.wanted():
+        return export.csv_response("reviews", [kit.t("等待（小时）", "Waiting (hours)"), kit.t("收到时间", "Received"),
+                                               kit.t("检查", "Check"), kit.t("包名", "Package"),
+                                               kit.t("文件名", "File name"), kit.t("原因", "Reasons"),
+                                               kit.t("来源", "From"), kit.t("认领人", "Claimed by")],
+                                   [[f"{a:.1f}", kit.beijing_iso(r.created_at), r.check_id, r.package or "",
+                                     r.filename, kit.reason_names(r.reason_codes), r.client,
+                                     held.get(r.check_id, ("",))[0]] for r, a in zip(page.rows, ages)],
+                                   page.next_url)
     return kit.render("console/reviews.html", rows=list(zip(page.rows, ages)), clients=clients,
-                      args=flask.request.args, page=page)
+                      args=flask.request.args, page=page, held=held, bulk=flask.g.get("bulk_result"))
+
+
+BULK_MAX = 100
+
+
+@blueprint.post("/reviews/bulk")
+@requires("reviewer")
+def review_bulk():
+    """Approve or reject the ticked checks with one comment; each is settled on its own (a block stays a block,
+    another reviewer's claim is respected) and the page says which were not."""
+    form = flask.request.form
+    outcome = {"approve": "approved", "reject": "rejected"}.get(form.get("outcome", ""), "")
+    comment = form.get("comment", "").strip()
+    ids = list(dict.fromkeys(i[:40] for i in form.getlist("check_id")))[:BULK_MAX]
+    if not outcome or not comment or not ids:
+        flask.g.bulk_result = {"error": kit.t("请勾选检查、填写复核意见并选择批准或拒绝。",
+                                              "Tick checks, write a comment and choose approve or reject.")}
+        return review_queue()[0], 400
+    me = flask.g.staff.username
+    done, refused = [], []
+    for check_id in ids:
+        try:
+            with service().engine.connect() as conn:
+                claims.ensure_not_claimed_by_other(conn, check_id, me)
+            record_review(service().engine, check_id=check_id, outcome=outcome, comment=comment, reviewer=me,
+                          policy=service().policy)
+            claims.release(service().engine, check_id, me, audit=False)
+            done.append(check_id)
+        except GateError as exc:
+            refused.append((check_id, kit.error_text(exc)))
+    with service().engine.begin() as conn:
+        record_event(conn, actor=f"staff:{me}", action=f"bulk.{outcome}", subject=None,
+                     details={"count": len(done), "refused": len(refused), "comment": comment[:200],
+                              "check_ids": done[:BULK_MAX]})
+    flask.g.bulk_result = {"outcome": outcome, "done": done, "refused": refused}
+    return review_queue()
+
+
+@blueprint.post("/checks/<check_id>/claim")
+@requires("reviewer")
+def review_claim(check_id: str):
+    if flask.request.form.get("release") == "1":
+        claims.release(service().engine, check_id[:40], flask.g.staff.username)
+    else:
+        claims.claim(service().engine, check_id[:40], flask.g.staff.username)
+    return flask.redirect(flask.url_for("console.check_page", check_id=check_id))
 
 
 def comparison(facts, filing, platform: str, developer_entity: str | None, reason_codes: set[str]) -> dict:
@@ -80,16 +139,7 @@ def comparison(facts, filing, platform: str, developer_entity: str | None, reaso
         signers.append({"cert": s, "md5": fingerprint_text(s.cert_md5), "sha256": fingerprint_text(s.cert_sha256),
                         "match": "direct" if direct else "lineage" if via else "none",
                         "via": fingerprint_text(via.cert_sha256) if via else None})
-    hosts, uncovered = [], set()
-    if filing is not None:
-        cov = check_coverage(facts.network, list(filing.domains))
-        uncovered = {h.host for h in cov.uncovered_hosts} | {i.ip for i in cov.uncovered_ips}
-    for h in facts.network.hosts:
-        hosts.append({"name": h.host, "sources": h.sources, "third_party": h.third_party,
-                      "covered": filing is not None and h.host not in uncovered})
-    for i in facts.network.ips:
-        hosts.append({"name": i.ip, "sources": i.sources, "third_party": None,
-                      "covered": filing is not None and i.ip not in uncovered})
+    hosts = host_rows(facts.network, list(filing.domains) if filing is not None else None)
     labels = [x for x in (facts.label, *facts.labels.values()) if x]
     similarity = max((name_similarity(x, filing.service_name) for x in labels), default=0.0) if filing else 0.0
     return {"filed": filed, "signers": signers, "hosts": hosts,
@@ -113,9 +163,11 @@ def load_check(conn, check_id: str) -> dict:
         current = registry.filings_for(stored.platform, facts.package)
         filing = current[0] if current else None
     metadata = json.loads(row.metadata_json or "{}")
-    return {"row": row, "stored": stored, "facts": facts, "decision": decision, "filing": filing,
+    callbacks = conn.execute(select(CB).where(CB.c.check_id == check_id).order_by(CB.c.id)).all()
+    reviewed = [cb for cb in callbacks if '"check.reviewed"' in cb.body]
+    return {"reviewed_callback": reviewed[-1] if reviewed else None,"row": row, "stored": stored, "facts": facts, "decision": decision, "filing": filing,
             "metadata": metadata, "reviews": reviews_of_check(conn, check_id),
-            "callbacks": conn.execute(select(CB).where(CB.c.check_id == check_id).order_by(CB.c.id)).all(),
+            "callbacks": callbacks,
             "compare": comparison(facts, filing, stored.platform, metadata.get("developer_entity"),
                                   {r["code"] for r in decision.get("reasons", [])})}
 
@@ -125,7 +177,10 @@ def load_check(conn, check_id: str) -> dict:
 def check_page(check_id: str):
     with service().engine.connect() as conn:
         context = load_check(conn, check_id[:40])
-    return kit.render("console/check.html", **context, done=flask.request.args.get("done"))
+        events = history(conn, context["row"].check_id, context["facts"].package)
+        claim = claims.live_claims(conn, [context["row"].check_id]).get(context["row"].check_id)
+    return kit.render("console/check.html", **context, events=events, claim=claim,
+                      done=flask.request.args.get("done"))
 
 
 @blueprint.post("/checks/<check_id>/review")
@@ -136,8 +191,13 @@ def review_submit(check_id: str):
     if not comment.strip():
         with service().engine.connect() as conn:
             context = load_check(conn, check_id[:40])
+            context["events"] = history(conn, context["row"].check_id, context["facts"].package)
+            context["claim"] = claims.live_claims(conn, [context["row"].check_id]).get(context["row"].check_id)
         error = kit.t("请填写复核意见。", "A comment is required.")
         return kit.render("console/check.html", 400, **context, done=None, review_error=error)
+    with service().engine.connect() as conn:
+        claims.ensure_not_claimed_by_other(conn, check_id[:40], flask.g.staff.username)
     record_review(service().engine, check_id=check_id[:40], outcome=outcome, comment=comment,
                   reviewer=flask.g.staff.username, policy=service().policy)
+    claims.release(service().engine, check_id[:40], flask.g.staff.username, audit=False)
     return flask.redirect(flask.url_for("console.check_page", check_id=check_id, done=outcome))

@@ -193,6 +193,8 @@ def seeds(name: str) -> Iterator[bytes]:
     if name in ("package", "container"):
         for p in apks:
             yield p.read_bytes()
+        if name == "package":  # quick apps: the packager's signing block (fixtures/quickapp)
+            yield (ROOT / "fixtures" / "quickapp" / "rpk_signed.rpk").read_bytes()
         return
     if name == "pkcs7":
         with zipfile.ZipFile(APKS / "v1_only.apk") as z:

@@ -131,6 +131,7 @@ def test_approve_a_review_sends_a_signed_callback(page, console, receiver):
     page.wait_for_load_state()
     assert page.locator(".review.approved").is_visible()
     assert "主办单位变更已核实" in page.locator(".review.approved").inner_text()
+    assert "待发送" in page.locator(".notice").inner_text()  # not "notified": the callback has not gone yet
 
     # The API answers the settled decision now, citing the reviewer.
     answer = requests.get(f"{console.url}/api/v1/checks/{check_id}", headers=console.headers("store")).json()
@@ -149,7 +150,9 @@ def test_approve_a_review_sends_a_signed_callback(page, console, receiver):
                         hashlib.sha256).hexdigest()
     assert hmac.compare_digest(mac, expected)
     page.reload()
-    assert page.locator("td", has_text="check.reviewed").is_visible()  # the delivery is shown on the check
+    # The delivery is shown on the check, and only now does the page say the store was told.
+    assert page.locator("tr", has_text="复核完成").locator("td", has_text="已送达").is_visible()
+    assert "已通知商店" in page.locator(".notice").inner_text()
 
 
 def _fetch_policy(gate):

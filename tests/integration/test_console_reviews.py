@@ -187,3 +187,22 @@ def test_times_are_beijing_time_in_time_elements(served):
     page = session.get(f"{served.url}/console/checks/{check_id}").text
     assert f'<time datetime="{local.isoformat(timespec="seconds")}">{local:%Y-%m-%d %H:%M}</time>' in page
     assert "北京时间" in page
+
+
+def test_the_api_carries_the_review_with_iso_times(served):
+    import datetime as dt
+
+    check_id = upload(served, "甲公司")
+    before = requests.get(f"{served.url}/api/v1/checks/{check_id}", headers=served.headers("store")).json()
+    assert before["review"] is None
+    assert dt.datetime.fromisoformat(before["checked_at"]).utcoffset() == dt.timedelta(hours=8)
+    session, token = signed_in(served)
+    assert review(served, session, token, check_id, "approve", comment="核实无误").status_code == 302
+    answer = requests.get(f"{served.url}/api/v1/checks/{check_id}", headers=served.headers("store")).json()
+    got = answer["review"]
+    assert (got["outcome"], got["comment"], got["reviewer"]) == ("approved", "核实无误", "rev")
+    at = dt.datetime.fromisoformat(got["at"])
+    assert at.utcoffset() == dt.timedelta(hours=8)
+    assert abs((at - dt.datetime.now(dt.timezone.utc)).total_seconds()) < 120
+    approved = next(r for r in answer["reasons"] if r["code"] == "review_approved")
+    assert got["at"] in approved["message"]["zh"] and "UTC" not in approved["message"]["zh"]

@@ -50,6 +50,7 @@ def test_filed_allowed_unfiled_domain_review_stored_and_shown(served):
     assert review.json()["verdict"] == "review"
     assert [r["code"] for r in review.json()["reasons"]] == ["domain_not_filed"]
     assert review.json()["reasons"][0]["evidence"]["uncovered_hosts"] == ["h5.unfiled-example.com"]
+    assert review.json()["reasons"][0]["message"]["en"].startswith("The mini program declares server domains")
     assert post(served, FILED).json()["check_id"] == allowed.json()["check_id"]  # the same declaration, same check
     assert post(served, FILED, role="developer").json()["verdict"] == "allow"
     for answer in (allowed, review):
@@ -72,6 +73,7 @@ def test_filed_allowed_unfiled_domain_review_stored_and_shown(served):
     assert listing.status_code == 200 and listing.text.count(APPID) >= 2
     page = session.get(f"{served.url}/console/checks/{review.json()['check_id']}")
     assert page.status_code == 200 and "h5.unfiled-example.com" in page.text
+    assert "no verified signer" not in page.text and "无已验证的签名" not in page.text
 
 
 def test_unfiled_appid_is_blocked_and_bad_input_refused(served):
@@ -135,3 +137,16 @@ def test_listed_mini_programs_are_in_the_distribution_report(served):
     events = {(e["platform"], e["identifier"]): e for e in report["events"]}
     assert events[("miniprogram", APPID)]["service_licence"] == "京ICP备2024000001号-7X"
     assert events[("miniprogram", "wxffffffffffffffff")]["service_licence"] is None
+
+
+def test_the_badge_shows_a_mini_programs_filing_number(served):
+    r = requests.get(f"{served.url}/api/v1/badge/{APPID}?platform=miniprogram", headers=served.headers("store"),
+                     timeout=10)
+    assert r.status_code == 200 and r.json()["text"] == "小程序备案号：京ICP备2024000001号-7X"
+    html = requests.get(f"{served.url}/api/v1/badge/{APPID}?platform=miniprogram&format=html",
+                        headers=served.headers("store"), timeout=10).text
+    assert "小程序备案号：京ICP备2024000001号-7X" in html
+    assert requests.get(f"{served.url}/api/v1/badge/{APPID}", headers=served.headers("store"),
+                        timeout=10).status_code == 404  # not an Android package
+    r = requests.get(f"{served.url}/api/v1/badge/{APPID}?platform=wechat", headers=served.headers("store"), timeout=10)
+    assert r.status_code == 400 and r.json()["error"]["code"] == "platform_invalid"

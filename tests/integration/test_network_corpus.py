@@ -21,7 +21,10 @@ LABELS = RECORD["labels"]
 LABELLED_APKS = RECORD["apks"]  # the corpus APKs whose every host and IP is labelled (some have none)
 # Stated in docs/network.md ("Measured on real packages"): of the hosts/IPs reported as contact candidates, how many
 # are contacted (precision), and of the contacted ones, how many are reported as contact candidates (recall).
-STATED_PRECISION, STATED_RECALL = 27 / 60, 27 / 28
+STATED_PRECISION, STATED_RECALL = 28 / 31, 1.0
+# docs/network.md, "Known gaps": a backup file name returned by a method (the load reaches return-object, whose
+# callers are not followed).
+KNOWN_NOISE_GAPS = {("Yosemite.apk", "x5.tbs.org")}
 
 
 @pytest.fixture(scope="module")
@@ -42,10 +45,22 @@ def test_labelled_apks_are_corpus_apks():
     assert {item["apk"] for item in LABELS} <= set(LABELLED_APKS)
 
 
-def test_every_reported_host_is_labelled_and_every_label_is_reported(reported):
+def test_every_reported_host_is_labelled_and_every_contacted_one_is_reported(reported):
+    """Every value the gate names has a hand label; a contacted one is always named. A reference or noise value may
+    be dropped by a rule (a YAML tag, an OID run, a system property, a translated example host ...)."""
     labelled = {(item["apk"], item["host"]) for item in LABELS}
+    contacted = {(item["apk"], item["host"]) for item in LABELS if item["label"] == "contacted"}
     found = {(apk, value) for apk, values in reported.items() for value in values}
-    assert found == labelled
+    assert found <= labelled, found - labelled
+    assert contacted <= found, contacted - found
+
+
+def test_noise_is_never_a_contact_candidate(reported):
+    """What is not a host or address at all (an OID, the app's version, a property name ...) is dropped or a
+    reference, except the values the docs list as known gaps."""
+    noise = {(item["apk"], item["host"]) for item in LABELS if item["label"] == "noise"}
+    said = {(apk, value) for apk, values in reported.items() for value, fact in values.items() if fact.kind == "contact"}
+    assert said & noise == KNOWN_NOISE_GAPS
 
 
 def test_precision_and_recall_are_the_stated_ones(reported):
@@ -58,7 +73,6 @@ def test_precision_and_recall_are_the_stated_ones(reported):
     assert (precision, recall) == (STATED_PRECISION, STATED_RECALL)
 
 
-@pytest.mark.xfail(strict=True, reason="the noise rules for the PyPI apps are not in yet (OIDs, versionName, ...)")
 def test_no_reference_or_unfileable_address_makes_domain_not_filed(networks):
     contacted = {(item["apk"], item["host"]) for item in LABELS if item["label"] == "contacted"}
     for name, network in networks.items():
@@ -69,7 +83,6 @@ def test_no_reference_or_unfileable_address_makes_domain_not_filed(networks):
             assert ip.scope == "public"
 
 
-@pytest.mark.xfail(strict=True, reason="the noise rules for the PyPI apps are not in yet (OIDs, versionName, ...)")
 def test_a_correctly_filed_app_is_not_sent_to_review(networks):
     """A filing that lists exactly the labelled contacts of an app covers everything the gate counts."""
     for name, network in networks.items():

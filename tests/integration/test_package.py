@@ -46,6 +46,7 @@ def test_wheel_and_sdist_carry_licence_migrations_and_example(dist):
     assert "License-Expression: Apache-2.0" in metadata
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
     assert {"gate/examples/hello_zh.apk", "gate/store/migrations/__init__.py"} <= names
+    assert "fdroid_gate.py" in names  # top level: where fdroidserver looks for the `fdroid gate` plugin
     assert any(n.startswith("gate/store/migrations/versions/") for n in names)
     with tarfile.open(sdist) as archive:
         members = {m.name.split("/", 1)[1] for m in archive.getmembers() if "/" in m.name}
@@ -74,6 +75,11 @@ def test_installed_wheel_runs_without_the_source_tree(dist, tmp_path):
         return subprocess.run(["gate", *args], cwd=work, env=env, capture_output=True, text=True, timeout=300)
 
     assert gate("--version").stdout.startswith("gate, version ")
+    # fdroidserver lists plugins with pkgutil.iter_modules(): the installed wheel's fdroid_gate must be among them.
+    plugins = subprocess.run([bin_dir / "python", "-c", "import pkgutil; print(sorted(m.name for m in "
+                              "pkgutil.iter_modules() if m.name.startswith('fdroid_')))"],
+                             cwd=work, env=env, capture_output=True, text=True, timeout=60)
+    assert plugins.stdout.strip() == "['fdroid_gate']", plugins.stdout + plugins.stderr
     assert gate("db", "upgrade").returncode == 0
     demo = gate("demo")
     assert demo.returncode == 0, demo.stderr

@@ -100,3 +100,41 @@ def test_new_blacklisted_filing_of_a_listed_app_sends_a_delist_notice(database_u
     assert len(store.received) == 1
     notice = json.loads(store.received[0][1])
     assert (notice["event"], notice["package"]) == ("listing.delist_required", UNFILED_PACKAGE)
+
+
+def test_a_cancelled_mini_program_filing_delists_the_listed_mini_program(database_url, tmp_path, sandbox, store):
+    """Listings name their platform: a mini program listed by its AppID is re-decided from its stored declaration
+    when its filing is cancelled, and the store is told to delist it (platform miniprogram)."""
+    from gate.decide import Policy
+    from gate.miniprogram import declaration_facts
+    from gate.platform_hooks import checks
+    from gate.platform_hooks.auth import create_client
+    from gate.platform_hooks.listings import parse_events, record_events
+    from tests.integration.http_support import prepare_database
+    from tests.integration.sync_support import ago
+
+    appid = "wx0123456789abcdef"
+    filing = {"service_licence": "京ICP备2024000001号-7X", "main_licence": "京ICP备2024000001号",
+              "service_type": "mini_program", "service_name": "门禁小程序", "unit_name": "北京门禁科技有限公司",
+              "unit_nature": "企业", "status": "active", "approved_at": "2024-05-01", "domains": ["filinggate.cn"],
+              "platforms": [{"platform": "miniprogram", "identifier": appid}]}
+    engine = prepare_database(database_url, tmp_path, FILINGS + [filing])
+    client = create_client(engine, name="mp-platform", role="store", callback_url=store.url)
+    record_events(engine, client.id, parse_events({"events": [
+        {"platform": "miniprogram", "package": appid, "action": "listed", "at": ago(days=1)}]}))
+    facts = declaration_facts({"appid": appid, "name": "门禁小程序", "request_domain": ["api.filinggate.cn"]})
+    stored = checks.decide_and_store(engine, facts, check_id=checks.derive_check_id(client.id, facts.sha256, {}),
+                                     client_id=client.id, size=0, sha256=facts.sha256, filename=facts.path,
+                                     metadata={}, policy=Policy(), actor="test")
+    assert stored.decision["verdict"] == "allow"
+    sandbox.append_feed([{**filing, "status": "cancelled"}])
+    env = gate_env(database_url, sandbox, GATE_FETCH_ALLOW_HTTP="1", GATE_FETCH_ALLOW_NETWORKS="127.0.0.0/8")
+    done = gate("sync", "filings", env=env)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["reevaluation"] == {"filings": 1, "apps": 1, "blocked": 1, "notices": 1}
+    (headers, body), = store.received
+    verify(headers[HEADER], body, client.webhook_secret)
+    notice = json.loads(body)
+    assert (notice["package"], notice["platform"], notice["reason_codes"]) == (appid, "miniprogram",
+                                                                               ["filing_cancelled"])
+    engine.dispose()

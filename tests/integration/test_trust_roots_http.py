@@ -72,3 +72,26 @@ def test_healthz_and_the_console_list_the_roots(served):
     assert "Apple Root CA" in page.text
     assert (roots[0]["sha256"] in page.text) if roots else ("HarmonyOS signatures are never trusted" in page.text
                                                           or "鸿蒙应用的签名不会被信任" in page.text)
+
+
+def test_gate_check_from_the_command_line_follows_the_setting(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    filings = tmp_path / "filings.json"
+    filings.write_text(json.dumps(harmony_filings(), ensure_ascii=False), encoding="utf-8")
+
+    def check(**extra):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GATE_TRUST_ROOTS")}
+        return subprocess.run([sys.executable, "-m", "gate.cli", "check", "--json", "--filings", str(filings),
+                               str(HAP)], capture_output=True, text=True, timeout=120, env={**env, **extra})
+
+    trusted = check(GATE_TRUST_ROOTS_HARMONY=str(ROOT))
+    assert trusted.returncode == 0, trusted.stdout + trusted.stderr
+    assert json.loads(trusted.stdout)["verdict"] == "allow"
+    untrusted = check()
+    assert untrusted.returncode == 4 and json.loads(untrusted.stdout)["reasons"][0]["code"] == "signature_invalid"
+    broken = check(GATE_TRUST_ROOTS_HARMONY=str(tmp_path / "missing.pem"))
+    assert broken.returncode == 1 and "config_invalid" in broken.stderr and "GATE_TRUST_ROOTS_HARMONY" in broken.stderr

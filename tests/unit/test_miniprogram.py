@@ -84,6 +84,8 @@ def test_name_and_subject_are_compared_with_the_filing():
     (declaration(request_domain=["https://api.filinggate.cn/path"]), "is not a domain"),
     (declaration(request_domain=["localhost"]), "fully qualified"),
     (declaration(request_domain=[7]), "non-empty string"),
+    (declaration(request_domain=["https://*.filinggate.cn"]), "no wildcards"),
+    (declaration(request_domain=["https://-bad.filinggate.cn"]), "not a valid host name"),
     (declaration(extra=1), "unknown fields: extra"),
     (declaration(request_domain=["a.filinggate.cn"] * 201), "at most 200"),
 ])

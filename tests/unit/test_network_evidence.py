@@ -174,3 +174,15 @@ def test_vector_path_numbers_are_not_addresses():
     path = b"c0 1.41.72 2.74 1.94 3.56.71.48 1.54.71 2.54.71.24 0 .64,-.03"
     assert scan("res/drawable/x.xml.txt", path).ips == ()
     assert [i.ip for i in scan("assets/a.txt", b"dns 223.5.5.5").ips] == ["223.5.5.5"]
+
+
+def test_dtd_keywords_count_only_in_capitals():
+    """A DOCTYPE's SYSTEM/PUBLIC URL is a schema; a quick app's "system.fetch" module name before a URL is not."""
+    from gate.extract.network.references import url_reference
+
+    doctype = '<!DOCTYPE html SYSTEM "http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">'
+    assert url_reference(doctype, doctype.index("http")) == "schema_location"
+    public = '<!DOCTYPE x PUBLIC "-//X//DTD X//EN" "http://example.org/x">'
+    assert url_reference(public, public.index("http")) == "schema_location"
+    js = 'var f=$app_require$("@app-module/system.fetch");f.fetch({url:"https://api.quick.example.cn/v1"})'
+    assert url_reference(js, js.index("https")) is None

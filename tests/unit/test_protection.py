@@ -42,7 +42,7 @@ def test_packer_fixtures_agree_with_apkid(name):
 
 @pytest.mark.parametrize("name", sorted(RECORD["fixtures"]))
 def test_every_other_fixture_agrees_with_apkid(name):
-    assert gate_keys(ROOT / "apks" / name) == expected_keys(RECORD["fixtures"][name])
+    assert gate_keys(ROOT / name) == expected_keys(RECORD["fixtures"][name])
 
 
 def test_the_record_covers_eight_packers_and_five_lookalikes():
@@ -114,3 +114,17 @@ def test_malformed_dex_tables_give_no_answer_not_an_error():
     struct.pack_into("<II", header, 0x38, 1, 0x68)
     struct.pack_into("<I", header, 0x68, 0xFFFFFF)  # a string offset past the end
     assert dex_strings_present(bytes(header), [b"Lcom/stub/StubApp;"]) == []
+
+
+def test_a_split_set_shows_the_packer_of_its_apks(tmp_path):
+    import zipfile
+
+    apks = tmp_path / "packed.apks"
+    with zipfile.ZipFile(apks, "w") as z:  # the .apks layout bundletool writes: splits/base-master.apk
+        z.write(ROOT / "packers" / "packed_legu.apk", "splits/base-master.apk")
+    facts = extract_features(apks)
+    assert facts.format == "apks" and not facts.problems
+    assert [p.key for p in facts.protection.packers] == ["legu"] and facts.protection.code_hidden
+    sources = {e.source for e in facts.protection.packers[0].evidence}
+    assert "splits/base-master.apk!/lib/armeabi-v7a/libshella-3.0.0.0.so" in sources
+    assert "splits/base-master.apk!/lib/armeabi-v7a/libshellx-3.0.0.0.so" in facts.native_libraries

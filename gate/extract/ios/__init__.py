@@ -155,7 +155,7 @@ def _read(shown: str, container, roots, scanner) -> PackageFacts:
         label=label, labels=labels,
         signature=SignatureFacts(verified=not errors and signer_der is not None, schemes={}, signers=signers,
                                  errors=tuple(dict.fromkeys(errors)), verified_parts=tuple(verified_parts)),
-        network=scanner.facts(), details={"ios": details})
+        network=scanner.facts(), problems=scanner.problem_facts(), details={"ios": details})
 
 
 def _verify_executable(binary, info_bytes, code_resources, roots, errors, verified_parts, scanner, name, *,

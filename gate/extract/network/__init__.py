@@ -22,18 +22,24 @@ import struct
 from collections import defaultdict
 
 from gate.errors import GateError
-from gate.extract.facts import Evidence, HostFact, IpFact, NetworkFacts
+from gate.extract.facts import Evidence, HostFact, IpFact, NetworkFacts, Problem
 from gate.extract.network import regions
 from gate.extract.network.addresses import ip_scope
 from gate.extract.network.dex_code import classes_loading
+from gate.extract.network.dex_flow import CONTACT, UNKNOWN, sink_kinds
 from gate.extract.network.domains import registrable_domain, url_host
-from gate.extract.network.finder import Findings, scan_region, scan_strings, scan_whole_string
-from gate.extract.network.references import entry_reference
+from gate.extract.network.finder import (MAX_SCAN_ANCHORS, Findings, ScanBudget, ScanBudgetExhausted, scan_region,
+                                         scan_strings, scan_whole_string)
+from gate.extract.network.references import HASH_COMMENT_EXTENSIONS, entry_reference
 from gate.extract.network.sdk_hosts import SDK_DESCRIPTOR_PREFIXES, sdk_for_class, sdk_for_host
 
 __all__ = ["NetworkScanner", "scan_entry"]
 
 MANIFEST_NAME = "AndroidManifest.xml"
+SCAN_BUDGET_PROBLEM = "network_scan_budget"
+SCAN_BUDGET_MESSAGE = ("网络资源扫描在 {entry} 处用尽了扫描预算（已判断 {anchors} 个候选位置），其余内容未扫描 / the network "
+                       "scan used up its budget at {entry} ({anchors} candidate positions judged); the rest of the "
+                       "package was not scanned")
 NESTED_SEPARATOR = "!/"  # "assets/plugin.apk!/classes.dex", the jar: URL convention
 MAX_NESTING = 1  # nested packages are opened one level deep; a zip inside a nested zip is not opened
 
@@ -58,12 +64,16 @@ MAX_EVIDENCE = 5  # occurrences kept per host or IP (contact candidates first); 
 # Where a value was found, when the place says more than the shape of the string (README "Facts": evidence ``how``).
 HOW_BY_READER = {"elf": "native", "text": "asset", "whole": "asset"}
 RESOURCE_READERS = frozenset({"resources", "xml", "manifest"})
+BARE_SHAPES = frozenset({"bare_host", "bare_ip"})  # occurrences judged by the code that loads them (DEX)
 
 
 class NetworkScanner:
     """Collects hosts and IPs over the entries of one package, remembering which entries each came from."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, budget: int = MAX_SCAN_ANCHORS) -> None:
+        self._budget = ScanBudget(budget)
+        # Problems of the scan itself, as (code, message): the pipeline adds them to the package's problems.
+        self.problems: list[tuple[str, str]] = []
         self._host_sources: defaultdict[str, set[str]] = defaultdict(set)
         self._ip_sources: defaultdict[str, set[str]] = defaultdict(set)
         self._evidence: dict[str, list[Evidence]] = {}  # host or IP -> occurrences
@@ -73,6 +83,7 @@ class NetworkScanner:
         self._other_code_hosts: list[set[str]] = []  # hosts of DEX files without any SDK class
         self.unreadable: list[str] = []  # entries whose structure could not be read (scanned as far as possible)
         self._strings: dict = {}  # string bytes -> (hosts, ips), shared by all entries of the package
+        self._own_versions: set[str] = set()  # the manifest's versionName: BuildConfig.VERSION_NAME in DEX too
 
     def wants(self, name: str) -> bool:
         """Whether ``name`` is worth inflating for the scan (decided on the name alone, before inflating)."""
@@ -92,9 +103,14 @@ class NetworkScanner:
     def feed_string_regions(self, name: str, data: bytes, regions) -> None:
         """Scan the NUL-terminated strings in ``data[start:end]`` for each ``(start, end)`` of ``regions``: string
         sections of an executable format the caller located (Mach-O ``__cstring`` and kin, read through lief)."""
-        findings = Findings()
-        for start, end in regions:
-            scan_strings(data, findings, start, end, cache=self._strings)
+        if self.budget_exhausted:
+            return
+        findings = Findings(budget=self._budget)
+        try:
+            for start, end in regions:
+                scan_strings(data, findings, start, end, cache=self._strings)
+        except ScanBudgetExhausted:
+            self._exhausted(name)
         self._record(name, findings, "elf")  # native string data, found the way ELF .rodata is
 
     def feed_hosts(self, name: str, hosts, *, how: str = "network_config") -> None:
@@ -113,11 +129,17 @@ class NetworkScanner:
         """Scan the parsed manifest (``gate.extract.axml.XmlDocument``): deep-link hosts and every string value.
         ``name``: the source to record (``<APK>!/AndroidManifest.xml`` for an APK inside a split set)."""
         findings = Findings()
-        for element in _elements(document):
+        elements = _elements(document)
+        for element in elements:
             if getattr(element, "name", None) == "intent-filter":
                 _deep_link_hosts(element, findings)
+        # The app's own version ("1.0.0.68") is in the pool as a string like any other; it is never an address.
+        version = next((_attribute_text(e, "versionName") for e in elements[:1]
+                        if getattr(e, "name", None) == "manifest"), None)
+        if version:
+            self._own_versions.add(version)
         for text in getattr(document, "strings", ()) or ():
-            if isinstance(text, str):
+            if isinstance(text, str) and text != version:
                 _scan_text_value(text, findings)
         self._record(name, findings, "manifest")
 
@@ -141,23 +163,41 @@ class NetworkScanner:
         ips = tuple(
             IpFact(ip=ip, sources=_sorted(sources), kind="contact" if ip in contacts else "reference",
                    evidence=evidence_of(ip), scope=ip_scope(ip))
-            for ip, sources in sorted(self._ip_sources.items(), key=lambda item: _ip_order(item[0])))
+            for ip, sources in sorted(self._ip_sources.items(), key=lambda item: _ip_order(item[0]))
+            if not self._is_own_version(ip))
         return NetworkFacts(hosts=tuple(hosts), ips=ips)
 
     # -- internals -----------------------------------------------------------------------------------------------
 
+    def problem_facts(self) -> tuple[Problem, ...]:
+        """The scan's own problems (``network_scan_budget``) as package problems."""
+        return tuple(Problem(code, message) for code, message in self.problems)
+
+    @property
+    def budget_exhausted(self) -> bool:
+        return self._budget.remaining < 0
+
     def _feed(self, name: str, data: bytes, *, depth: int) -> None:
+        if self.budget_exhausted:
+            return  # the problem is recorded; the rest of the package is not scanned
         if data.startswith(ZIP_MAGIC):
             if depth < MAX_NESTING:
                 self._feed_nested(name, data, depth=depth)
             return
-        findings = Findings(known_contacts=self._contacts)
+        findings = Findings(known_contacts=self._contacts, budget=self._budget)
         reader = None
         try:
             reader = scan_entry(name, data, findings, self._strings)
+        except ScanBudgetExhausted:
+            self._exhausted(name)
         except (struct.error, ValueError, IndexError, UnicodeError) as exc:  # pragma: no cover - defensive
             # The readers are written not to raise; should one still do, keep what was found and go on.
             self.unreadable.append(f"{name}: {type(exc).__name__}")
+        if reader == "dex" and findings:
+            try:
+                self._judge_by_code(data, findings)
+            except (struct.error, ValueError, IndexError, UnicodeError) as exc:  # pragma: no cover - defensive
+                self.unreadable.append(f"{name}: {type(exc).__name__}")
         if reader == "dex" and findings.hosts:
             try:
                 self._attribute_by_code(name, data, findings.hosts)
@@ -166,6 +206,12 @@ class NetworkScanner:
         if reader == "xml" and (b"network-security-config" in data or b"n\0e\0t\0w\0o\0r\0k\0-\0s" in data):
             reader = "network_config"
         self._record(name, findings, reader)
+
+    def _exhausted(self, name: str) -> None:
+        """Bounded work per package: an entry made of one repeated anchor ("1.1.1.1 1.1.1.1 …") must not keep a CPU
+        busy. What was found so far is kept, and the package is not read as completely scanned (a problem)."""
+        self.problems.append((SCAN_BUDGET_PROBLEM, SCAN_BUDGET_MESSAGE.format(entry=name,
+                                                                             anchors=self._budget.spent - 1)))
 
     def _feed_nested(self, name: str, data: bytes, *, depth: int) -> None:
         # Imported lazily: the container module is heavy only for the nested case.
@@ -228,6 +274,25 @@ class NetworkScanner:
             if why is None:
                 contacts.add(value)
 
+    def _judge_by_code(self, data: bytes, findings: Findings) -> None:
+        """Bare hosts and dotted quads of this DEX (no scheme, no port: their shape says nothing) are judged by the
+        code that loads them (``dex_flow``): a network API makes a contact, even of a string of words ("ping
+        www.qq.com" run by ``Runtime.exec``); only logs, property look-ups, file names, comparisons or certificate
+        code make a reference; anything else leaves the judgement of the text as it is."""
+        wanted: dict[str, list[bytes]] = {}
+        for value, (how, excerpt, _why) in findings.evidence.items():
+            if how in BARE_SHAPES and value not in self._contacts and excerpt.isascii():
+                wanted[value] = [value.encode("ascii")] + ([excerpt.encode("ascii")] if excerpt != value else [])
+        if not wanted:
+            return
+        quads = frozenset(value for value in wanted if ":" not in value and value[-1].isdigit())
+        for value, kind in sink_kinds(data, wanted, certificate_context=quads).items():
+            how, excerpt, why = findings.evidence[value]
+            if kind == CONTACT and why is not None:
+                findings.evidence[value] = (how, excerpt, None)
+            elif kind not in (CONTACT, UNKNOWN) and why is None:
+                findings.evidence[value] = (how, excerpt, kind)
+
     def _attribute_by_code(self, name: str, data: bytes, hosts: set[str]) -> None:
         """Remember which classes of this DEX load each host the host table does not attribute."""
         unknown: set[str] = set()
@@ -264,6 +329,11 @@ class NetworkScanner:
                 for source, names in by_source.items())
             out[host] = (labels.pop(), evidence)
         return out
+
+    def _is_own_version(self, ip: str) -> bool:
+        """The app's versionName ("1.0.0.68"), standing alone wherever it is (the manifest, BuildConfig in DEX), is
+        its version, never an address; in a URL or with a port it would still count."""
+        return ip in self._own_versions and all(e.how in ("bare_ip", "manifest") for e in self._evidence.get(ip, ()))
 
     def _evidence_of(self, value: str) -> tuple[Evidence, ...]:
         kept = self._evidence.get(value, ())
@@ -304,6 +374,7 @@ def scan_entry(name: str, data: bytes, findings: Findings, cache: dict | None = 
     if _is_text(name, data):
         if data.startswith((b"\xff\xfe", b"\xfe\xff")):
             data = data.decode("utf-16", "replace").encode("ascii", "replace")
+        findings.hash_comments = _extension(name) in HASH_COMMENT_EXTENSIONS
         scan_region(data, findings)
         return "text"
     return None

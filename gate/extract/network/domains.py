@@ -40,6 +40,17 @@ BARE_TLDS = STRONG_BARE_TLDS | WEAK_BARE_TLDS
 REVERSE_DNS_ROOTS = frozenset(
     "com org net io edu gov android androidx java javax kotlin kotlinx dalvik sun jdk".split())
 
+# A first label like these marks an Android system property name (``ro.miui.ui.version.name``,
+# ``persist.sys.language``), read with SystemProperties.get, not a host (frameworks/base SystemProperties: the
+# ``ro.``/``persist.``/``ctl.`` prefixes have special meaning; ``dalvik.``/``gsm.``/``ril.`` are platform namespaces).
+SYSTEM_PROPERTY_ROOTS = frozenset("ro persist ctl gsm ril".split())
+
+# "www.example.com" translated: Chromium's ``example_url`` string and others ship the word "example" in each
+# language; like example.com (RFC 2606) these name no service (www.ejemplo.com in System WebView's resources).
+TRANSLATED_EXAMPLES = frozenset(
+    "ejemplo exemplo exemple esempio beispiel voorbeeld primer przyklad priklad adibidea esimerkki eksempel exempel "
+    "pelda ornek contoh vidu halimbawa primjer".split())
+
 # Hosts that appear in every package without ever being contacted: XML namespace and schema identifiers, and the
 # names RFC 2606 / RFC 6761 reserve for documentation. Dropped from the facts.
 NEVER_CONTACTED = frozenset({
@@ -86,7 +97,9 @@ def bare_host(text: str) -> str | None:
     labels = text.split(".")
     if len(labels) < 2 or labels[-1] not in BARE_TLDS:
         return None
-    if labels[0] in REVERSE_DNS_ROOTS:
+    if labels[0] in REVERSE_DNS_ROOTS or labels[0] in SYSTEM_PROPERTY_ROOTS:
+        return None
+    if len(labels) == 3 and labels[0] == "www" and labels[1] in TRANSLATED_EXAMPLES:
         return None
     if len(labels) == 2:
         if labels[-1] in WEAK_BARE_TLDS:

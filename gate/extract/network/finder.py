@@ -22,8 +22,6 @@ sit between a string's terminating NUL and the next string — so a token that r
 
 from __future__ import annotations
 
-import heapq
-import operator
 import re
 from itertools import chain
 from dataclasses import dataclass, field
@@ -31,7 +29,7 @@ from dataclasses import dataclass, field
 from gate.extract.network.addresses import bare_ipv6, ip_literal
 from gate.extract.network.domains import BARE_TLDS, MAX_HOST_LENGTH, REVERSE_DNS_ROOTS, bare_host, url_host
 from gate.extract.network.references import (NAMESPACE_WORDS, PATH_HINT_SOURCE, SCHEMA_WORDS, URL_NEEDS_JUDGING,
-                                             scheme_start, text_reference, url_reference)
+                                             in_hash_comment, scheme_start, text_reference, url_reference)
 
 def trie_pattern(words) -> bytes:
     """A regex alternation of ``words`` (str, or bytes taken byte for byte) folded into a prefix tree, so the
@@ -61,6 +59,7 @@ _DOT_ANCHORS = re.compile(
     rb"\.(?:" + trie_pattern(BARE_TLDS) + rb"(?![A-Za-z0-9_\-])|[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}(?![0-9]))")
 _COLON_ANCHORS = re.compile(rb":(?://|:)")  # "://" of a URL, "::" of an IPv6 literal
 _NAME_RUN = re.compile(rb"[A-Za-z0-9.\-]*")
+_SEPARATOR_RUN = re.compile(rb"[:/]*")
 _PLAIN_NAME = re.compile(rb"[a-z0-9.\-]+")
 _SCHEME_RUN = re.compile(rb"[A-Za-z0-9+.\-]*")
 _HEX_RUN = re.compile(rb"[0-9A-Fa-f:]*")
@@ -115,6 +114,33 @@ _PATH_HINTS_LOWER = re.compile(PATH_HINT_SOURCE.encode())
 _CONTEXT_WORDS_LOWER = re.compile((SCHEMA_WORDS.pattern + "|" + NAMESPACE_WORDS.pattern).lower().encode())
 
 
+# The scanning budget of one package, in anchors judged by Python code (each costs a few microseconds and a
+# bounded look-around, so time is linear in them). Real packages use far less: the 18 MB UiAutomator2 server
+# 539, Yosemite (24 MB) 1,246, the bench APK (9,556 hosts, 496,000 strings) 11,784 (docs/benchmarks.md).
+# An entry of a few MB made of one repeated anchor (1.1.1.1 1.1.1.1 …) reaches it within about a second.
+MAX_SCAN_ANCHORS = 200_000
+
+
+class ScanBudgetExhausted(Exception):
+    """The package's scanning budget is spent: the scan stops and the scanner records a problem."""
+
+
+class ScanBudget:
+    """Anchors a package may still have judged; shared by every entry of the package (and nested strings)."""
+
+    __slots__ = ("remaining", "spent")
+
+    def __init__(self, anchors: int = MAX_SCAN_ANCHORS) -> None:
+        self.remaining = anchors
+        self.spent = 0
+
+    def spend(self, anchors: int = 1) -> None:
+        self.remaining -= anchors
+        self.spent += anchors
+        if self.remaining < 0:
+            raise ScanBudgetExhausted(self.spent)
+
+
 @dataclass
 class Findings:
     """What one region (or several regions of one entry) contains.
@@ -130,6 +156,9 @@ class Findings:
     # one contact excerpt is enough, so their occurrences here are not judged again (a large app repeats thousands
     # of hosts across its DEX files).
     known_contacts: set[str] | frozenset[str] = frozenset()
+    # The region is a configuration file (YAML, properties …) where "#" after white space starts a comment.
+    hash_comments: bool = False
+    budget: ScanBudget | None = None  # the package's; None: unbounded (a single string judged on its own)
 
     def __bool__(self) -> bool:
         return bool(self.hosts or self.ips)
@@ -165,8 +194,15 @@ def scan_region(data: bytes, findings: Findings, start: int = 0, end: int | None
                 prefix_len: int = 0) -> None:
     """Add every host and IP literal in the text ``data[start:end]`` to ``findings``. Never raises on any bytes."""
     data = _take_url_authorities(_window(data, start, end), findings, {}, prefix_len)
-    for anchor in _anchors(data):
-        _at_anchor(data, anchor.start(), anchor.end(), 0, len(data), prefix_len, findings)
+    budget, pos = findings.budget, 0
+    next_anchor = _AnchorCursor(data).next
+    while (anchor := next_anchor(pos)) is not None:
+        # Searched from the end of the previous token: anchors inside it would widen to the same token, and are
+        # not even enumerated (a run of one anchor character costs one search and one judgement per token).
+        if budget is not None:
+            budget.spend()
+        i = anchor.start()
+        pos = max(i + 1, _at_anchor(data, i, anchor.end(), 0, len(data), prefix_len, findings))
 
 
 def _window(data: bytes, start: int, end: int | None) -> bytes:
@@ -175,14 +211,39 @@ def _window(data: bytes, start: int, end: int | None) -> bytes:
     return data if (start, end) == (0, len(data)) else data[start:end]
 
 
-def _anchors(data: bytes):
-    """Every anchor in ``data``, in order, as match objects (no tuple per anchor: a DEX file has thousands)."""
-    dots = _DOT_ANCHORS.finditer(data)
-    colons = list(_COLON_ANCHORS.finditer(data)) if b":" in data else None
-    return heapq.merge(dots, colons, key=_START) if colons else dots
+class _AnchorCursor:
+    """The first anchor at or after a position. Both anchor patterns are iterated in one C-level pass each; when the
+    next anchor lies inside the token just judged (a dense run: ``::::``, ``.cn.cn.cn``), the search restarts past the
+    token instead of stepping through every anchor inside it, so each byte is searched about once."""
 
+    __slots__ = ("data", "dots", "dot", "colons", "colon")
 
-_START = operator.methodcaller("start")
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.dots = _DOT_ANCHORS.finditer(data)
+        self.dot = next(self.dots, None)
+        self.colons = _COLON_ANCHORS.finditer(data) if b":" in data else iter(())
+        self.colon = next(self.colons, None)
+
+    def next(self, pos: int):
+        dot, colon = self.dot, self.colon
+        if dot is not None and dot.start() < pos:
+            dot = next(self.dots, None)
+            if dot is not None and dot.start() < pos:
+                self.dots = _DOT_ANCHORS.finditer(self.data, pos)
+                dot = next(self.dots, None)
+            self.dot = dot
+        if colon is not None and colon.start() < pos:
+            colon = next(self.colons, None)
+            if colon is not None and colon.start() < pos:
+                self.colons = _COLON_ANCHORS.finditer(self.data, pos)
+                colon = next(self.colons, None)
+            self.colon = colon
+        if dot is None:
+            return colon
+        if colon is None or dot.start() < colon.start():
+            return dot
+        return colon
 
 
 _SPLIT_WORTH = 1 << 16  # above this size the split itself finds out, in the same pass, that there is no URL
@@ -274,6 +335,11 @@ def _note_url(parts: list[bytes], k: int, values: tuple[str, ...], findings: Fin
     if prefix_len > 0 and (nul > newline or (nul < 0 and newline < 0 and len(left) == len(tail) and k == 0)):
         tail = tail[prefix_len:]  # the length prefix of a pooled string is not text
     rest = parts[2 * k + 1] + _LINE_HEAD.match(right).group()
+    if findings.hash_comments and in_hash_comment(tail):
+        excerpt = text_of(tail + b"://" + rest)
+        for value in values:
+            findings.note(value, "url_in_text", excerpt, "config_comment")
+        return False
     if _SCHEME_ONLY.fullmatch(tail) and tail.lower() != b"http" and not URL_NEEDS_JUDGING.search(rest):
         # The common case: a string that is just a URL whose path no reference rule can match.
         excerpt = text_of(tail + b"://" + rest)
@@ -325,35 +391,38 @@ def scan_strings(data: bytes, findings: Findings, start: int = 0, end: int | Non
     start, end = 0, len(data)
     rfind, find = data.rfind, data.find
     settled, known_contacts = cache.setdefault(_SETTLED_STRINGS, set()), findings.known_contacts
+    budget = findings.budget
     pos = start
-    for anchor in _anchors(data):
+    next_anchor = _AnchorCursor(data).next
+    while (anchor := next_anchor(pos)) is not None:  # from the end of the string analysed last
         i = anchor.start()
-        if i < pos:
-            continue  # inside a string already analysed whole
+        if budget is not None:
+            budget.spend()
         first = rfind(b"\0", start, i) + 1 or start
         last = find(b"\0", i, end)
         if last < 0:
             last = end
         if last - first > MAX_POOLED_STRING:
             # Not a string table after all (binary data between NULs): judge this anchor on its own.
-            j = anchor.end()
-            _at_anchor(data, i, j, start, end, 0, findings)
-            pos = j
+            pos = max(i + 1, _at_anchor(data, i, anchor.end(), start, end, 0, findings))
             continue
         if prefix_len:  # ``first`` follows a NUL or is the region's start: a length prefix is there
             first = min(first + prefix_len, i)
         text = data[first:last]
+        if len(text) <= 15 and _DOTTED_QUAD.match(text) and _in_oid_run(data, first, last, start, end, prefix_len):
+            pos = last + 1
+            continue
         known = cache.get(text)
         if known is None and len(text) <= MAX_HOST_LENGTH and _PLAIN_NAME.fullmatch(text):
             known = cache[text] = _plain_name(text)
         if known is None:
-            found = Findings()
+            found = Findings(budget=budget)
             scan_region(text, found)
             if _SPACE_BYTES.search(text):
                 # A bare host inside a string of words is text shown or logged ("google.com/accounts/recovery
                 # にアクセスしてください。"); a host the code connects to is a string of its own.
                 for value, (how, excerpt, reference) in list(found.evidence.items()):
-                    if how == "bare_host" and reference is None:
+                    if how in _IN_WORDS and reference is None:
                         found.evidence[value] = (how, excerpt, "link_in_text")
             known = cache[text] = (tuple(found.hosts), tuple(found.ips), tuple(found.evidence.items()))
         hosts, ips, evidence = known
@@ -371,6 +440,36 @@ def scan_strings(data: bytes, findings: Findings, start: int = 0, end: int | Non
         pos = last + 1
 
 
+_OID = re.compile(rb"([0-2]\.[0-9]{1,5}\.)[0-9]+(?:\.[0-9]+)+\Z")
+
+
+def _in_oid_run(data: bytes, first: int, last: int, lo: int, hi: int, prefix_len: int) -> bool:
+    """Whether the dotted quad ``data[first:last]`` sits in a run of object identifiers: the string before or after
+    it in the (sorted) string table is a dotted number with the same first two arcs (``2.5.29.14`` beside
+    ``2.5.29.15``, X.509 extension OIDs). An OID's first arc is 0, 1 or 2 (X.660)."""
+    own = _OID.match(data, first, last)
+    if own is None:
+        return False
+    arcs = own.group(1)
+    previous_end = first - max(prefix_len, 0) - 1
+    if previous_end > lo:
+        previous_start = data.rfind(b"\0", lo, previous_end) + 1 or lo
+        neighbour = data[min(previous_start + max(prefix_len, 0), previous_end):previous_end]
+        if neighbour.startswith(arcs) and _OID.match(neighbour):
+            return True
+    next_start = last + 1 + max(prefix_len, 0)
+    next_end = data.find(b"\0", next_start, min(hi, next_start + 64))
+    if next_end > next_start:
+        neighbour = data[next_start:next_end]
+        if neighbour.startswith(arcs) and _OID.match(neighbour):
+            return True
+    return False
+
+
+# Shapes that, inside a string of words, are text shown or logged ("server listening on 127.0.0.1:10080").
+_IN_WORDS = frozenset({"bare_host", "bare_ip", "ip_port"})
+
+
 def _plain_name(text: bytes) -> tuple[tuple[str, ...], tuple[str, ...], tuple]:
     """What ``scan_region`` finds in a string of lowercase name characters (``api.example.com``, the common case of
     a bare host in string data), without running it: every anchor in such a string widens to the whole string, so
@@ -386,14 +485,14 @@ def _plain_name(text: bytes) -> tuple[tuple[str, ...], tuple[str, ...], tuple]:
     return (host,), (), ((host, ("bare_host", text_of(text), None)),)
 
 
-def _at_anchor(data: bytes, i: int, j: int, lo: int, hi: int, prefix_len: int, findings: Findings) -> None:
+def _at_anchor(data: bytes, i: int, j: int, lo: int, hi: int, prefix_len: int, findings: Findings) -> int:
+    """Judge the anchor ``data[i:j]``; return where the token it belongs to ends (anchors before that widen to the
+    same token and are skipped: a run of one anchor character costs one judgement per token, not one per byte)."""
     if data[i] == 0x3A:  # ":"
         if data[i + 1] == 0x2F:
-            _url(data, i, j, lo, hi, prefix_len, findings)
-        else:
-            _ipv6(data, i, lo, hi, findings)
-    else:
-        _bare(data, i, j, lo, hi, prefix_len, findings)
+            return _url(data, i, j, lo, hi, prefix_len, findings)
+        return _ipv6(data, i, lo, hi, findings)
+    return _bare(data, i, j, lo, hi, prefix_len, findings)
 
 
 def scan_whole_string(text: str, findings: Findings, how: str = "whole_string") -> None:
@@ -438,46 +537,72 @@ def _string_start_fix(data: bytes, s: int, lo: int, prefix_len: int, limit: int)
     return s
 
 
-def _bare(data: bytes, i: int, j: int, lo: int, hi: int, prefix_len: int, findings: Findings) -> None:
+def _bare(data: bytes, i: int, j: int, lo: int, hi: int, prefix_len: int, findings: Findings) -> int:
     s = _backwards(_NAME_RUN, data, i, lo, MAX_HOST_LENGTH)
     s = _string_start_fix(data, s, lo, prefix_len, i)
     e = _NAME_RUN.match(data, j, min(hi, j + MAX_HOST_LENGTH)).end()
     before = data[s - 1] if s > lo else 0
     token = data[s:e].strip(b".-")
     if before == _EMAIL_MARK:
-        return
+        return e
+    if _not_a_name_here(data, s, e, lo, hi, before):
+        return e
     if before in _PLACEHOLDER_MARKS:
         if b"." not in token:
-            return
+            return e
         # "%s.example.com", "%1$s.cdn.example.com": the placeholder ends in the first label; the rest is a real
         # parent domain of every host the format can produce.
         token = token.split(b".", 1)[1]
     elif _DOTTED_QUAD.match(token):
         after = data[e] if e < hi else 0
         if before in _NOT_BEFORE_IP or after in b"_+":  # 4.1.0.2_release, 1.2.3.4+build
-            return
+            return e
         if _in_path_data(data, s, e, lo, hi):
-            return  # "1.54.71 2.54.71.24 0": numbers of vector drawable path data, not an address
+            return e  # "1.54.71 2.54.71.24 0": numbers of vector drawable path data, not an address
         context = data[max(lo, s - 12):s].lower()
         if _VERSION_CONTEXT.search(context):
-            return
+            return e
         with_port = data[e:e + 1] == b":" and data[e + 1:e + 2].isdigit()
         if _SINGLE_DIGIT_QUAD.match(token) and token not in WELL_KNOWN_SHORT_IPS and data[e:e + 1] != b":":
-            return
+            return e
         ip = ip_literal(token.decode("ascii"), with_port)
         if ip:
             findings.ips.add(ip)
             if not findings.settled(ip):
                 findings.note(ip, "ip_port" if with_port else "bare_ip", excerpt_of(data, s, e, lo, hi), None)
-        return
+        return e
     host = bare_host(token.decode("ascii"))
     if host:
         findings.hosts.add(host)
         if not findings.settled(host):
             left = data[max(lo, s - EXCERPT_SIDE):s]
-            before_text = text_of(left[max(left.rfind(b"\0"), left.rfind(b"\n")) + 1:] + b"|").lstrip()[:-1]
-            findings.note(host, "bare_host", excerpt_of(data, s, e, lo, hi),
-                          text_reference(before_text, len(before_text)) if before_text else None)
+            line = left[max(left.rfind(b"\0"), left.rfind(b"\n")) + 1:]
+            before_text = text_of(line + b"|").lstrip()[:-1]
+            why = text_reference(before_text, len(before_text)) if before_text else None
+            if findings.hash_comments and in_hash_comment(line):
+                why = "config_comment"
+            findings.note(host, "bare_host", excerpt_of(data, s, e, lo, hi), why)
+    return e
+
+
+_ENCODED_TABLE_MARKS = frozenset(b"!?&")  # Guava's public-suffix trie: "...s!.&a!bap.us,disnim321,?b!..."
+_ENCODED_TABLE_ENDS = frozenset(b",?!&:")
+
+
+def _not_a_name_here(data: bytes, s: int, e: int, lo: int, hi: int, before: int) -> bool:
+    """Noise rules by the bytes around a bare token (docs/network.md, "Noise"):
+
+    * the first segment of a URL path (``/socket.io/1/``, or what is left of ``https://x.cn/socket.io/`` once the
+      authority is taken): a single ``/`` before the token (``//cdn.x.cn`` is a protocol-relative URL and stays);
+    * a YAML tag URI (``tag:yaml.org,2002:str``, RFC 4151): the tagging authority is a name, not a server;
+    * an encoded table (Guava's public-suffix trie ``…!.&a!bap.us,disnim321,…``): the token sits between the
+      table's separators ``! ? &`` and ``, ? ! & :``.
+    """
+    if before == 0x2F:  # "/"
+        return s - 2 < lo or data[s - 2] != 0x2F
+    if before == 0x3A and data[max(lo, s - 4):s] == b"tag:" and data[e:e + 1] == b",":
+        return True
+    return before in _ENCODED_TABLE_MARKS and e < hi and data[e] in _ENCODED_TABLE_ENDS
 
 
 _PATH_DATA = re.compile(rb"[0-9.,\-\s MmLlHhVvCcSsQqTtAaZzEe]*")
@@ -493,11 +618,13 @@ def _in_path_data(data: bytes, s: int, e: int, lo: int, hi: int) -> bool:
     return bool(around) and (b"," in around or b" " in around) and _PATH_DATA.fullmatch(around) is not None
 
 
-def _url(data: bytes, i: int, j: int, lo: int, hi: int, prefix_len: int, findings: Findings) -> None:
+def _url(data: bytes, i: int, j: int, lo: int, hi: int, prefix_len: int, findings: Findings) -> int:
     s = _backwards(_SCHEME_RUN, data, i, lo, MAX_SCHEME_LENGTH)
     s = _string_start_fix(data, s, lo, prefix_len, i)
     if not _NETWORK_SCHEME.search(data[s:i].lower()):
-        return  # the bare-token anchors still see any real hostname inside it
+        # Not a network URL; the bare-token anchors still see any real hostname after it. A run of separators
+        # ("://://…") is judged once.
+        return _SEPARATOR_RUN.match(data, j, min(hi, j + MAX_AUTHORITY_LENGTH)).end()
     authority = _AUTHORITY.match(data, j, min(hi, j + MAX_AUTHORITY_LENGTH))
     value = _authority(authority.group(), findings)
     if value and not findings.settled(value):
@@ -506,6 +633,7 @@ def _url(data: bytes, i: int, j: int, lo: int, hi: int, prefix_len: int, finding
         text = before + excerpt_of(data, s, authority.end(), s, hi)
         reference = url_reference(text, len(before))
         findings.note(value, "url" if not before and " " not in text else "url_in_text", text, reference)
+    return authority.end()
 
 
 def _authority(authority: bytes, findings: Findings) -> str | None:
@@ -523,18 +651,19 @@ def _authority(authority: bytes, findings: Findings) -> str | None:
     return None
 
 
-def _ipv6(data: bytes, i: int, lo: int, hi: int, findings: Findings) -> None:
+def _ipv6(data: bytes, i: int, lo: int, hi: int, findings: Findings) -> int:
     s = _backwards(_HEX_RUN, data, i, lo, 40)
     e = _HEX_DOT_RUN.match(data, i, min(hi, i + 46)).end()
     before = data[s - 1] if s > lo else 0
     after = data[e] if e < hi else 0
     if _is_name_byte(before) or _is_name_byte(after):
-        return  # std::string, Foo::bar, a::b::c — C++/Kotlin, not an address
+        return max(e, i + 2)  # std::string, Foo::bar, a::b::c — C++/Kotlin, not an address
     ip = bare_ipv6(data[s:e].decode("ascii"))
     if ip:
         findings.ips.add(ip)
         if not findings.settled(ip):
             findings.note(ip, "bare_ip", excerpt_of(data, s, e, lo, hi), None)
+    return max(e, i + 2)
 
 
 def _is_name_byte(b: int) -> bool:

@@ -9,6 +9,12 @@ an example of each.
 Reasons (the ``reference`` field of an evidence item):
 
 * ``licence_file``: LICENSE/NOTICE/README/COPYING texts and the OSS-licences resources (``third_party_licenses``);
+* ``credits_page``: credits, acknowledgement and open-source-licence pages shipped as assets (``assets/licensing.html``,
+  ``credits.html``, ``open_source_licenses.html``): authors' and projects' home pages, shown to the user;
+* ``config_comment``: text after ``#`` in a configuration file (YAML, properties, INI, TOML, shell), whatever follows
+  the ``#``;
+* ``documentation_page``: a library's documentation page named in its log and exception messages
+  (``http://www.slf4j.org/codes.html``, ``LIBRARY_DOCUMENTATION``);
 * ``build_metadata``: Maven descriptors under ``META-INF/maven/`` and ``*.pom`` files;
 * ``message_catalogue``: ``.properties`` files on the Java class path (outside ``assets/`` and ``res/``), the
   message bundles libraries ship (``org/apache/…/Messages.properties``);
@@ -33,6 +39,13 @@ LICENCE_NAMES = ("license", "licence", "notice", "readme", "copying", "copyright
                  "third_party_licen", "third-party-licen", "thirdpartynotices", "third_party_notices", "lgpl",
                  "gpl", "apache-2", "al2.0", "mpl", "epl")
 SCHEMA_EXTENSIONS = frozenset({"xsd", "dtd", "rng", "ent", "mod"})
+CREDITS_NAMES = ("licensing", "credits", "acknowledg", "attribution", "open_source", "opensource", "oss_licen",
+                 "oss-licen", "about_libraries", "third_party", "thirdparty")
+# Configuration files where "#" starts a comment wherever it stands after white space.
+HASH_COMMENT_EXTENSIONS = frozenset({"yaml", "yml", "properties", "ini", "cfg", "conf", "toml", "sh", "prop", "env"})
+# Documentation pages libraries name in their log and exception messages (host -> path prefixes). slf4j:
+# org.slf4j.helpers.Util's CODES_PREFIX "http://www.slf4j.org/codes.html", prefixed to every warning it prints.
+LIBRARY_DOCUMENTATION = {"www.slf4j.org": ("/codes.html",), "slf4j.org": ("/codes.html",)}
 
 _URL_END = re.compile(r"[\s\"'<>`\\]")
 _SCHEME_BACKWARDS = re.compile(r"[A-Za-z0-9+.\-]*")  # matched on the reversed text before "://"
@@ -48,12 +61,14 @@ _WORD_BEFORE = re.compile(r"(?<![\w.\-/])[^\W\d_]{2,}[,.:;!?]?\s+\Z")
 # "//host" has no space after the slashes and stays a URL.
 _COMMENT_BEFORE = re.compile(r"(?:(?:^|\s)//+\s|/\*+\s|^\s*\*\s|<!--\s*|(?:^|\s)#\s)[^\n\"'=]{0,80}\Z")
 _NAMESPACE_BEFORE = re.compile(r"(?:xmlns(?::[\w.\-]+)?|targetNamespace|namespace|NAMESPACE|_NS|Namespace)\s*[=:(,]?\s*[\"']?\Z")
-_SCHEMA_BEFORE = re.compile(r"(?:DOCTYPE|SYSTEM|PUBLIC|schemaLocation|\$schema|\bdtd\b|\bxsd\b)[^\n]{0,120}\Z",
-                            re.IGNORECASE)
+# SYSTEM and PUBLIC are DTD keywords only in capitals (XML is case-sensitive): a quick app's JS names its modules
+# "system.fetch" / "@system.network", and a URL after such a name is fetched, not a schema.
+_SCHEMA_BEFORE = re.compile(r"(?:DOCTYPE|(?-i:\bSYSTEM\b|\bPUBLIC\b)|schemaLocation|\$schema|\bdtd\b|\bxsd\b)"
+                            r"[^\n]{0,120}\Z", re.IGNORECASE)
 # Anything in a URL that one of the path rules below could match; most URLs have none and are judged in one search.
 # Written in lowercase: the scanner also searches it case-sensitively on lowercased bytes.
 PATH_HINT_SOURCE = (r"/auth/|\.(?:xsd|dtd|rng|ent|mod|md)\b|featur|propert|licen[cs]|/copying|/legal/"
-                    r"|/(?:blob|tree|wiki|issues|pull)/")
+                    r"|/(?:blob|tree|wiki|issues|pull)/|/codes\.html")
 _PATH_HINT = re.compile(r"^http://|" + PATH_HINT_SOURCE, re.IGNORECASE)
 # The same, for the scanner's fast path over raw bytes (authority and path of an https/wss/… URL).
 URL_NEEDS_JUDGING = re.compile(rb"\s|" + PATH_HINT_SOURCE.encode(), re.IGNORECASE)
@@ -87,6 +102,8 @@ def entry_reference(name: str) -> str | None:
     if base.startswith(LICENCE_NAMES) or stem.endswith(("license", "licence", "licenses", "notice")) \
             or extension in ("license", "licence", "notice"):
         return "licence_file"
+    if lowered.startswith("assets/") and base.startswith(CREDITS_NAMES) and extension in ("html", "htm", "txt"):
+        return "credits_page"
     if base.rpartition(".")[2] in SCHEMA_EXTENSIONS and "." in base:
         return "schema_location"
     if base.endswith(".properties") and not lowered.startswith(("assets/", "res/")):
@@ -127,7 +144,18 @@ def url_reference(text: str, start: int) -> str | None:
         return "xml_identifier"
     if (host in _CODE_HOSTS and _CODE_PAGE.search(path)) or bare_path.lower().endswith(".md"):
         return "documentation_link"
+    if bare_path.startswith(LIBRARY_DOCUMENTATION.get(host, ("\0",))):
+        return "documentation_page"
     return _in_text(before, words=False)
+
+
+_HASH_COMMENT = re.compile(rb"(?:^|[ \t])#")
+
+
+def in_hash_comment(line_before: bytes) -> bool:
+    """Whether an occurrence whose line starts with ``line_before`` is inside a ``#`` comment of a configuration
+    file (``key: value #搜索 … https://developer.android.com/…``)."""
+    return b"#" in line_before and _HASH_COMMENT.search(line_before) is not None
 
 
 def scheme_start(text: str, separator: int) -> int:

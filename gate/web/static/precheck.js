@@ -1,4 +1,11 @@
 // The developer pre-check page: drag-and-drop and an upload progress bar. Without JavaScript the form posts as is.
+// A result page carries its permanent URL (data-permalink): the address bar shows it, so a reload keeps the result.
+(function () {
+  var link = document.body && document.body.getAttribute("data-permalink");
+  if (link && window.history && history.replaceState && location.pathname + location.search !== link) {
+    history.replaceState(null, "", link);
+  }
+})();
 (function () {
   var form = document.getElementById("upload");
   if (!form || !window.XMLHttpRequest || !window.FormData) return;

@@ -1,0 +1,1 @@
+"""The gate inside other programs' workflows: plugins for distribution platforms (F-Droid: ``gate.integrations.fdroid``)."""
