@@ -108,7 +108,9 @@ SCHEMAS = {
                   "package": {"$ref": "#/components/schemas/PackageSummary"},
                   "error": {"$ref": "#/components/schemas/ErrorDetail"}}},
     "ListingEvent": {"type": "object", "required": ["package", "action", "at"], "properties": {
-        "package": {"type": "string"}, "version_code": {"type": "integer"},
+        "package": {"type": "string", "description": "the platform's identifier (Android: the package name)"},
+        "platform": {"enum": ["android", "ios", "harmony", "quickapp", "miniprogram"], "default": "android"},
+        "version_code": {"type": "integer"},
         "action": {"enum": ["listed", "delisted"]},
         "at": {"type": "string", "format": "date-time", "description": "ISO 8601 with an offset"}}},
     "ListingEvents": {"type": "object", "required": ["events"], "properties": {

@@ -20,7 +20,8 @@ from gate.web.kit import requires
 GC, SC, CB, RO, CU = (Check.__table__, ServiceCheck.__table__, CallbackDelivery.__table__, ReportOutbox.__table__,
                       SyncCursor.__table__)
 DAYS = 14
-AGE_BUCKETS = ((1, "< 1 h"), (8, "1–8 h"), (24, "8–24 h"), (72, "1–3 d"), (None, "> 3 d"))
+AGE_BUCKETS = ((1, ("不到 1 小时", "< 1 h")), (8, ("1–8 小时", "1–8 h")), (24, ("8–24 小时", "8–24 h")),
+               (72, ("1–3 天", "1–3 d")), (None, ("超过 3 天", "> 3 d")))
 
 
 def beijing_day(conn, column):
@@ -54,7 +55,7 @@ def figures(conn, now: dt.datetime) -> dict:
     buckets = []
     low = 0
     for high, label in AGE_BUCKETS:
-        buckets.append((label, sum(1 for a in ages if a >= low and (high is None or a < high))))
+        buckets.append((kit.t(*label), sum(1 for a in ages if a >= low and (high is None or a < high))))
         low = high or low
     last_report = conn.execute(select(RO).order_by(RO.c.period_end.desc()).limit(1)).first()
     callbacks = dict(conn.execute(select(CB.c.status, func.count()).group_by(CB.c.status)).all())

@@ -75,7 +75,7 @@ def test_the_approver_and_the_revoker_are_the_signed_in_user_with_a_reason(serve
         "expires_at": f"{utcnow().year + 1}-01-01"}, allow_redirects=False)
     assert r.status_code == 302
     listing = session.get(f"{served.url}/console/exemptions").text
-    assert "someone.else" not in listing and "<td>boss</td>" in listing
+    assert "someone.else" not in listing and 'data-label="批准人">boss</td>' in listing
     exemption_id = re.search(r"/console/exemptions/(\d+)/revoke", listing).group(1)
     confirm = session.get(f"{served.url}/console/exemptions/{exemption_id}/revoke").text
     assert "com.android.settings" in confirm and 'name="why"' in confirm
