@@ -25,7 +25,8 @@ from __future__ import annotations
 import hashlib
 import pathlib
 
-COMPILED = pathlib.Path(__file__).resolve().parents[2] / "data" / "psl_icann.txt"
+# __file__ is already absolute; Path.resolve() would add ~0.3 ms of system calls to every start.
+COMPILED = pathlib.Path(__file__).parents[2] / "data" / "psl_icann.txt"
 _SECTIONS = ("wildcards", "exceptions", "not_rules", "tails")
 
 _BEGIN, _END = "// ===BEGIN ICANN DOMAINS===", "// ===END ICANN DOMAINS==="
