@@ -155,7 +155,7 @@ class ProtectionReader:
     def __init__(self, signatures: tuple[PackerSignature, ...] = SIGNATURES) -> None:
         self._signatures = signatures
         self._found: dict[str, dict[tuple[str, str, str], None]] = {}  # key -> evidence (ordered, unique)
-        self._descriptors = {d.encode(): s.key for s in signatures for d in s.dex_classes}
+        self._descriptors = {d.encode(): s for s in signatures for d in s.dex_classes}
 
     def _add(self, signature: PackerSignature, source: str, how: str, marker: str) -> None:
         self._found.setdefault(signature.key, {})[(source, how, marker)] = None
@@ -184,9 +184,7 @@ class ProtectionReader:
         if not _DEX_ENTRY.fullmatch(name) or not self._descriptors:
             return
         for descriptor in dex_strings_present(data, self._descriptors):
-            signature = BY_KEY.get(self._descriptors[descriptor])
-            if signature is not None:
-                self._add(signature, name, "dex_class", descriptor.decode())
+            self._add(self._descriptors[descriptor], name, "dex_class", descriptor.decode())
 
     def facts(self) -> ProtectionFacts | None:
         packers = []

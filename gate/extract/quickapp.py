@@ -149,10 +149,14 @@ def _identity(container) -> tuple[dict, dict]:
         value = manifest.get(name)
         return value if isinstance(value, int) and not isinstance(value, bool) else None
 
-    features = [f.get("name") for f in manifest.get("features") or () if isinstance(f, dict)]
+    def items(name):  # a field of the wrong type is read as absent, as text() and number() read theirs
+        value = manifest.get(name)
+        return value if isinstance(value, list) else []
+
+    features = [f.get("name") for f in items("features") if isinstance(f, dict)]
     features = [f for f in features if isinstance(f, str)]
     details = {"icon": text("icon"), "min_platform_version": number("minPlatformVersion"), "features": features,
-               "permissions": manifest.get("permissions") if isinstance(manifest.get("permissions"), list) else []}
+               "permissions": items("permissions")}
     return ({"package": package, "version_code": number("versionCode"), "version_name": text("versionName"),
              "label": text("name"), "min_sdk": number("minPlatformVersion"), "permissions": tuple(features)},
             details)
