@@ -112,8 +112,9 @@ def read_rpks(shown: str, container) -> PackageFacts:
                 base = found
             elif found and (identity["package"], identity["version_code"]) != (base[0]["package"],
                                                                              base[0]["version_code"]):
-                problems.append(Problem("rpk_set_mismatch", f"{entry.name} is {identity['package']} "
-                                        f"{identity['version_code']}, not {base[0]['package']} {base[0]['version_code']}"))
+                problems.append(Problem("rpk_set_mismatch",
+                                        f"{entry.name} is {identity['package']} {identity['version_code']}, "
+                                        f"not {base[0]['package']} {base[0]['version_code']}"))
         if base is None:
             raise PackageError("no package in the set has a manifest.json", code="rpk_manifest_missing")
         outer_signers = tuple(s.cert_sha256 for s in outer.signers)
