@@ -147,7 +147,6 @@ SIGNATURES: tuple[PackerSignature, ...] = (
                         "assets/dp.arm-v8.so.dat", "assets/dp.x86.so.dat", "assets/dp.x86_64.so.dat"),
         required=2),
 )
-BY_KEY = {s.key: s for s in SIGNATURES}
 
 
 class ProtectionReader:

@@ -37,7 +37,6 @@ def _errors(*statuses: int) -> dict:
 
 BEARER = [{"apiKey": []}]
 SIGNED = [{"apiKey": [], "webhookSignature": []}]
-AUTH_ERRORS = (401, 403, 500)
 
 FILING_OR_NULL = {"oneOf": [{"$ref": "#/components/schemas/FilingSummary"}, {"type": "null"}],
                   "description": "the filing the package matched, or null"}
