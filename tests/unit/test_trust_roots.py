@@ -102,8 +102,12 @@ def test_settings_read_files_and_fingerprints_and_show_them():
     assert roots().as_list() == []
 
 
-@pytest.mark.parametrize("value", ["/nonexistent/root.pem", "abcd", str(FIXTURES / "README.md")])
-def test_a_bad_root_stops_the_gate_at_start_naming_the_variable(value):
+@pytest.mark.parametrize("value", ["/nonexistent/root.pem", "abcd", str(FIXTURES / "README.md"), "truncated"])
+def test_a_bad_root_stops_the_gate_at_start_naming_the_variable(value, tmp_path):
+    if value == "truncated":  # the fixture root cut before its END line: no certificate at all
+        pem = (KEYS / "ohos_root.cert.pem").read_bytes()
+        value = str(tmp_path / "root.pem")
+        pathlib.Path(value).write_bytes(pem[:pem.index(b"-----END CERTIFICATE-----")])
     with pytest.raises(ConfigError) as caught:
         roots(harmony=value)
     assert caught.value.code == "config_invalid"
