@@ -135,10 +135,13 @@ class GateServer:
                 raise GateServerError(f"{path}: check {answer.get('check_id')} still {answer['status']} after "
                                       f"{QUEUED_DEADLINE_SECONDS:.0f} s")
             time.sleep(POLL_SECONDS)
-            status_url = answer.get("status_url") or f"/api/v1/checks/{answer['check_id']}"
+            status_url = answer.get("status_url") or (f"/api/v1/checks/{answer['check_id']}"
+                                                      if answer.get("check_id") else None)
+            if not isinstance(status_url, str):
+                raise GateServerError(f"{path}: the gate server queued the check without saying where to follow it")
             answer = self._json(path, {200}, self.session.get, self.url + status_url, timeout=SERVER_TIMEOUT_SECONDS)
         if answer.get("status") == "failed" or "verdict" not in answer:
-            error = answer.get("error") or {}
+            error = _error_of(answer)
             raise GateServerError(f"{path}: the gate could not decide it ({error.get('code', 'no verdict')}: "
                                   f"{error.get('message', '')})")
         return answer
@@ -168,12 +171,21 @@ class GateServer:
         try:
             body = response.json()
         except ValueError:
-            body = {}
+            body = None
         if response.status_code not in ok:
-            error = body.get("error") or {} if isinstance(body, dict) else {}
+            error = _error_of(body)
             raise GateServerError(f"{path}: the gate server answered {response.status_code} "
                                   f"{error.get('code', '')}: {error.get('message', response.text[:200])}")
+        if not isinstance(body, dict):  # another service at that URL, or a proxy's page: not a gate's answer
+            raise GateServerError(f"{path}: the gate server answered {response.status_code} without a JSON object "
+                                  f"({response.text[:200]!r})")
         return body
+
+
+def _error_of(body) -> dict:
+    """The ``error`` object of a gate's answer (docs/api.md), or {} when the answer has none of that shape."""
+    error = body.get("error") if isinstance(body, dict) else None
+    return error if isinstance(error, dict) else {}
 
 
 def decide_all(root: pathlib.Path, decider) -> list[ApkDecision]:
