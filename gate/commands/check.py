@@ -12,7 +12,7 @@ from contextlib import ExitStack, nullcontext
 
 import click
 
-VERDICT_EXIT = {"allow": 0, "review": 3, "block": 4}
+VERDICT_EXIT = {"allow": 0, "review": 3, "block": 4}  # also gate miniprogram/preinstall and fdroid gate
 
 
 @click.command("check")

@@ -34,13 +34,13 @@ import time
 from dataclasses import dataclass
 
 from gate import __version__
+from gate.commands.check import VERDICT_EXIT  # exit as gate check does (step 5)
 from gate.errors import GateError, UsageError
 
 REPO_DIRS = ("repo", "archive", "unsigned")  # fdroidserver's places for APKs (unsigned/: builds `fdroid publish` signs)
 REPORT_PATH = "repo/status/gate.json"
 DISABLED_PREFIX = "APP备案"  # how this plugin's Disabled reasons start, so only those are ever taken off again
 FILING_LINE_PREFIX = "APP备案号："
-VERDICT_EXIT = {"allow": 0, "review": 3, "block": 4}
 SEVERITY = {"allow": 0, "review": 1, "block": 2}
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 APPID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+")  # a package name: metadata/<appid>.yml
