@@ -30,13 +30,16 @@ def read_declarations(path: str) -> list[dict]:
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path}: cannot be read ({exc})", code="declaration_invalid") from None
     try:
-        loaded = json.loads(text)
-        items = loaded if isinstance(loaded, list) else [loaded]
-    except ValueError:
         try:
-            items = [json.loads(line) for line in text.splitlines() if line.strip()]
-        except ValueError as exc:
-            raise UsageError(f"{path}: neither JSON nor JSON Lines ({exc})", code="declaration_invalid") from None
+            loaded = json.loads(text)
+            items = loaded if isinstance(loaded, list) else [loaded]
+        except ValueError:
+            try:
+                items = [json.loads(line) for line in text.splitlines() if line.strip()]
+            except ValueError as exc:
+                raise UsageError(f"{path}: neither JSON nor JSON Lines ({exc})", code="declaration_invalid") from None
+    except RecursionError:  # json's decoder recurses per nesting level: "[[[[…" is input, not a gate failure
+        raise UsageError(f"{path}: nested too deeply to be a declaration", code="declaration_invalid") from None
     if len(items) > MAX_BATCH:
         raise UsageError(f"{path}: at most {MAX_BATCH} declarations per file", code="declaration_invalid")
     return items

@@ -102,6 +102,11 @@ def test_cli_decides_a_declaration_file(tmp_path, sqlite_url):
     run = subprocess.run([sys.executable, "-m", "gate.cli", "miniprogram", "check", str(bad)],
                          capture_output=True, text=True, env=env, timeout=120)
     assert run.returncode == 2 and "declaration_invalid" in run.stderr and "Traceback" not in run.stderr
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 200_000, encoding="utf-8")  # deeper than json's decoder recurses
+    run = subprocess.run([sys.executable, "-m", "gate.cli", "miniprogram", "check", str(deep)],
+                         capture_output=True, text=True, env=env, timeout=120)
+    assert run.returncode == 2 and "declaration_invalid" in run.stderr and "internal_error" not in run.stderr
 
 
 def test_listed_mini_programs_are_in_the_distribution_report(served):
