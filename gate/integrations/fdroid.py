@@ -92,7 +92,9 @@ class FilingsFiles:
         from gate.config import load_settings
         from gate.filings.registry import MemoryRegistry
 
-        self.registry = MemoryRegistry.from_files(paths)
+        # Warnings keep their record and are said on stderr, as gate check --filings says them; errors stop the run.
+        self.registry = MemoryRegistry.from_files(paths, on_problem=lambda p: print(f"fdroid gate: {p}",
+                                                                                    file=sys.stderr))
         self.policy = load_settings().decision_policy()
 
     def decide(self, path: pathlib.Path, name: str) -> dict:
