@@ -20,7 +20,7 @@ RUN apt-get update && apt-get -y upgrade \
     fi \
     && apt-get clean && rm -rf /var/lib/apt/lists/* /var/cache/apt/*
 WORKDIR /src
-COPY pyproject.toml README.md LICENSE ./
+COPY pyproject.toml README.md LICENSE fdroid_gate.py ./
 COPY gate ./gate
 RUN python3 -m venv /opt/gate \
     && /opt/gate/bin/pip install --upgrade pip wheel \

@@ -24,7 +24,6 @@ import json
 import os
 import pathlib
 import platform
-import resource
 import shutil
 import subprocess
 import sys
@@ -94,9 +93,50 @@ def extraction_cpu_seconds(sources: list[pathlib.Path]) -> float:
     return total
 
 
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid``, the forkserver's check workers included (they are not children of the scan,
+    so getrusage(RUSAGE_CHILDREN) never sees their CPU)."""
+    found, queue = [], [pid]
+    while queue:
+        parent = queue.pop()
+        try:
+            for task in pathlib.Path(f"/proc/{parent}/task").iterdir():
+                kids = [int(k) for k in (task / "children").read_text().split()]
+                found += kids
+                queue += kids
+        except OSError:
+            continue
+    return found
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    try:
+        fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def run_measured(command: list[str]) -> tuple[subprocess.CompletedProcess, float, float]:
+    """Run the scan; (result, wall seconds, CPU seconds of its whole process tree, sampled every 0.2 s: a process
+    that ends between samples loses at most its last 0.2 s)."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    cpu: dict[int, float] = {}
+    out: list[str] = []
+    import threading
+
+    reader = threading.Thread(target=lambda: out.append(process.communicate()), daemon=True)
+    reader.start()
+    while reader.is_alive():
+        for pid in [process.pid] + _descendants(process.pid):
+            value = _cpu_seconds(pid)
+            if value is not None:
+                cpu[pid] = max(cpu.get(pid, 0.0), value)
+        reader.join(0.2)
+    wall = time.perf_counter() - started
+    stdout, stderr = out[0]
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr), wall, sum(cpu.values())
 
 
 def main() -> int:
@@ -134,10 +174,9 @@ def main() -> int:
         for run in range(args.repeat):
             extra = ["--previous", str(WORK / "out" / "preinstall-report.json")] if run else []
             load = os.getloadavg()
-            start, cpu0 = time.perf_counter(), _children_cpu()
-            result = subprocess.run(command + extra, capture_output=True, text=True)
-            times.append(time.perf_counter() - start)
-            cpu.append(_children_cpu() - cpu0)
+            result, wall, cpu_s = run_measured(command + extra)
+            times.append(wall)
+            cpu.append(cpu_s)
             if result.returncode not in (0, 3, 4):
                 print(result.stderr, file=sys.stderr)
                 return 1

@@ -123,6 +123,7 @@ def import_files(paths: Sequence[str | pathlib.Path], sink: FilingSink, *, skip_
     known = known_source_keys() if known_source_keys is not None else None
     run.keyed = known is not None
     records = validated_in_parallel(paths, known) if parallel_worthwhile(paths) else validated(paths, known)
+    del known  # held by the reader from here on (and released by the parallel one once handed to its process)
     for source, row, filing, problems, key in records:
         run.report.records += 1
         if progress is not None:

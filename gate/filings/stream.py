@@ -82,6 +82,7 @@ def validated_in_parallel(paths: Sequence[str | pathlib.Path],
         fd, keys_file = tempfile.mkstemp(prefix="gate-source-keys-", suffix=".txt")
         os.close(fd)
         write_keys(known, keys_file)
+        known = None  # the child reads them from the file; a million keys need not stay in this process too
     child = context.Process(target=_produce, args=([str(p) for p in paths], chunks, keys_file), daemon=True,
                             name="gate-filings-reader")
     try:

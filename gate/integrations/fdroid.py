@@ -14,6 +14,9 @@ fdroidserver finds plugins as top-level modules named ``fdroid_<command>`` that 
    an app this plugin disabled before and that now passes has that mark taken off (a maintainer's own ``Disabled``
    is never touched); an app that is not blocked and has a filing in force gets the line ``APP备案号：<number>`` in
    its ``Description``, which the index carries to the store's app page (notice 105 (八): show the filing number);
+   with ``--post-listings`` (server mode), the gate server's inventory is told what the index will carry: each app
+   listed (its newest versionCode in ``repo/``) or delisted, so the regulator report names what the store
+   distributes (notice 105: platforms report the apps they distribute);
 5. exit as ``gate check`` does: 0 all allowed, 3 worst was review, 4 worst was block, 1 the gate itself failed,
    2 usage error — so ``fdroid gate && fdroid update && fdroid deploy`` stops before publishing a blocked app.
 """
@@ -25,30 +28,28 @@ import datetime as dt
 import json
 import os
 import pathlib
+import re
 import sys
 import time
 from dataclasses import dataclass
 
 from gate import __version__
-from gate.errors import GateError
+from gate.commands.check import VERDICT_EXIT  # exit as gate check does (step 5)
+from gate.errors import GateError, UsageError
 
 REPO_DIRS = ("repo", "archive", "unsigned")  # fdroidserver's places for APKs (unsigned/: builds `fdroid publish` signs)
 REPORT_PATH = "repo/status/gate.json"
 DISABLED_PREFIX = "APP备案"  # how this plugin's Disabled reasons start, so only those are ever taken off again
 FILING_LINE_PREFIX = "APP备案号："
-VERDICT_EXIT = {"allow": 0, "review": 3, "block": 4}
 SEVERITY = {"allow": 0, "review": 1, "block": 2}
 BEIJING = dt.timezone(dt.timedelta(hours=8))
+APPID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+")  # a package name: metadata/<appid>.yml
 
 # A gate server: how long one answer may take, how long a queued check may run, how often to ask about it.
 SERVER_TIMEOUT_SECONDS = 120.0
 QUEUED_DEADLINE_SECONDS = 600.0
 POLL_SECONDS = 1.0
 USER_AGENT = f"filing-gate/{__version__} (fdroid gate)"
-
-
-class UsageError(GateError):
-    code = "usage_error"
 
 
 class GateServerError(GateError):
@@ -64,7 +65,10 @@ class ApkDecision:
 
     @property
     def appid(self) -> str | None:
-        return (self.decision.get("package") or {}).get("package")
+        """The package name, when it is one F-Droid can name a metadata file after (never a path: it comes from the
+        APK, and an APK is the uploader's to write)."""
+        package = (self.decision.get("package") or {}).get("package")
+        return package if isinstance(package, str) and APPID.fullmatch(package) else None
 
     @property
     def verdict(self) -> str:
@@ -88,10 +92,12 @@ class FilingsFiles:
         from gate.config import load_settings
         from gate.filings.registry import MemoryRegistry
 
-        self.registry = MemoryRegistry.from_files(paths)
+        # Warnings keep their record and are said on stderr, as gate check --filings says them; errors stop the run.
+        self.registry = MemoryRegistry.from_files(paths, on_problem=lambda p: print(f"fdroid gate: {p}",
+                                                                                    file=sys.stderr))
         self.policy = load_settings().decision_policy()
 
-    def decide(self, path: pathlib.Path, appid_hint: str) -> dict:
+    def decide(self, path: pathlib.Path, name: str) -> dict:
         from gate.decide import decide
         from gate.extract.pipeline import extract_features
 
@@ -114,13 +120,13 @@ class GateServer:
         self.session = requests.Session()
         self.session.headers.update({"Authorization": f"Bearer {api_key}", "User-Agent": USER_AGENT})
 
-    def decide(self, path: pathlib.Path, appid_hint: str) -> dict:
+    def decide(self, path: pathlib.Path, name: str) -> dict:
         import requests
 
         from gate.platform_hooks.signatures import HEADER, sign
 
         fields = {"package": (path.name, path.read_bytes(), "application/vnd.android.package-archive"),
-                  "metadata": (None, json.dumps({"store_app_id": appid_hint}))}
+                  "metadata": (None, json.dumps({"store_app_id": f"fdroid:{name}"}))}
         prepared = self.session.prepare_request(  # with the session's Authorization and User-Agent
             requests.Request("POST", f"{self.url}/api/v1/hooks/store/upload", files=fields))
         prepared.headers[HEADER] = sign(prepared.body, self.webhook_secret)  # over the exact bytes sent
@@ -131,13 +137,29 @@ class GateServer:
                 raise GateServerError(f"{path}: check {answer.get('check_id')} still {answer['status']} after "
                                       f"{QUEUED_DEADLINE_SECONDS:.0f} s")
             time.sleep(POLL_SECONDS)
-            status_url = answer.get("status_url") or f"/api/v1/checks/{answer['check_id']}"
+            status_url = answer.get("status_url") or (f"/api/v1/checks/{answer['check_id']}"
+                                                      if answer.get("check_id") else None)
+            if not isinstance(status_url, str):
+                raise GateServerError(f"{path}: the gate server queued the check without saying where to follow it")
             answer = self._json(path, {200}, self.session.get, self.url + status_url, timeout=SERVER_TIMEOUT_SECONDS)
         if answer.get("status") == "failed" or "verdict" not in answer:
-            error = answer.get("error") or {}
+            error = _error_of(answer)
             raise GateServerError(f"{path}: the gate could not decide it ({error.get('code', 'no verdict')}: "
                                   f"{error.get('message', '')})")
         return answer
+
+    def post_listings(self, events: list[dict]) -> dict:
+        """Listing events (docs/api.md), signed like every webhook; the gate's counts of what it recorded."""
+        import requests
+
+        from gate.platform_hooks.signatures import HEADER, sign
+
+        body = json.dumps({"events": events}).encode()
+        prepared = self.session.prepare_request(requests.Request(
+            "POST", f"{self.url}/api/v1/hooks/store/listings", data=body,
+            headers={"Content-Type": "application/json", HEADER: sign(body, self.webhook_secret)}))
+        return self._json(pathlib.Path("listings"), {200}, self.session.send, prepared,
+                          timeout=SERVER_TIMEOUT_SECONDS)
 
     @staticmethod
     def _json(path: pathlib.Path, ok: set[int], call, *args, **kwargs) -> dict:
@@ -151,19 +173,28 @@ class GateServer:
         try:
             body = response.json()
         except ValueError:
-            body = {}
+            body = None
         if response.status_code not in ok:
-            error = body.get("error") or {} if isinstance(body, dict) else {}
+            error = _error_of(body)
             raise GateServerError(f"{path}: the gate server answered {response.status_code} "
                                   f"{error.get('code', '')}: {error.get('message', response.text[:200])}")
+        if not isinstance(body, dict):  # another service at that URL, or a proxy's page: not a gate's answer
+            raise GateServerError(f"{path}: the gate server answered {response.status_code} without a JSON object "
+                                  f"({response.text[:200]!r})")
         return body
+
+
+def _error_of(body) -> dict:
+    """The ``error`` object of a gate's answer (docs/api.md), or {} when the answer has none of that shape."""
+    error = body.get("error") if isinstance(body, dict) else None
+    return error if isinstance(error, dict) else {}
 
 
 def decide_all(root: pathlib.Path, decider) -> list[ApkDecision]:
     decisions = []
     for apk in find_apks(root):
-        # unsigned/ names builds <appid>_<versionCode>.apk; elsewhere the file name is only a hint for the server
-        decisions.append(ApkDecision(str(apk.relative_to(root)), decider.decide(apk, apk.stem.rsplit("_", 1)[0])))
+        name = apk.relative_to(root).as_posix()  # repo/app_3.apk: the report's and the server's name for it
+        decisions.append(ApkDecision(name, decider.decide(apk, name)))
     return decisions
 
 
@@ -240,6 +271,22 @@ def update_metadata(root: pathlib.Path, decisions: list[ApkDecision], held: set[
     return changed
 
 
+def listing_events(decisions: list[ApkDecision], held: set[str], *, at: dt.datetime) -> list[dict]:
+    """What the index will carry after this run: each app listed with its newest versionCode in repo/ (archive/ is
+    not the current listing, unsigned/ is not published yet), or delisted when the gate disabled it."""
+    events = []
+    for appid, worst in sorted(app_verdicts(decisions).items()):
+        if worst.verdict == "block" or appid in held:
+            events.append({"package": appid, "action": "delisted", "at": at.isoformat()})
+            continue
+        versions = [(d.decision.get("package") or {}).get("version_code") for d in decisions
+                    if d.appid == appid and d.path.startswith("repo/")]
+        versions = [v for v in versions if isinstance(v, int)]
+        if versions:
+            events.append({"package": appid, "version_code": max(versions), "action": "listed", "at": at.isoformat()})
+    return events
+
+
 # --- the command -----------------------------------------------------------------------------------------------------
 
 def parser() -> argparse.ArgumentParser:
@@ -252,6 +299,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--hold-review", action="store_true",
                    help="disable apps whose verdict is review too, until a person clears them")
     p.add_argument("--dry-run", action="store_true", help="write the report only; leave metadata/ as it is")
+    p.add_argument("--post-listings", action="store_true",
+                   help="with --server: tell the gate's inventory which apps the index will list or drop")
     p.add_argument("-v", "--verbose", action="store_true", help="(fdroid's global option)")
     p.add_argument("-q", "--quiet", action="store_true", help="(fdroid's global option)")
     return p
@@ -261,6 +310,8 @@ def _decider(args, environ):
     if bool(args.filings) == bool(args.server):
         raise UsageError("give --filings FILE (in-process) or --server URL (a gate server), one of the two")
     if args.filings:
+        if args.post_listings:
+            raise UsageError("--post-listings needs --server: the inventory is the gate server's")
         return FilingsFiles(args.filings)
     key, secret = environ.get("GATE_API_KEY"), environ.get("GATE_WEBHOOK_SECRET")
     if not key or not secret:
@@ -273,9 +324,10 @@ def run(argv: list[str], *, root: pathlib.Path, environ: dict[str, str], out=sys
     args = parser().parse_args(argv)
     if not (root / "config.yml").exists() and not (root / "config.py").exists():
         raise UsageError(f"{root} is not an F-Droid repo (no config.yml): run fdroid gate where fdroid update runs")
-    decisions = decide_all(root, _decider(args, environ))  # step 2: everything decided before anything is written
+    decider = _decider(args, environ)
+    decisions = decide_all(root, decider)  # step 2: everything decided before anything is written
     held = {a for a, d in app_verdicts(decisions).items() if args.hold_review and d.verdict == "review"}
-    document = report(decisions, mode=_decider_mode(args), held=held)
+    document = report(decisions, mode=decider.mode, held=held)
     (root / REPORT_PATH).parent.mkdir(parents=True, exist_ok=True)
     (root / REPORT_PATH).write_text(json.dumps(document, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     changed = [] if args.dry_run else update_metadata(root, decisions, held)
@@ -283,22 +335,28 @@ def run(argv: list[str], *, root: pathlib.Path, environ: dict[str, str], out=sys
         codes = ", ".join(r["code"] for r in d.decision.get("reasons", []) if r.get("severity") != "info")
         print(f"{d.verdict.upper():6} {d.path} ({d.appid or '?'}){': ' + codes if codes else ''}", file=out)
     print(f"report: {REPORT_PATH}; metadata changed: {', '.join(changed) or 'none'}", file=out)
-    worst = max((VERDICT_EXIT[d.verdict] for d in decisions), default=0)
-    return worst
-
-
-def _decider_mode(args) -> str:
-    return "filings" if args.filings else "server"
+    if args.post_listings and not args.dry_run:
+        events = listing_events(decisions, held, at=dt.datetime.now(BEIJING))
+        counts = decider.post_listings(events) if events else {}
+        print(f"listings: {sum(e['action'] == 'listed' for e in events)} listed, "
+              f"{sum(e['action'] == 'delisted' for e in events)} delisted "
+              f"(gate: {json.dumps(counts, ensure_ascii=False)})", file=out)
+    return max((VERDICT_EXIT[d.verdict] for d in decisions), default=0)
 
 
 def main() -> None:
     """Entry point for fdroidserver (``fdroid gate``): it has already removed ``gate`` from sys.argv."""
     try:
         status = run(sys.argv[1:], root=pathlib.Path.cwd(), environ=dict(os.environ))
-    except UsageError as exc:
-        print(f"fdroid gate: {exc}", file=sys.stderr)
+    except UsageError as exc:  # the caller's input, a filings file with errors too (filings_invalid)
+        print(f"fdroid gate: error [{exc.code}]: {exc.message}", file=sys.stderr)
         status = 2
-    except GateError as exc:  # the gate failed (a filings file, the server): no verdict, nothing written
-        print(f"fdroid gate: {exc.code}: {exc}", file=sys.stderr)
+    except GateError as exc:  # the gate failed (e.g. the server): no verdict (nothing written unless it was posting
+        # the listings, which comes after the report and metadata/)
+        print(f"fdroid gate: error [{exc.code}]: {exc.message}", file=sys.stderr)
+        status = 1
+    except Exception as exc:  # the top level: a bug still ends with a message and status 1, never a verdict
+        print(f"fdroid gate: error [internal_error]: {type(exc).__name__}: {exc} (a bug in the gate; please report "
+              "it with the command you ran)", file=sys.stderr)
         status = 1
     sys.exit(status)

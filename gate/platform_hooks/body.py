@@ -20,9 +20,10 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from gate.platform_hooks.formdata import SpoolingFormDataParser
 from gate.platform_hooks.signatures import HEADER, StreamingVerifier
-from gate.platform_hooks.uploads import HashingSpool, SpooledPackage, UploadError, too_large
+from gate.platform_hooks.uploads import HashingSpool, SpooledPackage, UploadError, spool_full, too_large
 from gate.text import clean_filename, text_problem
 
+REFUSED_SCOPE_KEY = "gate.body_refused"  # set by gate.platform_hooks.buffering on the ASGI scope
 MAX_JSON_BYTES = 16 * 1024 * 1024  # a 10,000-item preinstall list is ~1.5 MB; listings batches are similar
 MAX_METADATA_BYTES = 64 * 1024
 MAX_FORM_PARTS = 16
@@ -92,8 +93,20 @@ def _bad(message: str, code: str, status: int = 400) -> UploadError:
     return UploadError(message, code=code, status=status)
 
 
+def refused_by_front(request: GateRequest) -> None:
+    """Raise the refusal `gate serve`'s front (gate.platform_hooks.buffering) met while receiving the body — a full
+    spool disk, a chunked body past the cap — so the route answers it in its own form (the pre-check page in the
+    user's language, JSON for the API)."""
+    refusal = (request.environ.get("asgi.scope") or {}).get(REFUSED_SCOPE_KEY)
+    if refusal == "spool_full":
+        raise spool_full()
+    if refusal == "upload_too_large":
+        raise too_large(flask.current_app.extensions["gate"].settings.max_upload_bytes)
+
+
 def read_form(request: GateRequest):
     """(files, form) of a multipart request; a malformed or oversized body is an UploadError, nothing kept."""
+    refused_by_front(request)
     try:
         return request.files, request.form
     except ValueError as exc:
@@ -137,6 +150,10 @@ def read_multipart_upload(request: GateRequest) -> tuple[SpooledPackage, str, di
         raise _bad("the multipart body needs a file part named `package`", "package_missing")
     metadata = parse_metadata(form.get("metadata"))
     plain = files.get("unpacked")
+    if plain is not None and not plain.filename:
+        # A browser submits a file input left empty as a part with filename="" and no content (HTML's form
+        # encoding): the pre-check page's optional unpacked build was not chosen. Absent, not empty.
+        plain = None
     claimed = [package.stream] + ([plain.stream] if plain is not None else [])
     for spool in claimed:
         request.spools.remove(spool)
@@ -185,6 +202,7 @@ def parse_metadata(raw) -> dict:
 
 def read_json(request: GateRequest, *, limit: int = MAX_JSON_BYTES):
     """The JSON body, read in full under ``limit`` (also for chunked bodies); 400 when it is not JSON."""
+    refused_by_front(request)
     if request.content_length is not None and request.content_length > limit:
         raise _bad(f"the JSON body is larger than {limit} bytes", "body_too_large", 413)
     stream = request.stream

@@ -18,10 +18,18 @@ The rules of the receipt, each a named constant:
   have passed, or the request is answered ``408 body_too_slow`` and the connection closed (a byte every 5 s is cut
   at 30 s; a 100 MB package at 100 KB/s is not);
 - a body announced larger than the app's cap (``MAX_CONTENT_LENGTH``) is not received at all: the app answers 413
-  from the headers, as before; a chunked body that passes the cap is answered ``413 upload_too_large`` here;
-- a full spool disk answers ``507 spool_full`` with ``Retry-After`` (as the app does).
+  from the headers, as before; a chunked body that passes the cap, or a spool disk that fills up, stops the receipt
+  and the app is handed the request without its body and with the refusal on its scope (``REFUSED_SCOPE_KEY``):
+  the route answers ``413 upload_too_large`` / ``507 spool_full`` in its own form — the pre-check page in the user's
+  language, JSON for the API (gate.platform_hooks.body.refused_by_front).
 ``/healthz`` and ``/metrics`` run on a pool of their own (``PROBE_THREADS``), so they answer while every request
 thread is busy — and can say so (``503 overloaded``, gate.platform_hooks.health).
+
+Credentials before the body, where the protocol allows it: a request to ``/api/`` whose ``Authorization`` names no
+existing API key is not received at all — the app answers its 401 from the headers (every API view authenticates
+before it touches the body, gate.platform_hooks.access). The key is looked up on a thread of its own (SHA-256 and
+one indexed query; a valid key is remembered for ``KEY_MEMO_SECONDS``). A webhook's signature covers the body, so a
+valid key with a bad signature is refused only once the body is in — received here, on the event loop.
 """
 
 from __future__ import annotations
@@ -29,21 +37,26 @@ from __future__ import annotations
 import asyncio
 import errno
 import fcntl
+import hashlib
 import json
 import logging
 import os
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from a2wsgi import WSGIMiddleware
 
-from gate.platform_hooks.uploads import SPOOL_FULL_RETRY_AFTER_SECONDS, SPOOL_PREFIX, SPOOL_SUFFIX
+from gate.platform_hooks.body import REFUSED_SCOPE_KEY
+from gate.platform_hooks.uploads import SPOOL_PREFIX, SPOOL_SUFFIX
 
 LOGGER = logging.getLogger("gate.http")
 
 IN_MEMORY_BYTES = 1 << 20  # larger bodies are received into a spool file
 PROBE_THREADS = 2  # /healthz and /metrics: never queued behind the request threads
 PROBE_PATHS = ("/healthz", "/metrics")
+KEY_MEMO_SECONDS = 60.0
+KEY_MEMO_ENTRIES = 4096
 _DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
@@ -94,12 +107,10 @@ class _Received:
         self._memory = bytearray()
 
 
-def _error(code: str, message: str, status: int, retry_after: int | None = None):
+def _error(code: str, message: str, status: int):
     body = json.dumps({"error": {"code": code, "message": message}}).encode("utf-8")
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                (b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff"), (b"connection", b"close")]
-    if retry_after:
-        headers.append((b"retry-after", str(retry_after).encode()))
     return status, headers, body
 
 
@@ -113,6 +124,9 @@ class BufferedFront:
         self._max = max_body_bytes
         self._spool_dir = spool_dir
         self._grace, self._min_rate = grace_seconds, min_bytes_per_second
+        self._wsgi_app = wsgi_app
+        self._keys = ThreadPoolExecutor(max_workers=2, thread_name_prefix="gate-key")
+        self._known_keys: dict[bytes, float] = {}  # SHA-256 of an Authorization header -> valid until
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":  # lifespan: nothing to start or stop
@@ -126,8 +140,10 @@ class BufferedFront:
             declared = int(headers[b"content-length"]) if b"content-length" in headers else None
         except ValueError:
             declared = None
-        if (declared is None and not chunked) or declared == 0 or (declared is not None and declared > self._max):
-            # No body, or one the app refuses from its headers alone (413 before a byte is read): nothing to wait for.
+        if (declared is None and not chunked) or declared == 0 or (declared is not None and declared > self._max) \
+                or (scope["path"].startswith("/api/") and not await self._known_key(headers.get(b"authorization"))):
+            # No body, or one the app refuses from its headers alone (413, 401 before a byte is read): nothing to
+            # wait for.
             await self._app(scope, receive, send)
             return
         received = _Received(self._spool_dir)
@@ -135,12 +151,40 @@ class BufferedFront:
             answer = await self._receive(received, receive)
             if answer == "disconnected":
                 return
+            if isinstance(answer, str):  # refused for the route to say so in its own form
+                received.discard()
+                await self._app({**_with_length(scope, 0), REFUSED_SCOPE_KEY: answer}, _replay(received, receive),
+                                send)
+                return
             if answer is not None:
                 await self._answer(send, *answer)
                 return
             await self._app(_with_length(scope, received.size), _replay(received, receive), send)
         finally:
             received.discard()
+
+    async def _known_key(self, authorization: bytes | None) -> bool:
+        """Whether the header carries an existing API key (True too when the database cannot say: the app will)."""
+        if not authorization:
+            return False
+        digest = hashlib.sha256(authorization).digest()
+        if self._known_keys.get(digest, 0.0) > time.monotonic():
+            return True
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from gate.platform_hooks.auth import verified_key_id
+
+        engine = self._wsgi_app.extensions["gate"].engine
+        try:
+            known = await asyncio.get_running_loop().run_in_executor(
+                self._keys, verified_key_id, engine, authorization.decode("latin-1")) is not None
+        except SQLAlchemyError:
+            return True
+        if known:
+            if len(self._known_keys) >= KEY_MEMO_ENTRIES:
+                self._known_keys.clear()
+            self._known_keys[digest] = time.monotonic() + KEY_MEMO_SECONDS
+        return known
 
     async def _receive(self, received: _Received, receive):
         started = time.monotonic()
@@ -157,16 +201,13 @@ class BufferedFront:
                 return "disconnected"
             body = message.get("body", b"")
             if received.size + len(body) > self._max:
-                return _error("upload_too_large", f"the request body is larger than the limit of {self._max} "
-                                                  "bytes", 413)
+                return "upload_too_large"
             try:
                 received.write(body)
             except OSError as exc:
                 if exc.errno not in _DISK_FULL:
                     raise
-                return _error("spool_full", "the gate has no room to receive the package now (its spool disk is "
-                                            "full); nothing was kept, send it again later", 507,
-                              SPOOL_FULL_RETRY_AFTER_SECONDS)
+                return "spool_full"
             if not message.get("more_body", False):
                 return None
 

@@ -62,8 +62,14 @@ def revoke_exemption(conn: Connection, exemption_id: int, *, actor: str, why: st
 def list_exemptions(conn: Connection, *, search: str | None = None, state: str | None = None,
                     limit: int = 200, offset: int = 0) -> list[Exemption]:
     """Newest first. ``search`` matches package, certificate or reason text; ``state``: active|expired|revoked."""
+    query = exemptions_query(search=search, state=state).order_by(E.c.id.desc()).limit(limit).offset(offset)
+    return [_record(r) for r in conn.execute(query)]
+
+
+def exemptions_query(*, search: str | None = None, state: str | None = None):
+    """The filtered select (no order, no limit): list_exemptions and the console's keyset pages share it."""
     now = utcnow()
-    query = select(E).order_by(E.c.id.desc()).limit(limit).offset(offset)
+    query = select(E)
     if search:
         like = f"%{search.strip().lower()}%"
         query = query.where(or_(func.lower(E.c.package).like(like), E.c.cert_sha256.like(like.replace(":", "")),
@@ -74,7 +80,11 @@ def list_exemptions(conn: Connection, *, search: str | None = None, state: str |
         query = query.where(E.c.revoked_at.is_(None), E.c.expires_at > now)
     elif state == "expired":
         query = query.where(E.c.revoked_at.is_(None), E.c.expires_at <= now)
-    return [_record(r) for r in conn.execute(query)]
+    return query
+
+
+def record_of(row) -> Exemption:
+    return _record(row)
 
 
 def exemptions_for(conn: Connection, packages: Sequence[str], scope: str = "preinstall"

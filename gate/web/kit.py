@@ -106,11 +106,16 @@ def _login_nonce() -> str | None:
 
 
 def _same_site_origin() -> bool:
-    """False when the browser says the form came from another host (``Origin``, sent with every cross-site POST):
-    a planted cookie with a token the attacker fetched for it is still refused. No ``Origin`` (older clients,
-    scripts): the token decides."""
+    """False when the browser says the form came from elsewhere, so a planted cookie with a token the attacker
+    fetched for it is still refused: ``Sec-Fetch-Site`` other than ``same-origin`` (a sibling subdomain — the place
+    cookies are planted from — is ``same-site``: refused too), or an ``Origin`` naming another host. Browsers send
+    ``Origin: null`` for our own pages (``Referrer-Policy: no-referrer``): that says nothing. No header at all
+    (older clients, scripts): the token decides."""
+    fetch_site = flask.request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
+        return False
     origin = flask.request.headers.get("Origin")
-    if origin is None:
+    if origin is None or origin == "null":
         return True
     host = flask.request.host.rsplit(":", 1)[0] if not flask.request.host.endswith("]") else flask.request.host
     return urlsplit(origin).hostname == host.strip("[]").lower()
@@ -238,6 +243,7 @@ ERRORS_ZH = {
     "query_invalid": "筛选条件含有不允许的字符（NUL）。",
     "review_blocked": "该安装包按今天的备案会被拦截；批准不能推翻第1–5步的拦截。",
     "review_not_pending": "该检查不在等待复核（可能已被他人处理）。",
+    "review_not_needed": "这条检查的结论由规则直接决定（通过或拦截），不需要人工复核。",
     "review_claimed": "另一位复核员已认领这条检查，请等其处理或认领到期。",
     "user_self": "不能停用自己的账号或修改自己的角色。",
     "user_exists": "已有同名用户。",

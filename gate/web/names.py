@@ -94,3 +94,4 @@ AUDIT_ACTIONS = {
     "application.returned": ("备案申请退回", "application returned"),
     "bulk.approved": ("批量批准", "bulk approved"), "bulk.rejected": ("批量拒绝", "bulk rejected"),
 }
+REPORT_STATES = {"pending": ("待发送", "pending"), "delivered": ("已送达", "delivered"), "rejected": ("被拒收", "rejected")}

@@ -14,23 +14,29 @@ from gate.platform_hooks.intake import check_callback_url
 from gate.platform_hooks.service import service
 from gate.platform_hooks.uploads import UploadError
 from gate.store.audit import record_event
-from gate.store.exemptions import add_exemption, list_exemptions, revoke_exemption
+from gate.store.console_tables import Exemption as ExemptionRow
+from gate.store.exemptions import (add_exemption, exemptions_query, list_exemptions, record_of,
+                                   revoke_exemption)
 from gate.store.service_tables import ApiClient
 from gate.store.tables import utcnow
-from gate.web import kit
+from gate.web import kit, paging
 from gate.web.blueprint import blueprint
 from gate.web.kit import requires
 
 A = ApiClient.__table__
+E = ExemptionRow.__table__
 CST = dt.timezone(dt.timedelta(hours=8))
 
 
 def _exemptions_page(status: int = 200, error: str | None = None, form=None):
     search, state = flask.request.args.get("q", "").strip()[:128], flask.request.args.get("state") or None
+    query = exemptions_query(search=search or None, state=state if state in ("active", "expired", "revoked") else None)
     with service().engine.connect() as conn:
-        found = list_exemptions(conn, search=search or None,
-                                state=state if state in ("active", "expired", "revoked") else None)
-    return kit.render("console/exemptions.html", status, exemptions=found, now=utcnow(),
+        page = paging.paginate(conn, query, sorts=[paging.Sort("id", E.c.id, descending_first=True),
+                                                   paging.Sort("expires", E.c.expires_at)],
+                               default="-id", tie=E.c.id, filtered=bool(search or state))
+    found = [record_of(r) for r in page.rows]
+    return kit.render("console/exemptions.html", status, exemptions=found, now=utcnow(), page=page,
                       categories=REASON_CATEGORIES, error=error, form=form or {}, args=flask.request.args)
 
 

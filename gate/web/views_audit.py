@@ -8,6 +8,7 @@ import datetime as dt
 import json
 
 import flask
+from markupsafe import Markup
 from sqlalchemy import or_, select
 
 from gate.beijing_time import BEIJING
@@ -86,8 +87,9 @@ def audit():
     with service().engine.connect() as conn:
         page = paging.paginate(conn, audit_query(), sorts=[paging.Sort("at", AE.c.id, descending_first=True)],
                                default="-at", tie=AE.c.id, filtered=filtered(filters))
-    rows = [[_when(r.at), r.actor, action_name(r.action), subject_link(r.subject), details_text(r.details)]
-            for r in page.rows]
+    # Details are the stored event's own data (keys and values as recorded): shown as code, not as prose.
+    rows = [[_when(r.at), r.actor, action_name(r.action), subject_link(r.subject),
+             Markup('<code class="code">%s</code>') % details_text(r.details)] for r in page.rows]
     return table(kit.t("审计日志", "Audit trail"),
                  [Col(kit.t("时间", "When"), "at", True), Col(kit.t("操作者", "Actor")), Col(kit.t("事件", "Event")),
                   Col(kit.t("对象", "Object")), Col(kit.t("详情", "Details"))], rows, filters,

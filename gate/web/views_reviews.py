@@ -197,6 +197,15 @@ def review_submit(check_id: str):
         return kit.render("console/check.html", 400, **context, done=None, review_error=error)
     with service().engine.connect() as conn:
         claims.ensure_not_claimed_by_other(conn, check_id[:40], flask.g.staff.username)
+        state = conn.execute(select(SC.c.verdict, SC.c.status).where(SC.c.check_id == check_id[:40])).first()
+        settled = bool(reviews_of_check(conn, check_id[:40]))
+    if state is not None and state.verdict != "review" and not settled:
+        # The engine decided it (a block such as key_mismatch, or an allow): nobody "handled it meanwhile".
+        from gate.reviews import ReviewRefused
+
+        raise ReviewRefused(kit.t(f"这条检查的结论是“{kit.verdict_name(state.verdict)}”，由规则直接决定，不需要人工复核。",
+                                  f"This check's verdict is {state.verdict}, decided by the rules: it needs no "
+                                  "review."), code="review_not_needed")
     record_review(service().engine, check_id=check_id[:40], outcome=outcome, comment=comment,
                   reviewer=flask.g.staff.username, policy=service().policy)
     claims.release(service().engine, check_id[:40], flask.g.staff.username, audit=False)

@@ -68,6 +68,8 @@ def test_an_attacker_chosen_login_csrf_cookie_is_refused(served):
     # A token the attacker fetched for his own cookie, posted from his page: the browser names the origin.
     session, token = _form(served.url)
     assert _sign_in(served.url, session, token, Origin="https://evil.example").status_code == 400
+    assert _sign_in(served.url, session, token, **{"Sec-Fetch-Site": "same-site"}).status_code == 400  # a sibling
+    assert _sign_in(served.url, session, token, **{"Sec-Fetch-Site": "cross-site"}).status_code == 400
     # The server-issued pair signs in (from its own origin, or from a client that sends no Origin).
     host = served.url.split("//", 1)[1].rsplit(":", 1)[0]
     assert _sign_in(served.url, session, token, Origin=f"http://{host}:1").status_code == 302

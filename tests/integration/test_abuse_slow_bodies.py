@@ -5,12 +5,14 @@ Bodies are now received before a request thread is taken (gate.platform_hooks.bu
 
 from __future__ import annotations
 
+import os
 import socket
 import time
 
 import requests
 
 from tests.integration.http_support import HELLO, multipart, start_gate_process, stop_process
+from tests.integration.test_faults_outages import tiny_spool  # noqa: F401 - a fixture
 
 TEN_MB = 10 << 20
 
@@ -71,6 +73,13 @@ def test_fifty_slow_bodies_and_twenty_trickled_bad_signatures_leave_other_client
             assert max(took) < 10, took  # answered, not queued behind the trickles (they timed out before)
         # A trickled upload with a bad signature is still refused once its body is complete.
         assert slow[-1].finish().startswith(b"HTTP/1.1 401")
+        # One with an invented key is refused from its headers: not a byte of its 10 MB body is waited for.
+        invented = upload.replace(g.clients["store"].api_key.encode(), b"gk_0123456789abcdef_" + b"x" * 43)
+        started = time.monotonic()
+        refused = Trickle(port, invented, package)
+        refused.sock.settimeout(30)
+        assert refused.sock.recv(200).startswith(b"HTTP/1.1 401") and time.monotonic() - started < 10
+        refused.sock.close()
     finally:
         for t in slow:
             t.sock.close()
@@ -106,5 +115,26 @@ def test_a_body_below_the_minimum_rate_is_cut_with_408(tmp_path, sqlite_url):
         body, content_type = multipart(HELLO)
         assert requests.post(f"{g.url}/api/v1/checks", data=body, timeout=30,
                              headers={**g.headers("developer"), "Content-Type": content_type}).status_code == 200
+    finally:
+        stop_process(proc)
+
+
+def test_a_spool_that_fills_while_a_body_is_received_is_answered_by_the_route(tmp_path, sqlite_url, tiny_spool):
+    # Bodies over 1 MiB are received into the spool directory before the app sees them; a full disk there is the
+    # route's answer in its own form, as when the app's own spool fills (faults.md 21).
+    g, proc = start_gate_process(tmp_path, sqlite_url, env={"GATE_SPOOL_DIR": str(tiny_spool)})
+    try:
+        big = tmp_path / "big.apk"
+        big.write_bytes(HELLO.read_bytes() + b"\0" * (2 << 20))
+        body, content_type = multipart(big)
+        page = requests.post(f"{g.url}/precheck?lang=en", data=body, headers={"Content-Type": content_type},
+                             timeout=60)
+        assert page.status_code == 507 and "text/html" in page.headers["Content-Type"], page.text[:300]
+        assert "spool_full" in page.text
+        api = requests.post(f"{g.url}/api/v1/checks", data=body, timeout=60,
+                            headers={**g.headers("developer"), "Content-Type": content_type})
+        assert api.status_code == 507 and api.json()["error"]["code"] == "spool_full"
+        assert api.headers["Retry-After"]
+        assert os.listdir(tiny_spool) == []
     finally:
         stop_process(proc)

@@ -206,3 +206,14 @@ def test_the_api_carries_the_review_with_iso_times(served):
     assert abs((at - dt.datetime.now(dt.timezone.utc)).total_seconds()) < 120
     approved = next(r for r in answer["reasons"] if r["code"] == "review_approved")
     assert got["at"] in approved["message"]["zh"] and "UTC" not in approved["message"]["zh"]
+
+
+def test_approving_a_check_the_rules_decided_says_so(served):
+    from tests.integration.http_support import APKS
+
+    blocked = served.upload(APKS / "key_ec256.apk").json()  # not filed: blocked by the rules
+    assert blocked["verdict"] == "block"
+    session, token = signed_in(served)
+    r = review(served, session, token, blocked["check_id"], "approve")
+    assert r.status_code == 409 and "不需要人工复核" in r.text and "他人" not in r.text
+    assert api_verdict(served, blocked["check_id"])[0] == "block"

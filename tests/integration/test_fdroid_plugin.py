@@ -15,8 +15,9 @@ import sys
 
 import pytest
 from tests import requirements
+from sqlalchemy import text
 from tests.integration.http_support import (APKS, FILINGS, HELLO, HELLO_LICENCE, HELLO_PACKAGE, LEGACY_PACKAGE,
-                                            count, free_port, start_gate)
+                                            ORACLE, count, free_port, start_gate)
 
 pytestmark = requirements.needs_tools("keytool", "jarsigner", "apksigner")
 
@@ -109,7 +110,7 @@ def test_filed_app_shows_its_number_and_unfiled_app_is_left_out_of_the_index(sto
     assert metadata(store, HELLO_PACKAGE)["Description"].count("APP备案号") == 1
 
 
-def test_an_app_filed_later_is_enabled_again_and_a_maintainers_own_disabled_stays(store):
+def test_an_app_filed_later_is_enabled_again_held_reviews_and_a_maintainers_own_disabled_stays(store):
     fdroid(store, "gate", "--filings", "filings.json", check=False)
     assert metadata(store, UNFILED)["Disabled"].startswith("APP备案")
     # The app gets filed with its signing certificate (apksigner's MD5 from the corpus oracle).
@@ -122,10 +123,16 @@ def test_an_app_filed_later_is_enabled_again_and_a_maintainers_own_disabled_stay
     legacy = store / "metadata" / f"{LEGACY_PACKAGE}.yml"
     legacy.write_text("Disabled: withdrawn by the maintainer\nLicense: Unknown\n", encoding="utf-8")
     run = fdroid(store, "gate", "--filings", "filings.json", check=False)
-    assert gate_report(store)["apps"][UNFILED]["verdict"] in ("allow", "review"), run.stdout
+    # The filing lists no domain, and ApiDemos contacts www.android.com (hand label in
+    # fixtures/network/corpus_labels.json): review, which lists the app with its number unless reviews are held.
+    assert gate_report(store)["apps"][UNFILED]["verdict"] == "review", run.stdout
     assert "Disabled" not in metadata(store, UNFILED)
     assert metadata(store, UNFILED)["Description"].endswith("APP备案号：粤ICP备2024000009号-3A\n")
     assert metadata(store, LEGACY_PACKAGE)["Disabled"] == "withdrawn by the maintainer"
+
+    held = fdroid(store, "gate", "--filings", "filings.json", "--hold-review", check=False)
+    assert held.returncode == 4 and gate_report(store)["apps"][UNFILED]["held"] is True
+    assert metadata(store, UNFILED)["Disabled"].startswith("APP备案: review by the filing gate (domain_not_filed)")
 
 
 def test_against_a_gate_server_with_a_store_key(store, tmp_path):
@@ -144,6 +151,15 @@ def test_against_a_gate_server_with_a_store_key(store, tmp_path):
         assert metadata(store, HELLO_PACKAGE)["Description"].endswith(f"APP备案号：{HELLO_LICENCE}\n")
         assert metadata(store, UNFILED)["Disabled"].startswith("APP备案")
 
+        # The inventory: what the index will carry (hello at its versionCode, as aapt reads it), what it drops.
+        posted = fdroid(store, "gate", "--server", gate.url, "--post-listings", env=key, check=False)
+        assert posted.returncode == 4 and "listings: 1 listed, 2 delisted" in posted.stdout, posted.stdout
+        with gate.engine.connect() as conn:
+            rows = conn.execute(text("SELECT package, status, version_code FROM listing")).all()
+        assert {r.package: (r.status, r.version_code) for r in rows if r.status == "listed"} == {
+            HELLO_PACKAGE: ("listed", ORACLE["hello_zh.apk"]["aapt"]["version_code"])}
+        assert count(gate.engine, "listing_event") == 3
+
         wrong = fdroid(store, "gate", "--server", gate.url, check=False,
                        env={**key, "GATE_WEBHOOK_SECRET": "not-the-secret"})
         assert wrong.returncode == 1 and "signature_mismatch" in wrong.stderr
@@ -160,6 +176,8 @@ def test_a_gate_that_cannot_decide_changes_nothing_and_usage_errors_say_so(store
     assert not (store / "repo" / "status" / "gate.json").exists()
     assert {p.name: p.read_bytes() for p in (store / "metadata").glob("*.yml")} == before
 
+    filings_listings = fdroid(store, "gate", "--filings", "filings.json", "--post-listings", check=False)
+    assert filings_listings.returncode == 2 and "--post-listings needs --server" in filings_listings.stderr
     neither = fdroid(store, "gate", check=False)
     assert neither.returncode == 2 and "--filings FILE" in neither.stderr
     no_key = fdroid(store, "gate", "--server", "http://127.0.0.1:1", check=False,
@@ -167,6 +185,11 @@ def test_a_gate_that_cannot_decide_changes_nothing_and_usage_errors_say_so(store
     assert no_key.returncode == 2 and "GATE_API_KEY" in no_key.stderr
     elsewhere = fdroid(store / "repo", "gate", "--filings", str(store / "filings.json"), check=False)
     assert elsewhere.returncode == 2 and "not an F-Droid repo" in elsewhere.stderr
+    (store / "bad.json").write_text(json.dumps([{"service_licence": "not a number"}]), encoding="utf-8")
+    bad = fdroid(store, "gate", "--filings", "bad.json", check=False)
+    assert bad.returncode == 2 and "error [filings_invalid]" in bad.stderr
+    assert not (store / "repo" / "status" / "gate.json").exists()
+    assert {p.name: p.read_bytes() for p in (store / "metadata").glob("*.yml")} == before
 
 
 def test_queued_checks_are_followed_to_their_decision(store, tmp_path):

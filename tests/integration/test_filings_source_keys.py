@@ -173,3 +173,15 @@ def test_store_module_names_every_deferrable_index():
     declared = {ix.name for t in (Filing, FilingVersion, FilingIdentity, FilingDomain) for ix in t.__table__.indexes}
     assert set(store_filings.DEFERRABLE_INDEXES) <= declared
     assert "ix_filing_identity_lookup" not in store_filings.DEFERRABLE_INDEXES  # the import's own look-up
+
+
+def test_the_parallel_reader_gives_the_same_outcomes(migrated_engine, tmp_path, monkeypatch):
+    from gate.filings import stream
+
+    steps = scenario(tmp_path)[:3]
+    in_process = run(migrated_engine, steps)
+    registry = dump(migrated_engine)
+    empty(migrated_engine)
+    monkeypatch.setattr(stream, "PARALLEL_MIN_BYTES", 1)  # every file through the reader process, keys by file
+    assert run(migrated_engine, steps) == in_process
+    assert dump(migrated_engine) == registry

@@ -60,3 +60,14 @@ def test_features_and_offline_check_load_no_server_stack(tmp_path):
     check = _modules_after_cli("check", "--json", "--filings", str(filings), apk)
     assert "gate.decide" in check
     assert not _stacks(check), f"`gate check --filings` imports {_stacks(check)}"
+
+
+def test_public_suffix_list_is_read_on_first_lookup_only():
+    # The network scanner's public-suffix table is built on the first registrable-domain lookup (from the compact
+    # compiled file), so importing the scanner neither imports publicsuffixlist nor reads any table.
+    imported = _modules_after("import gate.extract.network")
+    assert "gate.extract.network.suffixes" in imported
+    assert "publicsuffixlist" not in imported
+    looked_up = _modules_after("from gate.extract.network.domains import registrable_domain\n"
+                               "assert registrable_domain('api.example.co.uk') == 'example.co.uk'")
+    assert "publicsuffixlist" in looked_up  # only for the path of the list it ships

@@ -17,7 +17,7 @@ import sys
 import pytest
 import requests
 from tests import requirements
-from tests.integration.http_support import HELLO, HELLO_LICENCE, HELLO_PACKAGE, count
+from tests.integration.http_support import APKS, HELLO, HELLO_LICENCE, HELLO_PACKAGE, count
 
 from gate.platform_hooks.signatures import HEADER, sign
 
@@ -109,6 +109,13 @@ def test_store_uploads_reads_back_and_posts_listings_through_the_generated_clien
 
         badge = get_badge.sync(HELLO_PACKAGE, client=client, format_=models.GetBadgeFormat.JSON)
         assert isinstance(badge, models.Badge) and badge.service_licence == HELLO_LICENCE
+
+        # An unfiled package: the decision's filing is null, and the generated model says None.
+        with open(APKS / "key_ec256.apk", "rb") as unfiled:
+            blocked = upload_package.sync(client=client, body=models.UploadPackageFilesBody(
+                package=types.File(payload=unfiled, file_name="key_ec256.apk")))
+        assert isinstance(blocked, models.Decision) and blocked.verdict.value == "block"
+        assert blocked.filing is None and [r.code for r in blocked.reasons] == ["unfiled"]
 
         # A failure comes back as the Error model with the gate's stable code.
         missing = get_check.sync("no-such-check", client=client)

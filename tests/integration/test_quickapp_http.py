@@ -101,3 +101,21 @@ def test_cert_show_reads_the_packagers_certificate():
     wanted = EXPECTED["signers"]["toolkit_debug"]
     assert (signer["cert_md5"], signer["cert_sha1"], signer["cert_sha256"], signer["public_key"]) == (
         wanted["cert_md5"], wanted["cert_sha1"], wanted["cert_sha256"], wanted["public_key"])
+
+
+def test_gate_preinstall_scan_of_a_list_with_a_quick_app(tmp_path):
+    """`gate preinstall scan LIST --filings FILE`: a quick-app item is decided against the file's quickapp filing."""
+    filings = tmp_path / "filings.json"
+    filings.write_text(json.dumps([QUICK_FILING], ensure_ascii=False), encoding="utf-8")
+    listing = tmp_path / "preinstall.json"
+    listing.write_text(json.dumps([
+        {"platform": "quickapp", "package": EXPECTED["package"], "cert_md5": EXPECTED["signers"]["a"]["cert_md5"]},
+        {"platform": "quickapp", "package": "cn.filinggate.quick.unfiled",
+         "cert_md5": EXPECTED["signers"]["a"]["cert_md5"]}]), encoding="utf-8")
+    run = subprocess.run([sys.executable, "-m", "gate.cli", "preinstall", "scan", str(listing), "--filings",
+                          str(filings), "--out", str(tmp_path / "out")], capture_output=True, text=True, timeout=120,
+                         env=dict(os.environ))
+    assert run.returncode == 4, run.stdout + run.stderr  # the unfiled quick app blocks
+    report = json.loads((tmp_path / "out" / "preinstall-report.json").read_text(encoding="utf-8"))
+    found = json.dumps(report, ensure_ascii=False)
+    assert EXPECTED["package"] in found and "cn.filinggate.quick.unfiled" in found

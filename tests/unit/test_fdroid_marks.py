@@ -20,9 +20,10 @@ def _apk(path, package, verdict):
     return ApkDecision(path, {"verdict": verdict, "reasons": [], "package": {"package": package}})
 
 
-def test_an_app_is_judged_by_its_worst_apk_and_an_unreadable_apk_names_no_app():
+def test_an_app_is_judged_by_its_worst_apk_and_an_apk_without_a_package_name_names_no_app():
     decisions = [_apk("repo/a_1.apk", "cn.a", "allow"), _apk("archive/a_0.apk", "cn.a", "block"),
                  _apk("repo/b_1.apk", "cn.b", "review"), _apk("repo/b_2.apk", "cn.b", "allow"),
-                 _apk("repo/broken.apk", None, "block")]
+                 _apk("repo/broken.apk", None, "block"), _apk("repo/evil.apk", "../../config", "block"),
+                 _apk("repo/evil2.apk", "cn.x/../../y", "block")]
     worst = app_verdicts(decisions)
     assert {a: d.path for a, d in worst.items()} == {"cn.a": "archive/a_0.apk", "cn.b": "repo/b_1.apk"}

@@ -89,3 +89,19 @@ def test_compiled_suffix_table_is_the_parsed_list():
     compiled = suffixes._read_compiled()
     # gate/data/psl_icann.txt is used only when compiled from the installed list; then it must be that list
     assert compiled is None or compiled == suffixes._load()
+
+
+def test_compact_suffix_table_round_trips(tmp_path):
+    # The compiled layout (tails + not_rules + wildcards + exceptions) must read back as exactly the parsed list,
+    # whether or not gate/data/psl_icann.txt was compiled from the installed snapshot.
+    from gate.extract.network import suffixes
+
+    path = tmp_path / "psl.txt"
+    suffixes.write_compiled(path)
+    parsed = suffixes._load()
+    assert suffixes._read_compiled(path) == parsed
+    wildcards, exceptions, not_rules, tails = parsed
+    assert wildcards | exceptions | not_rules <= tails and len(not_rules) < 100  # only the small sets are extra
+    # an older layout (four sections named differently) is not misread: it falls back to parsing the list
+    path.write_text(path.read_text().replace("## not_rules", "## rules"), encoding="ascii")
+    assert suffixes._read_compiled(path) is None

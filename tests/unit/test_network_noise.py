@@ -109,3 +109,72 @@ def test_a_run_of_one_anchor_is_judged_once_per_token():
         budget = ScanBudget(1 << 30)
         scan_region(data, Findings(budget=budget))
         assert budget.spent <= len(data) // 40, (unit, budget.spent)
+
+
+def test_load_sites_and_first_calls_agree_with_androguard():
+    """androguard (an independent disassembler) finds the same const-string loads of each value, and the first call
+    after each load that takes the loaded register is the one whose class and name ``dex_flow`` judged."""
+    from tests import requirements
+
+    requirements.module("androguard")
+    from loguru import logger
+
+    logger.remove()
+    from androguard.core.dex import DEX
+
+    from gate.extract.network import dex_flow
+    from gate.extract.network.dex_code import DexCodeIndex
+
+    data = FLOW_DEX.read_bytes()
+    theirs: dict[str, list[str]] = {}
+    their_loads: dict[str, int] = {}
+    for method in DEX(data).get_encoded_methods():
+        instructions = list(method.get_instructions())
+        for k, ins in enumerate(instructions):
+            if not ins.get_name().startswith("const-string"):
+                continue
+            register, text = ins.get_output().split(", ", 1)
+            value = text.strip('"').removeprefix("ping ")
+            if value not in EXPECTED:
+                continue
+            their_loads[value] = their_loads.get(value, 0) + 1
+            registers = {register}
+            for later in instructions[k + 1:]:
+                name, output = later.get_name(), later.get_output()
+                if name.startswith("move-object") and output.split(", ")[1] in registers:
+                    registers.add(output.split(", ")[0])
+                if name.startswith("invoke") and registers & set(output.split("}")[0].strip("{").split(", ")):
+                    theirs.setdefault(value, []).append(output.split(", ")[-1].split("(")[0])
+                    break
+    index = DexCodeIndex(data)
+    flow = dex_flow._Flow(index)
+    section = index._code_section()
+    ours: dict[str, list[str]] = {}
+    by_string = dex_flow._string_indices(index, {v: [t.encode() for t in STRINGS[v]] for v in EXPECTED})
+    for string_index, values in by_string.items():
+        for at in dex_flow._load_sites(data, {string_index}, *section):
+            kind = flow._follow(at + 4, data[at + 1], section[1])
+            for value in values:
+                ours.setdefault(value, []).append(kind)
+    assert {v: len(k) for v, k in ours.items()} == their_loads  # the same const-string loads of each value
+    sinks = {v: sorted(t) for v, t in theirs.items()}
+    assert sinks["9.9.9.9"] == ["Ljava/net/InetSocketAddress;-><init>"]
+    assert sinks["ping.flow-test.cn"] == ["Ljava/lang/Runtime;->exec"]
+    assert sinks["log.flow-test.cn"] == ["Landroid/util/Log;->d"]
+    assert sinks["cache.flow-test.cn"] == ["Ljava/io/File;-><init>"]
+    assert sinks["mixed.flow-test.cn"] == ["Landroid/util/Log;->d", "Ljava/net/URL;-><init>"]
+    assert sorted(ours["mixed.flow-test.cn"]) == ["contact", "log_message"]
+
+
+@pytest.mark.parametrize("string", [
+    b'Text with a <a href="http://www.link-test.cn">link</a> created in the Java source code using HTML.',
+    b"a;href=http://www.link-test.cn",  # aapt's style span for <a href> in a styled string resource (ApiDemos)
+])
+def test_links_in_markup_of_string_tables_are_text_not_contacts(string):
+    table = bytes([len(string)]) + string + b"\0"
+    in_table = Findings(markup_links=True)
+    scan_strings(table, in_table, prefix_len=1)
+    assert in_table.evidence["www.link-test.cn"][2] == "link_in_text"
+    as_asset = Findings()  # an HTML asset of a hybrid app: its own page, so a contact candidate
+    scan_strings(table, as_asset, prefix_len=1)
+    assert as_asset.evidence["www.link-test.cn"][2] is None

@@ -352,6 +352,7 @@ def scan_entry(name: str, data: bytes, findings: Findings, cache: dict | None = 
     cache = {} if cache is None else cache
     head = data[:8]
     if head.startswith(regions.DEX_MAGIC):
+        findings.markup_links = True  # HTML for Html.fromHtml: "Text with a <a href=\"http://…\">link</a>"
         region = regions.dex_string_data(data) or regions.dex_fallback(data)
         scan_strings(data, findings, region.start, region.end, prefix_len=region.prefix_len, cache=cache)
         return "dex"
@@ -364,6 +365,7 @@ def scan_entry(name: str, data: bytes, findings: Findings, cache: dict | None = 
         return "elf"
     if head[:2] in (b"\x02\x00", b"\x03\x00") and len(data) >= 8:
         is_xml = head[:2] == b"\x03\x00"
+        findings.markup_links = not is_xml  # string resources may be HTML shown as text
         _scan_resource_file(data, findings, cache, is_xml=is_xml)
         return "xml" if is_xml else "resources"
     if head.startswith((HERMES_MAGIC, UNITY_METADATA_MAGIC)):

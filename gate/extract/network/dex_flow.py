@@ -21,7 +21,7 @@ import re
 import struct
 from collections import defaultdict
 
-from gate.extract.network.dex_code import _WIDTHS, DexCodeIndex, _index_pattern
+from gate.extract.network.dex_code import _WIDTHS, DexCodeIndex, _index_pattern, find_strings
 
 MAX_STEPS = 12  # instructions read after a load before giving up (straight-line code, gotos followed)
 
@@ -80,7 +80,8 @@ _WRITES_AA = frozenset({0x02, 0x03, 0x05, 0x06, 0x08, 0x09, 0x0A, 0x0B, 0x0C, 0x
 def sink_kinds(data: bytes, values: dict[str, list[bytes]], *, certificate_context: frozenset[str] = frozenset()
                ) -> dict[str, str]:
     """value -> ``contact``, ``unknown`` or the reason it is a reference (``log_message``, ``system_property``,
-    ``file_name``, ``comparison``, ``certificate_code``), judged by the code that loads the strings of ``values``.
+    ``file_name``, ``comparison``, ``certificate_code``, ``reflection_probe``), judged by the code that loads the
+    strings of ``values``.
     With loads of several reference reasons, the first in sorted order is given.
 
     ``values`` maps each value to the exact strings that hold it standing alone (``8.8.8.8``, ``ping www.qq.com``).
@@ -109,35 +110,12 @@ def sink_kinds(data: bytes, values: dict[str, list[bytes]], *, certificate_conte
 
 
 def _string_indices(index: DexCodeIndex, values: dict[str, list[bytes]]) -> dict[int, set[str]]:
-    """String index -> the values whose strings it is (exact string match, binary search: DEX strings are sorted)."""
+    """String index -> the values whose strings it is (exact string match: ``dex_code.find_strings``)."""
     wanted: dict[bytes, set[str]] = defaultdict(set)
     for value, strings in values.items():
         for text in strings:
             wanted[text].add(value)
-    out: dict[int, set[str]] = {}
-    offsets, data = index.string_offsets, index.data
-    for text, names in wanted.items():
-        lo, hi = 0, len(offsets)
-        while lo < hi:  # DEX string_ids are sorted by the strings' UTF-16 code points; ASCII sorts as bytes
-            mid = (lo + hi) // 2
-            pos = _string_start(data, offsets[mid])
-            current = data[pos:data.find(b"\0", pos)]
-            if current < text:
-                lo = mid + 1
-            else:
-                hi = mid
-        if lo < len(offsets):
-            pos = _string_start(data, offsets[lo])
-            if data[pos:data.find(b"\0", pos)] == text:
-                out[lo] = names
-    return out
-
-
-def _string_start(data: bytes, offset: int) -> int:
-    pos = offset
-    while data[pos] & 0x80:
-        pos += 1
-    return pos + 1
+    return {at: wanted[text] for text, at in find_strings(index.data, wanted).items()}
 
 
 class _Flow:
@@ -170,7 +148,7 @@ class _Flow:
     def _in_certificate_code(self, at: int) -> bool:
         """Whether the method holding the load at ``at`` is certificate code: it calls a method of a certificate
         or ASN.1 class (``X509Certificate.getCriticalExtensionOIDs`` in ``checkServerTrusted``)."""
-        body = _method_around(self.data, at)
+        body = _method_around(self.data, at, self.index._code_section())
         if body is None:
             return False
         data, (start, end) = self.data, body
@@ -193,6 +171,7 @@ class _Flow:
         return False
 
     def _follow(self, pos: int, register: int, end: int) -> str:
+        """The kind of the first call that takes ``register`` from ``pos`` on (straight-line code)."""
         data = self.data
         registers = {register}
         arrays: set[int] = set()  # the array the value was stored into (aput-object), followed to a reflective call
@@ -303,16 +282,20 @@ def _load_sites(data: bytes, wanted: set[int], lo: int, hi: int) -> list[int]:
 MAX_METHOD_BYTES = 1 << 16  # how far back from a load the start of its method is looked for
 
 
-def _method_around(data: bytes, at: int) -> tuple[int, int] | None:
+def _method_around(data: bytes, at: int, section: tuple[int, int] | None = None) -> tuple[int, int] | None:
     """(insns start, insns end) of the method whose code holds the instruction at ``at``, found by looking back
     for a code_item header (16 bytes, 4-byte aligned) whose instructions, decoded from their start, reach ``at``
     exactly. Walking every class_data_item to map offsets to methods costs seconds on a large DEX; this costs a
-    backward search over one method."""
-    for header in range(at - 16 - ((at - 16) % 4), max(0, at - MAX_METHOD_BYTES), -4):
+    backward search over one method. With ``section`` (the code_item section), a header must also end its
+    instructions inside it and point its debug info outside it (debug_info_items live in the data section)."""
+    lo, hi = section if section is not None else (0, len(data))
+    for header in range(at - 16 - ((at - 16) % 4), max(lo - 4, at - MAX_METHOD_BYTES), -4):
         registers, ins, outs, tries = struct.unpack_from("<HHHH", data, header)
-        (units,) = struct.unpack_from("<I", data, header + 12)
+        debug_info, units = struct.unpack_from("<II", data, header + 8)
         start, end = header + 16, header + 16 + 2 * units
-        if not (ins <= registers and outs <= 255 and tries <= 4096 and start <= at < end <= len(data)):
+        if not (ins <= registers and outs <= 255 and tries <= 4096 and start <= at < end <= hi):
+            continue
+        if debug_info and (lo <= debug_info < hi or debug_info >= len(data)):
             continue
         pos = start
         while pos < at:

@@ -60,6 +60,10 @@ _DOT_ANCHORS = re.compile(
 _COLON_ANCHORS = re.compile(rb":(?://|:)")  # "://" of a URL, "::" of an IPv6 literal
 _NAME_RUN = re.compile(rb"[A-Za-z0-9.\-]*")
 _SEPARATOR_RUN = re.compile(rb"[:/]*")
+# ``<a href="…">`` in a string, or aapt's style span for it: a styled string resource keeps its tags as span names
+# in the pool ("a;href=http://www.google.com", ApiDemos's link_text_manual).
+_ANCHOR_MARKUP = re.compile(rb"(?:<a\s[^<>]*href\s*=\s*[\"']?|(?<![A-Za-z0-9])a;href=)[A-Za-z0-9+.\-]{1,16}\Z",
+                            re.IGNORECASE)
 _PLAIN_NAME = re.compile(rb"[a-z0-9.\-]+")
 _SCHEME_RUN = re.compile(rb"[A-Za-z0-9+.\-]*")
 _HEX_RUN = re.compile(rb"[0-9A-Fa-f:]*")
@@ -159,6 +163,10 @@ class Findings:
     # The region is a configuration file (YAML, properties …) where "#" after white space starts a comment.
     hash_comments: bool = False
     budget: ScanBudget | None = None  # the package's; None: unbounded (a single string judged on its own)
+    # The region is a string table (DEX string data, a resource table's pools): a URL in ``<a href=…>`` markup there
+    # is a link inside text the app shows (HTML for ``Html.fromHtml``, a styled string resource), not a place the
+    # app goes by itself. Not for HTML assets: a hybrid app's pages are its own.
+    markup_links: bool = False
 
     def __bool__(self) -> bool:
         return bool(self.hosts or self.ips)
@@ -339,6 +347,11 @@ def _note_url(parts: list[bytes], k: int, values: tuple[str, ...], findings: Fin
         excerpt = text_of(tail + b"://" + rest)
         for value in values:
             findings.note(value, "url_in_text", excerpt, "config_comment")
+        return False
+    if findings.markup_links and b"href" in tail and _ANCHOR_MARKUP.search(tail):
+        excerpt = text_of(tail + b"://" + rest)
+        for value in values:
+            findings.note(value, "url_in_text", excerpt, "link_in_text")
         return False
     if _SCHEME_ONLY.fullmatch(tail) and tail.lower() != b"http" and not URL_NEEDS_JUDGING.search(rest):
         # The common case: a string that is just a URL whose path no reference rule can match.

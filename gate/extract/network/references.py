@@ -32,6 +32,7 @@ Reasons (the ``reference`` field of an evidence item):
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 
@@ -51,20 +52,20 @@ _URL_END = re.compile(r"[\s\"'<>`\\]")
 _SCHEME_BACKWARDS = re.compile(r"[A-Za-z0-9+.\-]*")  # matched on the reversed text before "://"
 # Two words, each followed by white space, right before the URL: "for more information, see https://…",
 # "Please follow/upvote https://…"; or one word that introduces a link ("Visit google.co.uk/accounts/recovery").
-_PROSE_BEFORE = re.compile(
+_PROSE_BEFORE = (
     r"(?:(?:(?<![\w.\-])[(<\[]?[A-Za-z][A-Za-z'/\-]+[,.:;!?]?\s+){2}[(<\[]?"
     r"|(?:^|\s)[(<\[]?(?:see|visit|at|read|consult|refer\s+to|documentation:?|docs:?)\s+[(<\[]?)\Z", re.IGNORECASE)
 # Before a bare host (no scheme): one word of any script and a space ("Visita google.com/accounts/recovery.",
 # "访问 example.cn"). A host an app connects to stands alone in its string, or after "=", ":" or a quote.
-_WORD_BEFORE = re.compile(r"(?<![\w.\-/])[^\W\d_]{2,}[,.:;!?]?\s+\Z")
+_WORD_BEFORE = (r"(?<![\w.\-/])[^\W\d_]{2,}[,.:;!?]?\s+\Z", 0)
 # A comment marker, then text: "// https://…", "/* see https://… */", "# https://…", "<!-- … -->". A protocol-relative
 # "//host" has no space after the slashes and stays a URL.
-_COMMENT_BEFORE = re.compile(r"(?:(?:^|\s)//+\s|/\*+\s|^\s*\*\s|<!--\s*|(?:^|\s)#\s)[^\n\"'=]{0,80}\Z")
-_NAMESPACE_BEFORE = re.compile(r"(?:xmlns(?::[\w.\-]+)?|targetNamespace|namespace|NAMESPACE|_NS|Namespace)\s*[=:(,]?\s*[\"']?\Z")
+_COMMENT_BEFORE = (r"(?:(?:^|\s)//+\s|/\*+\s|^\s*\*\s|<!--\s*|(?:^|\s)#\s)[^\n\"'=]{0,80}\Z", 0)
+_NAMESPACE_BEFORE = (r"(?:xmlns(?::[\w.\-]+)?|targetNamespace|namespace|NAMESPACE|_NS|Namespace)\s*[=:(,]?\s*[\"']?\Z", 0)
 # SYSTEM and PUBLIC are DTD keywords only in capitals (XML is case-sensitive): a quick app's JS names its modules
 # "system.fetch" / "@system.network", and a URL after such a name is fetched, not a schema.
-_SCHEMA_BEFORE = re.compile(r"(?:DOCTYPE|(?-i:\bSYSTEM\b|\bPUBLIC\b)|schemaLocation|\$schema|\bdtd\b|\bxsd\b)"
-                            r"[^\n]{0,120}\Z", re.IGNORECASE)
+_SCHEMA_BEFORE = (r"(?:DOCTYPE|(?-i:\bSYSTEM\b|\bPUBLIC\b)|schemaLocation|\$schema|\bdtd\b|\bxsd\b)"
+                  r"[^\n]{0,120}\Z", re.IGNORECASE)
 # Anything in a URL that one of the path rules below could match; most URLs have none and are judged in one search.
 # Written in lowercase: the scanner also searches it case-sensitively on lowercased bytes.
 PATH_HINT_SOURCE = (r"/auth/|\.(?:xsd|dtd|rng|ent|mod|md)\b|featur|propert|licen[cs]|/copying|/legal/"
@@ -81,14 +82,22 @@ NAMESPACE_AUTHORITIES = frozenset({
     "apache.org", "sun.com", "relaxng.org", "oasis-open.org", "xmlsoap.org", "jcp.org", "json-schema.org",
     "openxmlformats.org", "xml.org", "saxproject.org", "xmlpull.org", "w3.org", "purl.org", "adobe.com"})
 _CODE_HOSTS = frozenset({"github.com", "gitlab.com", "bitbucket.org"})
-_CODE_PAGE = re.compile(r"^/[^/]+/[^/]+/(?:blob|tree|wiki|issues|pull)/")
+_CODE_PAGE = (r"^/[^/]+/[^/]+/(?:blob|tree|wiki|issues|pull)/", 0)
 _LICENCE_PATH = re.compile(r"/licen[cs]es?(?:/|[-_.]|\Z)|/copying|/legal/", re.IGNORECASE)
 # Literal words the context rules need: without one of them the (slower) rule cannot match.
 SCHEMA_WORDS = re.compile(r"DOCTYPE|SYSTEM|PUBLIC|schemaLocation|\$schema|dtd|xsd", re.IGNORECASE)
 NAMESPACE_WORDS = re.compile(r"ns|NS|amespace|AMESPACE")
-_COMMENT_MARKS = re.compile(r"//|/\*|^\s*\*|<!--|#")
+_COMMENT_MARKS = (r"//|/\*|^\s*\*|<!--|#", 0)
 # Feature/property identifiers of XML parsers (SAX, Xerces, JAXP, XmlPull): http URIs, never fetched.
 _XML_IDENTIFIER_PATH = re.compile(r"/(?:[\w.\-]+/)*(?:features?|properties|property)(?:/|\.html#)", re.IGNORECASE)
+
+
+@functools.cache
+def _compiled(rule: tuple[str, int]) -> re.Pattern:
+    """A context rule above (source, flags), compiled on first use. Most packages never need them: a URL that is a
+    whole string is judged by its path alone, and most URLs in code follow a quote. Compiling them all at import
+    cost ~1 ms of every process's start-up."""
+    return re.compile(*rule)
 
 
 def entry_reference(name: str) -> str | None:
@@ -132,9 +141,9 @@ def url_reference(text: str, start: int) -> str | None:
         return "schema_location"
     if _LICENCE_PATH.search(bare_path):
         return "licence_link"
-    if SCHEMA_WORDS.search(before) and _SCHEMA_BEFORE.search(before):
+    if SCHEMA_WORDS.search(before) and _compiled(_SCHEMA_BEFORE).search(before):
         return "schema_location"
-    if NAMESPACE_WORDS.search(before[-40:]) and _NAMESPACE_BEFORE.search(before[-40:]):
+    if NAMESPACE_WORDS.search(before[-40:]) and _compiled(_NAMESPACE_BEFORE).search(before[-40:]):
         return "xml_identifier"
     if scheme.lower() == "http" and _XML_IDENTIFIER_PATH.search(path):
         return "xml_identifier"
@@ -142,7 +151,7 @@ def url_reference(text: str, start: int) -> str | None:
         return "xml_identifier"
     if scheme.lower() == "http" and ".".join(host.split(".")[-2:]) in NAMESPACE_AUTHORITIES:
         return "xml_identifier"
-    if (host in _CODE_HOSTS and _CODE_PAGE.search(path)) or bare_path.lower().endswith(".md"):
+    if (host in _CODE_HOSTS and _compiled(_CODE_PAGE).search(path)) or bare_path.lower().endswith(".md"):
         return "documentation_link"
     if bare_path.startswith(LIBRARY_DOCUMENTATION.get(host, ("\0",))):
         return "documentation_page"
@@ -174,10 +183,10 @@ def _in_text(before: str, *, words: bool) -> str | None:
     URLs in code follow a quote, where neither can end)."""
     if not before or before[-1] in "\"'=":
         return None
-    if _COMMENT_MARKS.search(before) and _COMMENT_BEFORE.search(before):
+    if _compiled(_COMMENT_MARKS).search(before) and _compiled(_COMMENT_BEFORE).search(before):
         return "link_in_text"
     if before[-1].isspace() or before[-1] in "(<[":
         near = before[-100:]
-        if _PROSE_BEFORE.search(near) or (words and _WORD_BEFORE.search(near)):
+        if _compiled(_PROSE_BEFORE).search(near) or (words and _compiled(_WORD_BEFORE).search(near)):
             return "link_in_text"
     return None
