@@ -1,10 +1,13 @@
-"""The console at a store's scale: 100,000 checks a day for 60 days (6 M checks) on PostgreSQL, each page timed.
+"""The console at a store's scale over real HTTP: 100,000 checks a day for 60 days (6 M checks) on PostgreSQL with
+the review rows, audit events and callbacks a store of that size has, each page (lists with their sorts, filters and
+rel="next"/"last"/"prev" pages, the dashboard, a check's page, the audit trail) timed by ``gate serve``'s own request
+log. bench/console_scale.py is the quicker in-process variant (two tables, Flask test client).
 
 Usage (PostgreSQL with trust auth on loopback, the gate installed in .venv):
 
-    .venv/bin/python bench/console_scale.py                  # fill a fresh ``console_bench`` database, then time
-    .venv/bin/python bench/console_scale.py --reuse          # time again on the database already filled
-    .venv/bin/python bench/console_scale.py --days 2 --per-day 20000   # a quick, small run
+    .venv/bin/python bench/console_scale_http.py                  # fill a fresh ``console_bench`` database, then time
+    .venv/bin/python bench/console_scale_http.py --reuse          # time again on the database already filled
+    .venv/bin/python bench/console_scale_http.py --days 2 --per-day 20000   # a quick, small run
 
 Filling. ``gate db upgrade`` makes the gate's real schema; then set-based SQL (``INSERT … SELECT`` over
 ``generate_series``) fills it, the plain indexes dropped first and rebuilt after (the same definitions, read back
@@ -442,6 +445,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--port", type=int, default=18471)
     parser.add_argument("--json", type=Path, help="write the figures here too")
+    parser.add_argument("--only", action="append", metavar="TEXT", help="time only the pages whose name contains "
+                        "TEXT (repeatable), e.g. --only dashboard --only 'package filter'")
     parser.add_argument("--explain", type=int, metavar="MS", help="log EXPLAIN (ANALYZE, BUFFERS) of every statement "
                         "slower than MS to the PostgreSQL server log while timing (the figures are then not clean)")
     args = parser.parse_args(argv)
@@ -467,6 +472,8 @@ def main(argv: list[str] | None = None) -> int:
         session = requests.Session()
         session.cookies.set("gate_session", sign_in(url), domain="127.0.0.1", path="/console")
         pages = page_list(base, session, url)
+        if args.only:
+            pages = [p for p in pages if any(text in p[0] for text in args.only)]
         report["pages"] = measure(base, session, pages, args.repeat, log_path, {})
     finally:
         server.terminate()
