@@ -60,12 +60,19 @@ def _text(body: Mapping, name: str, *, required: bool) -> str | None:
     return value.strip()
 
 
-def declared_host(value, where: str) -> str:
-    """``https://api.example.cn`` or ``api.example.cn`` (as the platforms show them) -> ``api.example.cn``."""
+def declared_host(value, where: str, schemes: tuple[str, ...] = ("https",)) -> str:
+    """``https://api.example.cn`` or ``api.example.cn`` (as the platforms show them) -> ``api.example.cn``.
+
+    A scheme, when written, must be one the list takes (``SCHEMES``: the client reaches a request domain over
+    HTTPS, a socket domain over WSS, and refuses anything else, so ``http://`` there is a declaration mistake).
+    """
     if not isinstance(value, str) or not value.strip() or len(value) > MAX_TEXT:
         raise DeclarationInvalid(f"{where}: a domain is a non-empty string / 域名须为非空字符串")
     text = value.strip()
-    parsed = urllib.parse.urlsplit(text if "://" in text else f"https://{text}")
+    parsed = urllib.parse.urlsplit(text if "://" in text else f"{schemes[0]}://{text}")
+    if parsed.scheme.lower() not in schemes:
+        raise DeclarationInvalid(f"{where}: {text!r} is not {' or '.join(s + '://' for s in schemes)} (the list's "
+                                 f"only scheme) / 该域名列表只接受 {'、'.join(schemes)} 协议")
     try:
         host = (parsed.hostname or "").rstrip(".")
         parsed.port  # noqa: B018 - a port some platforms allow; only a malformed one (ValueError) matters here
@@ -114,7 +121,7 @@ def declaration_facts(body) -> PackageFacts:
         values = body.get(field) or []
         if not isinstance(values, list) or len(values) > MAX_DOMAINS:
             raise DeclarationInvalid(f"`{field}` must be a list of at most {MAX_DOMAINS} domains / {field} 须为域名列表")
-        hosts = [declared_host(v, f"{field}[{i}]") for i, v in enumerate(values)]
+        hosts = [declared_host(v, f"{field}[{i}]", SCHEMES[field]) for i, v in enumerate(values)]
         declared[field] = sorted(set(hosts))
         for host in declared[field]:
             sources.setdefault(host, []).append(field)

@@ -12,7 +12,7 @@ from contextlib import ExitStack, nullcontext
 
 import click
 
-VERDICT_EXIT = {"allow": 0, "review": 3, "block": 4}
+VERDICT_EXIT = {"allow": 0, "review": 3, "block": 4}  # also gate miniprogram/preinstall and fdroid gate
 
 
 @click.command("check")
@@ -32,7 +32,6 @@ def check(paths: tuple[str, ...], filings_files: tuple[str, ...], as_json: bool,
           developer_entity: str | None, category: str | None, unpacked: str | None) -> int:
     """Decide allow/review/block for each package. Exit 0 all allowed, 3 worst review, 4 worst block."""
     from gate.config import load_settings
-    from gate.decide import decide
     from gate.extract.pipeline import extract_features
     from gate.pairing import pair
 
@@ -43,29 +42,41 @@ def check(paths: tuple[str, ...], filings_files: tuple[str, ...], as_json: bool,
     policy = settings.decision_policy()
     worst = 0
     with ExitStack() as stack:
-        registry, conn = _open_registry(stack, settings, filings_files)
+        registry, conn = open_registry(stack, settings, filings_files)
         for path in paths:
             facts = extract_features(path, trust=settings.trust_roots)  # outside any transaction: it may take seconds
             if unpacked is not None:
                 facts = pair(facts, extract_features(unpacked, trust=settings.trust_roots))
-            # Lookup, decision and stored check in one transaction: the stored filing version is the one used.
             on = facts.platform or platform  # the package's own platform (by its format) wins
-            with conn.begin() if conn is not None else nullcontext():
-                filings = registry.filings_for(on, facts.package) if facts.package else []
-                decision = decide(facts, filings, policy=policy, platform=on, developer_entity=developer_entity,
-                                  category=category)
-                check_id = None
-                if conn is not None:
-                    check_id = _store(conn, facts, decision, policy, on, developer_entity, category)
-            out = decision.as_dict()
-            if check_id is not None:
-                out["check_id"] = check_id
-            click.echo(json.dumps(out, ensure_ascii=False) if as_json else render(out))
-            worst = max(worst, VERDICT_EXIT[decision.verdict])
+            verdict = decide_and_report(registry, conn, facts, policy=policy, platform=on, as_json=as_json,
+                                        developer_entity=developer_entity, category=category)
+            worst = max(worst, VERDICT_EXIT[verdict])
     return worst
 
 
-def _open_registry(stack: ExitStack, settings, filings_files):
+def decide_and_report(registry, conn, facts, *, policy, platform: str, as_json: bool,
+                      developer_entity: str | None, category: str | None = None) -> str:
+    """Decide on one package's facts, store the check when a database is open, print it; return the verdict.
+
+    Lookup, decision and stored check run in one transaction: the stored filing version is the one used.
+    """
+    from gate.decide import decide
+
+    with conn.begin() if conn is not None else nullcontext():
+        filings = registry.filings_for(platform, facts.package) if facts.package else []
+        decision = decide(facts, filings, policy=policy, platform=platform, developer_entity=developer_entity,
+                          category=category)
+        check_id = _store(conn, facts, decision, policy, platform, developer_entity, category) \
+            if conn is not None else None
+    out = decision.as_dict()
+    if check_id is not None:
+        out["check_id"] = check_id
+    click.echo(json.dumps(out, ensure_ascii=False) if as_json else render(out))
+    return decision.verdict
+
+
+def open_registry(stack: ExitStack, settings, filings_files):
+    """The filings to match against: the files named (no database), else the configured database and a connection."""
     if filings_files:
         from gate.filings.registry import MemoryRegistry
 

@@ -8,11 +8,11 @@ usage error (2) naming the file and the entry, and nothing is decided or stored.
 from __future__ import annotations
 
 import json
-from contextlib import ExitStack, nullcontext
+from contextlib import ExitStack
 
 import click
 
-from gate.commands.check import VERDICT_EXIT, _open_registry, _store, render
+from gate.commands.check import VERDICT_EXIT, decide_and_report, open_registry
 
 
 @click.group("miniprogram")
@@ -30,13 +30,16 @@ def read_declarations(path: str) -> list[dict]:
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path}: cannot be read ({exc})", code="declaration_invalid") from None
     try:
-        loaded = json.loads(text)
-        items = loaded if isinstance(loaded, list) else [loaded]
-    except ValueError:
         try:
-            items = [json.loads(line) for line in text.splitlines() if line.strip()]
-        except ValueError as exc:
-            raise UsageError(f"{path}: neither JSON nor JSON Lines ({exc})", code="declaration_invalid") from None
+            loaded = json.loads(text)
+            items = loaded if isinstance(loaded, list) else [loaded]
+        except ValueError:
+            try:
+                items = [json.loads(line) for line in text.splitlines() if line.strip()]
+            except ValueError as exc:
+                raise UsageError(f"{path}: neither JSON nor JSON Lines ({exc})", code="declaration_invalid") from None
+    except RecursionError:  # json's decoder recurses per nesting level: "[[[[…" is input, not a gate failure
+        raise UsageError(f"{path}: nested too deeply to be a declaration", code="declaration_invalid") from None
     if len(items) > MAX_BATCH:
         raise UsageError(f"{path}: at most {MAX_BATCH} declarations per file", code="declaration_invalid")
     return items
@@ -50,7 +53,6 @@ def read_declarations(path: str) -> list[dict]:
 def check(paths: tuple[str, ...], filings_files: tuple[str, ...], as_json: bool) -> int:
     """Decide allow/review/block for each declaration. Exit 0 all allowed, 3 worst review, 4 worst block."""
     from gate.config import load_settings
-    from gate.decide import decide
     from gate.errors import UsageError
     from gate.miniprogram import PLATFORM, DeclarationInvalid, declaration_facts, declared_subject
 
@@ -65,17 +67,10 @@ def check(paths: tuple[str, ...], filings_files: tuple[str, ...], as_json: bool)
     policy = settings.decision_policy()
     worst = 0
     with ExitStack() as stack:
-        registry, conn = _open_registry(stack, settings, filings_files)
+        registry, conn = open_registry(stack, settings, filings_files)
         for facts in facts_list:
-            subject = declared_subject(facts)
-            with conn.begin() if conn is not None else nullcontext():
-                filings = registry.filings_for(PLATFORM, facts.package)
-                decision = decide(facts, filings, policy=policy, platform=PLATFORM, developer_entity=subject)
-                check_id = _store(conn, facts, decision, policy, PLATFORM, subject, None) if conn is not None \
-                    else None
-            out = decision.as_dict()
-            if check_id is not None:
-                out["check_id"] = check_id
-            click.echo(json.dumps(out, ensure_ascii=False) if as_json else render(out))
-            worst = max(worst, VERDICT_EXIT[decision.verdict])
+            # A facts.package is the AppID (declaration_facts), so every declaration is looked up.
+            verdict = decide_and_report(registry, conn, facts, policy=policy, platform=PLATFORM, as_json=as_json,
+                                        developer_entity=declared_subject(facts))
+            worst = max(worst, VERDICT_EXIT[verdict])
     return worst

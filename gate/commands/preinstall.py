@@ -16,7 +16,8 @@ import signal
 
 import click
 
-VERDICT_EXIT = {"allow": 0, "review": 3, "block": 4}
+from gate.commands.check import VERDICT_EXIT
+
 LIST_SUFFIXES = (".json", ".csv")
 REPORT_NAMES = ("preinstall-report.json", "preinstall-report.csv", "preinstall-report.html")
 

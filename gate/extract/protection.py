@@ -25,6 +25,7 @@ import struct
 from dataclasses import dataclass
 
 from gate.extract.facts import PackerFact, PackerEvidence, ProtectionFacts
+from gate.extract.network.dex_code import find_strings
 
 _ABI_LIBRARY = re.compile(r"lib/[^/]+/([^/]+\.so)")
 _DEX_ENTRY = re.compile(r"classes\d*\.dex")
@@ -146,7 +147,6 @@ SIGNATURES: tuple[PackerSignature, ...] = (
                         "assets/dp.arm-v8.so.dat", "assets/dp.x86.so.dat", "assets/dp.x86_64.so.dat"),
         required=2),
 )
-BY_KEY = {s.key: s for s in SIGNATURES}
 
 
 class ProtectionReader:
@@ -155,7 +155,7 @@ class ProtectionReader:
     def __init__(self, signatures: tuple[PackerSignature, ...] = SIGNATURES) -> None:
         self._signatures = signatures
         self._found: dict[str, dict[tuple[str, str, str], None]] = {}  # key -> evidence (ordered, unique)
-        self._descriptors = {d.encode(): s.key for s in signatures for d in s.dex_classes}
+        self._descriptors = {d.encode(): s for s in signatures for d in s.dex_classes}
 
     def _add(self, signature: PackerSignature, source: str, how: str, marker: str) -> None:
         self._found.setdefault(signature.key, {})[(source, how, marker)] = None
@@ -184,9 +184,7 @@ class ProtectionReader:
         if not _DEX_ENTRY.fullmatch(name) or not self._descriptors:
             return
         for descriptor in dex_strings_present(data, self._descriptors):
-            signature = BY_KEY.get(self._descriptors[descriptor])
-            if signature is not None:
-                self._add(signature, name, "dex_class", descriptor.decode())
+            self._add(self._descriptors[descriptor], name, "dex_class", descriptor.decode())
 
     def facts(self) -> ProtectionFacts | None:
         packers = []
@@ -233,33 +231,9 @@ def native_libraries(names) -> tuple[str, ...]:
 
 
 def dex_strings_present(data: bytes, wanted) -> list[bytes]:
-    """Which of ``wanted`` (MUTF-8 bytes, ASCII) are strings of this DEX file. The string_ids table is sorted by
-    content (DEX format: "sorted by string contents"), so each is a bisection of the table; a malformed table gives
-    no answer rather than an error."""
+    """Which of ``wanted`` (MUTF-8 bytes, ASCII) are strings of this DEX file (``dex_code.find_strings``); a
+    malformed table gives no answer rather than an error."""
     try:
-        count, offset = struct.unpack_from("<II", data, 0x38)
-        if count == 0 or offset + 4 * count > len(data):
-            return []
-
-        def string_at(index: int) -> bytes:
-            (at,) = struct.unpack_from("<I", data, offset + 4 * index)
-            while data[at] & 0x80:  # skip the ULEB128 length (UTF-16 units)
-                at += 1
-            at += 1
-            end = data.find(b"\0", at)
-            return data[at:end if end >= 0 else len(data)]
-
-        found = []
-        for needle in wanted:
-            lo, hi = 0, count
-            while lo < hi:
-                mid = (lo + hi) // 2
-                if string_at(mid) < needle:
-                    lo = mid + 1
-                else:
-                    hi = mid
-            if lo < count and string_at(lo) == needle:
-                found.append(needle)
-        return found
-    except (struct.error, IndexError):
+        return list(find_strings(data, wanted))
+    except (struct.error, ValueError):
         return []

@@ -48,6 +48,7 @@ import struct
 
 from gate.errors import PackageError
 from gate.extract.facts import PackageFacts, PartFacts, Problem, SignatureFacts
+from gate.extract.signing.wire import Reader, WireError
 
 MAGIC = b"RPK Sig Block 42"
 SIGNERS_ID, FILE_DIGESTS_ID = 0x01000101, 0x01000201
@@ -65,6 +66,9 @@ MAX_SET_MEMBERS = 64
 
 class _Malformed(Exception):
     """The signing block's structure cannot be read (becomes ``rpk_signature_malformed``)."""
+
+
+_UNREADABLE = (_Malformed, WireError, struct.error)  # length-prefixed values are read by signing.wire
 
 
 def read_rpk(shown: str, container) -> PackageFacts:
@@ -112,8 +116,9 @@ def read_rpks(shown: str, container) -> PackageFacts:
                 base = found
             elif found and (identity["package"], identity["version_code"]) != (base[0]["package"],
                                                                              base[0]["version_code"]):
-                problems.append(Problem("rpk_set_mismatch", f"{entry.name} is {identity['package']} "
-                                        f"{identity['version_code']}, not {base[0]['package']} {base[0]['version_code']}"))
+                problems.append(Problem("rpk_set_mismatch",
+                                        f"{entry.name} is {identity['package']} {identity['version_code']}, "
+                                        f"not {base[0]['package']} {base[0]['version_code']}"))
         if base is None:
             raise PackageError("no package in the set has a manifest.json", code="rpk_manifest_missing")
         outer_signers = tuple(s.cert_sha256 for s in outer.signers)
@@ -149,10 +154,14 @@ def _identity(container) -> tuple[dict, dict]:
         value = manifest.get(name)
         return value if isinstance(value, int) and not isinstance(value, bool) else None
 
-    features = [f.get("name") for f in manifest.get("features") or () if isinstance(f, dict)]
+    def items(name):  # a field of the wrong type is read as absent, as text() and number() read theirs
+        value = manifest.get(name)
+        return value if isinstance(value, list) else []
+
+    features = [f.get("name") for f in items("features") if isinstance(f, dict)]
     features = [f for f in features if isinstance(f, str)]
     details = {"icon": text("icon"), "min_platform_version": number("minPlatformVersion"), "features": features,
-               "permissions": manifest.get("permissions") if isinstance(manifest.get("permissions"), list) else []}
+               "permissions": items("permissions")}
     return ({"package": package, "version_code": number("versionCode"), "version_name": text("versionName"),
              "label": text("name"), "min_sdk": number("minPlatformVersion"), "permissions": tuple(features)},
             details)
@@ -192,20 +201,11 @@ def _pairs(block: bytes) -> dict[int, bytes]:
     return pairs
 
 
-def _prefixed(data: bytes, at: int = 0) -> tuple[bytes, int]:
-    if at + 4 > len(data):
-        raise _Malformed("a length prefix runs past its parent")
-    (length,) = struct.unpack_from("<I", data, at)
-    if at + 4 + length > len(data):
-        raise _Malformed("a length-prefixed value runs past its parent")
-    return data[at + 4:at + 4 + length], at + 4 + length
-
-
 def _sequence(data: bytes) -> list[bytes]:
-    items, at = [], 0
-    while at < len(data):
-        item, at = _prefixed(data, at)
-        items.append(item)
+    """A u32-length-prefixed sequence of u32-length-prefixed values (the APK Signing Block's wire format)."""
+    reader, items = Reader(data), []
+    while reader.remaining():
+        items.append(reader.prefixed_bytes())
     return items
 
 
@@ -229,18 +229,16 @@ def _verify_block(data) -> tuple[list[bytes], dict[int, bytes], list[str], list[
     pairs = _pairs(bytes(data[start:cd]))
     if SIGNERS_ID not in pairs:
         return [], pairs, [], ["rpk_signature_missing: the signing block has no signer pair (0x01000101)"], None
-    signers = _sequence(_prefixed(pairs[SIGNERS_ID])[0])
+    signers = _sequence(Reader(pairs[SIGNERS_ID]).prefixed_bytes())
     if not 0 < len(signers) <= MAX_SIGNERS:
         raise _Malformed(f"{len(signers)} signers")
     errors, parts, first_certs, first_key = [], [], [], None
     wanted = content_digest(data, start, cd, eocd)
     for index, signer in enumerate(signers):
-        signed, at = _prefixed(signer)
-        signatures, at = _prefixed(signer, at)
-        spki, _ = _prefixed(signer, at)
-        digests_raw, at = _prefixed(signed)
-        certs_raw, _ = _prefixed(signed, at)
-        certs = _sequence(certs_raw)
+        fields = Reader(signer)
+        signed, signatures, spki = fields.prefixed_bytes(), fields.prefixed_bytes(), fields.prefixed_bytes()
+        signed_fields = Reader(signed)
+        digests_raw, certs = signed_fields.prefixed_bytes(), _sequence(signed_fields.prefixed_bytes())
         try:
             key = load_public_key(spki)
         except PublicKeyError as exc:
@@ -248,8 +246,8 @@ def _verify_block(data) -> tuple[list[bytes], dict[int, bytes], list[str], list[
             continue
         verified_with = set()
         for item in _sequence(signatures):
-            algorithm_id = struct.unpack_from("<I", item)[0] if len(item) >= 4 else None
-            signature, _ = _prefixed(item, 4)
+            item_fields = Reader(item)
+            algorithm_id, signature = item_fields.u32(), item_fields.prefixed_bytes()
             known = ALGORITHMS.get(algorithm_id)
             if known and verify_signature(key, known[0], known[1], signed, signature, pss=known[2]):
                 verified_with.add(algorithm_id)
@@ -263,7 +261,9 @@ def _verify_block(data) -> tuple[list[bytes], dict[int, bytes], list[str], list[
             continue
         signed_digests = {}
         for item in _sequence(digests_raw):
-            signed_digests[struct.unpack_from("<I", item)[0]] = _prefixed(item, 4)[0]
+            item_fields = Reader(item)
+            algorithm_id = item_fields.u32()
+            signed_digests[algorithm_id] = item_fields.prefixed_bytes()
         if not any(signed_digests.get(a) == wanted for a in verified_with if ALGORITHMS[a][1] == "sha256"):
             errors.append("rpk_digest_mismatch: the package content does not match the signed digest (changed "
                           "after signing)")
@@ -290,11 +290,9 @@ def _file_digests(value: bytes, key) -> dict[int, bytes]:
     """CRC-32 of the name -> SHA-256, after checking the list's signature with ``key``; _Malformed otherwise."""
     from gate.extract.signing.certs import verify_signature
 
-    chunk, _ = _prefixed(value)
-    listing, at = _prefixed(chunk)
-    signature_item, _ = _prefixed(chunk, at)
-    algorithm_id = struct.unpack_from("<I", signature_item)[0]
-    signature, _ = _prefixed(signature_item, 4)
+    chunk = Reader(value).prefixed()
+    listing, signature_item = chunk.prefixed_bytes(), chunk.prefixed()
+    algorithm_id, signature = signature_item.u32(), signature_item.prefixed_bytes()
     known = ALGORITHMS.get(algorithm_id)
     if not known or not verify_signature(key, known[0], known[1], listing, signature, pss=known[2]):
         raise _Malformed("the per-file digest list's signature does not verify")
@@ -315,7 +313,7 @@ def verify_rpk(container, *, inner_list: bool = True) -> SignatureFacts:
     data = container.view(0, container.size)
     try:
         certs, pairs, parts, errors, key = _verify_block(data)
-    except (_Malformed, struct.error) as exc:
+    except _UNREADABLE as exc:
         return SignatureFacts(errors=(f"rpk_signature_malformed: the signing block cannot be read ({exc})",))
     signer = signer_certificate(certs[0]) if certs else None
     files = {e.name: e for e in container.entries if not e.is_directory and e.name != CERT_ENTRY}
@@ -329,7 +327,7 @@ def verify_rpk(container, *, inner_list: bool = True) -> SignatureFacts:
     if not errors:
         try:
             listed = _file_digests(pairs[FILE_DIGESTS_ID], key) if FILE_DIGESTS_ID in pairs else None
-        except (_Malformed, struct.error) as exc:
+        except _UNREADABLE as exc:
             listed, errors = None, [f"rpk_file_digests_invalid: {exc}"]
         if listed is not None:
             wrong = [n for n in files if listed.get(binascii.crc32(n.encode()) & 0xFFFFFFFF) != digest(n)]
@@ -354,7 +352,7 @@ def verify_rpk(container, *, inner_list: bool = True) -> SignatureFacts:
             if not isinstance(listed, dict) or any(listed.get(n) != digest(n).hex() for n in files):
                 raise _Malformed("hash.json does not list every file with its SHA-256")
             parts.append("cert_digest_list")
-        except (_Malformed, PackageError, ValueError, UnicodeDecodeError, struct.error) as exc:
+        except (*_UNREADABLE, PackageError, ValueError, UnicodeDecodeError) as exc:
             errors.append(f"rpk_cert_invalid: {CERT_ENTRY} does not verify ({exc})")
     required = REQUIRED_PARTS if inner_list else tuple(p for p in REQUIRED_PARTS if p != "cert_digest_list")
     verified = not errors and all(p in parts for p in required)

@@ -77,11 +77,15 @@ def certificates_in(data: bytes, source: str) -> list[bytes]:
 
     try:
         if b"-----BEGIN CERTIFICATE-----" in data:
-            return [x509.load_pem_x509_certificate(block).public_bytes(Encoding.DER)
-                    for block in _PEM_CERT.findall(data)]
-        return [x509.load_der_x509_certificate(data).public_bytes(Encoding.DER)]
+            found = [x509.load_pem_x509_certificate(block).public_bytes(Encoding.DER)
+                     for block in _PEM_CERT.findall(data)]
+        else:
+            found = [x509.load_der_x509_certificate(data).public_bytes(Encoding.DER)]
     except ValueError as exc:
         raise TrustRootError(f"{source} holds no readable X.509 certificate ({exc})") from None
+    if not found:  # a BEGIN line without its END (a truncated copy): no root, said now rather than trusted nothing
+        raise TrustRootError(f"{source} holds no complete PEM certificate (BEGIN without END)")
+    return found
 
 
 def root_from_certificate(platform: str, der: bytes, source: str) -> TrustedRoot:

@@ -34,13 +34,13 @@ import time
 from dataclasses import dataclass
 
 from gate import __version__
+from gate.commands.check import VERDICT_EXIT  # exit as gate check does (step 5)
 from gate.errors import GateError, UsageError
 
 REPO_DIRS = ("repo", "archive", "unsigned")  # fdroidserver's places for APKs (unsigned/: builds `fdroid publish` signs)
 REPORT_PATH = "repo/status/gate.json"
 DISABLED_PREFIX = "APP备案"  # how this plugin's Disabled reasons start, so only those are ever taken off again
 FILING_LINE_PREFIX = "APP备案号："
-VERDICT_EXIT = {"allow": 0, "review": 3, "block": 4}
 SEVERITY = {"allow": 0, "review": 1, "block": 2}
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 APPID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+")  # a package name: metadata/<appid>.yml
@@ -92,7 +92,9 @@ class FilingsFiles:
         from gate.config import load_settings
         from gate.filings.registry import MemoryRegistry
 
-        self.registry = MemoryRegistry.from_files(paths)
+        # Warnings keep their record and are said on stderr, as gate check --filings says them; errors stop the run.
+        self.registry = MemoryRegistry.from_files(paths, on_problem=lambda p: print(f"fdroid gate: {p}",
+                                                                                    file=sys.stderr))
         self.policy = load_settings().decision_policy()
 
     def decide(self, path: pathlib.Path, name: str) -> dict:
@@ -135,10 +137,13 @@ class GateServer:
                 raise GateServerError(f"{path}: check {answer.get('check_id')} still {answer['status']} after "
                                       f"{QUEUED_DEADLINE_SECONDS:.0f} s")
             time.sleep(POLL_SECONDS)
-            status_url = answer.get("status_url") or f"/api/v1/checks/{answer['check_id']}"
+            status_url = answer.get("status_url") or (f"/api/v1/checks/{answer['check_id']}"
+                                                      if answer.get("check_id") else None)
+            if not isinstance(status_url, str):
+                raise GateServerError(f"{path}: the gate server queued the check without saying where to follow it")
             answer = self._json(path, {200}, self.session.get, self.url + status_url, timeout=SERVER_TIMEOUT_SECONDS)
         if answer.get("status") == "failed" or "verdict" not in answer:
-            error = answer.get("error") or {}
+            error = _error_of(answer)
             raise GateServerError(f"{path}: the gate could not decide it ({error.get('code', 'no verdict')}: "
                                   f"{error.get('message', '')})")
         return answer
@@ -168,12 +173,21 @@ class GateServer:
         try:
             body = response.json()
         except ValueError:
-            body = {}
+            body = None
         if response.status_code not in ok:
-            error = body.get("error") or {} if isinstance(body, dict) else {}
+            error = _error_of(body)
             raise GateServerError(f"{path}: the gate server answered {response.status_code} "
                                   f"{error.get('code', '')}: {error.get('message', response.text[:200])}")
+        if not isinstance(body, dict):  # another service at that URL, or a proxy's page: not a gate's answer
+            raise GateServerError(f"{path}: the gate server answered {response.status_code} without a JSON object "
+                                  f"({response.text[:200]!r})")
         return body
+
+
+def _error_of(body) -> dict:
+    """The ``error`` object of a gate's answer (docs/api.md), or {} when the answer has none of that shape."""
+    error = body.get("error") if isinstance(body, dict) else None
+    return error if isinstance(error, dict) else {}
 
 
 def decide_all(root: pathlib.Path, decider) -> list[ApkDecision]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 
 from gate import __version__
+from gate.miniprogram import DOMAIN_LISTS, MAX_DOMAINS  # the declaration schema is the one gate.miniprogram reads
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 
@@ -37,7 +38,6 @@ def _errors(*statuses: int) -> dict:
 
 BEARER = [{"apiKey": []}]
 SIGNED = [{"apiKey": [], "webhookSignature": []}]
-AUTH_ERRORS = (401, 403, 500)
 
 FILING_OR_NULL = {"oneOf": [{"$ref": "#/components/schemas/FilingSummary"}, {"type": "null"}],
                   "description": "the filing the package matched, or null"}
@@ -137,9 +137,8 @@ SCHEMAS = {
         "type": "object", "required": ["appid", "name"], "additionalProperties": False,
         "properties": {"appid": {"type": "string"}, "name": {"type": "string"},
                        "subject": {"type": "string"}, "version": {"type": "string"},
-                       **{k: {"type": "array", "items": {"type": "string"}, "maxItems": 200}
-                          for k in ("request_domain", "socket_domain", "upload_domain",
-                                    "download_domain", "business_domain")}}},
+                       **{k: {"type": "array", "items": {"type": "string"}, "maxItems": MAX_DOMAINS}
+                          for k in DOMAIN_LISTS}}},
     "PreinstallItem": {"type": "object", "required": ["package"], "properties": {
         "package": {"type": "string"}, "cert_sha256": {"type": "string"}, "cert_md5": {"type": "string"},
         "version_code": {"type": "integer"},

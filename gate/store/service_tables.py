@@ -50,7 +50,8 @@ class ServiceCheck(SQLModel, table=True):
     __table_args__ = (Index("ix_service_check_client_created", "client_id", "created_at"),
                       # the console's review queue: checks by verdict, oldest first (migration 0500)
                       Index("ix_service_check_verdict_created", "verdict", "created_at"),
-                      Index("ix_service_check_created", "created_at", "check_id"))
+                      Index("ix_service_check_created", "created_at", "check_id"),
+                      Index("ix_service_check_gate_check", "gate_check_id"))  # the console's package filter
 
     check_id: str = Field(primary_key=True, max_length=40)
     client_id: int = Field(foreign_key="api_client.id")

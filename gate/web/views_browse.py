@@ -4,6 +4,7 @@ delist notices. Each list is one indexed query with a row limit; every page rend
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 import flask
@@ -80,6 +81,15 @@ def _int(name: str) -> int | None:
     return int(value) if value.isdigit() and len(value) < 10 else None
 
 
+PACKAGE_NAME = re.compile(r"[A-Za-z][\w-]*(\.[\w-]+)+")
+
+
+def package_match(column, value: str):
+    """A whole package name (what links and people paste) is matched exactly, through the package index; anything
+    else is a substring search, which scans (seconds at millions of checks: docs/benchmarks.md)."""
+    return column == value if PACKAGE_NAME.fullmatch(value) else column.like(f"%{value}%")
+
+
 CHECK_SORTS = [paging.Sort("created", SC.c.created_at, descending_first=True),
                paging.Sort("package", func.coalesce(GC.c.package, SC.c.filename)),
                paging.Sort("verdict", func.coalesce(SC.c.verdict, SC.c.status))]
@@ -94,7 +104,7 @@ def checks():
     if _arg("verdict"):
         query = query.where(SC.c.verdict == _arg("verdict"))
     if _arg("package"):
-        query = query.where(GC.c.package.like(f"%{_arg('package')}%"))
+        query = query.where(package_match(GC.c.package, _arg("package")))
     if _arg("reason"):
         query = query.where(GC.c.reason_codes.like(f"%{_arg('reason')}%"))
     if _int("store"):

@@ -63,12 +63,16 @@ def test_fourteen_parallel_wrong_passwords_on_postgresql(tmp_path, postgres_url)
         # were turned away unchecked — but for one that arrived after the 4 s wait, on a loaded machine.
         assert failed == checked and accounts.FREE_TRIES <= checked <= accounts.FREE_TRIES + 1
         assert whys.count("delayed") == 14 - checked and len(whys) == 14
-        # The right password at once is refused (the account waits) ...
-        assert _attempt(g.url, session, token, "li.hua", PASSWORD) == 401
-        assert _whys(g.engine, "li.hua")[-1] == "delayed"
-        # ... and after the wait it signs in: a delay, not a lock anyone could keep closed.
-        time.sleep(max(0.0, (as_utc(until) - utcnow()).total_seconds()) + 0.5)
-        assert _attempt(g.url, session, token, "li.hua", PASSWORD) == 302
+        # The right password during the wait is refused (the account waits) ... On a loaded machine the 14 tries
+        # can outlast the 4 s wait; then the right password is simply taken, which is the other half of the rule.
+        waiting = (as_utc(until) - utcnow()).total_seconds() > 1.0
+        answer = _attempt(g.url, session, token, "li.hua", PASSWORD)
+        if waiting:
+            assert answer == 401 and _whys(g.engine, "li.hua")[-1] == "delayed"
+            # ... and after the wait it signs in: a delay, not a lock anyone could keep closed.
+            time.sleep(max(0.0, (as_utc(until) - utcnow()).total_seconds()) + 0.5)
+            answer = _attempt(g.url, session, token, "li.hua", PASSWORD)
+        assert answer == 302
     finally:
         stop_process(proc)
 

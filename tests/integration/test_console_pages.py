@@ -166,3 +166,37 @@ def test_the_users_page_creates_resets_changes_and_disables_audited(served):
         ("console.user_create", "staff:boss"), ("console.user_password_reset", "staff:boss"),
         ("console.user_role", "staff:boss"), ("console.user_disable", "staff:boss")]
     assert '"from": "viewer"' in events[2].details and '"to": "reviewer"' in events[2].details
+
+
+def test_the_dashboard_counts_beijing_days_and_today_stays_live(served):
+    """Per-day counts by verdict against the decisions this test stores at known times (Beijing days computed with
+    zoneinfo): a completed day (counted once, then kept) and today (counted on every load)."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy import insert
+
+    from gate.store.tables import Check
+
+    GCT = Check.__table__
+    served.upload()  # one real decision to copy
+    with served.engine.begin() as conn:
+        model = dict(conn.execute(select(GCT)).mappings().first())
+        model.pop("id")
+        three_days_ago = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=3)
+        conn.execute(insert(GCT), [{**model, "created_at": three_days_ago, "verdict": "block"} for _ in range(2)])
+    past = three_days_ago.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%m-%d")
+    today = dt.datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%m-%d")
+    session, _ = signed_in(served, "boss")
+
+    def shown() -> dict:
+        page = session.get(f"{served.url}/console/").text
+        return {(d, v): int(n) for d, v, n in re.findall(r"<title>(\d\d-\d\d) (\w+): (\d+)</title>", page)}
+
+    first = shown()
+    assert first[(past, "block")] == 2 and first[(today, model["verdict"])] >= 1
+    served.upload(metadata={"developer_entity": "又一家公司"})  # a new decision today
+    again = shown()
+    assert sum(n for (d, _), n in again.items() if d == today) == sum(n for (d, _), n in first.items()
+                                                                       if d == today) + 1
+    assert again[(past, "block")] == 2

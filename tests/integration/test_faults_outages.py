@@ -77,6 +77,17 @@ def test_a_store_answering_in_9_5_s_gets_each_callback_once_from_two_workers(pos
     engine.dispose()
 
 
+def settle(count, quiet: float = 1.5, limit: float = 15.0) -> None:
+    """Wait until ``count()`` has not moved for ``quiet`` seconds (at most ``limit``): requests already on the wire
+    when a process was paused are still being read by the receiving threads, later on a loaded machine."""
+    deadline, last, since = time.monotonic() + limit, count(), time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - since < quiet:
+        time.sleep(0.1)
+        now = count()
+        if now != last:
+            last, since = now, time.monotonic()
+
+
 def test_a_worker_paused_past_its_claims_sends_nothing_after_it_wakes(postgres_url, tmp_path):
     engine = prepare_database(postgres_url, tmp_path)
     spool = tmp_path / "spool"
@@ -92,7 +103,7 @@ def test_a_worker_paused_past_its_claims_sends_nothing_after_it_wakes(postgres_u
         try:
             wait_for(lambda: len(store.received) >= 1, timeout=60, what="worker A's first POSTs")
             os.kill(worker_a.pid, signal.SIGSTOP)  # A holds connections to the store and claims in the database
-            time.sleep(0.5)  # what A had already written reaches the store
+            settle(lambda: len(store.received))  # what A had already written reaches the store (slow under load)
             paused_with = posts_per_check(store)
             worker_b = start_worker(env, log_b)
             wait_for(lambda: delivered(engine) == 12, timeout=180, what="worker B delivering everything")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 
@@ -14,6 +13,7 @@ import pytest
 import requests
 from sqlalchemy import select, text
 
+from tests.integration.console_support import PASSWORD, signed_in
 from tests.integration.http_support import FILINGS, start_gate
 
 APPID = "wx0123456789abcdef"
@@ -25,7 +25,6 @@ FILED = {"appid": APPID, "name": "门禁小程序", "subject": "北京门禁科�
          "request_domain": ["https://api.mp.filinggate.cn"], "socket_domain": ["wss://ws.filinggate.cn"],
          "business_domain": ["https://h5.filinggate.cn"]}
 UNFILED_DOMAIN = {**FILED, "business_domain": ["https://h5.unfiled-example.com"]}
-PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
@@ -65,10 +64,7 @@ def test_filed_allowed_unfiled_domain_review_stored_and_shown(served):
                                                                   ("miniprogram", APPID, "review")}
     assert audited >= 2
     create_user(served.engine, username="viewer1", role="viewer", password=PASSWORD)
-    session = requests.Session()
-    token = re.search(r'name="csrf_token" value="([^"]+)"', session.get(f"{served.url}/console/login").text).group(1)
-    session.post(f"{served.url}/console/login", data={"username": "viewer1", "password": PASSWORD,
-                                                       "csrf_token": token})
+    session, _ = signed_in(served, "viewer1")
     listing = session.get(f"{served.url}/console/checks")
     assert listing.status_code == 200 and listing.text.count(APPID) >= 2
     page = session.get(f"{served.url}/console/checks/{review.json()['check_id']}")
@@ -106,6 +102,11 @@ def test_cli_decides_a_declaration_file(tmp_path, sqlite_url):
     run = subprocess.run([sys.executable, "-m", "gate.cli", "miniprogram", "check", str(bad)],
                          capture_output=True, text=True, env=env, timeout=120)
     assert run.returncode == 2 and "declaration_invalid" in run.stderr and "Traceback" not in run.stderr
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 200_000, encoding="utf-8")  # deeper than json's decoder recurses
+    run = subprocess.run([sys.executable, "-m", "gate.cli", "miniprogram", "check", str(deep)],
+                         capture_output=True, text=True, env=env, timeout=120)
+    assert run.returncode == 2 and "declaration_invalid" in run.stderr and "internal_error" not in run.stderr
 
 
 def test_listed_mini_programs_are_in_the_distribution_report(served):

@@ -5,18 +5,17 @@ Root and identities: fixtures/keys/ohos_root.cert.pem and fixtures/harmony/expec
 from __future__ import annotations
 
 import pathlib
-import re
 
 import pytest
 import requests
 
 from gate.config import load_settings
+from tests.integration.console_support import PASSWORD, signed_in
 from tests.integration.http_support import FILINGS, start_gate
 
 FIXTURES = pathlib.Path(__file__).parents[2] / "fixtures"
 HAP = FIXTURES / "harmony" / "hap_signed.hap"
 ROOT = FIXTURES / "keys" / "ohos_root.cert.pem"
-PASSWORD = "correct horse battery"
 
 
 def harmony_filings():
@@ -63,10 +62,7 @@ def test_healthz_and_the_console_list_the_roots(served):
     else:
         assert roots == []
     create_user(gate.engine, username="viewer1", role="viewer", password=PASSWORD)
-    session = requests.Session()
-    token = re.search(r'name="csrf_token" value="([^"]+)"', session.get(f"{gate.url}/console/login").text).group(1)
-    session.post(f"{gate.url}/console/login", data={"username": "viewer1", "password": PASSWORD,
-                                                     "csrf_token": token})
+    session, _ = signed_in(gate, "viewer1")
     page = session.get(f"{gate.url}/console/trust-roots")
     assert page.status_code == 200
     assert "Apple Root CA" in page.text

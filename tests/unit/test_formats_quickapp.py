@@ -4,8 +4,10 @@ fixtures/quickapp.py from the manifest it wrote, certificate digests by cryptogr
 variants); the packages themselves were signed by the packager (tests/integration/test_quickapp_toolkit.py re-runs
 it)."""
 
+import io
 import json
 import pathlib
+import zipfile
 
 import pytest
 
@@ -115,3 +117,20 @@ def test_a_set_signed_by_the_packager_verifies_with_its_parts():
     assert [s.cert_sha256 for s in facts.signature.signers] == [EXPECTED["signers"][wanted["signed_by"]]["cert_sha256"]]
     assert sorted({h.host for h in facts.network.hosts}) == sorted(EXPECTED["hosts"] + wanted["extra_hosts"])
     assert decide(facts, [filing()], policy=Policy()).verdict == "allow"
+
+
+@pytest.mark.parametrize("features", [3, True, "system.fetch", {"name": "system.fetch"}])
+def test_a_manifest_field_of_the_wrong_type_is_read_as_absent(tmp_path, features):
+    """Bad input is a package the gate reads and reports on, never a traceback."""
+    from fixtures.quickapp import repack_keeping_block
+
+    signed = (QUICKAPP / "rpk_signed.rpk").read_bytes()
+    with zipfile.ZipFile(io.BytesIO(signed)) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+    manifest["features"] = features
+    path = tmp_path / "features.rpk"
+    path.write_bytes(repack_keeping_block(signed, {"manifest.json": json.dumps(manifest).encode()}))
+    facts = extract_features(path)
+    assert facts.package == EXPECTED["package"]
+    assert facts.permissions == () and facts.details["quickapp"]["features"] == []
+    assert not facts.signature.verified  # the manifest changed after signing

@@ -87,6 +87,9 @@ def test_name_and_subject_are_compared_with_the_filing():
     (declaration(request_domain=["https://*.filinggate.cn"]), "no wildcards"),
     (declaration(request_domain=["https://-bad.filinggate.cn"]), "not a valid host name"),
     (declaration(extra=1), "unknown fields: extra"),
+    (declaration(request_domain=["http://api.mp.filinggate.cn"]), "is not https://"),
+    (declaration(socket_domain=["https://ws.filinggate.cn"]), "is not wss://"),
+    (declaration(business_domain=["ftp://h5.filinggate.cn"]), "is not https://"),
     (declaration(request_domain=["a.filinggate.cn"] * 201), "at most 200"),
 ])
 def test_bad_declarations_are_refused_with_a_code(body, words):

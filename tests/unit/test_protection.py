@@ -15,7 +15,7 @@ import pytest
 
 from fixtures.packers import FOOTPRINTS, HIDDEN_ENDPOINT
 from gate.extract.pipeline import extract_features
-from gate.extract.protection import SIGNATURES, ProtectionReader, dex_strings_present
+from gate.extract.protection import SIGNATURES, PackerSignature, ProtectionReader, dex_strings_present
 
 ROOT = pathlib.Path(__file__).resolve().parents[2] / "fixtures"
 RECORD = json.loads((ROOT / "packers" / "apkid.json").read_text())
@@ -128,3 +128,19 @@ def test_a_split_set_shows_the_packer_of_its_apks(tmp_path):
     sources = {e.source for e in facts.protection.packers[0].evidence}
     assert "splits/base-master.apk!/lib/armeabi-v7a/libshella-3.0.0.0.so" in sources
     assert "splits/base-master.apk!/lib/armeabi-v7a/libshellx-3.0.0.0.so" in facts.native_libraries
+
+
+def test_a_reader_given_its_own_signatures_finds_their_dex_classes():
+    """The signatures a reader is built with decide every rule, the DEX one included (not only the shipped set)."""
+    import zipfile
+
+    with zipfile.ZipFile(ROOT / "packers" / "packed_jiagu.apk") as z:
+        dex = z.read("classes.dex")
+    own = PackerSignature("inhouse", "In-house shell", "a store's own test signature", (),
+                          dex_classes=frozenset({"Lcom/stub/StubApp;"}))
+    reader = ProtectionReader((own,))
+    reader.feed_dex("classes.dex", dex)
+    facts = reader.facts()
+    assert [p.key for p in facts.packers] == ["inhouse"]
+    assert [(e.source, e.how, e.marker) for e in facts.packers[0].evidence] == \
+        [("classes.dex", "dex_class", "Lcom/stub/StubApp;")]

@@ -16,6 +16,7 @@ from gate.decide import Policy, decide
 from gate.errors import ConfigError
 from gate.extract.pipeline import extract_features
 from gate.filings.validate import validate_record
+from tests.unit.test_formats_harmony import filing as harmony_filing
 
 FIXTURES = pathlib.Path(__file__).parents[2] / "fixtures"
 HARMONY, IOS, KEYS = FIXTURES / "harmony", FIXTURES / "ios", FIXTURES / "keys"
@@ -31,16 +32,6 @@ def fingerprint(pem: pathlib.Path, *, colons: bool = False) -> str:
 
 def roots(**environ):
     return load_settings({f"GATE_TRUST_ROOTS_{k.upper()}": v for k, v in environ.items()}).trust_roots
-
-
-def harmony_filing():
-    record, problems = validate_record({
-        "service_licence": "京ICP备2024000001号-5A", "service_type": "app", "service_name": "Harmony Gate",
-        "unit_name": "北京门禁科技有限公司", "status": "active", "domains": ["filinggate.cn"],
-        "platforms": [{"platform": "harmony", "identifier": HARMONY_EXPECTED["bundle_name"],
-                       "signature_sha256": HARMONY_EXPECTED["signers"]["app"]["cert_sha256"]}]})
-    assert record is not None, problems
-    return record
 
 
 @pytest.mark.parametrize("how", ["file", "fingerprint", "fingerprint_with_colons"])
@@ -111,8 +102,12 @@ def test_settings_read_files_and_fingerprints_and_show_them():
     assert roots().as_list() == []
 
 
-@pytest.mark.parametrize("value", ["/nonexistent/root.pem", "abcd", str(FIXTURES / "README.md")])
-def test_a_bad_root_stops_the_gate_at_start_naming_the_variable(value):
+@pytest.mark.parametrize("value", ["/nonexistent/root.pem", "abcd", str(FIXTURES / "README.md"), "truncated"])
+def test_a_bad_root_stops_the_gate_at_start_naming_the_variable(value, tmp_path):
+    if value == "truncated":  # the fixture root cut before its END line: no certificate at all
+        pem = (KEYS / "ohos_root.cert.pem").read_bytes()
+        value = str(tmp_path / "root.pem")
+        pathlib.Path(value).write_bytes(pem[:pem.index(b"-----END CERTIFICATE-----")])
     with pytest.raises(ConfigError) as caught:
         roots(harmony=value)
     assert caught.value.code == "config_invalid"

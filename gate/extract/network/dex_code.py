@@ -169,6 +169,35 @@ class DexCodeIndex:
         return [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
 
 
+def find_strings(data: bytes, wanted) -> dict[bytes, int]:
+    """Where each of ``wanted`` (MUTF-8 bytes, ASCII) stands in the DEX string table: string index by exact match;
+    a string the table lacks is left out. The string_ids table is sorted by content (dex-format: "sorted by string
+    contents", UTF-16 code points, in which ASCII sorts as its bytes), so each look-up is a bisection that reads
+    only the offsets it visits. struct.error or ValueError when the table is malformed."""
+    count, offset = struct.unpack_from("<II", data, 0x38)
+    if offset + 4 * count > len(data):
+        raise ValueError("string_ids out of bounds")
+
+    def string_at(index: int) -> bytes:
+        (at,) = struct.unpack_from("<I", data, offset + 4 * index)
+        at = _after_uleb(data, at)
+        end = data.find(b"\0", at)
+        return data[at:end if end >= 0 else len(data)]
+
+    found = {}
+    for needle in wanted:
+        lo, hi = 0, count
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if string_at(mid) < needle:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo < count and string_at(lo) == needle:
+            found[needle] = lo
+    return found
+
+
 def _after_uleb(data: bytes, pos: int) -> int:
     """Where the string data after a string's ULEB128 length starts; ValueError when there is no length there
     (an offset past the end, or five continuation bytes), like every other malformed table here."""

@@ -21,7 +21,7 @@ import re
 import struct
 from collections import defaultdict
 
-from gate.extract.network.dex_code import _WIDTHS, DexCodeIndex, _index_pattern
+from gate.extract.network.dex_code import _WIDTHS, DexCodeIndex, _index_pattern, find_strings
 
 MAX_STEPS = 12  # instructions read after a load before giving up (straight-line code, gotos followed)
 
@@ -80,7 +80,8 @@ _WRITES_AA = frozenset({0x02, 0x03, 0x05, 0x06, 0x08, 0x09, 0x0A, 0x0B, 0x0C, 0x
 def sink_kinds(data: bytes, values: dict[str, list[bytes]], *, certificate_context: frozenset[str] = frozenset()
                ) -> dict[str, str]:
     """value -> ``contact``, ``unknown`` or the reason it is a reference (``log_message``, ``system_property``,
-    ``file_name``, ``comparison``, ``certificate_code``), judged by the code that loads the strings of ``values``.
+    ``file_name``, ``comparison``, ``certificate_code``, ``reflection_probe``), judged by the code that loads the
+    strings of ``values``.
     With loads of several reference reasons, the first in sorted order is given.
 
     ``values`` maps each value to the exact strings that hold it standing alone (``8.8.8.8``, ``ping www.qq.com``).
@@ -109,35 +110,12 @@ def sink_kinds(data: bytes, values: dict[str, list[bytes]], *, certificate_conte
 
 
 def _string_indices(index: DexCodeIndex, values: dict[str, list[bytes]]) -> dict[int, set[str]]:
-    """String index -> the values whose strings it is (exact string match, binary search: DEX strings are sorted)."""
+    """String index -> the values whose strings it is (exact string match: ``dex_code.find_strings``)."""
     wanted: dict[bytes, set[str]] = defaultdict(set)
     for value, strings in values.items():
         for text in strings:
             wanted[text].add(value)
-    out: dict[int, set[str]] = {}
-    offsets, data = index.string_offsets, index.data
-    for text, names in wanted.items():
-        lo, hi = 0, len(offsets)
-        while lo < hi:  # DEX string_ids are sorted by the strings' UTF-16 code points; ASCII sorts as bytes
-            mid = (lo + hi) // 2
-            pos = _string_start(data, offsets[mid])
-            current = data[pos:data.find(b"\0", pos)]
-            if current < text:
-                lo = mid + 1
-            else:
-                hi = mid
-        if lo < len(offsets):
-            pos = _string_start(data, offsets[lo])
-            if data[pos:data.find(b"\0", pos)] == text:
-                out[lo] = names
-    return out
-
-
-def _string_start(data: bytes, offset: int) -> int:
-    pos = offset
-    while data[pos] & 0x80:
-        pos += 1
-    return pos + 1
+    return {at: wanted[text] for text, at in find_strings(index.data, wanted).items()}
 
 
 class _Flow:
