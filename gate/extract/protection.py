@@ -183,7 +183,8 @@ class ProtectionReader:
         """Rule 3: a stub class's descriptor in the DEX string table (sorted, so looked up by bisection)."""
         if not _DEX_ENTRY.fullmatch(name) or not self._descriptors:
             return
-        for descriptor in dex_strings_present(data, self._descriptors):
+        # Sorted: the look-up answers in set order, which changes with the hash seed; facts must not.
+        for descriptor in sorted(dex_strings_present(data, self._descriptors)):
             self._add(self._descriptors[descriptor], name, "dex_class", descriptor.decode())
 
     def facts(self) -> ProtectionFacts | None:

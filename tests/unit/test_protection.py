@@ -144,3 +144,17 @@ def test_a_reader_given_its_own_signatures_finds_their_dex_classes():
     assert [p.key for p in facts.packers] == ["inhouse"]
     assert [(e.source, e.how, e.marker) for e in facts.packers[0].evidence] == \
         [("classes.dex", "dex_class", "Lcom/stub/StubApp;")]
+
+
+def test_evidence_order_does_not_depend_on_the_hash_seed():
+    """The same package gives the same facts in every process: stub classes found in a DEX come in one order."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import json, sys; from gate.extract.pipeline import extract_features; "
+            "print(json.dumps(extract_features(sys.argv[1]).as_dict()['protection'], sort_keys=True))")
+    answers = {subprocess.run([sys.executable, "-c", code, str(ROOT / "packers" / "packed_yidun.apk")],
+                              env={**os.environ, "PYTHONHASHSEED": str(seed)},
+                              capture_output=True, text=True, check=True).stdout for seed in (0, 1, 2, 3)}
+    assert len(answers) == 1 and "dex_class" in answers.pop()
