@@ -51,7 +51,9 @@ class ServiceCheck(SQLModel, table=True):
                       # the console's review queue: checks by verdict, oldest first (migration 0500)
                       Index("ix_service_check_verdict_created", "verdict", "created_at"),
                       Index("ix_service_check_created", "created_at", "check_id"),
-                      Index("ix_service_check_gate_check", "gate_check_id"))  # the console's package filter
+                      Index("ix_service_check_gate_check", "gate_check_id"),  # the console's package filter
+                      # the checks list sorted by verdict: its keyset order, as paging compares it (migration 0720)
+                      Index("ix_service_check_verdict_order", text("coalesce(verdict, status)"), "check_id"))
 
     check_id: str = Field(primary_key=True, max_length=40)
     client_id: int = Field(foreign_key="api_client.id")
