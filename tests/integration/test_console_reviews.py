@@ -10,10 +10,9 @@ import pytest
 import requests
 from sqlalchemy import select
 
+from tests.integration.console_support import PASSWORD
+from tests.integration.console_support import signed_in as console_signed_in
 from tests.integration.http_support import FILINGS, HELLO, start_gate
-
-PASSWORD = "correct horse battery"
-
 
 @pytest.fixture
 def served(tmp_path, database_url):
@@ -27,14 +26,7 @@ def served(tmp_path, database_url):
 
 
 def signed_in(gate, user="rev") -> tuple[requests.Session, str]:
-    s = requests.Session()
-    page = s.get(f"{gate.url}/console/login").text
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    r = s.post(f"{gate.url}/console/login", data={"username": user, "password": PASSWORD, "csrf_token": token},
-               allow_redirects=False)
-    assert r.status_code == 302, r.text
-    page = s.get(f"{gate.url}/console/reviews").text
-    return s, re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    return console_signed_in(gate, user)
 
 
 def review(gate, session, token, check_id, outcome, comment="核实无误"):
