@@ -98,7 +98,9 @@ def figures(conn, now: dt.datetime) -> dict:
         buckets.append((kit.t(*label), sum(1 for a in ages if a >= low and (high is None or a < high))))
         low = high or low
     last_report = conn.execute(select(RO).order_by(RO.c.period_end.desc()).limit(1)).first()
-    callbacks = dict(conn.execute(select(CB.c.status, func.count()).group_by(CB.c.status)).all())
+    # Only what the tile shows: counting every delivered callback reads the whole table (1 s at 6 M deliveries).
+    callbacks = dict(conn.execute(select(CB.c.status, func.count()).where(CB.c.status.in_(("pending", "failed")))
+                                  .group_by(CB.c.status)).all())
     cursors = conn.execute(select(CU.c.name, CU.c.updated_at).order_by(CU.c.name)).all()
     return {"labels": [x[5:] for x in labels], "series": series, "reasons": reasons.most_common(8),
             "queue": len(ages), "oldest": max(ages, default=0.0), "buckets": buckets, "last_report": last_report,
