@@ -134,7 +134,7 @@ class AuditEvent(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     at: dt.datetime = Field(default_factory=utcnow, index=True)
-    actor: str = Field(max_length=255)  # client:<name> with a 128-character name fits
+    actor: str = Field(max_length=255, index=True)  # client:<name> with a 128-character name fits; migration 0730
     action: str = Field(max_length=64, index=True)
     subject: str | None = Field(default=None, max_length=255, index=True)
     details: str = Field(default="{}", sa_type=Text)
