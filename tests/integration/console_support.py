@@ -16,6 +16,18 @@ from sqlalchemy import insert, select
 from tests.integration.http_support import HELLO
 
 PASSWORD = "correct horse battery"
+CHROMIUM = "/usr/bin/chromium"  # Debian's browser, driven by Playwright (never a downloaded one)
+
+
+def chromium():
+    """Debian's Chromium, headless, for a module's ``browser`` fixture (a generator: closed when the module ends)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu",
+                                                               "--disable-background-networking"])
+        yield b
+        b.close()
 
 
 def signed_in(gate, user: str) -> tuple[requests.Session, str]:

@@ -20,12 +20,11 @@ import pytest
 import requests
 
 from tests import requirements
+from tests.integration.console_support import CHROMIUM, PASSWORD, chromium
 from tests.integration.http_support import HELLO, ORACLE, start_gate, wait_for
 from tests.loopback_store import StoreEndpoint
 
-CHROMIUM = "/usr/bin/chromium"
 pytestmark = requirements.needs_files(CHROMIUM, how="apt-get install chromium (Playwright drives Debian's browser)")
-PASSWORD = "correct horse battery"
 TINY = "key_ec256.apk"
 TINY_PACKAGE = ORACLE[TINY]["aapt"]["package"]
 TINY_SHA256 = ORACLE[TINY]["apksigner"]["signers"][0]["cert_sha256"]
@@ -60,13 +59,7 @@ def console(tmp_path_factory, receiver):
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu",
-                                                               "--disable-background-networking"])
-        yield b
-        b.close()
+    yield from chromium()
 
 
 @pytest.fixture

@@ -19,10 +19,9 @@ import pytest
 import requests
 
 from tests import requirements
-from tests.integration.console_support import PASSWORD, fill_queue
+from tests.integration.console_support import CHROMIUM, PASSWORD, chromium, fill_queue
 from tests.integration.http_support import HELLO, start_gate
 
-CHROMIUM = "/usr/bin/chromium"
 pytestmark = requirements.needs_files(CHROMIUM, how="apt-get install chromium (Playwright drives Debian's browser)")
 SHOTS = os.environ.get("GATE_CONSOLE_SCREENSHOTS")
 WIDTHS = (390, 1366)
@@ -43,13 +42,7 @@ VISIBLE_TEXT = """() => {
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu",
-                                                               "--disable-background-networking"])
-        yield b
-        b.close()
+    yield from chromium()
 
 
 @pytest.fixture
