@@ -50,7 +50,7 @@ class Value:
 class Element:
     name: str
     attributes: dict[tuple[str, str], tuple[int, Value]]  # (namespace, name) -> (resource id, value)
-    children: tuple["Element", ...]
+    children: tuple[Element, ...]
 
     def get(self, name: str, resource_id: int | None = None, namespace: str = ANDROID_NS) -> Value | None:
         if resource_id:

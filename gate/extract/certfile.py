@@ -143,7 +143,7 @@ def _sniff_der(data: bytes) -> str:
     def loads(spec) -> bool:
         try:
             value = spec.load(data, strict=True)
-            value.native  # a complete parse, not just the outer tag
+            _ = value.native  # a complete parse, not just the outer tag
             return True
         except ASN1_ERRORS:
             return False

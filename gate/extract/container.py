@@ -149,7 +149,7 @@ class ApkContainer:
     # -- construction ---------------------------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str | os.PathLike, *, limits: ContainerLimits = DEFAULT_LIMITS) -> "ApkContainer":
+    def open(cls, path: str | os.PathLike, *, limits: ContainerLimits = DEFAULT_LIMITS) -> ApkContainer:
         """Map the file read-only and parse it. Raises ContainerError for anything that is not a well-formed ZIP."""
         try:
             fd = os.open(path, os.O_RDONLY)
@@ -175,7 +175,7 @@ class ApkContainer:
         return cls(mapped, limits=limits, closer=mapped.close)
 
     @classmethod
-    def from_bytes(cls, data: bytes, *, limits: ContainerLimits = DEFAULT_LIMITS) -> "ApkContainer":
+    def from_bytes(cls, data: bytes, *, limits: ContainerLimits = DEFAULT_LIMITS) -> ApkContainer:
         if not data:
             raise _fail("file_empty", "the data is empty")
         return cls(data, limits=limits)
@@ -190,7 +190,7 @@ class ApkContainer:
             except BufferError:  # a caller still holds a view; the mapping is freed when it goes
                 pass
 
-    def __enter__(self) -> "ApkContainer":
+    def __enter__(self) -> ApkContainer:
         return self
 
     def __exit__(self, *exc_info) -> None:

@@ -16,7 +16,7 @@ import os
 import threading
 
 from gate.errors import PackageError
-from gate.extract.container import ApkContainer, ContainerLimits, DEFAULT_LIMITS, ZipEntry
+from gate.extract.container import DEFAULT_LIMITS, ApkContainer, ContainerLimits, ZipEntry
 from gate.extract.facts import NetworkFacts, PackageFacts, Problem
 from gate.extract.handoff import EntryHandoff
 from gate.extract.runtime import reading_settings

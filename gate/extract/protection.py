@@ -24,7 +24,7 @@ import re
 import struct
 from dataclasses import dataclass
 
-from gate.extract.facts import PackerFact, PackerEvidence, ProtectionFacts
+from gate.extract.facts import PackerEvidence, PackerFact, ProtectionFacts
 from gate.extract.network.dex_code import find_strings
 
 _ABI_LIBRARY = re.compile(r"lib/[^/]+/([^/]+\.so)")

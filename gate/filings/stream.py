@@ -25,7 +25,6 @@ from gate.filings.source_keys import read_keys, write_keys
 from gate.filings.validate import validate_record
 
 
-
 @dataclass(frozen=True)
 class KnownRecord:
     """A record whose text the registry already holds as its filing's current version (gate.filings.source_keys):

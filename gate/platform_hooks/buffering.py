@@ -193,7 +193,7 @@ class BufferedFront:
             allowed = started + self._grace + received.size / self._min_rate - time.monotonic()
             try:
                 message = await asyncio.wait_for(receive(), timeout=max(allowed, 0.001))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 LOGGER.warning("request body too slow", extra={"fields": {"received": received.size}})
                 return _error("body_too_slow", f"the request body arrived too slowly (below {self._min_rate} "
                                                f"bytes/s after {self._grace:g} s); nothing was kept", 408)

@@ -63,7 +63,7 @@ class WorkSpace:
             image.close()
         self._dir.cleanup()
 
-    def __enter__(self) -> "WorkSpace":
+    def __enter__(self) -> WorkSpace:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -54,7 +54,7 @@ def exemption_add():
         day = dt.date.fromisoformat(form.get("expires_at", ""))
     except ValueError:
         return _exemptions_page(400, kit.t("请填写有效期（日期）。", "Give the expiry date."), form)
-    expires = dt.datetime.combine(day, dt.time(23, 59, 59), CST).astimezone(dt.timezone.utc)
+    expires = dt.datetime.combine(day, dt.time(23, 59, 59), CST).astimezone(dt.UTC)
     try:
         with service().engine.begin() as conn:
             add_exemption(conn, package=form.get("package", ""), cert_sha256=form.get("cert_sha256", ""),

@@ -233,7 +233,7 @@ def _code_offsets(data: bytes, pos: int) -> list[int]:
         pos = token.end()
     out = []
     for _ in range(direct + virtual):
-        for field_number in range(3):  # method_idx_diff, access_flags, code_off
+        for _field in range(3):  # method_idx_diff, access_flags, code_off
             token = match(data, pos)
             if token is None:
                 return out

@@ -71,7 +71,7 @@ def parse_certificate(der: bytes) -> asn1_x509.Certificate:
 def _parse_certificate(data: bytes) -> asn1_x509.Certificate:
     try:
         cert = asn1_x509.Certificate.load(data[:_first_element_length(data)], strict=True)
-        cert.native  # force a full parse: lazy parsing would defer errors to the first attribute access
+        _ = cert.native  # force a full parse: lazy parsing would defer errors to the first attribute access
         return cert
     except ASN1_ERRORS as exc:
         raise CertificateError(f"malformed certificate: {exc}") from None

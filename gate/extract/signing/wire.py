@@ -37,7 +37,7 @@ class Reader:
         self.pos += 4
         return value
 
-    def prefixed(self) -> "Reader":
+    def prefixed(self) -> Reader:
         """The next uint32-length-prefixed slice, as a Reader of its own."""
         if self.remaining() < 4:
             raise WireError("truncated length prefix")
