@@ -1,4 +1,4 @@
-"""Review 2: bad request bodies answer a 4xx with a stable code — never a 500 — and a refused listing batch
+"""Bad request bodies answer a 4xx with a stable code — never a 500 — and a refused listing batch
 writes nothing (no event of the batch is kept when one of them is refused)."""
 
 from __future__ import annotations

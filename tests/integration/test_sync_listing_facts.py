@@ -1,4 +1,4 @@
-"""Review 2: the facts a filings sync re-decides a store's listed app from must not come from someone else.
+"""The facts a filings sync re-decides a store's listed app from must not come from someone else.
 
 ``gate sync filings`` re-decides each listed app of a changed filing from stored facts and sends the store a signed
 delist notice when the new decision blocks. Facts uploaded by another API client (any developer key) or by the
