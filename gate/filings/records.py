@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cached_property
 
 PLATFORMS = ("android", "ios", "harmony", "quickapp", "miniprogram")
@@ -27,10 +27,6 @@ class PlatformIdentity:
     signature_md5: str | None = None
     signature_sha1: str | None = None
     signature_sha256: str | None = None
-
-    @property
-    def has_key(self) -> bool:
-        return any((self.public_key, self.signature_md5, self.signature_sha1, self.signature_sha256))
 
     def as_dict(self) -> dict:
         return {"platform": self.platform, "identifier": self.identifier, "public_key": self.public_key,
@@ -101,9 +97,6 @@ class Filing:
         """The ``filing`` object of a decision (docs/filings.md "Decisions")."""
         return {"service_licence": self.service_licence, "service_name": self.service_name,
                 "unit_name": self.unit_name, "status": self.status}
-
-    def with_version(self, version_id: int | None) -> Filing:
-        return replace(self, version_id=version_id)
 
     @classmethod
     def from_canonical(cls, data: dict, *, version_id: int | None = None) -> Filing:

@@ -8,16 +8,10 @@ from __future__ import annotations
 
 import pathlib
 from collections.abc import Callable, Sequence
-from typing import Protocol
 
 from gate.filings.importer import CHANGED, CREATED, UNCHANGED, import_files
 from gate.filings.problems import FieldProblem, FilingsInvalid
 from gate.filings.records import Filing
-
-
-class FilingRegistry(Protocol):
-    def filings_for(self, platform: str, identifier: str) -> list[Filing]:
-        """Current versions of every filing that lists ``identifier`` on ``platform`` (any status)."""
 
 
 def conflict_problem(filing: Filing, index: int, identifier: str, other: str) -> FieldProblem:

@@ -60,10 +60,6 @@ KEY_MEMO_ENTRIES = 4096
 _DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
-class BodyTooSlow(Exception):
-    pass
-
-
 class _Received:
     """A body being received: memory first, then a locked spool file (named so the orphan sweep knows it)."""
 

@@ -156,14 +156,6 @@ def client_create():
     return _clients_page(issued=issued)
 
 
-def _client_name(client_id: int) -> str:
-    with service().engine.connect() as conn:
-        name = conn.execute(select(A.c.name).where(A.c.id == client_id)).scalar()
-    if name is None:
-        raise auth.ClientNotFound(kit.t(f"没有客户端 {client_id}", f"no client {client_id}"))
-    return name
-
-
 def _client(client_id: int):
     with service().engine.connect() as conn:
         row = conn.execute(select(A.c.id, A.c.name, A.c.role, A.c.disabled).where(A.c.id == client_id)).first()
