@@ -11,6 +11,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 PLATFORMS = ("android", "ios", "harmony", "quickapp", "miniprogram")
 SERVICE_TYPES = ("app", "mini_program", "quick_app")
@@ -28,7 +29,7 @@ class PlatformIdentity:
     signature_sha1: str | None = None
     signature_sha256: str | None = None
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"platform": self.platform, "identifier": self.identifier, "public_key": self.public_key,
                 "signature_md5": self.signature_md5, "signature_sha1": self.signature_sha1,
                 "signature_sha256": self.signature_sha256}
@@ -60,7 +61,7 @@ class Filing:
     def identities_for(self, platform: str, identifier: str) -> tuple[PlatformIdentity, ...]:
         return tuple(p for p in self.platforms if p.platform == platform and p.identifier == identifier)
 
-    def canonical(self) -> dict:
+    def canonical(self) -> dict[str, Any]:
         """The record shape of docs/filings.md, lists sorted, so equal content serialises identically."""
         return {
             "service_licence": self.service_licence,
@@ -93,13 +94,13 @@ class Filing:
     def digest(self) -> str:
         return self._digest
 
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, Any]:
         """The ``filing`` object of a decision (docs/filings.md "Decisions")."""
         return {"service_licence": self.service_licence, "service_name": self.service_name,
                 "unit_name": self.unit_name, "status": self.status}
 
     @classmethod
-    def from_canonical(cls, data: dict, *, version_id: int | None = None) -> Filing:
+    def from_canonical(cls, data: dict[str, Any], *, version_id: int | None = None) -> Filing:
         """Rebuild from ``canonical()`` output (already validated when it was stored)."""
         return cls(
             service_licence=data["service_licence"], main_licence=data["main_licence"],
