@@ -8,6 +8,7 @@ errors into exit statuses.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import click
@@ -74,6 +75,11 @@ def main(argv: list[str] | None = None) -> int:
     from gate.errors import GateError, UsageError
 
     try:
+        scanner_core = os.environ.get("GATE_SCANNER_CORE", "").strip().lower()
+        if scanner_core:  # "python": the network scanner's pure-Python path, the oracle of its compiled core
+            from gate.extract.network import core
+
+            core.select(scanner_core)
         rv = cli.main(args=argv, prog_name="gate", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)

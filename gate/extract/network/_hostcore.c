@@ -1,0 +1,376 @@
+/* The network scanner's per-candidate work in C: host validation, public-suffix lookup, the URL-authority split.
+ *
+ * Each function here has a pure-Python twin that is the oracle (gate/extract/network/domains.py, suffixes.py,
+ * finder.py); tests/unit/test_network_core.py runs both on every input it can find or craft and requires identical
+ * answers, and GATE_SCANNER_CORE=python (or gate.extract.network.core.select("python")) runs the Python path.
+ * Anything outside the ASCII fast path (a non-ASCII str) is handed to the Python twin, so the rules for rare inputs
+ * live in one place only.
+ *
+ * The tables (public-suffix tails, TLD lists, never-contacted names) are Python sets handed over once by
+ * ``configure``: one source of truth, and a membership test is a hash lookup in C without the interpreter loop.
+ */
+#define _GNU_SOURCE  /* memmem */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <string.h>
+
+#define MAX_HOST_LENGTH 253
+#define MAX_LABEL 63
+#define MAX_AUTHORITY 300
+
+static PyObject *tails, *not_rules, *wildcards, *exceptions;       /* public-suffix table (suffixes.table()) */
+static PyObject *never_contacted, *reserved_tlds;                   /* domains.NEVER_CONTACTED, _RESERVED_TLDS */
+static PyObject *bare_tlds, *weak_bare_tlds, *reverse_roots, *property_roots, *translated_examples;
+static PyObject *py_url_host, *py_bare_host, *py_registrable;       /* the Python twins, for non-ASCII input */
+
+/* ``PySet_Contains`` of the ASCII text s[0:n]; -1 on error. */
+static int
+contains(PyObject *set, const char *s, Py_ssize_t n)
+{
+    PyObject *key = PyUnicode_FromStringAndSize(s, n);
+    if (key == NULL)
+        return -1;
+    int found = PySet_Contains(set, key);
+    Py_DECREF(key);
+    return found;
+}
+
+/* suffixes.public_suffix_length for the lowercase ASCII host h[0:n] (labels = h.split(".")); -1 on error.
+ * The k-th candidate suffix is h from the start of the k-th label from the right. */
+static Py_ssize_t
+public_suffix_length(const char *h, Py_ssize_t n)
+{
+    Py_ssize_t labels = 1;
+    for (Py_ssize_t i = 0; i < n; i++)
+        labels += h[i] == '.';
+    Py_ssize_t best = 0, start = n;  /* the candidate suffix is h[start:n] */
+    for (Py_ssize_t k = 1; k <= labels; k++) {
+        Py_ssize_t p = k == 1 ? n - 1 : start - 2;  /* skip the dot before the previous candidate */
+        while (p >= 0 && h[p] != '.')
+            p--;
+        start = p + 1;
+        const char *c = h + start;
+        Py_ssize_t len = n - start;
+        int r = contains(tails, c, len);
+        if (r <= 0)
+            return r < 0 ? -1 : best;  /* no longer suffix can be a rule either */
+        if ((r = contains(exceptions, c, len)) != 0)
+            return r < 0 ? -1 : k - 1;
+        if ((r = contains(not_rules, c, len)) < 0)
+            return -1;
+        if (!r)
+            best = k;  /* a tail is a rule unless listed in not_rules */
+        if (k < labels) {
+            if ((r = contains(wildcards, c, len)) < 0)
+                return -1;
+            if (r)
+                best = k + 1;
+        }
+    }
+    return best;
+}
+
+static int is_lower_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+
+/* domains._HOST: "(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?=[a-z0-9-]*[a-z])[a-z0-9-]{2,63}\Z". The last
+ * label cannot hold a dot, so the labels are exactly h.split(".") and each is checked on its own. */
+static int
+host_shape(const char *h, Py_ssize_t n)
+{
+    Py_ssize_t last_dot = -1;
+    for (Py_ssize_t i = n - 1; i >= 0; i--)
+        if (h[i] == '.') { last_dot = i; break; }
+    if (last_dot < 0)
+        return 0;
+    Py_ssize_t start = 0;
+    for (Py_ssize_t i = 0; i <= last_dot; i++) {
+        if (h[i] != '.')
+            continue;
+        Py_ssize_t len = i - start;
+        if (len < 1 || len > MAX_LABEL || !is_lower_alnum(h[start]) || !is_lower_alnum(h[i - 1]))
+            return 0;
+        for (Py_ssize_t j = start; j < i; j++)
+            if (!is_lower_alnum(h[j]) && h[j] != '-')
+                return 0;
+        start = i + 1;
+    }
+    Py_ssize_t len = n - start;
+    if (len < 2 || len > MAX_LABEL)
+        return 0;
+    int letter = 0;
+    for (Py_ssize_t j = start; j < n; j++) {
+        char c = h[j];
+        if (c >= 'a' && c <= 'z')
+            letter = 1;
+        else if (!(c >= '0' && c <= '9') && c != '-')
+            return 0;
+    }
+    return letter;
+}
+
+static int
+configured(void)
+{
+    if (tails == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "_hostcore.configure() has not been called");
+        return 0;
+    }
+    return 1;
+}
+
+/* domains.url_host on ASCII text: 1 with [*out, *out_len) the host (in buf), 0 for None, -1 on error. */
+static int
+url_host_ascii(const char *s, Py_ssize_t n, char *buf, Py_ssize_t *out_len)
+{
+    /* text.strip().rstrip("."): str.strip() removes the ASCII white space \t\n\v\f\r, \x1c-\x1f and space */
+    Py_ssize_t a = 0, b = n;
+    while (a < b && Py_UNICODE_ISSPACE((Py_UCS4)(unsigned char)s[a]))
+        a++;
+    while (b > a && Py_UNICODE_ISSPACE((Py_UCS4)(unsigned char)s[b - 1]))
+        b--;
+    while (b > a && s[b - 1] == '.')
+        b--;
+    if (b - a > MAX_HOST_LENGTH)
+        return 0;
+    Py_ssize_t m = b - a;
+    for (Py_ssize_t i = 0; i < m; i++) {
+        char c = s[a + i];
+        buf[i] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+    }
+    const char *h = buf;
+    if (m >= 2 && h[0] == '*' && h[1] == '.') {
+        h += 2;
+        m -= 2;
+    }
+    if (!host_shape(h, m))
+        return 0;
+    int r = contains(never_contacted, h, m);
+    if (r)
+        return r < 0 ? -1 : 0;
+    Py_ssize_t dot = m - 1;
+    while (h[dot] != '.')
+        dot--;
+    if ((r = contains(reserved_tlds, h + dot + 1, m - dot - 1)))
+        return r < 0 ? -1 : 0;
+    Py_ssize_t labels = 1;
+    for (Py_ssize_t i = 0; i < m; i++)
+        labels += h[i] == '.';
+    Py_ssize_t size = public_suffix_length(h, m);
+    if (size < 0)
+        return -1;
+    if (size == 0 || size >= labels)
+        return 0;
+    if (h != buf)
+        memmove(buf, h, (size_t)m);
+    *out_len = m;
+    return 1;
+}
+
+static PyObject *
+url_host(PyObject *self, PyObject *text)
+{
+    if (!configured())
+        return NULL;
+    if (!PyUnicode_Check(text) || !PyUnicode_IS_ASCII(text))
+        return PyObject_CallOneArg(py_url_host, text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), m;
+    const char *s = (const char *)PyUnicode_1BYTE_DATA(text);
+    char stack[512];
+    char *buf = n <= (Py_ssize_t)sizeof stack ? stack : PyMem_Malloc((size_t)n);
+    if (buf == NULL)
+        return PyErr_NoMemory();
+    int r = url_host_ascii(s, n, buf, &m);
+    PyObject *out = r < 0 ? NULL : r == 0 ? Py_NewRef(Py_None) : PyUnicode_FromStringAndSize(buf, m);
+    if (buf != stack)
+        PyMem_Free(buf);
+    return out;
+}
+
+/* domains.bare_host: the curated-TLD and false-positive rules for a token found bare in string data. */
+static PyObject *
+bare_host(PyObject *self, PyObject *text)
+{
+    if (!configured())
+        return NULL;
+    if (!PyUnicode_Check(text) || !PyUnicode_IS_ASCII(text))
+        return PyObject_CallOneArg(py_bare_host, text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    const char *s = (const char *)PyUnicode_1BYTE_DATA(text);
+    Py_ssize_t labels = 1, first_dot = -1, second_dot = -1, last_dot = -1;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (s[i] >= 'A' && s[i] <= 'Z')
+            Py_RETURN_NONE;  /* text != text.lower() */
+        if (s[i] == '.') {
+            labels++;
+            if (first_dot < 0)
+                first_dot = i;
+            else if (second_dot < 0)
+                second_dot = i;
+            last_dot = i;
+        }
+    }
+    if (labels < 2)
+        Py_RETURN_NONE;
+    const char *tld = s + last_dot + 1;
+    Py_ssize_t tld_len = n - last_dot - 1;
+    int r = contains(bare_tlds, tld, tld_len);
+    if (r <= 0)
+        return r < 0 ? NULL : Py_NewRef(Py_None);
+    if ((r = contains(reverse_roots, s, first_dot)) || (r = contains(property_roots, s, first_dot)))
+        return r < 0 ? NULL : Py_NewRef(Py_None);
+    if (labels == 3 && first_dot == 3 && memcmp(s, "www", 3) == 0) {
+        if ((r = contains(translated_examples, s + 4, second_dot - 4)))
+            return r < 0 ? NULL : Py_NewRef(Py_None);
+    }
+    if (labels == 2) {
+        if ((r = contains(weak_bare_tlds, tld, tld_len)))
+            return r < 0 ? NULL : Py_NewRef(Py_None);
+        if (first_dot < 2)
+            Py_RETURN_NONE;  /* one-letter second-level label: minified JavaScript */
+    }
+    return url_host(self, text);
+}
+
+/* suffixes.registrable_domain: eTLD+1 of a lowercase host. */
+static PyObject *
+registrable_domain(PyObject *self, PyObject *host)
+{
+    if (!configured())
+        return NULL;
+    if (!PyUnicode_Check(host) || !PyUnicode_IS_ASCII(host))
+        return PyObject_CallOneArg(py_registrable, host);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(host);
+    const char *h = (const char *)PyUnicode_1BYTE_DATA(host);
+    Py_ssize_t labels = 1;
+    for (Py_ssize_t i = 0; i < n; i++)
+        labels += h[i] == '.';
+    Py_ssize_t size = public_suffix_length(h, n);
+    if (size < 0)
+        return NULL;
+    if (size == 0 || size >= labels)
+        Py_RETURN_NONE;
+    Py_ssize_t start = n, seen = 0;  /* the start of label number size + 1 from the right */
+    while (start > 0) {
+        if (h[start - 1] == '.' && ++seen == size + 1)
+            break;
+        start--;
+    }
+    return PyUnicode_Substring(host, start, n);
+}
+
+/* finder._NETWORK_SCHEMES, longest first where one ends another (the look-behinds test each in turn). */
+static const char *const schemes[] = {
+    "https", "http", "wss", "ws", "ftps", "ftp", "sftp", "rtmps", "rtmpe", "rtmpt", "rtmp", "rtsps", "rtsp",
+    "mqtts", "mqtt", "tcp", "udp", "ssl", "tls", "quic", NULL};
+
+static unsigned char authority_byte[256];  /* finder._URL_AUTHORITIES' character class */
+
+static int
+scheme_before(const unsigned char *d, Py_ssize_t i)
+{
+    for (const char *const *sc = schemes; *sc; sc++) {
+        Py_ssize_t len = (Py_ssize_t)strlen(*sc);
+        if (len > i)
+            continue;
+        const unsigned char *p = d + i - len;
+        Py_ssize_t k = 0;
+        while (k < len && (p[k] | 0x20) == (unsigned char)(*sc)[k] && ((p[k] >= 'a' && p[k] <= 'z') ||
+                                                                      (p[k] >= 'A' && p[k] <= 'Z')))
+            k++;
+        if (k == len)
+            return 1;
+    }
+    return 0;
+}
+
+static int
+append_slice(PyObject *list, const unsigned char *d, Py_ssize_t a, Py_ssize_t b)
+{
+    PyObject *part = PyBytes_FromStringAndSize((const char *)d + a, b - a);
+    if (part == NULL)
+        return -1;
+    int r = PyList_Append(list, part);
+    Py_DECREF(part);
+    return r;
+}
+
+/* finder._URL_AUTHORITIES.split(data): [text, authority, text, authority, …, text]. Each "://" preceded by a
+ * network scheme (any letter case; only the scheme's own letters are looked at, as the look-behinds do) is a match;
+ * the authority is the longest run of up to 300 authority characters after it; the search resumes after it. */
+static PyObject *
+split_authorities(PyObject *self, PyObject *arg)
+{
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    const unsigned char *d = view.buf;
+    Py_ssize_t n = view.len, pos = 0, text_start = 0;
+    PyObject *parts = PyList_New(0);
+    if (parts == NULL)
+        goto fail;
+    while (pos + 3 <= n) {
+        const unsigned char *hit = memmem(d + pos, (size_t)(n - pos), "://", 3);
+        if (hit == NULL)
+            break;
+        Py_ssize_t i = hit - d;
+        if (!scheme_before(d, i)) {
+            pos = i + 1;
+            continue;
+        }
+        Py_ssize_t a = i + 3, e = a, limit = a + MAX_AUTHORITY < n ? a + MAX_AUTHORITY : n;
+        while (e < limit && authority_byte[d[e]])
+            e++;
+        if (append_slice(parts, d, text_start, i) < 0 || append_slice(parts, d, a, e) < 0)
+            goto fail;
+        text_start = pos = e;
+    }
+    if (append_slice(parts, d, text_start, n) < 0)
+        goto fail;
+    PyBuffer_Release(&view);
+    return parts;
+fail:
+    Py_XDECREF(parts);
+    PyBuffer_Release(&view);
+    return NULL;
+}
+
+static PyObject *
+configure(PyObject *self, PyObject *args)
+{
+    PyObject *t, *nr, *w, *x, *nc, *rt, *bt, *wt, *rr, *pr, *te, *u, *bh, *rd;
+    if (!PyArg_ParseTuple(args, "O!O!O!O!O!O!O!O!O!O!O!OOO:configure", &PyFrozenSet_Type, &t, &PyFrozenSet_Type, &nr,
+                          &PyFrozenSet_Type, &w, &PyFrozenSet_Type, &x, &PyFrozenSet_Type, &nc, &PyFrozenSet_Type, &rt,
+                          &PyFrozenSet_Type, &bt, &PyFrozenSet_Type, &wt, &PyFrozenSet_Type, &rr, &PyFrozenSet_Type,
+                          &pr, &PyFrozenSet_Type, &te, &u, &bh, &rd))
+        return NULL;
+    PyObject **slots[] = {&tails, &not_rules, &wildcards, &exceptions, &never_contacted, &reserved_tlds, &bare_tlds,
+                          &weak_bare_tlds, &reverse_roots, &property_roots, &translated_examples, &py_url_host,
+                          &py_bare_host, &py_registrable};
+    PyObject *values[] = {t, nr, w, x, nc, rt, bt, wt, rr, pr, te, u, bh, rd};
+    for (size_t k = 0; k < sizeof slots / sizeof *slots; k++)
+        Py_XSETREF(*slots[k], Py_NewRef(values[k]));
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef methods[] = {
+    {"configure", configure, METH_VARARGS,
+     "configure(tails, not_rules, wildcards, exceptions, never_contacted, reserved_tlds, bare_tlds, weak_bare_tlds,"
+     " reverse_dns_roots, system_property_roots, translated_examples, url_host, bare_host, registrable_domain)"},
+    {"url_host", url_host, METH_O, "domains.url_host"},
+    {"bare_host", bare_host, METH_O, "domains.bare_host"},
+    {"registrable_domain", registrable_domain, METH_O, "suffixes.registrable_domain"},
+    {"split_authorities", split_authorities, METH_O, "finder._URL_AUTHORITIES.split"},
+    {NULL, NULL, 0, NULL}};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "gate.extract.network._hostcore",
+                                    "The network scanner's per-candidate work in C (see the source's comment).", -1,
+                                    methods, NULL, NULL, NULL, NULL};
+
+PyMODINIT_FUNC
+PyInit__hostcore(void)
+{
+    const char *allowed = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-_~%!$&'()*+,;=:@[]";
+    for (const char *c = allowed; *c; c++)
+        authority_byte[(unsigned char)*c] = 1;
+    return PyModule_Create(&module);
+}
