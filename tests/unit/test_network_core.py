@@ -109,3 +109,33 @@ def test_bad_input_is_a_type_error_not_a_crash(configured):
         configured.split_authorities("http://a.cn")
     assert configured.url_host("\0" * 10_000) is None
     assert re.fullmatch(r"[a-z.]+", configured.url_host("A" * 60 + ".cn") or "")
+
+
+URL_PIECES = [b"https://", b"HTTP://", b"http://", b"wss://", b"ftp://", b"\"", b"'", b"=", b"href=\"", b"<a href='",
+              b"\0", b"\n", b"\r", b"\t", b" ", b"# ", b"api.example.cn", b"cdn.qq.com", b":8080", b"/auth/x",
+              b"/license", b".xsd", b"/a?b=c", b"DOCTYPE ", b"xmlns=", b"namespace", b"\xe4\xb8\xad", b"\xff", b"\x0b",
+              b"\x1c", b"`", b"<", b"\\", b"see ", b"x" * 90, b"key", b"ab+c.d-e", b"1.2.3.4", b"[::1]", b"user@"]
+
+
+def _authorities_found(kind: str, data: bytes, prefix_len: int, markup: bool, comments: bool) -> tuple:
+    core.select(kind)
+    findings = finder.Findings(markup_links=markup, hash_comments=comments)
+    rest = finder._take_url_authorities(data, findings, {}, prefix_len)
+    return rest, sorted(findings.hosts), sorted(findings.ips), findings.evidence
+
+
+def test_url_judgement_agrees_on_random_regions():
+    """``_note_url``'s fast paths in C against the Python: the same evidence (kind, excerpt, reference) per value."""
+    rng = random.Random(1228)
+    try:
+        for _ in range(10_000):
+            pieces = [rng.choice(URL_PIECES) for _ in range(rng.randint(0, 6))]  # the text before a URL
+            pieces += [rng.choice((b"https", b"Http", b"wss", b"ftp", b"rtsp", b"x")), b"://",
+                       rng.choice((b"api.example.cn", b"a.qq.com", b"u@b.cn:80", b"1.2.3.4", b"[::1]:8", b"x"))]
+            pieces += [rng.choice(URL_PIECES) for _ in range(rng.randint(0, 8))]  # the path and what follows
+            data = b"".join(pieces)
+            prefix_len, markup, comments = rng.choice((0, 0, 1, 2)), rng.random() < 0.3, rng.random() < 0.1
+            compiled_found = _authorities_found("compiled", data, prefix_len, markup, comments)
+            assert compiled_found == _authorities_found("python", data, prefix_len, markup, comments), data
+    finally:
+        core.select("compiled")

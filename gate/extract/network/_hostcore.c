@@ -334,6 +334,202 @@ fail:
     return NULL;
 }
 
+/* The fast paths of finder._note_url, which judges one URL of a split region for its evidence. The patterns are
+ * finder's (URL_NEEDS_JUDGING, _PATH_HINTS_LOWER, _CONTEXT_WORDS_LOWER), handed over by ``configure_urls`` and run
+ * by the regex engine as before; what moves to C is the slicing, case folding and text building around them. */
+static PyObject *needs_judging, *path_hints_lower, *context_words_lower;
+
+#define EXCERPT_SIDE 80
+#define MAX_SCHEME 16
+
+static int is_scheme_byte(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '.' ||
+           c == '-';
+}
+
+static int is_ascii(const unsigned char *p, Py_ssize_t n)
+{
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (p[i] & 0x80)
+            return 0;
+    return 1;
+}
+
+/* pattern.search(bytes(p[0:n])) is not None; -1 on error. */
+static int
+searches(PyObject *pattern, const unsigned char *p, Py_ssize_t n)
+{
+    PyObject *text = PyBytes_FromStringAndSize((const char *)p, n);
+    if (text == NULL)
+        return -1;
+    PyObject *match = PyObject_CallMethod(pattern, "search", "O", text);
+    Py_DECREF(text);
+    if (match == NULL)
+        return -1;
+    int found = match != Py_None;
+    Py_DECREF(match);
+    return found;
+}
+
+/* tail + "://" + rest as str, ASCII only: strip()ped, and with \r and \t made spaces when ``text_of`` (finder.text_of
+ * on ASCII) rather than a plain ``.strip()``. */
+static PyObject *
+excerpt(const unsigned char *tail, Py_ssize_t tn, const unsigned char *rest, Py_ssize_t rn, int text_of)
+{
+    Py_ssize_t n = tn + 3 + rn;
+    PyObject *out = PyUnicode_New(n, 127);
+    if (out == NULL)
+        return NULL;
+    unsigned char *o = PyUnicode_1BYTE_DATA(out);
+    memcpy(o, tail, (size_t)tn);
+    memcpy(o + tn, "://", 3);
+    memcpy(o + tn + 3, rest, (size_t)rn);
+    Py_ssize_t a = 0, b = n;
+    while (a < b && Py_UNICODE_ISSPACE((Py_UCS4)o[a]))
+        a++;
+    while (b > a && Py_UNICODE_ISSPACE((Py_UCS4)o[b - 1]))
+        b--;
+    if (text_of)
+        for (Py_ssize_t i = a; i < b; i++)
+            if (o[i] == '\r' || o[i] == '\t')
+                o[i] = ' ';
+    if (a == 0 && b == n)
+        return out;
+    PyObject *cut = PyUnicode_Substring(out, a, b);
+    Py_DECREF(out);
+    return cut;
+}
+
+/* judge_url(left, authority, right, prefix_len, first, markup_links) -> ("url" | "url_in_text", excerpt) when the
+ * URL is a contact candidate by one of _note_url's two fast paths (a string that is just a URL; a URL right after
+ * a quote or "="), else None: the caller then runs _note_url's Python, which decides every other case. */
+static PyObject *
+judge_url(PyObject *self, PyObject *args)
+{
+    Py_buffer left, authority, right;
+    Py_ssize_t prefix_len;
+    int first, markup_links;
+    if (needs_judging == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "_hostcore.configure_urls() has not been called");
+        return NULL;
+    }
+    if (!PyArg_ParseTuple(args, "y*y*y*npp:judge_url", &left, &authority, &right, &prefix_len, &first,
+                          &markup_links))
+        return NULL;
+    PyObject *result = NULL;
+    unsigned char *rest = NULL;
+    const unsigned char *l = left.buf;
+    /* tail: the text before "://" back to a NUL or line end, at most 2 * EXCERPT_SIDE bytes */
+    Py_ssize_t t0 = left.len > 2 * EXCERPT_SIDE ? left.len - 2 * EXCERPT_SIDE : 0, nul = -1, newline = -1;
+    for (Py_ssize_t i = left.len - 1; i >= t0 && (nul < 0 || newline < 0); i--) {
+        if (l[i] == 0 && nul < 0)
+            nul = i - t0;
+        else if (l[i] == '\n' && newline < 0)
+            newline = i - t0;
+    }
+    Py_ssize_t ts = t0 + (nul > newline ? nul : newline) + 1;
+    if (prefix_len > 0 && (nul > newline || (nul < 0 && newline < 0 && t0 == 0 && first)))
+        ts = ts + prefix_len < left.len ? ts + prefix_len : left.len;  /* a pooled string's length prefix */
+    const unsigned char *tail = l + ts;
+    Py_ssize_t tn = left.len - ts;
+    if (markup_links && tn >= 4 && memmem(tail, (size_t)tn, "href", 4) != NULL)
+        goto slow;  /* <a href=…> in a string table: a link in text, judged in Python */
+    /* rest: the authority and what follows it on the line, at most EXCERPT_SIDE bytes */
+    const unsigned char *r = right.buf;
+    Py_ssize_t head = 0;
+    while (head < right.len && head < EXCERPT_SIDE && r[head] != 0 && r[head] != '\n')
+        head++;
+    Py_ssize_t rn = authority.len + head;
+    rest = PyMem_Malloc((size_t)(rn ? rn : 1));
+    if (rest == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    memcpy(rest, authority.buf, (size_t)authority.len);
+    memcpy(rest + authority.len, r, (size_t)head);
+    if (!is_ascii(rest, rn) || !is_ascii(tail, tn))
+        goto slow;
+    int scheme_only = tn >= 1 && tn <= MAX_SCHEME && ((tail[0] | 0x20) >= 'a' && (tail[0] | 0x20) <= 'z');
+    for (Py_ssize_t i = 1; scheme_only && i < tn; i++)
+        scheme_only = is_scheme_byte(tail[i]);
+    if (scheme_only && !(tn == 4 && (tail[0] | 0x20) == 'h' && (tail[1] | 0x20) == 't' && (tail[2] | 0x20) == 't' &&
+                         (tail[3] | 0x20) == 'p')) {
+        int judging = searches(needs_judging, rest, rn);
+        if (judging < 0)
+            goto done;
+        if (!judging) {
+            PyObject *text = excerpt(tail, tn, rest, rn, 1);
+            if (text != NULL)
+                result = Py_BuildValue("(sN)", "url", text);
+            goto done;
+        }
+    }
+    /* a quote or "=" right before the scheme (finder._QUOTED_SCHEME): the scheme is the run of scheme bytes that
+     * ends the tail, 1 to 16 long, and the byte before it is the quote */
+    Py_ssize_t run = 0;
+    while (run < tn && is_scheme_byte(tail[tn - 1 - run]))
+        run++;
+    if (run < 1 || run > MAX_SCHEME || run == tn)
+        goto slow;
+    unsigned char quote = tail[tn - 1 - run];
+    if (quote != '"' && quote != '\'' && quote != '=')
+        goto slow;
+    const unsigned char *scheme = tail + tn - run;
+    if (run == 4 && (scheme[0] | 0x20) == 'h' && (scheme[1] | 0x20) == 't' && (scheme[2] | 0x20) == 't' &&
+        (scheme[3] | 0x20) == 'p')
+        goto slow;  /* plain http: the identifier rules of url_reference apply */
+    /* url: rest up to white space, a quote, <, >, ` or a backslash (finder._URL_BODY), lowercased */
+    unsigned char lowered[2 * EXCERPT_SIDE + 400];
+    Py_ssize_t un = 0;
+    while (un < rn && !(rest[un] == ' ' || (rest[un] >= '\t' && rest[un] <= '\r') || rest[un] == '"' ||
+                        rest[un] == '\'' || rest[un] == '<' || rest[un] == '>' || rest[un] == '`' || rest[un] == '\\'))
+        un++;
+    if (un > (Py_ssize_t)sizeof lowered || tn - run - 1 > (Py_ssize_t)sizeof lowered)
+        goto slow;
+    for (Py_ssize_t i = 0; i < un; i++)
+        lowered[i] = (rest[i] >= 'A' && rest[i] <= 'Z') ? rest[i] + 32 : rest[i];
+    int hint = searches(path_hints_lower, lowered, un);
+    if (hint != 0) {
+        if (hint > 0)
+            goto slow;
+        goto done;
+    }
+    Py_ssize_t before = tn - run - 1;
+    for (Py_ssize_t i = 0; i < before; i++)
+        lowered[i] = (tail[i] >= 'A' && tail[i] <= 'Z') ? tail[i] + 32 : tail[i];
+    int words = searches(context_words_lower, lowered, before);
+    if (words != 0) {
+        if (words > 0)
+            goto slow;
+        goto done;
+    }
+    PyObject *text = excerpt(tail, tn, rest, rn, 0);
+    if (text != NULL)
+        result = Py_BuildValue("(sN)", "url_in_text", text);
+    goto done;
+slow:
+    result = Py_NewRef(Py_None);
+done:
+    PyMem_Free(rest);
+    PyBuffer_Release(&left);
+    PyBuffer_Release(&authority);
+    PyBuffer_Release(&right);
+    return result;
+}
+
+static PyObject *
+configure_urls(PyObject *self, PyObject *args)
+{
+    PyObject *nj, *ph, *cw;
+    if (!PyArg_ParseTuple(args, "OOO:configure_urls", &nj, &ph, &cw))
+        return NULL;
+    Py_XSETREF(needs_judging, Py_NewRef(nj));
+    Py_XSETREF(path_hints_lower, Py_NewRef(ph));
+    Py_XSETREF(context_words_lower, Py_NewRef(cw));
+    Py_RETURN_NONE;
+}
+
 static PyObject *
 configure(PyObject *self, PyObject *args)
 {
@@ -360,6 +556,9 @@ static PyMethodDef methods[] = {
     {"bare_host", bare_host, METH_O, "domains.bare_host"},
     {"registrable_domain", registrable_domain, METH_O, "suffixes.registrable_domain"},
     {"split_authorities", split_authorities, METH_O, "finder._URL_AUTHORITIES.split"},
+    {"configure_urls", configure_urls, METH_VARARGS, "configure_urls(url_needs_judging, path_hints_lower, "
+     "context_words_lower)"},
+    {"judge_url", judge_url, METH_VARARGS, "the fast paths of finder._note_url"},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "gate.extract.network._hostcore",

@@ -264,16 +264,19 @@ _SETTLED_STRINGS = object()
 
 
 _split_authorities: Callable[[bytes], list[bytes]] = _URL_AUTHORITIES.split
+# The fast paths of ``_note_url`` in C: (how, excerpt) of a contact candidate, or None for the Python below.
+_judge_url: Callable[[bytes, bytes, bytes, int, bool, bool], tuple[str, str] | None] | None = None
 
 
 def _bind() -> None:
-    """``_URL_AUTHORITIES.split`` or its compiled twin (``core``): the same list, a memchr-speed search in C."""
-    global _split_authorities
+    """``_URL_AUTHORITIES.split`` and ``_note_url``'s fast paths, or their compiled twins (``core``)."""
+    global _split_authorities, _judge_url
     compiled = core.compiled_core
     if core.active() == "compiled" and compiled is not None:
-        _split_authorities = compiled.split_authorities
+        compiled.configure_urls(URL_NEEDS_JUDGING, _PATH_HINTS_LOWER, _CONTEXT_WORDS_LOWER)
+        _split_authorities, _judge_url = compiled.split_authorities, compiled.judge_url
     else:
-        _split_authorities = _URL_AUTHORITIES.split
+        _split_authorities, _judge_url = _URL_AUTHORITIES.split, None
 
 
 core.on_select(_bind)
@@ -355,6 +358,12 @@ def _authority_values(authority: bytes) -> tuple[tuple[str, ...], tuple[str, ...
 def _note_url(parts: list[bytes], k: int, values: tuple[str, ...], findings: Findings, prefix_len: int) -> bool:
     """Judge the ``k``-th URL of a split region and note it for ``values``; True when it is a contact candidate."""
     left, right = parts[2 * k], parts[2 * k + 2]
+    if _judge_url is not None and not findings.hash_comments:
+        judged = _judge_url(left, parts[2 * k + 1], right, prefix_len, k == 0, findings.markup_links)
+        if judged is not None:
+            for value in values:
+                findings.note(value, judged[0], judged[1], None)
+            return True
     tail = left[-EXCERPT_SIDE * 2:]
     nul, newline = tail.rfind(b"\0"), tail.rfind(b"\n")
     tail = tail[max(nul, newline) + 1:]
