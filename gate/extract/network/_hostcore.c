@@ -337,7 +337,7 @@ fail:
 /* The fast paths of finder._note_url, which judges one URL of a split region for its evidence. The patterns are
  * finder's (URL_NEEDS_JUDGING, _PATH_HINTS_LOWER, _CONTEXT_WORDS_LOWER), handed over by ``configure_urls`` and run
  * by the regex engine as before; what moves to C is the slicing, case folding and text building around them. */
-static PyObject *needs_judging, *path_hints_lower, *context_words_lower;
+static PyObject *needs_judging, *path_hints_lower, *context_words_lower;  /* their bound search methods */
 
 #define EXCERPT_SIDE 80
 #define MAX_SCHEME 16
@@ -356,14 +356,14 @@ static int is_ascii(const unsigned char *p, Py_ssize_t n)
     return 1;
 }
 
-/* pattern.search(bytes(p[0:n])) is not None; -1 on error. */
+/* search(bytes(p[0:n])) is not None, ``search`` a pattern's bound method; -1 on error. */
 static int
-searches(PyObject *pattern, const unsigned char *p, Py_ssize_t n)
+searches(PyObject *search, const unsigned char *p, Py_ssize_t n)
 {
     PyObject *text = PyBytes_FromStringAndSize((const char *)p, n);
     if (text == NULL)
         return -1;
-    PyObject *match = PyObject_CallMethod(pattern, "search", "O", text);
+    PyObject *match = PyObject_CallOneArg(search, text);
     Py_DECREF(text);
     if (match == NULL)
         return -1;
@@ -524,9 +524,16 @@ configure_urls(PyObject *self, PyObject *args)
     PyObject *nj, *ph, *cw;
     if (!PyArg_ParseTuple(args, "OOO:configure_urls", &nj, &ph, &cw))
         return NULL;
-    Py_XSETREF(needs_judging, Py_NewRef(nj));
-    Py_XSETREF(path_hints_lower, Py_NewRef(ph));
-    Py_XSETREF(context_words_lower, Py_NewRef(cw));
+    PyObject *searches[] = {PyObject_GetAttrString(nj, "search"), PyObject_GetAttrString(ph, "search"),
+                            PyObject_GetAttrString(cw, "search")};
+    if (searches[0] == NULL || searches[1] == NULL || searches[2] == NULL) {
+        for (int k = 0; k < 3; k++)
+            Py_XDECREF(searches[k]);
+        return NULL;
+    }
+    Py_XSETREF(needs_judging, searches[0]);  /* bound methods: no attribute look-up per URL */
+    Py_XSETREF(path_hints_lower, searches[1]);
+    Py_XSETREF(context_words_lower, searches[2]);
     Py_RETURN_NONE;
 }
 
