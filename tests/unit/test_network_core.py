@@ -139,3 +139,21 @@ def test_url_judgement_agrees_on_random_regions():
             assert compiled_found == _authorities_found("python", data, prefix_len, markup, comments), data
     finally:
         core.select("compiled")
+
+
+def test_const_string_sites_agree():
+    """dex_flow's load-site search in C against the Python (literal searches for a few indices, a regex for more),
+    on bytes dense with both opcodes, at odd and even bounds."""
+    from gate.extract.network import dex_flow
+
+    rng = random.Random(26)
+    assert compiled is not None
+    for _ in range(400):
+        data = bytes(rng.choice((0x1A, 0x1B, 0, 1, 2, 0xFF, rng.randrange(256))) for _ in range(rng.randint(0, 600)))
+        wanted = {rng.choice((0, 1, 2, 0x1A, 0x1B1A, 0x1A1A, 0xFF, 0x10000, 0x1A001A1B, rng.randrange(1 << 17)))
+                  for _ in range(rng.choice((1, 3, 24, 25, 60)))}
+        lo, hi = rng.randint(0, 20), len(data) - rng.randint(0, 20)
+        for overlapping in (True, False):
+            if overlapping == (len(wanted) <= dex_flow.FEW_STRINGS):
+                assert (compiled.load_sites(data, wanted, lo, hi, overlapping)
+                        == dex_flow.python_load_sites(data, wanted, lo, hi)), (data, wanted, lo, hi)

@@ -12,6 +12,8 @@
 #define _GNU_SOURCE  /* memmem */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define MAX_HOST_LENGTH 253
@@ -518,6 +520,111 @@ done:
     return result;
 }
 
+/* dex_flow._load_sites: offsets of the const-string (0x1a, u16 index) and const-string/jumbo (0x1b, u32 index)
+ * instructions at even offsets of data[lo:hi] whose string index is wanted. One pass over the code section instead
+ * of a literal search per wanted index (or a regex alternation of them). ``overlapping`` picks which of the two
+ * Python searches is reproduced: every even offset (the literal searches), or the leftmost non-overlapping matches
+ * at any offset of which the even ones are kept (the regex's finditer). */
+static int
+cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+typedef struct {
+    unsigned char low16[8192];  /* bit i: some wanted index has low 16 bits i (and for size 2: is i) */
+    unsigned char small[8192];  /* bit i: index i < 65536 is wanted */
+    uint32_t *all;
+    Py_ssize_t count;
+} Wanted;
+
+static int
+wanted_has(const Wanted *w, uint32_t index, int size)
+{
+    if (size == 2)
+        return (w->small[index >> 3] >> (index & 7)) & 1;
+    uint32_t low = index & 0xFFFF;
+    if (!((w->low16[low >> 3] >> (low & 7)) & 1))
+        return 0;
+    return bsearch(&index, w->all, (size_t)w->count, sizeof(uint32_t), cmp_u32) != NULL;
+}
+
+static int
+match_at(const unsigned char *d, Py_ssize_t pos, Py_ssize_t hi, const Wanted *w)
+{
+    if (d[pos] == 0x1A && pos + 4 <= hi)
+        return wanted_has(w, (uint32_t)d[pos + 2] | (uint32_t)d[pos + 3] << 8, 2) ? 4 : 0;
+    if (d[pos] == 0x1B && pos + 6 <= hi)
+        return wanted_has(w, (uint32_t)d[pos + 2] | (uint32_t)d[pos + 3] << 8 | (uint32_t)d[pos + 4] << 16 |
+                                 (uint32_t)d[pos + 5] << 24, 4) ? 6 : 0;
+    return 0;
+}
+
+static PyObject *
+load_sites(PyObject *self, PyObject *args)
+{
+    Py_buffer view;
+    PyObject *wanted_set;
+    Py_ssize_t lo, hi;
+    int overlapping;
+    if (!PyArg_ParseTuple(args, "y*Onnp:load_sites", &view, &wanted_set, &lo, &hi, &overlapping))
+        return NULL;
+    PyObject *sites = NULL, *iter = NULL, *item;
+    Wanted *w = PyMem_Calloc(1, sizeof(Wanted));
+    Py_ssize_t size = PyObject_Size(wanted_set);
+    if (w == NULL || size < 0 || (w->all = PyMem_Malloc(sizeof(uint32_t) * (size_t)(size ? size : 1))) == NULL) {
+        if (size >= 0)
+            PyErr_NoMemory();
+        goto done;
+    }
+    if ((iter = PyObject_GetIter(wanted_set)) == NULL)
+        goto done;
+    while ((item = PyIter_Next(iter)) != NULL) {
+        unsigned long long index = PyLong_AsUnsignedLongLong(item);
+        Py_DECREF(item);
+        if (index == (unsigned long long)-1 && PyErr_Occurred())
+            goto done;
+        if (index > 0xFFFFFFFFull || w->count == size)
+            continue;  /* no instruction can load it */
+        w->all[w->count++] = (uint32_t)index;
+        w->low16[(index & 0xFFFF) >> 3] |= (unsigned char)(1 << (index & 7));
+        if (index < 0x10000)
+            w->small[index >> 3] |= (unsigned char)(1 << (index & 7));
+    }
+    if (PyErr_Occurred())
+        goto done;
+    qsort(w->all, (size_t)w->count, sizeof(uint32_t), cmp_u32);
+    const unsigned char *d = view.buf;
+    if (lo < 0)
+        lo = 0;
+    if (hi > view.len)
+        hi = view.len;
+    if ((sites = PyList_New(0)) == NULL)
+        goto done;
+    Py_ssize_t pos = overlapping ? lo + (lo & 1) : lo;
+    while (pos < hi) {
+        int len = match_at(d, pos, hi, w);
+        if (len && !(pos & 1)) {
+            PyObject *at = PyLong_FromSsize_t(pos);
+            if (at == NULL || PyList_Append(sites, at) < 0) {
+                Py_XDECREF(at);
+                Py_CLEAR(sites);
+                goto done;
+            }
+            Py_DECREF(at);
+        }
+        pos += overlapping ? 2 : (len ? len : 1);
+    }
+done:
+    Py_XDECREF(iter);
+    if (w != NULL)
+        PyMem_Free(w->all);
+    PyMem_Free(w);
+    PyBuffer_Release(&view);
+    return sites;
+}
+
 static PyObject *
 configure_urls(PyObject *self, PyObject *args)
 {
@@ -566,6 +673,7 @@ static PyMethodDef methods[] = {
     {"configure_urls", configure_urls, METH_VARARGS, "configure_urls(url_needs_judging, path_hints_lower, "
      "context_words_lower)"},
     {"judge_url", judge_url, METH_VARARGS, "the fast paths of finder._note_url"},
+    {"load_sites", load_sites, METH_VARARGS, "load_sites(data, wanted, lo, hi, overlapping): dex_flow._load_sites"},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "gate.extract.network._hostcore",
