@@ -157,3 +157,29 @@ def test_const_string_sites_agree():
             if overlapping == (len(wanted) <= dex_flow.FEW_STRINGS):
                 assert (compiled.load_sites(data, wanted, lo, hi, overlapping)
                         == dex_flow.python_load_sites(data, wanted, lo, hi)), (data, wanted, lo, hi)
+
+
+AUTHORITY_PIECES = [b"api.example.cn", b"A.QQ.com", b"u", b"@", b":", b"8080", b".", b"..", b"[", b"]", b"::1",
+                    b"1.2.3.4", b"10.0.0.1", b"1234.1.1.1", b"a", b"-", b"_", b"%", b"co.uk", b"x" * 70, b"localhost",
+                    b"example.com", b"*", b"!", b"~"]
+
+
+def test_authorities_resolved_alike():
+    """``resolve_authorities`` (C) against ``_authority_values`` (Python) on crafted URL authorities."""
+    rng = random.Random(300)
+    authorities = {b"".join(rng.choice(AUTHORITY_PIECES) for _ in range(rng.randint(0, 6))) for _ in range(20_000)}
+    authorities |= {b"", b"a" * 300, b"u:p@1.2.3.4:80", b"[2001:db8::1]:443", b"API.Example.CN.:443", b"@a.cn"}
+    core.select("compiled")
+    domains.configure_compiled()
+    hosts_of: dict = {}
+    ips_of: dict = {}
+    assert compiled is not None
+    compiled.resolve_authorities(authorities, hosts_of, ips_of, finder._authority_values)
+    assert hosts_of.keys() == authorities
+    try:
+        core.select("python")  # the Python side entirely: url_host by the oracle
+        expected = {a: finder._authority_values(a) for a in authorities}
+    finally:
+        core.select("compiled")
+    assert hosts_of == {a: hosts for a, (hosts, _ips) in expected.items()}
+    assert ips_of == {a: ips for a, (_hosts, ips) in expected.items() if ips}

@@ -625,6 +625,109 @@ done:
     return sites;
 }
 
+/* finder._DOTTED_QUAD.match: four runs of 1-3 digits joined by dots, and nothing else. */
+static int
+dotted_quad(const unsigned char *h, Py_ssize_t n)
+{
+    Py_ssize_t i = 0;
+    for (int group = 0; group < 4; group++) {
+        Py_ssize_t digits = 0;
+        while (i < n && h[i] >= '0' && h[i] <= '9' && digits < 3) {
+            i++;
+            digits++;
+        }
+        if (!digits)
+            return 0;
+        if (group < 3) {
+            if (i >= n || h[i] != '.')
+                return 0;
+            i++;
+        }
+    }
+    return i == n;
+}
+
+/* resolve_authorities(authorities, hosts_of, ips_of, fallback): finder._authority_values for each new URL
+ * authority, stored as finder keeps them (hosts_of[a] = (host,) or (); ips_of[a] only when an IP is found). A host
+ * name, with or without a user and a port, is validated here; IP literals, bracketed IPv6 and anything unusual go
+ * to ``fallback`` (finder._authority_values, whose Python decides them). */
+static PyObject *
+resolve_authorities(PyObject *self, PyObject *args)
+{
+    PyObject *authorities, *hosts_of, *ips_of, *fallback;
+    if (!configured())
+        return NULL;
+    if (!PyArg_ParseTuple(args, "OO!O!O:resolve_authorities", &authorities, &PyDict_Type, &hosts_of, &PyDict_Type,
+                          &ips_of, &fallback))
+        return NULL;
+    PyObject *iter = PyObject_GetIter(authorities), *authority;
+    if (iter == NULL)
+        return NULL;
+    PyObject *empty = PyTuple_New(0);
+    char buf[MAX_AUTHORITY + 8];
+    while (empty != NULL && (authority = PyIter_Next(iter)) != NULL) {
+        PyObject *hosts = NULL;
+        if (PyBytes_Check(authority) && PyBytes_GET_SIZE(authority) <= MAX_AUTHORITY) {
+            const unsigned char *a = (const unsigned char *)PyBytes_AS_STRING(authority);
+            Py_ssize_t n = PyBytes_GET_SIZE(authority), at = -1;
+            for (Py_ssize_t i = n - 1; i >= 0; i--)
+                if (a[i] == '@') { at = i; break; }
+            const unsigned char *h = a + at + 1;  /* after the user */
+            Py_ssize_t hn = 0, after = n - at - 1;
+            while (hn < after && h[hn] != ':')
+                hn++;
+            Py_ssize_t trimmed = hn;
+            while (trimmed > 0 && h[trimmed - 1] == '.')
+                trimmed--;
+            if (trimmed && is_ascii(h, trimmed) && !(after && h[0] == '[') && !dotted_quad(h, trimmed)) {
+                Py_ssize_t m;
+                int r = url_host_ascii((const char *)h, trimmed, buf, &m);
+                if (r < 0)
+                    goto fail_item;
+                if (r == 0)
+                    hosts = Py_NewRef(empty);
+                else {
+                    PyObject *name = PyUnicode_FromStringAndSize(buf, m);
+                    hosts = name ? PyTuple_Pack(1, name) : NULL;
+                    Py_XDECREF(name);
+                    if (hosts == NULL)
+                        goto fail_item;
+                }
+            }
+        }
+        if (hosts == NULL) {  /* the Python decides: (hosts, ips) */
+            PyObject *pair = PyObject_CallOneArg(fallback, authority);
+            if (pair == NULL)
+                goto fail_item;
+            if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2) {
+                Py_DECREF(pair);
+                PyErr_SetString(PyExc_TypeError, "fallback must return (hosts, ips)");
+                goto fail_item;
+            }
+            hosts = Py_NewRef(PyTuple_GET_ITEM(pair, 0));
+            PyObject *ips = PyTuple_GET_ITEM(pair, 1);
+            int bad = PyObject_IsTrue(ips) && PyDict_SetItem(ips_of, authority, ips) < 0;
+            Py_DECREF(pair);
+            if (bad)
+                goto fail_item;
+        }
+        if (PyDict_SetItem(hosts_of, authority, hosts) < 0)
+            goto fail_item;
+        Py_DECREF(hosts);
+        Py_DECREF(authority);
+        continue;
+    fail_item:
+        Py_XDECREF(hosts);
+        Py_DECREF(authority);
+        break;
+    }
+    Py_DECREF(iter);
+    Py_XDECREF(empty);
+    if (PyErr_Occurred())
+        return NULL;
+    Py_RETURN_NONE;
+}
+
 static PyObject *
 configure_urls(PyObject *self, PyObject *args)
 {
@@ -673,6 +776,8 @@ static PyMethodDef methods[] = {
     {"configure_urls", configure_urls, METH_VARARGS, "configure_urls(url_needs_judging, path_hints_lower, "
      "context_words_lower)"},
     {"judge_url", judge_url, METH_VARARGS, "the fast paths of finder._note_url"},
+    {"resolve_authorities", resolve_authorities, METH_VARARGS,
+     "resolve_authorities(authorities, hosts_of, ips_of, fallback): finder._authority_values of each"},
     {"load_sites", load_sites, METH_VARARGS, "load_sites(data, wanted, lo, hi, overlapping): dex_flow._load_sites"},
     {NULL, NULL, 0, NULL}};
 

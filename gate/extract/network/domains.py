@@ -128,20 +128,25 @@ _bare_host: Lookup = python_bare_host
 _registrable: Lookup = suffixes.registrable_domain
 
 
+def configure_compiled() -> None:
+    """Hand the tables to the compiled core and bind its lookups; the public-suffix table is built here, so this
+    runs on the first lookup (as on the Python path), never at import."""
+    global _url_host, _bare_host, _registrable
+    compiled = core.compiled_core
+    assert compiled is not None  # core.select only picks "compiled" when it is built
+    wildcards, exceptions, not_rules, tails = suffixes.table()
+    compiled.configure(tails, not_rules, wildcards, exceptions, NEVER_CONTACTED, _RESERVED_TLDS, BARE_TLDS,
+                       WEAK_BARE_TLDS, REVERSE_DNS_ROOTS, SYSTEM_PROPERTY_ROOTS, TRANSLATED_EXAMPLES,
+                       python_url_host, python_bare_host, suffixes.registrable_domain)
+    _url_host, _bare_host, _registrable = compiled.url_host, compiled.bare_host, compiled.registrable_domain
+
+
 def _configured(name: str) -> Lookup:
-    """The compiled lookup ``name``, handed the tables on its first call: the public-suffix table is built on the
-    first lookup, as on the Python path, never at import."""
+    """The compiled lookup ``name``, configured on its first call."""
 
     def first_call(text: str) -> str | None:
-        global _url_host, _bare_host, _registrable
-        compiled = core.compiled_core
-        assert compiled is not None  # core.select only picks "compiled" when it is built
-        wildcards, exceptions, not_rules, tails = suffixes.table()
-        compiled.configure(tails, not_rules, wildcards, exceptions, NEVER_CONTACTED, _RESERVED_TLDS, BARE_TLDS,
-                           WEAK_BARE_TLDS, REVERSE_DNS_ROOTS, SYSTEM_PROPERTY_ROOTS, TRANSLATED_EXAMPLES,
-                           python_url_host, python_bare_host, suffixes.registrable_domain)
-        _url_host, _bare_host, _registrable = compiled.url_host, compiled.bare_host, compiled.registrable_domain
-        lookup: Lookup = getattr(compiled, name)
+        configure_compiled()
+        lookup: Lookup = getattr(core.compiled_core, name)
         return lookup(text)
 
     return first_call

@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 
 from gate.extract.network import core
 from gate.extract.network.addresses import bare_ipv6, ip_literal
-from gate.extract.network.domains import BARE_TLDS, MAX_HOST_LENGTH, REVERSE_DNS_ROOTS, bare_host, url_host
+from gate.extract.network.domains import (BARE_TLDS, MAX_HOST_LENGTH, REVERSE_DNS_ROOTS, bare_host,
+                                          configure_compiled, url_host)
 from gate.extract.network.references import (NAMESPACE_WORDS, PATH_HINT_SOURCE, SCHEMA_WORDS, URL_NEEDS_JUDGING,
                                              in_hash_comment, scheme_start, text_reference, url_reference)
 
@@ -268,15 +269,31 @@ _split_authorities: Callable[[bytes], list[bytes]] = _URL_AUTHORITIES.split
 _judge_url: Callable[[bytes, bytes, bytes, int, bool, bool], tuple[str, str] | None] | None = None
 
 
+# The loop of ``_authority_values`` over a region's new authorities, in C.
+_resolve_authorities: Callable[[set[bytes], dict, dict, Callable], None] | None = None
+
+
 def _bind() -> None:
-    """``_URL_AUTHORITIES.split`` and ``_note_url``'s fast paths, or their compiled twins (``core``)."""
-    global _split_authorities, _judge_url
+    """``_URL_AUTHORITIES.split``, the authority loop and ``_note_url``'s fast paths, or their compiled twins."""
+    global _split_authorities, _judge_url, _resolve_authorities
     compiled = core.compiled_core
     if core.active() == "compiled" and compiled is not None:
         compiled.configure_urls(URL_NEEDS_JUDGING, _PATH_HINTS_LOWER, _CONTEXT_WORDS_LOWER)
         _split_authorities, _judge_url = compiled.split_authorities, compiled.judge_url
+        _resolve_authorities = _configured_resolve
     else:
-        _split_authorities, _judge_url = _URL_AUTHORITIES.split, None
+        _split_authorities, _judge_url, _resolve_authorities = _URL_AUTHORITIES.split, None, None
+
+
+def _configured_resolve(authorities: set[bytes], hosts_of: dict, ips_of: dict, fallback: Callable) -> None:
+    """The compiled ``resolve_authorities``, once the host tables are handed to the core (``domains``: on the
+    first host lookup, which this makes)."""
+    global _resolve_authorities
+    configure_compiled()
+    compiled = core.compiled_core
+    assert compiled is not None
+    _resolve_authorities = compiled.resolve_authorities
+    compiled.resolve_authorities(authorities, hosts_of, ips_of, fallback)
 
 
 core.on_select(_bind)
@@ -301,11 +318,15 @@ def _take_url_authorities(data: bytes, findings: Findings, cache: dict, prefix_l
     settled = cache.setdefault(_SETTLED_AUTHORITIES, set())
     found_in = parts[1::2]
     distinct = set(found_in)
-    for authority in distinct - hosts_of.keys():
-        hosts, ips = _authority_values(authority)
-        hosts_of[authority] = hosts
-        if ips:
-            ips_of[authority] = ips
+    new = distinct - hosts_of.keys()
+    if new and _resolve_authorities is not None:  # the same loop in C, host names validated there (``core``)
+        _resolve_authorities(new, hosts_of, ips_of, _authority_values)
+    else:
+        for authority in new:
+            hosts, ips = _authority_values(authority)
+            hosts_of[authority] = hosts
+            if ips:
+                ips_of[authority] = ips
     findings.hosts.update(chain.from_iterable(map(hosts_of.__getitem__, distinct)))
     if ips_of:
         for authority in distinct & ips_of.keys():
