@@ -183,3 +183,22 @@ def test_authorities_resolved_alike():
         core.select("compiled")
     assert hosts_of == {a: hosts for a, (hosts, _ips) in expected.items()}
     assert ips_of == {a: ips for a, (_hosts, ips) in expected.items() if ips}
+
+
+ANCHOR_PIECES = [b".", b"..", b":", b"::", b"://", b":/", b"cn", b"com", b"co", b"comx", b"CN", b"c-n", b"_", b"1", b"12",
+                 b"123", b"1234", b"0.0.0", b"1.2.3", b"1.2.3.4", b"a", b"online", b"onlinex", b"top", b" ", b"\0",
+                 b"\xff", b"z" * 70, b"xn--fiqs8s", b"build.cc", b"-", b"9"]
+
+
+def test_anchor_search_agrees():
+    """``anchor_search`` (C) against the two anchor patterns' ``search``, from every position of random texts."""
+    rng = random.Random(1234)
+    core.select("compiled")
+    domains.configure_compiled()
+    assert compiled is not None
+    for _ in range(3_000):
+        data = b"".join(rng.choice(ANCHOR_PIECES) for _ in range(rng.randint(0, 25)))
+        for pos in range(0, len(data) + 2, max(1, len(data) // 8)):
+            for colon in (False, True):
+                assert compiled.anchor_search(data, pos, colon) == finder._python_anchor_search(data, pos, colon), \
+                    (data, pos, colon)

@@ -728,6 +728,108 @@ resolve_authorities(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* finder._DOT_ANCHORS.search(data, pos) and finder._COLON_ANCHORS.search(data, pos) as (start, end) or None.
+ *
+ * _DOT_ANCHORS is "\.(?:TLD(?![A-Za-z0-9_\-])|[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}(?![0-9]))" with TLD an alternation
+ * of the curated bare TLDs (lowercase letters). A TLD must be followed by no name character, so it is exactly the
+ * run of name characters after the dot; the digit groups likewise are whole runs of 1-3 digits (backtracking to a
+ * shorter run always leaves a digit where a dot or the end is required). _COLON_ANCHORS is ":(?://|:)". */
+static Py_ssize_t bare_tld_min = 1, bare_tld_max = 63;
+
+static int is_name_class(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+}
+
+static int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
+
+/* the end of a run of 1-3 digits at d[i:], or -1 */
+static Py_ssize_t
+digits_end(const unsigned char *d, Py_ssize_t i, Py_ssize_t n)
+{
+    Py_ssize_t j = i;
+    while (j < n && is_digit(d[j]))
+        j++;
+    return (j == i || j - i > 3) ? -1 : j;
+}
+
+/* 1 with *end set when the dot at d[p] is an anchor, 0 when not, -1 on error */
+static int
+dot_anchor_at(const unsigned char *d, Py_ssize_t p, Py_ssize_t n, Py_ssize_t *end)
+{
+    Py_ssize_t j = p + 1;
+    if (j < n && is_digit(d[j])) {
+        Py_ssize_t e1 = digits_end(d, j, n);
+        if (e1 < 0 || e1 >= n || d[e1] != '.')
+            return 0;
+        Py_ssize_t e2 = digits_end(d, e1 + 1, n);
+        if (e2 < 0 || e2 >= n || d[e2] != '.')
+            return 0;
+        Py_ssize_t e3 = digits_end(d, e2 + 1, n);
+        if (e3 < 0)
+            return 0;
+        *end = e3;
+        return 1;
+    }
+    while (j < n && is_name_class(d[j]))
+        j++;
+    Py_ssize_t len = j - p - 1;
+    if (len < bare_tld_min || len > bare_tld_max)
+        return 0;
+    for (Py_ssize_t k = p + 1; k < j; k++)
+        if (d[k] < 'a' || d[k] > 'z')
+            return 0;  /* the TLDs are lowercase letters: a digit, capital, "_" or "-" in the run rules it out */
+    int r = contains(bare_tlds, (const char *)d + p + 1, len);
+    if (r > 0)
+        *end = j;
+    return r;
+}
+
+static PyObject *
+anchor_search(PyObject *self, PyObject *args)
+{
+    Py_buffer view;
+    Py_ssize_t pos;
+    int colon;
+    if (!configured())
+        return NULL;
+    if (!PyArg_ParseTuple(args, "y*np:anchor_search", &view, &pos, &colon))
+        return NULL;
+    const unsigned char *d = view.buf;
+    Py_ssize_t n = view.len, end = 0;
+    PyObject *result = NULL;
+    if (pos < 0)
+        pos = 0;
+    while (pos < n) {
+        const unsigned char *hit = memchr(d + pos, colon ? ':' : '.', (size_t)(n - pos));
+        if (hit == NULL)
+            break;
+        Py_ssize_t p = hit - d;
+        int r;
+        if (colon) {
+            r = 0;
+            if (p + 2 < n && d[p + 1] == '/' && d[p + 2] == '/') {
+                r = 1;
+                end = p + 3;
+            } else if (p + 1 < n && d[p + 1] == ':') {
+                r = 1;
+                end = p + 2;
+            }
+        } else if ((r = dot_anchor_at(d, p, n, &end)) < 0) {
+            goto done;
+        }
+        if (r) {
+            result = Py_BuildValue("(nn)", p, end);
+            goto done;
+        }
+        pos = p + 1;
+    }
+    result = Py_NewRef(Py_None);
+done:
+    PyBuffer_Release(&view);
+    return result;
+}
+
 static PyObject *
 configure_urls(PyObject *self, PyObject *args)
 {
@@ -762,6 +864,22 @@ configure(PyObject *self, PyObject *args)
     PyObject *values[] = {t, nr, w, x, nc, rt, bt, wt, rr, pr, te, u, bh, rd};
     for (size_t k = 0; k < sizeof slots / sizeof *slots; k++)
         Py_XSETREF(*slots[k], Py_NewRef(values[k]));
+    /* the shortest and longest bare TLD: a run of another length after a dot is no anchor without a look-up */
+    Py_ssize_t lo = PY_SSIZE_T_MAX, hi = 0, len;
+    PyObject *iter = PyObject_GetIter(bare_tlds), *tld;
+    if (iter == NULL)
+        return NULL;
+    while ((tld = PyIter_Next(iter)) != NULL) {
+        len = PyUnicode_Check(tld) ? PyUnicode_GET_LENGTH(tld) : 0;
+        Py_DECREF(tld);
+        lo = len < lo ? len : lo;
+        hi = len > hi ? len : hi;
+    }
+    Py_DECREF(iter);
+    if (PyErr_Occurred())
+        return NULL;
+    bare_tld_min = lo == PY_SSIZE_T_MAX ? 1 : lo;
+    bare_tld_max = hi;
     Py_RETURN_NONE;
 }
 
@@ -778,6 +896,8 @@ static PyMethodDef methods[] = {
     {"judge_url", judge_url, METH_VARARGS, "the fast paths of finder._note_url"},
     {"resolve_authorities", resolve_authorities, METH_VARARGS,
      "resolve_authorities(authorities, hosts_of, ips_of, fallback): finder._authority_values of each"},
+    {"anchor_search", anchor_search, METH_VARARGS,
+     "anchor_search(data, pos, colon): finder._DOT_ANCHORS / _COLON_ANCHORS .search(data, pos).span() or None"},
     {"load_sites", load_sites, METH_VARARGS, "load_sites(data, wanted, lo, hi, overlapping): dex_flow._load_sites"},
     {NULL, NULL, 0, NULL}};
 

@@ -212,8 +212,8 @@ def scan_region(data: bytes, findings: Findings, start: int = 0, end: int | None
         # not even enumerated (a run of one anchor character costs one search and one judgement per token).
         if budget is not None:
             budget.spend()
-        i = anchor.start()
-        pos = max(i + 1, _at_anchor(data, i, anchor.end(), 0, len(data), prefix_len, findings))
+        i, j = anchor
+        pos = max(i + 1, _at_anchor(data, i, j, 0, len(data), prefix_len, findings))
 
 
 def _window(data: bytes, start: int, end: int | None) -> bytes:
@@ -222,37 +222,45 @@ def _window(data: bytes, start: int, end: int | None) -> bytes:
     return data if (start, end) == (0, len(data)) else data[start:end]
 
 
-class _AnchorCursor:
-    """The first anchor at or after a position. Both anchor patterns are iterated in one C-level pass each; when the
-    next anchor lies inside the token just judged (a dense run: ``::::``, ``.cn.cn.cn``), the search restarts past the
-    token instead of stepping through every anchor inside it, so each byte is searched about once."""
+def _python_anchor_search(data: bytes, pos: int, colon: bool) -> tuple[int, int] | None:
+    """The span of the first anchor at or after ``pos``: a ``::``/``://`` when ``colon``, else a dot anchor."""
+    found = (_COLON_ANCHORS if colon else _DOT_ANCHORS).search(data, pos)
+    return None if found is None else found.span()
 
-    __slots__ = ("data", "dots", "dot", "colons", "colon")
+
+# ``_python_anchor_search`` or its compiled twin (``core``): a memchr for the anchor byte, the TLD judged in C.
+_anchor_search: Callable[[bytes, int, bool], tuple[int, int] | None] = _python_anchor_search
+
+
+class _AnchorCursor:
+    """The first anchor at or after a position. Each anchor kind is searched onwards from its previous match (one
+    pass each); when the next anchor lies inside the token just judged (a dense run: ``::::``, ``.cn.cn.cn``), the
+    search restarts past the token instead of stepping through every anchor inside it, so each byte is searched
+    about once. Anchors are (start, end) spans."""
+
+    __slots__ = ("data", "dot", "colon", "search")
 
     def __init__(self, data: bytes) -> None:
         self.data = data
-        self.dots = _DOT_ANCHORS.finditer(data)
-        self.dot = next(self.dots, None)
-        self.colons = _COLON_ANCHORS.finditer(data) if b":" in data else iter(())
-        self.colon = next(self.colons, None)
+        self.search = search = _anchor_search
+        self.dot = search(data, 0, False)
+        self.colon = search(data, 0, True) if b":" in data else None
 
-    def next(self, pos: int):
+    def next(self, pos: int) -> tuple[int, int] | None:
         dot, colon = self.dot, self.colon
-        if dot is not None and dot.start() < pos:
-            dot = next(self.dots, None)
-            if dot is not None and dot.start() < pos:
-                self.dots = _DOT_ANCHORS.finditer(self.data, pos)
-                dot = next(self.dots, None)
+        if dot is not None and dot[0] < pos:
+            dot = self.search(self.data, dot[1], False)  # the next match after the previous one
+            if dot is not None and dot[0] < pos:
+                dot = self.search(self.data, pos, False)
             self.dot = dot
-        if colon is not None and colon.start() < pos:
-            colon = next(self.colons, None)
-            if colon is not None and colon.start() < pos:
-                self.colons = _COLON_ANCHORS.finditer(self.data, pos)
-                colon = next(self.colons, None)
+        if colon is not None and colon[0] < pos:
+            colon = self.search(self.data, colon[1], True)
+            if colon is not None and colon[0] < pos:
+                colon = self.search(self.data, pos, True)
             self.colon = colon
         if dot is None:
             return colon
-        if colon is None or dot.start() < colon.start():
+        if colon is None or dot[0] < colon[0]:
             return dot
         return colon
 
@@ -275,14 +283,26 @@ _resolve_authorities: Callable[[set[bytes], dict, dict, Callable], None] | None 
 
 def _bind() -> None:
     """``_URL_AUTHORITIES.split``, the authority loop and ``_note_url``'s fast paths, or their compiled twins."""
-    global _split_authorities, _judge_url, _resolve_authorities
+    global _split_authorities, _judge_url, _resolve_authorities, _anchor_search
     compiled = core.compiled_core
     if core.active() == "compiled" and compiled is not None:
         compiled.configure_urls(URL_NEEDS_JUDGING, _PATH_HINTS_LOWER, _CONTEXT_WORDS_LOWER)
         _split_authorities, _judge_url = compiled.split_authorities, compiled.judge_url
-        _resolve_authorities = _configured_resolve
+        _resolve_authorities, _anchor_search = _configured_resolve, _configured_anchor_search
     else:
         _split_authorities, _judge_url, _resolve_authorities = _URL_AUTHORITIES.split, None, None
+        _anchor_search = _python_anchor_search
+
+
+def _configured_anchor_search(data: bytes, pos: int, colon: bool) -> tuple[int, int] | None:
+    """The compiled ``anchor_search``, once the TLD table is handed to the core (``domains``)."""
+    global _anchor_search
+    compiled = core.compiled_core
+    assert compiled is not None
+    if _anchor_search is _configured_anchor_search:  # a cursor made before may call this again: configure once
+        configure_compiled()
+        _anchor_search = compiled.anchor_search
+    return compiled.anchor_search(data, pos, colon)
 
 
 def _configured_resolve(authorities: set[bytes], hosts_of: dict, ips_of: dict, fallback: Callable) -> None:
@@ -456,7 +476,7 @@ def scan_strings(data: bytes, findings: Findings, start: int = 0, end: int | Non
     pos = start
     next_anchor = _AnchorCursor(data).next
     while (anchor := next_anchor(pos)) is not None:  # from the end of the string analysed last
-        i = anchor.start()
+        i, j = anchor
         if budget is not None:
             budget.spend()
         first = rfind(b"\0", start, i) + 1 or start
@@ -465,7 +485,7 @@ def scan_strings(data: bytes, findings: Findings, start: int = 0, end: int | Non
             last = end
         if last - first > MAX_POOLED_STRING:
             # Not a string table after all (binary data between NULs): judge this anchor on its own.
-            pos = max(i + 1, _at_anchor(data, i, anchor.end(), start, end, 0, findings))
+            pos = max(i + 1, _at_anchor(data, i, j, start, end, 0, findings))
             continue
         if prefix_len:  # ``first`` follows a NUL or is the region's start: a length prefix is there
             first = min(first + prefix_len, i)
