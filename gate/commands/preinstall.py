@@ -87,9 +87,9 @@ def _registry(settings, filings_files):
 
 
 def _scan_images(targets, lookup, policy, exemptions, *, jobs, work_dir) -> dict:
+    from gate.db.tables import utcnow
     from gate.decide import decide
     from gate.exemptions import apply_exemptions, cited_exemption
-    from gate.db.tables import utcnow
     from gate.preinstall import report as reports
     from gate.preinstall import scan as scanning
     from gate.preinstall.sources import WorkSpace

@@ -28,18 +28,19 @@ from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from gate.config import Settings
-from gate.filings.importer import CHANGED, CREATED, UNCHANGED
-from gate.filings.records import Filing
-from gate.filings.validate import validate_record
-from gate.services.callbacks import deliver_due, queue_callback
-from gate.services.checks import FORMAT_PLATFORM, decide_facts
-from gate.progress import Progress
 from gate.db.audit import record_event
 from gate.db.checks import facts_from_dict, record_check
 from gate.db.filings import DatabaseRegistry, DatabaseSink
 from gate.db.service_tables import ApiClient, Listing, ServiceCheck
 from gate.db.sync_tables import FilingReevaluation, SyncCursor
-from gate.db.tables import Check, Filing as FilingRow, utcnow
+from gate.db.tables import Check, utcnow
+from gate.db.tables import Filing as FilingRow
+from gate.filings.importer import CHANGED, CREATED, UNCHANGED
+from gate.filings.records import Filing
+from gate.filings.validate import validate_record
+from gate.progress import Progress
+from gate.services.callbacks import deliver_due, queue_callback
+from gate.services.checks import FORMAT_PLATFORM, decide_facts
 from gate.sync.client import RegulatorClient
 
 LOGGER = logging.getLogger("gate.sync.filings")
@@ -88,7 +89,7 @@ def apply_page(conn: Connection, records: Sequence[dict]) -> dict:
     ``rejections`` each rejected record's licence and problems."""
     counts = {"records": len(records), CREATED: 0, CHANGED: 0, UNCHANGED: 0, "rejected": 0, "rejections": []}
     valid: list[Filing] = []
-    for number, raw in enumerate(records):
+    for raw in records:
         filing, problems = validate_record(raw) if isinstance(raw, dict) else (None, [])
         errors = [p for p in problems if p.severity == "error"]
         if filing is None or errors:

@@ -32,9 +32,9 @@ from urllib.parse import urlsplit
 import flask
 from markupsafe import Markup, escape
 
-from gate.errors import GateError
 from gate.api.service import service
 from gate.beijing_time import beijing, beijing_iso  # noqa: F401 (beijing_iso is kit's for the views)
+from gate.errors import GateError
 from gate.web import accounts, names
 
 SESSION_COOKIE = "gate_session"

@@ -11,8 +11,8 @@ import flask
 from markupsafe import Markup
 from sqlalchemy import or_, select
 
-from gate.beijing_time import BEIJING
 from gate.api.service import service
+from gate.beijing_time import BEIJING
 from gate.db.tables import AuditEvent
 from gate.web import kit, names, paging
 from gate.web.blueprint import blueprint
