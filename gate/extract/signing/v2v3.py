@@ -338,8 +338,8 @@ def _signed_data_targets_dev_release(signed_data: bytes | memoryview) -> bool:
     return False
 
 
-def verify_scheme(container: ApkContainer, signing_block: blk.SigningBlock | None, scheme: str, *, min_sdk: int, max_sdk: int,
-                  found: AbstractSet[int] = frozenset(), supported: AbstractSet[int] = frozenset(),
+def verify_scheme(container: ApkContainer, signing_block: blk.SigningBlock | None, scheme: str, *, min_sdk: int,
+                  max_sdk: int, found: AbstractSet[int] = frozenset(), supported: AbstractSet[int] = frozenset(),
                   rotation_min_sdk: int | None = None) -> SchemeResult | None:
     """Verify one scheme block over [min_sdk, max_sdk]; None when the APK has no such block (Android then falls
     back to an older scheme).
@@ -391,7 +391,8 @@ def verify_scheme(container: ApkContainer, signing_block: blk.SigningBlock | Non
     return result
 
 
-def _verify_content(container: ApkContainer, signing_block: blk.SigningBlock, result: SchemeResult, content_algs: set[str]) -> None:
+def _verify_content(container: ApkContainer, signing_block: blk.SigningBlock, result: SchemeResult,
+                    content_algs: set[str]) -> None:
     actual = blk.content_digests(container, signing_block, content_algs)
     for signer in result.signers:
         for alg_id, expected in signer.digests:
