@@ -85,8 +85,8 @@ PHASES = [
     ("receive: multipart, spool, SHA-256, HMAC", "gate.api.intake", "receive_package"),
     ("idempotency look-up", "gate.services.checks", "existing"),
     ("extract facts", "gate.services.checks", "extract"),
-    ("filings look-up + decide", "gate.services.checks", "decide_facts"),
-    ("store check + audit event", "gate.services.checks", "record_check"),
+    ("decide (the filings look-up is in rest)", "gate.services.decisions", "decide"),
+    ("store check + audit event", "gate.db.checks", "record_check"),
 ]
 
 
