@@ -65,6 +65,17 @@ class RecordedOutcome:
     gate_check_id: int | None
 
 
+class BatchRegistry:
+    """Filings already looked up for a batch (a preinstall list or image: 500 identifiers a query), by platform
+    and identifier, answering ``filings_for`` as a registry does."""
+
+    def __init__(self, found: dict[str, dict[str, list]]) -> None:
+        self.found = found
+
+    def filings_for(self, platform: str, identifier: str) -> list:
+        return self.found.get(platform, {}).get(identifier, [])
+
+
 def platform_of(facts: PackageFacts) -> str:
     """The platform a package's identity is filed under: its own (by its format), Android when nothing tells."""
     return facts.platform or PLATFORMS.get(facts.format or "", "android")
