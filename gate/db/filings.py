@@ -53,6 +53,11 @@ class DatabaseSink:
         # this import gave a new version (their old text is now a duplicate).
         self._known_seen: set[str] = set()
         self._rewritten: dict[str, str] = {}
+        # An import into an empty registry (``defer_indexes`` found none): every row the registry holds is this
+        # import's own, so what the per-batch look-ups would find is known here without asking (see ``_claims``).
+        self._fresh = False
+        self._claimed: set[int] = set()  # hash((platform, identifier)) of every active claim this import wrote
+        self._next_version_id: int | None = None  # SQLite: ids this transaction assigns itself (see _insert_versions)
         if conn.dialect.name == "sqlite":
             # A million-record import inserts into a dozen indexes; with SQLite's default 2 MB page cache most of
             # those inserts read their B-tree pages from disk again. This connection's cache, for this import on.
@@ -69,6 +74,7 @@ class DatabaseSink:
         Building an index once over sorted data costs a fraction of a million single-row index insertions."""
         if self.conn.execute(select(F.c.id).limit(1)).first() is not None:
             return
+        self._fresh = True
         if self.conn.dialect.name == "sqlite":
             dbapi = self.conn.connection.dbapi_connection
             if not dbapi.in_transaction:  # pysqlite runs DDL outside a transaction unless one is open
@@ -85,8 +91,14 @@ class DatabaseSink:
 
     def _claims(self, filings: Sequence[Filing]) -> dict[tuple[str, str], set[str]]:
         """Which licences actively claim each (platform, identifier) in this batch, per the current versions."""
-        identifiers = sorted({p.identifier for f in filings for p in f.platforms})
         claims: dict[tuple[str, str], set[str]] = {}
+        if self._fresh:
+            # Into an empty registry the stored claims are those this import wrote, all in ``_claimed``: ask only
+            # about identifiers one of them may hold (none, unless a file files a package twice).
+            identifiers = sorted({p.identifier for f in filings for p in f.platforms
+                                  if hash((p.platform, p.identifier)) in self._claimed})
+        else:
+            identifiers = sorted({p.identifier for f in filings for p in f.platforms})
         if not identifiers:
             return claims
         rows = self.conn.execute(
@@ -119,7 +131,9 @@ class DatabaseSink:
                     source_keys: Sequence[str | None] | None = None) -> list[str | list[FieldProblem]]:
         keys = source_keys if source_keys is not None else [None] * len(filings)
         full = [f for f in filings if not isinstance(f, KnownRecord)]
-        licences = [f.service_licence for f in full]
+        # Into an empty registry a stored licence is one this import wrote, which ``_seen`` answers before
+        # ``existing`` is consulted: no look-up.
+        licences = [] if self._fresh else [f.service_licence for f in full]
         existing = {r.service_licence: r for r in self.conn.execute(
             select(F.c.id, F.c.service_licence, F.c.digest, F.c.version, F.c.source_key)
             .where(F.c.service_licence.in_(licences)))} if licences else {}
@@ -161,6 +175,8 @@ class DatabaseSink:
                 for p in f.platforms:
                     claims.setdefault((p.platform, p.identifier), set()).add(f.service_licence)
                     held.setdefault(f.service_licence, set()).add((p.platform, p.identifier))
+                    if self._fresh:
+                        self._claimed.add(hash((p.platform, p.identifier)))
             if old is not None and old.digest == digest:
                 outcomes.append(UNCHANGED)
                 if source_key is not None and source_key != old.source_key:
@@ -192,13 +208,24 @@ class DatabaseSink:
                 row["id"] = vid
             self._bulk_insert(V, rows)
             return ids
-        # sqlite3's executemany cannot return rows: read the ids back. Licences are unique within a batch
-        # (duplicates were refused) and import_id is this import's own, so the pair names each new row.
+        if self._next_version_id is not None:
+            # This transaction has written, so it holds SQLite's write lock: no other connection can insert a
+            # version until it ends, and the ids after the largest one are this import's to assign.
+            ids = list(range(self._next_version_id, self._next_version_id + len(rows)))
+            for row, vid in zip(rows, ids):
+                row["id"] = vid
+            self._bulk_insert(V, rows)
+            self._next_version_id += len(rows)
+            return ids
+        # The first batch: sqlite3's executemany cannot return rows, so read the ids back. Licences are unique
+        # within a batch (duplicates were refused) and import_id is this import's own, so the pair names each row.
         floor = self.conn.execute(select(func.coalesce(func.max(V.c.id), 0))).scalar_one()
         self._bulk_insert(V, rows)
         by_licence = dict(self.conn.execute(select(V.c.service_licence, V.c.id)
                                             .where(V.c.id > floor, V.c.import_id == self.import_id)).all())
-        return [by_licence[r["service_licence"]] for r in rows]
+        ids = [by_licence[r["service_licence"]] for r in rows]
+        self._next_version_id = self.conn.execute(select(func.max(V.c.id))).scalar_one() + 1
+        return ids
 
     def _timestamp(self, value):
         """A batch's rows share one timestamp: convert it to the driver's value once (SQLite stores text), not per
