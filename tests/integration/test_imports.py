@@ -118,6 +118,13 @@ def _gate_modules() -> dict[str, Path]:
     return modules
 
 
+def _compiled_modules() -> set[str]:
+    """Modules built from C (gate.extract.network._hostcore): names to resolve imports by, not nodes of the graph."""
+    root = Path(gate.__file__).parent
+    return {".".join(p.relative_to(root.parent).parts[:-1] + (p.name.split(".")[0],))
+            for pattern in ("*.c", "*.pyi", "*.so") for p in root.rglob(pattern)}
+
+
 def _imported(module: str, path: Path, modules: dict[str, Path]) -> list[tuple[str, int]]:
     """(gate module, line) for every import in ``path``, at any depth: a function-level import is an import."""
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
@@ -131,10 +138,13 @@ def _imported(module: str, path: Path, modules: dict[str, Path]) -> list[tuple[s
                 source = ".".join(base + ([node.module] if node.module else []))
             else:
                 source = node.module or ""
-            for alias in node.names:  # `from gate.x import y`: y is a module when gate/x/y.py exists
+            for alias in node.names:  # `from gate.x import y`: y is a module when gate/x/y.py (or y.c) exists
                 name = f"{source}.{alias.name}"
-                found.append((name if name in modules else source, node.lineno))
+                found.append((name if name in modules or name in _COMPILED else source, node.lineno))
     return sorted({(name, line) for name, line in found if name in modules})
+
+
+_COMPILED = _compiled_modules()
 
 
 def _layer(module: str) -> int:
