@@ -15,9 +15,12 @@ from collections.abc import Callable
 from gate.errors import ConfigError
 
 try:
-    from gate.extract.network import _hostcore as compiled_core
+    from gate.extract.network import _hostcore
 except ImportError:  # not built (a source checkout without ``pip install``): the Python path runs
-    compiled_core = None
+    _hostcore = None  # type: ignore[assignment]
+
+__all__ = ["KINDS", "UnknownScannerCore", "active", "compiled_core", "on_select", "select"]
+compiled_core = _hostcore  # the module (typed by _hostcore.pyi), or None
 
 KINDS = ("compiled", "python")
 _state = {"kind": "compiled" if compiled_core is not None else "python"}
