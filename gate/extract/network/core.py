@@ -28,17 +28,16 @@ _on_select: list[Callable[[], None]] = []
 
 
 class UnknownScannerCore(ConfigError):
-    """``select`` was asked for a core that is not one of ``KINDS`` or is not built here."""
-
-    code = "scanner_core_invalid"
+    """``select`` was asked for a core that is not one of ``KINDS`` or is not built here (``config_invalid``)."""
 
 
 def select(kind: str) -> None:
     """Run the scanner's per-candidate work with ``kind`` ("compiled" or "python") from now on."""
     if kind not in KINDS:
-        raise UnknownScannerCore(f"scanner core {kind!r}: expected one of {', '.join(KINDS)}")
+        raise UnknownScannerCore(f"GATE_SCANNER_CORE: scanner core {kind!r}: expected one of {', '.join(KINDS)}")
     if kind == "compiled" and compiled_core is None:
-        raise UnknownScannerCore("the compiled scanner core is not built here (pip install the gate to build it)")
+        raise UnknownScannerCore("GATE_SCANNER_CORE: the compiled scanner core is not built here (pip install the "
+                                 "gate to build it)")
     _state["kind"] = kind
     for reset in _on_select:
         reset()  # the modules rebind their functions and drop caches filled by the other path
