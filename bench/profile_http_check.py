@@ -43,8 +43,8 @@ def main() -> None:
     store = next(c for c in map(json.loads, demo.stdout.splitlines()) if c["role"] == "store")
 
     spent = install_phases()[0] if opts.phases else None
-    from gate.platform_hooks.app import create_app
-    from gate.platform_hooks.signatures import HEADER, sign
+    from gate.api.app import create_app
+    from gate.services.signatures import HEADER, sign
     from tests.integration.http_support import multipart
 
     app = create_app()
@@ -84,23 +84,23 @@ def main() -> None:
 # The phases of one store upload, in the order they run: (label, module, attribute the caller looks up there; a
 # dotted attribute is a method). Each phase is timed exclusive of the phases it calls (self time).
 PHASES = [
-    ("request log + in-flight count + rate limit (before_request hooks)", "gate.platform_hooks.app",
+    ("request log + in-flight count + rate limit (before_request hooks)", "gate.api.app",
      "request_log.begin_request"),
-    ("authenticate (API key -> client, one SELECT)", "gate.platform_hooks.store_hooks", "client_for"),
-    ("receive: multipart parse, spool to disk, SHA-256", "gate.platform_hooks.intake", "read_multipart_upload"),
-    ("receive: signature header, HMAC compare, epilogue", "gate.platform_hooks.intake", "receive_package"),
-    ("check id + idempotency look-up (check by id)", "gate.platform_hooks.checks", "existing"),
-    ("extract facts (12 KB APK)", "gate.platform_hooks.checks", "extract"),
-    ("filings look-up (current versions by identifier)", "gate.store.filings", "DatabaseRegistry.filings_for"),
-    ("decide (steps, reasons)", "gate.platform_hooks.checks", "decide_facts"),
-    ("audit event", "gate.store.checks", "record_event"),
-    ("record the check row (facts JSON, decision)", "gate.platform_hooks.checks", "record_check"),
-    ("service-check row (savepoint), transaction begin/commit", "gate.platform_hooks.checks", "decide_and_store"),
-    ("answer_check: connection checkout, url_for, spool discard", "gate.platform_hooks.intake", "answer_check"),
-    ("metrics (decision, request histogram)", "gate.platform_hooks.metrics", "observe_decision"),
-    ("metrics (decision, request histogram)", "gate.platform_hooks.metrics", "observe_request"),
-    ("response: JSON body", "gate.platform_hooks.intake", "flask.jsonify"),
-    ("request log line (after_request)", "gate.platform_hooks.request_log", "end_request"),
+    ("authenticate (API key -> client, one SELECT)", "gate.api.store_hooks", "client_for"),
+    ("receive: multipart parse, spool to disk, SHA-256", "gate.api.intake", "read_multipart_upload"),
+    ("receive: signature header, HMAC compare, epilogue", "gate.api.intake", "receive_package"),
+    ("check id + idempotency look-up (check by id)", "gate.services.checks", "existing"),
+    ("extract facts (12 KB APK)", "gate.services.checks", "extract"),
+    ("filings look-up (current versions by identifier)", "gate.db.filings", "DatabaseRegistry.filings_for"),
+    ("decide (steps, reasons)", "gate.services.checks", "decide_facts"),
+    ("audit event", "gate.db.checks", "record_event"),
+    ("record the check row (facts JSON, decision)", "gate.services.checks", "record_check"),
+    ("service-check row (savepoint), transaction begin/commit", "gate.services.checks", "decide_and_store"),
+    ("answer_check: connection checkout, url_for, spool discard", "gate.api.intake", "answer_check"),
+    ("metrics (decision, request histogram)", "gate.services.metrics", "observe_decision"),
+    ("metrics (decision, request histogram)", "gate.services.metrics", "observe_request"),
+    ("response: JSON body", "gate.api.intake", "flask.jsonify"),
+    ("request log line (after_request)", "gate.api.request_log", "end_request"),
 ]
 
 

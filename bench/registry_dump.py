@@ -40,11 +40,16 @@ def main() -> None:
     from sqlalchemy import text
 
     from gate.filings.problems import FilingsInvalid
-    from gate.store.engine import make_engine, open_database
-    from gate.store.filings import import_into_database
-    from gate.store.migrate import upgrade
-
     import gate
+    try:
+        from gate.db.engine import make_engine, open_database
+        from gate.db.filings import import_into_database
+        from gate.db.migrate import upgrade
+    except ImportError:  # a tree from before the database layer moved to gate/db (to compare against it)
+        from gate.store.engine import make_engine, open_database  # type: ignore[no-redef]
+        from gate.store.filings import import_into_database  # type: ignore[no-redef]
+        from gate.store.migrate import upgrade  # type: ignore[no-redef]
+
     assert pathlib.Path(gate.__file__).resolve().is_relative_to(pathlib.Path(opts.tree).resolve()), gate.__file__
     if opts.dump_only:
         engine = open_database(opts.dump_only)

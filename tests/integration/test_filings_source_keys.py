@@ -1,7 +1,7 @@
 """The fast import paths change nothing: the registry and every report are those of validating every record into
 a registry that keeps all its indexes.
 
-Fast paths under test (gate.store.filings, gate.filings.source_keys): an import into an empty registry builds its
+Fast paths under test (gate.db.filings, gate.filings.source_keys): an import into an empty registry builds its
 secondary indexes once at the end; a record whose text the registry holds (its source key) is neither parsed nor
 validated again. The reference is the same sequence of imports with both switched off — the gate's import as it
 was before them — into the same database, emptied; the two registry dumps (every filing, version, identity and
@@ -16,9 +16,9 @@ import pytest
 from sqlalchemy import inspect, select, text
 
 from gate.filings.problems import FilingsInvalid
-from gate.store import filings as store_filings
-from gate.store.filings import DatabaseSink, import_into_database
-from gate.store.tables import Filing, FilingDomain, FilingIdentity, FilingVersion
+from gate.db import filings as store_filings
+from gate.db.filings import DatabaseSink, import_into_database
+from gate.db.tables import Filing, FilingDomain, FilingIdentity, FilingVersion
 
 MD5 = "0176d8d0130a8b0d3729e7833d7cb8cc"
 OTHER_MD5 = "7c0dd4a5ad2ca3b59e1f5fbb93c7d2e1"
