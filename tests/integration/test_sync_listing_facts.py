@@ -20,8 +20,8 @@ from gate.db.service_tables import CallbackDelivery
 from gate.extract.facts import SignatureFacts
 from gate.extract.pipeline import extract_features
 from gate.services import checks
-from gate.services.decisions import CheckRequest, decide_and_record
 from gate.services.auth import create_client
+from gate.services.decisions import CheckRequest, decide_and_record
 from gate.sync.filings_sync import reevaluate_pending
 from tests.integration.http_support import FILINGS, HELLO
 from tests.integration.sync_support import seed_listings
