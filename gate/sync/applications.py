@@ -90,7 +90,7 @@ def prefill(conn: Connection, *, client_id: int, check_id: str) -> Prefill:
     from gate.db.checks import facts_from_dict
     from gate.db.service_tables import ServiceCheck
     from gate.db.tables import Check
-    from gate.services.checks import FORMAT_PLATFORM
+    from gate.services.decisions import platform_of
 
     SC, GC = ServiceCheck.__table__, Check.__table__
     row = conn.execute(select(SC.c.gate_check_id, SC.c.metadata_json, GC.c.facts)
@@ -106,7 +106,7 @@ def prefill(conn: Connection, *, client_id: int, check_id: str) -> Prefill:
     domains = sorted({h.registrable_domain or h.host for h in own.uncovered_hosts} | {i.ip for i in own.uncovered_ips})
     metadata = json.loads(row.metadata_json or "{}")
     return Prefill(check_id=check_id, package_sha256=facts.sha256 or "",
-                   platform=FORMAT_PLATFORM.get(facts.format or "", "android"), identifier=facts.package,
+                   platform=platform_of(facts), identifier=facts.package,
                    public_key=signer.public_key if signer else None, signature_md5=signer.cert_md5 if signer else None,
                    label=facts.label, labels=tuple(v for v in (facts.label, *facts.labels.values()) if v),
                    domains=tuple(domains), verified=bool(facts.signature.verified and not facts.problems and signer),

@@ -29,7 +29,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from gate.config import Settings
 from gate.db.audit import record_event
-from gate.db.checks import facts_from_dict, record_check
+from gate.db.checks import facts_from_dict
 from gate.db.filings import DatabaseRegistry, DatabaseSink
 from gate.db.service_tables import ApiClient, Listing, ServiceCheck
 from gate.db.sync_tables import FilingReevaluation, SyncCursor
@@ -40,7 +40,7 @@ from gate.filings.records import Filing
 from gate.filings.validate import validate_record
 from gate.progress import Progress
 from gate.services.callbacks import deliver_due, queue_callback
-from gate.services.checks import FORMAT_PLATFORM, decide_facts
+from gate.services.decisions import CheckRequest, decide_and_record
 from gate.sync.client import RegulatorClient
 
 LOGGER = logging.getLogger("gate.sync.filings")
@@ -252,12 +252,8 @@ def _reevaluate(conn: Connection, reevaluation_id: int, licence: str, settings: 
         decision, check_id = None, None
         if facts_dict is not None:
             facts = facts_from_dict(facts_dict)
-            entity = metadata.get("developer_entity")
-            decision = decide_facts(conn, facts, policy=policy, developer_entity=entity,
-                                    category=metadata.get("category"))
-            check_id = record_check(conn, facts=facts, decision=decision, policy=policy,
-                                    platform=FORMAT_PLATFORM.get(facts.format or "", "android"),
-                                    developer_entity=entity, actor=ACTOR, category=metadata.get("category"))
+            recorded = decide_and_record(conn, facts, CheckRequest.declared(metadata, source=ACTOR), policy=policy)
+            decision, check_id = recorded.decision, recorded.gate_check_id
             blocked = decision.verdict == "block"
         else:
             # No stored facts (the store never uploaded this package through the gate): nothing to decide on, but

@@ -16,13 +16,14 @@ from dataclasses import dataclass
 import flask
 from sqlalchemy import select
 
+from gate import names
 from gate.api.service import service
 from gate.db.application_tables import FilingApplication
 from gate.db.service_tables import ApiClient
 from gate.errors import GateError
 from gate.pii import Sealer
 from gate.sync import applications
-from gate.web import kit, names, paging
+from gate.web import kit, paging
 from gate.web.blueprint import blueprint
 from gate.web.kit import requires
 from gate.web.views_browse import Col, Filter, Link, _arg, _when, filtered, table

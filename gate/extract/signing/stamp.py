@@ -23,7 +23,8 @@ from gate.errors import PackageError
 from gate.extract.signing import block as blk
 from gate.extract.signing import certs
 from gate.extract.signing import lineage as lin
-from gate.extract.signing.v2v3 import SIGNATURE_ALGORITHMS, signatures_to_verify
+from gate.extract.signing.algorithms import SIGNATURE_ALGORITHMS
+from gate.extract.signing.v2v3 import signatures_to_verify
 from gate.extract.signing.wire import Reader, WireError
 
 if TYPE_CHECKING:
