@@ -34,7 +34,7 @@ def seed(url: str, apps: int) -> None:
     engine = make_engine(url)
     upgrade(engine)
     store = create_client(engine, name="bench-store", role="store")
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     since = now - dt.timedelta(days=30)
     for start in range(0, apps, BATCH):
         numbers = range(start, min(apps, start + BATCH))

@@ -278,7 +278,7 @@ def _reevaluate(conn: Connection, reevaluation_id: int, licence: str, settings: 
 
 def _notice(app, filing: Filing, decision, check_id: int | None, reevaluation_id: int) -> dict:
     """The signed body a store receives: which app to take down, and why (the new decision when there is one)."""
-    digest = hashlib.sha256(f"{reevaluation_id}:{app.client_id}:{app.package}".encode("utf-8")).hexdigest()
+    digest = hashlib.sha256(f"{reevaluation_id}:{app.client_id}:{app.package}".encode()).hexdigest()
     reasons = [r.code for r in decision.reasons] if decision else (
         ["filing_blacklisted"] if filing.blacklisted else ["filing_cancelled"])
     return {"event": NOTICE_EVENT, "notice_id": f"dl_{digest[:32]}", "package": app.package, "platform": app.platform,

@@ -54,7 +54,7 @@ def exemption_add():
         day = dt.date.fromisoformat(form.get("expires_at", ""))
     except ValueError:
         return _exemptions_page(400, kit.t("请填写有效期（日期）。", "Give the expiry date."), form)
-    expires = dt.datetime.combine(day, dt.time(23, 59, 59), CST).astimezone(dt.timezone.utc)
+    expires = dt.datetime.combine(day, dt.time(23, 59, 59), CST).astimezone(dt.UTC)
     try:
         with service().engine.begin() as conn:
             add_exemption(conn, package=form.get("package", ""), cert_sha256=form.get("cert_sha256", ""),
@@ -154,14 +154,6 @@ def client_create():
         return _clients_page(400, error=f"{kit.error_text(exc)} ({exc.code})")
     _audit("client.create", issued.name, client_id=issued.id, role=issued.role)
     return _clients_page(issued=issued)
-
-
-def _client_name(client_id: int) -> str:
-    with service().engine.connect() as conn:
-        name = conn.execute(select(A.c.name).where(A.c.id == client_id)).scalar()
-    if name is None:
-        raise auth.ClientNotFound(kit.t(f"没有客户端 {client_id}", f"no client {client_id}"))
-    return name
 
 
 def _client(client_id: int):

@@ -19,16 +19,14 @@ import threading
 import time
 from collections import Counter
 
-import pytest
 import requests
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select, text
 
 from gate.services.auth import create_client
-from gate.db.engine import normalise_url
 from gate.db.service_tables import CallbackDelivery, Job, ServiceCheck
 from gate.db.tables import AuditEvent
-from tests.integration.http_support import HELLO, FILINGS, Gate, multipart, prepare_database, wait_for
-from tests.integration.sync_support import (PLATFORM, gate_env, spawn_gate, start_sandbox, stop_process)
+from tests.integration.http_support import HELLO, FILINGS, multipart, prepare_database, wait_for
+from tests.integration.sync_support import (gate_env, spawn_gate, start_sandbox, stop_process)
 from tests.integration.relay_support import TcpRelay
 from tests.loopback_store import StoreEndpoint
 

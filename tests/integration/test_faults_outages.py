@@ -405,18 +405,6 @@ def test_a_scheduler_whose_packets_are_dropped_loses_its_lock_on_both_ends(postg
 
 # --- 21 (9): a full spool -----------------------------------------------------------------------------------------
 
-@pytest.fixture
-def tiny_spool(tmp_path):
-    """A 4 KiB tmpfs: smaller than any package (skipped where mounting is not allowed)."""
-    spool = tmp_path / "tmpfs-spool"
-    spool.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4k", "tmpfs", str(spool)], capture_output=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode(errors='replace').strip()}")
-    yield spool
-    subprocess.run(["umount", "-l", str(spool)], check=False)
-
-
 def test_a_full_spool_answers_507_spool_full_everywhere(tmp_path, tiny_spool, database_url):
     from tests.integration.http_support import run_queued, start_gate
 

@@ -16,6 +16,7 @@ inside it. The signed data holds the content digests, the certificate chain and 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from gate.extract.signing import block as blk
 from gate.extract.signing import certs
@@ -101,7 +102,7 @@ def signatures_to_verify(algorithms: list[SignatureAlgorithm], min_sdk: int, max
 
 
 def _parse_signer(raw: Reader, signer: SchemeSigner, scheme: str, *, min_sdk: int, max_sdk: int,
-                  content_algs: set[str], ctx: dict) -> None:
+                  content_algs: set[str], ctx: dict[str, Any]) -> None:
     """One signer record, in apksig's order: the signatures over the signed data first (nothing in the signed data
     is believed before they verify), then its certificates, digests and attributes."""
     signed_data = raw.prefixed()
@@ -228,7 +229,7 @@ def _read_digests(digests_rec: Reader, signature_algs: list[int], signer: Scheme
         raise _Stop
 
 
-def _read_attributes(attrs_rec: Reader, signer: SchemeSigner, scheme: str, ctx: dict) -> None:
+def _read_attributes(attrs_rec: Reader, signer: SchemeSigner, scheme: str, ctx: dict[str, Any]) -> None:
     while attrs_rec.remaining():
         try:
             attr = attrs_rec.prefixed()
@@ -242,7 +243,7 @@ def _read_attributes(attrs_rec: Reader, signer: SchemeSigner, scheme: str, ctx: 
             raise _Stop from None
 
 
-def _check_attribute(signer: SchemeSigner, scheme: str, attr_id: int, value: bytes, ctx: dict) -> None:
+def _check_attribute(signer: SchemeSigner, scheme: str, attr_id: int, value: bytes, ctx: dict[str, Any]) -> None:
     tag = scheme
     if scheme == "v2":
         if attr_id == STRIPPING_PROTECTION_ATTR_ID:
