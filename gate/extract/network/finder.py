@@ -415,7 +415,8 @@ def _authority_values(authority: bytes) -> tuple[tuple[str, ...], tuple[str, ...
     return tuple(found.hosts), tuple(found.ips)
 
 
-def _note_url(parts: list[bytes] | _SplitParts, k: int, values: tuple[str, ...], findings: Findings, prefix_len: int) -> bool:
+def _note_url(parts: list[bytes] | _SplitParts, k: int, values: tuple[str, ...], findings: Findings,
+              prefix_len: int) -> bool:
     """Judge the ``k``-th URL of a split region and note it for ``values``; True when it is a contact candidate."""
     left, right = parts[2 * k], parts[2 * k + 2]
     if _judge_url is not None and not findings.hash_comments:
