@@ -1,7 +1,7 @@
 """The decision engine: package facts + the filings naming its identifier -> allow / review / block, with reasons.
 
 Pure: no I/O, no settings, no clock. The same facts, filings and policy always give the same decision, which is what
-makes a stored check reproducible (gate.store keeps the facts JSON and the filing version used).
+makes a stored check reproducible (gate.db keeps the facts JSON and the filing version used).
 
 Steps (the code below refers to them by number):
   1. The package is readable the way a device reads it, and every APK of
@@ -319,24 +319,21 @@ def _coverage(network: NetworkFacts, filed: Iterable[str]) -> tuple[list[str], l
 _NAME_NOISE = re.compile(r"[\s\W_]+", re.UNICODE)
 
 
-def _name_key(text: str) -> str:
+def name_key(text: str) -> str:
+    """A name as compared: NFKC (full-width and half-width brackets and spaces differ between registrations of the
+    same company or app name), case-folded, without spaces and punctuation."""
     return _NAME_NOISE.sub("", unicodedata.normalize("NFKC", text).casefold())
 
 
 def name_similarity(label: str, service_name: str) -> float:
     """1.0 when one name contains the other (``微信`` vs ``微信 - 极速版``), else difflib's ratio on the
     normalised characters (NFKC, case-folded, without spaces and punctuation)."""
-    a, b = _name_key(label), _name_key(service_name)
+    a, b = name_key(label), name_key(service_name)
     if not a or not b:
         return 0.0
     if a in b or b in a:
         return 1.0
     return difflib.SequenceMatcher(None, a, b).ratio()
-
-
-def _entity_key(text: str) -> str:
-    # Full-width and half-width brackets and spaces differ between registrations of the same company name.
-    return _NAME_NOISE.sub("", unicodedata.normalize("NFKC", text).casefold())
 
 
 # --- the engine -----------------------------------------------------------------------------------------------
@@ -522,7 +519,7 @@ def decide(facts: PackageFacts, filings: Sequence[Filing], *, policy: Policy, pl
 
     # 8. Uploader's entity vs the filing's unit (only when the caller knows who uploads).
     if policy.entity_mismatch != "off" and developer_entity:
-        if _entity_key(developer_entity) != _entity_key(filing.unit_name):
+        if name_key(developer_entity) != name_key(filing.unit_name):
             reasons.append(reason("entity_mismatch", policy.entity_mismatch, developer_entity=developer_entity,
                                   unit_name=filing.unit_name))
 

@@ -32,6 +32,7 @@ import re
 import sys
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from gate import __version__
 from gate.commands.check import VERDICT_EXIT  # exit as gate check does (step 5)
@@ -123,12 +124,13 @@ class GateServer:
     def decide(self, path: pathlib.Path, name: str) -> dict:
         import requests
 
-        from gate.platform_hooks.signatures import HEADER, sign
+        from gate.services.signatures import HEADER, sign
 
         fields = {"package": (path.name, path.read_bytes(), "application/vnd.android.package-archive"),
                   "metadata": (None, json.dumps({"store_app_id": f"fdroid:{name}"}))}
         prepared = self.session.prepare_request(  # with the session's Authorization and User-Agent
             requests.Request("POST", f"{self.url}/api/v1/hooks/store/upload", files=fields))
+        assert isinstance(prepared.body, bytes)  # requests encodes a multipart body as bytes
         prepared.headers[HEADER] = sign(prepared.body, self.webhook_secret)  # over the exact bytes sent
         answer = self._json(path, {200, 202}, self.session.send, prepared, timeout=SERVER_TIMEOUT_SECONDS)
         deadline = time.monotonic() + QUEUED_DEADLINE_SECONDS
@@ -152,7 +154,7 @@ class GateServer:
         """Listing events (docs/api.md), signed like every webhook; the gate's counts of what it recorded."""
         import requests
 
-        from gate.platform_hooks.signatures import HEADER, sign
+        from gate.services.signatures import HEADER, sign
 
         body = json.dumps({"events": events}).encode()
         prepared = self.session.prepare_request(requests.Request(
@@ -274,16 +276,16 @@ def update_metadata(root: pathlib.Path, decisions: list[ApkDecision], held: set[
 def listing_events(decisions: list[ApkDecision], held: set[str], *, at: dt.datetime) -> list[dict]:
     """What the index will carry after this run: each app listed with its newest versionCode in repo/ (archive/ is
     not the current listing, unsigned/ is not published yet), or delisted when the gate disabled it."""
-    events = []
+    events: list[dict[str, Any]] = []
     for appid, worst in sorted(app_verdicts(decisions).items()):
         if worst.verdict == "block" or appid in held:
             events.append({"package": appid, "action": "delisted", "at": at.isoformat()})
             continue
         versions = [(d.decision.get("package") or {}).get("version_code") for d in decisions
                     if d.appid == appid and d.path.startswith("repo/")]
-        versions = [v for v in versions if isinstance(v, int)]
-        if versions:
-            events.append({"package": appid, "version_code": max(versions), "action": "listed", "at": at.isoformat()})
+        codes = [v for v in versions if isinstance(v, int)]
+        if codes:
+            events.append({"package": appid, "version_code": max(codes), "action": "listed", "at": at.isoformat()})
     return events
 
 

@@ -6,7 +6,7 @@ Order of effects, and why it is crash-safe:
    row per changed filing. A crash before commit re-reads the page (records are full states, applying one twice is
    UNCHANGED); after commit, the owed re-evaluations are in the database.
 2. Each pending re-evaluation runs in its own transaction: new decisions are stored as checks, delist notices are
-   queued as signed store callbacks (gate.platform_hooks.callbacks, an outbox too) and audited, and the row is
+   queued as signed store callbacks (gate.services.callbacks, an outbox too) and audited, and the row is
    marked done — all or nothing, so a crash never sends a notice twice nor forgets one.
 3. Callbacks are delivered after commit, retried with backoff by ``gate worker`` (and tried once here at the end).
 
@@ -28,18 +28,19 @@ from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from gate.config import Settings
+from gate.db.audit import record_event
+from gate.db.checks import facts_from_dict
+from gate.db.filings import DatabaseRegistry, DatabaseSink
+from gate.db.service_tables import ApiClient, Listing, ServiceCheck
+from gate.db.sync_tables import FilingReevaluation, SyncCursor
+from gate.db.tables import Check, utcnow
+from gate.db.tables import Filing as FilingRow
 from gate.filings.importer import CHANGED, CREATED, UNCHANGED
 from gate.filings.records import Filing
 from gate.filings.validate import validate_record
-from gate.platform_hooks.callbacks import deliver_due, queue_callback
-from gate.platform_hooks.checks import FORMAT_PLATFORM, decide_facts
 from gate.progress import Progress
-from gate.store.audit import record_event
-from gate.store.checks import facts_from_dict, record_check
-from gate.store.filings import DatabaseRegistry, DatabaseSink
-from gate.store.service_tables import ApiClient, Listing, ServiceCheck
-from gate.store.sync_tables import FilingReevaluation, SyncCursor
-from gate.store.tables import Check, Filing as FilingRow, utcnow
+from gate.services.callbacks import deliver_due, queue_callback
+from gate.services.decisions import CheckRequest, decide_and_record
 from gate.sync.client import RegulatorClient
 
 LOGGER = logging.getLogger("gate.sync.filings")
@@ -169,7 +170,7 @@ def sync_filings(engine: Engine, client: RegulatorClient, *, settings: Settings,
 
 
 def deliver_callbacks(engine: Engine, settings: Settings) -> int:
-    from gate.platform_hooks.fetch import policy_from_settings
+    from gate.services.fetch import policy_from_settings
 
     policy = policy_from_settings(settings)
     return deliver_due(engine, policy=policy, backoff_seconds=settings.callback_backoff_seconds,
@@ -251,12 +252,8 @@ def _reevaluate(conn: Connection, reevaluation_id: int, licence: str, settings: 
         decision, check_id = None, None
         if facts_dict is not None:
             facts = facts_from_dict(facts_dict)
-            entity = metadata.get("developer_entity")
-            decision = decide_facts(conn, facts, policy=policy, developer_entity=entity,
-                                    category=metadata.get("category"))
-            check_id = record_check(conn, facts=facts, decision=decision, policy=policy,
-                                    platform=FORMAT_PLATFORM.get(facts.format or "", "android"),
-                                    developer_entity=entity, actor=ACTOR, category=metadata.get("category"))
+            recorded = decide_and_record(conn, facts, CheckRequest.declared(metadata, source=ACTOR), policy=policy)
+            decision, check_id = recorded.decision, recorded.gate_check_id
             blocked = decision.verdict == "block"
         else:
             # No stored facts (the store never uploaded this package through the gate): nothing to decide on, but
@@ -281,7 +278,7 @@ def _reevaluate(conn: Connection, reevaluation_id: int, licence: str, settings: 
 
 def _notice(app, filing: Filing, decision, check_id: int | None, reevaluation_id: int) -> dict:
     """The signed body a store receives: which app to take down, and why (the new decision when there is one)."""
-    digest = hashlib.sha256(f"{reevaluation_id}:{app.client_id}:{app.package}".encode("utf-8")).hexdigest()
+    digest = hashlib.sha256(f"{reevaluation_id}:{app.client_id}:{app.package}".encode()).hexdigest()
     reasons = [r.code for r in decision.reasons] if decision else (
         ["filing_blacklisted"] if filing.blacklisted else ["filing_cancelled"])
     return {"event": NOTICE_EVENT, "notice_id": f"dl_{digest[:32]}", "package": app.package, "platform": app.platform,

@@ -9,16 +9,16 @@ import flask
 from sqlalchemy import select
 
 from gate.exemptions import REASON_CATEGORIES, ExemptionInvalid
-from gate.platform_hooks import auth
-from gate.platform_hooks.intake import check_callback_url
-from gate.platform_hooks.service import service
-from gate.platform_hooks.uploads import UploadError
-from gate.store.audit import record_event
-from gate.store.console_tables import Exemption as ExemptionRow
-from gate.store.exemptions import (add_exemption, exemptions_query, list_exemptions, record_of,
+from gate.services import auth
+from gate.api.intake import check_callback_url
+from gate.api.service import service
+from gate.services.uploads import UploadError
+from gate.db.audit import record_event
+from gate.db.console_tables import Exemption as ExemptionRow
+from gate.db.exemptions import (add_exemption, exemptions_query, list_exemptions, record_of,
                                    revoke_exemption)
-from gate.store.service_tables import ApiClient
-from gate.store.tables import utcnow
+from gate.db.service_tables import ApiClient
+from gate.db.tables import utcnow
 from gate.web import kit, paging
 from gate.web.blueprint import blueprint
 from gate.web.kit import requires
@@ -54,7 +54,7 @@ def exemption_add():
         day = dt.date.fromisoformat(form.get("expires_at", ""))
     except ValueError:
         return _exemptions_page(400, kit.t("请填写有效期（日期）。", "Give the expiry date."), form)
-    expires = dt.datetime.combine(day, dt.time(23, 59, 59), CST).astimezone(dt.timezone.utc)
+    expires = dt.datetime.combine(day, dt.time(23, 59, 59), CST).astimezone(dt.UTC)
     try:
         with service().engine.begin() as conn:
             add_exemption(conn, package=form.get("package", ""), cert_sha256=form.get("cert_sha256", ""),
@@ -77,7 +77,7 @@ def _exemption(exemption_id: int):
     with service().engine.connect() as conn:
         found = next((e for e in list_exemptions(conn) if e.id == exemption_id), None)
     if found is None:
-        from gate.store.exemptions import ExemptionNotFound
+        from gate.db.exemptions import ExemptionNotFound
 
         raise ExemptionNotFound(kit.t(f"没有豁免 #{exemption_id}", f"no exemption #{exemption_id}"))
     return found
@@ -154,14 +154,6 @@ def client_create():
         return _clients_page(400, error=f"{kit.error_text(exc)} ({exc.code})")
     _audit("client.create", issued.name, client_id=issued.id, role=issued.role)
     return _clients_page(issued=issued)
-
-
-def _client_name(client_id: int) -> str:
-    with service().engine.connect() as conn:
-        name = conn.execute(select(A.c.name).where(A.c.id == client_id)).scalar()
-    if name is None:
-        raise auth.ClientNotFound(kit.t(f"没有客户端 {client_id}", f"no client {client_id}"))
-    return name
 
 
 def _client(client_id: int):

@@ -10,7 +10,7 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import create_engine, text
 
-from gate.store.engine import normalise_url
+from gate.db.engine import normalise_url
 from gate.sync.sandbox.faults import FaultPlan
 from gate.sync.sandbox.server import SandboxConfig, SandboxServer, running_sandbox
 from tests import requirements
@@ -49,8 +49,8 @@ def _postgres_schema():
 
 @pytest.fixture
 def migrated_engine(database_url):
-    from gate.store.engine import make_engine, open_database
-    from gate.store.migrate import upgrade
+    from gate.db.engine import make_engine, open_database
+    from gate.db.migrate import upgrade
 
     setup = make_engine(database_url)
     upgrade(setup)
@@ -91,3 +91,17 @@ def sandbox_factory(tmp_path):
     yield start
     for context in started:
         context.__exit__(None, None, None)
+
+
+@pytest.fixture
+def tiny_spool(tmp_path):
+    """A 4 KiB tmpfs: smaller than any package (skipped where mounting is not allowed)."""
+    import subprocess
+
+    spool = tmp_path / "tmpfs-spool"
+    spool.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4k", "tmpfs", str(spool)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode(errors='replace').strip()}")
+    yield spool
+    subprocess.run(["umount", "-l", str(spool)], check=False)

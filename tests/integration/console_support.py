@@ -44,14 +44,14 @@ def signed_in(gate, user: str) -> tuple[requests.Session, str]:
 def fill_queue(gate, n: int, *, prefix: str = "chk_fill", start: dt.datetime | None = None,
                entity: str = "另一家科技有限公司") -> list[str]:
     """``n`` pending review items (oldest first), each a copy of one real `review` upload; returns their ids."""
-    from gate.store.service_tables import ServiceCheck
+    from gate.db.service_tables import ServiceCheck
 
     SC = ServiceCheck.__table__
     r = gate.upload(HELLO, metadata={"developer_entity": entity})
     assert r.status_code == 200 and r.json()["verdict"] == "review", r.text
     with gate.engine.begin() as conn:
         model = conn.execute(select(SC).where(SC.c.check_id == r.json()["check_id"])).mappings().one()
-        start = start or dt.datetime(2026, 1, 5, 1, 0, tzinfo=dt.timezone.utc)
+        start = start or dt.datetime(2026, 1, 5, 1, 0, tzinfo=dt.UTC)
         ids = [f"{prefix}_{i:04d}" for i in range(n)]
         conn.execute(insert(SC), [{**model, "check_id": cid, "created_at": start + dt.timedelta(minutes=i),
                                    "updated_at": start + dt.timedelta(minutes=i)} for i, cid in enumerate(ids)])

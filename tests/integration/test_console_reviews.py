@@ -63,7 +63,7 @@ def test_approve_reject_and_what_they_cover(served):
     assert (again["check_id"], again["verdict"]) == (approved, "allow")
     assert served.upload(HELLO, metadata={"developer_entity": "丙公司"}).json()["verdict"] == "review"
 
-    from gate.store.tables import AuditEvent
+    from gate.db.tables import AuditEvent
 
     AE = AuditEvent.__table__
     with served.engine.connect() as conn:
@@ -84,7 +84,7 @@ def test_a_review_keeps_the_store_category_and_its_content_approval(served):
 
 
 def test_an_approval_never_overrides_a_block(served, tmp_path):
-    from gate.store.filings import import_into_database
+    from gate.db.filings import import_into_database
 
     session, token = signed_in(served)
     check_id = upload(served, "甲公司")
@@ -115,7 +115,7 @@ def test_a_viewer_and_a_stranger_cannot_review(served):
 
 
 def test_every_page_renders_with_data(served):
-    from gate.store.tables import utcnow
+    from gate.db.tables import utcnow
     from gate.web.accounts import create_user
 
     create_user(served.engine, username="boss", role="admin", password=PASSWORD)
@@ -156,7 +156,7 @@ def test_times_are_beijing_time_in_time_elements(served):
     import datetime as dt
     from zoneinfo import ZoneInfo
 
-    from gate.store.service_tables import ServiceCheck
+    from gate.db.service_tables import ServiceCheck
     from gate.web.accounts import create_user
 
     create_user(served.engine, username="boss2", role="admin", password=PASSWORD)
@@ -174,7 +174,7 @@ def test_times_are_beijing_time_in_time_elements(served):
     SCT = ServiceCheck.__table__
     with served.engine.connect() as conn:
         stored = conn.execute(select(SCT.c.created_at).where(SCT.c.check_id == check_id)).scalar_one()
-    stored = stored if stored.tzinfo else stored.replace(tzinfo=dt.timezone.utc)
+    stored = stored if stored.tzinfo else stored.replace(tzinfo=dt.UTC)
     local = stored.astimezone(ZoneInfo("Asia/Shanghai"))
     page = session.get(f"{served.url}/console/checks/{check_id}").text
     assert f'<time datetime="{local.isoformat(timespec="seconds")}">{local:%Y-%m-%d %H:%M}</time>' in page
@@ -195,7 +195,7 @@ def test_the_api_carries_the_review_with_iso_times(served):
     assert (got["outcome"], got["comment"], got["reviewer"]) == ("approved", "核实无误", "rev")
     at = dt.datetime.fromisoformat(got["at"])
     assert at.utcoffset() == dt.timedelta(hours=8)
-    assert abs((at - dt.datetime.now(dt.timezone.utc)).total_seconds()) < 120
+    assert abs((at - dt.datetime.now(dt.UTC)).total_seconds()) < 120
     approved = next(r for r in answer["reasons"] if r["code"] == "review_approved")
     assert got["at"] in approved["message"]["zh"] and "UTC" not in approved["message"]["zh"]
 

@@ -20,8 +20,8 @@ import time
 import pytest
 import requests
 
-from gate.platform_hooks.fetch import FetchPolicy, fetch_package, parse_networks
-from gate.platform_hooks.uploads import UploadError
+from gate.services.fetch import FetchPolicy, fetch_package, parse_networks
+from gate.services.uploads import UploadError
 from tests.integration.http_support import HELLO, count, multipart, run_queued, start_gate, wait_for
 from tests.loopback_store import StoreEndpoint
 
@@ -110,7 +110,7 @@ def bad_chunks(conn, _request):
 
 
 def superscript_length(conn, _request):
-    conn.sendall("HTTP/1.1 200 OK\r\nContent-Length: ²\r\nConnection: close\r\n\r\n".encode("utf-8")
+    conn.sendall("HTTP/1.1 200 OK\r\nContent-Length: ²\r\nConnection: close\r\n\r\n".encode()
                  + HELLO_BYTES[:100])
 
 
@@ -230,8 +230,8 @@ def test_unmappable_host_is_refused_clearly(lite_gate):
 
 
 def test_callback_to_a_full_width_host_is_delivered_and_a_broken_one_fails(lite_gate):
-    from gate.platform_hooks.callbacks import queue_callback
-    from gate.platform_hooks.worker import Worker
+    from gate.services.callbacks import queue_callback
+    from gate.services.worker import Worker
 
     g = lite_gate
     store_id = g.clients["store"].id
@@ -322,11 +322,11 @@ def _preinstall(g, body: bytes, content_type: str):
 
 def test_preinstall_list_with_values_no_column_holds_is_answered_not_crashed(any_gate):
     sha = "ab" * 32
-    items = ('[{"package": "cn.a.b", "cert_sha256": "%s", "version_code": Infinity},'
-             ' {"package": "cn.a.c", "cert_sha256": "%s", "version_code": 1e400},'
-             ' {"package": "cn.a.d", "cert_sha256": "%s", "version_code": 1.5},'
-             ' {"package": "cn.\\ud800.e", "cert_sha256": "%s"},'
-             ' {"package": "cn.a\\u0000.f", "cert_sha256": "%s"}]') % (sha, sha, sha, sha, sha)
+    items = ('[{"package": "cn.a.b", "cert_sha256": "SHA", "version_code": Infinity},'
+             ' {"package": "cn.a.c", "cert_sha256": "SHA", "version_code": 1e400},'
+             ' {"package": "cn.a.d", "cert_sha256": "SHA", "version_code": 1.5},'
+             ' {"package": "cn.\\ud800.e", "cert_sha256": "SHA"},'
+             ' {"package": "cn.a\\u0000.f", "cert_sha256": "SHA"}]').replace("SHA", sha)
     r = _preinstall(any_gate, items.encode(), "application/json")
     assert r.status_code == 200, r.text
     answers = r.json()["items"]
@@ -399,8 +399,8 @@ def _cli(g, *args):
 
 
 def test_disabled_client_is_refused_and_its_callbacks_wait(lite_gate):
-    from gate.platform_hooks.callbacks import queue_callback
-    from gate.platform_hooks.worker import Worker
+    from gate.services.callbacks import queue_callback
+    from gate.services.worker import Worker
 
     g = lite_gate
     assert _cli(g, "disable", "store-client").returncode == 0
@@ -419,7 +419,7 @@ def test_disabled_client_is_refused_and_its_callbacks_wait(lite_gate):
 
 
 def test_rotated_key_and_secret_replace_the_old_ones(lite_gate):
-    from gate.platform_hooks.signatures import HEADER, sign
+    from gate.services.signatures import HEADER, sign
 
     g = lite_gate
     rotated = _cli(g, "rotate-key", "store-client")
@@ -438,8 +438,8 @@ def test_rotated_key_and_secret_replace_the_old_ones(lite_gate):
 
 
 def test_client_with_a_128_character_name_can_check(any_gate):
-    from gate.platform_hooks.auth import create_client
-    from gate.platform_hooks.signatures import HEADER, sign
+    from gate.services.auth import create_client
+    from gate.services.signatures import HEADER, sign
 
     client = create_client(any_gate.engine, name="商" * 128, role="store")
     body, content_type = multipart(HELLO, {"store_app_id": "long"})

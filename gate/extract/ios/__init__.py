@@ -35,12 +35,16 @@ import importlib.resources
 import plistlib
 import posixpath
 import re
+from typing import TYPE_CHECKING, Any
 
 from gate.errors import PackageError
 from gate.extract.facts import PackageFacts, Problem, SignatureFacts
 from gate.extract.ios import codesign
 from gate.extract.ios.cms import verify_signed_data
 from gate.extract.ios.macho import MachOError, read_slices
+
+if TYPE_CHECKING:
+    from gate.extract.container import ApkContainer
 
 APPLE_ROOT_CA_SHA256 = "b0b1730ecbc7ff4505142c49f1295e6eda6bcaed7e2c68c5be91b5a11001f024"  # Apple's published value
 MAX_PLIST_SIZE = 8 << 20
@@ -63,7 +67,7 @@ def apple_root() -> bytes:
     return der
 
 
-def read_ipa(shown: str, container, *, roots: tuple[bytes, ...] | None = None) -> PackageFacts:
+def read_ipa(shown: str, container: ApkContainer, *, roots: tuple[bytes | str, ...] | None = None) -> PackageFacts:
     """Facts of an IPA. ``roots``: trusted root certificates (DER); default Apple Root CA only."""
     from gate.extract.network import NetworkScanner
 
@@ -94,8 +98,8 @@ def _read(shown: str, container, roots, scanner) -> PackageFacts:
     label = next((labels[k] for k in PREFERRED_LABEL_LANGUAGES if k in labels), None) or _text(
         info.get("CFBundleDisplayName")) or _text(info.get("CFBundleName"))
     bundle_version = _text(info.get("CFBundleVersion"))
-    details: dict = {"minimum_os_version": _text(info.get("MinimumOSVersion")), "bundle_version": bundle_version,
-                     "executable": executable}
+    details: dict[str, Any] = {"minimum_os_version": _text(info.get("MinimumOSVersion")),
+                               "bundle_version": bundle_version, "executable": executable}
 
     # 2. The main executable's code signature.
     executable_name = app + executable
@@ -170,8 +174,8 @@ def _verify_executable(binary, info_bytes, code_resources, roots, errors, verifi
     except MachOError as exc:
         raise PackageError(exc.message, code=exc.code) from None
     signers: set[bytes] = set()
-    entitlements: dict = {}
-    details: dict = {"architectures": [s.arch for s in slices], "cdhashes": []}
+    entitlements: dict[str, Any] = {}
+    details: dict[str, Any] = {"architectures": [s.arch for s in slices], "cdhashes": []}
     regions = []
     for piece in slices:
         image = binary[piece.offset:piece.offset + piece.size]
@@ -318,7 +322,7 @@ def _verify_nested(container, app, relative, rule, roots, errors, verified_parts
         verified_parts.append(f"nested_code: {relative}")
 
 
-def _check_cdhash(rule: dict, details: dict, errors: list[str]) -> None:
+def _check_cdhash(rule: dict[str, Any], details: dict[str, Any], errors: list[str]) -> None:
     sealed = rule.get("cdhash")
     if not isinstance(sealed, bytes) or sealed[:20] not in details.get("cdhashes", ()):
         errors.append("ios_nested_code_mismatch: its code signature is not the one the containing seal names")
@@ -407,7 +411,7 @@ def _unescape(text: str) -> str:
     return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t"}.get(m.group(1), m.group(1)), text)
 
 
-def _plist(data: bytes, what: str, *, code: str) -> dict:
+def _plist(data: bytes, what: str, *, code: str) -> dict[str, Any]:
     try:
         loaded = plistlib.loads(data)
     except PLIST_ERRORS as exc:

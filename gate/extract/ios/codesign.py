@@ -24,6 +24,7 @@ import hashlib
 import plistlib
 import struct
 from dataclasses import dataclass, field
+from typing import Any
 
 from gate.errors import PackageError
 
@@ -99,7 +100,7 @@ class EmbeddedSignature:
     blobs: dict[int, bytes]
     cms: bytes | None = None
     """The DER ContentInfo inside the CMS blob; None (or absent) for an ad-hoc signature."""
-    entitlements: dict = field(default_factory=dict)
+    entitlements: dict[str, Any] = field(default_factory=dict[str, Any])
 
 
 def parse_superblob(data: bytes) -> EmbeddedSignature:
@@ -226,7 +227,7 @@ def special_slot_errors(directory: CodeDirectory, signature: EmbeddedSignature, 
     return errors, sealed
 
 
-def bound_directory_errors(signature: EmbeddedSignature, signed_attributes: dict[str, list]) -> list[str]:
+def bound_directory_errors(signature: EmbeddedSignature, signed_attributes: dict[str, list[Any]]) -> list[str]:
     """Every alternate CodeDirectory must be named by the CMS signed attributes (the slot-0 one is the content)."""
     errors = []
     agility: dict[str, bytes] = {}

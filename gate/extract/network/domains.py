@@ -16,9 +16,8 @@ domain bought from a registry (``myqcloud.com``), not for a cloud customer's sub
 from __future__ import annotations
 
 import re
-from functools import lru_cache
-
 from collections.abc import Callable
+from functools import lru_cache
 
 from gate.extract.network import core, suffixes
 

@@ -24,15 +24,30 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from itertools import chain
 from dataclasses import dataclass, field
+from itertools import chain
 
 from gate.extract.network import core
 from gate.extract.network.addresses import bare_ipv6, ip_literal
-from gate.extract.network.domains import (BARE_TLDS, MAX_HOST_LENGTH, REVERSE_DNS_ROOTS, bare_host,
-                                          configure_compiled, url_host)
-from gate.extract.network.references import (NAMESPACE_WORDS, PATH_HINT_SOURCE, SCHEMA_WORDS, URL_NEEDS_JUDGING,
-                                             in_hash_comment, scheme_start, text_reference, url_reference)
+from gate.extract.network.domains import (
+    BARE_TLDS,
+    MAX_HOST_LENGTH,
+    REVERSE_DNS_ROOTS,
+    bare_host,
+    configure_compiled,
+    url_host,
+)
+from gate.extract.network.references import (
+    NAMESPACE_WORDS,
+    PATH_HINT_SOURCE,
+    SCHEMA_WORDS,
+    URL_NEEDS_JUDGING,
+    in_hash_comment,
+    scheme_start,
+    text_reference,
+    url_reference,
+)
+
 
 def trie_pattern(words) -> bytes:
     """A regex alternation of ``words`` (str, or bytes taken byte for byte) folded into a prefix tree, so the

@@ -16,7 +16,7 @@ The APK verifies when no step reports an error, i.e. on every platform version i
 
 from __future__ import annotations
 
-from gate.extract.facts import SignatureFacts, SignerCertificate, VerifiedFromSdk
+from gate.extract.facts import SignatureFacts, VerifiedFromSdk
 from gate.extract.signing import block as blk
 from gate.extract.signing import certs
 from gate.extract.signing import lineage as lin

@@ -21,7 +21,6 @@ import hashlib
 from dataclasses import dataclass, field
 
 from asn1crypto import cms
-from asn1crypto import core as asn1_core
 
 from gate.errors import PackageError
 from gate.extract.signing import certs

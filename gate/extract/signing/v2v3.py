@@ -16,10 +16,12 @@ inside it. The signed data holds the content digests, the certificate chain and 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from gate.extract.signing import block as blk
 from gate.extract.signing import certs
 from gate.extract.signing import lineage as lin
+from gate.extract.signing.algorithms import SDK_P, SIGNATURE_ALGORITHMS, SignatureAlgorithm
 from gate.extract.signing.wire import Reader, WireError
 
 MAX_APK_SIGNERS = 10  # Android 14 (apksig MAX_APK_SIGNERS) refuses more signers than this
@@ -29,35 +31,12 @@ PROOF_OF_ROTATION_ATTR_ID = 0x3BA06F8C
 ROTATION_MIN_SDK_VERSION_ATTR_ID = 0x559F8B02
 SIGNER_TARGETS_DEV_RELEASE_ATTR_ID = 0xC2A6B3BA
 
-SDK_N, SDK_P, SDK_T = 24, 28, 33
+SDK_T = 33
 MIN_SDK_WITH_V31_SUPPORT = SDK_T
 
 # Scheme ids as the stripping-protection attributes name them.
 SCHEME_V2, SCHEME_V3, SCHEME_V31 = 2, 3, 31
 
-
-@dataclass(frozen=True)
-class SignatureAlgorithm:
-    id: int
-    content_digest: str
-    key_type: str
-    hash: str
-    pss: bool
-    min_sdk: int
-
-
-SIGNATURE_ALGORITHMS = {a.id: a for a in (
-    SignatureAlgorithm(0x0101, blk.CHUNKED_SHA256, "RSA", "sha256", True, SDK_N),
-    SignatureAlgorithm(0x0102, blk.CHUNKED_SHA512, "RSA", "sha512", True, SDK_N),
-    SignatureAlgorithm(0x0103, blk.CHUNKED_SHA256, "RSA", "sha256", False, SDK_N),
-    SignatureAlgorithm(0x0104, blk.CHUNKED_SHA512, "RSA", "sha512", False, SDK_N),
-    SignatureAlgorithm(0x0201, blk.CHUNKED_SHA256, "EC", "sha256", False, SDK_N),
-    SignatureAlgorithm(0x0202, blk.CHUNKED_SHA512, "EC", "sha512", False, SDK_N),
-    SignatureAlgorithm(0x0301, blk.CHUNKED_SHA256, "DSA", "sha256", False, SDK_N),
-    SignatureAlgorithm(0x0421, blk.VERITY_CHUNKED_SHA256, "RSA", "sha256", False, SDK_P),
-    SignatureAlgorithm(0x0423, blk.VERITY_CHUNKED_SHA256, "EC", "sha256", False, SDK_P),
-    SignatureAlgorithm(0x0425, blk.VERITY_CHUNKED_SHA256, "DSA", "sha256", False, SDK_P),
-)}
 
 # Android prefers SHA-512 over verity SHA-256 over SHA-256 when several signatures are present.
 _DIGEST_STRENGTH = {blk.CHUNKED_SHA256: 0, blk.VERITY_CHUNKED_SHA256: 1, blk.CHUNKED_SHA512: 2}
@@ -123,7 +102,7 @@ def signatures_to_verify(algorithms: list[SignatureAlgorithm], min_sdk: int, max
 
 
 def _parse_signer(raw: Reader, signer: SchemeSigner, scheme: str, *, min_sdk: int, max_sdk: int,
-                  content_algs: set[str], ctx: dict) -> None:
+                  content_algs: set[str], ctx: dict[str, Any]) -> None:
     """One signer record, in apksig's order: the signatures over the signed data first (nothing in the signed data
     is believed before they verify), then its certificates, digests and attributes."""
     signed_data = raw.prefixed()
@@ -250,7 +229,7 @@ def _read_digests(digests_rec: Reader, signature_algs: list[int], signer: Scheme
         raise _Stop
 
 
-def _read_attributes(attrs_rec: Reader, signer: SchemeSigner, scheme: str, ctx: dict) -> None:
+def _read_attributes(attrs_rec: Reader, signer: SchemeSigner, scheme: str, ctx: dict[str, Any]) -> None:
     while attrs_rec.remaining():
         try:
             attr = attrs_rec.prefixed()
@@ -264,7 +243,7 @@ def _read_attributes(attrs_rec: Reader, signer: SchemeSigner, scheme: str, ctx: 
             raise _Stop from None
 
 
-def _check_attribute(signer: SchemeSigner, scheme: str, attr_id: int, value: bytes, ctx: dict) -> None:
+def _check_attribute(signer: SchemeSigner, scheme: str, attr_id: int, value: bytes, ctx: dict[str, Any]) -> None:
     tag = scheme
     if scheme == "v2":
         if attr_id == STRIPPING_PROTECTION_ATTR_ID:
