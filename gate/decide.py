@@ -30,7 +30,6 @@ and 5 do not apply (the AppID is issued and held by the platform that asks; noth
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 import re
 import unicodedata
@@ -39,9 +38,11 @@ from dataclasses import dataclass, field
 
 from gate.content_approvals import missing_approvals
 from gate.coverage import check_coverage
-from gate.errors import GateError
 from gate.extract.facts import NetworkFacts, PackageFacts, SignerCertificate
 from gate.filings.records import Filing, PlatformIdentity
+# The policy and its settings table live in gate.policy (gate.config reads it without the engine); re-exported.
+from gate.policy import Policy as Policy
+from gate.policy import PolicyError as PolicyError
 
 VERDICTS = ("allow", "review", "block")  # in order of severity
 DECLARATION_FORMAT = "miniprogram"  # facts of a mini-program declaration (gate.miniprogram), not of a package
@@ -141,48 +142,6 @@ VERIFIERS = {"aab": "jarsigner -verify", "ipa": "codesign --verify --deep --stri
              "rpk": "npm run release (hap-toolkit) with the filed key",
              "rpks": "npm run release (hap-toolkit) with the filed key"}
 _STATUS_ZH = {"cancelled": "已注销", "revoked": "已撤销", "active": "正常"}
-
-
-class PolicyError(GateError):
-    """The decision policy is malformed or would check nothing."""
-
-    code = "policy_invalid"
-
-
-@dataclass(frozen=True)
-class Policy:
-    """How the optional steps (6-8) and rotation weigh. Steps 1-5 are not configurable. Defaults are safe."""
-
-    unfiled_domains: str = "review"  # review | block | off
-    name_mismatch: str = "review"
-    entity_mismatch: str = "review"
-    key_rotated: str = "info"  # info | review | block
-    upload_key_only: str = "review"  # info (accept filed upload keys) | review | block
-    name_similarity: float = 0.5
-    number_not_shown: str = "info"  # info | review | block | off (step 9)
-    content_approval: str = "review"  # review | block | off (step 10)
-    packed: str = "review"  # review | block | info: code hidden by a packer, no unpacked build paired (step 6)
-
-    def __post_init__(self) -> None:
-        for name in ("unfiled_domains", "name_mismatch", "entity_mismatch"):
-            if getattr(self, name) not in ("review", "block", "off"):
-                raise PolicyError(f"policy {name}={getattr(self, name)!r}: use review, block or off")
-        if self.key_rotated not in ("info", "review", "block"):
-            raise PolicyError(f"policy key_rotated={self.key_rotated!r}: use info, review or block")
-        if self.upload_key_only not in ("info", "review", "block"):
-            raise PolicyError(f"policy upload_key_only={self.upload_key_only!r}: use info, review or block")
-        if self.number_not_shown not in ("info", "review", "block", "off"):
-            raise PolicyError(f"policy number_not_shown={self.number_not_shown!r}: use info, review, block or off")
-        if self.content_approval not in ("review", "block", "off"):
-            raise PolicyError(f"policy content_approval={self.content_approval!r}: use review, block or off")
-        if self.packed not in ("review", "block", "info"):
-            raise PolicyError(f"policy packed={self.packed!r}: use review, block or info")
-        if not 0.0 <= self.name_similarity <= 1.0:
-            raise PolicyError(f"policy name_similarity={self.name_similarity!r}: use a number from 0 to 1")
-
-    def as_dict(self) -> dict:
-        # Every field, always: a stored check replays with Policy(**stored), so a new knob must never be left out.
-        return dataclasses.asdict(self)
 
 
 @dataclass(frozen=True)
