@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 
 from gate.content_approvals import missing_approvals
 from gate.coverage import check_coverage
-from gate.extract.facts import NetworkFacts, PackageFacts, SignerCertificate
+from gate.extract.facts import NetworkFacts, PackageFacts, SignatureFacts, SignerCertificate
 from gate.filings.records import Filing, PlatformIdentity
 # The policy and its settings table live in gate.policy (gate.config reads it without the engine); re-exported.
 from gate.policy import Policy as Policy
@@ -310,22 +310,27 @@ def _package_summary(facts: PackageFacts) -> dict:
 
 
 # "There is no signature at all": the only rules gate.extract.signing can break on a package that carries no JAR
-# signature files and no APK Signing Block. Each error starts with its rule tag ("v1_no_manifest: ..."); any other
-# tag means a signature is there but broken.
-_UNSIGNED_TAGS = frozenset({"v1_no_manifest", "v1_no_signatures", "rpk_unsigned"})  # rpk: gate.extract.quickapp
+# signature files and no APK Signing Block. Any other issue code means a signature is there but broken; so does an
+# issue of one member of a set (an RPK set whose member is unsigned is a set signed wrongly).
+_UNSIGNED_CODES = frozenset({"v1_no_manifest", "v1_no_signatures", "rpk_unsigned"})  # rpk: gate.extract.quickapp
 
 
-def _looks_unsigned(sig) -> bool:
+def _looks_unsigned(sig: SignatureFacts) -> bool:
     if sig.signers or any(sig.schemes.values()) or not sig.errors:
         return False
-    return all(error.split(":", 1)[0] in _UNSIGNED_TAGS for error in sig.errors)
+    return all(issue.part is None and issue.code in _UNSIGNED_CODES for issue in sig.errors)
+
+
+def _issue_messages(sig: SignatureFacts) -> list[str]:
+    """The signature issues as reasons show them (their messages, as the facts JSON says them)."""
+    return [issue.message for issue in sig.errors]
 
 
 def _min_sdk_uncovered(sig) -> Reason:
     later = sig.verified_from_sdk
     low, high = later.unverified_sdks
     return reason("signature_min_sdk_uncovered", min_sdk=low, unverified_sdks=f"{low}–{high}",
-                  valid_from_sdk=later.min_sdk, release=later.release, errors=list(sig.errors),
+                  valid_from_sdk=later.min_sdk, release=later.release, errors=_issue_messages(sig),
                   schemes=[name for name, ok in later.schemes.items() if ok],
                   signers=[f"{s.subject} (SHA-256 {fingerprint_text(s.cert_sha256)})" for s in later.signers],
                   signer_sha256=[s.cert_sha256 for s in later.signers])
@@ -384,9 +389,9 @@ def decide(facts: PackageFacts, filings: Sequence[Filing], *, policy: Policy, pl
                 # (apksigner's verdict), but said as it is rather than "not signed".
                 reasons.append(_min_sdk_uncovered(sig))
             elif _looks_unsigned(sig):
-                reasons.append(reason("package_unsigned", errors=list(sig.errors)))
+                reasons.append(reason("package_unsigned", errors=_issue_messages(sig)))
             else:
-                reasons.append(reason("signature_invalid", errors=list(sig.errors) or ["verification failed"],
+                reasons.append(reason("signature_invalid", errors=_issue_messages(sig) or ["verification failed"],
                                       verifier=VERIFIERS.get(facts.format or "", "apksigner verify")))
             return done(None)
         if not sig.signers:  # verified with no signer is contradictory: fail closed

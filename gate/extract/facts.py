@@ -6,6 +6,7 @@ the job of the other modules in ``gate.extract``; deciding on them is the job of
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 
@@ -58,6 +59,54 @@ class SignerCertificate:
 ANDROID_RELEASES = {24: "7.0", 28: "9"}
 
 
+_ISSUE_CODE = re.compile(r"[a-z0-9_]+")
+
+
+@dataclass(frozen=True)
+class SignatureIssue:
+    """One rule a package's signature breaks, as apksig's ``ApkVerifier.IssueWithParams``: a stable ``code``
+    (``v1_no_manifest``, ``v2_digest_mismatch``, ``harmony_unsigned`` …) and ``detail``, the issue's parameters in
+    words (which signer, entry, digest or platform range). The engine reads ``code``; people read ``message``.
+
+    ``message`` is the text the facts JSON has always carried (``"code: detail"``), so stored facts and the facts and
+    decision JSON keep their exact bytes; ``from_message`` reads that text back (stored facts, recorded oracles).
+    """
+
+    code: str
+    detail: str = ""
+    part: str | None = None  # the member package it concerns, in a package made of several (an RPK set's entry)
+
+    @property
+    def message(self) -> str:
+        said = f"{self.code}: {self.detail}"
+        return said if self.part is None else f"{self.part}: {said}"
+
+    def __str__(self) -> str:
+        return self.message
+
+    def within(self, prefix: str) -> SignatureIssue:
+        """The same issue found in a nested signature whose codes carry ``prefix`` (``harmony_``, ``ios_profile_``)."""
+        return SignatureIssue(prefix + self.code, self.detail)
+
+    def at(self, where: str) -> SignatureIssue:
+        """The same issue, said of one part of the package (an iOS slice's architecture, a nested bundle's path)."""
+        return SignatureIssue(self.code, f"{where}: {self.detail}")
+
+    def of_part(self, part: str) -> SignatureIssue:
+        """The same issue, found in the member package ``part`` of a set."""
+        return SignatureIssue(self.code, self.detail, part)
+
+    @classmethod
+    def from_message(cls, text: str) -> SignatureIssue:
+        """The issue a ``message`` says. A first segment that is no code (``main.rpk``, a name with dots) names
+        the member package the rest concerns."""
+        first, _, rest = text.partition(": ")
+        if _ISSUE_CODE.fullmatch(first) is None and rest:
+            code, _, detail = rest.partition(": ")
+            return cls(code, detail, first)
+        return cls(first, rest)
+
+
 @dataclass(frozen=True)
 class VerifiedFromSdk:
     """What Android verifies on the newer part of a package's platform range when the whole range fails.
@@ -103,7 +152,7 @@ class SignatureFacts:
     schemes: dict[str, bool] = field(default_factory=lambda: {"v1": False, "v2": False, "v3": False, "v31": False})
     signers: tuple[SignerCertificate, ...] = ()
     lineage: tuple[SignerCertificate, ...] = ()
-    errors: tuple[str, ...] = ()
+    errors: tuple[SignatureIssue, ...] = ()
     verified_parts: tuple[str, ...] = ()
     """What was checked where a format's verification is partial or made of several checks (iOS code signature,
     HarmonyOS signing block, every APK of a split set); empty for a plain APK, whose ``verified`` says it all."""
@@ -120,7 +169,7 @@ class SignatureFacts:
             "schemes": dict(self.schemes),
             "signers": [s.as_dict() for s in self.signers],
             "lineage": [s.as_dict() for s in self.lineage],
-            "errors": list(self.errors),
+            "errors": [issue.message for issue in self.errors],
             "verified_parts": list(self.verified_parts),
             "source_stamp": self.source_stamp,
             "verified_from_sdk": self.verified_from_sdk.as_dict() if self.verified_from_sdk else None,

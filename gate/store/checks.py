@@ -15,7 +15,8 @@ from sqlalchemy.engine import Connection
 from gate.decide import Decision, Policy, decide
 from gate.errors import GateError
 from gate.extract.facts import (FilingNumberFact, HostFact, IpFact, NetworkFacts, PackageFacts, PairingFacts, PartFacts,
-                                Problem, ProtectionFacts, SignatureFacts, SignerCertificate, VerifiedFromSdk)
+                                Problem, ProtectionFacts, SignatureFacts, SignatureIssue, SignerCertificate,
+                                VerifiedFromSdk)
 from gate.store.audit import record_event
 from gate.store.filings import DatabaseRegistry
 from gate.store.tables import Check, utcnow
@@ -65,7 +66,7 @@ def facts_from_dict(d: dict) -> PackageFacts:
         signature=SignatureFacts(verified=bool(sig.get("verified")), schemes=dict(sig.get("schemes") or {}),
                                  signers=tuple(cert(c) for c in sig.get("signers") or ()),
                                  lineage=tuple(cert(c) for c in sig.get("lineage") or ()),
-                                 errors=tuple(sig.get("errors") or ()),
+                                 errors=tuple(SignatureIssue.from_message(e) for e in sig.get("errors") or ()),
                                  verified_parts=tuple(sig.get("verified_parts") or ()),
                                  source_stamp=bool(sig.get("source_stamp")),
                                  verified_from_sdk=VerifiedFromSdk.from_dict(sig.get("verified_from_sdk"))),

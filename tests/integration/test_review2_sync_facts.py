@@ -15,7 +15,7 @@ import json
 from sqlalchemy import select
 
 from gate.config import Settings
-from gate.extract.facts import SignatureFacts
+from gate.extract.facts import SignatureFacts, SignatureIssue
 from gate.extract.pipeline import extract_features
 from gate.platform_hooks import checks
 from gate.platform_hooks.auth import create_client
@@ -55,7 +55,7 @@ def test_another_clients_upload_does_not_decide_the_stores_listing(database_url,
     developer = create_client(engine, name="someone", role="developer")
     genuine = extract_features(HELLO)  # same package name, but the signature is stripped: package_unsigned
     forged = dataclasses.replace(genuine, sha256="f" * 64, signature=SignatureFacts(
-        verified=False, errors=("v1_no_manifest: no META-INF/MANIFEST.MF",)))
+        verified=False, errors=(SignatureIssue("v1_no_manifest", "no META-INF/MANIFEST.MF"),)))
     with engine.begin() as conn:
         decision, gate_check_id = checks._decide_and_record(conn, forged, metadata={}, policy=SETTINGS.decision_policy(),
                                                             actor="client:someone")

@@ -6,7 +6,8 @@ import pathlib
 import pytest
 
 from gate.decide import Policy, PolicyError, decide, name_similarity
-from gate.extract.facts import HostFact, IpFact, NetworkFacts, PackageFacts, Problem, SignatureFacts, SignerCertificate
+from gate.extract.facts import (HostFact, IpFact, NetworkFacts, PackageFacts, Problem, SignatureFacts, SignatureIssue,
+                                SignerCertificate)
 from gate.filings.validate import validate_record
 
 ORACLE = json.loads((pathlib.Path(__file__).parents[2] / "fixtures/apks/oracle.json").read_text())["apks"]
@@ -29,7 +30,7 @@ def facts_of(name, *, network=NetworkFacts(), problems=()):
         signature=SignatureFacts(verified=sig["verifies"], schemes={k: bool(v) for k, v in sig["schemes"].items()},
                                  signers=tuple(cert(c) for c in sig["signers"]),
                                  lineage=tuple(cert(c) for c in sig["lineage"] or ()),
-                                 errors=tuple(sig["errors"])))
+                                 errors=tuple(SignatureIssue.from_message(e) for e in sig["errors"])))
 
 
 def signer(name, i=0):
@@ -135,7 +136,7 @@ def test_lineage_does_not_help_an_unverified_package():
     facts = facts_of("rotated_v3.apk")
     broken = PackageFacts(**{**facts.__dict__, "signature": SignatureFacts(
         verified=False, schemes=facts.signature.schemes, signers=facts.signature.signers,
-        lineage=facts.signature.lineage, errors=("ERROR: APK Signature Scheme v3 signer #1: Malformed",))})
+        lineage=facts.signature.lineage, errors=(SignatureIssue("v3_malformed_signer", "signer #1: Malformed"),))})
     old = ORACLE["rotated_v3.apk"]["apksigner"]["lineage"][0]["cert_md5"]
     assert codes(decide(broken, [filing("rotated_v3.apk", keys=[old])], policy=POLICY)) == [
         ("signature_invalid", "block")]
