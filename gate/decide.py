@@ -131,10 +131,30 @@ CATALOGUE: dict[str, tuple[str, str, str]] = {
                                 "The package does not contain its filing number {service_licence} (nor the main "
                                 "number {main_licence}). Show it prominently in the app, linked to the filing "
                                 "system's site (ignore this if the app loads it from its server)."),
+    # Said of a decision taken again from stored facts (gate.store.checks.note_outdated_facts), never by decide().
+    "facts_outdated": ("review", "此检查保存的安装包信息由旧版本网关读取，缺少 {missing}：规则 {rules} 无法据此判断，且安装包已不在"
+                       "网关中、无法重新读取。请重新上传安装包。",
+                       "The package facts stored with this check were read by an older gate and lack {missing}: the "
+                       "rules {rules} could not be applied to them, and the package is no longer at hand to be read "
+                       "again. Upload the package again."),
     "content_approval_missing": ("review", "应用分类“{category}”需要前置审批：{required_zh}，备案 {service_licence} 未登记。"
                                  "请在备案中补充前置审批。",
                                  "The category \"{category}\" needs a content approval (前置审批): {required_en}; the "
                                  "filing {service_licence} lists none. Add it to the filing."),
+}
+# The facts fields (gate.extract.facts.missing_fields names) each rule reads beyond the package's identity: stored
+# facts written by an older gate that lack one cannot make that rule speak (gate.store.checks.note_outdated_facts).
+RULE_INPUTS: dict[str, tuple[str, ...]] = {
+    "problems": ("package_malformed", "split_mismatch"),
+    "signature.verified_from_sdk": ("signature_min_sdk_uncovered",),
+    "signature.lineage": ("key_rotated",),
+    "platform": ("unfiled",),
+    "pairing": ("unpacked_mismatch", "code_hidden_by_packer"),
+    "protection": ("code_hidden_by_packer",),
+    "network": ("domain_not_filed",),
+    "label": ("name_mismatch",),
+    "labels": ("name_mismatch",),
+    "filing_numbers": ("filing_number_not_shown",),
 }
 # How a developer checks the signature of each format before uploading again (the signature_invalid message).
 VERIFIERS = {"aab": "jarsigner -verify", "ipa": "codesign --verify --deep --strict",
@@ -336,7 +356,8 @@ def _min_sdk_uncovered(sig) -> Reason:
                   signer_sha256=[s.cert_sha256 for s in later.signers])
 
 
-def _verdict(reasons: Sequence[Reason]) -> str:
+def verdict_of(reasons: Sequence[Reason]) -> str:
+    """The verdict these reasons give: the worst of their severities (allow when there is none)."""
     worst = max((VERDICTS.index(SEVERITY_VERDICT[r.severity]) for r in reasons), default=0)
     return VERDICTS[worst]
 
@@ -354,7 +375,7 @@ def decide(facts: PackageFacts, filings: Sequence[Filing], *, policy: Policy, pl
     reasons: list[Reason] = []
 
     def done(filing: Filing | None) -> Decision:
-        return Decision(facts.path, _verdict(reasons), tuple(reasons), filing, _package_summary(facts))
+        return Decision(facts.path, verdict_of(reasons), tuple(reasons), filing, _package_summary(facts))
 
     platform = facts.platform or platform  # the package's own platform wins over the caller's default
     # 1. Readable; a split set's APKs belong together.

@@ -84,7 +84,7 @@ def record_review(engine: Engine, *, check_id: str, outcome: str, comment: str, 
     """Settle a pending review; returns the new decision (as answered to the store). One transaction."""
     from gate.platform_hooks.callbacks import queue_callback
     from gate.platform_hooks.checks import FORMAT_PLATFORM, SC, decide_facts
-    from gate.store.checks import facts_from_dict, record_check
+    from gate.store.checks import load_facts, note_outdated_facts, record_check
     from gate.store.service_tables import ApiClient
 
     if outcome not in OUTCOMES:
@@ -98,11 +98,14 @@ def record_review(engine: Engine, *, check_id: str, outcome: str, comment: str, 
         if row is None or row.status != "done" or row.verdict != "review" or row.gate_check_id is None:
             raise ReviewRefused(f"check {check_id} is not waiting for a review", code="review_not_pending")
         stored = conn.execute(select(GC).where(GC.c.id == row.gate_check_id)).first()
-        facts = facts_from_dict(json.loads(stored.facts))
+        kept = load_facts(stored.facts, stored.facts_schema)
+        facts = kept.facts
         metadata = json.loads(row.metadata_json or "{}")
-        # The engine's own answer today (earlier reviews left out: this review may overturn one).
-        fresh = decide_facts(conn, facts, policy=policy, developer_entity=metadata.get("developer_entity"),
-                             category=metadata.get("category"))
+        # The engine's own answer today (earlier reviews left out: this review may overturn one). The package is not
+        # kept: facts too old for a rule say so (facts_outdated) for the reviewer to weigh.
+        fresh = note_outdated_facts(decide_facts(conn, facts, policy=policy,
+                                                 developer_entity=metadata.get("developer_entity"),
+                                                 category=metadata.get("category")), kept)
         if outcome == "approved" and fresh.verdict == "block":
             codes = ", ".join(r.code for r in fresh.reasons if r.severity == "block")
             raise ReviewRefused(f"the package now blocks ({codes}); an approval never overrides a block",
@@ -112,7 +115,7 @@ def record_review(engine: Engine, *, check_id: str, outcome: str, comment: str, 
         platform = FORMAT_PLATFORM.get(facts.format or "", "android")
         new_id = record_check(conn, facts=facts, decision=settled, policy=policy, platform=platform,
                               developer_entity=metadata.get("developer_entity"), actor=f"staff:{reviewer}",
-                              category=metadata.get("category"))
+                              category=metadata.get("category"), stored=kept)
         # Two reviewers at once: the first one's update moves the verdict, the second finds nothing to settle.
         moved = conn.execute(update(SC).where(SC.c.check_id == check_id, SC.c.verdict == "review").values(
             verdict=settled.verdict, gate_check_id=new_id, updated_at=now)).rowcount

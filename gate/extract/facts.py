@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,10 @@ class Problem:
 
     def as_dict(self) -> dict:
         return {"code": self.code, "message": self.message}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Problem:
+        return cls(d["code"], d["message"])
 
 
 @dataclass(frozen=True)
@@ -175,6 +180,16 @@ class SignatureFacts:
             "verified_from_sdk": self.verified_from_sdk.as_dict() if self.verified_from_sdk else None,
         }
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> SignatureFacts:
+        cert = SignerCertificate.from_dict
+        return cls(verified=bool(d.get("verified")), schemes=dict(d.get("schemes") or {}),
+                   signers=tuple(cert(c) for c in d.get("signers") or ()),
+                   lineage=tuple(cert(c) for c in d.get("lineage") or ()),
+                   errors=tuple(SignatureIssue.from_message(e) for e in d.get("errors") or ()),
+                   verified_parts=tuple(d.get("verified_parts") or ()), source_stamp=bool(d.get("source_stamp")),
+                   verified_from_sdk=VerifiedFromSdk.from_dict(d.get("verified_from_sdk")))
+
 
 @dataclass(frozen=True)
 class Evidence:
@@ -301,6 +316,11 @@ class PartFacts:
         return {"name": self.name, "split": self.split, "package": self.package, "version_code": self.version_code,
                 "verified": self.verified, "signers": list(self.signers),
                 "problems": [p.as_dict() for p in self.problems]}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> PartFacts:
+        return cls(d["name"], d.get("split"), d.get("package"), d.get("version_code"), bool(d.get("verified")),
+                   tuple(d.get("signers") or ()), tuple(Problem.from_dict(q) for q in d.get("problems") or ()))
 
 
 @dataclass(frozen=True)
@@ -469,3 +489,57 @@ class PackageFacts:
             "protection": self.protection.as_dict() if self.protection is not None else None,
             "pairing": self.pairing.as_dict() if self.pairing is not None else None,
         }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> PackageFacts:
+        """The facts an ``as_dict()`` JSON says (a stored check's input). Fields the JSON lacks (it was written before
+        they existed, see FACTS_SCHEMA) take their defaults: ``missing_fields`` names them."""
+        net = d.get("network") or {}
+        return cls(
+            path=d["path"], format=d.get("format"), package=d.get("package"), version_code=d.get("version_code"),
+            version_name=d.get("version_name"), label=d.get("label"), labels=dict(d.get("labels") or {}),
+            min_sdk=d.get("min_sdk"), target_sdk=d.get("target_sdk"), permissions=tuple(d.get("permissions") or ()),
+            signature=SignatureFacts.from_dict(d.get("signature") or {}),
+            network=NetworkFacts(hosts=tuple(HostFact.from_dict(h) for h in net.get("hosts") or ()),
+                                 ips=tuple(IpFact.from_dict(i) for i in net.get("ips") or ())),
+            problems=tuple(Problem.from_dict(p) for p in d.get("problems") or ()),
+            sha256=d.get("sha256"), size=d.get("size"), platform=d.get("platform"),
+            parts=tuple(PartFacts.from_dict(p) for p in d.get("parts") or ()),
+            details=dict(d.get("details") or {}),
+            filing_numbers=(None if d.get("filing_numbers") is None else
+                            tuple(FilingNumberFact(n["number"], tuple(n.get("sources") or ()))
+                                  for n in d["filing_numbers"])),
+            application_class=d.get("application_class"), native_libraries=tuple(d.get("native_libraries") or ()),
+            protection=ProtectionFacts.from_dict(d.get("protection")), pairing=PairingFacts.from_dict(d.get("pairing")),
+        )
+
+
+# The shape of PackageFacts.as_dict(), stored with every check (gate_check.facts_schema). 1: the shape of issue #24
+# (every field above). Raise it when a field is added or changes meaning, so that a decision taken again from stored
+# facts knows they were read before (docs/filings.md, "Stored facts and their schema").
+FACTS_SCHEMA = 1
+
+
+def _fields(d: dict[str, Any], prefix: str = "") -> set[str]:
+    """The top-level and ``signature`` fields of a facts JSON (``signature.lineage``): those that were added over
+    time. Nested records (hosts, packers) are read with defaults for what they lack."""
+    names = {prefix + k for k in d}
+    if not prefix and isinstance(d.get("signature"), dict):
+        names |= _fields(d["signature"], "signature.")
+    return names
+
+
+CURRENT_FIELDS = frozenset(_fields(PackageFacts(path="").as_dict()))
+
+
+def missing_fields(d: dict[str, Any]) -> tuple[str, ...]:
+    """The fields of today's facts JSON that a stored one lacks: it was written by an older gate."""
+    return tuple(sorted(CURRENT_FIELDS - _fields(d)))
+
+
+def stored_schema(d: dict[str, Any], recorded: int | None) -> int:
+    """The schema of stored facts: the number recorded with them, or for facts stored before numbers were recorded
+    (migration 0740), 1 when they carry every field of schema 1 and 0 when they lack one."""
+    if recorded is not None:
+        return recorded
+    return 1 if not missing_fields(d) else 0

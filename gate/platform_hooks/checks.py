@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, insert, select, update
@@ -28,7 +29,7 @@ from gate.extract.trust import NO_EXTRA_ROOTS, TrustRoots
 from gate.beijing_time import beijing_iso
 from gate.reviews import apply_reviews, reviews_of_check
 from gate.store.audit import record_event
-from gate.store.checks import facts_from_dict, record_check
+from gate.store.checks import load_facts, note_outdated_facts, record_check
 from gate.store.filings import DatabaseRegistry
 from gate.store.service_tables import Job, ServiceCheck
 from gate.store.tables import Check, utcnow
@@ -104,20 +105,27 @@ def existing(conn: Connection, check_id: str):
     return conn.execute(_CHECK_BY_ID, {"check_id": check_id}).first()
 
 
-def redecide(engine: Engine, row, *, policy: Policy, actor: str) -> Outcome:
-    """Decide a known package again from its stored facts, against today's filings."""
+def redecide(engine: Engine, row, *, policy: Policy, actor: str,
+             reread: Callable[[], PackageFacts] | None = None) -> Outcome:
+    """Decide a known package again from its stored facts, against today's filings. Facts stored by an older gate
+    (gate.extract.facts.FACTS_SCHEMA) are read again from the package when ``reread`` can (the upload is at hand),
+    else the decision says which rules they are too old for (facts_outdated)."""
+    with engine.connect() as conn:
+        stored = conn.execute(select(GC.c.facts, GC.c.facts_schema).where(GC.c.id == row.gate_check_id)).one()
+    kept = load_facts(stored.facts, stored.facts_schema)
+    facts = reread() if kept.outdated and reread is not None else kept.facts  # outside any transaction: seconds
     with engine.begin() as conn:
-        stored = conn.execute(select(GC.c.facts).where(GC.c.id == row.gate_check_id)).scalar_one()
-        facts = facts_from_dict(json.loads(stored))
         metadata = json.loads(row.metadata_json)
         decision = decide_facts(conn, facts, policy=policy, developer_entity=metadata.get("developer_entity"),
                                 category=metadata.get("category"))
+        if facts is kept.facts:
+            decision = note_outdated_facts(decision, kept)
         # A person's review of this check (same store, package and metadata) settles a `review`, never a block.
         decision = apply_reviews(decision, facts, reviews_of_check(conn, row.check_id))
         gate_check_id = record_check(conn, facts=facts, decision=decision, policy=policy,
                                      platform=FORMAT_PLATFORM.get(facts.format or "", "android"),
                                      developer_entity=metadata.get("developer_entity"), actor=actor,
-                                     category=metadata.get("category"))
+                                     category=metadata.get("category"), stored=kept)
         conn.execute(update(SC).where(SC.c.check_id == row.check_id).values(
             gate_check_id=gate_check_id, verdict=decision.verdict, updated_at=utcnow()))
     return Outcome(row.check_id, "done", decision.as_dict())

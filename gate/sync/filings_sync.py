@@ -35,7 +35,7 @@ from gate.platform_hooks.callbacks import deliver_due, queue_callback
 from gate.platform_hooks.checks import FORMAT_PLATFORM, decide_facts
 from gate.progress import Progress
 from gate.store.audit import record_event
-from gate.store.checks import facts_from_dict, record_check
+from gate.store.checks import StoredFacts, load_facts, note_outdated_facts, record_check
 from gate.store.filings import DatabaseRegistry, DatabaseSink
 from gate.store.service_tables import ApiClient, Listing, ServiceCheck
 from gate.store.sync_tables import FilingReevaluation, SyncCursor
@@ -211,22 +211,23 @@ def _identifiers(registry: DatabaseRegistry, licence: str) -> tuple[Filing | Non
     return current, names
 
 
-def _stored_facts(conn: Connection, client_id: int, package: str, platform: str = "android"):
-    """The newest stored check of this package, preferring the store's own upload: (facts dict, metadata).
+def _stored_facts(conn: Connection, client_id: int, package: str,
+                  platform: str = "android") -> tuple[StoredFacts | None, dict]:
+    """The newest stored check of this package, preferring the store's own upload: (its facts, metadata).
 
     Without one, an operator's check (``gate check``, an earlier re-decision) serves; never a package another API
     client uploaded: a package name is only a claim, and another client's (or a forger's) package would decide
     whether this store is told to delist (the anonymous pre-check page stores no check for the same reason)."""
     foreign = select(SC.c.package_sha256).where(SC.c.client_id != client_id)
     row = conn.execute(
-        select(GC.c.facts, SC.c.metadata_json)
+        select(GC.c.facts, GC.c.facts_schema, SC.c.metadata_json)
         .select_from(GC.outerjoin(SC, (SC.c.gate_check_id == GC.c.id) & (SC.c.client_id == client_id)))
         .where(GC.c.package == package, GC.c.platform == platform,
                or_(SC.c.client_id.is_not(None), GC.c.package_sha256.not_in(foreign)))
         .order_by(SC.c.client_id.is_(None), GC.c.id.desc()).limit(1)).first()
     if row is None:
         return None, {}
-    return json.loads(row.facts), json.loads(row.metadata_json) if row.metadata_json else {}
+    return load_facts(row.facts, row.facts_schema), json.loads(row.metadata_json) if row.metadata_json else {}
 
 
 def _reevaluate(conn: Connection, reevaluation_id: int, licence: str, settings: Settings) -> dict:
@@ -247,16 +248,18 @@ def _reevaluate(conn: Connection, reevaluation_id: int, licence: str, settings: 
     policy = settings.decision_policy()
     for app in listed:
         outcome["apps"] += 1
-        facts_dict, metadata = _stored_facts(conn, app.client_id, app.package, app.platform)
+        kept, metadata = _stored_facts(conn, app.client_id, app.package, app.platform)
         decision, check_id = None, None
-        if facts_dict is not None:
-            facts = facts_from_dict(facts_dict)
+        if kept is not None:
+            facts = kept.facts
             entity = metadata.get("developer_entity")
-            decision = decide_facts(conn, facts, policy=policy, developer_entity=entity,
-                                    category=metadata.get("category"))
+            # The package is not kept: facts too old for a rule say so (facts_outdated) rather than skip it.
+            decision = note_outdated_facts(decide_facts(conn, facts, policy=policy, developer_entity=entity,
+                                                        category=metadata.get("category")), kept)
             check_id = record_check(conn, facts=facts, decision=decision, policy=policy,
                                     platform=FORMAT_PLATFORM.get(facts.format or "", "android"),
-                                    developer_entity=entity, actor=ACTOR, category=metadata.get("category"))
+                                    developer_entity=entity, actor=ACTOR, category=metadata.get("category"),
+                                    stored=kept)
             blocked = decision.verdict == "block"
         else:
             # No stored facts (the store never uploaded this package through the gate): nothing to decide on, but

@@ -10,10 +10,10 @@ import flask
 from sqlalchemy import func, select
 
 from gate.decide import fingerprint_text, key_matches, lineage_ancestors, name_similarity
+from gate.extract.facts import PackageFacts
 from gate.platform_hooks.checks import SC, CheckNotFound
 from gate.platform_hooks.service import service
 from gate.reviews import record_review, reviews_of_check
-from gate.store.checks import facts_from_dict
 from gate.store.filings import DatabaseRegistry
 from gate.store.service_tables import ApiClient, CallbackDelivery
 from gate.store.tables import Check, as_utc, utcnow
@@ -155,7 +155,7 @@ def load_check(conn, check_id: str) -> dict:
     if row is None or row.gate_check_id is None:
         raise CheckNotFound(kit.t(f"没有检查记录 {check_id}", f"no check {check_id}"))
     stored = conn.execute(select(GC).where(GC.c.id == row.gate_check_id)).first()
-    facts = facts_from_dict(json.loads(stored.facts))
+    facts = PackageFacts.from_dict(json.loads(stored.facts))
     decision = json.loads(stored.decision)
     registry = DatabaseRegistry(conn)
     filing = registry.version(stored.filing_version_id) if stored.filing_version_id else None

@@ -1,0 +1,97 @@
+"""Decisions taken again from stored facts, on SQLite and PostgreSQL (migration 0740, docs/filings.md "Stored facts
+and their schema"): facts an older gate stored are read again from the package when the upload is at hand, and a
+review, which has no package, says which rules they are too old for instead of skipping them.
+
+"Older" facts are made the way an older gate wrote them: the stored JSON without ``filing_numbers`` and
+``protection`` (the gate before step 9 and packer detection) and ``facts_schema`` NULL (before migration 0740)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import requests
+from sqlalchemy import select, update
+
+from tests.integration.console_support import PASSWORD
+from tests.integration.console_support import signed_in
+from tests.integration.http_support import HELLO, start_gate
+
+ENTITY = {"developer_entity": "甲公司"}  # not the filing's unit: entity_mismatch makes the upload a review
+
+
+@pytest.fixture
+def served(tmp_path, database_url):
+    from gate.web.accounts import create_user
+
+    gate, server = start_gate(tmp_path, database_url)
+    create_user(gate.engine, username="rev", role="reviewer", password=PASSWORD)
+    yield gate
+    server.shutdown()
+    gate.engine.dispose()
+
+
+def _stored_row(gate, check_id):
+    from gate.store.service_tables import ServiceCheck
+    from gate.store.tables import Check
+
+    SC, GC = ServiceCheck.__table__, Check.__table__
+    with gate.engine.connect() as conn:
+        return conn.execute(select(GC).join(SC, SC.c.gate_check_id == GC.c.id)
+                            .where(SC.c.check_id == check_id)).one()
+
+
+def _make_old(gate, check_id) -> str:
+    """Rewrite the check's stored facts as an older gate stored them; returns that JSON."""
+    from gate.store.tables import Check
+
+    row = _stored_row(gate, check_id)
+    facts = json.loads(row.facts)
+    del facts["filing_numbers"], facts["protection"]
+    old = json.dumps(facts, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    with gate.engine.begin() as conn:
+        conn.execute(update(Check.__table__).where(Check.__table__.c.id == row.id)
+                     .values(facts=old, facts_schema=None))
+    return old
+
+
+def _codes(answer):
+    return [r["code"] for r in answer["reasons"]]
+
+
+def test_a_check_stores_its_facts_schema(served):
+    from gate.extract.facts import FACTS_SCHEMA
+
+    check_id = served.upload(HELLO, metadata=ENTITY).json()["check_id"]
+    assert _stored_row(served, check_id).facts_schema == FACTS_SCHEMA == 1
+
+
+def test_a_repeated_upload_reads_old_facts_again_from_the_package(served):
+    first = served.upload(HELLO, metadata=ENTITY).json()
+    _make_old(served, first["check_id"])
+    again = served.upload(HELLO, metadata=ENTITY).json()
+    assert again["check_id"] == first["check_id"]
+    # The same answer a first upload gets (step 9 speaks again: the facts were read anew), nothing about old facts.
+    assert (again["verdict"], _codes(again)) == (first["verdict"], _codes(first))
+    assert "filing_number_not_shown" in _codes(again)
+    row = _stored_row(served, first["check_id"])
+    assert row.facts_schema == 1 and json.loads(row.facts)["filing_numbers"] is not None
+
+
+def test_a_review_of_old_facts_says_which_rules_could_not_speak(served):
+    check_id = served.upload(HELLO, metadata=ENTITY).json()["check_id"]
+    old = _make_old(served, check_id)
+    session, token = signed_in(served, "rev")
+    r = session.post(f"{served.url}/console/checks/{check_id}/review",
+                     data={"csrf_token": token, "outcome": "approve", "comment": "核实无误"}, allow_redirects=False)
+    assert r.status_code == 302, r.text
+    answer = requests.get(f"{served.url}/api/v1/checks/{check_id}", headers=served.headers("store")).json()
+    assert answer["verdict"] == "allow"  # approved: facts_outdated is a review, which a reviewer may settle
+    outdated = next(r for r in answer["reasons"] if r["code"] == "facts_outdated")
+    assert outdated["severity"] == "review"
+    assert outdated["evidence"]["rules"] == ["code_hidden_by_packer", "filing_number_not_shown"]
+    assert outdated["evidence"]["missing"] == ["filing_numbers", "protection"]
+    assert "filing_number_not_shown" not in _codes(answer)  # not decided: said instead
+    # The new check keeps the old facts as they were, marked older: a later re-decision knows it too.
+    row = _stored_row(served, check_id)
+    assert (row.facts, row.facts_schema) == (old, 0)
