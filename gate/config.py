@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from gate.errors import ConfigError
 from gate.extract.trust import NO_EXTRA_ROOTS, TrustRoots
@@ -105,13 +106,13 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
 
 def _policy(environ: Mapping[str, str]) -> Policy:
     """The GATE_POLICY_* variables, one per row of the settings table (gate.policy.POLICY_SETTINGS)."""
-    values: dict[str, str | float] = {}
+    values: dict[str, Any] = {}  # each value of its row's type
     for row in POLICY_SETTINGS:
         if row.kind == FRACTION:
             values[row.name] = _fraction(environ, row.variable, float(row.default))
         else:
             values[row.name] = _choice(environ, row.variable, str(row.default), row.choices)
-    return Policy(**values)  # type: ignore[arg-type]  # each value has its row's type
+    return Policy(**values)
 
 
 TRUST_ROOT_VARIABLES = {"harmony": "GATE_TRUST_ROOTS_HARMONY", "ios": "GATE_TRUST_ROOTS_IOS"}

@@ -118,8 +118,9 @@ class Policy:
 
     def for_preinstall_items(self) -> Policy:
         """This policy as it applies to a preinstall list item: the steps an item cannot inform are off."""
-        return dataclasses.replace(self, **{row.name: row.preinstall for row in POLICY_SETTINGS
-                                            if row.preinstall is not None})
+        overrides: dict[str, Any] = {row.name: row.preinstall for row in POLICY_SETTINGS
+                                     if row.preinstall is not None}
+        return dataclasses.replace(self, **overrides)
 
 
 POLICY_SETTINGS: tuple[PolicySetting, ...] = tuple(

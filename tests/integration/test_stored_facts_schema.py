@@ -13,22 +13,15 @@ import pytest
 import requests
 from sqlalchemy import select, update
 
-from tests.integration.console_support import PASSWORD
-from tests.integration.console_support import signed_in
-from tests.integration.http_support import HELLO, start_gate
+from tests.integration.console_support import served_with_reviewer, signed_in
+from tests.integration.http_support import HELLO
 
 ENTITY = {"developer_entity": "甲公司"}  # not the filing's unit: entity_mismatch makes the upload a review
 
 
 @pytest.fixture
 def served(tmp_path, database_url):
-    from gate.web.accounts import create_user
-
-    gate, server = start_gate(tmp_path, database_url)
-    create_user(gate.engine, username="rev", role="reviewer", password=PASSWORD)
-    yield gate
-    server.shutdown()
-    gate.engine.dispose()
+    yield from served_with_reviewer(tmp_path, database_url)
 
 
 def _stored_row(gate, check_id):
