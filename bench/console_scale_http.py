@@ -19,7 +19,7 @@ from ``pg_indexes``), then ANALYZE. No ORM inserts: 6 M rows one by one would ta
   2048-bit signer, four hosts and a package digest per check (the check page rebuilds them with PackageFacts.from_dict);
 - the review checks of the last two days, and ~1 % of older ones, still wait for a person (the queue); the others
   were reviewed: a ``check_review`` row, the service check moved to allow/block, a ``review.*`` audit event;
-- one ``check`` audit event per check (as gate.store.checks.record_check writes) and one callback delivery per
+- one ``check`` audit event per check (as gate.db.checks.record_check writes) and one callback delivery per
   check (the stores have callback URLs), almost all delivered.
 
 Timing. ``gate serve`` (gunicorn, one worker) on loopback with the JSON request log; every request carries an

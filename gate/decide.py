@@ -1,7 +1,7 @@
 """The decision engine: package facts + the filings naming its identifier -> allow / review / block, with reasons.
 
 Pure: no I/O, no settings, no clock. The same facts, filings and policy always give the same decision, which is what
-makes a stored check reproducible (gate.store keeps the facts JSON and the filing version used).
+makes a stored check reproducible (gate.db keeps the facts JSON and the filing version used).
 
 Steps (the code below refers to them by number):
   1. The package is readable the way a device reads it, and every APK of
@@ -131,7 +131,7 @@ CATALOGUE: dict[str, tuple[str, str, str]] = {
                                 "The package does not contain its filing number {service_licence} (nor the main "
                                 "number {main_licence}). Show it prominently in the app, linked to the filing "
                                 "system's site (ignore this if the app loads it from its server)."),
-    # Said of a decision taken again from stored facts (gate.store.checks.note_outdated_facts), never by decide().
+    # Said of a decision taken again from stored facts (gate.db.checks.note_outdated_facts), never by decide().
     "facts_outdated": ("review", "此检查保存的安装包信息由旧版本网关读取，缺少 {missing}：规则 {rules} 无法据此判断，且安装包已不在"
                        "网关中、无法重新读取。请重新上传安装包。",
                        "The package facts stored with this check were read by an older gate and lack {missing}: the "
@@ -143,7 +143,7 @@ CATALOGUE: dict[str, tuple[str, str, str]] = {
                                  "filing {service_licence} lists none. Add it to the filing."),
 }
 # The facts fields (gate.extract.facts.missing_fields names) each rule reads beyond the package's identity: stored
-# facts written by an older gate that lack one cannot make that rule speak (gate.store.checks.note_outdated_facts).
+# facts written by an older gate that lack one cannot make that rule speak (gate.db.checks.note_outdated_facts).
 RULE_INPUTS: dict[str, tuple[str, ...]] = {
     "problems": ("package_malformed", "split_mismatch"),
     "signature.verified_from_sdk": ("signature_min_sdk_uncovered",),

@@ -11,10 +11,10 @@ from collections import Counter
 import flask
 from sqlalchemy import func, literal, select
 
-from gate.platform_hooks.service import service
-from gate.store.service_tables import CallbackDelivery, ServiceCheck
-from gate.store.sync_tables import ReportOutbox, SyncCursor
-from gate.store.tables import Check, as_utc, utcnow
+from gate.api.service import service
+from gate.db.service_tables import CallbackDelivery, ServiceCheck
+from gate.db.sync_tables import ReportOutbox, SyncCursor
+from gate.db.tables import Check, as_utc, utcnow
 from gate.web import charts, kit
 from gate.web.blueprint import blueprint
 from gate.web.kit import requires

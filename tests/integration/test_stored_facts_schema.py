@@ -25,8 +25,8 @@ def served(tmp_path, database_url):
 
 
 def _stored_row(gate, check_id):
-    from gate.store.service_tables import ServiceCheck
-    from gate.store.tables import Check
+    from gate.db.service_tables import ServiceCheck
+    from gate.db.tables import Check
 
     SC, GC = ServiceCheck.__table__, Check.__table__
     with gate.engine.connect() as conn:
@@ -36,7 +36,7 @@ def _stored_row(gate, check_id):
 
 def _make_old(gate, check_id) -> str:
     """Rewrite the check's stored facts as an older gate stored them; returns that JSON."""
-    from gate.store.tables import Check
+    from gate.db.tables import Check
 
     row = _stored_row(gate, check_id)
     facts = json.loads(row.facts)

@@ -13,7 +13,7 @@ from gate.extract.facts import (CURRENT_FIELDS, FACTS_SCHEMA, PackageFacts, Sign
                                 missing_fields, stored_schema)
 from gate.extract.pipeline import extract_features
 from gate.filings.validate import validate_record
-from gate.store.checks import load_facts, note_outdated_facts
+from gate.db.checks import load_facts, note_outdated_facts
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 FIXTURE_PACKAGES = sorted(p for p in (ROOT / "fixtures").rglob("*")
@@ -21,7 +21,7 @@ FIXTURE_PACKAGES = sorted(p for p in (ROOT / "fixtures").rglob("*")
 
 
 def _stored(facts: PackageFacts) -> str:
-    # As gate.store.checks.record_check writes it.
+    # As gate.db.checks.record_check writes it.
     return json.dumps(facts.as_dict(), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
