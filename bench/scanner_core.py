@@ -75,8 +75,8 @@ def main() -> None:
     for name, pairs in times.items():
         walls, cpus = [w for w, _ in pairs], [c for _, c in pairs]
         print(f"{name:>10}: wall best {min(walls):.3f} s median {statistics.median(walls):.3f} s "
-              f"({min(walls) / zip_wall:.2f}x zipfile); CPU best {min(cpus):.3f} s median {statistics.median(cpus):.3f} s "
-              f"({min(cpus) / zip_cpu:.2f}x)")
+              f"({min(walls) / zip_wall:.2f}x zipfile); CPU best {min(cpus):.3f} s "
+              f"median {statistics.median(cpus):.3f} s ({min(cpus) / zip_cpu:.2f}x)")
 
 
 if __name__ == "__main__":

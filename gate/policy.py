@@ -4,7 +4,7 @@ Each field of ``Policy`` is one setting, declared with ``_setting(...)``: its en
 allows, its default, the decision step it weighs and the reason code(s) it weighs, and what a device maker's
 preinstall list does with it. Everything else is derived from these declarations (``POLICY_SETTINGS``): the
 validation below, the parsing of the ``GATE_POLICY_*`` variables (gate.config), the preinstall policy
-(gate.api.preinstall) and the tests that hold the README and docs/filings.md to them. Adding a setting is
+(gate.services.preinstall) and the tests that hold the README and docs/filings.md to them. Adding a setting is
 one ``_setting`` line here plus its rule in gate.decide.
 
 Steps 1-5 (readable, signed, filed, in force, key covered) are not settings at all: no environment can make the gate
@@ -39,7 +39,7 @@ class PolicySetting:
     default: str | float
     step: int  # the decision step it weighs (gate.decide's numbering)
     reasons: tuple[str, ...]  # the catalogue codes it weighs or switches
-    # A preinstall list item (gate.api.preinstall) is a package name and a certificate digest: it has no
+    # A preinstall list item (gate.services.preinstall) is a package name and a certificate digest: it has no
     # label, entity or network resources. A value here overrides the operator's setting for such items; None keeps
     # the operator's setting (the step applies to items as it does to packages, or cannot fire on them).
     preinstall: str | None

@@ -46,8 +46,8 @@ def _page(*, facts=None, decision=None, error=None, status: int | None = None, *
 
     ``error`` is an UploadError (its code picks the Chinese text in the template) or a {"code", "message"} dict
     already in the page's language."""
+    from gate import names
     from gate.beijing_time import beijing, beijing_iso
-    from gate.web import names
 
     lang = _lang()
     extra.setdefault("hosts", (extra.get("to_file") or {}).get("hosts"))

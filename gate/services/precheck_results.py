@@ -24,7 +24,7 @@ from gate.db.filings import DatabaseRegistry
 from gate.db.tables import as_utc, utcnow
 from gate.extract.facts import PackageFacts
 from gate.extract.network.addresses import canonical_ip
-from gate.web.hosts import host_rows
+from gate.hosts import host_rows
 
 P = PrecheckResult.__table__
 KEEP_DAYS = 7

@@ -28,18 +28,19 @@ from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from gate.config import Settings
-from gate.filings.importer import CHANGED, CREATED, UNCHANGED
-from gate.filings.records import Filing
-from gate.filings.validate import validate_record
-from gate.services.callbacks import deliver_due, queue_callback
-from gate.services.checks import FORMAT_PLATFORM, decide_facts
-from gate.progress import Progress
 from gate.db.audit import record_event
-from gate.db.checks import StoredFacts, load_facts, note_outdated_facts, record_check
+from gate.db.checks import StoredFacts, load_facts
 from gate.db.filings import DatabaseRegistry, DatabaseSink
 from gate.db.service_tables import ApiClient, Listing, ServiceCheck
 from gate.db.sync_tables import FilingReevaluation, SyncCursor
-from gate.db.tables import Check, Filing as FilingRow, utcnow
+from gate.db.tables import Check, utcnow
+from gate.db.tables import Filing as FilingRow
+from gate.filings.importer import CHANGED, CREATED, UNCHANGED
+from gate.filings.records import Filing
+from gate.filings.validate import validate_record
+from gate.progress import Progress
+from gate.services.callbacks import deliver_due, queue_callback
+from gate.services.decisions import CheckRequest, decide_and_record
 from gate.sync.client import RegulatorClient
 
 LOGGER = logging.getLogger("gate.sync.filings")
@@ -251,15 +252,10 @@ def _reevaluate(conn: Connection, reevaluation_id: int, licence: str, settings: 
         kept, metadata = _stored_facts(conn, app.client_id, app.package, app.platform)
         decision, check_id = None, None
         if kept is not None:
-            facts = kept.facts
-            entity = metadata.get("developer_entity")
             # The package is not kept: facts too old for a rule say so (facts_outdated) rather than skip it.
-            decision = note_outdated_facts(decide_facts(conn, facts, policy=policy, developer_entity=entity,
-                                                        category=metadata.get("category")), kept)
-            check_id = record_check(conn, facts=facts, decision=decision, policy=policy,
-                                    platform=FORMAT_PLATFORM.get(facts.format or "", "android"),
-                                    developer_entity=entity, actor=ACTOR, category=metadata.get("category"),
-                                    stored=kept)
+            recorded = decide_and_record(conn, kept.facts, CheckRequest.declared(metadata, source=ACTOR),
+                                         policy=policy, stored=kept)
+            decision, check_id = recorded.decision, recorded.gate_check_id
             blocked = decision.verdict == "block"
         else:
             # No stored facts (the store never uploaded this package through the gate): nothing to decide on, but

@@ -26,16 +26,18 @@ import functools
 import hashlib
 import hmac
 import ipaddress
+import json
 import secrets
 from urllib.parse import urlsplit
 
 import flask
 from markupsafe import Markup, escape
 
-from gate.errors import GateError
+from gate import names
 from gate.api.service import service
 from gate.beijing_time import beijing, beijing_iso  # noqa: F401 (beijing_iso is kit's for the views)
-from gate.web import accounts, names
+from gate.errors import GateError
+from gate.web import accounts
 
 SESSION_COOKIE = "gate_session"
 LOGIN_CSRF_COOKIE = "gate_login_csrf"
@@ -325,7 +327,7 @@ def template_globals() -> dict:
             "platform_name": lambda p: names.name(names.PLATFORMS, p, lang()),
             "named": lambda table, code: names.name(getattr(names, table), code, lang()),
             "audit_action_name": lambda a: names.name(names.AUDIT_ACTIONS, a, lang()),
-            "audit_details": _audit_details, "export_url": _export_url,
+            "audit_details": details_text, "export_url": _export_url,
             "switch_lang": _switch_lang_url}
 
 
@@ -335,10 +337,16 @@ def _export_url() -> str:
     return page_url(format="csv", size=None)
 
 
-def _audit_details(details: str) -> str:
-    from gate.web.views_audit import details_text
-
-    return details_text(details)
+def details_text(details: str) -> str:
+    """An audit event's stored details as one line of ``key: value`` (at most 300 characters)."""
+    try:
+        found = json.loads(details or "{}")
+    except ValueError:
+        return details or ""
+    if not isinstance(found, dict):
+        return str(found)
+    return " · ".join(f"{k}: {v if not isinstance(v, (dict, list)) else json.dumps(v, ensure_ascii=False)}"
+                      for k, v in found.items() if v not in (None, "", [], {}))[:300]
 
 
 def _switch_lang_url() -> str:

@@ -16,17 +16,18 @@ from dataclasses import dataclass
 import flask
 from sqlalchemy import select
 
-from gate.errors import GateError
-from gate.pii import Sealer
+from gate import names
 from gate.api.service import service
-from gate.sync import applications
 from gate.db.application_tables import FilingApplication
 from gate.db.service_tables import ApiClient
-from gate.web import kit, names, paging
+from gate.errors import GateError
+from gate.pii import Sealer
+from gate.sync import applications
+from gate.web import kit, paging
 from gate.web.blueprint import blueprint
 from gate.web.kit import requires
-from gate.web.views_reviews import load_check
 from gate.web.views_browse import Col, Filter, Link, _arg, _when, filtered, table
+from gate.web.views_reviews import load_check
 
 T, A = FilingApplication.__table__, ApiClient.__table__
 STATUS_NAMES = {"pending": ("待提交", "pending"), "submitted": ("审核中", "submitted"),

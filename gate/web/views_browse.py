@@ -10,12 +10,14 @@ from dataclasses import dataclass
 import flask
 from sqlalchemy import func, or_, select
 
+from gate import names
 from gate.api.service import service
+from gate.db.audit import history as audit_history
 from gate.db.filings import DatabaseRegistry
 from gate.db.service_tables import ApiClient, CallbackDelivery, Listing, ServiceCheck
 from gate.db.sync_tables import ReportOutbox
 from gate.db.tables import Check, Filing, FilingIdentity, FilingVersion
-from gate.web import export, kit, names, paging
+from gate.web import export, kit, paging
 from gate.web.blueprint import blueprint
 from gate.web.kit import requires
 
@@ -162,7 +164,6 @@ def filings():
 @blueprint.get("/filings/<path:licence>")
 @requires("viewer")
 def filing_page(licence: str):
-    from gate.web.views_audit import history as audit_history
 
     with service().engine.connect() as conn:
         history = DatabaseRegistry(conn).history(licence[:64])

@@ -9,21 +9,20 @@ import json
 import flask
 from sqlalchemy import func, select
 
-from gate.decide import fingerprint_text, key_matches, lineage_ancestors, name_similarity
-from gate.services.checks import SC, CheckNotFound
 from gate.api.service import service
-from gate.services.reviews import record_review, reviews_of_check
-from gate.extract.facts import PackageFacts
+from gate.db.audit import history, record_event
 from gate.db.filings import DatabaseRegistry
 from gate.db.service_tables import ApiClient, CallbackDelivery
 from gate.db.tables import Check, as_utc, utcnow
+from gate.decide import fingerprint_text, key_matches, lineage_ancestors, name_similarity
 from gate.errors import GateError
-from gate.db.audit import record_event
+from gate.extract.facts import PackageFacts
+from gate.hosts import host_rows
+from gate.services.checks import SC, CheckNotFound
+from gate.services.reviews import record_review, reviews_of_check
 from gate.web import claims, export, kit, paging
 from gate.web.blueprint import blueprint
-from gate.web.hosts import host_rows
 from gate.web.kit import requires
-from gate.web.views_audit import history
 
 A = ApiClient.__table__
 GC = Check.__table__

@@ -18,6 +18,7 @@ from gate.config import Settings
 from gate.extract.facts import SignatureFacts, SignatureIssue
 from gate.extract.pipeline import extract_features
 from gate.services import checks
+from gate.services.decisions import CheckRequest, decide_and_record
 from gate.services.auth import create_client
 from gate.db.filings import import_into_database
 from gate.db.service_tables import CallbackDelivery
@@ -57,8 +58,9 @@ def test_another_clients_upload_does_not_decide_the_stores_listing(database_url,
     forged = dataclasses.replace(genuine, sha256="f" * 64, signature=SignatureFacts(
         verified=False, errors=(SignatureIssue("v1_no_manifest", "no META-INF/MANIFEST.MF"),)))
     with engine.begin() as conn:
-        decision, gate_check_id = checks._decide_and_record(conn, forged, metadata={}, policy=SETTINGS.decision_policy(),
-                                                            actor="client:someone")
+        recorded = decide_and_record(conn, forged, CheckRequest(source="client:someone"),
+                                     policy=SETTINGS.decision_policy())
+        decision, gate_check_id = recorded.decision, recorded.gate_check_id
         conn.execute(checks.SC.insert(), {"check_id": "chk_" + "0" * 32, "client_id": developer.id,
                                           "package_sha256": "f" * 64, "size": 1, "filename": "x.apk",
                                           "status": "done", "gate_check_id": gate_check_id,

@@ -151,6 +151,7 @@ def test_claims_never_share_a_job_and_expired_leases_are_retaken(tmp_path, datab
 
     from gate.services import checks, jobs
     from gate.services.auth import create_client
+    from gate.services.decisions import CheckRequest
     from tests.integration.http_support import prepare_database
 
     engine = prepare_database(database_url, tmp_path)
@@ -158,7 +159,7 @@ def test_claims_never_share_a_job_and_expired_leases_are_retaken(tmp_path, datab
         client = create_client(engine, name="s", role="store")
         for i in range(2):
             checks.enqueue(engine, check_id=f"chk_{i}", client_id=client.id, path=f"/nowhere/{i}", size=1,
-                           sha256=f"{i:064x}", filename="a.apk", metadata={}, callback_url=None)
+                           sha256=f"{i:064x}", filename="a.apk", request=CheckRequest(), callback_url=None)
         first = jobs.claim(engine, "w1", lease_seconds=60)
         second = jobs.claim(engine, "w2", lease_seconds=60)
         assert {first.check_id, second.check_id} == {"chk_0", "chk_1"}

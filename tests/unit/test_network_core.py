@@ -185,8 +185,8 @@ def test_authorities_resolved_alike():
     assert ips_of == {a: ips for a, (_hosts, ips) in expected.items() if ips}
 
 
-ANCHOR_PIECES = [b".", b"..", b":", b"::", b"://", b":/", b"cn", b"com", b"co", b"comx", b"CN", b"c-n", b"_", b"1", b"12",
-                 b"123", b"1234", b"0.0.0", b"1.2.3", b"1.2.3.4", b"a", b"online", b"onlinex", b"top", b" ", b"\0",
+ANCHOR_PIECES = [b".", b"..", b":", b"::", b"://", b":/", b"cn", b"com", b"co", b"comx", b"CN", b"c-n", b"_", b"1",
+                 b"12", b"123", b"1234", b"0.0.0", b"1.2.3", b"1.2.3.4", b"a", b"online", b"onlinex", b"top", b" ", b"\0",
                  b"\xff", b"z" * 70, b"xn--fiqs8s", b"build.cc", b"-", b"9"]
 
 

@@ -278,7 +278,9 @@ _judge_url: Callable[[bytes, bytes, bytes, int, bool, bool], tuple[str, str] | N
 
 
 # The loop of ``_authority_values`` over a region's new authorities, in C.
-_resolve_authorities: Callable[[set[bytes], dict, dict, Callable], None] | None = None
+Values = tuple[str, ...]  # the hosts or IPs of one URL authority (at most one value)
+_resolve_authorities: Callable[[set[bytes], dict[bytes, Values], dict[bytes, Values],
+                                Callable[[bytes], tuple[Values, Values]]], None] | None = None
 
 
 def _bind() -> None:
@@ -305,7 +307,8 @@ def _configured_anchor_search(data: bytes, pos: int, colon: bool) -> tuple[int, 
     return compiled.anchor_search(data, pos, colon)
 
 
-def _configured_resolve(authorities: set[bytes], hosts_of: dict, ips_of: dict, fallback: Callable) -> None:
+def _configured_resolve(authorities: set[bytes], hosts_of: dict[bytes, Values], ips_of: dict[bytes, Values],
+                        fallback: Callable[[bytes], tuple[Values, Values]]) -> None:
     """The compiled ``resolve_authorities``, once the host tables are handed to the core (``domains``: on the
     first host lookup, which this makes)."""
     global _resolve_authorities

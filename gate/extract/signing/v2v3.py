@@ -21,6 +21,7 @@ from gate.extract.facts import SignatureIssue
 from gate.extract.signing import block as blk
 from gate.extract.signing import certs
 from gate.extract.signing import lineage as lin
+from gate.extract.signing.algorithms import SDK_P, SIGNATURE_ALGORITHMS, SignatureAlgorithm
 from gate.extract.signing.wire import Reader, WireError
 
 MAX_APK_SIGNERS = 10  # Android 14 (apksig MAX_APK_SIGNERS) refuses more signers than this
@@ -30,35 +31,12 @@ PROOF_OF_ROTATION_ATTR_ID = 0x3BA06F8C
 ROTATION_MIN_SDK_VERSION_ATTR_ID = 0x559F8B02
 SIGNER_TARGETS_DEV_RELEASE_ATTR_ID = 0xC2A6B3BA
 
-SDK_N, SDK_P, SDK_T = 24, 28, 33
+SDK_T = 33
 MIN_SDK_WITH_V31_SUPPORT = SDK_T
 
 # Scheme ids as the stripping-protection attributes name them.
 SCHEME_V2, SCHEME_V3, SCHEME_V31 = 2, 3, 31
 
-
-@dataclass(frozen=True)
-class SignatureAlgorithm:
-    id: int
-    content_digest: str
-    key_type: str
-    hash: str
-    pss: bool
-    min_sdk: int
-
-
-SIGNATURE_ALGORITHMS = {a.id: a for a in (
-    SignatureAlgorithm(0x0101, blk.CHUNKED_SHA256, "RSA", "sha256", True, SDK_N),
-    SignatureAlgorithm(0x0102, blk.CHUNKED_SHA512, "RSA", "sha512", True, SDK_N),
-    SignatureAlgorithm(0x0103, blk.CHUNKED_SHA256, "RSA", "sha256", False, SDK_N),
-    SignatureAlgorithm(0x0104, blk.CHUNKED_SHA512, "RSA", "sha512", False, SDK_N),
-    SignatureAlgorithm(0x0201, blk.CHUNKED_SHA256, "EC", "sha256", False, SDK_N),
-    SignatureAlgorithm(0x0202, blk.CHUNKED_SHA512, "EC", "sha512", False, SDK_N),
-    SignatureAlgorithm(0x0301, blk.CHUNKED_SHA256, "DSA", "sha256", False, SDK_N),
-    SignatureAlgorithm(0x0421, blk.VERITY_CHUNKED_SHA256, "RSA", "sha256", False, SDK_P),
-    SignatureAlgorithm(0x0423, blk.VERITY_CHUNKED_SHA256, "EC", "sha256", False, SDK_P),
-    SignatureAlgorithm(0x0425, blk.VERITY_CHUNKED_SHA256, "DSA", "sha256", False, SDK_P),
-)}
 
 # Android prefers SHA-512 over verity SHA-256 over SHA-256 when several signatures are present.
 _DIGEST_STRENGTH = {blk.CHUNKED_SHA256: 0, blk.VERITY_CHUNKED_SHA256: 1, blk.CHUNKED_SHA512: 2}
