@@ -242,7 +242,7 @@ def fill(url: str, days: int, per_day: int) -> dict:
         log(f"callback_delivery: {timings['callback_delivery_s']:.0f} s")
 
         started = time.perf_counter()
-        for name, definition in indexes:
+        for _name, definition in indexes:
             conn.execute(sa.text(definition))
         timings["indexes_s"] = time.perf_counter() - started
         log(f"{len(indexes)} indexes rebuilt: {timings['indexes_s']:.0f} s")

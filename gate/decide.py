@@ -40,6 +40,7 @@ from gate.content_approvals import missing_approvals
 from gate.coverage import check_coverage
 from gate.extract.facts import NetworkFacts, PackageFacts, SignatureFacts, SignerCertificate
 from gate.filings.records import Filing, PlatformIdentity
+
 # The policy and its settings table live in gate.policy (gate.config reads it without the engine); re-exported.
 from gate.policy import Policy as Policy
 from gate.policy import PolicyError as PolicyError
@@ -298,24 +299,21 @@ def _coverage(network: NetworkFacts, filed: Iterable[str]) -> tuple[list[str], l
 _NAME_NOISE = re.compile(r"[\s\W_]+", re.UNICODE)
 
 
-def _name_key(text: str) -> str:
+def name_key(text: str) -> str:
+    """A name as compared: NFKC (full-width and half-width brackets and spaces differ between registrations of the
+    same company or app name), case-folded, without spaces and punctuation."""
     return _NAME_NOISE.sub("", unicodedata.normalize("NFKC", text).casefold())
 
 
 def name_similarity(label: str, service_name: str) -> float:
     """1.0 when one name contains the other (``微信`` vs ``微信 - 极速版``), else difflib's ratio on the
     normalised characters (NFKC, case-folded, without spaces and punctuation)."""
-    a, b = _name_key(label), _name_key(service_name)
+    a, b = name_key(label), name_key(service_name)
     if not a or not b:
         return 0.0
     if a in b or b in a:
         return 1.0
     return difflib.SequenceMatcher(None, a, b).ratio()
-
-
-def _entity_key(text: str) -> str:
-    # Full-width and half-width brackets and spaces differ between registrations of the same company name.
-    return _NAME_NOISE.sub("", unicodedata.normalize("NFKC", text).casefold())
 
 
 # --- the engine -----------------------------------------------------------------------------------------------
@@ -507,7 +505,7 @@ def decide(facts: PackageFacts, filings: Sequence[Filing], *, policy: Policy, pl
 
     # 8. Uploader's entity vs the filing's unit (only when the caller knows who uploads).
     if policy.entity_mismatch != "off" and developer_entity:
-        if _entity_key(developer_entity) != _entity_key(filing.unit_name):
+        if name_key(developer_entity) != name_key(filing.unit_name):
             reasons.append(reason("entity_mismatch", policy.entity_mismatch, developer_entity=developer_entity,
                                   unit_name=filing.unit_name))
 

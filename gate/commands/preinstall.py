@@ -104,9 +104,10 @@ def _scan_images(targets, lookup, policy, exemptions, *, jobs, work_dir) -> dict
     for app, facts in result.checked:
         # The image's packages were looked up as Android identifiers (500 a query) before any was decided.
         found = BatchRegistry({"android": filings})
+        granted = exempt.get(facts.package, [])
         decision = decide_and_record(None, facts, CheckRequest(source="preinstall"), policy=policy, registry=found,
-                                     settle=lambda d: apply_exemptions(d, exempt.get(facts.package, []),
-                                                                       scope="preinstall", at=now)).decision.as_dict()
+                                     settle=lambda d, granted=granted: apply_exemptions(d, granted, scope="preinstall",
+                                                                                        at=now)).decision.as_dict()
         row = reports.row(app, facts, decision)
         row["exemption"] = cited_exemption(decision)
         rows.append(row)

@@ -457,11 +457,6 @@ class PackageFacts:
     pairing: PairingFacts | None = None
     """Set when an unpacked build was checked beside this package (gate.pairing)."""
 
-    @property
-    def readable(self) -> bool:
-        """True when the package was read completely, with no container or manifest problem."""
-        return not self.problems
-
     def as_dict(self) -> dict:
         return {
             "path": self.path,

@@ -176,9 +176,9 @@ def precheck(conn: Connection, pre: Prefill, form: dict, *, name_similarity_min:
 
 
 def _entity(text: str) -> str:
-    from gate.decide import _entity_key
+    from gate.decide import name_key  # a unit name as step 8 of a decision compares it
 
-    return _entity_key(text)
+    return name_key(text)
 
 
 def _uncovered(conn: Connection, names: list[str]) -> list[str]:

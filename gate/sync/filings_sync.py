@@ -89,7 +89,7 @@ def apply_page(conn: Connection, records: Sequence[dict]) -> dict:
     ``rejections`` each rejected record's licence and problems."""
     counts = {"records": len(records), CREATED: 0, CHANGED: 0, UNCHANGED: 0, "rejected": 0, "rejections": []}
     valid: list[Filing] = []
-    for number, raw in enumerate(records):
+    for raw in records:
         filing, problems = validate_record(raw) if isinstance(raw, dict) else (None, [])
         errors = [p for p in problems if p.severity == "error"]
         if filing is None or errors:
@@ -280,7 +280,7 @@ def _reevaluate(conn: Connection, reevaluation_id: int, licence: str, settings: 
 
 def _notice(app, filing: Filing, decision, check_id: int | None, reevaluation_id: int) -> dict:
     """The signed body a store receives: which app to take down, and why (the new decision when there is one)."""
-    digest = hashlib.sha256(f"{reevaluation_id}:{app.client_id}:{app.package}".encode("utf-8")).hexdigest()
+    digest = hashlib.sha256(f"{reevaluation_id}:{app.client_id}:{app.package}".encode()).hexdigest()
     reasons = [r.code for r in decision.reasons] if decision else (
         ["filing_blacklisted"] if filing.blacklisted else ["filing_cancelled"])
     return {"event": NOTICE_EVENT, "notice_id": f"dl_{digest[:32]}", "package": app.package, "platform": app.platform,

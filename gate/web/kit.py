@@ -269,14 +269,30 @@ ERRORS_ZH = {
     ("exemption_invalid", "reason"): "请填写说明（1 到 2000 字）。",
     ("exemption_invalid", "approved_by"): "请填写批准人（1 到 128 字）。",
     ("exemption_invalid", "expires_at"): "有效期须晚于现在。",
+    # The pre-submission checks of a filing application (gate.sync.applications.precheck's problem codes).
+    "identity_unverified": "安装包签名未通过验证：只能为已验证的安装包备案。",
+    "already_filed": "该应用已有有效备案，请变更原备案。",
+    "domain_not_filed": "以下域名/IP 没有任何备案覆盖（请先为网站备案）：",
+    "name_mismatch": "服务名称与应用名称不相符。",
+    "applicant_mismatch": "主办单位与上传时声明的开发者主体不一致。",
+    "form_invalid": "请完整填写服务名称、主办单位和至少一位联系人（姓名及电话或邮箱）；证件号码须为 18 位。",
 }
 
 
 def error_text(exc: GateError) -> str:
     """The refusal in the page's language."""
+    return _refusal_text(exc.code, getattr(exc, "field", None), exc.message)
+
+
+def problem_text(problem: dict) -> str:
+    """One problem of a refusal that lists several (``{"code", "message", …}``) in the page's language."""
+    return _refusal_text(problem["code"], problem.get("field"), problem["message"])
+
+
+def _refusal_text(code: str, field: str | None, message: str) -> str:
     if lang() == "en":
-        return exc.message
-    return (ERRORS_ZH.get((exc.code, getattr(exc, "field", None))) or ERRORS_ZH.get(exc.code) or exc.message)
+        return message
+    return ERRORS_ZH.get((code, field)) or ERRORS_ZH.get(code) or message
 
 
 # What an HTTP status means to the person who met it (the heading of the error page).

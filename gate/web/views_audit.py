@@ -29,7 +29,7 @@ def _day(name: str, *, end: bool) -> dt.datetime | None:
     except ValueError:
         return None
     start = dt.datetime.combine(day, dt.time(0, 0), BEIJING)
-    return (start + dt.timedelta(days=1) if end else start).astimezone(dt.timezone.utc)
+    return (start + dt.timedelta(days=1) if end else start).astimezone(dt.UTC)
 
 
 def subject_link(subject: str | None):

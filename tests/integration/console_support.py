@@ -63,7 +63,7 @@ def fill_queue(gate, n: int, *, prefix: str = "chk_fill", start: dt.datetime | N
     assert r.status_code == 200 and r.json()["verdict"] == "review", r.text
     with gate.engine.begin() as conn:
         model = conn.execute(select(SC).where(SC.c.check_id == r.json()["check_id"])).mappings().one()
-        start = start or dt.datetime(2026, 1, 5, 1, 0, tzinfo=dt.timezone.utc)
+        start = start or dt.datetime(2026, 1, 5, 1, 0, tzinfo=dt.UTC)
         ids = [f"{prefix}_{i:04d}" for i in range(n)]
         conn.execute(insert(SC), [{**model, "check_id": cid, "created_at": start + dt.timedelta(minutes=i),
                                    "updated_at": start + dt.timedelta(minutes=i)} for i, cid in enumerate(ids)])

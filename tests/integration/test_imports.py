@@ -87,6 +87,19 @@ def test_public_suffix_list_is_read_on_first_lookup_only():
     assert "publicsuffixlist" in looked_up  # only for the path of the list it ships
 
 
+def test_compiled_core_builds_the_suffix_table_on_first_lookup_only():
+    # The compiled scanner core is handed suffixes.table and calls it on its first public-suffix look-up: a package
+    # whose only URL names a namespace (never contacted, decided before any suffix is looked up) never builds it.
+    loaded = _modules_after(
+        "from gate.extract.network import core, domains, finder\n"
+        "if core.compiled_core is not None:\n"
+        "    assert domains.url_host('schemas.android.com') is None\n"
+        "    found = finder.Findings()\n"
+        "    finder.scan_region(b'xmlns:a=\"http://schemas.android.com/apk/res/android\"', found)\n"
+        "    assert found.hosts == set()")
+    assert "publicsuffixlist" not in loaded
+
+
 # The layers, top to bottom (docs/architecture.md). A module may import its own layer and any layer below it, never
 # one above. The longest matching prefix places a module; a module no prefix places fails the test, so a new package
 # is placed on purpose. gate.api.app is the composition root: the one module that builds the Flask app from the

@@ -10,7 +10,6 @@ import pathlib
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 import requests
@@ -166,7 +165,7 @@ def test_claims_never_share_a_job_and_expired_leases_are_retaken(tmp_path, datab
         assert jobs.claim(engine, "w3", lease_seconds=60) is None
         with engine.begin() as conn:  # w1 stopped heartbeating long ago
             conn.execute(update(jobs.J).where(jobs.J.c.id == first.id).values(
-                lease_until=dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)))
+                lease_until=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))
         retaken = jobs.claim(engine, "w3", lease_seconds=60)
         assert retaken.id == first.id and retaken.attempts == 2
         with engine.begin() as conn:  # the old owner can no longer complete it

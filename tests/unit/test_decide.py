@@ -6,8 +6,16 @@ import pathlib
 import pytest
 
 from gate.decide import Policy, PolicyError, decide, name_similarity
-from gate.extract.facts import (HostFact, IpFact, NetworkFacts, PackageFacts, Problem, SignatureFacts, SignatureIssue,
-                                SignerCertificate)
+from gate.extract.facts import (
+    HostFact,
+    IpFact,
+    NetworkFacts,
+    PackageFacts,
+    Problem,
+    SignatureFacts,
+    SignatureIssue,
+    SignerCertificate,
+)
 from gate.filings.validate import validate_record
 
 ORACLE = json.loads((pathlib.Path(__file__).parents[2] / "fixtures/apks/oracle.json").read_text())["apks"]

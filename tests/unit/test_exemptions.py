@@ -11,7 +11,7 @@ from gate.exemptions import Exemption, ExemptionInvalid, apply_exemptions, find_
 from gate.extract.facts import PackageFacts, SignatureFacts, SignatureIssue, SignerCertificate
 from gate.filings.records import Filing
 
-NOW = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
 SHA_A = "a1" * 32
 SHA_B = "b2" * 32
 PKG = "com.android.systemui"
@@ -43,7 +43,8 @@ def filing(status="active", blacklisted=False, md5="ff" * 16) -> Filing:
         "platforms": [{"platform": "android", "identifier": PKG, "signature_md5": md5}], "domains": []})
 
 
-def preinstall(f: PackageFacts, filings=(), exemptions=(exemption(),), at=NOW):
+def preinstall(f: PackageFacts, filings=(), exemptions=None, at=NOW):
+    exemptions = (exemption(),) if exemptions is None else exemptions
     d = decide(f, list(filings), policy=Policy(unfiled_domains="off", name_mismatch="off"))
     return apply_exemptions(d, exemptions, scope="preinstall", at=at)
 

@@ -8,12 +8,19 @@ import pathlib
 
 import pytest
 
+from gate.db.checks import load_facts, note_outdated_facts
 from gate.decide import CATALOGUE, RULE_INPUTS, Policy, decide
-from gate.extract.facts import (CURRENT_FIELDS, FACTS_SCHEMA, PackageFacts, SignatureFacts, SignerCertificate,
-                                missing_fields, stored_schema)
+from gate.extract.facts import (
+    CURRENT_FIELDS,
+    FACTS_SCHEMA,
+    PackageFacts,
+    SignatureFacts,
+    SignerCertificate,
+    missing_fields,
+    stored_schema,
+)
 from gate.extract.pipeline import extract_features
 from gate.filings.validate import validate_record
-from gate.db.checks import load_facts, note_outdated_facts
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 FIXTURE_PACKAGES = sorted(p for p in (ROOT / "fixtures").rglob("*")

@@ -131,7 +131,7 @@ def test_broken_v2_matters_only_below_android_9() -> None:
 
 def _self_signed(key, cn: str) -> bytes:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-    now = datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)
+    now = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(12345).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=3650))
             .sign(key, hashes.SHA256()))

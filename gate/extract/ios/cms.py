@@ -20,11 +20,15 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from asn1crypto import cms as asn1_cms
 
 from gate.extract.facts import SignatureIssue
 from gate.extract.signing.certs import ASN1_ERRORS, PublicKeyError, load_public_key, verify_signature
+
+if TYPE_CHECKING:
+    from asn1crypto.x509 import Certificate
 
 CODE_SIGNING_EKU = "code_signing"
 _SIGNATURE_KEYS = {"rsassa_pkcs1v15": "RSA", "sha1_rsa": "RSA", "sha256_rsa": "RSA", "sha384_rsa": "RSA",
@@ -38,7 +42,7 @@ class CmsResult:
     verified: bool
     signer_der: bytes | None = None
     chain: tuple[bytes, ...] = ()  # signer first, the trusted root last
-    signed_attributes: dict = field(default_factory=dict)  # attribute OID -> list of native values
+    signed_attributes: dict[str, Any] = field(default_factory=dict[str, Any])  # attribute OID -> list of native values
     content: bytes | None = None  # the attached content (a profile's plist), when there is one
     not_after: str | None = None  # the signer certificate's expiry (ISO 8601)
     errors: tuple[SignatureIssue, ...] = ()
@@ -122,7 +126,7 @@ def _verify(der: bytes, detached: bytes | None, roots: tuple[bytes | str, ...], 
     return CmsResult(not errors, chain=tuple(chain), errors=tuple(errors), **result)
 
 
-def _chain(leaf, bag: list, roots: tuple[bytes, ...]) -> tuple[list[str], list[bytes]]:
+def _chain(leaf: Certificate, bag: list[Certificate], roots: tuple[bytes, ...]) -> tuple[list[SignatureIssue], list[bytes]]:
     from asn1crypto import x509 as asn1_x509
 
     trusted = [asn1_x509.Certificate.load(r) for r in roots]
@@ -150,7 +154,7 @@ def _chain(leaf, bag: list, roots: tuple[bytes, ...]) -> tuple[list[str], list[b
                                                   "root")], []
 
 
-def _signed_by(cert, issuer) -> bool:
+def _signed_by(cert: Certificate, issuer: Certificate) -> bool:
     algorithm = cert["signature_algorithm"]
     key_alg = _SIGNATURE_KEYS.get(algorithm["algorithm"].native)
     digest = algorithm.hash_algo

@@ -24,6 +24,7 @@ import hashlib
 import plistlib
 import struct
 from dataclasses import dataclass, field
+from typing import Any
 
 from gate.errors import PackageError
 from gate.extract.facts import SignatureIssue
@@ -100,7 +101,7 @@ class EmbeddedSignature:
     blobs: dict[int, bytes]
     cms: bytes | None = None
     """The DER ContentInfo inside the CMS blob; None (or absent) for an ad-hoc signature."""
-    entitlements: dict = field(default_factory=dict)
+    entitlements: dict[str, Any] = field(default_factory=dict[str, Any])
 
 
 def parse_superblob(data: bytes) -> EmbeddedSignature:
@@ -203,7 +204,7 @@ def page_hash_errors(directory: CodeDirectory, image: bytes | memoryview) -> lis
 
 
 def special_slot_errors(directory: CodeDirectory, signature: EmbeddedSignature, *, info_plist: bytes | None,
-                        code_resources: bytes | None) -> tuple[list[str], list[str]]:
+                        code_resources: bytes | None) -> tuple[list[SignatureIssue], list[str]]:
     """(errors, what was sealed and verified) for the special slots of one CodeDirectory."""
     errors: list[SignatureIssue] = []
     sealed: list[str] = []
@@ -231,7 +232,8 @@ def special_slot_errors(directory: CodeDirectory, signature: EmbeddedSignature, 
     return errors, sealed
 
 
-def bound_directory_errors(signature: EmbeddedSignature, signed_attributes: dict[str, list]) -> list[SignatureIssue]:
+def bound_directory_errors(signature: EmbeddedSignature,
+                           signed_attributes: dict[str, list[Any]]) -> list[SignatureIssue]:
     """Every alternate CodeDirectory must be named by the CMS signed attributes (the slot-0 one is the content)."""
     errors = []
     agility: dict[str, bytes] = {}

@@ -28,8 +28,15 @@ from gate.extract.network.addresses import ip_scope
 from gate.extract.network.dex_code import classes_loading
 from gate.extract.network.dex_flow import CONTACT, UNKNOWN, sink_kinds
 from gate.extract.network.domains import registrable_domain, url_host
-from gate.extract.network.finder import (MAX_SCAN_ANCHORS, Findings, ScanBudget, ScanBudgetExhausted, scan_region,
-                                         scan_strings, scan_whole_string)
+from gate.extract.network.finder import (
+    MAX_SCAN_ANCHORS,
+    Findings,
+    ScanBudget,
+    ScanBudgetExhausted,
+    scan_region,
+    scan_strings,
+    scan_whole_string,
+)
 from gate.extract.network.references import HASH_COMMENT_EXTENSIONS, entry_reference
 from gate.extract.network.sdk_hosts import SDK_DESCRIPTOR_PREFIXES, sdk_for_class, sdk_for_host
 

@@ -9,13 +9,19 @@ signature checks), ``block`` (APK Signing Block and content digests), ``v2v3`` (
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from gate.extract.facts import SignatureFacts, SignatureIssue
 from gate.extract.signing.android import NEWEST_SDK, decide, min_sdk_for_verification
+
+if TYPE_CHECKING:
+    from gate.extract.container import ApkContainer, EntryCallback
 
 __all__ = ["NEWEST_SDK", "min_sdk_for_verification", "verify_apk_signatures"]
 
 
-def verify_apk_signatures(container, *, min_sdk: int | None, max_sdk: int = NEWEST_SDK, on_entry=None,
+def verify_apk_signatures(container: ApkContainer, *, min_sdk: int | None, max_sdk: int = NEWEST_SDK,
+                          on_entry: EntryCallback | None = None,
                           target_sdk: int | None = None, target_sandbox: int = 1) -> SignatureFacts:
     """Verify every signature scheme Android would use for platform versions ``min_sdk``..``max_sdk``.
 

@@ -1,4 +1,4 @@
-"""Review regression: resources.arsc is refused by its declared size before it is inflated.
+"""Regression: resources.arsc is refused by its declared size before it is inflated.
 
 The table's own limit (arsc.MAX_RESOURCES_SIZE) used to apply only when a reference had to be resolved, after the
 pipeline had inflated the entry (up to the container's 1 GiB per entry) into memory and handed it on.

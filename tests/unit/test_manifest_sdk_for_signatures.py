@@ -1,4 +1,4 @@
-"""Review regressions: the manifest values that decide which signature rules apply must be read as apksigner reads
+"""Regressions: the manifest values that decide which signature rules apply must be read as apksigner reads
 them, and must reach the signature check at all.
 
 * android:minSdkVersion typed as a boolean (or a reference, a float, an unknown codename) makes Debian's apksigner

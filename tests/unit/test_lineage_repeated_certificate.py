@@ -1,4 +1,4 @@
-"""Review regression: a v3 proof-of-rotation that names a certificate twice must not verify.
+"""Regression: a v3 proof-of-rotation that names a certificate twice must not verify.
 
 rotated_v3_three_keys.apk (apksigner rotate/sign with fixtures/keys, lineage K1 -> K2 -> K3) is re-signed here with
 the same fixture keys, its lineage rebuilt as K1 -> K2 -> K1 -> K3 (every node properly signed by its predecessor).

@@ -1,4 +1,4 @@
-"""Review 2: the facts a filings sync re-decides a store's listed app from must not come from someone else.
+"""The facts a filings sync re-decides a store's listed app from must not come from someone else.
 
 ``gate sync filings`` re-decides each listed app of a changed filing from stored facts and sends the store a signed
 delist notice when the new decision blocks. Facts uploaded by another API client (any developer key) or by the
@@ -15,13 +15,13 @@ import json
 from sqlalchemy import select
 
 from gate.config import Settings
+from gate.db.filings import import_into_database
+from gate.db.service_tables import CallbackDelivery
 from gate.extract.facts import SignatureFacts, SignatureIssue
 from gate.extract.pipeline import extract_features
 from gate.services import checks
-from gate.services.decisions import CheckRequest, decide_and_record
 from gate.services.auth import create_client
-from gate.db.filings import import_into_database
-from gate.db.service_tables import CallbackDelivery
+from gate.services.decisions import CheckRequest, decide_and_record
 from gate.sync.filings_sync import reevaluate_pending
 from tests.integration.http_support import FILINGS, HELLO
 from tests.integration.sync_support import seed_listings
