@@ -35,6 +35,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from gate.content_approvals import missing_approvals
 from gate.coverage import check_coverage
@@ -170,9 +171,9 @@ class Reason:
     code: str
     severity: str
     message: dict[str, str]
-    evidence: dict = field(default_factory=dict)
+    evidence: dict[str, Any] = field(default_factory=dict)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"code": self.code, "severity": self.severity, "message": dict(self.message),
                 "evidence": self.evidence}
 
@@ -185,9 +186,9 @@ class Decision:
     verdict: str
     reasons: tuple[Reason, ...]
     filing: Filing | None
-    package: dict
+    package: dict[str, Any]
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"path": self.path, "verdict": self.verdict, "reasons": [r.as_dict() for r in self.reasons],
                 "filing": self.filing.summary() if self.filing is not None else None, "package": self.package}
 
@@ -205,7 +206,8 @@ FILE_UNREADABLE_MESSAGES = ("安装包文件无法读取：{problems}。请确�
                             "package file.")
 
 
-def reason(code: str, severity: str | None = None, *, messages: tuple[str, str] | None = None, **evidence) -> Reason:
+def reason(code: str, severity: str | None = None, *, messages: tuple[str, str] | None = None,
+           **evidence: Any) -> Reason:
     """A catalogue reason with its bilingual message (or ``messages``, zh and en) filled from the evidence."""
     default, zh, en = CATALOGUE[code]
     if messages is not None:
@@ -257,8 +259,11 @@ def lineage_ancestors(signer: SignerCertificate,
     return ()
 
 
+Cover = tuple[str, SignerCertificate, str]  # ("direct"|"rotated", matching certificate, matched field)
+
+
 def _cover(signer: SignerCertificate, ancestors: Sequence[SignerCertificate],
-           filed: Sequence[PlatformIdentity]) -> tuple[str, SignerCertificate, str] | None:
+           filed: Sequence[PlatformIdentity]) -> Cover | None:
     """("direct"|"rotated", matching certificate, matched field) — the signer itself is preferred."""
     for how, certs in (("direct", (signer,)), ("rotated", tuple(reversed(ancestors)))):
         for cert in certs:
@@ -285,7 +290,7 @@ def _filed_text(filed: Sequence[PlatformIdentity]) -> list[str]:
 
 # --- steps 6-8 helpers ----------------------------------------------------------------------------------------
 
-def _coverage(network: NetworkFacts, filed: Iterable[str]) -> tuple[list[str], list[str], list[dict]]:
+def _coverage(network: NetworkFacts, filed: Iterable[str]) -> tuple[list[str], list[str], list[dict[str, Any]]]:
     """Uncovered first-party hosts and IPs, by gate.coverage (public-suffix aware), as plain strings, and for each
     the evidence a reviewer needs (kind, SDK, scope, where and how it was found)."""
     cov = check_coverage(network, list(filed))
@@ -318,8 +323,8 @@ def name_similarity(label: str, service_name: str) -> float:
 
 # --- the engine -----------------------------------------------------------------------------------------------
 
-def _package_summary(facts: PackageFacts) -> dict:
-    summary = {"format": facts.format, "package": facts.package, "version_code": facts.version_code,
+def _package_summary(facts: PackageFacts) -> dict[str, Any]:
+    summary: dict[str, Any] = {"format": facts.format, "package": facts.package, "version_code": facts.version_code,
                "signers": [s.cert_sha256 for s in facts.signature.signers]}
     if facts.pairing is not None:  # the unpacked build checked beside it (gate.pairing)
         summary["sha256"] = facts.sha256
@@ -344,8 +349,9 @@ def _issue_messages(sig: SignatureFacts) -> list[str]:
     return [issue.message for issue in sig.errors]
 
 
-def _min_sdk_uncovered(sig) -> Reason:
+def _min_sdk_uncovered(sig: SignatureFacts) -> Reason:
     later = sig.verified_from_sdk
+    assert later is not None  # the caller checked
     low, high = later.unverified_sdks
     return reason("signature_min_sdk_uncovered", min_sdk=low, unverified_sdks=f"{low}–{high}",
                   valid_from_sdk=later.min_sdk, release=later.release, errors=_issue_messages(sig),
@@ -439,8 +445,9 @@ def decide(facts: PackageFacts, filings: Sequence[Filing], *, policy: Policy, pl
 
     # 5. Keys: every verified signer covered by the same filing (itself or a lineage ancestor).
     filing: Filing | None = None
-    best: tuple[int, Filing, list] | None = None  # the candidate covering most signers, to explain a mismatch
-    covers: list = []
+    # The candidate covering most signers, to explain a mismatch.
+    best: tuple[int, Filing, list[Cover | None]] | None = None
+    covers: list[tuple[SignerCertificate, Cover | None]] = []
     if declaration:
         filing = _newest(in_force)
     for candidate in in_force if not declaration else ():
@@ -453,16 +460,18 @@ def decide(facts: PackageFacts, filings: Sequence[Filing], *, policy: Policy, pl
             best = (sum(map(bool, found)), candidate, found)
     if filing is None:
         assert best is not None
-        _, mismatched, found = best
+        _, nearest, found = best
         uncovered = [s for s, c in zip(sig.signers, found) if not c]
         reasons.append(reason(
-            "key_mismatch", service_licence=mismatched.service_licence,
+            "key_mismatch", service_licence=nearest.service_licence,
             signers=[f"MD5 {fingerprint_text(s.cert_md5)} (SHA-256 {fingerprint_text(s.cert_sha256)})"
                      for s in uncovered],
-            filed=_filed_text(mismatched.identities_for(platform, facts.package)),
+            filed=_filed_text(nearest.identities_for(platform, facts.package)),
             uncovered_signers=[s.cert_sha256 for s in uncovered]))
-        return done(mismatched)
-    for signer, (how, cert, matched) in covers:
+        return done(nearest)
+    for signer, cover in covers:
+        assert cover is not None  # every signer of the chosen filing is covered
+        how, cert, matched = cover
         if how == "rotated":
             reasons.append(reason("key_rotated", policy.key_rotated, service_licence=filing.service_licence,
                                   signer=fingerprint_text(signer.cert_sha256),
@@ -498,10 +507,10 @@ def decide(facts: PackageFacts, filings: Sequence[Filing], *, policy: Policy, pl
     # 7. Label vs filed service name: the best of the package's labels counts.
     if policy.name_mismatch != "off":
         labels = [x for x in (facts.label, *facts.labels.values()) if x]
-        best = max((name_similarity(x, filing.service_name) for x in labels), default=0.0)
-        if best < policy.name_similarity:
+        closest = max((name_similarity(x, filing.service_name) for x in labels), default=0.0)
+        if closest < policy.name_similarity:
             reasons.append(reason("name_mismatch", policy.name_mismatch, label=facts.label or "",
-                                  service_name=filing.service_name, similarity=round(best, 3)))
+                                  service_name=filing.service_name, similarity=round(closest, 3)))
 
     # 8. Uploader's entity vs the filing's unit (only when the caller knows who uploads).
     if policy.entity_mismatch != "off" and developer_entity:
@@ -511,8 +520,8 @@ def decide(facts: PackageFacts, filings: Sequence[Filing], *, policy: Policy, pl
 
     # 9. The app's own filing number in its strings. None: not looked for (preinstall list items, old facts).
     if policy.number_not_shown != "off" and facts.filing_numbers is not None:
-        shown = [n for n in facts.filing_numbers if number_is_filings(n.number, filing)]
-        if not shown:
+        own_numbers = [n for n in facts.filing_numbers if number_is_filings(n.number, filing)]
+        if not own_numbers:
             others = [n.number for n in facts.filing_numbers][:MAX_EVIDENCE_ITEMS]
             reasons.append(reason("filing_number_not_shown", policy.number_not_shown,
                                   service_licence=filing.service_licence, main_licence=filing.main_licence,
@@ -531,9 +540,9 @@ def decide(facts: PackageFacts, filings: Sequence[Filing], *, policy: Policy, pl
     return done(filing)
 
 
-def _difference_text(d: dict) -> str:
+def _difference_text(d: dict[str, Any]) -> str:
     """One unpacked_mismatch difference in words: ``package cn.a (packed) ≠ cn.b (unpacked)``."""
-    def shown(v):
+    def shown(v: object) -> str:
         return ", ".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v)
     return f"{d.get('field')} {shown(d.get('packed'))} (packed) ≠ {shown(d.get('unpacked'))} (unpacked)"
 

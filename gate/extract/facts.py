@@ -18,7 +18,7 @@ class Problem:
     code: str
     message: str
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message}
 
     @classmethod
@@ -43,7 +43,7 @@ class SignerCertificate:
     key_algorithm: str
     key_size: int
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "cert_md5": self.cert_md5,
             "cert_sha1": self.cert_sha1,
@@ -56,8 +56,9 @@ class SignerCertificate:
         }
 
     @classmethod
-    def from_dict(cls, d: dict) -> SignerCertificate:
-        return cls(**{k: d.get(k) for k in cls.__dataclass_fields__})
+    def from_dict(cls, d: dict[str, Any]) -> SignerCertificate:
+        fields: dict[str, Any] = {k: d.get(k) for k in cls.__dataclass_fields__}
+        return cls(**fields)
 
 
 # The Android release of the API levels a signature scheme starts at (v2: 7.0, v3: 9), for messages.
@@ -136,12 +137,12 @@ class VerifiedFromSdk:
         """The Android release of ``min_sdk`` ("7.0"), or "API <n>" for a level not in ANDROID_RELEASES."""
         return ANDROID_RELEASES.get(self.min_sdk, f"API {self.min_sdk}")
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"min_sdk": self.min_sdk, "unverified_sdks": list(self.unverified_sdks),
                 "schemes": dict(self.schemes), "signers": [s.as_dict() for s in self.signers]}
 
     @classmethod
-    def from_dict(cls, d: dict | None) -> VerifiedFromSdk | None:
+    def from_dict(cls, d: dict[str, Any] | None) -> VerifiedFromSdk | None:
         if not d:
             return None
         low, high = d["unverified_sdks"]
@@ -168,7 +169,7 @@ class SignatureFacts:
     """Set only when ``verified`` is False because the oldest platform versions in range cannot verify the package
     while newer ones can (a v2-only package with minSdkVersion below 24): see ``VerifiedFromSdk``."""
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "verified": self.verified,
             "schemes": dict(self.schemes),
@@ -218,14 +219,14 @@ class Evidence:
         object.__setattr__(self, "__dict__", {"source": source, "how": how, "excerpt": excerpt, "reference": reference,
                                               "origin": origin})
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         d = {"source": self.source, "how": self.how, "excerpt": self.excerpt, "reference": self.reference}
         if self.origin is not None:
             d["from"] = self.origin
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> Evidence:
+    def from_dict(cls, d: dict[str, Any]) -> Evidence:
         return cls(str(d.get("source") or ""), str(d.get("how") or ""), str(d.get("excerpt") or ""),
                    d.get("reference"), d.get("from"))
 
@@ -251,7 +252,7 @@ class HostFact:
             "host": host, "registrable_domain": registrable_domain, "sources": sources, "third_party": third_party,
             "kind": kind, "evidence": evidence, "third_party_by": third_party_by})
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "host": self.host,
             "registrable_domain": self.registrable_domain,
@@ -263,7 +264,7 @@ class HostFact:
         }
 
     @classmethod
-    def from_dict(cls, d: dict) -> HostFact:
+    def from_dict(cls, d: dict[str, Any]) -> HostFact:
         return cls(d["host"], d.get("registrable_domain"), tuple(d.get("sources") or ()), d.get("third_party"),
                    d.get("kind") or "contact", tuple(Evidence.from_dict(e) for e in d.get("evidence") or ()),
                    d.get("third_party_by"))
@@ -281,12 +282,12 @@ class IpFact:
     evidence: tuple[Evidence, ...] = ()
     scope: str | None = None
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"ip": self.ip, "sources": list(self.sources), "kind": self.kind,
                 "evidence": [e.as_dict() for e in self.evidence], "scope": self.scope}
 
     @classmethod
-    def from_dict(cls, d: dict) -> IpFact:
+    def from_dict(cls, d: dict[str, Any]) -> IpFact:
         return cls(d["ip"], tuple(d.get("sources") or ()), d.get("kind") or "contact",
                    tuple(Evidence.from_dict(e) for e in d.get("evidence") or ()), d.get("scope"))
 
@@ -296,7 +297,7 @@ class NetworkFacts:
     hosts: tuple[HostFact, ...] = ()
     ips: tuple[IpFact, ...] = ()
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"hosts": [h.as_dict() for h in self.hosts], "ips": [i.as_dict() for i in self.ips]}
 
 
@@ -312,7 +313,7 @@ class PartFacts:
     signers: tuple[str, ...]  # certificate SHA-256 digests
     problems: tuple[Problem, ...] = ()
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "split": self.split, "package": self.package, "version_code": self.version_code,
                 "verified": self.verified, "signers": list(self.signers),
                 "problems": [p.as_dict() for p in self.problems]}
@@ -330,7 +331,7 @@ class FilingNumberFact:
     number: str
     sources: tuple[str, ...]
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"number": self.number, "sources": list(self.sources)}
 
 
@@ -343,11 +344,11 @@ class PackerEvidence:
     how: str
     marker: str
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"source": self.source, "how": self.how, "marker": self.marker}
 
     @classmethod
-    def from_dict(cls, d: dict) -> PackerEvidence:
+    def from_dict(cls, d: dict[str, Any]) -> PackerEvidence:
         return cls(str(d.get("source") or ""), str(d.get("how") or ""), str(d.get("marker") or ""))
 
 
@@ -360,12 +361,12 @@ class PackerFact:
     evidence: tuple[PackerEvidence, ...]
     hides_code: bool = True
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"key": self.key, "name": self.name, "evidence": [e.as_dict() for e in self.evidence],
                 "hides_code": self.hides_code}
 
     @classmethod
-    def from_dict(cls, d: dict) -> PackerFact:
+    def from_dict(cls, d: dict[str, Any]) -> PackerFact:
         return cls(str(d.get("key") or d.get("name") or ""), str(d.get("name") or ""),
                    tuple(PackerEvidence.from_dict(e) for e in d.get("evidence") or ()), bool(d.get("hides_code", True)))
 
@@ -378,11 +379,11 @@ class ProtectionFacts:
     packers: tuple[PackerFact, ...]
     code_hidden: bool
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"packers": [p.as_dict() for p in self.packers], "code_hidden": self.code_hidden}
 
     @classmethod
-    def from_dict(cls, d: dict | None) -> ProtectionFacts | None:
+    def from_dict(cls, d: dict[str, Any] | None) -> ProtectionFacts | None:
         if not d:
             return None
         return cls(tuple(PackerFact.from_dict(p) for p in d.get("packers") or ()), bool(d.get("code_hidden")))
@@ -401,20 +402,20 @@ class PairingFacts:
     paired: bool
     unpacked_sha256: str | None
     unpacked_path: str | None
-    differences: tuple[dict, ...] = ()
+    differences: tuple[dict[str, Any], ...] = ()
     unpacked_package: str | None = None
     unpacked_version_code: int | None = None
     unpacked_signers: tuple[str, ...] = ()  # certificate SHA-256 digests
     unpacked_protection: ProtectionFacts | None = None
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"paired": self.paired, "unpacked_sha256": self.unpacked_sha256, "unpacked_path": self.unpacked_path,
                 "differences": [dict(d) for d in self.differences], "unpacked_package": self.unpacked_package,
                 "unpacked_version_code": self.unpacked_version_code, "unpacked_signers": list(self.unpacked_signers),
                 "unpacked_protection": self.unpacked_protection.as_dict() if self.unpacked_protection else None}
 
     @classmethod
-    def from_dict(cls, d: dict | None) -> PairingFacts | None:
+    def from_dict(cls, d: dict[str, Any] | None) -> PairingFacts | None:
         if not d:
             return None
         return cls(bool(d.get("paired")), d.get("unpacked_sha256"), d.get("unpacked_path"),
@@ -444,7 +445,7 @@ class PackageFacts:
     sha256: str | None = None
     size: int | None = None
     parts: tuple[PartFacts, ...] = ()
-    details: dict = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
     """Format-specific facts that have no Android counterpart (iOS: team, provisioning profile, entitlements)."""
     # None: not looked for (facts from a preinstall list, or stored before the search existed); () looked, none.
     filing_numbers: tuple[FilingNumberFact, ...] | None = None
@@ -457,7 +458,7 @@ class PackageFacts:
     pairing: PairingFacts | None = None
     """Set when an unpacked build was checked beside this package (gate.pairing)."""
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "path": self.path,
             "format": self.format,
