@@ -88,3 +88,40 @@ def test_a_review_of_old_facts_says_which_rules_could_not_speak(served):
     # The new check keeps the old facts as they were, marked older: a later re-decision knows it too.
     row = _stored_row(served, check_id)
     assert (row.facts, row.facts_schema) == (old, 0)
+
+
+def test_a_filing_change_re_decides_old_facts_and_says_what_they_lack(database_url, tmp_path):
+    """The filings sync re-decides a listed app from the store's stored check: old facts add facts_outdated."""
+    from gate.config import Settings
+    from gate.db.tables import Check
+    from gate.extract.pipeline import extract_features
+    from gate.services import checks
+    from gate.services.decisions import CheckRequest, decide_and_record
+    from gate.sync.filings_sync import reevaluate_pending
+    from tests.integration.sync_support import change_filing, seed_listings
+
+    settings = Settings()
+    engine, store = seed_listings(database_url, tmp_path)
+    with engine.begin() as conn:
+        recorded = decide_and_record(conn, extract_features(HELLO), CheckRequest(source="client:store-a"),
+                                     policy=settings.decision_policy())
+        conn.execute(checks.SC.insert(), {"check_id": "chk_" + "1" * 32, "client_id": store.id,
+                                          "package_sha256": "1" * 64, "size": 1, "filename": "hello.apk",
+                                          "status": "done", "gate_check_id": recorded.gate_check_id,
+                                          "verdict": recorded.decision.verdict})
+    GC = Check.__table__
+    with engine.begin() as conn:
+        facts = json.loads(conn.execute(select(GC.c.facts).where(GC.c.id == recorded.gate_check_id)).scalar_one())
+        del facts["filing_numbers"], facts["protection"]
+        conn.execute(update(GC).where(GC.c.id == recorded.gate_check_id)
+                     .values(facts=json.dumps(facts, sort_keys=True), facts_schema=None))
+    change_filing(engine, tmp_path, domains=["hello-gate.cn", "203.0.113.7", "cdn.hello-gate.cn"])
+    outcome = reevaluate_pending(engine, settings)
+    assert outcome["apps"] == 1 and outcome["blocked"] == 0, outcome
+    with engine.connect() as conn:
+        newest = conn.execute(select(GC).order_by(GC.c.id.desc()).limit(1)).one()
+    assert newest.id != recorded.gate_check_id and newest.facts_schema == 0
+    reasons = json.loads(newest.decision)["reasons"]
+    assert [r["code"] for r in reasons if r["code"] == "facts_outdated"] == ["facts_outdated"]
+    assert "filing_number_not_shown" not in [r["code"] for r in reasons]
+    engine.dispose()
