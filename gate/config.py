@@ -141,8 +141,13 @@ TRUST_ROOT_VARIABLES = {"harmony": "GATE_TRUST_ROOTS_HARMONY", "ios": "GATE_TRUS
 def _trust_roots(environ: Mapping[str, str]) -> TrustRoots:
     """The operator's extra roots, read now: an unreadable file or a malformed fingerprint stops the gate at start
     (naming the variable), never at the first package it would have trusted."""
-    from gate.extract.trust import (TrustRootError, certificates_in, normalise_fingerprint, root_from_certificate,
-                                    root_from_fingerprint)
+    from gate.extract.trust import (
+        TrustRootError,
+        certificates_in,
+        normalise_fingerprint,
+        root_from_certificate,
+        root_from_fingerprint,
+    )
 
     roots = []
     for platform, name in TRUST_ROOT_VARIABLES.items():

@@ -38,10 +38,17 @@ from __future__ import annotations
 import hashlib
 import json
 import struct
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from gate.errors import GateError, PackageError
 from gate.extract.facts import PackageFacts, PartFacts, Problem, SignatureFacts
 from gate.extract.trust import NO_EXTRA_ROOTS, TrustRoots
+
+if TYPE_CHECKING:
+    from gate.extract.container import ApkContainer
+    from gate.extract.ios.cms import CmsResult
+    from gate.extract.network import NetworkScanner
 
 MAGIC_V2 = b"HAP Sig Block 42"
 MAGIC_V3 = b"<hap sign block>"
@@ -57,7 +64,7 @@ REQUIRED_PARTS = ("pkcs7_signature", "content_digest", "profile_signature", "pro
                   "signer_in_profile", "signing_chain", "profile_chain")
 
 
-def read_harmony(shown: str, container, fmt: str, *, trust: TrustRoots = NO_EXTRA_ROOTS) -> PackageFacts:
+def read_harmony(shown: str, container: ApkContainer, fmt: str, *, trust: TrustRoots = NO_EXTRA_ROOTS) -> PackageFacts:
     from gate.extract.network import NetworkScanner
 
     scanner = NetworkScanner()
@@ -73,7 +80,7 @@ def read_harmony(shown: str, container, fmt: str, *, trust: TrustRoots = NO_EXTR
         return PackageFacts(path=shown, format=fmt, platform="harmony", problems=(Problem(exc.code, exc.message),))
 
 
-def _read_app_pack(shown: str, container, scanner, trust: TrustRoots) -> PackageFacts:
+def _read_app_pack(shown: str, container: ApkContainer, scanner: NetworkScanner, trust: TrustRoots) -> PackageFacts:
     """An App Pack: pack.info names the app; every .hap inside is a module, read and verified like a .hap."""
     from gate.extract.container import ApkContainer
 
@@ -111,7 +118,7 @@ def _read_app_pack(shown: str, container, scanner, trust: TrustRoots) -> Package
                         problems=tuple(problems) + scanner.problem_facts(), parts=tuple(parts), **identity)
 
 
-def _identity(container) -> dict:
+def _identity(container: ApkContainer) -> dict[str, Any]:
     if container.get("module.json") is not None:
         document = _json(container, "module.json")
         app, module = document.get("app") or {}, document.get("module") or {}
@@ -139,7 +146,7 @@ def _identity(container) -> dict:
             "permissions": tuple(p for p in permissions if isinstance(p, str))}
 
 
-def _json(container, name: str) -> dict:
+def _json(container: ApkContainer, name: str) -> dict[str, Any]:
     try:
         document = json.loads(container.read(name, max_size=MAX_JSON_SIZE))
     except (ValueError, UnicodeDecodeError) as exc:
@@ -149,7 +156,7 @@ def _json(container, name: str) -> dict:
     return document
 
 
-def _scan(container, scanner, prefix: str) -> None:
+def _scan(container: ApkContainer, scanner: NetworkScanner, prefix: str) -> None:
     for entry in container.entries:
         if entry.is_directory or not scanner.wants(entry.name):
             continue
@@ -163,7 +170,11 @@ def _scan(container, scanner, prefix: str) -> None:
 
 # --- the signing block -----------------------------------------------------------------------------------------
 
-def locate_signing_block(container) -> tuple | None:
+# (block start, central directory offset, end-record offset, sub-block values by type, (type, value) in order)
+SigningBlockLayout = tuple[int, int, int, dict[int, list[bytes]], list[tuple[int, bytes]]]
+
+
+def locate_signing_block(container: ApkContainer) -> SigningBlockLayout | None:
     """(block start, central directory offset, end-record offset, sub-block values by type, (type, value) in order),
     or None when there is no signing block."""
     cd_offset, eocd_offset = _directory_offsets(container)
@@ -177,7 +188,7 @@ def locate_signing_block(container) -> tuple | None:
         raise PackageError("the HarmonyOS signing block's tail is inconsistent", code="harmony_signing_block_invalid")
     block = bytes(container.view(start, cd_offset))
     by_type: dict[int, list[bytes]] = {}
-    ordered: list[bytes] = []
+    ordered: list[tuple[int, bytes]] = []
     for index in range(count):
         kind, length, offset = HEAD.unpack_from(block, index * HEAD.size)
         if offset + length > size - TAIL.size or offset < HEAD.size * count:
@@ -189,7 +200,7 @@ def locate_signing_block(container) -> tuple | None:
     return start, cd_offset, eocd_offset, by_type, ordered
 
 
-def _directory_offsets(container) -> tuple[int, int]:
+def _directory_offsets(container: ApkContainer) -> tuple[int, int]:
     """Central directory offset and end-record offset, from the end record itself."""
     size = container.size
     tail = bytes(container.view(max(0, size - 0xFFFF - 22), size))
@@ -200,7 +211,7 @@ def _directory_offsets(container) -> tuple[int, int]:
     return struct.unpack_from("<I", tail, at + 16)[0], eocd
 
 
-def content_digest(container, start: int, cd_offset: int, eocd_offset: int, others: list[bytes],
+def content_digest(container: ApkContainer, start: int, cd_offset: int, eocd_offset: int, others: list[bytes],
                    algorithm: str) -> bytes:
     """The digest the signature block signs (module docstring), recomputed from the file."""
     eocd = bytearray(container.view(eocd_offset, container.size))
@@ -227,7 +238,7 @@ def _digest_list(content: bytes) -> list[tuple[int, bytes]]:
     return pairs
 
 
-def verify_signing_block(container, bundle: str, *, trust: TrustRoots = NO_EXTRA_ROOTS) -> SignatureFacts:
+def verify_signing_block(container: ApkContainer, bundle: str, *, trust: TrustRoots = NO_EXTRA_ROOTS) -> SignatureFacts:
     """What of the signing block verifies (module docstring). ``verified`` only under a root the operator named."""
     from gate.extract.ios.cms import verify_signed_data
     from gate.extract.signing.certs import signer_certificate
@@ -244,9 +255,9 @@ def verify_signing_block(container, bundle: str, *, trust: TrustRoots = NO_EXTRA
     if len(by_type.get(SIGNATURE_BLOCK, ())) != 1:
         return SignatureFacts(errors=("harmony_signature_missing: the signing block has no (or several) signature "
                                       "sub-blocks",))
-    roots = {"roots": trust.for_platform("harmony")}
+    roots = trust.for_platform("harmony")
     configured = trust.any_for("harmony")
-    main = verify_signed_data(by_type[SIGNATURE_BLOCK][0], detached_content=None, **roots)
+    main = verify_signed_data(by_type[SIGNATURE_BLOCK][0], detached_content=None, roots=roots)
     signer = None
     if main.signer_der is not None and all(e.startswith("cms_chain") for e in main.errors):
         parts.append("pkcs7_signature")
@@ -277,7 +288,8 @@ def verify_signing_block(container, bundle: str, *, trust: TrustRoots = NO_EXTRA
                           verified_parts=tuple(parts))
 
 
-def _chain_outcome(result, configured: bool, part: str, prefix: str, errors: list[str], parts: list[str]) -> None:
+def _chain_outcome(result: CmsResult, configured: bool, part: str, prefix: str, errors: list[str],
+                   parts: list[str]) -> None:
     """A signature that verified: its chain is trusted (``part``), untrusted (an error), or not judged (no root)."""
     if result.verified:
         parts.append(part)
@@ -285,14 +297,14 @@ def _chain_outcome(result, configured: bool, part: str, prefix: str, errors: lis
         errors += [f"{prefix}{e}" for e in result.errors]
 
 
-def _verify_profile(values, bundle: str, signer_der: bytes | None, errors: list[str], parts: list[str],
-                    roots: dict, configured: bool) -> None:
+def _verify_profile(values: Sequence[bytes], bundle: str, signer_der: bytes | None, errors: list[str],
+                    parts: list[str], roots: tuple[bytes | str, ...], configured: bool) -> None:
     from gate.extract.ios.cms import verify_signed_data
 
     if len(values) != 1:
         errors.append("harmony_profile_missing: the signing block carries no (or several) profiles")
         return
-    result = verify_signed_data(values[0], detached_content=None, **roots)
+    result = verify_signed_data(values[0], detached_content=None, roots=roots)
     if result.signer_der is None or not all(e.startswith("cms_chain") for e in result.errors):
         errors += [f"harmony_profile_{e}" for e in result.errors]
         return

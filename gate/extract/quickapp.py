@@ -45,10 +45,19 @@ import binascii
 import hashlib
 import json
 import struct
+from typing import TYPE_CHECKING, Any
 
 from gate.errors import PackageError
 from gate.extract.facts import PackageFacts, PartFacts, Problem, SignatureFacts
 from gate.extract.signing.wire import Reader, WireError
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+
+    from gate.extract.container import ApkContainer
+
+# The facts manifest.json gives (package, version, label, permissions) and the rest it says, for details.
+Identity = tuple[dict[str, Any], dict[str, Any]]
 
 MAGIC = b"RPK Sig Block 42"
 SIGNERS_ID, FILE_DIGESTS_ID = 0x01000101, 0x01000201
@@ -71,7 +80,7 @@ class _Malformed(Exception):
 _UNREADABLE = (_Malformed, WireError, struct.error)  # length-prefixed values are read by signing.wire
 
 
-def read_rpk(shown: str, container) -> PackageFacts:
+def read_rpk(shown: str, container: ApkContainer) -> PackageFacts:
     from gate.extract.network import NetworkScanner
 
     scanner = NetworkScanner()
@@ -88,7 +97,7 @@ def read_rpk(shown: str, container) -> PackageFacts:
         return PackageFacts(path=shown, format="rpk", platform="quickapp", problems=(Problem(exc.code, exc.message),))
 
 
-def read_rpks(shown: str, container) -> PackageFacts:
+def read_rpks(shown: str, container: ApkContainer) -> PackageFacts:
     """A set of quick-app packages (module docstring)."""
     from gate.extract.container import ApkContainer
     from gate.extract.network import NetworkScanner
@@ -100,7 +109,10 @@ def read_rpks(shown: str, container) -> PackageFacts:
         if not 0 < len(members) <= MAX_SET_MEMBERS:
             raise PackageError(f"the set holds {len(members)} packages (1 to {MAX_SET_MEMBERS})",
                                code="rpk_set_invalid")
-        parts, problems, errors, base = [], [], list(outer.errors), None
+        parts: list[PartFacts] = []
+        problems: list[Problem] = []
+        errors = list(outer.errors)
+        base: Identity | None = None
         for entry in members:
             with ApkContainer.from_bytes(container.read(entry), limits=container.limits) as inner:
                 signature = verify_rpk(inner)
@@ -114,8 +126,8 @@ def read_rpks(shown: str, container) -> PackageFacts:
                                    signature.verified, tuple(s.cert_sha256 for s in signature.signers)))
             if found and base is None:
                 base = found
-            elif found and (identity["package"], identity["version_code"]) != (base[0]["package"],
-                                                                             base[0]["version_code"]):
+            elif found and base is not None and ((identity["package"], identity["version_code"])
+                                                 != (base[0]["package"], base[0]["version_code"])):
                 problems.append(Problem("rpk_set_mismatch",
                                         f"{entry.name} is {identity['package']} {identity['version_code']}, "
                                         f"not {base[0]['package']} {base[0]['version_code']}"))
@@ -136,7 +148,7 @@ def read_rpks(shown: str, container) -> PackageFacts:
                             problems=(Problem(exc.code, exc.message),))
 
 
-def _identity(container) -> tuple[dict, dict]:
+def _identity(container: ApkContainer) -> Identity:
     try:
         manifest = json.loads(container.read("manifest.json", max_size=MAX_MANIFEST_SIZE))
     except (ValueError, UnicodeDecodeError) as exc:
@@ -147,14 +159,15 @@ def _identity(container) -> tuple[dict, dict]:
     if not isinstance(package, str) or not package:
         raise PackageError("manifest.json names no package", code="rpk_package_missing")
 
-    def text(name):
+    def text(name: str) -> str | None:
         return manifest[name] if isinstance(manifest.get(name), str) else None
 
-    def number(name):
+    def number(name: str) -> int | None:
         value = manifest.get(name)
         return value if isinstance(value, int) and not isinstance(value, bool) else None
 
-    def items(name):  # a field of the wrong type is read as absent, as text() and number() read theirs
+    # A field of the wrong type is read as absent, as text() and number() read theirs.
+    def items(name: str) -> list[Any]:
         value = manifest.get(name)
         return value if isinstance(value, list) else []
 
@@ -169,7 +182,7 @@ def _identity(container) -> tuple[dict, dict]:
 
 # --- the signing block -----------------------------------------------------------------------------------------
 
-def _sections(data) -> tuple[int, int, int] | None:
+def _sections(data: memoryview) -> tuple[int, int, int] | None:
     """(block start, central directory offset, end record offset) from the end record; None without a block."""
     size = len(data)
     tail = bytes(data[max(0, size - 0xFFFF - 22):size])
@@ -189,7 +202,8 @@ def _sections(data) -> tuple[int, int, int] | None:
 
 
 def _pairs(block: bytes) -> dict[int, bytes]:
-    pairs, at, end = {}, 8, len(block) - 24
+    pairs: dict[int, bytes] = {}
+    at, end = 8, len(block) - 24
     while at < end:
         if at + 12 > end:
             raise _Malformed("a pair header runs past the block")
@@ -209,7 +223,7 @@ def _sequence(data: bytes) -> list[bytes]:
     return items
 
 
-def content_digest(data, start: int, cd: int, eocd: int) -> bytes:
+def content_digest(data: memoryview, start: int, cd: int, eocd: int) -> bytes:
     """The packager's digest of the three sections (module docstring)."""
     end = bytearray(data[eocd:])
     struct.pack_into("<I", end, 16, start)
@@ -218,7 +232,8 @@ def content_digest(data, start: int, cd: int, eocd: int) -> bytes:
     return hashlib.sha256(b"\x5a" + struct.pack("<I", 3) + b"".join(hashes)).digest()
 
 
-def _verify_block(data) -> tuple[list[bytes], dict[int, bytes], list[str], list[str], object]:
+def _verify_block(data: memoryview,
+                  ) -> tuple[list[bytes], dict[int, bytes], list[str], list[str], PublicKeyTypes | None]:
     """(certificates of the first signer, pairs, verified parts, errors, first signer's key) of one signed ZIP."""
     from gate.extract.signing.certs import PublicKeyError, canonical_spki, load_public_key, verify_signature
 
@@ -232,7 +247,10 @@ def _verify_block(data) -> tuple[list[bytes], dict[int, bytes], list[str], list[
     signers = _sequence(Reader(pairs[SIGNERS_ID]).prefixed_bytes())
     if not 0 < len(signers) <= MAX_SIGNERS:
         raise _Malformed(f"{len(signers)} signers")
-    errors, parts, first_certs, first_key = [], [], [], None
+    errors: list[str] = []
+    parts: list[str] = []
+    first_certs: list[bytes] = []
+    first_key: PublicKeyTypes | None = None
     wanted = content_digest(data, start, cd, eocd)
     for index, signer in enumerate(signers):
         fields = Reader(signer)
@@ -286,7 +304,7 @@ def _certificate_spki(der: bytes) -> bytes:
         return b""
 
 
-def _file_digests(value: bytes, key) -> dict[int, bytes]:
+def _file_digests(value: bytes, key: PublicKeyTypes) -> dict[int, bytes]:
     """CRC-32 of the name -> SHA-256, after checking the list's signature with ``key``; _Malformed otherwise."""
     from gate.extract.signing.certs import verify_signature
 
@@ -304,7 +322,7 @@ def _file_digests(value: bytes, key) -> dict[int, bytes]:
     return digests
 
 
-def verify_rpk(container, *, inner_list: bool = True) -> SignatureFacts:
+def verify_rpk(container: ApkContainer, *, inner_list: bool = True) -> SignatureFacts:
     """What of the package's signature verifies (module docstring). ``inner_list``: META-INF/CERT is required (a
     package; a set's outer ZIP has none)."""
     from gate.extract.container import ApkContainer
@@ -326,7 +344,8 @@ def verify_rpk(container, *, inner_list: bool = True) -> SignatureFacts:
 
     if not errors:
         try:
-            listed = _file_digests(pairs[FILE_DIGESTS_ID], key) if FILE_DIGESTS_ID in pairs else None
+            listed = (_file_digests(pairs[FILE_DIGESTS_ID], key)
+                      if FILE_DIGESTS_ID in pairs and key is not None else None)
         except _UNREADABLE as exc:
             listed, errors = None, [f"rpk_file_digests_invalid: {exc}"]
         if listed is not None:
@@ -348,8 +367,8 @@ def verify_rpk(container, *, inner_list: bool = True) -> SignatureFacts:
                 if inner_errors or "content_digest" not in inner_parts or inner_certs[:1] != certs[:1]:
                     raise _Malformed("; ".join(inner_errors) or "signed by another certificate")
                 manifest = json.loads(inner.read("hash.json", max_size=MAX_MANIFEST_SIZE))
-            listed = manifest.get("digests") if isinstance(manifest, dict) else None
-            if not isinstance(listed, dict) or any(listed.get(n) != digest(n).hex() for n in files):
+            hex_digests = manifest.get("digests") if isinstance(manifest, dict) else None
+            if not isinstance(hex_digests, dict) or any(hex_digests.get(n) != digest(n).hex() for n in files):
                 raise _Malformed("hash.json does not list every file with its SHA-256")
             parts.append("cert_digest_list")
         except (*_UNREADABLE, PackageError, ValueError, UnicodeDecodeError) as exc:

@@ -99,13 +99,12 @@ class FilingsFiles:
         self.policy = load_settings().decision_policy()
 
     def decide(self, path: pathlib.Path, name: str) -> dict:
-        from gate.decide import decide
         from gate.extract.pipeline import extract_features
+        from gate.services.decisions import CheckRequest, decide_and_record
 
         facts = extract_features(str(path))
-        on = facts.platform or "android"
-        filings = self.registry.filings_for(on, facts.package) if facts.package else []
-        return decide(facts, filings, policy=self.policy, platform=on).as_dict()
+        return decide_and_record(None, facts, CheckRequest(source="fdroid"), policy=self.policy,
+                                 registry=self.registry).decision.as_dict()
 
 
 class GateServer:

@@ -89,7 +89,7 @@ def apply_page(conn: Connection, records: Sequence[dict]) -> dict:
     ``rejections`` each rejected record's licence and problems."""
     counts = {"records": len(records), CREATED: 0, CHANGED: 0, UNCHANGED: 0, "rejected": 0, "rejections": []}
     valid: list[Filing] = []
-    for number, raw in enumerate(records):
+    for raw in records:
         filing, problems = validate_record(raw) if isinstance(raw, dict) else (None, [])
         errors = [p for p in problems if p.severity == "error"]
         if filing is None or errors:

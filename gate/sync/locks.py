@@ -37,7 +37,6 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from gate.errors import GateError
 
-
 LOCK_PROBE_SECONDS = 5.0
 
 

@@ -8,17 +8,16 @@ import datetime as dt
 import flask
 from sqlalchemy import select
 
-from gate.exemptions import REASON_CATEGORIES, ExemptionInvalid
-from gate.services import auth
 from gate.api.intake import check_callback_url
 from gate.api.service import service
-from gate.services.uploads import UploadError
 from gate.db.audit import record_event
 from gate.db.console_tables import Exemption as ExemptionRow
-from gate.db.exemptions import (add_exemption, exemptions_query, list_exemptions, record_of,
-                                   revoke_exemption)
+from gate.db.exemptions import add_exemption, exemptions_query, list_exemptions, record_of, revoke_exemption
 from gate.db.service_tables import ApiClient
 from gate.db.tables import utcnow
+from gate.exemptions import REASON_CATEGORIES, ExemptionInvalid
+from gate.services import auth
+from gate.services.uploads import UploadError
 from gate.web import kit, paging
 from gate.web.blueprint import blueprint
 from gate.web.kit import requires

@@ -22,8 +22,8 @@ from gate.web.blueprint import blueprint
 from gate.web.kit import requires
 
 A, SC, GC, CB = ApiClient.__table__, ServiceCheck.__table__, Check.__table__, CallbackDelivery.__table__
-F, V, I, L, RO = (Filing.__table__, FilingVersion.__table__, FilingIdentity.__table__, Listing.__table__,
-                  ReportOutbox.__table__)
+F, V, FI, L, RO = (Filing.__table__, FilingVersion.__table__, FilingIdentity.__table__, Listing.__table__,
+                   ReportOutbox.__table__)
 
 
 @dataclass(frozen=True)
@@ -144,7 +144,7 @@ def filings():
                     V.c.unit_name).join(V, V.c.id == F.c.current_version_id))
     if q:
         like = f"%{q}%"
-        by_identifier = select(I.c.version_id).where(I.c.identifier.like(like))
+        by_identifier = select(FI.c.version_id).where(FI.c.identifier.like(like))
         query = query.where(or_(F.c.service_licence.like(like), V.c.unit_name.like(like),
                                 V.c.service_name.like(like), F.c.current_version_id.in_(by_identifier)))
     filters = [Filter("q", kit.t("备案号、包名或单位名称", "Number, package or unit name"))]

@@ -14,6 +14,7 @@ from tests.integration.console_support import PASSWORD
 from tests.integration.console_support import signed_in as console_signed_in
 from tests.integration.http_support import FILINGS, HELLO, start_gate
 
+
 @pytest.fixture
 def served(tmp_path, database_url):
     from gate.web.accounts import create_user

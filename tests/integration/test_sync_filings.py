@@ -9,11 +9,19 @@ import json
 import pytest
 from sqlalchemy import select
 
-from gate.services.signatures import HEADER, verify
 from gate.db.tables import AuditEvent, Check
+from gate.services.signatures import HEADER, verify
 from tests.integration.http_support import FILINGS, HELLO
-from tests.integration.sync_support import (HELLO_LICENCE, HELLO_PACKAGE, UNFILED_PACKAGE, gate, gate_env,
-                                            seed_listings, start_sandbox, stop_process)
+from tests.integration.sync_support import (
+    HELLO_LICENCE,
+    HELLO_PACKAGE,
+    UNFILED_PACKAGE,
+    gate,
+    gate_env,
+    seed_listings,
+    start_sandbox,
+    stop_process,
+)
 from tests.loopback_store import StoreEndpoint
 
 

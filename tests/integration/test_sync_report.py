@@ -16,9 +16,22 @@ from gate.db.sync_tables import ReportOutbox
 from gate.sync.jobs import run_report
 from gate.sync.sandbox.server import SandboxConfig, running_sandbox
 from tests.integration.http_support import wait_for
-from tests.integration.sync_support import (CST, HELLO_LICENCE, HELLO_PACKAGE, LEGACY_PACKAGE, PLATFORM, SECRET,
-                                             UNFILED_PACKAGE, ago, gate, gate_env, seed_listings, spawn_gate,
-                                             start_sandbox, stop_process)
+from tests.integration.sync_support import (
+    CST,
+    HELLO_LICENCE,
+    HELLO_PACKAGE,
+    LEGACY_PACKAGE,
+    PLATFORM,
+    SECRET,
+    UNFILED_PACKAGE,
+    ago,
+    gate,
+    gate_env,
+    seed_listings,
+    spawn_gate,
+    start_sandbox,
+    stop_process,
+)
 
 OUTBOX = ReportOutbox.__table__
 

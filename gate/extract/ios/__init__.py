@@ -35,16 +35,21 @@ import importlib.resources
 import plistlib
 import posixpath
 import re
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from gate.errors import PackageError
-from gate.extract.facts import PackageFacts, Problem, SignatureFacts
+from gate.extract.facts import PackageFacts, Problem, SignatureFacts, SignerCertificate
 from gate.extract.ios import codesign
 from gate.extract.ios.cms import verify_signed_data
 from gate.extract.ios.macho import MachOError, read_slices
 
 if TYPE_CHECKING:
     from gate.extract.container import ApkContainer
+    from gate.extract.network import NetworkScanner
+
+# Trusted roots as the CMS verifier takes them: certificates (DER) and SHA-256 fingerprints (gate.extract.trust).
+Roots = tuple[bytes | str, ...]
 
 APPLE_ROOT_CA_SHA256 = "b0b1730ecbc7ff4505142c49f1295e6eda6bcaed7e2c68c5be91b5a11001f024"  # Apple's published value
 MAX_PLIST_SIZE = 8 << 20
@@ -67,7 +72,7 @@ def apple_root() -> bytes:
     return der
 
 
-def read_ipa(shown: str, container: ApkContainer, *, roots: tuple[bytes | str, ...] | None = None) -> PackageFacts:
+def read_ipa(shown: str, container: ApkContainer, *, roots: Roots | None = None) -> PackageFacts:
     """Facts of an IPA. ``roots``: trusted root certificates (DER); default Apple Root CA only."""
     from gate.extract.network import NetworkScanner
 
@@ -80,7 +85,7 @@ def read_ipa(shown: str, container: ApkContainer, *, roots: tuple[bytes | str, .
                             problems=(Problem(exc.code, exc.message),))
 
 
-def _read(shown: str, container, roots, scanner) -> PackageFacts:
+def _read(shown: str, container: ApkContainer, roots: Roots, scanner: NetworkScanner) -> PackageFacts:
     apps = sorted({m.group(1) for name in container.names() if (m := _APP_DIR.fullmatch(name))})
     if len(apps) != 1:
         raise PackageError(f"the IPA holds {len(apps)} app bundles under Payload/ ({', '.join(apps)}); exactly one "
@@ -146,7 +151,7 @@ def _read(shown: str, container, roots, scanner) -> PackageFacts:
             continue
         scanner.feed(entry.name, container.read(entry))
 
-    signers = ()
+    signers: tuple[SignerCertificate, ...] = ()
     if signer_der is not None:
         from gate.extract.signing.certs import signer_certificate
         signers = (signer_certificate(signer_der),)
@@ -162,8 +167,9 @@ def _read(shown: str, container, roots, scanner) -> PackageFacts:
         network=scanner.facts(), problems=scanner.problem_facts(), details={"ios": details})
 
 
-def _verify_executable(binary, info_bytes, code_resources, roots, errors, verified_parts, scanner, name, *,
-                       bundle: bool = True):
+def _verify_executable(binary: bytes, info_bytes: bytes | None, code_resources: bytes | None, roots: Roots,
+                       errors: list[str], verified_parts: list[str], scanner: NetworkScanner, name: str, *,
+                       bundle: bool = True) -> tuple[bytes | None, dict[str, Any], dict[str, Any]]:
     """Steps 2a-2d on every slice; returns (signer DER or None, entitlements, details).
 
     ``bundle``: the executable of a bundle, whose Info.plist and CodeResources its signature must seal (a bare
@@ -233,8 +239,9 @@ def _verify_executable(binary, info_bytes, code_resources, roots, errors, verifi
     return (next(iter(signers)) if signers else None), entitlements, details
 
 
-def _verify_resource_seal(container, app, executable, code_resources, errors, verified_parts, *, roots=(),
-                          scanner=None, depth: int = 0) -> None:
+def _verify_resource_seal(container: ApkContainer, app: str, executable: str, code_resources: bytes,
+                          errors: list[str], verified_parts: list[str], *, roots: Roots, scanner: NetworkScanner,
+                          depth: int = 0) -> None:
     seal = _plist(code_resources, CODE_RESOURCES, code="ios_code_resources_malformed")
     files = seal.get("files2")
     rules = seal.get("rules2")
@@ -285,7 +292,8 @@ def _verify_resource_seal(container, app, executable, code_resources, errors, ve
 MAX_NESTING = 3  # app -> extension -> framework: deeper nesting is not something Xcode produces
 
 
-def _verify_nested(container, app, relative, rule, roots, errors, verified_parts, scanner, depth) -> None:
+def _verify_nested(container: ApkContainer, app: str, relative: str, rule: dict[str, Any], roots: Roots,
+                   errors: list[str], verified_parts: list[str], scanner: NetworkScanner, depth: int) -> None:
     """Nested code named by cdhash in a seal: a bare Mach-O (a dylib) or a bundle (framework, app extension) with
     its own Info.plist, executable and CodeResources. Verified like the main executable, recursively."""
     path = app + relative
@@ -328,7 +336,9 @@ def _check_cdhash(rule: dict[str, Any], details: dict[str, Any], errors: list[st
         errors.append("ios_nested_code_mismatch: its code signature is not the one the containing seal names")
 
 
-def _verify_profile(container, app, bundle_id, signer_der, entitlements, roots, errors, verified_parts, details):
+def _verify_profile(container: ApkContainer, app: str, bundle_id: str, signer_der: bytes | None,
+                    entitlements: dict[str, Any], roots: Roots, errors: list[str], verified_parts: list[str],
+                    details: dict[str, Any]) -> str | None:
     """Step 4; returns the team ID (App ID prefix) the profile names, if any."""
     if container.get(app + PROFILE) is None:
         errors.append("ios_profile_missing: the bundle has no embedded.mobileprovision")
@@ -339,7 +349,8 @@ def _verify_profile(container, app, bundle_id, signer_der, entitlements, roots, 
         errors.append("ios_profile_malformed: embedded.mobileprovision carries no property list")
         return None
     profile = _plist(result.content, PROFILE, code="ios_profile_malformed")
-    profile_entitlements = profile.get("Entitlements") if isinstance(profile.get("Entitlements"), dict) else {}
+    found = profile.get("Entitlements")
+    profile_entitlements: dict[str, Any] = found if isinstance(found, dict) else {}
     app_id = profile_entitlements.get("application-identifier")
     teams = [t for t in profile.get("TeamIdentifier") or () if isinstance(t, str)]
     certificates = [c for c in profile.get("DeveloperCertificates") or () if isinstance(c, bytes)]
@@ -378,7 +389,7 @@ def _app_id_covers(app_id: str, wanted: str) -> bool:
     return app_id == wanted
 
 
-def _localized_names(container, app: str) -> dict[str, str]:
+def _localized_names(container: ApkContainer, app: str) -> dict[str, str]:
     names: dict[str, str] = {}
     for name in container.names():
         if not (name.startswith(app) and name.endswith(".lproj/InfoPlist.strings")):
@@ -421,11 +432,11 @@ def _plist(data: bytes, what: str, *, code: str) -> dict[str, Any]:
     return loaded
 
 
-def _text(value) -> str | None:
+def _text(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _strings(value):
+def _strings(value: object) -> Iterator[str]:
     """Every key and string value of a plist, for the network scan (not the XML around them)."""
     if isinstance(value, dict):
         for key, item in value.items():
@@ -438,7 +449,7 @@ def _strings(value):
         yield value
 
 
-def _plain(value):
+def _plain(value: object) -> Any:
     """A plist value as JSON-friendly data (bytes in hex, dates in ISO 8601)."""
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}

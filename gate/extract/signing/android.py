@@ -16,6 +16,8 @@ The APK verifies when no step reports an error, i.e. on every platform version i
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from gate.extract.facts import SignatureFacts, VerifiedFromSdk
 from gate.extract.signing import block as blk
 from gate.extract.signing import certs
@@ -23,6 +25,10 @@ from gate.extract.signing import lineage as lin
 from gate.extract.signing.stamp import StampEntryUnreadable, verify_source_stamp
 from gate.extract.signing.v1 import V1Result, verify_v1
 from gate.extract.signing.v2v3 import SchemeResult, verify_scheme
+
+if TYPE_CHECKING:
+    from gate.extract.axml import TypedValue
+    from gate.extract.container import ApkContainer, EntryCallback
 
 NEWEST_SDK = 0x7FFFFFFF  # apksigner's default maximum: every platform version, present and future
 # apksig ApkUtils.getMinSdkVersionForCodename: a codename minSdkVersion counts as the release before the one its
@@ -43,7 +49,7 @@ def _supported_schemes(max_sdk: int) -> dict[int, str]:
     return {}
 
 
-def min_sdk_for_verification(value) -> int | None:
+def min_sdk_for_verification(value: TypedValue | None) -> int | None:
     """The minSdkVersion apksigner verifies from, read from the attribute as written (a ``TypedValue``, or None
     when absent); None when apksigner cannot determine it and refuses to verify.
 
@@ -80,12 +86,20 @@ class _Run:
         result = getattr(self, name)
         return result is not None and result.verified
 
+    def verified_v1(self) -> V1Result | None:
+        return self.v1 if self.v1 is not None and self.v1.verified else None
+
+    def verified_scheme(self, name: str) -> SchemeResult | None:
+        """The v2, v3 or v31 result when it verified."""
+        result: SchemeResult | None = getattr(self, name)
+        return result if result is not None and result.verified else None
+
     def schemes(self) -> dict[str, bool]:
         return {name: self.verified(name) for name in ("v1", "v2", "v3", "v31")}
 
 
-def decide(container, *, min_sdk: int, max_sdk: int = NEWEST_SDK, target_sdk: int | None = None,
-           target_sandbox: int = 1, on_entry=None) -> SignatureFacts:
+def decide(container: ApkContainer, *, min_sdk: int, max_sdk: int = NEWEST_SDK, target_sdk: int | None = None,
+           target_sandbox: int = 1, on_entry: EntryCallback | None = None) -> SignatureFacts:
     run = _Run()
     if min_sdk > max_sdk:
         return SignatureFacts(errors=(f"sdk_range_invalid: minSdkVersion {min_sdk} > maxSdkVersion {max_sdk}",))
@@ -117,8 +131,8 @@ def decide(container, *, min_sdk: int, max_sdk: int = NEWEST_SDK, target_sdk: in
                           source_stamp=stamp)
 
 
-def _verified_from_newer(run: _Run, container, *, min_sdk, max_sdk, target_sdk,
-                         target_sandbox) -> VerifiedFromSdk | None:
+def _verified_from_newer(run: _Run, container: ApkContainer, *, min_sdk: int, max_sdk: int, target_sdk: int | None,
+                         target_sandbox: int) -> VerifiedFromSdk | None:
     """When only the oldest platform versions in range fail — below Android 7.0 (API 24) only JAR signing is checked
     (step 5) — what the newer versions verify. A v2 signature holds from 24 (the answer of ``apksigner verify
     --min-sdk-version 24``); a v3 signature alone from 28, since Android 7–8 do not read v3 (apksigner 31 does not
@@ -140,7 +154,8 @@ def _verified_from_newer(run: _Run, container, *, min_sdk, max_sdk, target_sdk,
                            signers=newer.signers)
 
 
-def _verify_schemes(run: _Run, container, *, min_sdk, max_sdk, target_sdk, target_sandbox, on_entry) -> None:
+def _verify_schemes(run: _Run, container: ApkContainer, *, min_sdk: int, max_sdk: int, target_sdk: int | None,
+                    target_sandbox: int, on_entry: EntryCallback | None) -> None:
     signing_block = blk.find_signing_block(container)
     supported = _supported_schemes(max_sdk)
     if max_sdk >= SDK_N:
@@ -201,23 +216,24 @@ def _collect(run: _Run, result: SchemeResult) -> bool:
 
 
 def _check_cross_scheme(run: _Run) -> None:
-    v1_certs = [s.chain[0] for s in run.v1.signers] if run.verified("v1") else None
-    v2_certs = [s.certs[0] for s in run.v2.signers] if run.verified("v2") else None
+    v1, v2, v3 = run.verified_v1(), run.verified_scheme("v2"), run.verified_scheme("v3")
+    v1_certs = [s.chain[0] for s in v1.signers] if v1 is not None else None
+    v2_certs = [s.certs[0] for s in v2.signers] if v2 is not None else None
     if v1_certs is not None and v2_certs is not None:
         if any(c not in v2_certs for c in v1_certs):
             run.errors.append("v2_signer_missing: a JAR signer has no matching v2 signer")
         if any(c not in v1_certs for c in v2_certs):
             run.errors.append("v1_signer_missing: a v2 signer has no matching JAR signer")
-    if run.verified("v3") and (v1_certs is not None or v2_certs is not None):
-        older = v1_certs if v1_certs is not None else v2_certs
+    older = v1_certs if v1_certs is not None else v2_certs
+    if v3 is not None and older is not None:
         if len(older) != 1:
             run.errors.append("v3_multiple_past_signers: v3 allows a single v1/v2 signer")
         old = older[0]
-        lineage = run.v3.lineage
+        lineage = v3.lineage
         if lineage is None:
-            if len(run.v3.signers) != 1:
+            if len(v3.signers) != 1:
                 run.errors.append("v3_multiple_signers: several v3 signers without a lineage")
-            if run.v3.signers[0].certs[0] != old:
+            if v3.signers[0].certs[0] != old:
                 run.errors.append("v3_past_signers_mismatch: the v1/v2 signer is not the v3 signer")
         else:
             sub = lin.sub_lineage(lineage, old)
@@ -227,13 +243,13 @@ def _check_cross_scheme(run: _Run) -> None:
 
 def _printed_signers(run: _Run) -> list[bytes]:
     """The certificates apksigner prints: the newest scheme's (for v3/v3.1 its last signer)."""
-    if run.verified("v31"):
-        return [run.v31.signers[-1].certs[0]]
-    if run.verified("v3"):
-        return [run.v3.signers[-1].certs[0]]
-    if run.verified("v2"):
-        return [s.certs[0] for s in run.v2.signers]
-    return [s.chain[0] for s in run.v1.signers]
+    if (v31 := run.verified_scheme("v31")) is not None:
+        return [v31.signers[-1].certs[0]]
+    if (v3 := run.verified_scheme("v3")) is not None:
+        return [v3.signers[-1].certs[0]]
+    if (v2 := run.verified_scheme("v2")) is not None:
+        return [s.certs[0] for s in v2.signers]
+    return [s.chain[0] for s in run.v1.signers] if run.v1 is not None else []
 
 
 def _lineage(run: _Run) -> list[bytes]:
@@ -257,8 +273,8 @@ def _unjoined_keys(run: _Run, printed: list[bytes], *, min_sdk: int) -> list[byt
     for result in (run.v31, run.v3, run.v2):
         if result is not None and result.verified:
             seen.extend(s.certs[0] for s in result.signers)
-    if run.verified("v1"):
-        seen.extend(s.chain[0] for s in run.v1.signers)
+    if (v1 := run.verified_v1()) is not None:
+        seen.extend(s.chain[0] for s in v1.signers)
     extra: list[bytes] = []
     for cert in seen:
         if cert not in joined and cert not in extra:

@@ -19,12 +19,18 @@ import base64
 import binascii
 import hashlib
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from asn1crypto import cms
 
 from gate.errors import PackageError
 from gate.extract.signing import certs
 from gate.extract.signing.manifest import Section, parse_sections
+
+if TYPE_CHECKING:
+    from asn1crypto.x509 import Certificate
+
+    from gate.extract.container import ApkContainer, EntryCallback, ZipEntry
 
 MANIFEST = "META-INF/MANIFEST.MF"
 MAX_APK_SIGNERS = 10
@@ -76,7 +82,7 @@ def _supported_ranges(digest: str, key: str, sig_hash: str | None) -> list[tuple
     return lollipop_marshmallow
 
 
-def _unsupported_levels(ranges, lo: int, hi: int) -> bool:
+def _unsupported_levels(ranges: list[tuple[int, int]], lo: int, hi: int) -> bool:
     covered = lo
     for a, b in sorted(ranges):
         if a > covered:
@@ -120,10 +126,11 @@ class _Reader:
     to be digested, and keeping it would hold the whole inflated package in memory.
     """
 
-    def __init__(self, container, on_entry) -> None:
-        self.container, self.on_entry, self.cache = container, on_entry, {}
+    def __init__(self, container: ApkContainer, on_entry: EntryCallback | None) -> None:
+        self.container, self.on_entry = container, on_entry
+        self.cache: dict[str, bytes] = {}
 
-    def read(self, entry) -> bytes:
+    def read(self, entry: ZipEntry) -> bytes:
         data = self.cache.get(entry.name)
         if data is None:
             data = self.container.read(entry)
@@ -178,8 +185,8 @@ def digests_to_verify(section: Section, suffix: str, lo: int, hi: int) -> list[t
     return result
 
 
-def verify_v1(container, *, min_sdk: int, max_sdk: int, supported: dict[int, str], found: set[int],
-              on_entry=None, reader: _Reader | None = None) -> V1Result:
+def verify_v1(container: ApkContainer, *, min_sdk: int, max_sdk: int, supported: dict[int, str], found: set[int],
+              on_entry: EntryCallback | None = None, reader: _Reader | None = None) -> V1Result:
     result = V1Result()
     reader = reader or _Reader(container, on_entry)
     entries = [e for e in container.entries if not e.name.endswith("/")]
@@ -192,7 +199,8 @@ def verify_v1(container, *, min_sdk: int, max_sdk: int, supported: dict[int, str
     return result
 
 
-def _verify(result: V1Result, reader: _Reader, entries, names, *, min_sdk, max_sdk, supported, found) -> None:
+def _verify(result: V1Result, reader: _Reader, entries: list[ZipEntry], names: set[str], *, min_sdk: int,
+            max_sdk: int, supported: dict[int, str], found: set[int]) -> None:
     # 1. the manifest
     manifest_entry = next((e for e in entries if e.name == MANIFEST), None)
     sf_entries, block_entries = {}, []
@@ -317,7 +325,8 @@ def _verify_block(signer: V1Signer, block_bytes: bytes, min_sdk: int, max_sdk: i
     signer.chain = _chain(first, cert_ders, parsed_certs)
 
 
-def _verify_signer_info(signer, signer_info, cert_ders, parsed_certs, encap_type, min_sdk, max_sdk):
+def _verify_signer_info(signer: V1Signer, signer_info: cms.SignerInfo, cert_ders: list[bytes],
+                        parsed_certs: list[Certificate], encap_type: str, min_sdk: int, max_sdk: int) -> int | None:
     """The signing certificate's index when this SignerInfo verifies, None when it does not; errors (which stop
     the verification of this signer) go into ``signer.errors``."""
     name = signer.block_name
@@ -326,7 +335,7 @@ def _verify_signer_info(signer, signer_info, cert_ders, parsed_certs, encap_type
     digest = _DIGEST_OIDS.get(digest_oid)
     key_and_hash = _SIG_OIDS.get(sig_oid)
     ranges = _supported_ranges(digest, *key_and_hash) if digest and key_and_hash else []
-    if _unsupported_levels(ranges, min_sdk, max_sdk):
+    if digest is None or key_and_hash is None or _unsupported_levels(ranges, min_sdk, max_sdk):
         signer.errors.append(f"v1_unsupported_signature_algorithm: {name} uses digest {digest_oid} with "
                              f"signature {sig_oid}, which some Android version in {min_sdk}-{max_sdk} rejects")
         return None
@@ -365,7 +374,7 @@ def _verify_signer_info(signer, signer_info, cert_ders, parsed_certs, encap_type
             # Before KitKat Android did not check the digest in signed attributes: such APKs are unprotected.
             signer.errors.append(f"v1_verify_error: {name}: signed attributes are unsafe before Android 4.4")
             return None
-        attrs: dict[str, list] = {}
+        attrs: dict[str, list[Any]] = {}  # asn1crypto attribute values
         for attr in signed_attrs:
             oid = attr["type"].dotted
             if oid in attrs:
@@ -399,7 +408,7 @@ def _verify_signer_info(signer, signer_info, cert_ders, parsed_certs, encap_type
     return index
 
 
-def _chain(leaf: int, cert_ders: list[bytes], parsed) -> list[bytes]:
+def _chain(leaf: int, cert_ders: list[bytes], parsed: list[Certificate]) -> list[bytes]:
     chain, unused, current = [cert_ders[leaf]], [i for i in range(len(cert_ders)) if i != leaf], leaf
     while parsed[current].subject != parsed[current].issuer:
         issuer = parsed[current].issuer
@@ -412,7 +421,8 @@ def _chain(leaf: int, cert_ders: list[bytes], parsed) -> list[bytes]:
     return chain
 
 
-def _verify_sf(signer, manifest_bytes, main, by_name, supported, found, min_sdk, max_sdk) -> None:
+def _verify_sf(signer: V1Signer, manifest_bytes: bytes, main: Section, by_name: dict[str, Section],
+               supported: dict[int, str], found: set[int], min_sdk: int, max_sdk: int) -> None:
     sections = parse_sections(signer.sf_bytes)
     sf_main = sections[0] if sections else Section(0, 0, ())
     if sf_main.get("Signature-Version") is None:
@@ -467,7 +477,7 @@ def _verify_sf(signer, manifest_bytes, main, by_name, supported, found, min_sdk,
     signer.sf_entry_names = seen
 
 
-def _check_stripping(signer, sf_main, supported: dict[int, str], found: set[int]) -> None:
+def _check_stripping(signer: V1Signer, sf_main: Section, supported: dict[int, str], found: set[int]) -> None:
     """X-Android-APK-Signed lists the APK signature schemes the signer also used; a scheme the platform knows but
     that was not found means someone stripped it to force the weaker JAR signature."""
     value = sf_main.get("X-Android-APK-Signed")
@@ -486,7 +496,8 @@ def _check_stripping(signer, sf_main, supported: dict[int, str], found: set[int]
                                  f"{supported[scheme_id]}, which was not found (stripped?)")
 
 
-def _verify_entries(result, reader, entries, by_name, signers, min_sdk, max_sdk) -> set:
+def _verify_entries(result: V1Result, reader: _Reader, entries: list[ZipEntry], by_name: dict[str, Section],
+                    signers: list[V1Signer], min_sdk: int, max_sdk: int) -> set[V1Signer]:
     first_signers, first_name = None, None
     for entry in sorted(entries, key=lambda e: e.local_header_offset):
         name = entry.name
@@ -550,7 +561,7 @@ JDK_SUPPORTED_EXTENSIONS = frozenset({
 })
 
 
-def _unsupported_critical_extensions(cert) -> list[str]:
+def _unsupported_critical_extensions(cert: Certificate) -> list[str]:
     extensions = cert["tbs_certificate"]["extensions"]
     if not extensions:
         return []

@@ -15,14 +15,18 @@ inside it. The signed data holds the content digests, the certificate chain and 
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from gate.extract.signing import block as blk
 from gate.extract.signing import certs
 from gate.extract.signing import lineage as lin
 from gate.extract.signing.algorithms import SDK_P, SIGNATURE_ALGORITHMS, SignatureAlgorithm
 from gate.extract.signing.wire import Reader, WireError
+
+if TYPE_CHECKING:
+    from gate.extract.container import ApkContainer
 
 MAX_APK_SIGNERS = 10  # Android 14 (apksig MAX_APK_SIGNERS) refuses more signers than this
 
@@ -83,7 +87,8 @@ class _Stop(Exception):
     """Ends parsing of the current signer (apksig returns after the first error of a signer)."""
 
 
-def signatures_to_verify(algorithms: list[SignatureAlgorithm], min_sdk: int, max_sdk: int):
+def signatures_to_verify(algorithms: list[SignatureAlgorithm], min_sdk: int, max_sdk: int,
+                         ) -> list[SignatureAlgorithm] | None:
     """The signatures some platform version in [min_sdk, max_sdk] verifies: per version, the strongest known one.
 
     Returns None when a version in range knows none of them (apksig NoSupportedSignaturesException)."""
@@ -101,8 +106,18 @@ def signatures_to_verify(algorithms: list[SignatureAlgorithm], min_sdk: int, max
     return sorted(best.values(), key=lambda a: a.id)
 
 
+@dataclass
+class _SchemeContext:
+    """What the signers of one scheme block share while they are parsed."""
+
+    supported: set[int]  # scheme ids the platform range knows (v2 stripping protection)
+    expected: set[int]  # scheme ids a v2 signer says the APK is also signed with
+    max_sdk: int
+    rotation_min_sdk: int | None  # the lowest SDK the v3.1 signers target, checked by v3.0
+
+
 def _parse_signer(raw: Reader, signer: SchemeSigner, scheme: str, *, min_sdk: int, max_sdk: int,
-                  content_algs: set[str], ctx: dict[str, Any]) -> None:
+                  content_algs: set[str], ctx: _SchemeContext) -> None:
     """One signer record, in apksig's order: the signatures over the signed data first (nothing in the signed data
     is believed before they verify), then its certificates, digests and attributes."""
     signed_data = raw.prefixed()
@@ -120,7 +135,7 @@ def _parse_signer(raw: Reader, signer: SchemeSigner, scheme: str, *, min_sdk: in
         lo, hi = signer.min_sdk, signer.max_sdk
         if _signed_data_targets_dev_release(signed_data.data):
             lo += 1
-    _verify_signed_data(signed_data.data, signatures, public_key_rec, signer, scheme, lo, hi, content_algs)
+    _verify_signed_data(bytes(signed_data.data), signatures, public_key_rec, signer, scheme, lo, hi, content_algs)
 
     digests_rec = signed_data.prefixed()
     certs_rec = signed_data.prefixed()
@@ -136,7 +151,7 @@ def _parse_signer(raw: Reader, signer: SchemeSigner, scheme: str, *, min_sdk: in
     _read_certificates(certs_rec, public_key_rec, signer, scheme)
     _read_digests(digests_rec, [a for a, _ in signatures], signer, scheme)
     _read_attributes(attrs_rec, signer, scheme, ctx)
-    if scheme == "v3" and ctx.get("rotation_min_sdk") is not None and max_sdk >= MIN_SDK_WITH_V31_SUPPORT:
+    if scheme == "v3" and ctx.rotation_min_sdk is not None and max_sdk >= MIN_SDK_WITH_V31_SUPPORT:
         if not any(a == ROTATION_MIN_SDK_VERSION_ATTR_ID for a, _ in signer.attributes):
             signer.warnings.append("v3_rotation_min_sdk_attr_missing: the v3.0 signer does not protect the "
                                    "v3.1 block against stripping")
@@ -229,7 +244,7 @@ def _read_digests(digests_rec: Reader, signature_algs: list[int], signer: Scheme
         raise _Stop
 
 
-def _read_attributes(attrs_rec: Reader, signer: SchemeSigner, scheme: str, ctx: dict[str, Any]) -> None:
+def _read_attributes(attrs_rec: Reader, signer: SchemeSigner, scheme: str, ctx: _SchemeContext) -> None:
     while attrs_rec.remaining():
         try:
             attr = attrs_rec.prefixed()
@@ -243,13 +258,13 @@ def _read_attributes(attrs_rec: Reader, signer: SchemeSigner, scheme: str, ctx: 
             raise _Stop from None
 
 
-def _check_attribute(signer: SchemeSigner, scheme: str, attr_id: int, value: bytes, ctx: dict[str, Any]) -> None:
+def _check_attribute(signer: SchemeSigner, scheme: str, attr_id: int, value: bytes, ctx: _SchemeContext) -> None:
     tag = scheme
     if scheme == "v2":
         if attr_id == STRIPPING_PROTECTION_ATTR_ID:
             scheme_id = Reader(value).u32()
-            if scheme_id in ctx["supported"]:
-                ctx["expected"].add(scheme_id)
+            if scheme_id in ctx.supported:
+                ctx.expected.add(scheme_id)
             else:
                 signer.warnings.append(f"v2_unknown_scheme_id: stripping protection names scheme {scheme_id}")
         else:
@@ -269,9 +284,9 @@ def _check_attribute(signer: SchemeSigner, scheme: str, attr_id: int, value: byt
     elif attr_id == ROTATION_MIN_SDK_VERSION_ATTR_ID:
         # v3.1 rotation targeting is understood from Android 13 (T); the attribute on a v3.0 signer protects the
         # v3.1 block from being stripped: it must match the lowest SDK the v3.1 signers target.
-        if ctx["max_sdk"] >= MIN_SDK_WITH_V31_SUPPORT:
+        if ctx.max_sdk >= MIN_SDK_WITH_V31_SUPPORT:
             attr_value = Reader(value).i32()
-            expected = ctx.get("rotation_min_sdk")
+            expected = ctx.rotation_min_sdk
             if expected is None:
                 signer.errors.append(f"v31_block_missing: the v3 signer says rotation targets SDK {attr_value} "
                                      f"but there is no v3.1 block")
@@ -285,7 +300,7 @@ def _check_attribute(signer: SchemeSigner, scheme: str, attr_id: int, value: byt
         signer.warnings.append(f"{tag}_unknown_additional_attribute: {attr_id:#010x}")
 
 
-def _signed_data_targets_dev_release(signed_data) -> bool:
+def _signed_data_targets_dev_release(signed_data: bytes | memoryview) -> bool:
     try:
         r = Reader(signed_data)
         r.prefixed()
@@ -301,8 +316,8 @@ def _signed_data_targets_dev_release(signed_data) -> bool:
     return False
 
 
-def verify_scheme(container, signing_block: blk.SigningBlock | None, scheme: str, *, min_sdk: int, max_sdk: int,
-                  found: set[int] = frozenset(), supported: set[int] = frozenset(),
+def verify_scheme(container: ApkContainer, signing_block: blk.SigningBlock | None, scheme: str, *, min_sdk: int,
+                  max_sdk: int, found: AbstractSet[int] = frozenset(), supported: AbstractSet[int] = frozenset(),
                   rotation_min_sdk: int | None = None) -> SchemeResult | None:
     """Verify one scheme block over [min_sdk, max_sdk]; None when the APK has no such block (Android then falls
     back to an older scheme).
@@ -316,7 +331,7 @@ def verify_scheme(container, signing_block: blk.SigningBlock | None, scheme: str
     if value is None:
         return None
     result = SchemeResult(scheme)
-    ctx = {"supported": set(supported), "expected": set(), "max_sdk": max_sdk, "rotation_min_sdk": rotation_min_sdk}
+    ctx = _SchemeContext(set(supported), set(), max_sdk, rotation_min_sdk)
     content_algs: set[str] = set()
     try:
         signers = Reader(value).prefixed()
@@ -340,7 +355,7 @@ def verify_scheme(container, signing_block: blk.SigningBlock | None, scheme: str
     if len(result.signers) > MAX_APK_SIGNERS:
         result.errors.append(f"{scheme}_max_signers_exceeded: {len(result.signers)} signers, Android allows "
                              f"{MAX_APK_SIGNERS}")
-    for scheme_id in sorted(ctx["expected"]):
+    for scheme_id in sorted(ctx.expected):
         if scheme_id not in found:
             result.errors.append(f"v2_stripped_scheme: a v2 signer says the APK is also signed with scheme "
                                  f"v{scheme_id}, which was not found")
@@ -354,7 +369,8 @@ def verify_scheme(container, signing_block: blk.SigningBlock | None, scheme: str
     return result
 
 
-def _verify_content(container, signing_block, result: SchemeResult, content_algs: set[str]) -> None:
+def _verify_content(container: ApkContainer, signing_block: blk.SigningBlock, result: SchemeResult,
+                    content_algs: set[str]) -> None:
     actual = blk.content_digests(container, signing_block, content_algs)
     for signer in result.signers:
         for alg_id, expected in signer.digests:
@@ -375,7 +391,8 @@ def _check_sdk_coverage(result: SchemeResult, *, min_sdk: int, max_sdk: int, sch
     # Keyed by max SDK like apksig's TreeMap: of two signers with the same max SDK only the later one counts here.
     by_max = {s.max_sdk: s for s in result.signers}
     ordered = [by_max[k] for k in sorted(by_max)]
-    first_min = last_max = None
+    first_min: int | None = None
+    last_max = 0  # read only once first_min is set, and set with it
     last_lineage_len = 0
     lineages = []
     for signer in ordered:
