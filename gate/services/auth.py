@@ -19,10 +19,10 @@ from sqlalchemy.exc import IntegrityError
 
 from gate.db.audit import record_event
 from gate.db.service_tables import ApiClient
-from gate.db.tables import utcnow
+from gate.db.tables import table_of, utcnow
 from gate.errors import GateError, UsageError
 
-A = ApiClient.__table__
+A = table_of(ApiClient)
 # Built once: constructing a SELECT and its cache key per request cost ~5x executing it (the hot path of every call).
 _CLIENT_BY_KEY_ID = select(A).where(A.c.key_id == bindparam("key_id"))
 ROLES = ("store", "oem", "developer", "admin")

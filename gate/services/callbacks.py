@@ -43,14 +43,14 @@ from sqlalchemy.engine import Connection, Engine
 from gate import __version__
 from gate.db.audit import record_event
 from gate.db.service_tables import ApiClient, CallbackDelivery
-from gate.db.tables import utcnow
+from gate.db.tables import table_of, utcnow
 from gate.services.deadline_http import DeliveryTooSlow, PinnedConnection
 from gate.services.fetch import FetchPolicy, check_callback_url, host_header
 from gate.services.signatures import HEADER, sign
 from gate.services.uploads import UploadError
 
-C = CallbackDelivery.__table__
-A = ApiClient.__table__
+C = table_of(CallbackDelivery)
+A = table_of(ApiClient)
 LOGGER = logging.getLogger("gate.callbacks")
 USER_AGENT = f"filing-gate/{__version__} (callback)"
 MAX_BACKOFF_SECONDS = 3600.0

@@ -22,9 +22,9 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.engine import Engine
 
 from gate.db.service_tables import Job
-from gate.db.tables import utcnow
+from gate.db.tables import table_of, utcnow
 
-J = Job.__table__
+J = table_of(Job)
 LOGGER = logging.getLogger("gate.worker")
 MAX_JOB_ATTEMPTS = 5  # a job that keeps killing its worker (or failing) stops being retried
 RETRY_DELAY_SECONDS = 5.0

@@ -20,13 +20,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from gate.db.service_tables import Listing, ListingEvent
-from gate.db.tables import as_utc, utcnow
+from gate.db.tables import as_utc, table_of, utcnow
 from gate.filings.records import PLATFORMS
 from gate.filings.validate import IDENTIFIER_SYNTAX
 from gate.services.uploads import UploadError
 
-L = Listing.__table__
-E = ListingEvent.__table__
+L = table_of(Listing)
+E = table_of(ListingEvent)
 MAX_EVENTS = 10_000
 LOOKUP_CHUNK = 500
 ACTIONS = ("listed", "delisted")

@@ -18,7 +18,7 @@ from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from gate.db.tables import utcnow
+from gate.db.tables import table_of, utcnow
 from gate.errors import GateError
 from gate.services import health
 
@@ -84,7 +84,7 @@ class DatabaseCollector:
         overdue = GaugeMetricFamily("gate_report_overdue", "Reports still pending more than "
                                     f"{REPORT_OVERDUE.total_seconds() / 3600:.0f} h after their period ended")
         up = GaugeMetricFamily("gate_database_up", "1 when the database answered this scrape, 0 during an outage")
-        J, C, RO = Job.__table__, CallbackDelivery.__table__, ReportOutbox.__table__
+        J, C, RO = table_of(Job), table_of(CallbackDelivery), table_of(ReportOutbox)
 
         def count_states():
             with self._engine_factory().connect() as conn:

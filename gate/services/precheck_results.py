@@ -21,12 +21,12 @@ from sqlalchemy.engine import Engine
 from gate.coverage import check_coverage
 from gate.db.console_tables import PrecheckResult
 from gate.db.filings import DatabaseRegistry
-from gate.db.tables import as_utc, utcnow
+from gate.db.tables import as_utc, table_of, utcnow
 from gate.extract.facts import PackageFacts
 from gate.extract.network.addresses import canonical_ip
 from gate.hosts import host_rows
 
-P = PrecheckResult.__table__
+P = table_of(PrecheckResult)
 KEEP_DAYS = 7
 OWNER_COOKIE = "gate_precheck"
 

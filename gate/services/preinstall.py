@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
 
 from gate.db.tables import Filing as FilingRow
-from gate.db.tables import FilingIdentity, FilingVersion, utcnow
+from gate.db.tables import FilingIdentity, FilingVersion, table_of, utcnow
 from gate.decide import Policy
 from gate.exemptions import Exemption, apply_exemptions
 from gate.extract.facts import PackageFacts, SignatureFacts, SignerCertificate
@@ -91,7 +91,7 @@ def _version_code(raw) -> int | None:
 def filings_by_identifier(conn: Connection, identifiers: Sequence[str], platform: str = "android"
                           ) -> dict[str, list[Filing]]:
     """Current filing versions naming each identifier (DatabaseRegistry.filings_for, batched)."""
-    F, V, I = FilingRow.__table__, FilingVersion.__table__, FilingIdentity.__table__  # noqa: E741
+    F, V, I = table_of(FilingRow), table_of(FilingVersion), table_of(FilingIdentity)  # noqa: E741
     found: dict[str, dict[int, Filing]] = {}
     unique = sorted(set(identifiers))
     for start in range(0, len(unique), LOOKUP_CHUNK):

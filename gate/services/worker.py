@@ -28,14 +28,14 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from gate.config import Settings
 from gate.db.service_tables import ServiceCheck
-from gate.db.tables import utcnow
+from gate.db.tables import table_of, utcnow
 from gate.errors import GateError
 from gate.services import callbacks, checks, jobs, metrics
 from gate.services.decisions import CheckRequest
 from gate.services.uploads import UploadError
 
 LOGGER = logging.getLogger("gate.worker")
-SC = ServiceCheck.__table__
+SC = table_of(ServiceCheck)
 CALLBACK_ROUND = 4  # `gate worker --once`: deliveries claimed per round per sending slot
 RELEASE_RETRY_MAX_SECONDS = 2.0  # between attempts to release a failed job while the database is away
 RETRIED_DOWNLOAD_CODES = ("package_url_unreachable", "spool_full")  # may work on a later attempt

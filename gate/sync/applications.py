@@ -37,11 +37,11 @@ from sqlalchemy.engine import Connection, Engine
 
 from gate.db.application_tables import FilingApplication
 from gate.db.audit import record_event
-from gate.db.tables import utcnow
+from gate.db.tables import table_of, utcnow
 from gate.errors import GateError
 from gate.pii import Sealer
 
-T = FilingApplication.__table__
+T = table_of(FilingApplication)
 FOLLOWED = ("submitted",)
 FINAL = ("approved", "rejected")
 FORM_FIELDS = ("service_name", "unit_name", "unit_nature", "content_approvals", "contacts", "domains")
@@ -92,7 +92,7 @@ def prefill(conn: Connection, *, client_id: int, check_id: str) -> Prefill:
     from gate.extract.facts import PackageFacts
     from gate.services.decisions import platform_of
 
-    SC, GC = ServiceCheck.__table__, Check.__table__
+    SC, GC = table_of(ServiceCheck), table_of(Check)
     row = conn.execute(select(SC.c.gate_check_id, SC.c.metadata_json, GC.c.facts)
                        .join(GC, GC.c.id == SC.c.gate_check_id)
                        .where(SC.c.check_id == check_id, SC.c.client_id == client_id)).first()
@@ -186,7 +186,7 @@ def _uncovered(conn: Connection, names: list[str]) -> list[str]:
     from gate.coverage import canonical_ip, normalise_domain
     from gate.db.tables import Filing, FilingDomain, FilingVersion
 
-    F, V, D = Filing.__table__, FilingVersion.__table__, FilingDomain.__table__
+    F, V, D = table_of(Filing), table_of(FilingVersion), table_of(FilingDomain)
 
     def covering(name: str) -> list[str]:  # the name and its parent domains (a filed parent covers it)
         if canonical_ip(name):

@@ -33,7 +33,7 @@ from gate.db.checks import StoredFacts, load_facts
 from gate.db.filings import DatabaseRegistry, DatabaseSink
 from gate.db.service_tables import ApiClient, Listing, ServiceCheck
 from gate.db.sync_tables import FilingReevaluation, SyncCursor
-from gate.db.tables import Check, utcnow
+from gate.db.tables import Check, table_of, utcnow
 from gate.db.tables import Filing as FilingRow
 from gate.filings.importer import CHANGED, CREATED, UNCHANGED
 from gate.filings.records import Filing
@@ -48,13 +48,13 @@ ACTOR = "sync"
 PAGE_LIMIT = 500
 NOTICE_EVENT = "listing.delist_required"
 
-C = SyncCursor.__table__
-R = FilingReevaluation.__table__
-F = FilingRow.__table__
-L = Listing.__table__
-A = ApiClient.__table__
-GC = Check.__table__
-SC = ServiceCheck.__table__
+C = table_of(SyncCursor)
+R = table_of(FilingReevaluation)
+F = table_of(FilingRow)
+L = table_of(Listing)
+A = table_of(ApiClient)
+GC = table_of(Check)
+SC = table_of(ServiceCheck)
 
 
 def cursor_name(client: RegulatorClient) -> str:

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from gate.config import MIN_AUDIT_RETENTION_DAYS, Settings
 from gate.db.audit import record_event
 from gate.db.sync_tables import ReportBodyChunk, ReportOutbox
-from gate.db.tables import AuditEvent, utcnow
+from gate.db.tables import AuditEvent, table_of, utcnow
 from gate.errors import ConfigError
 from gate.progress import Progress
 from gate.sync.client import RegulatorClient
@@ -95,7 +95,7 @@ def purge_audit(engine: Engine, settings: Settings, *, now: dt.datetime | None =
     older than it (their receipts stay); in batches, so a large backlog does not make one huge transaction."""
     days = max(settings.audit_retention_days, MIN_AUDIT_RETENTION_DAYS)
     horizon = (now or utcnow()) - dt.timedelta(days=days)
-    A, RO, B = AuditEvent.__table__, ReportOutbox.__table__, ReportBodyChunk.__table__
+    A, RO, B = table_of(AuditEvent), table_of(ReportOutbox), table_of(ReportBodyChunk)
     with job_lock(engine, PURGE_LOCK) as held:
         if not held:
             return dict(SKIPPED)

@@ -20,13 +20,13 @@ from sqlalchemy.engine import Engine
 
 from gate.db.audit import record_event
 from gate.db.sync_tables import ReportOutbox
-from gate.db.tables import utcnow
+from gate.db.tables import table_of, utcnow
 from gate.sync import errors
 from gate.sync.client import RegulatorClient
 from gate.sync.errors import RegulatorError
 from gate.sync.reports import body_chunks, iso
 
-RO = ReportOutbox.__table__
+RO = table_of(ReportOutbox)
 LOGGER = logging.getLogger("gate.sync.outbox")
 ACTOR = "sync"
 # Refusals that re-sending the same bytes can never cure: the report is marked rejected for the operator.
