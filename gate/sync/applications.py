@@ -31,6 +31,7 @@ import json
 import re
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection, Engine
@@ -117,7 +118,7 @@ def _form(raw: dict) -> dict:
     """The developer's part of the form, shape-checked (problems come from ``precheck``)."""
     if not isinstance(raw, dict):
         raise ApplicationError("the application is a JSON object", code="application_malformed")
-    form = {k: raw.get(k) for k in FORM_FIELDS if raw.get(k) is not None}
+    form: dict[str, Any] = {k: raw.get(k) for k in FORM_FIELDS if raw.get(k) is not None}
     for name in ("service_name", "unit_name", "unit_nature"):
         if name in form and (not isinstance(form[name], str) or len(form[name]) > MAX_TEXT):
             raise ApplicationError(f"{name} is a text of at most {MAX_TEXT} characters", code="application_malformed")
@@ -189,8 +190,9 @@ def _uncovered(conn: Connection, names: list[str]) -> list[str]:
     F, V, D = table_of(Filing), table_of(FilingVersion), table_of(FilingDomain)
 
     def covering(name: str) -> list[str]:  # the name and its parent domains (a filed parent covers it)
-        if canonical_ip(name):
-            return [canonical_ip(name)]
+        ip = canonical_ip(name)
+        if ip:
+            return [ip]
         parts = name.split(".")
         return [".".join(parts[i:]) for i in range(max(1, len(parts) - 1))]
 

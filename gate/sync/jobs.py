@@ -32,13 +32,13 @@ SKIPPED = {"skipped": "locked", "message": "another gate instance is running thi
 
 
 def regulator_client(settings: Settings, **options) -> RegulatorClient:
-    missing = [name for name, value in (("GATE_REGULATOR_URL", settings.regulator_url),
-                                        ("GATE_PLATFORM_ID", settings.platform_id),
-                                        ("GATE_REGULATOR_SECRET", settings.regulator_secret)) if not value]
-    if missing:
+    url, platform_id, secret = settings.regulator_url, settings.platform_id, settings.regulator_secret
+    if not (url and platform_id and secret):
+        missing = [name for name, value in (("GATE_REGULATOR_URL", url), ("GATE_PLATFORM_ID", platform_id),
+                                            ("GATE_REGULATOR_SECRET", secret)) if not value]
         raise ConfigError(f"the regulator sync needs {', '.join(missing)} (see README, \"Regulator sync\")",
                           code="regulator_not_configured")
-    return RegulatorClient(settings.regulator_url, settings.platform_id, settings.regulator_secret, **options)
+    return RegulatorClient(url, platform_id, secret, **options)
 
 
 @contextlib.contextmanager
