@@ -21,10 +21,12 @@ import datetime as dt
 import hashlib
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import case, delete, insert, or_, select, update
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.exc import IntegrityError
 
 from gate.db.audit import record_event
@@ -142,7 +144,7 @@ def set_role(engine: Engine, *, username: str, role: str, actor: str) -> None:
                      details={"from": old, "to": role})
 
 
-def list_users(conn: Connection) -> list:
+def list_users(conn: Connection) -> Sequence[Row[*tuple[Any, ...]]]:
     return conn.execute(select(U.c.id, U.c.username, U.c.role, U.c.disabled, U.c.locked_until, U.c.failed_logins,
                                U.c.last_login_at, U.c.created_at).order_by(U.c.username)).all()
 
@@ -180,24 +182,24 @@ def sign_in(engine: Engine, *, username: str, password: str, remote: str | None)
             failures = _claim_try(conn, row.id, now)
     # Every refusal costs one password check, so its timing tells no unknown, disabled or waiting account apart.
     real = failures is not None
-    ok = verify_password(password, row.password_hash if real else dummy_hash()) and real
+    ok = verify_password(password, row.password_hash if real and row is not None else dummy_hash()) and real
     why = ("unknown_user" if row is None else "disabled" if row.disabled else "delayed" if failures is None
            else None if ok else "wrong_password")
     with engine.begin() as conn:
-        if why is None:
+        if why is None and row is not None:  # why is None only for a known row
             conn.execute(update(U).where(U.c.id == row.id).values(failed_logins=0, locked_until=None,
                                                                   last_login_at=now))
             token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
             conn.execute(insert(S), {"token_sha256": _sha(token), "user_id": row.id, "csrf_token": csrf,
                                      "created_at": now, "last_seen_at": now,
                                      "expires_at": now + dt.timedelta(hours=SESSION_HOURS)})
-        details = {"ok": why is None, "why": why, "remote": remote}
-        if why == "wrong_password":
+        details: dict[str, object] = {"ok": why is None, "why": why, "remote": remote}
+        if why == "wrong_password" and failures is not None:  # a wrong password is only counted after a claimed try
             details["failures"] = failures
             details["delay_seconds"] = delay_after(failures)
         record_event(conn, actor=f"staff:{username[:64]}", action="console.login", subject=username[:255],
                      details=details)
-    if why is not None:
+    if why is not None or row is None:
         raise LoginRefused("wrong username or password, or too many recent failures: wait a minute and try again")
     return SignedIn(Staff(row.id, row.username, row.role), token, csrf)
 

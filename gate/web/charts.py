@@ -24,7 +24,7 @@ def stacked_bars(labels: list[str], series: dict[str, list[int]], *, title: str,
              f'<text x="2" y="{pad_top + 4}" font-size="11" fill="#555">{top}</text>']
     for i, label in enumerate(labels):
         x = pad_left + i * slot + (slot - bar) / 2
-        y = height - pad_bottom
+        y: float = height - pad_bottom
         for name, values in series.items():
             h = values[i] * scale
             if h > 0:

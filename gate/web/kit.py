@@ -28,6 +28,7 @@ import hmac
 import ipaddress
 import json
 import secrets
+from typing import Any
 from urllib.parse import urlsplit
 
 import flask
@@ -139,7 +140,7 @@ def csrf_token() -> str:
     return token
 
 
-def csrf_field() -> flask.Markup:
+def csrf_field() -> Markup:
     from markupsafe import Markup
 
     return Markup(f'<input type="hidden" name="csrf_token" value="{csrf_token()}">')
@@ -240,7 +241,7 @@ def render(name: str, status: int = 200, **context) -> tuple[str, int]:
 
 # Chinese texts of the refusals a console page can meet (the English is the error's own message). Keyed by code, or
 # by (code, field) for errors that name a field.
-ERRORS_ZH = {
+ERRORS_ZH: dict[str | tuple[str, str | None], str] = {  # by code, or by (code, field) where the field matters
     "rate_limited": "请求过于频繁，请稍后再试。",
     "query_invalid": "筛选条件含有不允许的字符（NUL）。",
     "review_blocked": "该安装包按今天的备案会被拦截；批准不能推翻第1–5步的拦截。",
@@ -366,7 +367,7 @@ def details_text(details: str) -> str:
 
 
 def _switch_lang_url() -> str:
-    args = flask.request.args.to_dict()
+    args: dict[str, Any] = flask.request.args.to_dict()
     args["lang"] = "zh" if lang() == "en" else "en"
     if flask.request.endpoint is None:  # an error page for a URL that matched no page
         from urllib.parse import urlencode

@@ -23,6 +23,7 @@ import binascii
 import datetime as dt
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 import flask
 from sqlalchemy import bindparam, func, select, tuple_
@@ -79,13 +80,16 @@ class Page:
 
 def page_url(**changes) -> str:
     """This list's URL with its filters kept, the cursor dropped, and ``changes`` applied (None removes)."""
-    args = {k: v for k, v in flask.request.args.items() if k not in CURSOR_ARGS}
+    endpoint = flask.request.endpoint
+    if endpoint is None:  # only a routed list page has filters to keep; an error page has none
+        raise RuntimeError("page_url is for a list page (a request that matched a route)")
+    args: dict[str, Any] = {k: v for k, v in flask.request.args.items() if k not in CURSOR_ARGS}
     for key, value in changes.items():
         if value is None:
             args.pop(key, None)
         else:
             args[key] = value
-    return flask.url_for(flask.request.endpoint, **(flask.request.view_args or {}), **args)
+    return flask.url_for(endpoint, **(flask.request.view_args or {}), **args)
 
 
 def _encode(value) -> str:
