@@ -65,21 +65,21 @@ def _with_engine(change):
 @click.argument("name")
 def disable(name: str) -> int:
     """Refuse the client's API key from now on; its queued callbacks wait until it is enabled."""
-    from gate.services.auth import set_disabled
-
-    _with_engine(lambda engine: set_disabled(engine, name, True))
-    click.echo(f"client {name} disabled")
-    return 0
+    return _set_disabled(name, True)
 
 
 @clients.command("enable")
 @click.argument("name")
 def enable(name: str) -> int:
     """Accept the client's API key again; its waiting callbacks are delivered."""
+    return _set_disabled(name, False)
+
+
+def _set_disabled(name: str, disabled: bool) -> int:
     from gate.services.auth import set_disabled
 
-    _with_engine(lambda engine: set_disabled(engine, name, False))
-    click.echo(f"client {name} enabled")
+    _with_engine(lambda engine: set_disabled(engine, name, disabled))
+    click.echo(f"client {name} {'disabled' if disabled else 'enabled'}")
     return 0
 
 

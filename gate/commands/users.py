@@ -22,6 +22,17 @@ def users() -> None:
     """Staff users of the console (/console): viewer, reviewer, admin."""
 
 
+def _new_password(from_stdin: bool) -> str:
+    """The first line of standard input, or a random password (shown once by _show_generated)."""
+    return sys.stdin.readline().rstrip("\r\n") if from_stdin else secrets.token_urlsafe(12)
+
+
+def _show_generated(password: str, from_stdin: bool) -> None:
+    if not from_stdin:  # a password the operator typed is never echoed
+        click.echo(f"password: {password}")
+        click.echo("Store it now: it is not shown again (only an scrypt hash is kept).", err=True)
+
+
 @users.command("create")
 @click.option("--username", required=True)
 @click.option("--role", required=True, type=click.Choice(ROLES), help="viewer reads; reviewer also approves and "
@@ -32,16 +43,14 @@ def create(username: str, role: str, password_stdin: bool) -> int:
     """Create a staff user; without --password-stdin a random password is generated and printed once."""
     from gate.web.accounts import create_user
 
-    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else secrets.token_urlsafe(12)
+    password = _new_password(password_stdin)
     engine = _engine()
     try:
         staff = create_user(engine, username=username, role=role, password=password, actor="cli")
     finally:
         engine.dispose()
     click.echo(f"user {staff.username} ({staff.role}) created")
-    if not password_stdin:
-        click.echo(f"password: {password}")
-        click.echo("Store it now: it is not shown again (only an scrypt hash is kept).", err=True)
+    _show_generated(password, password_stdin)
     return 0
 
 
@@ -72,16 +81,14 @@ def reset_password(username: str, password_stdin: bool) -> int:
     user out everywhere."""
     from gate.web.accounts import reset_password as reset
 
-    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else secrets.token_urlsafe(12)
+    password = _new_password(password_stdin)
     engine = _engine()
     try:
         reset(engine, username=username, password=password, actor="cli")
     finally:
         engine.dispose()
     click.echo(f"user {username}: password reset")
-    if not password_stdin:
-        click.echo(f"password: {password}")
-        click.echo("Store it now: it is not shown again (only an scrypt hash is kept).", err=True)
+    _show_generated(password, password_stdin)
     return 0
 
 
