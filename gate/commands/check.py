@@ -21,7 +21,8 @@ VERDICT_EXIT = {"allow": 0, "review": 3, "block": 4}  # also gate miniprogram/pr
               help="Match against this filings file (JSON/JSONL/CSV/XLSX) instead of the database.")
 @click.option("--json", "as_json", is_flag=True, help="One decision per line (JSON Lines), in input order.")
 @click.option("--platform", type=click.Choice(["android", "ios", "harmony"]), default="android", show_default=True,
-              help="For a package whose platform its contents do not tell; an IPA is always ios, a HAP harmony.")
+              help="Kept for scripts that pass it; the platform is the package's own (by its format), and a file "
+                   "whose format tells none is unreadable and blocked.")
 @click.option("--developer-entity", default=None, help="The uploading developer's entity (主办单位), for step 8.")
 @click.option("--category", default=None, help="The store's category for the app (e.g. 新闻), for content approvals "
                                                 "(step 10).")

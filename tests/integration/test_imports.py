@@ -236,3 +236,22 @@ def test_no_import_circle():
     circles = [component for component in _strongly_connected(graph)
                if len(component) > 1 or component[0] in graph[component[0]]]
     assert not circles, "import circles:\n" + "\n".join(" <-> ".join(c) for c in circles)
+
+
+# One decision entry point (docs/architecture.md): the engine's decide() is called by gate.services.decisions, which
+# looks up, decides and records, and by the stored check's replay, which decides again from stored inputs only.
+DECIDERS = {"gate.services.decisions", "gate.db.checks"}
+
+
+def test_only_the_entry_point_and_the_replay_call_the_engine():
+    callers = []
+    for module, path in sorted(_gate_modules().items()):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            # `from gate.decide import decide`, or the module itself (`import gate.decide`, `from gate import decide`)
+            if isinstance(node, ast.ImportFrom) and (
+                    (node.module == "gate.decide" and any(alias.name == "decide" for alias in node.names))
+                    or (node.module == "gate" and any(alias.name == "decide" for alias in node.names))):
+                callers.append(module)
+            elif isinstance(node, ast.Import) and any(alias.name == "gate.decide" for alias in node.names):
+                callers.append(module)
+    assert set(callers) == DECIDERS, sorted(set(callers) - DECIDERS)

@@ -52,10 +52,12 @@ load_table(void)
         Py_DECREF(table);
         return -1;
     }
-    Py_XSETREF(wildcards, Py_NewRef(w));
-    Py_XSETREF(exceptions, Py_NewRef(x));
-    Py_XSETREF(not_rules, Py_NewRef(nr));
-    Py_XSETREF(tails, Py_NewRef(t));
+    if (tails == NULL) {  /* set once, never replaced: another thread may be looking a suffix up in it */
+        wildcards = Py_NewRef(w);
+        exceptions = Py_NewRef(x);
+        not_rules = Py_NewRef(nr);
+        tails = Py_NewRef(t);
+    }
     Py_DECREF(table);
     return 0;
 }
@@ -975,7 +977,6 @@ configure(PyObject *self, PyObject *args)
     PyObject *values[] = {tl, nc, rt, bt, wt, rr, pr, te, u, bh, rd};
     for (size_t k = 0; k < sizeof slots / sizeof *slots; k++)
         Py_XSETREF(*slots[k], Py_NewRef(values[k]));
-    Py_CLEAR(tails);  /* (re)loaded from table_loader on the next look-up */
     if (set_tld_lengths() < 0)
         return NULL;
     Py_RETURN_NONE;
