@@ -16,7 +16,7 @@ from ``pg_indexes``), then ANALYZE. No ORM inserts: 6 M rows one by one would ta
 - verdicts ~80 % allow / 15 % review / 5 % block, reason codes drawn per verdict from the real catalogue
   (gate.names.REASONS), the stored decision JSON carrying the same reasons;
 - 50,000 packages drawn with a skew (a few are checked often, most seldom), six store clients, stored facts with a
-  2048-bit signer, four hosts and a package digest per check (the check page rebuilds them with facts_from_dict);
+  2048-bit signer, four hosts and a package digest per check (the check page rebuilds them with PackageFacts.from_dict);
 - the review checks of the last two days, and ~1 % of older ones, still wait for a person (the queue); the others
   were reviewed: a ``check_review`` row, the service check moved to allow/block, a ``review.*`` audit event;
 - one ``check`` audit event per check (as gate.db.checks.record_check writes) and one callback delivery per

@@ -115,7 +115,13 @@ def answer_check(client: Client, spooled: SpooledPackage | PackageReference, fil
         with gate.engine.connect() as conn:
             row = checks.existing(conn, check_id)
         if row is not None and row.status == "done":
-            outcome = checks.redecide(gate.engine, row, policy=gate.policy, actor=actor)
+            def reread():  # facts stored by an older gate are read again from this upload (its spool is at hand)
+                return checks.extract(spooled.path, filename, trust=gate.settings.trust_roots,
+                                      unpacked=_unpacked_payload(unpacked))
+
+            # A package_url is not at hand (it is not downloaded to be decided again): old facts say so instead.
+            outcome = checks.redecide(gate.engine, row, policy=gate.policy, actor=actor,
+                                      reread=None if isinstance(spooled, PackageReference) else reread)
             metrics.observe_decision(outcome.decision)
             return outcome.as_dict(), 200
         if row is not None and row.status in ("queued", "running"):

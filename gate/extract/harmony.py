@@ -42,7 +42,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from gate.errors import GateError, PackageError
-from gate.extract.facts import PackageFacts, PartFacts, Problem, SignatureFacts
+from gate.extract.facts import PackageFacts, PartFacts, Problem, SignatureFacts, SignatureIssue
 from gate.extract.trust import NO_EXTRA_ROOTS, TrustRoots
 
 if TYPE_CHECKING:
@@ -104,7 +104,8 @@ def _read_app_pack(shown: str, container: ApkContainer, scanner: NetworkScanner,
             continue
         if identity["package"] != bundle or identity["version_code"] != version.get("code"):
             problems.append(Problem("harmony_module_mismatch", f"{entry.name}: {identity['package']} "
-                                    f"{identity['version_code']} differs from pack.info's {bundle} {version.get('code')}"))
+                                    f"{identity['version_code']} differs from pack.info's {bundle} "
+                                    f"{version.get('code')}"))
         parts.append(PartFacts(entry.name, None, identity["package"], identity["version_code"], signature.verified,
                                tuple(s.cert_sha256 for s in signature.signers)))
         first = first or (identity, signature)
@@ -248,18 +249,19 @@ def verify_signing_block(container: ApkContainer, bundle: str, *, trust: TrustRo
     except struct.error:
         located = None
     if located is None:
-        return SignatureFacts(errors=("harmony_unsigned: no HarmonyOS signing block before the central directory",))
+        return SignatureFacts(errors=(SignatureIssue("harmony_unsigned", "no HarmonyOS signing block before the "
+                                                                         "central directory"),))
     start, cd_offset, eocd_offset, by_type, ordered = located
-    errors: list[str] = []
+    errors: list[SignatureIssue] = []
     parts: list[str] = []
     if len(by_type.get(SIGNATURE_BLOCK, ())) != 1:
-        return SignatureFacts(errors=("harmony_signature_missing: the signing block has no (or several) signature "
-                                      "sub-blocks",))
+        return SignatureFacts(errors=(SignatureIssue("harmony_signature_missing",
+                                                     "the signing block has no (or several) signature sub-blocks"),))
     roots = trust.for_platform("harmony")
     configured = trust.any_for("harmony")
     main = verify_signed_data(by_type[SIGNATURE_BLOCK][0], detached_content=None, roots=roots)
     signer = None
-    if main.signer_der is not None and all(e.startswith("cms_chain") for e in main.errors):
+    if main.signer_der is not None and all(e.code.startswith("cms_chain") for e in main.errors):
         parts.append("pkcs7_signature")
         _chain_outcome(main, configured, "signing_chain", "harmony_", errors, parts)
         signer = signer_certificate(main.signer_der)
@@ -267,46 +269,49 @@ def verify_signing_block(container: ApkContainer, bundle: str, *, trust: TrustRo
             pairs = _digest_list(main.content or b"")
         except (struct.error, PackageError) as exc:
             pairs = []
-            errors.append(f"harmony_signature_malformed: the signed digest list cannot be read ({exc})")
+            errors.append(SignatureIssue("harmony_signature_malformed", "the signed digest list cannot be read "
+                                                                        f"({exc})"))
         others = [value for kind, value in ordered if kind != SIGNATURE_BLOCK]
         for algorithm_id, digest in pairs:
             algorithm = DIGEST_BY_ALGORITHM.get(algorithm_id & 0xFF)
             if algorithm is None:
-                errors.append(f"harmony_digest_algorithm: {algorithm_id:#x} is not known")
+                errors.append(SignatureIssue("harmony_digest_algorithm", f"{algorithm_id:#x} is not known"))
             elif content_digest(container, start, cd_offset, eocd_offset, others, algorithm) != digest:
-                errors.append("harmony_digest_mismatch: the package content does not match the signed digest")
+                errors.append(SignatureIssue("harmony_digest_mismatch", "the package content does not match the "
+                                                                        "signed digest"))
             else:
                 parts.append("content_digest")
     else:
-        errors += [f"harmony_{e}" for e in main.errors if not e.startswith("cms_chain")]
+        errors += [e.within("harmony_") for e in main.errors if not e.code.startswith("cms_chain")]
     _verify_profile(by_type.get(PROFILE_BLOCK, ()), bundle, main.signer_der, errors, parts, roots, configured)
     if not configured:
-        errors.append("harmony_chain_unverified: no HarmonyOS root is configured (GATE_TRUST_ROOTS_HARMONY), so the "
-                      "signing and profile certificates' chains are read, not verified")
+        errors.append(SignatureIssue("harmony_chain_unverified", "no HarmonyOS root is configured "
+                                                                 "(GATE_TRUST_ROOTS_HARMONY), so the signing and "
+                                                                 "profile certificates' chains are read, not verified"))
     verified = configured and not errors and all(part in parts for part in REQUIRED_PARTS)
     return SignatureFacts(verified=verified, schemes={}, signers=(signer,) if signer else (), errors=tuple(errors),
                           verified_parts=tuple(parts))
 
 
-def _chain_outcome(result: CmsResult, configured: bool, part: str, prefix: str, errors: list[str],
+def _chain_outcome(result: CmsResult, configured: bool, part: str, prefix: str, errors: list[SignatureIssue],
                    parts: list[str]) -> None:
     """A signature that verified: its chain is trusted (``part``), untrusted (an error), or not judged (no root)."""
     if result.verified:
         parts.append(part)
     elif configured:
-        errors += [f"{prefix}{e}" for e in result.errors]
+        errors += [e.within(prefix) for e in result.errors]
 
 
-def _verify_profile(values: Sequence[bytes], bundle: str, signer_der: bytes | None, errors: list[str],
+def _verify_profile(values: Sequence[bytes], bundle: str, signer_der: bytes | None, errors: list[SignatureIssue],
                     parts: list[str], roots: tuple[bytes | str, ...], configured: bool) -> None:
     from gate.extract.ios.cms import verify_signed_data
 
     if len(values) != 1:
-        errors.append("harmony_profile_missing: the signing block carries no (or several) profiles")
+        errors.append(SignatureIssue("harmony_profile_missing", "the signing block carries no (or several) profiles"))
         return
     result = verify_signed_data(values[0], detached_content=None, roots=roots)
-    if result.signer_der is None or not all(e.startswith("cms_chain") for e in result.errors):
-        errors += [f"harmony_profile_{e}" for e in result.errors]
+    if result.signer_der is None or not all(e.code.startswith("cms_chain") for e in result.errors):
+        errors += [e.within("harmony_profile_") for e in result.errors]
         return
     parts.append("profile_signature")
     _chain_outcome(result, configured, "profile_chain", "harmony_profile_", errors, parts)
@@ -314,10 +319,11 @@ def _verify_profile(values: Sequence[bytes], bundle: str, signer_der: bytes | No
         profile = json.loads(result.content or b"")
         info = profile.get("bundle-info") or {}
     except (ValueError, UnicodeDecodeError, AttributeError):
-        errors.append("harmony_profile_malformed: the profile is not a JSON object")
+        errors.append(SignatureIssue("harmony_profile_malformed", "the profile is not a JSON object"))
         return
     if info.get("bundle-name") != bundle:
-        errors.append(f"harmony_profile_bundle_mismatch: the profile is for {info.get('bundle-name')!r}, not {bundle!r}")
+        errors.append(SignatureIssue("harmony_profile_bundle_mismatch", "the profile is for "
+                                                                        f"{info.get('bundle-name')!r}, not {bundle!r}"))
     else:
         parts.append("profile_bundle_name")
     certificate = info.get("distribution-certificate") or info.get("development-certificate")
@@ -331,4 +337,5 @@ def _verify_profile(values: Sequence[bytes], bundle: str, signer_der: bytes | No
         if listed == signer_der:
             parts.append("signer_in_profile")
         else:
-            errors.append("harmony_signer_not_in_profile: the signing certificate is not the profile's certificate")
+            errors.append(SignatureIssue("harmony_signer_not_in_profile", "the signing certificate is not the "
+                                                                          "profile's certificate"))

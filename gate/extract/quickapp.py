@@ -48,7 +48,7 @@ import struct
 from typing import TYPE_CHECKING, Any
 
 from gate.errors import PackageError
-from gate.extract.facts import PackageFacts, PartFacts, Problem, SignatureFacts
+from gate.extract.facts import PackageFacts, PartFacts, Problem, SignatureFacts, SignatureIssue
 from gate.extract.signing.wire import Reader, WireError
 
 if TYPE_CHECKING:
@@ -121,7 +121,7 @@ def read_rpks(shown: str, container: ApkContainer) -> PackageFacts:
                     if not item.is_directory and item.name != CERT_ENTRY and scanner.wants(item.name):
                         scanner.feed(f"{entry.name}!/{item.name}", inner.read(item))
             identity = found[0] if found else {}
-            errors += [f"{entry.name}: {e}" for e in signature.errors]
+            errors += [e.of_part(entry.name) for e in signature.errors]
             parts.append(PartFacts(entry.name, None, identity.get("package"), identity.get("version_code"),
                                    signature.verified, tuple(s.cert_sha256 for s in signature.signers)))
             if found and base is None:
@@ -135,7 +135,8 @@ def read_rpks(shown: str, container: ApkContainer) -> PackageFacts:
             raise PackageError("no package in the set has a manifest.json", code="rpk_manifest_missing")
         outer_signers = tuple(s.cert_sha256 for s in outer.signers)
         if any(p.signers != outer_signers for p in parts):
-            errors.append("rpk_set_signer_mismatch: the packages of the set are not all signed by the set's signer")
+            errors.append(SignatureIssue("rpk_set_signer_mismatch", "the packages of the set are not all signed by "
+                                                                    "the set's signer"))
         verified = outer.verified and all(p.verified for p in parts) and not errors
         signature = SignatureFacts(verified=verified, schemes={}, signers=outer.signers, errors=tuple(errors),
                                    verified_parts=outer.verified_parts + (("set_members",) if verified else ()))
@@ -233,21 +234,22 @@ def content_digest(data: memoryview, start: int, cd: int, eocd: int) -> bytes:
 
 
 def _verify_block(data: memoryview,
-                  ) -> tuple[list[bytes], dict[int, bytes], list[str], list[str], PublicKeyTypes | None]:
+                  ) -> tuple[list[bytes], dict[int, bytes], list[str], list[SignatureIssue], PublicKeyTypes | None]:
     """(certificates of the first signer, pairs, verified parts, errors, first signer's key) of one signed ZIP."""
     from gate.extract.signing.certs import PublicKeyError, canonical_spki, load_public_key, verify_signature
 
     located = _sections(data)
     if located is None:
-        return [], {}, [], ["rpk_unsigned: no RPK signing block before the central directory"], None
+        return [], {}, [], [SignatureIssue("rpk_unsigned", "no RPK signing block before the central directory")], None
     start, cd, eocd = located
     pairs = _pairs(bytes(data[start:cd]))
     if SIGNERS_ID not in pairs:
-        return [], pairs, [], ["rpk_signature_missing: the signing block has no signer pair (0x01000101)"], None
+        return [], pairs, [], [SignatureIssue("rpk_signature_missing", "the signing block has no signer pair "
+                                                                       "(0x01000101)")], None
     signers = _sequence(Reader(pairs[SIGNERS_ID]).prefixed_bytes())
     if not 0 < len(signers) <= MAX_SIGNERS:
         raise _Malformed(f"{len(signers)} signers")
-    errors: list[str] = []
+    errors: list[SignatureIssue] = []
     parts: list[str] = []
     first_certs: list[bytes] = []
     first_key: PublicKeyTypes | None = None
@@ -260,7 +262,8 @@ def _verify_block(data: memoryview,
         try:
             key = load_public_key(spki)
         except PublicKeyError as exc:
-            errors.append(f"rpk_signature_invalid: signer {index + 1}'s public key cannot be read ({exc.message})")
+            errors.append(SignatureIssue("rpk_signature_invalid", f"signer {index + 1}'s public key cannot be read "
+                                                                  f"({exc.message})"))
             continue
         verified_with = set()
         for item in _sequence(signatures):
@@ -270,12 +273,12 @@ def _verify_block(data: memoryview,
             if known and verify_signature(key, known[0], known[1], signed, signature, pss=known[2]):
                 verified_with.add(algorithm_id)
         if not verified_with:
-            errors.append(f"rpk_signature_invalid: signer {index + 1}'s signature over its signed data does not "
-                          "verify with its public key")
+            errors.append(SignatureIssue("rpk_signature_invalid", f"signer {index + 1}'s signature over its signed "
+                                                                  "data does not verify with its public key"))
             continue
         if not certs or canonical_spki(_certificate_spki(certs[0])) != canonical_spki(spki):
-            errors.append(f"rpk_certificate_mismatch: signer {index + 1}'s certificate does not carry the key that "
-                          "signed")
+            errors.append(SignatureIssue("rpk_certificate_mismatch", f"signer {index + 1}'s certificate does not carry "
+                                                                     "the key that signed"))
             continue
         signed_digests = {}
         for item in _sequence(digests_raw):
@@ -283,8 +286,8 @@ def _verify_block(data: memoryview,
             algorithm_id = item_fields.u32()
             signed_digests[algorithm_id] = item_fields.prefixed_bytes()
         if not any(signed_digests.get(a) == wanted for a in verified_with if ALGORITHMS[a][1] == "sha256"):
-            errors.append("rpk_digest_mismatch: the package content does not match the signed digest (changed "
-                          "after signing)")
+            errors.append(SignatureIssue("rpk_digest_mismatch", "the package content does not match the signed digest "
+                                                                "(changed after signing)"))
             continue
         if index == 0:
             first_certs, first_key = certs, key
@@ -332,7 +335,8 @@ def verify_rpk(container: ApkContainer, *, inner_list: bool = True) -> Signature
     try:
         certs, pairs, parts, errors, key = _verify_block(data)
     except _UNREADABLE as exc:
-        return SignatureFacts(errors=(f"rpk_signature_malformed: the signing block cannot be read ({exc})",))
+        return SignatureFacts(errors=(SignatureIssue("rpk_signature_malformed",
+                                                     f"the signing block cannot be read ({exc})"),))
     signer = signer_certificate(certs[0]) if certs else None
     files = {e.name: e for e in container.entries if not e.is_directory and e.name != CERT_ENTRY}
     digests: dict[str, bytes] = {}  # each file inflated and hashed once for both per-file checks
@@ -347,16 +351,17 @@ def verify_rpk(container: ApkContainer, *, inner_list: bool = True) -> Signature
             listed = (_file_digests(pairs[FILE_DIGESTS_ID], key)
                       if FILE_DIGESTS_ID in pairs and key is not None else None)
         except _UNREADABLE as exc:
-            listed, errors = None, [f"rpk_file_digests_invalid: {exc}"]
+            listed, errors = None, [SignatureIssue("rpk_file_digests_invalid", f"{exc}")]
         if listed is not None:
             wrong = [n for n in files if listed.get(binascii.crc32(n.encode()) & 0xFFFFFFFF) != digest(n)]
             if wrong:
-                errors.append(f"rpk_file_digests_invalid: {', '.join(sorted(wrong)[:5])} differ from the signed "
-                              "per-file digests")
+                errors.append(SignatureIssue("rpk_file_digests_invalid", f"{', '.join(sorted(wrong)[:5])} differ from "
+                                                                         "the signed per-file digests"))
             else:
                 parts.append("file_digests")
         elif not errors:
-            errors.append("rpk_file_digests_missing: the signing block has no per-file digest list (0x01000201)")
+            errors.append(SignatureIssue("rpk_file_digests_missing", "the signing block has no per-file digest list "
+                                                                     "(0x01000201)"))
     if not errors and inner_list:
         entry = container.get(CERT_ENTRY)
         try:
@@ -365,14 +370,14 @@ def verify_rpk(container: ApkContainer, *, inner_list: bool = True) -> Signature
             with ApkContainer.from_bytes(container.read(entry), limits=container.limits) as inner:
                 inner_certs, _, inner_parts, inner_errors, _ = _verify_block(inner.view(0, inner.size))
                 if inner_errors or "content_digest" not in inner_parts or inner_certs[:1] != certs[:1]:
-                    raise _Malformed("; ".join(inner_errors) or "signed by another certificate")
+                    raise _Malformed("; ".join(e.message for e in inner_errors) or "signed by another certificate")
                 manifest = json.loads(inner.read("hash.json", max_size=MAX_MANIFEST_SIZE))
             hex_digests = manifest.get("digests") if isinstance(manifest, dict) else None
             if not isinstance(hex_digests, dict) or any(hex_digests.get(n) != digest(n).hex() for n in files):
                 raise _Malformed("hash.json does not list every file with its SHA-256")
             parts.append("cert_digest_list")
         except (*_UNREADABLE, PackageError, ValueError, UnicodeDecodeError) as exc:
-            errors.append(f"rpk_cert_invalid: {CERT_ENTRY} does not verify ({exc})")
+            errors.append(SignatureIssue("rpk_cert_invalid", f"{CERT_ENTRY} does not verify ({exc})"))
     required = REQUIRED_PARTS if inner_list else tuple(p for p in REQUIRED_PARTS if p != "cert_digest_list")
     verified = not errors and all(p in parts for p in required)
     return SignatureFacts(verified=verified, schemes={}, signers=(signer,) if signer else (), errors=tuple(errors),

@@ -26,7 +26,7 @@ from collections.abc import Callable
 
 from gate.errors import GateError
 from gate.extract.container import ApkContainer
-from gate.extract.facts import PackageFacts, PartFacts, Problem
+from gate.extract.facts import PackageFacts, PartFacts, Problem, SignatureIssue
 from gate.extract.network import NESTED_SEPARATOR
 
 # One APK of the set: its entry name, its facts and its split name (None for the base).
@@ -71,7 +71,7 @@ def read_split_set(shown: str, container: ApkContainer, fmt: str, read_apk: ApkR
     signature = dataclasses.replace(
         base.signature,
         verified=base.signature.verified and not problems,
-        errors=base.signature.errors + tuple(f"split_mismatch: {m}" for m in mismatched),
+        errors=base.signature.errors + tuple(SignatureIssue("split_mismatch", f"{m}") for m in mismatched),
         verified_parts=tuple(f"{name}: apk_signature" for name, facts, _ in apks if facts.signature.verified))
     # Packers and native libraries of every APK of the set: the loaders ship in the ABI split, the stub in the base.
     from gate.extract.protection import merge_protection
@@ -105,7 +105,7 @@ def _mismatches(apks: list[SplitApk], base_name: str, base: PackageFacts) -> lis
         elif facts.version_code != base.version_code:
             why = f"versionCode {facts.version_code} differs from the base's {base.version_code} ({base_name})"
         elif not facts.signature.verified:
-            errors = "; ".join(facts.signature.errors) or "no signature"
+            errors = "; ".join(e.message for e in facts.signature.errors) or "no signature"
             why = f"its signature does not verify ({errors})"
         elif signers != base_signers:
             why = f"signed by {sorted(signers)}, the base by {sorted(base_signers)}"

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, insert, select, update
@@ -21,7 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from gate.beijing_time import beijing_iso
-from gate.db.checks import facts_from_dict
+from gate.db.checks import load_facts
 from gate.db.service_tables import Job, ServiceCheck
 from gate.db.tables import Check, utcnow
 from gate.decide import Policy
@@ -93,15 +94,20 @@ def existing(conn: Connection, check_id: str):
     return conn.execute(_CHECK_BY_ID, {"check_id": check_id}).first()
 
 
-def redecide(engine: Engine, row, *, policy: Policy, actor: str) -> Outcome:
-    """Decide a known package again from its stored facts, against today's filings."""
+def redecide(engine: Engine, row, *, policy: Policy, actor: str,
+             reread: Callable[[], PackageFacts] | None = None) -> Outcome:
+    """Decide a known package again from its stored facts, against today's filings. Facts stored by an older gate
+    (gate.extract.facts.FACTS_SCHEMA) are read again from the package when ``reread`` can (the upload is at hand),
+    else the decision says which rules they are too old for (facts_outdated)."""
+    with engine.connect() as conn:
+        stored = conn.execute(select(GC.c.facts, GC.c.facts_schema).where(GC.c.id == row.gate_check_id)).one()
+    kept = load_facts(stored.facts, stored.facts_schema)
+    facts = reread() if kept.outdated and reread is not None else kept.facts  # outside any transaction: seconds
     with engine.begin() as conn:
-        stored = conn.execute(select(GC.c.facts).where(GC.c.id == row.gate_check_id)).scalar_one()
-        facts = facts_from_dict(json.loads(stored))
         request = CheckRequest.declared(json.loads(row.metadata_json), source=actor)
         # A person's review of this check (same store, package and metadata) settles a `review`, never a block.
-        recorded = decide_and_record(conn, facts, request, policy=policy, settle=lambda decision: apply_reviews(
-            decision, facts, reviews_of_check(conn, row.check_id)))
+        recorded = decide_and_record(conn, facts, request, policy=policy, stored=kept, settle=lambda decision: (
+            apply_reviews(decision, facts, reviews_of_check(conn, row.check_id))))
         conn.execute(update(SC).where(SC.c.check_id == row.check_id).values(
             gate_check_id=recorded.gate_check_id, verdict=recorded.decision.verdict, updated_at=utcnow()))
     return Outcome(row.check_id, "done", recorded.decision.as_dict())

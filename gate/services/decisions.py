@@ -21,6 +21,8 @@ from gate.extract.formats import PLATFORMS
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
+    from gate.db.checks import StoredFacts
+
 # The caller-declared fields a check keeps, in the order they are stored (service_check.metadata_json) and hashed
 # into the check id: the store webhook's ``metadata`` object (gate.api.body.METADATA_KEYS names the same four).
 DECLARED = ("store_app_id", "developer_entity", "callback_url", "category")
@@ -82,12 +84,15 @@ def platform_of(facts: PackageFacts) -> str:
 
 
 def decide_and_record(conn: Connection | None, facts: PackageFacts, request: CheckRequest, *, policy: Policy,
-                      registry=None, settle: Callable[[Decision], Decision] | None = None) -> RecordedOutcome:
+                      registry=None, settle: Callable[[Decision], Decision] | None = None,
+                      stored: StoredFacts | None = None) -> RecordedOutcome:
     """Look up the filings naming the package on its platform, decide, and record the check with its audit event.
 
     ``registry``: where the filings are (default: the database behind ``conn``; the command line's filing files
     otherwise). ``settle``: what a person's review makes of the engine's decision before it is recorded (it may
-    refuse by raising). ``conn`` None: decide only (nothing to record in).
+    refuse by raising). ``conn`` None: decide only (nothing to record in). ``stored``: the stored check's facts
+    ``facts`` were loaded from (a decision taken again with no package at hand to read): a rule they are too old for
+    is said (``facts_outdated``), and the new check keeps them as stored, with their schema (docs/filings.md).
     """
     # The database modules are imported here, not above: `gate check --filings` decides without loading the
     # database stack (tests/integration/test_imports.py).
@@ -99,6 +104,12 @@ def decide_and_record(conn: Connection | None, facts: PackageFacts, request: Che
     filings = registry.filings_for(platform, facts.package) if facts.package else []
     decision = decide(facts, filings, policy=policy, platform=platform, developer_entity=request.developer_entity,
                       category=request.category)
+    if stored is not None and stored.facts is not facts:
+        stored = None  # the facts were read again: they are today's
+    if stored is not None:
+        from gate.db.checks import note_outdated_facts
+
+        decision = note_outdated_facts(decision, stored)
     if settle is not None:
         decision = settle(decision)
     if conn is None:
@@ -117,5 +128,5 @@ def decide_and_record(conn: Connection | None, facts: PackageFacts, request: Che
         return RecordedOutcome(decision, platform, None)
     gate_check_id = record_check(conn, facts=facts, decision=decision, policy=policy, platform=platform,
                                  developer_entity=request.developer_entity, actor=request.source,
-                                 category=request.category)
+                                 category=request.category, stored=stored)
     return RecordedOutcome(decision, platform, gate_check_id)

@@ -37,11 +37,6 @@ ITEM_FIELDS = ("package", "cert_sha256", "cert_md5", "version_code")
 MAX_VERSION_CODE = 2 ** 63 - 1  # versionCodeMajor << 32 | versionCode, a BIGINT where it is stored
 
 
-def preinstall_policy(base: Policy) -> Policy:
-    return Policy(unfiled_domains="off", name_mismatch="off", entity_mismatch="off", key_rotated=base.key_rotated,
-                  name_similarity=base.name_similarity)
-
-
 def _digest(value, length: int) -> str | None:
     if value in (None, ""):
         return None
@@ -128,7 +123,7 @@ def check_items(items: list, *, lookup: Callable[[Sequence[str]], dict[str, list
     ``exemptions`` the exemptions (豁免) naming each package (gate.exemptions decides whether one applies)."""
     if len(items) > MAX_ITEMS:
         raise UploadError(f"at most {MAX_ITEMS} items per request", code="too_many_items", status=413)
-    policy = preinstall_policy(policy)
+    policy = policy.for_preinstall_items()  # the settings table says what an item cannot inform (gate.policy)
     # Only names that can be packages are looked up: a NUL (PostgreSQL refuses it) or a surrogate never reaches SQL.
     packages = {platform: [i["package"] for i in items if isinstance(i, dict) and _platform(i) == platform
                            and isinstance(i.get("package"), str) and PACKAGE_NAME.fullmatch(i["package"])]

@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from gate.beijing_time import beijing_iso
 from gate.db.audit import record_event
-from gate.db.checks import facts_from_dict
+from gate.db.checks import load_facts
 from gate.db.console_tables import CheckReview
 from gate.db.service_tables import ApiClient, ServiceCheck
 from gate.db.tables import Check, as_utc, utcnow
@@ -98,11 +98,13 @@ def record_review(engine: Engine, *, check_id: str, outcome: str, comment: str, 
         if row is None or row.status != "done" or row.verdict != "review" or row.gate_check_id is None:
             raise ReviewRefused(f"check {check_id} is not waiting for a review", code="review_not_pending")
         stored = conn.execute(select(GC).where(GC.c.id == row.gate_check_id)).first()
-        facts = facts_from_dict(json.loads(stored.facts))
+        kept = load_facts(stored.facts, stored.facts_schema)
+        facts = kept.facts
         metadata = json.loads(row.metadata_json or "{}")
 
         def reviewed(fresh: Decision) -> Decision:
-            # The engine's own answer today (earlier reviews left out: this review may overturn one).
+            # The engine's own answer today (earlier reviews left out: this review may overturn one). The package is
+            # not kept: facts too old for a rule have said so (facts_outdated) for the reviewer to weigh.
             if outcome == "approved" and fresh.verdict == "block":
                 codes = ", ".join(r.code for r in fresh.reasons if r.severity == "block")
                 raise ReviewRefused(f"the package now blocks ({codes}); an approval never overrides a block",
@@ -111,7 +113,7 @@ def record_review(engine: Engine, *, check_id: str, outcome: str, comment: str, 
                           package_sha256=facts.sha256 or "")
 
         recorded = decide_and_record(conn, facts, CheckRequest.declared(metadata, source=f"staff:{reviewer}"),
-                                     policy=policy, settle=reviewed)
+                                     policy=policy, settle=reviewed, stored=kept)
         settled, new_id = recorded.decision, recorded.gate_check_id
         # Two reviewers at once: the first one's update moves the verdict, the second finds nothing to settle.
         moved = conn.execute(update(SC).where(SC.c.check_id == check_id, SC.c.verdict == "review").values(

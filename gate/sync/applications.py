@@ -87,9 +87,9 @@ class Prefill:
 def prefill(conn: Connection, *, client_id: int, check_id: str) -> Prefill:
     """The form's package values from the client's own completed check (another client's is not found)."""
     from gate.coverage import check_coverage
-    from gate.db.checks import facts_from_dict
     from gate.db.service_tables import ServiceCheck
     from gate.db.tables import Check
+    from gate.extract.facts import PackageFacts
     from gate.services.decisions import platform_of
 
     SC, GC = ServiceCheck.__table__, Check.__table__
@@ -98,7 +98,7 @@ def prefill(conn: Connection, *, client_id: int, check_id: str) -> Prefill:
                        .where(SC.c.check_id == check_id, SC.c.client_id == client_id)).first()
     if row is None:
         raise ApplicationError(f"no completed check {check_id} of this client", code="check_not_found", status=404)
-    facts = facts_from_dict(json.loads(row.facts))
+    facts = PackageFacts.from_dict(json.loads(row.facts))
     signer = facts.signature.signers[0] if facts.signature.signers else None
     # The domains the filing must list are those the decision engine would ask about: first-party contact hosts
     # (by registrable domain) and public IPs — what coverage finds uncovered against an empty filing.

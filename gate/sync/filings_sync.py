@@ -29,7 +29,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from gate.config import Settings
 from gate.db.audit import record_event
-from gate.db.checks import facts_from_dict
+from gate.db.checks import StoredFacts, load_facts
 from gate.db.filings import DatabaseRegistry, DatabaseSink
 from gate.db.service_tables import ApiClient, Listing, ServiceCheck
 from gate.db.sync_tables import FilingReevaluation, SyncCursor
@@ -212,22 +212,23 @@ def _identifiers(registry: DatabaseRegistry, licence: str) -> tuple[Filing | Non
     return current, names
 
 
-def _stored_facts(conn: Connection, client_id: int, package: str, platform: str = "android"):
-    """The newest stored check of this package, preferring the store's own upload: (facts dict, metadata).
+def _stored_facts(conn: Connection, client_id: int, package: str,
+                  platform: str = "android") -> tuple[StoredFacts | None, dict]:
+    """The newest stored check of this package, preferring the store's own upload: (its facts, metadata).
 
     Without one, an operator's check (``gate check``, an earlier re-decision) serves; never a package another API
     client uploaded: a package name is only a claim, and another client's (or a forger's) package would decide
     whether this store is told to delist (the anonymous pre-check page stores no check for the same reason)."""
     foreign = select(SC.c.package_sha256).where(SC.c.client_id != client_id)
     row = conn.execute(
-        select(GC.c.facts, SC.c.metadata_json)
+        select(GC.c.facts, GC.c.facts_schema, SC.c.metadata_json)
         .select_from(GC.outerjoin(SC, (SC.c.gate_check_id == GC.c.id) & (SC.c.client_id == client_id)))
         .where(GC.c.package == package, GC.c.platform == platform,
                or_(SC.c.client_id.is_not(None), GC.c.package_sha256.not_in(foreign)))
         .order_by(SC.c.client_id.is_(None), GC.c.id.desc()).limit(1)).first()
     if row is None:
         return None, {}
-    return json.loads(row.facts), json.loads(row.metadata_json) if row.metadata_json else {}
+    return load_facts(row.facts, row.facts_schema), json.loads(row.metadata_json) if row.metadata_json else {}
 
 
 def _reevaluate(conn: Connection, reevaluation_id: int, licence: str, settings: Settings) -> dict:
@@ -248,11 +249,12 @@ def _reevaluate(conn: Connection, reevaluation_id: int, licence: str, settings: 
     policy = settings.decision_policy()
     for app in listed:
         outcome["apps"] += 1
-        facts_dict, metadata = _stored_facts(conn, app.client_id, app.package, app.platform)
+        kept, metadata = _stored_facts(conn, app.client_id, app.package, app.platform)
         decision, check_id = None, None
-        if facts_dict is not None:
-            facts = facts_from_dict(facts_dict)
-            recorded = decide_and_record(conn, facts, CheckRequest.declared(metadata, source=ACTOR), policy=policy)
+        if kept is not None:
+            # The package is not kept: facts too old for a rule say so (facts_outdated) rather than skip it.
+            recorded = decide_and_record(conn, kept.facts, CheckRequest.declared(metadata, source=ACTOR),
+                                         policy=policy, stored=kept)
             decision, check_id = recorded.decision, recorded.gate_check_id
             blocked = decision.verdict == "block"
         else:

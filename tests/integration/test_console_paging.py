@@ -11,19 +11,12 @@ import re
 
 import pytest
 
-from tests.integration.console_support import PASSWORD, fill_queue, signed_in
-from tests.integration.http_support import start_gate
+from tests.integration.console_support import fill_queue, served_with_reviewer, signed_in
 
 
 @pytest.fixture
 def served(tmp_path, database_url):
-    from gate.web.accounts import create_user
-
-    gate, server = start_gate(tmp_path, database_url)
-    create_user(gate.engine, username="rev", role="reviewer", password=PASSWORD)
-    yield gate
-    server.shutdown()
-    gate.engine.dispose()
+    yield from served_with_reviewer(tmp_path, database_url)
 
 
 def ids_on(html: str) -> list[str]:

@@ -10,20 +10,14 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from tests.integration.console_support import PASSWORD
+from tests.integration.console_support import PASSWORD, served_with_reviewer
 from tests.integration.console_support import signed_in as console_signed_in
-from tests.integration.http_support import FILINGS, HELLO, start_gate
+from tests.integration.http_support import FILINGS, HELLO
 
 
 @pytest.fixture
 def served(tmp_path, database_url):
-    from gate.web.accounts import create_user
-
-    gate, server = start_gate(tmp_path, database_url)
-    create_user(gate.engine, username="rev", role="reviewer", password=PASSWORD)
-    yield gate
-    server.shutdown()
-    gate.engine.dispose()
+    yield from served_with_reviewer(tmp_path, database_url)
 
 
 def signed_in(gate, user="rev") -> tuple[requests.Session, str]:

@@ -113,9 +113,9 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("regulator sync", ("gate.sync",)),
     ("services", ("gate.services",)),
     ("database", ("gate.db",)),
-    ("domain", ("gate.extract", "gate.decide", "gate.filings", "gate.preinstall", "gate.config", "gate.exemptions",
-                "gate.miniprogram", "gate.coverage", "gate.pairing", "gate.content_approvals", "gate.pii",
-                "gate.names", "gate.hosts")),
+    ("domain", ("gate.extract", "gate.decide", "gate.policy", "gate.filings", "gate.preinstall", "gate.config",
+                "gate.exemptions", "gate.miniprogram", "gate.coverage", "gate.pairing", "gate.content_approvals",
+                "gate.pii", "gate.names", "gate.hosts")),
     ("helpers", ("gate", "gate.errors", "gate.text", "gate.beijing_time", "gate.progress")),
 )
 

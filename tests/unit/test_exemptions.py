@@ -8,7 +8,7 @@ import pytest
 
 from gate.decide import Policy, decide
 from gate.exemptions import Exemption, ExemptionInvalid, apply_exemptions, find_exemption, validate_new
-from gate.extract.facts import PackageFacts, SignatureFacts, SignerCertificate
+from gate.extract.facts import PackageFacts, SignatureFacts, SignatureIssue, SignerCertificate
 from gate.filings.records import Filing
 
 NOW = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
@@ -25,7 +25,8 @@ def signer(sha: str) -> SignerCertificate:
 def facts(*shas: str, package: str = PKG, verified: bool = True, errors=()) -> PackageFacts:
     return PackageFacts(path="x.apk", format="apk", package=package, version_code=1,
                         signature=SignatureFacts(verified=verified, signers=tuple(signer(s) for s in shas),
-                                                 schemes={"v2": verified}, errors=tuple(errors)))
+                                                 schemes={"v2": verified},
+                                                 errors=tuple(SignatureIssue.from_message(e) for e in errors)))
 
 
 def exemption(**over) -> Exemption:

@@ -121,4 +121,4 @@ def test_rebuilt_lineage_control_verifies():
 def test_lineage_repeating_a_certificate_does_not_verify():
     facts = _verify(_resigned_with_lineage([0, 1, 0, 2]))
     assert not facts.verified and facts.signers == ()
-    assert facts.errors[0].startswith("v3_por_did_not_verify:")
+    assert facts.errors[0].message.startswith("v3_por_did_not_verify:")

@@ -34,4 +34,4 @@ def test_a_signer_certificate_that_cannot_be_described_is_not_verified(monkeypat
     monkeypatch.setattr(certs, "signer_certificate", unreadable)
     facts = extract_features(APKS / "v1_v2_v3.apk")
     assert not facts.signature.verified and facts.signature.signers == ()
-    assert facts.signature.errors[0].startswith("signer_certificate_unreadable:")
+    assert facts.signature.errors[0].message.startswith("signer_certificate_unreadable:")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gate.extract.facts import SignatureFacts
+from gate.extract.facts import SignatureFacts, SignatureIssue
 from gate.extract.signing.android import NEWEST_SDK, decide, min_sdk_for_verification
 
 if TYPE_CHECKING:
@@ -34,7 +34,9 @@ def verify_apk_signatures(container: ApkContainer, *, min_sdk: int | None, max_s
     platform version would bind the app to without a verified lineage joining it to them.
     """
     if min_sdk is None:
-        return SignatureFacts(errors=("min_sdk_undetermined: android:minSdkVersion is neither an integer nor a "
-                                      "codename, so apksigner cannot tell which platform versions to verify for",))
+        return SignatureFacts(errors=(SignatureIssue("min_sdk_undetermined", "android:minSdkVersion is neither an "
+                                                                             "integer nor a codename, so apksigner "
+                                                                             "cannot tell which platform versions to "
+                                                                             "verify for"),))
     return decide(container, min_sdk=min_sdk, max_sdk=max_sdk, target_sdk=target_sdk,
                   target_sandbox=target_sandbox, on_entry=on_entry)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gate.extract.facts import SignatureFacts, VerifiedFromSdk
+from gate.extract.facts import SignatureFacts, SignatureIssue, VerifiedFromSdk
 from gate.extract.signing import block as blk
 from gate.extract.signing import certs
 from gate.extract.signing import lineage as lin
@@ -80,7 +80,7 @@ class _Run:
         self.v3: SchemeResult | None = None
         self.v31: SchemeResult | None = None
         self.found: set[int] = set()
-        self.errors: list[str] = []
+        self.errors: list[SignatureIssue] = []
 
     def verified(self, name: str) -> bool:
         result = getattr(self, name)
@@ -102,10 +102,12 @@ def decide(container: ApkContainer, *, min_sdk: int, max_sdk: int = NEWEST_SDK, 
            target_sandbox: int = 1, on_entry: EntryCallback | None = None) -> SignatureFacts:
     run = _Run()
     if min_sdk > max_sdk:
-        return SignatureFacts(errors=(f"sdk_range_invalid: minSdkVersion {min_sdk} > maxSdkVersion {max_sdk}",))
+        return SignatureFacts(errors=(SignatureIssue("sdk_range_invalid", f"minSdkVersion {min_sdk} > maxSdkVersion "
+                                                                          f"{max_sdk}"),))
     if container.zip64:
         # apksig refuses ZIP64 APKs, and Android ignores their APK Signing Block: nothing here can verify.
-        return SignatureFacts(errors=("zip64_unsupported: ZIP64 APKs cannot be verified (apksig refuses them)",))
+        return SignatureFacts(errors=(SignatureIssue("zip64_unsupported", "ZIP64 APKs cannot be verified (apksig "
+                                                                          "refuses them)"),))
     _verify_schemes(run, container, min_sdk=min_sdk, max_sdk=max_sdk, target_sdk=target_sdk,
                     target_sandbox=target_sandbox, on_entry=on_entry)
     if run.errors:
@@ -121,12 +123,12 @@ def decide(container: ApkContainer, *, min_sdk: int, max_sdk: int = NEWEST_SDK, 
         lineage = tuple(certs.signer_certificate(d) for d in _lineage(run))
     except certs.CertificateError as exc:
         # A certificate that cannot be described cannot be matched against a filing: not verified, never raised.
-        return SignatureFacts(errors=(f"signer_certificate_unreadable: {exc}",))
+        return SignatureFacts(errors=(SignatureIssue("signer_certificate_unreadable", f"{exc}"),))
     try:
         stamp = verify_source_stamp(container, {"v1": run.v1, "v2": run.v2, "v3": run.v3}, min_sdk=min_sdk,
                                     max_sdk=max_sdk)
     except StampEntryUnreadable as exc:
-        return SignatureFacts(errors=(f"source_stamp_unreadable: {exc}",))
+        return SignatureFacts(errors=(SignatureIssue("source_stamp_unreadable", f"{exc}"),))
     return SignatureFacts(verified=True, schemes=run.schemes(), signers=signers, lineage=lineage, errors=(),
                           source_stamp=stamp)
 
@@ -177,7 +179,8 @@ def _verify_schemes(run: _Run, container: ApkContainer, *, min_sdk: int, max_sdk
                 if _collect(run, run.v3):
                     return
             elif 31 in run.found:
-                run.errors.append("v31_without_v3: a v3.1 block needs a v3 block for the platforms before it")
+                run.errors.append(SignatureIssue("v31_without_v3", "a v3.1 block needs a v3 block for the platforms "
+                                                                   "before it"))
                 return
         # 3. v2
         if min_sdk < SDK_P or not run.found:
@@ -189,8 +192,8 @@ def _verify_schemes(run: _Run, container: ApkContainer, *, min_sdk: int, max_sdk
                     return
     # 4. sandbox version 2 needs v2+
     if max_sdk >= SDK_O and target_sandbox > 1 and not run.found:
-        run.errors.append(f"no_sig_for_target_sandbox: targetSandboxVersion {target_sandbox} requires APK "
-                          f"Signature Scheme v2 or newer")
+        run.errors.append(SignatureIssue("no_sig_for_target_sandbox", f"targetSandboxVersion {target_sandbox} requires "
+                                                                      "APK Signature Scheme v2 or newer"))
     # 5. v1
     if min_sdk < SDK_N or not run.found:
         run.v1 = verify_v1(container, min_sdk=min_sdk, max_sdk=max_sdk, supported=supported,
@@ -205,8 +208,8 @@ def _verify_schemes(run: _Run, container: ApkContainer, *, min_sdk: int, max_sdk
     # 7. target SDK 30+ requires v2 or newer (Android R)
     if target_sdk is not None and target_sdk >= SDK_R and max_sdk >= target_sdk:
         if not (run.verified("v2") or run.verified("v3") or run.verified("v31")):
-            run.errors.append(f"min_scheme_for_target_sdk: targetSdkVersion {target_sdk} requires APK Signature "
-                              f"Scheme v2 or newer")
+            run.errors.append(SignatureIssue("min_scheme_for_target_sdk", f"targetSdkVersion {target_sdk} requires APK "
+                                                                          "Signature Scheme v2 or newer"))
 
 
 def _collect(run: _Run, result: SchemeResult) -> bool:
@@ -221,24 +224,25 @@ def _check_cross_scheme(run: _Run) -> None:
     v2_certs = [s.certs[0] for s in v2.signers] if v2 is not None else None
     if v1_certs is not None and v2_certs is not None:
         if any(c not in v2_certs for c in v1_certs):
-            run.errors.append("v2_signer_missing: a JAR signer has no matching v2 signer")
+            run.errors.append(SignatureIssue("v2_signer_missing", "a JAR signer has no matching v2 signer"))
         if any(c not in v1_certs for c in v2_certs):
-            run.errors.append("v1_signer_missing: a v2 signer has no matching JAR signer")
+            run.errors.append(SignatureIssue("v1_signer_missing", "a v2 signer has no matching JAR signer"))
     older = v1_certs if v1_certs is not None else v2_certs
     if v3 is not None and older is not None:
         if len(older) != 1:
-            run.errors.append("v3_multiple_past_signers: v3 allows a single v1/v2 signer")
+            run.errors.append(SignatureIssue("v3_multiple_past_signers", "v3 allows a single v1/v2 signer"))
         old = older[0]
         lineage = v3.lineage
         if lineage is None:
             if len(v3.signers) != 1:
-                run.errors.append("v3_multiple_signers: several v3 signers without a lineage")
+                run.errors.append(SignatureIssue("v3_multiple_signers", "several v3 signers without a lineage"))
             if v3.signers[0].certs[0] != old:
-                run.errors.append("v3_past_signers_mismatch: the v1/v2 signer is not the v3 signer")
+                run.errors.append(SignatureIssue("v3_past_signers_mismatch", "the v1/v2 signer is not the v3 signer"))
         else:
             sub = lin.sub_lineage(lineage, old)
             if sub is None or len(sub) != 1:
-                run.errors.append("v3_past_signers_mismatch: the v1/v2 signer is not the root of the v3 lineage")
+                run.errors.append(SignatureIssue("v3_past_signers_mismatch", "the v1/v2 signer is not the root of the "
+                                                                             "v3 lineage"))
 
 
 def _printed_signers(run: _Run) -> list[bytes]:

@@ -19,6 +19,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from gate.extract.facts import SignatureIssue
 from gate.extract.signing import block as blk
 from gate.extract.signing import certs
 from gate.extract.signing import lineage as lin
@@ -57,7 +58,7 @@ class SchemeSigner:
     digests: list[tuple[int, bytes]] = field(default_factory=list)
     attributes: list[tuple[int, bytes]] = field(default_factory=list)
     lineage: tuple[lin.LineageNode, ...] | None = None
-    errors: list[str] = field(default_factory=list)
+    errors: list[SignatureIssue] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -71,11 +72,11 @@ class SchemeResult:
 
     scheme: str
     signers: list[SchemeSigner] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
+    errors: list[SignatureIssue] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     lineage: tuple[lin.LineageNode, ...] | None = None
 
-    def all_errors(self) -> list[str]:
+    def all_errors(self) -> list[SignatureIssue]:
         return self.errors + [e for s in self.signers for e in s.errors]
 
     @property
@@ -124,8 +125,9 @@ def _parse_signer(raw: Reader, signer: SchemeSigner, scheme: str, *, min_sdk: in
     if scheme != "v2":
         signer.min_sdk, signer.max_sdk = raw.i32(), raw.i32()
         if signer.min_sdk < 0 or signer.min_sdk > signer.max_sdk:
-            signer.errors.append(f"{scheme}_invalid_sdk_versions: signer #{signer.index + 1} targets SDK "
-                                 f"{signer.min_sdk}-{signer.max_sdk}")
+            signer.errors.append(SignatureIssue(f"{scheme}_invalid_sdk_versions",
+                                                f"signer #{signer.index + 1} targets SDK "
+                                                f"{signer.min_sdk}-{signer.max_sdk}"))
     signatures_rec = raw.prefixed()
     public_key_rec = raw.prefixed_bytes()
     signatures = _read_signatures(signatures_rec, signer, scheme)
@@ -142,11 +144,11 @@ def _parse_signer(raw: Reader, signer: SchemeSigner, scheme: str, *, min_sdk: in
     if scheme != "v2":
         signed_min, signed_max = signed_data.i32(), signed_data.i32()
         if signed_min != signer.min_sdk:
-            signer.errors.append(f"{scheme}_min_sdk_mismatch: signer record says {signer.min_sdk}, "
-                                 f"signed data {signed_min}")
+            signer.errors.append(SignatureIssue(f"{scheme}_min_sdk_mismatch",
+                                                f"signer record says {signer.min_sdk}, signed data {signed_min}"))
         if signed_max != signer.max_sdk:
-            signer.errors.append(f"{scheme}_max_sdk_mismatch: signer record says {signer.max_sdk}, "
-                                 f"signed data {signed_max}")
+            signer.errors.append(SignatureIssue(f"{scheme}_max_sdk_mismatch",
+                                                f"signer record says {signer.max_sdk}, signed data {signed_max}"))
     attrs_rec = signed_data.prefixed()
     _read_certificates(certs_rec, public_key_rec, signer, scheme)
     _read_digests(digests_rec, [a for a, _ in signatures], signer, scheme)
@@ -167,14 +169,15 @@ def _read_signatures(signatures_rec: Reader, signer: SchemeSigner, tag: str) -> 
             alg_id = sig.u32()
             sig_bytes = sig.prefixed_bytes()
         except WireError:
-            signer.errors.append(f"{tag}_malformed_signature: signer #{signer.index + 1} signature "
-                                 f"#{len(signatures) + 1} is malformed")
+            signer.errors.append(SignatureIssue(f"{tag}_malformed_signature",
+                                                f"signer #{signer.index + 1} signature #{len(signatures) + 1} is "
+                                                "malformed"))
             raise _Stop from None
         signatures.append((alg_id, sig_bytes))
         if alg_id not in SIGNATURE_ALGORITHMS:
             signer.warnings.append(f"{tag}_unknown_signature_algorithm: {alg_id:#06x}")
     if not signatures:
-        signer.errors.append(f"{tag}_no_signatures: signer #{signer.index + 1} has no signatures")
+        signer.errors.append(SignatureIssue(f"{tag}_no_signatures", f"signer #{signer.index + 1} has no signatures"))
         raise _Stop
     return signatures
 
@@ -185,23 +188,26 @@ def _verify_signed_data(signed_data: bytes, signatures: list[tuple[int, bytes]],
     known = [(SIGNATURE_ALGORITHMS[a], s) for a, s in signatures if a in SIGNATURE_ALGORITHMS]
     chosen = signatures_to_verify([a for a, _ in known], lo, hi)
     if chosen is None:
-        signer.errors.append(f"{tag}_no_supported_signatures: signer #{signer.index + 1} has no signature that "
-                             f"Android {lo}-{hi} can verify")
+        signer.errors.append(SignatureIssue(f"{tag}_no_supported_signatures",
+                                            f"signer #{signer.index + 1} has no signature that Android {lo}-{hi} can "
+                                            "verify"))
         raise _Stop
     for alg in chosen:
         sig_bytes = next(s for a, s in known if a is alg)
         try:
             key = certs.load_public_key(public_key_rec)
         except certs.CertificateError as exc:
-            signer.errors.append(f"{tag}_malformed_public_key: signer #{signer.index + 1}: {exc}")
+            signer.errors.append(SignatureIssue(f"{tag}_malformed_public_key", f"signer #{signer.index + 1}: {exc}"))
             raise _Stop from None
         if certs.key_type(key) != alg.key_type:
-            signer.errors.append(f"{tag}_malformed_public_key: signer #{signer.index + 1} key is "
-                                 f"{certs.key_type(key)}, algorithm {alg.id:#06x} needs {alg.key_type}")
+            signer.errors.append(SignatureIssue(f"{tag}_malformed_public_key",
+                                                f"signer #{signer.index + 1} key is {certs.key_type(key)}, algorithm "
+                                                f"{alg.id:#06x} needs {alg.key_type}"))
             raise _Stop
         if not certs.verify_signature(key, alg.key_type, alg.hash, signed_data, sig_bytes, pss=alg.pss):
-            signer.errors.append(f"{tag}_signature_did_not_verify: signer #{signer.index + 1} signature "
-                                 f"{alg.id:#06x} over signed data does not verify")
+            signer.errors.append(SignatureIssue(f"{tag}_signature_did_not_verify",
+                                                f"signer #{signer.index + 1} signature {alg.id:#06x} over signed data "
+                                                "does not verify"))
             raise _Stop
         content_algs.add(alg.content_digest)
 
@@ -214,17 +220,18 @@ def _read_certificates(certs_rec: Reader, public_key_rec: bytes, signer: SchemeS
         try:
             certs.parse_certificate(der)
         except certs.CertificateError as exc:
-            signer.errors.append(f"{tag}_malformed_certificate: signer #{signer.index + 1} certificate "
-                                 f"#{len(signer.certs) + 1}: {exc}")
+            signer.errors.append(SignatureIssue(f"{tag}_malformed_certificate",
+                                                f"signer #{signer.index + 1} certificate #{len(signer.certs) + 1}: "
+                                                f"{exc}"))
             raise _Stop from None
         signer.certs.append(der)
     if not signer.certs:
-        signer.errors.append(f"{tag}_no_certificates: signer #{signer.index + 1} has no certificate")
+        signer.errors.append(SignatureIssue(f"{tag}_no_certificates", f"signer #{signer.index + 1} has no certificate"))
         raise _Stop
     cert_spki = certs.canonical_spki(certs.spki_der(certs.parse_certificate(signer.certs[0])))
     if cert_spki != public_key_rec:
-        signer.errors.append(f"{tag}_public_key_mismatch: signer #{signer.index + 1} certificate key differs "
-                             f"from the public key record")
+        signer.errors.append(SignatureIssue(f"{tag}_public_key_mismatch", f"signer #{signer.index + 1} certificate key "
+                                                                          "differs from the public key record"))
         raise _Stop
 
 
@@ -235,12 +242,12 @@ def _read_digests(digests_rec: Reader, signature_algs: list[int], signer: Scheme
             d = digests_rec.prefixed()
             signer.digests.append((d.u32(), d.prefixed_bytes()))
         except WireError:
-            signer.errors.append(f"{tag}_malformed_digest: signer #{signer.index + 1} digest "
-                                 f"#{len(signer.digests) + 1}")
+            signer.errors.append(SignatureIssue(f"{tag}_malformed_digest", f"signer #{signer.index + 1} digest "
+                                                                           f"#{len(signer.digests) + 1}"))
             raise _Stop from None
     if signature_algs != [a for a, _ in signer.digests]:
-        signer.errors.append(f"{tag}_sig_alg_mismatch: signer #{signer.index + 1} signatures and digests name "
-                             f"different algorithms")
+        signer.errors.append(SignatureIssue(f"{tag}_sig_alg_mismatch", f"signer #{signer.index + 1} signatures and "
+                                                                       "digests name different algorithms"))
         raise _Stop
 
 
@@ -253,8 +260,8 @@ def _read_attributes(attrs_rec: Reader, signer: SchemeSigner, scheme: str, ctx: 
             signer.attributes.append((attr_id, value))
             _check_attribute(signer, scheme, attr_id, value, ctx)
         except WireError:
-            signer.errors.append(f"{scheme}_malformed_additional_attribute: signer #{signer.index + 1} attribute "
-                                 f"#{len(signer.attributes) + 1}")
+            signer.errors.append(SignatureIssue(f"{scheme}_malformed_additional_attribute",
+                                                f"signer #{signer.index + 1} attribute #{len(signer.attributes) + 1}"))
             raise _Stop from None
 
 
@@ -275,12 +282,12 @@ def _check_attribute(signer: SchemeSigner, scheme: str, attr_id: int, value: byt
             nodes = lin.parse_lineage(value)
         except lin.LineageError as exc:
             rule = "por_did_not_verify" if exc.kind == "did_not_verify" else "malformed_lineage"
-            signer.errors.append(f"{tag}_{rule}: signer #{signer.index + 1}: {exc}")
+            signer.errors.append(SignatureIssue(f"{tag}_{rule}", f"signer #{signer.index + 1}: {exc}"))
             return
         signer.lineage = nodes
         if lin.sub_lineage(nodes, signer.certs[0]) != nodes:
-            signer.errors.append(f"{tag}_por_cert_mismatch: signer #{signer.index + 1} certificate is not the "
-                                 f"last one of its lineage")
+            signer.errors.append(SignatureIssue(f"{tag}_por_cert_mismatch", f"signer #{signer.index + 1} certificate "
+                                                                            "is not the last one of its lineage"))
     elif attr_id == ROTATION_MIN_SDK_VERSION_ATTR_ID:
         # v3.1 rotation targeting is understood from Android 13 (T); the attribute on a v3.0 signer protects the
         # v3.1 block from being stripped: it must match the lowest SDK the v3.1 signers target.
@@ -288,11 +295,11 @@ def _check_attribute(signer: SchemeSigner, scheme: str, attr_id: int, value: byt
             attr_value = Reader(value).i32()
             expected = ctx.rotation_min_sdk
             if expected is None:
-                signer.errors.append(f"v31_block_missing: the v3 signer says rotation targets SDK {attr_value} "
-                                     f"but there is no v3.1 block")
+                signer.errors.append(SignatureIssue("v31_block_missing", "the v3 signer says rotation targets SDK "
+                                                                         f"{attr_value} but there is no v3.1 block"))
             elif attr_value != expected:
-                signer.errors.append(f"v31_rotation_min_sdk_mismatch: v3 signer says {attr_value}, the v3.1 "
-                                     f"block targets {expected}")
+                signer.errors.append(SignatureIssue("v31_rotation_min_sdk_mismatch",
+                                                    f"v3 signer says {attr_value}, the v3.1 block targets {expected}"))
     elif attr_id == SIGNER_TARGETS_DEV_RELEASE_ATTR_ID:
         if scheme == "v3":
             signer.warnings.append("v31_dev_release_attr_on_v3_signer")
@@ -336,10 +343,10 @@ def verify_scheme(container: ApkContainer, signing_block: blk.SigningBlock | Non
     try:
         signers = Reader(value).prefixed()
     except WireError:
-        result.errors.append(f"{scheme}_malformed_signers: the signer list is malformed")
+        result.errors.append(SignatureIssue(f"{scheme}_malformed_signers", "the signer list is malformed"))
         return result
     if not signers.remaining():
-        result.errors.append(f"{scheme}_no_signers: the block has no signers")
+        result.errors.append(SignatureIssue(f"{scheme}_no_signers", "the block has no signers"))
         return result
     while signers.remaining():
         signer = SchemeSigner(index=len(result.signers))
@@ -350,15 +357,15 @@ def verify_scheme(container: ApkContainer, signing_block: blk.SigningBlock | Non
         except _Stop:
             pass
         except WireError as exc:
-            signer.errors.append(f"{scheme}_malformed_signer: signer #{signer.index + 1}: {exc}")
+            signer.errors.append(SignatureIssue(f"{scheme}_malformed_signer", f"signer #{signer.index + 1}: {exc}"))
             break
     if len(result.signers) > MAX_APK_SIGNERS:
-        result.errors.append(f"{scheme}_max_signers_exceeded: {len(result.signers)} signers, Android allows "
-                             f"{MAX_APK_SIGNERS}")
+        result.errors.append(SignatureIssue(f"{scheme}_max_signers_exceeded",
+                                            f"{len(result.signers)} signers, Android allows {MAX_APK_SIGNERS}"))
     for scheme_id in sorted(ctx.expected):
         if scheme_id not in found:
-            result.errors.append(f"v2_stripped_scheme: a v2 signer says the APK is also signed with scheme "
-                                 f"v{scheme_id}, which was not found")
+            result.errors.append(SignatureIssue("v2_stripped_scheme", "a v2 signer says the APK is also signed with "
+                                                                      f"scheme v{scheme_id}, which was not found"))
     if result.all_errors():
         return result
 
@@ -378,8 +385,9 @@ def _verify_content(container: ApkContainer, signing_block: blk.SigningBlock, re
             if alg is None or alg.content_digest not in content_algs:
                 continue
             if actual.get(alg.content_digest) != expected:
-                signer.errors.append(f"{result.scheme}_digest_mismatch: signer #{signer.index + 1} "
-                                     f"{alg.content_digest} digest does not match the APK's content")
+                signer.errors.append(SignatureIssue(f"{result.scheme}_digest_mismatch",
+                                                    f"signer #{signer.index + 1} {alg.content_digest} digest does not "
+                                                    "match the APK's content"))
 
 
 def _check_sdk_coverage(result: SchemeResult, *, min_sdk: int, max_sdk: int, scheme: str,
@@ -399,20 +407,23 @@ def _check_sdk_coverage(result: SchemeResult, *, min_sdk: int, max_sdk: int, sch
         if first_min is None:
             first_min = signer.min_sdk
         elif signer.min_sdk != last_max + 1 and not (signer.min_sdk == last_max and signer.targets_dev_release):
-            result.errors.append(f"{scheme}_inconsistent_sdk_versions: signer SDK ranges overlap or leave a gap")
+            result.errors.append(SignatureIssue(f"{scheme}_inconsistent_sdk_versions",
+                                                "signer SDK ranges overlap or leave a gap"))
             break
         last_max = signer.max_sdk
         if signer.lineage is not None:
             if len(signer.lineage) < last_lineage_len:
-                result.errors.append(f"{scheme}_inconsistent_lineages: a signer for newer platforms has a "
-                                     f"shorter lineage")
+                result.errors.append(SignatureIssue(f"{scheme}_inconsistent_lineages",
+                                                    "a signer for newer platforms has a shorter lineage"))
                 break
             last_lineage_len = len(signer.lineage)
             lineages.append(signer.lineage)
     if first_min is not None and (first_min > want_min or last_max < want_max):
-        result.errors.append(f"{scheme}_missing_sdk_versions: signers cover SDK {first_min}-{last_max}, "
-                             f"Android {want_min}-{want_max} needs a signer")
+        result.errors.append(SignatureIssue(f"{scheme}_missing_sdk_versions",
+                                            f"signers cover SDK {first_min}-{last_max}, Android {want_min}-{want_max} "
+                                            "needs a signer"))
     try:
         result.lineage = lin.consolidate(lineages)
     except lin.LineageError:
-        result.errors.append(f"{scheme}_inconsistent_lineages: signer lineages do not extend one another")
+        result.errors.append(SignatureIssue(f"{scheme}_inconsistent_lineages",
+                                            "signer lineages do not extend one another"))
