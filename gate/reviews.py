@@ -84,7 +84,7 @@ def record_review(engine: Engine, *, check_id: str, outcome: str, comment: str, 
     """Settle a pending review; returns the new decision (as answered to the store). One transaction."""
     from gate.platform_hooks.callbacks import queue_callback
     from gate.platform_hooks.checks import FORMAT_PLATFORM, SC, decide_facts
-    from gate.store.checks import facts_from_dict, record_check
+    from gate.store.checks import decided, facts_from_dict, record_check
     from gate.store.service_tables import ApiClient
 
     if outcome not in OUTCOMES:
@@ -115,7 +115,7 @@ def record_review(engine: Engine, *, check_id: str, outcome: str, comment: str, 
                               category=metadata.get("category"))
         # Two reviewers at once: the first one's update moves the verdict, the second finds nothing to settle.
         moved = conn.execute(update(SC).where(SC.c.check_id == check_id, SC.c.verdict == "review").values(
-            verdict=settled.verdict, gate_check_id=new_id, updated_at=now)).rowcount
+            {**decided(new_id, facts, settled), "updated_at": now})).rowcount
         if moved != 1:
             raise ReviewRefused(f"check {check_id} was settled by someone else meanwhile", code="review_not_pending")
         conn.execute(insert(R), {"check_id": check_id, "gate_check_id": row.gate_check_id,

@@ -28,7 +28,7 @@ from gate.extract.trust import NO_EXTRA_ROOTS, TrustRoots
 from gate.beijing_time import beijing_iso
 from gate.reviews import apply_reviews, reviews_of_check
 from gate.store.audit import record_event
-from gate.store.checks import facts_from_dict, record_check
+from gate.store.checks import decided, facts_from_dict, record_check
 from gate.store.filings import DatabaseRegistry
 from gate.store.service_tables import Job, ServiceCheck
 from gate.store.tables import Check, utcnow
@@ -118,8 +118,8 @@ def redecide(engine: Engine, row, *, policy: Policy, actor: str) -> Outcome:
                                      platform=FORMAT_PLATFORM.get(facts.format or "", "android"),
                                      developer_entity=metadata.get("developer_entity"), actor=actor,
                                      category=metadata.get("category"))
-        conn.execute(update(SC).where(SC.c.check_id == row.check_id).values(
-            gate_check_id=gate_check_id, verdict=decision.verdict, updated_at=utcnow()))
+        conn.execute(update(SC).where(SC.c.check_id == row.check_id)
+                     .values(**decided(gate_check_id, facts, decision)))
     return Outcome(row.check_id, "done", decision.as_dict())
 
 
@@ -139,16 +139,14 @@ def decide_and_store(engine: Engine, facts: PackageFacts, *, check_id: str, clie
     with engine.begin() as conn:
         decision, gate_check_id = _decide_and_record(conn, facts, metadata=metadata, policy=policy, actor=actor)
         row = {"check_id": check_id, "client_id": client_id, "package_sha256": sha256, "size": size,
-               "filename": filename[:255], "status": "done", "gate_check_id": gate_check_id,
-               "verdict": decision.verdict, "metadata_json": json.dumps(metadata, ensure_ascii=False),
-               "created_at": utcnow(), "updated_at": utcnow()}
+               "filename": filename[:255], "status": "done", **decided(gate_check_id, facts, decision),
+               "metadata_json": json.dumps(metadata, ensure_ascii=False), "created_at": utcnow()}
         try:
             with conn.begin_nested():
                 conn.execute(_INSERT_CHECK, row)
         except IntegrityError:  # the same upload raced us, or an earlier attempt failed: ours is the newest
             conn.execute(update(SC).where(SC.c.check_id == check_id).values(
-                status="done", gate_check_id=gate_check_id, verdict=decision.verdict, error=None,
-                updated_at=utcnow()))
+                status="done", error=None, **decided(gate_check_id, facts, decision)))
     return Outcome(check_id, "done", decision.as_dict())
 
 
@@ -212,7 +210,7 @@ def finish_job_check(conn: Connection, *, check_id: str, facts: PackageFacts, me
     """The worker's half of an async check, inside the worker's transaction."""
     decision, gate_check_id = _decide_and_record(conn, facts, metadata=metadata, policy=policy, actor=actor)
     conn.execute(update(SC).where(SC.c.check_id == check_id).values(
-        status="done", gate_check_id=gate_check_id, verdict=decision.verdict, error=None, updated_at=utcnow()))
+        status="done", error=None, **decided(gate_check_id, facts, decision)))
     return Outcome(check_id, "done", decision.as_dict())
 
 

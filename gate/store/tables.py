@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -125,6 +125,19 @@ class Check(SQLModel, table=True):
     category: str | None = None  # the store's category for the app (decision step 10), migration 0600
     # The unpacked build checked beside a packed package (gate.pairing), migration 0650: both digests are kept.
     unpacked_sha256: str | None = Field(default=None, max_length=64)
+
+
+class DecisionDay(SQLModel, table=True):
+    """How many decisions were stored per Beijing day, verdict and reason codes: the dashboard's chart and top
+    reasons. Kept by gate.store.checks.record_check in the transaction that stores the decision (migration 0750), so
+    the dashboard reads at most 14 days × a few hundred rows instead of grouping 1.4 M checks (docs/benchmarks.md)."""
+
+    __tablename__ = "decision_day"
+
+    day: str = Field(primary_key=True, max_length=10)  # YYYY-MM-DD, Beijing time
+    verdict: str = Field(primary_key=True, max_length=8)
+    reason_codes: str = Field(primary_key=True, sa_type=Text)  # as gate_check.reason_codes
+    checks: int = Field(default=0, sa_type=BigInteger)
 
 
 class AuditEvent(SQLModel, table=True):
