@@ -14,10 +14,13 @@ REASON_CODE = re.compile(r"[a-z][a-z0-9_]{0,63}")
 
 
 def package_match(column, value: str) -> ColumnElement:
-    """A whole package name (what links and people paste) matches exactly; anything else is a prefix of the name
-    (``com.example`` finds ``com.example.app``), which ``ix_service_check_package_created`` answers on PostgreSQL
-    (``text_pattern_ops``). No substring search: that reads every check."""
-    return column == value if PACKAGE_NAME.fullmatch(value) else column.startswith(value, autoescape=True)
+    """A whole package name (what links and people paste) matches exactly; a name ending in ``*`` (``com.example.*``)
+    or anything that is not a whole name (``com.example.``, ``com``) is a prefix of the name, which
+    ``ix_service_check_package_created`` answers on PostgreSQL (``text_pattern_ops``). No substring search: that
+    reads every check (10–15 s at 6 M checks)."""
+    if PACKAGE_NAME.fullmatch(value):
+        return column == value
+    return column.startswith(value.rstrip("*"), autoescape=True)
 
 
 def reason_match(dialect: str, column, code: str) -> ColumnElement:
