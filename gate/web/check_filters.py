@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import Text, func, literal, literal_column
-from sqlalchemy.dialects.postgresql import array
+from sqlalchemy import Text, cast, func, literal_column
+from sqlalchemy.dialects.postgresql import ARRAY, array
 from sqlalchemy.sql import ColumnElement
 
 PACKAGE_NAME = re.compile(r"[A-Za-z][\w-]*(\.[\w-]+)+")
@@ -31,5 +31,5 @@ def reason_match(dialect: str, column, code: str) -> ColumnElement:
     if not REASON_CODE.fullmatch(code):
         return literal_column("1 = 0")  # not a code: nothing matches (a clear "no results", never an error)
     if dialect == "postgresql":
-        return func.string_to_array(column, literal_column("' '")).op("@>")(array([literal(code, Text)]))
+        return func.string_to_array(column, literal_column("' '")).op("@>")(cast(array([code]), ARRAY(Text)))
     return (" " + column + " ").contains(f" {code} ", autoescape=True)
