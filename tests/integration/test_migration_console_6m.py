@@ -47,3 +47,18 @@ def test_the_upgrade_backfills_service_checks_and_the_day_counts(database_url):
                     "chk_queued": ("", "")}
     assert days == {("2026-03-01", "review", "domain_not_filed"): 1, ("2026-03-02", "review", "domain_not_filed"): 1,
                     ("2026-03-02", "block", "unfiled key_mismatch"): 1, ("2026-03-02", "allow", ""): 1}
+
+
+def test_a_migration_statement_is_not_cut_at_the_services_deadline(postgres_url, monkeypatch):
+    """`gate db upgrade` runs without statement_timeout; the session watchdog cut its statements anyway after the
+    service's deadline (65 s), which stopped 0750's backfill at 6 M rows. Shrunk here: a 1 s service deadline."""
+    from sqlalchemy import text as sql
+
+    from gate.store import engine as engines
+
+    monkeypatch.setattr(engines, "STATEMENT_TIMEOUT_MS", 500)
+    monkeypatch.setattr(engines, "WATCHDOG_GRACE_SECONDS", 0.5)
+    migrations = engines.make_engine(postgres_url, statement_timeout_ms=None)
+    with migrations.connect() as conn:
+        assert conn.execute(sql("SELECT 1 FROM pg_sleep(2.5)")).scalar_one() == 1
+    migrations.dispose()
