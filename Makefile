@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 .PHONY: run test test-data venv clean
 
 # pip's "Collecting …" lines show the progress; its other output goes to $(VENV)/install.log, shown when it fails.
-$(BIN)/gate: pyproject.toml
+$(BIN)/gate: pyproject.toml setup.py gate/extract/network/_hostcore.c
 	@echo "==> building $(VENV): the gate and its dependencies from PyPI (a few minutes the first time)"
 	$(PYTHON) -m venv $(VENV)
 	@$(BIN)/pip install -q --disable-pip-version-check --upgrade pip 2>$(VENV)/install.log \

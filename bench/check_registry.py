@@ -44,9 +44,9 @@ def main() -> None:
     args = ap.parse_args()
 
     from gate.decide import Policy, decide
-    from gate.store.checks import record_check
-    from gate.store.engine import open_database
-    from gate.store.filings import DatabaseRegistry
+    from gate.db.checks import record_check
+    from gate.db.engine import open_database
+    from gate.db.filings import DatabaseRegistry
 
     if args.database_url:
         sys.path.insert(0, str(ROOT / "bench"))

@@ -72,7 +72,7 @@ def prepare(url: str, days: int, per_day: int, reuse: bool) -> str:
     target = make_url(url).set(database=DB).render_as_string(hide_password=False)
     if exists and reuse:
         return target
-    from gate.store.migrate import upgrade
+    from gate.db.migrate import upgrade
     from gate.web.accounts import create_user
 
     engine = create_engine(target)
@@ -101,7 +101,7 @@ def main() -> None:
     import re
 
     from gate.config import Settings
-    from gate.platform_hooks.app import create_app
+    from gate.api.app import create_app
 
     app = create_app(Settings(database_url=target, spool_dir="/tmp/gate-bench-spool", log_format="text"))
     client = app.test_client()
@@ -123,7 +123,7 @@ def main() -> None:
     import json
     import pathlib
 
-    from gate.platform_hooks.checks import extract
+    from gate.services.checks import extract
 
     hello = pathlib.Path(__file__).resolve().parent.parent / "fixtures" / "apks" / "hello_zh.apk"
     facts = extract(str(hello), hello.name)

@@ -19,9 +19,9 @@ from ``pg_indexes``), then ANALYZE. No ORM inserts: 6 M rows one by one would ta
   2048-bit signer, four hosts and a package digest per check (the check page rebuilds them with facts_from_dict);
 - the review checks of the last two days, and ~1 % of older ones, still wait for a person (the queue); the others
   were reviewed: a ``check_review`` row, the service check moved to allow/block, a ``review.*`` audit event;
-- service_check carries the package and reason codes (as gate.store.checks.decided sets them) and decision_day
+- service_check carries the package and reason codes (as gate.db.checks.decided sets them) and decision_day
   the per-day counts (as record_check keeps them);
-- one ``check`` audit event per check (as gate.store.checks.record_check writes) and one callback delivery per
+- one ``check`` audit event per check (as gate.db.checks.record_check writes) and one callback delivery per
   check (the stores have callback URLs), almost all delivered.
 
 Timing. ``gate serve`` (gunicorn, one worker) on loopback with the JSON request log; every request carries an
@@ -203,7 +203,7 @@ def fill(url: str, days: int, per_day: int) -> dict:
         timings["service_check_s"] = time.perf_counter() - started
         log(f"service_check: {timings['service_check_s']:.0f} s")
 
-        # The dashboard's per-day counts, as gate.store.checks.record_check keeps them (migration 0750).
+        # The dashboard's per-day counts, as gate.db.checks.record_check keeps them (migration 0750).
         started = time.perf_counter()
         conn.execute(sa.text("""
             INSERT INTO decision_day (day, verdict, reason_codes, checks)

@@ -7,7 +7,12 @@ running this before and after and comparing the two files with ``cmp``::
     ... change ...
     python bench/facts_dump.py /tmp/after.jsonl && cmp /tmp/before.jsonl /tmp/after.jsonl
 
-Packages: ``fixtures/**/*.apk`` (built by the fixture generators) and every ``*.apk`` in the real-app corpus
+The network scanner's two cores (``gate.extract.network.core``) are compared the same way, in one tree::
+
+    python bench/facts_dump.py --core python /tmp/python.jsonl bench/work/large.apk
+    python bench/facts_dump.py --core compiled /tmp/compiled.jsonl bench/work/large.apk
+
+Packages: any APK named after OUT (the bench APK), ``fixtures/**/*.apk`` (built by the fixture generators) and every ``*.apk`` in the real-app corpus
 (``$GATE_CORPUS`` or ``~/.cache/filing-gate/corpus``). Each line is the exact line ``gate features --json`` prints,
 run in one process so the dump takes seconds rather than a process start per package. Fixture paths are written
 relative to the checkout, so two checkouts (``git archive main`` into a scratch directory, run with ``PYTHONPATH``
@@ -17,6 +22,7 @@ set order, which changes with the string-hash seed between any two processes.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import pathlib
@@ -25,18 +31,29 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
-def packages() -> list[pathlib.Path]:
+def packages(extra: list[str]) -> list[pathlib.Path]:
     corpus = pathlib.Path(os.environ.get("GATE_CORPUS", pathlib.Path.home() / ".cache/filing-gate/corpus"))
-    found = sorted((ROOT / "fixtures").rglob("*.apk")) + sorted(corpus.glob("*.apk"))
+    found = ([pathlib.Path(p).resolve() for p in extra] + sorted((ROOT / "fixtures").rglob("*.apk"))
+             + sorted(corpus.glob("*.apk")))
     return [p for p in found if p.is_file()]
 
 
-def main(out: str) -> int:
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out")
+    parser.add_argument("apks", nargs="*", help="more packages, dumped first (the bench APK)")
+    parser.add_argument("--core", choices=("compiled", "python"), help="the network scanner's core (default: as built)")
+    args = parser.parse_args(argv)
     from gate.config import load_settings
     from gate.extract.pipeline import extract_features
 
+    if args.core:  # only trees that have the switch (issue #28) know it
+        from gate.extract.network import core
+
+        core.select(args.core)
+    out = args.out
     trust = load_settings().trust_roots
-    paths = packages()
+    paths = packages(args.apks)
     os.chdir(ROOT)
     with open(out, "w", encoding="utf-8") as dump:
         for path in paths:
@@ -48,4 +65,4 @@ def main(out: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    sys.exit(main(sys.argv[1:]))

@@ -29,8 +29,8 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, text  # noqa: E402
 
-from gate.platform_hooks.auth import create_client  # noqa: E402
-from gate.store.engine import normalise_url  # noqa: E402
+from gate.services.auth import create_client  # noqa: E402
+from gate.db.engine import normalise_url  # noqa: E402
 from tests.integration.http_support import prepare_database, wait_for  # noqa: E402
 from tests.integration.relay_support import TcpRelay  # noqa: E402
 from tests.integration.test_faults_instances import service_env, start_worker, stop_process  # noqa: E402
@@ -133,7 +133,7 @@ def healthz(work: pathlib.Path) -> None:
     import requests
 
     from gate.config import Settings
-    from gate.platform_hooks.app import create_app
+    from gate.api.app import create_app
     from tests.integration.http_support import serve
 
     with Schema() as url:

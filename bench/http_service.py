@@ -77,7 +77,7 @@ def main() -> None:
     opts = ap.parse_args()
     checkpoints = sorted({int(x) for x in opts.rss_at.split(",") if x.strip()} | {opts.uploads})
 
-    from gate.platform_hooks.signatures import HEADER, sign
+    from gate.services.signatures import HEADER, sign
     from tests.integration.http_support import multipart
 
     work = pathlib.Path(tempfile.mkdtemp(prefix="gate-bench-"))

@@ -93,7 +93,7 @@ def main() -> None:
                         "--media-mb", "86"], check=True)
     size = opts.apk.stat().st_size
 
-    from gate.platform_hooks.signatures import HEADER
+    from gate.services.signatures import HEADER
     from bench.http_service import start_server
 
     work = pathlib.Path(tempfile.mkdtemp(prefix="gate-bench-"))

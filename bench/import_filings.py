@@ -78,9 +78,9 @@ def main() -> None:
 
     from sqlalchemy import text
 
-    from gate.store.engine import make_engine, open_database
-    from gate.store.filings import import_into_database
-    from gate.store.migrate import upgrade
+    from gate.db.engine import make_engine, open_database
+    from gate.db.filings import import_into_database
+    from gate.db.migrate import upgrade
 
     WORK.mkdir(parents=True, exist_ok=True)
     data = WORK / f"filings_{args.records}.{args.format}"

@@ -53,7 +53,7 @@ def _ensure_locust() -> None:
 def _schema_url(base: str) -> tuple[str, str]:
     from sqlalchemy import create_engine, text
 
-    from gate.store.engine import normalise_url
+    from gate.db.engine import normalise_url
 
     schema = f"load_{uuid.uuid4().hex[:10]}"
     admin = create_engine(normalise_url(base))
@@ -67,7 +67,7 @@ def _schema_url(base: str) -> tuple[str, str]:
 def _drop_schema(base: str, schema: str) -> None:
     from sqlalchemy import create_engine, text
 
-    from gate.store.engine import normalise_url
+    from gate.db.engine import normalise_url
 
     admin = create_engine(normalise_url(base))
     with admin.begin() as conn:
@@ -169,7 +169,7 @@ def main() -> None:
 def _running_jobs(database_url: str) -> int:
     from sqlalchemy import create_engine, text
 
-    from gate.store.engine import normalise_url
+    from gate.db.engine import normalise_url
 
     engine = create_engine(normalise_url(database_url))
     try:

@@ -28,7 +28,7 @@ from locust import HttpUser, between, task
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gate.platform_hooks.signatures import HEADER, sign  # noqa: E402
+from gate.services.signatures import HEADER, sign  # noqa: E402
 from tests.integration.http_support import multipart  # noqa: E402
 
 STORE_KEY = os.environ.get("GATE_LOAD_STORE_KEY", "")

@@ -44,8 +44,8 @@ def main() -> None:
 
     from pyinstrument import Profiler
 
-    from gate.platform_hooks.app import create_app
-    from gate.platform_hooks.signatures import HEADER, sign
+    from gate.api.app import create_app
+    from gate.services.signatures import HEADER, sign
     from tests.integration.http_support import multipart
 
     app = create_app()
@@ -81,12 +81,12 @@ def main() -> None:
 
 # The phases of one store upload, in the order they run: (label, module, function the caller looks up there).
 PHASES = [
-    ("authenticate (API key)", "gate.platform_hooks.store_hooks", "client_for"),
-    ("receive: multipart, spool, SHA-256, HMAC", "gate.platform_hooks.intake", "receive_package"),
-    ("idempotency look-up", "gate.platform_hooks.checks", "existing"),
-    ("extract facts", "gate.platform_hooks.checks", "extract"),
-    ("filings look-up + decide", "gate.platform_hooks.checks", "decide_facts"),
-    ("store check + audit event", "gate.platform_hooks.checks", "record_check"),
+    ("authenticate (API key)", "gate.api.store_hooks", "client_for"),
+    ("receive: multipart, spool, SHA-256, HMAC", "gate.api.intake", "receive_package"),
+    ("idempotency look-up", "gate.services.checks", "existing"),
+    ("extract facts", "gate.services.checks", "extract"),
+    ("filings look-up + decide", "gate.services.checks", "decide_facts"),
+    ("store check + audit event", "gate.services.checks", "record_check"),
 ]
 
 

@@ -25,11 +25,11 @@ BATCH = 20_000
 def seed(url: str, apps: int) -> None:
     from sqlalchemy import insert
 
-    from gate.platform_hooks.auth import create_client
-    from gate.store.engine import make_engine
-    from gate.store.migrate import upgrade
-    from gate.store.service_tables import Listing
-    from gate.store.tables import Filing, FilingIdentity, FilingVersion
+    from gate.services.auth import create_client
+    from gate.db.engine import make_engine
+    from gate.db.migrate import upgrade
+    from gate.db.service_tables import Listing
+    from gate.db.tables import Filing, FilingIdentity, FilingVersion
 
     engine = make_engine(url)
     upgrade(engine)
@@ -71,7 +71,7 @@ def main() -> int:
     child.join()
     print(f"seeded {args.apps} listed apps with filings in {time.perf_counter() - t0:.1f}s ({url})")
 
-    from gate.store.engine import open_database
+    from gate.db.engine import open_database
     from gate.sync.reports import build_report
 
     engine = open_database(url)

@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
 
-from gate.platform_hooks.auth import create_client  # noqa: E402
+from gate.services.auth import create_client  # noqa: E402
 from tests.integration.http_support import HELLO, free_port, multipart, prepare_database  # noqa: E402
 
 TEN_MB = 10 << 20
@@ -43,7 +43,7 @@ def start(model: str, url: str, spool: str, port: int, log) -> subprocess.Popen:
         cmd = [sys.executable, "-m", "gate.cli", "serve", "--port", str(port)]
     else:
         cmd = [sys.executable, "-m", "gunicorn", "-k", "gthread", "-w", "2", "--threads", "8", "-b",
-               f"127.0.0.1:{port}", "gate.platform_hooks.app:create_app()"]
+               f"127.0.0.1:{port}", "gate.api.app:create_app()"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=log, cwd=ROOT)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

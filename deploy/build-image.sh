@@ -113,7 +113,7 @@ done
 # 3. A store upload of the bundled example APK, signed with the demo store's webhook secret, from inside the image.
 podman exec -i "$name" python3 - "$port" <<'PYTHON'
 import json, sys, requests
-from gate.platform_hooks.signatures import HEADER, sign
+from gate.services.signatures import HEADER, sign
 store = [c for c in map(json.loads, open("/data/credentials.jsonl")) if c["role"] == "store"][0]
 prepared = requests.Request("POST", "http://x/", files={"package": (
     "hello_zh.apk", open("/opt/gate/examples/hello_zh.apk", "rb").read(), "application/vnd.android.package-archive")}

@@ -39,7 +39,7 @@ def main() -> int:
                 answer.read()
         elif running in ("worker", "scheduler"):
             from gate.config import load_settings
-            from gate.store.engine import open_database
+            from gate.db.engine import open_database
 
             open_database(load_settings().database_url).dispose()
     except Exception as exc:  # any failure is "unhealthy", said in one line for `podman healthcheck run`/`docker inspect`

@@ -1,6 +1,6 @@
 """Beijing time (Asia/Shanghai), the one zone the gate shows people and answers in.
 
-The gate stores UTC (gate.store.tables.utcnow); pages, reasons and API answers show Beijing time with its offset,
+The gate stores UTC (gate.db.tables.utcnow); pages, reasons and API answers show Beijing time with its offset,
 ISO 8601 (``2026-05-01T10:15:00+08:00``). China Standard Time has been UTC+8 all year since 1991 (no daylight
 saving), so a fixed offset is exact for every time the gate handles and needs no tz database on the host (slim
 containers often have none).

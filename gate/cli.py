@@ -8,9 +8,12 @@ errors into exit statuses.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import click
+
+from gate import __version__
 
 # Exit statuses (README "Command line"; a contract): 0 all allowed, 3 worst verdict review, 4 worst verdict block,
 # 1 the gate itself failed, 2 usage error.
@@ -64,7 +67,9 @@ class LazyGroup(click.Group):
 
 
 @click.group(cls=LazyGroup)
-@click.version_option(package_name="filing-gate", prog_name="gate")
+# The version from gate/__init__.py (pyproject.toml reads it there too): click's package_name look-up imports
+# importlib.metadata and scans the installed distributions, ~10-40 ms of every `gate --version`.
+@click.version_option(version=__version__, prog_name="gate")
 def cli() -> None:
     """The filing gate: checks app packages against their APP备案 filings."""
 
@@ -74,6 +79,11 @@ def main(argv: list[str] | None = None) -> int:
     from gate.errors import GateError, UsageError
 
     try:
+        scanner_core = os.environ.get("GATE_SCANNER_CORE", "").strip().lower()
+        if scanner_core:  # "python": the network scanner's pure-Python path, the oracle of its compiled core
+            from gate.extract.network import core
+
+            core.select(scanner_core)
         rv = cli.main(args=argv, prog_name="gate", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)

@@ -1,7 +1,7 @@
 """The decision engine: package facts + the filings naming its identifier -> allow / review / block, with reasons.
 
 Pure: no I/O, no settings, no clock. The same facts, filings and policy always give the same decision, which is what
-makes a stored check reproducible (gate.store keeps the facts JSON and the filing version used).
+makes a stored check reproducible (gate.db keeps the facts JSON and the filing version used).
 
 Steps (the code below refers to them by number):
   1. The package is readable the way a device reads it, and every APK of

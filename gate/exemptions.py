@@ -25,7 +25,7 @@ API for other modules:
   exemption. ``exemptions`` may hold any records (other packages, expired, revoked): only a match counts.
 - ``cited_exemption(decision_dict)`` -> the exemption an allowed decision cites (for report rows), or None.
 - ``validate_new(...)`` -> normalised fields or ExemptionInvalid (used by the CLI and the console).
-Storage (add, list, revoke, batched lookup for a scan) is in gate.store.exemptions.
+Storage (add, list, revoke, batched lookup for a scan) is in gate.db.exemptions.
 """
 
 from __future__ import annotations

@@ -81,8 +81,8 @@ def open_registry(stack: ExitStack, settings, filings_files):
         from gate.filings.registry import MemoryRegistry
 
         return MemoryRegistry.from_files(filings_files, on_problem=lambda p: click.echo(str(p), err=True)), None
-    from gate.store.engine import open_database
-    from gate.store.filings import DatabaseRegistry
+    from gate.db.engine import open_database
+    from gate.db.filings import DatabaseRegistry
 
     engine = open_database(settings.database_url)
     stack.callback(engine.dispose)
@@ -96,7 +96,7 @@ def _guarded(conn):
 
     from sqlalchemy.exc import SQLAlchemyError
 
-    from gate.store.engine import DatabaseUnavailable, _first_line
+    from gate.db.engine import DatabaseUnavailable, _first_line
 
     @contextmanager
     def cm():
@@ -110,7 +110,7 @@ def _guarded(conn):
 
 
 def _store(conn, facts, decision, policy, platform, developer_entity, category) -> int:
-    from gate.store.checks import record_check
+    from gate.db.checks import record_check
 
     return record_check(conn, facts=facts, decision=decision, policy=policy, platform=platform,
                         developer_entity=developer_entity, category=category)

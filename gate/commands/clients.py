@@ -24,10 +24,10 @@ def create(name: str, role: str, callback_url: str | None, as_json: bool) -> int
     """Create a client; its api_key and webhook_secret are printed once and cannot be shown again."""
     from gate.config import load_settings
     from gate.errors import UsageError
-    from gate.platform_hooks.auth import create_client
-    from gate.platform_hooks.fetch import check_callback_url, policy_from_settings
-    from gate.platform_hooks.uploads import UploadError
-    from gate.store.engine import open_database
+    from gate.services.auth import create_client
+    from gate.services.fetch import check_callback_url, policy_from_settings
+    from gate.services.uploads import UploadError
+    from gate.db.engine import open_database
 
     settings = load_settings()
     if callback_url is not None:
@@ -52,7 +52,7 @@ def create(name: str, role: str, callback_url: str | None, as_json: bool) -> int
 
 def _with_engine(change):
     from gate.config import load_settings
-    from gate.store.engine import open_database
+    from gate.db.engine import open_database
 
     engine = open_database(load_settings().database_url)
     try:
@@ -65,7 +65,7 @@ def _with_engine(change):
 @click.argument("name")
 def disable(name: str) -> int:
     """Refuse the client's API key from now on; its queued callbacks wait until it is enabled."""
-    from gate.platform_hooks.auth import set_disabled
+    from gate.services.auth import set_disabled
 
     _with_engine(lambda engine: set_disabled(engine, name, True))
     click.echo(f"client {name} disabled")
@@ -76,7 +76,7 @@ def disable(name: str) -> int:
 @click.argument("name")
 def enable(name: str) -> int:
     """Accept the client's API key again; its waiting callbacks are delivered."""
-    from gate.platform_hooks.auth import set_disabled
+    from gate.services.auth import set_disabled
 
     _with_engine(lambda engine: set_disabled(engine, name, False))
     click.echo(f"client {name} enabled")
@@ -87,7 +87,7 @@ def enable(name: str) -> int:
 @click.argument("name")
 def rotate_key(name: str) -> int:
     """Issue a new API key (printed once); the old key stops working at once."""
-    from gate.platform_hooks.auth import rotate_key as rotate
+    from gate.services.auth import rotate_key as rotate
 
     click.echo(f"api_key: {_with_engine(lambda engine: rotate(engine, name))}")
     return 0
@@ -97,7 +97,7 @@ def rotate_key(name: str) -> int:
 @click.argument("name")
 def rotate_secret(name: str) -> int:
     """Issue a new webhook secret (printed once): sign requests with it; callbacks are signed with it from now on."""
-    from gate.platform_hooks.auth import rotate_secret as rotate
+    from gate.services.auth import rotate_secret as rotate
 
     click.echo(f"webhook_secret: {_with_engine(lambda engine: rotate(engine, name))}")
     return 0

@@ -14,9 +14,9 @@ def db() -> None:
 def upgrade() -> int:
     """Apply every pending migration (safe to run on several instances at once on PostgreSQL)."""
     from gate.config import load_settings
-    from gate.store.audit import record_event
-    from gate.store.engine import make_engine
-    from gate.store.migrate import upgrade as run_upgrade
+    from gate.db.audit import record_event
+    from gate.db.engine import make_engine
+    from gate.db.migrate import upgrade as run_upgrade
 
     engine = make_engine(load_settings().database_url, statement_timeout_ms=None)  # index builds take their time
     try:
@@ -40,8 +40,8 @@ def current() -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from gate.config import load_settings
-    from gate.store.engine import DatabaseUnavailable, database_url, make_engine, sqlite_file_missing
-    from gate.store.migrate import current_revision, head_revision
+    from gate.db.engine import DatabaseUnavailable, database_url, make_engine, sqlite_file_missing
+    from gate.db.migrate import current_revision, head_revision
 
     url = load_settings().database_url
     if sqlite_file_missing(database_url(url)) is not None:  # reading must not create an empty database file
@@ -68,7 +68,7 @@ def wait(timeout: float) -> int:
     import time
 
     from gate.config import load_settings
-    from gate.store.engine import DatabaseUnavailable, SchemaOutdated, open_database
+    from gate.db.engine import DatabaseUnavailable, SchemaOutdated, open_database
 
     url = load_settings().database_url
     deadline = time.monotonic() + timeout

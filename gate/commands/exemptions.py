@@ -12,7 +12,7 @@ from gate.exemptions import REASON_CATEGORIES
 
 def _engine():
     from gate.config import load_settings
-    from gate.store.engine import open_database
+    from gate.db.engine import open_database
 
     return open_database(load_settings().database_url)
 
@@ -54,7 +54,7 @@ def exemptions() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def add(package, cert_sha256, reason_category, reason, approved_by, expires, as_json) -> int:
     """Record an exemption: turns `unfiled` into `allow` for preinstall checks of exactly this identity."""
-    from gate.store.exemptions import add_exemption
+    from gate.db.exemptions import add_exemption
 
     engine = _engine()
     try:
@@ -74,8 +74,8 @@ def add(package, cert_sha256, reason_category, reason, approved_by, expires, as_
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def list_(search, state, as_json) -> int:
     """List exemptions, newest first."""
-    from gate.store.exemptions import list_exemptions
-    from gate.store.tables import utcnow
+    from gate.db.exemptions import list_exemptions
+    from gate.db.tables import utcnow
 
     engine = _engine()
     try:
@@ -96,7 +96,7 @@ def list_(search, state, as_json) -> int:
 @click.option("--reason", "why", default="", help="Why it is revoked.")
 def revoke(exemption_id: int, actor: str, why: str) -> int:
     """Revoke an exemption at once; later preinstall checks of that identity block as unfiled again."""
-    from gate.store.exemptions import revoke_exemption
+    from gate.db.exemptions import revoke_exemption
 
     engine = _engine()
     try:

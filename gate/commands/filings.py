@@ -26,8 +26,8 @@ def import_command(files: tuple[str, ...], skip_invalid: bool, as_json: bool) ->
     from gate.config import load_settings
     from gate.filings.stream import estimate_records
     from gate.progress import Progress
-    from gate.store.engine import open_database
-    from gate.store.filings import import_into_database
+    from gate.db.engine import open_database
+    from gate.db.filings import import_into_database
 
     engine = open_database(load_settings().database_url)
     try:
@@ -56,8 +56,8 @@ def show(service_licence: str, history: bool) -> int:
     from gate.config import load_settings
     from gate.errors import GateError
     from gate.filings.numbers import normalise_licence_text
-    from gate.store.engine import open_database
-    from gate.store.filings import DatabaseRegistry
+    from gate.db.engine import open_database
+    from gate.db.filings import DatabaseRegistry
 
     engine = open_database(load_settings().database_url)
     licence = normalise_licence_text(service_licence)

@@ -78,9 +78,9 @@ def _registry(settings, filings_files):
         # A filings file stands alone: no database, so no exemptions either.
         return (lambda ids, platform="android": {i: registry.filings_for(platform, i) for i in set(ids)}), None, \
             (lambda: None)
-    from gate.platform_hooks.preinstall import database_lookup
-    from gate.store.engine import open_database
-    from gate.store.exemptions import exemption_lookup
+    from gate.api.preinstall import database_lookup
+    from gate.db.engine import open_database
+    from gate.db.exemptions import exemption_lookup
 
     engine = open_database(settings.database_url)
     return database_lookup(engine), exemption_lookup(engine), engine.dispose
@@ -89,7 +89,7 @@ def _registry(settings, filings_files):
 def _scan_images(targets, lookup, policy, exemptions, *, jobs, work_dir) -> dict:
     from gate.decide import decide
     from gate.exemptions import apply_exemptions, cited_exemption
-    from gate.store.tables import utcnow
+    from gate.db.tables import utcnow
     from gate.preinstall import report as reports
     from gate.preinstall import scan as scanning
     from gate.preinstall.sources import WorkSpace
@@ -126,7 +126,7 @@ def _terminated_as_interrupt():
 
 
 def _scan_list(path: pathlib.Path, lookup, policy, exemptions) -> dict:
-    from gate.platform_hooks.preinstall import check_items, parse_list_file
+    from gate.api.preinstall import check_items, parse_list_file
     from gate.preinstall import report as reports
 
     items = parse_list_file(path.read_text(encoding="utf-8-sig"), csv_format=path.suffix.lower() == ".csv")

@@ -10,7 +10,7 @@ import click
 
 def _engine():
     from gate.config import load_settings
-    from gate.store.engine import open_database
+    from gate.db.engine import open_database
 
     settings = load_settings()
     return settings, open_database(settings.database_url)

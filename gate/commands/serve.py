@@ -1,7 +1,7 @@
 """``gate serve``: the HTTP service under gunicorn (``--dev``: werkzeug's single-process server, for tests).
 
 Worker model: gunicorn's master with uvicorn's asyncio workers (``uvicorn_worker``, HTTP/1.1 by h11) and, in each,
-the buffering front of gate.platform_hooks.buffering: a request's body is received in full on the event loop — a
+the buffering front of gate.api.buffering: a request's body is received in full on the event loop — a
 slow sender costs a socket, not a thread — and the Flask app then answers it on one of ``--threads`` threads. With
 gunicorn's ``gthread`` workers a body trickled a byte at a time held a thread for as long as the client liked, and
 17 such connections stopped every route (the outside review). ``/healthz`` and ``/metrics`` have threads of their
@@ -18,7 +18,7 @@ import tempfile
 import click
 
 # prometheus_client reads this when it is first imported, so it is set here, before the workers import it
-# (gate.platform_hooks.metrics.MULTIPROC_ENV names the same variable).
+# (gate.services.metrics.MULTIPROC_ENV names the same variable).
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
@@ -33,8 +33,8 @@ def _gunicorn_app(options: dict, *, threads: int):
                 self.cfg.set(key, value)
 
         def load(self):
-            from gate.platform_hooks.app import create_app
-            from gate.platform_hooks.buffering import BufferedFront
+            from gate.api.app import create_app
+            from gate.api.buffering import BufferedFront
 
             app = create_app()
             settings = app.extensions["gate"].settings
@@ -100,12 +100,12 @@ def _child_exit(_server, worker) -> None:
 def serve(host: str, port: int | None, workers: int, threads: int, timeout: int, dev: bool, with_scheduler: bool) -> int:
     """Serve the webhooks and APIs (docs/api.md); the database must be migrated (`gate db upgrade`)."""
     from gate.config import load_settings
-    from gate.store.engine import open_database
+    from gate.db.engine import open_database
 
     settings = load_settings()
     port = port or settings.port
     engine = open_database(settings.database_url)  # refuse to start on an unreachable or outdated database
-    from gate.platform_hooks.spool_sweep import sweep_orphans
+    from gate.services.spool_sweep import sweep_orphans
 
     sweep_orphans(engine, settings.spool_dir, age_seconds=settings.spool_orphan_seconds)  # a killed server's leftovers
     engine.dispose()
@@ -114,7 +114,7 @@ def serve(host: str, port: int | None, workers: int, threads: int, timeout: int,
     if dev:
         from werkzeug.serving import run_simple
 
-        from gate.platform_hooks.app import create_app
+        from gate.api.app import create_app
 
         run_simple(host, port, create_app(settings), threaded=True)
         return 0
@@ -124,7 +124,7 @@ def serve(host: str, port: int | None, workers: int, threads: int, timeout: int,
         os.environ["GATE_CONSOLE_SECRET"] = secrets.token_hex(32)
     os.environ["GATE_SERVE_THREADS"] = str(threads)  # /healthz says `overloaded` when they are all busy
     if workers > 1 and not os.environ.get(MULTIPROC_ENV):
-        # Each worker counts in its own files; /metrics sums them (see gate.platform_hooks.metrics).
+        # Each worker counts in its own files; /metrics sums them (see gate.services.metrics).
         os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="gate-metrics-")
     if os.environ.get(MULTIPROC_ENV):
         import prometheus_client.multiprocess  # noqa: F401 - for _child_exit, before any worker can exit

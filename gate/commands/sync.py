@@ -20,7 +20,7 @@ def filings() -> int:
     feed held records the gate rejected (each is named on standard error, audited and skipped)."""
     from gate.config import load_settings
     from gate.progress import Progress
-    from gate.store.engine import open_database
+    from gate.db.engine import open_database
     from gate.sync.filings_sync import describe_rejection
     from gate.sync.jobs import run_filings_sync
 
@@ -44,7 +44,7 @@ def applications_command() -> int:
     for correction, approved (the filing then arrives through `gate sync filings`) or rejected. Prints one JSON
     object; exit 1 when an application could not be sent or followed."""
     from gate.config import load_settings
-    from gate.store.engine import open_database
+    from gate.db.engine import open_database
     from gate.sync.jobs import run_applications_sync
 
     settings = load_settings()

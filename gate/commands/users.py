@@ -12,7 +12,7 @@ ROLES = ("viewer", "reviewer", "admin")
 
 def _engine():
     from gate.config import load_settings
-    from gate.store.engine import open_database
+    from gate.db.engine import open_database
 
     return open_database(load_settings().database_url)
 

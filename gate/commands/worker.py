@@ -1,4 +1,4 @@
-"""``gate worker``: process queued checks and deliver store callbacks (see gate.platform_hooks.worker)."""
+"""``gate worker``: process queued checks and deliver store callbacks (see gate.services.worker)."""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ import click
 def worker(once: bool, poll: float, name: str | None) -> int:
     """Take check jobs from the database; on PostgreSQL run as many workers as you like."""
     from gate.config import load_settings
-    from gate.platform_hooks.request_log import configure_logging
-    from gate.platform_hooks.worker import Worker
-    from gate.store.engine import open_database
+    from gate.api.request_log import configure_logging
+    from gate.services.worker import Worker
+    from gate.db.engine import open_database
 
     settings = load_settings()
     configure_logging(settings.log_format)

@@ -1,6 +1,6 @@
 """Importing filings files into a registry: read -> validate -> write in batches, with a per-row report.
 
-The writer (``FilingSink``) is either the database (``gate.store.filings.DatabaseSink``) or an in-memory registry
+The writer (``FilingSink``) is either the database (``gate.db.filings.DatabaseSink``) or an in-memory registry
 (``gate check --filings``). Rules the importer enforces:
 - a file with any invalid record imports nothing unless ``skip_invalid`` (then the skipped rows are reported);
   the caller runs the whole import in one transaction, and this function raises before it commits;

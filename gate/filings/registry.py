@@ -1,7 +1,7 @@
 """The registry service's read side, and an in-memory registry for ``gate check --filings FILE``.
 
 A registry answers one question for decisions: which filings name this identifier on this platform. The database
-registry (``gate.store.filings.DatabaseRegistry``) and ``MemoryRegistry`` answer it the same way.
+registry (``gate.db.filings.DatabaseRegistry``) and ``MemoryRegistry`` answer it the same way.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ filing's current version with no problem at all, would validate to the same Fili
 list. Its *source key* — a 128-bit BLAKE2b digest of the rules' fingerprint and the record's text — is stored with
 the filing (``filing.source_key``); the next import recognises the text by its key and skips parsing and validation.
 
-What keeps this exact (``gate.store.filings.DatabaseSink`` applies it):
+What keeps this exact (``gate.db.filings.DatabaseSink`` applies it):
 - only records without any problem get a key, so every warning is reported again on every import;
 - the rules' fingerprint is a digest of the source files that decide validation: a gate with different rules
   computes different keys and validates everything once more;

@@ -123,7 +123,7 @@ class GateServer:
     def decide(self, path: pathlib.Path, name: str) -> dict:
         import requests
 
-        from gate.platform_hooks.signatures import HEADER, sign
+        from gate.services.signatures import HEADER, sign
 
         fields = {"package": (path.name, path.read_bytes(), "application/vnd.android.package-archive"),
                   "metadata": (None, json.dumps({"store_app_id": f"fdroid:{name}"}))}
@@ -152,7 +152,7 @@ class GateServer:
         """Listing events (docs/api.md), signed like every webhook; the gate's counts of what it recorded."""
         import requests
 
-        from gate.platform_hooks.signatures import HEADER, sign
+        from gate.services.signatures import HEADER, sign
 
         body = json.dumps({"events": events}).encode()
         prepared = self.session.prepare_request(requests.Request(

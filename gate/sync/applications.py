@@ -37,9 +37,9 @@ from sqlalchemy.engine import Connection, Engine
 
 from gate.errors import GateError
 from gate.pii import Sealer
-from gate.store.application_tables import FilingApplication
-from gate.store.audit import record_event
-from gate.store.tables import utcnow
+from gate.db.application_tables import FilingApplication
+from gate.db.audit import record_event
+from gate.db.tables import utcnow
 
 T = FilingApplication.__table__
 FOLLOWED = ("submitted",)
@@ -87,10 +87,10 @@ class Prefill:
 def prefill(conn: Connection, *, client_id: int, check_id: str) -> Prefill:
     """The form's package values from the client's own completed check (another client's is not found)."""
     from gate.coverage import check_coverage
-    from gate.platform_hooks.checks import FORMAT_PLATFORM
-    from gate.store.checks import facts_from_dict
-    from gate.store.service_tables import ServiceCheck
-    from gate.store.tables import Check
+    from gate.services.checks import FORMAT_PLATFORM
+    from gate.db.checks import facts_from_dict
+    from gate.db.service_tables import ServiceCheck
+    from gate.db.tables import Check
 
     SC, GC = ServiceCheck.__table__, Check.__table__
     row = conn.execute(select(SC.c.gate_check_id, SC.c.metadata_json, GC.c.facts)
@@ -140,7 +140,7 @@ def _form(raw: dict) -> dict:
 def precheck(conn: Connection, pre: Prefill, form: dict, *, name_similarity_min: float) -> list[dict]:
     """The pre-submission checks (module docstring); an empty list means the application may be submitted."""
     from gate.decide import name_similarity
-    from gate.store.filings import DatabaseRegistry
+    from gate.db.filings import DatabaseRegistry
 
     problems: list[dict] = []
 
@@ -184,7 +184,7 @@ def _entity(text: str) -> str:
 def _uncovered(conn: Connection, names: list[str]) -> list[str]:
     """Domains/IPs that no filing in force of the registry lists (by gate.coverage's rules)."""
     from gate.coverage import canonical_ip, normalise_domain
-    from gate.store.tables import Filing, FilingDomain, FilingVersion
+    from gate.db.tables import Filing, FilingDomain, FilingVersion
 
     F, V, D = Filing.__table__, FilingVersion.__table__, FilingDomain.__table__
 

@@ -6,7 +6,7 @@ Order of effects, and why it is crash-safe:
    row per changed filing. A crash before commit re-reads the page (records are full states, applying one twice is
    UNCHANGED); after commit, the owed re-evaluations are in the database.
 2. Each pending re-evaluation runs in its own transaction: new decisions are stored as checks, delist notices are
-   queued as signed store callbacks (gate.platform_hooks.callbacks, an outbox too) and audited, and the row is
+   queued as signed store callbacks (gate.services.callbacks, an outbox too) and audited, and the row is
    marked done — all or nothing, so a crash never sends a notice twice nor forgets one.
 3. Callbacks are delivered after commit, retried with backoff by ``gate worker`` (and tried once here at the end).
 
@@ -31,15 +31,15 @@ from gate.config import Settings
 from gate.filings.importer import CHANGED, CREATED, UNCHANGED
 from gate.filings.records import Filing
 from gate.filings.validate import validate_record
-from gate.platform_hooks.callbacks import deliver_due, queue_callback
-from gate.platform_hooks.checks import FORMAT_PLATFORM, decide_facts
+from gate.services.callbacks import deliver_due, queue_callback
+from gate.services.checks import FORMAT_PLATFORM, decide_facts
 from gate.progress import Progress
-from gate.store.audit import record_event
-from gate.store.checks import facts_from_dict, record_check
-from gate.store.filings import DatabaseRegistry, DatabaseSink
-from gate.store.service_tables import ApiClient, Listing, ServiceCheck
-from gate.store.sync_tables import FilingReevaluation, SyncCursor
-from gate.store.tables import Check, Filing as FilingRow, utcnow
+from gate.db.audit import record_event
+from gate.db.checks import facts_from_dict, record_check
+from gate.db.filings import DatabaseRegistry, DatabaseSink
+from gate.db.service_tables import ApiClient, Listing, ServiceCheck
+from gate.db.sync_tables import FilingReevaluation, SyncCursor
+from gate.db.tables import Check, Filing as FilingRow, utcnow
 from gate.sync.client import RegulatorClient
 
 LOGGER = logging.getLogger("gate.sync.filings")
@@ -169,7 +169,7 @@ def sync_filings(engine: Engine, client: RegulatorClient, *, settings: Settings,
 
 
 def deliver_callbacks(engine: Engine, settings: Settings) -> int:
-    from gate.platform_hooks.fetch import policy_from_settings
+    from gate.services.fetch import policy_from_settings
 
     policy = policy_from_settings(settings)
     return deliver_due(engine, policy=policy, backoff_seconds=settings.callback_backoff_seconds,

@@ -17,9 +17,9 @@ from sqlalchemy.engine import Engine
 from gate.config import MIN_AUDIT_RETENTION_DAYS, Settings
 from gate.errors import ConfigError
 from gate.progress import Progress
-from gate.store.audit import record_event
-from gate.store.sync_tables import ReportBodyChunk, ReportOutbox
-from gate.store.tables import AuditEvent, utcnow
+from gate.db.audit import record_event
+from gate.db.sync_tables import ReportBodyChunk, ReportOutbox
+from gate.db.tables import AuditEvent, utcnow
 from gate.sync.client import RegulatorClient
 from gate.sync.locks import job_lock
 from gate.sync.outbox import send_pending

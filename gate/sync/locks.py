@@ -14,9 +14,9 @@ A held lock is a ``HeldLock``: a job calls ``ensure()`` before each step that wr
 only as long as its connection: if that connection is lost (the server restarted, the backend was terminated, a
 proxy cut it) the server has released the lock and another instance may already be running the job, so
 ``ensure()`` raises ``LockLost`` and the job stops instead of running on unlocked. A server that does not answer the
-probe within ``LOCK_PROBE_SECONDS`` counts as lost too (the session watchdog cuts the session: gate.store.watchdog):
+probe within ``LOCK_PROBE_SECONDS`` counts as lost too (the session watchdog cuts the session: gate.db.watchdog):
 an instance cut off from the database stops at its next step, and the server ends the orphaned session, releasing
-the lock, when its keepalives find no client (gate.store.engine). Between two checks a step may
+the lock, when its keepalives find no client (gate.db.engine). Between two checks a step may
 still overlap with the new holder: every step is therefore also guarded in its own transaction (a conditional
 update whose row count says whether this instance won), so an overlap costs time, never a second effect.
 """

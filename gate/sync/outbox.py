@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
-from gate.store.audit import record_event
-from gate.store.sync_tables import ReportOutbox
-from gate.store.tables import utcnow
+from gate.db.audit import record_event
+from gate.db.sync_tables import ReportOutbox
+from gate.db.tables import utcnow
 from gate.sync import errors
 from gate.sync.client import RegulatorClient
 from gate.sync.errors import RegulatorError

@@ -39,9 +39,9 @@ from sqlalchemy import and_, case, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from gate.progress import Progress
-from gate.store.service_tables import Listing, ListingEvent
-from gate.store.sync_tables import ReportBodyChunk, ReportOutbox
-from gate.store.tables import Filing, FilingIdentity, FilingVersion, as_utc, utcnow
+from gate.db.service_tables import Listing, ListingEvent
+from gate.db.sync_tables import ReportBodyChunk, ReportOutbox
+from gate.db.tables import Filing, FilingIdentity, FilingVersion, as_utc, utcnow
 from gate.sync.signing import BodySigner
 
 CST = dt.timezone(dt.timedelta(hours=8), "CST")  # Asia/Shanghai: fixed +08:00, no DST
@@ -186,7 +186,7 @@ def _event_rows(conn: Connection, period: Period) -> Iterator:
 def _state_at(conn: Connection, client_id: int, package: str, end: dt.datetime) -> dict | None:
     """A listing folded from its events up to ``end`` (inclusive of events before it): listed or not, version,
     and since when it has been listed without interruption (a re-listing of a listed app keeps ``listed_since``,
-    as gate.platform_hooks.listings does)."""
+    as gate.services.listings does)."""
     state = None
     for action, version, at in conn.execute(
             select(E.c.action, E.c.version_code, E.c.at)

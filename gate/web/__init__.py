@@ -1,4 +1,4 @@
-"""The staff console: server-rendered pages for compliance officers beside the machine API (gate.platform_hooks).
+"""The staff console: server-rendered pages for compliance officers beside the machine API (gate.api).
 
 Layout (one purpose per module):
 - ``kit``: the conventions every page follows — language (zh-CN default, ``?lang=en``), ``@requires(role)``,

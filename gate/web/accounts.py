@@ -1,8 +1,8 @@
-"""Staff accounts and their browser sessions (gate.store.console_tables), with lockout and an audited sign-in.
+"""Staff accounts and their browser sessions (gate.db.console_tables), with lockout and an audited sign-in.
 
 Roles, each including the ones before it: ``viewer`` (reads everything), ``reviewer`` (+ approves and rejects
 reviews), ``admin`` (+ exemptions, API clients, users). API clients are machines with API keys
-(gate.platform_hooks.auth); staff users are people with passwords — different tables, never interchangeable.
+(gate.services.auth); staff users are people with passwords — different tables, never interchangeable.
 
 Guessing is slowed down, never locked out (a lock anyone can trigger is a button that keeps staff out of the
 console). Per account: the first ``FREE_TRIES`` wrong passwords in a row cost nothing; from then on each one sets a
@@ -28,9 +28,9 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from gate.errors import GateError, UsageError
-from gate.store.audit import record_event
-from gate.store.console_tables import StaffSession, StaffUser
-from gate.store.tables import as_utc, utcnow
+from gate.db.audit import record_event
+from gate.db.console_tables import StaffSession, StaffUser
+from gate.db.tables import as_utc, utcnow
 from gate.web.passwords import MIN_LENGTH, dummy_hash, hash_password, verify_password
 
 U = StaffUser.__table__

@@ -16,9 +16,9 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from gate.errors import GateError
-from gate.store.audit import record_event
-from gate.store.console_tables import ReviewClaim
-from gate.store.tables import as_utc, utcnow
+from gate.db.audit import record_event
+from gate.db.console_tables import ReviewClaim
+from gate.db.tables import as_utc, utcnow
 
 C = ReviewClaim.__table__
 CLAIM_MINUTES = 30

@@ -33,7 +33,7 @@ import flask
 from markupsafe import Markup, escape
 
 from gate.errors import GateError
-from gate.platform_hooks.service import service
+from gate.api.service import service
 from gate.beijing_time import beijing, beijing_iso  # noqa: F401 (beijing_iso is kit's for the views)
 from gate.web import accounts, names
 

@@ -6,7 +6,7 @@ from an address within ``WINDOW_SECONDS`` cost nothing; each further one makes t
 ``MAX_DELAY_SECONDS``, before its next try is even looked at (429 with ``Retry-After``; nothing about any account is
 revealed). The counters live where the rate limits' do (``GATE_RATE_LIMIT_STORAGE``: one process's memory, or Redis
 shared by every instance); when that store is unreachable sign-ins go on with the account backoff alone, as the rate
-limits do (gate.platform_hooks.limits).
+limits do (gate.api.limits).
 """
 
 from __future__ import annotations

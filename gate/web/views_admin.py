@@ -9,16 +9,16 @@ import flask
 from sqlalchemy import select
 
 from gate.exemptions import REASON_CATEGORIES, ExemptionInvalid
-from gate.platform_hooks import auth
-from gate.platform_hooks.intake import check_callback_url
-from gate.platform_hooks.service import service
-from gate.platform_hooks.uploads import UploadError
-from gate.store.audit import record_event
-from gate.store.console_tables import Exemption as ExemptionRow
-from gate.store.exemptions import (add_exemption, exemptions_query, list_exemptions, record_of,
+from gate.services import auth
+from gate.api.intake import check_callback_url
+from gate.api.service import service
+from gate.services.uploads import UploadError
+from gate.db.audit import record_event
+from gate.db.console_tables import Exemption as ExemptionRow
+from gate.db.exemptions import (add_exemption, exemptions_query, list_exemptions, record_of,
                                    revoke_exemption)
-from gate.store.service_tables import ApiClient
-from gate.store.tables import utcnow
+from gate.db.service_tables import ApiClient
+from gate.db.tables import utcnow
 from gate.web import kit, paging
 from gate.web.blueprint import blueprint
 from gate.web.kit import requires
@@ -77,7 +77,7 @@ def _exemption(exemption_id: int):
     with service().engine.connect() as conn:
         found = next((e for e in list_exemptions(conn) if e.id == exemption_id), None)
     if found is None:
-        from gate.store.exemptions import ExemptionNotFound
+        from gate.db.exemptions import ExemptionNotFound
 
         raise ExemptionNotFound(kit.t(f"没有豁免 #{exemption_id}", f"no exemption #{exemption_id}"))
     return found

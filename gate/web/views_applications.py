@@ -18,10 +18,10 @@ from sqlalchemy import select
 
 from gate.errors import GateError
 from gate.pii import Sealer
-from gate.platform_hooks.service import service
+from gate.api.service import service
 from gate.sync import applications
-from gate.store.application_tables import FilingApplication
-from gate.store.service_tables import ApiClient
+from gate.db.application_tables import FilingApplication
+from gate.db.service_tables import ApiClient
 from gate.web import kit, names, paging
 from gate.web.blueprint import blueprint
 from gate.web.kit import requires

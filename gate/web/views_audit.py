@@ -1,4 +1,4 @@
-"""The audit trail a person can read: every stored event (gate.store.audit), filterable by actor, object, event and
+"""The audit trail a person can read: every stored event (gate.db.audit), filterable by actor, object, event and
 Beijing-time day, newest first with keyset paging; and the few newest events of one object for its page's history
 section. Reading only: the trail is append-only and the console never edits it."""
 
@@ -12,8 +12,8 @@ from markupsafe import Markup
 from sqlalchemy import or_, select
 
 from gate.beijing_time import BEIJING
-from gate.platform_hooks.service import service
-from gate.store.tables import AuditEvent
+from gate.api.service import service
+from gate.db.tables import AuditEvent
 from gate.web import kit, names, paging
 from gate.web.blueprint import blueprint
 from gate.web.kit import requires

@@ -6,8 +6,8 @@ from urllib.parse import urlsplit
 
 import flask
 
-from gate.platform_hooks.limits import RateLimited
-from gate.platform_hooks.service import service
+from gate.api.limits import RateLimited
+from gate.api.service import service
 from gate.web import accounts, kit
 from gate.web.blueprint import blueprint
 from gate.web.login_throttle import throttle

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 import flask
 from sqlalchemy import func, or_, select
 
-from gate.platform_hooks.service import service
-from gate.store.filings import DatabaseRegistry
-from gate.store.service_tables import ApiClient, CallbackDelivery, Listing, ServiceCheck
-from gate.store.sync_tables import ReportOutbox
-from gate.store.tables import Check, Filing, FilingIdentity, FilingVersion
+from gate.api.service import service
+from gate.db.filings import DatabaseRegistry
+from gate.db.service_tables import ApiClient, CallbackDelivery, Listing, ServiceCheck
+from gate.db.sync_tables import ReportOutbox
+from gate.db.tables import Check, Filing, FilingIdentity, FilingVersion
 from gate.web import export, kit, names, paging
 from gate.web.check_filters import package_match, reason_match
 from gate.web.blueprint import blueprint
@@ -163,7 +163,7 @@ def filing_page(licence: str):
         identifiers = [p.identifier for p in history[-1].platforms] if history else []
         events = audit_history(conn, licence[:64], *identifiers)
     if not history:
-        from gate.platform_hooks.checks import CheckNotFound
+        from gate.services.checks import CheckNotFound
 
         raise CheckNotFound(kit.t(f"没有备案 {licence}", f"no filing {licence}"), code="filing_not_found")
     return kit.render("console/filing.html", history=list(reversed(history)), licence=licence, events=events)

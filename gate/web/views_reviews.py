@@ -1,5 +1,5 @@
 """The review workflow: the queue of `review` checks, a check's page (facts beside the filing, differences marked),
-and approve/reject (gate.reviews does the deciding, recording and callback)."""
+and approve/reject (gate.services.reviews does the deciding, recording and callback)."""
 
 from __future__ import annotations
 
@@ -10,15 +10,15 @@ import flask
 from sqlalchemy import select, text
 
 from gate.decide import fingerprint_text, key_matches, lineage_ancestors, name_similarity
-from gate.platform_hooks.checks import SC, CheckNotFound
-from gate.platform_hooks.service import service
-from gate.reviews import record_review, reviews_of_check
-from gate.store.checks import facts_from_dict
-from gate.store.filings import DatabaseRegistry
-from gate.store.service_tables import REVIEW_PENDING, ApiClient, CallbackDelivery
-from gate.store.tables import Check, as_utc, utcnow
+from gate.services.checks import SC, CheckNotFound
+from gate.api.service import service
+from gate.services.reviews import record_review, reviews_of_check
+from gate.db.checks import facts_from_dict
+from gate.db.filings import DatabaseRegistry
+from gate.db.service_tables import REVIEW_PENDING, ApiClient, CallbackDelivery
+from gate.db.tables import Check, as_utc, utcnow
 from gate.errors import GateError
-from gate.store.audit import record_event
+from gate.db.audit import record_event
 from gate.web import claims, export, kit, paging
 from gate.web.blueprint import blueprint
 from gate.web.check_filters import reason_match
@@ -207,7 +207,7 @@ def review_submit(check_id: str):
         settled = bool(reviews_of_check(conn, check_id[:40]))
     if state is not None and state.verdict != "review" and not settled:
         # The engine decided it (a block such as key_mismatch, or an allow): nobody "handled it meanwhile".
-        from gate.reviews import ReviewRefused
+        from gate.services.reviews import ReviewRefused
 
         raise ReviewRefused(kit.t(f"这条检查的结论是“{kit.verdict_name(state.verdict)}”，由规则直接决定，不需要人工复核。",
                                   f"This check's verdict is {state.verdict}, decided by the rules: it needs no "

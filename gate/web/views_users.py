@@ -9,7 +9,7 @@ import secrets
 import flask
 
 from gate.errors import UsageError
-from gate.platform_hooks.service import service
+from gate.api.service import service
 from gate.web import accounts, kit
 from gate.web.blueprint import blueprint
 from gate.web.kit import requires

@@ -10,7 +10,7 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import create_engine, text
 
-from gate.store.engine import normalise_url
+from gate.db.engine import normalise_url
 from gate.sync.sandbox.faults import FaultPlan
 from gate.sync.sandbox.server import SandboxConfig, SandboxServer, running_sandbox
 from tests import requirements
@@ -49,8 +49,8 @@ def _postgres_schema():
 
 @pytest.fixture
 def migrated_engine(database_url):
-    from gate.store.engine import make_engine, open_database
-    from gate.store.migrate import upgrade
+    from gate.db.engine import make_engine, open_database
+    from gate.db.migrate import upgrade
 
     setup = make_engine(database_url)
     upgrade(setup)

@@ -44,7 +44,7 @@ def signed_in(gate, user: str) -> tuple[requests.Session, str]:
 def fill_queue(gate, n: int, *, prefix: str = "chk_fill", start: dt.datetime | None = None,
                entity: str = "另一家科技有限公司") -> list[str]:
     """``n`` pending review items (oldest first), each a copy of one real `review` upload; returns their ids."""
-    from gate.store.service_tables import ServiceCheck
+    from gate.db.service_tables import ServiceCheck
 
     SC = ServiceCheck.__table__
     r = gate.upload(HELLO, metadata={"developer_entity": entity})

@@ -18,7 +18,7 @@ import requests
 from werkzeug.serving import make_server
 
 from gate.config import Settings
-from gate.platform_hooks.signatures import HEADER, sign
+from gate.services.signatures import HEADER, sign
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 APKS = ROOT / "fixtures" / "apks"
@@ -48,9 +48,9 @@ FILINGS = [
 
 def prepare_database(url: str, tmp_path: pathlib.Path, filings: list[dict] = FILINGS):
     """Migrate ``url``, import ``filings``, and return an engine."""
-    from gate.store.engine import make_engine, open_database
-    from gate.store.filings import import_into_database
-    from gate.store.migrate import upgrade
+    from gate.db.engine import make_engine, open_database
+    from gate.db.filings import import_into_database
+    from gate.db.migrate import upgrade
 
     setup = make_engine(url)
     upgrade(setup)
@@ -103,7 +103,7 @@ def serve(app):
 
 
 def _database_and_clients(tmp_path, database_url: str, filings: list[dict], callback_url: str | None = None):
-    from gate.platform_hooks.auth import create_client
+    from gate.services.auth import create_client
 
     engine = prepare_database(database_url, tmp_path, filings)
     spool = tmp_path / "spool"
@@ -115,7 +115,7 @@ def _database_and_clients(tmp_path, database_url: str, filings: list[dict], call
 
 
 def start_gate(tmp_path, database_url: str, *, filings: list[dict] = FILINGS, **overrides) -> tuple[Gate, object]:
-    from gate.platform_hooks.app import create_app
+    from gate.api.app import create_app
 
     engine, spool, clients = _database_and_clients(tmp_path, database_url, filings)
     settings = replace(Settings(database_url=database_url, spool_dir=spool, log_format="text"), **overrides)
@@ -197,7 +197,7 @@ def run_queued(g: Gate, response: requests.Response, *, role: str = "store") -> 
     """A queued check (202) run by an in-process worker, as `gate worker` would: (GET status answer, job row)."""
     from sqlalchemy import text
 
-    from gate.platform_hooks.worker import Worker
+    from gate.services.worker import Worker
 
     assert response.status_code == 202, response.text
     queued = response.json()

@@ -83,7 +83,7 @@ def backdate_arrivals(engine, **delta) -> None:
     arrivals, see gate.sync.reports SETTLE)."""
     from sqlalchemy import update
 
-    from gate.store.service_tables import ListingEvent
+    from gate.db.service_tables import ListingEvent
 
     E = ListingEvent.__table__
     with engine.begin() as conn:
@@ -95,8 +95,8 @@ def seed_listings(database_url: str, tmp_path, *, callback_url: str | None = Non
     five minutes ago.
 
     Returns (engine, issued store client)."""
-    from gate.platform_hooks.auth import create_client
-    from gate.platform_hooks.listings import parse_events, record_events
+    from gate.services.auth import create_client
+    from gate.services.listings import parse_events, record_events
 
     engine = prepare_database(database_url, tmp_path)
     store = create_client(engine, name="store-a", role="store", callback_url=callback_url)

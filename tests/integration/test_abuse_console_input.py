@@ -78,7 +78,7 @@ def test_an_attacker_chosen_login_csrf_cookie_is_refused(served):
 def test_a_login_form_from_another_instance_of_the_deployment_signs_in(tmp_path, sqlite_url):
     # Two instances behind one proxy share GATE_CONSOLE_SECRET (or the database password): a form fetched from one
     # posts to the other; an instance with another secret refuses it.
-    from gate.platform_hooks.app import create_app
+    from gate.api.app import create_app
 
     first, server = start_gate(tmp_path, sqlite_url, console_secret="shared-secret-1")
     create_user(first.engine, username="boss", role="admin", password=PASSWORD)

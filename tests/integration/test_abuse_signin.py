@@ -14,8 +14,8 @@ import time
 import requests
 from sqlalchemy import select
 
-from gate.store.console_tables import StaffUser
-from gate.store.tables import AuditEvent, as_utc, utcnow
+from gate.db.console_tables import StaffUser
+from gate.db.tables import AuditEvent, as_utc, utcnow
 from gate.web import accounts, login_throttle
 from tests.integration.http_support import start_gate_process, stop_process
 

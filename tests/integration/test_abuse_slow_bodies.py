@@ -1,7 +1,7 @@
 """Slow request bodies against a default `gate serve` (2 processes × 8 request threads), with real sockets trickling
 bytes, as the outside review found it: 17 connections sending a 10 MB `POST /precheck` a byte at a time timed out
 every route, `/healthz` included, and 20 trickled uploads with a valid key and a bad signature held all 16 threads.
-Bodies are now received before a request thread is taken (gate.platform_hooks.buffering)."""
+Bodies are now received before a request thread is taken (gate.api.buffering)."""
 
 from __future__ import annotations
 

@@ -32,7 +32,7 @@ def served(tmp_path, database_url):
 
 def _file_the_website(engine, tmp_path) -> None:
     """The domain the package contacts is covered by another filing of the same unit (its website's)."""
-    from gate.store.filings import import_into_database
+    from gate.db.filings import import_into_database
 
     website = {"service_licence": "京ICP备2024000009号-2A", "service_type": "app", "service_name": "门禁官网",
                "unit_name": "微小门禁科技有限公司", "status": "active",
@@ -50,8 +50,8 @@ def _unfiled_check(gate) -> str:
 
 
 def test_a_reviewer_files_for_the_developer_from_the_check(served):
-    from gate.store.application_tables import FilingApplication
-    from gate.store.tables import AuditEvent
+    from gate.db.application_tables import FilingApplication
+    from gate.db.tables import AuditEvent
 
     check_id = _unfiled_check(served)
     session, token = signed_in(served)

@@ -41,7 +41,7 @@ def receiver():
 def console(tmp_path_factory, receiver):
     from sqlalchemy import update
 
-    from gate.store.service_tables import ApiClient
+    from gate.db.service_tables import ApiClient
     from gate.web.accounts import create_user
 
     tmp = tmp_path_factory.mktemp("console")
@@ -107,7 +107,7 @@ def test_sign_in_sets_safe_cookies_and_sign_out_ends_the_session(page, console):
 
 
 def test_approve_a_review_sends_a_signed_callback(page, console, receiver):
-    from gate.platform_hooks.callbacks import deliver_due
+    from gate.services.callbacks import deliver_due
 
     check_id = queue_review(console, "另一家科技有限公司")
     sign_in(page, console, "reviewer1", then="/console/reviews")
@@ -149,7 +149,7 @@ def test_approve_a_review_sends_a_signed_callback(page, console, receiver):
 
 
 def _fetch_policy(gate):
-    from gate.platform_hooks.fetch import FetchPolicy, parse_networks
+    from gate.services.fetch import FetchPolicy, parse_networks
 
     return FetchPolicy(max_bytes=1 << 20, allow_http=True, allow_networks=parse_networks("127.0.0.0/8"))
 
@@ -185,7 +185,7 @@ def test_a_form_without_its_csrf_token_is_refused(page, console):
 def test_an_account_after_five_wrong_passwords_waits(page, console):
     from sqlalchemy import select
 
-    from gate.store.tables import AuditEvent
+    from gate.db.tables import AuditEvent
 
     for _ in range(5):
         sign_in(page, console, "locked1", "wrong password!")
@@ -205,7 +205,7 @@ def test_an_account_after_five_wrong_passwords_waits(page, console):
 def test_an_exemption_passes_a_platform_component_and_an_expired_one_does_not(page, console):
     from sqlalchemy import update
 
-    from gate.store.console_tables import Exemption
+    from gate.db.console_tables import Exemption
 
     def preinstall_verdict():
         r = requests.post(f"{console.url}/api/v1/preinstall/checks", headers=console.headers("oem"),
@@ -272,7 +272,7 @@ def test_precheck_upload_by_drag_and_drop_with_a_progress_bar(page, console, mon
     import base64
     import threading
 
-    from gate.platform_hooks import checks
+    from gate.services import checks
 
     # The check is held until the bar has been seen at 100% (on loopback the whole answer takes milliseconds).
     seen, original = threading.Event(), checks.check_unregistered

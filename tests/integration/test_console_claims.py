@@ -31,7 +31,7 @@ def verdict(gate, check_id):
 
 
 def test_a_claim_is_seen_by_others_blocks_their_review_and_expires(served):
-    from gate.store.console_tables import ReviewClaim
+    from gate.db.console_tables import ReviewClaim
 
     ids = fill_queue(served, 3)
     li, li_token = signed_in(served, "li")
@@ -73,7 +73,7 @@ def test_bulk_reject_settles_each_and_skips_what_others_claimed(served):
 
 
 def test_csv_export_of_the_filtered_queue_is_formula_neutral(served):
-    from gate.store.service_tables import ServiceCheck
+    from gate.db.service_tables import ServiceCheck
 
     ids = fill_queue(served, 5)
     SC = ServiceCheck.__table__

@@ -66,7 +66,7 @@ def test_rotate_and_disable_ask_first_and_name_the_consequence(served):
 
 
 def test_the_approver_and_the_revoker_are_the_signed_in_user_with_a_reason(served):
-    from gate.store.tables import AuditEvent, utcnow
+    from gate.db.tables import AuditEvent, utcnow
 
     session, token = signed_in(served, "boss")
     r = session.post(f"{served.url}/console/exemptions", data={
@@ -141,7 +141,7 @@ def _can_sign_in(gate, user: str, password: str) -> bool:
 
 
 def test_the_users_page_creates_resets_changes_and_disables_audited(served):
-    from gate.store.tables import AuditEvent
+    from gate.db.tables import AuditEvent
 
     session, token = signed_in(served, "boss")
     created = session.post(f"{served.url}/console/users", data={"csrf_token": token, "username": "zhao.lei",
@@ -176,8 +176,8 @@ def test_the_dashboard_counts_beijing_days_and_today_stays_live(served):
     from zoneinfo import ZoneInfo
 
     from gate.decide import Decision, Policy
-    from gate.store.checks import facts_from_dict, record_check
-    from gate.store.tables import Check
+    from gate.db.checks import facts_from_dict, record_check
+    from gate.db.tables import Check
 
     GCT = Check.__table__
     served.upload()  # one real decision to copy

@@ -117,7 +117,7 @@ def test_package_and_reason_are_kept_on_the_check_and_filter_exactly(served):
     ending in * is a prefix; a reason matches whole codes only. Expected rows are the hand-made ones below."""
     from sqlalchemy import insert, select
 
-    from gate.store.service_tables import ServiceCheck
+    from gate.db.service_tables import ServiceCheck
 
     SC = ServiceCheck.__table__
     r = served.upload(HELLO, metadata={"developer_entity": "另一家科技有限公司"})

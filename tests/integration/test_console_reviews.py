@@ -63,7 +63,7 @@ def test_approve_reject_and_what_they_cover(served):
     assert (again["check_id"], again["verdict"]) == (approved, "allow")
     assert served.upload(HELLO, metadata={"developer_entity": "丙公司"}).json()["verdict"] == "review"
 
-    from gate.store.tables import AuditEvent
+    from gate.db.tables import AuditEvent
 
     AE = AuditEvent.__table__
     with served.engine.connect() as conn:
@@ -84,7 +84,7 @@ def test_a_review_keeps_the_store_category_and_its_content_approval(served):
 
 
 def test_an_approval_never_overrides_a_block(served, tmp_path):
-    from gate.store.filings import import_into_database
+    from gate.db.filings import import_into_database
 
     session, token = signed_in(served)
     check_id = upload(served, "甲公司")
@@ -115,7 +115,7 @@ def test_a_viewer_and_a_stranger_cannot_review(served):
 
 
 def test_every_page_renders_with_data(served):
-    from gate.store.tables import utcnow
+    from gate.db.tables import utcnow
     from gate.web.accounts import create_user
 
     create_user(served.engine, username="boss", role="admin", password=PASSWORD)
@@ -156,7 +156,7 @@ def test_times_are_beijing_time_in_time_elements(served):
     import datetime as dt
     from zoneinfo import ZoneInfo
 
-    from gate.store.service_tables import ServiceCheck
+    from gate.db.service_tables import ServiceCheck
     from gate.web.accounts import create_user
 
     create_user(served.engine, username="boss2", role="admin", password=PASSWORD)

@@ -63,8 +63,8 @@ def test_cli_register_and_image_scan(database_url, tmp_path):
     # Every change is audited.
     from sqlalchemy import select
 
-    from gate.store.engine import open_database
-    from gate.store.tables import AuditEvent
+    from gate.db.engine import open_database
+    from gate.db.tables import AuditEvent
 
     engine = open_database(database_url)
     with engine.connect() as conn:

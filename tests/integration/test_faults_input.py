@@ -20,8 +20,8 @@ import time
 import pytest
 import requests
 
-from gate.platform_hooks.fetch import FetchPolicy, fetch_package, parse_networks
-from gate.platform_hooks.uploads import UploadError
+from gate.services.fetch import FetchPolicy, fetch_package, parse_networks
+from gate.services.uploads import UploadError
 from tests.integration.http_support import HELLO, count, multipart, run_queued, start_gate, wait_for
 from tests.loopback_store import StoreEndpoint
 
@@ -230,8 +230,8 @@ def test_unmappable_host_is_refused_clearly(lite_gate):
 
 
 def test_callback_to_a_full_width_host_is_delivered_and_a_broken_one_fails(lite_gate):
-    from gate.platform_hooks.callbacks import queue_callback
-    from gate.platform_hooks.worker import Worker
+    from gate.services.callbacks import queue_callback
+    from gate.services.worker import Worker
 
     g = lite_gate
     store_id = g.clients["store"].id
@@ -399,8 +399,8 @@ def _cli(g, *args):
 
 
 def test_disabled_client_is_refused_and_its_callbacks_wait(lite_gate):
-    from gate.platform_hooks.callbacks import queue_callback
-    from gate.platform_hooks.worker import Worker
+    from gate.services.callbacks import queue_callback
+    from gate.services.worker import Worker
 
     g = lite_gate
     assert _cli(g, "disable", "store-client").returncode == 0
@@ -419,7 +419,7 @@ def test_disabled_client_is_refused_and_its_callbacks_wait(lite_gate):
 
 
 def test_rotated_key_and_secret_replace_the_old_ones(lite_gate):
-    from gate.platform_hooks.signatures import HEADER, sign
+    from gate.services.signatures import HEADER, sign
 
     g = lite_gate
     rotated = _cli(g, "rotate-key", "store-client")
@@ -438,8 +438,8 @@ def test_rotated_key_and_secret_replace_the_old_ones(lite_gate):
 
 
 def test_client_with_a_128_character_name_can_check(any_gate):
-    from gate.platform_hooks.auth import create_client
-    from gate.platform_hooks.signatures import HEADER, sign
+    from gate.services.auth import create_client
+    from gate.services.signatures import HEADER, sign
 
     client = create_client(any_gate.engine, name="商" * 128, role="store")
     body, content_type = multipart(HELLO, {"store_app_id": "long"})

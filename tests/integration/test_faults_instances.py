@@ -23,10 +23,10 @@ import pytest
 import requests
 from sqlalchemy import create_engine, select, text
 
-from gate.platform_hooks.auth import create_client
-from gate.store.engine import normalise_url
-from gate.store.service_tables import CallbackDelivery, Job, ServiceCheck
-from gate.store.tables import AuditEvent
+from gate.services.auth import create_client
+from gate.db.engine import normalise_url
+from gate.db.service_tables import CallbackDelivery, Job, ServiceCheck
+from gate.db.tables import AuditEvent
 from tests.integration.http_support import HELLO, FILINGS, Gate, multipart, prepare_database, wait_for
 from tests.integration.sync_support import (PLATFORM, gate_env, spawn_gate, start_sandbox, stop_process)
 from tests.integration.relay_support import TcpRelay
@@ -78,7 +78,7 @@ def start_worker(env: dict, log) -> subprocess.Popen:
 
 
 def signed_upload(url: str, client, metadata: dict, query: str = "?async=1") -> requests.Response:
-    from gate.platform_hooks.signatures import HEADER, sign
+    from gate.services.signatures import HEADER, sign
 
     body, content_type = multipart(HELLO, metadata)
     return requests.post(f"{url}/api/v1/hooks/store/upload{query}", data=body, timeout=60, headers={
@@ -230,8 +230,8 @@ def _many_filings(n: int) -> list[dict]:
 
 
 def test_sync_that_lost_its_lock_stops_and_every_notice_goes_out_once(postgres_url, tmp_path):
-    from gate.platform_hooks.listings import parse_events, record_events
-    from gate.store.filings import import_into_database
+    from gate.services.listings import parse_events, record_events
+    from gate.db.filings import import_into_database
 
     engine = prepare_database(postgres_url, tmp_path)
     filings = _many_filings(CANCELLATIONS)
@@ -401,7 +401,7 @@ def test_database_outage_answers_503_and_metrics_keep_answering(postgres_url, tm
     from dataclasses import replace
 
     from gate.config import Settings
-    from gate.platform_hooks.app import create_app
+    from gate.api.app import create_app
     from tests.integration.http_support import serve
 
     engine = prepare_database(postgres_url, tmp_path)

@@ -23,9 +23,9 @@ import pytest
 import requests
 from sqlalchemy import select, text
 
-from gate.platform_hooks.auth import create_client
-from gate.platform_hooks.callbacks import queue_callback
-from gate.store.service_tables import CallbackDelivery, Job, ServiceCheck
+from gate.services.auth import create_client
+from gate.services.callbacks import queue_callback
+from gate.db.service_tables import CallbackDelivery, Job, ServiceCheck
 from tests.integration.http_support import HELLO, multipart, prepare_database, wait_for
 from tests.integration.relay_support import TcpRelay
 from tests.integration.test_faults_instances import (scalar, service_env, signed_upload, start_server,
@@ -289,7 +289,7 @@ def test_a_job_failing_during_a_database_blip_is_retried_when_the_database_retur
 
 def test_a_black_holed_database_turns_health_and_metrics_503_within_5_s(postgres_url, tmp_path):
     from gate.config import Settings
-    from gate.platform_hooks.app import create_app
+    from gate.api.app import create_app
     from tests.integration.http_support import serve
 
     engine = prepare_database(postgres_url, tmp_path)
@@ -325,7 +325,7 @@ def test_a_black_holed_database_turns_health_and_metrics_503_within_5_s(postgres
 
 
 def test_a_lock_holder_cut_off_by_a_black_hole_stops_within_seconds(postgres_url):
-    from gate.store.engine import make_engine
+    from gate.db.engine import make_engine
     from gate.sync.locks import LockLost, job_lock
 
     relay = TcpRelay()
@@ -366,7 +366,7 @@ class PacketDrop:
 
 
 def test_a_scheduler_whose_packets_are_dropped_loses_its_lock_on_both_ends(postgres_url):
-    from gate.store.engine import make_engine
+    from gate.db.engine import make_engine
     from gate.sync.locks import LockLost, job_lock
     from tests.integration.test_faults_instances import with_app_name
 
@@ -434,7 +434,7 @@ def test_a_full_spool_answers_507_spool_full_everywhere(tmp_path, tiny_spool, da
         english = requests.post(f"{g.url}/precheck?lang=en", data=body, headers={"Content-Type": content_type},
                                 timeout=30)
         assert english.status_code == 507 and "spool disk is full" in english.text
-        from gate.platform_hooks.signatures import HEADER, sign
+        from gate.services.signatures import HEADER, sign
         import hashlib
 
         announced = json.dumps({"package_url": files.url, "sha256": hashlib.sha256(HELLO.read_bytes()).hexdigest()})
@@ -454,7 +454,7 @@ def test_a_full_spool_answers_507_spool_full_everywhere(tmp_path, tiny_spool, da
 # --- 22 (10): a server killed in the middle of an upload ----------------------------------------------------------
 
 def test_a_partial_upload_left_by_a_killed_server_is_swept_and_a_live_one_is_not(tmp_path, sqlite_url):
-    from gate.platform_hooks.spool_sweep import sweep_orphans
+    from gate.services.spool_sweep import sweep_orphans
 
     engine = prepare_database(sqlite_url, tmp_path)
     client = create_client(engine, name="store-crash", role="store")
@@ -535,7 +535,7 @@ def test_a_server_with_every_thread_busy_answers_healthz_overloaded(tmp_path, sq
 # --- 24 (16): two workers that both run as PID 1 on one host name --------------------------------------------------
 
 def test_two_workers_running_as_pid_1_have_different_identities():
-    probe = [sys.executable, "-c", "import os; from gate.platform_hooks.worker import worker_name; "
+    probe = [sys.executable, "-c", "import os; from gate.services.worker import worker_name; "
                                    "print(os.getpid(), worker_name())"]
     names = []
     for _ in range(2):  # each in its own PID namespace, as a container is
@@ -550,7 +550,7 @@ def test_two_workers_running_as_pid_1_have_different_identities():
 
 
 def test_the_sweep_keeps_young_files_files_of_live_jobs_and_what_it_did_not_write(tmp_path, sqlite_url):
-    from gate.platform_hooks.spool_sweep import sweep_orphans
+    from gate.services.spool_sweep import sweep_orphans
 
     engine = prepare_database(sqlite_url, tmp_path)
     spool = tmp_path / "spool"

@@ -196,7 +196,7 @@ def test_queued_checks_are_followed_to_their_decision(store, tmp_path):
     """A large APK is queued by the server (202) and decided by its worker: the plugin follows the status_url."""
     import threading
 
-    from gate.platform_hooks.worker import Worker
+    from gate.services.worker import Worker
 
     gate, server = start_gate(tmp_path, f"sqlite:///{tmp_path / 'gate.db'}", sync_threshold_bytes=1)  # queue all
     stop = threading.Event()

@@ -9,8 +9,8 @@ import threading
 
 import pytest
 
-from gate.platform_hooks.fetch import FetchPolicy, check_url, fetch_package, parse_networks
-from gate.platform_hooks.uploads import UploadError
+from gate.services.fetch import FetchPolicy, check_url, fetch_package, parse_networks
+from gate.services.uploads import UploadError
 
 BODY = b"PK\x03\x04" + b"package bytes " * 1000
 DIGEST = hashlib.sha256(BODY).hexdigest()

@@ -1,7 +1,7 @@
 """The fast import paths change nothing: the registry and every report are those of validating every record into
 a registry that keeps all its indexes.
 
-Fast paths under test (gate.store.filings, gate.filings.source_keys): an import into an empty registry builds its
+Fast paths under test (gate.db.filings, gate.filings.source_keys): an import into an empty registry builds its
 secondary indexes once at the end; a record whose text the registry holds (its source key) is neither parsed nor
 validated again. The reference is the same sequence of imports with both switched off — the gate's import as it
 was before them — into the same database, emptied; the two registry dumps (every filing, version, identity and
@@ -16,9 +16,9 @@ import pytest
 from sqlalchemy import inspect, select, text
 
 from gate.filings.problems import FilingsInvalid
-from gate.store import filings as store_filings
-from gate.store.filings import DatabaseSink, import_into_database
-from gate.store.tables import Filing, FilingDomain, FilingIdentity, FilingVersion
+from gate.db import filings as store_filings
+from gate.db.filings import DatabaseSink, import_into_database
+from gate.db.tables import Filing, FilingDomain, FilingIdentity, FilingVersion
 
 MD5 = "0176d8d0130a8b0d3729e7833d7cb8cc"
 OTHER_MD5 = "7c0dd4a5ad2ca3b59e1f5fbb93c7d2e1"
@@ -185,3 +185,41 @@ def test_the_parallel_reader_gives_the_same_outcomes(migrated_engine, tmp_path, 
     monkeypatch.setattr(stream, "PARALLEL_MIN_BYTES", 1)  # every file through the reader process, keys by file
     assert run(migrated_engine, steps) == in_process
     assert dump(migrated_engine) == registry
+
+
+def contested_file(tmp_path):
+    """One file meeting every rule an import into an empty registry applies across batches: a package filed
+    again under another licence (a conflict), a package whose first filing is cancelled (no claim: the second
+    is taken), a licence twice with other content (a duplicate) and with the same content (unchanged), a licence
+    refused for a conflict and then filed again without it, and a blacklisted filing."""
+    rows = [record(i) for i in range(60)]
+    rows.append(record(100, platforms=[{"platform": "android", "identifier": "cn.keys.app3",
+                                        "signature_md5": OTHER_MD5}]))  # conflict with 3 (active)
+    rows.append(record(101, platforms=[{"platform": "android", "identifier": "cn.keys.app22",
+                                        "signature_md5": OTHER_MD5}]))  # 22 is cancelled: taken
+    rows.append(record(7, unit_name="别的单位"))  # duplicate licence, other content
+    rows.append(record(8))  # the same content again: unchanged
+    rows.append(record(102, platforms=[{"platform": "ios", "identifier": "cn.keys.app5",
+                                        "signature_sha1": "CD" * 20}]))  # conflict with 5's iOS identity
+    rows.append(record(100))  # the refused licence again, its own package: created
+    rows.append(record(103, blacklisted=True, platforms=[{"platform": "android", "identifier": "cn.keys.app22",
+                                                           "signature_md5": MD5}]))  # conflict with 101
+    rows.append(record(104, status="cancelled", platforms=[{"platform": "android", "identifier": "cn.keys.app1",
+                                                             "signature_md5": MD5}]))  # cancelled: no conflict
+    return write(tmp_path / "contested.jsonl", [line(r) for r in rows])
+
+
+@pytest.mark.parametrize("batch_size", [1, 7, 2000])
+def test_an_import_into_an_empty_registry_skips_lookups_with_the_same_outcomes(migrated_engine, tmp_path,
+                                                                                monkeypatch, batch_size):
+    path = contested_file(tmp_path)
+    fast = import_into_database(migrated_engine, [path], skip_invalid=True, batch_size=batch_size).as_dict()
+    registry = dump(migrated_engine)
+    empty(migrated_engine)
+    monkeypatch.setattr(DatabaseSink, "defer_indexes", lambda self: None)  # not fresh: every look-up asked
+    reference = import_into_database(migrated_engine, [path], skip_invalid=True, batch_size=batch_size).as_dict()
+    assert dump(migrated_engine) == registry
+    assert reference == fast
+    codes = [p["code"] for p in fast["problems"]]
+    assert codes.count("identifier_conflict") == 3 and codes.count("licence_duplicate") == 1
+    assert (fast["created"], fast["unchanged"], fast["skipped"]) == (63, 1, 4)

@@ -15,7 +15,7 @@ def post_events(g, events, role="store"):
 
 
 def listings(g):
-    from gate.store.service_tables import Listing
+    from gate.db.service_tables import Listing
 
     with g.engine.connect() as conn:
         rows = conn.execute(Listing.__table__.select()).all()

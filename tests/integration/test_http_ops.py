@@ -30,7 +30,7 @@ def test_metrics_count_decisions_and_queue(gate):
 
 def test_unexpected_error_is_json_with_request_id(tmp_path, sqlite_url):
     from gate.config import Settings
-    from gate.platform_hooks.app import create_app
+    from gate.api.app import create_app
 
     prepare_database(sqlite_url, tmp_path).dispose()
     app = create_app(Settings(database_url=sqlite_url, log_format="text"))
@@ -47,7 +47,7 @@ def test_unexpected_error_is_json_with_request_id(tmp_path, sqlite_url):
 
 def test_healthz_reports_a_missing_schema(tmp_path):
     from gate.config import Settings
-    from gate.platform_hooks.app import create_app
+    from gate.api.app import create_app
 
     server, url = serve(create_app(Settings(database_url=f"sqlite:///{tmp_path / 'none.db'}", log_format="text")))
     try:
@@ -143,7 +143,7 @@ def test_real_gunicorn_serves_an_upload(tmp_path, sqlite_url):
                 pass
             assert time.monotonic() < deadline and proc.poll() is None, "gunicorn did not start"
             time.sleep(0.2)
-        from gate.platform_hooks.signatures import HEADER, sign
+        from gate.services.signatures import HEADER, sign
 
         body, content_type = multipart(HELLO)
         r = requests.post(f"{url}/api/v1/hooks/store/upload", data=body, timeout=30, headers={

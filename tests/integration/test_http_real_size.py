@@ -28,7 +28,7 @@ import pytest
 import requests
 
 from fixtures import corpus
-from gate.platform_hooks.signatures import HEADER, verify
+from gate.services.signatures import HEADER, verify
 from tests.integration.http_support import (FILINGS, HELLO, multipart, spool_files, start_gate_process,
                                              stop_process, wait_for)
 from tests.loopback_store import StoreEndpoint

@@ -137,7 +137,7 @@ def test_store_webhook_and_developer_api(served):
 def test_paired_endpoints_decide_on_the_developer_api(served, tmp_path):
     gate = served
     # Another filing for the package lists another domain: the unpacked build's endpoint is then unfiled.
-    from gate.store.filings import import_into_database
+    from gate.db.filings import import_into_database
 
     changed = dict(FILING, domains=["other-domain.cn"])
     path = tmp_path / "changed.json"
@@ -174,8 +174,8 @@ def test_precheck_page_shows_the_packer_its_evidence_and_the_pairing(served):
 def test_the_spool_sweep_keeps_both_spools_of_a_live_job(tmp_path):
     import time
 
-    from gate.platform_hooks.spool_sweep import sweep_orphans
-    from gate.store.service_tables import Job
+    from gate.services.spool_sweep import sweep_orphans
+    from gate.db.service_tables import Job
     from tests.integration.http_support import prepare_database
 
     engine = prepare_database(f"sqlite:///{tmp_path / 'gate.db'}", tmp_path)
@@ -213,7 +213,7 @@ def test_an_empty_unpacked_part_is_refused_and_nothing_is_kept(gate):
 def test_a_job_whose_unpacked_spool_is_gone_fails_and_says_so(gate):
     from sqlalchemy import text
 
-    from gate.platform_hooks.worker import Worker
+    from gate.services.worker import Worker
 
     body, content_type = parts("packed_jiagu.apk", "unpacked_plain.apk")
     r = requests.post(f"{gate.url}/api/v1/checks?async=1", data=body,

@@ -11,7 +11,7 @@ import urllib.parse
 import requests
 
 from fixtures import corpus
-from gate.platform_hooks.signatures import HEADER, sign
+from gate.services.signatures import HEADER, sign
 from tests.integration.http_support import (APKS, HELLO, HELLO_LICENCE, HELLO_PACKAGE, HELLO_SHA256, count,
                                              multipart, spool_files, start_gate)
 

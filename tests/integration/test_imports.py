@@ -38,6 +38,16 @@ def test_help_stays_lean():
     assert not heavy, f"`gate --help` imports {sorted(heavy)}"
 
 
+def test_version_stays_lean():
+    # `gate --version` prints gate.__version__: no scan of the installed distributions (importlib.metadata).
+    loaded = _modules_after(
+        "import contextlib, io\nfrom gate.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n    main(['--version'])")
+    heavy = {m for m in loaded for bad in HEAVY_FOR_HELP + ("importlib.metadata",)
+             if m == bad or m.startswith(bad + ".")}
+    assert not heavy, f"`gate --version` imports {sorted(heavy)}"
+
+
 def _modules_after_cli(*args: str) -> set[str]:
     return _modules_after(
         "import contextlib, io\nfrom gate.cli import main\n"

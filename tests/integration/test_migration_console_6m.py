@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from gate.store.engine import make_engine
-from gate.store.migrate import upgrade
+from gate.db.engine import make_engine
+from gate.db.migrate import upgrade
 
 # gate_check id -> (created_at UTC, package, verdict, reason codes); 2026-03-01 16:30 UTC is 03-02 in Beijing.
 CHECKS = {1: ("2026-03-01 15:59:00", "cn.alpha", "review", "domain_not_filed"),
@@ -54,7 +54,7 @@ def test_a_migration_statement_is_not_cut_at_the_services_deadline(postgres_url,
     service's deadline (65 s), which stopped 0750's backfill at 6 M rows. Shrunk here: a 1 s service deadline."""
     from sqlalchemy import text as sql
 
-    from gate.store import engine as engines
+    from gate.db import engine as engines
 
     monkeypatch.setattr(engines, "STATEMENT_TIMEOUT_MS", 500)
     monkeypatch.setattr(engines, "WATCHDOG_GRACE_SECONDS", 0.5)

@@ -20,7 +20,7 @@ from collections import Counter
 import requests
 from sqlalchemy import select, text
 
-from gate.platform_hooks.auth import create_client
+from gate.services.auth import create_client
 from gate.sync.jobs import REPORT_LOCK
 from gate.sync.locks import advisory_key
 from tests.integration.http_support import prepare_database, wait_for

@@ -19,7 +19,7 @@ import requests
 from tests import requirements
 from tests.integration.http_support import APKS, HELLO, HELLO_LICENCE, HELLO_PACKAGE, count
 
-from gate.platform_hooks.signatures import HEADER, sign
+from gate.services.signatures import HEADER, sign
 
 PACKAGE_NAME = "filing_gate_client"
 # Where `make venv` installs the generator: its own environment, as a store's engineers would (pipx).

@@ -45,9 +45,9 @@ def test_wheel_and_sdist_carry_licence_migrations_and_example(dist):
         metadata = archive.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
     assert "License-Expression: Apache-2.0" in metadata
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
-    assert {"gate/examples/hello_zh.apk", "gate/store/migrations/__init__.py"} <= names
+    assert {"gate/examples/hello_zh.apk", "gate/db/migrations/__init__.py"} <= names
     assert "fdroid_gate.py" in names  # top level: where fdroidserver looks for the `fdroid gate` plugin
-    assert any(n.startswith("gate/store/migrations/versions/") for n in names)
+    assert any(n.startswith("gate/db/migrations/versions/") for n in names)
     with tarfile.open(sdist) as archive:
         members = {m.name.split("/", 1)[1] for m in archive.getmembers() if "/" in m.name}
     assert {"LICENSE", "README.md", "pyproject.toml", "gate/examples/hello_zh.apk"} <= members

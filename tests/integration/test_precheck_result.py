@@ -16,7 +16,7 @@ from tests.integration.http_support import FILINGS, HELLO, HELLO_MD5, multipart,
 
 @pytest.fixture
 def served(tmp_path, database_url):
-    from gate.store.filings import import_into_database
+    from gate.db.filings import import_into_database
 
     gate, server = start_gate(tmp_path, database_url)
     narrowed = [{**FILINGS[0], "domains": ["203.0.113.7"]}]  # a new version without hello-gate.cn
@@ -29,7 +29,7 @@ def served(tmp_path, database_url):
 
 
 def test_the_result_comes_first_and_is_kept_for_its_uploader_only(served):
-    from gate.store.console_tables import PrecheckResult
+    from gate.db.console_tables import PrecheckResult
 
     browser = requests.Session()
     body, content_type = multipart(HELLO)

@@ -17,10 +17,10 @@ from sqlalchemy import select
 from gate.config import Settings
 from gate.extract.facts import SignatureFacts
 from gate.extract.pipeline import extract_features
-from gate.platform_hooks import checks
-from gate.platform_hooks.auth import create_client
-from gate.store.filings import import_into_database
-from gate.store.service_tables import CallbackDelivery
+from gate.services import checks
+from gate.services.auth import create_client
+from gate.db.filings import import_into_database
+from gate.db.service_tables import CallbackDelivery
 from gate.sync.filings_sync import reevaluate_pending
 from tests.integration.http_support import FILINGS, HELLO
 from tests.integration.sync_support import seed_listings
@@ -30,8 +30,8 @@ SETTINGS = Settings()
 
 def _change_filing(engine, tmp_path, **changes):
     """Import a new version of the HELLO filing and queue its re-evaluation, as a feed page would."""
-    from gate.store.sync_tables import FilingReevaluation
-    from gate.store.tables import Filing
+    from gate.db.sync_tables import FilingReevaluation
+    from gate.db.tables import Filing
 
     record = {**copy.deepcopy(FILINGS[0]), **changes}
     path = tmp_path / "changed.json"

@@ -12,11 +12,11 @@ from sqlmodel import SQLModel
 
 from gate.decide import Policy, decide
 from gate.filings.problems import FilingsInvalid
-from gate.store import tables
-from gate.store.checks import record_check, replay_check
-from gate.store.engine import DatabaseUnavailable, SchemaOutdated, make_engine, open_database
-from gate.store.filings import DatabaseRegistry, import_into_database
-from gate.store.migrate import head_revision, upgrade
+from gate.db import tables
+from gate.db.checks import record_check, replay_check
+from gate.db.engine import DatabaseUnavailable, SchemaOutdated, make_engine, open_database
+from gate.db.filings import DatabaseRegistry, import_into_database
+from gate.db.migrate import head_revision, upgrade
 from tests.unit.test_decide import facts_of, signer
 
 MD5 = signer("hello_zh.apk")["cert_md5"]
@@ -45,11 +45,11 @@ def test_migrations_build_exactly_the_models(migrated_engine):
     import importlib
     import pkgutil
 
-    import gate.store
+    import gate.db
 
-    for mod in pkgutil.iter_modules(gate.store.__path__):  # every module declaring tables (tables, service_tables)
+    for mod in pkgutil.iter_modules(gate.db.__path__):  # every module declaring tables (tables, service_tables)
         if mod.name.endswith("tables"):
-            importlib.import_module(f"gate.store.{mod.name}")
+            importlib.import_module(f"gate.db.{mod.name}")
     with migrated_engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), SQLModel.metadata)
     assert diff == []

@@ -9,8 +9,8 @@ import json
 import pytest
 from sqlalchemy import select
 
-from gate.platform_hooks.signatures import HEADER, verify
-from gate.store.tables import AuditEvent, Check
+from gate.services.signatures import HEADER, verify
+from gate.db.tables import AuditEvent, Check
 from tests.integration.http_support import FILINGS, HELLO
 from tests.integration.sync_support import (HELLO_LICENCE, HELLO_PACKAGE, UNFILED_PACKAGE, gate, gate_env,
                                             seed_listings, start_sandbox, stop_process)
@@ -107,9 +107,9 @@ def test_a_cancelled_mini_program_filing_delists_the_listed_mini_program(databas
     when its filing is cancelled, and the store is told to delist it (platform miniprogram)."""
     from gate.decide import Policy
     from gate.miniprogram import declaration_facts
-    from gate.platform_hooks import checks
-    from gate.platform_hooks.auth import create_client
-    from gate.platform_hooks.listings import parse_events, record_events
+    from gate.services import checks
+    from gate.services.auth import create_client
+    from gate.services.listings import parse_events, record_events
     from tests.integration.http_support import prepare_database
     from tests.integration.sync_support import ago
 

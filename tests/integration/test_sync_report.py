@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from gate.config import Settings
-from gate.store.sync_tables import ReportOutbox
+from gate.db.sync_tables import ReportOutbox
 from gate.sync.jobs import run_report
 from gate.sync.sandbox.server import SandboxConfig, running_sandbox
 from tests.integration.http_support import wait_for
@@ -117,7 +117,7 @@ def test_consecutive_periods_without_overlap_gap_or_repeated_events(database_url
         first = run_report(engine, settings, now=now)
         # Delisted and a new listing after the first report was built (a late one: its time is before the first
         # period's end, it arrived after): both belong to the next report, neither to two reports.
-        from gate.platform_hooks.listings import parse_events, record_events
+        from gate.services.listings import parse_events, record_events
 
         record_events(engine, store.id, parse_events({"events": [
             {"package": HELLO_PACKAGE, "version_code": 1, "action": "delisted", "at": ago(days=2)},
@@ -154,7 +154,7 @@ def test_inventory_names_the_current_filing_version_on_every_database(database_u
     # first in a descending order, SQLite last).
     import copy
 
-    from gate.store.filings import import_into_database
+    from gate.db.filings import import_into_database
     from gate.sync.reports import body_chunks, build_report
     from tests.integration.http_support import FILINGS
 
@@ -178,7 +178,7 @@ def test_a_listing_committed_after_the_build_is_carried_by_the_next_report(postg
 
     from sqlalchemy import insert
 
-    from gate.store.service_tables import ListingEvent
+    from gate.db.service_tables import ListingEvent
     from gate.sync.reports import body_chunks, build_report
 
     engine, store = seed_listings(postgres_url, tmp_path)

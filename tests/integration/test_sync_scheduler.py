@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from gate.store.engine import make_engine
+from gate.db.engine import make_engine
 from gate.sync.locks import job_lock
 from tests.integration.http_support import wait_for
 from tests.integration.sync_support import (gate_env, seed_listings, spawn_gate, start_sandbox, stop_process)
@@ -51,7 +51,7 @@ def test_audit_purge_keeps_at_least_sixty_days(database_url, tmp_path):
     from sqlalchemy import insert, select
 
     from gate.config import Settings
-    from gate.store.tables import AuditEvent, utcnow
+    from gate.db.tables import AuditEvent, utcnow
     from gate.sync.jobs import purge_audit
 
     engine, _ = seed_listings(database_url, tmp_path)

@@ -15,7 +15,7 @@ import time
 import pytest
 import requests
 
-from gate.platform_hooks.signatures import HEADER, verify
+from gate.services.signatures import HEADER, verify
 from tests.integration.http_support import count, spool_files, start_gate, wait_for
 from tests.loopback_store import StoreEndpoint
 
@@ -149,8 +149,8 @@ def test_claims_never_share_a_job_and_expired_leases_are_retaken(tmp_path, datab
 
     from sqlalchemy import update
 
-    from gate.platform_hooks import checks, jobs
-    from gate.platform_hooks.auth import create_client
+    from gate.services import checks, jobs
+    from gate.services.auth import create_client
     from tests.integration.http_support import prepare_database
 
     engine = prepare_database(database_url, tmp_path)

@@ -247,7 +247,7 @@ def test_v2_only_below_api_24_blocks_saying_which_versions_cannot_verify_it():
 def test_a_stored_v2_only_check_replays_to_the_same_reason():
     # A stored check keeps the facts JSON; rebuilt from it, the decision must be the same (replay_check).
     from gate.extract.pipeline import extract_features
-    from gate.store.checks import facts_from_dict
+    from gate.db.checks import facts_from_dict
 
     name = "min_sdk_21_v2_only.apk"
     facts = extract_features(pathlib.Path(__file__).resolve().parents[2] / "fixtures" / "apks" / name)

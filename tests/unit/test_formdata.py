@@ -1,4 +1,4 @@
-"""The multipart parser (gate.platform_hooks.formdata): file parts of any size stream to their sink byte for byte,
+"""The multipart parser (gate.api.formdata): file parts of any size stream to their sink byte for byte,
 text parts and header bytes are limited. Bodies are built by requests (an independent encoder), fed from memory."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import random
 import pytest
 import requests
 
-from gate.platform_hooks.formdata import SpoolingMultipartParser
-from gate.platform_hooks.uploads import UploadError
+from gate.api.formdata import SpoolingMultipartParser
+from gate.services.uploads import UploadError
 
 LIMIT = 64 * 1024
 

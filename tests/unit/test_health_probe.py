@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from gate.platform_hooks.health import BoundedProbe, ProbeUnanswered
+from gate.services.health import BoundedProbe, ProbeUnanswered
 
 
 def test_a_stuck_probe_is_answered_in_time_and_never_started_twice():

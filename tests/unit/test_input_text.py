@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from gate.platform_hooks.fetch import _declared_length, ascii_host
-from gate.platform_hooks.uploads import UploadError
+from gate.services.fetch import _declared_length, ascii_host
+from gate.services.uploads import UploadError
 from gate.text import clean_filename, text_problem
 
 

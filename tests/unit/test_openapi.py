@@ -1,5 +1,5 @@
 """The OpenAPI document stays in step with the routes the app really serves, and every operation in it follows the
-rules client generators need (gate/platform_hooks/openapi.py, rules 1-4). No socket, no database: the app's engine
+rules client generators need (gate/api/openapi.py, rules 1-4). No socket, no database: the app's engine
 is opened lazily, so building it touches nothing. The rules are checked over whatever the document holds, so a
 route added later without an operationId, tags or a complete schema fails here, by name."""
 
@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 
 from gate.config import Settings
-from gate.platform_hooks.app import create_app
-from gate.platform_hooks.openapi import PAGES, TAGS, document
+from gate.api.app import create_app
+from gate.api.openapi import PAGES, TAGS, document
 from tests import requirements
 
 IMPLICIT = {"HEAD", "OPTIONS"}

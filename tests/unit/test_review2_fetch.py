@@ -11,8 +11,8 @@ import ipaddress
 
 import pytest
 
-from gate.platform_hooks.fetch import FetchPolicy, check_url, is_public
-from gate.platform_hooks.uploads import UploadError
+from gate.services.fetch import FetchPolicy, check_url, is_public
+from gate.services.uploads import UploadError
 
 POLICY = FetchPolicy(max_bytes=1 << 20)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from gate.platform_hooks.signatures import SignatureError, verify
+from gate.services.signatures import SignatureError, verify
 
 SECRET = "whsec_test"
 BODY = b'{"events": []}'

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from gate.platform_hooks.uploads import HashingSpool, UploadError, spool_stream
+from gate.services.uploads import HashingSpool, UploadError, spool_stream
 
 
 def no_spool_helpers() -> bool:

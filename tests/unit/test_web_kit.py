@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from gate.config import Settings
-from gate.platform_hooks.app import create_app
+from gate.api.app import create_app
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import hmac
 
 import pytest
 
-from gate.platform_hooks.signatures import SignatureError, StreamingVerifier, sign, verify
+from gate.services.signatures import SignatureError, StreamingVerifier, sign, verify
 
 SECRET = "whsec_test"
 BODY = b'{"events": []}'

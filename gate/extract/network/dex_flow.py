@@ -20,7 +20,9 @@ from __future__ import annotations
 import re
 import struct
 from collections import defaultdict
+from collections.abc import Callable
 
+from gate.extract.network import core
 from gate.extract.network.dex_code import _WIDTHS, DexCodeIndex, _index_pattern, find_strings
 
 MAX_STEPS = 12  # instructions read after a load before giving up (straight-line code, gotos followed)
@@ -259,6 +261,13 @@ FEW_STRINGS = 24  # up to this many wanted strings, their indices are searched a
 
 def _load_sites(data: bytes, wanted: set[int], lo: int, hi: int) -> list[int]:
     """Offsets of the ``const-string``/``const-string/jumbo`` instructions (at even offsets) loading ``wanted``."""
+    if _compiled_load_sites is not None:  # the same offsets in one pass of C over the code section (``core``)
+        return _compiled_load_sites(data, wanted, lo, hi, len(wanted) <= FEW_STRINGS)
+    return python_load_sites(data, wanted, lo, hi)
+
+
+def python_load_sites(data: bytes, wanted: set[int], lo: int, hi: int) -> list[int]:
+    """``_load_sites`` in Python, the oracle of the compiled core."""
     sites = []
     if len(wanted) <= FEW_STRINGS:
         # The index bytes are rarer than the opcode byte 0x1a: a literal search for each, checked backwards.
@@ -277,6 +286,18 @@ def _load_sites(data: bytes, wanted: set[int], lo: int, hi: int) -> list[int]:
     pattern = re.compile(b"\\x1a[\\x00-\\xff](?:" + _index_pattern(wanted, 2) + b")|\\x1b[\\x00-\\xff](?:"
                          + _index_pattern(wanted, 4) + b")", re.DOTALL)
     return [m.start() for m in pattern.finditer(data, lo, hi) if not m.start() & 1]
+
+
+_compiled_load_sites: Callable[[bytes, set[int], int, int, bool], list[int]] | None = None
+
+
+def _bind() -> None:
+    global _compiled_load_sites
+    compiled = core.compiled_core
+    _compiled_load_sites = compiled.load_sites if core.active() == "compiled" and compiled is not None else None
+
+
+core.on_select(_bind)
 
 
 MAX_METHOD_BYTES = 1 << 16  # how far back from a load the start of its method is looked for

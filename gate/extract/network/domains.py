@@ -18,7 +18,9 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from gate.extract.network import suffixes
+from collections.abc import Callable
+
+from gate.extract.network import core, suffixes
 
 MAX_HOST_LENGTH = 253  # RFC 1035 presentation form without the trailing dot
 # LDH labels of 1-63 characters; the last label may be an IDNA TLD (xn--fiqs8s), never all digits (that is an IP).
@@ -64,12 +66,23 @@ _RESERVED_TLDS = frozenset({"example", "invalid", "localhost", "test", "local"})
 @lru_cache(maxsize=65536)
 def registrable_domain(host: str) -> str | None:
     """The ICANN registrable domain (eTLD+1) of ``host``; None when the host is itself a public suffix or unknown."""
-    return suffixes.registrable_domain(host)
+    return _registrable(host)
 
 
 @lru_cache(maxsize=65536)
 def url_host(text: str) -> str | None:
     """``text`` as a lowercase hostname when it is one under an ICANN TLD (context already says it is a host)."""
+    return _url_host(text)
+
+
+@lru_cache(maxsize=65536)
+def bare_host(text: str) -> str | None:
+    """``text`` as a hostname when, found bare in string data, it is one with high confidence; else None."""
+    return _bare_host(text)
+
+
+def python_url_host(text: str) -> str | None:
+    """``url_host`` in Python: the oracle of the compiled core, and its path for non-ASCII text."""
     host = text.strip().rstrip(".")
     if not host.isascii() or len(host) > MAX_HOST_LENGTH:
         return None
@@ -87,9 +100,8 @@ def url_host(text: str) -> str | None:
     return host
 
 
-@lru_cache(maxsize=65536)
-def bare_host(text: str) -> str | None:
-    """``text`` as a hostname when, found bare in string data, it is one with high confidence; else None."""
+def python_bare_host(text: str) -> str | None:
+    """``bare_host`` in Python (the oracle of the compiled core)."""
     if text != text.lower():
         # Hosts are written in lowercase in code and configuration; dotted tokens with capitals are class names
         # (com.foo.Bar), resource paths (R.string.app) or prose.
@@ -107,4 +119,48 @@ def bare_host(text: str) -> str | None:
         if len(labels[0]) < 2:
             # One-letter second-level labels are minified JavaScript (t.co, e.in, n.me), not hosts.
             return None
-    return url_host(text)
+    return python_url_host(text)  # not the cached dispatch: the oracle never calls the compiled core
+
+
+Lookup = Callable[[str], "str | None"]
+_url_host: Lookup = python_url_host
+_bare_host: Lookup = python_bare_host
+_registrable: Lookup = suffixes.registrable_domain
+
+
+def configure_compiled() -> None:
+    """Hand the tables to the compiled core and bind its lookups; the public-suffix table is built here, so this
+    runs on the first lookup (as on the Python path), never at import."""
+    global _url_host, _bare_host, _registrable
+    compiled = core.compiled_core
+    assert compiled is not None  # core.select only picks "compiled" when it is built
+    wildcards, exceptions, not_rules, tails = suffixes.table()
+    compiled.configure(tails, not_rules, wildcards, exceptions, NEVER_CONTACTED, _RESERVED_TLDS, BARE_TLDS,
+                       WEAK_BARE_TLDS, REVERSE_DNS_ROOTS, SYSTEM_PROPERTY_ROOTS, TRANSLATED_EXAMPLES,
+                       python_url_host, python_bare_host, suffixes.registrable_domain)
+    _url_host, _bare_host, _registrable = compiled.url_host, compiled.bare_host, compiled.registrable_domain
+
+
+def _configured(name: str) -> Lookup:
+    """The compiled lookup ``name``, configured on its first call."""
+
+    def first_call(text: str) -> str | None:
+        configure_compiled()
+        lookup: Lookup = getattr(core.compiled_core, name)
+        return lookup(text)
+
+    return first_call
+
+
+def _bind() -> None:
+    global _url_host, _bare_host, _registrable
+    for cached in (registrable_domain, url_host, bare_host):
+        cached.cache_clear()
+    if core.active() == "compiled":
+        _url_host, _bare_host, _registrable = (_configured("url_host"), _configured("bare_host"),
+                                               _configured("registrable_domain"))
+    else:
+        _url_host, _bare_host, _registrable = python_url_host, python_bare_host, suffixes.registrable_domain
+
+
+core.on_select(_bind)

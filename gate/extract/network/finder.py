@@ -23,11 +23,14 @@ sit between a string's terminating NUL and the next string — so a token that r
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from itertools import chain
 from dataclasses import dataclass, field
 
+from gate.extract.network import core
 from gate.extract.network.addresses import bare_ipv6, ip_literal
-from gate.extract.network.domains import BARE_TLDS, MAX_HOST_LENGTH, REVERSE_DNS_ROOTS, bare_host, url_host
+from gate.extract.network.domains import (BARE_TLDS, MAX_HOST_LENGTH, REVERSE_DNS_ROOTS, bare_host,
+                                          configure_compiled, url_host)
 from gate.extract.network.references import (NAMESPACE_WORDS, PATH_HINT_SOURCE, SCHEMA_WORDS, URL_NEEDS_JUDGING,
                                              in_hash_comment, scheme_start, text_reference, url_reference)
 
@@ -209,8 +212,8 @@ def scan_region(data: bytes, findings: Findings, start: int = 0, end: int | None
         # not even enumerated (a run of one anchor character costs one search and one judgement per token).
         if budget is not None:
             budget.spend()
-        i = anchor.start()
-        pos = max(i + 1, _at_anchor(data, i, anchor.end(), 0, len(data), prefix_len, findings))
+        i, j = anchor
+        pos = max(i + 1, _at_anchor(data, i, j, 0, len(data), prefix_len, findings))
 
 
 def _window(data: bytes, start: int, end: int | None) -> bytes:
@@ -219,37 +222,45 @@ def _window(data: bytes, start: int, end: int | None) -> bytes:
     return data if (start, end) == (0, len(data)) else data[start:end]
 
 
-class _AnchorCursor:
-    """The first anchor at or after a position. Both anchor patterns are iterated in one C-level pass each; when the
-    next anchor lies inside the token just judged (a dense run: ``::::``, ``.cn.cn.cn``), the search restarts past the
-    token instead of stepping through every anchor inside it, so each byte is searched about once."""
+def _python_anchor_search(data: bytes, pos: int, colon: bool) -> tuple[int, int] | None:
+    """The span of the first anchor at or after ``pos``: a ``::``/``://`` when ``colon``, else a dot anchor."""
+    found = (_COLON_ANCHORS if colon else _DOT_ANCHORS).search(data, pos)
+    return None if found is None else found.span()
 
-    __slots__ = ("data", "dots", "dot", "colons", "colon")
+
+# ``_python_anchor_search`` or its compiled twin (``core``): a memchr for the anchor byte, the TLD judged in C.
+_anchor_search: Callable[[bytes, int, bool], tuple[int, int] | None] = _python_anchor_search
+
+
+class _AnchorCursor:
+    """The first anchor at or after a position. Each anchor kind is searched onwards from its previous match (one
+    pass each); when the next anchor lies inside the token just judged (a dense run: ``::::``, ``.cn.cn.cn``), the
+    search restarts past the token instead of stepping through every anchor inside it, so each byte is searched
+    about once. Anchors are (start, end) spans."""
+
+    __slots__ = ("data", "dot", "colon", "search")
 
     def __init__(self, data: bytes) -> None:
         self.data = data
-        self.dots = _DOT_ANCHORS.finditer(data)
-        self.dot = next(self.dots, None)
-        self.colons = _COLON_ANCHORS.finditer(data) if b":" in data else iter(())
-        self.colon = next(self.colons, None)
+        self.search = search = _anchor_search
+        self.dot = search(data, 0, False)
+        self.colon = search(data, 0, True) if b":" in data else None
 
-    def next(self, pos: int):
+    def next(self, pos: int) -> tuple[int, int] | None:
         dot, colon = self.dot, self.colon
-        if dot is not None and dot.start() < pos:
-            dot = next(self.dots, None)
-            if dot is not None and dot.start() < pos:
-                self.dots = _DOT_ANCHORS.finditer(self.data, pos)
-                dot = next(self.dots, None)
+        if dot is not None and dot[0] < pos:
+            dot = self.search(self.data, dot[1], False)  # the next match after the previous one
+            if dot is not None and dot[0] < pos:
+                dot = self.search(self.data, pos, False)
             self.dot = dot
-        if colon is not None and colon.start() < pos:
-            colon = next(self.colons, None)
-            if colon is not None and colon.start() < pos:
-                self.colons = _COLON_ANCHORS.finditer(self.data, pos)
-                colon = next(self.colons, None)
+        if colon is not None and colon[0] < pos:
+            colon = self.search(self.data, colon[1], True)
+            if colon is not None and colon[0] < pos:
+                colon = self.search(self.data, pos, True)
             self.colon = colon
         if dot is None:
             return colon
-        if colon is None or dot.start() < colon.start():
+        if colon is None or dot[0] < colon[0]:
             return dot
         return colon
 
@@ -259,6 +270,53 @@ _AUTHORITY_CACHE = object()  # keys of the per-package caches inside the string 
 _AUTHORITY_IPS = object()
 _SETTLED_AUTHORITIES = object()
 _SETTLED_STRINGS = object()
+
+
+_split_authorities: Callable[[bytes], list[bytes]] = _URL_AUTHORITIES.split
+# The fast paths of ``_note_url`` in C: (how, excerpt) of a contact candidate, or None for the Python below.
+_judge_url: Callable[[bytes, bytes, bytes, int, bool, bool], tuple[str, str] | None] | None = None
+
+
+# The loop of ``_authority_values`` over a region's new authorities, in C.
+_resolve_authorities: Callable[[set[bytes], dict, dict, Callable], None] | None = None
+
+
+def _bind() -> None:
+    """``_URL_AUTHORITIES.split``, the authority loop and ``_note_url``'s fast paths, or their compiled twins."""
+    global _split_authorities, _judge_url, _resolve_authorities, _anchor_search
+    compiled = core.compiled_core
+    if core.active() == "compiled" and compiled is not None:
+        compiled.configure_urls(URL_NEEDS_JUDGING, _PATH_HINTS_LOWER, _CONTEXT_WORDS_LOWER)
+        _split_authorities, _judge_url = compiled.split_authorities, compiled.judge_url
+        _resolve_authorities, _anchor_search = _configured_resolve, _configured_anchor_search
+    else:
+        _split_authorities, _judge_url, _resolve_authorities = _URL_AUTHORITIES.split, None, None
+        _anchor_search = _python_anchor_search
+
+
+def _configured_anchor_search(data: bytes, pos: int, colon: bool) -> tuple[int, int] | None:
+    """The compiled ``anchor_search``, once the TLD table is handed to the core (``domains``)."""
+    global _anchor_search
+    compiled = core.compiled_core
+    assert compiled is not None
+    if _anchor_search is _configured_anchor_search:  # a cursor made before may call this again: configure once
+        configure_compiled()
+        _anchor_search = compiled.anchor_search
+    return compiled.anchor_search(data, pos, colon)
+
+
+def _configured_resolve(authorities: set[bytes], hosts_of: dict, ips_of: dict, fallback: Callable) -> None:
+    """The compiled ``resolve_authorities``, once the host tables are handed to the core (``domains``: on the
+    first host lookup, which this makes)."""
+    global _resolve_authorities
+    configure_compiled()
+    compiled = core.compiled_core
+    assert compiled is not None
+    _resolve_authorities = compiled.resolve_authorities
+    compiled.resolve_authorities(authorities, hosts_of, ips_of, fallback)
+
+
+core.on_select(_bind)
 
 
 def _take_url_authorities(data: bytes, findings: Findings, cache: dict, prefix_len: int = 0) -> bytes:
@@ -274,17 +332,21 @@ def _take_url_authorities(data: bytes, findings: Findings, cache: dict, prefix_l
         return data  # most pooled strings: a membership test is cheaper than starting the regex engine
     # One C-level pass: split() with a capturing pattern yields the text between URLs and, at odd positions, the
     # authorities themselves (cheaper than findall() followed by sub()).
-    parts = _URL_AUTHORITIES.split(data)
+    parts = _split_authorities(data)
     hosts_of = cache.setdefault(_AUTHORITY_CACHE, {})  # authority -> hosts (a tuple of at most one)
     ips_of = cache.setdefault(_AUTHORITY_IPS, {})  # authority -> IPs, only for the few that have one
     settled = cache.setdefault(_SETTLED_AUTHORITIES, set())
     found_in = parts[1::2]
     distinct = set(found_in)
-    for authority in distinct - hosts_of.keys():
-        hosts, ips = _authority_values(authority)
-        hosts_of[authority] = hosts
-        if ips:
-            ips_of[authority] = ips
+    new = distinct - hosts_of.keys()
+    if new and _resolve_authorities is not None:  # the same loop in C, host names validated there (``core``)
+        _resolve_authorities(new, hosts_of, ips_of, _authority_values)
+    else:
+        for authority in new:
+            hosts, ips = _authority_values(authority)
+            hosts_of[authority] = hosts
+            if ips:
+                ips_of[authority] = ips
     findings.hosts.update(chain.from_iterable(map(hosts_of.__getitem__, distinct)))
     if ips_of:
         for authority in distinct & ips_of.keys():
@@ -337,6 +399,12 @@ def _authority_values(authority: bytes) -> tuple[tuple[str, ...], tuple[str, ...
 def _note_url(parts: list[bytes], k: int, values: tuple[str, ...], findings: Findings, prefix_len: int) -> bool:
     """Judge the ``k``-th URL of a split region and note it for ``values``; True when it is a contact candidate."""
     left, right = parts[2 * k], parts[2 * k + 2]
+    if _judge_url is not None and not findings.hash_comments:
+        judged = _judge_url(left, parts[2 * k + 1], right, prefix_len, k == 0, findings.markup_links)
+        if judged is not None:
+            for value in values:
+                findings.note(value, judged[0], judged[1], None)
+            return True
     tail = left[-EXCERPT_SIDE * 2:]
     nul, newline = tail.rfind(b"\0"), tail.rfind(b"\n")
     tail = tail[max(nul, newline) + 1:]
@@ -408,7 +476,7 @@ def scan_strings(data: bytes, findings: Findings, start: int = 0, end: int | Non
     pos = start
     next_anchor = _AnchorCursor(data).next
     while (anchor := next_anchor(pos)) is not None:  # from the end of the string analysed last
-        i = anchor.start()
+        i, j = anchor
         if budget is not None:
             budget.spend()
         first = rfind(b"\0", start, i) + 1 or start
@@ -417,7 +485,7 @@ def scan_strings(data: bytes, findings: Findings, start: int = 0, end: int | Non
             last = end
         if last - first > MAX_POOLED_STRING:
             # Not a string table after all (binary data between NULs): judge this anchor on its own.
-            pos = max(i + 1, _at_anchor(data, i, anchor.end(), start, end, 0, findings))
+            pos = max(i + 1, _at_anchor(data, i, j, start, end, 0, findings))
             continue
         if prefix_len:  # ``first`` follows a NUL or is the region's start: a length prefix is there
             first = min(first + prefix_len, i)

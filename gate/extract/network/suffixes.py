@@ -45,7 +45,7 @@ def _list_digest() -> str:
         return hashlib.sha256(listing.read()).hexdigest()
 
 
-def _table() -> Table:
+def table() -> Table:
     """(wildcards, exceptions, not_rules, tails), from the compiled file when it matches the installed list."""
     global _TABLE
     if _TABLE is None:
@@ -116,7 +116,7 @@ _TABLE = None
 
 def public_suffix_length(labels: list[str]) -> int:
     """How many of the rightmost ``labels`` form the public suffix; 0 when the TLD is not on the list."""
-    _wildcards, _exceptions, _not_rules, _tails = _TABLE or _table()
+    _wildcards, _exceptions, _not_rules, _tails = _TABLE or table()
     n = len(labels)
     best = 0
     candidate = ""

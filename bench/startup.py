@@ -1,0 +1,74 @@
+"""Whole `gate` processes, start-up included: this tree against an earlier revision, 20 interleaved runs each.
+
+    python bench/startup.py ~/.cache/filing-gate/corpus/app-uiautomator.apk --revision main --runs 20
+
+What a developer's CI job or a shell user pays per command: ``python -c pass`` (the interpreter alone), ``gate
+--help``, ``gate --version``, ``gate features --json APK``. Each process runs ``gate.cli.main`` with the tree under
+test first on ``sys.path`` (the revision's ``gate/`` unpacked with ``git archive``), bytecode compiled beforehand
+for both (this VM sets PYTHONDONTWRITEBYTECODE; an installed gate has its bytecode). The commands and trees
+alternate run by run, so all see the same load. Prints min and median wall time and CPU (user + system of the
+child, ``getrusage``) per command and tree, like hyperfine's ``-N -r 20``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import compileall
+import os
+import pathlib
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+ENTRY = "import sys; sys.path.insert(0, sys.argv.pop(1)); from gate.cli import main; sys.exit(main(sys.argv[1:]))"
+
+
+def timed(argv: list[str]) -> tuple[float, float]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tempfile.gettempdir(),
+                   check=False)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("apk", type=pathlib.Path)
+    parser.add_argument("--revision", default="main")
+    parser.add_argument("--runs", type=int, default=20)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        earlier = pathlib.Path(tmp)
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.revision, "gate"], capture_output=True,
+                                 check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(earlier)], input=archive, check=True)
+        for tree in (earlier, ROOT):
+            compileall.compile_dir(str(tree / "gate"), quiet=1)
+        commands = {"--help": ["--help"], "--version": ["--version"],
+                    f"features {args.apk.name}": ["features", "--json", str(args.apk.resolve())]}
+        runs: dict[tuple[str, str], list[tuple[float, float]]] = {("python -c pass", ""): []}
+        trees = {args.revision: earlier, "this tree": ROOT}
+        for command in commands:
+            for name in trees:
+                runs[(command, name)] = []
+        for _ in range(args.runs):
+            runs[("python -c pass", "")].append(timed([sys.executable, "-c", "pass"]))
+            for command, argv in commands.items():
+                for name, tree in trees.items():
+                    runs[(command, name)].append(timed([sys.executable, "-c", ENTRY, str(tree), *argv]))
+    load = os.getloadavg()
+    print(f"{args.runs} interleaved runs; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    for (command, name), pairs in runs.items():
+        walls, cpus = [w * 1000 for w, _ in pairs], [c * 1000 for _, c in pairs]
+        print(f"{command:>32} {name:>10}: wall min {min(walls):6.1f} ms median {statistics.median(walls):6.1f} ms;"
+              f" CPU min {min(cpus):6.1f} ms median {statistics.median(cpus):6.1f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,915 @@
+/* The network scanner's per-candidate work in C: host validation, public-suffix lookup, the URL-authority split.
+ *
+ * Each function here has a pure-Python twin that is the oracle (gate/extract/network/domains.py, suffixes.py,
+ * finder.py); tests/unit/test_network_core.py runs both on every input it can find or craft and requires identical
+ * answers, and GATE_SCANNER_CORE=python (or gate.extract.network.core.select("python")) runs the Python path.
+ * Anything outside the ASCII fast path (a non-ASCII str) is handed to the Python twin, so the rules for rare inputs
+ * live in one place only.
+ *
+ * The tables (public-suffix tails, TLD lists, never-contacted names) are Python sets handed over once by
+ * ``configure``: one source of truth, and a membership test is a hash lookup in C without the interpreter loop.
+ */
+#define _GNU_SOURCE  /* memmem */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_HOST_LENGTH 253
+#define MAX_LABEL 63
+#define MAX_AUTHORITY 300
+
+static PyObject *tails, *not_rules, *wildcards, *exceptions;       /* public-suffix table (suffixes.table()) */
+static PyObject *never_contacted, *reserved_tlds;                   /* domains.NEVER_CONTACTED, _RESERVED_TLDS */
+static PyObject *bare_tlds, *weak_bare_tlds, *reverse_roots, *property_roots, *translated_examples;
+static PyObject *py_url_host, *py_bare_host, *py_registrable;       /* the Python twins, for non-ASCII input */
+
+/* ``PySet_Contains`` of the ASCII text s[0:n]; -1 on error. */
+static int
+contains(PyObject *set, const char *s, Py_ssize_t n)
+{
+    PyObject *key = PyUnicode_FromStringAndSize(s, n);
+    if (key == NULL)
+        return -1;
+    int found = PySet_Contains(set, key);
+    Py_DECREF(key);
+    return found;
+}
+
+/* suffixes.public_suffix_length for the lowercase ASCII host h[0:n] (labels = h.split(".")); -1 on error.
+ * The k-th candidate suffix is h from the start of the k-th label from the right. */
+static Py_ssize_t
+public_suffix_length(const char *h, Py_ssize_t n)
+{
+    Py_ssize_t labels = 1;
+    for (Py_ssize_t i = 0; i < n; i++)
+        labels += h[i] == '.';
+    Py_ssize_t best = 0, start = n;  /* the candidate suffix is h[start:n] */
+    for (Py_ssize_t k = 1; k <= labels; k++) {
+        Py_ssize_t p = k == 1 ? n - 1 : start - 2;  /* skip the dot before the previous candidate */
+        while (p >= 0 && h[p] != '.')
+            p--;
+        start = p + 1;
+        const char *c = h + start;
+        Py_ssize_t len = n - start;
+        int r = contains(tails, c, len);
+        if (r <= 0)
+            return r < 0 ? -1 : best;  /* no longer suffix can be a rule either */
+        if ((r = contains(exceptions, c, len)) != 0)
+            return r < 0 ? -1 : k - 1;
+        if ((r = contains(not_rules, c, len)) < 0)
+            return -1;
+        if (!r)
+            best = k;  /* a tail is a rule unless listed in not_rules */
+        if (k < labels) {
+            if ((r = contains(wildcards, c, len)) < 0)
+                return -1;
+            if (r)
+                best = k + 1;
+        }
+    }
+    return best;
+}
+
+static int is_lower_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+
+/* domains._HOST: "(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?=[a-z0-9-]*[a-z])[a-z0-9-]{2,63}\Z". The last
+ * label cannot hold a dot, so the labels are exactly h.split(".") and each is checked on its own. */
+static int
+host_shape(const char *h, Py_ssize_t n)
+{
+    Py_ssize_t last_dot = -1;
+    for (Py_ssize_t i = n - 1; i >= 0; i--)
+        if (h[i] == '.') { last_dot = i; break; }
+    if (last_dot < 0)
+        return 0;
+    Py_ssize_t start = 0;
+    for (Py_ssize_t i = 0; i <= last_dot; i++) {
+        if (h[i] != '.')
+            continue;
+        Py_ssize_t len = i - start;
+        if (len < 1 || len > MAX_LABEL || !is_lower_alnum(h[start]) || !is_lower_alnum(h[i - 1]))
+            return 0;
+        for (Py_ssize_t j = start; j < i; j++)
+            if (!is_lower_alnum(h[j]) && h[j] != '-')
+                return 0;
+        start = i + 1;
+    }
+    Py_ssize_t len = n - start;
+    if (len < 2 || len > MAX_LABEL)
+        return 0;
+    int letter = 0;
+    for (Py_ssize_t j = start; j < n; j++) {
+        char c = h[j];
+        if (c >= 'a' && c <= 'z')
+            letter = 1;
+        else if (!(c >= '0' && c <= '9') && c != '-')
+            return 0;
+    }
+    return letter;
+}
+
+static int
+configured(void)
+{
+    if (tails == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "_hostcore.configure() has not been called");
+        return 0;
+    }
+    return 1;
+}
+
+/* domains.url_host on ASCII text: 1 with [*out, *out_len) the host (in buf), 0 for None, -1 on error. */
+static int
+url_host_ascii(const char *s, Py_ssize_t n, char *buf, Py_ssize_t *out_len)
+{
+    /* text.strip().rstrip("."): str.strip() removes the ASCII white space \t\n\v\f\r, \x1c-\x1f and space */
+    Py_ssize_t a = 0, b = n;
+    while (a < b && Py_UNICODE_ISSPACE((Py_UCS4)(unsigned char)s[a]))
+        a++;
+    while (b > a && Py_UNICODE_ISSPACE((Py_UCS4)(unsigned char)s[b - 1]))
+        b--;
+    while (b > a && s[b - 1] == '.')
+        b--;
+    if (b - a > MAX_HOST_LENGTH)
+        return 0;
+    Py_ssize_t m = b - a;
+    for (Py_ssize_t i = 0; i < m; i++) {
+        char c = s[a + i];
+        buf[i] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+    }
+    const char *h = buf;
+    if (m >= 2 && h[0] == '*' && h[1] == '.') {
+        h += 2;
+        m -= 2;
+    }
+    if (!host_shape(h, m))
+        return 0;
+    int r = contains(never_contacted, h, m);
+    if (r)
+        return r < 0 ? -1 : 0;
+    Py_ssize_t dot = m - 1;
+    while (h[dot] != '.')
+        dot--;
+    if ((r = contains(reserved_tlds, h + dot + 1, m - dot - 1)))
+        return r < 0 ? -1 : 0;
+    Py_ssize_t labels = 1;
+    for (Py_ssize_t i = 0; i < m; i++)
+        labels += h[i] == '.';
+    Py_ssize_t size = public_suffix_length(h, m);
+    if (size < 0)
+        return -1;
+    if (size == 0 || size >= labels)
+        return 0;
+    if (h != buf)
+        memmove(buf, h, (size_t)m);
+    *out_len = m;
+    return 1;
+}
+
+static PyObject *
+url_host(PyObject *self, PyObject *text)
+{
+    if (!configured())
+        return NULL;
+    if (!PyUnicode_Check(text) || !PyUnicode_IS_ASCII(text))
+        return PyObject_CallOneArg(py_url_host, text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), m;
+    const char *s = (const char *)PyUnicode_1BYTE_DATA(text);
+    char stack[512];
+    char *buf = n <= (Py_ssize_t)sizeof stack ? stack : PyMem_Malloc((size_t)n);
+    if (buf == NULL)
+        return PyErr_NoMemory();
+    int r = url_host_ascii(s, n, buf, &m);
+    PyObject *out = r < 0 ? NULL : r == 0 ? Py_NewRef(Py_None) : PyUnicode_FromStringAndSize(buf, m);
+    if (buf != stack)
+        PyMem_Free(buf);
+    return out;
+}
+
+/* domains.bare_host: the curated-TLD and false-positive rules for a token found bare in string data. */
+static PyObject *
+bare_host(PyObject *self, PyObject *text)
+{
+    if (!configured())
+        return NULL;
+    if (!PyUnicode_Check(text) || !PyUnicode_IS_ASCII(text))
+        return PyObject_CallOneArg(py_bare_host, text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    const char *s = (const char *)PyUnicode_1BYTE_DATA(text);
+    Py_ssize_t labels = 1, first_dot = -1, second_dot = -1, last_dot = -1;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (s[i] >= 'A' && s[i] <= 'Z')
+            Py_RETURN_NONE;  /* text != text.lower() */
+        if (s[i] == '.') {
+            labels++;
+            if (first_dot < 0)
+                first_dot = i;
+            else if (second_dot < 0)
+                second_dot = i;
+            last_dot = i;
+        }
+    }
+    if (labels < 2)
+        Py_RETURN_NONE;
+    const char *tld = s + last_dot + 1;
+    Py_ssize_t tld_len = n - last_dot - 1;
+    int r = contains(bare_tlds, tld, tld_len);
+    if (r <= 0)
+        return r < 0 ? NULL : Py_NewRef(Py_None);
+    if ((r = contains(reverse_roots, s, first_dot)) || (r = contains(property_roots, s, first_dot)))
+        return r < 0 ? NULL : Py_NewRef(Py_None);
+    if (labels == 3 && first_dot == 3 && memcmp(s, "www", 3) == 0) {
+        if ((r = contains(translated_examples, s + 4, second_dot - 4)))
+            return r < 0 ? NULL : Py_NewRef(Py_None);
+    }
+    if (labels == 2) {
+        if ((r = contains(weak_bare_tlds, tld, tld_len)))
+            return r < 0 ? NULL : Py_NewRef(Py_None);
+        if (first_dot < 2)
+            Py_RETURN_NONE;  /* one-letter second-level label: minified JavaScript */
+    }
+    return url_host(self, text);
+}
+
+/* suffixes.registrable_domain: eTLD+1 of a lowercase host. */
+static PyObject *
+registrable_domain(PyObject *self, PyObject *host)
+{
+    if (!configured())
+        return NULL;
+    if (!PyUnicode_Check(host) || !PyUnicode_IS_ASCII(host))
+        return PyObject_CallOneArg(py_registrable, host);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(host);
+    const char *h = (const char *)PyUnicode_1BYTE_DATA(host);
+    Py_ssize_t labels = 1;
+    for (Py_ssize_t i = 0; i < n; i++)
+        labels += h[i] == '.';
+    Py_ssize_t size = public_suffix_length(h, n);
+    if (size < 0)
+        return NULL;
+    if (size == 0 || size >= labels)
+        Py_RETURN_NONE;
+    Py_ssize_t start = n, seen = 0;  /* the start of label number size + 1 from the right */
+    while (start > 0) {
+        if (h[start - 1] == '.' && ++seen == size + 1)
+            break;
+        start--;
+    }
+    return PyUnicode_Substring(host, start, n);
+}
+
+/* finder._NETWORK_SCHEMES, longest first where one ends another (the look-behinds test each in turn). */
+static const char *const schemes[] = {
+    "https", "http", "wss", "ws", "ftps", "ftp", "sftp", "rtmps", "rtmpe", "rtmpt", "rtmp", "rtsps", "rtsp",
+    "mqtts", "mqtt", "tcp", "udp", "ssl", "tls", "quic", NULL};
+
+static unsigned char authority_byte[256];  /* finder._URL_AUTHORITIES' character class */
+
+static int
+scheme_before(const unsigned char *d, Py_ssize_t i)
+{
+    for (const char *const *sc = schemes; *sc; sc++) {
+        Py_ssize_t len = (Py_ssize_t)strlen(*sc);
+        if (len > i)
+            continue;
+        const unsigned char *p = d + i - len;
+        Py_ssize_t k = 0;
+        while (k < len && (p[k] | 0x20) == (unsigned char)(*sc)[k] && ((p[k] >= 'a' && p[k] <= 'z') ||
+                                                                      (p[k] >= 'A' && p[k] <= 'Z')))
+            k++;
+        if (k == len)
+            return 1;
+    }
+    return 0;
+}
+
+static int
+append_slice(PyObject *list, const unsigned char *d, Py_ssize_t a, Py_ssize_t b)
+{
+    PyObject *part = PyBytes_FromStringAndSize((const char *)d + a, b - a);
+    if (part == NULL)
+        return -1;
+    int r = PyList_Append(list, part);
+    Py_DECREF(part);
+    return r;
+}
+
+/* finder._URL_AUTHORITIES.split(data): [text, authority, text, authority, …, text]. Each "://" preceded by a
+ * network scheme (any letter case; only the scheme's own letters are looked at, as the look-behinds do) is a match;
+ * the authority is the longest run of up to 300 authority characters after it; the search resumes after it. */
+static PyObject *
+split_authorities(PyObject *self, PyObject *arg)
+{
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    const unsigned char *d = view.buf;
+    Py_ssize_t n = view.len, pos = 0, text_start = 0;
+    PyObject *parts = PyList_New(0);
+    if (parts == NULL)
+        goto fail;
+    while (pos + 3 <= n) {
+        const unsigned char *hit = memmem(d + pos, (size_t)(n - pos), "://", 3);
+        if (hit == NULL)
+            break;
+        Py_ssize_t i = hit - d;
+        if (!scheme_before(d, i)) {
+            pos = i + 1;
+            continue;
+        }
+        Py_ssize_t a = i + 3, e = a, limit = a + MAX_AUTHORITY < n ? a + MAX_AUTHORITY : n;
+        while (e < limit && authority_byte[d[e]])
+            e++;
+        if (append_slice(parts, d, text_start, i) < 0 || append_slice(parts, d, a, e) < 0)
+            goto fail;
+        text_start = pos = e;
+    }
+    if (append_slice(parts, d, text_start, n) < 0)
+        goto fail;
+    PyBuffer_Release(&view);
+    return parts;
+fail:
+    Py_XDECREF(parts);
+    PyBuffer_Release(&view);
+    return NULL;
+}
+
+/* The fast paths of finder._note_url, which judges one URL of a split region for its evidence. The patterns are
+ * finder's (URL_NEEDS_JUDGING, _PATH_HINTS_LOWER, _CONTEXT_WORDS_LOWER), handed over by ``configure_urls`` and run
+ * by the regex engine as before; what moves to C is the slicing, case folding and text building around them. */
+static PyObject *needs_judging, *path_hints_lower, *context_words_lower;  /* their bound search methods */
+
+#define EXCERPT_SIDE 80
+#define MAX_SCHEME 16
+
+static int is_scheme_byte(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '.' ||
+           c == '-';
+}
+
+static int is_ascii(const unsigned char *p, Py_ssize_t n)
+{
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (p[i] & 0x80)
+            return 0;
+    return 1;
+}
+
+/* search(bytes(p[0:n])) is not None, ``search`` a pattern's bound method; -1 on error. */
+static int
+searches(PyObject *search, const unsigned char *p, Py_ssize_t n)
+{
+    PyObject *text = PyBytes_FromStringAndSize((const char *)p, n);
+    if (text == NULL)
+        return -1;
+    PyObject *match = PyObject_CallOneArg(search, text);
+    Py_DECREF(text);
+    if (match == NULL)
+        return -1;
+    int found = match != Py_None;
+    Py_DECREF(match);
+    return found;
+}
+
+/* tail + "://" + rest as str, ASCII only: strip()ped, and with \r and \t made spaces when ``text_of`` (finder.text_of
+ * on ASCII) rather than a plain ``.strip()``. */
+static PyObject *
+excerpt(const unsigned char *tail, Py_ssize_t tn, const unsigned char *rest, Py_ssize_t rn, int text_of)
+{
+    Py_ssize_t n = tn + 3 + rn;
+    PyObject *out = PyUnicode_New(n, 127);
+    if (out == NULL)
+        return NULL;
+    unsigned char *o = PyUnicode_1BYTE_DATA(out);
+    memcpy(o, tail, (size_t)tn);
+    memcpy(o + tn, "://", 3);
+    memcpy(o + tn + 3, rest, (size_t)rn);
+    Py_ssize_t a = 0, b = n;
+    while (a < b && Py_UNICODE_ISSPACE((Py_UCS4)o[a]))
+        a++;
+    while (b > a && Py_UNICODE_ISSPACE((Py_UCS4)o[b - 1]))
+        b--;
+    if (text_of)
+        for (Py_ssize_t i = a; i < b; i++)
+            if (o[i] == '\r' || o[i] == '\t')
+                o[i] = ' ';
+    if (a == 0 && b == n)
+        return out;
+    PyObject *cut = PyUnicode_Substring(out, a, b);
+    Py_DECREF(out);
+    return cut;
+}
+
+/* judge_url(left, authority, right, prefix_len, first, markup_links) -> ("url" | "url_in_text", excerpt) when the
+ * URL is a contact candidate by one of _note_url's two fast paths (a string that is just a URL; a URL right after
+ * a quote or "="), else None: the caller then runs _note_url's Python, which decides every other case. */
+static PyObject *
+judge_url(PyObject *self, PyObject *args)
+{
+    Py_buffer left, authority, right;
+    Py_ssize_t prefix_len;
+    int first, markup_links;
+    if (needs_judging == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "_hostcore.configure_urls() has not been called");
+        return NULL;
+    }
+    if (!PyArg_ParseTuple(args, "y*y*y*npp:judge_url", &left, &authority, &right, &prefix_len, &first,
+                          &markup_links))
+        return NULL;
+    PyObject *result = NULL;
+    unsigned char *rest = NULL;
+    const unsigned char *l = left.buf;
+    /* tail: the text before "://" back to a NUL or line end, at most 2 * EXCERPT_SIDE bytes */
+    Py_ssize_t t0 = left.len > 2 * EXCERPT_SIDE ? left.len - 2 * EXCERPT_SIDE : 0, nul = -1, newline = -1;
+    for (Py_ssize_t i = left.len - 1; i >= t0 && (nul < 0 || newline < 0); i--) {
+        if (l[i] == 0 && nul < 0)
+            nul = i - t0;
+        else if (l[i] == '\n' && newline < 0)
+            newline = i - t0;
+    }
+    Py_ssize_t ts = t0 + (nul > newline ? nul : newline) + 1;
+    if (prefix_len > 0 && (nul > newline || (nul < 0 && newline < 0 && t0 == 0 && first)))
+        ts = ts + prefix_len < left.len ? ts + prefix_len : left.len;  /* a pooled string's length prefix */
+    const unsigned char *tail = l + ts;
+    Py_ssize_t tn = left.len - ts;
+    if (markup_links && tn >= 4 && memmem(tail, (size_t)tn, "href", 4) != NULL)
+        goto slow;  /* <a href=…> in a string table: a link in text, judged in Python */
+    /* rest: the authority and what follows it on the line, at most EXCERPT_SIDE bytes */
+    const unsigned char *r = right.buf;
+    Py_ssize_t head = 0;
+    while (head < right.len && head < EXCERPT_SIDE && r[head] != 0 && r[head] != '\n')
+        head++;
+    Py_ssize_t rn = authority.len + head;
+    rest = PyMem_Malloc((size_t)(rn ? rn : 1));
+    if (rest == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    memcpy(rest, authority.buf, (size_t)authority.len);
+    memcpy(rest + authority.len, r, (size_t)head);
+    if (!is_ascii(rest, rn) || !is_ascii(tail, tn))
+        goto slow;
+    int scheme_only = tn >= 1 && tn <= MAX_SCHEME && ((tail[0] | 0x20) >= 'a' && (tail[0] | 0x20) <= 'z');
+    for (Py_ssize_t i = 1; scheme_only && i < tn; i++)
+        scheme_only = is_scheme_byte(tail[i]);
+    if (scheme_only && !(tn == 4 && (tail[0] | 0x20) == 'h' && (tail[1] | 0x20) == 't' && (tail[2] | 0x20) == 't' &&
+                         (tail[3] | 0x20) == 'p')) {
+        int judging = searches(needs_judging, rest, rn);
+        if (judging < 0)
+            goto done;
+        if (!judging) {
+            PyObject *text = excerpt(tail, tn, rest, rn, 1);
+            if (text != NULL)
+                result = Py_BuildValue("(sN)", "url", text);
+            goto done;
+        }
+    }
+    /* a quote or "=" right before the scheme (finder._QUOTED_SCHEME): the scheme is the run of scheme bytes that
+     * ends the tail, 1 to 16 long, and the byte before it is the quote */
+    Py_ssize_t run = 0;
+    while (run < tn && is_scheme_byte(tail[tn - 1 - run]))
+        run++;
+    if (run < 1 || run > MAX_SCHEME || run == tn)
+        goto slow;
+    unsigned char quote = tail[tn - 1 - run];
+    if (quote != '"' && quote != '\'' && quote != '=')
+        goto slow;
+    const unsigned char *scheme = tail + tn - run;
+    if (run == 4 && (scheme[0] | 0x20) == 'h' && (scheme[1] | 0x20) == 't' && (scheme[2] | 0x20) == 't' &&
+        (scheme[3] | 0x20) == 'p')
+        goto slow;  /* plain http: the identifier rules of url_reference apply */
+    /* url: rest up to white space, a quote, <, >, ` or a backslash (finder._URL_BODY), lowercased */
+    unsigned char lowered[2 * EXCERPT_SIDE + 400];
+    Py_ssize_t un = 0;
+    while (un < rn && !(rest[un] == ' ' || (rest[un] >= '\t' && rest[un] <= '\r') || rest[un] == '"' ||
+                        rest[un] == '\'' || rest[un] == '<' || rest[un] == '>' || rest[un] == '`' || rest[un] == '\\'))
+        un++;
+    if (un > (Py_ssize_t)sizeof lowered || tn - run - 1 > (Py_ssize_t)sizeof lowered)
+        goto slow;
+    for (Py_ssize_t i = 0; i < un; i++)
+        lowered[i] = (rest[i] >= 'A' && rest[i] <= 'Z') ? rest[i] + 32 : rest[i];
+    int hint = searches(path_hints_lower, lowered, un);
+    if (hint != 0) {
+        if (hint > 0)
+            goto slow;
+        goto done;
+    }
+    Py_ssize_t before = tn - run - 1;
+    for (Py_ssize_t i = 0; i < before; i++)
+        lowered[i] = (tail[i] >= 'A' && tail[i] <= 'Z') ? tail[i] + 32 : tail[i];
+    int words = searches(context_words_lower, lowered, before);
+    if (words != 0) {
+        if (words > 0)
+            goto slow;
+        goto done;
+    }
+    PyObject *text = excerpt(tail, tn, rest, rn, 0);
+    if (text != NULL)
+        result = Py_BuildValue("(sN)", "url_in_text", text);
+    goto done;
+slow:
+    result = Py_NewRef(Py_None);
+done:
+    PyMem_Free(rest);
+    PyBuffer_Release(&left);
+    PyBuffer_Release(&authority);
+    PyBuffer_Release(&right);
+    return result;
+}
+
+/* dex_flow._load_sites: offsets of the const-string (0x1a, u16 index) and const-string/jumbo (0x1b, u32 index)
+ * instructions at even offsets of data[lo:hi] whose string index is wanted. One pass over the code section instead
+ * of a literal search per wanted index (or a regex alternation of them). ``overlapping`` picks which of the two
+ * Python searches is reproduced: every even offset (the literal searches), or the leftmost non-overlapping matches
+ * at any offset of which the even ones are kept (the regex's finditer). */
+static int
+cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+typedef struct {
+    unsigned char low16[8192];  /* bit i: some wanted index has low 16 bits i (and for size 2: is i) */
+    unsigned char small[8192];  /* bit i: index i < 65536 is wanted */
+    uint32_t *all;
+    Py_ssize_t count;
+} Wanted;
+
+static int
+wanted_has(const Wanted *w, uint32_t index, int size)
+{
+    if (size == 2)
+        return (w->small[index >> 3] >> (index & 7)) & 1;
+    uint32_t low = index & 0xFFFF;
+    if (!((w->low16[low >> 3] >> (low & 7)) & 1))
+        return 0;
+    return bsearch(&index, w->all, (size_t)w->count, sizeof(uint32_t), cmp_u32) != NULL;
+}
+
+static int
+match_at(const unsigned char *d, Py_ssize_t pos, Py_ssize_t hi, const Wanted *w)
+{
+    if (d[pos] == 0x1A && pos + 4 <= hi)
+        return wanted_has(w, (uint32_t)d[pos + 2] | (uint32_t)d[pos + 3] << 8, 2) ? 4 : 0;
+    if (d[pos] == 0x1B && pos + 6 <= hi)
+        return wanted_has(w, (uint32_t)d[pos + 2] | (uint32_t)d[pos + 3] << 8 | (uint32_t)d[pos + 4] << 16 |
+                                 (uint32_t)d[pos + 5] << 24, 4) ? 6 : 0;
+    return 0;
+}
+
+static PyObject *
+load_sites(PyObject *self, PyObject *args)
+{
+    Py_buffer view;
+    PyObject *wanted_set;
+    Py_ssize_t lo, hi;
+    int overlapping;
+    if (!PyArg_ParseTuple(args, "y*Onnp:load_sites", &view, &wanted_set, &lo, &hi, &overlapping))
+        return NULL;
+    PyObject *sites = NULL, *iter = NULL, *item;
+    Wanted *w = PyMem_Calloc(1, sizeof(Wanted));
+    Py_ssize_t size = PyObject_Size(wanted_set);
+    if (w == NULL || size < 0 || (w->all = PyMem_Malloc(sizeof(uint32_t) * (size_t)(size ? size : 1))) == NULL) {
+        if (size >= 0)
+            PyErr_NoMemory();
+        goto done;
+    }
+    if ((iter = PyObject_GetIter(wanted_set)) == NULL)
+        goto done;
+    while ((item = PyIter_Next(iter)) != NULL) {
+        unsigned long long index = PyLong_AsUnsignedLongLong(item);
+        Py_DECREF(item);
+        if (index == (unsigned long long)-1 && PyErr_Occurred())
+            goto done;
+        if (index > 0xFFFFFFFFull || w->count == size)
+            continue;  /* no instruction can load it */
+        w->all[w->count++] = (uint32_t)index;
+        w->low16[(index & 0xFFFF) >> 3] |= (unsigned char)(1 << (index & 7));
+        if (index < 0x10000)
+            w->small[index >> 3] |= (unsigned char)(1 << (index & 7));
+    }
+    if (PyErr_Occurred())
+        goto done;
+    qsort(w->all, (size_t)w->count, sizeof(uint32_t), cmp_u32);
+    const unsigned char *d = view.buf;
+    if (lo < 0)
+        lo = 0;
+    if (hi > view.len)
+        hi = view.len;
+    if ((sites = PyList_New(0)) == NULL)
+        goto done;
+    Py_ssize_t pos = overlapping ? lo + (lo & 1) : lo;
+    while (pos < hi) {
+        int len = match_at(d, pos, hi, w);
+        if (len && !(pos & 1)) {
+            PyObject *at = PyLong_FromSsize_t(pos);
+            if (at == NULL || PyList_Append(sites, at) < 0) {
+                Py_XDECREF(at);
+                Py_CLEAR(sites);
+                goto done;
+            }
+            Py_DECREF(at);
+        }
+        pos += overlapping ? 2 : (len ? len : 1);
+    }
+done:
+    Py_XDECREF(iter);
+    if (w != NULL)
+        PyMem_Free(w->all);
+    PyMem_Free(w);
+    PyBuffer_Release(&view);
+    return sites;
+}
+
+/* finder._DOTTED_QUAD.match: four runs of 1-3 digits joined by dots, and nothing else. */
+static int
+dotted_quad(const unsigned char *h, Py_ssize_t n)
+{
+    Py_ssize_t i = 0;
+    for (int group = 0; group < 4; group++) {
+        Py_ssize_t digits = 0;
+        while (i < n && h[i] >= '0' && h[i] <= '9' && digits < 3) {
+            i++;
+            digits++;
+        }
+        if (!digits)
+            return 0;
+        if (group < 3) {
+            if (i >= n || h[i] != '.')
+                return 0;
+            i++;
+        }
+    }
+    return i == n;
+}
+
+/* resolve_authorities(authorities, hosts_of, ips_of, fallback): finder._authority_values for each new URL
+ * authority, stored as finder keeps them (hosts_of[a] = (host,) or (); ips_of[a] only when an IP is found). A host
+ * name, with or without a user and a port, is validated here; IP literals, bracketed IPv6 and anything unusual go
+ * to ``fallback`` (finder._authority_values, whose Python decides them). */
+static PyObject *
+resolve_authorities(PyObject *self, PyObject *args)
+{
+    PyObject *authorities, *hosts_of, *ips_of, *fallback;
+    if (!configured())
+        return NULL;
+    if (!PyArg_ParseTuple(args, "OO!O!O:resolve_authorities", &authorities, &PyDict_Type, &hosts_of, &PyDict_Type,
+                          &ips_of, &fallback))
+        return NULL;
+    PyObject *iter = PyObject_GetIter(authorities), *authority;
+    if (iter == NULL)
+        return NULL;
+    PyObject *empty = PyTuple_New(0);
+    char buf[MAX_AUTHORITY + 8];
+    while (empty != NULL && (authority = PyIter_Next(iter)) != NULL) {
+        PyObject *hosts = NULL;
+        if (PyBytes_Check(authority) && PyBytes_GET_SIZE(authority) <= MAX_AUTHORITY) {
+            const unsigned char *a = (const unsigned char *)PyBytes_AS_STRING(authority);
+            Py_ssize_t n = PyBytes_GET_SIZE(authority), at = -1;
+            for (Py_ssize_t i = n - 1; i >= 0; i--)
+                if (a[i] == '@') { at = i; break; }
+            const unsigned char *h = a + at + 1;  /* after the user */
+            Py_ssize_t hn = 0, after = n - at - 1;
+            while (hn < after && h[hn] != ':')
+                hn++;
+            Py_ssize_t trimmed = hn;
+            while (trimmed > 0 && h[trimmed - 1] == '.')
+                trimmed--;
+            if (trimmed && is_ascii(h, trimmed) && !(after && h[0] == '[') && !dotted_quad(h, trimmed)) {
+                Py_ssize_t m;
+                int r = url_host_ascii((const char *)h, trimmed, buf, &m);
+                if (r < 0)
+                    goto fail_item;
+                if (r == 0)
+                    hosts = Py_NewRef(empty);
+                else {
+                    PyObject *name = PyUnicode_FromStringAndSize(buf, m);
+                    hosts = name ? PyTuple_Pack(1, name) : NULL;
+                    Py_XDECREF(name);
+                    if (hosts == NULL)
+                        goto fail_item;
+                }
+            }
+        }
+        if (hosts == NULL) {  /* the Python decides: (hosts, ips) */
+            PyObject *pair = PyObject_CallOneArg(fallback, authority);
+            if (pair == NULL)
+                goto fail_item;
+            if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2) {
+                Py_DECREF(pair);
+                PyErr_SetString(PyExc_TypeError, "fallback must return (hosts, ips)");
+                goto fail_item;
+            }
+            hosts = Py_NewRef(PyTuple_GET_ITEM(pair, 0));
+            PyObject *ips = PyTuple_GET_ITEM(pair, 1);
+            int bad = PyObject_IsTrue(ips) && PyDict_SetItem(ips_of, authority, ips) < 0;
+            Py_DECREF(pair);
+            if (bad)
+                goto fail_item;
+        }
+        if (PyDict_SetItem(hosts_of, authority, hosts) < 0)
+            goto fail_item;
+        Py_DECREF(hosts);
+        Py_DECREF(authority);
+        continue;
+    fail_item:
+        Py_XDECREF(hosts);
+        Py_DECREF(authority);
+        break;
+    }
+    Py_DECREF(iter);
+    Py_XDECREF(empty);
+    if (PyErr_Occurred())
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+/* finder._DOT_ANCHORS.search(data, pos) and finder._COLON_ANCHORS.search(data, pos) as (start, end) or None.
+ *
+ * _DOT_ANCHORS is "\.(?:TLD(?![A-Za-z0-9_\-])|[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}(?![0-9]))" with TLD an alternation
+ * of the curated bare TLDs (lowercase letters). A TLD must be followed by no name character, so it is exactly the
+ * run of name characters after the dot; the digit groups likewise are whole runs of 1-3 digits (backtracking to a
+ * shorter run always leaves a digit where a dot or the end is required). _COLON_ANCHORS is ":(?://|:)". */
+static Py_ssize_t bare_tld_min = 1, bare_tld_max = 63;
+
+static int is_name_class(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+}
+
+static int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
+
+/* the end of a run of 1-3 digits at d[i:], or -1 */
+static Py_ssize_t
+digits_end(const unsigned char *d, Py_ssize_t i, Py_ssize_t n)
+{
+    Py_ssize_t j = i;
+    while (j < n && is_digit(d[j]))
+        j++;
+    return (j == i || j - i > 3) ? -1 : j;
+}
+
+/* 1 with *end set when the dot at d[p] is an anchor, 0 when not, -1 on error */
+static int
+dot_anchor_at(const unsigned char *d, Py_ssize_t p, Py_ssize_t n, Py_ssize_t *end)
+{
+    Py_ssize_t j = p + 1;
+    if (j < n && is_digit(d[j])) {
+        Py_ssize_t e1 = digits_end(d, j, n);
+        if (e1 < 0 || e1 >= n || d[e1] != '.')
+            return 0;
+        Py_ssize_t e2 = digits_end(d, e1 + 1, n);
+        if (e2 < 0 || e2 >= n || d[e2] != '.')
+            return 0;
+        Py_ssize_t e3 = digits_end(d, e2 + 1, n);
+        if (e3 < 0)
+            return 0;
+        *end = e3;
+        return 1;
+    }
+    while (j < n && is_name_class(d[j]))
+        j++;
+    Py_ssize_t len = j - p - 1;
+    if (len < bare_tld_min || len > bare_tld_max)
+        return 0;
+    for (Py_ssize_t k = p + 1; k < j; k++)
+        if (d[k] < 'a' || d[k] > 'z')
+            return 0;  /* the TLDs are lowercase letters: a digit, capital, "_" or "-" in the run rules it out */
+    int r = contains(bare_tlds, (const char *)d + p + 1, len);
+    if (r > 0)
+        *end = j;
+    return r;
+}
+
+static PyObject *
+anchor_search(PyObject *self, PyObject *args)
+{
+    Py_buffer view;
+    Py_ssize_t pos;
+    int colon;
+    if (!configured())
+        return NULL;
+    if (!PyArg_ParseTuple(args, "y*np:anchor_search", &view, &pos, &colon))
+        return NULL;
+    const unsigned char *d = view.buf;
+    Py_ssize_t n = view.len, end = 0;
+    PyObject *result = NULL;
+    if (pos < 0)
+        pos = 0;
+    while (pos < n) {
+        const unsigned char *hit = memchr(d + pos, colon ? ':' : '.', (size_t)(n - pos));
+        if (hit == NULL)
+            break;
+        Py_ssize_t p = hit - d;
+        int r;
+        if (colon) {
+            r = 0;
+            if (p + 2 < n && d[p + 1] == '/' && d[p + 2] == '/') {
+                r = 1;
+                end = p + 3;
+            } else if (p + 1 < n && d[p + 1] == ':') {
+                r = 1;
+                end = p + 2;
+            }
+        } else if ((r = dot_anchor_at(d, p, n, &end)) < 0) {
+            goto done;
+        }
+        if (r) {
+            result = Py_BuildValue("(nn)", p, end);
+            goto done;
+        }
+        pos = p + 1;
+    }
+    result = Py_NewRef(Py_None);
+done:
+    PyBuffer_Release(&view);
+    return result;
+}
+
+static PyObject *
+configure_urls(PyObject *self, PyObject *args)
+{
+    PyObject *nj, *ph, *cw;
+    if (!PyArg_ParseTuple(args, "OOO:configure_urls", &nj, &ph, &cw))
+        return NULL;
+    PyObject *searches[] = {PyObject_GetAttrString(nj, "search"), PyObject_GetAttrString(ph, "search"),
+                            PyObject_GetAttrString(cw, "search")};
+    if (searches[0] == NULL || searches[1] == NULL || searches[2] == NULL) {
+        for (int k = 0; k < 3; k++)
+            Py_XDECREF(searches[k]);
+        return NULL;
+    }
+    Py_XSETREF(needs_judging, searches[0]);  /* bound methods: no attribute look-up per URL */
+    Py_XSETREF(path_hints_lower, searches[1]);
+    Py_XSETREF(context_words_lower, searches[2]);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+configure(PyObject *self, PyObject *args)
+{
+    PyObject *t, *nr, *w, *x, *nc, *rt, *bt, *wt, *rr, *pr, *te, *u, *bh, *rd;
+    if (!PyArg_ParseTuple(args, "O!O!O!O!O!O!O!O!O!O!O!OOO:configure", &PyFrozenSet_Type, &t, &PyFrozenSet_Type, &nr,
+                          &PyFrozenSet_Type, &w, &PyFrozenSet_Type, &x, &PyFrozenSet_Type, &nc, &PyFrozenSet_Type, &rt,
+                          &PyFrozenSet_Type, &bt, &PyFrozenSet_Type, &wt, &PyFrozenSet_Type, &rr, &PyFrozenSet_Type,
+                          &pr, &PyFrozenSet_Type, &te, &u, &bh, &rd))
+        return NULL;
+    PyObject **slots[] = {&tails, &not_rules, &wildcards, &exceptions, &never_contacted, &reserved_tlds, &bare_tlds,
+                          &weak_bare_tlds, &reverse_roots, &property_roots, &translated_examples, &py_url_host,
+                          &py_bare_host, &py_registrable};
+    PyObject *values[] = {t, nr, w, x, nc, rt, bt, wt, rr, pr, te, u, bh, rd};
+    for (size_t k = 0; k < sizeof slots / sizeof *slots; k++)
+        Py_XSETREF(*slots[k], Py_NewRef(values[k]));
+    /* the shortest and longest bare TLD: a run of another length after a dot is no anchor without a look-up */
+    Py_ssize_t lo = PY_SSIZE_T_MAX, hi = 0, len;
+    PyObject *iter = PyObject_GetIter(bare_tlds), *tld;
+    if (iter == NULL)
+        return NULL;
+    while ((tld = PyIter_Next(iter)) != NULL) {
+        len = PyUnicode_Check(tld) ? PyUnicode_GET_LENGTH(tld) : 0;
+        Py_DECREF(tld);
+        lo = len < lo ? len : lo;
+        hi = len > hi ? len : hi;
+    }
+    Py_DECREF(iter);
+    if (PyErr_Occurred())
+        return NULL;
+    bare_tld_min = lo == PY_SSIZE_T_MAX ? 1 : lo;
+    bare_tld_max = hi;
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef methods[] = {
+    {"configure", configure, METH_VARARGS,
+     "configure(tails, not_rules, wildcards, exceptions, never_contacted, reserved_tlds, bare_tlds, weak_bare_tlds,"
+     " reverse_dns_roots, system_property_roots, translated_examples, url_host, bare_host, registrable_domain)"},
+    {"url_host", url_host, METH_O, "domains.url_host"},
+    {"bare_host", bare_host, METH_O, "domains.bare_host"},
+    {"registrable_domain", registrable_domain, METH_O, "suffixes.registrable_domain"},
+    {"split_authorities", split_authorities, METH_O, "finder._URL_AUTHORITIES.split"},
+    {"configure_urls", configure_urls, METH_VARARGS, "configure_urls(url_needs_judging, path_hints_lower, "
+     "context_words_lower)"},
+    {"judge_url", judge_url, METH_VARARGS, "the fast paths of finder._note_url"},
+    {"resolve_authorities", resolve_authorities, METH_VARARGS,
+     "resolve_authorities(authorities, hosts_of, ips_of, fallback): finder._authority_values of each"},
+    {"anchor_search", anchor_search, METH_VARARGS,
+     "anchor_search(data, pos, colon): finder._DOT_ANCHORS / _COLON_ANCHORS .search(data, pos).span() or None"},
+    {"load_sites", load_sites, METH_VARARGS, "load_sites(data, wanted, lo, hi, overlapping): dex_flow._load_sites"},
+    {NULL, NULL, 0, NULL}};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "gate.extract.network._hostcore",
+                                    "The network scanner's per-candidate work in C (see the source's comment).", -1,
+                                    methods, NULL, NULL, NULL, NULL};
+
+PyMODINIT_FUNC
+PyInit__hostcore(void)
+{
+    const char *allowed = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-_~%!$&'()*+,;=:@[]";
+    for (const char *c = allowed; *c; c++)
+        authority_byte[(unsigned char)*c] = 1;
+    return PyModule_Create(&module);
+}

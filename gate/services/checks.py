@@ -1,0 +1,255 @@
+"""Checking a package that arrived over HTTP: extract, decide against the registry, store, and name it.
+
+The public ``check_id`` is derived, not allocated: SHA-256 over the client, the package SHA-256 and the metadata
+that can change the decision (the uploader's entity, the store's app id). The same upload therefore always gets the
+same id, and two identical uploads racing each other meet on the primary key instead of creating two checks.
+
+A repeated upload is not extracted again: its stored facts are decided again against today's filings (a filing
+may have been cancelled since), recorded as a new gate_check for the audit trail, and answered under the same id.
+Extraction (slow) runs outside any transaction; the rows of one outcome are written in one transaction.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from gate.beijing_time import beijing_iso
+from gate.db.audit import record_event
+from gate.db.checks import decided, facts_from_dict, record_check
+from gate.db.filings import DatabaseRegistry
+from gate.db.service_tables import Job, ServiceCheck
+from gate.db.tables import Check, utcnow
+from gate.decide import Decision, Policy, decide
+from gate.errors import GateError
+from gate.extract.facts import PackageFacts
+from gate.extract.formats import PLATFORMS
+from gate.extract.trust import NO_EXTRA_ROOTS, TrustRoots
+from gate.services.reviews import apply_reviews, reviews_of_check
+
+SC = ServiceCheck.__table__
+J = Job.__table__
+GC = Check.__table__
+# Statements of every synchronous check, built once (see gate.services.auth._CLIENT_BY_KEY_ID).
+_CHECK_BY_ID = select(SC).where(SC.c.check_id == bindparam("check_id"))
+_INSERT_CHECK = insert(SC)
+
+# Package formats -> the filing platform their identity is filed under.
+FORMAT_PLATFORM = PLATFORMS
+DECISION_METADATA = ("developer_entity", "store_app_id", "category")
+
+
+class CheckNotFound(GateError):
+    code = "check_not_found"
+    status = 404
+
+
+def derive_check_id(client_id: int, package_sha256: str, metadata: dict, *,
+                    unpacked_sha256: str | None = None) -> str:
+    """The check's public id; an unpacked build beside the package (gate.pairing) is part of what was checked."""
+    relevant = {k: metadata.get(k) for k in DECISION_METADATA if metadata.get(k)}
+    parts: list = [client_id, package_sha256, relevant]
+    if unpacked_sha256:
+        parts.append({"unpacked": unpacked_sha256})
+    material = json.dumps(parts, sort_keys=True, separators=(",", ":"))
+    return "chk_" + hashlib.sha256(material.encode("utf-8")).hexdigest()[:32]
+
+
+def decide_facts(conn: Connection, facts: PackageFacts, *, policy: Policy,
+                 developer_entity: str | None, category: str | None = None) -> Decision:
+    platform = FORMAT_PLATFORM.get(facts.format or "", "android")
+    filings = DatabaseRegistry(conn).filings_for(platform, facts.package) if facts.package else []
+    return decide(facts, filings, policy=policy, platform=platform, developer_entity=developer_entity,
+                  category=category)
+
+
+def extract(path: str, shown_name: str, *, trust: TrustRoots = NO_EXTRA_ROOTS,
+            unpacked: dict | None = None) -> PackageFacts:
+    """Facts of a spooled package, shown under the name the caller uploaded it as (not the spool path); ``trust``:
+    the operator's extra roots (Settings.trust_roots). ``unpacked`` (``{"path", "filename"}``): the unpacked build
+    spooled beside it, paired with it (gate.pairing)."""
+    from gate.extract.pipeline import extract_features
+
+    facts = dataclasses.replace(extract_features(path, trust=trust), path=shown_name)
+    if unpacked is None:
+        return facts
+    from gate.pairing import pair
+
+    plain = dataclasses.replace(extract_features(unpacked["path"], trust=trust),
+                                path=unpacked.get("filename") or "unpacked.apk")
+    return pair(facts, plain)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the caller is answered: a finished decision, or a queued check."""
+
+    check_id: str
+    status: str  # done | queued
+    decision: dict | None = None
+
+    def as_dict(self) -> dict:
+        if self.decision is not None:
+            return {**self.decision, "check_id": self.check_id, "status": self.status}
+        return {"check_id": self.check_id, "status": self.status}
+
+
+def existing(conn: Connection, check_id: str):
+    return conn.execute(_CHECK_BY_ID, {"check_id": check_id}).first()
+
+
+def redecide(engine: Engine, row, *, policy: Policy, actor: str) -> Outcome:
+    """Decide a known package again from its stored facts, against today's filings."""
+    with engine.begin() as conn:
+        stored = conn.execute(select(GC.c.facts).where(GC.c.id == row.gate_check_id)).scalar_one()
+        facts = facts_from_dict(json.loads(stored))
+        metadata = json.loads(row.metadata_json)
+        decision = decide_facts(conn, facts, policy=policy, developer_entity=metadata.get("developer_entity"),
+                                category=metadata.get("category"))
+        # A person's review of this check (same store, package and metadata) settles a `review`, never a block.
+        decision = apply_reviews(decision, facts, reviews_of_check(conn, row.check_id))
+        gate_check_id = record_check(conn, facts=facts, decision=decision, policy=policy,
+                                     platform=FORMAT_PLATFORM.get(facts.format or "", "android"),
+                                     developer_entity=metadata.get("developer_entity"), actor=actor,
+                                     category=metadata.get("category"))
+        conn.execute(update(SC).where(SC.c.check_id == row.check_id)
+                     .values(**decided(gate_check_id, facts, decision)))
+    return Outcome(row.check_id, "done", decision.as_dict())
+
+
+def check_now(engine: Engine, *, check_id: str, client_id: int, path: str, size: int, sha256: str,
+              filename: str, metadata: dict, policy: Policy, actor: str,
+              trust: TrustRoots = NO_EXTRA_ROOTS, unpacked: dict | None = None) -> Outcome:
+    """Extract, decide and store synchronously (the caller discards the spools afterwards)."""
+    facts = extract(path, filename, trust=trust, unpacked=unpacked)
+    return decide_and_store(engine, facts, check_id=check_id, client_id=client_id, size=size, sha256=sha256,
+                            filename=filename, metadata=metadata, policy=policy, actor=actor)
+
+
+def decide_and_store(engine: Engine, facts: PackageFacts, *, check_id: str, client_id: int, size: int, sha256: str,
+                     filename: str, metadata: dict, policy: Policy, actor: str) -> Outcome:
+    """Decide on facts already read (a package, or a mini-program declaration) and store the check, answerable at
+    GET /api/v1/checks/<check_id> and listed in the console."""
+    with engine.begin() as conn:
+        decision, gate_check_id = _decide_and_record(conn, facts, metadata=metadata, policy=policy, actor=actor)
+        row = {"check_id": check_id, "client_id": client_id, "package_sha256": sha256, "size": size,
+               "filename": filename[:255], "status": "done", **decided(gate_check_id, facts, decision),
+               "metadata_json": json.dumps(metadata, ensure_ascii=False), "created_at": utcnow()}
+        try:
+            with conn.begin_nested():
+                conn.execute(_INSERT_CHECK, row)
+        except IntegrityError:  # the same upload raced us, or an earlier attempt failed: ours is the newest
+            conn.execute(update(SC).where(SC.c.check_id == check_id).values(
+                status="done", error=None, **decided(gate_check_id, facts, decision)))
+    return Outcome(check_id, "done", decision.as_dict())
+
+
+def _decide_and_record(conn: Connection, facts: PackageFacts, *, metadata: dict, policy: Policy,
+                       actor: str) -> tuple[Decision, int]:
+    entity = metadata.get("developer_entity")
+    decision = decide_facts(conn, facts, policy=policy, developer_entity=entity, category=metadata.get("category"))
+    gate_check_id = record_check(conn, facts=facts, decision=decision, policy=policy,
+                                 platform=FORMAT_PLATFORM.get(facts.format or "", "android"),
+                                 developer_entity=entity, actor=actor, category=metadata.get("category"))
+    return decision, gate_check_id
+
+
+def enqueue(engine: Engine, *, check_id: str, client_id: int, path: str | None, size: int, sha256: str,
+            filename: str, metadata: dict, callback_url: str | None,
+            package_url: str | None = None, unpacked: dict | None = None) -> tuple[Outcome, bool]:
+    """Hold the check and its job in the database; the spool stays on disk until the worker finishes.
+
+    Insert-or-get, so racing intakes of the same upload (two servers, one check_id) create one check and one job:
+    the primary key of service_check lets one request create the check; the loser finds it and joins it. A failed
+    check is queued again only by the request whose guarded update moves it out of ``failed``, and the partial
+    unique index ``ux_job_live_check`` backs that up with at most one live job per check. Returns the check's state
+    and whether this call queued the job (only then does the caller's spool belong to the job). A job with a
+    ``package_url`` has no spool yet: the worker downloads it and checks it against ``sha256``. ``unpacked``
+    (``{"path", "filename", "sha256"}``): the unpacked build's spool, owned by the job like the package's.
+    """
+    now = utcnow()
+    payload = {"path": path, "filename": filename, "metadata": metadata, "callback_url": callback_url,
+               "client_id": client_id}
+    if package_url is not None:
+        payload.update(package_url=package_url, sha256=sha256)
+    if unpacked is not None:
+        payload["unpacked"] = dict(unpacked)
+    with engine.begin() as conn:
+        if not _insert_new(conn, SC, {
+                "check_id": check_id, "client_id": client_id, "package_sha256": sha256, "size": size,
+                "filename": filename[:255], "status": "queued",
+                "metadata_json": json.dumps(metadata, ensure_ascii=False), "created_at": now, "updated_at": now}):
+            requeued = conn.execute(update(SC).where(SC.c.check_id == check_id, SC.c.status == "failed")
+                                    .values(status="queued", error=None, updated_at=now)).rowcount
+            if not requeued:  # another request holds it (queued, running or done): join it
+                return Outcome(check_id, existing(conn, check_id).status), False
+        if not _insert_new(conn, J, {"kind": "check", "check_id": check_id, "payload": json.dumps(payload),
+                                     "status": "queued", "attempts": 0, "available_at": now, "created_at": now}):
+            return Outcome(check_id, "queued"), False
+    return Outcome(check_id, "queued"), True
+
+
+def _insert_new(conn: Connection, table, row: dict) -> bool:
+    """Insert ``row`` unless a unique key already holds it (in a savepoint, so the transaction goes on)."""
+    try:
+        with conn.begin_nested():
+            conn.execute(insert(table), row)
+    except IntegrityError:
+        return False
+    return True
+
+
+def finish_job_check(conn: Connection, *, check_id: str, facts: PackageFacts, metadata: dict, policy: Policy,
+                     actor: str) -> Outcome:
+    """The worker's half of an async check, inside the worker's transaction."""
+    decision, gate_check_id = _decide_and_record(conn, facts, metadata=metadata, policy=policy, actor=actor)
+    conn.execute(update(SC).where(SC.c.check_id == check_id).values(
+        status="done", error=None, **decided(gate_check_id, facts, decision)))
+    return Outcome(check_id, "done", decision.as_dict())
+
+
+def load_outcome(conn: Connection, check_id: str) -> tuple[object, dict]:
+    """(service_check row, the answer for GET /api/v1/checks/<id>)."""
+    row = existing(conn, check_id)
+    if row is None:
+        raise CheckNotFound(f"no check {check_id}")
+    if row.status == "done":
+        decision = conn.execute(select(GC.c.decision).where(GC.c.id == row.gate_check_id)).scalar_one()
+        answer = Outcome(check_id, "done", json.loads(decision)).as_dict()
+        # The person's review (the newest), and times as ISO 8601 with the offset, never a display string.
+        reviews = reviews_of_check(conn, check_id)
+        newest = reviews[-1] if reviews else None
+        answer["checked_at"] = beijing_iso(row.created_at)
+        answer["review"] = None if newest is None else {
+            "outcome": newest.outcome, "comment": newest.comment, "reviewer": newest.reviewer,
+            "at": beijing_iso(newest.at)}
+        return row, answer
+    answer = {"check_id": check_id, "status": row.status}
+    if row.status == "failed":
+        answer["error"] = {"code": "check_failed", "message": row.error or "the check failed"}
+    return row, answer
+
+
+def check_unregistered(engine: Engine, *, path: str, filename: str, policy: Policy,
+                       actor: str, trust: TrustRoots = NO_EXTRA_ROOTS,
+                       unpacked: dict | None = None) -> tuple[PackageFacts, dict]:
+    """A check from the open pre-check page: decided and audited, but not stored as a gate_check.
+
+    Anyone may upload there, under any package name: stored facts would be taken for that app's by a later filings
+    sync re-decision (gate.sync.filings_sync), letting an anonymous upload decide whether a store is told to delist.
+    """
+    facts = extract(path, filename, trust=trust, unpacked=unpacked)
+    with engine.begin() as conn:
+        decision = decide_facts(conn, facts, policy=policy, developer_entity=None)
+        record_event(conn, actor=actor, action="precheck", subject=(facts.package or facts.path)[:255], details={
+            "verdict": decision.verdict, "reason_codes": [r.code for r in decision.reasons],
+            "package_sha256": facts.sha256,
+            **({"unpacked_sha256": facts.pairing.unpacked_sha256} if facts.pairing is not None else {}),
+            "filing_version_id": decision.filing.version_id if decision.filing is not None else None})
+    return facts, decision.as_dict()

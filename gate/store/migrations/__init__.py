@@ -1,1 +1,0 @@
-"""Alembic migration scripts (run by gate.store.migrate; there is no env.py)."""

@@ -1,0 +1,204 @@
+"""The compiled scanner core against its pure-Python oracle: the same answer for every input, crafted or random.
+
+``gate.extract.network._hostcore`` (C) and the Python functions of ``domains``/``suffixes``/``finder`` implement the
+same rules; the Python ones are the reference. tests/integration/test_network_core_parity.py compares whole facts of
+every fixture and corpus package with each core.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+
+import pytest
+
+from gate.extract.network import core, domains, finder, suffixes
+
+compiled = core.compiled_core
+pytestmark = pytest.mark.skipif(compiled is None, reason="the compiled scanner core is not built (pip install -e .)")
+
+CRAFTED_HOSTS = [
+    "", ".", "..", "a", "cn", "com.cn", "a.cn", "ab.cn", "api.example.co.uk", "A.B.CN", "  api.qq.com.  ", "*.qq.com",
+    "*.", "*.cn", "x.*.cn", "-a.cn", "a-.cn", "a.-cn", "a.c-n", "a.123", "a.1b", "a.b1", "a..cn", ".a.cn", "a.cn..",
+    "a" * 63 + ".cn", "a" * 64 + ".cn", "a." + "b" * 63, "a." + "b" * 64, ("a." * 126) + "cn", ("a." * 127) + "cn",
+    "localhost", "x.localhost", "a.test", "a.example", "a.invalid", "a.local", "example.com", "www.example.com",
+    "schemas.android.com", "www.ejemplo.com", "www.ejemplo.com.cn", "t.co", "tt.co", "e.in", "build.cc", "a.build.cc",
+    "com.tencent.mm", "io.flutter.view", "ro.miui.ui.version.name", "persist.sys.x.cn", "www.ck", "a.www.ck", "x.ck",
+    "a.x.ck", "b.a.x.ck", "kawasaki.jp", "x.kawasaki.jp", "city.kawasaki.jp", "a.city.kawasaki.jp", "xn--fiqs8s",
+    "a.xn--fiqs8s", "api.xn--fiqs8s", "a.b.c.d.e.f.gov.cn", "net.cn", "a.net.cn", "A.Net.CN", "\tapi.qq.com\x1c",
+    "api.qq.com\x0b", "\u3000api.qq.com", "api.qq.com\u3000", "bücher.de", "xn--bcher-kva.de", "a_b.cn", "a b.cn",
+    "a.cn:80", "[::1]", "1.2.3.4", "1.2.3.com", "1.2.3.4.cn", "1.2.3.44", "a.co", "a.b.co", "ab.co.", "AB.CO",
+    "apis.google.com", "a.s3.amazonaws.com", "x.myqcloud.com", "a.b.c.bd", "b.c.bd", "c.bd", "a.pvt.k12.ma.us",
+]
+
+
+def _random_hosts(rng: random.Random, count: int) -> list[str]:
+    """Names made of name characters, dots, case, white space and a few odd ones, over real public suffixes."""
+    wildcards, exceptions, not_rules, tails = suffixes.table()
+    sample = sorted(tails)[::7] + sorted(wildcards) + sorted(exceptions) + sorted(not_rules)
+    alphabet = "abcxyz019-.-..AZ*_ \t\u3000é"
+    out = []
+    for _ in range(count):
+        head = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        out.append(head + ("." + rng.choice(sample) if rng.random() < 0.8 else ""))
+    return out
+
+
+def _all_inputs() -> list[str]:
+    wildcards, exceptions, not_rules, tails = suffixes.table()
+    every_rule = sorted(tails | wildcards | exceptions)
+    return (CRAFTED_HOSTS + every_rule + ["a." + r for r in every_rule] + ["www.a." + r for r in every_rule]
+            + _random_hosts(random.Random(28), 20_000))
+
+
+@pytest.fixture(scope="module")
+def configured():
+    core.select("compiled")
+    assert domains.url_host("api.example.co.uk") == "api.example.co.uk"  # the first call hands over the tables
+    return compiled
+
+
+def test_host_validation_and_public_suffixes_agree(configured):
+    for text in _all_inputs():
+        assert configured.url_host(text) == domains.python_url_host(text), text
+        assert configured.bare_host(text) == domains.python_bare_host(text), text
+        host = text.strip().lower()
+        assert configured.registrable_domain(host) == suffixes.registrable_domain(host), host
+
+
+PIECES = [b"://", b"http", b"HTTPS", b"hTtP", b"wss", b"ws", b"rtmpe", b"quic", b"mqtts", b"content", b"x", b"sftp",
+          b"ftp", b"tcp", b"\0", b"\n", b" ", b"a.cn", b"user:pw@", b"[::1]", b":8080", b"/path?q=1", b"%", b"'", b"\"",
+          b"\xff", b"\xe4\xb8\xad", b"@", b"ttp", b"s", b":", b"/", b"://://", b"h" * 5, b"a" * 310]
+
+
+def test_url_authority_split_agrees():
+    rng = random.Random(2828)
+    assert compiled is not None
+    for _ in range(5_000):
+        data = b"".join(rng.choice(PIECES) for _ in range(rng.randint(0, 40)))
+        assert compiled.split_authorities(data) == finder._URL_AUTHORITIES.split(data), data
+    for data in (b"", b"://", b"http://", b"http:/", b"xhttp://a.cn", b"HTTP://" + b"a" * 400, b"ws://a.cn" * 1000):
+        assert compiled.split_authorities(data) == finder._URL_AUTHORITIES.split(data), data
+    assert compiled.split_authorities(memoryview(b"http://a.cn")) == [b"http", b"a.cn", b""]
+
+
+def test_every_scheme_in_any_case_is_split_like_the_regex():
+    for scheme in finder._NETWORK_SCHEMES:
+        for variant in (scheme, scheme.upper(), scheme.swapcase(), scheme[:1].upper() + scheme[1:]):
+            data = b"x" + variant + b"://api.example.cn:443/a"
+            assert compiled is not None and compiled.split_authorities(data) == finder._URL_AUTHORITIES.split(data)
+
+
+def test_the_switch_selects_the_python_path():
+    try:
+        core.select("python")
+        assert domains._url_host is domains.python_url_host
+        assert finder._split_authorities == finder._URL_AUTHORITIES.split
+        assert domains.url_host("API.qq.com") == "api.qq.com"
+        core.select("compiled")
+        assert finder._split_authorities is compiled.split_authorities
+        assert domains.url_host("API.qq.com") == "api.qq.com"
+    finally:
+        core.select("compiled")
+    with pytest.raises(core.UnknownScannerCore):
+        core.select("rust")
+
+
+def test_bad_input_is_a_type_error_not_a_crash(configured):
+    with pytest.raises(TypeError):
+        configured.split_authorities("http://a.cn")
+    assert configured.url_host("\0" * 10_000) is None
+    assert re.fullmatch(r"[a-z.]+", configured.url_host("A" * 60 + ".cn") or "")
+
+
+URL_PIECES = [b"https://", b"HTTP://", b"http://", b"wss://", b"ftp://", b"\"", b"'", b"=", b"href=\"", b"<a href='",
+              b"\0", b"\n", b"\r", b"\t", b" ", b"# ", b"api.example.cn", b"cdn.qq.com", b":8080", b"/auth/x",
+              b"/license", b".xsd", b"/a?b=c", b"DOCTYPE ", b"xmlns=", b"namespace", b"\xe4\xb8\xad", b"\xff", b"\x0b",
+              b"\x1c", b"`", b"<", b"\\", b"see ", b"x" * 90, b"key", b"ab+c.d-e", b"1.2.3.4", b"[::1]", b"user@"]
+
+
+def _authorities_found(kind: str, data: bytes, prefix_len: int, markup: bool, comments: bool) -> tuple:
+    core.select(kind)
+    findings = finder.Findings(markup_links=markup, hash_comments=comments)
+    rest = finder._take_url_authorities(data, findings, {}, prefix_len)
+    return rest, sorted(findings.hosts), sorted(findings.ips), findings.evidence
+
+
+def test_url_judgement_agrees_on_random_regions():
+    """``_note_url``'s fast paths in C against the Python: the same evidence (kind, excerpt, reference) per value."""
+    rng = random.Random(1228)
+    try:
+        for _ in range(10_000):
+            pieces = [rng.choice(URL_PIECES) for _ in range(rng.randint(0, 6))]  # the text before a URL
+            pieces += [rng.choice((b"https", b"Http", b"wss", b"ftp", b"rtsp", b"x")), b"://",
+                       rng.choice((b"api.example.cn", b"a.qq.com", b"u@b.cn:80", b"1.2.3.4", b"[::1]:8", b"x"))]
+            pieces += [rng.choice(URL_PIECES) for _ in range(rng.randint(0, 8))]  # the path and what follows
+            data = b"".join(pieces)
+            prefix_len, markup, comments = rng.choice((0, 0, 1, 2)), rng.random() < 0.3, rng.random() < 0.1
+            compiled_found = _authorities_found("compiled", data, prefix_len, markup, comments)
+            assert compiled_found == _authorities_found("python", data, prefix_len, markup, comments), data
+    finally:
+        core.select("compiled")
+
+
+def test_const_string_sites_agree():
+    """dex_flow's load-site search in C against the Python (literal searches for a few indices, a regex for more),
+    on bytes dense with both opcodes, at odd and even bounds."""
+    from gate.extract.network import dex_flow
+
+    rng = random.Random(26)
+    assert compiled is not None
+    for _ in range(400):
+        data = bytes(rng.choice((0x1A, 0x1B, 0, 1, 2, 0xFF, rng.randrange(256))) for _ in range(rng.randint(0, 600)))
+        wanted = {rng.choice((0, 1, 2, 0x1A, 0x1B1A, 0x1A1A, 0xFF, 0x10000, 0x1A001A1B, rng.randrange(1 << 17)))
+                  for _ in range(rng.choice((1, 3, 24, 25, 60)))}
+        lo, hi = rng.randint(0, 20), len(data) - rng.randint(0, 20)
+        for overlapping in (True, False):
+            if overlapping == (len(wanted) <= dex_flow.FEW_STRINGS):
+                assert (compiled.load_sites(data, wanted, lo, hi, overlapping)
+                        == dex_flow.python_load_sites(data, wanted, lo, hi)), (data, wanted, lo, hi)
+
+
+AUTHORITY_PIECES = [b"api.example.cn", b"A.QQ.com", b"u", b"@", b":", b"8080", b".", b"..", b"[", b"]", b"::1",
+                    b"1.2.3.4", b"10.0.0.1", b"1234.1.1.1", b"a", b"-", b"_", b"%", b"co.uk", b"x" * 70, b"localhost",
+                    b"example.com", b"*", b"!", b"~"]
+
+
+def test_authorities_resolved_alike():
+    """``resolve_authorities`` (C) against ``_authority_values`` (Python) on crafted URL authorities."""
+    rng = random.Random(300)
+    authorities = {b"".join(rng.choice(AUTHORITY_PIECES) for _ in range(rng.randint(0, 6))) for _ in range(20_000)}
+    authorities |= {b"", b"a" * 300, b"u:p@1.2.3.4:80", b"[2001:db8::1]:443", b"API.Example.CN.:443", b"@a.cn"}
+    core.select("compiled")
+    domains.configure_compiled()
+    hosts_of: dict = {}
+    ips_of: dict = {}
+    assert compiled is not None
+    compiled.resolve_authorities(authorities, hosts_of, ips_of, finder._authority_values)
+    assert hosts_of.keys() == authorities
+    try:
+        core.select("python")  # the Python side entirely: url_host by the oracle
+        expected = {a: finder._authority_values(a) for a in authorities}
+    finally:
+        core.select("compiled")
+    assert hosts_of == {a: hosts for a, (hosts, _ips) in expected.items()}
+    assert ips_of == {a: ips for a, (_hosts, ips) in expected.items() if ips}
+
+
+ANCHOR_PIECES = [b".", b"..", b":", b"::", b"://", b":/", b"cn", b"com", b"co", b"comx", b"CN", b"c-n", b"_", b"1", b"12",
+                 b"123", b"1234", b"0.0.0", b"1.2.3", b"1.2.3.4", b"a", b"online", b"onlinex", b"top", b" ", b"\0",
+                 b"\xff", b"z" * 70, b"xn--fiqs8s", b"build.cc", b"-", b"9"]
+
+
+def test_anchor_search_agrees():
+    """``anchor_search`` (C) against the two anchor patterns' ``search``, from every position of random texts."""
+    rng = random.Random(1234)
+    core.select("compiled")
+    domains.configure_compiled()
+    assert compiled is not None
+    for _ in range(3_000):
+        data = b"".join(rng.choice(ANCHOR_PIECES) for _ in range(rng.randint(0, 25)))
+        for pos in range(0, len(data) + 2, max(1, len(data) // 8)):
+            for colon in (False, True):
+                assert compiled.anchor_search(data, pos, colon) == finder._python_anchor_search(data, pos, colon), \
+                    (data, pos, colon)
