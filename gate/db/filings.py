@@ -7,7 +7,6 @@ round trip per table per batch — building one ORM object per row would cost mi
 from __future__ import annotations
 
 import json
-import operator
 import pathlib
 import uuid
 from collections.abc import Callable, Sequence
@@ -32,6 +31,14 @@ IMPORT_CACHE_KIB = 256 * 1024  # SQLite page cache of an importing connection
 DEFERRABLE_INDEXES = ("ix_filing_main_licence", "ix_filing_version_unit_name", "ix_filing_identity_version_id",
                       "ix_filing_identity_md5", "ix_filing_identity_sha1", "ix_filing_identity_sha256",
                       "ix_filing_identity_pk", "ix_filing_domain_version_id", "ix_filing_domain_name")
+
+# Columns of the rows an import writes, in the order ``DatabaseSink._insert`` builds its tuples.
+VERSION_COLUMNS = ("service_licence", "version", "digest", "service_type", "service_name", "unit_name", "status",
+                   "blacklisted", "approved_at", "record", "import_id", "created_at")
+IDENTITY_COLUMNS = ("version_id", "platform", "identifier", "public_key", "public_key_digest", "signature_md5",
+                    "signature_sha1", "signature_sha256")
+FILING_COLUMNS = ("service_licence", "main_licence", "current_version_id", "version", "digest", "status",
+                  "blacklisted", "last_import_id", "updated_at", "source_key")
 
 F = FilingRow.__table__
 V = FilingVersion.__table__
@@ -163,7 +170,7 @@ class DatabaseSink:
             conflicts = [conflict_problem(f, i, p.identifier, other)
                          for i, p in enumerate(f.platforms) if f.status == "active"
                          for other in sorted(claims.get((p.platform, p.identifier), ()))
-                         if other != f.service_licence]
+                         if other != f.service_licence] if claims else []
             if conflicts:
                 outcomes.append(conflicts)
                 continue
@@ -197,33 +204,29 @@ class DatabaseSink:
     def _postgres(self) -> bool:
         return self.conn.dialect.name == "postgresql"
 
-    def _insert_versions(self, rows: list[dict]) -> list[int]:
-        """Insert version rows; their ids in row order."""
+    def _insert_versions(self, rows: list[tuple]) -> list[int]:
+        """Insert version rows (``VERSION_COLUMNS``); their ids in row order."""
         if self._postgres:
             # Ids from the sequence (safe under concurrent imports), then COPY: no RETURNING round trips.
             ids = list(self.conn.execute(
                 text("SELECT nextval(pg_get_serial_sequence('filing_version', 'id')) FROM generate_series(1, :n)"),
                 {"n": len(rows)}).scalars())
-            for row, vid in zip(rows, ids):
-                row["id"] = vid
-            self._bulk_insert(V, rows)
+            self._bulk_insert(V, ("id", *VERSION_COLUMNS), [(vid, *row) for vid, row in zip(ids, rows)])
             return ids
         if self._next_version_id is not None:
             # This transaction has written, so it holds SQLite's write lock: no other connection can insert a
             # version until it ends, and the ids after the largest one are this import's to assign.
             ids = list(range(self._next_version_id, self._next_version_id + len(rows)))
-            for row, vid in zip(rows, ids):
-                row["id"] = vid
-            self._bulk_insert(V, rows)
+            self._bulk_insert(V, ("id", *VERSION_COLUMNS), [(vid, *row) for vid, row in zip(ids, rows)])
             self._next_version_id += len(rows)
             return ids
         # The first batch: sqlite3's executemany cannot return rows, so read the ids back. Licences are unique
         # within a batch (duplicates were refused) and import_id is this import's own, so the pair names each row.
         floor = self.conn.execute(select(func.coalesce(func.max(V.c.id), 0))).scalar_one()
-        self._bulk_insert(V, rows)
+        self._bulk_insert(V, VERSION_COLUMNS, rows)
         by_licence = dict(self.conn.execute(select(V.c.service_licence, V.c.id)
                                             .where(V.c.id > floor, V.c.import_id == self.import_id)).all())
-        ids = [by_licence[r["service_licence"]] for r in rows]
+        ids = [by_licence[r[0]] for r in rows]  # service_licence is the first column
         self._next_version_id = self.conn.execute(select(func.max(V.c.id))).scalar_one() + 1
         return ids
 
@@ -234,54 +237,43 @@ class DatabaseSink:
             return value
         return V.c.created_at.type.bind_processor(self.conn.dialect)(value)
 
-    def _bulk_insert(self, table, rows: list[dict]) -> None:
-        """COPY on PostgreSQL (10x faster than multi-row INSERT); on SQLite the driver's own executemany, with
-        the column types' bind processors applied once per value — SQLAlchemy's per-row parameter handling cost
-        as much as the inserts themselves."""
-        columns = list(rows[0])
+    def _bulk_insert(self, table, columns: Sequence[str], rows: list[tuple]) -> None:
+        """COPY on PostgreSQL (10x faster than multi-row INSERT); on SQLite the driver's own executemany. Rows are
+        tuples already in the driver's types (timestamps through ``_timestamp``): SQLAlchemy's per-row parameter
+        handling, and building a dict per row, cost as much as the inserts themselves."""
         cursor = self.conn.connection.dbapi_connection.cursor()
-        values = operator.itemgetter(*columns) if len(columns) > 1 else lambda row: (row[columns[0]],)
         if self._postgres:
             with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
                 for row in rows:
-                    copy.write_row(values(row))
+                    copy.write_row(row)
             return
-        # Values are already in the driver's types (timestamps through ``_timestamp``).
-        params = [values(row) for row in rows]
         cursor.executemany(
-            f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", params)
+            f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", rows)
         cursor.close()
 
     def _insert(self, new_versions: list[tuple[Filing, int, str, str | None]], existing: dict) -> None:
         stamp = utcnow()
         now = self._timestamp(stamp)  # for the driver-level inserts; SQLAlchemy's update processes ``stamp``
-        version_rows = [{
-            "service_licence": f.service_licence, "version": n, "digest": f.digest(),
-            "service_type": f.service_type, "service_name": f.service_name, "unit_name": f.unit_name,
-            "status": f.status, "blacklisted": f.blacklisted, "approved_at": f.approved_at,
-            "record": f.canonical_json(), "import_id": self.import_id, "created_at": now,
-        } for f, n, _, _ in new_versions]
-        ids = self._insert_versions(version_rows)
-        identities = [{
-            "version_id": vid, "platform": p.platform, "identifier": p.identifier, "public_key": p.public_key,
-            "public_key_digest": public_key_digest(p.public_key) if p.public_key else None,
-            "signature_md5": p.signature_md5, "signature_sha1": p.signature_sha1,
-            "signature_sha256": p.signature_sha256,
-        } for vid, (f, *_) in zip(ids, new_versions) for p in f.platforms]
+        import_id = self.import_id
+        ids = self._insert_versions([
+            (f.service_licence, n, f.digest(), f.service_type, f.service_name, f.unit_name, f.status, f.blacklisted,
+             f.approved_at, f.canonical_json(), import_id, now) for f, n, _, _ in new_versions])
+        identities = [
+            (vid, p.platform, p.identifier, p.public_key, public_key_digest(p.public_key) if p.public_key else None,
+             p.signature_md5, p.signature_sha1, p.signature_sha256)
+            for vid, (f, *_) in zip(ids, new_versions) for p in f.platforms]
         if identities:
-            self._bulk_insert(I, identities)
-        domains = [{"version_id": vid, "name": d} for vid, (f, *_) in zip(ids, new_versions) for d in f.domains]
+            self._bulk_insert(I, IDENTITY_COLUMNS, identities)
+        domains = [(vid, d) for vid, (f, *_) in zip(ids, new_versions) for d in f.domains]
         if domains:
-            self._bulk_insert(D, domains)
-        created = [{"service_licence": f.service_licence, "main_licence": f.main_licence, "current_version_id": vid,
-                    "version": n, "digest": f.digest(), "status": f.status, "blacklisted": f.blacklisted,
-                    "last_import_id": self.import_id, "updated_at": now, "source_key": key}
-                   for vid, (f, n, outcome, key) in zip(ids, new_versions) if outcome == CREATED]
+            self._bulk_insert(D, ("version_id", "name"), domains)
+        created = [(f.service_licence, f.main_licence, vid, n, f.digest(), f.status, f.blacklisted, import_id, now,
+                    key) for vid, (f, n, outcome, key) in zip(ids, new_versions) if outcome == CREATED]
         if created:
-            self._bulk_insert(F, created)
+            self._bulk_insert(F, FILING_COLUMNS, created)
         changed = [{"b_id": existing[f.service_licence].id, "current_version_id": vid, "version": n,
                     "digest": f.digest(), "status": f.status, "blacklisted": f.blacklisted,
-                    "main_licence": f.main_licence, "last_import_id": self.import_id, "updated_at": stamp,
+                    "main_licence": f.main_licence, "last_import_id": import_id, "updated_at": stamp,
                     "source_key": key}
                    for vid, (f, n, outcome, key) in zip(ids, new_versions) if outcome == CHANGED]
         if changed:
@@ -323,7 +315,7 @@ _CURRENT_FILINGS_FOR = (
 
 
 class DatabaseRegistry:
-    """Current filing versions by identifier (FilingRegistry for decisions), plus history by filing number."""
+    """Current filing versions by identifier (the registry decisions read), plus history by filing number."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn

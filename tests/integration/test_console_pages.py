@@ -175,20 +175,20 @@ def test_the_dashboard_counts_beijing_days_and_today_stays_live(served):
     import json
     from zoneinfo import ZoneInfo
 
-    from gate.decide import Decision, Policy
-    from gate.db.checks import facts_from_dict, record_check
+    from gate.db.checks import record_check
     from gate.db.tables import Check
+    from gate.decide import Decision, Policy
+    from gate.extract.facts import PackageFacts
 
     GCT = Check.__table__
     served.upload()  # one real decision to copy
     with served.engine.begin() as conn:
         model = dict(conn.execute(select(GCT)).mappings().first())
-        facts = facts_from_dict(json.loads(model["facts"]))
+        facts = PackageFacts.from_dict(json.loads(model["facts"]))
         blocked = Decision(path=facts.path, verdict="block", reasons=(), filing=None, package={})
-        three_days_ago = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=3)
+        three_days_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=3)
         for _ in range(2):
-            record_check(conn, facts=facts, decision=blocked, policy=Policy(),
-                         at=three_days_ago)
+            record_check(conn, facts=facts, decision=blocked, policy=Policy(), at=three_days_ago)
     past = three_days_ago.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%m-%d")
     today = dt.datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%m-%d")
     session, _ = signed_in(served, "boss")

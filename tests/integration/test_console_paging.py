@@ -11,19 +11,13 @@ import re
 
 import pytest
 
-from tests.integration.console_support import PASSWORD, fill_queue, signed_in
-from tests.integration.http_support import HELLO, start_gate
+from tests.integration.console_support import fill_queue, served_with_reviewer, signed_in
+from tests.integration.http_support import HELLO
 
 
 @pytest.fixture
 def served(tmp_path, database_url):
-    from gate.web.accounts import create_user
-
-    gate, server = start_gate(tmp_path, database_url)
-    create_user(gate.engine, username="rev", role="reviewer", password=PASSWORD)
-    yield gate
-    server.shutdown()
-    gate.engine.dispose()
+    yield from served_with_reviewer(tmp_path, database_url)
 
 
 def ids_on(html: str) -> list[str]:
@@ -74,7 +68,7 @@ def test_paging_is_stable_while_items_arrive(served):
     session, _ = signed_in(served, "rev")
     first = session.get(f"{served.url}/console/reviews?size=25").text
     # Older items arrive between two page loads (an offset would now repeat rows); the cursor does not move.
-    fill_queue(served, 5, prefix="chk_late", start=dt.datetime(2025, 12, 1, tzinfo=dt.timezone.utc))
+    fill_queue(served, 5, prefix="chk_late", start=dt.datetime(2025, 12, 1, tzinfo=dt.UTC))
     rest = walk(session, served.url, rel(first, "next"))
     seen = [i for i in ids_on(first) + [i for p in rest for i in p] if i.startswith("chk_fill")]
     assert seen == ids
@@ -127,7 +121,7 @@ def test_package_and_reason_are_kept_on_the_check_and_filter_exactly(served):
         assert (real.package, real.reason_codes) == ("cn.filinggate.hello",
                                                      " ".join(x["code"] for x in r.json()["reasons"]))
         assert "entity_mismatch" in real.reason_codes.split()
-        at = dt.datetime(2026, 2, 1, 1, 0, tzinfo=dt.timezone.utc)
+        at = dt.datetime(2026, 2, 1, 1, 0, tzinfo=dt.UTC)
         made = {"chk_pk_1": ("cn.beta.app", "domain_not_filed"), "chk_pk_2": ("cn.alpha", "domain_not_filed_ip"),
                 "chk_pk_3": ("cn.beta", "name_mismatch domain_not_filed"), "chk_pk_4": ("cn.gamma", "x_domain_not_filed")}
         conn.execute(insert(SC), [{**real, "check_id": cid, "package": pkg, "reason_codes": codes,

@@ -1,7 +1,7 @@
 """Migration 0750_console_6m on a database that already holds checks (SQLite and PostgreSQL): service_check takes
 its decision's package and reason codes in batches (ids chosen to span several batches of 200,000), and
 decision_day is the count of gate_check by Beijing day, verdict and reason codes. Expected values are the rows
-written below, in raw SQL at revision 0730 (the models describe 0750)."""
+written below, in raw SQL at revision 0740 (the models describe 0750)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ CHECKS = {1: ("2026-03-01 15:59:00", "cn.alpha", "review", "domain_not_filed"),
 
 def test_the_upgrade_backfills_service_checks_and_the_day_counts(database_url):
     engine = make_engine(database_url)
-    upgrade(engine, "0730_audit_by_actor")
+    upgrade(engine, "0740_check_facts_schema")  # the revision before 0750
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO api_client (id, name, role, key_id, key_sha256, webhook_secret, disabled, "
                           "created_at) VALUES (1, 'store', 'store', 'k1', 'x', 'y', false, '2026-01-01 00:00:00')"))

@@ -17,7 +17,7 @@ misses").
   grouped read of gate_check.
 
 Revision ID: 0750_console_6m
-Revises: 0730_audit_by_actor
+Revises: 0740_check_facts_schema
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0750_console_6m"
-down_revision = "0730_audit_by_actor"
+down_revision = "0740_check_facts_schema"
 branch_labels = None
 depends_on = None
 
