@@ -39,8 +39,8 @@ def main() -> None:
 
     from sqlalchemy import text
 
-    from gate.filings.problems import FilingsInvalid
     import gate
+    from gate.filings.problems import FilingsInvalid
     try:
         from gate.db.engine import make_engine, open_database
         from gate.db.filings import import_into_database
