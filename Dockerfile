@@ -14,19 +14,23 @@ FROM ${BASE} AS build
 ARG PIP_CERT
 ARG PIP_INDEX_URL
 ENV PYTHONDONTWRITEBYTECODE=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+# gcc and the C library headers build the network scanner's compiled core (setup.py) into the wheel; the
+# python image ships Python's headers, Debian's python3 needs python3-dev. Only this stage has them.
 RUN apt-get update && apt-get -y upgrade \
+    && apt-get install -y --no-install-recommends gcc libc6-dev \
     && if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import ensurepip' 2>/dev/null; then \
-      apt-get install -y --no-install-recommends python3 python3-venv ca-certificates; \
+      apt-get install -y --no-install-recommends python3 python3-venv python3-dev ca-certificates; \
     fi \
     && apt-get clean && rm -rf /var/lib/apt/lists/* /var/cache/apt/*
 WORKDIR /src
-COPY pyproject.toml README.md LICENSE fdroid_gate.py ./
+COPY pyproject.toml setup.py README.md LICENSE fdroid_gate.py ./
 COPY gate ./gate
 RUN python3 -m venv /opt/gate \
     && /opt/gate/bin/pip install --upgrade pip wheel \
     && /opt/gate/bin/pip wheel --no-deps --wheel-dir /wheels . \
     && /opt/gate/bin/pip install /wheels/filing_gate-*.whl \
-    && /opt/gate/bin/gate --help >/dev/null
+    && /opt/gate/bin/gate --help >/dev/null \
+    && /opt/gate/bin/python -c 'from gate.extract.network import core; assert core.compiled_core, "not compiled"'
 
 # --- runtime: the virtual environment only, run by an unprivileged user ------------------------------------------
 FROM ${BASE} AS runtime

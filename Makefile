@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test test-data venv clean
+.PHONY: run test test-data lint venv clean
 
 # pip's "Collecting …" lines show the progress; its other output goes to $(VENV)/install.log, shown when it fails.
 $(BIN)/gate: pyproject.toml setup.py gate/extract/network/_hostcore.c
@@ -50,7 +50,13 @@ test-data: venv
 	@$(BIN)/python -m fixtures.apple_signed fetch --keep-going >/dev/null
 	@command -v npm >/dev/null 2>&1 && $(BIN)/python -m fixtures.quickapp toolkit >/dev/null || true
 
-test: venv test-data
+# ruff (faults and import order) and mypy (strict on gate/extract, gate/decide.py and gate/filings): pyproject.toml.
+lint: venv
+	@echo "==> lint: ruff and mypy"
+	$(BIN)/ruff check --no-cache .
+	$(BIN)/mypy
+
+test: venv test-data lint
 	@echo "==> tests (CI=true turns every skip for a missing tool or data set into a failure)"
 	$(BIN)/python -m pytest -q
 

@@ -43,10 +43,10 @@ def main() -> None:
     ap.add_argument("--database-url", default=None)
     args = ap.parse_args()
 
-    from gate.decide import Policy, decide
     from gate.db.checks import record_check
     from gate.db.engine import open_database
     from gate.db.filings import DatabaseRegistry
+    from gate.decide import Policy, decide
 
     if args.database_url:
         sys.path.insert(0, str(ROOT / "bench"))

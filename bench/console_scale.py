@@ -100,8 +100,8 @@ def main() -> None:
 
     import re
 
-    from gate.config import Settings
     from gate.api.app import create_app
+    from gate.config import Settings
 
     app = create_app(Settings(database_url=target, spool_dir="/tmp/gate-bench-spool", log_format="text"))
     client = app.test_client()

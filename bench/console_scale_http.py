@@ -14,9 +14,9 @@ Filling. ``gate db upgrade`` makes the gate's real schema; then set-based SQL (`
 from ``pg_indexes``), then ANALYZE. No ORM inserts: 6 M rows one by one would take hours. The shape:
 
 - verdicts ~80 % allow / 15 % review / 5 % block, reason codes drawn per verdict from the real catalogue
-  (gate.web.names.REASONS), the stored decision JSON carrying the same reasons;
+  (gate.names.REASONS), the stored decision JSON carrying the same reasons;
 - 50,000 packages drawn with a skew (a few are checked often, most seldom), six store clients, stored facts with a
-  2048-bit signer, four hosts and a package digest per check (the check page rebuilds them with facts_from_dict);
+  2048-bit signer, four hosts and a package digest per check (the check page rebuilds them with PackageFacts.from_dict);
 - the review checks of the last two days, and ~1 % of older ones, still wait for a person (the queue); the others
   were reviewed: a ``check_review`` row, the service check moved to allow/block, a ``review.*`` audit event;
 - one ``check`` audit event per check (as gate.db.checks.record_check writes) and one callback delivery per
@@ -76,7 +76,7 @@ def templates() -> tuple[str, str, list[tuple[str, int, str, str]]]:
     so the check page reads them as it reads a real check. @PKG@ and @SHA@ are replaced per row in SQL."""
     from gate.decide import CATALOGUE, Policy
     from gate.extract.facts import HostFact, NetworkFacts, PackageFacts, SignatureFacts, SignerCertificate
-    from gate.web.names import REASONS
+    from gate.names import REASONS
 
     signer = SignerCertificate(cert_md5="@SHA@"[:5] + "0" * 27, cert_sha1="1" * 40, cert_sha256="@SHA@",
                                public_key="c3" * 256, public_key_sha256="2" * 64,
@@ -242,7 +242,7 @@ def fill(url: str, days: int, per_day: int) -> dict:
         log(f"callback_delivery: {timings['callback_delivery_s']:.0f} s")
 
         started = time.perf_counter()
-        for name, definition in indexes:
+        for _name, definition in indexes:
             conn.execute(sa.text(definition))
         timings["indexes_s"] = time.perf_counter() - started
         log(f"{len(indexes)} indexes rebuilt: {timings['indexes_s']:.0f} s")

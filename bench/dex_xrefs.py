@@ -11,7 +11,6 @@ finds in each DEX:
 
 from __future__ import annotations
 
-import json
 import pathlib
 import subprocess
 import sys

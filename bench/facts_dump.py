@@ -12,7 +12,8 @@ The network scanner's two cores (``gate.extract.network.core``) are compared the
     python bench/facts_dump.py --core python /tmp/python.jsonl bench/work/large.apk
     python bench/facts_dump.py --core compiled /tmp/compiled.jsonl bench/work/large.apk
 
-Packages: any APK named after OUT (the bench APK), ``fixtures/**/*.apk`` (built by the fixture generators) and every ``*.apk`` in the real-app corpus
+Packages: any APK named after OUT (the bench APK), ``fixtures/**/*.apk`` (built by the fixture generators) and
+every ``*.apk`` in the real-app corpus
 (``$GATE_CORPUS`` or ``~/.cache/filing-gate/corpus``). Each line is the exact line ``gate features --json`` prints,
 run in one process so the dump takes seconds rather than a process start per package. Fixture paths are written
 relative to the checkout, so two checkouts (``git archive main`` into a scratch directory, run with ``PYTHONPATH``

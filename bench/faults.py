@@ -29,13 +29,19 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, text  # noqa: E402
 
-from gate.services.auth import create_client  # noqa: E402
 from gate.db.engine import normalise_url  # noqa: E402
+from gate.services.auth import create_client  # noqa: E402
 from tests.integration.http_support import prepare_database, wait_for  # noqa: E402
 from tests.integration.relay_support import TcpRelay  # noqa: E402
 from tests.integration.test_faults_instances import service_env, start_worker, stop_process  # noqa: E402
-from tests.integration.test_faults_outages import (RawStore, delivered, huge_answer, peak_rss_mib,  # noqa: E402
-                                                   posts_per_check, queue_deliveries)
+from tests.integration.test_faults_outages import (  # noqa: E402
+    RawStore,
+    delivered,
+    huge_answer,
+    peak_rss_mib,
+    posts_per_check,
+    queue_deliveries,
+)
 from tests.loopback_store import StoreEndpoint  # noqa: E402
 
 
@@ -132,8 +138,8 @@ def memory(work: pathlib.Path) -> None:
 def healthz(work: pathlib.Path) -> None:
     import requests
 
-    from gate.config import Settings
     from gate.api.app import create_app
+    from gate.config import Settings
     from tests.integration.http_support import serve
 
     with Schema() as url:

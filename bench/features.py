@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import functools
 import json
 import os
 import pathlib
@@ -151,22 +152,22 @@ def main() -> None:
         facts = extract_features(apk)
         zips, feats = [], []
         for _ in range(args.repeat):  # alternating, so that both see the same machine
-            zips += timings(1, lambda: inflate_all(apk))
-            feats += timings(1, lambda: extract_features(apk))
+            zips += timings(1, functools.partial(inflate_all, apk))
+            feats += timings(1, functools.partial(extract_features, apk))
         t_zip, t_feat = min(zips), min(feats)
-        t_verify = best_of(args.repeat, lambda: verify_only(apk, facts.min_sdk or 1, facts.target_sdk))
-        t_cli = best_of(max(1, args.repeat // 2), lambda: subprocess.run(
-            [gate_cli, "features", "--json", apk], capture_output=True, check=False))
+        t_verify = best_of(args.repeat, functools.partial(verify_only, apk, facts.min_sdk or 1, facts.target_sdk))
+        t_cli = best_of(max(1, args.repeat // 2), functools.partial(
+            subprocess.run, [gate_cli, "features", "--json", apk], capture_output=True, check=False))
         # Both as processes, in the same run (issue #17): a fresh interpreter that reads every entry with zipfile.
-        t_zip_process = best_of(max(1, args.repeat // 2), lambda: subprocess.run(
-            [sys.executable, "-c", ZIPFILE_PROCESS, apk], capture_output=True, check=True))
+        t_zip_process = best_of(max(1, args.repeat // 2), functools.partial(
+            subprocess.run, [sys.executable, "-c", ZIPFILE_PROCESS, apk], capture_output=True, check=True))
         cli_rss = cli_peak_rss_mb(gate_cli, apk)
         cpu_cli = best_cpu_of(args.repeat, [gate_cli, "features", "--json", apk])
         cpu_zip = best_cpu_of(args.repeat, [sys.executable, "-c", ZIPFILE_PROCESS, apk])
         t_apksigner = None
         if shutil.which("apksigner"):
-            t_apksigner = best_of(max(1, args.repeat // 2), lambda: subprocess.run(
-                ["apksigner", "verify", apk], capture_output=True, check=False))
+            t_apksigner = best_of(max(1, args.repeat // 2), functools.partial(
+                subprocess.run, ["apksigner", "verify", apk], capture_output=True, check=False))
         rss, base = peak_rss_mb(apk), baseline_rss_mb()
         row = {
             "apk": apk, "size_mb": round(size / 1e6, 1), "inflated_mb": round(inflated / 1e6, 1),

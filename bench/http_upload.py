@@ -93,8 +93,8 @@ def main() -> None:
                         "--media-mb", "86"], check=True)
     size = opts.apk.stat().st_size
 
-    from gate.services.signatures import HEADER
     from bench.http_service import start_server
+    from gate.services.signatures import HEADER
 
     work = pathlib.Path(tempfile.mkdtemp(prefix="gate-bench-"))
     env = {**os.environ, "GATE_DATABASE_URL": f"sqlite:///{work / 'gate.db'}", "GATE_LOG_FORMAT": "json",

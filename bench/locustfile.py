@@ -76,7 +76,7 @@ class StoreUser(HttpUser):
         n = next(_counter)
         body = json.dumps({"events": [{"package": f"com.load.app{n % 500}", "version_code": n,
                                        "action": "listed" if n % 3 else "delisted",
-                                       "at": datetime.datetime.now(datetime.timezone.utc).isoformat()}]}).encode()
+                                       "at": datetime.datetime.now(datetime.UTC).isoformat()}]}).encode()
         headers = {"Authorization": f"Bearer {STORE_KEY}", "Content-Type": "application/json",
                    HEADER: sign(body, STORE_SECRET)}
         self.client.post("/api/v1/hooks/store/listings", data=body, headers=headers, name="listing events")

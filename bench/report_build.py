@@ -25,16 +25,16 @@ BATCH = 20_000
 def seed(url: str, apps: int) -> None:
     from sqlalchemy import insert
 
-    from gate.services.auth import create_client
     from gate.db.engine import make_engine
     from gate.db.migrate import upgrade
     from gate.db.service_tables import Listing
     from gate.db.tables import Filing, FilingIdentity, FilingVersion
+    from gate.services.auth import create_client
 
     engine = make_engine(url)
     upgrade(engine)
     store = create_client(engine, name="bench-store", role="store")
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     since = now - dt.timedelta(days=30)
     for start in range(0, apps, BATCH):
         numbers = range(start, min(apps, start + BATCH))

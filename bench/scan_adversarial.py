@@ -1,6 +1,6 @@
 """Worst case of the network scanner per MB: entries made of one repeated anchor.
 
-    python bench/scan_adversarial.py [--sizes 1,2,4] [--repeat 3] [--no-budget]
+    python bench/scan_adversarial.py [--sizes 1,2,4] [--repeat 3] [--no-budget] [--core compiled|python]
 
 Each input is an entry of N MB built from one unit repeated (``:``, ``://``, ``1.1.1.1 ``, ``1.``, ``.cn``, ``@``,
 ``%`` …), fed to a fresh ``NetworkScanner`` as a text asset and as a native library (no ELF header: scanned whole as
@@ -41,7 +41,12 @@ def main() -> None:
     parser.add_argument("--sizes", default="1,2,4", help="entry sizes in MB")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-budget", action="store_true", help="lift the per-package scanning budget")
+    parser.add_argument("--core", choices=("compiled", "python"), help="the scanner's core (default: as built)")
     args = parser.parse_args()
+    if args.core:
+        from gate.extract.network import core
+
+        core.select(args.core)
     budget = 1 << 62 if args.no_budget else MAX_SCAN_ANCHORS
     sizes = [float(s) for s in args.sizes.split(",")]
     print(f"budget: {'none' if args.no_budget else MAX_SCAN_ANCHORS} anchors per package")

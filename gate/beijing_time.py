@@ -17,7 +17,7 @@ def beijing(value: dt.datetime | None) -> dt.datetime | None:
     """A stored time (aware, or naive UTC as SQLite returns it) in Beijing time."""
     if value is None:
         return None
-    aware = value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
     return aware.astimezone(BEIJING)
 
 

@@ -15,13 +15,11 @@ import click
 
 from gate import __version__
 
-# Exit statuses (README "Command line"; a contract): 0 all allowed, 3 worst verdict review, 4 worst verdict block,
-# 1 the gate itself failed, 2 usage error.
+# Exit statuses (README "Command line"; a contract): 0 all allowed, 1 the gate itself failed, 2 usage error; a
+# verdict's status (3 worst verdict review, 4 worst verdict block) is gate.commands.check.VERDICT_EXIT.
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
-EXIT_REVIEW = 3
-EXIT_BLOCK = 4
 
 # name -> ("module:attribute", one-line help shown by ``gate --help`` without importing the module)
 COMMANDS: dict[str, tuple[str, str]] = {

@@ -11,16 +11,14 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from gate.errors import ConfigError
 from gate.extract.trust import NO_EXTRA_ROOTS, TrustRoots
+from gate.policy import FRACTION, POLICY_SETTINGS, Policy
 
 DEFAULT_DATABASE_URL = "sqlite:///gate.db"  # a file in the working directory
 
-# How an optional step's finding weighs in the verdict.
-STEP_ACTIONS = ("review", "block", "off")
-# Matching through a v3 rotation lineage is legitimate (Android itself accepts it), so it may be only info.
-ROTATION_ACTIONS = ("info", "review", "block")
 
 
 @dataclass(frozen=True)
@@ -28,16 +26,8 @@ class Settings:
     """All GATE_* settings, parsed and validated once."""
 
     database_url: str = DEFAULT_DATABASE_URL
-    policy_unfiled_domains: str = "review"
-    policy_name_mismatch: str = "review"
-    policy_entity_mismatch: str = "review"
-    policy_key_rotated: str = "info"
-    policy_upload_key_only: str = "review"  # GATE_POLICY_UPLOAD_KEY_ONLY: an App Bundle signed by its upload key
-    # Below this similarity (0..1) between the package label and the filed service name, name_mismatch fires.
-    policy_name_similarity: float = 0.5
-    policy_number_not_shown: str = "info"  # GATE_POLICY_NUMBER_NOT_SHOWN: info | review | block | off (step 9)
-    policy_content_approval: str = "review"  # GATE_POLICY_CONTENT_APPROVAL: review | block | off (step 10)
-    policy_packed: str = "review"  # GATE_POLICY_PACKED: review | block | info (code_hidden_by_packer, step 6)
+    # The decision policy (GATE_POLICY_*), parsed by the settings table in gate.policy.
+    policy: Policy = Policy()
     # --- HTTP service (gate serve / gate worker) ---
     port: int = 8000  # GATE_PORT: where `gate serve` listens without --port (and the URL `gate demo` prints)
     max_upload_bytes: int = 512 * 1024 * 1024  # GATE_MAX_UPLOAD_BYTES: largest package accepted (413 above)
@@ -78,21 +68,9 @@ class Settings:
     # certificate files or SHA-256 fingerprints; none: HarmonyOS never trusted, IPAs only under Apple Root CA.
     trust_roots: TrustRoots = NO_EXTRA_ROOTS
 
-    def decision_policy(self):
-        """The decision engine's Policy for these settings (imported here so config stays import-light)."""
-        from gate.decide import Policy
-
-        return Policy(
-            unfiled_domains=self.policy_unfiled_domains,
-            name_mismatch=self.policy_name_mismatch,
-            entity_mismatch=self.policy_entity_mismatch,
-            key_rotated=self.policy_key_rotated,
-            upload_key_only=self.policy_upload_key_only,
-            name_similarity=self.policy_name_similarity,
-            number_not_shown=self.policy_number_not_shown,
-            content_approval=self.policy_content_approval,
-            packed=self.policy_packed,
-        )
+    def decision_policy(self) -> Policy:
+        """The decision engine's Policy for these settings."""
+        return self.policy
 
 
 def _choice(environ: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
@@ -119,20 +97,22 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
     """Read and validate the GATE_* variables; a malformed value raises ConfigError naming the variable."""
     return Settings(
         database_url=environ.get("GATE_DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL,
-        policy_unfiled_domains=_choice(environ, "GATE_POLICY_UNFILED_DOMAINS", "review", STEP_ACTIONS),
-        policy_name_mismatch=_choice(environ, "GATE_POLICY_NAME_MISMATCH", "review", STEP_ACTIONS),
-        policy_entity_mismatch=_choice(environ, "GATE_POLICY_ENTITY_MISMATCH", "review", STEP_ACTIONS),
-        policy_key_rotated=_choice(environ, "GATE_POLICY_KEY_ROTATED", "info", ROTATION_ACTIONS),
-        policy_upload_key_only=_choice(environ, "GATE_POLICY_UPLOAD_KEY_ONLY", "review", ROTATION_ACTIONS),
-        policy_name_similarity=_fraction(environ, "GATE_POLICY_NAME_SIMILARITY", 0.5),
-        policy_number_not_shown=_choice(environ, "GATE_POLICY_NUMBER_NOT_SHOWN", "info",
-                                        ("info", "review", "block", "off")),
-        policy_content_approval=_choice(environ, "GATE_POLICY_CONTENT_APPROVAL", "review", STEP_ACTIONS),
-        policy_packed=_choice(environ, "GATE_POLICY_PACKED", "review", ("review", "block", "info")),
+        policy=_policy(environ),
         **_service_settings(environ),
         **_sync_settings(environ),
         trust_roots=_trust_roots(environ),
     )
+
+
+def _policy(environ: Mapping[str, str]) -> Policy:
+    """The GATE_POLICY_* variables, one per row of the settings table (gate.policy.POLICY_SETTINGS)."""
+    values: dict[str, Any] = {}  # each value of its row's type
+    for row in POLICY_SETTINGS:
+        if row.kind == FRACTION:
+            values[row.name] = _fraction(environ, row.variable, float(row.default))
+        else:
+            values[row.name] = _choice(environ, row.variable, str(row.default), row.choices)
+    return Policy(**values)
 
 
 TRUST_ROOT_VARIABLES = {"harmony": "GATE_TRUST_ROOTS_HARMONY", "ios": "GATE_TRUST_ROOTS_IOS"}
@@ -141,8 +121,13 @@ TRUST_ROOT_VARIABLES = {"harmony": "GATE_TRUST_ROOTS_HARMONY", "ios": "GATE_TRUS
 def _trust_roots(environ: Mapping[str, str]) -> TrustRoots:
     """The operator's extra roots, read now: an unreadable file or a malformed fingerprint stops the gate at start
     (naming the variable), never at the first package it would have trusted."""
-    from gate.extract.trust import (TrustRootError, certificates_in, normalise_fingerprint, root_from_certificate,
-                                    root_from_fingerprint)
+    from gate.extract.trust import (
+        TrustRootError,
+        certificates_in,
+        normalise_fingerprint,
+        root_from_certificate,
+        root_from_fingerprint,
+    )
 
     roots = []
     for platform, name in TRUST_ROOT_VARIABLES.items():

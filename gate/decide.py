@@ -30,18 +30,21 @@ and 5 do not apply (the AppID is issued and held by the platform that asks; noth
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from gate.content_approvals import missing_approvals
 from gate.coverage import check_coverage
-from gate.errors import GateError
-from gate.extract.facts import NetworkFacts, PackageFacts, SignerCertificate
+from gate.extract.facts import NetworkFacts, PackageFacts, SignatureFacts, SignerCertificate
 from gate.filings.records import Filing, PlatformIdentity
+
+# The policy and its settings table live in gate.policy (gate.config reads it without the engine); re-exported.
+from gate.policy import Policy as Policy
+from gate.policy import PolicyError as PolicyError
 
 VERDICTS = ("allow", "review", "block")  # in order of severity
 DECLARATION_FORMAT = "miniprogram"  # facts of a mini-program declaration (gate.miniprogram), not of a package
@@ -130,10 +133,30 @@ CATALOGUE: dict[str, tuple[str, str, str]] = {
                                 "The package does not contain its filing number {service_licence} (nor the main "
                                 "number {main_licence}). Show it prominently in the app, linked to the filing "
                                 "system's site (ignore this if the app loads it from its server)."),
+    # Said of a decision taken again from stored facts (gate.db.checks.note_outdated_facts), never by decide().
+    "facts_outdated": ("review", "此检查保存的安装包信息由旧版本网关读取，缺少 {missing}：规则 {rules} 无法据此判断，且安装包已不在"
+                       "网关中、无法重新读取。请重新上传安装包。",
+                       "The package facts stored with this check were read by an older gate and lack {missing}: the "
+                       "rules {rules} could not be applied to them, and the package is no longer at hand to be read "
+                       "again. Upload the package again."),
     "content_approval_missing": ("review", "应用分类“{category}”需要前置审批：{required_zh}，备案 {service_licence} 未登记。"
                                  "请在备案中补充前置审批。",
                                  "The category \"{category}\" needs a content approval (前置审批): {required_en}; the "
                                  "filing {service_licence} lists none. Add it to the filing."),
+}
+# The facts fields (gate.extract.facts.missing_fields names) each rule reads beyond the package's identity: stored
+# facts written by an older gate that lack one cannot make that rule speak (gate.db.checks.note_outdated_facts).
+RULE_INPUTS: dict[str, tuple[str, ...]] = {
+    "problems": ("package_malformed", "split_mismatch"),
+    "signature.verified_from_sdk": ("signature_min_sdk_uncovered",),
+    "signature.lineage": ("key_rotated",),
+    "platform": ("unfiled",),
+    "pairing": ("unpacked_mismatch", "code_hidden_by_packer"),
+    "protection": ("code_hidden_by_packer",),
+    "network": ("domain_not_filed",),
+    "label": ("name_mismatch",),
+    "labels": ("name_mismatch",),
+    "filing_numbers": ("filing_number_not_shown",),
 }
 # How a developer checks the signature of each format before uploading again (the signature_invalid message).
 VERIFIERS = {"aab": "jarsigner -verify", "ipa": "codesign --verify --deep --strict",
@@ -143,56 +166,14 @@ VERIFIERS = {"aab": "jarsigner -verify", "ipa": "codesign --verify --deep --stri
 _STATUS_ZH = {"cancelled": "已注销", "revoked": "已撤销", "active": "正常"}
 
 
-class PolicyError(GateError):
-    """The decision policy is malformed or would check nothing."""
-
-    code = "policy_invalid"
-
-
-@dataclass(frozen=True)
-class Policy:
-    """How the optional steps (6-8) and rotation weigh. Steps 1-5 are not configurable. Defaults are safe."""
-
-    unfiled_domains: str = "review"  # review | block | off
-    name_mismatch: str = "review"
-    entity_mismatch: str = "review"
-    key_rotated: str = "info"  # info | review | block
-    upload_key_only: str = "review"  # info (accept filed upload keys) | review | block
-    name_similarity: float = 0.5
-    number_not_shown: str = "info"  # info | review | block | off (step 9)
-    content_approval: str = "review"  # review | block | off (step 10)
-    packed: str = "review"  # review | block | info: code hidden by a packer, no unpacked build paired (step 6)
-
-    def __post_init__(self) -> None:
-        for name in ("unfiled_domains", "name_mismatch", "entity_mismatch"):
-            if getattr(self, name) not in ("review", "block", "off"):
-                raise PolicyError(f"policy {name}={getattr(self, name)!r}: use review, block or off")
-        if self.key_rotated not in ("info", "review", "block"):
-            raise PolicyError(f"policy key_rotated={self.key_rotated!r}: use info, review or block")
-        if self.upload_key_only not in ("info", "review", "block"):
-            raise PolicyError(f"policy upload_key_only={self.upload_key_only!r}: use info, review or block")
-        if self.number_not_shown not in ("info", "review", "block", "off"):
-            raise PolicyError(f"policy number_not_shown={self.number_not_shown!r}: use info, review, block or off")
-        if self.content_approval not in ("review", "block", "off"):
-            raise PolicyError(f"policy content_approval={self.content_approval!r}: use review, block or off")
-        if self.packed not in ("review", "block", "info"):
-            raise PolicyError(f"policy packed={self.packed!r}: use review, block or info")
-        if not 0.0 <= self.name_similarity <= 1.0:
-            raise PolicyError(f"policy name_similarity={self.name_similarity!r}: use a number from 0 to 1")
-
-    def as_dict(self) -> dict:
-        # Every field, always: a stored check replays with Policy(**stored), so a new knob must never be left out.
-        return dataclasses.asdict(self)
-
-
 @dataclass(frozen=True)
 class Reason:
     code: str
     severity: str
     message: dict[str, str]
-    evidence: dict = field(default_factory=dict)
+    evidence: dict[str, Any] = field(default_factory=dict)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"code": self.code, "severity": self.severity, "message": dict(self.message),
                 "evidence": self.evidence}
 
@@ -205,9 +186,9 @@ class Decision:
     verdict: str
     reasons: tuple[Reason, ...]
     filing: Filing | None
-    package: dict
+    package: dict[str, Any]
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"path": self.path, "verdict": self.verdict, "reasons": [r.as_dict() for r in self.reasons],
                 "filing": self.filing.summary() if self.filing is not None else None, "package": self.package}
 
@@ -225,7 +206,8 @@ FILE_UNREADABLE_MESSAGES = ("安装包文件无法读取：{problems}。请确�
                             "package file.")
 
 
-def reason(code: str, severity: str | None = None, *, messages: tuple[str, str] | None = None, **evidence) -> Reason:
+def reason(code: str, severity: str | None = None, *, messages: tuple[str, str] | None = None,
+           **evidence: Any) -> Reason:
     """A catalogue reason with its bilingual message (or ``messages``, zh and en) filled from the evidence."""
     default, zh, en = CATALOGUE[code]
     if messages is not None:
@@ -277,8 +259,11 @@ def lineage_ancestors(signer: SignerCertificate,
     return ()
 
 
+Cover = tuple[str, SignerCertificate, str]  # ("direct"|"rotated", matching certificate, matched field)
+
+
 def _cover(signer: SignerCertificate, ancestors: Sequence[SignerCertificate],
-           filed: Sequence[PlatformIdentity]) -> tuple[str, SignerCertificate, str] | None:
+           filed: Sequence[PlatformIdentity]) -> Cover | None:
     """("direct"|"rotated", matching certificate, matched field) — the signer itself is preferred."""
     for how, certs in (("direct", (signer,)), ("rotated", tuple(reversed(ancestors)))):
         for cert in certs:
@@ -305,7 +290,7 @@ def _filed_text(filed: Sequence[PlatformIdentity]) -> list[str]:
 
 # --- steps 6-8 helpers ----------------------------------------------------------------------------------------
 
-def _coverage(network: NetworkFacts, filed: Iterable[str]) -> tuple[list[str], list[str], list[dict]]:
+def _coverage(network: NetworkFacts, filed: Iterable[str]) -> tuple[list[str], list[str], list[dict[str, Any]]]:
     """Uncovered first-party hosts and IPs, by gate.coverage (public-suffix aware), as plain strings, and for each
     the evidence a reviewer needs (kind, SDK, scope, where and how it was found)."""
     cov = check_coverage(network, list(filed))
@@ -319,14 +304,16 @@ def _coverage(network: NetworkFacts, filed: Iterable[str]) -> tuple[list[str], l
 _NAME_NOISE = re.compile(r"[\s\W_]+", re.UNICODE)
 
 
-def _name_key(text: str) -> str:
+def name_key(text: str) -> str:
+    """A name as compared: NFKC (full-width and half-width brackets and spaces differ between registrations of the
+    same company or app name), case-folded, without spaces and punctuation."""
     return _NAME_NOISE.sub("", unicodedata.normalize("NFKC", text).casefold())
 
 
 def name_similarity(label: str, service_name: str) -> float:
     """1.0 when one name contains the other (``微信`` vs ``微信 - 极速版``), else difflib's ratio on the
     normalised characters (NFKC, case-folded, without spaces and punctuation)."""
-    a, b = _name_key(label), _name_key(service_name)
+    a, b = name_key(label), name_key(service_name)
     if not a or not b:
         return 0.0
     if a in b or b in a:
@@ -334,15 +321,10 @@ def name_similarity(label: str, service_name: str) -> float:
     return difflib.SequenceMatcher(None, a, b).ratio()
 
 
-def _entity_key(text: str) -> str:
-    # Full-width and half-width brackets and spaces differ between registrations of the same company name.
-    return _NAME_NOISE.sub("", unicodedata.normalize("NFKC", text).casefold())
-
-
 # --- the engine -----------------------------------------------------------------------------------------------
 
-def _package_summary(facts: PackageFacts) -> dict:
-    summary = {"format": facts.format, "package": facts.package, "version_code": facts.version_code,
+def _package_summary(facts: PackageFacts) -> dict[str, Any]:
+    summary: dict[str, Any] = {"format": facts.format, "package": facts.package, "version_code": facts.version_code,
                "signers": [s.cert_sha256 for s in facts.signature.signers]}
     if facts.pairing is not None:  # the unpacked build checked beside it (gate.pairing)
         summary["sha256"] = facts.sha256
@@ -351,28 +333,35 @@ def _package_summary(facts: PackageFacts) -> dict:
 
 
 # "There is no signature at all": the only rules gate.extract.signing can break on a package that carries no JAR
-# signature files and no APK Signing Block. Each error starts with its rule tag ("v1_no_manifest: ..."); any other
-# tag means a signature is there but broken.
-_UNSIGNED_TAGS = frozenset({"v1_no_manifest", "v1_no_signatures", "rpk_unsigned"})  # rpk: gate.extract.quickapp
+# signature files and no APK Signing Block. Any other issue code means a signature is there but broken; so does an
+# issue of one member of a set (an RPK set whose member is unsigned is a set signed wrongly).
+_UNSIGNED_CODES = frozenset({"v1_no_manifest", "v1_no_signatures", "rpk_unsigned"})  # rpk: gate.extract.quickapp
 
 
-def _looks_unsigned(sig) -> bool:
+def _looks_unsigned(sig: SignatureFacts) -> bool:
     if sig.signers or any(sig.schemes.values()) or not sig.errors:
         return False
-    return all(error.split(":", 1)[0] in _UNSIGNED_TAGS for error in sig.errors)
+    return all(issue.part is None and issue.code in _UNSIGNED_CODES for issue in sig.errors)
 
 
-def _min_sdk_uncovered(sig) -> Reason:
+def _issue_messages(sig: SignatureFacts) -> list[str]:
+    """The signature issues as reasons show them (their messages, as the facts JSON says them)."""
+    return [issue.message for issue in sig.errors]
+
+
+def _min_sdk_uncovered(sig: SignatureFacts) -> Reason:
     later = sig.verified_from_sdk
+    assert later is not None  # the caller checked
     low, high = later.unverified_sdks
     return reason("signature_min_sdk_uncovered", min_sdk=low, unverified_sdks=f"{low}–{high}",
-                  valid_from_sdk=later.min_sdk, release=later.release, errors=list(sig.errors),
+                  valid_from_sdk=later.min_sdk, release=later.release, errors=_issue_messages(sig),
                   schemes=[name for name, ok in later.schemes.items() if ok],
                   signers=[f"{s.subject} (SHA-256 {fingerprint_text(s.cert_sha256)})" for s in later.signers],
                   signer_sha256=[s.cert_sha256 for s in later.signers])
 
 
-def _verdict(reasons: Sequence[Reason]) -> str:
+def verdict_of(reasons: Sequence[Reason]) -> str:
+    """The verdict these reasons give: the worst of their severities (allow when there is none)."""
     worst = max((VERDICTS.index(SEVERITY_VERDICT[r.severity]) for r in reasons), default=0)
     return VERDICTS[worst]
 
@@ -390,7 +379,7 @@ def decide(facts: PackageFacts, filings: Sequence[Filing], *, policy: Policy, pl
     reasons: list[Reason] = []
 
     def done(filing: Filing | None) -> Decision:
-        return Decision(facts.path, _verdict(reasons), tuple(reasons), filing, _package_summary(facts))
+        return Decision(facts.path, verdict_of(reasons), tuple(reasons), filing, _package_summary(facts))
 
     platform = facts.platform or platform  # the package's own platform wins over the caller's default
     # 1. Readable; a split set's APKs belong together.
@@ -425,9 +414,9 @@ def decide(facts: PackageFacts, filings: Sequence[Filing], *, policy: Policy, pl
                 # (apksigner's verdict), but said as it is rather than "not signed".
                 reasons.append(_min_sdk_uncovered(sig))
             elif _looks_unsigned(sig):
-                reasons.append(reason("package_unsigned", errors=list(sig.errors)))
+                reasons.append(reason("package_unsigned", errors=_issue_messages(sig)))
             else:
-                reasons.append(reason("signature_invalid", errors=list(sig.errors) or ["verification failed"],
+                reasons.append(reason("signature_invalid", errors=_issue_messages(sig) or ["verification failed"],
                                       verifier=VERIFIERS.get(facts.format or "", "apksigner verify")))
             return done(None)
         if not sig.signers:  # verified with no signer is contradictory: fail closed
@@ -456,8 +445,9 @@ def decide(facts: PackageFacts, filings: Sequence[Filing], *, policy: Policy, pl
 
     # 5. Keys: every verified signer covered by the same filing (itself or a lineage ancestor).
     filing: Filing | None = None
-    best: tuple[int, Filing, list] | None = None  # the candidate covering most signers, to explain a mismatch
-    covers: list = []
+    # The candidate covering most signers, to explain a mismatch.
+    best: tuple[int, Filing, list[Cover | None]] | None = None
+    covers: list[tuple[SignerCertificate, Cover | None]] = []
     if declaration:
         filing = _newest(in_force)
     for candidate in in_force if not declaration else ():
@@ -470,16 +460,18 @@ def decide(facts: PackageFacts, filings: Sequence[Filing], *, policy: Policy, pl
             best = (sum(map(bool, found)), candidate, found)
     if filing is None:
         assert best is not None
-        _, mismatched, found = best
+        _, nearest, found = best
         uncovered = [s for s, c in zip(sig.signers, found) if not c]
         reasons.append(reason(
-            "key_mismatch", service_licence=mismatched.service_licence,
+            "key_mismatch", service_licence=nearest.service_licence,
             signers=[f"MD5 {fingerprint_text(s.cert_md5)} (SHA-256 {fingerprint_text(s.cert_sha256)})"
                      for s in uncovered],
-            filed=_filed_text(mismatched.identities_for(platform, facts.package)),
+            filed=_filed_text(nearest.identities_for(platform, facts.package)),
             uncovered_signers=[s.cert_sha256 for s in uncovered]))
-        return done(mismatched)
-    for signer, (how, cert, matched) in covers:
+        return done(nearest)
+    for signer, cover in covers:
+        assert cover is not None  # every signer of the chosen filing is covered
+        how, cert, matched = cover
         if how == "rotated":
             reasons.append(reason("key_rotated", policy.key_rotated, service_licence=filing.service_licence,
                                   signer=fingerprint_text(signer.cert_sha256),
@@ -515,21 +507,21 @@ def decide(facts: PackageFacts, filings: Sequence[Filing], *, policy: Policy, pl
     # 7. Label vs filed service name: the best of the package's labels counts.
     if policy.name_mismatch != "off":
         labels = [x for x in (facts.label, *facts.labels.values()) if x]
-        best = max((name_similarity(x, filing.service_name) for x in labels), default=0.0)
-        if best < policy.name_similarity:
+        closest = max((name_similarity(x, filing.service_name) for x in labels), default=0.0)
+        if closest < policy.name_similarity:
             reasons.append(reason("name_mismatch", policy.name_mismatch, label=facts.label or "",
-                                  service_name=filing.service_name, similarity=round(best, 3)))
+                                  service_name=filing.service_name, similarity=round(closest, 3)))
 
     # 8. Uploader's entity vs the filing's unit (only when the caller knows who uploads).
     if policy.entity_mismatch != "off" and developer_entity:
-        if _entity_key(developer_entity) != _entity_key(filing.unit_name):
+        if name_key(developer_entity) != name_key(filing.unit_name):
             reasons.append(reason("entity_mismatch", policy.entity_mismatch, developer_entity=developer_entity,
                                   unit_name=filing.unit_name))
 
     # 9. The app's own filing number in its strings. None: not looked for (preinstall list items, old facts).
     if policy.number_not_shown != "off" and facts.filing_numbers is not None:
-        shown = [n for n in facts.filing_numbers if number_is_filings(n.number, filing)]
-        if not shown:
+        own_numbers = [n for n in facts.filing_numbers if number_is_filings(n.number, filing)]
+        if not own_numbers:
             others = [n.number for n in facts.filing_numbers][:MAX_EVIDENCE_ITEMS]
             reasons.append(reason("filing_number_not_shown", policy.number_not_shown,
                                   service_licence=filing.service_licence, main_licence=filing.main_licence,
@@ -548,9 +540,9 @@ def decide(facts: PackageFacts, filings: Sequence[Filing], *, policy: Policy, pl
     return done(filing)
 
 
-def _difference_text(d: dict) -> str:
+def _difference_text(d: dict[str, Any]) -> str:
     """One unpacked_mismatch difference in words: ``package cn.a (packed) ≠ cn.b (unpacked)``."""
-    def shown(v):
+    def shown(v: object) -> str:
         return ", ".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v)
     return f"{d.get('field')} {shown(d.get('packed'))} (packed) ≠ {shown(d.get('unpacked'))} (unpacked)"
 

@@ -97,7 +97,7 @@ class Exemption:
 
 def _aware(value: dt.datetime) -> dt.datetime:
     # SQLite returns naive datetimes; the gate stores UTC everywhere.
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def normalise_sha256(value: str) -> str:

@@ -106,7 +106,7 @@ def declaration_facts(body) -> PackageFacts:
     if not isinstance(body, Mapping):
         raise DeclarationInvalid("the declaration must be a JSON object / 声明须为JSON对象")
     appid = _text(body, "appid", required=True)
-    if not MINIPROGRAM_APPID.match(appid):
+    if appid is None or not MINIPROGRAM_APPID.match(appid):  # None never: required=True raises
         raise DeclarationInvalid(f"`appid` {appid!r} is not a mini-program AppID (letters, digits, _ and -; 4-64) "
                                  "/ AppID 格式不正确")
     name = _text(body, "name", required=True)
@@ -121,8 +121,8 @@ def declaration_facts(body) -> PackageFacts:
         values = body.get(field) or []
         if not isinstance(values, list) or len(values) > MAX_DOMAINS:
             raise DeclarationInvalid(f"`{field}` must be a list of at most {MAX_DOMAINS} domains / {field} 须为域名列表")
-        hosts = [declared_host(v, f"{field}[{i}]", SCHEMES[field]) for i, v in enumerate(values)]
-        declared[field] = sorted(set(hosts))
+        field_hosts = [declared_host(v, f"{field}[{i}]", SCHEMES[field]) for i, v in enumerate(values)]
+        declared[field] = sorted(set(field_hosts))
         for host in declared[field]:
             sources.setdefault(host, []).append(field)
     hosts = tuple(HostFact(host, registrable_domain(host), tuple(where),

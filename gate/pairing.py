@@ -88,10 +88,10 @@ def merge_network(packed: NetworkFacts, unpacked: NetworkFacts) -> NetworkFacts:
     ips: dict[str, IpFact] = {i.ip: i for i in packed.ips}
     for i in unpacked.ips:
         sources = tuple(SOURCE_PREFIX + s for s in i.sources)
-        mine = ips.get(i.ip)
-        if mine is None:
+        mine_ip = ips.get(i.ip)
+        if mine_ip is None:
             ips[i.ip] = IpFact(i.ip, sources, i.kind, _marked(i.evidence), i.scope)
         else:
-            ips[i.ip] = IpFact(i.ip, mine.sources + sources, "contact" if "contact" in (mine.kind, i.kind)
-                               else mine.kind, mine.evidence + _marked(i.evidence), mine.scope or i.scope)
+            ips[i.ip] = IpFact(i.ip, mine_ip.sources + sources, "contact" if "contact" in (mine_ip.kind, i.kind)
+                               else mine_ip.kind, mine_ip.evidence + _marked(i.evidence), mine_ip.scope or i.scope)
     return NetworkFacts(tuple(hosts[k] for k in sorted(hosts)), tuple(ips[k] for k in sorted(ips)))

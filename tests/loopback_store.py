@@ -32,7 +32,7 @@ class StoreEndpoint:
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}{path}"
 
-    def __enter__(self) -> "StoreEndpoint":
+    def __enter__(self) -> StoreEndpoint:
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 

@@ -1,2 +1,2 @@
-"""HTTP endpoints for the gate's callers (app stores, device makers, developers) and what they share: upload
-spooling, package_url fetching, webhook signatures."""
+"""The machine API: Flask blueprints for the gate's callers (app stores, device makers, developers), reading requests
+and shaping answers only; what a request asks for is done by gate.services (docs/architecture.md)."""

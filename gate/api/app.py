@@ -19,7 +19,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from gate.api import request_log
 from gate.api.body import MULTIPART_OVERHEAD, GateRequest, discard_spools
-from gate.api.limits import RateLimited, RateLimits, refusal_response
+from gate.api.limits import RateLimited, RateLimits
 from gate.api.service import GateService
 from gate.config import Settings, load_settings
 from gate.errors import GateError
@@ -90,8 +90,9 @@ def _database_unavailable(exc: SQLAlchemyError):
 # the gate serves is to be sniffed into another type. A view that needs a different policy sets its own header.
 SECURITY_HEADERS = {
     "Content-Security-Policy": ("default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-                                "script-src 'self' 'unsafe-hashes' 'sha256-%s'; form-action 'self'; connect-src 'self'; "
-                                "frame-ancestors 'none'; base-uri 'none'" % "biFQTroSCI3Z5BmsMGyEE2jFZdwjjG1Oe7JLytgH6jM="),
+                                "script-src 'self' 'unsafe-hashes' "
+                                "'sha256-biFQTroSCI3Z5BmsMGyEE2jFZdwjjG1Oe7JLytgH6jM='; form-action 'self'; "
+                                "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'"),
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
@@ -127,6 +128,25 @@ def _refuse_nul_in_path():
         if "\x00" in name or "\x00" in value:
             raise QueryInvalid(f"the query parameter {name.replace(chr(0), '?')[:64]!r} contains a NUL character")
     return None
+
+
+def refusal_response(exc: RateLimited):
+    """429 in the caller's form: a page for the pages (the console's or the pre-check page's), JSON for the API.
+    Here in the composition root, the one module that knows both the console and the machine API."""
+    path = flask.request.path
+    if path.startswith("/console"):
+        from gate.web.kit import error_page
+
+        response = flask.make_response(error_page(exc))
+    elif path == "/" or path.startswith("/precheck"):
+        from gate.api.developer import rate_limited_page
+
+        response = flask.make_response(rate_limited_page(exc))
+    else:
+        response = flask.jsonify({"error": exc.as_dict()})
+        response.status_code = 429
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 def create_app(settings: Settings | None = None, test_config: dict | None = None) -> flask.Flask:

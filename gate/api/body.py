@@ -131,15 +131,6 @@ class UnpackedPart:
         self.spooled.discard()
 
 
-def read_multipart_package(request: GateRequest) -> tuple[SpooledPackage, str, dict]:
-    """(the spooled ``package`` part, its filename, the ``metadata`` JSON object) of a multipart upload; any other
-    file part (an ``unpacked`` one included) is deleted: the caller does not read it."""
-    spooled, filename, metadata, unpacked = read_multipart_upload(request)
-    if unpacked is not None:
-        unpacked.discard()
-    return spooled, filename, metadata
-
-
 def read_multipart_upload(request: GateRequest) -> tuple[SpooledPackage, str, dict, UnpackedPart | None]:
     """(``package`` spooled, its filename, ``metadata``, the ``unpacked`` part spooled or None) of a multipart
     upload. Both parts stream into spools under the same cap; an empty part is refused."""

@@ -60,10 +60,6 @@ KEY_MEMO_ENTRIES = 4096
 _DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
-class BodyTooSlow(Exception):
-    pass
-
-
 class _Received:
     """A body being received: memory first, then a locked spool file (named so the orphan sweep knows it)."""
 
@@ -193,7 +189,7 @@ class BufferedFront:
             allowed = started + self._grace + received.size / self._min_rate - time.monotonic()
             try:
                 message = await asyncio.wait_for(receive(), timeout=max(allowed, 0.001))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 LOGGER.warning("request body too slow", extra={"fields": {"received": received.size}})
                 return _error("body_too_slow", f"the request body arrived too slowly (below {self._min_rate} "
                                                f"bytes/s after {self._grace:g} s); nothing was kept", 408)

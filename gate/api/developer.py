@@ -46,8 +46,8 @@ def _page(*, facts=None, decision=None, error=None, status: int | None = None, *
 
     ``error`` is an UploadError (its code picks the Chinese text in the template) or a {"code", "message"} dict
     already in the page's language."""
+    from gate import names
     from gate.beijing_time import beijing, beijing_iso
-    from gate.web import names
 
     lang = _lang()
     extra.setdefault("hosts", (extra.get("to_file") or {}).get("hosts"))
@@ -116,10 +116,11 @@ def precheck_result(token: str):
                                   owner=precheck_results.valid_owner(
                                       flask.request.cookies.get(precheck_results.OWNER_COOKIE)))
     if found is None:
-        gone = ("这个检查结果不存在、已过期（保留 %d 天），或不是在这个浏览器中上传的。请重新上传安装包。"
-                % precheck_results.KEEP_DAYS if _lang() == "zh" else
-                "This result does not exist, has expired (results are kept %d days), or was not uploaded from this "
-                "browser. Upload the package again." % precheck_results.KEEP_DAYS)
+        days = precheck_results.KEEP_DAYS
+        gone = (f"这个检查结果不存在、已过期（保留 {days} 天），或不是在这个浏览器中上传的。请重新上传安装包。"
+                if _lang() == "zh" else
+                f"This result does not exist, has expired (results are kept {days} days), or was not uploaded from "
+                "this browser. Upload the package again.")
         return _page(error={"code": "precheck_result_not_found", "message": gone}, status=404)
     facts, decision, filename, expires = found
     return _page(facts=facts, decision=decision, filename=filename, expires=expires,

@@ -26,6 +26,7 @@ from gate.api.body import (
 )
 from gate.services import checks, metrics
 from gate.services.auth import Client
+from gate.services.decisions import CheckRequest
 from gate.services.uploads import SpooledPackage, UploadError
 from gate.text import clean_filename
 
@@ -103,9 +104,10 @@ def answer_check(client: Client, spooled: SpooledPackage | PackageReference, fil
     always queued (module docstring). With an ``unpacked`` build the pair is checked (gate.pairing), and queued
     when the two together pass the synchronous threshold; both spools go to the job."""
     gate = flask.current_app.extensions["gate"]
+    request = CheckRequest.declared(metadata, source=actor)
     size = spooled.size + (unpacked.spooled.size if unpacked is not None else 0)
     metrics.UPLOAD_BYTES.inc(size)  # a package_url's bytes are counted by the worker's process
-    check_id = checks.derive_check_id(client.id, spooled.sha256, metadata,
+    check_id = checks.derive_check_id(client.id, spooled.sha256, request,
                                       unpacked_sha256=unpacked.spooled.sha256 if unpacked is not None else None)
     status_url = flask.url_for("developer.get_check", check_id=check_id)
     keep = False
@@ -113,25 +115,31 @@ def answer_check(client: Client, spooled: SpooledPackage | PackageReference, fil
         with gate.engine.connect() as conn:
             row = checks.existing(conn, check_id)
         if row is not None and row.status == "done":
-            outcome = checks.redecide(gate.engine, row, policy=gate.policy, actor=actor)
+            def reread():  # facts stored by an older gate are read again from this upload (its spool is at hand)
+                return checks.extract(spooled.path, filename, trust=gate.settings.trust_roots,
+                                      unpacked=_unpacked_payload(unpacked))
+
+            # A package_url is not at hand (it is not downloaded to be decided again): old facts say so instead.
+            outcome = checks.redecide(gate.engine, row, policy=gate.policy, actor=actor,
+                                      reread=None if isinstance(spooled, PackageReference) else reread)
             metrics.observe_decision(outcome.decision)
             return outcome.as_dict(), 200
         if row is not None and row.status in ("queued", "running"):
             return {"check_id": check_id, "status": row.status, "status_url": status_url}, 202
         by_url = isinstance(spooled, PackageReference)
         if force_async or by_url or size > gate.settings.sync_threshold_bytes:
-            callback_url = metadata.get("callback_url") or client.callback_url
+            callback_url = request.callback_url or client.callback_url
             check_callback_url(callback_url)
             queued, keep = checks.enqueue(gate.engine, check_id=check_id, client_id=client.id, path=spooled.path,
                                           size=spooled.size, sha256=spooled.sha256, filename=filename,
-                                          metadata=metadata, callback_url=callback_url,
+                                          request=request, callback_url=callback_url,
                                           package_url=spooled.url if by_url else None,
                                           unpacked=_unpacked_payload(unpacked))
             # keep: the job owns the spool and the worker deletes it; otherwise a racing request's job has its own
             return {"check_id": check_id, "status": queued.status, "status_url": status_url}, 202
         outcome = checks.check_now(gate.engine, check_id=check_id, client_id=client.id, path=spooled.path,
-                                   size=spooled.size, sha256=spooled.sha256, filename=filename, metadata=metadata,
-                                   policy=gate.policy, actor=actor, trust=gate.settings.trust_roots,
+                                   size=spooled.size, sha256=spooled.sha256, filename=filename, request=request,
+                                   policy=gate.policy, trust=gate.settings.trust_roots,
                                    unpacked=_unpacked_payload(unpacked))
         metrics.observe_decision(outcome.decision)
         return outcome.as_dict(), 200

@@ -128,21 +128,3 @@ def _rate(value: str, name: str):
         return parse(value)
     except ValueError:
         raise ConfigError(f"{name}={value!r} is not a rate such as 600/minute (or off)") from None
-
-
-def refusal_response(exc: RateLimited):
-    """429 in the caller's form: a page for the pages, JSON for the API."""
-    path = flask.request.path
-    if path.startswith("/console"):
-        from gate.web.kit import error_page
-
-        response = flask.make_response(error_page(exc))
-    elif path == "/" or path.startswith("/precheck"):
-        from gate.api.developer import rate_limited_page
-
-        response = flask.make_response(rate_limited_page(exc))
-    else:
-        response = flask.jsonify({"error": exc.as_dict()})
-        response.status_code = 429
-    response.headers["Retry-After"] = str(exc.retry_after)
-    return response

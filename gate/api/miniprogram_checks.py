@@ -14,6 +14,7 @@ from gate.api.body import read_json
 from gate.api.service import service
 from gate.miniprogram import declaration_facts, declared_subject
 from gate.services import checks, metrics
+from gate.services.decisions import CheckRequest
 
 blueprint = flask.Blueprint("miniprogram", __name__)
 MAX_DECLARATION_BYTES = 256 * 1024  # five lists of at most 200 domains each fit many times over
@@ -24,10 +25,9 @@ def miniprogram_check():
     client = client_for("store", "developer")
     facts = declaration_facts(read_json(flask.request, limit=MAX_DECLARATION_BYTES))
     gate = service()
-    metadata = {"developer_entity": declared_subject(facts)} if declared_subject(facts) else {}
-    check_id = checks.derive_check_id(client.id, facts.sha256, metadata)
+    request = CheckRequest(developer_entity=declared_subject(facts) or None, source=f"client:{client.name}")
+    check_id = checks.derive_check_id(client.id, facts.sha256, request)
     outcome = checks.decide_and_store(gate.engine, facts, check_id=check_id, client_id=client.id, size=0,
-                                      sha256=facts.sha256, filename=facts.path, metadata=metadata,
-                                      policy=gate.policy, actor=f"client:{client.name}")
+                                      sha256=facts.sha256, filename=facts.path, request=request, policy=gate.policy)
     metrics.observe_decision(outcome.decision)
     return flask.jsonify(outcome.as_dict())

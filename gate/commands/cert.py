@@ -29,8 +29,12 @@ def show(path: str, password_env: str | None, as_json: bool) -> int:
     """Print 公钥 / 签名MD5 / SHA-1 of a PEM/DER certificate, PKCS#7 bundle, JKS or PKCS#12 keystore, or an iOS
     .mobileprovision, in the form `gate features` prints them for a package. Exit 0; 4 when the file cannot be
     read (missing, a directory, wrong password, not a certificate file); 2 when a keystore's password is not given."""
-    from gate.extract.certfile import MAX_CERTIFICATE_FILE_BYTES, CertificateFileError, needs_password, \
-        read_certificate_file
+    from gate.extract.certfile import (
+        MAX_CERTIFICATE_FILE_BYTES,
+        CertificateFileError,
+        needs_password,
+        read_certificate_file,
+    )
 
     try:
         data = _read(path, MAX_CERTIFICATE_FILE_BYTES + 1)

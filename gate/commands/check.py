@@ -21,7 +21,8 @@ VERDICT_EXIT = {"allow": 0, "review": 3, "block": 4}  # also gate miniprogram/pr
               help="Match against this filings file (JSON/JSONL/CSV/XLSX) instead of the database.")
 @click.option("--json", "as_json", is_flag=True, help="One decision per line (JSON Lines), in input order.")
 @click.option("--platform", type=click.Choice(["android", "ios", "harmony"]), default="android", show_default=True,
-              help="For a package whose platform its contents do not tell; an IPA is always ios, a HAP harmony.")
+              help="Kept for scripts that pass it; the platform is the package's own (by its format), and a file "
+                   "whose format tells none is unreadable and blocked.")
 @click.option("--developer-entity", default=None, help="The uploading developer's entity (主办单位), for step 8.")
 @click.option("--category", default=None, help="The store's category for the app (e.g. 新闻), for content approvals "
                                                 "(step 10).")
@@ -34,6 +35,7 @@ def check(paths: tuple[str, ...], filings_files: tuple[str, ...], as_json: bool,
     from gate.config import load_settings
     from gate.extract.pipeline import extract_features
     from gate.pairing import pair
+    from gate.services.decisions import CheckRequest
 
     if unpacked is not None and len(paths) != 1:
         raise click.UsageError("--unpacked goes with exactly one package: the packed build it was made from")
@@ -47,27 +49,24 @@ def check(paths: tuple[str, ...], filings_files: tuple[str, ...], as_json: bool,
             facts = extract_features(path, trust=settings.trust_roots)  # outside any transaction: it may take seconds
             if unpacked is not None:
                 facts = pair(facts, extract_features(unpacked, trust=settings.trust_roots))
-            on = facts.platform or platform  # the package's own platform (by its format) wins
-            verdict = decide_and_report(registry, conn, facts, policy=policy, platform=on, as_json=as_json,
-                                        developer_entity=developer_entity, category=category)
+            # The platform is the package's own, by its format (gate.services.decisions.platform_of). A file whose
+            # format tells none is unreadable and blocked before any lookup, so --platform changes no decision.
+            request = CheckRequest(developer_entity=developer_entity, category=category)
+            verdict = decide_and_report(registry, conn, facts, request, policy=policy, as_json=as_json)
             worst = max(worst, VERDICT_EXIT[verdict])
     return worst
 
 
-def decide_and_report(registry, conn, facts, *, policy, platform: str, as_json: bool,
-                      developer_entity: str | None, category: str | None = None) -> str:
+def decide_and_report(registry, conn, facts, request, *, policy, as_json: bool) -> str:
     """Decide on one package's facts, store the check when a database is open, print it; return the verdict.
 
     Lookup, decision and stored check run in one transaction: the stored filing version is the one used.
     """
-    from gate.decide import decide
+    from gate.services.decisions import decide_and_record
 
     with conn.begin() if conn is not None else nullcontext():
-        filings = registry.filings_for(platform, facts.package) if facts.package else []
-        decision = decide(facts, filings, policy=policy, platform=platform, developer_entity=developer_entity,
-                          category=category)
-        check_id = _store(conn, facts, decision, policy, platform, developer_entity, category) \
-            if conn is not None else None
+        recorded = decide_and_record(conn, facts, request, policy=policy, registry=registry)
+    decision, check_id = recorded.decision, recorded.gate_check_id
     out = decision.as_dict()
     if check_id is not None:
         out["check_id"] = check_id
@@ -107,13 +106,6 @@ def _guarded(conn):
             raise DatabaseUnavailable(f"database error during the check ({_first_line(exc)})") from None
 
     return cm()
-
-
-def _store(conn, facts, decision, policy, platform, developer_entity, category) -> int:
-    from gate.db.checks import record_check
-
-    return record_check(conn, facts=facts, decision=decision, policy=policy, platform=platform,
-                        developer_entity=developer_entity, category=category)
 
 
 def render(decision: dict) -> str:

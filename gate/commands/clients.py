@@ -23,11 +23,11 @@ def clients() -> None:
 def create(name: str, role: str, callback_url: str | None, as_json: bool) -> int:
     """Create a client; its api_key and webhook_secret are printed once and cannot be shown again."""
     from gate.config import load_settings
+    from gate.db.engine import open_database
     from gate.errors import UsageError
     from gate.services.auth import create_client
     from gate.services.fetch import check_callback_url, policy_from_settings
     from gate.services.uploads import UploadError
-    from gate.db.engine import open_database
 
     settings = load_settings()
     if callback_url is not None:

@@ -51,11 +51,11 @@ def demo(credentials: str | None) -> int:
     from sqlalchemy import select
 
     from gate.config import load_settings
-    from gate.services.auth import create_client
     from gate.db.engine import make_engine, open_database
     from gate.db.filings import import_into_database
     from gate.db.migrate import upgrade
     from gate.db.service_tables import ApiClient
+    from gate.services.auth import create_client
 
     settings = load_settings()
     url = settings.database_url

@@ -23,14 +23,14 @@ def _expiry(value: str) -> dt.datetime:
 
     text = value.strip()
     if text.endswith("d") and text[:-1].isdigit():
-        return dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=int(text[:-1]))
+        return dt.datetime.now(dt.UTC) + dt.timedelta(days=int(text[:-1]))
     try:
         day = dt.date.fromisoformat(text)
     except ValueError:
         raise ExemptionInvalid(f"--expires {value!r}: give YYYY-MM-DD or a number of days such as 365d",
                                field="expires_at") from None
     cst = dt.timezone(dt.timedelta(hours=8))
-    return dt.datetime.combine(day, dt.time(23, 59, 59), cst).astimezone(dt.timezone.utc)
+    return dt.datetime.combine(day, dt.time(23, 59, 59), cst).astimezone(dt.UTC)
 
 
 def _line(e, now) -> str:

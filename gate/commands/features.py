@@ -52,7 +52,7 @@ def render_summary(facts) -> str:
         state = "VERIFIED" if sig.verified else "NOT VERIFIED"
         lines.append(f"  signature: {state} (schemes: {schemes})")
         for error in sig.errors:
-            lines.append(f"    error: {error}")
+            lines.append(f"    error: {error.message}")
         later = sig.verified_from_sdk
         if later is not None:
             low, high = later.unverified_sdks

@@ -24,10 +24,10 @@ def import_command(files: tuple[str, ...], skip_invalid: bool, as_json: bool) ->
     Importing the same file again changes nothing; a changed filing gets a new version (history is kept).
     """
     from gate.config import load_settings
-    from gate.filings.stream import estimate_records
-    from gate.progress import Progress
     from gate.db.engine import open_database
     from gate.db.filings import import_into_database
+    from gate.filings.stream import estimate_records
+    from gate.progress import Progress
 
     engine = open_database(load_settings().database_url)
     try:
@@ -54,10 +54,10 @@ def import_command(files: tuple[str, ...], skip_invalid: bool, as_json: bool) ->
 def show(service_licence: str, history: bool) -> int:
     """Print a filing (current version, or all versions) as JSON."""
     from gate.config import load_settings
-    from gate.errors import GateError
-    from gate.filings.numbers import normalise_licence_text
     from gate.db.engine import open_database
     from gate.db.filings import DatabaseRegistry
+    from gate.errors import GateError
+    from gate.filings.numbers import normalise_licence_text
 
     engine = open_database(load_settings().database_url)
     licence = normalise_licence_text(service_licence)

@@ -54,7 +54,8 @@ def check(paths: tuple[str, ...], filings_files: tuple[str, ...], as_json: bool)
     """Decide allow/review/block for each declaration. Exit 0 all allowed, 3 worst review, 4 worst block."""
     from gate.config import load_settings
     from gate.errors import UsageError
-    from gate.miniprogram import PLATFORM, DeclarationInvalid, declaration_facts, declared_subject
+    from gate.miniprogram import DeclarationInvalid, declaration_facts, declared_subject
+    from gate.services.decisions import CheckRequest
 
     facts_list = []
     for path in paths:  # every declaration is read before any is decided: a bad file stores nothing
@@ -70,7 +71,7 @@ def check(paths: tuple[str, ...], filings_files: tuple[str, ...], as_json: bool)
         registry, conn = open_registry(stack, settings, filings_files)
         for facts in facts_list:
             # A facts.package is the AppID (declaration_facts), so every declaration is looked up.
-            verdict = decide_and_report(registry, conn, facts, policy=policy, platform=PLATFORM, as_json=as_json,
-                                        developer_entity=declared_subject(facts))
+            request = CheckRequest(developer_entity=declared_subject(facts))
+            verdict = decide_and_report(registry, conn, facts, request, policy=policy, as_json=as_json)
             worst = max(worst, VERDICT_EXIT[verdict])
     return worst

@@ -78,21 +78,21 @@ def _registry(settings, filings_files):
         # A filings file stands alone: no database, so no exemptions either.
         return (lambda ids, platform="android": {i: registry.filings_for(platform, i) for i in set(ids)}), None, \
             (lambda: None)
-    from gate.api.preinstall import database_lookup
     from gate.db.engine import open_database
     from gate.db.exemptions import exemption_lookup
+    from gate.services.preinstall import database_lookup
 
     engine = open_database(settings.database_url)
     return database_lookup(engine), exemption_lookup(engine), engine.dispose
 
 
 def _scan_images(targets, lookup, policy, exemptions, *, jobs, work_dir) -> dict:
-    from gate.decide import decide
-    from gate.exemptions import apply_exemptions, cited_exemption
     from gate.db.tables import utcnow
+    from gate.exemptions import apply_exemptions, cited_exemption
     from gate.preinstall import report as reports
     from gate.preinstall import scan as scanning
     from gate.preinstall.sources import WorkSpace
+    from gate.services.decisions import BatchRegistry, CheckRequest, decide_and_record
 
     with _terminated_as_interrupt(), WorkSpace(str(work_dir) if work_dir else None) as work:
         result = scanning.run([str(t) for t in targets], work=work, jobs=jobs)
@@ -102,9 +102,12 @@ def _scan_images(targets, lookup, policy, exemptions, *, jobs, work_dir) -> dict
     now = utcnow()
     rows = []
     for app, facts in result.checked:
-        found = filings.get(facts.package, []) if facts.package else []
-        decision = apply_exemptions(decide(facts, found, policy=policy), exempt.get(facts.package, []),
-                                    scope="preinstall", at=now).as_dict()
+        # The image's packages were looked up as Android identifiers (500 a query) before any was decided.
+        found = BatchRegistry({"android": filings})
+        granted = exempt.get(facts.package, [])
+        decision = decide_and_record(None, facts, CheckRequest(source="preinstall"), policy=policy, registry=found,
+                                     settle=lambda d, granted=granted: apply_exemptions(d, granted, scope="preinstall",
+                                                                                        at=now)).decision.as_dict()
         row = reports.row(app, facts, decision)
         row["exemption"] = cited_exemption(decision)
         rows.append(row)
@@ -126,8 +129,8 @@ def _terminated_as_interrupt():
 
 
 def _scan_list(path: pathlib.Path, lookup, policy, exemptions) -> dict:
-    from gate.api.preinstall import check_items, parse_list_file
     from gate.preinstall import report as reports
+    from gate.services.preinstall import check_items, parse_list_file
 
     items = parse_list_file(path.read_text(encoding="utf-8-sig"), csv_format=path.suffix.lower() == ".csv")
     from gate.exemptions import cited_exemption

@@ -11,8 +11,8 @@ import click
 def scheduler() -> int:
     """Filings sync every GATE_SYNC_INTERVAL_MINUTES, the report daily at GATE_REPORT_TIME (Asia/Shanghai), the
     audit purge nightly. Run several for standby: each job runs on one instance at a time (database lock)."""
-    from gate.config import load_settings
     from gate.api.request_log import configure_logging
+    from gate.config import load_settings
     from gate.db.engine import open_database
     from gate.sync.jobs import regulator_client
     from gate.sync.scheduler import make_scheduler

@@ -19,8 +19,8 @@ def filings() -> int:
     signed delist notices to their stores (`gate worker` retries them). Prints one JSON object; exit 1 when the
     feed held records the gate rejected (each is named on standard error, audited and skipped)."""
     from gate.config import load_settings
-    from gate.progress import Progress
     from gate.db.engine import open_database
+    from gate.progress import Progress
     from gate.sync.filings_sync import describe_rejection
     from gate.sync.jobs import run_filings_sync
 

@@ -16,10 +16,10 @@ import click
                    "(default host:pid:random).")
 def worker(once: bool, poll: float, name: str | None) -> int:
     """Take check jobs from the database; on PostgreSQL run as many workers as you like."""
-    from gate.config import load_settings
     from gate.api.request_log import configure_logging
-    from gate.services.worker import Worker
+    from gate.config import load_settings
     from gate.db.engine import open_database
+    from gate.services.worker import Worker
 
     settings = load_settings()
     configure_logging(settings.log_format)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection
@@ -15,22 +16,9 @@ from sqlalchemy.engine import Connection
 from gate.db.audit import record_event
 from gate.db.filings import DatabaseRegistry
 from gate.db.tables import Check, utcnow
-from gate.decide import Decision, Policy, decide
+from gate.decide import RULE_INPUTS, Decision, Policy, decide, reason, verdict_of
 from gate.errors import GateError
-from gate.extract.facts import (
-    FilingNumberFact,
-    HostFact,
-    IpFact,
-    NetworkFacts,
-    PackageFacts,
-    PairingFacts,
-    PartFacts,
-    Problem,
-    ProtectionFacts,
-    SignatureFacts,
-    SignerCertificate,
-    VerifiedFromSdk,
-)
+from gate.extract.facts import FACTS_SCHEMA, PackageFacts, missing_fields, stored_schema
 
 C = Check.__table__
 _INSERT_CHECK = insert(C).returning(C.c.id)  # built once: it runs for every decision stored
@@ -42,16 +30,22 @@ def _json(value: dict) -> str:
 
 def record_check(conn: Connection, *, facts: PackageFacts, decision: Decision, policy: Policy,
                  platform: str = "android", developer_entity: str | None = None, actor: str = "cli",
-                 category: str | None = None) -> int:
-    """Store one decision and its inputs (same transaction as its audit event); returns the check id."""
+                 category: str | None = None, stored: StoredFacts | None = None) -> int:
+    """Store one decision and its inputs (same transaction as its audit event); returns the check id. ``stored``:
+    the stored facts ``facts`` were loaded from (a decision taken again), kept as they were with their schema —
+    written again from today's dataclasses, facts from an older gate would look newer than they are."""
     from gate import __version__
 
-    facts_json = _json(facts.as_dict())
+    if stored is not None and stored.facts is facts:
+        facts_json, facts_schema = stored.facts_json, stored.schema
+    else:
+        facts_json, facts_schema = _json(facts.as_dict()), FACTS_SCHEMA
     row = {
         "created_at": utcnow(), "path": facts.path, "package_sha256": facts.sha256, "package": facts.package,
         "platform": platform, "verdict": decision.verdict,
         "reason_codes": " ".join(r.code for r in decision.reasons),
         "facts": facts_json, "facts_sha256": hashlib.sha256(facts_json.encode("utf-8")).hexdigest(),
+        "facts_schema": facts_schema,
         "filing_version_id": decision.filing.version_id if decision.filing is not None else None,
         "policy": _json(policy.as_dict()), "decision": _json(decision.as_dict()),
         "developer_entity": developer_entity, "gate_version": __version__, "category": category,
@@ -65,38 +59,42 @@ def record_check(conn: Connection, *, facts: PackageFacts, decision: Decision, p
     return check_id
 
 
-def facts_from_dict(d: dict) -> PackageFacts:
-    """Rebuild PackageFacts from its ``as_dict()`` JSON (the stored input of a check)."""
-    cert = SignerCertificate.from_dict
+@dataclass(frozen=True)
+class StoredFacts:
+    """A check's stored facts as a decision taken again reads them: the facts, their schema (FACTS_SCHEMA when they
+    were read by this gate) and the fields of today's facts they lack."""
 
-    sig, net = d.get("signature") or {}, d.get("network") or {}
-    return PackageFacts(
-        path=d["path"], format=d.get("format"), package=d.get("package"), version_code=d.get("version_code"),
-        version_name=d.get("version_name"), label=d.get("label"), labels=dict(d.get("labels") or {}),
-        min_sdk=d.get("min_sdk"), target_sdk=d.get("target_sdk"), permissions=tuple(d.get("permissions") or ()),
-        signature=SignatureFacts(verified=bool(sig.get("verified")), schemes=dict(sig.get("schemes") or {}),
-                                 signers=tuple(cert(c) for c in sig.get("signers") or ()),
-                                 lineage=tuple(cert(c) for c in sig.get("lineage") or ()),
-                                 errors=tuple(sig.get("errors") or ()),
-                                 verified_parts=tuple(sig.get("verified_parts") or ()),
-                                 source_stamp=bool(sig.get("source_stamp")),
-                                 verified_from_sdk=VerifiedFromSdk.from_dict(sig.get("verified_from_sdk"))),
-        network=NetworkFacts(
-            hosts=tuple(HostFact.from_dict(h) for h in net.get("hosts") or ()),
-            ips=tuple(IpFact.from_dict(i) for i in net.get("ips") or ())),
-        problems=tuple(Problem(p["code"], p["message"]) for p in d.get("problems") or ()),
-        sha256=d.get("sha256"), size=d.get("size"), platform=d.get("platform"),
-        parts=tuple(PartFacts(p["name"], p.get("split"), p.get("package"), p.get("version_code"),
-                              bool(p.get("verified")), tuple(p.get("signers") or ()),
-                              tuple(Problem(q["code"], q["message"]) for q in p.get("problems") or ()))
-                    for p in d.get("parts") or ()),
-        details=dict(d.get("details") or {}),
-        filing_numbers=(None if d.get("filing_numbers") is None else
-                        tuple(FilingNumberFact(n["number"], tuple(n.get("sources") or ()))
-                              for n in d["filing_numbers"])),
-        application_class=d.get("application_class"), native_libraries=tuple(d.get("native_libraries") or ()),
-        protection=ProtectionFacts.from_dict(d.get("protection")), pairing=PairingFacts.from_dict(d.get("pairing")),
-    )
+    facts: PackageFacts
+    schema: int
+    missing: tuple[str, ...]
+    facts_json: str  # as stored
+
+    @property
+    def outdated(self) -> bool:
+        return self.schema < FACTS_SCHEMA
+
+    @property
+    def unheard_rules(self) -> tuple[str, ...]:
+        """The reason codes whose rules read a field these facts lack: they cannot speak from them."""
+        return tuple(sorted({code for name in self.missing for code in RULE_INPUTS.get(name, ())}))
+
+
+def load_facts(facts_json: str, recorded_schema: int | None) -> StoredFacts:
+    """A gate_check's ``facts`` and ``facts_schema`` (NULL before migration 0740) as a decision taken again reads them."""
+    stored = json.loads(facts_json)
+    return StoredFacts(PackageFacts.from_dict(stored), stored_schema(stored, recorded_schema), missing_fields(stored),
+                       facts_json)
+
+
+def note_outdated_facts(decision: Decision, stored: StoredFacts) -> Decision:
+    """``decision``, taken from ``stored`` facts with no package at hand to read again, with ``facts_outdated``
+    (review) when those facts are too old for a rule: a rule that could not speak is said, never skipped silently."""
+    rules = stored.unheard_rules
+    if not stored.outdated or not rules:
+        return decision
+    reasons = (*decision.reasons, reason("facts_outdated", missing=list(stored.missing), rules=list(rules),
+                                         facts_schema=stored.schema, current_schema=FACTS_SCHEMA))
+    return Decision(decision.path, verdict_of(reasons), reasons, decision.filing, decision.package)
 
 
 def replay_check(conn: Connection, check_id: int) -> tuple[dict, dict]:
@@ -106,7 +104,7 @@ def replay_check(conn: Connection, check_id: int) -> tuple[dict, dict]:
         raise GateError(f"no check {check_id}", code="check_not_found")
     registry = DatabaseRegistry(conn)
     filing = registry.version(row.filing_version_id) if row.filing_version_id is not None else None
-    facts = facts_from_dict(json.loads(row.facts))
+    facts = PackageFacts.from_dict(json.loads(row.facts))
     # Only the version the decision used: a replay must not consult today's registry. A check that stopped before
     # step 3 or found no filing used none.
     filings = [filing] if filing is not None else []

@@ -25,14 +25,8 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from gate.errors import ConfigError, GateError
-
-
-class DatabaseUnavailable(GateError):
-    """The database cannot be reached or opened."""
-
-    code = "database_unavailable"
-
+from gate.db.errors import DatabaseUnavailable, SchemaOutdated, _first_line
+from gate.errors import ConfigError
 
 CONNECT_TIMEOUT_SECONDS = 3  # libpq connect_timeout: the whole connection start-up
 PING_SECONDS = 2.0  # the pool's liveness probe of a connection it hands out
@@ -44,12 +38,6 @@ KEEPALIVE = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "k
              "tcp_user_timeout": 9000}  # client side: a dead path is noticed in ~9 s
 SERVER_KEEPALIVE = ("-c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 -c tcp_keepalives_count=3 "
                     "-c tcp_user_timeout=9000")  # server side: a session whose client vanished ends in ~11 s
-
-
-class SchemaOutdated(GateError):
-    """The database schema is not the one this gate version needs."""
-
-    code = "schema_outdated"
 
 
 def normalise_url(url: str) -> str:
@@ -130,7 +118,7 @@ def make_engine(url: str, *, statement_timeout_ms: int | None = STATEMENT_TIMEOU
 
 def open_database(url: str) -> Engine:
     """Connect and verify the schema is at the migrations' head; raise DatabaseUnavailable or SchemaOutdated."""
-    from gate.db.migrate import current_revision, head_revision
+    from gate.db.migrate import current_revision, head_revision  # alembic: only for a process that opens a database
 
     absent = sqlite_file_missing(database_url(url))
     if absent is not None:  # never leave an empty gate.db behind a command that then fails
@@ -149,7 +137,3 @@ def open_database(url: str) -> Engine:
         state = "has no gate schema" if current is None else f"schema is at revision {current}"
         raise SchemaOutdated(f"the database {state}; this gate needs revision {head}: run `gate db upgrade`")
     return engine
-
-
-def _first_line(exc: BaseException) -> str:
-    return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

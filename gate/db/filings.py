@@ -334,7 +334,7 @@ _CURRENT_FILINGS_FOR = (
 
 
 class DatabaseRegistry:
-    """Current filing versions by identifier (FilingRegistry for decisions), plus history by filing number."""
+    """Current filing versions by identifier (the registry decisions read), plus history by filing number."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn

@@ -17,6 +17,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from gate.db.errors import DatabaseUnavailable, _first_line
+
 MIGRATIONS_DIR = pathlib.Path(__file__).parent / "migrations"
 _ADVISORY_LOCK_KEY = 0x6761746564620001  # "gatedb" + 1: any constant shared by all gate instances
 
@@ -43,8 +45,6 @@ def current_revision(conn: Connection) -> str | None:
 
 def upgrade(engine: Engine, target: str = "head") -> tuple[str | None, str]:
     """Migrate to ``target``; returns (revision before, revision after)."""
-    from gate.db.engine import DatabaseUnavailable, _first_line
-
     script = script_directory()
     try:
         with engine.begin() as conn:

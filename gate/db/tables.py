@@ -19,12 +19,12 @@ from sqlmodel import Field, SQLModel
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def as_utc(value: dt.datetime) -> dt.datetime:
     """Aware UTC. SQLite returns naive datetimes for timezone-aware columns; the gate stores UTC everywhere."""
-    return value.astimezone(dt.timezone.utc) if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 class Filing(SQLModel, table=True):
@@ -125,6 +125,9 @@ class Check(SQLModel, table=True):
     category: str | None = None  # the store's category for the app (decision step 10), migration 0600
     # The unpacked build checked beside a packed package (gate.pairing), migration 0650: both digests are kept.
     unpacked_sha256: str | None = Field(default=None, max_length=64)
+    # The shape of ``facts`` (gate.extract.facts.FACTS_SCHEMA), migration 0740; NULL: stored before it was recorded
+    # (gate.extract.facts.stored_schema tells from the JSON itself).
+    facts_schema: int | None = None
 
 
 class AuditEvent(SQLModel, table=True):

@@ -24,11 +24,17 @@ says ``jar_signature (upload key)`` and the decision adds ``upload_key_only``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from gate.errors import PackageError
 from gate.extract import protowire as pw
 from gate.extract.facts import PackageFacts, Problem, SignatureFacts
+
+if TYPE_CHECKING:
+    from gate.extract.container import ApkContainer, ZipEntry
+    from gate.extract.network import NetworkScanner
 
 ANDROID_NS = "http://schemas.android.com/apk/res/android"
 BASE_MANIFEST = "base/manifest/AndroidManifest.xml"
@@ -50,7 +56,7 @@ class Value:
 class Element:
     name: str
     attributes: dict[tuple[str, str], tuple[int, Value]]  # (namespace, name) -> (resource id, value)
-    children: tuple["Element", ...]
+    children: tuple[Element, ...]
 
     def get(self, name: str, resource_id: int | None = None, namespace: str = ANDROID_NS) -> Value | None:
         if resource_id:
@@ -60,20 +66,20 @@ class Element:
         found = self.attributes.get((namespace, name))
         return found[1] if found else None
 
-    def iter(self):
+    def iter(self) -> Iterator[Element]:
         yield self
         for child in self.children:
             yield from child.iter()
 
 
-def read_aab(shown: str, container) -> PackageFacts:
+def read_aab(shown: str, container: ApkContainer) -> PackageFacts:
     from gate.extract.network import NetworkScanner
 
     scanner = NetworkScanner()
     problems: list[Problem] = []
     try:
         manifest = parse_manifest(container.read(BASE_MANIFEST, max_size=MAX_PROTO_SIZE))
-        table = {}
+        table: dict[int, dict[str, str]] = {}
         if container.get(BASE_RESOURCES) is not None:
             table, strings = parse_resource_strings(container.read(BASE_RESOURCES, max_size=MAX_PROTO_SIZE))
             scanner.feed(BASE_RESOURCES + "#strings", "\n".join(strings).encode("utf-8"))
@@ -96,7 +102,7 @@ def parse_manifest(data: bytes) -> Element:
     return root
 
 
-def _element(node: dict, depth: int) -> Element | None:
+def _element(node: pw.Fields, depth: int) -> Element | None:
     if depth > MAX_DEPTH:
         raise PackageError("the bundle manifest nests deeper than 128 elements", code="aab_manifest_invalid")
     element = pw.message(node, 1)
@@ -108,17 +114,17 @@ def _element(node: dict, depth: int) -> Element | None:
         if key in attributes:
             raise PackageError(f"attribute {key[1]!r} appears twice on <{pw.text(element, 3)}>",
                                code="aab_manifest_ambiguous")
-        attributes[key] = (pw.first(attribute, 5, 0), _value(attribute))
+        attributes[key] = (pw.integer(attribute, 5), _value(attribute))
     children = tuple(c for c in (_element(child, depth + 1) for child in pw.messages(element, 5)) if c is not None)
     return Element(pw.text(element, 3) or "", attributes, children)
 
 
-def _value(attribute: dict) -> Value:
+def _value(attribute: pw.Fields) -> Value:
     item = pw.message(attribute, 6)
     raw = pw.text(attribute, 3)
     if item:
         if 1 in item:
-            return Value(text=raw, reference=pw.first(pw.message(item, 1), 2, 0))
+            return Value(text=raw, reference=pw.integer(pw.message(item, 1), 2))
         for number in (2, 3):
             if number in item:
                 return Value(text=pw.text(pw.message(item, number), 1) or "")
@@ -126,9 +132,9 @@ def _value(attribute: dict) -> Value:
             prim = pw.message(item, 7)
             for number in (6, 7):
                 if number in prim:
-                    return Value(text=raw, number=pw.signed32(pw.first(prim, number)))
+                    return Value(text=raw, number=pw.signed32(pw.integer(prim, number)))
             if 8 in prim:
-                return Value(text=raw, number=int(bool(pw.first(prim, 8))))
+                return Value(text=raw, number=int(bool(pw.integer(prim, 8))))
     return Value(text=raw)
 
 
@@ -137,11 +143,11 @@ def parse_resource_strings(data: bytes) -> tuple[dict[int, dict[str, str]], list
     table: dict[int, dict[str, str]] = {}
     every: list[str] = []
     for package in pw.messages(pw.read_message(data), 2):
-        package_id = pw.first(pw.message(package, 1), 1, 0)
+        package_id = pw.integer(pw.message(package, 1), 1)
         for type_ in pw.messages(package, 3):
-            type_id = pw.first(pw.message(type_, 1), 1, 0)
+            type_id = pw.integer(pw.message(type_, 1), 1)
             for entry in pw.messages(type_, 3):
-                resource_id = package_id << 24 | type_id << 16 | pw.first(pw.message(entry, 1), 1, 0)
+                resource_id = package_id << 24 | type_id << 16 | pw.integer(pw.message(entry, 1), 1)
                 for config_value in pw.messages(entry, 6):
                     item = pw.message(pw.message(config_value, 2), 4)
                     string = item and (pw.message(item, 2) or pw.message(item, 3))
@@ -154,7 +160,7 @@ def parse_resource_strings(data: bytes) -> tuple[dict[int, dict[str, str]], list
     return table, every
 
 
-def _identity(manifest: Element, table: dict[int, dict[str, str]]) -> dict:
+def _identity(manifest: Element, table: dict[int, dict[str, str]]) -> dict[str, Any]:
     package = manifest.get("package", namespace="")
     if package is None or not package.text:
         raise PackageError("the bundle manifest has no package attribute", code="aab_package_missing")
@@ -172,9 +178,9 @@ def _identity(manifest: Element, table: dict[int, dict[str, str]]) -> dict:
             labels = {_aapt_locale(k): v for k, v in strings.items() if k}
         else:
             label = value.text
-    permissions = tuple(p.get("name", ATTR_NAME).text for p in manifest.children
-                        if p.name in ("uses-permission", "uses-permission-sdk-23") and p.get("name", ATTR_NAME)
-                        and p.get("name", ATTR_NAME).text)
+    permissions = tuple(v.text for p in manifest.children
+                        if p.name in ("uses-permission", "uses-permission-sdk-23")
+                        and (v := p.get("name", ATTR_NAME)) is not None and v.text)
     return {"package": package.text, "version_code": _number(code), "version_name": name.text if name else None,
             "min_sdk": min_sdk if min_sdk is not None else 1,
             "target_sdk": target_sdk if target_sdk is not None else (min_sdk if min_sdk is not None else 1),
@@ -194,8 +200,8 @@ def _aapt_locale(locale: str) -> str:
     return locale
 
 
-def _module_mismatches(container, package: str) -> list[Problem]:
-    problems = []
+def _module_mismatches(container: ApkContainer, package: str) -> list[Problem]:
+    problems: list[Problem] = []
     for name in container.names():
         parts = name.split("/")
         if len(parts) == 3 and parts[1:] == ["manifest", "AndroidManifest.xml"] and parts[0] != "base":
@@ -206,14 +212,15 @@ def _module_mismatches(container, package: str) -> list[Problem]:
     return problems
 
 
-def _verify_upload_signature(container, scanner, problems: list[Problem]) -> SignatureFacts:
+def _verify_upload_signature(container: ApkContainer, scanner: NetworkScanner,
+                             problems: list[Problem]) -> SignatureFacts:
     from gate.extract.signing import NEWEST_SDK
     from gate.extract.signing.certs import signer_certificate
     from gate.extract.signing.v1 import verify_v1
 
     scanned: set[str] = set()
 
-    def on_entry(entry, data) -> None:
+    def on_entry(entry: ZipEntry, data: bytes) -> None:
         if scanner.wants(entry.name) and entry.name not in scanned:
             scanned.add(entry.name)
             scanner.feed(entry.name, data)

@@ -21,8 +21,19 @@ import struct
 from dataclasses import dataclass, field
 
 from gate.errors import LimitExceeded, ResourcesError
-from gate.extract.axml import (NO_INDEX, RES_STRING_POOL_TYPE, RES_TABLE_TYPE, RES_VALUE_SIZE, TYPE_DYNAMIC_REFERENCE,
-                               TYPE_REFERENCE, TYPE_STRING, ChunkReader, StringPool, TypedValue, read_string_pool)
+from gate.extract.axml import (
+    NO_INDEX,
+    RES_STRING_POOL_TYPE,
+    RES_TABLE_TYPE,
+    RES_VALUE_SIZE,
+    TYPE_DYNAMIC_REFERENCE,
+    TYPE_REFERENCE,
+    TYPE_STRING,
+    ChunkReader,
+    StringPool,
+    TypedValue,
+    read_string_pool,
+)
 
 # Large games ship tables of tens of megabytes; beyond this we refuse rather than spend memory on it.
 MAX_RESOURCES_SIZE = 128 * 1024 * 1024

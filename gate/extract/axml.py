@@ -24,6 +24,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from gate.errors import GateError, LimitExceeded, ManifestError
 
@@ -153,7 +154,7 @@ class ChunkReader:
     def fail(self, kind: str, message: str) -> GateError:
         return self.error(message, code=f"{self.domain}_{kind}")
 
-    def unpack(self, fmt: str, offset: int, end: int) -> tuple:
+    def unpack(self, fmt: str, offset: int, end: int) -> tuple[Any, ...]:
         size = struct.calcsize(fmt)
         if offset < 0 or offset + size > end:
             raise self.fail("truncated", f"{size} bytes at offset {offset} run past {end}")
@@ -247,7 +248,7 @@ class StringPool:
             text = bytes(data[pos:pos + byte_length]).decode("utf-8", "surrogatepass")
             if any(0xD800 <= ord(ch) <= 0xDFFF for ch in text):
                 text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
-        except UnicodeError as exc:
+        except (UnicodeDecodeError, UnicodeEncodeError) as exc:
             raise self._bad(index, f"invalid UTF-8 ({exc.reason})") from None
         # The device refuses a UTF-8 string whose declared UTF-16 length disagrees with its content
         # (ResStringPool::stringAt, "decoded length is not correct"); tools use one length or the other.
@@ -529,6 +530,10 @@ class _DocumentParser:
         assert self.pool is not None
         return self.pool[index]
 
+    def optional_string(self, index: int) -> str | None:
+        assert self.pool is not None
+        return self.pool.optional(index)
+
     def node(self, ctype: int, header_size: int, offset: int, size: int) -> None:
         self.r.expect_header(ctype, header_size, XML_NODE_HEADER_SIZE, offset)
         line, comment = self.r.unpack("<II", offset + 8, offset + size)
@@ -544,7 +549,7 @@ class _DocumentParser:
             # matches attributes by the URI string each attribute carries and android ones by resource id, so
             # whether, where and how often a prefix is declared changes no fact: the strings must merely exist.
             prefix, uri = self.r.unpack("<II", ext, end)
-            self.pool.optional(prefix)
+            self.optional_string(prefix)
             self.string(uri)
         elif ctype == RES_XML_START_ELEMENT_TYPE:
             self.start_element(ext, end, line, offset)
@@ -601,7 +606,7 @@ class _DocumentParser:
         ns_index, name_index, raw_index = self.r.unpack("<III", pos, end)
         namespace = self.namespace(ns_index)
         name = self.string(name_index)
-        raw = self.pool.optional(raw_index)
+        raw = self.optional_string(raw_index)
         value = self.typed_value(pos + 12)
         resource_id = self.resource_ids[name_index] if name_index < len(self.resource_ids) else 0
         # The namespace written as the prefix "android" rather than the URI: the device's full parse (TypedArray)

@@ -27,9 +27,12 @@ import plistlib
 import re
 import struct
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from gate.errors import GateError
 from gate.extract.facts import SignerCertificate
+
+T = TypeVar("T")
 
 MAX_CERTIFICATE_FILE_BYTES = 1 << 20  # 1 MiB: a keystore or profile is a few KiB; nothing bigger is a certificate
 MAX_CERTIFICATES = 100
@@ -61,9 +64,9 @@ class CertificateFile:
     signers: tuple[tuple[str, SignerCertificate], ...]
     contains_private_key: bool = False
     identifier: str | None = None
-    details: dict = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict[str, Any])
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "identifier": self.identifier,
                 "signers": [{"name": name, **cert.as_dict()} for name, cert in self.signers],
                 "contains_private_key": self.contains_private_key, "details": dict(self.details)}
@@ -135,15 +138,20 @@ def _signer(der: bytes) -> SignerCertificate:
         raise CertificateFileError(exc.message, code="certificate_file_malformed") from None
 
 
+def _of_type(value: Any, kind: type[T], default: T) -> T:
+    return value if isinstance(value, kind) else default
+
+
 def _sniff_der(data: bytes) -> str:
     from asn1crypto import cms, keys, pkcs12, x509
+    from asn1crypto.core import Asn1Value
 
     from gate.extract.signing.certs import ASN1_ERRORS
 
-    def loads(spec) -> bool:
+    def loads(spec: type[Asn1Value]) -> bool:
         try:
             value = spec.load(data, strict=True)
-            value.native  # a complete parse, not just the outer tag
+            _ = value.native  # a complete parse, not just the outer tag
             return True
         except ASN1_ERRORS:
             return False
@@ -226,10 +234,12 @@ def _read_profile(plist_bytes: bytes) -> CertificateFile:
     if not isinstance(certs, list) or not certs or not all(isinstance(c, bytes) for c in certs):
         raise CertificateFileError("the provisioning profile lists no DeveloperCertificates",
                                    code="certificate_file_malformed")
-    entitlements = profile.get("Entitlements") if isinstance(profile.get("Entitlements"), dict) else {}
+    entitlements = _of_type(profile.get("Entitlements"), dict, {})
     app_id = entitlements.get("application-identifier")
-    teams = profile.get("TeamIdentifier") if isinstance(profile.get("TeamIdentifier"), list) else []
-    prefixes = [p for p in (profile.get("ApplicationIdentifierPrefix") or []) + teams if isinstance(p, str)]
+    # Any of these may be of another type in a malformed profile: ignored, as an absent value is.
+    teams = _of_type(profile.get("TeamIdentifier"), list, [])
+    prefixes = [p for p in _of_type(profile.get("ApplicationIdentifierPrefix"), list, []) + teams
+                if isinstance(p, str)]
     identifier = None
     if isinstance(app_id, str):
         identifier = app_id
@@ -284,7 +294,8 @@ class _Reader:
         return chunk
 
     def u4(self) -> int:
-        return struct.unpack(">I", self.take(4))[0]
+        value: int = struct.unpack(">I", self.take(4))[0]
+        return value
 
     def utf(self) -> str:
         # Java's modified UTF-8; the names we read (aliases, "X.509") are plain UTF-8 in practice.

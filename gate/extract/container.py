@@ -25,24 +25,41 @@ import mmap
 import os
 import stat
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from gate.errors import ContainerError, LimitExceeded
 
+
+class _RawInflater(Protocol):
+    @property
+    def eof(self) -> bool: ...
+
+    def decompress(self, data: memoryview, max_length: int, /) -> bytes: ...
+
+
 try:  # isal inflates 2-3x faster than zlib and is a declared dependency; zlib keeps us working without it.
-    from isal import isal_zlib as _zlib
+    from isal import isal_zlib
     from isal.igzip_lib import DECOMP_DEFLATE, IgzipDecompressor
 
-    def _raw_inflater():
+    # isal's stub declares ``error: Exception`` (an instance); at run time it is the exception class.
+    _INFLATE_ERRORS: tuple[type[Exception], ...] = (isal_zlib.error,)  # type: ignore[assignment]
+    _crc32 = isal_zlib.crc32
+
+    def _raw_inflater() -> _RawInflater:
         # Not isal_zlib.decompressobj: that one grows its output in steps and takes the GIL back after each, so
         # while the scanner thread runs Python every step waits a switch interval (a 3.5 MB DEX: 3 ms alone,
         # 44 ms beside a busy thread). IgzipDecompressor fills max_length in one release of the GIL (8 ms).
         return IgzipDecompressor(DECOMP_DEFLATE)
 except ImportError:  # pragma: no cover - exercised only where isal is missing
-    import zlib as _zlib
+    import zlib
 
-    def _raw_inflater():
-        return _zlib.decompressobj(-15)
+    _INFLATE_ERRORS = (zlib.error,)
+    _crc32 = zlib.crc32
+
+    def _raw_inflater() -> _RawInflater:
+        return zlib.decompressobj(-15)
 
 EOCD_SIGNATURE = 0x06054B50
 CD_SIGNATURE = 0x02014B50
@@ -121,6 +138,10 @@ class ZipEntry:
         return self.data_offset + self.compressed_size
 
 
+# Called with each entry a reader inflates and its bytes (readers hand every inflated entry on: read once).
+EntryCallback = Callable[[ZipEntry, bytes], None]
+
+
 def _fail(code: str, message: str) -> ContainerError:
     return ContainerError(message, code=code)
 
@@ -129,7 +150,7 @@ class ApkContainer:
     """A read-only, verified view of a ZIP archive (APK, split APK, nested JAR)."""
 
     def __init__(self, data: bytes | memoryview | mmap.mmap, *, limits: ContainerLimits = DEFAULT_LIMITS,
-                 closer=None) -> None:
+                 closer: Callable[[], object] | None = None) -> None:
         self._data = data
         self._view = memoryview(data)
         self._closer = closer
@@ -149,7 +170,7 @@ class ApkContainer:
     # -- construction ---------------------------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str | os.PathLike, *, limits: ContainerLimits = DEFAULT_LIMITS) -> "ApkContainer":
+    def open(cls, path: str | os.PathLike[str], *, limits: ContainerLimits = DEFAULT_LIMITS) -> ApkContainer:
         """Map the file read-only and parse it. Raises ContainerError for anything that is not a well-formed ZIP."""
         try:
             fd = os.open(path, os.O_RDONLY)
@@ -175,7 +196,7 @@ class ApkContainer:
         return cls(mapped, limits=limits, closer=mapped.close)
 
     @classmethod
-    def from_bytes(cls, data: bytes, *, limits: ContainerLimits = DEFAULT_LIMITS) -> "ApkContainer":
+    def from_bytes(cls, data: bytes, *, limits: ContainerLimits = DEFAULT_LIMITS) -> ApkContainer:
         if not data:
             raise _fail("file_empty", "the data is empty")
         return cls(data, limits=limits)
@@ -190,10 +211,10 @@ class ApkContainer:
             except BufferError:  # a caller still holds a view; the mapping is freed when it goes
                 pass
 
-    def __enter__(self) -> "ApkContainer":
+    def __enter__(self) -> ApkContainer:
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     # -- access ---------------------------------------------------------------------------------------------------
@@ -237,7 +258,7 @@ class ApkContainer:
             data = bytes(raw)
         else:
             data = self._inflate(entry, raw)
-        if _zlib.crc32(data) != entry.crc32:
+        if _crc32(data) != entry.crc32:
             raise _fail("zip_crc_mismatch", f"{entry.name}: CRC-32 of the content does not match the directory")
         if keep:
             self._kept[entry.name] = data
@@ -259,7 +280,7 @@ class ApkContainer:
         try:
             # One byte more than declared tells "too long" apart from "exact" without inflating a bomb's tail.
             data = inflater.decompress(raw, declared + 1)
-        except _zlib.error as exc:
+        except _INFLATE_ERRORS as exc:
             raise _fail("zip_inflate_failed", f"{entry.name}: deflate data is corrupt ({exc})") from None
         if len(data) > declared:
             raise _fail("zip_size_mismatch", f"{entry.name}: inflates to more than the declared {declared} bytes")
@@ -304,7 +325,7 @@ class ApkContainer:
             pos = tail.rfind(b"PK\x05\x06", 0, pos)
         return found
 
-    def _locate_eocd(self) -> tuple:
+    def _locate_eocd(self) -> tuple[int, ...]:
         candidates = self._find_eocd_candidates()
         if not candidates:
             raise _fail("zip_eocd_invalid",
@@ -317,7 +338,7 @@ class ApkContainer:
         self.eocd_offset = candidates[0]
         return _EOCD.unpack_from(self._view, self.eocd_offset)
 
-    def _central_directory_bounds(self, eocd: tuple) -> tuple[int, int, int]:
+    def _central_directory_bounds(self, eocd: tuple[int, ...]) -> tuple[int, int, int]:
         _sig, disk, cd_disk, disk_entries, total_entries, cd_size, cd_offset, _comment_len = eocd
         zip64 = self._zip64_eocd()
         self.zip64 = zip64 is not None
@@ -359,7 +380,7 @@ class ApkContainer:
         self.central_directory_size = cd_size
         return cd_offset, cd_size, total_entries
 
-    def _zip64_eocd(self) -> tuple | None:
+    def _zip64_eocd(self) -> tuple[int, ...] | None:
         locator_at = self.eocd_offset - ZIP64_LOCATOR_SIZE
         if locator_at < 0 or struct.unpack_from("<I", self._view, locator_at)[0] != ZIP64_LOCATOR_SIGNATURE:
             return None
@@ -456,7 +477,7 @@ class ApkContainer:
             l_usize, l_csize, _ = _apply_zip64_extra(extra, l_usize, l_csize, 0, raw_name)
             if (l_crc, l_csize, l_usize) != (crc, csize, usize):
                 raise _fail("zip_local_header_mismatch", f"{name}: local and central sizes or CRC differ")
-        data_offset = name_end + l_extra_len
+        data_offset: int = name_end + l_extra_len
         if data_offset + csize > cd_offset:
             raise _fail("zip_entry_out_of_bounds", f"{name}: the entry data runs past the entry data area")
         return data_offset

@@ -6,7 +6,9 @@ the job of the other modules in ``gate.extract``; deciding on them is the job of
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -16,8 +18,12 @@ class Problem:
     code: str
     message: str
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Problem:
+        return cls(d["code"], d["message"])
 
 
 @dataclass(frozen=True)
@@ -37,7 +43,7 @@ class SignerCertificate:
     key_algorithm: str
     key_size: int
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "cert_md5": self.cert_md5,
             "cert_sha1": self.cert_sha1,
@@ -50,12 +56,61 @@ class SignerCertificate:
         }
 
     @classmethod
-    def from_dict(cls, d: dict) -> SignerCertificate:
-        return cls(**{k: d.get(k) for k in cls.__dataclass_fields__})
+    def from_dict(cls, d: dict[str, Any]) -> SignerCertificate:
+        fields: dict[str, Any] = {k: d.get(k) for k in cls.__dataclass_fields__}
+        return cls(**fields)
 
 
 # The Android release of the API levels a signature scheme starts at (v2: 7.0, v3: 9), for messages.
 ANDROID_RELEASES = {24: "7.0", 28: "9"}
+
+
+_ISSUE_CODE = re.compile(r"[a-z0-9_]+")
+
+
+@dataclass(frozen=True)
+class SignatureIssue:
+    """One rule a package's signature breaks, as apksig's ``ApkVerifier.IssueWithParams``: a stable ``code``
+    (``v1_no_manifest``, ``v2_digest_mismatch``, ``harmony_unsigned`` …) and ``detail``, the issue's parameters in
+    words (which signer, entry, digest or platform range). The engine reads ``code``; people read ``message``.
+
+    ``message`` is the text the facts JSON has always carried (``"code: detail"``), so stored facts and the facts and
+    decision JSON keep their exact bytes; ``from_message`` reads that text back (stored facts, recorded oracles).
+    """
+
+    code: str
+    detail: str = ""
+    part: str | None = None  # the member package it concerns, in a package made of several (an RPK set's entry)
+
+    @property
+    def message(self) -> str:
+        said = f"{self.code}: {self.detail}"
+        return said if self.part is None else f"{self.part}: {said}"
+
+    def __str__(self) -> str:
+        return self.message
+
+    def within(self, prefix: str) -> SignatureIssue:
+        """The same issue found in a nested signature whose codes carry ``prefix`` (``harmony_``, ``ios_profile_``)."""
+        return SignatureIssue(prefix + self.code, self.detail)
+
+    def at(self, where: str) -> SignatureIssue:
+        """The same issue, said of one part of the package (an iOS slice's architecture, a nested bundle's path)."""
+        return SignatureIssue(self.code, f"{where}: {self.detail}")
+
+    def of_part(self, part: str) -> SignatureIssue:
+        """The same issue, found in the member package ``part`` of a set."""
+        return SignatureIssue(self.code, self.detail, part)
+
+    @classmethod
+    def from_message(cls, text: str) -> SignatureIssue:
+        """The issue a ``message`` says. A first segment that is no code (``main.rpk``, a name with dots) names
+        the member package the rest concerns."""
+        first, _, rest = text.partition(": ")
+        if _ISSUE_CODE.fullmatch(first) is None and rest:
+            code, _, detail = rest.partition(": ")
+            return cls(code, detail, first)
+        return cls(first, rest)
 
 
 @dataclass(frozen=True)
@@ -82,12 +137,12 @@ class VerifiedFromSdk:
         """The Android release of ``min_sdk`` ("7.0"), or "API <n>" for a level not in ANDROID_RELEASES."""
         return ANDROID_RELEASES.get(self.min_sdk, f"API {self.min_sdk}")
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"min_sdk": self.min_sdk, "unverified_sdks": list(self.unverified_sdks),
                 "schemes": dict(self.schemes), "signers": [s.as_dict() for s in self.signers]}
 
     @classmethod
-    def from_dict(cls, d: dict | None) -> VerifiedFromSdk | None:
+    def from_dict(cls, d: dict[str, Any] | None) -> VerifiedFromSdk | None:
         if not d:
             return None
         low, high = d["unverified_sdks"]
@@ -103,7 +158,7 @@ class SignatureFacts:
     schemes: dict[str, bool] = field(default_factory=lambda: {"v1": False, "v2": False, "v3": False, "v31": False})
     signers: tuple[SignerCertificate, ...] = ()
     lineage: tuple[SignerCertificate, ...] = ()
-    errors: tuple[str, ...] = ()
+    errors: tuple[SignatureIssue, ...] = ()
     verified_parts: tuple[str, ...] = ()
     """What was checked where a format's verification is partial or made of several checks (iOS code signature,
     HarmonyOS signing block, every APK of a split set); empty for a plain APK, whose ``verified`` says it all."""
@@ -114,17 +169,27 @@ class SignatureFacts:
     """Set only when ``verified`` is False because the oldest platform versions in range cannot verify the package
     while newer ones can (a v2-only package with minSdkVersion below 24): see ``VerifiedFromSdk``."""
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "verified": self.verified,
             "schemes": dict(self.schemes),
             "signers": [s.as_dict() for s in self.signers],
             "lineage": [s.as_dict() for s in self.lineage],
-            "errors": list(self.errors),
+            "errors": [issue.message for issue in self.errors],
             "verified_parts": list(self.verified_parts),
             "source_stamp": self.source_stamp,
             "verified_from_sdk": self.verified_from_sdk.as_dict() if self.verified_from_sdk else None,
         }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> SignatureFacts:
+        cert = SignerCertificate.from_dict
+        return cls(verified=bool(d.get("verified")), schemes=dict(d.get("schemes") or {}),
+                   signers=tuple(cert(c) for c in d.get("signers") or ()),
+                   lineage=tuple(cert(c) for c in d.get("lineage") or ()),
+                   errors=tuple(SignatureIssue.from_message(e) for e in d.get("errors") or ()),
+                   verified_parts=tuple(d.get("verified_parts") or ()), source_stamp=bool(d.get("source_stamp")),
+                   verified_from_sdk=VerifiedFromSdk.from_dict(d.get("verified_from_sdk")))
 
 
 @dataclass(frozen=True)
@@ -154,14 +219,14 @@ class Evidence:
         object.__setattr__(self, "__dict__", {"source": source, "how": how, "excerpt": excerpt, "reference": reference,
                                               "origin": origin})
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         d = {"source": self.source, "how": self.how, "excerpt": self.excerpt, "reference": self.reference}
         if self.origin is not None:
             d["from"] = self.origin
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> Evidence:
+    def from_dict(cls, d: dict[str, Any]) -> Evidence:
         return cls(str(d.get("source") or ""), str(d.get("how") or ""), str(d.get("excerpt") or ""),
                    d.get("reference"), d.get("from"))
 
@@ -187,7 +252,7 @@ class HostFact:
             "host": host, "registrable_domain": registrable_domain, "sources": sources, "third_party": third_party,
             "kind": kind, "evidence": evidence, "third_party_by": third_party_by})
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "host": self.host,
             "registrable_domain": self.registrable_domain,
@@ -199,7 +264,7 @@ class HostFact:
         }
 
     @classmethod
-    def from_dict(cls, d: dict) -> HostFact:
+    def from_dict(cls, d: dict[str, Any]) -> HostFact:
         return cls(d["host"], d.get("registrable_domain"), tuple(d.get("sources") or ()), d.get("third_party"),
                    d.get("kind") or "contact", tuple(Evidence.from_dict(e) for e in d.get("evidence") or ()),
                    d.get("third_party_by"))
@@ -217,12 +282,12 @@ class IpFact:
     evidence: tuple[Evidence, ...] = ()
     scope: str | None = None
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"ip": self.ip, "sources": list(self.sources), "kind": self.kind,
                 "evidence": [e.as_dict() for e in self.evidence], "scope": self.scope}
 
     @classmethod
-    def from_dict(cls, d: dict) -> IpFact:
+    def from_dict(cls, d: dict[str, Any]) -> IpFact:
         return cls(d["ip"], tuple(d.get("sources") or ()), d.get("kind") or "contact",
                    tuple(Evidence.from_dict(e) for e in d.get("evidence") or ()), d.get("scope"))
 
@@ -232,7 +297,7 @@ class NetworkFacts:
     hosts: tuple[HostFact, ...] = ()
     ips: tuple[IpFact, ...] = ()
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"hosts": [h.as_dict() for h in self.hosts], "ips": [i.as_dict() for i in self.ips]}
 
 
@@ -248,10 +313,15 @@ class PartFacts:
     signers: tuple[str, ...]  # certificate SHA-256 digests
     problems: tuple[Problem, ...] = ()
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "split": self.split, "package": self.package, "version_code": self.version_code,
                 "verified": self.verified, "signers": list(self.signers),
                 "problems": [p.as_dict() for p in self.problems]}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> PartFacts:
+        return cls(d["name"], d.get("split"), d.get("package"), d.get("version_code"), bool(d.get("verified")),
+                   tuple(d.get("signers") or ()), tuple(Problem.from_dict(q) for q in d.get("problems") or ()))
 
 
 @dataclass(frozen=True)
@@ -261,7 +331,7 @@ class FilingNumberFact:
     number: str
     sources: tuple[str, ...]
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"number": self.number, "sources": list(self.sources)}
 
 
@@ -274,11 +344,11 @@ class PackerEvidence:
     how: str
     marker: str
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"source": self.source, "how": self.how, "marker": self.marker}
 
     @classmethod
-    def from_dict(cls, d: dict) -> PackerEvidence:
+    def from_dict(cls, d: dict[str, Any]) -> PackerEvidence:
         return cls(str(d.get("source") or ""), str(d.get("how") or ""), str(d.get("marker") or ""))
 
 
@@ -291,12 +361,12 @@ class PackerFact:
     evidence: tuple[PackerEvidence, ...]
     hides_code: bool = True
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"key": self.key, "name": self.name, "evidence": [e.as_dict() for e in self.evidence],
                 "hides_code": self.hides_code}
 
     @classmethod
-    def from_dict(cls, d: dict) -> PackerFact:
+    def from_dict(cls, d: dict[str, Any]) -> PackerFact:
         return cls(str(d.get("key") or d.get("name") or ""), str(d.get("name") or ""),
                    tuple(PackerEvidence.from_dict(e) for e in d.get("evidence") or ()), bool(d.get("hides_code", True)))
 
@@ -309,11 +379,11 @@ class ProtectionFacts:
     packers: tuple[PackerFact, ...]
     code_hidden: bool
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"packers": [p.as_dict() for p in self.packers], "code_hidden": self.code_hidden}
 
     @classmethod
-    def from_dict(cls, d: dict | None) -> ProtectionFacts | None:
+    def from_dict(cls, d: dict[str, Any] | None) -> ProtectionFacts | None:
         if not d:
             return None
         return cls(tuple(PackerFact.from_dict(p) for p in d.get("packers") or ()), bool(d.get("code_hidden")))
@@ -332,20 +402,20 @@ class PairingFacts:
     paired: bool
     unpacked_sha256: str | None
     unpacked_path: str | None
-    differences: tuple[dict, ...] = ()
+    differences: tuple[dict[str, Any], ...] = ()
     unpacked_package: str | None = None
     unpacked_version_code: int | None = None
     unpacked_signers: tuple[str, ...] = ()  # certificate SHA-256 digests
     unpacked_protection: ProtectionFacts | None = None
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"paired": self.paired, "unpacked_sha256": self.unpacked_sha256, "unpacked_path": self.unpacked_path,
                 "differences": [dict(d) for d in self.differences], "unpacked_package": self.unpacked_package,
                 "unpacked_version_code": self.unpacked_version_code, "unpacked_signers": list(self.unpacked_signers),
                 "unpacked_protection": self.unpacked_protection.as_dict() if self.unpacked_protection else None}
 
     @classmethod
-    def from_dict(cls, d: dict | None) -> PairingFacts | None:
+    def from_dict(cls, d: dict[str, Any] | None) -> PairingFacts | None:
         if not d:
             return None
         return cls(bool(d.get("paired")), d.get("unpacked_sha256"), d.get("unpacked_path"),
@@ -375,7 +445,7 @@ class PackageFacts:
     sha256: str | None = None
     size: int | None = None
     parts: tuple[PartFacts, ...] = ()
-    details: dict = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
     """Format-specific facts that have no Android counterpart (iOS: team, provisioning profile, entitlements)."""
     # None: not looked for (facts from a preinstall list, or stored before the search existed); () looked, none.
     filing_numbers: tuple[FilingNumberFact, ...] | None = None
@@ -388,12 +458,7 @@ class PackageFacts:
     pairing: PairingFacts | None = None
     """Set when an unpacked build was checked beside this package (gate.pairing)."""
 
-    @property
-    def readable(self) -> bool:
-        """True when the package was read completely, with no container or manifest problem."""
-        return not self.problems
-
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "path": self.path,
             "format": self.format,
@@ -420,3 +485,57 @@ class PackageFacts:
             "protection": self.protection.as_dict() if self.protection is not None else None,
             "pairing": self.pairing.as_dict() if self.pairing is not None else None,
         }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> PackageFacts:
+        """The facts an ``as_dict()`` JSON says (a stored check's input). Fields the JSON lacks (it was written before
+        they existed, see FACTS_SCHEMA) take their defaults: ``missing_fields`` names them."""
+        net = d.get("network") or {}
+        return cls(
+            path=d["path"], format=d.get("format"), package=d.get("package"), version_code=d.get("version_code"),
+            version_name=d.get("version_name"), label=d.get("label"), labels=dict(d.get("labels") or {}),
+            min_sdk=d.get("min_sdk"), target_sdk=d.get("target_sdk"), permissions=tuple(d.get("permissions") or ()),
+            signature=SignatureFacts.from_dict(d.get("signature") or {}),
+            network=NetworkFacts(hosts=tuple(HostFact.from_dict(h) for h in net.get("hosts") or ()),
+                                 ips=tuple(IpFact.from_dict(i) for i in net.get("ips") or ())),
+            problems=tuple(Problem.from_dict(p) for p in d.get("problems") or ()),
+            sha256=d.get("sha256"), size=d.get("size"), platform=d.get("platform"),
+            parts=tuple(PartFacts.from_dict(p) for p in d.get("parts") or ()),
+            details=dict(d.get("details") or {}),
+            filing_numbers=(None if d.get("filing_numbers") is None else
+                            tuple(FilingNumberFact(n["number"], tuple(n.get("sources") or ()))
+                                  for n in d["filing_numbers"])),
+            application_class=d.get("application_class"), native_libraries=tuple(d.get("native_libraries") or ()),
+            protection=ProtectionFacts.from_dict(d.get("protection")), pairing=PairingFacts.from_dict(d.get("pairing")),
+        )
+
+
+# The shape of PackageFacts.as_dict(), stored with every check (gate_check.facts_schema). 1: the shape of issue #24
+# (every field above). Raise it when a field is added or changes meaning, so that a decision taken again from stored
+# facts knows they were read before (docs/filings.md, "Stored facts and their schema").
+FACTS_SCHEMA = 1
+
+
+def _fields(d: dict[str, Any], prefix: str = "") -> set[str]:
+    """The top-level and ``signature`` fields of a facts JSON (``signature.lineage``): those that were added over
+    time. Nested records (hosts, packers) are read with defaults for what they lack."""
+    names = {prefix + k for k in d}
+    if not prefix and isinstance(d.get("signature"), dict):
+        names |= _fields(d["signature"], "signature.")
+    return names
+
+
+CURRENT_FIELDS = frozenset(_fields(PackageFacts(path="").as_dict()))
+
+
+def missing_fields(d: dict[str, Any]) -> tuple[str, ...]:
+    """The fields of today's facts JSON that a stored one lacks: it was written by an older gate."""
+    return tuple(sorted(CURRENT_FIELDS - _fields(d)))
+
+
+def stored_schema(d: dict[str, Any], recorded: int | None) -> int:
+    """The schema of stored facts: the number recorded with them, or for facts stored before numbers were recorded
+    (migration 0740), 1 when they carry every field of schema 1 and 0 when they lack one."""
+    if recorded is not None:
+        return recorded
+    return 1 if not missing_fields(d) else 0

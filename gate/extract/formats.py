@@ -24,6 +24,10 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gate.extract.container import ApkContainer
 
 PLATFORMS = {"apk": "android", "apks": "android", "xapk": "android", "apkm": "android", "aab": "android",
              "ipa": "ios", "hap": "harmony", "app": "harmony", "rpk": "quickapp", "rpks": "quickapp",
@@ -46,7 +50,7 @@ class Detected:
         return PLATFORMS.get(self.format or "")
 
 
-def detect_format(container) -> Detected:
+def detect_format(container: ApkContainer) -> Detected:
     """The format of an ``ApkContainer``, from its entry names (the central directory, nothing inflated)."""
     if container.get("AndroidManifest.xml") is not None:
         return Detected("apk")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 import threading
+from collections.abc import Iterator
 
 from gate.errors import PackageError
 from gate.extract.container import ApkContainer, ZipEntry
@@ -68,7 +69,7 @@ class EntryHandoff:
 
     # -- the scanning thread -----------------------------------------------------------------------------------------
 
-    def entries(self, problems: dict[str, PackageError]):
+    def entries(self, problems: dict[str, PackageError]) -> Iterator[tuple[ZipEntry, bytes]]:
         """Yield ``(entry, bytes)`` for every wanted entry, in file order. An entry that cannot be read is left out
         and its error put in ``problems`` by name."""
         for entry in self._wanted:

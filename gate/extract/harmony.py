@@ -38,10 +38,17 @@ from __future__ import annotations
 import hashlib
 import json
 import struct
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from gate.errors import GateError, PackageError
-from gate.extract.facts import PackageFacts, PartFacts, Problem, SignatureFacts
+from gate.extract.facts import PackageFacts, PartFacts, Problem, SignatureFacts, SignatureIssue
 from gate.extract.trust import NO_EXTRA_ROOTS, TrustRoots
+
+if TYPE_CHECKING:
+    from gate.extract.container import ApkContainer
+    from gate.extract.ios.cms import CmsResult
+    from gate.extract.network import NetworkScanner
 
 MAGIC_V2 = b"HAP Sig Block 42"
 MAGIC_V3 = b"<hap sign block>"
@@ -57,7 +64,7 @@ REQUIRED_PARTS = ("pkcs7_signature", "content_digest", "profile_signature", "pro
                   "signer_in_profile", "signing_chain", "profile_chain")
 
 
-def read_harmony(shown: str, container, fmt: str, *, trust: TrustRoots = NO_EXTRA_ROOTS) -> PackageFacts:
+def read_harmony(shown: str, container: ApkContainer, fmt: str, *, trust: TrustRoots = NO_EXTRA_ROOTS) -> PackageFacts:
     from gate.extract.network import NetworkScanner
 
     scanner = NetworkScanner()
@@ -73,7 +80,7 @@ def read_harmony(shown: str, container, fmt: str, *, trust: TrustRoots = NO_EXTR
         return PackageFacts(path=shown, format=fmt, platform="harmony", problems=(Problem(exc.code, exc.message),))
 
 
-def _read_app_pack(shown: str, container, scanner, trust: TrustRoots) -> PackageFacts:
+def _read_app_pack(shown: str, container: ApkContainer, scanner: NetworkScanner, trust: TrustRoots) -> PackageFacts:
     """An App Pack: pack.info names the app; every .hap inside is a module, read and verified like a .hap."""
     from gate.extract.container import ApkContainer
 
@@ -97,7 +104,8 @@ def _read_app_pack(shown: str, container, scanner, trust: TrustRoots) -> Package
             continue
         if identity["package"] != bundle or identity["version_code"] != version.get("code"):
             problems.append(Problem("harmony_module_mismatch", f"{entry.name}: {identity['package']} "
-                                    f"{identity['version_code']} differs from pack.info's {bundle} {version.get('code')}"))
+                                    f"{identity['version_code']} differs from pack.info's {bundle} "
+                                    f"{version.get('code')}"))
         parts.append(PartFacts(entry.name, None, identity["package"], identity["version_code"], signature.verified,
                                tuple(s.cert_sha256 for s in signature.signers)))
         first = first or (identity, signature)
@@ -111,7 +119,7 @@ def _read_app_pack(shown: str, container, scanner, trust: TrustRoots) -> Package
                         problems=tuple(problems) + scanner.problem_facts(), parts=tuple(parts), **identity)
 
 
-def _identity(container) -> dict:
+def _identity(container: ApkContainer) -> dict[str, Any]:
     if container.get("module.json") is not None:
         document = _json(container, "module.json")
         app, module = document.get("app") or {}, document.get("module") or {}
@@ -139,7 +147,7 @@ def _identity(container) -> dict:
             "permissions": tuple(p for p in permissions if isinstance(p, str))}
 
 
-def _json(container, name: str) -> dict:
+def _json(container: ApkContainer, name: str) -> dict[str, Any]:
     try:
         document = json.loads(container.read(name, max_size=MAX_JSON_SIZE))
     except (ValueError, UnicodeDecodeError) as exc:
@@ -149,7 +157,7 @@ def _json(container, name: str) -> dict:
     return document
 
 
-def _scan(container, scanner, prefix: str) -> None:
+def _scan(container: ApkContainer, scanner: NetworkScanner, prefix: str) -> None:
     for entry in container.entries:
         if entry.is_directory or not scanner.wants(entry.name):
             continue
@@ -163,7 +171,11 @@ def _scan(container, scanner, prefix: str) -> None:
 
 # --- the signing block -----------------------------------------------------------------------------------------
 
-def locate_signing_block(container) -> tuple | None:
+# (block start, central directory offset, end-record offset, sub-block values by type, (type, value) in order)
+SigningBlockLayout = tuple[int, int, int, dict[int, list[bytes]], list[tuple[int, bytes]]]
+
+
+def locate_signing_block(container: ApkContainer) -> SigningBlockLayout | None:
     """(block start, central directory offset, end-record offset, sub-block values by type, (type, value) in order),
     or None when there is no signing block."""
     cd_offset, eocd_offset = _directory_offsets(container)
@@ -177,7 +189,7 @@ def locate_signing_block(container) -> tuple | None:
         raise PackageError("the HarmonyOS signing block's tail is inconsistent", code="harmony_signing_block_invalid")
     block = bytes(container.view(start, cd_offset))
     by_type: dict[int, list[bytes]] = {}
-    ordered: list[bytes] = []
+    ordered: list[tuple[int, bytes]] = []
     for index in range(count):
         kind, length, offset = HEAD.unpack_from(block, index * HEAD.size)
         if offset + length > size - TAIL.size or offset < HEAD.size * count:
@@ -189,7 +201,7 @@ def locate_signing_block(container) -> tuple | None:
     return start, cd_offset, eocd_offset, by_type, ordered
 
 
-def _directory_offsets(container) -> tuple[int, int]:
+def _directory_offsets(container: ApkContainer) -> tuple[int, int]:
     """Central directory offset and end-record offset, from the end record itself."""
     size = container.size
     tail = bytes(container.view(max(0, size - 0xFFFF - 22), size))
@@ -200,7 +212,7 @@ def _directory_offsets(container) -> tuple[int, int]:
     return struct.unpack_from("<I", tail, at + 16)[0], eocd
 
 
-def content_digest(container, start: int, cd_offset: int, eocd_offset: int, others: list[bytes],
+def content_digest(container: ApkContainer, start: int, cd_offset: int, eocd_offset: int, others: list[bytes],
                    algorithm: str) -> bytes:
     """The digest the signature block signs (module docstring), recomputed from the file."""
     eocd = bytearray(container.view(eocd_offset, container.size))
@@ -227,7 +239,7 @@ def _digest_list(content: bytes) -> list[tuple[int, bytes]]:
     return pairs
 
 
-def verify_signing_block(container, bundle: str, *, trust: TrustRoots = NO_EXTRA_ROOTS) -> SignatureFacts:
+def verify_signing_block(container: ApkContainer, bundle: str, *, trust: TrustRoots = NO_EXTRA_ROOTS) -> SignatureFacts:
     """What of the signing block verifies (module docstring). ``verified`` only under a root the operator named."""
     from gate.extract.ios.cms import verify_signed_data
     from gate.extract.signing.certs import signer_certificate
@@ -237,18 +249,19 @@ def verify_signing_block(container, bundle: str, *, trust: TrustRoots = NO_EXTRA
     except struct.error:
         located = None
     if located is None:
-        return SignatureFacts(errors=("harmony_unsigned: no HarmonyOS signing block before the central directory",))
+        return SignatureFacts(errors=(SignatureIssue("harmony_unsigned", "no HarmonyOS signing block before the "
+                                                                         "central directory"),))
     start, cd_offset, eocd_offset, by_type, ordered = located
-    errors: list[str] = []
+    errors: list[SignatureIssue] = []
     parts: list[str] = []
     if len(by_type.get(SIGNATURE_BLOCK, ())) != 1:
-        return SignatureFacts(errors=("harmony_signature_missing: the signing block has no (or several) signature "
-                                      "sub-blocks",))
-    roots = {"roots": trust.for_platform("harmony")}
+        return SignatureFacts(errors=(SignatureIssue("harmony_signature_missing",
+                                                     "the signing block has no (or several) signature sub-blocks"),))
+    roots = trust.for_platform("harmony")
     configured = trust.any_for("harmony")
-    main = verify_signed_data(by_type[SIGNATURE_BLOCK][0], detached_content=None, **roots)
+    main = verify_signed_data(by_type[SIGNATURE_BLOCK][0], detached_content=None, roots=roots)
     signer = None
-    if main.signer_der is not None and all(e.startswith("cms_chain") for e in main.errors):
+    if main.signer_der is not None and all(e.code.startswith("cms_chain") for e in main.errors):
         parts.append("pkcs7_signature")
         _chain_outcome(main, configured, "signing_chain", "harmony_", errors, parts)
         signer = signer_certificate(main.signer_der)
@@ -256,45 +269,49 @@ def verify_signing_block(container, bundle: str, *, trust: TrustRoots = NO_EXTRA
             pairs = _digest_list(main.content or b"")
         except (struct.error, PackageError) as exc:
             pairs = []
-            errors.append(f"harmony_signature_malformed: the signed digest list cannot be read ({exc})")
+            errors.append(SignatureIssue("harmony_signature_malformed", "the signed digest list cannot be read "
+                                                                        f"({exc})"))
         others = [value for kind, value in ordered if kind != SIGNATURE_BLOCK]
         for algorithm_id, digest in pairs:
             algorithm = DIGEST_BY_ALGORITHM.get(algorithm_id & 0xFF)
             if algorithm is None:
-                errors.append(f"harmony_digest_algorithm: {algorithm_id:#x} is not known")
+                errors.append(SignatureIssue("harmony_digest_algorithm", f"{algorithm_id:#x} is not known"))
             elif content_digest(container, start, cd_offset, eocd_offset, others, algorithm) != digest:
-                errors.append("harmony_digest_mismatch: the package content does not match the signed digest")
+                errors.append(SignatureIssue("harmony_digest_mismatch", "the package content does not match the "
+                                                                        "signed digest"))
             else:
                 parts.append("content_digest")
     else:
-        errors += [f"harmony_{e}" for e in main.errors if not e.startswith("cms_chain")]
+        errors += [e.within("harmony_") for e in main.errors if not e.code.startswith("cms_chain")]
     _verify_profile(by_type.get(PROFILE_BLOCK, ()), bundle, main.signer_der, errors, parts, roots, configured)
     if not configured:
-        errors.append("harmony_chain_unverified: no HarmonyOS root is configured (GATE_TRUST_ROOTS_HARMONY), so the "
-                      "signing and profile certificates' chains are read, not verified")
+        errors.append(SignatureIssue("harmony_chain_unverified", "no HarmonyOS root is configured "
+                                                                 "(GATE_TRUST_ROOTS_HARMONY), so the signing and "
+                                                                 "profile certificates' chains are read, not verified"))
     verified = configured and not errors and all(part in parts for part in REQUIRED_PARTS)
     return SignatureFacts(verified=verified, schemes={}, signers=(signer,) if signer else (), errors=tuple(errors),
                           verified_parts=tuple(parts))
 
 
-def _chain_outcome(result, configured: bool, part: str, prefix: str, errors: list[str], parts: list[str]) -> None:
+def _chain_outcome(result: CmsResult, configured: bool, part: str, prefix: str, errors: list[SignatureIssue],
+                   parts: list[str]) -> None:
     """A signature that verified: its chain is trusted (``part``), untrusted (an error), or not judged (no root)."""
     if result.verified:
         parts.append(part)
     elif configured:
-        errors += [f"{prefix}{e}" for e in result.errors]
+        errors += [e.within(prefix) for e in result.errors]
 
 
-def _verify_profile(values, bundle: str, signer_der: bytes | None, errors: list[str], parts: list[str],
-                    roots: dict, configured: bool) -> None:
+def _verify_profile(values: Sequence[bytes], bundle: str, signer_der: bytes | None, errors: list[SignatureIssue],
+                    parts: list[str], roots: tuple[bytes | str, ...], configured: bool) -> None:
     from gate.extract.ios.cms import verify_signed_data
 
     if len(values) != 1:
-        errors.append("harmony_profile_missing: the signing block carries no (or several) profiles")
+        errors.append(SignatureIssue("harmony_profile_missing", "the signing block carries no (or several) profiles"))
         return
-    result = verify_signed_data(values[0], detached_content=None, **roots)
-    if result.signer_der is None or not all(e.startswith("cms_chain") for e in result.errors):
-        errors += [f"harmony_profile_{e}" for e in result.errors]
+    result = verify_signed_data(values[0], detached_content=None, roots=roots)
+    if result.signer_der is None or not all(e.code.startswith("cms_chain") for e in result.errors):
+        errors += [e.within("harmony_profile_") for e in result.errors]
         return
     parts.append("profile_signature")
     _chain_outcome(result, configured, "profile_chain", "harmony_profile_", errors, parts)
@@ -302,10 +319,11 @@ def _verify_profile(values, bundle: str, signer_der: bytes | None, errors: list[
         profile = json.loads(result.content or b"")
         info = profile.get("bundle-info") or {}
     except (ValueError, UnicodeDecodeError, AttributeError):
-        errors.append("harmony_profile_malformed: the profile is not a JSON object")
+        errors.append(SignatureIssue("harmony_profile_malformed", "the profile is not a JSON object"))
         return
     if info.get("bundle-name") != bundle:
-        errors.append(f"harmony_profile_bundle_mismatch: the profile is for {info.get('bundle-name')!r}, not {bundle!r}")
+        errors.append(SignatureIssue("harmony_profile_bundle_mismatch", "the profile is for "
+                                                                        f"{info.get('bundle-name')!r}, not {bundle!r}"))
     else:
         parts.append("profile_bundle_name")
     certificate = info.get("distribution-certificate") or info.get("development-certificate")
@@ -319,4 +337,5 @@ def _verify_profile(values, bundle: str, signer_der: bytes | None, errors: list[
         if listed == signer_der:
             parts.append("signer_in_profile")
         else:
-            errors.append("harmony_signer_not_in_profile: the signing certificate is not the profile's certificate")
+            errors.append(SignatureIssue("harmony_signer_not_in_profile", "the signing certificate is not the "
+                                                                          "profile's certificate"))

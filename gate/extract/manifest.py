@@ -18,8 +18,19 @@ from dataclasses import dataclass, field
 
 from gate.errors import ManifestError
 from gate.extract.arsc import ResourceTable
-from gate.extract.axml import (ANDROID_ATTRIBUTE_IDS, MAX_XML_SIZE, TYPE_DYNAMIC_REFERENCE, TYPE_NULL, TYPE_REFERENCE, TYPE_STRING,
-                               Attribute, Element, TypedValue, XmlDocument, parse_xml)
+from gate.extract.axml import (
+    ANDROID_ATTRIBUTE_IDS,
+    MAX_XML_SIZE,
+    TYPE_DYNAMIC_REFERENCE,
+    TYPE_NULL,
+    TYPE_REFERENCE,
+    TYPE_STRING,
+    Attribute,
+    Element,
+    TypedValue,
+    XmlDocument,
+    parse_xml,
+)
 
 MANIFEST_REFUSALS: dict[str, str] = {
     "manifest_root_invalid": "the root element is not an un-namespaced <manifest>",

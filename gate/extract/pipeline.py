@@ -14,13 +14,21 @@ import functools
 import hashlib
 import os
 import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from gate.errors import PackageError
-from gate.extract.container import ApkContainer, ContainerLimits, DEFAULT_LIMITS, ZipEntry
-from gate.extract.facts import NetworkFacts, PackageFacts, Problem
+from gate.extract.container import DEFAULT_LIMITS, ApkContainer, ContainerLimits, EntryCallback, ZipEntry
+from gate.extract.facts import NetworkFacts, PackageFacts, Problem, SignatureFacts
 from gate.extract.handoff import EntryHandoff
 from gate.extract.runtime import reading_settings
 from gate.extract.trust import NO_EXTRA_ROOTS, TrustRoots
+
+if TYPE_CHECKING:
+    from gate.extract.network import NetworkScanner
+
+# verify_apk_signatures with everything bound but ``on_entry``.
+Verifier = Callable[..., SignatureFacts]
 
 MANIFEST_NAME = "AndroidManifest.xml"
 # Below this size a package is read on one thread: starting the digest and verifier threads costs more than the
@@ -30,7 +38,7 @@ SMALL_KEEP_BYTES = 32 * 1024 * 1024  # inflated entries a small package's verifi
 RESOURCES_NAME = "resources.arsc"
 
 
-def extract_features(path: str | os.PathLike, *, limits: ContainerLimits = DEFAULT_LIMITS,
+def extract_features(path: str | os.PathLike[str], *, limits: ContainerLimits = DEFAULT_LIMITS,
                      trust: TrustRoots = NO_EXTRA_ROOTS) -> PackageFacts:
     """Read one package the way the device does. Never raises for a bad package. ``trust``: the operator's extra
     roots (gate.extract.trust; Settings.trust_roots)."""
@@ -98,7 +106,7 @@ def _read_by_format(shown: str, container: ApkContainer, trust: TrustRoots = NO_
         "format_unsupported", f"{detected.format} packages are not supported yet"),))
 
 
-def read_apk(shown: str, container: ApkContainer, *, scanner=None,
+def read_apk(shown: str, container: ApkContainer, *, scanner: NetworkScanner | None = None,
              source_prefix: str = "") -> tuple[PackageFacts, str | None]:
     """The facts of one APK (no digest) and its split name (the manifest's ``split``; None for a base APK).
 
@@ -115,7 +123,7 @@ def read_apk(shown: str, container: ApkContainer, *, scanner=None,
     problems: list[Problem] = []
     fmt = "apk"
 
-    def facts(**found) -> PackageFacts:
+    def facts(**found: Any) -> PackageFacts:
         return PackageFacts(path=shown, platform="android", **found)
 
     # Step 1: manifest and resources, each size limit applied before inflating (not after a 1 GiB entry is in memory).
@@ -133,7 +141,7 @@ def read_apk(shown: str, container: ApkContainer, *, scanner=None,
 
     # Step 2: signatures (inflates what v1 digests, once) and network resources from the same bytes.
     shared = scanner is not None
-    scanner = scanner if shared else NetworkScanner()
+    scanner = scanner if scanner is not None else NetworkScanner()
     numbers = FilingNumberFinder()
     protection = ProtectionReader()  # packers (加固): entry names here, stub classes from the DEX files below
     names = [entry.name for entry in container.entries]
@@ -150,14 +158,14 @@ def read_apk(shown: str, container: ApkContainer, *, scanner=None,
             numbers.feed(entry.name, data)
             protection.feed_dex(entry.name, data)
 
-    def network():
+    def network() -> NetworkFacts:
         return NetworkFacts() if shared else scanner.facts()
 
     if manifest is not None:
         scanner.feed_manifest(manifest.document, source_prefix + MANIFEST_NAME)
         scanned.add(MANIFEST_NAME)
-    if resources_bytes is not None:
-        on_entry(container.get(RESOURCES_NAME), resources_bytes)
+    if resources_bytes is not None and (resources_entry := container.get(RESOURCES_NAME)) is not None:
+        on_entry(resources_entry, resources_bytes)
     # minSdk (as apksigner reads it, not as resolved for the device) decides which schemes apply on which platform
     # versions; targetSdk whether v1 alone may suffice (Android 11+ requires v2+ for targetSdk >= 30) and
     # targetSandboxVersion 2 the same from Android 8. An unreadable manifest leaves the strictest reading.
@@ -203,8 +211,8 @@ def read_apk(shown: str, container: ApkContainer, *, scanner=None,
     ), (split.raw if split is not None else None)
 
 
-def _verify_then_scan(container: ApkContainer, verify, wanted: list[ZipEntry], on_entry,
-                      unreadable: dict[str, PackageError]):
+def _verify_then_scan(container: ApkContainer, verify: Verifier, wanted: list[ZipEntry], on_entry: EntryCallback,
+                      unreadable: dict[str, PackageError]) -> SignatureFacts:
     """Verify, then scan the wanted entries in file order, on this thread (small packages). The entries v1 inflates
     are kept for the scan, up to ``SMALL_KEEP_BYTES``, so most are inflated once."""
     names = {entry.name for entry in wanted}
@@ -230,15 +238,15 @@ def _verify_then_scan(container: ApkContainer, verify, wanted: list[ZipEntry], o
     return signature
 
 
-def _verify_while_scanning(container: ApkContainer, verify, wanted: list[ZipEntry], on_entry,
-                           unreadable: dict[str, PackageError]):
+def _verify_while_scanning(container: ApkContainer, verify: Verifier, wanted: list[ZipEntry],
+                           on_entry: EntryCallback, unreadable: dict[str, PackageError]) -> SignatureFacts:
     """Run ``verify`` on a second thread while this thread scans the wanted entries (``gate.extract.handoff``).
 
     Inflating and hashing (isal, hashlib) release the GIL and the scan's regular expressions hold it, so on two
     cores verification costs little beyond the scan itself. The result is the same as ``_verify_then_scan``'s.
     """
     handoff = EntryHandoff(container, wanted)
-    outcome: dict = {}
+    outcome: dict[str, Any] = {}
 
     def run() -> None:
         try:
@@ -260,4 +268,5 @@ def _verify_while_scanning(container: ApkContainer, verify, wanted: list[ZipEntr
         worker.join()
     if "error" in outcome:
         raise outcome["error"]
-    return outcome["signature"]
+    signature: SignatureFacts = outcome["signature"]
+    return signature

@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import re
 import struct
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
-from gate.extract.facts import PackerFact, PackerEvidence, ProtectionFacts
+from gate.extract.facts import PackerEvidence, PackerFact, ProtectionFacts
 from gate.extract.network.dex_code import find_strings
 
 _ABI_LIBRARY = re.compile(r"lib/[^/]+/([^/]+\.so)")
@@ -42,7 +43,7 @@ class PackerSignature:
     application_classes: frozenset[str] = frozenset()
     dex_classes: frozenset[str] = frozenset()  # type descriptors
     libraries: frozenset[str] = frozenset()  # file names under lib/<abi>/ or assets/
-    library_patterns: tuple[re.Pattern, ...] = ()  # versioned file names (Legu's libshella-<version>.so)
+    library_patterns: tuple[re.Pattern[str], ...] = ()  # versioned file names (Legu's libshella-<version>.so)
     payloads: frozenset[str] = frozenset()  # exact entry paths
     required: int = 1
     hides_code: bool = True  # the app's DEX is encrypted: its strings (endpoints) cannot be read
@@ -160,7 +161,7 @@ class ProtectionReader:
     def _add(self, signature: PackerSignature, source: str, how: str, marker: str) -> None:
         self._found.setdefault(signature.key, {})[(source, how, marker)] = None
 
-    def feed_entry_names(self, names) -> None:
+    def feed_entry_names(self, names: Iterable[str]) -> None:
         """Rule 2: loader libraries and payloads by exact name and place."""
         for name in names:
             library = _library_name(name)
@@ -226,12 +227,12 @@ def _library_name(name: str) -> str | None:
     return None
 
 
-def native_libraries(names) -> tuple[str, ...]:
+def native_libraries(names: Iterable[str]) -> tuple[str, ...]:
     """The native libraries the package ships (``lib/<abi>/*.so``), in entry order: what the facts show."""
     return tuple(n for n in names if _ABI_LIBRARY.fullmatch(n))
 
 
-def dex_strings_present(data: bytes, wanted) -> list[bytes]:
+def dex_strings_present(data: bytes, wanted: Collection[bytes]) -> list[bytes]:
     """Which of ``wanted`` (MUTF-8 bytes, ASCII) are strings of this DEX file (``dex_code.find_strings``); a
     malformed table gives no answer rather than an error."""
     try:

@@ -20,9 +20,14 @@ class ProtoError(PackageError):
     code = "protobuf_malformed"
 
 
-def read_message(data: bytes | memoryview) -> dict[int, list]:
+# A message as read: each field number with its values in order (varints and fixed ints as int, the rest bytes).
+Fields = dict[int, list[int | bytes]]
+
+
+def read_message(data: bytes | memoryview) -> Fields:
     view = memoryview(data)
-    fields: dict[int, list] = {}
+    fields: Fields = {}
+    value: int | bytes
     pos, end = 0, len(view)
     while pos < end:
         key, pos = _varint(view, pos)
@@ -63,22 +68,34 @@ def _varint(view: memoryview, pos: int) -> tuple[int, int]:
     raise ProtoError("a protobuf varint is longer than 10 bytes")
 
 
-def first(fields: dict[int, list], number: int, default=None):
+def first(fields: Fields, number: int) -> int | bytes | None:
     values = fields.get(number)
-    return values[-1] if values else default  # the last value wins for a non-repeated field (protobuf merging)
+    return values[-1] if values else None  # the last value wins for a non-repeated field (protobuf merging)
 
 
-def text(fields: dict[int, list], number: int) -> str | None:
+def integer(fields: Fields, number: int, default: int = 0) -> int:
+    """A varint or fixed field; bytes where a number belongs is a malformed message, not a TypeError later."""
+    value = first(fields, number)
+    if value is None:
+        return default
+    if not isinstance(value, int):
+        raise ProtoError(f"protobuf field {number} is not a number")
+    return value
+
+
+def text(fields: Fields, number: int) -> str | None:
     value = first(fields, number)
     if value is None:
         return None
+    if not isinstance(value, bytes):
+        raise ProtoError(f"protobuf field {number} is not a UTF-8 string")
     try:
         return value.decode("utf-8")
-    except (UnicodeDecodeError, AttributeError):
+    except UnicodeDecodeError:
         raise ProtoError(f"protobuf field {number} is not a UTF-8 string") from None
 
 
-def message(fields: dict[int, list], number: int) -> dict[int, list]:
+def message(fields: Fields, number: int) -> Fields:
     value = first(fields, number)
     if value is None:
         return {}
@@ -87,8 +104,8 @@ def message(fields: dict[int, list], number: int) -> dict[int, list]:
     return read_message(value)
 
 
-def messages(fields: dict[int, list], number: int) -> list[dict[int, list]]:
-    out = []
+def messages(fields: Fields, number: int) -> list[Fields]:
+    out: list[Fields] = []
     for value in fields.get(number, ()):
         if not isinstance(value, bytes):
             raise ProtoError(f"protobuf field {number} is not a message")

@@ -45,10 +45,19 @@ import binascii
 import hashlib
 import json
 import struct
+from typing import TYPE_CHECKING, Any
 
 from gate.errors import PackageError
-from gate.extract.facts import PackageFacts, PartFacts, Problem, SignatureFacts
+from gate.extract.facts import PackageFacts, PartFacts, Problem, SignatureFacts, SignatureIssue
 from gate.extract.signing.wire import Reader, WireError
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+
+    from gate.extract.container import ApkContainer
+
+# The facts manifest.json gives (package, version, label, permissions) and the rest it says, for details.
+Identity = tuple[dict[str, Any], dict[str, Any]]
 
 MAGIC = b"RPK Sig Block 42"
 SIGNERS_ID, FILE_DIGESTS_ID = 0x01000101, 0x01000201
@@ -71,7 +80,7 @@ class _Malformed(Exception):
 _UNREADABLE = (_Malformed, WireError, struct.error)  # length-prefixed values are read by signing.wire
 
 
-def read_rpk(shown: str, container) -> PackageFacts:
+def read_rpk(shown: str, container: ApkContainer) -> PackageFacts:
     from gate.extract.network import NetworkScanner
 
     scanner = NetworkScanner()
@@ -88,7 +97,7 @@ def read_rpk(shown: str, container) -> PackageFacts:
         return PackageFacts(path=shown, format="rpk", platform="quickapp", problems=(Problem(exc.code, exc.message),))
 
 
-def read_rpks(shown: str, container) -> PackageFacts:
+def read_rpks(shown: str, container: ApkContainer) -> PackageFacts:
     """A set of quick-app packages (module docstring)."""
     from gate.extract.container import ApkContainer
     from gate.extract.network import NetworkScanner
@@ -100,7 +109,10 @@ def read_rpks(shown: str, container) -> PackageFacts:
         if not 0 < len(members) <= MAX_SET_MEMBERS:
             raise PackageError(f"the set holds {len(members)} packages (1 to {MAX_SET_MEMBERS})",
                                code="rpk_set_invalid")
-        parts, problems, errors, base = [], [], list(outer.errors), None
+        parts: list[PartFacts] = []
+        problems: list[Problem] = []
+        errors = list(outer.errors)
+        base: Identity | None = None
         for entry in members:
             with ApkContainer.from_bytes(container.read(entry), limits=container.limits) as inner:
                 signature = verify_rpk(inner)
@@ -109,13 +121,13 @@ def read_rpks(shown: str, container) -> PackageFacts:
                     if not item.is_directory and item.name != CERT_ENTRY and scanner.wants(item.name):
                         scanner.feed(f"{entry.name}!/{item.name}", inner.read(item))
             identity = found[0] if found else {}
-            errors += [f"{entry.name}: {e}" for e in signature.errors]
+            errors += [e.of_part(entry.name) for e in signature.errors]
             parts.append(PartFacts(entry.name, None, identity.get("package"), identity.get("version_code"),
                                    signature.verified, tuple(s.cert_sha256 for s in signature.signers)))
             if found and base is None:
                 base = found
-            elif found and (identity["package"], identity["version_code"]) != (base[0]["package"],
-                                                                             base[0]["version_code"]):
+            elif found and base is not None and ((identity["package"], identity["version_code"])
+                                                 != (base[0]["package"], base[0]["version_code"])):
                 problems.append(Problem("rpk_set_mismatch",
                                         f"{entry.name} is {identity['package']} {identity['version_code']}, "
                                         f"not {base[0]['package']} {base[0]['version_code']}"))
@@ -123,7 +135,8 @@ def read_rpks(shown: str, container) -> PackageFacts:
             raise PackageError("no package in the set has a manifest.json", code="rpk_manifest_missing")
         outer_signers = tuple(s.cert_sha256 for s in outer.signers)
         if any(p.signers != outer_signers for p in parts):
-            errors.append("rpk_set_signer_mismatch: the packages of the set are not all signed by the set's signer")
+            errors.append(SignatureIssue("rpk_set_signer_mismatch", "the packages of the set are not all signed by "
+                                                                    "the set's signer"))
         verified = outer.verified and all(p.verified for p in parts) and not errors
         signature = SignatureFacts(verified=verified, schemes={}, signers=outer.signers, errors=tuple(errors),
                                    verified_parts=outer.verified_parts + (("set_members",) if verified else ()))
@@ -136,7 +149,7 @@ def read_rpks(shown: str, container) -> PackageFacts:
                             problems=(Problem(exc.code, exc.message),))
 
 
-def _identity(container) -> tuple[dict, dict]:
+def _identity(container: ApkContainer) -> Identity:
     try:
         manifest = json.loads(container.read("manifest.json", max_size=MAX_MANIFEST_SIZE))
     except (ValueError, UnicodeDecodeError) as exc:
@@ -147,14 +160,15 @@ def _identity(container) -> tuple[dict, dict]:
     if not isinstance(package, str) or not package:
         raise PackageError("manifest.json names no package", code="rpk_package_missing")
 
-    def text(name):
+    def text(name: str) -> str | None:
         return manifest[name] if isinstance(manifest.get(name), str) else None
 
-    def number(name):
+    def number(name: str) -> int | None:
         value = manifest.get(name)
         return value if isinstance(value, int) and not isinstance(value, bool) else None
 
-    def items(name):  # a field of the wrong type is read as absent, as text() and number() read theirs
+    # A field of the wrong type is read as absent, as text() and number() read theirs.
+    def items(name: str) -> list[Any]:
         value = manifest.get(name)
         return value if isinstance(value, list) else []
 
@@ -169,7 +183,7 @@ def _identity(container) -> tuple[dict, dict]:
 
 # --- the signing block -----------------------------------------------------------------------------------------
 
-def _sections(data) -> tuple[int, int, int] | None:
+def _sections(data: memoryview) -> tuple[int, int, int] | None:
     """(block start, central directory offset, end record offset) from the end record; None without a block."""
     size = len(data)
     tail = bytes(data[max(0, size - 0xFFFF - 22):size])
@@ -189,7 +203,8 @@ def _sections(data) -> tuple[int, int, int] | None:
 
 
 def _pairs(block: bytes) -> dict[int, bytes]:
-    pairs, at, end = {}, 8, len(block) - 24
+    pairs: dict[int, bytes] = {}
+    at, end = 8, len(block) - 24
     while at < end:
         if at + 12 > end:
             raise _Malformed("a pair header runs past the block")
@@ -209,7 +224,7 @@ def _sequence(data: bytes) -> list[bytes]:
     return items
 
 
-def content_digest(data, start: int, cd: int, eocd: int) -> bytes:
+def content_digest(data: memoryview, start: int, cd: int, eocd: int) -> bytes:
     """The packager's digest of the three sections (module docstring)."""
     end = bytearray(data[eocd:])
     struct.pack_into("<I", end, 16, start)
@@ -218,21 +233,26 @@ def content_digest(data, start: int, cd: int, eocd: int) -> bytes:
     return hashlib.sha256(b"\x5a" + struct.pack("<I", 3) + b"".join(hashes)).digest()
 
 
-def _verify_block(data) -> tuple[list[bytes], dict[int, bytes], list[str], list[str], object]:
+def _verify_block(data: memoryview,
+                  ) -> tuple[list[bytes], dict[int, bytes], list[str], list[SignatureIssue], PublicKeyTypes | None]:
     """(certificates of the first signer, pairs, verified parts, errors, first signer's key) of one signed ZIP."""
     from gate.extract.signing.certs import PublicKeyError, canonical_spki, load_public_key, verify_signature
 
     located = _sections(data)
     if located is None:
-        return [], {}, [], ["rpk_unsigned: no RPK signing block before the central directory"], None
+        return [], {}, [], [SignatureIssue("rpk_unsigned", "no RPK signing block before the central directory")], None
     start, cd, eocd = located
     pairs = _pairs(bytes(data[start:cd]))
     if SIGNERS_ID not in pairs:
-        return [], pairs, [], ["rpk_signature_missing: the signing block has no signer pair (0x01000101)"], None
+        return [], pairs, [], [SignatureIssue("rpk_signature_missing", "the signing block has no signer pair "
+                                                                       "(0x01000101)")], None
     signers = _sequence(Reader(pairs[SIGNERS_ID]).prefixed_bytes())
     if not 0 < len(signers) <= MAX_SIGNERS:
         raise _Malformed(f"{len(signers)} signers")
-    errors, parts, first_certs, first_key = [], [], [], None
+    errors: list[SignatureIssue] = []
+    parts: list[str] = []
+    first_certs: list[bytes] = []
+    first_key: PublicKeyTypes | None = None
     wanted = content_digest(data, start, cd, eocd)
     for index, signer in enumerate(signers):
         fields = Reader(signer)
@@ -242,7 +262,8 @@ def _verify_block(data) -> tuple[list[bytes], dict[int, bytes], list[str], list[
         try:
             key = load_public_key(spki)
         except PublicKeyError as exc:
-            errors.append(f"rpk_signature_invalid: signer {index + 1}'s public key cannot be read ({exc.message})")
+            errors.append(SignatureIssue("rpk_signature_invalid", f"signer {index + 1}'s public key cannot be read "
+                                                                  f"({exc.message})"))
             continue
         verified_with = set()
         for item in _sequence(signatures):
@@ -252,12 +273,12 @@ def _verify_block(data) -> tuple[list[bytes], dict[int, bytes], list[str], list[
             if known and verify_signature(key, known[0], known[1], signed, signature, pss=known[2]):
                 verified_with.add(algorithm_id)
         if not verified_with:
-            errors.append(f"rpk_signature_invalid: signer {index + 1}'s signature over its signed data does not "
-                          "verify with its public key")
+            errors.append(SignatureIssue("rpk_signature_invalid", f"signer {index + 1}'s signature over its signed "
+                                                                  "data does not verify with its public key"))
             continue
         if not certs or canonical_spki(_certificate_spki(certs[0])) != canonical_spki(spki):
-            errors.append(f"rpk_certificate_mismatch: signer {index + 1}'s certificate does not carry the key that "
-                          "signed")
+            errors.append(SignatureIssue("rpk_certificate_mismatch", f"signer {index + 1}'s certificate does not carry "
+                                                                     "the key that signed"))
             continue
         signed_digests = {}
         for item in _sequence(digests_raw):
@@ -265,8 +286,8 @@ def _verify_block(data) -> tuple[list[bytes], dict[int, bytes], list[str], list[
             algorithm_id = item_fields.u32()
             signed_digests[algorithm_id] = item_fields.prefixed_bytes()
         if not any(signed_digests.get(a) == wanted for a in verified_with if ALGORITHMS[a][1] == "sha256"):
-            errors.append("rpk_digest_mismatch: the package content does not match the signed digest (changed "
-                          "after signing)")
+            errors.append(SignatureIssue("rpk_digest_mismatch", "the package content does not match the signed digest "
+                                                                "(changed after signing)"))
             continue
         if index == 0:
             first_certs, first_key = certs, key
@@ -286,7 +307,7 @@ def _certificate_spki(der: bytes) -> bytes:
         return b""
 
 
-def _file_digests(value: bytes, key) -> dict[int, bytes]:
+def _file_digests(value: bytes, key: PublicKeyTypes) -> dict[int, bytes]:
     """CRC-32 of the name -> SHA-256, after checking the list's signature with ``key``; _Malformed otherwise."""
     from gate.extract.signing.certs import verify_signature
 
@@ -304,7 +325,7 @@ def _file_digests(value: bytes, key) -> dict[int, bytes]:
     return digests
 
 
-def verify_rpk(container, *, inner_list: bool = True) -> SignatureFacts:
+def verify_rpk(container: ApkContainer, *, inner_list: bool = True) -> SignatureFacts:
     """What of the package's signature verifies (module docstring). ``inner_list``: META-INF/CERT is required (a
     package; a set's outer ZIP has none)."""
     from gate.extract.container import ApkContainer
@@ -314,7 +335,8 @@ def verify_rpk(container, *, inner_list: bool = True) -> SignatureFacts:
     try:
         certs, pairs, parts, errors, key = _verify_block(data)
     except _UNREADABLE as exc:
-        return SignatureFacts(errors=(f"rpk_signature_malformed: the signing block cannot be read ({exc})",))
+        return SignatureFacts(errors=(SignatureIssue("rpk_signature_malformed",
+                                                     f"the signing block cannot be read ({exc})"),))
     signer = signer_certificate(certs[0]) if certs else None
     files = {e.name: e for e in container.entries if not e.is_directory and e.name != CERT_ENTRY}
     digests: dict[str, bytes] = {}  # each file inflated and hashed once for both per-file checks
@@ -326,18 +348,20 @@ def verify_rpk(container, *, inner_list: bool = True) -> SignatureFacts:
 
     if not errors:
         try:
-            listed = _file_digests(pairs[FILE_DIGESTS_ID], key) if FILE_DIGESTS_ID in pairs else None
+            listed = (_file_digests(pairs[FILE_DIGESTS_ID], key)
+                      if FILE_DIGESTS_ID in pairs and key is not None else None)
         except _UNREADABLE as exc:
-            listed, errors = None, [f"rpk_file_digests_invalid: {exc}"]
+            listed, errors = None, [SignatureIssue("rpk_file_digests_invalid", f"{exc}")]
         if listed is not None:
             wrong = [n for n in files if listed.get(binascii.crc32(n.encode()) & 0xFFFFFFFF) != digest(n)]
             if wrong:
-                errors.append(f"rpk_file_digests_invalid: {', '.join(sorted(wrong)[:5])} differ from the signed "
-                              "per-file digests")
+                errors.append(SignatureIssue("rpk_file_digests_invalid", f"{', '.join(sorted(wrong)[:5])} differ from "
+                                                                         "the signed per-file digests"))
             else:
                 parts.append("file_digests")
         elif not errors:
-            errors.append("rpk_file_digests_missing: the signing block has no per-file digest list (0x01000201)")
+            errors.append(SignatureIssue("rpk_file_digests_missing", "the signing block has no per-file digest list "
+                                                                     "(0x01000201)"))
     if not errors and inner_list:
         entry = container.get(CERT_ENTRY)
         try:
@@ -346,14 +370,14 @@ def verify_rpk(container, *, inner_list: bool = True) -> SignatureFacts:
             with ApkContainer.from_bytes(container.read(entry), limits=container.limits) as inner:
                 inner_certs, _, inner_parts, inner_errors, _ = _verify_block(inner.view(0, inner.size))
                 if inner_errors or "content_digest" not in inner_parts or inner_certs[:1] != certs[:1]:
-                    raise _Malformed("; ".join(inner_errors) or "signed by another certificate")
+                    raise _Malformed("; ".join(e.message for e in inner_errors) or "signed by another certificate")
                 manifest = json.loads(inner.read("hash.json", max_size=MAX_MANIFEST_SIZE))
-            listed = manifest.get("digests") if isinstance(manifest, dict) else None
-            if not isinstance(listed, dict) or any(listed.get(n) != digest(n).hex() for n in files):
+            hex_digests = manifest.get("digests") if isinstance(manifest, dict) else None
+            if not isinstance(hex_digests, dict) or any(hex_digests.get(n) != digest(n).hex() for n in files):
                 raise _Malformed("hash.json does not list every file with its SHA-256")
             parts.append("cert_digest_list")
         except (*_UNREADABLE, PackageError, ValueError, UnicodeDecodeError) as exc:
-            errors.append(f"rpk_cert_invalid: {CERT_ENTRY} does not verify ({exc})")
+            errors.append(SignatureIssue("rpk_cert_invalid", f"{CERT_ENTRY} does not verify ({exc})"))
     required = REQUIRED_PARTS if inner_list else tuple(p for p in REQUIRED_PARTS if p != "cert_digest_list")
     verified = not errors and all(p in parts for p in required)
     return SignatureFacts(verified=verified, schemes={}, signers=(signer,) if signer else (), errors=tuple(errors),

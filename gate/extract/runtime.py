@@ -10,6 +10,7 @@ import contextlib
 import gc
 import sys
 import threading
+from collections.abc import Iterator
 
 # CPython hands the GIL to a waiting thread only after this long (default 5 ms). The verifier thread takes the GIL
 # back after every inflate and every hash (the v2/v3 digests alone are one hash per 1 MiB chunk), so beside a
@@ -30,7 +31,7 @@ _saved: tuple[float, tuple[int, ...]] = (0.0, ())
 
 
 @contextlib.contextmanager
-def reading_settings():
+def reading_settings() -> Iterator[None]:
     """Apply ``SWITCH_INTERVAL_S`` and ``GC_YOUNG_THRESHOLD`` (never making either less favourable) for the block."""
     global _users, _saved
     with _lock:

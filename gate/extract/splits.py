@@ -22,22 +22,28 @@ from __future__ import annotations
 
 import dataclasses
 import posixpath
+from collections.abc import Callable
 
 from gate.errors import GateError
 from gate.extract.container import ApkContainer
-from gate.extract.facts import PackageFacts, PartFacts, Problem
+from gate.extract.facts import PackageFacts, PartFacts, Problem, SignatureIssue
 from gate.extract.network import NESTED_SEPARATOR
+
+# One APK of the set: its entry name, its facts and its split name (None for the base).
+SplitApk = tuple[str, PackageFacts, str | None]
+# read_apk(name, container, scanner=, source_prefix=) -> (facts, split name): gate.extract.pipeline.read_apk.
+ApkReader = Callable[..., tuple[PackageFacts, str | None]]
 
 BUNDLETOOL_SPLITS_DIR = "splits/"
 
 
-def read_split_set(shown: str, container: ApkContainer, fmt: str, read_apk) -> PackageFacts:
+def read_split_set(shown: str, container: ApkContainer, fmt: str, read_apk: ApkReader) -> PackageFacts:
     """Facts of a split set. ``read_apk(name, ApkContainer, scanner=, source_prefix=) -> (PackageFacts, split name)``
     reads one APK."""
     from gate.extract.network import NetworkScanner
 
     scanner = NetworkScanner()
-    apks: list[tuple[str, PackageFacts, str | None]] = []
+    apks: list[SplitApk] = []
     for entry in container.entries:
         if entry.is_directory or posixpath.splitext(entry.name)[1].lower() != ".apk":
             continue
@@ -65,7 +71,7 @@ def read_split_set(shown: str, container: ApkContainer, fmt: str, read_apk) -> P
     signature = dataclasses.replace(
         base.signature,
         verified=base.signature.verified and not problems,
-        errors=base.signature.errors + tuple(f"split_mismatch: {m}" for m in mismatched),
+        errors=base.signature.errors + tuple(SignatureIssue("split_mismatch", f"{m}") for m in mismatched),
         verified_parts=tuple(f"{name}: apk_signature" for name, facts, _ in apks if facts.signature.verified))
     # Packers and native libraries of every APK of the set: the loaders ship in the ABI split, the stub in the base.
     from gate.extract.protection import merge_protection
@@ -78,12 +84,12 @@ def read_split_set(shown: str, container: ApkContainer, fmt: str, read_apk) -> P
                                protection=merge_protection([(prefix[n], f.protection) for n, f, _ in apks]))
 
 
-def _read_problems(apks) -> tuple[Problem, ...]:
+def _read_problems(apks: list[SplitApk]) -> tuple[Problem, ...]:
     """Problems of APKs that could not be read, each prefixed with the APK's name."""
     return tuple(Problem(p.code, f"{name}: {p.message}") for name, facts, _ in apks for p in facts.problems)
 
 
-def _mismatches(apks, base_name: str, base: PackageFacts) -> list[Problem]:
+def _mismatches(apks: list[SplitApk], base_name: str, base: PackageFacts) -> list[Problem]:
     """Rules 1-4 of the module docstring, one problem per APK that breaks one (the first rule it breaks)."""
     problems: list[Problem] = []
     base_signers = {s.cert_sha256 for s in base.signature.signers}
@@ -99,7 +105,7 @@ def _mismatches(apks, base_name: str, base: PackageFacts) -> list[Problem]:
         elif facts.version_code != base.version_code:
             why = f"versionCode {facts.version_code} differs from the base's {base.version_code} ({base_name})"
         elif not facts.signature.verified:
-            errors = "; ".join(facts.signature.errors) or "no signature"
+            errors = "; ".join(e.message for e in facts.signature.errors) or "no signature"
             why = f"its signature does not verify ({errors})"
         elif signers != base_signers:
             why = f"signed by {sorted(signers)}, the base by {sorted(base_signers)}"

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 PLATFORMS = ("harmony", "ios")
 _FINGERPRINT = re.compile(r"[0-9a-f]{64}")
@@ -40,7 +41,7 @@ class TrustedRoot:
     subject: str | None = None
     der: bytes | None = field(default=None, repr=False)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"platform": self.platform, "sha256": self.sha256, "source": self.source, "subject": self.subject}
 
 
@@ -57,7 +58,7 @@ class TrustRoots:
     def any_for(self, platform: str) -> bool:
         return any(r.platform == platform for r in self.roots)
 
-    def as_list(self) -> list[dict]:
+    def as_list(self) -> list[dict[str, Any]]:
         return [r.as_dict() for r in self.roots]
 
 

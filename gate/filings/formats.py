@@ -253,8 +253,9 @@ def _merge_rows(names: list[str | None], rows: Iterable[tuple[int, Iterable[Any]
             continue
         if current is not None:
             yield current
-        current, current_key = RawRecord(rowno, {f: values.get(f) for f in FILING_FIELDS}), key
-        current.data["platforms"], current.data["domains"] = [], []
+        data = {f: values.get(f) for f in FILING_FIELDS}
+        data["platforms"], data["domains"] = [], []
+        current, current_key = RawRecord(rowno, data), key
         _add_row(current, values, rowno, first=True)
     if current is not None:
         yield current

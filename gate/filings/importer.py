@@ -16,7 +16,7 @@ from __future__ import annotations
 import pathlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from gate.filings.problems import FieldProblem, FilingsInvalid
 from gate.filings.records import Filing
@@ -50,7 +50,7 @@ class ImportReport:
     problems: list[FieldProblem] = field(default_factory=list)  # the first MAX_KEPT_PROBLEMS
     skipped_rows: list[tuple[str, int]] = field(default_factory=list)  # the first MAX_KEPT_PROBLEMS
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"records": self.records, "created": self.created, "changed": self.changed,
                 "unchanged": self.unchanged, "skipped": self.skipped, "errors": self.errors,
                 "warnings": self.warnings, "problems": [p.as_dict() for p in self.problems],

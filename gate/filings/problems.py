@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from gate.errors import GateError, UsageError
 
@@ -21,7 +22,7 @@ class FieldProblem:
     def at(self, *, row: int | None, source: str | None) -> FieldProblem:
         return FieldProblem(self.field, self.code, self.message, row, source, self.severity)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"source": self.source, "row": self.row, "field": self.field, "code": self.code,
                 "message": self.message, "severity": self.severity}
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 PLATFORMS = ("android", "ios", "harmony", "quickapp", "miniprogram")
 SERVICE_TYPES = ("app", "mini_program", "quick_app")
@@ -28,11 +29,7 @@ class PlatformIdentity:
     signature_sha1: str | None = None
     signature_sha256: str | None = None
 
-    @property
-    def has_key(self) -> bool:
-        return any((self.public_key, self.signature_md5, self.signature_sha1, self.signature_sha256))
-
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"platform": self.platform, "identifier": self.identifier, "public_key": self.public_key,
                 "signature_md5": self.signature_md5, "signature_sha1": self.signature_sha1,
                 "signature_sha256": self.signature_sha256}
@@ -64,7 +61,7 @@ class Filing:
     def identities_for(self, platform: str, identifier: str) -> tuple[PlatformIdentity, ...]:
         return tuple(p for p in self.platforms if p.platform == platform and p.identifier == identifier)
 
-    def canonical(self) -> dict:
+    def canonical(self) -> dict[str, Any]:
         """The record shape of docs/filings.md, lists sorted, so equal content serialises identically."""
         return {
             "service_licence": self.service_licence,
@@ -81,7 +78,7 @@ class Filing:
             "content_approvals": sorted(self.content_approvals),
         }
 
-    def _sorted_platforms(self) -> list[dict]:
+    def _sorted_platforms(self) -> list[dict[str, Any]]:
         """Identities by (platform, identifier, their JSON): the JSON only decides between identities sharing
         the first two, so it is only serialised when two do (an import pays ~20 µs a record for it otherwise)."""
         platforms = [p.as_dict() for p in self.platforms]
@@ -107,16 +104,13 @@ class Filing:
     def digest(self) -> str:
         return self._digest
 
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, Any]:
         """The ``filing`` object of a decision (docs/filings.md "Decisions")."""
         return {"service_licence": self.service_licence, "service_name": self.service_name,
                 "unit_name": self.unit_name, "status": self.status}
 
-    def with_version(self, version_id: int | None) -> Filing:
-        return replace(self, version_id=version_id)
-
     @classmethod
-    def from_canonical(cls, data: dict, *, version_id: int | None = None) -> Filing:
+    def from_canonical(cls, data: dict[str, Any], *, version_id: int | None = None) -> Filing:
         """Rebuild from ``canonical()`` output (already validated when it was stored)."""
         return cls(
             service_licence=data["service_licence"], main_licence=data["main_licence"],

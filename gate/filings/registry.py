@@ -8,16 +8,11 @@ from __future__ import annotations
 
 import pathlib
 from collections.abc import Callable, Sequence
-from typing import Protocol
 
 from gate.filings.importer import CHANGED, CREATED, UNCHANGED, import_files
 from gate.filings.problems import FieldProblem, FilingsInvalid
 from gate.filings.records import Filing
-
-
-class FilingRegistry(Protocol):
-    def filings_for(self, platform: str, identifier: str) -> list[Filing]:
-        """Current versions of every filing that lists ``identifier`` on ``platform`` (any status)."""
+from gate.filings.stream import KnownRecord
 
 
 def conflict_problem(filing: Filing, index: int, identifier: str, other: str) -> FieldProblem:
@@ -60,10 +55,13 @@ class MemoryRegistry:
     def filings_for(self, platform: str, identifier: str) -> list[Filing]:
         return [self.filings[s] for s in sorted(self._by_identity.get((platform, identifier), ()))]
 
-    def write_batch(self, filings: Sequence[Filing]) -> list[str | list[FieldProblem]]:
+    def write_batch(self, filings: Sequence[Filing | KnownRecord], source_keys: Sequence[str | None] | None = None,
+                    ) -> list[str | list[FieldProblem]]:
         out: list[str | list[FieldProblem]] = []
         seen = self._seen
         for f in filings:
+            if isinstance(f, KnownRecord):  # sent only to sinks that keep source keys (known_source_keys)
+                raise TypeError("an in-memory registry keeps no source keys")
             old = self.filings.get(f.service_licence)
             if f.service_licence in seen and old != f:
                 out.append([duplicate_problem(f)])

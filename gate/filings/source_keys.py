@@ -40,7 +40,7 @@ def rules_fingerprint() -> bytes:
 
 
 @lru_cache(maxsize=1)
-def _seeded():
+def _seeded() -> hashlib.blake2b:
     return hashlib.blake2b(rules_fingerprint(), digest_size=KEY_BYTES)
 
 

@@ -16,6 +16,8 @@ import queue
 import tempfile
 from collections.abc import Container, Iterator, Sequence
 from dataclasses import dataclass
+from multiprocessing.queues import Queue
+from typing import Any
 
 from gate.errors import GateError
 from gate.filings.formats import read_records
@@ -23,7 +25,6 @@ from gate.filings.problems import FieldProblem, FilingsInvalid
 from gate.filings.records import Filing
 from gate.filings.source_keys import read_keys, write_keys
 from gate.filings.validate import validate_record
-
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ def validated(paths: Sequence[str | pathlib.Path], known: Container[str] | None 
     for path in paths:
         source = str(path)
         for raw in read_records(path, known=known):
-            if raw.known:
+            if raw.known and raw.source_key is not None:
                 yield source, raw.row, KnownRecord(raw.source_key), [], raw.source_key
                 continue
             filing, problems = (None, []) if raw.data is None else validate_record(raw.data)
@@ -113,7 +114,7 @@ def validated_in_parallel(paths: Sequence[str | pathlib.Path],
             os.unlink(keys_file)
 
 
-def _produce(paths: list[str], chunks, keys_file: str | None = None) -> None:
+def _produce(paths: list[str], chunks: Queue[tuple[str, Any]], keys_file: str | None = None) -> None:
     try:
         chunk: list[Validated] = []
         known = read_keys(keys_file) if keys_file is not None else None

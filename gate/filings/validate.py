@@ -10,6 +10,7 @@ import datetime as _dt
 import ipaddress
 import re
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 from gate.filings.keys import normalise_fingerprint, normalise_public_key
@@ -142,8 +143,8 @@ def _identity(raw: Any, index: int, service_type: str | None, c: _Collector) -> 
     fields: dict[str, str | None] = {}
     for name, algorithm in (("signature_md5", "md5"), ("signature_sha1", "sha1"), ("signature_sha256", "sha256")):
         value = _text(raw.get(name))
-        fields[name] = c.run(lambda v=value, n=name, a=algorithm:
-                             normalise_fingerprint(v, a, field=f"{where}.{n}")) if value else None
+        fields[name] = (c.run(partial(normalise_fingerprint, value, algorithm, field=f"{where}.{name}"))
+                        if value else None)
     key = _text(raw.get("public_key"))
     fields["public_key"] = c.run(lambda: normalise_public_key(key, field=f"{where}.public_key")) if key else None
     if service_type in NEEDS_KEY and not any(_text(raw.get(n)) for n in fields):
@@ -216,7 +217,7 @@ def validate_record(raw: Mapping[str, Any]) -> tuple[Filing | None, list[FieldPr
         domains_raw = []
     domains: list[str] = []
     for d in domains_raw:
-        result = c.run(lambda d=d: normalise_domain(d))
+        result = c.run(partial(normalise_domain, d))
         if result is not None:
             name, warning = result
             if warning is not None:

@@ -32,6 +32,7 @@ import re
 import sys
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from gate import __version__
 from gate.commands.check import VERDICT_EXIT  # exit as gate check does (step 5)
@@ -98,13 +99,12 @@ class FilingsFiles:
         self.policy = load_settings().decision_policy()
 
     def decide(self, path: pathlib.Path, name: str) -> dict:
-        from gate.decide import decide
         from gate.extract.pipeline import extract_features
+        from gate.services.decisions import CheckRequest, decide_and_record
 
         facts = extract_features(str(path))
-        on = facts.platform or "android"
-        filings = self.registry.filings_for(on, facts.package) if facts.package else []
-        return decide(facts, filings, policy=self.policy, platform=on).as_dict()
+        return decide_and_record(None, facts, CheckRequest(source="fdroid"), policy=self.policy,
+                                 registry=self.registry).decision.as_dict()
 
 
 class GateServer:
@@ -129,6 +129,7 @@ class GateServer:
                   "metadata": (None, json.dumps({"store_app_id": f"fdroid:{name}"}))}
         prepared = self.session.prepare_request(  # with the session's Authorization and User-Agent
             requests.Request("POST", f"{self.url}/api/v1/hooks/store/upload", files=fields))
+        assert isinstance(prepared.body, bytes)  # requests encodes a multipart body as bytes
         prepared.headers[HEADER] = sign(prepared.body, self.webhook_secret)  # over the exact bytes sent
         answer = self._json(path, {200, 202}, self.session.send, prepared, timeout=SERVER_TIMEOUT_SECONDS)
         deadline = time.monotonic() + QUEUED_DEADLINE_SECONDS
@@ -274,16 +275,16 @@ def update_metadata(root: pathlib.Path, decisions: list[ApkDecision], held: set[
 def listing_events(decisions: list[ApkDecision], held: set[str], *, at: dt.datetime) -> list[dict]:
     """What the index will carry after this run: each app listed with its newest versionCode in repo/ (archive/ is
     not the current listing, unsigned/ is not published yet), or delisted when the gate disabled it."""
-    events = []
+    events: list[dict[str, Any]] = []
     for appid, worst in sorted(app_verdicts(decisions).items()):
         if worst.verdict == "block" or appid in held:
             events.append({"package": appid, "action": "delisted", "at": at.isoformat()})
             continue
         versions = [(d.decision.get("package") or {}).get("version_code") for d in decisions
                     if d.appid == appid and d.path.startswith("repo/")]
-        versions = [v for v in versions if isinstance(v, int)]
-        if versions:
-            events.append({"package": appid, "version_code": max(versions), "action": "listed", "at": at.isoformat()})
+        codes = [v for v in versions if isinstance(v, int)]
+        if codes:
+            events.append({"package": appid, "version_code": max(codes), "action": "listed", "at": at.isoformat()})
     return events
 
 

@@ -12,6 +12,7 @@ import csv
 import json
 import os
 import pathlib
+from typing import Any
 
 from gate.errors import UsageError
 
@@ -103,7 +104,7 @@ def compare(report: dict, previous: dict, previous_name: str) -> dict:
                      if now[k]["verdict"] == "block" and (k not in before or before[k]["verdict"] != "block")]
     unblocked = [brief(now[k], before[k]) for k in both
                  if before[k]["verdict"] == "block" and now[k]["verdict"] != "block"]
-    changes = {"previous": previous_name, "previous_target": previous.get("target"),
+    changes: dict[str, Any] = {"previous": previous_name, "previous_target": previous.get("target"),
                "added": added, "removed": removed, "resigned": resigned, "newly_blocked": newly_blocked,
                "unblocked": unblocked}
     marks: dict[str, list[str]] = {}

@@ -63,7 +63,7 @@ class WorkSpace:
             image.close()
         self._dir.cleanup()
 
-    def __enter__(self) -> "WorkSpace":
+    def __enter__(self) -> WorkSpace:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -253,28 +253,32 @@ def _apex_name(archive: zipfile.ZipFile, names: set[str]) -> str | None:
         return None
     position = 0
     while position < len(data):
-        key, position = _varint(data, position)
-        if key is None:
+        read = _varint(data, position)
+        if read is None:
             return None
+        key, position = read
         field_number, wire = key >> 3, key & 7
         if wire == 0:
-            _, position = _varint(data, position)
-        elif wire == 2:
-            length, position = _varint(data, position)
-            if length is None or position + length > len(data):
+            read = _varint(data, position)
+            if read is None:
                 return None
+            position = read[1]
+        elif wire == 2:
+            read = _varint(data, position)
+            if read is None or read[1] + read[0] > len(data):
+                return None
+            length, position = read
             if field_number == 1:
                 value = data[position:position + length].decode("ascii", "replace")
                 return value if layout.PACKAGE_LIKE.fullmatch(value) else None
             position += length
         else:
             return None
-        if position is None:
-            return None
     return None
 
 
-def _varint(data: bytes, position: int) -> tuple[int | None, int | None]:
+def _varint(data: bytes, position: int) -> tuple[int, int] | None:
+    """(value, position after it), or None when the varint runs past the data or past 64 bits."""
     value = shift = 0
     while position < len(data) and shift < 64:
         byte = data[position]
@@ -283,7 +287,7 @@ def _varint(data: bytes, position: int) -> tuple[int | None, int | None]:
         if not byte & 0x80:
             return value, position
         shift += 7
-    return None, None
+    return None
 
 
 def _apex_name_from_file(shown: str) -> str:

@@ -162,7 +162,7 @@ class SparseImage:
     def close(self) -> None:
         self._file.close()
 
-    def __enter__(self) -> "SparseImage":
+    def __enter__(self) -> SparseImage:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -88,7 +88,7 @@ class RawImage:
     def close(self) -> None:
         self._file.close()
 
-    def __enter__(self) -> "RawImage":
+    def __enter__(self) -> RawImage:
         return self
 
     def __exit__(self, *exc) -> None:

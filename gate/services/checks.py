@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, insert, select, update
@@ -21,16 +22,14 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from gate.beijing_time import beijing_iso
-from gate.db.audit import record_event
-from gate.db.checks import facts_from_dict, record_check
-from gate.db.filings import DatabaseRegistry
+from gate.db.checks import load_facts
 from gate.db.service_tables import Job, ServiceCheck
 from gate.db.tables import Check, utcnow
-from gate.decide import Decision, Policy, decide
+from gate.decide import Policy
 from gate.errors import GateError
 from gate.extract.facts import PackageFacts
-from gate.extract.formats import PLATFORMS
 from gate.extract.trust import NO_EXTRA_ROOTS, TrustRoots
+from gate.services.decisions import CheckRequest, decide_and_record
 from gate.services.reviews import apply_reviews, reviews_of_check
 
 SC = ServiceCheck.__table__
@@ -40,8 +39,7 @@ GC = Check.__table__
 _CHECK_BY_ID = select(SC).where(SC.c.check_id == bindparam("check_id"))
 _INSERT_CHECK = insert(SC)
 
-# Package formats -> the filing platform their identity is filed under.
-FORMAT_PLATFORM = PLATFORMS
+# What the caller declared that can change the decision (or names the store's app): part of the check id.
 DECISION_METADATA = ("developer_entity", "store_app_id", "category")
 
 
@@ -50,23 +48,15 @@ class CheckNotFound(GateError):
     status = 404
 
 
-def derive_check_id(client_id: int, package_sha256: str, metadata: dict, *,
+def derive_check_id(client_id: int, package_sha256: str, request: CheckRequest, *,
                     unpacked_sha256: str | None = None) -> str:
     """The check's public id; an unpacked build beside the package (gate.pairing) is part of what was checked."""
-    relevant = {k: metadata.get(k) for k in DECISION_METADATA if metadata.get(k)}
+    relevant = {k: getattr(request, k) for k in DECISION_METADATA if getattr(request, k)}
     parts: list = [client_id, package_sha256, relevant]
     if unpacked_sha256:
         parts.append({"unpacked": unpacked_sha256})
     material = json.dumps(parts, sort_keys=True, separators=(",", ":"))
     return "chk_" + hashlib.sha256(material.encode("utf-8")).hexdigest()[:32]
-
-
-def decide_facts(conn: Connection, facts: PackageFacts, *, policy: Policy,
-                 developer_entity: str | None, category: str | None = None) -> Decision:
-    platform = FORMAT_PLATFORM.get(facts.format or "", "android")
-    filings = DatabaseRegistry(conn).filings_for(platform, facts.package) if facts.package else []
-    return decide(facts, filings, policy=policy, platform=platform, developer_entity=developer_entity,
-                  category=category)
 
 
 def extract(path: str, shown_name: str, *, trust: TrustRoots = NO_EXTRA_ROOTS,
@@ -104,43 +94,44 @@ def existing(conn: Connection, check_id: str):
     return conn.execute(_CHECK_BY_ID, {"check_id": check_id}).first()
 
 
-def redecide(engine: Engine, row, *, policy: Policy, actor: str) -> Outcome:
-    """Decide a known package again from its stored facts, against today's filings."""
+def redecide(engine: Engine, row, *, policy: Policy, actor: str,
+             reread: Callable[[], PackageFacts] | None = None) -> Outcome:
+    """Decide a known package again from its stored facts, against today's filings. Facts stored by an older gate
+    (gate.extract.facts.FACTS_SCHEMA) are read again from the package when ``reread`` can (the upload is at hand),
+    else the decision says which rules they are too old for (facts_outdated)."""
+    with engine.connect() as conn:
+        stored = conn.execute(select(GC.c.facts, GC.c.facts_schema).where(GC.c.id == row.gate_check_id)).one()
+    kept = load_facts(stored.facts, stored.facts_schema)
+    facts = reread() if kept.outdated and reread is not None else kept.facts  # outside any transaction: seconds
     with engine.begin() as conn:
-        stored = conn.execute(select(GC.c.facts).where(GC.c.id == row.gate_check_id)).scalar_one()
-        facts = facts_from_dict(json.loads(stored))
-        metadata = json.loads(row.metadata_json)
-        decision = decide_facts(conn, facts, policy=policy, developer_entity=metadata.get("developer_entity"),
-                                category=metadata.get("category"))
+        request = CheckRequest.declared(json.loads(row.metadata_json), source=actor)
         # A person's review of this check (same store, package and metadata) settles a `review`, never a block.
-        decision = apply_reviews(decision, facts, reviews_of_check(conn, row.check_id))
-        gate_check_id = record_check(conn, facts=facts, decision=decision, policy=policy,
-                                     platform=FORMAT_PLATFORM.get(facts.format or "", "android"),
-                                     developer_entity=metadata.get("developer_entity"), actor=actor,
-                                     category=metadata.get("category"))
+        recorded = decide_and_record(conn, facts, request, policy=policy, stored=kept, settle=lambda decision: (
+            apply_reviews(decision, facts, reviews_of_check(conn, row.check_id))))
         conn.execute(update(SC).where(SC.c.check_id == row.check_id).values(
-            gate_check_id=gate_check_id, verdict=decision.verdict, updated_at=utcnow()))
-    return Outcome(row.check_id, "done", decision.as_dict())
+            gate_check_id=recorded.gate_check_id, verdict=recorded.decision.verdict, updated_at=utcnow()))
+    return Outcome(row.check_id, "done", recorded.decision.as_dict())
 
 
 def check_now(engine: Engine, *, check_id: str, client_id: int, path: str, size: int, sha256: str,
-              filename: str, metadata: dict, policy: Policy, actor: str,
+              filename: str, request: CheckRequest, policy: Policy,
               trust: TrustRoots = NO_EXTRA_ROOTS, unpacked: dict | None = None) -> Outcome:
     """Extract, decide and store synchronously (the caller discards the spools afterwards)."""
     facts = extract(path, filename, trust=trust, unpacked=unpacked)
     return decide_and_store(engine, facts, check_id=check_id, client_id=client_id, size=size, sha256=sha256,
-                            filename=filename, metadata=metadata, policy=policy, actor=actor)
+                            filename=filename, request=request, policy=policy)
 
 
 def decide_and_store(engine: Engine, facts: PackageFacts, *, check_id: str, client_id: int, size: int, sha256: str,
-                     filename: str, metadata: dict, policy: Policy, actor: str) -> Outcome:
+                     filename: str, request: CheckRequest, policy: Policy) -> Outcome:
     """Decide on facts already read (a package, or a mini-program declaration) and store the check, answerable at
     GET /api/v1/checks/<check_id> and listed in the console."""
     with engine.begin() as conn:
-        decision, gate_check_id = _decide_and_record(conn, facts, metadata=metadata, policy=policy, actor=actor)
+        recorded = decide_and_record(conn, facts, request, policy=policy)
+        decision, gate_check_id = recorded.decision, recorded.gate_check_id
         row = {"check_id": check_id, "client_id": client_id, "package_sha256": sha256, "size": size,
                "filename": filename[:255], "status": "done", "gate_check_id": gate_check_id,
-               "verdict": decision.verdict, "metadata_json": json.dumps(metadata, ensure_ascii=False),
+               "verdict": decision.verdict, "metadata_json": json.dumps(request.metadata(), ensure_ascii=False),
                "created_at": utcnow(), "updated_at": utcnow()}
         try:
             with conn.begin_nested():
@@ -152,18 +143,8 @@ def decide_and_store(engine: Engine, facts: PackageFacts, *, check_id: str, clie
     return Outcome(check_id, "done", decision.as_dict())
 
 
-def _decide_and_record(conn: Connection, facts: PackageFacts, *, metadata: dict, policy: Policy,
-                       actor: str) -> tuple[Decision, int]:
-    entity = metadata.get("developer_entity")
-    decision = decide_facts(conn, facts, policy=policy, developer_entity=entity, category=metadata.get("category"))
-    gate_check_id = record_check(conn, facts=facts, decision=decision, policy=policy,
-                                 platform=FORMAT_PLATFORM.get(facts.format or "", "android"),
-                                 developer_entity=entity, actor=actor, category=metadata.get("category"))
-    return decision, gate_check_id
-
-
 def enqueue(engine: Engine, *, check_id: str, client_id: int, path: str | None, size: int, sha256: str,
-            filename: str, metadata: dict, callback_url: str | None,
+            filename: str, request: CheckRequest, callback_url: str | None,
             package_url: str | None = None, unpacked: dict | None = None) -> tuple[Outcome, bool]:
     """Hold the check and its job in the database; the spool stays on disk until the worker finishes.
 
@@ -176,6 +157,7 @@ def enqueue(engine: Engine, *, check_id: str, client_id: int, path: str | None, 
     (``{"path", "filename", "sha256"}``): the unpacked build's spool, owned by the job like the package's.
     """
     now = utcnow()
+    metadata = request.metadata()
     payload = {"path": path, "filename": filename, "metadata": metadata, "callback_url": callback_url,
                "client_id": client_id}
     if package_url is not None:
@@ -207,13 +189,14 @@ def _insert_new(conn: Connection, table, row: dict) -> bool:
     return True
 
 
-def finish_job_check(conn: Connection, *, check_id: str, facts: PackageFacts, metadata: dict, policy: Policy,
-                     actor: str) -> Outcome:
+def finish_job_check(conn: Connection, *, check_id: str, facts: PackageFacts, request: CheckRequest,
+                     policy: Policy) -> Outcome:
     """The worker's half of an async check, inside the worker's transaction."""
-    decision, gate_check_id = _decide_and_record(conn, facts, metadata=metadata, policy=policy, actor=actor)
+    recorded = decide_and_record(conn, facts, request, policy=policy)
     conn.execute(update(SC).where(SC.c.check_id == check_id).values(
-        status="done", gate_check_id=gate_check_id, verdict=decision.verdict, error=None, updated_at=utcnow()))
-    return Outcome(check_id, "done", decision.as_dict())
+        status="done", gate_check_id=recorded.gate_check_id, verdict=recorded.decision.verdict, error=None,
+        updated_at=utcnow()))
+    return Outcome(check_id, "done", recorded.decision.as_dict())
 
 
 def load_outcome(conn: Connection, check_id: str) -> tuple[object, dict]:
@@ -248,10 +231,5 @@ def check_unregistered(engine: Engine, *, path: str, filename: str, policy: Poli
     """
     facts = extract(path, filename, trust=trust, unpacked=unpacked)
     with engine.begin() as conn:
-        decision = decide_facts(conn, facts, policy=policy, developer_entity=None)
-        record_event(conn, actor=actor, action="precheck", subject=(facts.package or facts.path)[:255], details={
-            "verdict": decision.verdict, "reason_codes": [r.code for r in decision.reasons],
-            "package_sha256": facts.sha256,
-            **({"unpacked_sha256": facts.pairing.unpacked_sha256} if facts.pairing is not None else {}),
-            "filing_version_id": decision.filing.version_id if decision.filing is not None else None})
-    return facts, decision.as_dict()
+        recorded = decide_and_record(conn, facts, CheckRequest(source=actor, anonymous=True), policy=policy)
+    return facts, recorded.decision.as_dict()

@@ -102,8 +102,3 @@ def release_for_retry(engine: Engine, job: ClaimedJob, worker: str, error: str) 
             status="queued", available_at=utcnow() + dt.timedelta(seconds=RETRY_DELAY_SECONDS * job.attempts),
             last_error=error[:2000], lease_until=None)).rowcount
     return "queued" if released else "lost"
-
-
-def job_status(engine: Engine, job_id: int) -> str | None:
-    with engine.connect() as conn:
-        return conn.execute(select(J.c.status).where(J.c.id == job_id)).scalar()

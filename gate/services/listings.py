@@ -164,10 +164,4 @@ def _record(engine: Engine, client_id: int, events: list[dict]) -> dict:
     return counts
 
 
-def listed_packages(engine: Engine, client_id: int) -> list[str]:
-    with engine.connect() as conn:
-        return list(conn.execute(select(L.c.package).where(L.c.client_id == client_id, L.c.status == "listed")
-                                 .order_by(L.c.package)).scalars())
-
-
 

@@ -84,7 +84,7 @@ class DatabaseCollector:
         overdue = GaugeMetricFamily("gate_report_overdue", "Reports still pending more than "
                                     f"{REPORT_OVERDUE.total_seconds() / 3600:.0f} h after their period ended")
         up = GaugeMetricFamily("gate_database_up", "1 when the database answered this scrape, 0 during an outage")
-        J, C, O = Job.__table__, CallbackDelivery.__table__, ReportOutbox.__table__
+        J, C, RO = Job.__table__, CallbackDelivery.__table__, ReportOutbox.__table__
 
         def count_states():
             with self._engine_factory().connect() as conn:
@@ -94,11 +94,11 @@ class DatabaseCollector:
                 by_callback = dict(conn.execute(select(C.c.status, func.count())
                                                 .where(C.c.status.in_(("pending", "failed")))
                                                 .group_by(C.c.status)).all())
-                by_report = dict(conn.execute(select(O.c.status, func.count())
-                                              .where(O.c.status.in_(("pending", "rejected")))
-                                              .group_by(O.c.status)).all())
-                late = conn.execute(select(func.count()).select_from(O).where(
-                    O.c.status == "pending", O.c.period_end < utcnow() - REPORT_OVERDUE)).scalar_one()
+                by_report = dict(conn.execute(select(RO.c.status, func.count())
+                                              .where(RO.c.status.in_(("pending", "rejected")))
+                                              .group_by(RO.c.status)).all())
+                late = conn.execute(select(func.count()).select_from(RO).where(
+                    RO.c.status == "pending", RO.c.period_end < utcnow() - REPORT_OVERDUE)).scalar_one()
             return counts, by_callback, by_report, late
 
         try:

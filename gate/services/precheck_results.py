@@ -19,12 +19,12 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Engine
 
 from gate.coverage import check_coverage
-from gate.db.checks import facts_from_dict
 from gate.db.console_tables import PrecheckResult
 from gate.db.filings import DatabaseRegistry
 from gate.db.tables import as_utc, utcnow
+from gate.extract.facts import PackageFacts
 from gate.extract.network.addresses import canonical_ip
-from gate.web.hosts import host_rows
+from gate.hosts import host_rows
 
 P = PrecheckResult.__table__
 KEEP_DAYS = 7
@@ -64,7 +64,7 @@ def load(engine: Engine, *, token: str, owner: str | None):
         row = conn.execute(select(P).where(P.c.token_sha256 == _sha(token))).first()
     if row is None or row.owner_sha256 != _sha(owner) or as_utc(row.expires_at) <= utcnow():
         return None
-    return facts_from_dict(json.loads(row.facts)), json.loads(row.decision), row.filename, as_utc(row.expires_at)
+    return PackageFacts.from_dict(json.loads(row.facts)), json.loads(row.decision), row.filename, as_utc(row.expires_at)
 
 
 def to_file(engine: Engine, facts, decision: dict | None) -> dict:

@@ -25,13 +25,18 @@ from sqlalchemy.engine import Connection, Engine
 
 from gate.beijing_time import beijing_iso
 from gate.db.audit import record_event
+from gate.db.checks import load_facts
 from gate.db.console_tables import CheckReview
+from gate.db.service_tables import ApiClient, ServiceCheck
 from gate.db.tables import Check, as_utc, utcnow
 from gate.decide import Decision, Policy, reason
 from gate.errors import GateError, UsageError
 from gate.extract.facts import PackageFacts
+from gate.services.callbacks import queue_callback
+from gate.services.decisions import CheckRequest, decide_and_record
 
 R = CheckReview.__table__
+SC = ServiceCheck.__table__
 GC = Check.__table__
 OUTCOMES = ("approved", "rejected")
 MAX_COMMENT = 4000
@@ -82,11 +87,6 @@ def reviews_of_check(conn: Connection, check_id: str) -> list:
 def record_review(engine: Engine, *, check_id: str, outcome: str, comment: str, reviewer: str,
                   policy: Policy) -> dict:
     """Settle a pending review; returns the new decision (as answered to the store). One transaction."""
-    from gate.db.checks import facts_from_dict, record_check
-    from gate.db.service_tables import ApiClient
-    from gate.services.callbacks import queue_callback
-    from gate.services.checks import FORMAT_PLATFORM, SC, decide_facts
-
     if outcome not in OUTCOMES:
         raise UsageError("the outcome is approved or rejected", code="review_outcome_invalid")
     comment = (comment or "").strip()
@@ -98,21 +98,23 @@ def record_review(engine: Engine, *, check_id: str, outcome: str, comment: str, 
         if row is None or row.status != "done" or row.verdict != "review" or row.gate_check_id is None:
             raise ReviewRefused(f"check {check_id} is not waiting for a review", code="review_not_pending")
         stored = conn.execute(select(GC).where(GC.c.id == row.gate_check_id)).first()
-        facts = facts_from_dict(json.loads(stored.facts))
+        kept = load_facts(stored.facts, stored.facts_schema)
+        facts = kept.facts
         metadata = json.loads(row.metadata_json or "{}")
-        # The engine's own answer today (earlier reviews left out: this review may overturn one).
-        fresh = decide_facts(conn, facts, policy=policy, developer_entity=metadata.get("developer_entity"),
-                             category=metadata.get("category"))
-        if outcome == "approved" and fresh.verdict == "block":
-            codes = ", ".join(r.code for r in fresh.reasons if r.severity == "block")
-            raise ReviewRefused(f"the package now blocks ({codes}); an approval never overrides a block",
-                                code="review_blocked")
-        settled = settle(fresh, outcome=outcome, reviewer=reviewer, at=now,
-                         comment=comment, package_sha256=facts.sha256 or "")
-        platform = FORMAT_PLATFORM.get(facts.format or "", "android")
-        new_id = record_check(conn, facts=facts, decision=settled, policy=policy, platform=platform,
-                              developer_entity=metadata.get("developer_entity"), actor=f"staff:{reviewer}",
-                              category=metadata.get("category"))
+
+        def reviewed(fresh: Decision) -> Decision:
+            # The engine's own answer today (earlier reviews left out: this review may overturn one). The package is
+            # not kept: facts too old for a rule have said so (facts_outdated) for the reviewer to weigh.
+            if outcome == "approved" and fresh.verdict == "block":
+                codes = ", ".join(r.code for r in fresh.reasons if r.severity == "block")
+                raise ReviewRefused(f"the package now blocks ({codes}); an approval never overrides a block",
+                                    code="review_blocked")
+            return settle(fresh, outcome=outcome, reviewer=reviewer, at=now, comment=comment,
+                          package_sha256=facts.sha256 or "")
+
+        recorded = decide_and_record(conn, facts, CheckRequest.declared(metadata, source=f"staff:{reviewer}"),
+                                     policy=policy, settle=reviewed, stored=kept)
+        settled, new_id = recorded.decision, recorded.gate_check_id
         # Two reviewers at once: the first one's update moves the verdict, the second finds nothing to settle.
         moved = conn.execute(update(SC).where(SC.c.check_id == check_id, SC.c.verdict == "review").values(
             verdict=settled.verdict, gate_check_id=new_id, updated_at=now)).rowcount

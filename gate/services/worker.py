@@ -31,6 +31,7 @@ from gate.db.service_tables import ServiceCheck
 from gate.db.tables import utcnow
 from gate.errors import GateError
 from gate.services import callbacks, checks, jobs, metrics
+from gate.services.decisions import CheckRequest
 from gate.services.uploads import UploadError
 
 LOGGER = logging.getLogger("gate.worker")
@@ -196,8 +197,9 @@ class Worker:
             if by_url:
                 conn.execute(update(SC).where(SC.c.check_id == job.check_id).values(size=os.path.getsize(path)))
             outcome = checks.finish_job_check(conn, check_id=job.check_id, facts=facts,
-                                              metadata=payload.get("metadata") or {}, policy=self.policy,
-                                              actor=f"worker:{self.name}")
+                                              request=CheckRequest.declared(payload.get("metadata"),
+                                                                            source=f"worker:{self.name}"),
+                                              policy=self.policy)
             if payload.get("callback_url"):
                 callbacks.queue_callback(conn, client_id=payload["client_id"], check_id=job.check_id,
                                          url=payload["callback_url"], body=outcome.as_dict())

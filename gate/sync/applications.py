@@ -35,11 +35,11 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection, Engine
 
-from gate.errors import GateError
-from gate.pii import Sealer
 from gate.db.application_tables import FilingApplication
 from gate.db.audit import record_event
 from gate.db.tables import utcnow
+from gate.errors import GateError
+from gate.pii import Sealer
 
 T = FilingApplication.__table__
 FOLLOWED = ("submitted",)
@@ -87,10 +87,10 @@ class Prefill:
 def prefill(conn: Connection, *, client_id: int, check_id: str) -> Prefill:
     """The form's package values from the client's own completed check (another client's is not found)."""
     from gate.coverage import check_coverage
-    from gate.services.checks import FORMAT_PLATFORM
-    from gate.db.checks import facts_from_dict
     from gate.db.service_tables import ServiceCheck
     from gate.db.tables import Check
+    from gate.extract.facts import PackageFacts
+    from gate.services.decisions import platform_of
 
     SC, GC = ServiceCheck.__table__, Check.__table__
     row = conn.execute(select(SC.c.gate_check_id, SC.c.metadata_json, GC.c.facts)
@@ -98,7 +98,7 @@ def prefill(conn: Connection, *, client_id: int, check_id: str) -> Prefill:
                        .where(SC.c.check_id == check_id, SC.c.client_id == client_id)).first()
     if row is None:
         raise ApplicationError(f"no completed check {check_id} of this client", code="check_not_found", status=404)
-    facts = facts_from_dict(json.loads(row.facts))
+    facts = PackageFacts.from_dict(json.loads(row.facts))
     signer = facts.signature.signers[0] if facts.signature.signers else None
     # The domains the filing must list are those the decision engine would ask about: first-party contact hosts
     # (by registrable domain) and public IPs — what coverage finds uncovered against an empty filing.
@@ -106,7 +106,7 @@ def prefill(conn: Connection, *, client_id: int, check_id: str) -> Prefill:
     domains = sorted({h.registrable_domain or h.host for h in own.uncovered_hosts} | {i.ip for i in own.uncovered_ips})
     metadata = json.loads(row.metadata_json or "{}")
     return Prefill(check_id=check_id, package_sha256=facts.sha256 or "",
-                   platform=FORMAT_PLATFORM.get(facts.format or "", "android"), identifier=facts.package,
+                   platform=platform_of(facts), identifier=facts.package,
                    public_key=signer.public_key if signer else None, signature_md5=signer.cert_md5 if signer else None,
                    label=facts.label, labels=tuple(v for v in (facts.label, *facts.labels.values()) if v),
                    domains=tuple(domains), verified=bool(facts.signature.verified and not facts.problems and signer),
@@ -139,8 +139,8 @@ def _form(raw: dict) -> dict:
 
 def precheck(conn: Connection, pre: Prefill, form: dict, *, name_similarity_min: float) -> list[dict]:
     """The pre-submission checks (module docstring); an empty list means the application may be submitted."""
-    from gate.decide import name_similarity
     from gate.db.filings import DatabaseRegistry
+    from gate.decide import name_similarity
 
     problems: list[dict] = []
 
@@ -176,9 +176,9 @@ def precheck(conn: Connection, pre: Prefill, form: dict, *, name_similarity_min:
 
 
 def _entity(text: str) -> str:
-    from gate.decide import _entity_key
+    from gate.decide import name_key  # a unit name as step 8 of a decision compares it
 
-    return _entity_key(text)
+    return name_key(text)
 
 
 def _uncovered(conn: Connection, names: list[str]) -> list[str]:

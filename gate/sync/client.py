@@ -24,15 +24,14 @@ import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, BinaryIO, Union
+from typing import Any, BinaryIO
 
 import requests
 
 import gate
 from gate.sync import errors
 from gate.sync.errors import RegulatorError
-from gate.sync.signing import (IDEMPOTENCY_HEADER, PLATFORM_HEADER, SIGNATURE_HEADER, sign_body,
-                               sign_file)
+from gate.sync.signing import IDEMPOTENCY_HEADER, PLATFORM_HEADER, SIGNATURE_HEADER, sign_body, sign_file
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +48,7 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 
 # What submit_report accepts as a body: bytes, a seekable binary file, a re-iterable of byte chunks, or a
 # zero-argument callable that returns a fresh iterable of chunks for each attempt.
-ReportBody = Union[bytes, BinaryIO, Iterable[bytes], Callable[[], Iterable[bytes]]]
+ReportBody = bytes | BinaryIO | Iterable[bytes] | Callable[[], Iterable[bytes]]
 
 
 @dataclass(frozen=True)

@@ -28,18 +28,19 @@ from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from gate.config import Settings
-from gate.filings.importer import CHANGED, CREATED, UNCHANGED
-from gate.filings.records import Filing
-from gate.filings.validate import validate_record
-from gate.services.callbacks import deliver_due, queue_callback
-from gate.services.checks import FORMAT_PLATFORM, decide_facts
-from gate.progress import Progress
 from gate.db.audit import record_event
-from gate.db.checks import facts_from_dict, record_check
+from gate.db.checks import StoredFacts, load_facts
 from gate.db.filings import DatabaseRegistry, DatabaseSink
 from gate.db.service_tables import ApiClient, Listing, ServiceCheck
 from gate.db.sync_tables import FilingReevaluation, SyncCursor
-from gate.db.tables import Check, Filing as FilingRow, utcnow
+from gate.db.tables import Check, utcnow
+from gate.db.tables import Filing as FilingRow
+from gate.filings.importer import CHANGED, CREATED, UNCHANGED
+from gate.filings.records import Filing
+from gate.filings.validate import validate_record
+from gate.progress import Progress
+from gate.services.callbacks import deliver_due, queue_callback
+from gate.services.decisions import CheckRequest, decide_and_record
 from gate.sync.client import RegulatorClient
 
 LOGGER = logging.getLogger("gate.sync.filings")
@@ -88,7 +89,7 @@ def apply_page(conn: Connection, records: Sequence[dict]) -> dict:
     ``rejections`` each rejected record's licence and problems."""
     counts = {"records": len(records), CREATED: 0, CHANGED: 0, UNCHANGED: 0, "rejected": 0, "rejections": []}
     valid: list[Filing] = []
-    for number, raw in enumerate(records):
+    for raw in records:
         filing, problems = validate_record(raw) if isinstance(raw, dict) else (None, [])
         errors = [p for p in problems if p.severity == "error"]
         if filing is None or errors:
@@ -211,22 +212,23 @@ def _identifiers(registry: DatabaseRegistry, licence: str) -> tuple[Filing | Non
     return current, names
 
 
-def _stored_facts(conn: Connection, client_id: int, package: str, platform: str = "android"):
-    """The newest stored check of this package, preferring the store's own upload: (facts dict, metadata).
+def _stored_facts(conn: Connection, client_id: int, package: str,
+                  platform: str = "android") -> tuple[StoredFacts | None, dict]:
+    """The newest stored check of this package, preferring the store's own upload: (its facts, metadata).
 
     Without one, an operator's check (``gate check``, an earlier re-decision) serves; never a package another API
     client uploaded: a package name is only a claim, and another client's (or a forger's) package would decide
     whether this store is told to delist (the anonymous pre-check page stores no check for the same reason)."""
     foreign = select(SC.c.package_sha256).where(SC.c.client_id != client_id)
     row = conn.execute(
-        select(GC.c.facts, SC.c.metadata_json)
+        select(GC.c.facts, GC.c.facts_schema, SC.c.metadata_json)
         .select_from(GC.outerjoin(SC, (SC.c.gate_check_id == GC.c.id) & (SC.c.client_id == client_id)))
         .where(GC.c.package == package, GC.c.platform == platform,
                or_(SC.c.client_id.is_not(None), GC.c.package_sha256.not_in(foreign)))
         .order_by(SC.c.client_id.is_(None), GC.c.id.desc()).limit(1)).first()
     if row is None:
         return None, {}
-    return json.loads(row.facts), json.loads(row.metadata_json) if row.metadata_json else {}
+    return load_facts(row.facts, row.facts_schema), json.loads(row.metadata_json) if row.metadata_json else {}
 
 
 def _reevaluate(conn: Connection, reevaluation_id: int, licence: str, settings: Settings) -> dict:
@@ -247,16 +249,13 @@ def _reevaluate(conn: Connection, reevaluation_id: int, licence: str, settings: 
     policy = settings.decision_policy()
     for app in listed:
         outcome["apps"] += 1
-        facts_dict, metadata = _stored_facts(conn, app.client_id, app.package, app.platform)
+        kept, metadata = _stored_facts(conn, app.client_id, app.package, app.platform)
         decision, check_id = None, None
-        if facts_dict is not None:
-            facts = facts_from_dict(facts_dict)
-            entity = metadata.get("developer_entity")
-            decision = decide_facts(conn, facts, policy=policy, developer_entity=entity,
-                                    category=metadata.get("category"))
-            check_id = record_check(conn, facts=facts, decision=decision, policy=policy,
-                                    platform=FORMAT_PLATFORM.get(facts.format or "", "android"),
-                                    developer_entity=entity, actor=ACTOR, category=metadata.get("category"))
+        if kept is not None:
+            # The package is not kept: facts too old for a rule say so (facts_outdated) rather than skip it.
+            recorded = decide_and_record(conn, kept.facts, CheckRequest.declared(metadata, source=ACTOR),
+                                         policy=policy, stored=kept)
+            decision, check_id = recorded.decision, recorded.gate_check_id
             blocked = decision.verdict == "block"
         else:
             # No stored facts (the store never uploaded this package through the gate): nothing to decide on, but
@@ -281,7 +280,7 @@ def _reevaluate(conn: Connection, reevaluation_id: int, licence: str, settings: 
 
 def _notice(app, filing: Filing, decision, check_id: int | None, reevaluation_id: int) -> dict:
     """The signed body a store receives: which app to take down, and why (the new decision when there is one)."""
-    digest = hashlib.sha256(f"{reevaluation_id}:{app.client_id}:{app.package}".encode("utf-8")).hexdigest()
+    digest = hashlib.sha256(f"{reevaluation_id}:{app.client_id}:{app.package}".encode()).hexdigest()
     reasons = [r.code for r in decision.reasons] if decision else (
         ["filing_blacklisted"] if filing.blacklisted else ["filing_cancelled"])
     return {"event": NOTICE_EVENT, "notice_id": f"dl_{digest[:32]}", "package": app.package, "platform": app.platform,

@@ -7,7 +7,6 @@ holds the lock it returns ``{"skipped": "locked"}`` at once instead of waiting.
 from __future__ import annotations
 
 import contextlib
-
 import datetime as dt
 import logging
 
@@ -15,11 +14,11 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Engine
 
 from gate.config import MIN_AUDIT_RETENTION_DAYS, Settings
-from gate.errors import ConfigError
-from gate.progress import Progress
 from gate.db.audit import record_event
 from gate.db.sync_tables import ReportBodyChunk, ReportOutbox
 from gate.db.tables import AuditEvent, utcnow
+from gate.errors import ConfigError
+from gate.progress import Progress
 from gate.sync.client import RegulatorClient
 from gate.sync.locks import job_lock
 from gate.sync.outbox import send_pending
@@ -96,7 +95,7 @@ def purge_audit(engine: Engine, settings: Settings, *, now: dt.datetime | None =
     older than it (their receipts stay); in batches, so a large backlog does not make one huge transaction."""
     days = max(settings.audit_retention_days, MIN_AUDIT_RETENTION_DAYS)
     horizon = (now or utcnow()) - dt.timedelta(days=days)
-    A, O, B = AuditEvent.__table__, ReportOutbox.__table__, ReportBodyChunk.__table__
+    A, RO, B = AuditEvent.__table__, ReportOutbox.__table__, ReportBodyChunk.__table__
     with job_lock(engine, PURGE_LOCK) as held:
         if not held:
             return dict(SKIPPED)
@@ -110,11 +109,11 @@ def purge_audit(engine: Engine, settings: Settings, *, now: dt.datetime | None =
             if len(ids) < PURGE_BATCH:
                 break
         with engine.begin() as conn:
-            old = conn.execute(select(O.c.id).where(O.c.status == "delivered", O.c.delivered_at < horizon,
-                                                    O.c.body_purged_at.is_(None))).scalars().all()
+            old = conn.execute(select(RO.c.id).where(RO.c.status == "delivered", RO.c.delivered_at < horizon,
+                                                     RO.c.body_purged_at.is_(None))).scalars().all()
             if old:
                 conn.execute(delete(B).where(B.c.outbox_id.in_(old)))
-                conn.execute(update(O).where(O.c.id.in_(old)).values(body_purged_at=utcnow()))
+                conn.execute(update(RO).where(RO.c.id.in_(old)).values(body_purged_at=utcnow()))
             record_event(conn, actor="scheduler", action="audit.purge", subject=None,
                          details={"older_than": horizon.isoformat(), "events": events, "report_bodies": len(old)})
     return {"retention_days": days, "audit_events_deleted": events, "report_bodies_deleted": len(old)}

@@ -37,7 +37,6 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from gate.errors import GateError
 
-
 LOCK_PROBE_SECONDS = 5.0
 
 
@@ -69,7 +68,7 @@ class HeldLock:
 
 def advisory_key(schema: str, name: str) -> int:
     """A signed 64-bit key (what pg_try_advisory_lock takes) for a job in a schema."""
-    digest = hashlib.sha256(f"filing-gate:{schema}:{name}".encode("utf-8")).digest()
+    digest = hashlib.sha256(f"filing-gate:{schema}:{name}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
 
 

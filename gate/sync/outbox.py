@@ -26,7 +26,7 @@ from gate.sync.client import RegulatorClient
 from gate.sync.errors import RegulatorError
 from gate.sync.reports import body_chunks, iso
 
-O = ReportOutbox.__table__
+RO = ReportOutbox.__table__
 LOGGER = logging.getLogger("gate.sync.outbox")
 ACTOR = "sync"
 # Refusals that re-sending the same bytes can never cure: the report is marked rejected for the operator.
@@ -53,9 +53,9 @@ class Delivery:
 
 def pending_reports(engine: Engine, platform_id: str) -> list:
     with engine.connect() as conn:
-        return conn.execute(select(O.c.id, O.c.idempotency_key, O.c.period_start, O.c.period_end, O.c.signature)
-                            .where(O.c.platform_id == platform_id, O.c.status == "pending")
-                            .order_by(O.c.period_end)).all()
+        return conn.execute(select(RO.c.id, RO.c.idempotency_key, RO.c.period_start, RO.c.period_end, RO.c.signature)
+                            .where(RO.c.platform_id == platform_id, RO.c.status == "pending")
+                            .order_by(RO.c.period_end)).all()
 
 
 def send_pending(engine: Engine, client: RegulatorClient, *, ensure_lock=lambda: None) -> list[Delivery]:
@@ -78,14 +78,14 @@ def send_one(engine: Engine, client: RegulatorClient, row) -> Delivery:
     base = dict(outbox_id=row.id, idempotency_key=row.idempotency_key, period_start=iso(row.period_start),
                 period_end=iso(row.period_end))
     with engine.begin() as conn:
-        conn.execute(update(O).where(O.c.id == row.id).values(attempts=O.c.attempts + 1, last_attempt_at=utcnow()))
+        conn.execute(update(RO).where(RO.c.id == row.id).values(attempts=RO.c.attempts + 1, last_attempt_at=utcnow()))
     try:
         receipt = _submit(engine, client, row)
     except RegulatorError as exc:
         terminal = exc.remote_code in TERMINAL_REMOTE_CODES
         status = "rejected" if terminal else "pending"
         with engine.begin() as conn:
-            conn.execute(update(O).where(O.c.id == row.id).values(status=status,
+            conn.execute(update(RO).where(RO.c.id == row.id).values(status=status,
                                                                   last_error=f"{exc.code}: {exc.message}"))
             # Every failed delivery is audited (the alert trail; /metrics counts undelivered reports): rejected
             # reports need a person, pending ones are retried every sync interval.
@@ -95,7 +95,7 @@ def send_one(engine: Engine, client: RegulatorClient, row) -> Delivery:
         return Delivery(**base, status=status, error=exc.as_dict())
     with engine.begin() as conn:
         # Guarded: of two senders that overlapped (a lost lock), only the first records the delivery and its audit.
-        recorded = conn.execute(update(O).where(O.c.id == row.id, O.c.status == "pending").values(
+        recorded = conn.execute(update(RO).where(RO.c.id == row.id, RO.c.status == "pending").values(
             status="delivered", receipt_id=receipt.receipt_id, accepted_items=receipt.accepted_items,
             replayed=receipt.replayed, delivered_at=utcnow(), last_error=None)).rowcount
         if recorded:
@@ -119,9 +119,9 @@ def _submit(engine: Engine, client: RegulatorClient, row):
 
 def report_status(engine: Engine, *, platform_id: str | None = None, limit: int = 20) -> list[dict]:
     """The newest outbox rows, newest first, for ``gate report status``."""
-    query = select(O).order_by(O.c.period_end.desc()).limit(limit)
+    query = select(RO).order_by(RO.c.period_end.desc()).limit(limit)
     if platform_id:
-        query = query.where(O.c.platform_id == platform_id)
+        query = query.where(RO.c.platform_id == platform_id)
     with engine.connect() as conn:
         rows = conn.execute(query).all()
     out = []

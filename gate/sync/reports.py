@@ -38,10 +38,10 @@ from dataclasses import dataclass
 from sqlalchemy import and_, case, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from gate.progress import Progress
 from gate.db.service_tables import Listing, ListingEvent
 from gate.db.sync_tables import ReportBodyChunk, ReportOutbox
 from gate.db.tables import Filing, FilingIdentity, FilingVersion, as_utc, utcnow
+from gate.progress import Progress
 from gate.sync.signing import BodySigner
 
 CST = dt.timezone(dt.timedelta(hours=8), "CST")  # Asia/Shanghai: fixed +08:00, no DST
@@ -50,7 +50,7 @@ CHUNK_BYTES = 1 << 20
 STREAM_ROWS = 2000
 COMPRESS_LEVEL = 6
 
-O = ReportOutbox.__table__
+RO = ReportOutbox.__table__
 B = ReportBodyChunk.__table__
 L = Listing.__table__
 E = ListingEvent.__table__
@@ -88,8 +88,8 @@ class Period:
 def next_period(conn: Connection, platform_id: str, *, now: dt.datetime, report_time: str) -> Period | None:
     """The period due for closing now, or None when the last closed period already ends at the latest boundary."""
     end = latest_boundary(now, report_time)
-    last = conn.execute(select(O.c.period_end).where(O.c.platform_id == platform_id)
-                        .order_by(O.c.period_end.desc()).limit(1)).first()
+    last = conn.execute(select(RO.c.period_end).where(RO.c.platform_id == platform_id)
+                        .order_by(RO.c.period_end.desc()).limit(1)).first()
     if last is None:
         return Period(end - PERIOD, end)
     last_end = as_utc(last.period_end)
@@ -271,7 +271,7 @@ def build_report(engine: Engine, *, platform_id: str, secret: str, report_time: 
         if period is None:
             return None
         key = idempotency_key(platform_id, period.start)
-        outbox_id = conn.execute(insert(O).returning(O.c.id), {
+        outbox_id = conn.execute(insert(RO).returning(RO.c.id), {
             "platform_id": platform_id, "period_start": period.start, "period_end": period.end,
             "idempotency_key": key, "status": "pending", "generated_at": now, "events_cutoff": now,
             "events_count": 0, "inventory_count": 0, "unfiled_count": 0, "body_size": 0, "body_sha256": "",
@@ -308,7 +308,7 @@ def build_report(engine: Engine, *, platform_id: str, secret: str, report_time: 
         # committed meanwhile is invisible to both; the id bound is a second guard).
         conn.execute(update(E).where(_unreported_events(period), E.c.id <= last_event_id)
                      .values(report_id=outbox_id))
-        conn.execute(update(O).where(O.c.id == outbox_id).values(
+        conn.execute(update(RO).where(RO.c.id == outbox_id).values(
             events_count=events, inventory_count=inventory, unfiled_count=unfiled, body_size=out.size,
             body_sha256=out.sha256.hexdigest(), signature=out.signer.hexdigest()))
     return BuiltReport(outbox_id, key, iso(period.start), iso(period.end), events, inventory, unfiled, out.size)

@@ -19,8 +19,16 @@ import flask
 
 
 def register(app: flask.Flask) -> None:
-    from gate.web import (views_admin, views_applications, views_audit, views_auth, views_browse,  # noqa: F401
-                          views_dashboard, views_reviews, views_users)
+    from gate.web import (  # noqa: F401
+        views_admin,
+        views_applications,
+        views_audit,
+        views_auth,
+        views_browse,
+        views_dashboard,
+        views_reviews,
+        views_users,
+    )
     from gate.web.blueprint import blueprint
 
     app.register_blueprint(blueprint)

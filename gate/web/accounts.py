@@ -27,10 +27,10 @@ from sqlalchemy import case, delete, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from gate.errors import GateError, UsageError
 from gate.db.audit import record_event
 from gate.db.console_tables import StaffSession, StaffUser
 from gate.db.tables import as_utc, utcnow
+from gate.errors import GateError, UsageError
 from gate.web.passwords import MIN_LENGTH, dummy_hash, hash_password, verify_password
 
 U = StaffUser.__table__

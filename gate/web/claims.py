@@ -15,10 +15,10 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from gate.errors import GateError
 from gate.db.audit import record_event
 from gate.db.console_tables import ReviewClaim
 from gate.db.tables import as_utc, utcnow
+from gate.errors import GateError
 
 C = ReviewClaim.__table__
 CLAIM_MINUTES = 30

@@ -26,16 +26,18 @@ import functools
 import hashlib
 import hmac
 import ipaddress
+import json
 import secrets
 from urllib.parse import urlsplit
 
 import flask
 from markupsafe import Markup, escape
 
-from gate.errors import GateError
+from gate import names
 from gate.api.service import service
 from gate.beijing_time import beijing, beijing_iso  # noqa: F401 (beijing_iso is kit's for the views)
-from gate.web import accounts, names
+from gate.errors import GateError
+from gate.web import accounts
 
 SESSION_COOKIE = "gate_session"
 LOGIN_CSRF_COOKIE = "gate_login_csrf"
@@ -267,14 +269,30 @@ ERRORS_ZH = {
     ("exemption_invalid", "reason"): "请填写说明（1 到 2000 字）。",
     ("exemption_invalid", "approved_by"): "请填写批准人（1 到 128 字）。",
     ("exemption_invalid", "expires_at"): "有效期须晚于现在。",
+    # The pre-submission checks of a filing application (gate.sync.applications.precheck's problem codes).
+    "identity_unverified": "安装包签名未通过验证：只能为已验证的安装包备案。",
+    "already_filed": "该应用已有有效备案，请变更原备案。",
+    "domain_not_filed": "以下域名/IP 没有任何备案覆盖（请先为网站备案）：",
+    "name_mismatch": "服务名称与应用名称不相符。",
+    "applicant_mismatch": "主办单位与上传时声明的开发者主体不一致。",
+    "form_invalid": "请完整填写服务名称、主办单位和至少一位联系人（姓名及电话或邮箱）；证件号码须为 18 位。",
 }
 
 
 def error_text(exc: GateError) -> str:
     """The refusal in the page's language."""
+    return _refusal_text(exc.code, getattr(exc, "field", None), exc.message)
+
+
+def problem_text(problem: dict) -> str:
+    """One problem of a refusal that lists several (``{"code", "message", …}``) in the page's language."""
+    return _refusal_text(problem["code"], problem.get("field"), problem["message"])
+
+
+def _refusal_text(code: str, field: str | None, message: str) -> str:
     if lang() == "en":
-        return exc.message
-    return (ERRORS_ZH.get((exc.code, getattr(exc, "field", None))) or ERRORS_ZH.get(exc.code) or exc.message)
+        return message
+    return ERRORS_ZH.get((code, field)) or ERRORS_ZH.get(code) or message
 
 
 # What an HTTP status means to the person who met it (the heading of the error page).
@@ -325,7 +343,7 @@ def template_globals() -> dict:
             "platform_name": lambda p: names.name(names.PLATFORMS, p, lang()),
             "named": lambda table, code: names.name(getattr(names, table), code, lang()),
             "audit_action_name": lambda a: names.name(names.AUDIT_ACTIONS, a, lang()),
-            "audit_details": _audit_details, "export_url": _export_url,
+            "audit_details": details_text, "export_url": _export_url,
             "switch_lang": _switch_lang_url}
 
 
@@ -335,10 +353,16 @@ def _export_url() -> str:
     return page_url(format="csv", size=None)
 
 
-def _audit_details(details: str) -> str:
-    from gate.web.views_audit import details_text
-
-    return details_text(details)
+def details_text(details: str) -> str:
+    """An audit event's stored details as one line of ``key: value`` (at most 300 characters)."""
+    try:
+        found = json.loads(details or "{}")
+    except ValueError:
+        return details or ""
+    if not isinstance(found, dict):
+        return str(found)
+    return " · ".join(f"{k}: {v if not isinstance(v, (dict, list)) else json.dumps(v, ensure_ascii=False)}"
+                      for k, v in found.items() if v not in (None, "", [], {}))[:300]
 
 
 def _switch_lang_url() -> str:

@@ -91,7 +91,7 @@ def page_url(**changes) -> str:
 def _encode(value) -> str:
     if isinstance(value, dt.datetime):
         # Stored UTC; SQLite keeps naive UTC text, so the cursor is naive-UTC ISO on every database.
-        value = {"t": (value.astimezone(dt.timezone.utc).replace(tzinfo=None) if value.tzinfo else value)
+        value = {"t": (value.astimezone(dt.UTC).replace(tzinfo=None) if value.tzinfo else value)
                  .isoformat()}
     return value
 
@@ -104,7 +104,7 @@ def encode_cursor(sort_value, tie_value) -> str:
 def _decode(value):
     if isinstance(value, dict) and isinstance(value.get("t"), str):
         parsed = dt.datetime.fromisoformat(value["t"])
-        return parsed.replace(tzinfo=dt.timezone.utc) if parsed.tzinfo is None else parsed
+        return parsed.replace(tzinfo=dt.UTC) if parsed.tzinfo is None else parsed
     if isinstance(value, (str, int, float)) and not isinstance(value, bool):
         return value
     raise ValueError("not a cursor value")

@@ -8,17 +8,16 @@ import datetime as dt
 import flask
 from sqlalchemy import select
 
-from gate.exemptions import REASON_CATEGORIES, ExemptionInvalid
-from gate.services import auth
 from gate.api.intake import check_callback_url
 from gate.api.service import service
-from gate.services.uploads import UploadError
 from gate.db.audit import record_event
 from gate.db.console_tables import Exemption as ExemptionRow
-from gate.db.exemptions import (add_exemption, exemptions_query, list_exemptions, record_of,
-                                   revoke_exemption)
+from gate.db.exemptions import add_exemption, exemptions_query, list_exemptions, record_of, revoke_exemption
 from gate.db.service_tables import ApiClient
 from gate.db.tables import utcnow
+from gate.exemptions import REASON_CATEGORIES, ExemptionInvalid
+from gate.services import auth
+from gate.services.uploads import UploadError
 from gate.web import kit, paging
 from gate.web.blueprint import blueprint
 from gate.web.kit import requires
@@ -54,7 +53,7 @@ def exemption_add():
         day = dt.date.fromisoformat(form.get("expires_at", ""))
     except ValueError:
         return _exemptions_page(400, kit.t("请填写有效期（日期）。", "Give the expiry date."), form)
-    expires = dt.datetime.combine(day, dt.time(23, 59, 59), CST).astimezone(dt.timezone.utc)
+    expires = dt.datetime.combine(day, dt.time(23, 59, 59), CST).astimezone(dt.UTC)
     try:
         with service().engine.begin() as conn:
             add_exemption(conn, package=form.get("package", ""), cert_sha256=form.get("cert_sha256", ""),
@@ -154,14 +153,6 @@ def client_create():
         return _clients_page(400, error=f"{kit.error_text(exc)} ({exc.code})")
     _audit("client.create", issued.name, client_id=issued.id, role=issued.role)
     return _clients_page(issued=issued)
-
-
-def _client_name(client_id: int) -> str:
-    with service().engine.connect() as conn:
-        name = conn.execute(select(A.c.name).where(A.c.id == client_id)).scalar()
-    if name is None:
-        raise auth.ClientNotFound(kit.t(f"没有客户端 {client_id}", f"no client {client_id}"))
-    return name
 
 
 def _client(client_id: int):

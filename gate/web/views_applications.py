@@ -16,17 +16,18 @@ from dataclasses import dataclass
 import flask
 from sqlalchemy import select
 
-from gate.errors import GateError
-from gate.pii import Sealer
+from gate import names
 from gate.api.service import service
-from gate.sync import applications
 from gate.db.application_tables import FilingApplication
 from gate.db.service_tables import ApiClient
-from gate.web import kit, names, paging
+from gate.errors import GateError
+from gate.pii import Sealer
+from gate.sync import applications
+from gate.web import kit, paging
 from gate.web.blueprint import blueprint
 from gate.web.kit import requires
-from gate.web.views_reviews import load_check
 from gate.web.views_browse import Col, Filter, Link, _arg, _when, filtered, table
+from gate.web.views_reviews import load_check
 
 T, A = FilingApplication.__table__, ApiClient.__table__
 STATUS_NAMES = {"pending": ("待提交", "pending"), "submitted": ("审核中", "submitted"),
@@ -63,17 +64,6 @@ def filing_applications():
                  note=kit.t("联系人与证件号码加密保存，此处不显示。", "Contacts and ID numbers are stored sealed and never shown."))
 
 
-# Pre-submission problems in the page's language (gate.sync.applications.precheck's codes).
-PROBLEMS_ZH = {
-    "identity_unverified": "安装包签名未通过验证：只能为已验证的安装包备案。",
-    "already_filed": "该应用已有有效备案，请变更原备案。",
-    "domain_not_filed": "以下域名/IP 没有任何备案覆盖（请先为网站备案）：",
-    "name_mismatch": "服务名称与应用名称不相符。",
-    "applicant_mismatch": "主办单位与上传时声明的开发者主体不一致。",
-    "form_invalid": "请完整填写服务名称、主办单位和至少一位联系人（姓名及电话或邮箱）；证件号码须为 18 位。",
-}
-
-
 @dataclass(frozen=True)
 class Applicant:
     """The API client whose check names the package: the applicant of record."""
@@ -87,8 +77,7 @@ def _apply_form(check_id: str, *, status: int = 200, form: dict | None = None, p
         context = load_check(conn, check_id[:40])
         prefill = applications.prefill(conn, client_id=context["row"].client_id, check_id=check_id[:40])
     return kit.render("console/apply.html", status, prefill=prefill, form=form or {}, problems=problems,
-                      problem_text=lambda p: PROBLEMS_ZH.get(p["code"], p["message"]) if kit.lang() == "zh"
-                      else p["message"], error=error, **context)
+                      problem_text=kit.problem_text, error=error, **context)
 
 
 @blueprint.get("/checks/<check_id>/apply")

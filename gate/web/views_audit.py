@@ -5,22 +5,21 @@ section. Reading only: the trail is append-only and the console never edits it."
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 import flask
 from markupsafe import Markup
 from sqlalchemy import or_, select
 
-from gate.beijing_time import BEIJING
+from gate import names
 from gate.api.service import service
+from gate.beijing_time import BEIJING
 from gate.db.tables import AuditEvent
-from gate.web import kit, names, paging
+from gate.web import kit, paging
 from gate.web.blueprint import blueprint
 from gate.web.kit import requires
 from gate.web.views_browse import Col, Filter, Link, _arg, _when, filtered, table
 
 AE = AuditEvent.__table__
-HISTORY_ROWS = 20
 
 
 def _day(name: str, *, end: bool) -> dt.datetime | None:
@@ -30,7 +29,7 @@ def _day(name: str, *, end: bool) -> dt.datetime | None:
     except ValueError:
         return None
     start = dt.datetime.combine(day, dt.time(0, 0), BEIJING)
-    return (start + dt.timedelta(days=1) if end else start).astimezone(dt.timezone.utc)
+    return (start + dt.timedelta(days=1) if end else start).astimezone(dt.UTC)
 
 
 def subject_link(subject: str | None):
@@ -42,17 +41,6 @@ def subject_link(subject: str | None):
     if "ICP" in subject:  # a filing number (京ICP备…号-1A)
         return Link(subject, flask.url_for("console.filing_page", licence=subject))
     return Link(subject, flask.url_for("console.audit", subject=subject))
-
-
-def details_text(details: str) -> str:
-    try:
-        found = json.loads(details or "{}")
-    except ValueError:
-        return details or ""
-    if not isinstance(found, dict):
-        return str(found)
-    return " · ".join(f"{k}: {v if not isinstance(v, (dict, list)) else json.dumps(v, ensure_ascii=False)}"
-                      for k, v in found.items() if v not in (None, "", [], {}))[:300]
 
 
 def audit_query():
@@ -89,19 +77,10 @@ def audit():
                                default="-at", tie=AE.c.id, filtered=filtered(filters))
     # Details are the stored event's own data (keys and values as recorded): shown as code, not as prose.
     rows = [[_when(r.at), r.actor, action_name(r.action), subject_link(r.subject),
-             Markup('<code class="code">%s</code>') % details_text(r.details)] for r in page.rows]
+             Markup('<code class="code">%s</code>') % kit.details_text(r.details)] for r in page.rows]
     return table(kit.t("审计日志", "Audit trail"),
                  [Col(kit.t("时间", "When"), "at", True), Col(kit.t("操作者", "Actor")), Col(kit.t("事件", "Event")),
                   Col(kit.t("对象", "Object")), Col(kit.t("详情", "Details"))], rows, filters,
                  note=kit.t("审计日志只追加、不可修改；每项变更与其审计事件在同一事务中写入。",
                             "The trail is append-only; every change is written in the same transaction as its event."),
                  page=page)
-
-
-def history(conn, *subjects: str) -> list:
-    """The newest events of an object (its id, package or filing number), for the history section of its page."""
-    wanted = [s for s in subjects if s]
-    if not wanted:
-        return []
-    return conn.execute(select(AE.c.id, AE.c.at, AE.c.actor, AE.c.action, AE.c.subject, AE.c.details)
-                        .where(AE.c.subject.in_(wanted)).order_by(AE.c.id.desc()).limit(HISTORY_ROWS)).all()

@@ -45,9 +45,9 @@ def _count(conn, start: dt.datetime, end: dt.datetime | None, *, one_day: str | 
     """{Beijing day: (verdict counts, reason counts)} of the decisions stored in [start, end); ``one_day`` names
     the only day the range covers (then no per-row day is computed)."""
     day = literal(one_day) if one_day else beijing_day(conn, GC.c.created_at)
-    where = [GC.c.created_at >= start.astimezone(dt.timezone.utc)]  # UTC: SQLite compares the stored text
+    where = [GC.c.created_at >= start.astimezone(dt.UTC)]  # UTC: SQLite compares the stored text
     if end is not None:
-        where.append(GC.c.created_at < end.astimezone(dt.timezone.utc))
+        where.append(GC.c.created_at < end.astimezone(dt.UTC))
     found: dict[str, tuple[Counter, Counter]] = {}
     groups = (GC.c.verdict, GC.c.reason_codes) if one_day else (day, GC.c.verdict, GC.c.reason_codes)
     for d, verdict, codes, n in conn.execute(select(day, GC.c.verdict, GC.c.reason_codes, func.count())

@@ -9,21 +9,20 @@ import json
 import flask
 from sqlalchemy import func, select
 
-from gate.decide import fingerprint_text, key_matches, lineage_ancestors, name_similarity
-from gate.services.checks import SC, CheckNotFound
 from gate.api.service import service
-from gate.services.reviews import record_review, reviews_of_check
-from gate.db.checks import facts_from_dict
+from gate.db.audit import history, record_event
 from gate.db.filings import DatabaseRegistry
 from gate.db.service_tables import ApiClient, CallbackDelivery
 from gate.db.tables import Check, as_utc, utcnow
+from gate.decide import fingerprint_text, key_matches, lineage_ancestors, name_similarity
 from gate.errors import GateError
-from gate.db.audit import record_event
+from gate.extract.facts import PackageFacts
+from gate.hosts import host_rows
+from gate.services.checks import SC, CheckNotFound
+from gate.services.reviews import record_review, reviews_of_check
 from gate.web import claims, export, kit, paging
 from gate.web.blueprint import blueprint
-from gate.web.hosts import host_rows
 from gate.web.kit import requires
-from gate.web.views_audit import history
 
 A = ApiClient.__table__
 GC = Check.__table__
@@ -155,7 +154,7 @@ def load_check(conn, check_id: str) -> dict:
     if row is None or row.gate_check_id is None:
         raise CheckNotFound(kit.t(f"没有检查记录 {check_id}", f"no check {check_id}"))
     stored = conn.execute(select(GC).where(GC.c.id == row.gate_check_id)).first()
-    facts = facts_from_dict(json.loads(stored.facts))
+    facts = PackageFacts.from_dict(json.loads(stored.facts))
     decision = json.loads(stored.decision)
     registry = DatabaseRegistry(conn)
     filing = registry.version(stored.filing_version_id) if stored.filing_version_id else None

@@ -8,8 +8,8 @@ import secrets
 
 import flask
 
-from gate.errors import UsageError
 from gate.api.service import service
+from gate.errors import UsageError
 from gate.web import accounts, kit
 from gate.web.blueprint import blueprint
 from gate.web.kit import requires

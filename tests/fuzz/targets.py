@@ -104,6 +104,25 @@ def elf(data: bytes) -> None:
 
 
 @target
+def scanner_cores(data: bytes) -> None:
+    """The network scanner's compiled core against its Python oracle: the same facts for any entry bytes, read as
+    DEX string data, a native library and a text asset (docs/network.md, "The compiled core")."""
+    from gate.extract.network import NetworkScanner, core
+
+    if core.compiled_core is None:
+        return
+    for name in ("classes.dex", "lib/arm64-v8a/libfuzz.so", "assets/fuzz.txt"):
+        answers = []
+        for kind in ("compiled", "python"):
+            core.select(kind)
+            scanner = NetworkScanner()
+            scanner.feed(name, data)
+            answers.append((scanner.facts(), scanner.problems))
+        core.select("compiled")
+        assert answers[0] == answers[1], name
+
+
+@target
 def certificate(data: bytes) -> None:
     from gate.extract.signing.certs import parse_certificate
 
@@ -214,7 +233,8 @@ def seeds(name: str) -> Iterator[bytes]:
         yield b'[{"service_licence": "\\u4eacICP\\u59072024000001\\u53f7-1A", "platforms": []}]'
         return
     members = {"axml": ("AndroidManifest.xml",), "arsc": ("resources.arsc",), "dex": ("classes.dex",),
-               "elf": ("lib/",), "certificate": ("META-INF/",), "macho": (), "cms": ("META-INF/",)}[name]
+               "elf": ("lib/",), "certificate": ("META-INF/",), "macho": (), "cms": ("META-INF/",),
+               "scanner_cores": ("classes", "lib/", "assets/", "res/xml/")}[name]
     for p in apks:
         try:
             with zipfile.ZipFile(p) as z:

@@ -91,3 +91,17 @@ def sandbox_factory(tmp_path):
     yield start
     for context in started:
         context.__exit__(None, None, None)
+
+
+@pytest.fixture
+def tiny_spool(tmp_path):
+    """A 4 KiB tmpfs: smaller than any package (skipped where mounting is not allowed)."""
+    import subprocess
+
+    spool = tmp_path / "tmpfs-spool"
+    spool.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4k", "tmpfs", str(spool)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode(errors='replace').strip()}")
+    yield spool
+    subprocess.run(["umount", "-l", str(spool)], check=False)

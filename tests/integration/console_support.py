@@ -13,7 +13,7 @@ import re
 import requests
 from sqlalchemy import insert, select
 
-from tests.integration.http_support import HELLO
+from tests.integration.http_support import HELLO, start_gate
 
 PASSWORD = "correct horse battery"
 CHROMIUM = "/usr/bin/chromium"  # Debian's browser, driven by Playwright (never a downloaded one)
@@ -28,6 +28,18 @@ def chromium():
                                                                "--disable-background-networking"])
         yield b
         b.close()
+
+
+def served_with_reviewer(tmp_path, database_url: str):
+    """A gate on loopback with one console reviewer, ``rev`` (PASSWORD), for a test's ``served`` fixture (a
+    generator: the server stops when the test ends)."""
+    from gate.web.accounts import create_user
+
+    gate, server = start_gate(tmp_path, database_url)
+    create_user(gate.engine, username="rev", role="reviewer", password=PASSWORD)
+    yield gate
+    server.shutdown()
+    gate.engine.dispose()
 
 
 def signed_in(gate, user: str) -> tuple[requests.Session, str]:
@@ -51,7 +63,7 @@ def fill_queue(gate, n: int, *, prefix: str = "chk_fill", start: dt.datetime | N
     assert r.status_code == 200 and r.json()["verdict"] == "review", r.text
     with gate.engine.begin() as conn:
         model = conn.execute(select(SC).where(SC.c.check_id == r.json()["check_id"])).mappings().one()
-        start = start or dt.datetime(2026, 1, 5, 1, 0, tzinfo=dt.timezone.utc)
+        start = start or dt.datetime(2026, 1, 5, 1, 0, tzinfo=dt.UTC)
         ids = [f"{prefix}_{i:04d}" for i in range(n)]
         conn.execute(insert(SC), [{**model, "check_id": cid, "created_at": start + dt.timedelta(minutes=i),
                                    "updated_at": start + dt.timedelta(minutes=i)} for i, cid in enumerate(ids)])

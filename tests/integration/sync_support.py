@@ -3,7 +3,9 @@ store client with listings, the sandbox regulator as a separate process, and `ga
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import json
 import os
 import subprocess
 import sys
@@ -11,7 +13,7 @@ from dataclasses import dataclass
 
 import requests
 
-from tests.integration.http_support import HELLO_LICENCE, HELLO_PACKAGE, LEGACY_PACKAGE, prepare_database
+from tests.integration.http_support import FILINGS, HELLO_LICENCE, HELLO_PACKAGE, LEGACY_PACKAGE, prepare_database
 
 SECRET = "sync-test-secret"
 PLATFORM = "store-001"
@@ -108,6 +110,26 @@ def seed_listings(database_url: str, tmp_path, *, callback_url: str | None = Non
     record_events(engine, store.id, events)
     backdate_arrivals(engine, minutes=5)
     return engine, store
+
+
+def change_filing(engine, tmp_path, **changes):
+    """Import a new version of the HELLO filing and queue its re-evaluation, as a feed page would."""
+    from sqlalchemy import select
+
+    from gate.db.filings import import_into_database
+    from gate.db.sync_tables import FilingReevaluation
+    from gate.db.tables import Filing
+
+    record = {**copy.deepcopy(FILINGS[0]), **changes}
+    path = tmp_path / "changed.json"
+    path.write_text(json.dumps([record], ensure_ascii=False), encoding="utf-8")
+    import_into_database(engine, [path])
+    F, R = Filing.__table__, FilingReevaluation.__table__
+    with engine.begin() as conn:
+        version = conn.execute(select(F.c.current_version_id).where(
+            F.c.service_licence == record["service_licence"])).scalar_one()
+        conn.execute(R.insert(), {"service_licence": record["service_licence"], "version_id": version,
+                                  "status": "pending"})
 
 
 __all__ = ["HELLO_LICENCE", "HELLO_PACKAGE", "LEGACY_PACKAGE"]

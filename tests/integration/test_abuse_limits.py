@@ -89,8 +89,8 @@ def test_an_unreachable_counter_store_serves_requests_uncounted(tmp_path, sqlite
 
 
 def test_metrics_are_not_public(tmp_path, sqlite_url):
-    from gate.config import Settings
     from gate.api.app import create_app
+    from gate.config import Settings
 
     app = create_app(Settings(database_url=sqlite_url, log_format="text"))
     outside = app.test_client().get("/metrics", environ_base={"REMOTE_ADDR": "203.0.113.9"})
@@ -107,10 +107,10 @@ def test_metrics_are_not_public(tmp_path, sqlite_url):
 
 
 def test_a_callback_that_fails_every_attempt_is_audited_and_counted(tmp_path, database_url):
-    from gate.services.callbacks import deliver_due
-    from gate.services.fetch import FetchPolicy
     from gate.db.service_tables import CallbackDelivery
     from gate.db.tables import AuditEvent
+    from gate.services.callbacks import deliver_due
+    from gate.services.fetch import FetchPolicy
 
     g, server = start_gate(tmp_path, database_url)
     try:

@@ -12,7 +12,6 @@ import time
 import requests
 
 from tests.integration.http_support import HELLO, multipart, start_gate_process, stop_process
-from tests.integration.test_faults_outages import tiny_spool  # noqa: F401 - a fixture
 
 TEN_MB = 10 << 20
 

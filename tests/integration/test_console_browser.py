@@ -229,7 +229,7 @@ def test_an_exemption_passes_a_platform_component_and_an_expired_one_does_not(pa
 
     with console.engine.begin() as conn:  # the same exemption, past its expiry
         conn.execute(update(Exemption.__table__).values(
-            expires_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=1)))
+            expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)))
     assert preinstall_verdict() == ("block", ["unfiled"])
     page.reload()
     assert "已过期" in page.locator("#exemptions tr", has_text=TINY_PACKAGE).inner_text()

@@ -183,7 +183,7 @@ def test_the_dashboard_counts_beijing_days_and_today_stays_live(served):
     with served.engine.begin() as conn:
         model = dict(conn.execute(select(GCT)).mappings().first())
         model.pop("id")
-        three_days_ago = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=3)
+        three_days_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=3)
         conn.execute(insert(GCT), [{**model, "created_at": three_days_ago, "verdict": "block"} for _ in range(2)])
     past = three_days_ago.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%m-%d")
     today = dt.datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%m-%d")

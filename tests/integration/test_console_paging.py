@@ -11,19 +11,12 @@ import re
 
 import pytest
 
-from tests.integration.console_support import PASSWORD, fill_queue, signed_in
-from tests.integration.http_support import start_gate
+from tests.integration.console_support import fill_queue, served_with_reviewer, signed_in
 
 
 @pytest.fixture
 def served(tmp_path, database_url):
-    from gate.web.accounts import create_user
-
-    gate, server = start_gate(tmp_path, database_url)
-    create_user(gate.engine, username="rev", role="reviewer", password=PASSWORD)
-    yield gate
-    server.shutdown()
-    gate.engine.dispose()
+    yield from served_with_reviewer(tmp_path, database_url)
 
 
 def ids_on(html: str) -> list[str]:
@@ -74,7 +67,7 @@ def test_paging_is_stable_while_items_arrive(served):
     session, _ = signed_in(served, "rev")
     first = session.get(f"{served.url}/console/reviews?size=25").text
     # Older items arrive between two page loads (an offset would now repeat rows); the cursor does not move.
-    fill_queue(served, 5, prefix="chk_late", start=dt.datetime(2025, 12, 1, tzinfo=dt.timezone.utc))
+    fill_queue(served, 5, prefix="chk_late", start=dt.datetime(2025, 12, 1, tzinfo=dt.UTC))
     rest = walk(session, served.url, rel(first, "next"))
     seen = [i for i in ids_on(first) + [i for p in rest for i in p] if i.startswith("chk_fill")]
     assert seen == ids

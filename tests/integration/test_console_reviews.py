@@ -10,19 +10,14 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from tests.integration.console_support import PASSWORD
+from tests.integration.console_support import PASSWORD, served_with_reviewer
 from tests.integration.console_support import signed_in as console_signed_in
-from tests.integration.http_support import FILINGS, HELLO, start_gate
+from tests.integration.http_support import FILINGS, HELLO
+
 
 @pytest.fixture
 def served(tmp_path, database_url):
-    from gate.web.accounts import create_user
-
-    gate, server = start_gate(tmp_path, database_url)
-    create_user(gate.engine, username="rev", role="reviewer", password=PASSWORD)
-    yield gate
-    server.shutdown()
-    gate.engine.dispose()
+    yield from served_with_reviewer(tmp_path, database_url)
 
 
 def signed_in(gate, user="rev") -> tuple[requests.Session, str]:
@@ -174,7 +169,7 @@ def test_times_are_beijing_time_in_time_elements(served):
     SCT = ServiceCheck.__table__
     with served.engine.connect() as conn:
         stored = conn.execute(select(SCT.c.created_at).where(SCT.c.check_id == check_id)).scalar_one()
-    stored = stored if stored.tzinfo else stored.replace(tzinfo=dt.timezone.utc)
+    stored = stored if stored.tzinfo else stored.replace(tzinfo=dt.UTC)
     local = stored.astimezone(ZoneInfo("Asia/Shanghai"))
     page = session.get(f"{served.url}/console/checks/{check_id}").text
     assert f'<time datetime="{local.isoformat(timespec="seconds")}">{local:%Y-%m-%d %H:%M}</time>' in page
@@ -195,7 +190,7 @@ def test_the_api_carries_the_review_with_iso_times(served):
     assert (got["outcome"], got["comment"], got["reviewer"]) == ("approved", "核实无误", "rev")
     at = dt.datetime.fromisoformat(got["at"])
     assert at.utcoffset() == dt.timedelta(hours=8)
-    assert abs((at - dt.datetime.now(dt.timezone.utc)).total_seconds()) < 120
+    assert abs((at - dt.datetime.now(dt.UTC)).total_seconds()) < 120
     approved = next(r for r in answer["reasons"] if r["code"] == "review_approved")
     assert got["at"] in approved["message"]["zh"] and "UTC" not in approved["message"]["zh"]
 

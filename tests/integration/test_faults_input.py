@@ -110,7 +110,7 @@ def bad_chunks(conn, _request):
 
 
 def superscript_length(conn, _request):
-    conn.sendall("HTTP/1.1 200 OK\r\nContent-Length: ²\r\nConnection: close\r\n\r\n".encode("utf-8")
+    conn.sendall("HTTP/1.1 200 OK\r\nContent-Length: ²\r\nConnection: close\r\n\r\n".encode()
                  + HELLO_BYTES[:100])
 
 
@@ -322,11 +322,11 @@ def _preinstall(g, body: bytes, content_type: str):
 
 def test_preinstall_list_with_values_no_column_holds_is_answered_not_crashed(any_gate):
     sha = "ab" * 32
-    items = ('[{"package": "cn.a.b", "cert_sha256": "%s", "version_code": Infinity},'
-             ' {"package": "cn.a.c", "cert_sha256": "%s", "version_code": 1e400},'
-             ' {"package": "cn.a.d", "cert_sha256": "%s", "version_code": 1.5},'
-             ' {"package": "cn.\\ud800.e", "cert_sha256": "%s"},'
-             ' {"package": "cn.a\\u0000.f", "cert_sha256": "%s"}]') % (sha, sha, sha, sha, sha)
+    items = ('[{"package": "cn.a.b", "cert_sha256": "SHA", "version_code": Infinity},'
+             ' {"package": "cn.a.c", "cert_sha256": "SHA", "version_code": 1e400},'
+             ' {"package": "cn.a.d", "cert_sha256": "SHA", "version_code": 1.5},'
+             ' {"package": "cn.\\ud800.e", "cert_sha256": "SHA"},'
+             ' {"package": "cn.a\\u0000.f", "cert_sha256": "SHA"}]').replace("SHA", sha)
     r = _preinstall(any_gate, items.encode(), "application/json")
     assert r.status_code == 200, r.text
     answers = r.json()["items"]

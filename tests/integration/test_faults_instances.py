@@ -19,17 +19,15 @@ import threading
 import time
 from collections import Counter
 
-import pytest
 import requests
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select, text
 
-from gate.services.auth import create_client
-from gate.db.engine import normalise_url
 from gate.db.service_tables import CallbackDelivery, Job, ServiceCheck
 from gate.db.tables import AuditEvent
-from tests.integration.http_support import HELLO, FILINGS, Gate, multipart, prepare_database, wait_for
-from tests.integration.sync_support import (PLATFORM, gate_env, spawn_gate, start_sandbox, stop_process)
+from gate.services.auth import create_client
+from tests.integration.http_support import FILINGS, HELLO, multipart, prepare_database, wait_for
 from tests.integration.relay_support import TcpRelay
+from tests.integration.sync_support import gate_env, spawn_gate, start_sandbox, stop_process
 from tests.loopback_store import StoreEndpoint
 
 LOOPBACK = "127.0.0.0/8"
@@ -230,8 +228,8 @@ def _many_filings(n: int) -> list[dict]:
 
 
 def test_sync_that_lost_its_lock_stops_and_every_notice_goes_out_once(postgres_url, tmp_path):
-    from gate.services.listings import parse_events, record_events
     from gate.db.filings import import_into_database
+    from gate.services.listings import parse_events, record_events
 
     engine = prepare_database(postgres_url, tmp_path)
     filings = _many_filings(CANCELLATIONS)
@@ -400,8 +398,8 @@ def test_a_callback_delivered_but_not_recorded_is_sent_again_and_counted(postgre
 def test_database_outage_answers_503_and_metrics_keep_answering(postgres_url, tmp_path):
     from dataclasses import replace
 
-    from gate.config import Settings
     from gate.api.app import create_app
+    from gate.config import Settings
     from tests.integration.http_support import serve
 
     engine = prepare_database(postgres_url, tmp_path)

@@ -23,13 +23,19 @@ import pytest
 import requests
 from sqlalchemy import select, text
 
+from gate.db.service_tables import CallbackDelivery, Job, ServiceCheck
 from gate.services.auth import create_client
 from gate.services.callbacks import queue_callback
-from gate.db.service_tables import CallbackDelivery, Job, ServiceCheck
 from tests.integration.http_support import HELLO, multipart, prepare_database, wait_for
 from tests.integration.relay_support import TcpRelay
-from tests.integration.test_faults_instances import (scalar, service_env, signed_upload, start_server,
-                                                     start_worker, stop_process)
+from tests.integration.test_faults_instances import (
+    scalar,
+    service_env,
+    signed_upload,
+    start_server,
+    start_worker,
+    stop_process,
+)
 from tests.loopback_store import StoreEndpoint
 
 CB, J, SC = CallbackDelivery.__table__, Job.__table__, ServiceCheck.__table__
@@ -288,8 +294,8 @@ def test_a_job_failing_during_a_database_blip_is_retried_when_the_database_retur
 # --- 20 (8): a database that black-holes ------------------------------------------------------------------------------
 
 def test_a_black_holed_database_turns_health_and_metrics_503_within_5_s(postgres_url, tmp_path):
-    from gate.config import Settings
     from gate.api.app import create_app
+    from gate.config import Settings
     from tests.integration.http_support import serve
 
     engine = prepare_database(postgres_url, tmp_path)
@@ -405,18 +411,6 @@ def test_a_scheduler_whose_packets_are_dropped_loses_its_lock_on_both_ends(postg
 
 # --- 21 (9): a full spool -----------------------------------------------------------------------------------------
 
-@pytest.fixture
-def tiny_spool(tmp_path):
-    """A 4 KiB tmpfs: smaller than any package (skipped where mounting is not allowed)."""
-    spool = tmp_path / "tmpfs-spool"
-    spool.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4k", "tmpfs", str(spool)], capture_output=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode(errors='replace').strip()}")
-    yield spool
-    subprocess.run(["umount", "-l", str(spool)], check=False)
-
-
 def test_a_full_spool_answers_507_spool_full_everywhere(tmp_path, tiny_spool, database_url):
     from tests.integration.http_support import run_queued, start_gate
 
@@ -434,8 +428,9 @@ def test_a_full_spool_answers_507_spool_full_everywhere(tmp_path, tiny_spool, da
         english = requests.post(f"{g.url}/precheck?lang=en", data=body, headers={"Content-Type": content_type},
                                 timeout=30)
         assert english.status_code == 507 and "spool disk is full" in english.text
-        from gate.services.signatures import HEADER, sign
         import hashlib
+
+        from gate.services.signatures import HEADER, sign
 
         announced = json.dumps({"package_url": files.url, "sha256": hashlib.sha256(HELLO.read_bytes()).hexdigest()})
         r = requests.post(f"{g.url}/api/v1/hooks/store/upload", data=announced.encode(), timeout=30, headers={

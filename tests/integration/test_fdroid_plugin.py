@@ -14,10 +14,21 @@ import subprocess
 import sys
 
 import pytest
-from tests import requirements
 from sqlalchemy import text
-from tests.integration.http_support import (APKS, FILINGS, HELLO, HELLO_LICENCE, HELLO_PACKAGE, LEGACY_PACKAGE,
-                                            ORACLE, count, free_port, start_gate)
+
+from tests import requirements
+from tests.integration.http_support import (
+    APKS,
+    FILINGS,
+    HELLO,
+    HELLO_LICENCE,
+    HELLO_PACKAGE,
+    LEGACY_PACKAGE,
+    ORACLE,
+    count,
+    free_port,
+    start_gate,
+)
 
 pytestmark = requirements.needs_tools("keytool", "jarsigner", "apksigner")
 

@@ -124,7 +124,6 @@ def test_unfiled_to_approved_through_a_correction_round(running):
 
     # Staff see the application in the console, without personal data.
     from gate.web.accounts import create_user
-
     from tests.integration.test_console_reviews import PASSWORD, signed_in
 
     create_user(g.engine, username="officer", role="viewer", password=PASSWORD)

@@ -16,10 +16,10 @@ import time
 import pytest
 from sqlalchemy import inspect, select, text
 
-from gate.filings.problems import FilingsInvalid
 from gate.db import filings as store_filings
 from gate.db.filings import DatabaseSink, import_into_database
 from gate.db.tables import Filing, FilingDomain, FilingIdentity, FilingVersion
+from gate.filings.problems import FilingsInvalid
 
 MD5 = "0176d8d0130a8b0d3729e7833d7cb8cc"
 OTHER_MD5 = "7c0dd4a5ad2ca3b59e1f5fbb93c7d2e1"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import requests
+
 from tests.integration.http_support import HELLO_LICENCE, HELLO_PACKAGE, LEGACY_PACKAGE, count
 
 

@@ -15,8 +15,18 @@ import time
 import pytest
 import requests
 
-from tests.integration.http_support import (HELLO, HELLO_LICENCE, count, free_port, multipart, prepare_database,
-                                             run_queued, serve, spool_files, start_gate)
+from tests.integration.http_support import (
+    HELLO,
+    HELLO_LICENCE,
+    count,
+    free_port,
+    multipart,
+    prepare_database,
+    run_queued,
+    serve,
+    spool_files,
+    start_gate,
+)
 
 
 def test_metrics_count_decisions_and_queue(gate):
@@ -29,8 +39,8 @@ def test_metrics_count_decisions_and_queue(gate):
 
 
 def test_unexpected_error_is_json_with_request_id(tmp_path, sqlite_url):
-    from gate.config import Settings
     from gate.api.app import create_app
+    from gate.config import Settings
 
     prepare_database(sqlite_url, tmp_path).dispose()
     app = create_app(Settings(database_url=sqlite_url, log_format="text"))
@@ -46,8 +56,8 @@ def test_unexpected_error_is_json_with_request_id(tmp_path, sqlite_url):
 
 
 def test_healthz_reports_a_missing_schema(tmp_path):
-    from gate.config import Settings
     from gate.api.app import create_app
+    from gate.config import Settings
 
     server, url = serve(create_app(Settings(database_url=f"sqlite:///{tmp_path / 'none.db'}", log_format="text")))
     try:

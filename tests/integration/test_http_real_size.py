@@ -29,8 +29,15 @@ import requests
 
 from fixtures import corpus
 from gate.services.signatures import HEADER, verify
-from tests.integration.http_support import (FILINGS, HELLO, multipart, spool_files, start_gate_process,
-                                             stop_process, wait_for)
+from tests.integration.http_support import (
+    FILINGS,
+    HELLO,
+    multipart,
+    spool_files,
+    start_gate_process,
+    stop_process,
+    wait_for,
+)
 from tests.loopback_store import StoreEndpoint
 
 RECORD = corpus.recorded()

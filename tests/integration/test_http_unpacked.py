@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import pathlib
 import subprocess
 import sys
 
@@ -174,8 +173,8 @@ def test_precheck_page_shows_the_packer_its_evidence_and_the_pairing(served):
 def test_the_spool_sweep_keeps_both_spools_of_a_live_job(tmp_path):
     import time
 
-    from gate.services.spool_sweep import sweep_orphans
     from gate.db.service_tables import Job
+    from gate.services.spool_sweep import sweep_orphans
     from tests.integration.http_support import prepare_database
 
     engine = prepare_database(f"sqlite:///{tmp_path / 'gate.db'}", tmp_path)

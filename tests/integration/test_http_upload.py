@@ -12,8 +12,17 @@ import requests
 
 from fixtures import corpus
 from gate.services.signatures import HEADER, sign
-from tests.integration.http_support import (APKS, HELLO, HELLO_LICENCE, HELLO_PACKAGE, HELLO_SHA256, count,
-                                             multipart, spool_files, start_gate)
+from tests.integration.http_support import (
+    APKS,
+    HELLO,
+    HELLO_LICENCE,
+    HELLO_PACKAGE,
+    HELLO_SHA256,
+    count,
+    multipart,
+    spool_files,
+    start_gate,
+)
 
 
 def test_small_upload_is_decided_in_the_response(gate):

@@ -1,11 +1,15 @@
-"""Layering rules that keep extraction pure and the command line fast to start."""
+"""Layering rules: every module imports only its own layer or below, no import circle, extraction pure, the command
+line fast to start."""
 
 from __future__ import annotations
 
+import ast
 import pkgutil
 import subprocess
 import sys
+from pathlib import Path
 
+import gate
 import gate.extract
 
 FORBIDDEN_IN_EXTRACT = ("flask", "sqlmodel", "sqlalchemy", "requests", "werkzeug", "apscheduler")
@@ -81,3 +85,173 @@ def test_public_suffix_list_is_read_on_first_lookup_only():
     looked_up = _modules_after("from gate.extract.network.domains import registrable_domain\n"
                                "assert registrable_domain('api.example.co.uk') == 'example.co.uk'")
     assert "publicsuffixlist" in looked_up  # only for the path of the list it ships
+
+
+def test_compiled_core_builds_the_suffix_table_on_first_lookup_only():
+    # The compiled scanner core is handed suffixes.table and calls it on its first public-suffix look-up: a package
+    # whose only URL names a namespace (never contacted, decided before any suffix is looked up) never builds it.
+    loaded = _modules_after(
+        "from gate.extract.network import core, domains, finder\n"
+        "if core.compiled_core is not None:\n"
+        "    assert domains.url_host('schemas.android.com') is None\n"
+        "    found = finder.Findings()\n"
+        "    finder.scan_region(b'xmlns:a=\"http://schemas.android.com/apk/res/android\"', found)\n"
+        "    assert found.hosts == set()")
+    assert "publicsuffixlist" not in loaded
+
+
+# The layers, top to bottom (docs/architecture.md). A module may import its own layer and any layer below it, never
+# one above. The longest matching prefix places a module; a module no prefix places fails the test, so a new package
+# is placed on purpose. gate.api.app is the composition root: the one module that builds the Flask app from the
+# machine API's blueprints and the console's, so it sits above both.
+LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("command line", ("gate.cli",)),
+    ("commands", ("gate.commands", "gate.integrations")),
+    ("composition root", ("gate.api.app",)),
+    ("console", ("gate.web",)),
+    ("machine API", ("gate.api",)),
+    ("regulator sync", ("gate.sync",)),
+    ("services", ("gate.services",)),
+    ("database", ("gate.db",)),
+    ("domain", ("gate.extract", "gate.decide", "gate.policy", "gate.filings", "gate.preinstall", "gate.config",
+                "gate.exemptions", "gate.miniprogram", "gate.coverage", "gate.pairing", "gate.content_approvals",
+                "gate.pii", "gate.names", "gate.hosts")),
+    ("helpers", ("gate", "gate.errors", "gate.text", "gate.beijing_time", "gate.progress")),
+)
+
+
+def _gate_modules() -> dict[str, Path]:
+    root = Path(gate.__file__).parent
+    modules = {}
+    for path in root.rglob("*.py"):
+        parts = list(path.relative_to(root.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        modules[".".join(parts)] = path
+    return modules
+
+
+def _compiled_modules() -> set[str]:
+    """Modules built from C (gate.extract.network._hostcore): names to resolve imports by, not nodes of the graph."""
+    root = Path(gate.__file__).parent
+    return {".".join(p.relative_to(root.parent).parts[:-1] + (p.name.split(".")[0],))
+            for pattern in ("*.c", "*.pyi", "*.so") for p in root.rglob(pattern)}
+
+
+def _imported(module: str, path: Path, modules: dict[str, Path]) -> list[tuple[str, int]]:
+    """(gate module, line) for every import in ``path``, at any depth: a function-level import is an import."""
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found += [(alias.name, node.lineno) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                source = ".".join(base + ([node.module] if node.module else []))
+            else:
+                source = node.module or ""
+            for alias in node.names:  # `from gate.x import y`: y is a module when gate/x/y.py (or y.c) exists
+                name = f"{source}.{alias.name}"
+                found.append((name if name in modules or name in _COMPILED else source, node.lineno))
+    return sorted({(name, line) for name, line in found if name in modules})
+
+
+_COMPILED = _compiled_modules()
+
+
+def _layer(module: str) -> int:
+    best = None
+    for rank, (_, prefixes) in enumerate(LAYERS):
+        for prefix in prefixes:
+            if (module == prefix or module.startswith(prefix + ".")) and (best is None or len(prefix) > best[1]):
+                best = (rank, len(prefix))
+    assert best is not None, f"{module} is in no layer: place it in LAYERS (and docs/architecture.md)"
+    return best[0]
+
+
+def _import_graph() -> dict[str, list[tuple[str, int]]]:
+    modules = _gate_modules()
+    return {module: _imported(module, path, modules) for module, path in modules.items()}
+
+
+def test_every_module_imports_only_its_own_layer_or_below():
+    graph = _import_graph()
+    assert "gate.services.checks" in graph and "gate.db.tables" in graph and "gate.api.app" in graph
+    upward = [f"{module} (a {LAYERS[_layer(module)][0]} module) imports {target} ({LAYERS[_layer(target)][0]}) "
+              f"on line {line}"
+              for module, targets in sorted(graph.items()) for target, line in targets
+              if _layer(target) < _layer(module)]
+    assert not upward, "imports against the layers:\n" + "\n".join(upward)
+
+
+def _strongly_connected(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Tarjan's algorithm, iterative (the graph is a few hundred modules; recursion depth is not the point)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    components = []
+    for start in sorted(graph):
+        if start in index:
+            continue
+        work = [(start, iter(sorted(graph[start])))]
+        index[start] = low[start] = len(index)
+        stack.append(start)
+        on_stack.add(start)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph[child]))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                components.append(sorted(component))
+    return components
+
+
+def test_strongly_connected_finds_a_circle_and_nothing_else():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": {"e"}}
+    assert sorted(_strongly_connected(graph)) == [["a", "b", "c"], ["d"], ["e"]]
+
+
+def test_no_import_circle():
+    graph = {module: {target for target, _ in targets} for module, targets in _import_graph().items()}
+    circles = [component for component in _strongly_connected(graph)
+               if len(component) > 1 or component[0] in graph[component[0]]]
+    assert not circles, "import circles:\n" + "\n".join(" <-> ".join(c) for c in circles)
+
+
+# One decision entry point (docs/architecture.md): the engine's decide() is called by gate.services.decisions, which
+# looks up, decides and records, and by the stored check's replay, which decides again from stored inputs only.
+DECIDERS = {"gate.services.decisions", "gate.db.checks"}
+
+
+def test_only_the_entry_point_and_the_replay_call_the_engine():
+    callers = []
+    for module, path in sorted(_gate_modules().items()):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            # `from gate.decide import decide`, or the module itself (`import gate.decide`, `from gate import decide`)
+            if isinstance(node, ast.ImportFrom) and (
+                    (node.module == "gate.decide" and any(alias.name == "decide" for alias in node.names))
+                    or (node.module == "gate" and any(alias.name == "decide" for alias in node.names))):
+                callers.append(module)
+            elif isinstance(node, ast.Import) and any(alias.name == "gate.decide" for alias in node.names):
+                callers.append(module)
+    assert set(callers) == DECIDERS, sorted(set(callers) - DECIDERS)

@@ -61,4 +61,4 @@ def test_an_apple_signature_transplanted_into_an_ipa_does_not_vouch_for_its_bund
     assert facts.package == "cn.example.transplant"
     assert "arm64: chain_to_trusted_root" in facts.signature.verified_parts  # Apple's signature itself is good
     assert not facts.signature.verified
-    assert any(e.startswith("ios_special_slot_unsealed") for e in facts.signature.errors)
+    assert any(e.message.startswith("ios_special_slot_unsealed") for e in facts.signature.errors)

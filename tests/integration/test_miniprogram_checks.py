@@ -11,7 +11,7 @@ import sys
 
 import pytest
 import requests
-from sqlalchemy import select, text
+from sqlalchemy import text
 
 from tests.integration.console_support import PASSWORD, signed_in
 from tests.integration.http_support import FILINGS, start_gate

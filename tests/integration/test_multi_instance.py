@@ -25,8 +25,16 @@ from gate.sync.jobs import REPORT_LOCK
 from gate.sync.locks import advisory_key
 from tests.integration.http_support import prepare_database, wait_for
 from tests.integration.sync_support import gate_env, start_sandbox, stop_process
-from tests.integration.test_faults_instances import (AE, J, SC, scalar, service_env, signed_upload, start_server,
-                                                     with_app_name)
+from tests.integration.test_faults_instances import (
+    AE,
+    SC,
+    J,
+    scalar,
+    service_env,
+    signed_upload,
+    start_server,
+    with_app_name,
+)
 from tests.loopback_store import StoreEndpoint
 
 UPLOADS = 12

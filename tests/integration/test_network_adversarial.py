@@ -8,7 +8,6 @@ problems, which the decision reports (fail closed: a package not completely scan
 
 from __future__ import annotations
 
-import io
 import time
 import zipfile
 

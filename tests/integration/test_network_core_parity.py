@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import subprocess
+import sys
 
 import pytest
 
@@ -59,3 +61,20 @@ def test_adversarial_entries_identical_with_either_core(unit):
     data = (unit * (65_536 // len(unit) + 1))[:65_536]
     for name in ENTRIES:
         assert _scan("compiled", name, data) == _scan("python", name, data)
+
+
+def _gate_features(core_name: str | None, apk: pathlib.Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "GATE_SCANNER_CORE"}
+    if core_name is not None:
+        env["GATE_SCANNER_CORE"] = core_name
+    return subprocess.run([sys.executable, "-m", "gate.cli", "features", "--json", str(apk)], env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_the_command_line_switch():
+    apk = FIXTURES / "hello_zh.apk"
+    default, python = _gate_features(None, apk), _gate_features("python", apk)
+    assert default.returncode == python.returncode == 0 and default.stdout == python.stdout and default.stdout
+    wrong = _gate_features("rust", apk)
+    assert wrong.returncode == 1 and wrong.stdout == ""
+    assert wrong.stderr.startswith("error [config_invalid]: GATE_SCANNER_CORE: ") and "Traceback" not in wrong.stderr

@@ -16,10 +16,10 @@ import sys
 
 import pytest
 import requests
-from tests import requirements
-from tests.integration.http_support import APKS, HELLO, HELLO_LICENCE, HELLO_PACKAGE, count
 
 from gate.services.signatures import HEADER, sign
+from tests import requirements
+from tests.integration.http_support import APKS, HELLO, HELLO_LICENCE, HELLO_PACKAGE, count
 
 PACKAGE_NAME = "filing_gate_client"
 # Where `make venv` installs the generator: its own environment, as a store's engineers would (pipx).

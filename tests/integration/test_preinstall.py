@@ -12,8 +12,16 @@ import sys
 
 import requests
 
-from tests.integration.http_support import (APKS, HELLO_LICENCE, HELLO_MD5, HELLO_PACKAGE, HELLO_SHA256,
-                                             LEGACY_PACKAGE, ORACLE, prepare_database)
+from tests.integration.http_support import (
+    APKS,
+    HELLO_LICENCE,
+    HELLO_MD5,
+    HELLO_PACKAGE,
+    HELLO_SHA256,
+    LEGACY_PACKAGE,
+    ORACLE,
+    prepare_database,
+)
 
 ITEMS = [
     {"package": HELLO_PACKAGE, "cert_sha256": HELLO_SHA256, "cert_md5": HELLO_MD5, "version_code": 7},

@@ -60,9 +60,9 @@ def build_dir(tmp_path_factory):
     images = root / "images"
     images.mkdir()
     system = build.ext4(tree / "system", images / "system.img")
-    product = build.sparse(build.ext4(tree / "product", root / "product.raw"), images / "product.img")
+    build.sparse(build.ext4(tree / "product", root / "product.raw"), images / "product.img")
     vendor = build.erofs(tree / "vendor", images / "vendor.img")
-    odm = build.sparse(build.erofs(tree / "odm", root / "odm.raw", compress=True), images / "odm.img")
+    build.sparse(build.erofs(tree / "odm", root / "odm.raw", compress=True), images / "odm.img")
     raw_super = build.super_image([("system", system), ("product", root / "product.raw"), ("vendor", vendor),
                                    ("odm", root / "odm.raw")], root / "super.img", split=("system", "odm"))
     sparse_super = build.sparse(raw_super, root / "super_sparse.img")

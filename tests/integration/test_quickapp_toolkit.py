@@ -49,5 +49,5 @@ def test_packages_the_packager_builds_now_verify_and_tampering_is_refused(toolki
     resigned = facts["resigned.rpk"]
     assert resigned.signature.verified and [s.cert_sha256 for s in resigned.signature.signers] == [cert_sha256(cert_b)]
     assert not facts["tampered.rpk"].signature.verified
-    assert any(e.startswith("rpk_digest_mismatch") for e in facts["tampered.rpk"].signature.errors)
-    assert any(e.startswith("rpk_unsigned") for e in facts["unsigned.rpk"].signature.errors)
+    assert any(e.message.startswith("rpk_digest_mismatch") for e in facts["tampered.rpk"].signature.errors)
+    assert any(e.message.startswith("rpk_unsigned") for e in facts["unsigned.rpk"].signature.errors)

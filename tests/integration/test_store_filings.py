@@ -10,13 +10,13 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func, select, text
 from sqlmodel import SQLModel
 
-from gate.decide import Policy, decide
-from gate.filings.problems import FilingsInvalid
 from gate.db import tables
 from gate.db.checks import record_check, replay_check
 from gate.db.engine import DatabaseUnavailable, SchemaOutdated, make_engine, open_database
 from gate.db.filings import DatabaseRegistry, import_into_database
 from gate.db.migrate import head_revision, upgrade
+from gate.decide import Policy, decide
+from gate.filings.problems import FilingsInvalid
 from tests.unit.test_decide import facts_of, signer
 
 MD5 = signer("hello_zh.apk")["cert_md5"]

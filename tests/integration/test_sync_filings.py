@@ -9,11 +9,19 @@ import json
 import pytest
 from sqlalchemy import select
 
-from gate.services.signatures import HEADER, verify
 from gate.db.tables import AuditEvent, Check
+from gate.services.signatures import HEADER, verify
 from tests.integration.http_support import FILINGS, HELLO
-from tests.integration.sync_support import (HELLO_LICENCE, HELLO_PACKAGE, UNFILED_PACKAGE, gate, gate_env,
-                                            seed_listings, start_sandbox, stop_process)
+from tests.integration.sync_support import (
+    HELLO_LICENCE,
+    HELLO_PACKAGE,
+    UNFILED_PACKAGE,
+    gate,
+    gate_env,
+    seed_listings,
+    start_sandbox,
+    stop_process,
+)
 from tests.loopback_store import StoreEndpoint
 
 
@@ -109,6 +117,7 @@ def test_a_cancelled_mini_program_filing_delists_the_listed_mini_program(databas
     from gate.miniprogram import declaration_facts
     from gate.services import checks
     from gate.services.auth import create_client
+    from gate.services.decisions import CheckRequest
     from gate.services.listings import parse_events, record_events
     from tests.integration.http_support import prepare_database
     from tests.integration.sync_support import ago
@@ -123,9 +132,10 @@ def test_a_cancelled_mini_program_filing_delists_the_listed_mini_program(databas
     record_events(engine, client.id, parse_events({"events": [
         {"platform": "miniprogram", "package": appid, "action": "listed", "at": ago(days=1)}]}))
     facts = declaration_facts({"appid": appid, "name": "门禁小程序", "request_domain": ["api.filinggate.cn"]})
-    stored = checks.decide_and_store(engine, facts, check_id=checks.derive_check_id(client.id, facts.sha256, {}),
+    request = CheckRequest(source="test")
+    stored = checks.decide_and_store(engine, facts, check_id=checks.derive_check_id(client.id, facts.sha256, request),
                                      client_id=client.id, size=0, sha256=facts.sha256, filename=facts.path,
-                                     metadata={}, policy=Policy(), actor="test")
+                                     request=request, policy=Policy())
     assert stored.decision["verdict"] == "allow"
     sandbox.append_feed([{**filing, "status": "cancelled"}])
     env = gate_env(database_url, sandbox, GATE_FETCH_ALLOW_HTTP="1", GATE_FETCH_ALLOW_NETWORKS="127.0.0.0/8")

@@ -16,11 +16,24 @@ from gate.db.sync_tables import ReportOutbox
 from gate.sync.jobs import run_report
 from gate.sync.sandbox.server import SandboxConfig, running_sandbox
 from tests.integration.http_support import wait_for
-from tests.integration.sync_support import (CST, HELLO_LICENCE, HELLO_PACKAGE, LEGACY_PACKAGE, PLATFORM, SECRET,
-                                             UNFILED_PACKAGE, ago, gate, gate_env, seed_listings, spawn_gate,
-                                             start_sandbox, stop_process)
+from tests.integration.sync_support import (
+    CST,
+    HELLO_LICENCE,
+    HELLO_PACKAGE,
+    LEGACY_PACKAGE,
+    PLATFORM,
+    SECRET,
+    UNFILED_PACKAGE,
+    ago,
+    gate,
+    gate_env,
+    seed_listings,
+    spawn_gate,
+    start_sandbox,
+    stop_process,
+)
 
-O = ReportOutbox.__table__
+OUTBOX = ReportOutbox.__table__
 
 
 @pytest.fixture
@@ -139,7 +152,7 @@ def test_consecutive_periods_without_overlap_gap_or_repeated_events(database_url
 
 def _outbox(engine):
     with engine.connect() as conn:
-        return conn.execute(select(O).order_by(O.c.period_end)).all()
+        return conn.execute(select(OUTBOX).order_by(OUTBOX.c.period_end)).all()
 
 
 def _sandbox_reports(url):
@@ -182,7 +195,7 @@ def test_a_listing_committed_after_the_build_is_carried_by_the_next_report(postg
     from gate.sync.reports import body_chunks, build_report
 
     engine, store = seed_listings(postgres_url, tmp_path)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     first = build_report(engine, platform_id=PLATFORM, secret=SECRET, report_time="02:00", now=now)
     late_at = dt.datetime.fromisoformat(first.period_end) - dt.timedelta(hours=1)  # inside the first period
     with engine.connect() as listing:

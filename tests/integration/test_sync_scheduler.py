@@ -8,7 +8,7 @@ import time
 from gate.db.engine import make_engine
 from gate.sync.locks import job_lock
 from tests.integration.http_support import wait_for
-from tests.integration.sync_support import (gate_env, seed_listings, spawn_gate, start_sandbox, stop_process)
+from tests.integration.sync_support import gate_env, seed_listings, spawn_gate, start_sandbox, stop_process
 
 
 def test_job_lock_is_exclusive_and_released(database_url, tmp_path):

@@ -81,5 +81,5 @@ def test_tampered_verity_package_fails_like_apksigner(verity_apk, tmp_path):
     assert not _apksigner_verifies(tampered)
     facts = _gate(tampered)
     assert not facts.verified
-    assert any("digest_mismatch" in e for e in facts.errors), facts.errors
+    assert any("digest_mismatch" in e.message for e in facts.errors), facts.errors
     assert os.path.getsize(tampered) == os.path.getsize(verity_apk)  # same layout, other bytes

@@ -10,7 +10,6 @@ import pathlib
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 import requests
@@ -151,6 +150,7 @@ def test_claims_never_share_a_job_and_expired_leases_are_retaken(tmp_path, datab
 
     from gate.services import checks, jobs
     from gate.services.auth import create_client
+    from gate.services.decisions import CheckRequest
     from tests.integration.http_support import prepare_database
 
     engine = prepare_database(database_url, tmp_path)
@@ -158,14 +158,14 @@ def test_claims_never_share_a_job_and_expired_leases_are_retaken(tmp_path, datab
         client = create_client(engine, name="s", role="store")
         for i in range(2):
             checks.enqueue(engine, check_id=f"chk_{i}", client_id=client.id, path=f"/nowhere/{i}", size=1,
-                           sha256=f"{i:064x}", filename="a.apk", metadata={}, callback_url=None)
+                           sha256=f"{i:064x}", filename="a.apk", request=CheckRequest(), callback_url=None)
         first = jobs.claim(engine, "w1", lease_seconds=60)
         second = jobs.claim(engine, "w2", lease_seconds=60)
         assert {first.check_id, second.check_id} == {"chk_0", "chk_1"}
         assert jobs.claim(engine, "w3", lease_seconds=60) is None
         with engine.begin() as conn:  # w1 stopped heartbeating long ago
             conn.execute(update(jobs.J).where(jobs.J.c.id == first.id).values(
-                lease_until=dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)))
+                lease_until=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))
         retaken = jobs.claim(engine, "w3", lease_seconds=60)
         assert retaken.id == first.id and retaken.attempts == 2
         with engine.begin() as conn:  # the old owner can no longer complete it

@@ -20,7 +20,7 @@ def table(apk: str) -> ResourceTable:
 
 
 def _locales_line(apk: str) -> list[str]:
-    line = next(l for l in BADGING[apk]["aapt_raw"].splitlines() if l.startswith("locales:"))
+    line = next(x for x in BADGING[apk]["aapt_raw"].splitlines() if x.startswith("locales:"))
     return [t.strip("'") for t in line.split()[1:]]
 
 

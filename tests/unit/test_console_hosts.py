@@ -1,7 +1,7 @@
 """The check page's domains table says "filed" only where the filing lists the host (hand-labelled cases)."""
 
 from gate.extract.facts import Evidence, HostFact, IpFact, NetworkFacts
-from gate.web.hosts import host_rows
+from gate.hosts import host_rows
 
 NETWORK = NetworkFacts(
     hosts=(HostFact("api.shop.example.cn", "example.cn", ("classes.dex",), evidence=(

@@ -1,7 +1,7 @@
-"""Every reason code the engine can give has a name in both languages on the console (gate.web.names)."""
+"""Every reason code the engine can give has a name in both languages on the console (gate.names)."""
 
+from gate import names
 from gate.decide import CATALOGUE
-from gate.web import names
 
 
 def test_every_catalogue_code_has_a_chinese_and_an_english_name():

@@ -294,7 +294,7 @@ def test_zip64_apk_is_never_verified():
     signed = (FIXTURES / "v1_only.apk").read_bytes()
     c = ApkContainer.from_bytes(_with_zip64_count(signed))
     facts = verify_apk_signatures(c, min_sdk=9, target_sdk=28)
-    assert not facts.verified and facts.errors[0].startswith("zip64_unsupported")
+    assert not facts.verified and facts.errors[0].message.startswith("zip64_unsupported")
 
 
 def test_kept_entries_are_inflated_once():

@@ -6,7 +6,16 @@ import pathlib
 import pytest
 
 from gate.decide import Policy, PolicyError, decide, name_similarity
-from gate.extract.facts import HostFact, IpFact, NetworkFacts, PackageFacts, Problem, SignatureFacts, SignerCertificate
+from gate.extract.facts import (
+    HostFact,
+    IpFact,
+    NetworkFacts,
+    PackageFacts,
+    Problem,
+    SignatureFacts,
+    SignatureIssue,
+    SignerCertificate,
+)
 from gate.filings.validate import validate_record
 
 ORACLE = json.loads((pathlib.Path(__file__).parents[2] / "fixtures/apks/oracle.json").read_text())["apks"]
@@ -29,7 +38,7 @@ def facts_of(name, *, network=NetworkFacts(), problems=()):
         signature=SignatureFacts(verified=sig["verifies"], schemes={k: bool(v) for k, v in sig["schemes"].items()},
                                  signers=tuple(cert(c) for c in sig["signers"]),
                                  lineage=tuple(cert(c) for c in sig["lineage"] or ()),
-                                 errors=tuple(sig["errors"])))
+                                 errors=tuple(SignatureIssue.from_message(e) for e in sig["errors"])))
 
 
 def signer(name, i=0):
@@ -135,7 +144,7 @@ def test_lineage_does_not_help_an_unverified_package():
     facts = facts_of("rotated_v3.apk")
     broken = PackageFacts(**{**facts.__dict__, "signature": SignatureFacts(
         verified=False, schemes=facts.signature.schemes, signers=facts.signature.signers,
-        lineage=facts.signature.lineage, errors=("ERROR: APK Signature Scheme v3 signer #1: Malformed",))})
+        lineage=facts.signature.lineage, errors=(SignatureIssue("v3_malformed_signer", "signer #1: Malformed"),))})
     old = ORACLE["rotated_v3.apk"]["apksigner"]["lineage"][0]["cert_md5"]
     assert codes(decide(broken, [filing("rotated_v3.apk", keys=[old])], policy=POLICY)) == [
         ("signature_invalid", "block")]
@@ -247,10 +256,9 @@ def test_v2_only_below_api_24_blocks_saying_which_versions_cannot_verify_it():
 def test_a_stored_v2_only_check_replays_to_the_same_reason():
     # A stored check keeps the facts JSON; rebuilt from it, the decision must be the same (replay_check).
     from gate.extract.pipeline import extract_features
-    from gate.db.checks import facts_from_dict
 
     name = "min_sdk_21_v2_only.apk"
     facts = extract_features(pathlib.Path(__file__).resolve().parents[2] / "fixtures" / "apks" / name)
-    rebuilt = facts_from_dict(json.loads(json.dumps(facts.as_dict())))
+    rebuilt = PackageFacts.from_dict(json.loads(json.dumps(facts.as_dict())))
     assert rebuilt.signature == facts.signature
     assert decide(rebuilt, [], policy=POLICY).as_dict() == decide(facts, [], policy=POLICY).as_dict()

@@ -8,10 +8,10 @@ import pytest
 
 from gate.decide import Policy, decide
 from gate.exemptions import Exemption, ExemptionInvalid, apply_exemptions, find_exemption, validate_new
-from gate.extract.facts import PackageFacts, SignatureFacts, SignerCertificate
+from gate.extract.facts import PackageFacts, SignatureFacts, SignatureIssue, SignerCertificate
 from gate.filings.records import Filing
 
-NOW = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
 SHA_A = "a1" * 32
 SHA_B = "b2" * 32
 PKG = "com.android.systemui"
@@ -25,7 +25,8 @@ def signer(sha: str) -> SignerCertificate:
 def facts(*shas: str, package: str = PKG, verified: bool = True, errors=()) -> PackageFacts:
     return PackageFacts(path="x.apk", format="apk", package=package, version_code=1,
                         signature=SignatureFacts(verified=verified, signers=tuple(signer(s) for s in shas),
-                                                 schemes={"v2": verified}, errors=tuple(errors)))
+                                                 schemes={"v2": verified},
+                                                 errors=tuple(SignatureIssue.from_message(e) for e in errors)))
 
 
 def exemption(**over) -> Exemption:
@@ -42,7 +43,8 @@ def filing(status="active", blacklisted=False, md5="ff" * 16) -> Filing:
         "platforms": [{"platform": "android", "identifier": PKG, "signature_md5": md5}], "domains": []})
 
 
-def preinstall(f: PackageFacts, filings=(), exemptions=(exemption(),), at=NOW):
+def preinstall(f: PackageFacts, filings=(), exemptions=None, at=NOW):
+    exemptions = (exemption(),) if exemptions is None else exemptions
     d = decide(f, list(filings), policy=Policy(unfiled_domains="off", name_mismatch="off"))
     return apply_exemptions(d, exemptions, scope="preinstall", at=at)
 

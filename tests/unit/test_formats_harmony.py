@@ -40,7 +40,7 @@ def test_identity_and_what_verified(name, fmt):
     assert [s.cert_sha256 for s in facts.signature.signers] == [EXPECTED["signers"]["app"]["cert_sha256"]]
     # No HarmonyOS root is shipped: the chain is only read, so the package is not verified and never allowed.
     assert not facts.signature.verified
-    assert any(e.startswith("harmony_chain_unverified") for e in facts.signature.errors)
+    assert any(e.message.startswith("harmony_chain_unverified") for e in facts.signature.errors)
     assert "api.harmony.filinggate.cn" in {h.host for h in facts.network.hosts}
     decision = decide(facts, [filing()], policy=Policy())
     assert (decision.verdict, decision.reasons[0].code) == ("block", "signature_invalid")
@@ -49,7 +49,7 @@ def test_identity_and_what_verified(name, fmt):
 @pytest.mark.parametrize("name", sorted(EXPECTED["failures"]))
 def test_a_broken_or_forged_module_says_what_failed(name):
     facts = extract_features(HARMONY / name)
-    assert any(e.startswith(EXPECTED["failures"][name]) for e in facts.signature.errors), facts.signature.errors
+    assert any(e.message.startswith(EXPECTED["failures"][name]) for e in facts.signature.errors), facts.signature.errors
     assert decide(facts, [filing()], policy=Policy()).verdict == "block"
 
 

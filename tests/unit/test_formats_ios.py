@@ -51,7 +51,7 @@ def test_lld_adhoc_code_directory_agrees_with_the_gates_page_hashes():
     assert codesign.page_hash_errors(directory, binary) == []
     flipped = bytearray(binary)
     flipped[100] ^= 1
-    assert codesign.page_hash_errors(directory, bytes(flipped))[0].startswith("ios_page_hash_mismatch")
+    assert codesign.page_hash_errors(directory, bytes(flipped))[0].code == "ios_page_hash_mismatch"
 
 
 def test_signed_ipa_verifies_with_its_root_and_gives_the_filing_features():
@@ -80,7 +80,7 @@ def test_signed_ipa_verifies_with_its_root_and_gives_the_filing_features():
 def test_the_gate_trusts_only_apple_root_so_a_fixture_ipa_is_blocked():
     facts = extract_features(IOS / "ios_signed.ipa")
     assert facts.format == "ipa" and not facts.signature.verified
-    assert any(e.startswith("cms_chain_untrusted") for e in facts.signature.errors)
+    assert any(e.message.startswith("cms_chain_untrusted") for e in facts.signature.errors)
     assert facts.signature.signers  # the form can still be filled in
     decision = decide(facts, [filing(signature_md5=EXPECTED["signers"]["developer_a"]["cert_md5"])], policy=Policy())
     assert (decision.verdict, decision.reasons[0].code) == ("block", "signature_invalid")
@@ -91,7 +91,7 @@ def test_every_broken_or_forged_ipa_is_unverified_and_blocked(name):
     facts = read(name)
     assert not facts.signature.verified
     tag = EXPECTED["failures"][name]
-    assert any(e.startswith(tag) for e in facts.signature.errors), facts.signature.errors
+    assert any(e.message.startswith(tag) for e in facts.signature.errors), facts.signature.errors
     decision = decide(facts, [filing(signature_sha1=EXPECTED["signers"]["developer_a"]["cert_sha1"])],
                       policy=Policy())
     assert decision.verdict == "block"

@@ -55,7 +55,7 @@ def test_tampered_or_unsigned_packages_are_refused_with_a_reason(name):
     facts = extract_features(QUICKAPP / name)
     assert facts.format in ("rpk", "rpks") and not facts.signature.verified
     tag = EXPECTED["failures"][name]
-    assert any(e.startswith(tag) for e in facts.signature.errors), facts.signature.errors
+    assert any(e.message.startswith(tag) for e in facts.signature.errors), facts.signature.errors
     decision = decide(facts, [filing()], policy=Policy())
     code = "package_unsigned" if tag == "rpk_unsigned" else "signature_invalid"
     assert (decision.verdict, [r.code for r in decision.reasons]) == ("block", [code])

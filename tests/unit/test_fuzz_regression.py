@@ -12,7 +12,7 @@ import pytest
 from tests.fuzz.mutate import mutations
 from tests.fuzz.targets import TARGETS, seeds
 
-MUTATIONS_PER_TARGET = {"package": 150, "pkcs7": 60, "signing_block": 60}
+MUTATIONS_PER_TARGET = {"package": 150, "pkcs7": 60, "signing_block": 60, "scanner_cores": 100}
 DEFAULT_MUTATIONS = 300
 
 

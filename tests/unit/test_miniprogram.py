@@ -5,8 +5,8 @@ whose domains are all filed is allowed."""
 import pytest
 
 from gate.decide import Policy, decide
-from gate.miniprogram import DeclarationInvalid, declaration_facts, declared_subject
 from gate.filings.validate import validate_record
+from gate.miniprogram import DeclarationInvalid, declaration_facts, declared_subject
 
 APPID = "wx0123456789abcdef"
 UNIT = "北京门禁科技有限公司"

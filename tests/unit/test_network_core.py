@@ -71,32 +71,40 @@ PIECES = [b"://", b"http", b"HTTPS", b"hTtP", b"wss", b"ws", b"rtmpe", b"quic", 
           b"\xff", b"\xe4\xb8\xad", b"@", b"ttp", b"s", b":", b"/", b"://://", b"h" * 5, b"a" * 310]
 
 
+def _split_alike(data: bytes) -> None:
+    """The compiled split's three answers and every item of its lazy parts against ``_URL_AUTHORITIES.split``."""
+    assert compiled is not None
+    expected = finder._URL_AUTHORITIES.split(data)
+    authorities, blanked, spans = compiled.split_region(data)
+    assert authorities == expected[1::2], data
+    assert blanked == b" ".join(expected[::2]), data
+    parts = finder._SplitParts(data, spans)
+    assert [parts[i] for i in range(len(expected))] == expected, data
+
+
 def test_url_authority_split_agrees():
     rng = random.Random(2828)
-    assert compiled is not None
     for _ in range(5_000):
-        data = b"".join(rng.choice(PIECES) for _ in range(rng.randint(0, 40)))
-        assert compiled.split_authorities(data) == finder._URL_AUTHORITIES.split(data), data
+        _split_alike(b"".join(rng.choice(PIECES) for _ in range(rng.randint(0, 40))))
     for data in (b"", b"://", b"http://", b"http:/", b"xhttp://a.cn", b"HTTP://" + b"a" * 400, b"ws://a.cn" * 1000):
-        assert compiled.split_authorities(data) == finder._URL_AUTHORITIES.split(data), data
-    assert compiled.split_authorities(memoryview(b"http://a.cn")) == [b"http", b"a.cn", b""]
+        _split_alike(data)
+    assert compiled is not None and compiled.split_region(memoryview(b"http://a.cn"))[:2] == ([b"a.cn"], b"http ")
 
 
 def test_every_scheme_in_any_case_is_split_like_the_regex():
     for scheme in finder._NETWORK_SCHEMES:
         for variant in (scheme, scheme.upper(), scheme.swapcase(), scheme[:1].upper() + scheme[1:]):
-            data = b"x" + variant + b"://api.example.cn:443/a"
-            assert compiled is not None and compiled.split_authorities(data) == finder._URL_AUTHORITIES.split(data)
+            _split_alike(b"x" + variant + b"://api.example.cn:443/a")
 
 
 def test_the_switch_selects_the_python_path():
     try:
         core.select("python")
         assert domains._url_host is domains.python_url_host
-        assert finder._split_authorities == finder._URL_AUTHORITIES.split
+        assert finder._split_region is None
         assert domains.url_host("API.qq.com") == "api.qq.com"
         core.select("compiled")
-        assert finder._split_authorities is compiled.split_authorities
+        assert finder._split_region is compiled.split_region
         assert domains.url_host("API.qq.com") == "api.qq.com"
     finally:
         core.select("compiled")
@@ -106,7 +114,7 @@ def test_the_switch_selects_the_python_path():
 
 def test_bad_input_is_a_type_error_not_a_crash(configured):
     with pytest.raises(TypeError):
-        configured.split_authorities("http://a.cn")
+        configured.split_region("http://a.cn")
     assert configured.url_host("\0" * 10_000) is None
     assert re.fullmatch(r"[a-z.]+", configured.url_host("A" * 60 + ".cn") or "")
 
@@ -185,8 +193,9 @@ def test_authorities_resolved_alike():
     assert ips_of == {a: ips for a, (_hosts, ips) in expected.items() if ips}
 
 
-ANCHOR_PIECES = [b".", b"..", b":", b"::", b"://", b":/", b"cn", b"com", b"co", b"comx", b"CN", b"c-n", b"_", b"1", b"12",
-                 b"123", b"1234", b"0.0.0", b"1.2.3", b"1.2.3.4", b"a", b"online", b"onlinex", b"top", b" ", b"\0",
+ANCHOR_PIECES = [b".", b"..", b":", b"::", b"://", b":/", b"cn", b"com", b"co", b"comx", b"CN", b"c-n", b"_", b"1",
+                 b"12", b"123", b"1234", b"0.0.0", b"1.2.3", b"1.2.3.4", b"a", b"online", b"onlinex", b"top", b" ",
+                 b"\0",
                  b"\xff", b"z" * 70, b"xn--fiqs8s", b"build.cc", b"-", b"9"]
 
 

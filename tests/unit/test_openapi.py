@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import re
 
-from gate.config import Settings
 from gate.api.app import create_app
 from gate.api.openapi import PAGES, TAGS, document
+from gate.config import Settings
 from tests import requirements
 
 IMPLICIT = {"HEAD", "OPTIONS"}

@@ -79,13 +79,13 @@ def test_resigned_v3_signer_with_matching_v31_block_verifies(key_a, new_signer):
 def test_stripped_v31_block_is_caught_by_the_rotation_min_sdk_attribute(key_a, new_signer):
     facts = _facts(_package(key_a, new_signer, attribute=33, v31_min=None), min_sdk=28, target_sdk=34)
     assert not facts.verified
-    assert any(e.startswith("v31_block_missing:") for e in facts.errors), facts.errors
+    assert any(e.message.startswith("v31_block_missing:") for e in facts.errors), facts.errors
 
 
 def test_v31_block_targeting_another_sdk_is_rejected(key_a, new_signer):
     facts = _facts(_package(key_a, new_signer, attribute=33, v31_min=34), min_sdk=28, target_sdk=34)
     assert not facts.verified
-    assert any(e.startswith("v31_rotation_min_sdk_mismatch:") for e in facts.errors), facts.errors
+    assert any(e.message.startswith("v31_rotation_min_sdk_mismatch:") for e in facts.errors), facts.errors
 
 
 def test_the_attribute_only_matters_to_platforms_that_know_v31(key_a, new_signer):

@@ -66,7 +66,7 @@ def test_unsupported_critical_extension_fails_the_jar_signer():
     assert not records()["v1_critical_extension_unknown.apk"]["apksigner"]["verifies"]
     facts = _facts("v1_critical_extension_unknown.apk", 21, 29)
     assert not facts.verified
-    assert any("unsupported critical extensions (1.3.6.1.4.1.99999.1)" in e for e in facts.errors)
+    assert any("unsupported critical extensions (1.3.6.1.4.1.99999.1)" in e.message for e in facts.errors)
     assert records()["v1_critical_key_usage.apk"]["apksigner"]["verifies"]
     assert _facts("v1_critical_key_usage.apk", 21, 29).verified
 

@@ -11,7 +11,7 @@ from gate.errors import ConfigError
 from gate.sync.reports import idempotency_key, iso, latest_boundary
 
 CST = dt.timezone(dt.timedelta(hours=8))
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 @pytest.mark.parametrize("now, expected", [

@@ -51,7 +51,7 @@ def test_a_hap_under_a_configured_root_verifies_and_a_filed_one_is_allowed(how):
 def test_the_same_hap_without_the_root_is_blocked_as_before():
     facts = extract_features(HARMONY / "hap_signed.hap", trust=roots())
     assert not facts.signature.verified
-    assert any(e.startswith("harmony_chain_unverified") for e in facts.signature.errors)
+    assert any(e.message.startswith("harmony_chain_unverified") for e in facts.signature.errors)
     assert decide(facts, [harmony_filing()], policy=Policy()).verdict == "block"
 
 
@@ -59,8 +59,8 @@ def test_a_root_of_another_platform_or_another_ca_does_not_trust_a_hap():
     other = roots(harmony=str(KEYS / "ios_root.cert.pem"), ios=str(KEYS / "ohos_root.cert.pem"))
     facts = extract_features(HARMONY / "hap_signed.hap", trust=other)
     assert not facts.signature.verified
-    assert any(e.startswith("harmony_cms_chain_untrusted") for e in facts.signature.errors)
-    assert any(e.startswith("harmony_profile_cms_chain_untrusted") for e in facts.signature.errors)
+    assert any(e.message.startswith("harmony_cms_chain_untrusted") for e in facts.signature.errors)
+    assert any(e.message.startswith("harmony_profile_cms_chain_untrusted") for e in facts.signature.errors)
     assert decide(facts, [harmony_filing()], policy=Policy()).verdict == "block"
 
 
@@ -68,7 +68,8 @@ def test_a_root_of_another_platform_or_another_ca_does_not_trust_a_hap():
 def test_a_configured_root_never_rescues_a_broken_or_forged_hap(name):
     facts = extract_features(HARMONY / name, trust=roots(harmony=str(KEYS / "ohos_root.cert.pem")))
     assert not facts.signature.verified
-    assert any(e.startswith(HARMONY_EXPECTED["failures"][name]) for e in facts.signature.errors) or facts.problems
+    assert any(e.message.startswith(HARMONY_EXPECTED["failures"][name])
+               for e in facts.signature.errors) or facts.problems
 
 
 def test_an_app_pack_under_a_configured_root_verifies():

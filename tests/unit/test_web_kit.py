@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from gate.config import Settings
 from gate.api.app import create_app
+from gate.config import Settings
 
 
 @pytest.fixture

@@ -35,12 +35,21 @@ import importlib.resources
 import plistlib
 import posixpath
 import re
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from gate.errors import PackageError
-from gate.extract.facts import PackageFacts, Problem, SignatureFacts
+from gate.extract.facts import PackageFacts, Problem, SignatureFacts, SignatureIssue, SignerCertificate
 from gate.extract.ios import codesign
 from gate.extract.ios.cms import verify_signed_data
 from gate.extract.ios.macho import MachOError, read_slices
+
+if TYPE_CHECKING:
+    from gate.extract.container import ApkContainer
+    from gate.extract.network import NetworkScanner
+
+# Trusted roots as the CMS verifier takes them: certificates (DER) and SHA-256 fingerprints (gate.extract.trust).
+Roots = tuple[bytes | str, ...]
 
 APPLE_ROOT_CA_SHA256 = "b0b1730ecbc7ff4505142c49f1295e6eda6bcaed7e2c68c5be91b5a11001f024"  # Apple's published value
 MAX_PLIST_SIZE = 8 << 20
@@ -63,7 +72,7 @@ def apple_root() -> bytes:
     return der
 
 
-def read_ipa(shown: str, container, *, roots: tuple[bytes, ...] | None = None) -> PackageFacts:
+def read_ipa(shown: str, container: ApkContainer, *, roots: Roots | None = None) -> PackageFacts:
     """Facts of an IPA. ``roots``: trusted root certificates (DER); default Apple Root CA only."""
     from gate.extract.network import NetworkScanner
 
@@ -76,7 +85,7 @@ def read_ipa(shown: str, container, *, roots: tuple[bytes, ...] | None = None) -
                             problems=(Problem(exc.code, exc.message),))
 
 
-def _read(shown: str, container, roots, scanner) -> PackageFacts:
+def _read(shown: str, container: ApkContainer, roots: Roots, scanner: NetworkScanner) -> PackageFacts:
     apps = sorted({m.group(1) for name in container.names() if (m := _APP_DIR.fullmatch(name))})
     if len(apps) != 1:
         raise PackageError(f"the IPA holds {len(apps)} app bundles under Payload/ ({', '.join(apps)}); exactly one "
@@ -94,8 +103,8 @@ def _read(shown: str, container, roots, scanner) -> PackageFacts:
     label = next((labels[k] for k in PREFERRED_LABEL_LANGUAGES if k in labels), None) or _text(
         info.get("CFBundleDisplayName")) or _text(info.get("CFBundleName"))
     bundle_version = _text(info.get("CFBundleVersion"))
-    details: dict = {"minimum_os_version": _text(info.get("MinimumOSVersion")), "bundle_version": bundle_version,
-                     "executable": executable}
+    details: dict[str, Any] = {"minimum_os_version": _text(info.get("MinimumOSVersion")),
+                               "bundle_version": bundle_version, "executable": executable}
 
     # 2. The main executable's code signature.
     executable_name = app + executable
@@ -104,7 +113,7 @@ def _read(shown: str, container, roots, scanner) -> PackageFacts:
     binary = container.read(executable_name, max_size=MAX_EXECUTABLE_SIZE)
     code_resources = container.read(app + CODE_RESOURCES, max_size=MAX_PLIST_SIZE) \
         if container.get(app + CODE_RESOURCES) is not None else None
-    errors: list[str] = []
+    errors: list[SignatureIssue] = []
     verified_parts: list[str] = []
     signer_der, entitlements, code_details = _verify_executable(
         binary, info_bytes, code_resources, roots, errors, verified_parts, scanner, executable_name)
@@ -120,7 +129,7 @@ def _read(shown: str, container, roots, scanner) -> PackageFacts:
 
     # 3. The resource seal.
     if code_resources is None:
-        errors.append("ios_resources_unsealed: the bundle has no _CodeSignature/CodeResources")
+        errors.append(SignatureIssue("ios_resources_unsealed", "the bundle has no _CodeSignature/CodeResources"))
     else:
         _verify_resource_seal(container, app, executable, code_resources, errors, verified_parts, roots=roots,
                               scanner=scanner)
@@ -142,7 +151,7 @@ def _read(shown: str, container, roots, scanner) -> PackageFacts:
             continue
         scanner.feed(entry.name, container.read(entry))
 
-    signers = ()
+    signers: tuple[SignerCertificate, ...] = ()
     if signer_der is not None:
         from gate.extract.signing.certs import signer_certificate
         signers = (signer_certificate(signer_der),)
@@ -158,8 +167,9 @@ def _read(shown: str, container, roots, scanner) -> PackageFacts:
         network=scanner.facts(), problems=scanner.problem_facts(), details={"ios": details})
 
 
-def _verify_executable(binary, info_bytes, code_resources, roots, errors, verified_parts, scanner, name, *,
-                       bundle: bool = True):
+def _verify_executable(binary: bytes, info_bytes: bytes | None, code_resources: bytes | None, roots: Roots,
+                       errors: list[SignatureIssue], verified_parts: list[str], scanner: NetworkScanner, name: str, *,
+                       bundle: bool = True) -> tuple[bytes | None, dict[str, Any], dict[str, Any]]:
     """Steps 2a-2d on every slice; returns (signer DER or None, entitlements, details).
 
     ``bundle``: the executable of a bundle, whose Info.plist and CodeResources its signature must seal (a bare
@@ -170,20 +180,20 @@ def _verify_executable(binary, info_bytes, code_resources, roots, errors, verifi
     except MachOError as exc:
         raise PackageError(exc.message, code=exc.code) from None
     signers: set[bytes] = set()
-    entitlements: dict = {}
-    details: dict = {"architectures": [s.arch for s in slices], "cdhashes": []}
+    entitlements: dict[str, Any] = {}
+    details: dict[str, Any] = {"architectures": [s.arch for s in slices], "cdhashes": []}
     regions = []
     for piece in slices:
         image = binary[piece.offset:piece.offset + piece.size]
         regions += [(piece.offset + a, piece.offset + b) for a, b in piece.string_regions]
         if piece.signature is None:
-            errors.append(f"ios_unsigned: the {piece.arch} slice has no code signature")
+            errors.append(SignatureIssue("ios_unsigned", f"the {piece.arch} slice has no code signature"))
             continue
         start, size = piece.signature
         try:
             signature = codesign.parse_superblob(image[start:start + size])
         except codesign.CodeSignatureError as exc:
-            errors.append(f"{exc.code}: {piece.arch}: {exc.message}")
+            errors.append(SignatureIssue(exc.code, f"{piece.arch}: {exc.message}"))
             continue
         first = signature.code_directories[0]
         details.setdefault("identifier", first.identifier)
@@ -192,7 +202,7 @@ def _verify_executable(binary, info_bytes, code_resources, roots, errors, verifi
         entitlements = entitlements or signature.entitlements
         details["cdhashes"] += [d.cdhash()[:20] for d in signature.code_directories]
         # c. and d.
-        slice_errors: list[str] = []
+        slice_errors: list[SignatureIssue] = []
         for directory in signature.code_directories:
             slice_errors += codesign.page_hash_errors(directory, image)
             slot_errors, sealed = codesign.special_slot_errors(directory, signature, info_plist=info_bytes,
@@ -200,22 +210,23 @@ def _verify_executable(binary, info_bytes, code_resources, roots, errors, verifi
             slice_errors += slot_errors
             for required in ("Info.plist", "CodeResources") if bundle else ():
                 if required not in sealed and not slot_errors:
-                    slice_errors.append(f"ios_special_slot_unsealed: {piece.arch}: the code signature does not seal "
-                                        f"the {required}: the bundle's identity is not bound to it")
-        if not any(e.startswith("ios_page_hash") for e in slice_errors):
+                    slice_errors.append(SignatureIssue("ios_special_slot_unsealed",
+                                                       f"{piece.arch}: the code signature does not seal the "
+                                                       f"{required}: the bundle's identity is not bound to it"))
+        if not any(e.code.startswith("ios_page_hash") for e in slice_errors):
             verified_parts.append(f"{piece.arch}: page_hashes ({', '.join(d.algorithm for d in signature.code_directories)})")
         # a. and b.
         if first.adhoc or signature.cms is None:
-            slice_errors.append(f"ios_adhoc: the {piece.arch} slice is signed ad hoc: integrity only, no signer")
+            slice_errors.append(SignatureIssue("ios_adhoc", f"the {piece.arch} slice is signed ad hoc: integrity only, "
+                                                            "no signer"))
         else:
             result = verify_signed_data(signature.cms, detached_content=first.raw, roots=roots, code_signing=True)
-            if result.signer_der is not None and not any(e.startswith(("cms_signature", "cms_message", "cms_content",
-                                                                       "cms_no_signed", "cms_signer"))
-                                                         for e in result.errors):
+            broken = ("cms_signature", "cms_message", "cms_content", "cms_no_signed", "cms_signer")
+            if result.signer_der is not None and not any(e.code.startswith(broken) for e in result.errors):
                 signers.add(result.signer_der)
                 verified_parts.append(f"{piece.arch}: cms_signature")
                 details.setdefault("signer_not_after", result.not_after)
-            slice_errors += [f"{e.split(':', 1)[0]}: {piece.arch}:{e.split(':', 1)[1]}" for e in result.errors]
+            slice_errors += [e.at(piece.arch) for e in result.errors]
             if result.verified:
                 verified_parts.append(f"{piece.arch}: chain_to_trusted_root")
                 slice_errors += codesign.bound_directory_errors(signature, result.signed_attributes)
@@ -224,18 +235,20 @@ def _verify_executable(binary, info_bytes, code_resources, roots, errors, verifi
             verified_parts.append(f"{piece.arch}: special_slots (Info.plist, CodeResources, entitlements)")
     scanner.feed_string_regions(name, binary, regions)
     if len(signers) > 1:
-        errors.append("ios_signers_differ: the slices of the executable are signed by different certificates")
+        errors.append(SignatureIssue("ios_signers_differ", "the slices of the executable are signed by different "
+                                                           "certificates"))
         return None, entitlements, details
     return (next(iter(signers)) if signers else None), entitlements, details
 
 
-def _verify_resource_seal(container, app, executable, code_resources, errors, verified_parts, *, roots=(),
-                          scanner=None, depth: int = 0) -> None:
+def _verify_resource_seal(container: ApkContainer, app: str, executable: str, code_resources: bytes,
+                          errors: list[SignatureIssue], verified_parts: list[str], *, roots: Roots, scanner: NetworkScanner,
+                          depth: int = 0) -> None:
     seal = _plist(code_resources, CODE_RESOURCES, code="ios_code_resources_malformed")
     files = seal.get("files2")
     rules = seal.get("rules2")
     if not isinstance(files, dict):
-        errors.append("ios_resources_unsealed: CodeResources has no files2 seal")
+        errors.append(SignatureIssue("ios_resources_unsealed", "CodeResources has no files2 seal"))
         return
     omit = []
     for pattern, rule in (rules or {}).items():
@@ -243,7 +256,8 @@ def _verify_resource_seal(container, app, executable, code_resources, errors, ve
             try:
                 omit.append(re.compile(pattern))
             except re.error:
-                errors.append(f"ios_code_resources_malformed: rule {pattern!r} is not a regular expression")
+                errors.append(SignatureIssue("ios_code_resources_malformed", f"rule {pattern!r} is not a regular "
+                                                                             "expression"))
     present = {e.name[len(app):]: e for e in container.entries if e.name.startswith(app) and not e.is_directory}
     skipped = {executable, "Info.plist", CODE_RESOURCES}
     nested = sorted(name for name, rule in files.items() if isinstance(rule, dict) and "cdhash" in rule)
@@ -257,37 +271,40 @@ def _verify_resource_seal(container, app, executable, code_resources, errors, ve
         rule = files.get(relative)
         if rule is None:
             if not any(p.search(relative) for p in omit):
-                errors.append(f"ios_resource_unsealed: {relative} is not in the resource seal (added after signing)")
+                errors.append(SignatureIssue("ios_resource_unsealed", f"{relative} is not in the resource seal (added "
+                                                                      "after signing)"))
             continue
         if isinstance(rule, bytes):
             rule = {"hash": rule}
         if not isinstance(rule, dict) or not isinstance(rule.get("hash2") or rule.get("hash"), bytes):
-            errors.append(f"ios_resource_unverified: {relative} is sealed as a symlink or in a form the gate does "
-                          "not verify")
+            errors.append(SignatureIssue("ios_resource_unverified", f"{relative} is sealed as a symlink or in a form "
+                                                                    "the gate does not verify"))
             continue
         algorithm, expected = ("sha256", rule["hash2"]) if isinstance(rule.get("hash2"), bytes) else ("sha1", rule["hash"])
         if hashlib.new(algorithm, container.read(entry)).digest() != expected:
-            errors.append(f"ios_resource_modified: {relative} does not match its hash in the resource seal")
+            errors.append(SignatureIssue("ios_resource_modified", f"{relative} does not match its hash in the resource "
+                                                                  "seal"))
         else:
             checked += 1
     for relative, rule in files.items():
         optional = isinstance(rule, dict) and rule.get("optional") is True
         if relative not in present and not optional and not any(p.startswith(relative + "/") for p in present):
-            errors.append(f"ios_resource_missing: {relative} is sealed but missing from the bundle")
-    if not any(e.startswith(("ios_resource", "ios_code_resources")) for e in errors):
+            errors.append(SignatureIssue("ios_resource_missing", f"{relative} is sealed but missing from the bundle"))
+    if not any(e.code.startswith(("ios_resource", "ios_code_resources")) for e in errors):
         verified_parts.append(f"resource_seal ({checked} files)")
 
 
 MAX_NESTING = 3  # app -> extension -> framework: deeper nesting is not something Xcode produces
 
 
-def _verify_nested(container, app, relative, rule, roots, errors, verified_parts, scanner, depth) -> None:
+def _verify_nested(container: ApkContainer, app: str, relative: str, rule: dict[str, Any], roots: Roots,
+                   errors: list[SignatureIssue], verified_parts: list[str], scanner: NetworkScanner, depth: int) -> None:
     """Nested code named by cdhash in a seal: a bare Mach-O (a dylib) or a bundle (framework, app extension) with
     its own Info.plist, executable and CodeResources. Verified like the main executable, recursively."""
     path = app + relative
-    own: list[str] = []
+    own: list[SignatureIssue] = []
     if depth >= MAX_NESTING:
-        own.append(f"ios_nested_code_unverified: nested deeper than {MAX_NESTING} levels")
+        own.append(SignatureIssue("ios_nested_code_unverified", f"nested deeper than {MAX_NESTING} levels"))
     elif container.get(path) is not None:
         binary = container.read(path, max_size=MAX_EXECUTABLE_SIZE)
         _signer, _ent, details = _verify_executable(binary, None, None, roots, own, [], scanner, path, bundle=False)
@@ -298,7 +315,7 @@ def _verify_nested(container, app, relative, rule, roots, errors, verified_parts
         executable = _plist(info_bytes, relative + "/Info.plist", code="ios_info_plist_malformed").get(
             "CFBundleExecutable")
         if not isinstance(executable, str) or "/" in executable or container.get(inner + executable) is None:
-            own.append("ios_nested_code_missing: its Info.plist names no executable that is present")
+            own.append(SignatureIssue("ios_nested_code_missing", "its Info.plist names no executable that is present"))
         else:
             resources = container.read(inner + CODE_RESOURCES, max_size=MAX_PLIST_SIZE) \
                 if container.get(inner + CODE_RESOURCES) is not None else None
@@ -307,35 +324,40 @@ def _verify_nested(container, app, relative, rule, roots, errors, verified_parts
                                                         inner + executable)
             _check_cdhash(rule, details, own)
             if resources is None:
-                own.append("ios_resources_unsealed: the nested bundle has no _CodeSignature/CodeResources")
+                own.append(SignatureIssue("ios_resources_unsealed", "the nested bundle has no "
+                                                                    "_CodeSignature/CodeResources"))
             else:
                 _verify_resource_seal(container, inner, executable, resources, own, [], roots=roots, scanner=scanner,
                                       depth=depth + 1)
     else:
-        own.append("ios_nested_code_missing: the sealed nested code is not in the bundle")
-    errors += [f"{e.split(':', 1)[0]}: {relative}:{e.split(':', 1)[1] if ':' in e else ''}" for e in own]
+        own.append(SignatureIssue("ios_nested_code_missing", "the sealed nested code is not in the bundle"))
+    errors += [e.at(relative) for e in own]
     if not own:
         verified_parts.append(f"nested_code: {relative}")
 
 
-def _check_cdhash(rule: dict, details: dict, errors: list[str]) -> None:
+def _check_cdhash(rule: dict[str, Any], details: dict[str, Any], errors: list[SignatureIssue]) -> None:
     sealed = rule.get("cdhash")
     if not isinstance(sealed, bytes) or sealed[:20] not in details.get("cdhashes", ()):
-        errors.append("ios_nested_code_mismatch: its code signature is not the one the containing seal names")
+        errors.append(SignatureIssue("ios_nested_code_mismatch", "its code signature is not the one the containing "
+                                                                 "seal names"))
 
 
-def _verify_profile(container, app, bundle_id, signer_der, entitlements, roots, errors, verified_parts, details):
+def _verify_profile(container: ApkContainer, app: str, bundle_id: str, signer_der: bytes | None,
+                    entitlements: dict[str, Any], roots: Roots, errors: list[SignatureIssue], verified_parts: list[str],
+                    details: dict[str, Any]) -> str | None:
     """Step 4; returns the team ID (App ID prefix) the profile names, if any."""
     if container.get(app + PROFILE) is None:
-        errors.append("ios_profile_missing: the bundle has no embedded.mobileprovision")
+        errors.append(SignatureIssue("ios_profile_missing", "the bundle has no embedded.mobileprovision"))
         return None
     result = verify_signed_data(container.read(app + PROFILE, max_size=MAX_PLIST_SIZE), detached_content=None,
                                 roots=roots)
     if result.content is None:
-        errors.append("ios_profile_malformed: embedded.mobileprovision carries no property list")
+        errors.append(SignatureIssue("ios_profile_malformed", "embedded.mobileprovision carries no property list"))
         return None
     profile = _plist(result.content, PROFILE, code="ios_profile_malformed")
-    profile_entitlements = profile.get("Entitlements") if isinstance(profile.get("Entitlements"), dict) else {}
+    found = profile.get("Entitlements")
+    profile_entitlements: dict[str, Any] = found if isinstance(found, dict) else {}
     app_id = profile_entitlements.get("application-identifier")
     teams = [t for t in profile.get("TeamIdentifier") or () if isinstance(t, str)]
     certificates = [c for c in profile.get("DeveloperCertificates") or () if isinstance(c, bytes)]
@@ -348,23 +370,23 @@ def _verify_profile(container, app, bundle_id, signer_der, entitlements, roots, 
     if result.verified:
         verified_parts.append("profile_signature")
     else:
-        errors += [f"ios_profile_{e}" for e in result.errors]
+        errors += [e.within("ios_profile_") for e in result.errors]
     if signer_der is not None:
         if signer_der in certificates:
             verified_parts.append("signer_in_profile")
         else:
-            errors.append("ios_signer_not_in_profile: the code-signing certificate is not one of the provisioning "
-                          "profile's DeveloperCertificates")
+            errors.append(SignatureIssue("ios_signer_not_in_profile", "the code-signing certificate is not one of the "
+                                                                      "provisioning profile's DeveloperCertificates"))
     team = teams[0] if teams else None
     if not isinstance(app_id, str) or team is None or not _app_id_covers(app_id, f"{team}.{bundle_id}"):
-        errors.append(f"ios_profile_app_id_mismatch: the profile's App ID {app_id!r} does not cover "
-                      f"{team}.{bundle_id}")
+        errors.append(SignatureIssue("ios_profile_app_id_mismatch", f"the profile's App ID {app_id!r} does not cover "
+                                                                    f"{team}.{bundle_id}"))
     else:
         verified_parts.append("profile_app_id")
     signed_app_id = entitlements.get("application-identifier")
     if signed_app_id is not None and signed_app_id != f"{team}.{bundle_id}":
-        errors.append(f"ios_entitlements_app_id_mismatch: the signed entitlements name {signed_app_id!r}, not "
-                      f"{team}.{bundle_id}")
+        errors.append(SignatureIssue("ios_entitlements_app_id_mismatch", "the signed entitlements name "
+                                                                         f"{signed_app_id!r}, not {team}.{bundle_id}"))
     return team
 
 
@@ -374,7 +396,7 @@ def _app_id_covers(app_id: str, wanted: str) -> bool:
     return app_id == wanted
 
 
-def _localized_names(container, app: str) -> dict[str, str]:
+def _localized_names(container: ApkContainer, app: str) -> dict[str, str]:
     names: dict[str, str] = {}
     for name in container.names():
         if not (name.startswith(app) and name.endswith(".lproj/InfoPlist.strings")):
@@ -407,7 +429,7 @@ def _unescape(text: str) -> str:
     return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t"}.get(m.group(1), m.group(1)), text)
 
 
-def _plist(data: bytes, what: str, *, code: str) -> dict:
+def _plist(data: bytes, what: str, *, code: str) -> dict[str, Any]:
     try:
         loaded = plistlib.loads(data)
     except PLIST_ERRORS as exc:
@@ -417,11 +439,11 @@ def _plist(data: bytes, what: str, *, code: str) -> dict:
     return loaded
 
 
-def _text(value) -> str | None:
+def _text(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _strings(value):
+def _strings(value: object) -> Iterator[str]:
     """Every key and string value of a plist, for the network scan (not the XML around them)."""
     if isinstance(value, dict):
         for key, item in value.items():
@@ -434,7 +456,7 @@ def _strings(value):
         yield value
 
 
-def _plain(value):
+def _plain(value: object) -> Any:
     """A plist value as JSON-friendly data (bytes in hex, dates in ISO 8601)."""
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}

@@ -20,10 +20,15 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from asn1crypto import cms as asn1_cms
 
+from gate.extract.facts import SignatureIssue
 from gate.extract.signing.certs import ASN1_ERRORS, PublicKeyError, load_public_key, verify_signature
+
+if TYPE_CHECKING:
+    from asn1crypto.x509 import Certificate
 
 CODE_SIGNING_EKU = "code_signing"
 _SIGNATURE_KEYS = {"rsassa_pkcs1v15": "RSA", "sha1_rsa": "RSA", "sha256_rsa": "RSA", "sha384_rsa": "RSA",
@@ -37,10 +42,10 @@ class CmsResult:
     verified: bool
     signer_der: bytes | None = None
     chain: tuple[bytes, ...] = ()  # signer first, the trusted root last
-    signed_attributes: dict = field(default_factory=dict)  # attribute OID -> list of native values
+    signed_attributes: dict[str, Any] = field(default_factory=dict[str, Any])  # attribute OID -> list of native values
     content: bytes | None = None  # the attached content (a profile's plist), when there is one
     not_after: str | None = None  # the signer certificate's expiry (ISO 8601)
-    errors: tuple[str, ...] = ()
+    errors: tuple[SignatureIssue, ...] = ()
 
 
 def verify_signed_data(der: bytes, *, detached_content: bytes | None, roots: tuple[bytes | str, ...],
@@ -50,47 +55,51 @@ def verify_signed_data(der: bytes, *, detached_content: bytes | None, roots: tup
     try:
         return _verify(der, detached_content, roots, code_signing)
     except ASN1_ERRORS as exc:
-        return CmsResult(False, errors=(f"cms_malformed: the CMS signature cannot be decoded ({exc})",))
+        return CmsResult(False, errors=(SignatureIssue("cms_malformed", "the CMS signature cannot be decoded "
+                                                                        f"({exc})"),))
 
 
 def _verify(der: bytes, detached: bytes | None, roots: tuple[bytes | str, ...], code_signing: bool) -> CmsResult:
     info = asn1_cms.ContentInfo.load(bytes(der), strict=True)
     if info["content_type"].native != "signed_data":
-        return CmsResult(False, errors=("cms_malformed: the CMS structure is not SignedData",))
+        return CmsResult(False, errors=(SignatureIssue("cms_malformed", "the CMS structure is not SignedData"),))
     signed = info["content"]
     attached = signed["encap_content_info"]["content"].native
     content = detached if detached is not None else attached
     if content is None or (detached is not None and attached is not None):
-        return CmsResult(False, errors=("cms_content_ambiguous: the signed content is missing, or both attached "
-                                        "and given",))
+        return CmsResult(False, errors=(SignatureIssue("cms_content_ambiguous",
+                                                       "the signed content is missing, or both attached and given"),))
     certs = [c.chosen for c in signed["certificates"] or () if c.name == "certificate"]
     signers = list(signed["signer_infos"])
     # 1.
     if len(signers) != 1:
-        return CmsResult(False, errors=(f"cms_signer_count: {len(signers)} SignerInfos, exactly one expected",))
+        return CmsResult(False, errors=(SignatureIssue("cms_signer_count", f"{len(signers)} SignerInfos, exactly one "
+                                                                           "expected"),))
     signer_info = signers[0]
     sid = signer_info["sid"]
     if sid.name != "issuer_and_serial_number":
-        return CmsResult(False, errors=("cms_signer_unknown: the signer is not named by issuer and serial number",))
+        return CmsResult(False, errors=(SignatureIssue("cms_signer_unknown", "the signer is not named by issuer and "
+                                                                             "serial number"),))
     wanted = (sid.chosen["issuer"].dump(), sid.chosen["serial_number"].native)
     signer = next((c for c in certs if (c.issuer.dump(), c.serial_number) == wanted), None)
     if signer is None:
-        return CmsResult(False, errors=("cms_signer_unknown: the signer's certificate is not in the signature",))
+        return CmsResult(False, errors=(SignatureIssue("cms_signer_unknown", "the signer's certificate is not in the "
+                                                                             "signature"),))
     attributes = {a["type"].dotted: list(a["values"].native) for a in signer_info["signed_attrs"] or ()}
     result = dict(signer_der=signer.dump(), signed_attributes=attributes,
                   content=attached if isinstance(attached, bytes) else None,
                   not_after=signer["tbs_certificate"]["validity"]["not_after"].native.isoformat())
-    errors: list[str] = []
+    errors: list[SignatureIssue] = []
     # 2.
     digest_name = signer_info["digest_algorithm"]["algorithm"].native
     if not signer_info["signed_attrs"]:
-        errors.append("cms_no_signed_attributes: the signature signs no attributes")
+        errors.append(SignatureIssue("cms_no_signed_attributes", "the signature signs no attributes"))
     elif attributes.get("1.2.840.113549.1.9.3") != ["data"]:
-        errors.append("cms_content_type: the signed content type is not id-data")
+        errors.append(SignatureIssue("cms_content_type", "the signed content type is not id-data"))
     elif digest_name not in ("sha1", "sha256", "sha384", "sha512"):
-        errors.append(f"cms_digest_algorithm: {digest_name} is not supported")
+        errors.append(SignatureIssue("cms_digest_algorithm", f"{digest_name} is not supported"))
     elif attributes.get("1.2.840.113549.1.9.4") != [hashlib.new(digest_name, bytes(content)).digest()]:
-        errors.append("cms_message_digest_mismatch: the signed digest does not match the content")
+        errors.append(SignatureIssue("cms_message_digest_mismatch", "the signed digest does not match the content"))
     # 3.
     if not errors:
         signed_attrs = signer_info["signed_attrs"].dump()
@@ -100,7 +109,8 @@ def _verify(der: bytes, detached: bytes | None, roots: tuple[bytes | str, ...], 
         key = load_public_key(signer["tbs_certificate"]["subject_public_key_info"].dump())
         if key_alg is None or not verify_signature(key, key_alg, digest_name, to_verify,
                                                    signer_info["signature"].native):
-            errors.append(f"cms_signature_invalid: the signature ({algorithm}) does not verify with the signer's key")
+            errors.append(SignatureIssue("cms_signature_invalid", f"the signature ({algorithm}) does not verify with "
+                                                                  "the signer's key"))
     # 4. and 5.
     chain: list[bytes] = []
     if not errors:
@@ -111,11 +121,12 @@ def _verify(der: bytes, detached: bytes | None, roots: tuple[bytes | str, ...], 
     if not errors and code_signing:
         usage = signer.extended_key_usage_value
         if usage is None or CODE_SIGNING_EKU not in usage.native:
-            errors.append("cms_not_code_signing: the signer's certificate does not allow code signing")
+            errors.append(SignatureIssue("cms_not_code_signing", "the signer's certificate does not allow code "
+                                                                 "signing"))
     return CmsResult(not errors, chain=tuple(chain), errors=tuple(errors), **result)
 
 
-def _chain(leaf, bag: list, roots: tuple[bytes, ...]) -> tuple[list[str], list[bytes]]:
+def _chain(leaf: Certificate, bag: list[Certificate], roots: tuple[bytes, ...]) -> tuple[list[SignatureIssue], list[bytes]]:
     from asn1crypto import x509 as asn1_x509
 
     trusted = [asn1_x509.Certificate.load(r) for r in roots]
@@ -135,13 +146,15 @@ def _chain(leaf, bag: list, roots: tuple[bytes, ...]) -> tuple[list[str], list[b
             break
         constraints = issuer.basic_constraints_value
         if constraints is None or not constraints["ca"].native:
-            return [f"cms_chain_invalid: {issuer.subject.human_friendly} issues certificates but is not a CA"], []
+            return [SignatureIssue("cms_chain_invalid", f"{issuer.subject.human_friendly} issues certificates but is "
+                                                        "not a CA")], []
         chain.append(issuer)
         current = issuer
-    return [f"cms_chain_untrusted: {leaf.subject.human_friendly} does not chain to a trusted root"], []
+    return [SignatureIssue("cms_chain_untrusted", f"{leaf.subject.human_friendly} does not chain to a trusted "
+                                                  "root")], []
 
 
-def _signed_by(cert, issuer) -> bool:
+def _signed_by(cert: Certificate, issuer: Certificate) -> bool:
     algorithm = cert["signature_algorithm"]
     key_alg = _SIGNATURE_KEYS.get(algorithm["algorithm"].native)
     digest = algorithm.hash_algo

@@ -24,8 +24,10 @@ import hashlib
 import plistlib
 import struct
 from dataclasses import dataclass, field
+from typing import Any
 
 from gate.errors import PackageError
+from gate.extract.facts import SignatureIssue
 
 SUPERBLOB_MAGIC = 0xFADE0CC0
 CODEDIRECTORY_MAGIC = 0xFADE0C02
@@ -99,7 +101,7 @@ class EmbeddedSignature:
     blobs: dict[int, bytes]
     cms: bytes | None = None
     """The DER ContentInfo inside the CMS blob; None (or absent) for an ad-hoc signature."""
-    entitlements: dict = field(default_factory=dict)
+    entitlements: dict[str, Any] = field(default_factory=dict[str, Any])
 
 
 def parse_superblob(data: bytes) -> EmbeddedSignature:
@@ -182,26 +184,29 @@ def _c_string(blob: bytes, offset: int) -> str:
     return blob[offset:end].decode("utf-8", "replace")
 
 
-def page_hash_errors(directory: CodeDirectory, image: bytes | memoryview) -> list[str]:
+def page_hash_errors(directory: CodeDirectory, image: bytes | memoryview) -> list[SignatureIssue]:
     """Every code page of the slice ``image`` against its hash. Empty when all match."""
     expected_pages = -(-directory.code_limit // directory.page_size)
     if directory.code_limit > len(image) or len(directory.code_hashes) != expected_pages:
-        return [f"ios_page_hash_mismatch: CodeDirectory {directory.slot:#x} covers {directory.code_limit} bytes in "
-                f"{len(directory.code_hashes)} pages; the slice has {len(image)} bytes"]
+        return [SignatureIssue("ios_page_hash_mismatch", f"CodeDirectory {directory.slot:#x} covers "
+                                                         f"{directory.code_limit} bytes in "
+                                                         f"{len(directory.code_hashes)} pages; the slice has "
+                                                         f"{len(image)} bytes")]
     view = memoryview(image)
     for index, stored in enumerate(directory.code_hashes):
         start = index * directory.page_size
         page = view[start:min(start + directory.page_size, directory.code_limit)]
         if directory.digest(page) != stored:
-            return [f"ios_page_hash_mismatch: page {index} (offset {start}) of the executable does not match "
-                    f"CodeDirectory {directory.slot:#x} ({directory.algorithm})"]
+            return [SignatureIssue("ios_page_hash_mismatch", f"page {index} (offset {start}) of the executable does "
+                                                             f"not match CodeDirectory {directory.slot:#x} "
+                                                             f"({directory.algorithm})")]
     return []
 
 
 def special_slot_errors(directory: CodeDirectory, signature: EmbeddedSignature, *, info_plist: bytes | None,
-                        code_resources: bytes | None) -> tuple[list[str], list[str]]:
+                        code_resources: bytes | None) -> tuple[list[SignatureIssue], list[str]]:
     """(errors, what was sealed and verified) for the special slots of one CodeDirectory."""
-    errors: list[str] = []
+    errors: list[SignatureIssue] = []
     sealed: list[str] = []
     checks = {SPECIAL_INFO_PLIST: ("Info.plist", info_plist),
               SPECIAL_REQUIREMENTS: ("requirements", signature.blobs.get(SLOT_REQUIREMENTS)),
@@ -213,20 +218,22 @@ def special_slot_errors(directory: CodeDirectory, signature: EmbeddedSignature, 
         unset = stored is None or not any(stored)
         if unset:
             if data is not None and number in (SPECIAL_ENTITLEMENTS, SPECIAL_DER_ENTITLEMENTS, SPECIAL_RESOURCES):
-                errors.append(f"ios_special_slot_unsealed: the {what} is present but CodeDirectory "
-                              f"{directory.slot:#x} does not seal it")
+                errors.append(SignatureIssue("ios_special_slot_unsealed", f"the {what} is present but CodeDirectory "
+                                                                          f"{directory.slot:#x} does not seal it"))
             continue
         if data is None:
-            errors.append(f"ios_special_slot_missing: CodeDirectory {directory.slot:#x} seals a {what} that is missing")
+            errors.append(SignatureIssue("ios_special_slot_missing", f"CodeDirectory {directory.slot:#x} seals a "
+                                                                     f"{what} that is missing"))
         elif directory.digest(data) != stored:
-            errors.append(f"ios_special_slot_mismatch: the {what} does not match its hash in CodeDirectory "
-                          f"{directory.slot:#x}")
+            errors.append(SignatureIssue("ios_special_slot_mismatch", f"the {what} does not match its hash in "
+                                                                      f"CodeDirectory {directory.slot:#x}"))
         else:
             sealed.append(what)
     return errors, sealed
 
 
-def bound_directory_errors(signature: EmbeddedSignature, signed_attributes: dict[str, list]) -> list[str]:
+def bound_directory_errors(signature: EmbeddedSignature,
+                           signed_attributes: dict[str, list[Any]]) -> list[SignatureIssue]:
     """Every alternate CodeDirectory must be named by the CMS signed attributes (the slot-0 one is the content)."""
     errors = []
     agility: dict[str, bytes] = {}
@@ -249,6 +256,7 @@ def bound_directory_errors(signature: EmbeddedSignature, signed_attributes: dict
             continue
         cdhash = directory.cdhash()
         if cdhash.hex() not in agility and cdhash[:20] not in truncated:
-            errors.append(f"ios_code_directory_unbound: CodeDirectory {directory.slot:#x} ({directory.algorithm}) is "
-                          "not named by the CMS signature")
+            errors.append(SignatureIssue("ios_code_directory_unbound", f"CodeDirectory {directory.slot:#x} "
+                                                                       f"({directory.algorithm}) is not named by the "
+                                                                       "CMS signature"))
     return errors

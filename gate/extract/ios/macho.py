@@ -56,8 +56,8 @@ def read_slices(data: bytes) -> tuple[Slice, ...]:
         if offset + size > len(data):
             raise MachOError("a slice runs past the end of the executable", code="ios_executable_truncated")
         signature = None
-        if binary.has_code_signature:
-            command = binary.code_signature
+        command = binary.code_signature if binary.has_code_signature else None
+        if command is not None:
             signature = (int(command.data_offset), int(command.data_size))
             if signature[0] + signature[1] > size:
                 raise MachOError("the code signature runs past the end of its slice", code="ios_executable_truncated")

@@ -20,6 +20,8 @@ import ipaddress
 import posixpath
 import struct
 from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
 
 from gate.errors import GateError
 from gate.extract.facts import Evidence, HostFact, IpFact, NetworkFacts, Problem
@@ -28,10 +30,21 @@ from gate.extract.network.addresses import ip_scope
 from gate.extract.network.dex_code import classes_loading
 from gate.extract.network.dex_flow import CONTACT, UNKNOWN, sink_kinds
 from gate.extract.network.domains import registrable_domain, url_host
-from gate.extract.network.finder import (MAX_SCAN_ANCHORS, Findings, ScanBudget, ScanBudgetExhausted, scan_region,
-                                         scan_strings, scan_whole_string)
+from gate.extract.network.finder import (
+    MAX_SCAN_ANCHORS,
+    Findings,
+    ScanBudget,
+    ScanBudgetExhausted,
+    scan_region,
+    scan_strings,
+    scan_whole_string,
+)
 from gate.extract.network.references import HASH_COMMENT_EXTENSIONS, entry_reference
 from gate.extract.network.sdk_hosts import SDK_DESCRIPTOR_PREFIXES, sdk_for_class, sdk_for_host
+
+# The string cache the finder keeps for one package: each analysed string's bytes -> (hosts, IPs, evidence), and the
+# finder's own per-package tables under private sentinel keys (gate.extract.network.finder).
+StringCache = dict[Any, Any]
 
 __all__ = ["NetworkScanner", "scan_entry"]
 
@@ -82,7 +95,7 @@ class NetworkScanner:
         self._loaders: defaultdict[str, set[tuple[str, str | None]]] = defaultdict(set)
         self._other_code_hosts: list[set[str]] = []  # hosts of DEX files without any SDK class
         self.unreadable: list[str] = []  # entries whose structure could not be read (scanned as far as possible)
-        self._strings: dict = {}  # string bytes -> (hosts, ips), shared by all entries of the package
+        self._strings: StringCache = {}  # string bytes -> (hosts, ips), shared by all entries of the package
         self._own_versions: set[str] = set()  # the manifest's versionName: BuildConfig.VERSION_NAME in DEX too
 
     def wants(self, name: str) -> bool:
@@ -100,7 +113,7 @@ class NetworkScanner:
         """Scan one inflated entry. Decides what it is from its first bytes and its name; never raises."""
         self._feed(name, bytes(data), depth=0)
 
-    def feed_string_regions(self, name: str, data: bytes, regions) -> None:
+    def feed_string_regions(self, name: str, data: bytes, regions: Iterable[tuple[int, int]]) -> None:
         """Scan the NUL-terminated strings in ``data[start:end]`` for each ``(start, end)`` of ``regions``: string
         sections of an executable format the caller located (Mach-O ``__cstring`` and kin, read through lief)."""
         if self.budget_exhausted:
@@ -113,7 +126,7 @@ class NetworkScanner:
             self._exhausted(name)
         self._record(name, findings, "elf")  # native string data, found the way ELF .rodata is
 
-    def feed_hosts(self, name: str, hosts, *, how: str = "network_config") -> None:
+    def feed_hosts(self, name: str, hosts: Iterable[str], *, how: str = "network_config") -> None:
         """Record web host names the caller read from a structure that names hosts as such (an iOS app's
         associated-domains entitlement, its App Transport Security exception domains): like App Links, any ICANN
         TLD counts."""
@@ -148,7 +161,7 @@ class NetworkScanner:
         code_sdks = self._sdks_by_code()
         contacts, evidence_of = self._contacts, self._evidence_of
         # A package can have thousands of hosts: the loop is kept lean (local names, no keyword arguments).
-        hosts = []
+        hosts: list[HostFact] = []
         append, table, domain, fact = hosts.append, sdk_for_host, registrable_domain, HostFact
         for host, sources in sorted(self._host_sources.items()):
             evidence = evidence_of(host)
@@ -252,7 +265,7 @@ class NetworkScanner:
                 ips.append(value)
         self._note(source, findings, ips, entry_why, how_here, reader)
 
-    def _note(self, source: str, findings: Findings, values, entry_why: str | None, how_here: str | None,
+    def _note(self, source: str, findings: Findings, values: Iterable[str], entry_why: str | None, how_here: str | None,
               reader: str | None) -> None:
         """Keep this entry's occurrence of each of ``values`` (not yet decided) as evidence."""
         evidence, contacts, found = self._evidence, self._contacts, findings.evidence
@@ -313,21 +326,23 @@ class NetworkScanner:
 
     def _sdks_by_code(self) -> dict[str, tuple[str, tuple[Evidence, ...]]]:
         """Host -> (SDK, evidence) when only one SDK's classes load it."""
-        out = {}
+        out: dict[str, tuple[str, tuple[Evidence, ...]]] = {}
         for host, loaders in self._loaders.items():
             if any(host in others for others in self._other_code_hosts):
                 continue
             labels = {sdk_for_class(loader) if loader else None for _source, loader in loaders}
-            if len(labels) != 1 or None in labels:
+            label = labels.pop() if len(labels) == 1 else None
+            if label is None:  # classes of several SDKs, or of code no SDK is known by
                 continue
             by_source: defaultdict[str, list[str]] = defaultdict(list)
             for source, loader in sorted(loaders):
-                by_source[source].append(loader)
+                if loader is not None:
+                    by_source[source].append(loader)
             evidence = tuple(
                 Evidence(source, "code", "loaded by " + ", ".join(names[:3])
                          + (f" (+{len(names) - 3} more)" if len(names) > 3 else ""))
                 for source, names in by_source.items())
-            out[host] = (labels.pop(), evidence)
+            out[host] = (label, evidence)
         return out
 
     def _is_own_version(self, ip: str) -> bool:
@@ -342,7 +357,7 @@ class NetworkScanner:
         return tuple(sorted(kept, key=_evidence_order))
 
 
-def scan_entry(name: str, data: bytes, findings: Findings, cache: dict | None = None) -> str | None:
+def scan_entry(name: str, data: bytes, findings: Findings, cache: StringCache | None = None) -> str | None:
     """Add the hosts and IPs of one (non-archive) entry to ``findings``, choosing the reader by content.
 
     This is the scan's stable entry point for other readers (any byte string whose strings may hold hosts).
@@ -382,7 +397,7 @@ def scan_entry(name: str, data: bytes, findings: Findings, cache: dict | None = 
     return None
 
 
-def _scan_resource_file(data: bytes, findings: Findings, cache: dict, *, is_xml: bool) -> None:
+def _scan_resource_file(data: bytes, findings: Findings, cache: StringCache, *, is_xml: bool) -> None:
     for region in regions.resource_string_pools(data):
         flat, flat_region = regions.pool_bytes(data, region)
         scan_strings(flat, findings, flat_region.start, flat_region.end, prefix_len=flat_region.prefix_len,
@@ -446,7 +461,7 @@ def _scan_text_value(text: str, findings: Findings) -> None:
             findings.evidence[value] = ("manifest", excerpt, why)
 
 
-def _elements(document: object) -> list:
+def _elements(document: object) -> list[Any]:
     iterate = getattr(document, "iter", None)
     return list(iterate()) if callable(iterate) else []
 

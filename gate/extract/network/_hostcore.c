@@ -6,8 +6,9 @@
  * Anything outside the ASCII fast path (a non-ASCII str) is handed to the Python twin, so the rules for rare inputs
  * live in one place only.
  *
- * The tables (public-suffix tails, TLD lists, never-contacted names) are Python sets handed over once by
- * ``configure``: one source of truth, and a membership test is a hash lookup in C without the interpreter loop.
+ * The tables (TLD lists, never-contacted names, and the public-suffix table through suffixes.table, called on the
+ * first public-suffix look-up) are Python sets handed over by ``configure``: one source of truth, and a membership
+ * test is a hash lookup in C without the interpreter loop.
  */
 #define _GNU_SOURCE  /* memmem */
 #define PY_SSIZE_T_CLEAN
@@ -21,6 +22,7 @@
 #define MAX_AUTHORITY 300
 
 static PyObject *tails, *not_rules, *wildcards, *exceptions;       /* public-suffix table (suffixes.table()) */
+static PyObject *table_loader;  /* suffixes.table: called on the first public-suffix look-up, as the Python does */
 static PyObject *never_contacted, *reserved_tlds;                   /* domains.NEVER_CONTACTED, _RESERVED_TLDS */
 static PyObject *bare_tlds, *weak_bare_tlds, *reverse_roots, *property_roots, *translated_examples;
 static PyObject *py_url_host, *py_bare_host, *py_registrable;       /* the Python twins, for non-ASCII input */
@@ -39,9 +41,32 @@ contains(PyObject *set, const char *s, Py_ssize_t n)
 
 /* suffixes.public_suffix_length for the lowercase ASCII host h[0:n] (labels = h.split(".")); -1 on error.
  * The k-th candidate suffix is h from the start of the k-th label from the right. */
+static int
+load_table(void)
+{
+    PyObject *table = PyObject_CallNoArgs(table_loader), *w, *x, *nr, *t;
+    if (table == NULL)
+        return -1;
+    if (!PyArg_ParseTuple(table, "O!O!O!O!:suffixes.table()", &PyFrozenSet_Type, &w, &PyFrozenSet_Type, &x,
+                          &PyFrozenSet_Type, &nr, &PyFrozenSet_Type, &t)) {
+        Py_DECREF(table);
+        return -1;
+    }
+    if (tails == NULL) {  /* set once, never replaced: another thread may be looking a suffix up in it */
+        wildcards = Py_NewRef(w);
+        exceptions = Py_NewRef(x);
+        not_rules = Py_NewRef(nr);
+        tails = Py_NewRef(t);
+    }
+    Py_DECREF(table);
+    return 0;
+}
+
 static Py_ssize_t
 public_suffix_length(const char *h, Py_ssize_t n)
 {
+    if (tails == NULL && load_table() < 0)
+        return -1;
     Py_ssize_t labels = 1;
     for (Py_ssize_t i = 0; i < n; i++)
         labels += h[i] == '.';
@@ -113,7 +138,7 @@ host_shape(const char *h, Py_ssize_t n)
 static int
 configured(void)
 {
-    if (tails == NULL) {
+    if (table_loader == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "_hostcore.configure() has not been called");
         return 0;
     }
@@ -296,44 +321,94 @@ append_slice(PyObject *list, const unsigned char *d, Py_ssize_t a, Py_ssize_t b)
     return r;
 }
 
-/* finder._URL_AUTHORITIES.split(data): [text, authority, text, authority, …, text]. Each "://" preceded by a
- * network scheme (any letter case; only the scheme's own letters are looked at, as the look-behinds do) is a match;
- * the authority is the longest run of up to 300 authority characters after it; the search resumes after it. */
-static PyObject *
-split_authorities(PyObject *self, PyObject *arg)
+/* The next network-scheme URL at or after d[pos]: 1 with [*a, *e) its authority and *colon the index of its "://",
+ * else 0. Each "://" preceded by a network scheme (any letter case; only the scheme's own letters are looked at, as
+ * finder._URL_AUTHORITIES' look-behinds do) is a match; the authority is the longest run of up to 300 authority
+ * characters after it. */
+static int
+next_authority(const unsigned char *d, Py_ssize_t n, Py_ssize_t pos, Py_ssize_t *colon, Py_ssize_t *a,
+               Py_ssize_t *e)
 {
-    Py_buffer view;
-    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
-        return NULL;
-    const unsigned char *d = view.buf;
-    Py_ssize_t n = view.len, pos = 0, text_start = 0;
-    PyObject *parts = PyList_New(0);
-    if (parts == NULL)
-        goto fail;
     while (pos + 3 <= n) {
         const unsigned char *hit = memmem(d + pos, (size_t)(n - pos), "://", 3);
         if (hit == NULL)
-            break;
+            return 0;
         Py_ssize_t i = hit - d;
         if (!scheme_before(d, i)) {
             pos = i + 1;
             continue;
         }
-        Py_ssize_t a = i + 3, e = a, limit = a + MAX_AUTHORITY < n ? a + MAX_AUTHORITY : n;
-        while (e < limit && authority_byte[d[e]])
-            e++;
-        if (append_slice(parts, d, text_start, i) < 0 || append_slice(parts, d, a, e) < 0)
-            goto fail;
-        text_start = pos = e;
+        Py_ssize_t start = i + 3, stop = start, limit = start + MAX_AUTHORITY < n ? start + MAX_AUTHORITY : n;
+        while (stop < limit && authority_byte[d[stop]])
+            stop++;
+        *colon = i;
+        *a = start;
+        *e = stop;
+        return 1;
     }
-    if (append_slice(parts, d, text_start, n) < 0)
-        goto fail;
+    return 0;
+}
+
+/* split_region(data) -> (authorities, blanked, spans): what finder takes from _URL_AUTHORITIES.split(data) without
+ * building it (the search resumes after each authority) — the
+ * authorities in order (split[1::2]), the text with each "://authority" replaced by one space
+ * (b" ".join(split[::2])), and, as native int64 pairs, (start of "://", end of the authority) per URL, from which
+ * finder._SplitParts cuts any part of the split on demand. */
+static PyObject *
+split_region(PyObject *self, PyObject *arg)
+{
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    const unsigned char *d = view.buf;
+    Py_ssize_t n = view.len, pos = 0, colon, a, e, count = 0, cap = 64, kept = 0;
+    PyObject *authorities = PyList_New(0), *blanked = NULL, *spans = NULL, *result = NULL;
+    int64_t *span = PyMem_Malloc(sizeof(int64_t) * 2 * (size_t)cap);
+    if (authorities == NULL || span == NULL) {
+        if (span == NULL)
+            PyErr_NoMemory();
+        goto done;
+    }
+    while (next_authority(d, n, pos, &colon, &a, &e)) {
+        if (count == cap) {
+            int64_t *grown = PyMem_Realloc(span, sizeof(int64_t) * 4 * (size_t)cap);
+            if (grown == NULL) {
+                PyErr_NoMemory();
+                goto done;
+            }
+            span = grown;
+            cap *= 2;
+        }
+        span[2 * count] = colon;  /* "://" and the authority, [colon, e), are what the split removes */
+        span[2 * count + 1] = e;
+        count++;
+        kept += e - colon;
+        if (append_slice(authorities, d, a, e) < 0)
+            goto done;
+        pos = e;
+    }
+    if ((blanked = PyBytes_FromStringAndSize(NULL, n - kept + count)) == NULL)
+        goto done;
+    char *out = PyBytes_AS_STRING(blanked);
+    Py_ssize_t from = 0;
+    for (Py_ssize_t k = 0; k < count; k++) {
+        Py_ssize_t len = (Py_ssize_t)span[2 * k] - from;
+        memcpy(out, d + from, (size_t)len);
+        out += len;
+        *out++ = ' ';
+        from = (Py_ssize_t)span[2 * k + 1];
+    }
+    memcpy(out, d + from, (size_t)(n - from));
+    if ((spans = PyBytes_FromStringAndSize((const char *)span, (Py_ssize_t)sizeof(int64_t) * 2 * count)) == NULL)
+        goto done;
+    result = PyTuple_Pack(3, authorities, blanked, spans);
+done:
+    PyMem_Free(span);
+    Py_XDECREF(authorities);
+    Py_XDECREF(blanked);
+    Py_XDECREF(spans);
     PyBuffer_Release(&view);
-    return parts;
-fail:
-    Py_XDECREF(parts);
-    PyBuffer_Release(&view);
-    return NULL;
+    return result;
 }
 
 /* The fast paths of finder._note_url, which judges one URL of a split region for its evidence. The patterns are
@@ -785,14 +860,53 @@ dot_anchor_at(const unsigned char *d, Py_ssize_t p, Py_ssize_t n, Py_ssize_t *en
     return r;
 }
 
+/* The shortest and longest bare TLD: a run of another length after a dot is no anchor, without a look-up. */
+static int
+set_tld_lengths(void)
+{
+    Py_ssize_t lo = PY_SSIZE_T_MAX, hi = 0, len;
+    PyObject *iter = PyObject_GetIter(bare_tlds), *tld;
+    if (iter == NULL)
+        return -1;
+    while ((tld = PyIter_Next(iter)) != NULL) {
+        len = PyUnicode_Check(tld) ? PyUnicode_GET_LENGTH(tld) : 0;
+        Py_DECREF(tld);
+        lo = len < lo ? len : lo;
+        hi = len > hi ? len : hi;
+    }
+    Py_DECREF(iter);
+    if (PyErr_Occurred())
+        return -1;
+    bare_tld_min = lo == PY_SSIZE_T_MAX ? 1 : lo;
+    bare_tld_max = hi;
+    return 0;
+}
+
+/* configure_anchors(bare_tlds): all anchor_search needs, without the public-suffix table (a package without a
+ * single host never builds it). */
+static PyObject *
+configure_anchors(PyObject *self, PyObject *arg)
+{
+    if (!PyFrozenSet_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "configure_anchors() takes a frozenset of TLDs");
+        return NULL;
+    }
+    Py_XSETREF(bare_tlds, Py_NewRef(arg));
+    if (set_tld_lengths() < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
 static PyObject *
 anchor_search(PyObject *self, PyObject *args)
 {
     Py_buffer view;
     Py_ssize_t pos;
     int colon;
-    if (!configured())
+    if (bare_tlds == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "_hostcore.configure_anchors() has not been called");
         return NULL;
+    }
     if (!PyArg_ParseTuple(args, "y*np:anchor_search", &view, &pos, &colon))
         return NULL;
     const unsigned char *d = view.buf;
@@ -852,50 +966,36 @@ configure_urls(PyObject *self, PyObject *args)
 static PyObject *
 configure(PyObject *self, PyObject *args)
 {
-    PyObject *t, *nr, *w, *x, *nc, *rt, *bt, *wt, *rr, *pr, *te, *u, *bh, *rd;
-    if (!PyArg_ParseTuple(args, "O!O!O!O!O!O!O!O!O!O!O!OOO:configure", &PyFrozenSet_Type, &t, &PyFrozenSet_Type, &nr,
-                          &PyFrozenSet_Type, &w, &PyFrozenSet_Type, &x, &PyFrozenSet_Type, &nc, &PyFrozenSet_Type, &rt,
+    PyObject *tl, *nc, *rt, *bt, *wt, *rr, *pr, *te, *u, *bh, *rd;
+    if (!PyArg_ParseTuple(args, "OO!O!O!O!O!O!O!OOO:configure", &tl, &PyFrozenSet_Type, &nc, &PyFrozenSet_Type, &rt,
                           &PyFrozenSet_Type, &bt, &PyFrozenSet_Type, &wt, &PyFrozenSet_Type, &rr, &PyFrozenSet_Type,
                           &pr, &PyFrozenSet_Type, &te, &u, &bh, &rd))
         return NULL;
-    PyObject **slots[] = {&tails, &not_rules, &wildcards, &exceptions, &never_contacted, &reserved_tlds, &bare_tlds,
-                          &weak_bare_tlds, &reverse_roots, &property_roots, &translated_examples, &py_url_host,
-                          &py_bare_host, &py_registrable};
-    PyObject *values[] = {t, nr, w, x, nc, rt, bt, wt, rr, pr, te, u, bh, rd};
+    PyObject **slots[] = {&table_loader, &never_contacted, &reserved_tlds, &bare_tlds, &weak_bare_tlds,
+                          &reverse_roots, &property_roots, &translated_examples, &py_url_host, &py_bare_host,
+                          &py_registrable};
+    PyObject *values[] = {tl, nc, rt, bt, wt, rr, pr, te, u, bh, rd};
     for (size_t k = 0; k < sizeof slots / sizeof *slots; k++)
         Py_XSETREF(*slots[k], Py_NewRef(values[k]));
-    /* the shortest and longest bare TLD: a run of another length after a dot is no anchor without a look-up */
-    Py_ssize_t lo = PY_SSIZE_T_MAX, hi = 0, len;
-    PyObject *iter = PyObject_GetIter(bare_tlds), *tld;
-    if (iter == NULL)
+    if (set_tld_lengths() < 0)
         return NULL;
-    while ((tld = PyIter_Next(iter)) != NULL) {
-        len = PyUnicode_Check(tld) ? PyUnicode_GET_LENGTH(tld) : 0;
-        Py_DECREF(tld);
-        lo = len < lo ? len : lo;
-        hi = len > hi ? len : hi;
-    }
-    Py_DECREF(iter);
-    if (PyErr_Occurred())
-        return NULL;
-    bare_tld_min = lo == PY_SSIZE_T_MAX ? 1 : lo;
-    bare_tld_max = hi;
     Py_RETURN_NONE;
 }
 
 static PyMethodDef methods[] = {
     {"configure", configure, METH_VARARGS,
-     "configure(tails, not_rules, wildcards, exceptions, never_contacted, reserved_tlds, bare_tlds, weak_bare_tlds,"
-     " reverse_dns_roots, system_property_roots, translated_examples, url_host, bare_host, registrable_domain)"},
+     "configure(suffix_table, never_contacted, reserved_tlds, bare_tlds, weak_bare_tlds, reverse_dns_roots,"
+     " system_property_roots, translated_examples, url_host, bare_host, registrable_domain)"},
     {"url_host", url_host, METH_O, "domains.url_host"},
     {"bare_host", bare_host, METH_O, "domains.bare_host"},
     {"registrable_domain", registrable_domain, METH_O, "suffixes.registrable_domain"},
-    {"split_authorities", split_authorities, METH_O, "finder._URL_AUTHORITIES.split"},
+    {"split_region", split_region, METH_O, "split_region(data) -> (authorities, blanked, int64 spans)"},
     {"configure_urls", configure_urls, METH_VARARGS, "configure_urls(url_needs_judging, path_hints_lower, "
      "context_words_lower)"},
     {"judge_url", judge_url, METH_VARARGS, "the fast paths of finder._note_url"},
     {"resolve_authorities", resolve_authorities, METH_VARARGS,
      "resolve_authorities(authorities, hosts_of, ips_of, fallback): finder._authority_values of each"},
+    {"configure_anchors", configure_anchors, METH_O, "configure_anchors(bare_tlds)"},
     {"anchor_search", anchor_search, METH_VARARGS,
      "anchor_search(data, pos, colon): finder._DOT_ANCHORS / _COLON_ANCHORS .search(data, pos).span() or None"},
     {"load_sites", load_sites, METH_VARARGS, "load_sites(data, wanted, lo, hi, overlapping): dex_flow._load_sites"},

@@ -15,9 +15,12 @@ from collections.abc import Callable
 from gate.errors import ConfigError
 
 try:
-    from gate.extract.network import _hostcore as compiled_core
+    from gate.extract.network import _hostcore
 except ImportError:  # not built (a source checkout without ``pip install``): the Python path runs
-    compiled_core = None
+    _hostcore = None  # type: ignore[assignment]
+
+__all__ = ["KINDS", "UnknownScannerCore", "active", "compiled_core", "on_select", "select"]
+compiled_core = _hostcore  # the module (typed by _hostcore.pyi), or None
 
 KINDS = ("compiled", "python")
 _state = {"kind": "compiled" if compiled_core is not None else "python"}
@@ -25,17 +28,16 @@ _on_select: list[Callable[[], None]] = []
 
 
 class UnknownScannerCore(ConfigError):
-    """``select`` was asked for a core that is not one of ``KINDS`` or is not built here."""
-
-    code = "scanner_core_invalid"
+    """``select`` was asked for a core that is not one of ``KINDS`` or is not built here (``config_invalid``)."""
 
 
 def select(kind: str) -> None:
     """Run the scanner's per-candidate work with ``kind`` ("compiled" or "python") from now on."""
     if kind not in KINDS:
-        raise UnknownScannerCore(f"scanner core {kind!r}: expected one of {', '.join(KINDS)}")
+        raise UnknownScannerCore(f"GATE_SCANNER_CORE: scanner core {kind!r}: expected one of {', '.join(KINDS)}")
     if kind == "compiled" and compiled_core is None:
-        raise UnknownScannerCore("the compiled scanner core is not built here (pip install the gate to build it)")
+        raise UnknownScannerCore("GATE_SCANNER_CORE: the compiled scanner core is not built here (pip install the "
+                                 "gate to build it)")
     _state["kind"] = kind
     for reset in _on_select:
         reset()  # the modules rebind their functions and drop caches filled by the other path

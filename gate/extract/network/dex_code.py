@@ -20,6 +20,7 @@ import functools
 import re
 import struct
 from collections import defaultdict
+from collections.abc import Callable, Collection
 
 from gate.extract.network.finder import trie_pattern
 
@@ -169,7 +170,7 @@ class DexCodeIndex:
         return [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
 
 
-def find_strings(data: bytes, wanted) -> dict[bytes, int]:
+def find_strings(data: bytes, wanted: Collection[bytes]) -> dict[bytes, int]:
     """Where each of ``wanted`` (MUTF-8 bytes, ASCII) stands in the DEX string table: string index by exact match;
     a string the table lacks is left out. The string_ids table is sorted by content (dex-format: "sorted by string
     contents", UTF-16 code points, in which ASCII sorts as its bytes), so each look-up is a bisection that reads
@@ -231,13 +232,15 @@ def _code_offsets(data: bytes, pos: int) -> list[int]:
         if token is None:
             return []
         pos = token.end()
-    out = []
+    out: list[int] = []
     for _ in range(direct + virtual):
-        for field_number in range(3):  # method_idx_diff, access_flags, code_off
+        token = None
+        for _field in range(3):  # method_idx_diff, access_flags, code_off
             token = match(data, pos)
             if token is None:
                 return out
             pos = token.end()
+        assert token is not None  # the code_off just read
         code_off = _uleb_value(token.group())
         if code_off:
             out.append(code_off)
@@ -281,7 +284,7 @@ def _instruction_starts(data: bytes, start: int, end: int) -> set[int]:
     return out
 
 
-def classes_loading(data: bytes, hosts: set[str] | None, prefixes: tuple[bytes, ...] | None = None
+def classes_loading(data: bytes, hosts: set[str] | Callable[[], set[str]], prefixes: tuple[bytes, ...] | None = None
                     ) -> dict[str, set[str | None]] | None:
     """Host -> descriptors of the classes (``Lcom/umeng/analytics/A;``) whose code loads a string holding it, and
     None when other code may load it too.

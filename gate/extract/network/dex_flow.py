@@ -20,7 +20,8 @@ from __future__ import annotations
 import re
 import struct
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from collections.abc import Set as AbstractSet
 
 from gate.extract.network import core
 from gate.extract.network.dex_code import _WIDTHS, DexCodeIndex, _index_pattern, find_strings
@@ -130,7 +131,7 @@ class _Flow:
         self._method_ids = (count, offset)
         self._sinks: dict[int, str] = {}
 
-    def loads(self, wanted: set[int], in_certificates: set[int] = frozenset()) -> dict[int, set[str]]:
+    def loads(self, wanted: set[int], in_certificates: AbstractSet[int] = frozenset()) -> dict[int, set[str]]:
         """String index -> the kinds of its loads; for ``in_certificates``, an unknown load inside certificate code
         is a reference."""
         section = self.index._code_section()
@@ -186,7 +187,7 @@ class _Flow:
                 if op in _INVOKE:
                     count, g = data[pos + 1] >> 4, data[pos + 1] & 0xF
                     c, e = data[pos + 4], data[pos + 5]
-                    args = (c & 0xF, c >> 4, e & 0xF, e >> 4, g)[:count]
+                    args: Sequence[int] = (c & 0xF, c >> 4, e & 0xF, e >> 4, g)[:count]
                 else:
                     first = int.from_bytes(data[pos + 4:pos + 6], "little")
                     args = range(first, first + data[pos + 1])

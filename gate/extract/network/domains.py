@@ -16,9 +16,8 @@ domain bought from a registry (``myqcloud.com``), not for a cloud customer's sub
 from __future__ import annotations
 
 import re
-from functools import lru_cache
-
 from collections.abc import Callable
+from functools import lru_cache
 
 from gate.extract.network import core, suffixes
 
@@ -129,13 +128,12 @@ _registrable: Lookup = suffixes.registrable_domain
 
 
 def configure_compiled() -> None:
-    """Hand the tables to the compiled core and bind its lookups; the public-suffix table is built here, so this
-    runs on the first lookup (as on the Python path), never at import."""
+    """Hand the tables to the compiled core and bind its lookups. The public-suffix table is handed over as
+    ``suffixes.table``, which the core calls on its first public-suffix look-up, as the Python path does."""
     global _url_host, _bare_host, _registrable
     compiled = core.compiled_core
     assert compiled is not None  # core.select only picks "compiled" when it is built
-    wildcards, exceptions, not_rules, tails = suffixes.table()
-    compiled.configure(tails, not_rules, wildcards, exceptions, NEVER_CONTACTED, _RESERVED_TLDS, BARE_TLDS,
+    compiled.configure(suffixes.table, NEVER_CONTACTED, _RESERVED_TLDS, BARE_TLDS,
                        WEAK_BARE_TLDS, REVERSE_DNS_ROOTS, SYSTEM_PROPERTY_ROOTS, TRANSLATED_EXAMPLES,
                        python_url_host, python_bare_host, suffixes.registrable_domain)
     _url_host, _bare_host, _registrable = compiled.url_host, compiled.bare_host, compiled.registrable_domain

@@ -24,15 +24,30 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from itertools import chain
 from dataclasses import dataclass, field
+from itertools import chain
 
 from gate.extract.network import core
 from gate.extract.network.addresses import bare_ipv6, ip_literal
-from gate.extract.network.domains import (BARE_TLDS, MAX_HOST_LENGTH, REVERSE_DNS_ROOTS, bare_host,
-                                          configure_compiled, url_host)
-from gate.extract.network.references import (NAMESPACE_WORDS, PATH_HINT_SOURCE, SCHEMA_WORDS, URL_NEEDS_JUDGING,
-                                             in_hash_comment, scheme_start, text_reference, url_reference)
+from gate.extract.network.domains import (
+    BARE_TLDS,
+    MAX_HOST_LENGTH,
+    REVERSE_DNS_ROOTS,
+    bare_host,
+    configure_compiled,
+    url_host,
+)
+from gate.extract.network.references import (
+    NAMESPACE_WORDS,
+    PATH_HINT_SOURCE,
+    SCHEMA_WORDS,
+    URL_NEEDS_JUDGING,
+    in_hash_comment,
+    scheme_start,
+    text_reference,
+    url_reference,
+)
+
 
 def trie_pattern(words) -> bytes:
     """A regex alternation of ``words`` (str, or bytes taken byte for byte) folded into a prefix tree, so the
@@ -272,40 +287,34 @@ _SETTLED_AUTHORITIES = object()
 _SETTLED_STRINGS = object()
 
 
-_split_authorities: Callable[[bytes], list[bytes]] = _URL_AUTHORITIES.split
+# The compiled split: (authorities, the text with them blanked, their int64 spans); None: the Python split.
+_split_region: Callable[[bytes], tuple[list[bytes], bytes, bytes]] | None = None
 # The fast paths of ``_note_url`` in C: (how, excerpt) of a contact candidate, or None for the Python below.
 _judge_url: Callable[[bytes, bytes, bytes, int, bool, bool], tuple[str, str] | None] | None = None
 
 
 # The loop of ``_authority_values`` over a region's new authorities, in C.
-_resolve_authorities: Callable[[set[bytes], dict, dict, Callable], None] | None = None
+Values = tuple[str, ...]  # the hosts or IPs of one URL authority (at most one value)
+_resolve_authorities: Callable[[set[bytes], dict[bytes, Values], dict[bytes, Values],
+                                Callable[[bytes], tuple[Values, Values]]], None] | None = None
 
 
 def _bind() -> None:
     """``_URL_AUTHORITIES.split``, the authority loop and ``_note_url``'s fast paths, or their compiled twins."""
-    global _split_authorities, _judge_url, _resolve_authorities, _anchor_search
+    global _split_region, _judge_url, _resolve_authorities, _anchor_search
     compiled = core.compiled_core
     if core.active() == "compiled" and compiled is not None:
         compiled.configure_urls(URL_NEEDS_JUDGING, _PATH_HINTS_LOWER, _CONTEXT_WORDS_LOWER)
-        _split_authorities, _judge_url = compiled.split_authorities, compiled.judge_url
-        _resolve_authorities, _anchor_search = _configured_resolve, _configured_anchor_search
+        compiled.configure_anchors(BARE_TLDS)
+        _split_region, _judge_url = compiled.split_region, compiled.judge_url
+        _resolve_authorities, _anchor_search = _configured_resolve, compiled.anchor_search
     else:
-        _split_authorities, _judge_url, _resolve_authorities = _URL_AUTHORITIES.split, None, None
+        _split_region, _judge_url, _resolve_authorities = None, None, None
         _anchor_search = _python_anchor_search
 
 
-def _configured_anchor_search(data: bytes, pos: int, colon: bool) -> tuple[int, int] | None:
-    """The compiled ``anchor_search``, once the TLD table is handed to the core (``domains``)."""
-    global _anchor_search
-    compiled = core.compiled_core
-    assert compiled is not None
-    if _anchor_search is _configured_anchor_search:  # a cursor made before may call this again: configure once
-        configure_compiled()
-        _anchor_search = compiled.anchor_search
-    return compiled.anchor_search(data, pos, colon)
-
-
-def _configured_resolve(authorities: set[bytes], hosts_of: dict, ips_of: dict, fallback: Callable) -> None:
+def _configured_resolve(authorities: set[bytes], hosts_of: dict[bytes, Values], ips_of: dict[bytes, Values],
+                        fallback: Callable[[bytes], tuple[Values, Values]]) -> None:
     """The compiled ``resolve_authorities``, once the host tables are handed to the core (``domains``: on the
     first host lookup, which this makes)."""
     global _resolve_authorities
@@ -332,11 +341,16 @@ def _take_url_authorities(data: bytes, findings: Findings, cache: dict, prefix_l
         return data  # most pooled strings: a membership test is cheaper than starting the regex engine
     # One C-level pass: split() with a capturing pattern yields the text between URLs and, at odd positions, the
     # authorities themselves (cheaper than findall() followed by sub()).
-    parts = _split_authorities(data)
+    parts: list[bytes] | _SplitParts
+    if _split_region is not None:  # compiled: the authorities and the blanked text, the split cut only where judged
+        found_in, blanked, spans = _split_region(data)
+        parts = _SplitParts(data, spans)
+    else:
+        parts = _URL_AUTHORITIES.split(data)
+        found_in, blanked = parts[1::2], None
     hosts_of = cache.setdefault(_AUTHORITY_CACHE, {})  # authority -> hosts (a tuple of at most one)
     ips_of = cache.setdefault(_AUTHORITY_IPS, {})  # authority -> IPs, only for the few that have one
     settled = cache.setdefault(_SETTLED_AUTHORITIES, set())
-    found_in = parts[1::2]
     distinct = set(found_in)
     new = distinct - hosts_of.keys()
     if new and _resolve_authorities is not None:  # the same loop in C, host names validated there (``core``)
@@ -352,7 +366,8 @@ def _take_url_authorities(data: bytes, findings: Findings, cache: dict, prefix_l
         for authority in distinct & ips_of.keys():
             findings.ips.update(ips_of[authority])
     if distinct <= settled:
-        return b" ".join(parts[::2])  # a later entry repeating what the package has settled: nothing to judge
+        # a later entry repeating what the package has settled: nothing to judge
+        return blanked if blanked is not None else b" ".join(parts[::2])
     # In order of first occurrence (not set order, which varies between processes): two authorities can name one
     # host ("API.example.cn", "api.example.cn:443"), and the first contact occurrence noted is its evidence.
     last = dict(zip(found_in, range(len(found_in))))  # authority -> index of its last occurrence
@@ -377,7 +392,26 @@ def _take_url_authorities(data: bytes, findings: Findings, cache: dict, prefix_l
                 pending.discard(authority)
                 if not pending:
                     break
-    return b" ".join(parts[::2])
+    return blanked if blanked is not None else b" ".join(parts[::2])
+
+
+class _SplitParts:
+    """``_URL_AUTHORITIES.split(data)`` seen through the compiled core's spans: item ``2k`` is the text before the
+    ``k``-th URL authority (``://`` excluded), ``2k + 1`` the authority. Only the items judged are ever cut."""
+
+    __slots__ = ("data", "spans")
+
+    def __init__(self, data: bytes, spans: bytes) -> None:
+        self.data = data
+        self.spans = memoryview(spans).cast("q")  # (start of "://", end of the authority) per URL
+
+    def __getitem__(self, i: int) -> bytes:
+        k, odd = divmod(i, 2)
+        spans = self.spans
+        if odd:
+            return self.data[spans[2 * k] + 3:spans[2 * k + 1]]
+        start = spans[2 * k - 1] if k else 0
+        return self.data[start:spans[2 * k] if 2 * k < len(spans) else len(self.data)]
 
 
 def _authority_values(authority: bytes) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -396,7 +430,8 @@ def _authority_values(authority: bytes) -> tuple[tuple[str, ...], tuple[str, ...
     return tuple(found.hosts), tuple(found.ips)
 
 
-def _note_url(parts: list[bytes], k: int, values: tuple[str, ...], findings: Findings, prefix_len: int) -> bool:
+def _note_url(parts: list[bytes] | _SplitParts, k: int, values: tuple[str, ...], findings: Findings,
+              prefix_len: int) -> bool:
     """Judge the ``k``-th URL of a split region and note it for ``values``; True when it is a contact candidate."""
     left, right = parts[2 * k], parts[2 * k + 2]
     if _judge_url is not None and not findings.hash_comments:

@@ -93,7 +93,7 @@ _XML_IDENTIFIER_PATH = re.compile(r"/(?:[\w.\-]+/)*(?:features?|properties|prope
 
 
 @functools.cache
-def _compiled(rule: tuple[str, int]) -> re.Pattern:
+def _compiled(rule: tuple[str, int]) -> re.Pattern[str]:
     """A context rule above (source, flags), compiled on first use. Most packages never need them: a URL that is a
     whole string is judged by its path alone, and most URLs in code follow a quote. Compiling them all at import
     cost ~1 ms of every process's start-up."""
@@ -170,7 +170,7 @@ def in_hash_comment(line_before: bytes) -> bool:
 def scheme_start(text: str, separator: int) -> int:
     """Where the scheme of the URL whose ``://`` is at ``separator`` begins."""
     match = _SCHEME_BACKWARDS.match(text[max(0, separator - 16):separator][::-1])
-    return separator - match.end()
+    return separator - match.end() if match else separator  # it matches the empty string: never None
 
 
 def text_reference(text: str, start: int) -> str | None:

@@ -61,13 +61,14 @@ def _read_compiled(path: pathlib.Path = COMPILED) -> Table | None:
     head, _, body = text.partition("\n")
     if head != f"# sha256 {_list_digest()}":
         return None  # compiled from another snapshot of the list (or an older layout): parse the installed one
-    sections = {}
+    sections: dict[str, frozenset[str]] = {}
     for part in ("\n" + body).split("\n## ")[1:]:
         name, _, values = part.partition("\n")
         sections[name] = frozenset(values.split())  # rules are ASCII names without white space
     if set(sections) != set(_SECTIONS):
         return None
-    return tuple(sections[name] for name in _SECTIONS)
+    wildcards, exceptions, not_rules, tails = (sections[name] for name in _SECTIONS)
+    return wildcards, exceptions, not_rules, tails
 
 
 def write_compiled(path: pathlib.Path = COMPILED) -> None:
@@ -80,7 +81,7 @@ def write_compiled(path: pathlib.Path = COMPILED) -> None:
 
 def _compact(rules: frozenset[str], wildcards: frozenset[str], exceptions: frozenset[str]) -> Table:
     # Every right-hand part of every rule: once a candidate suffix is not among them, no longer one can match.
-    tails = set()
+    tails: set[str] = set()
     for rule in rules | wildcards | exceptions:
         labels = rule.split(".")
         tails.update(".".join(labels[i:]) for i in range(len(labels)))
@@ -111,7 +112,7 @@ def _load() -> Table:
     return _compact(frozenset(rules), frozenset(wildcards), frozenset(exceptions))
 
 
-_TABLE = None
+_TABLE: Table | None = None
 
 
 def public_suffix_length(labels: list[str]) -> int:

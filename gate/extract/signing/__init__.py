@@ -9,13 +9,19 @@ signature checks), ``block`` (APK Signing Block and content digests), ``v2v3`` (
 
 from __future__ import annotations
 
-from gate.extract.facts import SignatureFacts
+from typing import TYPE_CHECKING
+
+from gate.extract.facts import SignatureFacts, SignatureIssue
 from gate.extract.signing.android import NEWEST_SDK, decide, min_sdk_for_verification
+
+if TYPE_CHECKING:
+    from gate.extract.container import ApkContainer, EntryCallback
 
 __all__ = ["NEWEST_SDK", "min_sdk_for_verification", "verify_apk_signatures"]
 
 
-def verify_apk_signatures(container, *, min_sdk: int | None, max_sdk: int = NEWEST_SDK, on_entry=None,
+def verify_apk_signatures(container: ApkContainer, *, min_sdk: int | None, max_sdk: int = NEWEST_SDK,
+                          on_entry: EntryCallback | None = None,
                           target_sdk: int | None = None, target_sandbox: int = 1) -> SignatureFacts:
     """Verify every signature scheme Android would use for platform versions ``min_sdk``..``max_sdk``.
 
@@ -28,7 +34,9 @@ def verify_apk_signatures(container, *, min_sdk: int | None, max_sdk: int = NEWE
     platform version would bind the app to without a verified lineage joining it to them.
     """
     if min_sdk is None:
-        return SignatureFacts(errors=("min_sdk_undetermined: android:minSdkVersion is neither an integer nor a "
-                                      "codename, so apksigner cannot tell which platform versions to verify for",))
+        return SignatureFacts(errors=(SignatureIssue("min_sdk_undetermined", "android:minSdkVersion is neither an "
+                                                                             "integer nor a codename, so apksigner "
+                                                                             "cannot tell which platform versions to "
+                                                                             "verify for"),))
     return decide(container, min_sdk=min_sdk, max_sdk=max_sdk, target_sdk=target_sdk,
                   target_sandbox=target_sandbox, on_entry=on_entry)

@@ -16,13 +16,19 @@ The APK verifies when no step reports an error, i.e. on every platform version i
 
 from __future__ import annotations
 
-from gate.extract.facts import SignatureFacts, SignerCertificate, VerifiedFromSdk
+from typing import TYPE_CHECKING
+
+from gate.extract.facts import SignatureFacts, SignatureIssue, VerifiedFromSdk
 from gate.extract.signing import block as blk
 from gate.extract.signing import certs
 from gate.extract.signing import lineage as lin
 from gate.extract.signing.stamp import StampEntryUnreadable, verify_source_stamp
 from gate.extract.signing.v1 import V1Result, verify_v1
 from gate.extract.signing.v2v3 import SchemeResult, verify_scheme
+
+if TYPE_CHECKING:
+    from gate.extract.axml import TypedValue
+    from gate.extract.container import ApkContainer, EntryCallback
 
 NEWEST_SDK = 0x7FFFFFFF  # apksigner's default maximum: every platform version, present and future
 # apksig ApkUtils.getMinSdkVersionForCodename: a codename minSdkVersion counts as the release before the one its
@@ -43,7 +49,7 @@ def _supported_schemes(max_sdk: int) -> dict[int, str]:
     return {}
 
 
-def min_sdk_for_verification(value) -> int | None:
+def min_sdk_for_verification(value: TypedValue | None) -> int | None:
     """The minSdkVersion apksigner verifies from, read from the attribute as written (a ``TypedValue``, or None
     when absent); None when apksigner cannot determine it and refuses to verify.
 
@@ -74,24 +80,34 @@ class _Run:
         self.v3: SchemeResult | None = None
         self.v31: SchemeResult | None = None
         self.found: set[int] = set()
-        self.errors: list[str] = []
+        self.errors: list[SignatureIssue] = []
 
     def verified(self, name: str) -> bool:
         result = getattr(self, name)
         return result is not None and result.verified
 
+    def verified_v1(self) -> V1Result | None:
+        return self.v1 if self.v1 is not None and self.v1.verified else None
+
+    def verified_scheme(self, name: str) -> SchemeResult | None:
+        """The v2, v3 or v31 result when it verified."""
+        result: SchemeResult | None = getattr(self, name)
+        return result if result is not None and result.verified else None
+
     def schemes(self) -> dict[str, bool]:
         return {name: self.verified(name) for name in ("v1", "v2", "v3", "v31")}
 
 
-def decide(container, *, min_sdk: int, max_sdk: int = NEWEST_SDK, target_sdk: int | None = None,
-           target_sandbox: int = 1, on_entry=None) -> SignatureFacts:
+def decide(container: ApkContainer, *, min_sdk: int, max_sdk: int = NEWEST_SDK, target_sdk: int | None = None,
+           target_sandbox: int = 1, on_entry: EntryCallback | None = None) -> SignatureFacts:
     run = _Run()
     if min_sdk > max_sdk:
-        return SignatureFacts(errors=(f"sdk_range_invalid: minSdkVersion {min_sdk} > maxSdkVersion {max_sdk}",))
+        return SignatureFacts(errors=(SignatureIssue("sdk_range_invalid", f"minSdkVersion {min_sdk} > maxSdkVersion "
+                                                                          f"{max_sdk}"),))
     if container.zip64:
         # apksig refuses ZIP64 APKs, and Android ignores their APK Signing Block: nothing here can verify.
-        return SignatureFacts(errors=("zip64_unsupported: ZIP64 APKs cannot be verified (apksig refuses them)",))
+        return SignatureFacts(errors=(SignatureIssue("zip64_unsupported", "ZIP64 APKs cannot be verified (apksig "
+                                                                          "refuses them)"),))
     _verify_schemes(run, container, min_sdk=min_sdk, max_sdk=max_sdk, target_sdk=target_sdk,
                     target_sandbox=target_sandbox, on_entry=on_entry)
     if run.errors:
@@ -107,18 +123,18 @@ def decide(container, *, min_sdk: int, max_sdk: int = NEWEST_SDK, target_sdk: in
         lineage = tuple(certs.signer_certificate(d) for d in _lineage(run))
     except certs.CertificateError as exc:
         # A certificate that cannot be described cannot be matched against a filing: not verified, never raised.
-        return SignatureFacts(errors=(f"signer_certificate_unreadable: {exc}",))
+        return SignatureFacts(errors=(SignatureIssue("signer_certificate_unreadable", f"{exc}"),))
     try:
         stamp = verify_source_stamp(container, {"v1": run.v1, "v2": run.v2, "v3": run.v3}, min_sdk=min_sdk,
                                     max_sdk=max_sdk)
     except StampEntryUnreadable as exc:
-        return SignatureFacts(errors=(f"source_stamp_unreadable: {exc}",))
+        return SignatureFacts(errors=(SignatureIssue("source_stamp_unreadable", f"{exc}"),))
     return SignatureFacts(verified=True, schemes=run.schemes(), signers=signers, lineage=lineage, errors=(),
                           source_stamp=stamp)
 
 
-def _verified_from_newer(run: _Run, container, *, min_sdk, max_sdk, target_sdk,
-                         target_sandbox) -> VerifiedFromSdk | None:
+def _verified_from_newer(run: _Run, container: ApkContainer, *, min_sdk: int, max_sdk: int, target_sdk: int | None,
+                         target_sandbox: int) -> VerifiedFromSdk | None:
     """When only the oldest platform versions in range fail — below Android 7.0 (API 24) only JAR signing is checked
     (step 5) — what the newer versions verify. A v2 signature holds from 24 (the answer of ``apksigner verify
     --min-sdk-version 24``); a v3 signature alone from 28, since Android 7–8 do not read v3 (apksigner 31 does not
@@ -140,7 +156,8 @@ def _verified_from_newer(run: _Run, container, *, min_sdk, max_sdk, target_sdk,
                            signers=newer.signers)
 
 
-def _verify_schemes(run: _Run, container, *, min_sdk, max_sdk, target_sdk, target_sandbox, on_entry) -> None:
+def _verify_schemes(run: _Run, container: ApkContainer, *, min_sdk: int, max_sdk: int, target_sdk: int | None,
+                    target_sandbox: int, on_entry: EntryCallback | None) -> None:
     signing_block = blk.find_signing_block(container)
     supported = _supported_schemes(max_sdk)
     if max_sdk >= SDK_N:
@@ -162,7 +179,8 @@ def _verify_schemes(run: _Run, container, *, min_sdk, max_sdk, target_sdk, targe
                 if _collect(run, run.v3):
                     return
             elif 31 in run.found:
-                run.errors.append("v31_without_v3: a v3.1 block needs a v3 block for the platforms before it")
+                run.errors.append(SignatureIssue("v31_without_v3", "a v3.1 block needs a v3 block for the platforms "
+                                                                   "before it"))
                 return
         # 3. v2
         if min_sdk < SDK_P or not run.found:
@@ -174,8 +192,8 @@ def _verify_schemes(run: _Run, container, *, min_sdk, max_sdk, target_sdk, targe
                     return
     # 4. sandbox version 2 needs v2+
     if max_sdk >= SDK_O and target_sandbox > 1 and not run.found:
-        run.errors.append(f"no_sig_for_target_sandbox: targetSandboxVersion {target_sandbox} requires APK "
-                          f"Signature Scheme v2 or newer")
+        run.errors.append(SignatureIssue("no_sig_for_target_sandbox", f"targetSandboxVersion {target_sandbox} requires "
+                                                                      "APK Signature Scheme v2 or newer"))
     # 5. v1
     if min_sdk < SDK_N or not run.found:
         run.v1 = verify_v1(container, min_sdk=min_sdk, max_sdk=max_sdk, supported=supported,
@@ -190,8 +208,8 @@ def _verify_schemes(run: _Run, container, *, min_sdk, max_sdk, target_sdk, targe
     # 7. target SDK 30+ requires v2 or newer (Android R)
     if target_sdk is not None and target_sdk >= SDK_R and max_sdk >= target_sdk:
         if not (run.verified("v2") or run.verified("v3") or run.verified("v31")):
-            run.errors.append(f"min_scheme_for_target_sdk: targetSdkVersion {target_sdk} requires APK Signature "
-                              f"Scheme v2 or newer")
+            run.errors.append(SignatureIssue("min_scheme_for_target_sdk", f"targetSdkVersion {target_sdk} requires APK "
+                                                                          "Signature Scheme v2 or newer"))
 
 
 def _collect(run: _Run, result: SchemeResult) -> bool:
@@ -201,39 +219,41 @@ def _collect(run: _Run, result: SchemeResult) -> bool:
 
 
 def _check_cross_scheme(run: _Run) -> None:
-    v1_certs = [s.chain[0] for s in run.v1.signers] if run.verified("v1") else None
-    v2_certs = [s.certs[0] for s in run.v2.signers] if run.verified("v2") else None
+    v1, v2, v3 = run.verified_v1(), run.verified_scheme("v2"), run.verified_scheme("v3")
+    v1_certs = [s.chain[0] for s in v1.signers] if v1 is not None else None
+    v2_certs = [s.certs[0] for s in v2.signers] if v2 is not None else None
     if v1_certs is not None and v2_certs is not None:
         if any(c not in v2_certs for c in v1_certs):
-            run.errors.append("v2_signer_missing: a JAR signer has no matching v2 signer")
+            run.errors.append(SignatureIssue("v2_signer_missing", "a JAR signer has no matching v2 signer"))
         if any(c not in v1_certs for c in v2_certs):
-            run.errors.append("v1_signer_missing: a v2 signer has no matching JAR signer")
-    if run.verified("v3") and (v1_certs is not None or v2_certs is not None):
-        older = v1_certs if v1_certs is not None else v2_certs
+            run.errors.append(SignatureIssue("v1_signer_missing", "a v2 signer has no matching JAR signer"))
+    older = v1_certs if v1_certs is not None else v2_certs
+    if v3 is not None and older is not None:
         if len(older) != 1:
-            run.errors.append("v3_multiple_past_signers: v3 allows a single v1/v2 signer")
+            run.errors.append(SignatureIssue("v3_multiple_past_signers", "v3 allows a single v1/v2 signer"))
         old = older[0]
-        lineage = run.v3.lineage
+        lineage = v3.lineage
         if lineage is None:
-            if len(run.v3.signers) != 1:
-                run.errors.append("v3_multiple_signers: several v3 signers without a lineage")
-            if run.v3.signers[0].certs[0] != old:
-                run.errors.append("v3_past_signers_mismatch: the v1/v2 signer is not the v3 signer")
+            if len(v3.signers) != 1:
+                run.errors.append(SignatureIssue("v3_multiple_signers", "several v3 signers without a lineage"))
+            if v3.signers[0].certs[0] != old:
+                run.errors.append(SignatureIssue("v3_past_signers_mismatch", "the v1/v2 signer is not the v3 signer"))
         else:
             sub = lin.sub_lineage(lineage, old)
             if sub is None or len(sub) != 1:
-                run.errors.append("v3_past_signers_mismatch: the v1/v2 signer is not the root of the v3 lineage")
+                run.errors.append(SignatureIssue("v3_past_signers_mismatch", "the v1/v2 signer is not the root of the "
+                                                                             "v3 lineage"))
 
 
 def _printed_signers(run: _Run) -> list[bytes]:
     """The certificates apksigner prints: the newest scheme's (for v3/v3.1 its last signer)."""
-    if run.verified("v31"):
-        return [run.v31.signers[-1].certs[0]]
-    if run.verified("v3"):
-        return [run.v3.signers[-1].certs[0]]
-    if run.verified("v2"):
-        return [s.certs[0] for s in run.v2.signers]
-    return [s.chain[0] for s in run.v1.signers]
+    if (v31 := run.verified_scheme("v31")) is not None:
+        return [v31.signers[-1].certs[0]]
+    if (v3 := run.verified_scheme("v3")) is not None:
+        return [v3.signers[-1].certs[0]]
+    if (v2 := run.verified_scheme("v2")) is not None:
+        return [s.certs[0] for s in v2.signers]
+    return [s.chain[0] for s in run.v1.signers] if run.v1 is not None else []
 
 
 def _lineage(run: _Run) -> list[bytes]:
@@ -257,8 +277,8 @@ def _unjoined_keys(run: _Run, printed: list[bytes], *, min_sdk: int) -> list[byt
     for result in (run.v31, run.v3, run.v2):
         if result is not None and result.verified:
             seen.extend(s.certs[0] for s in result.signers)
-    if run.verified("v1"):
-        seen.extend(s.chain[0] for s in run.v1.signers)
+    if (v1 := run.verified_v1()) is not None:
+        seen.extend(s.chain[0] for s in v1.signers)
     extra: list[bytes] = []
     for cert in seen:
         if cert not in joined and cert not in extra:

@@ -11,7 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gate.extract.container import ApkContainer
 
 MAGIC = b"APK Sig Block 42"
 MIN_BLOCK_SIZE = 32  # footer (24) + header (8)
@@ -39,10 +44,10 @@ class SigningBlock:
     eocd_offset: int
     file_size: int
     # Content digests already computed for this APK, so v2 and v3 (which sign the same bytes) read the file once.
-    digests: dict = field(default_factory=dict, compare=False, repr=False)
+    digests: dict[str, Any] = field(default_factory=dict[str, Any], compare=False, repr=False)
 
 
-def find_signing_block(container) -> SigningBlock | None:
+def find_signing_block(container: ApkContainer) -> SigningBlock | None:
     """The APK Signing Block right before the Central Directory, or None where Android finds none."""
     cd_offset = container.central_directory_offset
     cd_size = container.central_directory_size
@@ -87,7 +92,7 @@ def find_pair(block: SigningBlock, block_id: int) -> memoryview | None:
 
 # --- content digests -----------------------------------------------------------------------------------------------
 
-def _digested_sections(container, block: SigningBlock) -> list[memoryview | bytes]:
+def _digested_sections(container: ApkContainer, block: SigningBlock) -> list[memoryview | bytes]:
     """What v2/v3 signers digest: the ZIP entries, the Central Directory, and the EOCD as if the CD started where
     the signing block starts (the block itself cannot be covered by signatures inside it)."""
     eocd = bytearray(container.view(block.eocd_offset, block.file_size))
@@ -95,7 +100,7 @@ def _digested_sections(container, block: SigningBlock) -> list[memoryview | byte
     return [container.view(0, block.offset), container.view(block.cd_offset, block.eocd_offset), bytes(eocd)]
 
 
-def _chunked(sections, hash_name: str) -> bytes:
+def _chunked(sections: Sequence[bytes | memoryview], hash_name: str) -> bytes:
     chunk_digests = []
     for section in sections:
         for start in range(0, len(section), CHUNK_SIZE):
@@ -108,7 +113,7 @@ def _chunked(sections, hash_name: str) -> bytes:
     return top.digest()
 
 
-def _verity(sections) -> bytes:
+def _verity(sections: Sequence[bytes | memoryview]) -> bytes:
     """fs-verity style Merkle root over the sections (4 KiB blocks, SHA-256, 8 zero bytes of salt), followed by
     the total data length as little-endian int64 — apksig's VERITY_CHUNKED_SHA256."""
     salt = b"\x00" * 8
@@ -130,7 +135,7 @@ def _verity(sections) -> bytes:
     return root + struct.pack("<q", total)
 
 
-def content_digests(container, block: SigningBlock, algorithms: set[str]) -> dict[str, bytes | None]:
+def content_digests(container: ApkContainer, block: SigningBlock, algorithms: set[str]) -> dict[str, bytes | None]:
     """Compute the requested content digests; a verity digest is None when the layout forbids it (Android requires
     the signing block to start and end on 4 KiB boundaries for verity)."""
     missing = set(algorithms) - set(block.digests)
@@ -139,7 +144,7 @@ def content_digests(container, block: SigningBlock, algorithms: set[str]) -> dic
     return {alg: block.digests[alg] for alg in algorithms}
 
 
-def _compute(container, block: SigningBlock, algorithms: set[str]) -> dict[str, bytes | None]:
+def _compute(container: ApkContainer, block: SigningBlock, algorithms: set[str]) -> dict[str, bytes | None]:
     sections = _digested_sections(container, block)
     out: dict[str, bytes | None] = {}
     if CHUNKED_SHA256 in algorithms:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from collections.abc import Callable
 
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
@@ -71,7 +72,7 @@ def parse_certificate(der: bytes) -> asn1_x509.Certificate:
 def _parse_certificate(data: bytes) -> asn1_x509.Certificate:
     try:
         cert = asn1_x509.Certificate.load(data[:_first_element_length(data)], strict=True)
-        cert.native  # force a full parse: lazy parsing would defer errors to the first attribute access
+        _ = cert.native  # force a full parse: lazy parsing would defer errors to the first attribute access
         return cert
     except ASN1_ERRORS as exc:
         raise CertificateError(f"malformed certificate: {exc}") from None
@@ -91,7 +92,8 @@ def _first_element_length(data: bytes) -> int:
 
 def spki_der(cert: asn1_x509.Certificate) -> bytes:
     """The DER SubjectPublicKeyInfo as encoded inside the certificate."""
-    return cert["tbs_certificate"]["subject_public_key_info"].dump()
+    der: bytes = cert["tbs_certificate"]["subject_public_key_info"].dump()  # asn1crypto has no types
+    return der
 
 
 def _quote(value: str) -> str:
@@ -142,7 +144,7 @@ def public_key_text(spki: asn1_keys.PublicKeyInfo) -> str:
     else the SPKI DER in hex."""
     if spki.algorithm in ("rsa", "rsassa_pss"):
         return format(_rsa_modulus(spki), "x")
-    return spki.dump().hex()
+    return bytes(spki.dump()).hex()
 
 
 def signer_certificate(der: bytes) -> SignerCertificate:
@@ -177,8 +179,9 @@ def _signer_certificate(der: bytes) -> SignerCertificate:  # frozen facts of exa
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm  # noqa: E402
 from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, padding, rsa  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes  # noqa: E402
 
-_HASHES = {
+_HASHES: dict[str, Callable[[], hashes.HashAlgorithm]] = {
     "md5": hashes.MD5,
     "sha1": hashes.SHA1,
     "sha224": hashes.SHA224,
@@ -194,7 +197,7 @@ class PublicKeyError(CertificateError):
     code = "signature_key_malformed"
 
 
-def load_public_key(spki: bytes):
+def load_public_key(spki: bytes) -> PublicKeyTypes:
     """cryptography public key from DER SubjectPublicKeyInfo, or raise PublicKeyError."""
     try:
         return serialization.load_der_public_key(bytes(spki))
@@ -209,6 +212,7 @@ def canonical_spki(spki: bytes) -> bytes:
     canonical form (rsaEncryption with NULL parameters) and a negative RSA modulus as positive; other key types are
     compared as encoded. The comparison stays exact: the record is what the signature verified with.
     """
+    key: PublicKeyTypes | None
     try:
         key = serialization.load_der_public_key(bytes(spki))
     except (ValueError, TypeError, UnsupportedAlgorithm):
@@ -220,7 +224,7 @@ def canonical_spki(spki: bytes) -> bytes:
     return bytes(spki)
 
 
-def _negative_modulus_key(spki: bytes):
+def _negative_modulus_key(spki: bytes) -> rsa.RSAPublicKey | None:
     """The RSA key of an SPKI whose modulus INTEGER is negative, with the modulus made positive; else None."""
     try:
         info = asn1_keys.PublicKeyInfo.load(bytes(spki), strict=True)
@@ -235,7 +239,7 @@ def _negative_modulus_key(spki: bytes):
         return None
 
 
-def key_type(key) -> str:
+def key_type(key: PublicKeyTypes) -> str:
     if isinstance(key, rsa.RSAPublicKey):
         return "RSA"
     if isinstance(key, ec.EllipticCurvePublicKey):
@@ -245,7 +249,8 @@ def key_type(key) -> str:
     return "?"
 
 
-def verify_signature(key, key_alg: str, digest: str, data: bytes, signature: bytes, *, pss: bool = False) -> bool:
+def verify_signature(key: PublicKeyTypes, key_alg: str, digest: str, data: bytes | memoryview,
+                     signature: bytes | memoryview, *, pss: bool = False) -> bool:
     """True when ``signature`` over ``data`` verifies with ``key`` (a cryptography public key).
 
     ``key_alg`` is the key type the signature algorithm requires ("RSA", "EC", "DSA"); a key of another type fails
@@ -262,8 +267,10 @@ def verify_signature(key, key_alg: str, digest: str, data: bytes, signature: byt
             key.verify(bytes(signature), bytes(data), pad, algorithm)
         elif isinstance(key, ec.EllipticCurvePublicKey):
             key.verify(bytes(signature), bytes(data), ec.ECDSA(algorithm))
-        else:
+        elif isinstance(key, dsa.DSAPublicKey):
             key.verify(bytes(signature), bytes(data), algorithm)
+        else:  # key_type() names no other kind, so key_alg cannot have matched
+            return False
         return True
     except (InvalidSignature, ValueError, TypeError, UnsupportedAlgorithm):
         return False

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gate.extract.signing import certs
+from gate.extract.signing.algorithms import SIGNATURE_ALGORITHMS
 from gate.extract.signing.wire import Reader, WireError
 
 LINEAGE_VERSION = 1
@@ -34,8 +35,6 @@ class LineageNode:
 
 def parse_lineage(value: bytes) -> tuple[LineageNode, ...]:
     """Parse and verify a proof-of-rotation attribute value; nodes oldest first. Raises LineageError."""
-    from gate.extract.signing.v2v3 import SIGNATURE_ALGORITHMS  # one table for both
-
     nodes: list[LineageNode] = []
     try:
         reader = Reader(value)

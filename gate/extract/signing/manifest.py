@@ -8,6 +8,7 @@ Attribute names compare case-insensitively and the first occurrence wins (apksig
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 
@@ -29,7 +30,7 @@ class Section:
         return self.get("Name")
 
 
-def _lines(data: bytes):
+def _lines(data: bytes) -> Iterator[tuple[bytes, int]]:
     """(line bytes, offset after its terminator) for every line."""
     pos, end = 0, len(data)
     while pos < end:
@@ -63,11 +64,12 @@ def parse_sections(data: bytes) -> list[Section]:
             break
         start = starts[i]
         attrs: list[tuple[str, str]] = []
-        current = bytearray(lines[i][0])
+        current: bytearray | None = bytearray(lines[i][0])
         end = lines[i][1]
         i += 1
         while i < len(lines):
             line, after = lines[i]
+            assert current is not None  # None only after the blank line that ends the section (break)
             if line.startswith(b" "):
                 current += line[1:]
                 end = after

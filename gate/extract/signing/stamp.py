@@ -17,13 +17,20 @@ from __future__ import annotations
 
 import hashlib
 import struct
+from typing import TYPE_CHECKING, Any
 
 from gate.errors import PackageError
 from gate.extract.signing import block as blk
 from gate.extract.signing import certs
 from gate.extract.signing import lineage as lin
-from gate.extract.signing.v2v3 import SIGNATURE_ALGORITHMS, signatures_to_verify
+from gate.extract.signing.algorithms import SIGNATURE_ALGORITHMS
+from gate.extract.signing.v2v3 import signatures_to_verify
 from gate.extract.signing.wire import Reader, WireError
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+
+    from gate.extract.container import ApkContainer
 
 STAMP_CERT_ENTRY = "stamp-cert-sha256"
 V2_SOURCE_STAMP_BLOCK_ID = 0x6DFF800D
@@ -39,7 +46,7 @@ class StampEntryUnreadable(Exception):
     """stamp-cert-sha256 exists but cannot be read: apksigner fails the APK ("Failed to read APK")."""
 
 
-def verify_source_stamp(container, results: dict, *, min_sdk: int, max_sdk: int) -> bool:
+def verify_source_stamp(container: ApkContainer, results: dict[str, Any], *, min_sdk: int, max_sdk: int) -> bool:
     """True when apksigner would print "Verified for SourceStamp: true".
 
     ``results`` maps "v1"/"v2"/"v3" to the verification result of each scheme apksigner ran (V1Result or
@@ -65,7 +72,7 @@ def verify_source_stamp(container, results: dict, *, min_sdk: int, max_sdk: int)
         return False  # "Malformed SourceStamp signature"
 
 
-def _scheme_digests(container, results: dict) -> dict[int, bytes]:
+def _scheme_digests(container: ApkContainer, results: dict[str, Any]) -> dict[int, bytes]:
     """scheme id -> the signed message: lp-sequence of (digest algorithm id, lp(digest)) sorted by id."""
     out: dict[int, bytes] = {}
     for name, scheme_id in _SCHEME_IDS.items():
@@ -124,7 +131,7 @@ def _verify_block(data: Reader, expected_cert_digest: bytes, digests: dict[int, 
     return True
 
 
-def _signed(signatures: Reader, message: bytes, key, lo: int, hi: int) -> bool:
+def _signed(signatures: Reader, message: bytes, key: PublicKeyTypes, lo: int, hi: int) -> bool:
     """apksig verifySourceStampSignature: every signature a platform in [lo, hi] would check must verify; an
     unknown algorithm or none at all is a failure."""
     found = []

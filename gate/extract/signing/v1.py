@@ -19,13 +19,19 @@ import base64
 import binascii
 import hashlib
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from asn1crypto import cms
-from asn1crypto import core as asn1_core
 
 from gate.errors import PackageError
+from gate.extract.facts import SignatureIssue
 from gate.extract.signing import certs
 from gate.extract.signing.manifest import Section, parse_sections
+
+if TYPE_CHECKING:
+    from asn1crypto.x509 import Certificate
+
+    from gate.extract.container import ApkContainer, EntryCallback, ZipEntry
 
 MANIFEST = "META-INF/MANIFEST.MF"
 MAX_APK_SIGNERS = 10
@@ -77,7 +83,7 @@ def _supported_ranges(digest: str, key: str, sig_hash: str | None) -> list[tuple
     return lollipop_marshmallow
 
 
-def _unsupported_levels(ranges, lo: int, hi: int) -> bool:
+def _unsupported_levels(ranges: list[tuple[int, int]], lo: int, hi: int) -> bool:
     covered = lo
     for a, b in sorted(ranges):
         if a > covered:
@@ -94,17 +100,17 @@ class V1Signer:
     chain: list[bytes] = field(default_factory=list)  # DER, signing certificate first
     sf_bytes: bytes = b""
     sf_entry_names: set[str] = field(default_factory=set)
-    errors: list[str] = field(default_factory=list)
+    errors: list[SignatureIssue] = field(default_factory=list)
     ignored: bool = False
 
 
 @dataclass
 class V1Result:
     signers: list[V1Signer] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
+    errors: list[SignatureIssue] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
-    def all_errors(self) -> list[str]:
+    def all_errors(self) -> list[SignatureIssue]:
         return self.errors + [e for s in self.signers if not s.ignored for e in s.errors]
 
     @property
@@ -121,10 +127,11 @@ class _Reader:
     to be digested, and keeping it would hold the whole inflated package in memory.
     """
 
-    def __init__(self, container, on_entry) -> None:
-        self.container, self.on_entry, self.cache = container, on_entry, {}
+    def __init__(self, container: ApkContainer, on_entry: EntryCallback | None) -> None:
+        self.container, self.on_entry = container, on_entry
+        self.cache: dict[str, bytes] = {}
 
-    def read(self, entry) -> bytes:
+    def read(self, entry: ZipEntry) -> bytes:
         data = self.cache.get(entry.name)
         if data is None:
             data = self.container.read(entry)
@@ -179,8 +186,8 @@ def digests_to_verify(section: Section, suffix: str, lo: int, hi: int) -> list[t
     return result
 
 
-def verify_v1(container, *, min_sdk: int, max_sdk: int, supported: dict[int, str], found: set[int],
-              on_entry=None, reader: _Reader | None = None) -> V1Result:
+def verify_v1(container: ApkContainer, *, min_sdk: int, max_sdk: int, supported: dict[int, str], found: set[int],
+              on_entry: EntryCallback | None = None, reader: _Reader | None = None) -> V1Result:
     result = V1Result()
     reader = reader or _Reader(container, on_entry)
     entries = [e for e in container.entries if not e.name.endswith("/")]
@@ -189,11 +196,12 @@ def verify_v1(container, *, min_sdk: int, max_sdk: int, supported: dict[int, str
         _verify(result, reader, entries, names, min_sdk=min_sdk, max_sdk=max_sdk, supported=supported,
                 found=found)
     except PackageError as exc:  # an entry Android cannot inflate
-        result.errors.append(f"v1_entry_unreadable: {exc}")
+        result.errors.append(SignatureIssue("v1_entry_unreadable", f"{exc}"))
     return result
 
 
-def _verify(result: V1Result, reader: _Reader, entries, names, *, min_sdk, max_sdk, supported, found) -> None:
+def _verify(result: V1Result, reader: _Reader, entries: list[ZipEntry], names: set[str], *, min_sdk: int,
+            max_sdk: int, supported: dict[int, str], found: set[int]) -> None:
     # 1. the manifest
     manifest_entry = next((e for e in entries if e.name == MANIFEST), None)
     sf_entries, block_entries = {}, []
@@ -205,7 +213,7 @@ def _verify(result: V1Result, reader: _Reader, entries, names, *, min_sdk, max_s
         elif e.name.endswith((".RSA", ".DSA", ".EC")):
             block_entries.append(e)
     if manifest_entry is None:
-        result.errors.append("v1_no_manifest: META-INF/MANIFEST.MF is missing")
+        result.errors.append(SignatureIssue("v1_no_manifest", "META-INF/MANIFEST.MF is missing"))
         return
     manifest_bytes = reader.read(manifest_entry)
     sections = parse_sections(manifest_bytes)
@@ -214,14 +222,15 @@ def _verify(result: V1Result, reader: _Reader, entries, names, *, min_sdk, max_s
     for number, section in enumerate(sections[1:], start=1):
         name = section.name
         if name is None:
-            result.errors.append(f"v1_unnamed_manifest_section: manifest section #{number} has no Name")
+            result.errors.append(SignatureIssue("v1_unnamed_manifest_section",
+                                                f"manifest section #{number} has no Name"))
         elif name in by_name:
-            result.errors.append(f"v1_duplicate_manifest_section: {name}")
+            result.errors.append(SignatureIssue("v1_duplicate_manifest_section", f"{name}"))
         else:
             by_name[name] = section
             if name not in names:
-                result.errors.append(f"v1_manifest_names_missing_entry: the manifest lists {name}, "
-                                     f"which is not in the APK")
+                result.errors.append(SignatureIssue("v1_manifest_names_missing_entry",
+                                                    f"the manifest lists {name}, which is not in the APK"))
     if result.errors:
         return
 
@@ -234,11 +243,11 @@ def _verify(result: V1Result, reader: _Reader, entries, names, *, min_sdk, max_s
             continue
         signers.append(V1Signer(block_entry.name[len("META-INF/"):], block_entry.name, sf_name))
     if not signers:
-        result.errors.append("v1_no_signatures: no JAR signatures")
+        result.errors.append(SignatureIssue("v1_no_signatures", "no JAR signatures"))
         return
     if len(signers) > MAX_APK_SIGNERS:
-        result.errors.append(f"v1_max_signers_exceeded: {len(signers)} JAR signers, Android allows "
-                             f"{MAX_APK_SIGNERS}")
+        result.errors.append(SignatureIssue("v1_max_signers_exceeded", f"{len(signers)} JAR signers, Android allows "
+                                                                       f"{MAX_APK_SIGNERS}"))
         return
     by_entry_name = {e.name: e for e in entries}
 
@@ -256,7 +265,7 @@ def _verify(result: V1Result, reader: _Reader, entries, names, *, min_sdk, max_s
     for signer in signers:
         _verify_sf(signer, manifest_bytes, main, by_name, supported, found, min_sdk, max_sdk)
         if signer.ignored:
-            result.warnings.extend(f"(ignored signer {signer.name}) {e}" for e in signer.errors)
+            result.warnings.extend(f"(ignored signer {signer.name}) {e.message}" for e in signer.errors)
         elif signer.errors:
             result.signers.append(signer)
         else:
@@ -264,7 +273,7 @@ def _verify(result: V1Result, reader: _Reader, entries, names, *, min_sdk, max_s
     if result.all_errors():
         return
     if not remaining:
-        result.errors.append("v1_no_verified_signer: no JAR signer verifies")
+        result.errors.append(SignatureIssue("v1_no_verified_signer", "no JAR signer verifies"))
         return
 
     # 5. entries against the manifest and the signers
@@ -287,15 +296,15 @@ def _verify_block(signer: V1Signer, block_bytes: bytes, min_sdk: int, max_sdk: i
                      if c.name == "certificate"]
         encap_type = signed_data["encap_content_info"]["content_type"].dotted
     except certs.ASN1_ERRORS as exc:
-        signer.errors.append(f"v1_parse_error: {name}: {exc}")
+        signer.errors.append(SignatureIssue("v1_parse_error", f"{name}: {exc}"))
         return
     if not signer_infos:
-        signer.errors.append(f"v1_no_signer_infos: {name} has no SignerInfo")
+        signer.errors.append(SignatureIssue("v1_no_signer_infos", f"{name} has no SignerInfo"))
         return
     try:
         parsed_certs = [certs.parse_certificate(d) for d in cert_ders]
     except certs.CertificateError as exc:
-        signer.errors.append(f"v1_parse_error: {name}: {exc}")
+        signer.errors.append(SignatureIssue("v1_parse_error", f"{name}: {exc}"))
         return
     to_try = signer_infos[:1] if min_sdk < SDK_N else signer_infos
     first = None
@@ -303,22 +312,24 @@ def _verify_block(signer: V1Signer, block_bytes: bytes, min_sdk: int, max_sdk: i
         try:
             verdict = _verify_signer_info(signer, signer_info, cert_ders, parsed_certs, encap_type, min_sdk, max_sdk)
         except certs.ASN1_ERRORS as exc:
-            signer.errors.append(f"v1_parse_error: {name}: {exc}")
+            signer.errors.append(SignatureIssue("v1_parse_error", f"{name}: {exc}"))
             return
         except certs.CertificateError as exc:  # the signing certificate's key cannot be used
-            signer.errors.append(f"v1_verify_error: {name}: {exc}")
+            signer.errors.append(SignatureIssue("v1_verify_error", f"{name}: {exc}"))
             return
         if signer.errors:
             return
         if verdict is not None and first is None:
             first = verdict
     if first is None:
-        signer.errors.append(f"v1_signature_did_not_verify: {name} does not verify against {signer.sf_name}")
+        signer.errors.append(SignatureIssue("v1_signature_did_not_verify", f"{name} does not verify against "
+                                                                           f"{signer.sf_name}"))
         return
     signer.chain = _chain(first, cert_ders, parsed_certs)
 
 
-def _verify_signer_info(signer, signer_info, cert_ders, parsed_certs, encap_type, min_sdk, max_sdk):
+def _verify_signer_info(signer: V1Signer, signer_info: cms.SignerInfo, cert_ders: list[bytes],
+                        parsed_certs: list[Certificate], encap_type: str, min_sdk: int, max_sdk: int) -> int | None:
     """The signing certificate's index when this SignerInfo verifies, None when it does not; errors (which stop
     the verification of this signer) go into ``signer.errors``."""
     name = signer.block_name
@@ -327,9 +338,10 @@ def _verify_signer_info(signer, signer_info, cert_ders, parsed_certs, encap_type
     digest = _DIGEST_OIDS.get(digest_oid)
     key_and_hash = _SIG_OIDS.get(sig_oid)
     ranges = _supported_ranges(digest, *key_and_hash) if digest and key_and_hash else []
-    if _unsupported_levels(ranges, min_sdk, max_sdk):
-        signer.errors.append(f"v1_unsupported_signature_algorithm: {name} uses digest {digest_oid} with "
-                             f"signature {sig_oid}, which some Android version in {min_sdk}-{max_sdk} rejects")
+    if digest is None or key_and_hash is None or _unsupported_levels(ranges, min_sdk, max_sdk):
+        signer.errors.append(SignatureIssue("v1_unsupported_signature_algorithm",
+                                            f"{name} uses digest {digest_oid} with signature {sig_oid}, which some "
+                                            f"Android version in {min_sdk}-{max_sdk} rejects"))
         return None
     key_type, sig_hash = key_and_hash
     sig_hash = sig_hash or digest
@@ -344,19 +356,21 @@ def _verify_signer_info(signer, signer_info, cert_ders, parsed_certs, encap_type
                 index = i
                 break
     if index is None:
-        signer.errors.append(f"v1_verify_error: {name}: signing certificate referenced in SignerInfo not found")
+        signer.errors.append(SignatureIssue("v1_verify_error", f"{name}: signing certificate referenced in SignerInfo "
+                                                               "not found"))
         return None
     cert = parsed_certs[index]
     unsupported = _unsupported_critical_extensions(cert)
     if unsupported:
         # apksig asks X509Certificate.hasUnsupportedCriticalExtension(): a critical extension the JDK does not
         # implement makes the JAR signature invalid (v2/v3 certificates are not checked for this).
-        signer.errors.append(f"v1_verify_error: {name}: signing certificate has unsupported critical extensions "
-                             f"({', '.join(unsupported)})")
+        signer.errors.append(SignatureIssue("v1_verify_error", f"{name}: signing certificate has unsupported critical "
+                                                               f"extensions ({', '.join(unsupported)})"))
         return None
     key_usage = cert.key_usage_value
     if key_usage is not None and not ({"digital_signature", "non_repudiation"} & set(key_usage.native)):
-        signer.errors.append(f"v1_verify_error: {name}: certificate not authorised for digital signatures")
+        signer.errors.append(SignatureIssue("v1_verify_error", f"{name}: certificate not authorised for digital "
+                                                               "signatures"))
         return None
     key = certs.load_public_key(certs.canonical_spki(certs.spki_der(cert)))  # a negative RSA modulus as apksig reads it
 
@@ -364,29 +378,30 @@ def _verify_signer_info(signer, signer_info, cert_ders, parsed_certs, encap_type
     if signed_attrs is not None and len(signed_attrs):
         if min_sdk < SDK_KITKAT:
             # Before KitKat Android did not check the digest in signed attributes: such APKs are unprotected.
-            signer.errors.append(f"v1_verify_error: {name}: signed attributes are unsafe before Android 4.4")
+            signer.errors.append(SignatureIssue("v1_verify_error", f"{name}: signed attributes are unsafe before "
+                                                                   "Android 4.4"))
             return None
-        attrs: dict[str, list] = {}
+        attrs: dict[str, list[Any]] = {}  # asn1crypto attribute values
         for attr in signed_attrs:
             oid = attr["type"].dotted
             if oid in attrs:
-                signer.errors.append(f"v1_parse_error: {name}: duplicate signed attribute {oid}")
+                signer.errors.append(SignatureIssue("v1_parse_error", f"{name}: duplicate signed attribute {oid}"))
                 return None
             attrs[oid] = list(attr["values"])
         for oid in ("1.2.840.113549.1.9.3", "1.2.840.113549.1.9.4"):
             if len(attrs.get(oid, [])) > 1:
-                signer.errors.append(f"v1_parse_error: {name}: attribute {oid} has multiple values")
+                signer.errors.append(SignatureIssue("v1_parse_error", f"{name}: attribute {oid} has multiple values"))
                 return None
         if max_sdk >= SDK_N:  # content type is checked from Android N
             ctype = attrs.get("1.2.840.113549.1.9.3")
             if not ctype:
-                signer.errors.append(f"v1_verify_error: {name}: no content type in signed attributes")
+                signer.errors.append(SignatureIssue("v1_verify_error", f"{name}: no content type in signed attributes"))
                 return None
             if ctype[0].dotted != encap_type:
                 return None
         md = attrs.get("1.2.840.113549.1.9.4")
         if not md:
-            signer.errors.append(f"v1_verify_error: {name}: no message digest in signed attributes")
+            signer.errors.append(SignatureIssue("v1_verify_error", f"{name}: no message digest in signed attributes"))
             return None
         if md[0].native != hashlib.new(digest, signer.sf_bytes).digest():
             return None
@@ -400,7 +415,7 @@ def _verify_signer_info(signer, signer_info, cert_ders, parsed_certs, encap_type
     return index
 
 
-def _chain(leaf: int, cert_ders: list[bytes], parsed) -> list[bytes]:
+def _chain(leaf: int, cert_ders: list[bytes], parsed: list[Certificate]) -> list[bytes]:
     chain, unused, current = [cert_ders[leaf]], [i for i in range(len(cert_ders)) if i != leaf], leaf
     while parsed[current].subject != parsed[current].issuer:
         issuer = parsed[current].issuer
@@ -413,11 +428,12 @@ def _chain(leaf: int, cert_ders: list[bytes], parsed) -> list[bytes]:
     return chain
 
 
-def _verify_sf(signer, manifest_bytes, main, by_name, supported, found, min_sdk, max_sdk) -> None:
+def _verify_sf(signer: V1Signer, manifest_bytes: bytes, main: Section, by_name: dict[str, Section],
+               supported: dict[int, str], found: set[int], min_sdk: int, max_sdk: int) -> None:
     sections = parse_sections(signer.sf_bytes)
     sf_main = sections[0] if sections else Section(0, 0, ())
     if sf_main.get("Signature-Version") is None:
-        signer.errors.append(f"v1_sf_missing_version: {signer.sf_name} has no Signature-Version")
+        signer.errors.append(SignatureIssue("v1_sf_missing_version", f"{signer.sf_name} has no Signature-Version"))
         signer.ignored = True
         return
     if max_sdk >= SDK_N:
@@ -433,18 +449,18 @@ def _verify_sf(signer, manifest_bytes, main, by_name, supported, found, min_sdk,
         for alg, d in digests_to_verify(sf_main, "-Digest-Manifest-Main-Attributes", min_sdk, max_sdk):
             actual = hashlib.new(alg, manifest_bytes[main.start:main.start + main.size]).digest()
             if d != actual:
-                signer.errors.append(f"v1_manifest_main_section_digest_mismatch: {signer.sf_name}")
+                signer.errors.append(SignatureIssue("v1_manifest_main_section_digest_mismatch", f"{signer.sf_name}"))
     if signer.errors:
         return
     seen: set[str] = set()
     for number, section in enumerate(sections[1:], start=1):
         entry = section.name
         if entry is None:
-            signer.errors.append(f"v1_unnamed_sf_section: {signer.sf_name} section #{number}")
+            signer.errors.append(SignatureIssue("v1_unnamed_sf_section", f"{signer.sf_name} section #{number}"))
             signer.ignored = True
             return
         if entry in seen:
-            signer.errors.append(f"v1_duplicate_sf_section: {signer.sf_name} names {entry} twice")
+            signer.errors.append(SignatureIssue("v1_duplicate_sf_section", f"{signer.sf_name} names {entry} twice"))
             signer.ignored = True
             return
         seen.add(entry)
@@ -452,23 +468,24 @@ def _verify_sf(signer, manifest_bytes, main, by_name, supported, found, min_sdk,
             continue
         manifest_section = by_name.get(entry)
         if manifest_section is None:
-            signer.errors.append(f"v1_sf_names_missing_manifest_section: {entry} in {signer.sf_name}")
+            signer.errors.append(SignatureIssue("v1_sf_names_missing_manifest_section", f"{entry} in {signer.sf_name}"))
             signer.ignored = True
             continue
         digests = digests_to_verify(section, "-Digest", min_sdk, max_sdk)
         if not digests:
-            signer.errors.append(f"v1_sf_section_without_digest: {entry} in {signer.sf_name}")
+            signer.errors.append(SignatureIssue("v1_sf_section_without_digest", f"{entry} in {signer.sf_name}"))
             continue
         start, size = manifest_section.start, manifest_section.size
         if signtool and manifest_bytes[start + size - 2:start + size] == b"\n\n":
             size -= 1
         for alg, d in digests:
             if d != hashlib.new(alg, manifest_bytes[start:start + size]).digest():
-                signer.errors.append(f"v1_manifest_section_digest_mismatch: {entry} ({signer.sf_name})")
+                signer.errors.append(SignatureIssue("v1_manifest_section_digest_mismatch",
+                                                    f"{entry} ({signer.sf_name})"))
     signer.sf_entry_names = seen
 
 
-def _check_stripping(signer, sf_main, supported: dict[int, str], found: set[int]) -> None:
+def _check_stripping(signer: V1Signer, sf_main: Section, supported: dict[int, str], found: set[int]) -> None:
     """X-Android-APK-Signed lists the APK signature schemes the signer also used; a scheme the platform knows but
     that was not found means someone stripped it to force the weaker JAR signature."""
     value = sf_main.get("X-Android-APK-Signed")
@@ -483,11 +500,13 @@ def _check_stripping(signer, sf_main, supported: dict[int, str], found: set[int]
         except ValueError:
             continue
         if scheme_id in supported and scheme_id not in found:
-            signer.errors.append(f"v1_stripped_scheme: {signer.sf_name} says the APK is signed with "
-                                 f"{supported[scheme_id]}, which was not found (stripped?)")
+            signer.errors.append(SignatureIssue("v1_stripped_scheme", f"{signer.sf_name} says the APK is signed with "
+                                                                      f"{supported[scheme_id]}, which was not found "
+                                                                      "(stripped?)"))
 
 
-def _verify_entries(result, reader, entries, by_name, signers, min_sdk, max_sdk) -> set:
+def _verify_entries(result: V1Result, reader: _Reader, entries: list[ZipEntry], by_name: dict[str, Section],
+                    signers: list[V1Signer], min_sdk: int, max_sdk: int) -> set[V1Signer]:
     first_signers, first_name = None, None
     for entry in sorted(entries, key=lambda e: e.local_header_offset):
         name = entry.name
@@ -495,27 +514,30 @@ def _verify_entries(result, reader, entries, by_name, signers, min_sdk, max_sdk)
             continue
         section = by_name.get(name)
         if section is None:
-            result.errors.append(f"v1_entry_not_in_manifest: {name} is not listed in the manifest")
+            result.errors.append(SignatureIssue("v1_entry_not_in_manifest", f"{name} is not listed in the manifest"))
             continue
         entry_signers = [s for s in signers if name in s.sf_entry_names]
         if not entry_signers:
-            result.errors.append(f"v1_entry_not_signed: {name} is not covered by any .SF")
+            result.errors.append(SignatureIssue("v1_entry_not_signed", f"{name} is not covered by any .SF"))
             continue
         if first_signers is None:
             first_signers, first_name = entry_signers, name
         elif entry_signers != first_signers:
-            result.errors.append(f"v1_entry_signers_mismatch: {name} and {first_name} have different signers")
+            result.errors.append(SignatureIssue("v1_entry_signers_mismatch", f"{name} and {first_name} have different "
+                                                                             "signers"))
             continue
         expected = digests_to_verify(section, "-Digest", min_sdk, max_sdk)
         if not expected:
-            result.errors.append(f"v1_entry_not_in_manifest: {name} has no usable digest in the manifest")
+            result.errors.append(SignatureIssue("v1_entry_not_in_manifest", f"{name} has no usable digest in the "
+                                                                            "manifest"))
             continue
         data = reader.read(entry)
         for alg, d in expected:
             if d != hashlib.new(alg, data).digest():
-                result.errors.append(f"v1_entry_digest_mismatch: {name} ({alg}) does not match the manifest")
+                result.errors.append(SignatureIssue("v1_entry_digest_mismatch",
+                                                    f"{name} ({alg}) does not match the manifest"))
     if first_signers is None:
-        result.errors.append("v1_no_signed_entries: no signed entries")
+        result.errors.append(SignatureIssue("v1_no_signed_entries", "no signed entries"))
         return set()
     return set(first_signers)
 
@@ -551,7 +573,7 @@ JDK_SUPPORTED_EXTENSIONS = frozenset({
 })
 
 
-def _unsupported_critical_extensions(cert) -> list[str]:
+def _unsupported_critical_extensions(cert: Certificate) -> list[str]:
     extensions = cert["tbs_certificate"]["extensions"]
     if not extensions:
         return []

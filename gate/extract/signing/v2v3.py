@@ -15,12 +15,19 @@ inside it. The signed data holds the content digests, the certificate chain and 
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+from gate.extract.facts import SignatureIssue
 from gate.extract.signing import block as blk
 from gate.extract.signing import certs
 from gate.extract.signing import lineage as lin
+from gate.extract.signing.algorithms import SDK_P, SIGNATURE_ALGORITHMS, SignatureAlgorithm
 from gate.extract.signing.wire import Reader, WireError
+
+if TYPE_CHECKING:
+    from gate.extract.container import ApkContainer
 
 MAX_APK_SIGNERS = 10  # Android 14 (apksig MAX_APK_SIGNERS) refuses more signers than this
 
@@ -29,35 +36,12 @@ PROOF_OF_ROTATION_ATTR_ID = 0x3BA06F8C
 ROTATION_MIN_SDK_VERSION_ATTR_ID = 0x559F8B02
 SIGNER_TARGETS_DEV_RELEASE_ATTR_ID = 0xC2A6B3BA
 
-SDK_N, SDK_P, SDK_T = 24, 28, 33
+SDK_T = 33
 MIN_SDK_WITH_V31_SUPPORT = SDK_T
 
 # Scheme ids as the stripping-protection attributes name them.
 SCHEME_V2, SCHEME_V3, SCHEME_V31 = 2, 3, 31
 
-
-@dataclass(frozen=True)
-class SignatureAlgorithm:
-    id: int
-    content_digest: str
-    key_type: str
-    hash: str
-    pss: bool
-    min_sdk: int
-
-
-SIGNATURE_ALGORITHMS = {a.id: a for a in (
-    SignatureAlgorithm(0x0101, blk.CHUNKED_SHA256, "RSA", "sha256", True, SDK_N),
-    SignatureAlgorithm(0x0102, blk.CHUNKED_SHA512, "RSA", "sha512", True, SDK_N),
-    SignatureAlgorithm(0x0103, blk.CHUNKED_SHA256, "RSA", "sha256", False, SDK_N),
-    SignatureAlgorithm(0x0104, blk.CHUNKED_SHA512, "RSA", "sha512", False, SDK_N),
-    SignatureAlgorithm(0x0201, blk.CHUNKED_SHA256, "EC", "sha256", False, SDK_N),
-    SignatureAlgorithm(0x0202, blk.CHUNKED_SHA512, "EC", "sha512", False, SDK_N),
-    SignatureAlgorithm(0x0301, blk.CHUNKED_SHA256, "DSA", "sha256", False, SDK_N),
-    SignatureAlgorithm(0x0421, blk.VERITY_CHUNKED_SHA256, "RSA", "sha256", False, SDK_P),
-    SignatureAlgorithm(0x0423, blk.VERITY_CHUNKED_SHA256, "EC", "sha256", False, SDK_P),
-    SignatureAlgorithm(0x0425, blk.VERITY_CHUNKED_SHA256, "DSA", "sha256", False, SDK_P),
-)}
 
 # Android prefers SHA-512 over verity SHA-256 over SHA-256 when several signatures are present.
 _DIGEST_STRENGTH = {blk.CHUNKED_SHA256: 0, blk.VERITY_CHUNKED_SHA256: 1, blk.CHUNKED_SHA512: 2}
@@ -74,7 +58,7 @@ class SchemeSigner:
     digests: list[tuple[int, bytes]] = field(default_factory=list)
     attributes: list[tuple[int, bytes]] = field(default_factory=list)
     lineage: tuple[lin.LineageNode, ...] | None = None
-    errors: list[str] = field(default_factory=list)
+    errors: list[SignatureIssue] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -88,11 +72,11 @@ class SchemeResult:
 
     scheme: str
     signers: list[SchemeSigner] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
+    errors: list[SignatureIssue] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     lineage: tuple[lin.LineageNode, ...] | None = None
 
-    def all_errors(self) -> list[str]:
+    def all_errors(self) -> list[SignatureIssue]:
         return self.errors + [e for s in self.signers for e in s.errors]
 
     @property
@@ -104,7 +88,8 @@ class _Stop(Exception):
     """Ends parsing of the current signer (apksig returns after the first error of a signer)."""
 
 
-def signatures_to_verify(algorithms: list[SignatureAlgorithm], min_sdk: int, max_sdk: int):
+def signatures_to_verify(algorithms: list[SignatureAlgorithm], min_sdk: int, max_sdk: int,
+                         ) -> list[SignatureAlgorithm] | None:
     """The signatures some platform version in [min_sdk, max_sdk] verifies: per version, the strongest known one.
 
     Returns None when a version in range knows none of them (apksig NoSupportedSignaturesException)."""
@@ -122,16 +107,27 @@ def signatures_to_verify(algorithms: list[SignatureAlgorithm], min_sdk: int, max
     return sorted(best.values(), key=lambda a: a.id)
 
 
+@dataclass
+class _SchemeContext:
+    """What the signers of one scheme block share while they are parsed."""
+
+    supported: set[int]  # scheme ids the platform range knows (v2 stripping protection)
+    expected: set[int]  # scheme ids a v2 signer says the APK is also signed with
+    max_sdk: int
+    rotation_min_sdk: int | None  # the lowest SDK the v3.1 signers target, checked by v3.0
+
+
 def _parse_signer(raw: Reader, signer: SchemeSigner, scheme: str, *, min_sdk: int, max_sdk: int,
-                  content_algs: set[str], ctx: dict) -> None:
+                  content_algs: set[str], ctx: _SchemeContext) -> None:
     """One signer record, in apksig's order: the signatures over the signed data first (nothing in the signed data
     is believed before they verify), then its certificates, digests and attributes."""
     signed_data = raw.prefixed()
     if scheme != "v2":
         signer.min_sdk, signer.max_sdk = raw.i32(), raw.i32()
         if signer.min_sdk < 0 or signer.min_sdk > signer.max_sdk:
-            signer.errors.append(f"{scheme}_invalid_sdk_versions: signer #{signer.index + 1} targets SDK "
-                                 f"{signer.min_sdk}-{signer.max_sdk}")
+            signer.errors.append(SignatureIssue(f"{scheme}_invalid_sdk_versions",
+                                                f"signer #{signer.index + 1} targets SDK "
+                                                f"{signer.min_sdk}-{signer.max_sdk}"))
     signatures_rec = raw.prefixed()
     public_key_rec = raw.prefixed_bytes()
     signatures = _read_signatures(signatures_rec, signer, scheme)
@@ -141,23 +137,23 @@ def _parse_signer(raw: Reader, signer: SchemeSigner, scheme: str, *, min_sdk: in
         lo, hi = signer.min_sdk, signer.max_sdk
         if _signed_data_targets_dev_release(signed_data.data):
             lo += 1
-    _verify_signed_data(signed_data.data, signatures, public_key_rec, signer, scheme, lo, hi, content_algs)
+    _verify_signed_data(bytes(signed_data.data), signatures, public_key_rec, signer, scheme, lo, hi, content_algs)
 
     digests_rec = signed_data.prefixed()
     certs_rec = signed_data.prefixed()
     if scheme != "v2":
         signed_min, signed_max = signed_data.i32(), signed_data.i32()
         if signed_min != signer.min_sdk:
-            signer.errors.append(f"{scheme}_min_sdk_mismatch: signer record says {signer.min_sdk}, "
-                                 f"signed data {signed_min}")
+            signer.errors.append(SignatureIssue(f"{scheme}_min_sdk_mismatch",
+                                                f"signer record says {signer.min_sdk}, signed data {signed_min}"))
         if signed_max != signer.max_sdk:
-            signer.errors.append(f"{scheme}_max_sdk_mismatch: signer record says {signer.max_sdk}, "
-                                 f"signed data {signed_max}")
+            signer.errors.append(SignatureIssue(f"{scheme}_max_sdk_mismatch",
+                                                f"signer record says {signer.max_sdk}, signed data {signed_max}"))
     attrs_rec = signed_data.prefixed()
     _read_certificates(certs_rec, public_key_rec, signer, scheme)
     _read_digests(digests_rec, [a for a, _ in signatures], signer, scheme)
     _read_attributes(attrs_rec, signer, scheme, ctx)
-    if scheme == "v3" and ctx.get("rotation_min_sdk") is not None and max_sdk >= MIN_SDK_WITH_V31_SUPPORT:
+    if scheme == "v3" and ctx.rotation_min_sdk is not None and max_sdk >= MIN_SDK_WITH_V31_SUPPORT:
         if not any(a == ROTATION_MIN_SDK_VERSION_ATTR_ID for a, _ in signer.attributes):
             signer.warnings.append("v3_rotation_min_sdk_attr_missing: the v3.0 signer does not protect the "
                                    "v3.1 block against stripping")
@@ -173,14 +169,15 @@ def _read_signatures(signatures_rec: Reader, signer: SchemeSigner, tag: str) -> 
             alg_id = sig.u32()
             sig_bytes = sig.prefixed_bytes()
         except WireError:
-            signer.errors.append(f"{tag}_malformed_signature: signer #{signer.index + 1} signature "
-                                 f"#{len(signatures) + 1} is malformed")
+            signer.errors.append(SignatureIssue(f"{tag}_malformed_signature",
+                                                f"signer #{signer.index + 1} signature #{len(signatures) + 1} is "
+                                                "malformed"))
             raise _Stop from None
         signatures.append((alg_id, sig_bytes))
         if alg_id not in SIGNATURE_ALGORITHMS:
             signer.warnings.append(f"{tag}_unknown_signature_algorithm: {alg_id:#06x}")
     if not signatures:
-        signer.errors.append(f"{tag}_no_signatures: signer #{signer.index + 1} has no signatures")
+        signer.errors.append(SignatureIssue(f"{tag}_no_signatures", f"signer #{signer.index + 1} has no signatures"))
         raise _Stop
     return signatures
 
@@ -191,23 +188,26 @@ def _verify_signed_data(signed_data: bytes, signatures: list[tuple[int, bytes]],
     known = [(SIGNATURE_ALGORITHMS[a], s) for a, s in signatures if a in SIGNATURE_ALGORITHMS]
     chosen = signatures_to_verify([a for a, _ in known], lo, hi)
     if chosen is None:
-        signer.errors.append(f"{tag}_no_supported_signatures: signer #{signer.index + 1} has no signature that "
-                             f"Android {lo}-{hi} can verify")
+        signer.errors.append(SignatureIssue(f"{tag}_no_supported_signatures",
+                                            f"signer #{signer.index + 1} has no signature that Android {lo}-{hi} can "
+                                            "verify"))
         raise _Stop
     for alg in chosen:
         sig_bytes = next(s for a, s in known if a is alg)
         try:
             key = certs.load_public_key(public_key_rec)
         except certs.CertificateError as exc:
-            signer.errors.append(f"{tag}_malformed_public_key: signer #{signer.index + 1}: {exc}")
+            signer.errors.append(SignatureIssue(f"{tag}_malformed_public_key", f"signer #{signer.index + 1}: {exc}"))
             raise _Stop from None
         if certs.key_type(key) != alg.key_type:
-            signer.errors.append(f"{tag}_malformed_public_key: signer #{signer.index + 1} key is "
-                                 f"{certs.key_type(key)}, algorithm {alg.id:#06x} needs {alg.key_type}")
+            signer.errors.append(SignatureIssue(f"{tag}_malformed_public_key",
+                                                f"signer #{signer.index + 1} key is {certs.key_type(key)}, algorithm "
+                                                f"{alg.id:#06x} needs {alg.key_type}"))
             raise _Stop
         if not certs.verify_signature(key, alg.key_type, alg.hash, signed_data, sig_bytes, pss=alg.pss):
-            signer.errors.append(f"{tag}_signature_did_not_verify: signer #{signer.index + 1} signature "
-                                 f"{alg.id:#06x} over signed data does not verify")
+            signer.errors.append(SignatureIssue(f"{tag}_signature_did_not_verify",
+                                                f"signer #{signer.index + 1} signature {alg.id:#06x} over signed data "
+                                                "does not verify"))
             raise _Stop
         content_algs.add(alg.content_digest)
 
@@ -220,17 +220,18 @@ def _read_certificates(certs_rec: Reader, public_key_rec: bytes, signer: SchemeS
         try:
             certs.parse_certificate(der)
         except certs.CertificateError as exc:
-            signer.errors.append(f"{tag}_malformed_certificate: signer #{signer.index + 1} certificate "
-                                 f"#{len(signer.certs) + 1}: {exc}")
+            signer.errors.append(SignatureIssue(f"{tag}_malformed_certificate",
+                                                f"signer #{signer.index + 1} certificate #{len(signer.certs) + 1}: "
+                                                f"{exc}"))
             raise _Stop from None
         signer.certs.append(der)
     if not signer.certs:
-        signer.errors.append(f"{tag}_no_certificates: signer #{signer.index + 1} has no certificate")
+        signer.errors.append(SignatureIssue(f"{tag}_no_certificates", f"signer #{signer.index + 1} has no certificate"))
         raise _Stop
     cert_spki = certs.canonical_spki(certs.spki_der(certs.parse_certificate(signer.certs[0])))
     if cert_spki != public_key_rec:
-        signer.errors.append(f"{tag}_public_key_mismatch: signer #{signer.index + 1} certificate key differs "
-                             f"from the public key record")
+        signer.errors.append(SignatureIssue(f"{tag}_public_key_mismatch", f"signer #{signer.index + 1} certificate key "
+                                                                          "differs from the public key record"))
         raise _Stop
 
 
@@ -241,16 +242,16 @@ def _read_digests(digests_rec: Reader, signature_algs: list[int], signer: Scheme
             d = digests_rec.prefixed()
             signer.digests.append((d.u32(), d.prefixed_bytes()))
         except WireError:
-            signer.errors.append(f"{tag}_malformed_digest: signer #{signer.index + 1} digest "
-                                 f"#{len(signer.digests) + 1}")
+            signer.errors.append(SignatureIssue(f"{tag}_malformed_digest", f"signer #{signer.index + 1} digest "
+                                                                           f"#{len(signer.digests) + 1}"))
             raise _Stop from None
     if signature_algs != [a for a, _ in signer.digests]:
-        signer.errors.append(f"{tag}_sig_alg_mismatch: signer #{signer.index + 1} signatures and digests name "
-                             f"different algorithms")
+        signer.errors.append(SignatureIssue(f"{tag}_sig_alg_mismatch", f"signer #{signer.index + 1} signatures and "
+                                                                       "digests name different algorithms"))
         raise _Stop
 
 
-def _read_attributes(attrs_rec: Reader, signer: SchemeSigner, scheme: str, ctx: dict) -> None:
+def _read_attributes(attrs_rec: Reader, signer: SchemeSigner, scheme: str, ctx: _SchemeContext) -> None:
     while attrs_rec.remaining():
         try:
             attr = attrs_rec.prefixed()
@@ -259,18 +260,18 @@ def _read_attributes(attrs_rec: Reader, signer: SchemeSigner, scheme: str, ctx: 
             signer.attributes.append((attr_id, value))
             _check_attribute(signer, scheme, attr_id, value, ctx)
         except WireError:
-            signer.errors.append(f"{scheme}_malformed_additional_attribute: signer #{signer.index + 1} attribute "
-                                 f"#{len(signer.attributes) + 1}")
+            signer.errors.append(SignatureIssue(f"{scheme}_malformed_additional_attribute",
+                                                f"signer #{signer.index + 1} attribute #{len(signer.attributes) + 1}"))
             raise _Stop from None
 
 
-def _check_attribute(signer: SchemeSigner, scheme: str, attr_id: int, value: bytes, ctx: dict) -> None:
+def _check_attribute(signer: SchemeSigner, scheme: str, attr_id: int, value: bytes, ctx: _SchemeContext) -> None:
     tag = scheme
     if scheme == "v2":
         if attr_id == STRIPPING_PROTECTION_ATTR_ID:
             scheme_id = Reader(value).u32()
-            if scheme_id in ctx["supported"]:
-                ctx["expected"].add(scheme_id)
+            if scheme_id in ctx.supported:
+                ctx.expected.add(scheme_id)
             else:
                 signer.warnings.append(f"v2_unknown_scheme_id: stripping protection names scheme {scheme_id}")
         else:
@@ -281,24 +282,24 @@ def _check_attribute(signer: SchemeSigner, scheme: str, attr_id: int, value: byt
             nodes = lin.parse_lineage(value)
         except lin.LineageError as exc:
             rule = "por_did_not_verify" if exc.kind == "did_not_verify" else "malformed_lineage"
-            signer.errors.append(f"{tag}_{rule}: signer #{signer.index + 1}: {exc}")
+            signer.errors.append(SignatureIssue(f"{tag}_{rule}", f"signer #{signer.index + 1}: {exc}"))
             return
         signer.lineage = nodes
         if lin.sub_lineage(nodes, signer.certs[0]) != nodes:
-            signer.errors.append(f"{tag}_por_cert_mismatch: signer #{signer.index + 1} certificate is not the "
-                                 f"last one of its lineage")
+            signer.errors.append(SignatureIssue(f"{tag}_por_cert_mismatch", f"signer #{signer.index + 1} certificate "
+                                                                            "is not the last one of its lineage"))
     elif attr_id == ROTATION_MIN_SDK_VERSION_ATTR_ID:
         # v3.1 rotation targeting is understood from Android 13 (T); the attribute on a v3.0 signer protects the
         # v3.1 block from being stripped: it must match the lowest SDK the v3.1 signers target.
-        if ctx["max_sdk"] >= MIN_SDK_WITH_V31_SUPPORT:
+        if ctx.max_sdk >= MIN_SDK_WITH_V31_SUPPORT:
             attr_value = Reader(value).i32()
-            expected = ctx.get("rotation_min_sdk")
+            expected = ctx.rotation_min_sdk
             if expected is None:
-                signer.errors.append(f"v31_block_missing: the v3 signer says rotation targets SDK {attr_value} "
-                                     f"but there is no v3.1 block")
+                signer.errors.append(SignatureIssue("v31_block_missing", "the v3 signer says rotation targets SDK "
+                                                                         f"{attr_value} but there is no v3.1 block"))
             elif attr_value != expected:
-                signer.errors.append(f"v31_rotation_min_sdk_mismatch: v3 signer says {attr_value}, the v3.1 "
-                                     f"block targets {expected}")
+                signer.errors.append(SignatureIssue("v31_rotation_min_sdk_mismatch",
+                                                    f"v3 signer says {attr_value}, the v3.1 block targets {expected}"))
     elif attr_id == SIGNER_TARGETS_DEV_RELEASE_ATTR_ID:
         if scheme == "v3":
             signer.warnings.append("v31_dev_release_attr_on_v3_signer")
@@ -306,7 +307,7 @@ def _check_attribute(signer: SchemeSigner, scheme: str, attr_id: int, value: byt
         signer.warnings.append(f"{tag}_unknown_additional_attribute: {attr_id:#010x}")
 
 
-def _signed_data_targets_dev_release(signed_data) -> bool:
+def _signed_data_targets_dev_release(signed_data: bytes | memoryview) -> bool:
     try:
         r = Reader(signed_data)
         r.prefixed()
@@ -322,8 +323,8 @@ def _signed_data_targets_dev_release(signed_data) -> bool:
     return False
 
 
-def verify_scheme(container, signing_block: blk.SigningBlock | None, scheme: str, *, min_sdk: int, max_sdk: int,
-                  found: set[int] = frozenset(), supported: set[int] = frozenset(),
+def verify_scheme(container: ApkContainer, signing_block: blk.SigningBlock | None, scheme: str, *, min_sdk: int,
+                  max_sdk: int, found: AbstractSet[int] = frozenset(), supported: AbstractSet[int] = frozenset(),
                   rotation_min_sdk: int | None = None) -> SchemeResult | None:
     """Verify one scheme block over [min_sdk, max_sdk]; None when the APK has no such block (Android then falls
     back to an older scheme).
@@ -337,15 +338,15 @@ def verify_scheme(container, signing_block: blk.SigningBlock | None, scheme: str
     if value is None:
         return None
     result = SchemeResult(scheme)
-    ctx = {"supported": set(supported), "expected": set(), "max_sdk": max_sdk, "rotation_min_sdk": rotation_min_sdk}
+    ctx = _SchemeContext(set(supported), set(), max_sdk, rotation_min_sdk)
     content_algs: set[str] = set()
     try:
         signers = Reader(value).prefixed()
     except WireError:
-        result.errors.append(f"{scheme}_malformed_signers: the signer list is malformed")
+        result.errors.append(SignatureIssue(f"{scheme}_malformed_signers", "the signer list is malformed"))
         return result
     if not signers.remaining():
-        result.errors.append(f"{scheme}_no_signers: the block has no signers")
+        result.errors.append(SignatureIssue(f"{scheme}_no_signers", "the block has no signers"))
         return result
     while signers.remaining():
         signer = SchemeSigner(index=len(result.signers))
@@ -356,15 +357,15 @@ def verify_scheme(container, signing_block: blk.SigningBlock | None, scheme: str
         except _Stop:
             pass
         except WireError as exc:
-            signer.errors.append(f"{scheme}_malformed_signer: signer #{signer.index + 1}: {exc}")
+            signer.errors.append(SignatureIssue(f"{scheme}_malformed_signer", f"signer #{signer.index + 1}: {exc}"))
             break
     if len(result.signers) > MAX_APK_SIGNERS:
-        result.errors.append(f"{scheme}_max_signers_exceeded: {len(result.signers)} signers, Android allows "
-                             f"{MAX_APK_SIGNERS}")
-    for scheme_id in sorted(ctx["expected"]):
+        result.errors.append(SignatureIssue(f"{scheme}_max_signers_exceeded",
+                                            f"{len(result.signers)} signers, Android allows {MAX_APK_SIGNERS}"))
+    for scheme_id in sorted(ctx.expected):
         if scheme_id not in found:
-            result.errors.append(f"v2_stripped_scheme: a v2 signer says the APK is also signed with scheme "
-                                 f"v{scheme_id}, which was not found")
+            result.errors.append(SignatureIssue("v2_stripped_scheme", "a v2 signer says the APK is also signed with "
+                                                                      f"scheme v{scheme_id}, which was not found"))
     if result.all_errors():
         return result
 
@@ -375,7 +376,8 @@ def verify_scheme(container, signing_block: blk.SigningBlock | None, scheme: str
     return result
 
 
-def _verify_content(container, signing_block, result: SchemeResult, content_algs: set[str]) -> None:
+def _verify_content(container: ApkContainer, signing_block: blk.SigningBlock, result: SchemeResult,
+                    content_algs: set[str]) -> None:
     actual = blk.content_digests(container, signing_block, content_algs)
     for signer in result.signers:
         for alg_id, expected in signer.digests:
@@ -383,8 +385,9 @@ def _verify_content(container, signing_block, result: SchemeResult, content_algs
             if alg is None or alg.content_digest not in content_algs:
                 continue
             if actual.get(alg.content_digest) != expected:
-                signer.errors.append(f"{result.scheme}_digest_mismatch: signer #{signer.index + 1} "
-                                     f"{alg.content_digest} digest does not match the APK's content")
+                signer.errors.append(SignatureIssue(f"{result.scheme}_digest_mismatch",
+                                                    f"signer #{signer.index + 1} {alg.content_digest} digest does not "
+                                                    "match the APK's content"))
 
 
 def _check_sdk_coverage(result: SchemeResult, *, min_sdk: int, max_sdk: int, scheme: str,
@@ -396,27 +399,31 @@ def _check_sdk_coverage(result: SchemeResult, *, min_sdk: int, max_sdk: int, sch
     # Keyed by max SDK like apksig's TreeMap: of two signers with the same max SDK only the later one counts here.
     by_max = {s.max_sdk: s for s in result.signers}
     ordered = [by_max[k] for k in sorted(by_max)]
-    first_min = last_max = None
+    first_min: int | None = None
+    last_max = 0  # read only once first_min is set, and set with it
     last_lineage_len = 0
     lineages = []
     for signer in ordered:
         if first_min is None:
             first_min = signer.min_sdk
         elif signer.min_sdk != last_max + 1 and not (signer.min_sdk == last_max and signer.targets_dev_release):
-            result.errors.append(f"{scheme}_inconsistent_sdk_versions: signer SDK ranges overlap or leave a gap")
+            result.errors.append(SignatureIssue(f"{scheme}_inconsistent_sdk_versions",
+                                                "signer SDK ranges overlap or leave a gap"))
             break
         last_max = signer.max_sdk
         if signer.lineage is not None:
             if len(signer.lineage) < last_lineage_len:
-                result.errors.append(f"{scheme}_inconsistent_lineages: a signer for newer platforms has a "
-                                     f"shorter lineage")
+                result.errors.append(SignatureIssue(f"{scheme}_inconsistent_lineages",
+                                                    "a signer for newer platforms has a shorter lineage"))
                 break
             last_lineage_len = len(signer.lineage)
             lineages.append(signer.lineage)
     if first_min is not None and (first_min > want_min or last_max < want_max):
-        result.errors.append(f"{scheme}_missing_sdk_versions: signers cover SDK {first_min}-{last_max}, "
-                             f"Android {want_min}-{want_max} needs a signer")
+        result.errors.append(SignatureIssue(f"{scheme}_missing_sdk_versions",
+                                            f"signers cover SDK {first_min}-{last_max}, Android {want_min}-{want_max} "
+                                            "needs a signer"))
     try:
         result.lineage = lin.consolidate(lineages)
     except lin.LineageError:
-        result.errors.append(f"{scheme}_inconsistent_lineages: signer lineages do not extend one another")
+        result.errors.append(SignatureIssue(f"{scheme}_inconsistent_lineages",
+                                            "signer lineages do not extend one another"))

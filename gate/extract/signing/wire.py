@@ -16,7 +16,7 @@ class WireError(Exception):
 class Reader:
     __slots__ = ("data", "pos")
 
-    def __init__(self, data) -> None:
+    def __init__(self, data: bytes | memoryview) -> None:
         self.data = memoryview(data) if not isinstance(data, memoryview) else data
         self.pos = 0
 
@@ -24,20 +24,19 @@ class Reader:
         return len(self.data) - self.pos
 
     def u32(self) -> int:
-        if self.remaining() < 4:
-            raise WireError("truncated uint32")
-        (value,) = struct.unpack_from("<I", self.data, self.pos)
-        self.pos += 4
-        return value
+        return self._int32("<I", "uint32")
 
     def i32(self) -> int:
+        return self._int32("<i", "int32")
+
+    def _int32(self, fmt: str, what: str) -> int:
         if self.remaining() < 4:
-            raise WireError("truncated int32")
-        (value,) = struct.unpack_from("<i", self.data, self.pos)
+            raise WireError(f"truncated {what}")
+        value: int = struct.unpack_from(fmt, self.data, self.pos)[0]
         self.pos += 4
         return value
 
-    def prefixed(self) -> "Reader":
+    def prefixed(self) -> Reader:
         """The next uint32-length-prefixed slice, as a Reader of its own."""
         if self.remaining() < 4:
             raise WireError("truncated length prefix")

@@ -14,7 +14,7 @@ import threading
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from gate.sync.sandbox.applications import SCHEMA as APPLICATIONS_SCHEMA
@@ -184,7 +184,7 @@ class SandboxStore:
     def insert_report(self, conn: sqlite3.Connection, pending: PendingReport, *, platform_id: str, key: str,
                       body_sha256: str, period_start: str, period_end: str, start_ts: float, end_ts: float,
                       overlap: bool, gap: bool) -> StoredReport:
-        received_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        received_at = datetime.now(UTC).isoformat(timespec="seconds")
         receipt_id = "RCPT-" + uuid.uuid4().hex
         conn.execute(
             "INSERT INTO reports (id, platform_id, idempotency_key, body_sha256, receipt_id, period_start, "

@@ -1,4 +1,4 @@
-"""Review 2: bad request bodies answer a 4xx with a stable code — never a 500 — and a refused listing batch
+"""Bad request bodies answer a 4xx with a stable code — never a 500 — and a refused listing batch
 writes nothing (no event of the batch is kept when one of them is refused)."""
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def _multipart_with_raw_metadata(path, metadata: bytes):
 
 
 def test_preinstall_csv_row_with_extra_cells_is_an_invalid_item_or_refused(gate):
-    csv = "package,cert_md5\ncom.a.one,0176d8d0130a8b0d3729e7833d7cb8cc,surplus,cells\n".encode()
+    csv = b"package,cert_md5\ncom.a.one,0176d8d0130a8b0d3729e7833d7cb8cc,surplus,cells\n"
     r = requests.post(f"{gate.url}/api/v1/preinstall/checks", data=csv,
                       headers=gate.headers("oem", **{"Content-Type": "text/csv"}), timeout=30)
     assert r.status_code < 500, r.text

@@ -1,4 +1,4 @@
-"""Review regression: resources.arsc is refused by its declared size before it is inflated.
+"""Regression: resources.arsc is refused by its declared size before it is inflated.
 
 The table's own limit (arsc.MAX_RESOURCES_SIZE) used to apply only when a reference had to be resolved, after the
 pipeline had inflated the entry (up to the container's 1 GiB per entry) into memory and handed it on.
@@ -34,4 +34,4 @@ def test_a_signer_certificate_that_cannot_be_described_is_not_verified(monkeypat
     monkeypatch.setattr(certs, "signer_certificate", unreadable)
     facts = extract_features(APKS / "v1_v2_v3.apk")
     assert not facts.signature.verified and facts.signature.signers == ()
-    assert facts.signature.errors[0].startswith("signer_certificate_unreadable:")
+    assert facts.signature.errors[0].message.startswith("signer_certificate_unreadable:")

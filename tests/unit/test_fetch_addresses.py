@@ -1,4 +1,4 @@
-"""Review 2: SSRF address rules for IPv6 forms that carry an IPv4 address, and host names IDNA cannot encode.
+"""SSRF address rules for IPv6 forms that carry an IPv4 address, and host names IDNA cannot encode.
 
 A NAT64 gateway (RFC 6052 well-known prefix 64:ff9b::/96, or the local-use 64:ff9b:1::/48 of RFC 8215) forwards
 64:ff9b::a9fe:a9fe to 169.254.169.254; SIIT's IPv4-translated ::ffff:0:a.b.c.d and the deprecated IPv4-compatible

@@ -1,4 +1,4 @@
-"""Review 2: odd filing records and files are refused with a code, never a traceback.
+"""Odd filing records and files are refused with a code, never a traceback.
 
 This matters beyond ``gate filings import``: ``gate sync filings`` validates every feed record with the same
 ``validate_record``, so an exception there stops the sync before the page's cursor is stored — one odd record from

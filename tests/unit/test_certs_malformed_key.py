@@ -1,4 +1,4 @@
-"""Review regression (found by fuzzing re-signed v2/v3 signer blocks): a certificate whose SubjectPublicKeyInfo
+"""Regression (found by fuzzing re-signed v2/v3 signer blocks): a certificate whose SubjectPublicKeyInfo
 BIT STRING is empty made asn1crypto raise IndexError, which escaped parse_certificate and extract_features.
 
 The certificate here is the real JAR signer of fixtures/apks/v1_only.apk with only that BIT STRING emptied.

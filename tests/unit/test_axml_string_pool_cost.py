@@ -1,4 +1,4 @@
-"""Review regressions: a string pool crafted so that decoding or checking it costs far more than its size.
+"""Regressions: a string pool crafted so that decoding or checking it costs far more than its size.
 
 The input is the real aapt-built manifest of fixtures/manifests/locales.apk with its (UTF-16) string pool grown by
 strings whose offsets overlap (string k starts inside string k-1, so N strings cost N^2/2 to decode) or by styles

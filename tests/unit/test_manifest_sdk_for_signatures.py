@@ -1,4 +1,4 @@
-"""Review regressions: the manifest values that decide which signature rules apply must be read as apksigner reads
+"""Regressions: the manifest values that decide which signature rules apply must be read as apksigner reads
 them, and must reach the signature check at all.
 
 * android:minSdkVersion typed as a boolean (or a reference, a float, an unknown codename) makes Debian's apksigner
@@ -51,7 +51,7 @@ def test_boolean_min_sdk_is_not_verified(tmp_path):
                                             tmp_path))
     assert facts.min_sdk == 21  # what the device reads
     assert not facts.signature.verified
-    assert [e.split(":")[0] for e in facts.signature.errors] == ["min_sdk_undetermined"]
+    assert [e.code for e in facts.signature.errors] == ["min_sdk_undetermined"]
 
 
 def test_min_sdk_as_apksig_reads_it():
@@ -95,4 +95,4 @@ def test_target_sandbox_2_reaches_the_signature_rule(tmp_path):
     facts = extract_features(_with_manifest("v1_only.apk", _sandbox_manifest("v1_only.apk", 2), tmp_path))
     assert not facts.problems
     assert not facts.signature.verified
-    assert facts.signature.errors[0].startswith("no_sig_for_target_sandbox:")
+    assert facts.signature.errors[0].message.startswith("no_sig_for_target_sandbox:")

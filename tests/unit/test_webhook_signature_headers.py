@@ -1,4 +1,4 @@
-"""Review 2: a webhook signature header of odd characters is a 401 signature_malformed, never a 500.
+"""A webhook signature header of odd characters is a 401 signature_malformed, never a 500.
 
 Header values reach the app decoded as latin-1, so a client (or an attacker probing the webhook) can send characters
 that ``str.isdigit`` accepts but ``int`` refuses (``²``), a timestamp longer than Python's int-parsing limit, or a

@@ -1,4 +1,4 @@
-"""Review regression: a v3 proof-of-rotation that names a certificate twice must not verify.
+"""Regression: a v3 proof-of-rotation that names a certificate twice must not verify.
 
 rotated_v3_three_keys.apk (apksigner rotate/sign with fixtures/keys, lineage K1 -> K2 -> K3) is re-signed here with
 the same fixture keys, its lineage rebuilt as K1 -> K2 -> K1 -> K3 (every node properly signed by its predecessor).
@@ -121,4 +121,4 @@ def test_rebuilt_lineage_control_verifies():
 def test_lineage_repeating_a_certificate_does_not_verify():
     facts = _verify(_resigned_with_lineage([0, 1, 0, 2]))
     assert not facts.verified and facts.signers == ()
-    assert facts.errors[0].startswith("v3_por_did_not_verify:")
+    assert facts.errors[0].message.startswith("v3_por_did_not_verify:")

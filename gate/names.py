@@ -28,6 +28,7 @@ REASONS: dict[str, tuple[str, str]] = {
     "content_approval_missing": ("缺少前置审批", "content approval missing"),
     "code_hidden_by_packer": ("加固包代码无法检查", "code hidden by a packer"),
     "unpacked_mismatch": ("未加固包与加固包不一致", "unpacked build does not match"),
+    "facts_outdated": ("保存的安装包信息过旧", "stored facts too old"),
 }
 
 SEVERITIES = {"info": ("提示", "info"), "review": ("需复核", "review"), "block": ("拦截", "block")}

@@ -1,4 +1,4 @@
-"""Review 2: the facts a filings sync re-decides a store's listed app from must not come from someone else.
+"""The facts a filings sync re-decides a store's listed app from must not come from someone else.
 
 ``gate sync filings`` re-decides each listed app of a changed filing from stored facts and sends the store a signed
 delist notice when the new decision blocks. Facts uploaded by another API client (any developer key) or by the
@@ -8,41 +8,22 @@ by another key — must not make the gate tell the store to take a filed app dow
 
 from __future__ import annotations
 
-import copy
 import dataclasses
-import json
 
 from sqlalchemy import select
 
 from gate.config import Settings
-from gate.extract.facts import SignatureFacts
+from gate.db.service_tables import CallbackDelivery
+from gate.extract.facts import SignatureFacts, SignatureIssue
 from gate.extract.pipeline import extract_features
 from gate.services import checks
 from gate.services.auth import create_client
-from gate.db.filings import import_into_database
-from gate.db.service_tables import CallbackDelivery
+from gate.services.decisions import CheckRequest, decide_and_record
 from gate.sync.filings_sync import reevaluate_pending
 from tests.integration.http_support import FILINGS, HELLO
-from tests.integration.sync_support import seed_listings
+from tests.integration.sync_support import change_filing, seed_listings
 
 SETTINGS = Settings()
-
-
-def _change_filing(engine, tmp_path, **changes):
-    """Import a new version of the HELLO filing and queue its re-evaluation, as a feed page would."""
-    from gate.db.sync_tables import FilingReevaluation
-    from gate.db.tables import Filing
-
-    record = {**copy.deepcopy(FILINGS[0]), **changes}
-    path = tmp_path / "changed.json"
-    path.write_text(json.dumps([record], ensure_ascii=False), encoding="utf-8")
-    import_into_database(engine, [path])
-    F, R = Filing.__table__, FilingReevaluation.__table__
-    with engine.begin() as conn:
-        version = conn.execute(select(F.c.current_version_id).where(
-            F.c.service_licence == record["service_licence"])).scalar_one()
-        conn.execute(R.insert(), {"service_licence": record["service_licence"], "version_id": version,
-                                  "status": "pending"})
 
 
 def _notices(engine) -> int:
@@ -55,16 +36,17 @@ def test_another_clients_upload_does_not_decide_the_stores_listing(database_url,
     developer = create_client(engine, name="someone", role="developer")
     genuine = extract_features(HELLO)  # same package name, but the signature is stripped: package_unsigned
     forged = dataclasses.replace(genuine, sha256="f" * 64, signature=SignatureFacts(
-        verified=False, errors=("v1_no_manifest: no META-INF/MANIFEST.MF",)))
+        verified=False, errors=(SignatureIssue("v1_no_manifest", "no META-INF/MANIFEST.MF"),)))
     with engine.begin() as conn:
-        decision, gate_check_id = checks._decide_and_record(conn, forged, metadata={}, policy=SETTINGS.decision_policy(),
-                                                            actor="client:someone")
+        recorded = decide_and_record(conn, forged, CheckRequest(source="client:someone"),
+                                     policy=SETTINGS.decision_policy())
+        decision, gate_check_id = recorded.decision, recorded.gate_check_id
         conn.execute(checks.SC.insert(), {"check_id": "chk_" + "0" * 32, "client_id": developer.id,
                                           "package_sha256": "f" * 64, "size": 1, "filename": "x.apk",
                                           "status": "done", "gate_check_id": gate_check_id,
                                           "verdict": decision.verdict})
     assert decision.verdict == "block"
-    _change_filing(engine, tmp_path, domains=["hello-gate.cn", "203.0.113.7", "cdn.hello-gate.cn"])
+    change_filing(engine, tmp_path, domains=["hello-gate.cn", "203.0.113.7", "cdn.hello-gate.cn"])
     outcome = reevaluate_pending(engine, SETTINGS)
     assert outcome["apps"] == 1 and outcome["blocked"] == 0 and _notices(engine) == 0, outcome
 
@@ -75,6 +57,6 @@ def test_anonymous_precheck_does_not_decide_the_stores_listing(database_url, tmp
                               actor="precheck-page")
     # The filing now lists another certificate: the page's package (the old key) would be key_mismatch.
     platform = {**FILINGS[0]["platforms"][0], "signature_md5": "00" * 16}
-    _change_filing(engine, tmp_path, platforms=[platform])
+    change_filing(engine, tmp_path, platforms=[platform])
     outcome = reevaluate_pending(engine, SETTINGS)
     assert outcome["apps"] == 1 and outcome["blocked"] == 0 and _notices(engine) == 0, outcome
