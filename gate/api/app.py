@@ -12,6 +12,7 @@ import logging
 import time
 
 import flask
+from flask.json.provider import DefaultJSONProvider
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
@@ -51,8 +52,9 @@ def _handle_gate_error(exc: GateError):
     if status >= 500:
         LOGGER.error("gate error", extra={"fields": {"code": exc.code, "error": exc.message}})
     response = error_response(exc.code, exc.message, status)
-    if getattr(exc, "retry_after", None):  # the gate's state (a full spool): when to come back
-        response.headers["Retry-After"] = str(exc.retry_after)
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after:  # the gate's state (a full spool): when to come back
+        response.headers["Retry-After"] = str(retry_after)
     return response
 
 
@@ -156,8 +158,11 @@ def create_app(settings: Settings | None = None, test_config: dict | None = None
     # werkzeug refuses a larger Content-Length before reading, and caps chunked bodies while streaming.
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes + MULTIPART_OVERHEAD
     app.config["JSON_AS_ASCII"] = False
-    app.json.ensure_ascii = False
-    app.json.sort_keys = False
+    json_provider = app.json
+    if not isinstance(json_provider, DefaultJSONProvider):  # the two settings below are DefaultJSONProvider's
+        raise TypeError("the gate's JSON answers need flask's DefaultJSONProvider")
+    json_provider.ensure_ascii = False
+    json_provider.sort_keys = False
     if test_config:
         app.config.update(test_config)
     app.extensions["gate"] = GateService(settings)
@@ -165,7 +170,8 @@ def create_app(settings: Settings | None = None, test_config: dict | None = None
 
     if settings.proxy_hops:
         # Behind TLS-terminating proxies: the caller's address and scheme are the ones they forward.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops)
+        app.wsgi_app = ProxyFix(app.wsgi_app,  # type: ignore[method-assign]  # Flask's documented way to wrap it
+                                x_for=settings.proxy_hops, x_proto=settings.proxy_hops)
     rate_limits = RateLimits(storage=settings.rate_limit_storage, client=settings.rate_limit_client,
                              address=settings.rate_limit_address, upload=settings.rate_limit_upload)
     from gate.web.login_throttle import EXTENSION_KEY, LoginThrottle

@@ -8,10 +8,12 @@ next call) sends the same bytes under the same key.
 
 from __future__ import annotations
 
+from typing import Any
+
 import flask
 
 from gate.api.access import client_for
-from gate.api.body import read_json
+from gate.api.body import gate_request, read_json
 from gate.api.service import service
 from gate.errors import ConfigError
 from gate.pii import Sealer
@@ -22,7 +24,7 @@ SEND_ATTEMPTS = 2  # inside a request: one retry, then the sync job takes over
 
 
 def _answer_error(exc: applications.ApplicationError):
-    body = {"error": {"code": exc.code, "message": exc.message}}
+    body: dict[str, dict[str, Any]] = {"error": {"code": exc.code, "message": exc.message}}
     if exc.problems:
         body["error"]["problems"] = exc.problems
     response = flask.jsonify(body)
@@ -46,7 +48,7 @@ def create_application():
     client = client_for("developer")
     sealer = Sealer(service().settings.pii_key)
     try:
-        created = applications.create(service().engine, client=client, raw=read_json(flask.request), sealer=sealer,
+        created = applications.create(service().engine, client=client, raw=read_json(gate_request()), sealer=sealer,
                                       name_similarity_min=service().policy.name_similarity)
     except applications.ApplicationError as exc:
         return _answer_error(exc)
@@ -72,7 +74,7 @@ def correct_application(application_id: str):
     sealer = Sealer(service().settings.pii_key)
     try:
         applications.correct(service().engine, client=client, application_id=application_id,
-                             raw=read_json(flask.request), sealer=sealer,
+                             raw=read_json(gate_request()), sealer=sealer,
                              name_similarity_min=service().policy.name_similarity)
     except applications.ApplicationError as exc:
         return _answer_error(exc)

@@ -219,3 +219,11 @@ def read_text(request: GateRequest, *, limit: int = MAX_JSON_BYTES) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise _bad("the body is not UTF-8 text", "body_invalid") from None
+
+
+def gate_request() -> GateRequest:
+    """The request being served, as the GateRequest that create_app makes every request (its spools, its limits)."""
+    request: flask.Request = flask.request
+    if not isinstance(request, GateRequest):  # an app not built by create_app: its requests have no spools to read
+        raise TypeError("the gate's routes run in the app create_app builds (request_class = GateRequest)")
+    return request

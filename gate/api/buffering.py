@@ -38,6 +38,7 @@ import asyncio
 import errno
 import fcntl
 import hashlib
+import io
 import json
 import logging
 import os
@@ -66,7 +67,7 @@ class _Received:
     def __init__(self, directory: str | None) -> None:
         self._directory = directory
         self._memory = bytearray()
-        self._file = None
+        self._file: io.BufferedRandom | None = None
         self._path: str | None = None
         self.size = 0
 
@@ -97,7 +98,8 @@ class _Received:
             self._file.close()
             self._file = None
             try:
-                os.unlink(self._path)
+                if self._path is not None:  # set with _file by mkstemp
+                    os.unlink(self._path)
             except FileNotFoundError:
                 pass
         self._memory = bytearray()
@@ -149,7 +151,9 @@ class BufferedFront:
                 return
             if isinstance(answer, str):  # refused for the route to say so in its own form
                 received.discard()
-                await self._app({**_with_length(scope, 0), REFUSED_SCOPE_KEY: answer}, _replay(received, receive),
+                # The scope carries the gate's own key, which a2wsgi's scope TypedDict does not declare.
+                await self._app({**_with_length(scope, 0), REFUSED_SCOPE_KEY: answer},  # type: ignore[arg-type]
+                                _replay(received, receive),
                                 send)
                 return
             if answer is not None:

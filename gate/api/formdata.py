@@ -16,6 +16,8 @@ the bytes are:
 
 from __future__ import annotations
 
+from typing import IO
+
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.formparser import FormDataParser, MultiPartParser
 from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData, Preamble, State
@@ -49,6 +51,8 @@ class SpoolingMultipartParser(MultiPartParser):
 
     def parse(self, stream, boundary: bytes, content_length: int | None) -> tuple[MultiDict, MultiDict]:
         limit = self.max_form_memory_size
+        if limit is None:  # GateRequest sets one; without it text parts and part headers would be held unbounded
+            raise ValueError("a multipart form needs max_form_memory_size")
         decoder = MultipartDecoder(boundary)  # no limits here: they are applied below, by kind of bytes
         parts = 0
         fields: list[tuple[str, str]] = []
@@ -56,7 +60,7 @@ class SpoolingMultipartParser(MultiPartParser):
         part: Field | File | None = None
         text: list[bytes] = []
         text_size = 0
-        sink = None
+        sink: IO[bytes] | None = None
         while True:
             chunk = stream.read(READ_SIZE)
             decoder.receive_data(chunk or None)  # None tells the decoder the body ended
@@ -77,7 +81,11 @@ class SpoolingMultipartParser(MultiPartParser):
                 elif isinstance(event, Field):
                     part, text, text_size = event, [], 0
                 elif isinstance(event, Data):
+                    if part is None:  # the decoder yields data only inside a part; refuse rather than guess
+                        raise ValueError("multipart data outside a part")
                     if isinstance(part, File):
+                        if sink is None:
+                            raise ValueError("multipart file data without a spool")
                         sink.write(event.data)
                         if not event.more_data:
                             sink.seek(0)

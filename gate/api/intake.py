@@ -19,6 +19,7 @@ import flask
 from gate.api.body import (
     UnpackedPart,
     discard_spools,
+    gate_request,
     parse_metadata,
     read_json,
     read_multipart_upload,
@@ -52,7 +53,7 @@ def receive_package(client: Client, *, signed: bool,
                     allow_url: bool) -> tuple[SpooledPackage | PackageReference, str, dict, UnpackedPart | None]:
     """(spooled package or URL reference, filename, metadata, the spooled ``unpacked`` part or None) of an
     authenticated request, or an error with nothing kept. Only a multipart upload carries an unpacked build."""
-    request = flask.request
+    request = gate_request()
     verifier = start_signature_check(request, client.webhook_secret) if signed else None
     if _is_multipart():
         spooled, filename, metadata, unpacked = read_multipart_upload(request)
@@ -122,18 +123,18 @@ def answer_check(client: Client, spooled: SpooledPackage | PackageReference, fil
             # A package_url is not at hand (it is not downloaded to be decided again): old facts say so instead.
             outcome = checks.redecide(gate.engine, row, policy=gate.policy, actor=actor,
                                       reread=None if isinstance(spooled, PackageReference) else reread)
-            metrics.observe_decision(outcome.decision)
-            return outcome.as_dict(), 200
+            answer = outcome.as_dict()
+            metrics.observe_decision(answer)
+            return answer, 200
         if row is not None and row.status in ("queued", "running"):
             return {"check_id": check_id, "status": row.status, "status_url": status_url}, 202
-        by_url = isinstance(spooled, PackageReference)
-        if force_async or by_url or size > gate.settings.sync_threshold_bytes:
+        if force_async or isinstance(spooled, PackageReference) or size > gate.settings.sync_threshold_bytes:
             callback_url = request.callback_url or client.callback_url
             check_callback_url(callback_url)
             queued, keep = checks.enqueue(gate.engine, check_id=check_id, client_id=client.id, path=spooled.path,
                                           size=spooled.size, sha256=spooled.sha256, filename=filename,
                                           request=request, callback_url=callback_url,
-                                          package_url=spooled.url if by_url else None,
+                                          package_url=spooled.url if isinstance(spooled, PackageReference) else None,
                                           unpacked=_unpacked_payload(unpacked))
             # keep: the job owns the spool and the worker deletes it; otherwise a racing request's job has its own
             return {"check_id": check_id, "status": queued.status, "status_url": status_url}, 202
@@ -141,14 +142,15 @@ def answer_check(client: Client, spooled: SpooledPackage | PackageReference, fil
                                    size=spooled.size, sha256=spooled.sha256, filename=filename, request=request,
                                    policy=gate.policy, trust=gate.settings.trust_roots,
                                    unpacked=_unpacked_payload(unpacked))
-        metrics.observe_decision(outcome.decision)
-        return outcome.as_dict(), 200
+        answer = outcome.as_dict()
+        metrics.observe_decision(answer)
+        return answer, 200
     finally:
         if not keep:
             spooled.discard()
             if unpacked is not None:
                 unpacked.discard()
-        discard_spools(flask.request)
+        discard_spools(gate_request())
 
 
 def _unpacked_payload(unpacked: UnpackedPart | None) -> dict | None:

@@ -14,6 +14,7 @@ routes, and tests/integration/test_openapi_client.py generates a client with ``o
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from gate import __version__
 from gate.miniprogram import DOMAIN_LISTS, MAX_DOMAINS  # the declaration schema is the one gate.miniprogram reads
@@ -36,8 +37,8 @@ def _errors(*statuses: int) -> dict:
     return {str(s): _json(ERROR, text[s]) for s in dict.fromkeys(statuses)}
 
 
-BEARER = [{"apiKey": []}]
-SIGNED = [{"apiKey": [], "webhookSignature": []}]
+BEARER: list[dict[str, list[str]]] = [{"apiKey": []}]
+SIGNED: list[dict[str, list[str]]] = [{"apiKey": [], "webhookSignature": []}]
 
 FILING_OR_NULL = {"oneOf": [{"$ref": "#/components/schemas/FilingSummary"}, {"type": "null"}],
                   "description": "the filing the package matched, or null"}
@@ -168,7 +169,7 @@ TAGS = {"store": "App stores: the upload webhook, listing events, the store page
         "filing-applications": "Filing on a developer's behalf (代为备案)",
         "operations": "Health, metrics and this document"}
 
-UPLOAD_BODY = {"required": True, "content": {
+UPLOAD_BODY: dict[str, Any] = {"required": True, "content": {
     "multipart/form-data": {"schema": {"type": "object", "required": ["package"], "properties": {
         "package": {"type": "string", "format": "binary",
                     "contentMediaType": "application/vnd.android.package-archive"},

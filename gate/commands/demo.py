@@ -55,6 +55,7 @@ def demo(credentials: str | None) -> int:
     from gate.db.filings import import_into_database
     from gate.db.migrate import upgrade
     from gate.db.service_tables import ApiClient
+    from gate.db.tables import table_of
     from gate.services.auth import create_client
 
     settings = load_settings()
@@ -71,7 +72,7 @@ def demo(credentials: str | None) -> int:
         finally:
             os.unlink(f.name)
         with engine.connect() as conn:
-            existing = set(conn.execute(select(ApiClient.__table__.c.name)).scalars())
+            existing = set(conn.execute(select(table_of(ApiClient).c.name)).scalars())
         issued = [create_client(engine, name=f"demo-{role}", role=role).as_dict()
                   for role in DEMO_ROLES if f"demo-{role}" not in existing]
         admin_password = _demo_admin(engine)

@@ -11,6 +11,7 @@ report are written, with the changes since ``--previous``; the exit status is ``
 from __future__ import annotations
 
 import contextlib
+import functools
 import pathlib
 import signal
 
@@ -105,9 +106,9 @@ def _scan_images(targets, lookup, policy, exemptions, *, jobs, work_dir) -> dict
         # The image's packages were looked up as Android identifiers (500 a query) before any was decided.
         found = BatchRegistry({"android": filings})
         granted = exempt.get(facts.package, [])
+        settle = functools.partial(apply_exemptions, exemptions=granted, scope="preinstall", at=now)
         decision = decide_and_record(None, facts, CheckRequest(source="preinstall"), policy=policy, registry=found,
-                                     settle=lambda d, granted=granted: apply_exemptions(d, granted, scope="preinstall",
-                                                                                        at=now)).decision.as_dict()
+                                     settle=settle).decision.as_dict()
         row = reports.row(app, facts, decision)
         row["exemption"] = cited_exemption(decision)
         rows.append(row)

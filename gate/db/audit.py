@@ -7,9 +7,9 @@ import json
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection
 
-from gate.db.tables import AuditEvent, utcnow
+from gate.db.tables import AuditEvent, table_of, utcnow
 
-AE = AuditEvent.__table__
+AE = table_of(AuditEvent)
 _INSERT_EVENT = insert(AE)  # built once: every audited change runs it
 HISTORY_ROWS = 20  # the newest events an object's page shows
 

@@ -83,7 +83,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 def postgres_connect_args(query: dict, *, statement_timeout_ms: int | None) -> dict:
     """libpq parameters bounding every wait (module docstring, 1 and 3-4), under what the URL already says."""
-    args = {"connect_timeout": CONNECT_TIMEOUT_SECONDS, **KEEPALIVE}
+    args: dict[str, int | str] = {"connect_timeout": CONNECT_TIMEOUT_SECONDS, **KEEPALIVE}
     args = {k: v for k, v in args.items() if k not in query}
     options = SERVER_KEEPALIVE + f" -c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_TIMEOUT_MS}"
     if statement_timeout_ms:

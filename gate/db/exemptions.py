@@ -11,11 +11,11 @@ from sqlalchemy.engine import Connection, Engine
 
 from gate.db.audit import record_event
 from gate.db.console_tables import Exemption as ExemptionRow
-from gate.db.tables import utcnow
+from gate.db.tables import table_of, utcnow
 from gate.errors import UsageError
 from gate.exemptions import Exemption, validate_new
 
-E = ExemptionRow.__table__
+E = table_of(ExemptionRow)
 LOOKUP_CHUNK = 500
 
 

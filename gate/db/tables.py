@@ -14,12 +14,21 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Index, Table, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core ``Table`` of a table model, typed: SQLAlchemy sets ``__table__`` on each ``table=True`` class, but
+    sqlmodel's type stubs do not declare it, so every ``Model.__table__`` would be an attribute error to mypy."""
+    table = model.__table__  # type: ignore[attr-defined]  # set by SQLAlchemy's declarative mapping, untyped
+    if not isinstance(table, Table):  # a model without table=True has none; say so rather than return Any
+        raise TypeError(f"{model.__name__} is not a table model")
+    return table
 
 
 def as_utc(value: dt.datetime) -> dt.datetime:

@@ -118,4 +118,5 @@ def watch_engine(engine: Engine, *, statement_seconds: float, ping_seconds: floa
         finally:
             WATCHDOG.disarm(dbapi_connection)
 
-    dialect.do_ping = bounded_ping
+    # Patching one engine's dialect instance is the only hook below pool_pre_ping; mypy forbids assigning methods.
+    dialect.do_ping = bounded_ping  # type: ignore[method-assign]

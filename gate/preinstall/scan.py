@@ -13,6 +13,7 @@ import multiprocessing
 import os
 from dataclasses import dataclass
 
+from gate.extract.facts import PackageFacts
 from gate.preinstall import sources
 from gate.preinstall.layout import FoundApp
 from gate.progress import Progress
@@ -23,7 +24,7 @@ READER_THREADS = 2  # partitions read side by side; the tools mostly wait on the
 @dataclass
 class ScanResult:
     partitions: list[sources.PartitionResult]
-    checked: list[tuple[FoundApp, object]]  # (app, PackageFacts) in device-path order
+    checked: list[tuple[FoundApp, PackageFacts]]  # (app, PackageFacts) in device-path order
 
 
 def read_facts(local: str):
@@ -50,7 +51,7 @@ def run(targets: list[str], *, work: sources.WorkSpace, jobs: int | None = None,
     progress = progress or ScanProgress()
     jobs = jobs or os.cpu_count() or 1
     partitions: list[sources.PartitionResult] = []
-    checked: list[tuple[FoundApp, object]] = []
+    checked: list[tuple[FoundApp, PackageFacts]] = []
     context = multiprocessing.get_context("forkserver")
     with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as checkers, \
             concurrent.futures.ThreadPoolExecutor(max_workers=READER_THREADS,

@@ -12,17 +12,18 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, Row
 from sqlalchemy.exc import IntegrityError
 
 from gate.db.audit import record_event
 from gate.db.service_tables import ApiClient
-from gate.db.tables import utcnow
+from gate.db.tables import table_of, utcnow
 from gate.errors import GateError, UsageError
 
-A = ApiClient.__table__
+A = table_of(ApiClient)
 # Built once: constructing a SELECT and its cache key per request cost ~5x executing it (the hot path of every call).
 _CLIENT_BY_KEY_ID = select(A).where(A.c.key_id == bindparam("key_id"))
 ROLES = ("store", "oem", "developer", "admin")
@@ -70,7 +71,7 @@ class IssuedClient:
     webhook_secret: str
     callback_url: str | None
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "role": self.role, "api_key": self.api_key,
                 "webhook_secret": self.webhook_secret, "callback_url": self.callback_url}
 
@@ -106,7 +107,7 @@ def create_client(engine: Engine, *, name: str, role: str, callback_url: str | N
     return IssuedClient(client_id, name.strip(), role, api_key, webhook_secret, callback_url)
 
 
-def _matching_row(engine: Engine, key: str):
+def _matching_row(engine: Engine, key: str) -> Row[Any] | None:
     """The client row whose key this is (SHA-256 compared in constant time), or None; one indexed lookup."""
     key_id = key[len(KEY_PREFIX):].split("_", 1)[0] if key.startswith(KEY_PREFIX) else ""
     row = None
@@ -157,10 +158,10 @@ class ClientNotFound(UsageError):
     code = "client_not_found"
 
 
-def _change_client(engine: Engine, name: str, action: str, values: dict) -> int:
+def _change_client(engine: Engine, name: str, action: str, values: dict[str, Any]) -> int:
     """Update one client by name and audit it, in one transaction; returns its id."""
     with engine.begin() as conn:
-        client_id = conn.execute(update(A).where(A.c.name == name).values(**values).returning(A.c.id)).scalar()
+        client_id: int | None = conn.execute(update(A).where(A.c.name == name).values(**values).returning(A.c.id)).scalar()
         if client_id is None:
             raise ClientNotFound(f"no client named {name!r}")
         record_event(conn, actor="cli", action=f"client.{action}", subject=name[:255], details={"client_id": client_id})

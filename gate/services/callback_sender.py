@@ -8,6 +8,7 @@ store alone still gets nearly every slot. Each delivery is bounded by its own de
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -30,7 +31,7 @@ class CallbackSender:
         self._lock = threading.Lock()
 
     def run(self, poll_seconds: float, stop: threading.Event) -> None:
-        running: set[Future] = set()
+        running: set[Future[bool]] = set()
         with ThreadPoolExecutor(max_workers=self.slots, thread_name_prefix="callback") as pool:
             while not stop.is_set():
                 running = {f for f in running if not f.done()}
@@ -38,14 +39,14 @@ class CallbackSender:
                     with self._lock:
                         self._busy[claim.client_id] = self._busy.get(claim.client_id, 0) + 1
                     future = pool.submit(self._send, claim)
-                    future.add_done_callback(lambda _f, c=claim.client_id: self._done(c))
+                    future.add_done_callback(functools.partial(self._done, claim.client_id))
                     running.add(future)
                 if running:
                     wait(running, timeout=poll_seconds, return_when=FIRST_COMPLETED)
                 else:
                     stop.wait(poll_seconds)
 
-    def _claim(self, free: int) -> list:
+    def _claim(self, free: int) -> list[callbacks.Claim]:
         if free <= 0:
             return []
         with self._lock:
@@ -57,11 +58,11 @@ class CallbackSender:
             LOGGER.exception("claiming callbacks failed; retrying", extra={"fields": {"worker": self.owner}})
             return []
 
-    def _done(self, client_id: int) -> None:
+    def _done(self, client_id: int, _sent: Future[bool]) -> None:
         with self._lock:
             self._busy[client_id] -= 1
 
-    def _send(self, claim) -> bool:
+    def _send(self, claim: callbacks.Claim) -> bool:
         try:
             return callbacks.attempt(self.engine, claim, policy=self.policy,
                                      backoff_seconds=self.settings.callback_backoff_seconds,

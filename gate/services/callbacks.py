@@ -36,21 +36,23 @@ import time
 import urllib.parse
 from concurrent.futures import Executor
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import and_, insert, select, update
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, Row
+from sqlalchemy.sql.elements import ColumnElement
 
 from gate import __version__
 from gate.db.audit import record_event
 from gate.db.service_tables import ApiClient, CallbackDelivery
-from gate.db.tables import utcnow
+from gate.db.tables import table_of, utcnow
 from gate.services.deadline_http import DeliveryTooSlow, PinnedConnection
 from gate.services.fetch import FetchPolicy, check_callback_url, host_header
 from gate.services.signatures import HEADER, sign
 from gate.services.uploads import UploadError
 
-C = CallbackDelivery.__table__
-A = ApiClient.__table__
+C = table_of(CallbackDelivery)
+A = table_of(ApiClient)
 LOGGER = logging.getLogger("gate.callbacks")
 USER_AGENT = f"filing-gate/{__version__} (callback)"
 MAX_BACKOFF_SECONDS = 3600.0
@@ -70,7 +72,7 @@ def process_identity() -> str:
     return _IDENTITY[1]
 
 
-def queue_callback(conn: Connection, *, client_id: int, check_id: str, url: str, body: dict) -> None:
+def queue_callback(conn: Connection, *, client_id: int, check_id: str, url: str, body: dict[str, Any]) -> None:
     """Write a delivery in the caller's transaction. ``body["event"]`` names the event (default check.completed)
     and is sent as the X-Gate-Event header too."""
     body = {"event": DEFAULT_EVENT, **body}
@@ -81,7 +83,7 @@ def queue_callback(conn: Connection, *, client_id: int, check_id: str, url: str,
 
 
 def backoff(attempts: int, base: float) -> float:
-    return min(base * (2 ** max(attempts - 1, 0)), MAX_BACKOFF_SECONDS)
+    return min(base * 2.0 ** max(attempts - 1, 0), MAX_BACKOFF_SECONDS)
 
 
 def claim_lease(deadline: float) -> float:
@@ -110,11 +112,11 @@ def _post(url: str, body: bytes, secret: str, *, policy: FetchPolicy, timeout: f
 class Claim:
     """A claimed delivery: its row as read, and the owner and token of this attempt."""
 
-    row: object
+    row: Row[Any]
     owner: str
     token: str
 
-    def __getattr__(self, name):  # the row's columns read through (claim.url, claim.check_id, ...)
+    def __getattr__(self, name: str) -> Any:  # the row's columns read through (claim.url, claim.check_id, ...)
         return getattr(self.row, name)
 
 
@@ -136,7 +138,7 @@ def claim_due(engine: Engine, *, timeout: float, limit: int = 20, owner: str | N
         due = conn.execute(select(C, A.c.webhook_secret).join(A, A.c.id == C.c.client_id)
                            .where(C.c.status == "pending", C.c.next_attempt_at <= now, A.c.disabled.is_(False))
                            .order_by(C.c.next_attempt_at).limit(limit * 4 if per_client else limit)).all()
-    claimed = []
+    claimed: list[Claim] = []
     for row in due:
         if len(claimed) >= limit:
             break
@@ -154,7 +156,7 @@ def claim_due(engine: Engine, *, timeout: float, limit: int = 20, owner: str | N
     return claimed
 
 
-def _held(claim: Claim):
+def _held(claim: Claim) -> ColumnElement[bool]:
     return and_(C.c.id == claim.row.id, C.c.status == "pending", C.c.claim_token == claim.token)
 
 
@@ -187,7 +189,7 @@ def attempt(engine: Engine, claim: Claim, *, policy: FetchPolicy, backoff_second
         error = f"{type(exc).__name__}: {exc}"[:500]
     attempts = claim.attempts + 1  # as counted by claim_due
     ok = status is not None and 200 <= status < 300
-    values = {"last_status": status, "last_error": error}
+    values: dict[str, Any] = {"last_status": status, "last_error": error}
     if ok:
         values.update(status="delivered", delivered_at=utcnow())
     elif attempts >= max_attempts:

@@ -13,8 +13,12 @@ import io
 import socket
 import ssl
 import time
+from typing import TYPE_CHECKING, Any
 
 from gate.services.fetch import Target
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 
 class DeliveryTooSlow(TimeoutError):
@@ -37,21 +41,21 @@ class _DeadlineSocket:
             raise DeliveryTooSlow()
         self._sock.settimeout(left)
 
-    def sendall(self, data) -> None:
+    def sendall(self, data: bytes) -> None:
         self._arm()
         try:
             self._sock.sendall(data)
         except TimeoutError:  # the socket's timeout was what is left of the deadline
             raise DeliveryTooSlow() from None
 
-    def recv_into(self, buffer, nbytes: int = 0) -> int:
+    def recv_into(self, buffer: WriteableBuffer, nbytes: int = 0) -> int:
         self._arm()
         try:
             return self._sock.recv_into(buffer, nbytes)
         except TimeoutError:
             raise DeliveryTooSlow() from None
 
-    def makefile(self, mode: str = "rb", *args, **kwargs):
+    def makefile(self, mode: str = "rb", *args: Any, **kwargs: Any) -> io.BufferedReader:
         return io.BufferedReader(_DeadlineReader(self))
 
     def close(self) -> None:
@@ -65,7 +69,7 @@ class _DeadlineReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:
+    def readinto(self, buffer: WriteableBuffer) -> int:
         return self._sock.recv_into(buffer)
 
 

@@ -29,13 +29,16 @@ import time
 import urllib.parse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import idna
 import requests
 import urllib3.exceptions
+import urllib3.response
 from requests.adapters import HTTPAdapter
 
 from gate import __version__
+from gate.config import Settings
 from gate.services.uploads import SpooledPackage, UploadError, spool_stream
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -64,7 +67,7 @@ class FetchPolicy:
     rate_grace: float = RATE_GRACE_SECONDS
 
 
-def policy_from_settings(settings) -> FetchPolicy:
+def policy_from_settings(settings: Settings) -> FetchPolicy:
     """The one FetchPolicy of a gate's settings (package_url fetches and callbacks alike)."""
     return FetchPolicy(max_bytes=settings.max_upload_bytes, allow_http=settings.fetch_allow_http,
                        allow_networks=parse_networks(settings.fetch_allow_networks),
@@ -118,7 +121,7 @@ def resolve(host: str, port: int) -> list[Address]:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise _refuse(f"cannot resolve {host}: {exc.strerror}", code="package_url_unreachable") from None
-    return list(dict.fromkeys(ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos))
+    return list(dict.fromkeys(ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos))
 
 
 @dataclass(frozen=True)
@@ -197,7 +200,7 @@ class _PinnedHostAdapter(HTTPAdapter):
         self._hostname = hostname
         super().__init__(max_retries=0)
 
-    def init_poolmanager(self, *args, **kwargs) -> None:
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         kwargs["server_hostname"] = self._hostname
         kwargs["assert_hostname"] = self._hostname
         super().init_poolmanager(*args, **kwargs)
@@ -224,7 +227,7 @@ class DownloadTooSlow(OSError):
 class PacedReader:
     """A response body read under a total deadline and a minimum average rate (module docstring, "Time")."""
 
-    def __init__(self, raw, policy: FetchPolicy, started: float) -> None:
+    def __init__(self, raw: urllib3.response.BaseHTTPResponse, policy: FetchPolicy, started: float) -> None:
         self.raw, self.policy, self.started, self.received = raw, policy, started, 0
 
     def read(self, size: int = READ_BYTES) -> bytes:

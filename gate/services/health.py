@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import Any
 
 PROBE_SECONDS = 3.0
 PROBE_STATEMENT_SECONDS = 2.5  # the probe's own statement deadline (the watchdog), inside PROBE_SECONDS
@@ -33,12 +34,12 @@ class BoundedProbe:
     def __init__(self, name: str) -> None:
         self.name = name
         self._lock = threading.Lock()
-        self._running: tuple[threading.Thread, dict] | None = None
+        self._running: tuple[threading.Thread, dict[str, Any]] | None = None
 
-    def run(self, probe: Callable[[], object], seconds: float = PROBE_SECONDS):
+    def run(self, probe: Callable[[], Any], seconds: float = PROBE_SECONDS) -> Any:
         with self._lock:
             if self._running is None or not self._running[0].is_alive():
-                outcome: dict = {}
+                outcome: dict[str, Any] = {}
 
                 def target() -> None:
                     try:

@@ -17,14 +17,16 @@ import json
 import logging
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.sql.elements import ColumnElement
 
 from gate.db.service_tables import Job
-from gate.db.tables import utcnow
+from gate.db.tables import table_of, utcnow
 
-J = Job.__table__
+J = table_of(Job)
 LOGGER = logging.getLogger("gate.worker")
 MAX_JOB_ATTEMPTS = 5  # a job that keeps killing its worker (or failing) stops being retried
 RETRY_DELAY_SECONDS = 5.0
@@ -35,11 +37,18 @@ class ClaimedJob:
     id: int
     kind: str
     check_id: str | None
-    payload: dict
+    payload: dict[str, Any]
     attempts: int
 
+    def required_check_id(self) -> str:
+        """The check a check job writes; the column is nullable for other kinds of job, so a check job without one
+        is a corrupt row: it fails (and is retried, then failed) rather than write a result nowhere."""
+        if self.check_id is None:
+            raise ValueError(f"job {self.id} ({self.kind}) names no check")
+        return self.check_id
 
-def _claimable(now: dt.datetime):
+
+def _claimable(now: dt.datetime) -> ColumnElement[bool]:
     return or_(and_(J.c.status == "queued", J.c.available_at <= now),
                and_(J.c.status == "running", J.c.lease_until < now))
 
@@ -60,7 +69,7 @@ def claim(engine: Engine, worker: str, *, lease_seconds: int) -> ClaimedJob | No
     return ClaimedJob(row.id, row.kind, row.check_id, json.loads(row.payload), row.attempts)
 
 
-def owned(job_id: int, worker: str):
+def owned(job_id: int, worker: str) -> ColumnElement[bool]:
     """The WHERE clause of every write a worker makes to its job: still running, still its own."""
     return and_(J.c.id == job_id, J.c.worker == worker, J.c.status == "running")
 
@@ -86,7 +95,7 @@ class Heartbeat:
         self._thread.start()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
 

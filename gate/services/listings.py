@@ -14,19 +14,20 @@ import datetime as dt
 import hashlib
 import json
 import re
+from typing import Any
 
 from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from gate.db.service_tables import Listing, ListingEvent
-from gate.db.tables import as_utc, utcnow
+from gate.db.tables import as_utc, table_of, utcnow
 from gate.filings.records import PLATFORMS
 from gate.filings.validate import IDENTIFIER_SYNTAX
 from gate.services.uploads import UploadError
 
-L = Listing.__table__
-E = ListingEvent.__table__
+L = table_of(Listing)
+E = table_of(ListingEvent)
 MAX_EVENTS = 10_000
 LOOKUP_CHUNK = 500
 ACTIONS = ("listed", "delisted")
@@ -42,7 +43,7 @@ def _invalid(index: int, message: str) -> UploadError:
     return UploadError(f"events[{index}]: {message}", code="event_invalid")
 
 
-def parse_events(body, *, now: dt.datetime | None = None) -> list[dict]:
+def parse_events(body: object, *, now: dt.datetime | None = None) -> list[dict[str, Any]]:
     latest = (now or utcnow()) + MAX_CLOCK_AHEAD
     if not isinstance(body, dict) or not isinstance(body.get("events"), list):
         raise UploadError('the body must be {"events": [...]}', code="body_invalid")
@@ -84,7 +85,7 @@ def parse_events(body, *, now: dt.datetime | None = None) -> list[dict]:
     return parsed
 
 
-def record_events(engine: Engine, client_id: int, events: list[dict]) -> dict:
+def record_events(engine: Engine, client_id: int, events: list[dict[str, Any]]) -> dict[str, Any]:
     """Append the events and move each package's listing to its newest event; returns counts."""
     for attempt in (1, 2):
         try:
@@ -95,16 +96,21 @@ def record_events(engine: Engine, client_id: int, events: list[dict]) -> dict:
     raise AssertionError("unreachable")
 
 
-def _apply(state: dict | None, e: dict) -> dict:
+def _apply(state: dict[str, Any] | None, e: dict[str, Any]) -> dict[str, Any]:
     """The listing after event ``e``; ``listed_since`` survives a re-listing (a version update) of a listed app."""
     listed = e["action"] == "listed"
-    still_listed = state is not None and state["status"] == "listed" and listed
+    if not listed:
+        since = None
+    elif state is not None and state["status"] == "listed":  # still listed: a version update
+        since = state["listed_since"]
+    else:
+        since = e["at"]
     return {"version_code": e["version_code"], "status": e["action"], "platform": e.get("platform", "android"),
-            "listed_since": (state["listed_since"] if still_listed else e["at"]) if listed else None,
+            "listed_since": since,
             "last_event_at": e["at"]}
 
 
-def event_key(client_id: int, e: dict) -> str:
+def event_key(client_id: int, e: dict[str, Any]) -> str:
     """The identity of an event: the same event sent again (a store's retry) has the same key."""
     fields = [client_id, e["package"], e["action"], e["at"].isoformat(), e["version_code"]]
     if e.get("platform", "android") != "android":  # Android events keep the keys they had before platforms
@@ -113,27 +119,27 @@ def event_key(client_id: int, e: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _record(engine: Engine, client_id: int, events: list[dict]) -> dict:
+def _record(engine: Engine, client_id: int, events: list[dict[str, Any]]) -> dict[str, Any]:
     now = utcnow()
     keyed = {event_key(client_id, e): e for e in events}  # a batch repeating an event counts it once
     counts = {"accepted": len(events), "duplicates": len(events) - len(keyed), "listed": 0, "delisted": 0,
               "stale": 0}
     with engine.begin() as conn:
-        seen = set()
+        seen: set[str] = set()
         keys = sorted(keyed)
         for start in range(0, len(keys), LOOKUP_CHUNK):
             seen.update(conn.execute(select(E.c.event_key).where(E.c.event_key.in_(keys[start:start + LOOKUP_CHUNK])))
                         .scalars())
         counts["duplicates"] += len(seen)
         fresh = [(key, e) for key, e in keyed.items() if key not in seen]
-        by_package: dict[str, list[dict]] = {}
+        by_package: dict[str, list[dict[str, Any]]] = {}
         for _key, e in fresh:
             by_package.setdefault(e["package"], []).append(e)
         if fresh:
             conn.execute(insert(E), [{**e, "client_id": client_id, "received_at": now, "event_key": key}
                                      for key, e in fresh])
         packages = sorted(by_package)
-        current = {}
+        current: dict[str, dict[str, Any]] = {}
         for start in range(0, len(packages), LOOKUP_CHUNK):
             chunk = packages[start:start + LOOKUP_CHUNK]
             for row in conn.execute(select(L).where(and_(L.c.client_id == client_id, L.c.package.in_(chunk)))):
@@ -150,7 +156,7 @@ def _record(engine: Engine, client_id: int, events: list[dict]) -> dict:
                     continue
                 state = _apply(state, e)
                 counts[e["action"]] += 1
-            if state is before:
+            if state is None or state is before:  # no event applied (None: nor was there a listing before)
                 continue
             if before is None:
                 inserts.append({"client_id": client_id, "package": package, **state, "updated_at": now})

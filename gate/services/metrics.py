@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from gate.db.tables import utcnow
+from gate.db.tables import table_of, utcnow
 from gate.errors import GateError
 from gate.services import health
 
@@ -54,7 +57,7 @@ def observe_request(rule: str, method: str, status: int, seconds: float) -> None
     REQUESTS.labels(rule, method, status_label(status)).inc()
 
 
-def observe_decision(decision: dict) -> None:
+def observe_decision(decision: dict[str, Any]) -> None:
     CHECKS.labels(decision.get("verdict", "unknown")).inc()
     for reason in decision.get("reasons", ()):
         CHECK_REASONS.labels(reason.get("code", "unknown")).inc()
@@ -68,10 +71,10 @@ class DatabaseCollector:
     (docs/operations.md has the alert rules). Being database state, every instance answers the same numbers.
     """
 
-    def __init__(self, engine_factory) -> None:
+    def __init__(self, engine_factory: Callable[[], Engine]) -> None:
         self._engine_factory = engine_factory
 
-    def collect(self):
+    def collect(self) -> Iterator[GaugeMetricFamily]:
         from gate.db.service_tables import CallbackDelivery, Job
         from gate.db.sync_tables import ReportOutbox
 
@@ -84,17 +87,17 @@ class DatabaseCollector:
         overdue = GaugeMetricFamily("gate_report_overdue", "Reports still pending more than "
                                     f"{REPORT_OVERDUE.total_seconds() / 3600:.0f} h after their period ended")
         up = GaugeMetricFamily("gate_database_up", "1 when the database answered this scrape, 0 during an outage")
-        J, C, RO = Job.__table__, CallbackDelivery.__table__, ReportOutbox.__table__
+        J, C, RO = table_of(Job), table_of(CallbackDelivery), table_of(ReportOutbox)
 
-        def count_states():
+        def count_states() -> tuple[dict[str, int], dict[str, int], dict[str, int], int]:
             with self._engine_factory().connect() as conn:
                 conn = conn.execution_options(deadline_seconds=health.PROBE_STATEMENT_SECONDS)
-                counts = dict(conn.execute(select(J.c.status, func.count())
+                counts: dict[str, int] = dict(conn.execute(select(J.c.status, func.count())
                                            .where(J.c.status.in_(("queued", "running"))).group_by(J.c.status)).all())
-                by_callback = dict(conn.execute(select(C.c.status, func.count())
+                by_callback: dict[str, int] = dict(conn.execute(select(C.c.status, func.count())
                                                 .where(C.c.status.in_(("pending", "failed")))
                                                 .group_by(C.c.status)).all())
-                by_report = dict(conn.execute(select(RO.c.status, func.count())
+                by_report: dict[str, int] = dict(conn.execute(select(RO.c.status, func.count())
                                               .where(RO.c.status.in_(("pending", "rejected")))
                                               .group_by(RO.c.status)).all())
                 late = conn.execute(select(func.count()).select_from(RO).where(
@@ -119,12 +122,12 @@ class DatabaseCollector:
         yield from (up, jobs, callbacks, reports, overdue)
 
 
-def render(engine_factory) -> bytes:
+def render(engine_factory: Callable[[], Engine]) -> bytes:
     registry = CollectorRegistry()
     if os.environ.get(MULTIPROC_ENV):
         from prometheus_client import multiprocess
 
-        multiprocess.MultiProcessCollector(registry)
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # prometheus_client leaves it untyped
     else:
         from prometheus_client import REGISTRY
 

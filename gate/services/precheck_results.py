@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import json
 import secrets
+from typing import Any
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Engine
@@ -21,12 +22,12 @@ from sqlalchemy.engine import Engine
 from gate.coverage import check_coverage
 from gate.db.console_tables import PrecheckResult
 from gate.db.filings import DatabaseRegistry
-from gate.db.tables import as_utc, utcnow
+from gate.db.tables import as_utc, table_of, utcnow
 from gate.extract.facts import PackageFacts
 from gate.extract.network.addresses import canonical_ip
 from gate.hosts import host_rows
 
-P = PrecheckResult.__table__
+P = table_of(PrecheckResult)
 KEEP_DAYS = 7
 OWNER_COOKIE = "gate_precheck"
 
@@ -43,7 +44,7 @@ def valid_owner(value: str | None) -> str | None:
     return value if value and 20 <= len(value) <= 64 else None
 
 
-def keep(engine: Engine, *, owner: str, filename: str, facts, decision: dict) -> tuple[str, dt.datetime]:
+def keep(engine: Engine, *, owner: str, filename: str, facts: PackageFacts, decision: dict[str, Any]) -> tuple[str, dt.datetime]:
     """Store a result; returns (the URL token, when it expires)."""
     token, now = secrets.token_urlsafe(24), utcnow()
     expires = now + dt.timedelta(days=KEEP_DAYS)
@@ -56,7 +57,8 @@ def keep(engine: Engine, *, owner: str, filename: str, facts, decision: dict) ->
     return token, expires
 
 
-def load(engine: Engine, *, token: str, owner: str | None):
+def load(engine: Engine, *, token: str, owner: str | None
+         ) -> tuple[PackageFacts, dict[str, Any], str, dt.datetime] | None:
     """(facts, decision, filename, expires_at) of a live result this browser uploaded, else None."""
     if not owner or not token or len(token) > 64:
         return None
@@ -67,7 +69,7 @@ def load(engine: Engine, *, token: str, owner: str | None):
     return PackageFacts.from_dict(json.loads(row.facts)), json.loads(row.decision), row.filename, as_utc(row.expires_at)
 
 
-def to_file(engine: Engine, facts, decision: dict | None) -> dict:
+def to_file(engine: Engine, facts: PackageFacts, decision: dict[str, Any] | None) -> dict[str, Any]:
     """{"domains": [...], "ips": [...], "third_party": [(sdk, host), ...], "filing": licence or None}: what to add
     to the filing (first-party, not yet listed) and what the SDK vendors file."""
     licence = (decision or {}).get("filing", {}) or {}

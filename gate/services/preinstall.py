@@ -11,16 +11,18 @@ Filings are looked up for 500 identifiers per query, so a 10,000-item list costs
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
 
 from gate.db.tables import Filing as FilingRow
-from gate.db.tables import FilingIdentity, FilingVersion, utcnow
+from gate.db.tables import FilingIdentity, FilingVersion, table_of, utcnow
 from gate.decide import Policy
 from gate.exemptions import Exemption, apply_exemptions
 from gate.extract.facts import PackageFacts, SignatureFacts, SignerCertificate
@@ -37,19 +39,19 @@ ITEM_FIELDS = ("package", "cert_sha256", "cert_md5", "version_code")
 MAX_VERSION_CODE = 2 ** 63 - 1  # versionCodeMajor << 32 | versionCode, a BIGINT where it is stored
 
 
-def _digest(value, length: int) -> str | None:
+def _digest(value: object, length: int) -> str | None:
     if value in (None, ""):
         return None
     text = str(value).replace(":", "").strip().lower()
     return text if len(text) == length and HEX.fullmatch(text) else ""
 
 
-def _echoable(value) -> str | None:
+def _echoable(value: object) -> str | None:
     """An item's own package string, when it can be answered back (JSON, CSV) as it came."""
     return value if isinstance(value, str) and len(value) <= 255 and text_problem(value) is None else None
 
 
-def _invalid(index: int, item, message_en: str, message_zh: str) -> dict:
+def _invalid(index: int, item: object, message_en: str, message_zh: str) -> dict[str, Any]:
     package = item.get("package") if isinstance(item, dict) else None
     return {"index": index, "package": _echoable(package),
             "version_code": None, "verdict": "block", "filing": None,
@@ -57,7 +59,7 @@ def _invalid(index: int, item, message_en: str, message_zh: str) -> dict:
                          "message": {"zh": message_zh, "en": message_en}, "evidence": {}}]}
 
 
-def parse_csv(text: str) -> list[dict]:
+def parse_csv(text: str) -> list[dict[str, Any]]:
     reader = csv.DictReader(io.StringIO(text))
     try:
         if not reader.fieldnames or "package" not in [f.strip() for f in reader.fieldnames]:
@@ -73,7 +75,7 @@ def parse_csv(text: str) -> list[dict]:
     return items
 
 
-def _version_code(raw) -> int | None:
+def _version_code(raw: object) -> int | None:
     """An integer 0..2^63-1 (JSON number or CSV digits), None when absent; ValueError otherwise. JSON allows
     1e400 and Infinity (both floats: int() of them overflows) and 1.5 (int() would quietly drop the half)."""
     if raw is None or raw == "":
@@ -91,7 +93,7 @@ def _version_code(raw) -> int | None:
 def filings_by_identifier(conn: Connection, identifiers: Sequence[str], platform: str = "android"
                           ) -> dict[str, list[Filing]]:
     """Current filing versions naming each identifier (DatabaseRegistry.filings_for, batched)."""
-    F, V, I = FilingRow.__table__, FilingVersion.__table__, FilingIdentity.__table__  # noqa: E741
+    F, V, I = table_of(FilingRow), table_of(FilingVersion), table_of(FilingIdentity)  # noqa: E741
     found: dict[str, dict[int, Filing]] = {}
     unique = sorted(set(identifiers))
     for start in range(0, len(unique), LOOKUP_CHUNK):
@@ -105,20 +107,26 @@ def filings_by_identifier(conn: Connection, identifiers: Sequence[str], platform
     return {k: [v[i] for i in sorted(v)] for k, v in found.items()}
 
 
+class FilingLookup(Protocol):
+    """The filings naming each identifier of a platform: from the database (database_lookup) or filing files."""
+
+    def __call__(self, identifiers: Sequence[str], platform: str = "android", /) -> dict[str, list[Filing]]: ...
+
+
 # What a device maker preinstalls: Android apps, and quick apps for the device's quick-app centre (快应用中心).
 ITEM_PLATFORMS = {"android": "apk", "quickapp": "rpk"}  # platform -> the format its items stand for
 
 
-def database_lookup(engine: Engine) -> Callable[..., dict[str, list[Filing]]]:
+def database_lookup(engine: Engine) -> FilingLookup:
     def lookup(identifiers: Sequence[str], platform: str = "android") -> dict[str, list[Filing]]:
         with engine.connect() as conn:
             return filings_by_identifier(conn, identifiers, platform)
     return lookup
 
 
-def check_items(items: list, *, lookup: Callable[[Sequence[str]], dict[str, list[Filing]]],
+def check_items(items: list[Any], *, lookup: FilingLookup,
                 policy: Policy, exemptions: Callable[[Sequence[str]], dict[str, list[Exemption]]] | None = None
-                ) -> dict:
+                ) -> dict[str, Any]:
     """Per-item verdicts and a summary; ``lookup`` gives the filings naming each package (database or file),
     ``exemptions`` the exemptions (豁免) naming each package (gate.exemptions decides whether one applies)."""
     if len(items) > MAX_ITEMS:
@@ -138,7 +146,7 @@ def check_items(items: list, *, lookup: Callable[[Sequence[str]], dict[str, list
     return {"items": results, "summary": summarise(r["verdict"] for r in results)}
 
 
-def summarise(verdicts) -> dict:
+def summarise(verdicts: Iterable[str]) -> dict[str, int]:
     summary = {"total": 0, "allow": 0, "review": 0, "block": 0}
     for verdict in verdicts:
         summary["total"] += 1
@@ -146,7 +154,7 @@ def summarise(verdicts) -> dict:
     return summary
 
 
-def parse_list_file(text: str, *, csv_format: bool) -> list:
+def parse_list_file(text: str, *, csv_format: bool) -> list[Any]:
     if csv_format:
         return parse_csv(text)
     try:
@@ -159,14 +167,14 @@ def parse_list_file(text: str, *, csv_format: bool) -> list:
     return items
 
 
-def _platform(item: dict) -> str | None:
+def _platform(item: dict[str, Any]) -> str | None:
     """The item's platform (``android`` when not given); None for a platform device makers do not preinstall."""
     platform = item.get("platform") or "android"
     return platform if isinstance(platform, str) and platform in ITEM_PLATFORMS else None
 
 
-def _check_item(index: int, item, filings: dict[str, dict[str, list[Filing]]], policy: Policy,
-                exempt: dict[str, list[Exemption]], now) -> dict:
+def _check_item(index: int, item: object, filings: dict[str, dict[str, list[Filing]]], policy: Policy,
+                exempt: dict[str, list[Exemption]], now: dt.datetime) -> dict[str, Any]:
     if not isinstance(item, dict):
         return _invalid(index, item, "an item must be an object", "条目必须是对象")
     platform = _platform(item)

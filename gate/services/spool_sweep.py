@@ -25,10 +25,11 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from gate.db.service_tables import Job
+from gate.db.tables import table_of
 from gate.services.uploads import SPOOL_PREFIX, SPOOL_SUFFIX
 
 LOGGER = logging.getLogger("gate.spool")
-J = Job.__table__
+J = table_of(Job)
 ORPHAN_AGE_SECONDS = 600.0
 SWEEP_INTERVAL_SECONDS = 300.0
 

@@ -22,7 +22,7 @@ import queue
 import tempfile
 import threading
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Protocol
 
 from gate.errors import GateError
 
@@ -31,9 +31,16 @@ DEFAULT_MAX_UPLOAD_BYTES = 512 * 1024 * 1024
 theory; stores cap uploads far below that."""
 
 CHUNK = 1 << 20
+
 SPOOL_PREFIX, SPOOL_SUFFIX = "gate-upload-", ".pkg"
 SPOOL_FULL_RETRY_AFTER_SECONDS = 60
 _DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+class Readable(Protocol):
+    """What spool_stream reads: a request's stream, or a download read under a deadline (fetch.PacedReader)."""
+
+    def read(self, size: int = ..., /) -> bytes: ...
 
 
 class UploadError(GateError):
@@ -107,7 +114,7 @@ class HashingSpool:
         self._hash = hashlib.sha256()
         self.limit = limit
         self.size = 0
-        self._pending: queue.Queue = queue.Queue(maxsize=self.QUEUE_DEPTH)
+        self._pending: queue.Queue[bytes | None] = queue.Queue(maxsize=self.QUEUE_DEPTH)
         self._failure: BaseException | None = None
         self._helper: threading.Thread | None = None
         self._may_start_helper = True  # until the first seek/read/finish settles the file
@@ -152,11 +159,11 @@ class HashingSpool:
         self._pending.put(bytes(data))  # a copy: the caller may reuse a bytearray or memoryview
         return len(data)
 
-    def seek(self, *args) -> int:
+    def seek(self, *args: int) -> int:
         self._settle()
         return self._file.seek(*args)
 
-    def read(self, *args) -> bytes:
+    def read(self, *args: int) -> bytes:
         self._settle()
         return self._file.read(*args)
 
@@ -195,7 +202,7 @@ class HashingSpool:
         return SpooledPackage(path=self.path, size=self.size, sha256=self._hash.hexdigest())
 
 
-def spool_stream(stream: BinaryIO, *, limit: int, directory: str | None = None,
+def spool_stream(stream: Readable, *, limit: int, directory: str | None = None,
                  declared_length: int | None = None) -> SpooledPackage:
     """Copy a stream into a spool, refusing (HTTP 413) as soon as it passes ``limit``."""
     if declared_length is not None and declared_length > limit:

@@ -20,6 +20,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Executor
 
 from sqlalchemy import update
@@ -28,14 +29,14 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from gate.config import Settings
 from gate.db.service_tables import ServiceCheck
-from gate.db.tables import utcnow
+from gate.db.tables import table_of, utcnow
 from gate.errors import GateError
 from gate.services import callbacks, checks, jobs, metrics
 from gate.services.decisions import CheckRequest
 from gate.services.uploads import UploadError
 
 LOGGER = logging.getLogger("gate.worker")
-SC = ServiceCheck.__table__
+SC = table_of(ServiceCheck)
 CALLBACK_ROUND = 4  # `gate worker --once`: deliveries claimed per round per sending slot
 RELEASE_RETRY_MAX_SECONDS = 2.0  # between attempts to release a failed job while the database is away
 RETRIED_DOWNLOAD_CODES = ("package_url_unreachable", "spool_full")  # may work on a later attempt
@@ -96,7 +97,7 @@ class Worker:
 
         CallbackSender(self.engine, self.settings, owner=self.name, policy=self.fetch_policy).run(poll_seconds, stop)
 
-    def _loop(self, step, poll_seconds: float, stop: threading.Event) -> None:
+    def _loop(self, step: Callable[[], object], poll_seconds: float, stop: threading.Event) -> None:
         while not stop.is_set():
             try:
                 busy = step()
@@ -122,10 +123,10 @@ class Worker:
             LOGGER.info("job released", extra={"fields": {"job_id": job.id, "outcome": released}})
             return
         LOGGER.info("job done", extra={"fields": {
-            "job_id": job.id, "check_id": job.check_id, "verdict": outcome and outcome.decision["verdict"],
+            "job_id": job.id, "check_id": job.check_id, "verdict": outcome.decision["verdict"] if outcome and outcome.decision else None,
             "seconds": round(time.perf_counter() - started, 3), "attempt": job.attempts}})
 
-    def _when_database_answers(self, job: jobs.ClaimedJob, step):
+    def _when_database_answers(self, job: jobs.ClaimedJob, step: Callable[[], str]) -> str:
         """Run ``step`` (a guarded write about ``job``), retrying while the database does not answer, until the
         job's lease would have passed; then ``expired``: the lease lets another claim retake the job."""
         give_up = time.monotonic() + self.settings.job_lease_seconds
@@ -161,7 +162,7 @@ class Worker:
         metrics.UPLOAD_BYTES.inc(spooled.size)
         return spooled.path
 
-    def _check(self, job: jobs.ClaimedJob):
+    def _check(self, job: jobs.ClaimedJob) -> checks.Outcome | None:
         payload = job.payload
         by_url = bool(payload.get("package_url"))
         path = self._download(job) if by_url else payload["path"]
@@ -183,7 +184,7 @@ class Worker:
                 _discard(path)
             raise
 
-    def _decide(self, job: jobs.ClaimedJob, path: str, *, by_url: bool):
+    def _decide(self, job: jobs.ClaimedJob, path: str, *, by_url: bool) -> checks.Outcome | None:
         payload = job.payload
         facts = checks.extract(path, payload.get("filename") or "package.apk", trust=self.settings.trust_roots,
                                unpacked=payload.get("unpacked"))
@@ -196,12 +197,12 @@ class Worker:
                 return None
             if by_url:
                 conn.execute(update(SC).where(SC.c.check_id == job.check_id).values(size=os.path.getsize(path)))
-            outcome = checks.finish_job_check(conn, check_id=job.check_id, facts=facts,
+            outcome = checks.finish_job_check(conn, check_id=job.required_check_id(), facts=facts,
                                               request=CheckRequest.declared(payload.get("metadata"),
                                                                             source=f"worker:{self.name}"),
                                               policy=self.policy)
             if payload.get("callback_url"):
-                callbacks.queue_callback(conn, client_id=payload["client_id"], check_id=job.check_id,
+                callbacks.queue_callback(conn, client_id=payload["client_id"], check_id=job.required_check_id(),
                                          url=payload["callback_url"], body=outcome.as_dict())
         _discard(path)
         _discard((payload.get("unpacked") or {}).get("path"))
@@ -217,7 +218,7 @@ class Worker:
                 conn.execute(update(SC).where(SC.c.check_id == job.check_id).values(
                     status="failed", error=message, updated_at=utcnow()))
                 if job.payload.get("callback_url"):  # the store waits for an answer: tell it there is none
-                    callbacks.queue_callback(conn, client_id=job.payload["client_id"], check_id=job.check_id,
+                    callbacks.queue_callback(conn, client_id=job.payload["client_id"], check_id=job.required_check_id(),
                                              url=job.payload["callback_url"], body={
                                                  "event": callbacks.FAILED_EVENT, "check_id": job.check_id,
                                                  "status": "failed",

@@ -31,17 +31,18 @@ import json
 import re
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection, Engine
 
 from gate.db.application_tables import FilingApplication
 from gate.db.audit import record_event
-from gate.db.tables import utcnow
+from gate.db.tables import table_of, utcnow
 from gate.errors import GateError
 from gate.pii import Sealer
 
-T = FilingApplication.__table__
+T = table_of(FilingApplication)
 FOLLOWED = ("submitted",)
 FINAL = ("approved", "rejected")
 FORM_FIELDS = ("service_name", "unit_name", "unit_nature", "content_approvals", "contacts", "domains")
@@ -92,7 +93,7 @@ def prefill(conn: Connection, *, client_id: int, check_id: str) -> Prefill:
     from gate.extract.facts import PackageFacts
     from gate.services.decisions import platform_of
 
-    SC, GC = ServiceCheck.__table__, Check.__table__
+    SC, GC = table_of(ServiceCheck), table_of(Check)
     row = conn.execute(select(SC.c.gate_check_id, SC.c.metadata_json, GC.c.facts)
                        .join(GC, GC.c.id == SC.c.gate_check_id)
                        .where(SC.c.check_id == check_id, SC.c.client_id == client_id)).first()
@@ -117,7 +118,7 @@ def _form(raw: dict) -> dict:
     """The developer's part of the form, shape-checked (problems come from ``precheck``)."""
     if not isinstance(raw, dict):
         raise ApplicationError("the application is a JSON object", code="application_malformed")
-    form = {k: raw.get(k) for k in FORM_FIELDS if raw.get(k) is not None}
+    form: dict[str, Any] = {k: raw.get(k) for k in FORM_FIELDS if raw.get(k) is not None}
     for name in ("service_name", "unit_name", "unit_nature"):
         if name in form and (not isinstance(form[name], str) or len(form[name]) > MAX_TEXT):
             raise ApplicationError(f"{name} is a text of at most {MAX_TEXT} characters", code="application_malformed")
@@ -186,11 +187,12 @@ def _uncovered(conn: Connection, names: list[str]) -> list[str]:
     from gate.coverage import canonical_ip, normalise_domain
     from gate.db.tables import Filing, FilingDomain, FilingVersion
 
-    F, V, D = Filing.__table__, FilingVersion.__table__, FilingDomain.__table__
+    F, V, D = table_of(Filing), table_of(FilingVersion), table_of(FilingDomain)
 
     def covering(name: str) -> list[str]:  # the name and its parent domains (a filed parent covers it)
-        if canonical_ip(name):
-            return [canonical_ip(name)]
+        ip = canonical_ip(name)
+        if ip:
+            return [ip]
         parts = name.split(".")
         return [".".join(parts[i:]) for i in range(max(1, len(parts) - 1))]
 

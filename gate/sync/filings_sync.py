@@ -23,6 +23,7 @@ import json
 import logging
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
@@ -33,7 +34,7 @@ from gate.db.checks import StoredFacts, load_facts
 from gate.db.filings import DatabaseRegistry, DatabaseSink
 from gate.db.service_tables import ApiClient, Listing, ServiceCheck
 from gate.db.sync_tables import FilingReevaluation, SyncCursor
-from gate.db.tables import Check, utcnow
+from gate.db.tables import Check, table_of, utcnow
 from gate.db.tables import Filing as FilingRow
 from gate.filings.importer import CHANGED, CREATED, UNCHANGED
 from gate.filings.records import Filing
@@ -48,13 +49,13 @@ ACTOR = "sync"
 PAGE_LIMIT = 500
 NOTICE_EVENT = "listing.delist_required"
 
-C = SyncCursor.__table__
-R = FilingReevaluation.__table__
-F = FilingRow.__table__
-L = Listing.__table__
-A = ApiClient.__table__
-GC = Check.__table__
-SC = ServiceCheck.__table__
+C = table_of(SyncCursor)
+R = table_of(FilingReevaluation)
+F = table_of(FilingRow)
+L = table_of(Listing)
+A = table_of(ApiClient)
+GC = table_of(Check)
+SC = table_of(ServiceCheck)
 
 
 def cursor_name(client: RegulatorClient) -> str:
@@ -87,7 +88,7 @@ def _runs(filings: Sequence[Filing]) -> list[list[Filing]]:
 def apply_page(conn: Connection, records: Sequence[dict]) -> dict:
     """Validate and write one feed page; queue re-evaluations of changed filings. Returns counts, and in
     ``rejections`` each rejected record's licence and problems."""
-    counts = {"records": len(records), CREATED: 0, CHANGED: 0, UNCHANGED: 0, "rejected": 0, "rejections": []}
+    counts: dict[str, Any] = {"records": len(records), CREATED: 0, CHANGED: 0, UNCHANGED: 0, "rejected": 0, "rejections": []}
     valid: list[Filing] = []
     for raw in records:
         filing, problems = validate_record(raw) if isinstance(raw, dict) else (None, [])
@@ -143,7 +144,7 @@ def sync_filings(engine: Engine, client: RegulatorClient, *, settings: Settings,
     Must run under the filings-sync job lock (gate.sync.locks); ``ensure_lock`` (HeldLock.ensure) stops the run
     before the next step once the lock is lost."""
     name = cursor_name(client)
-    totals = {"pages": 0, "records": 0, CREATED: 0, CHANGED: 0, UNCHANGED: 0, "rejected": 0, "rejections": []}
+    totals: dict[str, Any] = {"pages": 0, "records": 0, CREATED: 0, CHANGED: 0, UNCHANGED: 0, "rejected": 0, "rejections": []}
     while True:
         with engine.connect() as conn:
             cursor = read_cursor(conn, name)
@@ -234,7 +235,7 @@ def _stored_facts(conn: Connection, client_id: int, package: str,
 def _reevaluate(conn: Connection, reevaluation_id: int, licence: str, settings: Settings) -> dict:
     registry = DatabaseRegistry(conn)
     filing, identifiers = _identifiers(registry, licence)
-    outcome = {"service_licence": licence, "apps": 0, "blocked": 0, "notices": 0}
+    outcome: dict[str, Any] = {"service_licence": licence, "apps": 0, "blocked": 0, "notices": 0}
     if filing is None or not identifiers:
         return outcome
     by_platform: dict[str, list[str]] = {}

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from gate.config import MIN_AUDIT_RETENTION_DAYS, Settings
 from gate.db.audit import record_event
 from gate.db.sync_tables import ReportBodyChunk, ReportOutbox
-from gate.db.tables import AuditEvent, utcnow
+from gate.db.tables import AuditEvent, table_of, utcnow
 from gate.errors import ConfigError
 from gate.progress import Progress
 from gate.sync.client import RegulatorClient
@@ -32,13 +32,13 @@ SKIPPED = {"skipped": "locked", "message": "another gate instance is running thi
 
 
 def regulator_client(settings: Settings, **options) -> RegulatorClient:
-    missing = [name for name, value in (("GATE_REGULATOR_URL", settings.regulator_url),
-                                        ("GATE_PLATFORM_ID", settings.platform_id),
-                                        ("GATE_REGULATOR_SECRET", settings.regulator_secret)) if not value]
-    if missing:
+    url, platform_id, secret = settings.regulator_url, settings.platform_id, settings.regulator_secret
+    if not (url and platform_id and secret):
+        missing = [name for name, value in (("GATE_REGULATOR_URL", url), ("GATE_PLATFORM_ID", platform_id),
+                                            ("GATE_REGULATOR_SECRET", secret)) if not value]
         raise ConfigError(f"the regulator sync needs {', '.join(missing)} (see README, \"Regulator sync\")",
                           code="regulator_not_configured")
-    return RegulatorClient(settings.regulator_url, settings.platform_id, settings.regulator_secret, **options)
+    return RegulatorClient(url, platform_id, secret, **options)
 
 
 @contextlib.contextmanager
@@ -95,7 +95,7 @@ def purge_audit(engine: Engine, settings: Settings, *, now: dt.datetime | None =
     older than it (their receipts stay); in batches, so a large backlog does not make one huge transaction."""
     days = max(settings.audit_retention_days, MIN_AUDIT_RETENTION_DAYS)
     horizon = (now or utcnow()) - dt.timedelta(days=days)
-    A, RO, B = AuditEvent.__table__, ReportOutbox.__table__, ReportBodyChunk.__table__
+    A, RO, B = table_of(AuditEvent), table_of(ReportOutbox), table_of(ReportBodyChunk)
     with job_lock(engine, PURGE_LOCK) as held:
         if not held:
             return dict(SKIPPED)

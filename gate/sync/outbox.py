@@ -13,20 +13,22 @@ before an earlier one (it would look like a gap until the earlier one arrives).
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, Row
 
 from gate.db.audit import record_event
 from gate.db.sync_tables import ReportOutbox
-from gate.db.tables import utcnow
+from gate.db.tables import table_of, utcnow
 from gate.sync import errors
 from gate.sync.client import RegulatorClient
 from gate.sync.errors import RegulatorError
 from gate.sync.reports import body_chunks, iso
 
-RO = ReportOutbox.__table__
+RO = table_of(ReportOutbox)
 LOGGER = logging.getLogger("gate.sync.outbox")
 ACTOR = "sync"
 # Refusals that re-sending the same bytes can never cure: the report is marked rejected for the operator.
@@ -51,7 +53,7 @@ class Delivery:
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
 
-def pending_reports(engine: Engine, platform_id: str) -> list:
+def pending_reports(engine: Engine, platform_id: str) -> Sequence[Row[*tuple[Any, ...]]]:
     with engine.connect() as conn:
         return conn.execute(select(RO.c.id, RO.c.idempotency_key, RO.c.period_start, RO.c.period_end, RO.c.signature)
                             .where(RO.c.platform_id == platform_id, RO.c.status == "pending")

@@ -40,7 +40,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from gate.db.service_tables import Listing, ListingEvent
 from gate.db.sync_tables import ReportBodyChunk, ReportOutbox
-from gate.db.tables import Filing, FilingIdentity, FilingVersion, as_utc, utcnow
+from gate.db.tables import Filing, FilingIdentity, FilingVersion, as_utc, table_of, utcnow
 from gate.progress import Progress
 from gate.sync.signing import BodySigner
 
@@ -50,13 +50,13 @@ CHUNK_BYTES = 1 << 20
 STREAM_ROWS = 2000
 COMPRESS_LEVEL = 6
 
-RO = ReportOutbox.__table__
-B = ReportBodyChunk.__table__
-L = Listing.__table__
-E = ListingEvent.__table__
-F = Filing.__table__
-I = FilingIdentity.__table__  # noqa: E741 (table alias)
-V = FilingVersion.__table__
+RO = table_of(ReportOutbox)
+B = table_of(ReportBodyChunk)
+L = table_of(Listing)
+E = table_of(ListingEvent)
+F = table_of(Filing)
+I = table_of(FilingIdentity)  # noqa: E741 (table alias)
+V = table_of(FilingVersion)
 
 
 def iso(when: dt.datetime) -> str:

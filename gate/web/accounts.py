@@ -29,12 +29,12 @@ from sqlalchemy.exc import IntegrityError
 
 from gate.db.audit import record_event
 from gate.db.console_tables import StaffSession, StaffUser
-from gate.db.tables import as_utc, utcnow
+from gate.db.tables import as_utc, table_of, utcnow
 from gate.errors import GateError, UsageError
 from gate.web.passwords import MIN_LENGTH, dummy_hash, hash_password, verify_password
 
-U = StaffUser.__table__
-S = StaffSession.__table__
+U = table_of(StaffUser)
+S = table_of(StaffSession)
 ROLES = ("viewer", "reviewer", "admin")  # in order of power
 FREE_TRIES = 5  # wrong passwords in a row before the account's delay starts
 FIRST_DELAY_SECONDS = 4  # the wait after the FREE_TRIES-th wrong password; doubled by each further one

@@ -17,10 +17,10 @@ from sqlalchemy.exc import IntegrityError
 
 from gate.db.audit import record_event
 from gate.db.console_tables import ReviewClaim
-from gate.db.tables import as_utc, utcnow
+from gate.db.tables import as_utc, table_of, utcnow
 from gate.errors import GateError
 
-C = ReviewClaim.__table__
+C = table_of(ReviewClaim)
 CLAIM_MINUTES = 30
 
 

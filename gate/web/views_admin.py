@@ -14,7 +14,7 @@ from gate.db.audit import record_event
 from gate.db.console_tables import Exemption as ExemptionRow
 from gate.db.exemptions import add_exemption, exemptions_query, list_exemptions, record_of, revoke_exemption
 from gate.db.service_tables import ApiClient
-from gate.db.tables import utcnow
+from gate.db.tables import table_of, utcnow
 from gate.exemptions import REASON_CATEGORIES, ExemptionInvalid
 from gate.services import auth
 from gate.services.uploads import UploadError
@@ -22,8 +22,8 @@ from gate.web import kit, paging
 from gate.web.blueprint import blueprint
 from gate.web.kit import requires
 
-A = ApiClient.__table__
-E = ExemptionRow.__table__
+A = table_of(ApiClient)
+E = table_of(ExemptionRow)
 CST = dt.timezone(dt.timedelta(hours=8))
 
 

@@ -20,6 +20,7 @@ from gate import names
 from gate.api.service import service
 from gate.db.application_tables import FilingApplication
 from gate.db.service_tables import ApiClient
+from gate.db.tables import table_of
 from gate.errors import GateError
 from gate.pii import Sealer
 from gate.sync import applications
@@ -29,7 +30,7 @@ from gate.web.kit import requires
 from gate.web.views_browse import Col, Filter, Link, _arg, _when, filtered, table
 from gate.web.views_reviews import load_check
 
-T, A = FilingApplication.__table__, ApiClient.__table__
+T, A = table_of(FilingApplication), table_of(ApiClient)
 STATUS_NAMES = {"pending": ("待提交", "pending"), "submitted": ("审核中", "submitted"),
                 "returned": ("退回补正", "returned"), "approved": ("已通过", "approved"), "rejected": ("未通过", "rejected")}
 

@@ -13,13 +13,13 @@ from sqlalchemy import or_, select
 from gate import names
 from gate.api.service import service
 from gate.beijing_time import BEIJING
-from gate.db.tables import AuditEvent
+from gate.db.tables import AuditEvent, table_of
 from gate.web import kit, paging
 from gate.web.blueprint import blueprint
 from gate.web.kit import requires
 from gate.web.views_browse import Col, Filter, Link, _arg, _when, filtered, table
 
-AE = AuditEvent.__table__
+AE = table_of(AuditEvent)
 
 
 def _day(name: str, *, end: bool) -> dt.datetime | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import IO, Any
+from typing import Any, Protocol
 
 STREAMED_ARRAYS = ("events", "inventory")
 MAX_VALUE_CHARS = 1 << 20  # 1 Mi characters for one member value or one array element
@@ -23,10 +23,16 @@ class ReportSyntaxError(ValueError):
     """The body is not a JSON object of the expected shape (message says where)."""
 
 
+class TextSource(Protocol):
+    """Where a report's text comes from: a text file, or a UTF-8 reader over the request body (codecs)."""
+
+    def read(self, size: int = ..., /) -> str: ...
+
+
 class _Window:
     """A sliding window of text over a character stream."""
 
-    def __init__(self, text: IO[str]) -> None:
+    def __init__(self, text: TextSource) -> None:
         self._text = text
         self._buf = ""
         self._pos = 0
@@ -81,7 +87,7 @@ class _Window:
         return len(self._buf) - self._pos <= MAX_VALUE_CHARS
 
 
-def iter_report(stream: IO[str]) -> Iterator[tuple[str, str, Any]]:
+def iter_report(stream: TextSource) -> Iterator[tuple[str, str, Any]]:
     """Yield ``("field", name, value)`` for other members, and for ``events``/``inventory`` first
     ``("array", name, None)`` then ``("item", name, element)`` per element, in body order.
 

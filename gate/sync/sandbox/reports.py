@@ -91,7 +91,7 @@ def receive_report(store: SandboxStore, body: SpooledBody, *, platform_id: str,
 
 
 def _parse_into(pending: PendingReport, raw: IO[bytes]) -> dict[str, Any]:
-    text = codecs.getreader("utf-8")(raw, errors="strict")
+    text = codecs.getreader("utf-8")(raw, "strict")
     fields: dict[str, Any] = {}
     try:
         for kind, name, value in iter_report(text):
