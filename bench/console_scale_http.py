@@ -19,6 +19,8 @@ from ``pg_indexes``), then ANALYZE. No ORM inserts: 6 M rows one by one would ta
   2048-bit signer, four hosts and a package digest per check (the check page rebuilds them with PackageFacts.from_dict);
 - the review checks of the last two days, and ~1 % of older ones, still wait for a person (the queue); the others
   were reviewed: a ``check_review`` row, the service check moved to allow/block, a ``review.*`` audit event;
+- service_check carries the package and reason codes (as gate.db.checks.decided sets them) and decision_day
+  the per-day counts (as record_check keeps them);
 - one ``check`` audit event per check (as gate.db.checks.record_check writes) and one callback delivery per
   check (the stores have callback URLs), almost all delivered.
 
@@ -190,16 +192,25 @@ def fill(url: str, days: int, per_day: int) -> dict:
         started = time.perf_counter()
         conn.execute(sa.text(f"""
             INSERT INTO service_check (check_id, client_id, package_sha256, size, filename, status, gate_check_id,
-                                       verdict, metadata_json, error, created_at, updated_at)
+                                       verdict, package, reason_codes, metadata_json, error, created_at, updated_at)
             SELECT 'chk_' || substr(md5(d.sha), 1, 32), d.client_id, d.sha, 18000000 + d.id % 1000000,
                    d.pkg || '-1.4.2.apk', 'done', d.id,
                    CASE WHEN d.verdict <> 'review' OR {pending} THEN d.verdict
-                        WHEN d.id % 10 < 7 THEN 'allow' ELSE 'block' END,
+                        WHEN d.id % 10 < 7 THEN 'allow' ELSE 'block' END, d.pkg, v.codes,
                    '{{"developer_entity":"Bench Technology Co., Ltd.","category":"tools"}}', NULL, d.at,
                    d.at + interval '2 seconds'
-            FROM bench_draw d"""))
+            FROM bench_draw d JOIN bench_variant v ON v.verdict = d.verdict AND v.k = d.k"""))
         timings["service_check_s"] = time.perf_counter() - started
         log(f"service_check: {timings['service_check_s']:.0f} s")
+
+        # The dashboard's per-day counts, as gate.db.checks.record_check keeps them (migration 0750).
+        started = time.perf_counter()
+        conn.execute(sa.text("""
+            INSERT INTO decision_day (day, verdict, reason_codes, checks)
+            SELECT to_char(created_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD'), verdict, reason_codes, count(*)
+            FROM gate_check GROUP BY 1, 2, 3"""))
+        timings["decision_day_s"] = time.perf_counter() - started
+        log(f"decision_day: {timings['decision_day_s']:.0f} s")
 
         started = time.perf_counter()
         conn.execute(sa.text(f"""
@@ -383,6 +394,8 @@ def page_list(base: str, session: requests.Session, url: str) -> list[tuple[str,
              ("checks: reason filter", "/console/checks?reason=key_mismatch"),
              ("checks: package filter (hot)", f"/console/checks?package={hot}"),
              ("checks: package filter (rare)", f"/console/checks?package={rare}"),
+             ("checks: package prefix", f"/console/checks?package={rare[:-1]}*"),
+             ("queue: reason filter, sorted by package", "/console/reviews?reason=domain_not_filed&sort=package"),
              ("check page (pending review)", f"/console/checks/{pending}"),
              ("check page (most-checked package)", f"/console/checks/{hot_check}"),
              ("audit: first page", "/console/audit"),

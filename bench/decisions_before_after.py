@@ -39,8 +39,9 @@ def packages() -> list[str]:
 
 def gate(tree: pathlib.Path, env: dict, *args: str) -> subprocess.CompletedProcess:
     code = "import sys; from gate.cli import main; sys.exit(main(sys.argv[1:]))"
+    # Run in the tree: `python -c` puts the working directory first on sys.path, ahead of PYTHONPATH.
     return subprocess.run([sys.executable, "-c", code, *args], env={**env, "PYTHONPATH": str(tree)},
-                          capture_output=True, text=True)
+                          cwd=tree, capture_output=True, text=True)
 
 
 def main() -> int:
@@ -55,6 +56,9 @@ def main() -> int:
             done = gate(args.tree, env, *step)
             if done.returncode:
                 sys.exit(f"gate {' '.join(step)} failed: {done.stderr}")
+        probe = subprocess.run([sys.executable, "-c", "import gate; print(gate.__file__)"], cwd=args.tree,
+                               env={**env, "PYTHONPATH": str(args.tree)}, capture_output=True, text=True)
+        print(f"gate from {probe.stdout.strip()}")  # the tree that answers, not an installed copy
         lines = []
         for declared in ((), ("--developer-entity", "某某科技有限公司", "--category", "新闻")):
             done = gate(args.tree, env, "check", "--json", *declared, *paths)  # one answer per line, in order

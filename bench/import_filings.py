@@ -109,6 +109,9 @@ def main() -> None:
     t0, c0 = time.perf_counter(), cpu_seconds()
     first = import_into_database(engine, [data])
     t_first, c_first = time.perf_counter() - t0, cpu_seconds() - c0
+    # On stderr at once: a failing re-import must not take the first import's figure with it.
+    print(json.dumps({"first_import_s": round(t_first, 1), "first_cpu_s": round(c_first, 1),
+                      "load_average": os.getloadavg()[0]}), file=sys.stderr, flush=True)
     t0, c0 = time.perf_counter(), cpu_seconds()
     second = import_into_database(engine, [data])
     t_second, c_second = time.perf_counter() - t0, cpu_seconds() - c0

@@ -20,7 +20,6 @@ from gate.policy import FRACTION, POLICY_SETTINGS, Policy
 DEFAULT_DATABASE_URL = "sqlite:///gate.db"  # a file in the working directory
 
 
-
 @dataclass(frozen=True)
 class Settings:
     """All GATE_* settings, parsed and validated once."""

@@ -6,21 +6,25 @@ decision. ``replay_check`` decides again from exactly those inputs; a different 
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass
 
 from sqlalchemy import insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
+from gate.beijing_time import beijing
 from gate.db.audit import record_event
 from gate.db.filings import DatabaseRegistry
-from gate.db.tables import Check, utcnow
+from gate.db.tables import Check, DecisionDay, utcnow
 from gate.decide import RULE_INPUTS, Decision, Policy, decide, reason, verdict_of
 from gate.errors import GateError
 from gate.extract.facts import FACTS_SCHEMA, PackageFacts, missing_fields, stored_schema
 
-C = Check.__table__
+C, DAYS = Check.__table__, DecisionDay.__table__
 _INSERT_CHECK = insert(C).returning(C.c.id)  # built once: it runs for every decision stored
 
 
@@ -30,10 +34,12 @@ def _json(value: dict) -> str:
 
 def record_check(conn: Connection, *, facts: PackageFacts, decision: Decision, policy: Policy,
                  platform: str = "android", developer_entity: str | None = None, actor: str = "cli",
-                 category: str | None = None, stored: StoredFacts | None = None) -> int:
-    """Store one decision and its inputs (same transaction as its audit event); returns the check id. ``stored``:
-    the stored facts ``facts`` were loaded from (a decision taken again), kept as they were with their schema —
-    written again from today's dataclasses, facts from an older gate would look newer than they are."""
+                 category: str | None = None, stored: StoredFacts | None = None,
+                 at: dt.datetime | None = None) -> int:
+    """Store one decision and its inputs (same transaction as its audit event and its count in decision_day);
+    returns the check id. ``stored``: the stored facts ``facts`` were loaded from (a decision taken again), kept as
+    they were with their schema — written again from today's dataclasses, facts from an older gate would look newer
+    than they are. ``at``: when it was decided (now; tests give a past time)."""
     from gate import __version__
 
     if stored is not None and stored.facts is facts:
@@ -41,7 +47,7 @@ def record_check(conn: Connection, *, facts: PackageFacts, decision: Decision, p
     else:
         facts_json, facts_schema = _json(facts.as_dict()), FACTS_SCHEMA
     row = {
-        "created_at": utcnow(), "path": facts.path, "package_sha256": facts.sha256, "package": facts.package,
+        "created_at": at or utcnow(), "path": facts.path, "package_sha256": facts.sha256, "package": facts.package,
         "platform": platform, "verdict": decision.verdict,
         "reason_codes": " ".join(r.code for r in decision.reasons),
         "facts": facts_json, "facts_sha256": hashlib.sha256(facts_json.encode("utf-8")).hexdigest(),
@@ -52,11 +58,29 @@ def record_check(conn: Connection, *, facts: PackageFacts, decision: Decision, p
         "unpacked_sha256": facts.pairing.unpacked_sha256 if facts.pairing is not None else None,
     }
     check_id = conn.execute(_INSERT_CHECK, row).scalar_one()
+    _count_decision(conn, row)
     record_event(conn, actor=actor, action="check", subject=facts.package or facts.path,
                  details={"check_id": check_id, "verdict": decision.verdict, "package_sha256": facts.sha256,
                           **({"unpacked_sha256": row["unpacked_sha256"]} if row["unpacked_sha256"] else {}),
                           "filing_version_id": row["filing_version_id"]})
     return check_id
+
+
+def decided(gate_check_id: int, facts: PackageFacts, decision: Decision) -> dict:
+    """The columns a service check takes when it is decided (or re-decided, or reviewed): the stored decision and
+    the package and reason codes copied from it, which the console sorts and filters on (migration 0750)."""
+    return {"gate_check_id": gate_check_id, "verdict": decision.verdict, "package": (facts.package or "")[:255],
+            "reason_codes": " ".join(r.code for r in decision.reasons), "updated_at": utcnow()}
+
+
+def _count_decision(conn: Connection, row: dict) -> None:
+    """One more decision on its Beijing day (the dashboard's decision_day), in the decision's transaction."""
+    key = {"day": beijing(row["created_at"]).date().isoformat(), "verdict": row["verdict"],
+           "reason_codes": row["reason_codes"]}
+    upsert = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(DAYS)
+    conn.execute(upsert.values(**key, checks=1).on_conflict_do_update(
+        index_elements=[DAYS.c.day, DAYS.c.verdict, DAYS.c.reason_codes],
+        set_={"checks": DAYS.c.checks + 1}))
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from gate.errors import ConfigError
 CONNECT_TIMEOUT_SECONDS = 3  # libpq connect_timeout: the whole connection start-up
 PING_SECONDS = 2.0  # the pool's liveness probe of a connection it hands out
 STATEMENT_TIMEOUT_MS = 60_000  # server-side statement_timeout (migrations run without it; a URL option overrides)
+MIGRATION_STATEMENT_SECONDS = 6 * 3600.0  # the watchdog's deadline for one statement of a migration
 WATCHDOG_GRACE_SECONDS = 5.0  # after statement_timeout, the server's error should have arrived: cut the session
 IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000  # a session stuck inside a transaction releases its row locks
 POOL_TIMEOUT_SECONDS = 5.0  # waiting for a free pooled connection
@@ -111,7 +112,11 @@ def make_engine(url: str, *, statement_timeout_ms: int | None = STATEMENT_TIMEOU
     if postgres:
         from gate.db.watchdog import watch_engine
 
-        grace = WATCHDOG_GRACE_SECONDS + (statement_timeout_ms or STATEMENT_TIMEOUT_MS) / 1000
+        # Without a statement_timeout (schema migrations) a statement may run for many minutes (a backfill or an
+        # index build at 6 M rows): the watchdog then waits MIGRATION_STATEMENT_SECONDS, not the service's 65 s,
+        # which cut `gate db upgrade` of migration 0750 mid-backfill.
+        grace = (WATCHDOG_GRACE_SECONDS + statement_timeout_ms / 1000 if statement_timeout_ms
+                 else MIGRATION_STATEMENT_SECONDS)
         watch_engine(engine, statement_seconds=grace, ping_seconds=PING_SECONDS)
     return engine
 

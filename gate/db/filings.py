@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import pathlib
+import time
 import uuid
 from collections.abc import Callable, Sequence
 
@@ -26,6 +27,11 @@ from gate.filings.stream import KnownRecord
 from gate.progress import Progress
 
 IMPORT_CACHE_KIB = 256 * 1024  # SQLite page cache of an importing connection
+# PostgreSQL ends a session idle inside a transaction for longer than gate.db.engine's
+# IDLE_IN_TRANSACTION_TIMEOUT_MS (60 s). An import's transaction can send nothing for that long while it is busy —
+# a re-import of known records needs no statement at all (a million of them at a loaded machine's pace took minutes,
+# and the import was then cut off at its final audit insert) — so the writer says it is alive this often.
+IMPORT_HEARTBEAT_SECONDS = 15.0
 # Secondary indexes an import into an empty registry builds once at its end instead of row by row: none of the
 # import's own look-ups uses them (those go through the unique keys and ix_filing_identity_lookup, kept).
 DEFERRABLE_INDEXES = ("ix_filing_main_licence", "ix_filing_version_unit_name", "ix_filing_identity_version_id",
@@ -74,6 +80,7 @@ class DatabaseSink:
             # grows, it keeps planning sequential scans for the per-batch lookups (quadratic: a million-record
             # import never finishes). Every lookup here has an index, so forbid seq scans for this transaction.
             conn.execute(text("SET LOCAL enable_seqscan = off"))
+        self._last_statement = time.monotonic()  # for _heartbeat
 
     def defer_indexes(self) -> None:
         """Into an empty registry, drop the deferrable indexes for this transaction; ``build_deferred_indexes``
@@ -136,6 +143,7 @@ class DatabaseSink:
 
     def write_batch(self, filings: Sequence[Filing | KnownRecord],
                     source_keys: Sequence[str | None] | None = None) -> list[str | list[FieldProblem]]:
+        self._heartbeat()
         keys = source_keys if source_keys is not None else [None] * len(filings)
         full = [f for f in filings if not isinstance(f, KnownRecord)]
         # Into an empty registry a stored licence is one this import wrote, which ``_seen`` answers before
@@ -199,6 +207,17 @@ class DatabaseSink:
         if rekeyed:
             self.conn.execute(update(F).where(F.c.id == bindparam("b_id")), rekeyed)
         return outcomes
+
+    def _heartbeat(self) -> None:
+        """On PostgreSQL, a trivial statement when the writer has not sent one for IMPORT_HEARTBEAT_SECONDS, so the
+        server's idle-in-transaction timeout still ends stuck sessions but not a working import (a hung importer
+        stops sending batches and is still cut off)."""
+        if not self._postgres:
+            return
+        now = time.monotonic()
+        if now - self._last_statement >= IMPORT_HEARTBEAT_SECONDS:
+            self.conn.exec_driver_sql("SELECT 1")
+            self._last_statement = now
 
     @property
     def _postgres(self) -> bool:

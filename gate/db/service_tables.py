@@ -21,6 +21,9 @@ from sqlmodel import Field, SQLModel
 from gate.db.tables import utcnow
 
 JOB_LIVE = "status IN ('queued', 'running')"
+# A check waiting for a person (the console's review queue); the queue's queries use the same literals so that
+# PostgreSQL can prove its partial index applies (gate.web.views_reviews).
+REVIEW_PENDING = "verdict = 'review' AND status = 'done'"
 
 
 class ApiClient(SQLModel, table=True):
@@ -53,7 +56,20 @@ class ServiceCheck(SQLModel, table=True):
                       Index("ix_service_check_created", "created_at", "check_id"),
                       Index("ix_service_check_gate_check", "gate_check_id"),  # the console's package filter
                       # the checks list sorted by verdict: its keyset order, as paging compares it (migration 0720)
-                      Index("ix_service_check_verdict_order", text("coalesce(verdict, status)"), "check_id"))
+                      Index("ix_service_check_verdict_order", text("coalesce(verdict, status)"), "check_id"),
+                      # migration 0750: the checks list sorted by package, and filtered by package (whole name, or a
+                      # prefix: text_pattern_ops answers LIKE 'prefix%' in any collation) newest first
+                      Index("ix_service_check_package_order", "package", "check_id"),
+                      Index("ix_service_check_package_created", "package", "created_at", "check_id",
+                            postgresql_ops={"package": "text_pattern_ops"}),
+                      # one reason code, `string_to_array(reason_codes, ' ') @> ARRAY[code]` (gate.web.check_filters);
+                      # PostgreSQL only (SQLite has no arrays and scans)
+                      Index("ix_service_check_reasons", text("string_to_array(reason_codes, ' ')"),
+                            postgresql_using="gin").ddl_if(dialect="postgresql"),
+                      # the review queue: its pages, filters and counts without the other 6 M checks
+                      Index("ix_service_check_review_queue", "created_at", "check_id",
+                            postgresql_include=["client_id", "package", "reason_codes"],
+                            postgresql_where=text(REVIEW_PENDING), sqlite_where=text(REVIEW_PENDING)))
 
     check_id: str = Field(primary_key=True, max_length=40)
     client_id: int = Field(foreign_key="api_client.id")
@@ -63,6 +79,10 @@ class ServiceCheck(SQLModel, table=True):
     status: str = Field(max_length=16)  # queued | done | failed
     gate_check_id: int | None = Field(default=None, foreign_key="gate_check.id")
     verdict: str | None = Field(default=None, max_length=8)
+    # Copied from the decision (gate_check) when the check is decided (gate.db.checks.decided), so the console
+    # sorts and filters service_check alone; '' until then (migration 0750).
+    package: str = Field(default="", max_length=255, sa_column_kwargs={"server_default": ""})
+    reason_codes: str = Field(default="", sa_type=Text, sa_column_kwargs={"server_default": ""})
     metadata_json: str = Field(default="{}", sa_type=Text)
     error: str | None = Field(default=None, sa_type=Text)
     created_at: dt.datetime = Field(default_factory=utcnow)

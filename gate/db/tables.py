@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Index, Table, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Index, Table, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -137,6 +137,19 @@ class Check(SQLModel, table=True):
     # The shape of ``facts`` (gate.extract.facts.FACTS_SCHEMA), migration 0740; NULL: stored before it was recorded
     # (gate.extract.facts.stored_schema tells from the JSON itself).
     facts_schema: int | None = None
+
+
+class DecisionDay(SQLModel, table=True):
+    """How many decisions were stored per Beijing day, verdict and reason codes: the dashboard's chart and top
+    reasons. Kept by gate.db.checks.record_check in the transaction that stores the decision (migration 0750), so
+    the dashboard reads at most 14 days × a few hundred rows instead of grouping 1.4 M checks (docs/benchmarks.md)."""
+
+    __tablename__ = "decision_day"
+
+    day: str = Field(primary_key=True, max_length=10)  # YYYY-MM-DD, Beijing time
+    verdict: str = Field(primary_key=True, max_length=8)
+    reason_codes: str = Field(primary_key=True, sa_type=Text)  # as gate_check.reason_codes
+    checks: int = Field(default=0, sa_type=BigInteger)
 
 
 class AuditEvent(SQLModel, table=True):

@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from gate.beijing_time import beijing_iso
-from gate.db.checks import load_facts
+from gate.db.checks import decided, load_facts
 from gate.db.service_tables import Job, ServiceCheck
 from gate.db.tables import Check, utcnow
 from gate.decide import Policy
@@ -109,7 +109,7 @@ def redecide(engine: Engine, row, *, policy: Policy, actor: str,
         recorded = decide_and_record(conn, facts, request, policy=policy, stored=kept, settle=lambda decision: (
             apply_reviews(decision, facts, reviews_of_check(conn, row.check_id))))
         conn.execute(update(SC).where(SC.c.check_id == row.check_id).values(
-            gate_check_id=recorded.gate_check_id, verdict=recorded.decision.verdict, updated_at=utcnow()))
+            **decided(recorded.gate_check_id, facts, recorded.decision)))
     return Outcome(row.check_id, "done", recorded.decision.as_dict())
 
 
@@ -130,16 +130,14 @@ def decide_and_store(engine: Engine, facts: PackageFacts, *, check_id: str, clie
         recorded = decide_and_record(conn, facts, request, policy=policy)
         decision, gate_check_id = recorded.decision, recorded.gate_check_id
         row = {"check_id": check_id, "client_id": client_id, "package_sha256": sha256, "size": size,
-               "filename": filename[:255], "status": "done", "gate_check_id": gate_check_id,
-               "verdict": decision.verdict, "metadata_json": json.dumps(request.metadata(), ensure_ascii=False),
-               "created_at": utcnow(), "updated_at": utcnow()}
+               "filename": filename[:255], "status": "done", **decided(gate_check_id, facts, decision),
+               "metadata_json": json.dumps(request.metadata(), ensure_ascii=False), "created_at": utcnow()}
         try:
             with conn.begin_nested():
                 conn.execute(_INSERT_CHECK, row)
         except IntegrityError:  # the same upload raced us, or an earlier attempt failed: ours is the newest
             conn.execute(update(SC).where(SC.c.check_id == check_id).values(
-                status="done", gate_check_id=gate_check_id, verdict=decision.verdict, error=None,
-                updated_at=utcnow()))
+                status="done", error=None, **decided(gate_check_id, facts, decision)))
     return Outcome(check_id, "done", decision.as_dict())
 
 
@@ -194,8 +192,7 @@ def finish_job_check(conn: Connection, *, check_id: str, facts: PackageFacts, re
     """The worker's half of an async check, inside the worker's transaction."""
     recorded = decide_and_record(conn, facts, request, policy=policy)
     conn.execute(update(SC).where(SC.c.check_id == check_id).values(
-        status="done", gate_check_id=recorded.gate_check_id, verdict=recorded.decision.verdict, error=None,
-        updated_at=utcnow()))
+        status="done", error=None, **decided(recorded.gate_check_id, facts, recorded.decision)))
     return Outcome(check_id, "done", recorded.decision.as_dict())
 
 

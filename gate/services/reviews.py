@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from gate.beijing_time import beijing_iso
 from gate.db.audit import record_event
-from gate.db.checks import load_facts
+from gate.db.checks import decided, load_facts
 from gate.db.console_tables import CheckReview
 from gate.db.service_tables import ApiClient, ServiceCheck
 from gate.db.tables import Check, as_utc, utcnow
@@ -117,7 +117,7 @@ def record_review(engine: Engine, *, check_id: str, outcome: str, comment: str, 
         settled, new_id = recorded.decision, recorded.gate_check_id
         # Two reviewers at once: the first one's update moves the verdict, the second finds nothing to settle.
         moved = conn.execute(update(SC).where(SC.c.check_id == check_id, SC.c.verdict == "review").values(
-            verdict=settled.verdict, gate_check_id=new_id, updated_at=now)).rowcount
+            {**decided(new_id, facts, settled), "updated_at": now})).rowcount
         if moved != 1:
             raise ReviewRefused(f"check {check_id} was settled by someone else meanwhile", code="review_not_pending")
         conn.execute(insert(R), {"check_id": check_id, "gate_check_id": row.gate_check_id,

@@ -4,7 +4,6 @@ delist notices. Each list is one indexed query with a row limit; every page rend
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 
 import flask
@@ -19,6 +18,7 @@ from gate.db.sync_tables import ReportOutbox
 from gate.db.tables import Check, Filing, FilingIdentity, FilingVersion
 from gate.web import export, kit, paging
 from gate.web.blueprint import blueprint
+from gate.web.check_filters import package_match, reason_match
 from gate.web.kit import requires
 
 A, SC, GC, CB = ApiClient.__table__, ServiceCheck.__table__, Check.__table__, CallbackDelivery.__table__
@@ -83,17 +83,11 @@ def _int(name: str) -> int | None:
     return int(value) if value.isdigit() and len(value) < 10 else None
 
 
-PACKAGE_NAME = re.compile(r"[A-Za-z][\w-]*(\.[\w-]+)+")
-
-
-def package_match(column, value: str):
-    """A whole package name (what links and people paste) is matched exactly, through the package index; anything
-    else is a substring search, which scans (seconds at millions of checks: docs/benchmarks.md)."""
-    return column == value if PACKAGE_NAME.fullmatch(value) else column.like(f"%{value}%")
-
-
+# Each sort is one service_check column (or the expression of its index): ix_service_check_created,
+# ix_service_check_package_order (the package kept on service_check, migration 0750) and
+# ix_service_check_verdict_order. A check not decided yet has package '' and sorts first.
 CHECK_SORTS = [paging.Sort("created", SC.c.created_at, descending_first=True),
-               paging.Sort("package", func.coalesce(GC.c.package, SC.c.filename)),
+               paging.Sort("package", SC.c.package),
                paging.Sort("verdict", func.coalesce(SC.c.verdict, SC.c.status))]
 
 
@@ -101,14 +95,14 @@ CHECK_SORTS = [paging.Sort("created", SC.c.created_at, descending_first=True),
 @requires("viewer")
 def checks():
     query = (select(SC.c.check_id, SC.c.created_at, SC.c.verdict, SC.c.status, SC.c.filename, SC.c.client_id,
-                    A.c.name, GC.c.package, GC.c.reason_codes)
-             .join(A, A.c.id == SC.c.client_id).outerjoin(GC, GC.c.id == SC.c.gate_check_id))
+                    A.c.name, SC.c.package, SC.c.reason_codes)
+             .outerjoin(A, A.c.id == SC.c.client_id))  # every check has its client; outer: the count drops it
     if _arg("verdict"):
         query = query.where(SC.c.verdict == _arg("verdict"))
     if _arg("package"):
-        query = query.where(package_match(GC.c.package, _arg("package")))
+        query = query.where(package_match(SC.c.package, _arg("package")))
     if _arg("reason"):
-        query = query.where(GC.c.reason_codes.like(f"%{_arg('reason')}%"))
+        query = query.where(reason_match(service().engine.dialect.name, SC.c.reason_codes, _arg("reason")))
     if _int("store"):
         query = query.where(SC.c.client_id == _int("store"))
     if _arg("sha256"):

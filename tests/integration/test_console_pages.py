@@ -170,21 +170,25 @@ def test_the_users_page_creates_resets_changes_and_disables_audited(served):
 
 def test_the_dashboard_counts_beijing_days_and_today_stays_live(served):
     """Per-day counts by verdict against the decisions this test stores at known times (Beijing days computed with
-    zoneinfo): a completed day (counted once, then kept) and today (counted on every load)."""
+    zoneinfo): a completed day and today, each decision counted where it is stored (record_check, decision_day)."""
     import datetime as dt
+    import json
     from zoneinfo import ZoneInfo
 
-    from sqlalchemy import insert
-
+    from gate.db.checks import record_check
     from gate.db.tables import Check
+    from gate.decide import Decision, Policy
+    from gate.extract.facts import PackageFacts
 
     GCT = Check.__table__
     served.upload()  # one real decision to copy
     with served.engine.begin() as conn:
         model = dict(conn.execute(select(GCT)).mappings().first())
-        model.pop("id")
+        facts = PackageFacts.from_dict(json.loads(model["facts"]))
+        blocked = Decision(path=facts.path, verdict="block", reasons=(), filing=None, package={})
         three_days_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=3)
-        conn.execute(insert(GCT), [{**model, "created_at": three_days_ago, "verdict": "block"} for _ in range(2)])
+        for _ in range(2):
+            record_check(conn, facts=facts, decision=blocked, policy=Policy(), at=three_days_ago)
     past = three_days_ago.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%m-%d")
     today = dt.datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%m-%d")
     session, _ = signed_in(served, "boss")

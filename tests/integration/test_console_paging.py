@@ -12,6 +12,7 @@ import re
 import pytest
 
 from tests.integration.console_support import fill_queue, served_with_reviewer, signed_in
+from tests.integration.http_support import HELLO
 
 
 @pytest.fixture
@@ -102,3 +103,43 @@ def test_every_list_pages(served):
         url = rel(html, "next")
     assert [i for p in html_pages for i in p] == ids[::-1]
     assert len(html_pages) == 3
+
+
+def test_package_and_reason_are_kept_on_the_check_and_filter_exactly(served):
+    """service_check carries its decision's package and reason codes (what the lists sort and filter on, migration
+    0750): a real upload sets them; sorting by package orders by that column; a whole name matches exactly, a name
+    ending in * is a prefix; a reason matches whole codes only. Expected rows are the hand-made ones below."""
+    from sqlalchemy import insert, select
+
+    from gate.db.service_tables import ServiceCheck
+
+    SC = ServiceCheck.__table__
+    r = served.upload(HELLO, metadata={"developer_entity": "另一家科技有限公司"})
+    with served.engine.begin() as conn:
+        real = conn.execute(select(SC).where(SC.c.check_id == r.json()["check_id"])).mappings().one()
+        # What the store was answered (hello_zh.apk's package is cn.filinggate.hello, its manifest says so).
+        assert (real.package, real.reason_codes) == ("cn.filinggate.hello",
+                                                     " ".join(x["code"] for x in r.json()["reasons"]))
+        assert "entity_mismatch" in real.reason_codes.split()
+        at = dt.datetime(2026, 2, 1, 1, 0, tzinfo=dt.UTC)
+        made = {"chk_pk_1": ("cn.beta.app", "domain_not_filed"), "chk_pk_2": ("cn.alpha", "domain_not_filed_ip"),
+                "chk_pk_3": ("cn.beta", "name_mismatch domain_not_filed"), "chk_pk_4": ("cn.gamma", "x_domain_not_filed")}
+        conn.execute(insert(SC), [{**real, "check_id": cid, "package": pkg, "reason_codes": codes,
+                                   "created_at": at + dt.timedelta(minutes=i)}
+                                  for i, (cid, (pkg, codes)) in enumerate(made.items())])
+    session, _ = signed_in(served, "rev")
+
+    def listed(path: str) -> list[str]:
+        return [i for i in re.findall(r'/console/checks/(chk_[^"]+)"', session.get(served.url + path).text)
+                if i.startswith("chk_pk_")]
+
+    assert listed("/console/checks?sort=package") == ["chk_pk_2", "chk_pk_3", "chk_pk_1", "chk_pk_4"]
+    assert listed("/console/checks?sort=-package") == ["chk_pk_4", "chk_pk_1", "chk_pk_3", "chk_pk_2"]
+    assert listed("/console/checks?package=cn.beta") == ["chk_pk_3"]  # a whole name: exactly
+    assert listed("/console/checks?package=cn.beta*") == ["chk_pk_3", "chk_pk_1"]  # a prefix, newest first
+    assert listed("/console/checks?package=cn.b%25") == []  # % is a character, not a wildcard
+    assert listed("/console/checks?reason=domain_not_filed") == ["chk_pk_3", "chk_pk_1"]  # whole codes only
+    assert listed("/console/checks?reason=domain_not_filed_ip") == ["chk_pk_2"]
+    assert listed("/console/checks?reason=domain%25") == []  # not a code: nothing, not an error
+    # The queue: the same columns, its own order.
+    assert listed("/console/reviews?reason=domain_not_filed&sort=package") == ["chk_pk_3", "chk_pk_1"]

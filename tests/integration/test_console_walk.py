@@ -2,8 +2,8 @@
 
 250 pending items -> page to the last one by rel="next" -> claim -> approve; bulk reject of 20; rotate a store's
 key through its confirmation page; the audit page shows each. Then every screen of the walk at 390 px and 1366 px
-without horizontal overflow (asserted on the document's scroll width), and a zh-CN scan of every rendered page for
-raw codes, English-only words and UTC times. Verdicts are read back from the machine API; the queue's order from
+without horizontal overflow (asserted on the document's scroll width), every <time> element's datetime in Beijing
+time (+08:00), and a zh-CN scan of every rendered page for raw codes, English-only words and UTC times. Verdicts are read back from the machine API; the queue's order from
 the generator (tests/integration/console_support.fill_queue).
 
 Set GATE_CONSOLE_SCREENSHOTS=DIR to save the screenshots docs/console.md shows.
@@ -75,6 +75,11 @@ def scan(page, problems: list, where: str) -> None:
     width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
     if width[0] > width[1]:
         problems.append(f"{where}: {width[0]} px wide in a {width[1]} px window")
+    # Times in Beijing time: every <time> on the page carries its machine value with the +08:00 offset.
+    stamps = page.evaluate("() => [...document.querySelectorAll('time')].map(t => t.getAttribute('datetime'))")
+    off = sorted({s for s in stamps if not (s or "").endswith("+08:00")})
+    if off:
+        problems.append(f"{where}: <time> not in Beijing time {off[:3]}")
     if page.evaluate("() => document.documentElement.lang") != "zh-CN":
         return
     text = page.evaluate(VISIBLE_TEXT)

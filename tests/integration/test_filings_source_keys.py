@@ -11,6 +11,7 @@ domain, without ids and times) and the reports must be equal, on SQLite and Post
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from sqlalchemy import inspect, select, text
@@ -223,3 +224,37 @@ def test_an_import_into_an_empty_registry_skips_lookups_with_the_same_outcomes(m
     codes = [p["code"] for p in fast["problems"]]
     assert codes.count("identifier_conflict") == 3 and codes.count("licence_duplicate") == 1
     assert (fast["created"], fast["unchanged"], fast["skipped"]) == (63, 1, 4)
+
+
+def test_a_quiet_reimport_outlives_the_idle_in_transaction_timeout(postgres_url, tmp_path, monkeypatch):
+    """A re-import of known records sends no statement for as long as they take to read; the server's
+    idle-in-transaction timeout (60 s in production, 1 s here) must not end it (the writer's heartbeat)."""
+    from urllib.parse import quote
+
+    from gate.db import filings as db_filings
+    from gate.db.engine import make_engine, open_database
+    from gate.db.migrate import upgrade
+    from gate.filings import importer
+
+    upgrade(make_engine(postgres_url))
+    # The URL's own -c comes after the gate's and wins: a 1 s timeout for this engine's sessions.
+    url = postgres_url.replace("options=", "options=" + quote("-cidle_in_transaction_session_timeout=1000 "), 1)
+    engine = open_database(url)
+    path = write(tmp_path / "day.jsonl", [line(record(i)) for i in range(8)])
+    first = import_into_database(engine, [path])
+    assert first.created == 8
+
+    original = importer.validated
+
+    def slowly(paths, known=None):  # a loaded machine: 0.4 s per record, 3.2 s without a statement
+        for item in original(paths, known):
+            time.sleep(0.4)
+            yield item
+
+    monkeypatch.setattr(importer, "validated", slowly)
+    monkeypatch.setattr(db_filings, "IMPORT_HEARTBEAT_SECONDS", 0.5)
+    again = import_into_database(engine, [path], batch_size=1)
+    assert again.unchanged == 8 and again.created == again.changed == 0
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM audit_event WHERE action = 'filings.import'")).scalar() == 2
+    engine.dispose()

@@ -80,6 +80,11 @@ def test_installed_wheel_runs_without_the_source_tree(dist, tmp_path):
                               "pkgutil.iter_modules() if m.name.startswith('fdroid_')))"],
                              cwd=work, env=env, capture_output=True, text=True, timeout=60)
     assert plugins.stdout.strip() == "['fdroid_gate']", plugins.stdout + plugins.stderr
+    # The wheel carries the network scanner's compiled core (setup.py builds it), not only its Python oracle.
+    compiled = subprocess.run([bin_dir / "python", "-c", "from gate.extract.network import core; "
+                               "print(core.active(), core.compiled_core.__file__)"],
+                              cwd=work, env=env, capture_output=True, text=True, timeout=60)
+    assert compiled.stdout.startswith("compiled " + str(env_dir)), compiled.stdout + compiled.stderr
     assert gate("db", "upgrade").returncode == 0
     demo = gate("demo")
     assert demo.returncode == 0, demo.stderr

@@ -115,6 +115,11 @@ def test_the_switch_selects_the_python_path():
 def test_bad_input_is_a_type_error_not_a_crash(configured):
     with pytest.raises(TypeError):
         configured.split_region("http://a.cn")
+    _authorities, _blanked, spans = configured.split_region(b"x https://a.cn/")
+    with pytest.raises(IndexError):
+        configured.judge_span(b"x https://a.cn/", spans, 1, 0, False)
+    with pytest.raises(ValueError):
+        configured.judge_span(b"short", spans, 0, 0, False)  # spans of other data
     assert configured.url_host("\0" * 10_000) is None
     assert re.fullmatch(r"[a-z.]+", configured.url_host("A" * 60 + ".cn") or "")
 

@@ -478,28 +478,17 @@ excerpt(const unsigned char *tail, Py_ssize_t tn, const unsigned char *rest, Py_
     return cut;
 }
 
-/* judge_url(left, authority, right, prefix_len, first, markup_links) -> ("url" | "url_in_text", excerpt) when the
- * URL is a contact candidate by one of _note_url's two fast paths (a string that is just a URL; a URL right after
- * a quote or "="), else None: the caller then runs _note_url's Python, which decides every other case. */
+/* The k-th URL's judgement (see judge_span): l[0:ln] the text before "://", au[0:an] the authority, r[0:rlen]
+ * the text after it; ``first`` when it is the region's first URL. */
 static PyObject *
-judge_url(PyObject *self, PyObject *args)
+judge(const unsigned char *l, Py_ssize_t ln, const unsigned char *au, Py_ssize_t an, const unsigned char *r,
+      Py_ssize_t rlen, Py_ssize_t prefix_len, int first, int markup_links)
 {
-    Py_buffer left, authority, right;
-    Py_ssize_t prefix_len;
-    int first, markup_links;
-    if (needs_judging == NULL) {
-        PyErr_SetString(PyExc_RuntimeError, "_hostcore.configure_urls() has not been called");
-        return NULL;
-    }
-    if (!PyArg_ParseTuple(args, "y*y*y*npp:judge_url", &left, &authority, &right, &prefix_len, &first,
-                          &markup_links))
-        return NULL;
     PyObject *result = NULL;
     unsigned char *rest = NULL;
-    const unsigned char *l = left.buf;
     /* tail: the text before "://" back to a NUL or line end, at most 2 * EXCERPT_SIDE bytes */
-    Py_ssize_t t0 = left.len > 2 * EXCERPT_SIDE ? left.len - 2 * EXCERPT_SIDE : 0, nul = -1, newline = -1;
-    for (Py_ssize_t i = left.len - 1; i >= t0 && (nul < 0 || newline < 0); i--) {
+    Py_ssize_t t0 = ln > 2 * EXCERPT_SIDE ? ln - 2 * EXCERPT_SIDE : 0, nul = -1, newline = -1;
+    for (Py_ssize_t i = ln - 1; i >= t0 && (nul < 0 || newline < 0); i--) {
         if (l[i] == 0 && nul < 0)
             nul = i - t0;
         else if (l[i] == '\n' && newline < 0)
@@ -507,24 +496,23 @@ judge_url(PyObject *self, PyObject *args)
     }
     Py_ssize_t ts = t0 + (nul > newline ? nul : newline) + 1;
     if (prefix_len > 0 && (nul > newline || (nul < 0 && newline < 0 && t0 == 0 && first)))
-        ts = ts + prefix_len < left.len ? ts + prefix_len : left.len;  /* a pooled string's length prefix */
+        ts = ts + prefix_len < ln ? ts + prefix_len : ln;  /* a pooled string's length prefix */
     const unsigned char *tail = l + ts;
-    Py_ssize_t tn = left.len - ts;
+    Py_ssize_t tn = ln - ts;
     if (markup_links && tn >= 4 && memmem(tail, (size_t)tn, "href", 4) != NULL)
         goto slow;  /* <a href=…> in a string table: a link in text, judged in Python */
     /* rest: the authority and what follows it on the line, at most EXCERPT_SIDE bytes */
-    const unsigned char *r = right.buf;
     Py_ssize_t head = 0;
-    while (head < right.len && head < EXCERPT_SIDE && r[head] != 0 && r[head] != '\n')
+    while (head < rlen && head < EXCERPT_SIDE && r[head] != 0 && r[head] != '\n')
         head++;
-    Py_ssize_t rn = authority.len + head;
+    Py_ssize_t rn = an + head;
     rest = PyMem_Malloc((size_t)(rn ? rn : 1));
     if (rest == NULL) {
         PyErr_NoMemory();
         goto done;
     }
-    memcpy(rest, authority.buf, (size_t)authority.len);
-    memcpy(rest + authority.len, r, (size_t)head);
+    memcpy(rest, au, (size_t)an);
+    memcpy(rest + an, r, (size_t)head);
     if (!is_ascii(rest, rn) || !is_ascii(tail, tn))
         goto slow;
     int scheme_only = tn >= 1 && tn <= MAX_SCHEME && ((tail[0] | 0x20) >= 'a' && (tail[0] | 0x20) <= 'z');
@@ -589,9 +577,44 @@ slow:
     result = Py_NewRef(Py_None);
 done:
     PyMem_Free(rest);
-    PyBuffer_Release(&left);
-    PyBuffer_Release(&authority);
-    PyBuffer_Release(&right);
+    return result;
+}
+
+/* judge_span(data, spans, k, prefix_len, markup_links) -> ("url" | "url_in_text", excerpt) when the k-th URL of a
+ * split region (spans: split_region's int64 pairs) is a contact candidate by one of _note_url's two fast paths (a
+ * string that is just a URL; a URL right after a quote or "="), else None: the caller then runs _note_url's Python,
+ * which decides every other case. The text before the URL, its authority and the text after it are read in place. */
+static PyObject *
+judge_span(PyObject *self, PyObject *args)
+{
+    Py_buffer data, spans;
+    Py_ssize_t k, prefix_len;
+    int markup_links;
+    if (needs_judging == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "_hostcore.configure_urls() has not been called");
+        return NULL;
+    }
+    if (!PyArg_ParseTuple(args, "y*y*nnp:judge_span", &data, &spans, &k, &prefix_len, &markup_links))
+        return NULL;
+    PyObject *result = NULL;
+    const int64_t *span = spans.buf;
+    Py_ssize_t count = spans.len / (Py_ssize_t)(2 * sizeof(int64_t)), n = data.len;
+    if (k < 0 || k >= count) {
+        PyErr_SetString(PyExc_IndexError, "judge_span: no such URL");
+        goto done;
+    }
+    Py_ssize_t start = k ? (Py_ssize_t)span[2 * k - 1] : 0, colon = (Py_ssize_t)span[2 * k];
+    Py_ssize_t end = (Py_ssize_t)span[2 * k + 1], next = k + 1 < count ? (Py_ssize_t)span[2 * k + 2] : n;
+    if (!(0 <= start && start <= colon && colon + 3 <= end && end <= next && next <= n)) {
+        PyErr_SetString(PyExc_ValueError, "judge_span: spans do not fit the data");
+        goto done;
+    }
+    const unsigned char *d = data.buf;
+    result = judge(d + start, colon - start, d + colon + 3, end - colon - 3, d + end, next - end, prefix_len, k == 0,
+                   markup_links);
+done:
+    PyBuffer_Release(&data);
+    PyBuffer_Release(&spans);
     return result;
 }
 
@@ -992,7 +1015,8 @@ static PyMethodDef methods[] = {
     {"split_region", split_region, METH_O, "split_region(data) -> (authorities, blanked, int64 spans)"},
     {"configure_urls", configure_urls, METH_VARARGS, "configure_urls(url_needs_judging, path_hints_lower, "
      "context_words_lower)"},
-    {"judge_url", judge_url, METH_VARARGS, "the fast paths of finder._note_url"},
+    {"judge_span", judge_span, METH_VARARGS, "judge_span(data, spans, k, prefix_len, markup_links): the fast paths "
+     "of finder._note_url"},
     {"resolve_authorities", resolve_authorities, METH_VARARGS,
      "resolve_authorities(authorities, hosts_of, ips_of, fallback): finder._authority_values of each"},
     {"configure_anchors", configure_anchors, METH_O, "configure_anchors(bare_tlds)"},

@@ -289,8 +289,9 @@ _SETTLED_STRINGS = object()
 
 # The compiled split: (authorities, the text with them blanked, their int64 spans); None: the Python split.
 _split_region: Callable[[bytes], tuple[list[bytes], bytes, bytes]] | None = None
-# The fast paths of ``_note_url`` in C: (how, excerpt) of a contact candidate, or None for the Python below.
-_judge_url: Callable[[bytes, bytes, bytes, int, bool, bool], tuple[str, str] | None] | None = None
+# The fast paths of ``_note_url`` in C, on a compiled split: (how, excerpt) of a contact candidate, or None for the
+# Python of ``_note_url``.
+_judge_span: Callable[[bytes, bytes, int, int, bool], tuple[str, str] | None] | None = None
 
 
 # The loop of ``_authority_values`` over a region's new authorities, in C.
@@ -301,15 +302,15 @@ _resolve_authorities: Callable[[set[bytes], dict[bytes, Values], dict[bytes, Val
 
 def _bind() -> None:
     """``_URL_AUTHORITIES.split``, the authority loop and ``_note_url``'s fast paths, or their compiled twins."""
-    global _split_region, _judge_url, _resolve_authorities, _anchor_search
+    global _split_region, _judge_span, _resolve_authorities, _anchor_search
     compiled = core.compiled_core
     if core.active() == "compiled" and compiled is not None:
         compiled.configure_urls(URL_NEEDS_JUDGING, _PATH_HINTS_LOWER, _CONTEXT_WORDS_LOWER)
         compiled.configure_anchors(BARE_TLDS)
-        _split_region, _judge_url = compiled.split_region, compiled.judge_url
+        _split_region, _judge_span = compiled.split_region, compiled.judge_span
         _resolve_authorities, _anchor_search = _configured_resolve, compiled.anchor_search
     else:
-        _split_region, _judge_url, _resolve_authorities = None, None, None
+        _split_region, _judge_span, _resolve_authorities = None, None, None
         _anchor_search = _python_anchor_search
 
 
@@ -399,10 +400,10 @@ class _SplitParts:
     """``_URL_AUTHORITIES.split(data)`` seen through the compiled core's spans: item ``2k`` is the text before the
     ``k``-th URL authority (``://`` excluded), ``2k + 1`` the authority. Only the items judged are ever cut."""
 
-    __slots__ = ("data", "spans")
+    __slots__ = ("data", "raw", "spans")
 
     def __init__(self, data: bytes, spans: bytes) -> None:
-        self.data = data
+        self.data, self.raw = data, spans
         self.spans = memoryview(spans).cast("q")  # (start of "://", end of the authority) per URL
 
     def __getitem__(self, i: int) -> bytes:
@@ -433,13 +434,13 @@ def _authority_values(authority: bytes) -> tuple[tuple[str, ...], tuple[str, ...
 def _note_url(parts: list[bytes] | _SplitParts, k: int, values: tuple[str, ...], findings: Findings,
               prefix_len: int) -> bool:
     """Judge the ``k``-th URL of a split region and note it for ``values``; True when it is a contact candidate."""
-    left, right = parts[2 * k], parts[2 * k + 2]
-    if _judge_url is not None and not findings.hash_comments:
-        judged = _judge_url(left, parts[2 * k + 1], right, prefix_len, k == 0, findings.markup_links)
+    if _judge_span is not None and isinstance(parts, _SplitParts) and not findings.hash_comments:
+        judged = _judge_span(parts.data, parts.raw, k, prefix_len, findings.markup_links)
         if judged is not None:
             for value in values:
                 findings.note(value, judged[0], judged[1], None)
             return True
+    left, right = parts[2 * k], parts[2 * k + 2]
     tail = left[-EXCERPT_SIDE * 2:]
     nul, newline = tail.rfind(b"\0"), tail.rfind(b"\n")
     tail = tail[max(nul, newline) + 1:]
