@@ -8,9 +8,16 @@ each check is stored with its inputs (auditable, reproducible).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, nullcontext
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from gate.config import Settings
+    from gate.extract.facts import PackageFacts
+    from gate.services.decisions import CheckRequest
 
 VERDICT_EXIT = {"allow": 0, "review": 3, "block": 4}  # also gate miniprogram/preinstall and fdroid gate
 
@@ -41,17 +48,28 @@ def check(paths: tuple[str, ...], filings_files: tuple[str, ...], as_json: bool,
         raise click.UsageError("--unpacked goes with exactly one package: the packed build it was made from")
 
     settings = load_settings()
-    policy = settings.decision_policy()
-    worst = 0
-    with ExitStack() as stack:
-        registry, conn = open_registry(stack, settings, filings_files)
+
+    def checks() -> Iterator[tuple[PackageFacts, CheckRequest]]:
         for path in paths:
             facts = extract_features(path, trust=settings.trust_roots)  # outside any transaction: it may take seconds
             if unpacked is not None:
                 facts = pair(facts, extract_features(unpacked, trust=settings.trust_roots))
             # The platform is the package's own, by its format (gate.services.decisions.platform_of). A file whose
             # format tells none is unreadable and blocked before any lookup, so --platform changes no decision.
-            request = CheckRequest(developer_entity=developer_entity, category=category)
+            yield facts, CheckRequest(developer_entity=developer_entity, category=category)
+
+    return decide_each(settings, checks(), filings_files, as_json=as_json)
+
+
+def decide_each(settings: Settings, checks: Iterable[tuple[PackageFacts, CheckRequest]],
+                filings_files: tuple[str, ...], *, as_json: bool) -> int:
+    """Decide and print each (facts, request) as ``checks`` yields it, against the filings files or the database;
+    returns the exit status of the worst verdict."""
+    policy = settings.decision_policy()
+    worst = 0
+    with ExitStack() as stack:
+        registry, conn = open_registry(stack, settings, filings_files)
+        for facts, request in checks:
             verdict = decide_and_report(registry, conn, facts, request, policy=policy, as_json=as_json)
             worst = max(worst, VERDICT_EXIT[verdict])
     return worst

@@ -8,11 +8,10 @@ usage error (2) naming the file and the entry, and nothing is decided or stored.
 from __future__ import annotations
 
 import json
-from contextlib import ExitStack
 
 import click
 
-from gate.commands.check import VERDICT_EXIT, decide_and_report, open_registry
+from gate.commands.check import decide_each
 
 
 @click.group("miniprogram")
@@ -64,14 +63,6 @@ def check(paths: tuple[str, ...], filings_files: tuple[str, ...], as_json: bool)
                 facts_list.append(declaration_facts(body))
             except DeclarationInvalid as exc:
                 raise UsageError(f"{path} [{index}]: {exc.message}", code=exc.code) from None
-    settings = load_settings()
-    policy = settings.decision_policy()
-    worst = 0
-    with ExitStack() as stack:
-        registry, conn = open_registry(stack, settings, filings_files)
-        for facts in facts_list:
-            # A facts.package is the AppID (declaration_facts), so every declaration is looked up.
-            request = CheckRequest(developer_entity=declared_subject(facts))
-            verdict = decide_and_report(registry, conn, facts, request, policy=policy, as_json=as_json)
-            worst = max(worst, VERDICT_EXIT[verdict])
-    return worst
+    # A facts.package is the AppID (declaration_facts), so every declaration is looked up.
+    return decide_each(load_settings(), [(facts, CheckRequest(developer_entity=declared_subject(facts)))
+                                         for facts in facts_list], filings_files, as_json=as_json)
