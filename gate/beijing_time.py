@@ -9,8 +9,17 @@ containers often have none).
 from __future__ import annotations
 
 import datetime as dt
+from typing import overload
 
 BEIJING = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
+
+
+@overload
+def beijing(value: dt.datetime) -> dt.datetime: ...
+
+
+@overload
+def beijing(value: None) -> None: ...
 
 
 def beijing(value: dt.datetime | None) -> dt.datetime | None:

@@ -19,12 +19,12 @@ from sqlalchemy.engine import Connection
 from gate.beijing_time import beijing
 from gate.db.audit import record_event
 from gate.db.filings import DatabaseRegistry
-from gate.db.tables import Check, DecisionDay, utcnow
+from gate.db.tables import Check, DecisionDay, table_of, utcnow
 from gate.decide import RULE_INPUTS, Decision, Policy, decide, reason, verdict_of
 from gate.errors import GateError
 from gate.extract.facts import FACTS_SCHEMA, PackageFacts, missing_fields, stored_schema
 
-C, DAYS = Check.__table__, DecisionDay.__table__
+C, DAYS = table_of(Check), table_of(DecisionDay)
 _INSERT_CHECK = insert(C).returning(C.c.id)  # built once: it runs for every decision stored
 
 

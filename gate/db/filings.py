@@ -12,12 +12,13 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 
-from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy import Index, bindparam, func, select, text, update
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine.interfaces import DBAPIConnection
 
 from gate.db.audit import record_event
 from gate.db.tables import Filing as FilingRow
-from gate.db.tables import FilingDomain, FilingIdentity, FilingVersion, utcnow
+from gate.db.tables import FilingDomain, FilingIdentity, FilingVersion, table_of, utcnow
 from gate.filings.importer import CHANGED, CREATED, UNCHANGED, ImportReport, import_files
 from gate.filings.keys import public_key_digest
 from gate.filings.problems import FieldProblem, FilingsInvalid
@@ -46,11 +47,19 @@ IDENTITY_COLUMNS = ("version_id", "platform", "identifier", "public_key", "publi
 FILING_COLUMNS = ("service_licence", "main_licence", "current_version_id", "version", "digest", "status",
                   "blacklisted", "last_import_id", "updated_at", "source_key")
 
-F = FilingRow.__table__
-V = FilingVersion.__table__
-I = FilingIdentity.__table__  # noqa: E741 (table alias)
-D = FilingDomain.__table__
+F = table_of(FilingRow)
+V = table_of(FilingVersion)
+I = table_of(FilingIdentity)  # noqa: E741 (table alias)
+D = table_of(FilingDomain)
 
+
+
+def _dbapi(conn: Connection) -> DBAPIConnection:
+    """The driver's connection under ``conn`` (for DDL in the transaction and COPY); None once it was closed."""
+    dbapi = conn.connection.dbapi_connection
+    if dbapi is None:  # closed or invalidated (the database went away): nothing to write through
+        raise RuntimeError("the database connection was closed during the import")
+    return dbapi
 
 class DatabaseSink:
     """Writes validated filings in batches inside the caller's transaction (see importer.FilingSink)."""
@@ -90,10 +99,10 @@ class DatabaseSink:
             return
         self._fresh = True
         if self.conn.dialect.name == "sqlite":
-            dbapi = self.conn.connection.dbapi_connection
+            dbapi = _dbapi(self.conn)
             if not dbapi.in_transaction:  # pysqlite runs DDL outside a transaction unless one is open
                 dbapi.execute("BEGIN")
-        by_name = {ix.name: ix for table in (F, V, I, D) for ix in table.indexes}
+        by_name: dict[str | None, Index] = {ix.name: ix for table in (F, V, I, D) for ix in table.indexes}
         self._deferred = [by_name[name] for name in DEFERRABLE_INDEXES]
         for ix in self._deferred:
             ix.drop(self.conn)
@@ -260,7 +269,7 @@ class DatabaseSink:
         """COPY on PostgreSQL (10x faster than multi-row INSERT); on SQLite the driver's own executemany. Rows are
         tuples already in the driver's types (timestamps through ``_timestamp``): SQLAlchemy's per-row parameter
         handling, and building a dict per row, cost as much as the inserts themselves."""
-        cursor = self.conn.connection.dbapi_connection.cursor()
+        cursor = _dbapi(self.conn).cursor()
         if self._postgres:
             with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
                 for row in rows:

@@ -16,15 +16,16 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.exc import IntegrityError
 
 from gate.beijing_time import beijing_iso
 from gate.db.checks import decided, load_facts
 from gate.db.service_tables import Job, ServiceCheck
-from gate.db.tables import Check, utcnow
+from gate.db.tables import Check, table_of, utcnow
 from gate.decide import Policy
 from gate.errors import GateError
 from gate.extract.facts import PackageFacts
@@ -32,9 +33,9 @@ from gate.extract.trust import NO_EXTRA_ROOTS, TrustRoots
 from gate.services.decisions import CheckRequest, decide_and_record
 from gate.services.reviews import apply_reviews, reviews_of_check
 
-SC = ServiceCheck.__table__
-J = Job.__table__
-GC = Check.__table__
+SC = table_of(ServiceCheck)
+J = table_of(Job)
+GC = table_of(Check)
 # Statements of every synchronous check, built once (see gate.services.auth._CLIENT_BY_KEY_ID).
 _CHECK_BY_ID = select(SC).where(SC.c.check_id == bindparam("check_id"))
 _INSERT_CHECK = insert(SC)
@@ -52,7 +53,7 @@ def derive_check_id(client_id: int, package_sha256: str, request: CheckRequest, 
                     unpacked_sha256: str | None = None) -> str:
     """The check's public id; an unpacked build beside the package (gate.pairing) is part of what was checked."""
     relevant = {k: getattr(request, k) for k in DECISION_METADATA if getattr(request, k)}
-    parts: list = [client_id, package_sha256, relevant]
+    parts: list[object] = [client_id, package_sha256, relevant]
     if unpacked_sha256:
         parts.append({"unpacked": unpacked_sha256})
     material = json.dumps(parts, sort_keys=True, separators=(",", ":"))
@@ -60,7 +61,7 @@ def derive_check_id(client_id: int, package_sha256: str, request: CheckRequest, 
 
 
 def extract(path: str, shown_name: str, *, trust: TrustRoots = NO_EXTRA_ROOTS,
-            unpacked: dict | None = None) -> PackageFacts:
+            unpacked: dict[str, Any] | None = None) -> PackageFacts:
     """Facts of a spooled package, shown under the name the caller uploaded it as (not the spool path); ``trust``:
     the operator's extra roots (Settings.trust_roots). ``unpacked`` (``{"path", "filename"}``): the unpacked build
     spooled beside it, paired with it (gate.pairing)."""
@@ -82,19 +83,19 @@ class Outcome:
 
     check_id: str
     status: str  # done | queued
-    decision: dict | None = None
+    decision: dict[str, Any] | None = None
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         if self.decision is not None:
             return {**self.decision, "check_id": self.check_id, "status": self.status}
         return {"check_id": self.check_id, "status": self.status}
 
 
-def existing(conn: Connection, check_id: str):
+def existing(conn: Connection, check_id: str) -> Row[*tuple[Any, ...]] | None:
     return conn.execute(_CHECK_BY_ID, {"check_id": check_id}).first()
 
 
-def redecide(engine: Engine, row, *, policy: Policy, actor: str,
+def redecide(engine: Engine, row: Row[*tuple[Any, ...]], *, policy: Policy, actor: str,
              reread: Callable[[], PackageFacts] | None = None) -> Outcome:
     """Decide a known package again from its stored facts, against today's filings. Facts stored by an older gate
     (gate.extract.facts.FACTS_SCHEMA) are read again from the package when ``reread`` can (the upload is at hand),
@@ -109,13 +110,13 @@ def redecide(engine: Engine, row, *, policy: Policy, actor: str,
         recorded = decide_and_record(conn, facts, request, policy=policy, stored=kept, settle=lambda decision: (
             apply_reviews(decision, facts, reviews_of_check(conn, row.check_id))))
         conn.execute(update(SC).where(SC.c.check_id == row.check_id).values(
-            **decided(recorded.gate_check_id, facts, recorded.decision)))
+            **decided(recorded.stored_check_id(), facts, recorded.decision)))
     return Outcome(row.check_id, "done", recorded.decision.as_dict())
 
 
 def check_now(engine: Engine, *, check_id: str, client_id: int, path: str, size: int, sha256: str,
               filename: str, request: CheckRequest, policy: Policy,
-              trust: TrustRoots = NO_EXTRA_ROOTS, unpacked: dict | None = None) -> Outcome:
+              trust: TrustRoots = NO_EXTRA_ROOTS, unpacked: dict[str, Any] | None = None) -> Outcome:
     """Extract, decide and store synchronously (the caller discards the spools afterwards)."""
     facts = extract(path, filename, trust=trust, unpacked=unpacked)
     return decide_and_store(engine, facts, check_id=check_id, client_id=client_id, size=size, sha256=sha256,
@@ -128,7 +129,7 @@ def decide_and_store(engine: Engine, facts: PackageFacts, *, check_id: str, clie
     GET /api/v1/checks/<check_id> and listed in the console."""
     with engine.begin() as conn:
         recorded = decide_and_record(conn, facts, request, policy=policy)
-        decision, gate_check_id = recorded.decision, recorded.gate_check_id
+        decision, gate_check_id = recorded.decision, recorded.stored_check_id()
         row = {"check_id": check_id, "client_id": client_id, "package_sha256": sha256, "size": size,
                "filename": filename[:255], "status": "done", **decided(gate_check_id, facts, decision),
                "metadata_json": json.dumps(request.metadata(), ensure_ascii=False), "created_at": utcnow()}
@@ -143,7 +144,7 @@ def decide_and_store(engine: Engine, facts: PackageFacts, *, check_id: str, clie
 
 def enqueue(engine: Engine, *, check_id: str, client_id: int, path: str | None, size: int, sha256: str,
             filename: str, request: CheckRequest, callback_url: str | None,
-            package_url: str | None = None, unpacked: dict | None = None) -> tuple[Outcome, bool]:
+            package_url: str | None = None, unpacked: dict[str, Any] | None = None) -> tuple[Outcome, bool]:
     """Hold the check and its job in the database; the spool stays on disk until the worker finishes.
 
     Insert-or-get, so racing intakes of the same upload (two servers, one check_id) create one check and one job:
@@ -170,14 +171,17 @@ def enqueue(engine: Engine, *, check_id: str, client_id: int, path: str | None, 
             requeued = conn.execute(update(SC).where(SC.c.check_id == check_id, SC.c.status == "failed")
                                     .values(status="queued", error=None, updated_at=now)).rowcount
             if not requeued:  # another request holds it (queued, running or done): join it
-                return Outcome(check_id, existing(conn, check_id).status), False
+                held = existing(conn, check_id)
+                if held is None:  # the unique key said it exists; gone since (purged): fail, never answer a guess
+                    raise RuntimeError(f"check {check_id} disappeared while joining it")
+                return Outcome(check_id, held.status), False
         if not _insert_new(conn, J, {"kind": "check", "check_id": check_id, "payload": json.dumps(payload),
                                      "status": "queued", "attempts": 0, "available_at": now, "created_at": now}):
             return Outcome(check_id, "queued"), False
     return Outcome(check_id, "queued"), True
 
 
-def _insert_new(conn: Connection, table, row: dict) -> bool:
+def _insert_new(conn: Connection, table: Table, row: dict[str, Any]) -> bool:
     """Insert ``row`` unless a unique key already holds it (in a savepoint, so the transaction goes on)."""
     try:
         with conn.begin_nested():
@@ -192,11 +196,11 @@ def finish_job_check(conn: Connection, *, check_id: str, facts: PackageFacts, re
     """The worker's half of an async check, inside the worker's transaction."""
     recorded = decide_and_record(conn, facts, request, policy=policy)
     conn.execute(update(SC).where(SC.c.check_id == check_id).values(
-        status="done", error=None, **decided(recorded.gate_check_id, facts, recorded.decision)))
+        status="done", error=None, **decided(recorded.stored_check_id(), facts, recorded.decision)))
     return Outcome(check_id, "done", recorded.decision.as_dict())
 
 
-def load_outcome(conn: Connection, check_id: str) -> tuple[object, dict]:
+def load_outcome(conn: Connection, check_id: str) -> tuple[Row[*tuple[Any, ...]], dict[str, Any]]:
     """(service_check row, the answer for GET /api/v1/checks/<id>)."""
     row = existing(conn, check_id)
     if row is None:
@@ -220,7 +224,7 @@ def load_outcome(conn: Connection, check_id: str) -> tuple[object, dict]:
 
 def check_unregistered(engine: Engine, *, path: str, filename: str, policy: Policy,
                        actor: str, trust: TrustRoots = NO_EXTRA_ROOTS,
-                       unpacked: dict | None = None) -> tuple[PackageFacts, dict]:
+                       unpacked: dict[str, Any] | None = None) -> tuple[PackageFacts, dict[str, Any]]:
     """A check from the open pre-check page: decided and audited, but not stored as a gate_check.
 
     Anyone may upload there, under any package name: stored facts would be taken for that app's by a later filings

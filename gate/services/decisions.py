@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from gate.decide import Decision, Policy, decide
 from gate.extract.facts import PackageFacts
 from gate.extract.formats import PLATFORMS
+from gate.filings.records import Filing
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -25,6 +26,12 @@ if TYPE_CHECKING:
 
 # The caller-declared fields a check keeps, in the order they are stored (service_check.metadata_json) and hashed
 # into the check id: the store webhook's ``metadata`` object (gate.api.body.METADATA_KEYS names the same four).
+class FilingSource(Protocol):
+    """Where decide_and_record looks filings up: the database, filing files (MemoryRegistry) or a BatchRegistry."""
+
+    def filings_for(self, platform: str, identifier: str) -> list[Filing]: ...
+
+
 DECLARED = ("store_app_id", "developer_entity", "callback_url", "category")
 
 
@@ -47,12 +54,12 @@ class CheckRequest:
     anonymous: bool = False
 
     @classmethod
-    def declared(cls, metadata: dict | None, *, source: str, anonymous: bool = False) -> CheckRequest:
+    def declared(cls, metadata: dict[str, Any] | None, *, source: str, anonymous: bool = False) -> CheckRequest:
         """The request from a stored or received ``metadata`` object (absent and empty values are None)."""
         metadata = metadata or {}
         return cls(**{k: metadata.get(k) or None for k in DECLARED}, source=source, anonymous=anonymous)
 
-    def metadata(self) -> dict:
+    def metadata(self) -> dict[str, Any]:
         """The declared fields as stored with the check and hashed into its id: only those given, in that order."""
         return {k: getattr(self, k) for k in DECLARED if getattr(self, k)}
 
@@ -66,15 +73,21 @@ class RecordedOutcome:
     platform: str
     gate_check_id: int | None
 
+    def stored_check_id(self) -> int:
+        """The stored check's id, for callers that decided with a database connection (so always stored)."""
+        if self.gate_check_id is None:
+            raise ValueError("the decision was not recorded: it was taken without a database connection")
+        return self.gate_check_id
+
 
 class BatchRegistry:
     """Filings already looked up for a batch (a preinstall list or image: 500 identifiers a query), by platform
     and identifier, answering ``filings_for`` as a registry does."""
 
-    def __init__(self, found: dict[str, dict[str, list]]) -> None:
+    def __init__(self, found: dict[str, dict[str, list[Filing]]]) -> None:
         self.found = found
 
-    def filings_for(self, platform: str, identifier: str) -> list:
+    def filings_for(self, platform: str, identifier: str) -> list[Filing]:
         return self.found.get(platform, {}).get(identifier, [])
 
 
@@ -84,7 +97,7 @@ def platform_of(facts: PackageFacts) -> str:
 
 
 def decide_and_record(conn: Connection | None, facts: PackageFacts, request: CheckRequest, *, policy: Policy,
-                      registry=None, settle: Callable[[Decision], Decision] | None = None,
+                      registry: FilingSource | None = None, settle: Callable[[Decision], Decision] | None = None,
                       stored: StoredFacts | None = None) -> RecordedOutcome:
     """Look up the filings naming the package on its platform, decide, and record the check with its audit event.
 
@@ -98,6 +111,8 @@ def decide_and_record(conn: Connection | None, facts: PackageFacts, request: Che
     # database stack (tests/integration/test_imports.py).
     platform = platform_of(facts)
     if registry is None:
+        if conn is None:  # nowhere to look the filings up: a caller's mistake, never an empty registry
+            raise ValueError("decide_and_record needs a registry or a database connection")
         from gate.db.filings import DatabaseRegistry
 
         registry = DatabaseRegistry(conn)

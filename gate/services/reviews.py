@@ -17,27 +17,29 @@ What an outcome means, and what it never means:
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, Row
 
 from gate.beijing_time import beijing_iso
 from gate.db.audit import record_event
 from gate.db.checks import decided, load_facts
 from gate.db.console_tables import CheckReview
 from gate.db.service_tables import ApiClient, ServiceCheck
-from gate.db.tables import Check, as_utc, utcnow
-from gate.decide import Decision, Policy, reason
+from gate.db.tables import Check, as_utc, table_of, utcnow
+from gate.decide import Decision, Policy, Reason, reason
 from gate.errors import GateError, UsageError
 from gate.extract.facts import PackageFacts
 from gate.services.callbacks import queue_callback
 from gate.services.decisions import CheckRequest, decide_and_record
 
-R = CheckReview.__table__
-SC = ServiceCheck.__table__
-GC = Check.__table__
+R = table_of(CheckReview)
+SC = table_of(ServiceCheck)
+GC = table_of(Check)
 OUTCOMES = ("approved", "rejected")
 MAX_COMMENT = 4000
 REVIEWED_EVENT = "check.reviewed"
@@ -53,13 +55,13 @@ def identity(facts: PackageFacts) -> str:
     return " ".join(sorted(s.cert_sha256 for s in facts.signature.signers))
 
 
-def _outcome_reason(outcome: str, *, reviewer: str, at, comment: str, package_sha256: str):
+def _outcome_reason(outcome: str, *, reviewer: str, at: dt.datetime, comment: str, package_sha256: str) -> Reason:
     code = "review_approved" if outcome == "approved" else "review_rejected"
     return reason(code, reviewer=reviewer, at=beijing_iso(at), comment=comment,
                   package_sha256=package_sha256)
 
 
-def settle(decision: Decision, *, outcome: str, reviewer: str, at, comment: str,
+def settle(decision: Decision, *, outcome: str, reviewer: str, at: dt.datetime, comment: str,
            package_sha256: str) -> Decision:
     """The decision a review outcome gives: the engine's reasons plus the reviewer's, allow or block."""
     why = _outcome_reason(outcome, reviewer=reviewer, at=at, comment=comment, package_sha256=package_sha256)
@@ -67,7 +69,7 @@ def settle(decision: Decision, *, outcome: str, reviewer: str, at, comment: str,
                                reasons=(*decision.reasons, why))
 
 
-def apply_reviews(decision: Decision, facts: PackageFacts, reviews: Sequence) -> Decision:
+def apply_reviews(decision: Decision, facts: PackageFacts, reviews: Sequence[Row[*tuple[Any, ...]]]) -> Decision:
     """Pure: the newest of a check's reviews that names exactly this package (digest + signers) settles a
     ``review`` decision; anything else is returned unchanged."""
     if decision.verdict != "review" or not facts.sha256 or not facts.signature.verified:
@@ -80,12 +82,12 @@ def apply_reviews(decision: Decision, facts: PackageFacts, reviews: Sequence) ->
                   package_sha256=facts.sha256)
 
 
-def reviews_of_check(conn: Connection, check_id: str) -> list:
+def reviews_of_check(conn: Connection, check_id: str) -> Sequence[Row[*tuple[Any, ...]]]:
     return conn.execute(select(R).where(R.c.check_id == check_id).order_by(R.c.at)).all()
 
 
 def record_review(engine: Engine, *, check_id: str, outcome: str, comment: str, reviewer: str,
-                  policy: Policy) -> dict:
+                  policy: Policy) -> dict[str, Any]:
     """Settle a pending review; returns the new decision (as answered to the store). One transaction."""
     if outcome not in OUTCOMES:
         raise UsageError("the outcome is approved or rejected", code="review_outcome_invalid")
@@ -97,7 +99,7 @@ def record_review(engine: Engine, *, check_id: str, outcome: str, comment: str, 
         row = conn.execute(select(SC).where(SC.c.check_id == check_id)).first()
         if row is None or row.status != "done" or row.verdict != "review" or row.gate_check_id is None:
             raise ReviewRefused(f"check {check_id} is not waiting for a review", code="review_not_pending")
-        stored = conn.execute(select(GC).where(GC.c.id == row.gate_check_id)).first()
+        stored = conn.execute(select(GC).where(GC.c.id == row.gate_check_id)).one()  # a foreign key: it exists
         kept = load_facts(stored.facts, stored.facts_schema)
         facts = kept.facts
         metadata = json.loads(row.metadata_json or "{}")
@@ -114,7 +116,7 @@ def record_review(engine: Engine, *, check_id: str, outcome: str, comment: str, 
 
         recorded = decide_and_record(conn, facts, CheckRequest.declared(metadata, source=f"staff:{reviewer}"),
                                      policy=policy, settle=reviewed, stored=kept)
-        settled, new_id = recorded.decision, recorded.gate_check_id
+        settled, new_id = recorded.decision, recorded.stored_check_id()
         # Two reviewers at once: the first one's update moves the verdict, the second finds nothing to settle.
         moved = conn.execute(update(SC).where(SC.c.check_id == check_id, SC.c.verdict == "review").values(
             {**decided(new_id, facts, settled), "updated_at": now})).rowcount
@@ -126,7 +128,7 @@ def record_review(engine: Engine, *, check_id: str, outcome: str, comment: str, 
                                  "comment": comment, "reviewer": reviewer, "at": now})
         review = {"outcome": outcome, "reviewer": reviewer, "comment": comment, "at": beijing_iso(now)}
         answer = {**settled.as_dict(), "check_id": check_id, "status": "done", "review": review}
-        client = conn.execute(select(ApiClient.__table__).where(ApiClient.__table__.c.id == row.client_id)).first()
+        client = conn.execute(select(table_of(ApiClient)).where(table_of(ApiClient).c.id == row.client_id)).first()
         url = metadata.get("callback_url") or (client.callback_url if client is not None else None)
         if url:
             queue_callback(conn, client_id=row.client_id, check_id=check_id, url=url,

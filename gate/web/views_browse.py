@@ -4,6 +4,7 @@ delist notices. Each list is one indexed query with a row limit; every page rend
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import flask
@@ -15,15 +16,15 @@ from gate.db.audit import history as audit_history
 from gate.db.filings import DatabaseRegistry
 from gate.db.service_tables import ApiClient, CallbackDelivery, Listing, ServiceCheck
 from gate.db.sync_tables import ReportOutbox
-from gate.db.tables import Check, Filing, FilingIdentity, FilingVersion
+from gate.db.tables import Check, Filing, FilingIdentity, FilingVersion, table_of
 from gate.web import export, kit, paging
 from gate.web.blueprint import blueprint
 from gate.web.check_filters import package_match, reason_match
 from gate.web.kit import requires
 
-A, SC, GC, CB = ApiClient.__table__, ServiceCheck.__table__, Check.__table__, CallbackDelivery.__table__
-F, V, FI, L, RO = (Filing.__table__, FilingVersion.__table__, FilingIdentity.__table__, Listing.__table__,
-                   ReportOutbox.__table__)
+A, SC, GC, CB = table_of(ApiClient), table_of(ServiceCheck), table_of(Check), table_of(CallbackDelivery)
+F, V, FI, L, RO = (table_of(Filing), table_of(FilingVersion), table_of(FilingIdentity), table_of(Listing),
+                   table_of(ReportOutbox))
 
 
 @dataclass(frozen=True)
@@ -60,10 +61,13 @@ def filtered(filters) -> bool:
     return any(_arg(f.name) for f in filters)
 
 
-def table(title: str, columns: list, rows: list[list], filters: list[Filter] = (), note: str = "",
+def table(title: str, columns: list, rows: list[list], filters: Sequence[Filter] = (), note: str = "",
           page: paging.Page | None = None):
     if page is not None and export.wanted():
-        return export.csv_response(flask.request.endpoint.split(".")[-1],
+        endpoint = flask.request.endpoint
+        if endpoint is None:  # an export is asked of a routed console page only; its name names the file
+            raise RuntimeError("a CSV export is for a console page")
+        return export.csv_response(endpoint.split(".")[-1],
                                    [c.label if isinstance(c, Col) else str(c) for c in columns], rows, page.next_url)
     return kit.render("console/table.html", title=title, columns=columns, rows=rows, filters=filters,
                       args=flask.request.args, note=note, page=page)

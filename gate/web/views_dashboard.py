@@ -12,13 +12,13 @@ from sqlalchemy import func, select, text
 from gate.api.service import service
 from gate.db.service_tables import REVIEW_PENDING, CallbackDelivery, ServiceCheck
 from gate.db.sync_tables import ReportOutbox, SyncCursor
-from gate.db.tables import DecisionDay, as_utc, utcnow
+from gate.db.tables import DecisionDay, as_utc, table_of, utcnow
 from gate.web import charts, kit
 from gate.web.blueprint import blueprint
 from gate.web.kit import requires
 
-DD, SC, CB, RO, CU = (DecisionDay.__table__, ServiceCheck.__table__, CallbackDelivery.__table__,
-                      ReportOutbox.__table__, SyncCursor.__table__)
+DD, SC, CB, RO, CU = (table_of(DecisionDay), table_of(ServiceCheck), table_of(CallbackDelivery),
+                      table_of(ReportOutbox), table_of(SyncCursor))
 DAYS = 14
 AGE_BUCKETS = ((1, ("不到 1 小时", "< 1 h")), (8, ("1–8 小时", "1–8 h")), (24, ("8–24 小时", "8–24 h")),
                (72, ("1–3 天", "1–3 d")), (None, ("超过 3 天", "> 3 d")))

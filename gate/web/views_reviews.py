@@ -13,7 +13,7 @@ from gate.api.service import service
 from gate.db.audit import history, record_event
 from gate.db.filings import DatabaseRegistry
 from gate.db.service_tables import REVIEW_PENDING, ApiClient, CallbackDelivery
-from gate.db.tables import Check, as_utc, utcnow
+from gate.db.tables import Check, as_utc, table_of, utcnow
 from gate.decide import fingerprint_text, key_matches, lineage_ancestors, name_similarity
 from gate.errors import GateError
 from gate.extract.facts import PackageFacts
@@ -25,9 +25,9 @@ from gate.web.blueprint import blueprint
 from gate.web.check_filters import reason_match
 from gate.web.kit import requires
 
-A = ApiClient.__table__
-GC = Check.__table__
-CB = CallbackDelivery.__table__
+A = table_of(ApiClient)
+GC = table_of(Check)
+CB = table_of(CallbackDelivery)
 
 
 def stores(conn) -> list:
