@@ -39,7 +39,8 @@ class AuthError(GateError):
 
 
 class Forbidden(GateError):
-    """Valid credentials, but the client's role may not call this route (HTTP 403)."""
+    """Valid credentials (an API client's, or a staff user's in the console), but their role may not do this (HTTP
+    403)."""
 
     code = "role_forbidden"
     status = 403

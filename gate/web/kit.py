@@ -38,6 +38,7 @@ from gate import names
 from gate.api.service import service
 from gate.beijing_time import beijing, beijing_iso  # noqa: F401 (beijing_iso is kit's for the views)
 from gate.errors import GateError
+from gate.services.auth import Forbidden
 from gate.web import accounts
 
 SESSION_COOKIE = "gate_session"
@@ -49,11 +50,6 @@ COOKIE_PATH = "/console"
 class CsrfInvalid(GateError):
     code = "csrf_invalid"
     status = 400
-
-
-class NotAllowed(GateError):
-    code = "role_forbidden"
-    status = 403
 
 
 def lang() -> str:
@@ -201,7 +197,7 @@ def requires(role: str):
                 raise accounts.LoginRefused(t("请先登录。", "Please sign in first."), code="login_required")
             if not staff.can(role):
                 able = list(ROLE_NAMES)[list(ROLE_NAMES).index(role):]  # every role at or above ``role`` may
-                raise NotAllowed(t(f"此操作需要{'或'.join(ROLE_NAMES[r][0] for r in able)}权限。",
+                raise Forbidden(t(f"此操作需要{'或'.join(ROLE_NAMES[r][0] for r in able)}权限。",
                                    f"This needs the {' or '.join(ROLE_NAMES[r][1] for r in able)} role."))
             return view(*args, **kwargs)
         return inner
