@@ -23,9 +23,10 @@ sit between a string's terminating NUL and the next string — so a token that r
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import chain
+from typing import Any
 
 from gate.extract.network import core
 from gate.extract.network.addresses import bare_ipv6, ip_literal
@@ -48,19 +49,22 @@ from gate.extract.network.references import (
     url_reference,
 )
 
+# A prefix tree of words: character -> subtree; the key "" marks the end of a word.
+_Trie = dict[str, "_Trie"]
 
-def trie_pattern(words) -> bytes:
+
+def trie_pattern(words: Iterable[str | bytes]) -> bytes:
     """A regex alternation of ``words`` (str, or bytes taken byte for byte) folded into a prefix tree, so the
     engine tries few branches per position."""
-    words = [w.decode("latin-1") if isinstance(w, bytes) else w for w in words]
-    tree: dict = {}
-    for word in words:
+    texts = [w.decode("latin-1") if isinstance(w, bytes) else w for w in words]
+    tree: _Trie = {}
+    for word in texts:
         node = tree
         for ch in word:
             node = node.setdefault(ch, {})
         node[""] = {}
 
-    def emit(node: dict) -> str:
+    def emit(node: _Trie) -> str:
         branches = [re.escape(ch) + emit(child) for ch, child in sorted(node.items()) if ch]
         if not branches:
             return ""
@@ -299,6 +303,14 @@ Values = tuple[str, ...]  # the hosts or IPs of one URL authority (at most one v
 _resolve_authorities: Callable[[set[bytes], dict[bytes, Values], dict[bytes, Values],
                                 Callable[[bytes], tuple[Values, Values]]], None] | None = None
 
+Occurrence = tuple[str, str, str | None]  # (how, excerpt, reference), as in ``Findings.evidence``
+# What ``scan_strings`` remembers of one analysed string: (hosts, IPs, evidence as (value, occurrence) pairs).
+StringAnswer = tuple[Values, Values, tuple[tuple[str, Occurrence], ...]]
+# The per-package cache (``network.StringCache``): string bytes -> StringAnswer, and under the sentinel keys above
+# (``_AUTHORITY_CACHE`` …) ``_take_url_authorities``'s authority tables (bytes -> Values) and the settled authorities
+# and strings (sets of bytes). Its values differ by key, so each use takes its table into a variable of its own type.
+StringCache = dict[Any, Any]
+
 
 def _bind() -> None:
     """``_URL_AUTHORITIES.split``, the authority loop and ``_note_url``'s fast paths, or their compiled twins."""
@@ -329,7 +341,7 @@ def _configured_resolve(authorities: set[bytes], hosts_of: dict[bytes, Values], 
 core.on_select(_bind)
 
 
-def _take_url_authorities(data: bytes, findings: Findings, cache: dict, prefix_len: int = 0) -> bytes:
+def _take_url_authorities(data: bytes, findings: Findings, cache: StringCache, prefix_len: int = 0) -> bytes:
     """Record the host of every network-scheme URL in ``data``; return ``data`` with those authorities blanked.
 
     Python runs once per distinct authority, not once per URL: a large app repeats a few thousand hosts across tens
@@ -347,11 +359,12 @@ def _take_url_authorities(data: bytes, findings: Findings, cache: dict, prefix_l
         found_in, blanked, spans = _split_region(data)
         parts = _SplitParts(data, spans)
     else:
-        parts = _URL_AUTHORITIES.split(data)
-        found_in, blanked = parts[1::2], None
-    hosts_of = cache.setdefault(_AUTHORITY_CACHE, {})  # authority -> hosts (a tuple of at most one)
-    ips_of = cache.setdefault(_AUTHORITY_IPS, {})  # authority -> IPs, only for the few that have one
-    settled = cache.setdefault(_SETTLED_AUTHORITIES, set())
+        split: list[bytes] = _URL_AUTHORITIES.split(data)
+        found_in, blanked = split[1::2], b" ".join(split[::2])  # every path below returns the blanked text
+        parts = split
+    hosts_of: dict[bytes, Values] = cache.setdefault(_AUTHORITY_CACHE, {})  # authority -> hosts (at most one)
+    ips_of: dict[bytes, Values] = cache.setdefault(_AUTHORITY_IPS, {})  # authority -> IPs, only for the few with one
+    settled: set[bytes] = cache.setdefault(_SETTLED_AUTHORITIES, set())
     distinct = set(found_in)
     new = distinct - hosts_of.keys()
     if new and _resolve_authorities is not None:  # the same loop in C, host names validated there (``core``)
@@ -368,7 +381,7 @@ def _take_url_authorities(data: bytes, findings: Findings, cache: dict, prefix_l
             findings.ips.update(ips_of[authority])
     if distinct <= settled:
         # a later entry repeating what the package has settled: nothing to judge
-        return blanked if blanked is not None else b" ".join(parts[::2])
+        return blanked
     # In order of first occurrence (not set order, which varies between processes): two authorities can name one
     # host ("API.example.cn", "api.example.cn:443"), and the first contact occurrence noted is its evidence.
     last = dict(zip(found_in, range(len(found_in))))  # authority -> index of its last occurrence
@@ -393,7 +406,7 @@ def _take_url_authorities(data: bytes, findings: Findings, cache: dict, prefix_l
                 pending.discard(authority)
                 if not pending:
                     break
-    return blanked if blanked is not None else b" ".join(parts[::2])
+    return blanked
 
 
 class _SplitParts:
@@ -446,7 +459,7 @@ def _note_url(parts: list[bytes] | _SplitParts, k: int, values: tuple[str, ...],
     tail = tail[max(nul, newline) + 1:]
     if prefix_len > 0 and (nul > newline or (nul < 0 and newline < 0 and len(left) == len(tail) and k == 0)):
         tail = tail[prefix_len:]  # the length prefix of a pooled string is not text
-    rest = parts[2 * k + 1] + _LINE_HEAD.match(right).group()
+    rest = parts[2 * k + 1] + right[:_forwards(_LINE_HEAD, right, 0, len(right))]
     if findings.hash_comments and in_hash_comment(tail):
         excerpt = text_of(tail + b"://" + rest)
         for value in values:
@@ -491,13 +504,12 @@ def _quoted_contact(tail: bytes, rest: bytes) -> bool:
     if quoted is None or quoted[1].lower() == b"http" or not tail.isascii() or not rest.isascii():
         return False
     # Lowercased once, then searched case-sensitively: the same matches as the IGNORECASE rules, twice as fast.
-    url = rest[:_URL_BODY.match(rest).end()].lower()
+    url = rest[:_forwards(_URL_BODY, rest, 0, len(rest))].lower()
     return not _PATH_HINTS_LOWER.search(url) and not _CONTEXT_WORDS_LOWER.search(tail[:quoted.start()].lower())
 
 
 def scan_strings(data: bytes, findings: Findings, start: int = 0, end: int | None = None, *,
-                 prefix_len: int = 0, cache: dict[bytes, tuple[tuple[str, ...], tuple[str, ...]]] | None = None
-                 ) -> None:
+                 prefix_len: int = 0, cache: StringCache | None = None) -> None:
     """Like ``scan_region`` for NUL-terminated strings (DEX string data, resource pools, ELF .rodata).
 
     Each string that holds an anchor is analysed once, whole, and the answer is remembered in ``cache`` by its bytes:
@@ -507,7 +519,8 @@ def scan_strings(data: bytes, findings: Findings, start: int = 0, end: int | Non
     data = _take_url_authorities(_window(data, start, end), findings, cache, prefix_len)
     start, end = 0, len(data)
     rfind, find = data.rfind, data.find
-    settled, known_contacts = cache.setdefault(_SETTLED_STRINGS, set()), findings.known_contacts
+    settled: set[bytes] = cache.setdefault(_SETTLED_STRINGS, set())
+    known_contacts = findings.known_contacts
     budget = findings.budget
     pos = start
     next_anchor = _AnchorCursor(data).next
@@ -529,7 +542,7 @@ def scan_strings(data: bytes, findings: Findings, start: int = 0, end: int | Non
         if len(text) <= 15 and _DOTTED_QUAD.match(text) and _in_oid_run(data, first, last, start, end, prefix_len):
             pos = last + 1
             continue
-        known = cache.get(text)
+        known: StringAnswer | None = cache.get(text)
         if known is None and len(text) <= MAX_HOST_LENGTH and _PLAIN_NAME.fullmatch(text):
             known = cache[text] = _plain_name(text)
         if known is None:
@@ -587,7 +600,7 @@ def _in_oid_run(data: bytes, first: int, last: int, lo: int, hi: int, prefix_len
 _IN_WORDS = frozenset({"bare_host", "bare_ip", "ip_port"})
 
 
-def _plain_name(text: bytes) -> tuple[tuple[str, ...], tuple[str, ...], tuple]:
+def _plain_name(text: bytes) -> StringAnswer:
     """What ``scan_region`` finds in a string of lowercase name characters (``api.example.com``, the common case of
     a bare host in string data), without running it: every anchor in such a string widens to the whole string, so
     the answer is ``bare_host`` of it. Dotted quads take the long way (the IP rules look at the context)."""
@@ -645,7 +658,17 @@ def _name_or_address(text: str, findings: Findings, *, any_scope: bool = False) 
 def _backwards(run: re.Pattern[bytes], data: bytes, i: int, lo: int, limit: int) -> int:
     """Start of the run of ``run`` characters that ends at ``i`` (looking back at most ``limit`` bytes)."""
     window = data[max(lo, i - limit):i][::-1]
-    return i - run.match(window).end()
+    found = run.match(window)
+    assert found is not None  # a run pattern matches the empty string: see ``_forwards``
+    return i - found.end()
+
+
+def _forwards(run: re.Pattern[bytes], data: bytes, pos: int, endpos: int) -> int:
+    """End of the run of ``run`` characters that starts at ``pos`` (up to ``endpos``). A run pattern matches the
+    empty string, so it always matches (the assertion is for the type checker: ``match`` is typed optional)."""
+    found = run.match(data, pos, endpos)
+    assert found is not None
+    return found.end()
 
 
 def _string_start_fix(data: bytes, s: int, lo: int, prefix_len: int, limit: int) -> int:
@@ -657,7 +680,7 @@ def _string_start_fix(data: bytes, s: int, lo: int, prefix_len: int, limit: int)
 def _bare(data: bytes, i: int, j: int, lo: int, hi: int, prefix_len: int, findings: Findings) -> int:
     s = _backwards(_NAME_RUN, data, i, lo, MAX_HOST_LENGTH)
     s = _string_start_fix(data, s, lo, prefix_len, i)
-    e = _NAME_RUN.match(data, j, min(hi, j + MAX_HOST_LENGTH)).end()
+    e = _forwards(_NAME_RUN, data, j, min(hi, j + MAX_HOST_LENGTH))
     before = data[s - 1] if s > lo else 0
     token = data[s:e].strip(b".-")
     if before == _EMAIL_MARK:
@@ -741,16 +764,16 @@ def _url(data: bytes, i: int, j: int, lo: int, hi: int, prefix_len: int, finding
     if not _NETWORK_SCHEME.search(data[s:i].lower()):
         # Not a network URL; the bare-token anchors still see any real hostname after it. A run of separators
         # ("://://…") is judged once.
-        return _SEPARATOR_RUN.match(data, j, min(hi, j + MAX_AUTHORITY_LENGTH)).end()
-    authority = _AUTHORITY.match(data, j, min(hi, j + MAX_AUTHORITY_LENGTH))
-    value = _authority(authority.group(), findings)
+        return _forwards(_SEPARATOR_RUN, data, j, min(hi, j + MAX_AUTHORITY_LENGTH))
+    end = _forwards(_AUTHORITY, data, j, min(hi, j + MAX_AUTHORITY_LENGTH))
+    value = _authority(data[j:end], findings)
     if value and not findings.settled(value):
         left = data[max(lo, s - EXCERPT_SIDE):s]
         before = text_of(left[max(left.rfind(b"\0"), left.rfind(b"\n")) + 1:]).lstrip()
-        text = before + excerpt_of(data, s, authority.end(), s, hi)
+        text = before + excerpt_of(data, s, end, s, hi)
         reference = url_reference(text, len(before))
         findings.note(value, "url" if not before and " " not in text else "url_in_text", text, reference)
-    return authority.end()
+    return end
 
 
 def _authority(authority: bytes, findings: Findings) -> str | None:
@@ -770,7 +793,7 @@ def _authority(authority: bytes, findings: Findings) -> str | None:
 
 def _ipv6(data: bytes, i: int, lo: int, hi: int, findings: Findings) -> int:
     s = _backwards(_HEX_RUN, data, i, lo, 40)
-    e = _HEX_DOT_RUN.match(data, i, min(hi, i + 46)).end()
+    e = _forwards(_HEX_DOT_RUN, data, i, min(hi, i + 46))
     before = data[s - 1] if s > lo else 0
     after = data[e] if e < hi else 0
     if _is_name_byte(before) or _is_name_byte(after):
