@@ -35,16 +35,13 @@ from gate.extract.network.finder import (
     Findings,
     ScanBudget,
     ScanBudgetExhausted,
+    StringCache,
     scan_region,
     scan_strings,
     scan_whole_string,
 )
 from gate.extract.network.references import HASH_COMMENT_EXTENSIONS, entry_reference
 from gate.extract.network.sdk_hosts import SDK_DESCRIPTOR_PREFIXES, sdk_for_class, sdk_for_host
-
-# The string cache the finder keeps for one package: each analysed string's bytes -> (hosts, IPs, evidence), and the
-# finder's own per-package tables under private sentinel keys (gate.extract.network.finder).
-StringCache = dict[Any, Any]
 
 __all__ = ["NetworkScanner", "scan_entry"]
 
