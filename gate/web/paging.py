@@ -22,6 +22,7 @@ import base64
 import binascii
 import datetime as dt
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -147,19 +148,25 @@ def chosen_sort(sorts: list[Sort], default: str) -> tuple[Sort, bool]:
     return found, descending
 
 
-def bounded_count(conn, query: Select, bound: int | None = None) -> tuple[int, bool]:
-    """How many rows ``query`` matches, counting at most ``bound`` + 1 of them."""
+def bounded_count(conn, query: Select, bound: int | None = None,
+                  order: Sequence[ColumnElement] = ()) -> tuple[int, bool]:
+    """How many rows ``query`` matches, counting at most ``bound`` + 1 of them.
+
+    ``order`` is an index's order that the filters pin to a few index entries (an exact package: its entries of
+    ``(package, check_id)``). Without it PostgreSQL may stop a sequential scan after ``bound`` + 1 matches, which it
+    prices as if the matches were spread evenly over the table; one package's checks are not, and that scan read
+    290 ms of the table at 6 M checks where the index holds the 10,001 entries side by side."""
     bound = COUNT_BOUND if bound is None else bound
     # Only the filters matter, not the listed columns: a bare SELECT 1 lets PostgreSQL count from an index alone
     # (an index-only scan, or a bitmap scan that skips all-visible pages) and drop a LEFT JOIN no filter uses.
     inner = (query.with_only_columns(literal_column("1"), maintain_column_froms=True)
-             .order_by(None).limit(bound + 1).subquery())
+             .order_by(None).order_by(*order).limit(bound + 1).subquery())
     n = conn.execute(select(func.count()).select_from(inner)).scalar_one()
     return (bound, True) if n > bound else (n, False)
 
 
 def paginate(conn, query: Select, *, sorts: list[Sort], default: str, tie: ColumnElement,
-             filtered: bool = False, count: bool = True) -> Page:
+             filtered: bool = False, count: bool = True, count_order: Sequence[ColumnElement] = ()) -> Page:
     """One page of ``query`` (a select with its joins and filters, no order or limit) as the URL asks."""
     sort, descending = chosen_sort(sorts, default)
     size = requested_size()
@@ -196,5 +203,5 @@ def paginate(conn, query: Select, *, sorts: list[Sort], default: str, tie: Colum
             page.prev_url = page_url(before=first_key)
             page.first_url = page_url()
     if count and flask.request.args.get("format") != "csv":
-        page.count, page.count_bounded = bounded_count(conn, query)
+        page.count, page.count_bounded = bounded_count(conn, query, order=count_order)
     return page

@@ -19,7 +19,7 @@ from gate.db.sync_tables import ReportOutbox
 from gate.db.tables import Check, Filing, FilingIdentity, FilingVersion, table_of
 from gate.web import export, kit, paging
 from gate.web.blueprint import blueprint
-from gate.web.check_filters import package_match, reason_match
+from gate.web.check_filters import package_match, reason_match, whole_package
 from gate.web.kit import requires
 
 A, SC, GC, CB = table_of(ApiClient), table_of(ServiceCheck), table_of(Check), table_of(CallbackDelivery)
@@ -103,8 +103,11 @@ def checks():
              .outerjoin(A, A.c.id == SC.c.client_id))  # every check has its client; outer: the count drops it
     if _arg("verdict"):
         query = query.where(SC.c.verdict == _arg("verdict"))
+    count_order: tuple = ()
     if _arg("package"):
         query = query.where(package_match(SC.c.package, _arg("package")))
+        if whole_package(_arg("package")):
+            count_order = (SC.c.package, SC.c.check_id)  # ix_service_check_package_order: count one package's entries
     if _arg("reason"):
         query = query.where(reason_match(service().engine.dialect.name, SC.c.reason_codes, _arg("reason")))
     if _int("store"):
@@ -118,7 +121,7 @@ def checks():
                    Filter("reason", kit.t("原因", "Reason"), kit.reason_choices()),
                    Filter("store", kit.t("客户端", "Client"), stores)]
         page = paging.paginate(conn, query, sorts=CHECK_SORTS, default="-created", tie=SC.c.check_id,
-                               filtered=filtered(filters + [Filter("sha256", "")]))
+                               filtered=filtered(filters + [Filter("sha256", "")]), count_order=count_order)
     rows = [[_when(r.created_at), Link(r.package or r.filename, flask.url_for("console.check_page",
                                                                               check_id=r.check_id)),
              kit.verdict_name(r.verdict or r.status), kit.reason_names(r.reason_codes),

@@ -109,6 +109,10 @@ def test_the_audit_page_and_the_history_sections(served):
     mine = session.get(f"{served.url}/console/audit?actor=boss&action=review.approved").text
     assert mine.count("复核通过") >= 1 and "轮换密钥</td>" not in mine
     assert "没有符合筛选条件的记录" in session.get(f"{served.url}/console/audit?actor=nobody").text
+    # a client's name finds its events (stored as client:<name>), the stored form typed whole finds its own
+    by_store = session.get(f"{served.url}/console/audit?actor={store.name}").text
+    assert f"client:{store.name}" in by_store and "staff:boss" not in by_store
+    assert "复核通过" in session.get(f"{served.url}/console/audit?actor=staff:boss&action=review.approved").text
     today = dt_today_beijing()
     assert "复核通过" in session.get(f"{served.url}/console/audit?from={today}&to={today}").text
 
