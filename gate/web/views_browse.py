@@ -103,7 +103,7 @@ def checks():
              .outerjoin(A, A.c.id == SC.c.client_id))  # every check has its client; outer: the count drops it
     if _arg("verdict"):
         query = query.where(SC.c.verdict == _arg("verdict"))
-    count_order: tuple = ()
+    count_order = ()
     if _arg("package"):
         query = query.where(package_match(SC.c.package, _arg("package")))
         if whole_package(_arg("package")):
