@@ -66,9 +66,6 @@ class ServiceCheck(SQLModel, table=True):
                       # PostgreSQL only (SQLite has no arrays and scans)
                       Index("ix_service_check_reasons", text("string_to_array(reason_codes, ' ')"),
                             postgresql_using="gin").ddl_if(dialect="postgresql"),
-                      # one reason code in the review queue: the pending reviews' codes only (migration 0760)
-                      Index("ix_service_check_review_reasons", text("string_to_array(reason_codes, ' ')"),
-                            postgresql_using="gin", postgresql_where=text(REVIEW_PENDING)).ddl_if(dialect="postgresql"),
                       # the review queue: its pages, filters and counts without the other 6 M checks
                       Index("ix_service_check_review_queue", "created_at", "check_id",
                             postgresql_include=["client_id", "package", "reason_codes"],

@@ -32,9 +32,17 @@ def reason_match(dialect: str, column, code: str) -> ColumnElement:
     """Checks whose space-separated reason codes include ``code`` exactly (``domain_not_filed`` does not find
     ``domain_not_filed_ip``). PostgreSQL: ``string_to_array(codes, ' ') @> ARRAY[code]``, the expression of the GIN
     index ``ix_service_check_reasons`` (the separator is a literal so the planner sees the same expression);
-    SQLite: the code between spaces, by scanning."""
+    SQLite: ``reason_in_text``."""
+    if dialect != "postgresql" or not REASON_CODE.fullmatch(code):
+        return reason_in_text(column, code)
+    return func.string_to_array(column, literal_column("' '")).op("@>")(cast(array([code]), ARRAY(Text)))
+
+
+def reason_in_text(column, code: str) -> ColumnElement:
+    """The same match read row by row: the code between spaces. The review queue uses it on PostgreSQL too: its
+    partial index already holds the codes of its few tens of thousands of rows, and a text match there costs less
+    than reaching the same rows from a GIN index (33 against 49 ms for one code of a 38,865-item queue; splitting
+    each row's codes into an array, 75 ms)."""
     if not REASON_CODE.fullmatch(code):
         return literal_column("1 = 0")  # not a code: nothing matches (a clear "no results", never an error)
-    if dialect == "postgresql":
-        return func.string_to_array(column, literal_column("' '")).op("@>")(cast(array([code]), ARRAY(Text)))
     return (" " + column + " ").contains(f" {code} ", autoescape=True)

@@ -22,7 +22,7 @@ from gate.services.checks import SC, CheckNotFound
 from gate.services.reviews import record_review, reviews_of_check
 from gate.web import claims, export, kit, paging
 from gate.web.blueprint import blueprint
-from gate.web.check_filters import reason_match
+from gate.web.check_filters import reason_in_text
 from gate.web.kit import requires
 
 A = table_of(ApiClient)
@@ -41,8 +41,7 @@ QUEUE_SORTS = [paging.Sort("created", SC.c.created_at), paging.Sort("package", S
 PENDING = text(REVIEW_PENDING.replace("verdict", "service_check.verdict").replace("status", "service_check.status"))
 
 
-def queue_query(*, client_id: int | None = None, reason: str | None = None, older_than_hours: int | None = None,
-                dialect: str = "sqlite"):
+def queue_query(*, client_id: int | None = None, reason: str | None = None, older_than_hours: int | None = None):
     """Checks waiting for a person; paging.paginate orders and pages it."""
     query = (select(SC.c.check_id, SC.c.created_at, SC.c.filename, SC.c.client_id, A.c.name.label("client"),
                     SC.c.package, SC.c.reason_codes)
@@ -50,7 +49,7 @@ def queue_query(*, client_id: int | None = None, reason: str | None = None, olde
     if client_id:
         query = query.where(SC.c.client_id == client_id)
     if reason:
-        query = query.where(reason_match(dialect, SC.c.reason_codes, reason))
+        query = query.where(reason_in_text(SC.c.reason_codes, reason))
     if older_than_hours:
         query = query.where(SC.c.created_at <= utcnow() - dt.timedelta(hours=older_than_hours))
     return query
@@ -65,8 +64,7 @@ def _int_arg(name: str) -> int | None:
 @requires("viewer")
 def review_queue():
     reason = flask.request.args.get("reason", "").strip()[:64] or None
-    query = queue_query(client_id=_int_arg("store"), reason=reason, older_than_hours=_int_arg("age"),
-                        dialect=service().engine.dialect.name)
+    query = queue_query(client_id=_int_arg("store"), reason=reason, older_than_hours=_int_arg("age"))
     with service().engine.connect() as conn:
         page = paging.paginate(conn, query, sorts=QUEUE_SORTS, default="created", tie=SC.c.check_id,
                                filtered=bool(reason or _int_arg("store") or _int_arg("age")))
