@@ -7,12 +7,16 @@ every fixture and corpus package with each core.
 
 from __future__ import annotations
 
+import dataclasses
+import pickle
 import random
 import re
 
 import pytest
 
+from gate.extract.facts import Evidence, HostFact
 from gate.extract.network import core, domains, finder, suffixes
+from gate.extract.network.sdk_hosts import SDK_DOMAINS, sdk_for_host, sdk_for_hosts
 
 compiled = core.compiled_core
 pytestmark = pytest.mark.skipif(compiled is None, reason="the compiled scanner core is not built (pip install -e .)")
@@ -216,3 +220,40 @@ def test_anchor_search_agrees():
             for colon in (False, True):
                 assert compiled.anchor_search(data, pos, colon) == finder._python_anchor_search(data, pos, colon), \
                     (data, pos, colon)
+
+
+@pytest.mark.parametrize("cls", [Evidence, HostFact])
+def test_instances_built_in_c_are_the_constructors_objects(cls):
+    """``instances`` (the facts built in C, ``network._instances``) against ``cls(*row)``: equal, the same hash, the
+    same instance dictionary in the same order, as frozen, and the same after a pickle round trip."""
+    fields = tuple(f.name for f in dataclasses.fields(cls))
+    rng = random.Random(28)
+    rows = [tuple(rng.choice(["", "a", "é", None, ("x",), 0]) for _ in fields) for _ in range(200)]
+    built = compiled.instances(cls, fields, rows)
+    for made, row in zip(built, rows, strict=True):
+        expected = cls(*row)
+        assert type(made) is cls
+        assert made == expected and hash(made) == hash(expected)
+        assert list(vars(made).items()) == list(vars(expected).items())
+        assert pickle.loads(pickle.dumps(made)) == expected
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(made, fields[0], "changed")
+    assert compiled.instances(cls, fields, ()) == []
+    with pytest.raises(TypeError):
+        compiled.instances(cls, fields, [rows[0][:-1]])  # a row short of a field
+    with pytest.raises(TypeError):
+        compiled.instances(cls, fields, [list(rows[0])])  # a row that is not a tuple
+    with pytest.raises(TypeError):
+        compiled.instances(cls, fields, 1)
+
+
+def test_bulk_lookups_agree_with_one_at_a_time(configured):
+    """The facts' bulk look-ups (``registrable_domains``, ``sdk_for_hosts``) answer as the per-host functions do."""
+    hosts = sorted({h for h in (configured.url_host(t) for t in _all_inputs()) if h}) + sorted(SDK_DOMAINS)
+    hosts += ["a." + suffix for suffix in SDK_DOMAINS]
+    for kind in ("python", "compiled"):
+        core.select(kind)
+        assert domains.registrable_domains(hosts) == [domains.registrable_domain(h) for h in hosts]
+        assert domains.registrable_domains([]) == []
+        assert sdk_for_hosts(hosts) == {h: sdk_for_host(h) for h in hosts if sdk_for_host(h) is not None}
+    core.select("compiled")

@@ -16,20 +16,21 @@ bytes: a structure that does not add up is scanned as plain bytes or skipped.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import posixpath
 import struct
 from collections import defaultdict
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
 from gate.errors import GateError
 from gate.extract.facts import Evidence, HostFact, IpFact, NetworkFacts, Problem
-from gate.extract.network import regions
+from gate.extract.network import core, regions
 from gate.extract.network.addresses import ip_scope
 from gate.extract.network.dex_code import classes_loading
 from gate.extract.network.dex_flow import CONTACT, UNKNOWN, sink_kinds
-from gate.extract.network.domains import registrable_domain, url_host
+from gate.extract.network.domains import registrable_domains, url_host
 from gate.extract.network.finder import (
     MAX_SCAN_ANCHORS,
     Findings,
@@ -41,7 +42,7 @@ from gate.extract.network.finder import (
     scan_whole_string,
 )
 from gate.extract.network.references import HASH_COMMENT_EXTENSIONS, entry_reference
-from gate.extract.network.sdk_hosts import SDK_DESCRIPTOR_PREFIXES, sdk_for_class, sdk_for_host
+from gate.extract.network.sdk_hosts import SDK_DESCRIPTOR_PREFIXES, sdk_for_class, sdk_for_host, sdk_for_hosts
 
 __all__ = ["NetworkScanner", "scan_entry"]
 
@@ -76,6 +77,33 @@ HOW_BY_READER = {"elf": "native", "text": "asset", "whole": "asset"}
 RESOURCE_READERS = frozenset({"resources", "xml", "manifest"})
 BARE_SHAPES = frozenset({"bare_host", "bare_ip"})  # occurrences judged by the code that loads them (DEX)
 
+# An occurrence kept while scanning: the fields of ``Evidence`` in the order its ``__init__`` takes and sets them;
+# ``facts()`` builds the public objects once, from rows of their fields (``_instances``).
+EvidenceRow = tuple[str, str, str, str | None, str | None]  # (source, how, excerpt, reference, origin)
+EVIDENCE_FIELDS = tuple(f.name for f in dataclasses.fields(Evidence))
+HOST_FACT_FIELDS = tuple(f.name for f in dataclasses.fields(HostFact))
+_T = TypeVar("_T")
+# ``_hostcore.instances`` with the compiled core: the objects built in C, without a Python ``__init__`` call each.
+_compiled_instances: Callable[[type[Any], tuple[str, ...], Sequence[tuple[Any, ...]]], list[Any]] | None = None
+
+
+def _instances(cls: type[_T], fields: tuple[str, ...], rows: Sequence[tuple[Any, ...]]) -> list[_T]:
+    """``[cls(*row) for row in rows]``: the Python path, and the oracle of the compiled one."""
+    build = _compiled_instances
+    if build is not None:
+        built: list[_T] = build(cls, fields, rows)
+        return built
+    return [cls(*row) for row in rows]
+
+
+def _bind() -> None:
+    global _compiled_instances
+    compiled = core.compiled_core
+    _compiled_instances = compiled.instances if core.active() == "compiled" and compiled is not None else None
+
+
+core.on_select(_bind)
+
 
 class NetworkScanner:
     """Collects hosts and IPs over the entries of one package, remembering which entries each came from."""
@@ -86,7 +114,8 @@ class NetworkScanner:
         self.problems: list[tuple[str, str]] = []
         self._host_sources: defaultdict[str, set[str]] = defaultdict(set)
         self._ip_sources: defaultdict[str, set[str]] = defaultdict(set)
-        self._evidence: dict[str, list[Evidence]] = {}  # host or IP -> occurrences
+        # host or IP -> occurrences, as rows of ``Evidence`` fields: the public type is built once, by ``facts()``
+        self._evidence: dict[str, list[EvidenceRow]] = {}
         self._contacts: set[str] = set()  # values with at least one contact occurrence
         # host -> (DEX entry, class descriptor or None for "other code") of the code that loads it
         self._loaders: defaultdict[str, set[tuple[str, str | None]]] = defaultdict(set)
@@ -156,26 +185,37 @@ class NetworkScanner:
     def facts(self) -> NetworkFacts:
         """The hosts and IPs found so far."""
         code_sdks = self._sdks_by_code()
-        contacts, evidence_of = self._contacts, self._evidence_of
-        # A package can have thousands of hosts: the loop is kept lean (local names, no keyword arguments).
-        hosts: list[HostFact] = []
-        append, table, domain, fact = hosts.append, sdk_for_host, registrable_domain, HostFact
-        for host, sources in sorted(self._host_sources.items()):
-            evidence = evidence_of(host)
-            by_table = table(host)
+        contacts, kept_evidence, host_sources = self._contacts, self._evidence, self._host_sources
+        # A package can have thousands of hosts: no Python call per host. The registrable domains and the table's
+        # SDK labels are looked up in bulk, and the evidence and the facts are built in one call each (``_instances``:
+        # in C with the compiled core) from rows of their fields.
+        names = sorted(host_sources)
+        rows: list[EvidenceRow] = []
+        counts = []
+        for host in names:
+            kept = kept_evidence.get(host, ())
+            rows.extend(kept if len(kept) < 2 else sorted(kept, key=_evidence_order))
+            counts.append(len(kept))
+        built = _instances(Evidence, EVIDENCE_FIELDS, rows)
+        by_table_of = sdk_for_hosts(names)
+        facts: list[tuple[Any, ...]] = []
+        append, at = facts.append, 0
+        for host, domain, count in zip(names, registrable_domains(names), counts):
+            evidence = tuple(built[at:at + count])
+            at += count
+            by_table = by_table_of.get(host)
             by_code = code_sdks.get(host) if code_sdks else None
             if by_table is None and by_code is not None:
                 evidence = evidence + by_code[1][:MAX_EVIDENCE]
-            append(fact(
-                host, domain(host), _sorted(sources),
-                by_table or (by_code[0] if by_code else None), "contact" if host in contacts else "reference",
-                evidence, "host" if by_table else "code" if by_code else None))
+            append((host, domain, tuple(sorted(host_sources[host])),
+                    by_table or (by_code[0] if by_code else None), "contact" if host in contacts else "reference",
+                    evidence, "host" if by_table else "code" if by_code else None))
         ips = tuple(
             IpFact(ip=ip, sources=_sorted(sources), kind="contact" if ip in contacts else "reference",
-                   evidence=evidence_of(ip), scope=ip_scope(ip))
+                   evidence=self._evidence_of(ip), scope=ip_scope(ip))
             for ip, sources in sorted(self._ip_sources.items(), key=lambda item: _ip_order(item[0]))
             if not self._is_own_version(ip))
-        return NetworkFacts(hosts=tuple(hosts), ips=ips)
+        return NetworkFacts(hosts=tuple(_instances(HostFact, HOST_FACT_FIELDS, facts)), ips=ips)
 
     # -- internals -----------------------------------------------------------------------------------------------
 
@@ -271,7 +311,7 @@ class NetworkScanner:
         for value in values:
             how, excerpt, why = found.get(value) or default
             why = entry_why or why
-            item = Evidence(source, forced_how or ("resource" if how == "whole_string" else how), excerpt, why)
+            item = (source, forced_how or ("resource" if how == "whole_string" else how), excerpt, why, None)
             kept = evidence.get(value)
             if kept is None:
                 evidence[value] = [item]
@@ -345,13 +385,11 @@ class NetworkScanner:
     def _is_own_version(self, ip: str) -> bool:
         """The app's versionName ("1.0.0.68"), standing alone wherever it is (the manifest, BuildConfig in DEX), is
         its version, never an address; in a URL or with a port it would still count."""
-        return ip in self._own_versions and all(e.how in ("bare_ip", "manifest") for e in self._evidence.get(ip, ()))
+        return ip in self._own_versions and all(row[1] in ("bare_ip", "manifest") for row in self._evidence.get(ip, ()))
 
     def _evidence_of(self, value: str) -> tuple[Evidence, ...]:
-        kept = self._evidence.get(value, ())
-        if len(kept) < 2:
-            return tuple(kept)
-        return tuple(sorted(kept, key=_evidence_order))
+        kept = self._evidence.get(value) or []
+        return tuple(_instances(Evidence, EVIDENCE_FIELDS, kept if len(kept) < 2 else sorted(kept, key=_evidence_order)))
 
 
 def scan_entry(name: str, data: bytes, findings: Findings, cache: StringCache | None = None) -> str | None:
@@ -473,8 +511,8 @@ def _is_text(name: str, data: bytes) -> bool:
     return printable >= MIN_TEXT_RATIO * len(head)
 
 
-def _evidence_order(evidence: Evidence) -> tuple[bool, str]:
-    return evidence.reference is not None, evidence.source  # contact candidates first, then by entry
+def _evidence_order(row: EvidenceRow) -> tuple[bool, str]:
+    return row[3] is not None, row[0]  # contact candidates first (no ``reference``), then by entry (``source``)
 
 
 def _sorted(sources: set[str]) -> tuple[str, ...]:

@@ -1005,6 +1005,61 @@ configure(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* instances(cls, fields, rows): [cls(*row) for row in rows] for a frozen dataclass whose __init__ does nothing but
+ * give the instance the attributes {field: value} in field order (gate.extract.facts: Evidence, HostFact). A
+ * package's facts are thousands of these; building each here skips the Python frame of __init__. The instance is
+ * made as object.__new__(cls) and each attribute set as object.__setattr__(obj, field, value) would (the frozen
+ * class's own __setattr__ refuses any name), in field order, so its __dict__ is the one __init__ makes. Each row
+ * must have exactly one value per field. */
+static PyObject *
+instances(PyObject *self, PyObject *args)
+{
+    PyObject *cls, *fields, *given;
+    if (!PyArg_ParseTuple(args, "O!O!O:instances", &PyType_Type, &cls, &PyTuple_Type, &fields, &given))
+        return NULL;
+    static PyObject *no_args;
+    if (no_args == NULL && (no_args = PyTuple_New(0)) == NULL)
+        return NULL;
+    PyTypeObject *type = (PyTypeObject *)cls;
+    Py_ssize_t width = PyTuple_GET_SIZE(fields);
+    for (Py_ssize_t j = 0; j < width; j++) {
+        if (!PyUnicode_CheckExact(PyTuple_GET_ITEM(fields, j))) {
+            PyErr_SetString(PyExc_TypeError, "instances: field names must be str");
+            return NULL;
+        }
+    }
+    PyObject *rows = PySequence_Fast(given, "instances: rows must be a sequence");
+    if (rows == NULL)
+        return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(rows);
+    PyObject *out = PyList_New(n);
+    if (out == NULL) {
+        Py_DECREF(rows);
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *row = PySequence_Fast_GET_ITEM(rows, i);
+        if (!PyTuple_Check(row) || PyTuple_GET_SIZE(row) != width) {
+            PyErr_SetString(PyExc_TypeError, "instances: each row must be a tuple with one value per field");
+            goto error;
+        }
+        PyObject *obj = PyBaseObject_Type.tp_new(type, no_args, NULL);
+        if (obj == NULL)
+            goto error;
+        PyList_SET_ITEM(out, i, obj);
+        for (Py_ssize_t j = 0; j < width; j++) {
+            if (PyObject_GenericSetAttr(obj, PyTuple_GET_ITEM(fields, j), PyTuple_GET_ITEM(row, j)) < 0)
+                goto error;
+        }
+    }
+    Py_DECREF(rows);
+    return out;
+error:
+    Py_DECREF(rows);
+    Py_DECREF(out);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
     {"configure", configure, METH_VARARGS,
      "configure(suffix_table, never_contacted, reserved_tlds, bare_tlds, weak_bare_tlds, reverse_dns_roots,"
@@ -1023,6 +1078,7 @@ static PyMethodDef methods[] = {
     {"anchor_search", anchor_search, METH_VARARGS,
      "anchor_search(data, pos, colon): finder._DOT_ANCHORS / _COLON_ANCHORS .search(data, pos).span() or None"},
     {"load_sites", load_sites, METH_VARARGS, "load_sites(data, wanted, lo, hi, overlapping): dex_flow._load_sites"},
+    {"instances", instances, METH_VARARGS, "instances(cls, fields, rows): [cls(*row) for row in rows] (facts types)"},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "gate.extract.network._hostcore",

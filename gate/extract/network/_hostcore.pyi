@@ -1,5 +1,8 @@
 # Type stub of the compiled scanner core (_hostcore.c); gate/extract/network/core.py says how it is chosen.
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+_T = TypeVar("_T")
 
 def configure(suffix_table: Callable[[], tuple[frozenset[str], frozenset[str], frozenset[str], frozenset[str]]],
               never_contacted: frozenset[str], reserved_tlds: frozenset[str], bare_tlds: frozenset[str],
@@ -20,3 +23,4 @@ def resolve_authorities(authorities: set[bytes], hosts_of: dict[bytes, tuple[str
                         fallback: Callable[[bytes], tuple[tuple[str, ...], tuple[str, ...]]], /) -> None: ...
 def anchor_search(data: bytes, pos: int, colon: bool, /) -> tuple[int, int] | None: ...
 def configure_anchors(bare_tlds: frozenset[str], /) -> None: ...
+def instances(cls: type[_T], fields: tuple[str, ...], rows: Sequence[tuple[Any, ...]], /) -> list[_T]: ...

@@ -13,6 +13,7 @@ labelled Bugly while ``open.weixin.qq.com`` is labelled WeChat. Match on whole l
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import lru_cache
 
 # suffix -> (label, basis)
@@ -152,6 +153,18 @@ def sdk_for_host(host: str) -> str | None:
         if entry is not None:
             return entry[0]
     return None
+
+
+def sdk_for_hosts(hosts: Iterable[str]) -> dict[str, str]:
+    """``sdk_for_host`` of many hosts at once (a package's facts: thousands of hosts, nearly all first-party): the
+    hosts the table attributes, with their label. The first-party test runs inline, without a call per host."""
+    tails, out = _TAILS, {}
+    for host in hosts:
+        if host[host.rfind(".", 0, host.rfind(".")) + 1:] in tails:
+            label = sdk_for_host(host)
+            if label is not None:
+                out[host] = label
+    return out
 
 
 # Third-party SDKs by the Java packages of their code: a host that only classes under one of these packages load
