@@ -71,3 +71,14 @@ def test_an_endless_header_is_refused_and_long_or_split_heads_are_served(tmp_pat
         assert requests.get(f"{g.url}/healthz", timeout=10).status_code == 200
     finally:
         stop_process(proc)
+
+
+def test_gate_serve_parses_http_with_httptools_and_the_bounded_head():
+    # h11 refuses an endless header too, so the test above passes under either parser: this one says which runs.
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    from gate.api.front_protocol import BoundedHeadProtocol
+    from gate.commands.serve import _worker_class
+
+    protocol = _worker_class().CONFIG_KWARGS["http"]
+    assert protocol is BoundedHeadProtocol and issubclass(protocol, HttpToolsProtocol)
