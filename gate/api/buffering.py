@@ -6,7 +6,7 @@ connections sending a byte every 5 s took every route down, ``/healthz`` include
 valid key and a bad signature held every thread (the signature covers the body, so it can only be checked after it).
 Mature deployments put a buffering proxy in front (nginx's ``proxy_request_buffering on``, gunicorn's own advice);
 `gate serve` is exposed as it is (``make run``), so it does the same in-process: gunicorn runs uvicorn's asyncio
-workers (``uvicorn_worker.UvicornWorker``, HTTP/1.1 by h11), this ASGI layer receives each body on the event loop —
+workers (``uvicorn_worker.UvicornWorker``, HTTP/1.1 by httptools), this ASGI layer receives each body on the event loop —
 where a slow connection costs a socket and a few KiB, not a thread — and only then hands the request to the Flask
 app on a pool of ``--threads`` threads (a2wsgi). The app reads its body from memory or a local file at disk speed.
 

@@ -20,8 +20,9 @@ from typing import IO
 
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.formparser import FormDataParser, MultiPartParser
-from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData, Preamble, State
+from werkzeug.sansio.multipart import Data, Epilogue, Field, File, NeedData, Preamble, State
 
+from gate.api.boundary import FastMultipartDecoder
 from gate.services.uploads import UploadError
 
 READ_SIZE = 64 * 1024
@@ -53,7 +54,9 @@ class SpoolingMultipartParser(MultiPartParser):
         limit = self.max_form_memory_size
         if limit is None:  # GateRequest sets one; without it text parts and part headers would be held unbounded
             raise ValueError("a multipart form needs max_form_memory_size")
-        decoder = MultipartDecoder(boundary)  # no limits here: they are applied below, by kind of bytes
+        # No limits here: they are applied below, by kind of bytes. werkzeug's decoder, without its per-body
+        # regular-expression compilation (gate.api.boundary).
+        decoder = FastMultipartDecoder(boundary)
         parts = 0
         fields: list[tuple[str, str]] = []
         files: list[tuple[str, FileStorage]] = []

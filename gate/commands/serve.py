@@ -1,6 +1,7 @@
 """``gate serve``: the HTTP service under gunicorn (``--dev``: werkzeug's single-process server, for tests).
 
-Worker model: gunicorn's master with uvicorn's asyncio workers (``uvicorn_worker``, HTTP/1.1 by h11) and, in each,
+Worker model: gunicorn's master with uvicorn's asyncio workers (``uvicorn_worker``, HTTP/1.1 parsed by httptools in C,
+gate.api.front_protocol) and, in each,
 the buffering front of gate.api.buffering: a request's body is received in full on the event loop — a
 slow sender costs a socket, not a thread — and the Flask app then answers it on one of ``--threads`` threads. With
 gunicorn's ``gthread`` workers a body trickled a byte at a time held a thread for as long as the client liked, and
@@ -48,11 +49,14 @@ def _gunicorn_app(options: dict, *, threads: int):
 def _worker_class():
     from uvicorn_worker import UvicornWorker
 
+    from gate.api.front_protocol import BoundedHeadProtocol
+
     class GateWorker(UvicornWorker):
         """uvicorn in a gunicorn worker, as the gate needs it: the client address is the socket's (the app applies
-        GATE_PROXY_HOPS itself), no access log (the app logs each request), the app's own shutdown grace."""
+        GATE_PROXY_HOPS itself), no access log (the app logs each request), the app's own shutdown grace, HTTP
+        parsed by httptools with the request head bounded (gate.api.front_protocol)."""
 
-        CONFIG_KWARGS = {"loop": "asyncio", "http": "h11", "lifespan": "off", "proxy_headers": False,
+        CONFIG_KWARGS = {"loop": "asyncio", "http": BoundedHeadProtocol, "lifespan": "off", "proxy_headers": False,
                          "access_log": False, "server_header": False,
                          "timeout_graceful_shutdown": GRACEFUL_SECONDS,
                          "limit_concurrency": CONNECTIONS_PER_PROCESS}

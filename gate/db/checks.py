@@ -28,6 +28,16 @@ C, DAYS = table_of(Check), table_of(DecisionDay)
 _INSERT_CHECK = insert(C).returning(C.c.id)  # built once: it runs for every decision stored
 
 
+def _decision_day_upsert(dialect_insert):
+    return dialect_insert(DAYS).values(checks=1).on_conflict_do_update(
+        index_elements=[DAYS.c.day, DAYS.c.verdict, DAYS.c.reason_codes], set_={"checks": DAYS.c.checks + 1})
+
+
+# Built once per dialect, like _INSERT_CHECK: building it per decision (and SQLAlchemy deriving its cache key again)
+# cost more than running it. The day, verdict and reason codes are bound per call.
+_COUNT_DECISION = {"postgresql": _decision_day_upsert(pg_insert), "sqlite": _decision_day_upsert(sqlite_insert)}
+
+
 def _json(value: dict) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
@@ -77,10 +87,7 @@ def _count_decision(conn: Connection, row: dict) -> None:
     """One more decision on its Beijing day (the dashboard's decision_day), in the decision's transaction."""
     key = {"day": beijing(row["created_at"]).date().isoformat(), "verdict": row["verdict"],
            "reason_codes": row["reason_codes"]}
-    upsert = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(DAYS)
-    conn.execute(upsert.values(**key, checks=1).on_conflict_do_update(
-        index_elements=[DAYS.c.day, DAYS.c.verdict, DAYS.c.reason_codes],
-        set_={"checks": DAYS.c.checks + 1}))
+    conn.execute(_COUNT_DECISION["postgresql" if conn.dialect.name == "postgresql" else "sqlite"], key)
 
 
 @dataclass(frozen=True)
