@@ -33,13 +33,21 @@ class Section:
 def _lines(data: bytes) -> Iterator[tuple[bytes, int]]:
     """(line bytes, offset after its terminator) for every line."""
     pos, end = 0, len(data)
+    # The next CR and LF at or after ``pos`` (``end`` when there is none), searched again only once passed: searching
+    # both from every line rescanned the rest of the file for the terminator it never uses (a MANIFEST.MF with LF
+    # line ends has no CR), quadratic in a large package's manifest.
+    cr = lf = -1
     while pos < end:
-        cr, lf = data.find(b"\r", pos), data.find(b"\n", pos)
-        candidates = [i for i in (cr, lf) if i != -1]
-        if not candidates:
+        if cr < pos:
+            cr = data.find(b"\r", pos)
+            cr = end if cr == -1 else cr
+        if lf < pos:
+            lf = data.find(b"\n", pos)
+            lf = end if lf == -1 else lf
+        nl = min(cr, lf)
+        if nl == end:
             yield data[pos:], end
             return
-        nl = min(candidates)
         after = nl + 2 if data[nl:nl + 2] == b"\r\n" else nl + 1
         yield data[pos:nl], after
         pos = after
