@@ -3,11 +3,12 @@
     python bench/startup.py ~/.cache/filing-gate/corpus/app-uiautomator.apk --revision main --runs 20
 
 What a developer's CI job or a shell user pays per command: ``python -c pass`` (the interpreter alone), ``gate
---help``, ``gate --version``, ``gate features --json APK``. Each process runs ``gate.cli.main`` with the tree under
-test first on ``sys.path`` (the revision's ``gate/`` unpacked with ``git archive``), bytecode compiled beforehand
-for both (this VM sets PYTHONDONTWRITEBYTECODE; an installed gate has its bytecode). The commands and trees
-alternate run by run, so all see the same load. Prints min and median wall time and CPU (user + system of the
-child, ``getrusage``) per command and tree, like hyperfine's ``-N -r 20``.
+--help``, ``gate --version``, ``gate features --json APK``, ``gate check --json --filings EMPTY APK`` (an empty
+filings file). Each process runs ``gate.cli.main`` with the tree under test first on ``sys.path`` (the revision's
+``gate/`` unpacked with ``git archive``, given this tree's built C extensions where their source is unchanged),
+bytecode compiled beforehand for both (this VM sets PYTHONDONTWRITEBYTECODE; an installed gate has its bytecode).
+The commands and trees alternate run by run, so all see the same load. Prints min and median wall time and CPU (user
++ system of the child, ``getrusage``) per command and tree, like hyperfine's ``-N -r 20``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import compileall
 import os
 import pathlib
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -37,6 +39,19 @@ def timed(argv: list[str]) -> tuple[float, float]:
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
+def _share_built_extensions(earlier: pathlib.Path) -> None:
+    """Give the revision this tree's built C extensions where their source is the same: ``git archive`` holds no
+    build, and without it the revision would run the scanner's pure-Python fallback and look slower than it is."""
+    for built in (ROOT / "gate").rglob("*.so"):
+        relative = built.relative_to(ROOT)
+        source = (ROOT / relative).parent / (relative.name.split(".")[0] + ".c")
+        theirs = earlier / source.relative_to(ROOT)
+        if source.is_file() and theirs.is_file() and source.read_bytes() == theirs.read_bytes():
+            shutil.copy2(built, earlier / relative)
+        else:
+            print(f"note: {relative} not shared (its C source differs at the revision): that tree runs without it")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("apk", type=pathlib.Path)
@@ -48,10 +63,15 @@ def main() -> None:
         archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.revision, "gate"], capture_output=True,
                                  check=True).stdout
         subprocess.run(["tar", "-x", "-C", str(earlier)], input=archive, check=True)
+        _share_built_extensions(earlier)
         for tree in (earlier, ROOT):
             compileall.compile_dir(str(tree / "gate"), quiet=1)
+        no_filings = pathlib.Path(tmp) / "filings.json"  # gate check --filings against an empty filings file
+        no_filings.write_text("[]", encoding="utf-8")
         commands = {"--help": ["--help"], "--version": ["--version"],
-                    f"features {args.apk.name}": ["features", "--json", str(args.apk.resolve())]}
+                    f"features {args.apk.name}": ["features", "--json", str(args.apk.resolve())],
+                    f"check --filings {args.apk.name}": ["check", "--json", "--filings", str(no_filings),
+                                                         str(args.apk.resolve())]}
         runs: dict[tuple[str, str], list[tuple[float, float]]] = {("python -c pass", ""): []}
         trees = {args.revision: earlier, "this tree": ROOT}
         for command in commands:

@@ -240,9 +240,9 @@ def _sync_settings(environ: Mapping[str, str]) -> dict:
 
 def _pii_key(environ: Mapping[str, str]) -> str | None:
     """GATE_PII_KEY, checked now so a malformed key stops the gate at start, not at the first application."""
-    from gate.pii import parse_key
-
     value = environ.get("GATE_PII_KEY", "").strip() or None
     if value is not None:
+        from gate.pii import parse_key  # only then: every command loads the settings (start-up, issue #28)
+
         parse_key(value)
     return value

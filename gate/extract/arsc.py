@@ -214,8 +214,11 @@ def _likely_script(language: str, region: str) -> str:
     return f"~{language}" if language else ""
 
 
+_TL_FIL = frozenset({"tl", "fil"})  # Tagalog's two codes, one language to the resource matcher
+
+
 def _langs_equivalent(a: str, b: str) -> bool:
-    return a == b or {a, b} == {"tl", "fil"}
+    return a == b or {a, b} == _TL_FIL
 
 
 def _close_to_us_english(region: str) -> bool:
@@ -288,11 +291,14 @@ def _config_script(config: ResTableConfig) -> str:
 
 def matches(config: ResTableConfig, request: ResTableConfig) -> bool:
     """ResTable_config::match for the dimensions a badging request sets; every other qualifier must be unset."""
+    # The language first: for one locale it rejects nearly every configuration of a translated table (a label is
+    # resolved for each of its locales against each of its configurations), and every test below must pass anyway.
+    language = config.language
+    if language and language != request.language and not (language in _TL_FIL and request.language in _TL_FIL):
+        return False  # not _langs_equivalent, without a call per configuration
     if config.mcc or config.mnc or config.touchscreen or config.keyboard or config.navigation:
         return False
     if config.input_flags or config.ui_mode or config.color_mode or config.screen_layout2 or config.minor_version:
-        return False
-    if config.language and not _langs_equivalent(config.language, request.language):
         return False
     if config.language or config.region:
         script = _config_script(config)

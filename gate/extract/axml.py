@@ -246,7 +246,7 @@ class StringPool:
             # aapt2 writes modified UTF-8 (a supplementary character as two 3-byte surrogates, which the device's
             # utf8_to_utf16 pairs up); standard 4-byte sequences are read alike. Unpaired surrogates are refused.
             text = bytes(data[pos:pos + byte_length]).decode("utf-8", "surrogatepass")
-            if any(0xD800 <= ord(ch) <= 0xDFFF for ch in text):
+            if not text.isascii() and any(0xD800 <= ord(ch) <= 0xDFFF for ch in text):  # ASCII has no surrogate
                 text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
         except (UnicodeDecodeError, UnicodeEncodeError) as exc:
             raise self._bad(index, f"invalid UTF-8 ({exc.reason})") from None
@@ -297,6 +297,8 @@ class StringPool:
 
 
 def _utf16_units(text: str) -> int:
+    if text.isascii():  # nearly every string of a pool; the count below is a Python loop per character
+        return len(text)
     return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
 
 
@@ -338,7 +340,7 @@ def read_string_pool(reader: ChunkReader, offset: int, header_size: int, size: i
         if (data_end - data_start) % unit or any(reader.data[data_end - unit:data_end]):
             raise bad("string data is not NUL-terminated")
         span = data_end - data_start
-        if any(o >= span for o in offsets):
+        if offsets and max(offsets) >= span:
             raise bad("a string offset points outside the string data")
     elif strings_start not in (0, header_size) or style_count:
         raise bad("strings start set without strings")

@@ -25,7 +25,7 @@ from collections import defaultdict
 
 from gate.extract.facts import FilingNumberFact
 from gate.extract.network.regions import DEX_MAGIC, dex_string_data
-from gate.filings.numbers import PROVINCES
+from gate.filings.provinces import PROVINCES
 
 MAX_NUMBERS = 20  # distinct numbers kept per package; an app showing more is a directory, not its own filing
 # Every spelling has 备 (full-width variants change the letters and digits, not 备): one anchor per encoding.

@@ -14,8 +14,8 @@ import unicodedata
 from dataclasses import dataclass
 
 from gate.filings.problems import FieldInvalid
+from gate.filings.provinces import PROVINCES
 
-PROVINCES = "京津冀晋蒙辽吉黑沪苏浙皖闽赣鲁豫鄂湘粤桂琼渝川蜀贵黔云滇藏陕甘青宁新"
 TYPE_LETTERS = {"A": "app", "X": "mini_program"}
 
 _CLEAN = re.compile(r"^\w(?:ICP备|ICP证|B2-)[0-9]+号?(?:-[0-9]+[A-Z]?)?$")

@@ -9,15 +9,11 @@ importer holds a database connection and may run beside threads.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import pathlib
-import queue
-import tempfile
 from collections.abc import Container, Iterator, Sequence
 from dataclasses import dataclass
-from multiprocessing.queues import Queue
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gate.errors import GateError
 from gate.filings.formats import read_records
@@ -25,6 +21,9 @@ from gate.filings.problems import FieldProblem, FilingsInvalid
 from gate.filings.records import Filing
 from gate.filings.source_keys import read_keys, write_keys
 from gate.filings.validate import validate_record
+
+if TYPE_CHECKING:
+    from multiprocessing.queues import Queue
 
 
 @dataclass(frozen=True)
@@ -76,6 +75,12 @@ def parallel_worthwhile(paths: Sequence[str | pathlib.Path]) -> bool:
 def validated_in_parallel(paths: Sequence[str | pathlib.Path],
                           known: set[str] | frozenset[str] | None = None) -> Iterator[Validated]:
     """``validated(paths, known)`` computed in a child process; a failure there is raised here with its code."""
+    # Imported here: a small filings file (``gate check --filings``) is read in-process, and multiprocessing brings
+    # pickle, subprocess, tempfile and the compression modules along (start-up, issue #28).
+    import multiprocessing
+    import queue
+    import tempfile
+
     context = multiprocessing.get_context("spawn")
     chunks = context.Queue(maxsize=QUEUE_CHUNKS)
     keys_file = None

@@ -76,6 +76,47 @@ def test_features_and_offline_check_load_no_server_stack(tmp_path):
     assert not _stacks(check), f"`gate check --filings` imports {_stacks(check)}"
 
 
+# What a developer's `gate features` / `gate check --filings` never uses, imported only where it is used: the filing
+# number grammar (the scanner needs only the province letters), the PII key codec (only with GATE_PII_KEY set),
+# the filings reader's second process (large imports) and difflib (a filing to compare names with).
+NOT_FOR_FEATURES = ("gate.filings.numbers", "gate.filings.problems", "gate.pii", "multiprocessing")
+NOT_FOR_OFFLINE_CHECK = ("gate.pii", "multiprocessing", "difflib")
+
+
+def test_features_and_offline_check_load_only_what_they_use(tmp_path):
+    from tests.oracle import FIXTURES
+
+    apk = str(FIXTURES / "hello_zh.apk")
+    features = _modules_after_cli("features", "--json", apk)
+    assert "gate.extract.filing_number" in features  # the scanner that needs the province letters ran
+    assert not features & set(NOT_FOR_FEATURES), sorted(features & set(NOT_FOR_FEATURES))
+    filings = tmp_path / "filings.json"
+    filings.write_text("[]", encoding="utf-8")
+    check = _modules_after_cli("check", "--json", "--filings", str(filings), apk)
+    assert "gate.filings.stream" in check  # the filings file was read, in this process
+    assert not check & set(NOT_FOR_OFFLINE_CHECK), sorted(check & set(NOT_FOR_OFFLINE_CHECK))
+
+
+def test_compiled_core_never_builds_the_python_path_patterns():
+    # The dot and colon anchors (a trie of every bare TLD) and the URL-authority split belong to the pure-Python
+    # path; with the compiled core a package with URLs and hosts is scanned without building them.
+    loaded = _modules_after(
+        "from gate.extract.network import core, finder\n"
+        "if core.compiled_core is not None:\n"
+        "    found = finder.Findings()\n"
+        "    finder.scan_region(b'see https://api.example.com/v1 and cdn.example.net', found)\n"
+        "    assert found.hosts, found.hosts\n"
+        "    assert finder._anchor_patterns.cache_info().currsize == 0\n"
+        "    assert finder._url_authorities.cache_info().currsize == 0\n"
+        "    core.select('python')\n"
+        "    again = finder.Findings()\n"
+        "    finder.scan_region(b'see https://api.example.com/v1 and cdn.example.net', again)\n"
+        "    assert again.hosts == found.hosts\n"
+        "    assert finder._anchor_patterns.cache_info().currsize == 1\n"
+        "    assert finder._url_authorities.cache_info().currsize == 1")
+    assert "gate.extract.network.finder" in loaded
+
+
 def test_public_suffix_list_is_read_on_first_lookup_only():
     # The network scanner's public-suffix table is built on the first registrable-domain lookup (from the compact
     # compiled file), so importing the scanner neither imports publicsuffixlist nor reads any table.

@@ -76,9 +76,9 @@ PIECES = [b"://", b"http", b"HTTPS", b"hTtP", b"wss", b"ws", b"rtmpe", b"quic", 
 
 
 def _split_alike(data: bytes) -> None:
-    """The compiled split's three answers and every item of its lazy parts against ``_URL_AUTHORITIES.split``."""
+    """The compiled split's three answers and every item of its lazy parts against ``_url_authorities().split``."""
     assert compiled is not None
-    expected = finder._URL_AUTHORITIES.split(data)
+    expected = finder._url_authorities().split(data)
     authorities, blanked, spans = compiled.split_region(data)
     assert authorities == expected[1::2], data
     assert blanked == b" ".join(expected[::2]), data

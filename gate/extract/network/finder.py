@@ -22,6 +22,7 @@ sit between a string's terminating NUL and the next string — so a token that r
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -74,12 +75,20 @@ def trie_pattern(words: Iterable[str | bytes]) -> bytes:
     return emit(tree).encode("latin-1")
 
 
-# Each anchor pattern starts with a literal byte, which lets the regex engine jump between candidates with a fast
-# search; a single alternation of all anchors would test every byte against a character set, ~3x slower.
-# No capture groups: with groups the regex engine loses its prefix search.
-_DOT_ANCHORS = re.compile(
-    rb"\.(?:" + trie_pattern(BARE_TLDS) + rb"(?![A-Za-z0-9_\-])|[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}(?![0-9]))")
-_COLON_ANCHORS = re.compile(rb":(?://|:)")  # "://" of a URL, "::" of an IPv6 literal
+@functools.cache
+def _anchor_patterns() -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
+    """The dot anchors and the colon anchors (``://`` of a URL, ``::`` of an IPv6 literal) of the pure-Python path,
+    built on its first search: the compiled core searches in C, and a process using it never pays for the TLD trie
+    and its compilation (start-up, issue #28).
+
+    Each anchor pattern starts with a literal byte, which lets the regex engine jump between candidates with a fast
+    search; a single alternation of all anchors would test every byte against a character set, ~3x slower.
+    No capture groups: with groups the regex engine loses its prefix search."""
+    dots = re.compile(
+        rb"\.(?:" + trie_pattern(BARE_TLDS) + rb"(?![A-Za-z0-9_\-])|[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}(?![0-9]))")
+    return dots, re.compile(rb":(?://|:)")
+
+
 _NAME_RUN = re.compile(rb"[A-Za-z0-9.\-]*")
 _SEPARATOR_RUN = re.compile(rb"[:/]*")
 # ``<a href="…">`` in a string, or aapt's style span for it: a styled string resource keeps its tags as span names
@@ -108,9 +117,15 @@ def _any_case(word: bytes) -> bytes:
     return b"".join(b"[%c%c]" % (c, c ^ 0x20) if 0x61 <= c <= 0x7A else re.escape(bytes([c])) for c in word)
 
 
-_URL_AUTHORITIES = re.compile(
-    rb"://(?:" + b"|".join(b"(?<=" + _any_case(scheme) + b"://)" for scheme in _NETWORK_SCHEMES) + rb")"
-    rb"([A-Za-z0-9.\-_~%!$&'()*+,;=:@\[\]]{0,300})")
+@functools.cache
+def _url_authorities() -> re.Pattern[bytes]:
+    """The URL authorities of ``_NETWORK_SCHEMES`` (above), compiled on the pure-Python path's first split: the
+    compiled core splits in C."""
+    return re.compile(
+        rb"://(?:" + b"|".join(b"(?<=" + _any_case(scheme) + b"://)" for scheme in _NETWORK_SCHEMES) + rb")"
+        rb"([A-Za-z0-9.\-_~%!$&'()*+,;=:@\[\]]{0,300})")
+
+
 # Words right before a dotted quad that make it a version, not an address ("version 1.2.3.4", "Build: 4.1.0.2").
 _VERSION_CONTEXT = re.compile(rb"(?<![a-z])(?:version|ver|build|release|rev|sdk|v)[\s:=\"'_\-]*\Z")
 # A bare dotted quad of single digits ("1.0.2.3", "4.1.0.2") is a version far more often than an address; only the
@@ -243,7 +258,8 @@ def _window(data: bytes, start: int, end: int | None) -> bytes:
 
 def _python_anchor_search(data: bytes, pos: int, colon: bool) -> tuple[int, int] | None:
     """The span of the first anchor at or after ``pos``: a ``::``/``://`` when ``colon``, else a dot anchor."""
-    found = (_COLON_ANCHORS if colon else _DOT_ANCHORS).search(data, pos)
+    dots, colons = _anchor_patterns()
+    found = (colons if colon else dots).search(data, pos)
     return None if found is None else found.span()
 
 
@@ -313,7 +329,7 @@ StringCache = dict[Any, Any]
 
 
 def _bind() -> None:
-    """``_URL_AUTHORITIES.split``, the authority loop and ``_note_url``'s fast paths, or their compiled twins."""
+    """``_url_authorities().split``, the authority loop and ``_note_url``'s fast paths, or their compiled twins."""
     global _split_region, _judge_span, _resolve_authorities, _anchor_search
     compiled = core.compiled_core
     if core.active() == "compiled" and compiled is not None:
@@ -359,7 +375,7 @@ def _take_url_authorities(data: bytes, findings: Findings, cache: StringCache, p
         found_in, blanked, spans = _split_region(data)
         parts = _SplitParts(data, spans)
     else:
-        split: list[bytes] = _URL_AUTHORITIES.split(data)
+        split: list[bytes] = _url_authorities().split(data)
         found_in, blanked = split[1::2], b" ".join(split[::2])  # every path below returns the blanked text
         parts = split
     hosts_of: dict[bytes, Values] = cache.setdefault(_AUTHORITY_CACHE, {})  # authority -> hosts (at most one)
@@ -420,7 +436,7 @@ def _take_url_authorities(data: bytes, findings: Findings, cache: StringCache, p
 
 
 class _SplitParts:
-    """``_URL_AUTHORITIES.split(data)`` seen through the compiled core's spans: item ``2k`` is the text before the
+    """``_url_authorities().split(data)`` seen through the compiled core's spans: item ``2k`` is the text before the
     ``k``-th URL authority (``://`` excluded), ``2k + 1`` the authority. Only the items judged are ever cut."""
 
     __slots__ = ("data", "raw", "spans")
