@@ -66,9 +66,10 @@ class ServiceCheck(SQLModel, table=True):
                       # PostgreSQL only (SQLite has no arrays and scans)
                       Index("ix_service_check_reasons", text("string_to_array(reason_codes, ' ')"),
                             postgresql_using="gin").ddl_if(dialect="postgresql"),
-                      # the review queue: its pages, filters and counts without the other 6 M checks
+                      # the review queue: its pages, filters and counts without the other 6 M checks, every
+                      # column the queue shows included, so no sort or filter of it visits the table (0750, 0760)
                       Index("ix_service_check_review_queue", "created_at", "check_id",
-                            postgresql_include=["client_id", "package", "reason_codes"],
+                            postgresql_include=["client_id", "package", "reason_codes", "filename"],
                             postgresql_where=text(REVIEW_PENDING), sqlite_where=text(REVIEW_PENDING)))
 
     check_id: str = Field(primary_key=True, max_length=40)
