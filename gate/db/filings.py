@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import pathlib
+import sqlite3
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -169,45 +170,51 @@ class DatabaseSink:
         outcomes: list[str | list[FieldProblem]] = []
         new_versions: list[tuple[Filing, int, str, str | None]] = []  # (filing, version number, outcome, key)
         rekeyed: list[dict] = []  # unchanged filings whose text (and so key) differs from the stored one
+        seen_digests, fresh, claimed = self._seen, self._fresh, self._claimed  # the loop runs once per record
         for f, source_key in zip(filings, keys, strict=True):
             if isinstance(f, KnownRecord):
                 outcomes.append(self._known_outcome(f))
                 continue
             digest = f.digest()
             short = int(digest[:16], 16)
-            old = existing.get(f.service_licence)
+            licence = f.service_licence
+            licence_hash = hash(licence)
+            old = existing.get(licence) if existing else None
             if old is not None and old.source_key in self._known_seen:
                 # Its stored text came earlier in this import as a KnownRecord: the licence was seen with the
                 # stored digest.
-                self._seen.setdefault(hash(f.service_licence), int(old.digest[:16], 16))
-            seen = self._seen.get(hash(f.service_licence))
+                seen_digests.setdefault(licence_hash, int(old.digest[:16], 16))
+            seen = seen_digests.get(licence_hash)
             if seen is not None:
                 outcomes.append(UNCHANGED if seen == short else [duplicate_problem(f)])
                 continue
+            active = f.status == "active"
             conflicts = [conflict_problem(f, i, p.identifier, other)
-                         for i, p in enumerate(f.platforms) if f.status == "active"
+                         for i, p in enumerate(f.platforms) if active
                          for other in sorted(claims.get((p.platform, p.identifier), ()))
-                         if other != f.service_licence] if claims else []
+                         if other != licence] if claims else []
             if conflicts:
                 outcomes.append(conflicts)
                 continue
-            self._seen[hash(f.service_licence)] = short
+            seen_digests[licence_hash] = short
             # The new version replaces this licence's claims (it may drop an identifier or be cancelled).
-            for key in held.pop(f.service_licence, ()):
-                claims[key].discard(f.service_licence)
-            if f.status == "active":
+            if held:
+                for key in held.pop(licence, ()):
+                    claims[key].discard(licence)
+            if active:
                 for p in f.platforms:
-                    claims.setdefault((p.platform, p.identifier), set()).add(f.service_licence)
-                    held.setdefault(f.service_licence, set()).add((p.platform, p.identifier))
-                    if self._fresh:
-                        self._claimed.add(hash((p.platform, p.identifier)))
+                    pair = (p.platform, p.identifier)
+                    claims.setdefault(pair, set()).add(licence)
+                    held.setdefault(licence, set()).add(pair)
+                    if fresh:
+                        claimed.add(hash(pair))
             if old is not None and old.digest == digest:
                 outcomes.append(UNCHANGED)
                 if source_key is not None and source_key != old.source_key:
                     rekeyed.append({"b_id": old.id, "source_key": source_key})
                 continue
             if old is not None and old.source_key is not None:
-                self._rewritten[old.source_key] = f.service_licence
+                self._rewritten[old.source_key] = licence
             outcome = CHANGED if old is not None else CREATED
             new_versions.append((f, (old.version + 1) if old is not None else 1, outcome, source_key))
             outcomes.append(outcome)
@@ -263,7 +270,11 @@ class DatabaseSink:
         row — SQLAlchemy's per-value processing cost as much as the inserts themselves."""
         if self._postgres:
             return value
-        return V.c.created_at.type.bind_processor(self.conn.dialect)(value)
+        processed = V.c.created_at.type.bind_processor(self.conn.dialect)(value)
+        # What SQLAlchemy leaves a datetime, sqlite3 turns into text with its registered adapter on every row it
+        # binds (two per record): adapt it once here, with that same adapter, so the rows store the same text.
+        adapt = sqlite3.adapters.get((type(processed), sqlite3.PrepareProtocol))
+        return adapt(processed) if adapt is not None else processed
 
     def _bulk_insert(self, table, columns: Sequence[str], rows: list[tuple]) -> None:
         """COPY on PostgreSQL (10x faster than multi-row INSERT); on SQLite the driver's own executemany. Rows are

@@ -149,11 +149,12 @@ def _keyed(record: RawRecord, text: str, known: Container[str] | None) -> RawRec
 def _json_lines(path: pathlib.Path, known: Container[str] | None = None) -> Iterator[RawRecord]:
     with path.open("r", encoding="utf-8-sig") as fh:
         for lineno, line in enumerate(fh, 1):
-            if not line.strip():
+            text = line.strip()
+            if not text:
                 continue
             key = None
             if known is not None:
-                key = source_key(line.strip())
+                key = source_key(text)
                 if key in known:  # the registry holds exactly this text's filing: no need to parse it
                     yield RawRecord(lineno, None, source_key=key, known=True)
                     continue

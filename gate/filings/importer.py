@@ -131,7 +131,7 @@ def import_files(paths: Sequence[str | pathlib.Path], sink: FilingSink, *, skip_
         if isinstance(filing, KnownRecord):
             run.add(source, row, filing, key)
             continue
-        if filing is None or any(p.severity == "error" for p in problems):
+        if filing is None or (problems and any(p.severity == "error" for p in problems)):
             run.reject(source, row, problems)
             continue
         for p in problems:  # warnings only

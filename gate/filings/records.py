@@ -10,12 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
 PLATFORMS = ("android", "ios", "harmony", "quickapp", "miniprogram")
 SERVICE_TYPES = ("app", "mini_program", "quick_app")
 STATUSES = ("active", "cancelled", "revoked")
+# json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":")), without building an encoder per call.
+_CANONICAL_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
 @dataclass(frozen=True)
@@ -89,20 +90,20 @@ class Filing:
             return sorted(platforms, key=lambda d: (d["platform"], d["identifier"]))
         return sorted(platforms, key=lambda d: (d["platform"], d["identifier"], json.dumps(d, sort_keys=True)))
 
-    @cached_property
-    def _canonical_json(self) -> str:
-        # cached: imports need it for the digest and the stored record (frozen dataclasses allow cached_property)
-        return json.dumps(self.canonical(), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-
     def canonical_json(self) -> str:
-        return self._canonical_json
-
-    @cached_property
-    def _digest(self) -> str:
-        return hashlib.sha256(self._canonical_json.encode("utf-8")).hexdigest()
+        # Kept in the instance's __dict__ (a frozen dataclass has one; the value travels with a pickled Filing):
+        # an import needs it for the digest and the stored record. By hand rather than functools.cached_property,
+        # whose per-access lock (Python 3.11) showed in the import reader's profile.
+        cached = self.__dict__.get("_canonical_json")
+        if cached is None:
+            cached = self.__dict__["_canonical_json"] = _CANONICAL_ENCODER.encode(self.canonical())
+        return cached
 
     def digest(self) -> str:
-        return self._digest
+        cached = self.__dict__.get("_digest")
+        if cached is None:
+            cached = self.__dict__["_digest"] = hashlib.sha256(self.canonical_json().encode("utf-8")).hexdigest()
+        return cached
 
     def summary(self) -> dict[str, Any]:
         """The ``filing`` object of a decision (docs/filings.md "Decisions")."""
