@@ -194,7 +194,7 @@ class NetworkScanner:
         counts = []
         for host in names:
             kept = kept_evidence.get(host, ())
-            rows.extend(kept if len(kept) < 2 else sorted(kept, key=_evidence_order))
+            rows.extend(_in_order(kept))
             counts.append(len(kept))
         built = _instances(Evidence, EVIDENCE_FIELDS, rows)
         by_table_of = sdk_for_hosts(names)
@@ -388,8 +388,7 @@ class NetworkScanner:
         return ip in self._own_versions and all(row[1] in ("bare_ip", "manifest") for row in self._evidence.get(ip, ()))
 
     def _evidence_of(self, value: str) -> tuple[Evidence, ...]:
-        kept = self._evidence.get(value) or []
-        return tuple(_instances(Evidence, EVIDENCE_FIELDS, kept if len(kept) < 2 else sorted(kept, key=_evidence_order)))
+        return tuple(_instances(Evidence, EVIDENCE_FIELDS, _in_order(self._evidence.get(value, ()))))
 
 
 def scan_entry(name: str, data: bytes, findings: Findings, cache: StringCache | None = None) -> str | None:
@@ -511,8 +510,10 @@ def _is_text(name: str, data: bytes) -> bool:
     return printable >= MIN_TEXT_RATIO * len(head)
 
 
-def _evidence_order(row: EvidenceRow) -> tuple[bool, str]:
-    return row[3] is not None, row[0]  # contact candidates first (no ``reference``), then by entry (``source``)
+def _in_order(rows: Sequence[EvidenceRow]) -> Sequence[EvidenceRow]:
+    """A value's occurrences in the order its facts list them: contact candidates first (no ``reference``), then
+    by entry (``source``)."""
+    return rows if len(rows) < 2 else sorted(rows, key=lambda row: (row[3] is not None, row[0]))
 
 
 def _sorted(sources: set[str]) -> tuple[str, ...]:
