@@ -15,6 +15,8 @@ decoder's attributes against the ones werkzeug's constructor sets (a werkzeug re
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from functools import cache
 
 from werkzeug.sansio.multipart import MultipartDecoder, State
 
@@ -23,6 +25,10 @@ from werkzeug.sansio.multipart import MultipartDecoder, State
 _LINE_BREAK = b"(?:\r\n|\n|\r)"
 _SUFFIX = re.compile(rb"(--[^\S\n\r]*%s?|[^\S\n\r]*%s)" % (_LINE_BREAK, _LINE_BREAK))
 _CR, _LF = 13, 10
+# Occurrences of ``--boundary`` that were not a boundary, per body, before the search hands over to werkzeug's
+# compiled expression: each costs a Python step here, so a body built of near-boundaries (a hostile upload) would
+# cost 3-4x werkzeug's CPU; after this many, it costs werkzeug's (plus the two compilations this module avoids).
+MAX_MISSES = 64
 
 
 class BoundaryMatch:
@@ -54,13 +60,19 @@ class BoundaryPattern:
     line break), so the first occurrence that matches is the leftmost match.
     """
 
-    __slots__ = ("_marker", "_break_required")
+    __slots__ = ("_marker", "_break_required", "_misses", "_compile", "_compiled")
 
-    def __init__(self, boundary: bytes, *, line_break_required: bool) -> None:
+    def __init__(self, boundary: bytes, *, line_break_required: bool,
+                 compile: Callable[[], re.Pattern[bytes]]) -> None:
         self._marker = b"--" + boundary
         self._break_required = line_break_required
+        self._misses = 0
+        self._compile = compile  # werkzeug's own expression, for a body of many near-boundaries (``MAX_MISSES``)
+        self._compiled: re.Pattern[bytes] | None = None
 
-    def search(self, data: bytes | bytearray, pos: int = 0) -> BoundaryMatch | None:
+    def search(self, data: bytes | bytearray, pos: int = 0) -> BoundaryMatch | re.Match[bytes] | None:
+        if self._compiled is not None:
+            return self._compiled.search(data, pos)
         marker = self._marker
         at = data.find(marker, pos)
         while at != -1:
@@ -74,6 +86,10 @@ class BoundaryPattern:
                     start = None if self._break_required else at
                 if start is not None:
                     return BoundaryMatch(start, suffix.end(), bytes(suffix.group(1)))
+            self._misses += 1
+            if self._misses > MAX_MISSES:
+                self._compiled = self._compile()
+                return self._compiled.search(data, pos)
             at = data.find(marker, at + 1)
         return None
 
@@ -93,7 +109,10 @@ class FastMultipartDecoder(MultipartDecoder):
         self.state = State.PREAMBLE
         self.boundary = boundary
         # Read by werkzeug's next_event/_parse_data as compiled patterns; only .search() is called on them.
-        self.preamble_re = BoundaryPattern(boundary, line_break_required=False)  # type: ignore[assignment]
-        self.boundary_re = BoundaryPattern(boundary, line_break_required=True)  # type: ignore[assignment]
+        werkzeug = cache(lambda: MultipartDecoder(boundary))  # built only for a body of near-boundaries
+        self.preamble_re = BoundaryPattern(  # type: ignore[assignment]
+            boundary, line_break_required=False, compile=lambda: werkzeug().preamble_re)
+        self.boundary_re = BoundaryPattern(  # type: ignore[assignment]
+            boundary, line_break_required=True, compile=lambda: werkzeug().boundary_re)
         self._search_position = 0
         self._parts_decoded = 0

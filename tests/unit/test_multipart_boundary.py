@@ -6,12 +6,13 @@ here rather than in a request)."""
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 import requests
 from werkzeug.sansio.multipart import Epilogue, MultipartDecoder, NeedData
 
-from gate.api.boundary import BoundaryPattern, FastMultipartDecoder
+from gate.api.boundary import MAX_MISSES, BoundaryPattern, FastMultipartDecoder
 
 # Bytes that make boundaries interesting: line breaks of every kind, blanks werkzeug allows after a boundary
 # (space, tab, VT, FF), dashes that extend or imitate the marker.
@@ -36,8 +37,10 @@ def test_patterns_find_what_werkzeugs_expressions_find(seed):
         data = _random_buffer(rng, boundary)
         pos = rng.randint(0, len(data))
         werkzeug = MultipartDecoder(boundary)
-        for ours, theirs in ((BoundaryPattern(boundary, line_break_required=False), werkzeug.preamble_re),
-                             (BoundaryPattern(boundary, line_break_required=True), werkzeug.boundary_re)):
+        for ours, theirs in ((BoundaryPattern(boundary, line_break_required=False,
+                                              compile=lambda w=werkzeug: w.preamble_re), werkzeug.preamble_re),
+                             (BoundaryPattern(boundary, line_break_required=True,
+                                              compile=lambda w=werkzeug: w.boundary_re), werkzeug.boundary_re)):
             assert _span(ours.search(data, pos)) == _span(theirs.search(data, pos)), (boundary, bytes(data), pos)
             assert _span(ours.search(bytes(data))) == _span(theirs.search(bytes(data)))
 
@@ -101,3 +104,16 @@ def test_the_decoder_yields_werkzeugs_events(seed):
         assert _comparable(ours) == _comparable(theirs), (body, cuts)
         decoded += isinstance(theirs[-1], Epilogue)
     assert decoded >= 300  # the intact bodies at least: the comparison covered whole decodings, not only errors
+
+
+def test_a_body_of_near_boundaries_is_searched_by_werkzeugs_expression_with_werkzeugs_events():
+    # A hostile upload: the marker again and again, never a boundary. Past MAX_MISSES the search is werkzeug's own
+    # compiled expression (its CPU, not a Python step per occurrence), and the decoding stays werkzeug's.
+    boundary = b"bnd123"
+    near = b"\r\n--" + boundary + b"x"
+    body = (b"--" + boundary + b'\r\nContent-Disposition: form-data; name="package"; filename="a.apk"\r\n\r\n'
+            + near * (4 * MAX_MISSES) + b"\r\n--" + boundary + b"--\r\n")
+    cuts = list(range(100, len(body), 997))
+    ours = FastMultipartDecoder(boundary)
+    assert _comparable(_events(ours, body, cuts)) == _comparable(_events(MultipartDecoder(boundary), body, cuts))
+    assert isinstance(ours.boundary_re.search(body, 10), re.Match)  # handed over: werkzeug's own match object
