@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import sys
 import tempfile
 
@@ -127,14 +128,22 @@ def serve(host: str, port: int | None, workers: int, threads: int, timeout: int,
     if shared_console_secret(settings) is None:  # one secret for this instance's workers (the sign-in form's token)
         os.environ["GATE_CONSOLE_SECRET"] = secrets.token_hex(32)
     os.environ["GATE_SERVE_THREADS"] = str(threads)  # /healthz says `overloaded` when they are all busy
+    own_metrics_dir = None
     if workers > 1 and not os.environ.get(MULTIPROC_ENV):
         # Each worker counts in its own files; /metrics sums them (see gate.services.metrics).
-        os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="gate-metrics-")
+        own_metrics_dir = os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="gate-metrics-")
     if os.environ.get(MULTIPROC_ENV):
         import prometheus_client.multiprocess  # noqa: F401 - for _child_exit, before any worker can exit
-    _gunicorn_app({"bind": f"{host}:{port}", "workers": workers, "worker_class": _worker_class(),
-                   "timeout": timeout, "graceful_timeout": GRACEFUL_SECONDS,
-                   "accesslog": None, "child_exit": _child_exit}, threads=threads).run()
+    try:
+        _gunicorn_app({"bind": f"{host}:{port}", "workers": workers, "worker_class": _worker_class(),
+                       "timeout": timeout, "graceful_timeout": GRACEFUL_SECONDS,
+                       "accesslog": None, "child_exit": _child_exit}, threads=threads).run()
+    finally:
+        # gunicorn leaves by SystemExit when it stops (SIGTERM, SIGINT); the counts of a stopped server are
+        # meaningless to the next one, and a directory per start would pile up in /tmp. One given by the operator
+        # (PROMETHEUS_MULTIPROC_DIR) is theirs to keep.
+        if own_metrics_dir is not None:
+            shutil.rmtree(own_metrics_dir, ignore_errors=True)
     return 0
 
 
