@@ -49,6 +49,7 @@ from concurrent.futures import ThreadPoolExecutor
 from a2wsgi import WSGIMiddleware
 
 from gate.api.body import REFUSED_SCOPE_KEY
+from gate.api.received_wsgi import answer_received
 from gate.services.uploads import SPOOL_PREFIX, SPOOL_SUFFIX
 
 LOGGER = logging.getLogger("gate.http")
@@ -83,6 +84,14 @@ class _Received:
             self._file.write(self._memory)
             self._memory = bytearray()
         self._file.write(data)
+
+    def stream(self) -> io.BufferedIOBase:
+        """The received body to read from its start: from memory, or the spool file (closed by ``discard``)."""
+        if self._file is None:
+            return io.BytesIO(self._memory)
+        self._file.flush()
+        self._file.seek(0)
+        return self._file
 
     def chunks(self, size: int = 256 * 1024):
         if self._file is None:
@@ -159,7 +168,10 @@ class BufferedFront:
             if answer is not None:
                 await self._answer(send, *answer)
                 return
-            await self._app(_with_length(scope, received.size), _replay(received, receive), send)
+            # The whole body is here: the app reads it on its thread (gate.api.received_wsgi), not piece by piece
+            # through the loop.
+            await answer_received(self._wsgi_app, self._app.executor, _with_length(scope, received.size),
+                                  received.stream(), send)
         finally:
             received.discard()
 
