@@ -18,8 +18,9 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import io
 from concurrent.futures import ThreadPoolExecutor
-from typing import IO, Any
+from typing import Any
 
 from a2wsgi.wsgi import build_environ
 
@@ -71,7 +72,7 @@ class _Answer:
         return out
 
 
-def _run(app, environ: dict[str, Any], answer: _Answer) -> None:
+def _run(app, environ: Any, answer: _Answer) -> None:
     iterable = app(environ, answer.start_response)
     try:
         for piece in iterable:
@@ -82,7 +83,7 @@ def _run(app, environ: dict[str, Any], answer: _Answer) -> None:
             close()
 
 
-async def answer_received(app, executor: ThreadPoolExecutor, scope, body: IO[bytes], send) -> None:
+async def answer_received(app, executor: ThreadPoolExecutor, scope, body: io.BufferedIOBase, send) -> None:
     """Run the WSGI ``app`` for ``scope`` on one of ``executor``'s threads with ``body`` as its input, and send its
     answer. ``body`` is read by the thread; the caller closes it after this returns."""
     loop = asyncio.get_running_loop()
