@@ -8,7 +8,8 @@ Mature deployments put a buffering proxy in front (nginx's ``proxy_request_buffe
 `gate serve` is exposed as it is (``make run``), so it does the same in-process: gunicorn runs uvicorn's asyncio
 workers (``uvicorn_worker.UvicornWorker``, HTTP/1.1 by httptools), this ASGI layer receives each body on the event loop —
 where a slow connection costs a socket and a few KiB, not a thread — and only then hands the request to the Flask
-app on a pool of ``--threads`` threads (a2wsgi). The app reads its body from memory or a local file at disk speed.
+app on a pool of ``--threads`` threads (gate.api.received_wsgi; a2wsgi for requests without a body to receive). The
+app reads its body from memory or a local file at disk speed.
 
 The rules of the receipt, each a named constant:
 - bodies up to ``IN_MEMORY_BYTES`` stay in memory; larger ones go to a file in the spool directory, named and

@@ -3,8 +3,10 @@
 gate.api.buffering receives a body in full on the event loop before a request thread sees it. a2wsgi's bridge, made
 for bodies still arriving, then hands it back a piece at a time (the thread asks the loop for each piece and waits),
 and sends the answer the same way: the status, each body piece and the end are each a trip from the thread to the
-loop and back, with the thread blocked until the loop has run. For a small check that was six such trips, about
-0.4 ms of CPU on a busy two-core machine (context switches, the loop's self-pipe, the GIL changing hands).
+loop and back, with the thread blocked until the loop has run. For a small check that was four such trips (the body,
+the status, the body of the answer, its end), about 0.5 ms of server CPU on a busy two-core machine, most of it
+system time: context switches, the loop's self-pipe, the GIL changing hands (docs/benchmarks.md, "HTTP checks,
+fourth pass").
 
 Here the thread reads the body from memory or the spool file directly, and keeps the answer until the app is done:
 the loop then sends the status and the whole body. An answer larger than ``BUFFERED_ANSWER_BYTES`` (a CSV export, a
