@@ -44,8 +44,9 @@ _CHECK_BY_ID = select(SC).where(SC.c.check_id == bindparam("check_id"))
 # ON CONFLICT on the primary key instead of a savepoint around a plain INSERT, which cost two more statements and
 # SQLAlchemy's nested-transaction bookkeeping on every synchronous check.
 # RETURNING says whether the row went in (psycopg's rowcount does not, SQLAlchemy reports -1 there).
-_INSERT_DECIDED = {dialect: insert_of(SC).on_conflict_do_nothing(index_elements=[SC.c.check_id])
-                   .returning(SC.c.check_id) for dialect, insert_of in (("postgresql", pg_insert), ("sqlite", sqlite_insert))}
+_INSERT_DECIDED = {
+    dialect: insert_of(SC).on_conflict_do_nothing(index_elements=[SC.c.check_id]).returning(SC.c.check_id)
+    for dialect, insert_of in (("postgresql", pg_insert), ("sqlite", sqlite_insert))}
 
 # What the caller declared that can change the decision (or names the store's app): part of the check id.
 DECISION_METADATA = ("developer_entity", "store_app_id", "category")
