@@ -8,7 +8,8 @@ Mature deployments put a buffering proxy in front (nginx's ``proxy_request_buffe
 `gate serve` is exposed as it is (``make run``), so it does the same in-process: gunicorn runs uvicorn's asyncio
 workers (``uvicorn_worker.UvicornWorker``, HTTP/1.1 by httptools), this ASGI layer receives each body on the event loop —
 where a slow connection costs a socket and a few KiB, not a thread — and only then hands the request to the Flask
-app on a pool of ``--threads`` threads (a2wsgi). The app reads its body from memory or a local file at disk speed.
+app on a pool of ``--threads`` threads (gate.api.received_wsgi; a2wsgi for requests without a body to receive). The
+app reads its body from memory or a local file at disk speed.
 
 The rules of the receipt, each a named constant:
 - bodies up to ``IN_MEMORY_BYTES`` stay in memory; larger ones go to a file in the spool directory, named and
@@ -49,6 +50,7 @@ from concurrent.futures import ThreadPoolExecutor
 from a2wsgi import WSGIMiddleware
 
 from gate.api.body import REFUSED_SCOPE_KEY
+from gate.api.received_wsgi import answer_received
 from gate.services.uploads import SPOOL_PREFIX, SPOOL_SUFFIX
 
 LOGGER = logging.getLogger("gate.http")
@@ -83,6 +85,14 @@ class _Received:
             self._file.write(self._memory)
             self._memory = bytearray()
         self._file.write(data)
+
+    def stream(self) -> io.BufferedIOBase:
+        """The received body to read from its start: from memory, or the spool file (closed by ``discard``)."""
+        if self._file is None:
+            return io.BytesIO(self._memory)
+        self._file.flush()
+        self._file.seek(0)
+        return self._file
 
     def chunks(self, size: int = 256 * 1024):
         if self._file is None:
@@ -159,7 +169,10 @@ class BufferedFront:
             if answer is not None:
                 await self._answer(send, *answer)
                 return
-            await self._app(_with_length(scope, received.size), _replay(received, receive), send)
+            # The whole body is here: the app reads it on its thread (gate.api.received_wsgi), not piece by piece
+            # through the loop.
+            await answer_received(self._wsgi_app, self._app.executor, _with_length(scope, received.size),
+                                  received.stream(), send)
         finally:
             received.discard()
 
