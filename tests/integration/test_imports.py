@@ -157,7 +157,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("domain", ("gate.extract", "gate.decide", "gate.policy", "gate.filings", "gate.preinstall", "gate.config",
                 "gate.exemptions", "gate.miniprogram", "gate.coverage", "gate.pairing", "gate.content_approvals",
                 "gate.pii", "gate.names", "gate.hosts")),
-    ("helpers", ("gate", "gate.errors", "gate.text", "gate.beijing_time", "gate.progress")),
+    ("helpers", ("gate", "gate.errors", "gate.text", "gate.beijing_time", "gate.progress", "gate.records")),
 )
 
 
