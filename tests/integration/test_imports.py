@@ -97,6 +97,17 @@ def test_features_and_offline_check_load_only_what_they_use(tmp_path):
     assert not check & set(NOT_FOR_OFFLINE_CHECK), sorted(check & set(NOT_FOR_OFFLINE_CHECK))
 
 
+def test_filing_number_pattern_is_compiled_on_the_first_hit_only():
+    # Most packages contain no 备: the number's pattern is compiled when a 备 is found, not at import.
+    loaded = _modules_after(
+        "from gate.extract import filing_number as f\n"
+        "assert f.find_numbers('no filing here'.encode()) == []\n"
+        "assert f._number_pattern.cache_info().currsize == 0\n"
+        "assert f.find_numbers('备案号：京ICP备2024000001号-1A'.encode()) == ['京ICP备2024000001号-1A']\n"
+        "assert f._number_pattern.cache_info().currsize == 1")
+    assert "gate.extract.filing_number" in loaded
+
+
 def test_compiled_core_never_builds_the_python_path_patterns():
     # The dot and colon anchors (a trie of every bare TLD) and the URL-authority split belong to the pure-Python
     # path; with the compiled core a package with URLs and hosts is scanned without building them.
