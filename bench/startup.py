@@ -4,7 +4,8 @@
 
 What a developer's CI job or a shell user pays per command: ``python -c pass`` (the interpreter alone), ``gate
 --help``, ``gate --version``, ``gate features --json APK``, ``gate check --json --filings EMPTY APK`` (an empty
-filings file). Each process runs ``gate.cli.main`` with the tree under test first on ``sys.path`` (the revision's
+filings file). Each process runs what the ``gate`` console script runs (``gate.cli.run``, or ``gate.cli.main`` in a
+revision without it) with the tree under test first on ``sys.path`` (the revision's
 ``gate/`` unpacked with ``git archive``, given this tree's built C extensions where their source is unchanged),
 bytecode compiled beforehand for both (this VM sets PYTHONDONTWRITEBYTECODE; an installed gate has its bytecode).
 The commands and trees alternate run by run, so all see the same load. Prints min and median wall time and CPU (user
@@ -26,7 +27,10 @@ import tempfile
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-ENTRY = "import sys; sys.path.insert(0, sys.argv.pop(1)); from gate.cli import main; sys.exit(main(sys.argv[1:]))"
+# What the `gate` console script runs in each tree: gate.cli.run where the tree has it (main, then gc.freeze before
+# the interpreter's shutdown), else gate.cli.main.
+ENTRY = ("import sys; sys.path.insert(0, sys.argv.pop(1)); import gate.cli as cli; run = getattr(cli, 'run', None); "
+         "sys.exit(run() if run else cli.main(sys.argv[1:]))")
 
 
 def timed(argv: list[str]) -> tuple[float, float]:

@@ -7,9 +7,11 @@ errors into exit statuses.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 import sys
+from typing import NoReturn
 
 import click
 
@@ -106,5 +108,20 @@ def main(argv: list[str] | None = None) -> int:
     return rv if isinstance(rv, int) else EXIT_OK
 
 
+def run() -> NoReturn:
+    """The ``gate`` command (the console script): ``main()``, then exit with its status.
+
+    Before the interpreter finalizes, every object still alive moves to the permanent generation (``gc.freeze``):
+    the collections of the interpreter's shutdown then skip the tens of thousands of objects the imports made (the
+    modules, classes and tables a command loads live to the end anyway), about 4 % of the instructions of a
+    ``gate features`` process on a small package (docs/benchmarks.md). Files are closed by ``with`` blocks and the
+    standard streams are flushed by the interpreter as before; only cyclic garbage left at exit goes uncollected,
+    which the process's end frees all the same. Not in ``main()``: tests call it in process, many times.
+    """
+    status = main()
+    gc.freeze()
+    sys.exit(status)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

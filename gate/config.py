@@ -10,23 +10,24 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from gate.errors import ConfigError
 from gate.extract.trust import NO_EXTRA_ROOTS, TrustRoots
 from gate.policy import FRACTION, POLICY_SETTINGS, Policy
+from gate.records import record
 
 DEFAULT_DATABASE_URL = "sqlite:///gate.db"  # a file in the working directory
+DEFAULT_POLICY = Policy()
 
 
-@dataclass(frozen=True)
+@record
 class Settings:
     """All GATE_* settings, parsed and validated once."""
 
     database_url: str = DEFAULT_DATABASE_URL
     # The decision policy (GATE_POLICY_*), parsed by the settings table in gate.policy.
-    policy: Policy = Policy()
+    policy: Policy = DEFAULT_POLICY
     # --- HTTP service (gate serve / gate worker) ---
     port: int = 8000  # GATE_PORT: where `gate serve` listens without --port (and the URL `gate demo` prints)
     max_upload_bytes: int = 512 * 1024 * 1024  # GATE_MAX_UPLOAD_BYTES: largest package accepted (413 above)
@@ -66,6 +67,39 @@ class Settings:
     # GATE_TRUST_ROOTS_HARMONY / GATE_TRUST_ROOTS_IOS: extra roots per platform (gate.extract.trust), comma-separated
     # certificate files or SHA-256 fingerprints; none: HarmonyOS never trusted, IPAs only under Apple Root CA.
     trust_roots: TrustRoots = NO_EXTRA_ROOTS
+
+    def __init__(self, database_url: str = DEFAULT_DATABASE_URL, policy: Policy = DEFAULT_POLICY, port: int = 8000,
+                 max_upload_bytes: int = 512 * 1024 * 1024, sync_threshold_bytes: int = 32 * 1024 * 1024,
+                 spool_dir: str | None = None, spool_orphan_seconds: float = 600.0, fetch_allow_http: bool = False,
+                 fetch_allow_networks: str = "", callback_max_attempts: int = 8,
+                 callback_backoff_seconds: float = 30.0, callback_timeout_seconds: float = 10.0,
+                 callback_concurrency: int = 4, fetch_deadline_seconds: float = 300.0,
+                 fetch_min_bytes_per_second: int = 16384, job_lease_seconds: int = 120,
+                 body_grace_seconds: float = 30.0, body_min_bytes_per_second: int = 1024, log_format: str = "json",
+                 precheck_page: str = "open", rate_limit_storage: str = "memory://",
+                 rate_limit_client: str = "1200/minute", rate_limit_address: str = "300/minute",
+                 rate_limit_upload: str = "20/minute", proxy_hops: int = 0, metrics_token: str | None = None,
+                 console_secret: str | None = None, serve_threads: int = 0, regulator_url: str | None = None,
+                 platform_id: str | None = None, regulator_secret: str | None = None, report_time: str = "02:00",
+                 sync_interval_minutes: float = 15, audit_retention_days: int = 365, pii_key: str | None = None,
+                 scheduler_in_server: bool = False, trust_roots: TrustRoots = NO_EXTRA_ROOTS) -> None:
+        object.__setattr__(self, "__dict__", {
+            "database_url": database_url, "policy": policy, "port": port, "max_upload_bytes": max_upload_bytes,
+            "sync_threshold_bytes": sync_threshold_bytes, "spool_dir": spool_dir,
+            "spool_orphan_seconds": spool_orphan_seconds, "fetch_allow_http": fetch_allow_http,
+            "fetch_allow_networks": fetch_allow_networks, "callback_max_attempts": callback_max_attempts,
+            "callback_backoff_seconds": callback_backoff_seconds, "callback_timeout_seconds": callback_timeout_seconds,
+            "callback_concurrency": callback_concurrency, "fetch_deadline_seconds": fetch_deadline_seconds,
+            "fetch_min_bytes_per_second": fetch_min_bytes_per_second, "job_lease_seconds": job_lease_seconds,
+            "body_grace_seconds": body_grace_seconds, "body_min_bytes_per_second": body_min_bytes_per_second,
+            "log_format": log_format, "precheck_page": precheck_page, "rate_limit_storage": rate_limit_storage,
+            "rate_limit_client": rate_limit_client, "rate_limit_address": rate_limit_address,
+            "rate_limit_upload": rate_limit_upload, "proxy_hops": proxy_hops, "metrics_token": metrics_token,
+            "console_secret": console_secret, "serve_threads": serve_threads, "regulator_url": regulator_url,
+            "platform_id": platform_id, "regulator_secret": regulator_secret, "report_time": report_time,
+            "sync_interval_minutes": sync_interval_minutes, "audit_retention_days": audit_retention_days,
+            "pii_key": pii_key, "scheduler_in_server": scheduler_in_server, "trust_roots": trust_roots
+        })
 
     def decision_policy(self) -> Policy:
         """The decision engine's Policy for these settings."""

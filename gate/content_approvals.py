@@ -16,16 +16,26 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
+
+from gate.records import record
 
 
-@dataclass(frozen=True)
+@record
 class ApprovalRule:
+    """A content approval (前置审批) that a store category needs, and the words that show a filing has it."""
+
     key: str
     category_words: tuple[str, ...]
     approval_zh: str  # the approval as the competent authority names it
     approval_en: str
     approval_words: tuple[str, ...]
+
+    def __init__(self, key: str, category_words: tuple[str, ...], approval_zh: str, approval_en: str,
+                 approval_words: tuple[str, ...]) -> None:
+        object.__setattr__(self, "__dict__", {
+            "key": key, "category_words": category_words, "approval_zh": approval_zh, "approval_en": approval_en,
+            "approval_words": approval_words
+        })
 
 
 RULES: tuple[ApprovalRule, ...] = (

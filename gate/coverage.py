@@ -20,13 +20,13 @@ a trailing dot and a leading ``*.`` are dropped; internationalised names are con
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from gate.extract.facts import HostFact, IpFact, NetworkFacts
 from gate.extract.network.addresses import canonical_ip
+from gate.records import record
 
 
-@dataclass(frozen=True)
+@record
 class Coverage:
     """What the filing does not cover (first-party), and the third-party hosts reported alongside."""
 
@@ -35,6 +35,14 @@ class Coverage:
     third_party_hosts: tuple[HostFact, ...] = ()
     reference_hosts: tuple[HostFact, ...] = ()
     unfileable_ips: tuple[IpFact, ...] = ()  # references, and addresses outside public space
+
+    def __init__(self, uncovered_hosts: tuple[HostFact, ...] = (), uncovered_ips: tuple[IpFact, ...] = (),
+                 third_party_hosts: tuple[HostFact, ...] = (), reference_hosts: tuple[HostFact, ...] = (),
+                 unfileable_ips: tuple[IpFact, ...] = ()) -> None:
+        object.__setattr__(self, "__dict__", {
+            "uncovered_hosts": uncovered_hosts, "uncovered_ips": uncovered_ips, "third_party_hosts": third_party_hosts,
+            "reference_hosts": reference_hosts, "unfileable_ips": unfileable_ips
+        })
 
     @property
     def complete(self) -> bool:

@@ -33,7 +33,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from gate.content_approvals import missing_approvals
@@ -44,6 +44,7 @@ from gate.filings.records import Filing, PlatformIdentity
 # The policy and its settings table live in gate.policy (gate.config reads it without the engine); re-exported.
 from gate.policy import Policy as Policy
 from gate.policy import PolicyError as PolicyError
+from gate.records import FACTORY, record
 
 VERDICTS = ("allow", "review", "block")  # in order of severity
 DECLARATION_FORMAT = "miniprogram"  # facts of a mini-program declaration (gate.miniprogram), not of a package
@@ -165,19 +166,27 @@ VERIFIERS = {"aab": "jarsigner -verify", "ipa": "codesign --verify --deep --stri
 _STATUS_ZH = {"cancelled": "已注销", "revoked": "已撤销", "active": "正常"}
 
 
-@dataclass(frozen=True)
+@record
 class Reason:
+    """One reason of a decision: a catalogue code, its severity, the message in Chinese and English, evidence."""
+
     code: str
     severity: str
     message: dict[str, str]
     evidence: dict[str, Any] = field(default_factory=dict)
+
+    def __init__(self, code: str, severity: str, message: dict[str, str], evidence: dict[str, Any] = FACTORY) -> None:
+        object.__setattr__(self, "__dict__", {
+            "code": code, "severity": severity, "message": message,
+            "evidence": {} if evidence is FACTORY else evidence
+        })
 
     def as_dict(self) -> dict[str, Any]:
         return {"code": self.code, "severity": self.severity, "message": dict(self.message),
                 "evidence": self.evidence}
 
 
-@dataclass(frozen=True)
+@record
 class Decision:
     """The verdict on one package (the shape of ``gate check --json``, docs/filings.md "Decisions")."""
 
@@ -186,6 +195,12 @@ class Decision:
     reasons: tuple[Reason, ...]
     filing: Filing | None
     package: dict[str, Any]
+
+    def __init__(self, path: str, verdict: str, reasons: tuple[Reason, ...], filing: Filing | None,
+                 package: dict[str, Any]) -> None:
+        object.__setattr__(self, "__dict__", {
+            "path": path, "verdict": verdict, "reasons": reasons, "filing": filing, "package": package
+        })
 
     def as_dict(self) -> dict[str, Any]:
         return {"path": self.path, "verdict": self.verdict, "reasons": [r.as_dict() for r in self.reasons],

@@ -14,10 +14,10 @@ allow an unfiled or wrongly signed app. Defaults are safe.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from typing import Any
 
 from gate.errors import GateError
+from gate.records import record
 
 # A fraction setting's values: any number from 0 to 1. A choice setting lists its words instead.
 FRACTION = "fraction"
@@ -29,7 +29,7 @@ class PolicyError(GateError):
     code = "policy_invalid"
 
 
-@dataclass(frozen=True)
+@record
 class PolicySetting:
     """One row of the settings table."""
 
@@ -43,6 +43,13 @@ class PolicySetting:
     # label, entity or network resources. A value here overrides the operator's setting for such items; None keeps
     # the operator's setting (the step applies to items as it does to packages, or cannot fire on them).
     preinstall: str | None
+
+    def __init__(self, name: str, variable: str, choices: tuple[str, ...], default: str | float, step: int,
+                 reasons: tuple[str, ...], preinstall: str | None) -> None:
+        object.__setattr__(self, "__dict__", {
+            "name": name, "variable": variable, "choices": choices, "default": default, "step": step,
+            "reasons": reasons, "preinstall": preinstall
+        })
 
     @property
     def kind(self) -> str:
@@ -76,7 +83,7 @@ STEP_ACTIONS = ("review", "block", "off")  # how an optional step's finding weig
 ROTATION_ACTIONS = ("info", "review", "block")
 
 
-@dataclass(frozen=True)
+@record
 class Policy:
     """How the optional steps (6-10) and rotation weigh: the settings table, one field per setting."""
 
@@ -104,6 +111,15 @@ class Policy:
     # no protection facts: the step cannot fire on them.
     packed: str = _setting("GATE_POLICY_PACKED", ("review", "block", "info"), "review", step=6,
                            reasons=("code_hidden_by_packer",), preinstall=None)
+
+    def __init__(self, unfiled_domains: str = "review", name_mismatch: str = "review", entity_mismatch: str = "review",
+                 key_rotated: str = "info", upload_key_only: str = "review", name_similarity: float = 0.5,
+                 number_not_shown: str = "info", content_approval: str = "review", packed: str = "review") -> None:
+        object.__setattr__(self, "__dict__", {
+            "unfiled_domains": unfiled_domains, "name_mismatch": name_mismatch, "entity_mismatch": entity_mismatch,
+            "key_rotated": key_rotated, "upload_key_only": upload_key_only, "name_similarity": name_similarity,
+            "number_not_shown": number_not_shown, "content_approval": content_approval, "packed": packed})
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         for row in POLICY_SETTINGS:

@@ -18,7 +18,7 @@ Public API:
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from gate.errors import LimitExceeded, ResourcesError
 from gate.extract.axml import (
@@ -34,6 +34,7 @@ from gate.extract.axml import (
     TypedValue,
     read_string_pool,
 )
+from gate.records import FACTORY, record
 
 # Large games ship tables of tens of megabytes; beyond this we refuse rather than spend memory on it.
 MAX_RESOURCES_SIZE = 128 * 1024 * 1024
@@ -81,7 +82,7 @@ def _unpack_language_or_region(raw: bytes, base: str) -> str:
     return ""
 
 
-@dataclass(frozen=True)
+@record
 class ResTableConfig:
     """The parts of a ResTable_config that resource selection for strings depends on."""
 
@@ -109,6 +110,23 @@ class ResTableConfig:
     screen_height_dp: int = 0
     screen_layout2: int = 0
     color_mode: int = 0
+
+    def __init__(self, language: str = "", region: str = "", script: str = "", variant: str = "",
+                 script_was_computed: bool = False, mcc: int = 0, mnc: int = 0, orientation: int = 0,
+                 touchscreen: int = 0, density: int = 0, keyboard: int = 0, navigation: int = 0, input_flags: int = 0,
+                 screen_width: int = 0, screen_height: int = 0, sdk_version: int = 0, minor_version: int = 0,
+                 screen_layout: int = 0, ui_mode: int = 0, smallest_screen_width_dp: int = 0, screen_width_dp: int = 0,
+                 screen_height_dp: int = 0, screen_layout2: int = 0, color_mode: int = 0) -> None:
+        object.__setattr__(self, "__dict__", {
+            "language": language, "region": region, "script": script, "variant": variant,
+            "script_was_computed": script_was_computed, "mcc": mcc, "mnc": mnc, "orientation": orientation,
+            "touchscreen": touchscreen, "density": density, "keyboard": keyboard, "navigation": navigation,
+            "input_flags": input_flags, "screen_width": screen_width, "screen_height": screen_height,
+            "sdk_version": sdk_version, "minor_version": minor_version, "screen_layout": screen_layout,
+            "ui_mode": ui_mode, "smallest_screen_width_dp": smallest_screen_width_dp,
+            "screen_width_dp": screen_width_dp, "screen_height_dp": screen_height_dp, "screen_layout2": screen_layout2,
+            "color_mode": color_mode
+        })
 
     @classmethod
     def parse(cls, raw: bytes) -> ResTableConfig:
@@ -384,7 +402,7 @@ def is_better(mine: ResTableConfig, other: ResTableConfig, request: ResTableConf
 
 # --- the table ---------------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@record
 class _TypeChunk:
     """One ResTable_type: a configuration and where its entries are; entries are decoded on lookup."""
 
@@ -396,13 +414,27 @@ class _TypeChunk:
     index_start: int
     entries_start: int
 
+    def __init__(self, config: ResTableConfig, offset: int, end: int, flags: int, entry_count: int, index_start: int,
+                 entries_start: int) -> None:
+        object.__setattr__(self, "__dict__", {
+            "config": config, "offset": offset, "end": end, "flags": flags, "entry_count": entry_count,
+            "index_start": index_start, "entries_start": entries_start
+        })
 
-@dataclass
+
+@record(frozen=False)
 class _Package:
     package_id: int
     name: str
     keys: StringPool
     types: dict[int, list[_TypeChunk]] = field(default_factory=dict)
+
+    def __init__(self, package_id: int, name: str, keys: StringPool,
+                 types: dict[int, list[_TypeChunk]] = FACTORY) -> None:
+        self.package_id = package_id
+        self.name = name
+        self.keys = keys
+        self.types = {} if types is FACTORY else types
 
 
 class ResourceTable:
@@ -410,6 +442,9 @@ class ResourceTable:
         self._r = reader
         self.strings = strings
         self.packages = packages
+        # (package and type id, language) -> the configurations a request in that language can match: see _candidates
+        self._candidates_for: dict[tuple[int, str], list[_TypeChunk]] = {}
+        self._languages_of: dict[int, dict[str, list[int]]] = {}
 
     @classmethod
     def parse(cls, data: bytes) -> ResourceTable:
@@ -482,7 +517,7 @@ class ResourceTable:
             return None
         index = resource_id & 0xFFFF
         best: tuple[_TypeChunk, int] | None = None
-        for chunk in chunks:
+        for chunk in self._candidates(resource_id >> 16, chunks, request.language):
             # ResTable::getEntry: walk the configurations in file order, replace only on a strictly better match.
             if not matches(chunk.config, request):
                 continue
@@ -492,6 +527,24 @@ class ResourceTable:
             if best is None or is_better(chunk.config, best[0].config, request):
                 best = (chunk, entry)
         return None if best is None else self._entry_value(best[1], chunk_end=best[0].end)
+
+    def _candidates(self, type_key: int, chunks: list[_TypeChunk], language: str) -> list[_TypeChunk]:
+        """The configurations of one type that a request in ``language`` can match, in file order: those without a
+        language, in that language, or (Tagalog) in its other code. ``matches`` rejects every other one on its
+        language alone, so walking these gives the same entry. The label is resolved for every locale of a table
+        against every configuration of its string type (86 x 86 ``matches`` calls on a translated app); grouped
+        by language once, each locale tests only its own few."""
+        found = self._candidates_for.get((type_key, language))
+        if found is None:
+            groups = self._languages_of.get(type_key)
+            if groups is None:
+                groups = self._languages_of[type_key] = {}
+                for position, chunk in enumerate(chunks):
+                    groups.setdefault(chunk.config.language, []).append(position)
+            languages = {"", language} | (_TL_FIL if language in _TL_FIL else set())
+            positions = sorted(position for lang in languages for position in groups.get(lang, ()))
+            found = self._candidates_for[(type_key, language)] = [chunks[position] for position in positions]
+        return found
 
     def _entry_offset(self, chunk: _TypeChunk, index: int) -> int | None:
         r = self._r

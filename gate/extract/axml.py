@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from gate.errors import GateError, LimitExceeded, ManifestError
+from gate.records import record
 
 ANDROID_NS = "http://schemas.android.com/apk/res/android"
 # The android namespace written as its customary prefix instead of its URI. Some build tools write attributes so
@@ -379,13 +379,16 @@ def _check_styles(reader: ChunkReader, pool: StringPool, start: int, end: int, s
 
 # --- the document ----------------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@record
 class TypedValue:
     """A Res_value: ``type`` (TYPE_*), 32-bit ``data``; ``string`` is the pool string when type is TYPE_STRING."""
 
     type: int
     data: int
     string: str | None = None
+
+    def __init__(self, type: int, data: int, string: str | None = None) -> None:
+        object.__setattr__(self, "__dict__", {"type": type, "data": data, "string": string})
 
     @property
     def is_int(self) -> bool:
@@ -396,7 +399,7 @@ class TypedValue:
         return self.data - (1 << 32) if self.data & 0x80000000 else self.data
 
 
-@dataclass(frozen=True)
+@record
 class Attribute:
     """One attribute. ``namespace`` is the URI the platform reads it under: an android attribute whose namespace is
     written as the prefix ``android`` carries ANDROID_NS here and ``namespace_as_prefix`` True (read by resource id,
@@ -409,14 +412,29 @@ class Attribute:
     value: TypedValue
     namespace_as_prefix: bool = False
 
+    def __init__(self, namespace: str | None, name: str, resource_id: int | None, raw: str | None, value: TypedValue,
+                 namespace_as_prefix: bool = False) -> None:
+        object.__setattr__(self, "__dict__", {
+            "namespace": namespace, "name": name, "resource_id": resource_id, "raw": raw, "value": value,
+            "namespace_as_prefix": namespace_as_prefix
+        })
 
-@dataclass(frozen=True)
+
+@record
 class Element:
+    """One element: its namespace URI and name, attributes, children, and the line the document gives it."""
+
     namespace: str | None
     name: str
     attributes: tuple[Attribute, ...]
     children: tuple[Element, ...]
     line: int
+
+    def __init__(self, namespace: str | None, name: str, attributes: tuple[Attribute, ...],
+                 children: tuple[Element, ...], line: int) -> None:
+        object.__setattr__(self, "__dict__", {
+            "namespace": namespace, "name": name, "attributes": attributes, "children": children, "line": line
+        })
 
     def get(self, name: str, namespace: str | None = ANDROID_NS) -> Attribute | None:
         """The attribute with this namespace URI (None: no namespace) and name."""
@@ -441,23 +459,36 @@ class Element:
             stack.extend(reversed(element.children))
 
 
-@dataclass(frozen=True)
+@record
 class XmlDocument:
+    """A binary XML document: the root element, the string pool, and whether the pool is UTF-8."""
+
     root: Element
     strings: tuple[str, ...]
     utf8: bool
+
+    def __init__(self, root: Element, strings: tuple[str, ...], utf8: bool) -> None:
+        object.__setattr__(self, "__dict__", {"root": root, "strings": strings, "utf8": utf8})
 
     def iter(self) -> Iterator[Element]:
         return self.root.iter()
 
 
-@dataclass
+@record(frozen=False)
 class _OpenElement:
     namespace: str | None
     name: str
     attributes: tuple[Attribute, ...]
     line: int
     children: list[Element]
+
+    def __init__(self, namespace: str | None, name: str, attributes: tuple[Attribute, ...], line: int,
+                 children: list[Element]) -> None:
+        self.namespace = namespace
+        self.name = name
+        self.attributes = attributes
+        self.line = line
+        self.children = children
 
 
 def parse_xml(data: bytes, *, domain: str = "manifest", error: type[GateError] = ManifestError) -> XmlDocument:

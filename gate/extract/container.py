@@ -26,10 +26,10 @@ import os
 import stat
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Protocol
 
 from gate.errors import ContainerError, LimitExceeded
+from gate.records import record
 
 
 class _RawInflater(Protocol):
@@ -94,7 +94,7 @@ _ZIP64_LOCATOR = struct.Struct("<IIQI")
 _ZIP64_EOCD = struct.Struct("<IQHHIIQQQQ")
 
 
-@dataclass(frozen=True)
+@record
 class ContainerLimits:
     """Resource limits for one archive; each is a named, documented knob (README, "Limits")."""
 
@@ -110,11 +110,19 @@ class ContainerLimits:
     ratio_floor: int = 1 << 20
     """Entries smaller than this (1 MiB inflated) are never refused for their ratio: tiny runs of zeros are normal."""
 
+    def __init__(self, max_entries: int = 100_000, max_entry_inflated: int = 1 << 30,
+                 max_total_inflated: int = 4 << 30, max_inflate_ratio: int = 200, ratio_floor: int = 1 << 20) -> None:
+        object.__setattr__(self, "__dict__", {
+            "max_entries": max_entries, "max_entry_inflated": max_entry_inflated,
+            "max_total_inflated": max_total_inflated, "max_inflate_ratio": max_inflate_ratio,
+            "ratio_floor": ratio_floor
+        })
+
 
 DEFAULT_LIMITS = ContainerLimits()
 
 
-@dataclass(frozen=True)
+@record
 class ZipEntry:
     """One central-directory record, checked against its local header."""
 
@@ -128,6 +136,14 @@ class ZipEntry:
     local_header_offset: int
     data_offset: int
     """Absolute offset of the entry's (compressed) data, after the local header, name and extra field."""
+
+    def __init__(self, name: str, raw_name: bytes, method: int, flags: int, crc32: int, compressed_size: int,
+                 uncompressed_size: int, local_header_offset: int, data_offset: int) -> None:
+        object.__setattr__(self, "__dict__", {
+            "name": name, "raw_name": raw_name, "method": method, "flags": flags, "crc32": crc32,
+            "compressed_size": compressed_size, "uncompressed_size": uncompressed_size,
+            "local_header_offset": local_header_offset, "data_offset": data_offset
+        })
 
     @property
     def is_directory(self) -> bool:

@@ -7,16 +7,21 @@ the job of the other modules in ``gate.extract``; deciding on them is the job of
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
+from gate.records import FACTORY, record
 
-@dataclass(frozen=True)
+
+@record
 class Problem:
     """Something that keeps the gate from reading the package as the device does. ``code`` is stable."""
 
     code: str
     message: str
+
+    def __init__(self, code: str, message: str) -> None:
+        object.__setattr__(self, "__dict__", {"code": code, "message": message})
 
     def as_dict(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message}
@@ -26,7 +31,7 @@ class Problem:
         return cls(d["code"], d["message"])
 
 
-@dataclass(frozen=True)
+@record
 class SignerCertificate:
     """A signing certificate with the digests the filing form (备案) asks for.
 
@@ -42,6 +47,14 @@ class SignerCertificate:
     subject: str
     key_algorithm: str
     key_size: int
+
+    def __init__(self, cert_md5: str, cert_sha1: str, cert_sha256: str, public_key: str, public_key_sha256: str,
+                 subject: str, key_algorithm: str, key_size: int) -> None:
+        object.__setattr__(self, "__dict__", {
+            "cert_md5": cert_md5, "cert_sha1": cert_sha1, "cert_sha256": cert_sha256, "public_key": public_key,
+            "public_key_sha256": public_key_sha256, "subject": subject, "key_algorithm": key_algorithm,
+            "key_size": key_size
+        })
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -68,7 +81,7 @@ ANDROID_RELEASES = {24: "7.0", 28: "9"}
 _ISSUE_CODE = re.compile(r"[a-z0-9_]+")
 
 
-@dataclass(frozen=True)
+@record
 class SignatureIssue:
     """One rule a package's signature breaks, as apksig's ``ApkVerifier.IssueWithParams``: a stable ``code``
     (``v1_no_manifest``, ``v2_digest_mismatch``, ``harmony_unsigned`` …) and ``detail``, the issue's parameters in
@@ -81,6 +94,9 @@ class SignatureIssue:
     code: str
     detail: str = ""
     part: str | None = None  # the member package it concerns, in a package made of several (an RPK set's entry)
+
+    def __init__(self, code: str, detail: str = "", part: str | None = None) -> None:
+        object.__setattr__(self, "__dict__", {"code": code, "detail": detail, "part": part})
 
     @property
     def message(self) -> str:
@@ -113,7 +129,7 @@ class SignatureIssue:
         return cls(first, rest)
 
 
-@dataclass(frozen=True)
+@record
 class VerifiedFromSdk:
     """What Android verifies on the newer part of a package's platform range when the whole range fails.
 
@@ -131,6 +147,12 @@ class VerifiedFromSdk:
     unverified_sdks: tuple[int, int]
     schemes: dict[str, bool]
     signers: tuple[SignerCertificate, ...]
+
+    def __init__(self, min_sdk: int, unverified_sdks: tuple[int, int], schemes: dict[str, bool],
+                 signers: tuple[SignerCertificate, ...]) -> None:
+        object.__setattr__(self, "__dict__", {
+            "min_sdk": min_sdk, "unverified_sdks": unverified_sdks, "schemes": schemes, "signers": signers
+        })
 
     @property
     def release(self) -> str:
@@ -150,7 +172,7 @@ class VerifiedFromSdk:
                    tuple(SignerCertificate.from_dict(c) for c in d.get("signers") or ()))
 
 
-@dataclass(frozen=True)
+@record
 class SignatureFacts:
     """Who really signed the package, as Android's apksigner decides it."""
 
@@ -168,6 +190,17 @@ class SignatureFacts:
     verified_from_sdk: VerifiedFromSdk | None = None
     """Set only when ``verified`` is False because the oldest platform versions in range cannot verify the package
     while newer ones can (a v2-only package with minSdkVersion below 24): see ``VerifiedFromSdk``."""
+
+    def __init__(self, verified: bool = False, schemes: dict[str, bool] = FACTORY,
+                 signers: tuple[SignerCertificate, ...] = (), lineage: tuple[SignerCertificate, ...] = (),
+                 errors: tuple[SignatureIssue, ...] = (), verified_parts: tuple[str, ...] = (),
+                 source_stamp: bool = False, verified_from_sdk: VerifiedFromSdk | None = None) -> None:
+        object.__setattr__(self, "__dict__", {
+            "verified": verified,
+            "schemes": {"v1": False, "v2": False, "v3": False, "v31": False} if schemes is FACTORY else schemes,
+            "signers": signers, "lineage": lineage, "errors": errors, "verified_parts": verified_parts,
+            "source_stamp": source_stamp, "verified_from_sdk": verified_from_sdk
+        })
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -192,7 +225,7 @@ class SignatureFacts:
                    verified_from_sdk=VerifiedFromSdk.from_dict(d.get("verified_from_sdk")))
 
 
-@dataclass(frozen=True)
+@record
 class Evidence:
     """One place a host or IP was seen: the entry, how it was found there, and a short excerpt a reviewer can read.
 
@@ -231,7 +264,7 @@ class Evidence:
                    d.get("reference"), d.get("from"))
 
 
-@dataclass(frozen=True)
+@record
 class HostFact:
     """A host name in the package. Only ``kind == "contact"`` hosts count for coverage; ``reference`` hosts (licence
     texts, XML identifiers, documentation links …) stay visible. ``third_party`` names the SDK, found by the host
@@ -270,7 +303,7 @@ class HostFact:
                    d.get("third_party_by"))
 
 
-@dataclass(frozen=True)
+@record
 class IpFact:
     """An IP literal. ``scope`` is ``public`` or the class that keeps it out of any filing (``private``, ``loopback``,
     ``link_local``, ``shared``, ``documentation``, ``multicast``, ``reserved``); None only in facts stored before
@@ -282,6 +315,12 @@ class IpFact:
     evidence: tuple[Evidence, ...] = ()
     scope: str | None = None
 
+    def __init__(self, ip: str, sources: tuple[str, ...], kind: str = "contact", evidence: tuple[Evidence, ...] = (),
+                 scope: str | None = None) -> None:
+        object.__setattr__(self, "__dict__", {
+            "ip": ip, "sources": sources, "kind": kind, "evidence": evidence, "scope": scope
+        })
+
     def as_dict(self) -> dict[str, Any]:
         return {"ip": self.ip, "sources": list(self.sources), "kind": self.kind,
                 "evidence": [e.as_dict() for e in self.evidence], "scope": self.scope}
@@ -292,16 +331,21 @@ class IpFact:
                    tuple(Evidence.from_dict(e) for e in d.get("evidence") or ()), d.get("scope"))
 
 
-@dataclass(frozen=True)
+@record
 class NetworkFacts:
+    """The hosts and IP literals the package contains (gate.extract.network)."""
+
     hosts: tuple[HostFact, ...] = ()
     ips: tuple[IpFact, ...] = ()
+
+    def __init__(self, hosts: tuple[HostFact, ...] = (), ips: tuple[IpFact, ...] = ()) -> None:
+        object.__setattr__(self, "__dict__", {"hosts": hosts, "ips": ips})
 
     def as_dict(self) -> dict[str, Any]:
         return {"hosts": [h.as_dict() for h in self.hosts], "ips": [i.as_dict() for i in self.ips]}
 
 
-@dataclass(frozen=True)
+@record
 class PartFacts:
     """One APK of a split set (or one module of a HarmonyOS app): checked on its own, then against the base."""
 
@@ -312,6 +356,13 @@ class PartFacts:
     verified: bool
     signers: tuple[str, ...]  # certificate SHA-256 digests
     problems: tuple[Problem, ...] = ()
+
+    def __init__(self, name: str, split: str | None, package: str | None, version_code: int | None, verified: bool,
+                 signers: tuple[str, ...], problems: tuple[Problem, ...] = ()) -> None:
+        object.__setattr__(self, "__dict__", {
+            "name": name, "split": split, "package": package, "version_code": version_code, "verified": verified,
+            "signers": signers, "problems": problems
+        })
 
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "split": self.split, "package": self.package, "version_code": self.version_code,
@@ -324,18 +375,21 @@ class PartFacts:
                    tuple(d.get("signers") or ()), tuple(Problem.from_dict(q) for q in d.get("problems") or ()))
 
 
-@dataclass(frozen=True)
+@record
 class FilingNumberFact:
     """A filing number (备案号) the package contains, in the registry's normal spelling, and the entries it is in."""
 
     number: str
     sources: tuple[str, ...]
 
+    def __init__(self, number: str, sources: tuple[str, ...]) -> None:
+        object.__setattr__(self, "__dict__", {"number": number, "sources": sources})
+
     def as_dict(self) -> dict[str, Any]:
         return {"number": self.number, "sources": list(self.sources)}
 
 
-@dataclass(frozen=True)
+@record
 class PackerEvidence:
     """One marker a packer left: the entry it is in (or the manifest), how it was recognised (``application_class``,
     ``dex_class``, ``native_library``, ``payload``) and the marker itself (class name, descriptor or file name)."""
@@ -343,6 +397,9 @@ class PackerEvidence:
     source: str
     how: str
     marker: str
+
+    def __init__(self, source: str, how: str, marker: str) -> None:
+        object.__setattr__(self, "__dict__", {"source": source, "how": how, "marker": marker})
 
     def as_dict(self) -> dict[str, Any]:
         return {"source": self.source, "how": self.how, "marker": self.marker}
@@ -352,7 +409,7 @@ class PackerEvidence:
         return cls(str(d.get("source") or ""), str(d.get("how") or ""), str(d.get("marker") or ""))
 
 
-@dataclass(frozen=True)
+@record
 class PackerFact:
     """A packer (加固) recognised in the package: ``key`` is stable (``jiagu``, ``legu`` …), ``name`` is shown."""
 
@@ -360,6 +417,9 @@ class PackerFact:
     name: str
     evidence: tuple[PackerEvidence, ...]
     hides_code: bool = True
+
+    def __init__(self, key: str, name: str, evidence: tuple[PackerEvidence, ...], hides_code: bool = True) -> None:
+        object.__setattr__(self, "__dict__", {"key": key, "name": name, "evidence": evidence, "hides_code": hides_code})
 
     def as_dict(self) -> dict[str, Any]:
         return {"key": self.key, "name": self.name, "evidence": [e.as_dict() for e in self.evidence],
@@ -371,13 +431,16 @@ class PackerFact:
                    tuple(PackerEvidence.from_dict(e) for e in d.get("evidence") or ()), bool(d.get("hides_code", True)))
 
 
-@dataclass(frozen=True)
+@record
 class ProtectionFacts:
     """``protection`` in the facts: the packers found and whether the app's own code is hidden from the reader
     (its network resources then cannot be read from this package; gate.extract.protection)."""
 
     packers: tuple[PackerFact, ...]
     code_hidden: bool
+
+    def __init__(self, packers: tuple[PackerFact, ...], code_hidden: bool) -> None:
+        object.__setattr__(self, "__dict__", {"packers": packers, "code_hidden": code_hidden})
 
     def as_dict(self) -> dict[str, Any]:
         return {"packers": [p.as_dict() for p in self.packers], "code_hidden": self.code_hidden}
@@ -393,7 +456,7 @@ class ProtectionFacts:
         return [p.name for p in self.packers]
 
 
-@dataclass(frozen=True)
+@record
 class PairingFacts:
     """The unpacked build checked beside a packed package (gate.pairing). ``paired`` is True exactly when the two
     carry the same package name, versionCode and signer certificates; ``differences`` says what differs
@@ -407,6 +470,17 @@ class PairingFacts:
     unpacked_version_code: int | None = None
     unpacked_signers: tuple[str, ...] = ()  # certificate SHA-256 digests
     unpacked_protection: ProtectionFacts | None = None
+
+    def __init__(self, paired: bool, unpacked_sha256: str | None, unpacked_path: str | None,
+                 differences: tuple[dict[str, Any], ...] = (), unpacked_package: str | None = None,
+                 unpacked_version_code: int | None = None, unpacked_signers: tuple[str, ...] = (),
+                 unpacked_protection: ProtectionFacts | None = None) -> None:
+        object.__setattr__(self, "__dict__", {
+            "paired": paired, "unpacked_sha256": unpacked_sha256, "unpacked_path": unpacked_path,
+            "differences": differences, "unpacked_package": unpacked_package,
+            "unpacked_version_code": unpacked_version_code, "unpacked_signers": unpacked_signers,
+            "unpacked_protection": unpacked_protection
+        })
 
     def as_dict(self) -> dict[str, Any]:
         return {"paired": self.paired, "unpacked_sha256": self.unpacked_sha256, "unpacked_path": self.unpacked_path,
@@ -424,7 +498,7 @@ class PairingFacts:
                    ProtectionFacts.from_dict(d.get("unpacked_protection")))
 
 
-@dataclass(frozen=True)
+@record
 class PackageFacts:
     """Everything ``gate features`` reports for one package."""
 
@@ -457,6 +531,26 @@ class PackageFacts:
     """Packers (加固) recognised; None when none was (gate.extract.protection)."""
     pairing: PairingFacts | None = None
     """Set when an unpacked build was checked beside this package (gate.pairing)."""
+
+    def __init__(self, path: str, format: str | None = None, platform: str | None = None, package: str | None = None,
+                 version_code: int | None = None, version_name: str | None = None, label: str | None = None,
+                 labels: dict[str, str] = FACTORY, min_sdk: int | None = None, target_sdk: int | None = None,
+                 permissions: tuple[str, ...] = (), signature: SignatureFacts = FACTORY,
+                 network: NetworkFacts = FACTORY, problems: tuple[Problem, ...] = (), sha256: str | None = None,
+                 size: int | None = None, parts: tuple[PartFacts, ...] = (), details: dict[str, Any] = FACTORY,
+                 filing_numbers: tuple[FilingNumberFact, ...] | None = None, application_class: str | None = None,
+                 native_libraries: tuple[str, ...] = (), protection: ProtectionFacts | None = None,
+                 pairing: PairingFacts | None = None) -> None:
+        object.__setattr__(self, "__dict__", {
+            "path": path, "format": format, "platform": platform, "package": package, "version_code": version_code,
+            "version_name": version_name, "label": label, "labels": {} if labels is FACTORY else labels,
+            "min_sdk": min_sdk, "target_sdk": target_sdk, "permissions": permissions,
+            "signature": SignatureFacts() if signature is FACTORY else signature,
+            "network": NetworkFacts() if network is FACTORY else network, "problems": problems, "sha256": sha256,
+            "size": size, "parts": parts, "details": {} if details is FACTORY else details,
+            "filing_numbers": filing_numbers, "application_class": application_class,
+            "native_libraries": native_libraries, "protection": protection, "pairing": pairing
+        })
 
     def as_dict(self) -> dict[str, Any]:
         return {

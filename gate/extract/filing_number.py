@@ -18,6 +18,7 @@ default.
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 import unicodedata
@@ -32,9 +33,16 @@ MAX_NUMBERS = 20  # distinct numbers kept per package; an app showing more is a 
 # Compiled patterns, not bytes.find: the regex engine's literal search is about twice as fast on megabytes of DEX.
 _ANCHORS = tuple((encoding, re.compile(re.escape("备".encode(encoding)))) for encoding in ("utf-8", "utf-16-le"))
 _BEFORE_CHARS, _AFTER_CHARS = 12, 28  # province, ICP (full-width too) and spaces before 备; digits, 号, suffix after
-_NUMBER = re.compile(rf"([{PROVINCES}])\s*ICP\s*(备)\s*(\d{{8,10}})(?!\d)\s*(号)?(?:\s*-\s*(\d{{1,4}})(?!\d)([A-Z])?)?")
+_NUMBER = rf"([{PROVINCES}])\s*ICP\s*(备)\s*(\d{{8,10}})(?!\d)\s*(号)?(?:\s*-\s*(\d{{1,4}})(?!\d)([A-Z])?)?"
 _MEDIA_EXTENSIONS = frozenset(
     "png jpg jpeg webp gif bmp ico heic avif mp3 mp4 m4a aac ogg wav flac amr webm mkv mov ttf otf woff woff2".split())
+
+
+@functools.cache
+def _number_pattern() -> re.Pattern[str]:
+    """The number around a 备, compiled on the first hit: most packages have none, and compiling it costs about as
+    much as reading a small package's resource strings (~5 M instructions; start-up, issue #28)."""
+    return re.compile(_NUMBER)
 
 
 def normal_number(province: str, digits: str, seq: str | None, letter: str | None) -> str:
@@ -64,7 +72,7 @@ def find_numbers(data: bytes) -> list[str]:
             before = unicodedata.normalize("NFKC", data[low:start].decode(encoding, "ignore"))
             after = unicodedata.normalize("NFKC", data[start:start + _AFTER_CHARS * width].decode(encoding, "ignore"))
             # Only the number whose 备 is this hit: a window reaching into the next string could cut that one short.
-            for m in _NUMBER.finditer(before + after.replace("—", "-")):
+            for m in _number_pattern().finditer(before + after.replace("—", "-")):
                 if m.start(2) == len(before):
                     found.setdefault(normal_number(m[1], m[3], m[5], m[6]))
             hit = anchor.search(data, hit.end(), hi)

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from gate.records import record
 
 if TYPE_CHECKING:
     from gate.extract.container import ApkContainer
@@ -39,11 +40,16 @@ APK_HINTS = ("classes.dex", "resources.arsc")
 MAX_NAMES_SHOWN = 5
 
 
-@dataclass(frozen=True)
+@record
 class Detected:
+    """The format a package's contents show (None: none the gate reads)."""
+
     format: str | None
     found: str = ""
     """For an unknown archive: what it holds, in words (becomes the problem message)."""
+
+    def __init__(self, format: str | None, found: str = "") -> None:
+        object.__setattr__(self, "__dict__", {"format": format, "found": found})
 
     @property
     def platform(self) -> str | None:

@@ -14,7 +14,7 @@ configuration (``labels``, keyed like ``application-label-<locale>``); ``label``
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from gate.errors import ManifestError
 from gate.extract.arsc import ResourceTable
@@ -31,6 +31,7 @@ from gate.extract.axml import (
     XmlDocument,
     parse_xml,
 )
+from gate.records import FACTORY, record
 
 MANIFEST_REFUSALS: dict[str, str] = {
     "manifest_root_invalid": "the root element is not an un-namespaced <manifest>",
@@ -83,7 +84,7 @@ _TARGET_SDK = ANDROID_ATTRIBUTE_IDS["targetSdkVersion"]
 _TARGET_SANDBOX = ANDROID_ATTRIBUTE_IDS["targetSandboxVersion"]
 
 
-@dataclass(frozen=True)
+@record
 class ManifestFacts:
     """What PackageManager reads from AndroidManifest.xml (plus aapt's per-locale labels).
 
@@ -108,6 +109,21 @@ class ManifestFacts:
     target_sandbox_version: int = 1
     application_class: str | None = None
     document: XmlDocument | None = field(default=None, repr=False, compare=False)
+
+    def __init__(self, package: str, version_code: int, version_code_major: int, version_name: str | None,
+                 min_sdk: int, target_sdk: int, label: str | None, labels: dict[str, str] = FACTORY,
+                 permissions: tuple[str, ...] = (), min_sdk_codename: str | None = None,
+                 target_sdk_codename: str | None = None, min_sdk_value: TypedValue | None = None,
+                 target_sandbox_version: int = 1, application_class: str | None = None,
+                 document: XmlDocument | None = None) -> None:
+        object.__setattr__(self, "__dict__", {
+            "package": package, "version_code": version_code, "version_code_major": version_code_major,
+            "version_name": version_name, "min_sdk": min_sdk, "target_sdk": target_sdk, "label": label,
+            "labels": {} if labels is FACTORY else labels, "permissions": permissions,
+            "min_sdk_codename": min_sdk_codename, "target_sdk_codename": target_sdk_codename,
+            "min_sdk_value": min_sdk_value, "target_sandbox_version": target_sandbox_version,
+            "application_class": application_class, "document": document
+        })
 
 
 def read_manifest(manifest: bytes, resources: bytes | None) -> ManifestFacts:

@@ -23,16 +23,16 @@ from __future__ import annotations
 import re
 import struct
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
 
 from gate.extract.facts import PackerEvidence, PackerFact, ProtectionFacts
 from gate.extract.network.dex_code import find_strings
+from gate.records import record
 
 _ABI_LIBRARY = re.compile(r"lib/[^/]+/([^/]+\.so)")
 _DEX_ENTRY = re.compile(r"classes\d*\.dex")
 
 
-@dataclass(frozen=True)
+@record
 class PackerSignature:
     """What one packer leaves in a package (rules 1-3 above) and where that is publicly described."""
 
@@ -47,6 +47,16 @@ class PackerSignature:
     payloads: frozenset[str] = frozenset()  # exact entry paths
     required: int = 1
     hides_code: bool = True  # the app's DEX is encrypted: its strings (endpoints) cannot be read
+
+    def __init__(self, key: str, name: str, source: str, apkid: tuple[str, ...],
+                 application_classes: frozenset[str] = frozenset(), dex_classes: frozenset[str] = frozenset(),
+                 libraries: frozenset[str] = frozenset(), library_patterns: tuple[re.Pattern[str], ...] = (),
+                 payloads: frozenset[str] = frozenset(), required: int = 1, hides_code: bool = True) -> None:
+        object.__setattr__(self, "__dict__", {
+            "key": key, "name": name, "source": source, "apkid": apkid, "application_classes": application_classes,
+            "dex_classes": dex_classes, "libraries": libraries, "library_patterns": library_patterns,
+            "payloads": payloads, "required": required, "hides_code": hides_code
+        })
 
 
 def _names(*names: str) -> frozenset[str]:

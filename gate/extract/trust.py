@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
+
+from gate.records import record
 
 PLATFORMS = ("harmony", "ios")
 _FINGERPRINT = re.compile(r"[0-9a-f]{64}")
@@ -31,7 +33,7 @@ class TrustRootError(ValueError):
     """A configured root that is neither a readable certificate nor a SHA-256 fingerprint."""
 
 
-@dataclass(frozen=True)
+@record
 class TrustedRoot:
     """One configured root: its fingerprint, and the certificate (DER) when it was given as a file."""
 
@@ -41,15 +43,24 @@ class TrustedRoot:
     subject: str | None = None
     der: bytes | None = field(default=None, repr=False)
 
+    def __init__(self, platform: str, sha256: str, source: str, subject: str | None = None,
+                 der: bytes | None = None) -> None:
+        object.__setattr__(self, "__dict__", {
+            "platform": platform, "sha256": sha256, "source": source, "subject": subject, "der": der
+        })
+
     def as_dict(self) -> dict[str, Any]:
         return {"platform": self.platform, "sha256": self.sha256, "source": self.source, "subject": self.subject}
 
 
-@dataclass(frozen=True)
+@record
 class TrustRoots:
     """The extra roots of every platform. ``NO_EXTRA_ROOTS`` (empty) keeps the gate's own behaviour."""
 
     roots: tuple[TrustedRoot, ...] = ()
+
+    def __init__(self, roots: tuple[TrustedRoot, ...] = ()) -> None:
+        object.__setattr__(self, "__dict__", {"roots": roots})
 
     def for_platform(self, platform: str) -> tuple[bytes | str, ...]:
         """The platform's roots as the CMS verifier takes them: certificates (DER) and fingerprints (hex str)."""

@@ -14,7 +14,8 @@ import pytest
 
 ROOT = pathlib.Path(__file__).parents[2]
 HELLO = ROOT / "fixtures" / "apks" / "hello_zh.apk"
-GATE = [sys.executable, "-c", "import sys; from gate.cli import main; sys.exit(main())"]
+# The console script's own entry (pyproject.toml: gate = "gate.cli:run"): main(), then gc.freeze() before exiting.
+GATE = [sys.executable, "-c", "from gate.cli import run; run()"]
 NOISE = ("Traceback", "Warning", "<gate.", "object at 0x", "Aborted.")
 
 
@@ -102,3 +103,15 @@ def test_version(tmp_path):
 
     out = gate("--version", cwd=tmp_path)
     assert out.returncode == 0 and out.stdout.strip() == f"gate, version {version('filing-gate')}"
+
+
+def test_the_console_script_runs_main_and_exits_with_its_status(tmp_path):
+    import tomllib
+
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["scripts"]
+    assert scripts["gate"] == "gate.cli:run"
+    version = gate("--version", cwd=tmp_path)
+    assert version.returncode == 0 and version.stdout.startswith("gate, version")
+    assert gate("no-such-command", cwd=tmp_path).returncode == 2
+    unreadable = gate("features", "--json", tmp_path / "missing.apk", cwd=tmp_path)
+    assert unreadable.returncode == 4 and json.loads(unreadable.stdout)["problems"][0]["code"] == "file_not_found"

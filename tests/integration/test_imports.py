@@ -97,6 +97,49 @@ def test_features_and_offline_check_load_only_what_they_use(tmp_path):
     assert not check & set(NOT_FOR_OFFLINE_CHECK), sorted(check & set(NOT_FOR_OFFLINE_CHECK))
 
 
+# Dataclasses on `gate features`' and `gate check --filings`' paths that are not records (gate.records): each compiles
+# up to six methods from source when its module is imported. The scanner's and the filings reader's are theirs.
+NOT_YET_RECORDS = {"gate.extract.network.finder.Findings"}
+NOT_YET_RECORDS_CHECK = NOT_YET_RECORDS | {"gate.filings.", "gate.services."}
+
+
+def _dataclasses_not_records(*args: str) -> set[str]:
+    probe = (
+        "import contextlib, io, sys\nfrom gate.cli import main\n"
+        f"with contextlib.redirect_stdout(io.StringIO()):\n    main({list(args)!r})\n"
+        "from gate.records import RECORDS\n"
+        "for name, module in list(sys.modules.items()):\n"
+        "    if name.startswith('gate'):\n"
+        "        for value in list(vars(module).values()):\n"
+        "            if isinstance(value, type) and value.__module__ == name and '__dataclass_fields__' in vars(value)"
+        " and value not in RECORDS:\n"
+        "                print(f'{name}.{value.__qualname__}')")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    return set(out.split())
+
+
+def test_features_and_offline_check_load_records_not_dataclasses(tmp_path):
+    from tests.oracle import FIXTURES
+
+    apk = str(FIXTURES / "hello_zh.apk")
+    assert _dataclasses_not_records("features", "--json", apk) <= NOT_YET_RECORDS
+    filings = tmp_path / "filings.json"
+    filings.write_text("[]", encoding="utf-8")
+    left = _dataclasses_not_records("check", "--json", "--filings", str(filings), apk)
+    assert {name for name in left if not name.startswith(tuple(NOT_YET_RECORDS_CHECK))} == set(), left
+
+
+def test_filing_number_pattern_is_compiled_on_the_first_hit_only():
+    # Most packages contain no 备: the number's pattern is compiled when a 备 is found, not at import.
+    loaded = _modules_after(
+        "from gate.extract import filing_number as f\n"
+        "assert f.find_numbers('no filing here'.encode()) == []\n"
+        "assert f._number_pattern.cache_info().currsize == 0\n"
+        "assert f.find_numbers('备案号：京ICP备2024000001号-1A'.encode()) == ['京ICP备2024000001号-1A']\n"
+        "assert f._number_pattern.cache_info().currsize == 1")
+    assert "gate.extract.filing_number" in loaded
+
+
 def test_compiled_core_never_builds_the_python_path_patterns():
     # The dot and colon anchors (a trie of every bare TLD) and the URL-authority split belong to the pure-Python
     # path; with the compiled core a package with URLs and hosts is scanned without building them.
@@ -157,7 +200,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("domain", ("gate.extract", "gate.decide", "gate.policy", "gate.filings", "gate.preinstall", "gate.config",
                 "gate.exemptions", "gate.miniprogram", "gate.coverage", "gate.pairing", "gate.content_approvals",
                 "gate.pii", "gate.names", "gate.hosts")),
-    ("helpers", ("gate", "gate.errors", "gate.text", "gate.beijing_time", "gate.progress")),
+    ("helpers", ("gate", "gate.errors", "gate.text", "gate.beijing_time", "gate.progress", "gate.records")),
 )
 
 

@@ -97,3 +97,53 @@ def test_packed_language_decoding():
 def test_badging_config_computes_scripts():
     assert badging_config("zh-HK").script == "Hant" and badging_config("zh-CN").script == "Hans"
     assert badging_config("sr-Latn").script == "Latn" and not badging_config("").language
+
+
+def _every_configuration(t: ResourceTable, resource_id: int, request: ResTableConfig):
+    """ResTable::getEntry as written before the language grouping: every configuration of the type, in file order."""
+    from gate.extract.arsc import is_better, matches
+
+    package = t.packages.get(resource_id >> 24)
+    chunks = package.types.get((resource_id >> 16) & 0xFF) if package else None
+    best = None
+    for chunk in chunks or ():
+        if not matches(chunk.config, request):
+            continue
+        entry = t._entry_offset(chunk, resource_id & 0xFFFF)
+        if entry is not None and (best is None or is_better(chunk.config, best[0].config, request)):
+            best = (chunk, entry)
+    return None if best is None else t._entry_value(best[1], chunk_end=best[0].end)
+
+
+@pytest.mark.parametrize("apk", ["locales.apk", "aapt2_hello.apk", "major_min_only.apk"])
+def test_lookup_by_language_finds_what_walking_every_configuration_finds(apk):
+    # The configurations a locale can match are grouped by language once; every entry of every type, for every
+    # locale of the table (Tagalog's two codes, scripts, the default), resolves to the same value either way.
+    t = table(apk)
+    for locale in [None, "tl", "fil", *t.locales()]:
+        request = badging_config(locale)
+        for package in t.packages.values():
+            for type_id, chunks in package.types.items():
+                for index in range(max(chunk.entry_count for chunk in chunks)):
+                    resource_id = package.package_id << 24 | type_id << 16 | index
+                    assert t._lookup(resource_id, request) == _every_configuration(t, resource_id, request), (
+                        locale, hex(resource_id))
+
+
+def test_lookup_by_language_on_a_translated_app(corpus_apk):
+    # A real app's table: 86 locales, each against every configuration of the string type.
+    import zipfile
+
+    with zipfile.ZipFile(corpus_apk("app-uiautomator.apk")) as apk:
+        t = ResourceTable.parse(apk.read("resources.arsc"))
+    assert len(t.locales()) > 50
+    for locale in [None, "tl", "fil", *t.locales()]:
+        request = badging_config(locale)
+        for package in t.packages.values():
+            for type_id, chunks in package.types.items():
+                if len(chunks) < 10:  # the translated types (strings, plurals) are the ones grouping changes
+                    continue
+                for index in range(0, max(chunk.entry_count for chunk in chunks), 7):
+                    resource_id = package.package_id << 24 | type_id << 16 | index
+                    assert t._lookup(resource_id, request) == _every_configuration(t, resource_id, request), (
+                        locale, hex(resource_id))

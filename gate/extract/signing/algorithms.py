@@ -4,21 +4,28 @@ import another for it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from gate.extract.signing import block as blk
+from gate.records import record
 
 SDK_N, SDK_P = 24, 28
 
 
-@dataclass(frozen=True)
+@record
 class SignatureAlgorithm:
+    """A signature algorithm id of the APK signing block and what it means (digest, key type, first platform)."""
+
     id: int
     content_digest: str
     key_type: str
     hash: str
     pss: bool
     min_sdk: int
+
+    def __init__(self, id: int, content_digest: str, key_type: str, hash: str, pss: bool, min_sdk: int) -> None:
+        object.__setattr__(self, "__dict__", {
+            "id": id, "content_digest": content_digest, "key_type": key_type, "hash": hash, "pss": pss,
+            "min_sdk": min_sdk
+        })
 
 
 SIGNATURE_ALGORITHMS = {a.id: a for a in (

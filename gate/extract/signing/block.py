@@ -12,8 +12,10 @@ from __future__ import annotations
 import hashlib
 import struct
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any
+
+from gate.records import FACTORY, record
 
 if TYPE_CHECKING:
     from gate.extract.container import ApkContainer
@@ -34,7 +36,7 @@ CHUNKED_SHA512 = "CHUNKED_SHA512"
 VERITY_CHUNKED_SHA256 = "VERITY_CHUNKED_SHA256"
 
 
-@dataclass(frozen=True)
+@record
 class SigningBlock:
     """Location of the APK Signing Block and the ZIP sections around it (offsets into the file)."""
 
@@ -45,6 +47,13 @@ class SigningBlock:
     file_size: int
     # Content digests already computed for this APK, so v2 and v3 (which sign the same bytes) read the file once.
     digests: dict[str, Any] = field(default_factory=dict[str, Any], compare=False, repr=False)
+
+    def __init__(self, offset: int, data: memoryview, cd_offset: int, eocd_offset: int, file_size: int,
+                 digests: dict[str, Any] = FACTORY) -> None:
+        object.__setattr__(self, "__dict__", {
+            "offset": offset, "data": data, "cd_offset": cd_offset, "eocd_offset": eocd_offset, "file_size": file_size,
+            "digests": {} if digests is FACTORY else digests
+        })
 
 
 def find_signing_block(container: ApkContainer) -> SigningBlock | None:

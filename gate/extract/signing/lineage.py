@@ -8,11 +8,10 @@ signed data is signed by node *n-1*'s key with the algorithm node *n-1* names; t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from gate.extract.signing import certs
 from gate.extract.signing.algorithms import SIGNATURE_ALGORITHMS
 from gate.extract.signing.wire import Reader, WireError
+from gate.records import record
 
 LINEAGE_VERSION = 1
 
@@ -25,12 +24,19 @@ class LineageError(Exception):
         self.kind = kind
 
 
-@dataclass(frozen=True)
+@record
 class LineageNode:
+    """One certificate of a v3 rotation lineage, with its flags and the algorithms that sign it and the next."""
+
     cert: bytes  # DER
     flags: int
     parent_sig_alg: int  # algorithm the parent used to sign this node (0 for the first node)
     sig_alg: int  # algorithm this node uses to sign the next
+
+    def __init__(self, cert: bytes, flags: int, parent_sig_alg: int, sig_alg: int) -> None:
+        object.__setattr__(self, "__dict__", {
+            "cert": cert, "flags": flags, "parent_sig_alg": parent_sig_alg, "sig_alg": sig_alg
+        })
 
 
 def parse_lineage(value: bytes) -> tuple[LineageNode, ...]:

@@ -9,14 +9,20 @@ Attribute names compare case-insensitively and the first occurrence wins (apksig
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+
+from gate.records import record
 
 
-@dataclass(frozen=True)
+@record
 class Section:
+    """A section of a JAR manifest or signature file: where it starts, its size, and its attributes in order."""
+
     start: int
     size: int
     attributes: tuple[tuple[str, str], ...]
+
+    def __init__(self, start: int, size: int, attributes: tuple[tuple[str, str], ...]) -> None:
+        object.__setattr__(self, "__dict__", {"start": start, "size": size, "attributes": attributes})
 
     def get(self, name: str) -> str | None:
         lowered = name.lower()

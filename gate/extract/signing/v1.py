@@ -18,7 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any
 
 from asn1crypto import cms
@@ -27,6 +27,7 @@ from gate.errors import PackageError
 from gate.extract.facts import SignatureIssue
 from gate.extract.signing import certs
 from gate.extract.signing.manifest import Section, parse_sections
+from gate.records import FACTORY, record
 
 if TYPE_CHECKING:
     from asn1crypto.x509 import Certificate
@@ -92,7 +93,7 @@ def _unsupported_levels(ranges: list[tuple[int, int]], lo: int, hi: int) -> bool
     return covered <= hi
 
 
-@dataclass(eq=False)  # identity matters: signer sets are compared by object
+@record(frozen=False, eq=False)  # identity matters: signer sets are compared by object
 class V1Signer:
     name: str
     block_name: str
@@ -103,8 +104,20 @@ class V1Signer:
     errors: list[SignatureIssue] = field(default_factory=list)
     ignored: bool = False
 
+    def __init__(self, name: str, block_name: str, sf_name: str, chain: list[bytes] = FACTORY, sf_bytes: bytes = b"",
+                 sf_entry_names: set[str] = FACTORY, errors: list[SignatureIssue] = FACTORY,
+                 ignored: bool = False) -> None:
+        self.name = name
+        self.block_name = block_name
+        self.sf_name = sf_name
+        self.chain = [] if chain is FACTORY else chain
+        self.sf_bytes = sf_bytes
+        self.sf_entry_names = set() if sf_entry_names is FACTORY else sf_entry_names
+        self.errors = [] if errors is FACTORY else errors
+        self.ignored = ignored
 
-@dataclass
+
+@record(frozen=False)
 class V1Result:
     signers: list[V1Signer] = field(default_factory=list)
     errors: list[SignatureIssue] = field(default_factory=list)
@@ -118,6 +131,13 @@ class V1Result:
         return bool(self.signers) and not self.all_errors() and self._done
 
     _done: bool = False
+
+    def __init__(self, signers: list[V1Signer] = FACTORY, errors: list[SignatureIssue] = FACTORY,
+                 warnings: list[str] = FACTORY, _done: bool = False) -> None:
+        self.signers = [] if signers is FACTORY else signers
+        self.errors = [] if errors is FACTORY else errors
+        self.warnings = [] if warnings is FACTORY else warnings
+        self._done = _done
 
 
 class _Reader:

@@ -16,7 +16,7 @@ inside it. The signed data holds the content digests, the certificate chain and 
 from __future__ import annotations
 
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING
 
 from gate.extract.facts import SignatureIssue
@@ -25,6 +25,7 @@ from gate.extract.signing import certs
 from gate.extract.signing import lineage as lin
 from gate.extract.signing.algorithms import SDK_P, SIGNATURE_ALGORITHMS, SignatureAlgorithm
 from gate.extract.signing.wire import Reader, WireError
+from gate.records import FACTORY, record
 
 if TYPE_CHECKING:
     from gate.extract.container import ApkContainer
@@ -49,7 +50,7 @@ _DIGEST_STRENGTH = {blk.CHUNKED_SHA256: 0, blk.VERITY_CHUNKED_SHA256: 1, blk.CHU
 SCHEMES = {"v2": blk.V2_BLOCK_ID, "v3": blk.V3_BLOCK_ID, "v31": blk.V31_BLOCK_ID}
 
 
-@dataclass
+@record(frozen=False)
 class SchemeSigner:
     index: int
     certs: list[bytes] = field(default_factory=list)
@@ -61,12 +62,26 @@ class SchemeSigner:
     errors: list[SignatureIssue] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
+    def __init__(self, index: int, certs: list[bytes] = FACTORY, min_sdk: int = 0, max_sdk: int = 0x7FFFFFFF,
+                 digests: list[tuple[int, bytes]] = FACTORY, attributes: list[tuple[int, bytes]] = FACTORY,
+                 lineage: tuple[lin.LineageNode, ...] | None = None, errors: list[SignatureIssue] = FACTORY,
+                 warnings: list[str] = FACTORY) -> None:
+        self.index = index
+        self.certs = [] if certs is FACTORY else certs
+        self.min_sdk = min_sdk
+        self.max_sdk = max_sdk
+        self.digests = [] if digests is FACTORY else digests
+        self.attributes = [] if attributes is FACTORY else attributes
+        self.lineage = lineage
+        self.errors = [] if errors is FACTORY else errors
+        self.warnings = [] if warnings is FACTORY else warnings
+
     @property
     def targets_dev_release(self) -> bool:
         return any(a == SIGNER_TARGETS_DEV_RELEASE_ATTR_ID for a, _ in self.attributes)
 
 
-@dataclass
+@record(frozen=False)
 class SchemeResult:
     """What one scheme block says; ``verified`` only when neither it nor a signer has an error."""
 
@@ -75,6 +90,14 @@ class SchemeResult:
     errors: list[SignatureIssue] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     lineage: tuple[lin.LineageNode, ...] | None = None
+
+    def __init__(self, scheme: str, signers: list[SchemeSigner] = FACTORY, errors: list[SignatureIssue] = FACTORY,
+                 warnings: list[str] = FACTORY, lineage: tuple[lin.LineageNode, ...] | None = None) -> None:
+        self.scheme = scheme
+        self.signers = [] if signers is FACTORY else signers
+        self.errors = [] if errors is FACTORY else errors
+        self.warnings = [] if warnings is FACTORY else warnings
+        self.lineage = lineage
 
     def all_errors(self) -> list[SignatureIssue]:
         return self.errors + [e for s in self.signers for e in s.errors]
@@ -107,7 +130,7 @@ def signatures_to_verify(algorithms: list[SignatureAlgorithm], min_sdk: int, max
     return sorted(best.values(), key=lambda a: a.id)
 
 
-@dataclass
+@record(frozen=False)
 class _SchemeContext:
     """What the signers of one scheme block share while they are parsed."""
 
@@ -115,6 +138,12 @@ class _SchemeContext:
     expected: set[int]  # scheme ids a v2 signer says the APK is also signed with
     max_sdk: int
     rotation_min_sdk: int | None  # the lowest SDK the v3.1 signers target, checked by v3.0
+
+    def __init__(self, supported: set[int], expected: set[int], max_sdk: int, rotation_min_sdk: int | None) -> None:
+        self.supported = supported
+        self.expected = expected
+        self.max_sdk = max_sdk
+        self.rotation_min_sdk = rotation_min_sdk
 
 
 def _parse_signer(raw: Reader, signer: SchemeSigner, scheme: str, *, min_sdk: int, max_sdk: int,
