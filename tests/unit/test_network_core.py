@@ -79,10 +79,12 @@ def _split_alike(data: bytes) -> None:
     """The compiled split's three answers and every item of its lazy parts against ``_url_authorities().split``."""
     assert compiled is not None
     expected = finder._url_authorities().split(data)
-    authorities, blanked, spans = compiled.split_region(data)
-    assert authorities == expected[1::2], data
+    last, blanked, spans = compiled.split_region(data)
+    authorities = expected[1::2]
+    assert list(last.items()) == list(dict(zip(authorities, range(len(authorities)))).items()), data
     assert blanked == b" ".join(expected[::2]), data
     parts = finder._SplitParts(data, spans)
+    assert len(parts) == len(expected)
     assert [parts[i] for i in range(len(expected))] == expected, data
 
 
@@ -92,7 +94,7 @@ def test_url_authority_split_agrees():
         _split_alike(b"".join(rng.choice(PIECES) for _ in range(rng.randint(0, 40))))
     for data in (b"", b"://", b"http://", b"http:/", b"xhttp://a.cn", b"HTTP://" + b"a" * 400, b"ws://a.cn" * 1000):
         _split_alike(data)
-    assert compiled is not None and compiled.split_region(memoryview(b"http://a.cn"))[:2] == ([b"a.cn"], b"http ")
+    assert compiled is not None and compiled.split_region(memoryview(b"http://a.cn"))[:2] == ({b"a.cn": 0}, b"http ")
 
 
 def test_every_scheme_in_any_case_is_split_like_the_regex():
@@ -257,3 +259,54 @@ def test_bulk_lookups_agree_with_one_at_a_time(configured):
         assert domains.registrable_domains([]) == []
         assert sdk_for_hosts(hosts) == {h: sdk_for_host(h) for h in hosts if sdk_for_host(h) is not None}
     core.select("compiled")
+
+
+STRING_PIECES = [b"\0", b"\0", b"\0\x0e", b"api.example.cn", b"cdn.qq.com", b"a.cn", b"A.CN", b"https://", b"http://",
+                 b"www.baidu.com", b"1.2.3.4", b"8.8.8.8", b"2.5.29.14", b"2.5.29.15", b"10.0.0.1:80", b"::", b"1::2",
+                 b" ", b"see ", b"version ", b"%s.", b"@", b"/", b"x" * 20, b".", b"..", b"-", b":", b"\xe4\xb8\xad",
+                 b"com.tencent.mm", b"user@a.cn", b"#", b"\n", b"/path?q=1", b"a" * 300]
+
+
+def _strings_found(kind: str, regions: list[bytes], prefix_len: int, budget: int,
+                   known_contacts: frozenset[str]) -> tuple:
+    """``scan_strings`` over several regions sharing one cache (as the entries of a package do), with ``kind``."""
+    core.select(kind)
+    cache: finder.StringCache = {}
+    shared = finder.ScanBudget(budget)
+    out = []
+    for data in regions:
+        findings = finder.Findings(budget=shared, known_contacts=known_contacts)
+        try:
+            finder.scan_strings(data, findings, prefix_len=prefix_len, cache=cache)
+            stopped = None
+        except finder.ScanBudgetExhausted as exc:
+            stopped = exc.args
+        out.append((sorted(findings.hosts), sorted(findings.ips), list(findings.evidence.items()), stopped))
+    return out, shared.spent, shared.remaining
+
+
+def test_string_tables_scanned_alike():
+    """``scan_strings``' compiled loop (the cached strings in C) against the Python's: the same hosts, IPs, evidence
+    in the same order, and the budget spent and exhausted at the same anchor."""
+    rng = random.Random(2807)
+    try:
+        for _ in range(3_000):
+            regions = [b"".join(rng.choice(STRING_PIECES) for _ in range(rng.randint(0, 60)))
+                       for _ in range(rng.randint(1, 4))]
+            regions += regions[:rng.randint(0, 2)]  # a later entry repeating an earlier one: answered by the cache
+            prefix_len = rng.choice((0, 0, 1, 2))
+            budget = rng.choice((0, 1, 2, 5, 10, 1_000, 1_000, 1_000))
+            known = frozenset(rng.sample(["api.example.cn", "cdn.qq.com", "a.cn", "www.baidu.com", "8.8.8.8"],
+                                         rng.randint(0, 3)))
+            compiled_found = _strings_found("compiled", regions, prefix_len, budget, known)
+            assert compiled_found == _strings_found("python", regions, prefix_len, budget, known), regions
+    finally:
+        core.select("compiled")
+
+
+def test_string_loop_refuses_bad_state(configured):
+    with pytest.raises(TypeError):
+        configured.scan_pooled(b"a.cn", [0, -1, -1], 0, {}, set(), frozenset(), set(), set(), {}, 10)
+    with pytest.raises(TypeError):  # a cached answer of the wrong shape is an error, not a crash
+        configured.scan_pooled(b"a.cn", [0, 0, 4, -1, -1], 0, {b"a.cn": (1, 2)}, set(), frozenset(), set(), set(), {},
+                               10)

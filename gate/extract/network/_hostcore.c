@@ -10,7 +10,7 @@
  * first public-suffix look-up) are Python sets handed over by ``configure``: one source of truth, and a membership
  * test is a hash lookup in C without the interpreter loop.
  */
-#define _GNU_SOURCE  /* memmem */
+#define _GNU_SOURCE  /* memmem, memrchr */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
@@ -292,17 +292,19 @@ static const char *const schemes[] = {
 
 static unsigned char authority_byte[256];  /* finder._URL_AUTHORITIES' character class */
 
+static Py_ssize_t scheme_length[sizeof schemes / sizeof *schemes];  /* strlen of each, set at module init */
+
 static int
 scheme_before(const unsigned char *d, Py_ssize_t i)
 {
-    for (const char *const *sc = schemes; *sc; sc++) {
-        Py_ssize_t len = (Py_ssize_t)strlen(*sc);
+    for (Py_ssize_t s = 0; schemes[s]; s++) {
+        Py_ssize_t len = scheme_length[s];
         if (len > i)
             continue;
         const unsigned char *p = d + i - len;
         Py_ssize_t k = 0;
-        while (k < len && (p[k] | 0x20) == (unsigned char)(*sc)[k] && ((p[k] >= 'a' && p[k] <= 'z') ||
-                                                                      (p[k] >= 'A' && p[k] <= 'Z')))
+        while (k < len && (p[k] | 0x20) == (unsigned char)schemes[s][k] && ((p[k] >= 'a' && p[k] <= 'z') ||
+                                                                        (p[k] >= 'A' && p[k] <= 'Z')))
             k++;
         if (k == len)
             return 1;
@@ -310,14 +312,14 @@ scheme_before(const unsigned char *d, Py_ssize_t i)
     return 0;
 }
 
+/* last[d[a:b]] = k: a key keeps its first position in the dict and takes the latest index */
 static int
-append_slice(PyObject *list, const unsigned char *d, Py_ssize_t a, Py_ssize_t b)
+set_last(PyObject *last, const unsigned char *d, Py_ssize_t a, Py_ssize_t b, Py_ssize_t k)
 {
-    PyObject *part = PyBytes_FromStringAndSize((const char *)d + a, b - a);
-    if (part == NULL)
-        return -1;
-    int r = PyList_Append(list, part);
-    Py_DECREF(part);
+    PyObject *key = PyBytes_FromStringAndSize((const char *)d + a, b - a), *index = PyLong_FromSsize_t(k);
+    int r = key == NULL || index == NULL ? -1 : PyDict_SetItem(last, key, index);
+    Py_XDECREF(key);
+    Py_XDECREF(index);
     return r;
 }
 
@@ -330,11 +332,13 @@ next_authority(const unsigned char *d, Py_ssize_t n, Py_ssize_t pos, Py_ssize_t 
                Py_ssize_t *e)
 {
     while (pos + 3 <= n) {
-        const unsigned char *hit = memmem(d + pos, (size_t)(n - pos), "://", 3);
+        /* memchr for the colon, then its two slashes: a colon is rare in string data, and memchr is several times
+         * faster than memmem's search for the three bytes (this pass runs over every byte the scanner reads) */
+        const unsigned char *hit = memchr(d + pos, ':', (size_t)(n - pos - 2));
         if (hit == NULL)
             return 0;
         Py_ssize_t i = hit - d;
-        if (!scheme_before(d, i)) {
+        if (d[i + 1] != '/' || d[i + 2] != '/' || !scheme_before(d, i)) {
             pos = i + 1;
             continue;
         }
@@ -349,11 +353,13 @@ next_authority(const unsigned char *d, Py_ssize_t n, Py_ssize_t pos, Py_ssize_t 
     return 0;
 }
 
-/* split_region(data) -> (authorities, blanked, spans): what finder takes from _URL_AUTHORITIES.split(data) without
- * building it (the search resumes after each authority) — the
- * authorities in order (split[1::2]), the text with each "://authority" replaced by one space
- * (b" ".join(split[::2])), and, as native int64 pairs, (start of "://", end of the authority) per URL, from which
- * finder._SplitParts cuts any part of the split on demand. */
+/* split_region(data) -> (last, blanked, spans): what finder takes from _URL_AUTHORITIES.split(data) without
+ * building it (the search resumes after each authority) — ``last``: each distinct authority mapped to the index of
+ * its last occurrence, in order of first occurrence (``dict(zip(split[1::2], range(...)))``: a large app repeats a
+ * few thousand hosts across tens of thousands of URLs, and the caller's set work is then per distinct authority);
+ * the text with each "://authority" replaced by one space (b" ".join(split[::2])); and, as native int64 pairs,
+ * (start of "://", end of the authority) per URL, from which finder._SplitParts cuts any part of the split on
+ * demand. */
 static PyObject *
 split_region(PyObject *self, PyObject *arg)
 {
@@ -362,7 +368,7 @@ split_region(PyObject *self, PyObject *arg)
         return NULL;
     const unsigned char *d = view.buf;
     Py_ssize_t n = view.len, pos = 0, colon, a, e, count = 0, cap = 64, kept = 0;
-    PyObject *authorities = PyList_New(0), *blanked = NULL, *spans = NULL, *result = NULL;
+    PyObject *authorities = PyDict_New(), *blanked = NULL, *spans = NULL, *result = NULL;
     int64_t *span = PyMem_Malloc(sizeof(int64_t) * 2 * (size_t)cap);
     if (authorities == NULL || span == NULL) {
         if (span == NULL)
@@ -381,10 +387,10 @@ split_region(PyObject *self, PyObject *arg)
         }
         span[2 * count] = colon;  /* "://" and the authority, [colon, e), are what the split removes */
         span[2 * count + 1] = e;
-        count++;
         kept += e - colon;
-        if (append_slice(authorities, d, a, e) < 0)
+        if (set_last(authorities, d, a, e, count) < 0)
             goto done;
+        count++;
         pos = e;
     }
     if ((blanked = PyBytes_FromStringAndSize(NULL, n - kept + count)) == NULL)
@@ -920,27 +926,17 @@ configure_anchors(PyObject *self, PyObject *arg)
     Py_RETURN_NONE;
 }
 
-static PyObject *
-anchor_search(PyObject *self, PyObject *args)
+/* The first anchor at or after d[pos]: 1 with [*s, *e) its span, 0 when there is none, -1 on error. */
+static int
+find_anchor(const unsigned char *d, Py_ssize_t n, Py_ssize_t pos, int colon, Py_ssize_t *s, Py_ssize_t *e)
 {
-    Py_buffer view;
-    Py_ssize_t pos;
-    int colon;
-    if (bare_tlds == NULL) {
-        PyErr_SetString(PyExc_RuntimeError, "_hostcore.configure_anchors() has not been called");
-        return NULL;
-    }
-    if (!PyArg_ParseTuple(args, "y*np:anchor_search", &view, &pos, &colon))
-        return NULL;
-    const unsigned char *d = view.buf;
-    Py_ssize_t n = view.len, end = 0;
-    PyObject *result = NULL;
+    Py_ssize_t end = 0;
     if (pos < 0)
         pos = 0;
     while (pos < n) {
         const unsigned char *hit = memchr(d + pos, colon ? ':' : '.', (size_t)(n - pos));
         if (hit == NULL)
-            break;
+            return 0;
         Py_ssize_t p = hit - d;
         int r;
         if (colon) {
@@ -953,15 +949,217 @@ anchor_search(PyObject *self, PyObject *args)
                 end = p + 2;
             }
         } else if ((r = dot_anchor_at(d, p, n, &end)) < 0) {
-            goto done;
+            return -1;
         }
         if (r) {
-            result = Py_BuildValue("(nn)", p, end);
-            goto done;
+            *s = p;
+            *e = end;
+            return 1;
         }
         pos = p + 1;
     }
-    result = Py_NewRef(Py_None);
+    return 0;
+}
+
+static PyObject *
+anchor_search(PyObject *self, PyObject *args)
+{
+    Py_buffer view;
+    Py_ssize_t pos, s, e;
+    int colon;
+    if (bare_tlds == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "_hostcore.configure_anchors() has not been called");
+        return NULL;
+    }
+    if (!PyArg_ParseTuple(args, "y*np:anchor_search", &view, &pos, &colon))
+        return NULL;
+    int r = find_anchor(view.buf, view.len, pos, colon, &s, &e);
+    PyBuffer_Release(&view);
+    if (r < 0)
+        return NULL;
+    return r ? Py_BuildValue("(nn)", s, e) : Py_NewRef(Py_None);
+}
+
+/* finder._AnchorCursor.next(pos) on a cursor kept as (dot start, dot end, colon start, colon end), -1 for None:
+ * each anchor kind searched onwards from its previous match, and again from ``pos`` when that match lies before
+ * it. 1 with [*s, *e) the anchor, 0 when there is none, -1 on error. */
+static int
+cursor_next(const unsigned char *d, Py_ssize_t n, Py_ssize_t pos, Py_ssize_t cur[4], Py_ssize_t *s, Py_ssize_t *e)
+{
+    for (int colon = 0; colon < 2; colon++) {
+        Py_ssize_t *at = cur + 2 * colon;
+        if (at[0] >= 0 && at[0] < pos) {
+            int r = find_anchor(d, n, at[1], colon, at, at + 1);
+            if (r > 0 && at[0] < pos)
+                r = find_anchor(d, n, pos, colon, at, at + 1);
+            if (r < 0)
+                return -1;
+            if (r == 0)
+                at[0] = at[1] = -1;
+        }
+    }
+    Py_ssize_t *pick = cur[0] < 0 ? cur + 2 : (cur[2] < 0 || cur[0] < cur[2]) ? cur : cur + 2;
+    if (pick[0] < 0)
+        return 0;
+    *s = pick[0];
+    *e = pick[1];
+    return 1;
+}
+
+#define MAX_POOLED_STRING 8192  /* finder.MAX_POOLED_STRING */
+
+/* Note one cached string's evidence as finder.scan_strings does: each (value, occurrence) unless the value is
+ * settled (a known contact of the package, or a contact occurrence in ``evidence`` already), an occurrence replacing
+ * a noted reference only when it is a contact candidate (Findings.settled and Findings.note). 0, or -1 on error. */
+static int
+note_cached(PyObject *pairs, PyObject *text, PyObject *settled, PyObject *known_contacts, PyObject *evidence)
+{
+    Py_ssize_t count = PyTuple_GET_SIZE(pairs);
+    int r = PySet_Contains(settled, text);
+    if (r != 0 || count == 0)
+        return r < 0 ? -1 : 0;
+    int all_known = 1;
+    for (Py_ssize_t k = 0; k < count && all_known; k++) {
+        PyObject *pair = PyTuple_GET_ITEM(pairs, k);
+        if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2) {
+            PyErr_SetString(PyExc_TypeError, "scan_pooled: a cached answer's evidence must be (value, occurrence)");
+            return -1;
+        }
+        if ((r = PySet_Contains(known_contacts, PyTuple_GET_ITEM(pair, 0))) < 0)
+            return -1;
+        all_known = r;
+    }
+    if (all_known)  /* every value has its contact excerpt already: later entries only add sources */
+        return PySet_Add(settled, text);
+    for (Py_ssize_t k = 0; k < count; k++) {
+        PyObject *pair = PyTuple_GET_ITEM(pairs, k), *value = PyTuple_GET_ITEM(pair, 0);
+        PyObject *occurrence = PyTuple_GET_ITEM(pair, 1);
+        if (!PyTuple_Check(occurrence) || PyTuple_GET_SIZE(occurrence) != 3) {
+            PyErr_SetString(PyExc_TypeError, "scan_pooled: an occurrence must be (how, excerpt, reference)");
+            return -1;
+        }
+        if ((r = PySet_Contains(known_contacts, value)) < 0)
+            return -1;
+        if (r)
+            continue;
+        PyObject *known = PyDict_GetItemWithError(evidence, value);  /* borrowed */
+        if (known == NULL && PyErr_Occurred())
+            return -1;
+        if (known != NULL && !(PyTuple_Check(known) && PyTuple_GET_SIZE(known) == 3)) {
+            PyErr_SetString(PyExc_TypeError, "scan_pooled: evidence must hold (how, excerpt, reference)");
+            return -1;
+        }
+        if (known != NULL && PyTuple_GET_ITEM(known, 2) == Py_None)
+            continue;  /* settled: a contact occurrence in this entry already */
+        if (known == NULL || PyTuple_GET_ITEM(occurrence, 2) == Py_None)
+            if (PyDict_SetItem(evidence, value, occurrence) < 0)
+                return -1;
+    }
+    return 0;
+}
+
+static int
+add_all(PyObject *set, PyObject *values)
+{
+    for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(values); k++)
+        if (PySet_Add(set, PyTuple_GET_ITEM(values, k)) < 0)
+            return -1;
+    return 0;
+}
+
+/* scan_pooled(data, state, prefix_len, cache, settled, known_contacts, hosts, ips, evidence, budget) ->
+ * (spent, anchor): finder.scan_strings' loop over the anchors of a string table for as long as every string it
+ * meets is answered by the package's string cache, which is nearly every string of a large app after its first
+ * DEX file. ``state`` is a list [pos, dot start, dot end, colon start, colon end] (the cursor of
+ * finder._AnchorCursor, -1 for None), read and updated in place. Each anchor handled here costs one of ``budget``;
+ * the loop stops before the anchor that would overspend it, and before any anchor whose string needs the Python
+ * (not cached, longer than MAX_POOLED_STRING, or a dotted quad, which the OID rule looks at): that anchor is
+ * returned as (start, end), not spent, and the caller judges it and sets state[0] past its string. ``spent``:
+ * anchors handled here, for the caller's ScanBudget. ``anchor`` None: the region is done. */
+static PyObject *
+scan_pooled(PyObject *self, PyObject *args)
+{
+    Py_buffer view;
+    PyObject *state, *cache, *settled, *known_contacts, *hosts, *ips, *evidence;
+    Py_ssize_t prefix_len, budget, cur[4], pos, spent = 0, i = 0, j = 0;
+    if (bare_tlds == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "_hostcore.configure_anchors() has not been called");
+        return NULL;
+    }
+    if (!PyArg_ParseTuple(args, "y*O!nO!O!OO!O!O!n:scan_pooled", &view, &PyList_Type, &state, &prefix_len,
+                          &PyDict_Type, &cache, &PySet_Type, &settled, &known_contacts, &PySet_Type, &hosts,
+                          &PySet_Type, &ips, &PyDict_Type, &evidence, &budget))
+        return NULL;
+    PyObject *result = NULL;
+    if (PyList_GET_SIZE(state) != 5 || !PyAnySet_Check(known_contacts)) {
+        PyErr_SetString(PyExc_TypeError, "scan_pooled: state must be a list of 5 ints, known_contacts a set");
+        goto done;
+    }
+    for (int k = 0; k < 5; k++) {
+        Py_ssize_t v = PyLong_AsSsize_t(PyList_GET_ITEM(state, k));
+        if (v == -1 && PyErr_Occurred())
+            goto done;
+        if (k == 0)
+            pos = v;
+        else
+            cur[k - 1] = v;
+    }
+    const unsigned char *d = view.buf;
+    Py_ssize_t n = view.len;
+    int found = 0;
+    while ((found = cursor_next(d, n, pos, cur, &i, &j)) > 0) {
+        if (spent >= budget)
+            break;  /* the caller's ScanBudget.spend raises at this anchor */
+        Py_ssize_t first = 0, last = n;
+        const unsigned char *nul = i ? memrchr(d, 0, (size_t)i) : NULL;
+        if (nul != NULL)
+            first = nul - d + 1;
+        nul = memchr(d + i, 0, (size_t)(n - i));
+        if (nul != NULL)
+            last = nul - d;
+        if (last - first > MAX_POOLED_STRING)
+            break;  /* not a string table here: the Python judges the anchor on its own */
+        if (prefix_len)  /* first follows a NUL or is the region's start: a length prefix is there */
+            first = first + prefix_len < i ? first + prefix_len : i;
+        if (last - first <= 15 && dotted_quad(d + first, last - first))
+            break;  /* the OID rule and the IP rules: the Python */
+        PyObject *text = PyBytes_FromStringAndSize((const char *)d + first, last - first);
+        if (text == NULL)
+            goto done;
+        PyObject *known = PyDict_GetItemWithError(cache, text);  /* borrowed */
+        if (known == NULL) {
+            Py_DECREF(text);
+            if (PyErr_Occurred())
+                goto done;
+            break;  /* a string not analysed yet: the Python analyses it and fills the cache */
+        }
+        if (!PyTuple_Check(known) || PyTuple_GET_SIZE(known) != 3 || !PyTuple_Check(PyTuple_GET_ITEM(known, 0))
+                || !PyTuple_Check(PyTuple_GET_ITEM(known, 1)) || !PyTuple_Check(PyTuple_GET_ITEM(known, 2))) {
+            Py_DECREF(text);
+            PyErr_SetString(PyExc_TypeError, "scan_pooled: a cached answer must be (hosts, ips, evidence)");
+            goto done;
+        }
+        Py_INCREF(known);
+        int bad = add_all(hosts, PyTuple_GET_ITEM(known, 0)) < 0 || add_all(ips, PyTuple_GET_ITEM(known, 1)) < 0
+                  || note_cached(PyTuple_GET_ITEM(known, 2), text, settled, known_contacts, evidence) < 0;
+        Py_DECREF(known);
+        Py_DECREF(text);
+        if (bad)
+            goto done;
+        spent++;
+        pos = last + 1;
+    }
+    if (found < 0)
+        goto done;
+    Py_ssize_t values[5] = {pos, cur[0], cur[1], cur[2], cur[3]};
+    for (int k = 0; k < 5; k++) {
+        PyObject *v = PyLong_FromSsize_t(values[k]);
+        if (v == NULL)
+            goto done;
+        if (PyList_SetItem(state, k, v) < 0)  /* steals v, releases the old item */
+            goto done;
+    }
+    result = found ? Py_BuildValue("(n(nn))", spent, i, j) : Py_BuildValue("(nO)", spent, Py_None);
 done:
     PyBuffer_Release(&view);
     return result;
@@ -1067,7 +1265,7 @@ static PyMethodDef methods[] = {
     {"url_host", url_host, METH_O, "domains.url_host"},
     {"bare_host", bare_host, METH_O, "domains.bare_host"},
     {"registrable_domain", registrable_domain, METH_O, "suffixes.registrable_domain"},
-    {"split_region", split_region, METH_O, "split_region(data) -> (authorities, blanked, int64 spans)"},
+    {"split_region", split_region, METH_O, "split_region(data) -> ({authority: last index}, blanked, int64 spans)"},
     {"configure_urls", configure_urls, METH_VARARGS, "configure_urls(url_needs_judging, path_hints_lower, "
      "context_words_lower)"},
     {"judge_span", judge_span, METH_VARARGS, "judge_span(data, spans, k, prefix_len, markup_links): the fast paths "
@@ -1077,6 +1275,8 @@ static PyMethodDef methods[] = {
     {"configure_anchors", configure_anchors, METH_O, "configure_anchors(bare_tlds)"},
     {"anchor_search", anchor_search, METH_VARARGS,
      "anchor_search(data, pos, colon): finder._DOT_ANCHORS / _COLON_ANCHORS .search(data, pos).span() or None"},
+    {"scan_pooled", scan_pooled, METH_VARARGS, "scan_pooled(data, state, prefix_len, cache, settled, known_contacts, "
+     "hosts, ips, evidence, budget) -> (spent, anchor): finder.scan_strings' loop over cached strings"},
     {"load_sites", load_sites, METH_VARARGS, "load_sites(data, wanted, lo, hi, overlapping): dex_flow._load_sites"},
     {"instances", instances, METH_VARARGS, "instances(cls, fields, rows): [cls(*row) for row in rows] (facts types)"},
     {NULL, NULL, 0, NULL}};
@@ -1091,5 +1291,7 @@ PyInit__hostcore(void)
     const char *allowed = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-_~%!$&'()*+,;=:@[]";
     for (const char *c = allowed; *c; c++)
         authority_byte[(unsigned char)*c] = 1;
+    for (Py_ssize_t k = 0; schemes[k]; k++)
+        scheme_length[k] = (Py_ssize_t)strlen(schemes[k]);
     return PyModule_Create(&module);
 }
