@@ -310,3 +310,69 @@ def test_string_loop_refuses_bad_state(configured):
     with pytest.raises(TypeError):  # a cached answer of the wrong shape is an error, not a crash
         configured.scan_pooled(b"a.cn", [0, 0, 4, -1, -1], 0, {b"a.cn": (1, 2)}, set(), frozenset(), set(), set(), {},
                                10)
+
+
+def test_url_loop_agrees_over_entries_sharing_a_cache():
+    """``_take_url_authorities``' loop in C (``judge_authorities``) against the Python's over several regions that
+    share the package's cache and known contacts: the same evidence, in the same order, and the same settled
+    authorities."""
+    rng = random.Random(2808)
+    hosts = (b"api.example.cn", b"API.example.cn", b"api.example.cn:443", b"a.qq.com", b"u@b.cn:80", b"1.2.3.4",
+             b"[::1]:8", b"x", b"cdn.qq.com")
+
+    def regions_found(kind: str, regions: list[bytes], prefix_len: int, markup: bool,
+                      known: frozenset[str]) -> list[tuple]:
+        core.select(kind)
+        cache: finder.StringCache = {}
+        out = []
+        for data in regions:
+            findings = finder.Findings(markup_links=markup, known_contacts=known)
+            rest = finder._take_url_authorities(data, findings, cache, prefix_len)
+            out.append((rest, sorted(findings.hosts), sorted(findings.ips), list(findings.evidence.items()),
+                        sorted(cache.get(finder._SETTLED_AUTHORITIES, ()))))
+        return out
+
+    try:
+        for _ in range(2_000):
+            regions = []
+            for _region in range(rng.randint(1, 4)):
+                pieces: list[bytes] = []
+                for _url in range(rng.randint(0, 5)):
+                    pieces += [rng.choice(URL_PIECES) for _ in range(rng.randint(0, 3))]
+                    pieces += [rng.choice((b"https", b"Http", b"wss", b"x")), b"://", rng.choice(hosts)]
+                    pieces += [rng.choice(URL_PIECES) for _ in range(rng.randint(0, 3))]
+                regions.append(b"".join(pieces))
+            prefix_len, markup = rng.choice((0, 0, 1, 2)), rng.random() < 0.3
+            known = frozenset(rng.sample(["api.example.cn", "a.qq.com", "b.cn", "1.2.3.4"], rng.randint(0, 2)))
+            compiled_found = regions_found("compiled", regions, prefix_len, markup, known)
+            assert compiled_found == regions_found("python", regions, prefix_len, markup, known), regions
+    finally:
+        core.select("compiled")
+
+
+def test_host_facts_built_alike():
+    """``NetworkScanner.facts``' loop over the hosts in C (``host_fact_rows``) against the Python's, on hosts with
+    and without evidence, a table label, a code SDK (beside a label or alone) and a contact."""
+    from gate.extract.network import NetworkScanner
+
+    def facts(kind: str) -> object:
+        core.select(kind)
+        scanner = NetworkScanner()
+        hosts = ["api.weixin.qq.com", "a.example.cn", "b.example.cn", "sdk.umeng.com", "c.example.cn", "d.x.cn"]
+        for k, host in enumerate(hosts):
+            scanner._host_sources[host] = {f"classes{j}.dex" for j in range(k % 3 + 1)} | {"assets/a.json"}
+            if k % 2 == 0:
+                scanner._evidence[host] = [(f"classes{j}.dex", "url", f"https://{host}/{j}", None if j else "x", None)
+                                           for j in range(k % 4 + 1)]
+        scanner._contacts.update(hosts[::3])
+        code = tuple(Evidence(f"classes{j}.dex", "code", f"loaded by Lcom/x/C{j};") for j in range(7))
+        scanner._sdks_by_code = lambda: {"a.example.cn": ("X SDK", code), "sdk.umeng.com": ("Y SDK", code[:2]),  # type: ignore[method-assign]
+                                         "d.x.cn": ("", code[:1])}
+        return scanner.facts()
+
+    try:
+        compiled_facts = facts("compiled")
+        assert compiled_facts == facts("python")
+        assert pickle.dumps(compiled_facts) == pickle.dumps(facts("python"))
+    finally:
+        core.select("compiled")

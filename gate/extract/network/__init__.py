@@ -96,10 +96,16 @@ def _instances(cls: type[_T], fields: tuple[str, ...], rows: Sequence[tuple[Any,
     return [cls(*row) for row in rows]
 
 
+# ``_hostcore.host_fact_rows`` with the compiled core: ``facts()``' loop over the host names, in C.
+_compiled_fact_rows: Callable[..., list[tuple[Any, ...]]] | None = None
+
+
 def _bind() -> None:
-    global _compiled_instances
+    global _compiled_instances, _compiled_fact_rows
     compiled = core.compiled_core
-    _compiled_instances = compiled.instances if core.active() == "compiled" and compiled is not None else None
+    on = core.active() == "compiled" and compiled is not None
+    _compiled_instances = compiled.instances if on and compiled is not None else None
+    _compiled_fact_rows = compiled.host_fact_rows if on and compiled is not None else None
 
 
 core.on_select(_bind)
@@ -198,6 +204,10 @@ class NetworkScanner:
             counts.append(len(kept))
         built = _instances(Evidence, EVIDENCE_FIELDS, rows)
         by_table_of = sdk_for_hosts(names)
+        if _compiled_fact_rows is not None:  # the loop below in C
+            rows_of = _compiled_fact_rows(names, registrable_domains(names), built, counts, host_sources, by_table_of,
+                                          code_sdks, contacts, MAX_EVIDENCE)
+            return NetworkFacts(hosts=tuple(_instances(HostFact, HOST_FACT_FIELDS, rows_of)), ips=self._ip_facts())
         facts: list[tuple[Any, ...]] = []
         append, at = facts.append, 0
         for host, domain, count in zip(names, registrable_domains(names), counts):
@@ -210,12 +220,15 @@ class NetworkScanner:
             append((host, domain, tuple(sorted(host_sources[host])),
                     by_table or (by_code[0] if by_code else None), "contact" if host in contacts else "reference",
                     evidence, "host" if by_table else "code" if by_code else None))
-        ips = tuple(
+        return NetworkFacts(hosts=tuple(_instances(HostFact, HOST_FACT_FIELDS, facts)), ips=self._ip_facts())
+
+    def _ip_facts(self) -> tuple[IpFact, ...]:
+        contacts = self._contacts
+        return tuple(
             IpFact(ip=ip, sources=_sorted(sources), kind="contact" if ip in contacts else "reference",
                    evidence=self._evidence_of(ip), scope=ip_scope(ip))
             for ip, sources in sorted(self._ip_sources.items(), key=lambda item: _ip_order(item[0]))
             if not self._is_own_version(ip))
-        return NetworkFacts(hosts=tuple(_instances(HostFact, HOST_FACT_FIELDS, facts)), ips=ips)
 
     # -- internals -----------------------------------------------------------------------------------------------
 

@@ -590,6 +590,25 @@ done:
  * split region (spans: split_region's int64 pairs) is a contact candidate by one of _note_url's two fast paths (a
  * string that is just a URL; a URL right after a quote or "="), else None: the caller then runs _note_url's Python,
  * which decides every other case. The text before the URL, its authority and the text after it are read in place. */
+/* judge() of the k-th URL of a split region: -1 with an exception when the spans do not fit the data */
+static PyObject *
+judge_url(const unsigned char *d, Py_ssize_t n, const int64_t *span, Py_ssize_t count, Py_ssize_t k,
+          Py_ssize_t prefix_len, int markup_links)
+{
+    if (k < 0 || k >= count) {
+        PyErr_SetString(PyExc_IndexError, "judge_span: no such URL");
+        return NULL;
+    }
+    Py_ssize_t start = k ? (Py_ssize_t)span[2 * k - 1] : 0, colon = (Py_ssize_t)span[2 * k];
+    Py_ssize_t end = (Py_ssize_t)span[2 * k + 1], next = k + 1 < count ? (Py_ssize_t)span[2 * k + 2] : n;
+    if (!(0 <= start && start <= colon && colon + 3 <= end && end <= next && next <= n)) {
+        PyErr_SetString(PyExc_ValueError, "judge_span: spans do not fit the data");
+        return NULL;
+    }
+    return judge(d + start, colon - start, d + colon + 3, end - colon - 3, d + end, next - end, prefix_len, k == 0,
+                 markup_links);
+}
+
 static PyObject *
 judge_span(PyObject *self, PyObject *args)
 {
@@ -602,22 +621,110 @@ judge_span(PyObject *self, PyObject *args)
     }
     if (!PyArg_ParseTuple(args, "y*y*nnp:judge_span", &data, &spans, &k, &prefix_len, &markup_links))
         return NULL;
+    PyObject *result = judge_url(data.buf, data.len, spans.buf, spans.len / (Py_ssize_t)(2 * sizeof(int64_t)), k,
+                                 prefix_len, markup_links);
+    PyBuffer_Release(&data);
+    PyBuffer_Release(&spans);
+    return result;
+}
+
+/* judge_authorities(data, spans, last, pos, prefix_len, markup_links, hosts_of, ips_of, settled, known_contacts,
+ * evidence) -> None | (pos, authority, k, values): finder._take_url_authorities' loop over the distinct authorities
+ * of a split region (``last``: authority -> index of its last URL, in order of first occurrence), resumed at the
+ * dict position ``pos`` (0 to begin). An authority settled, without a value, or whose value is decided already is
+ * passed over as the Python does (settled.add where it would); a URL that one of judge_span's fast paths finds a
+ * contact candidate is noted in ``evidence`` as (how, excerpt, None). The first URL those paths leave undecided
+ * is handed back with the position to resume at, for the Python of finder._note_url, which must run before any
+ * later authority is noted (two authorities can name one host, and the first contact occurrence is its
+ * evidence). */
+static PyObject *
+judge_authorities(PyObject *self, PyObject *args)
+{
+    Py_buffer data, spans;
+    PyObject *last, *hosts_of, *ips_of, *settled, *known_contacts, *evidence, *authority, *index;
+    Py_ssize_t pos, prefix_len;
+    int markup_links;
+    if (needs_judging == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "_hostcore.configure_urls() has not been called");
+        return NULL;
+    }
+    if (!PyArg_ParseTuple(args, "y*y*O!nnpO!O!O!OO!:judge_authorities", &data, &spans, &PyDict_Type, &last, &pos,
+                          &prefix_len, &markup_links, &PyDict_Type, &hosts_of, &PyDict_Type, &ips_of, &PySet_Type,
+                          &settled, &known_contacts, &PyDict_Type, &evidence))
+        return NULL;
     PyObject *result = NULL;
+    if (!PyAnySet_Check(known_contacts)) {
+        PyErr_SetString(PyExc_TypeError, "judge_authorities: known_contacts must be a set");
+        goto done;
+    }
     const int64_t *span = spans.buf;
-    Py_ssize_t count = spans.len / (Py_ssize_t)(2 * sizeof(int64_t)), n = data.len;
-    if (k < 0 || k >= count) {
-        PyErr_SetString(PyExc_IndexError, "judge_span: no such URL");
-        goto done;
+    Py_ssize_t count = spans.len / (Py_ssize_t)(2 * sizeof(int64_t));
+    for (;;) {
+        if (!PyDict_Next(last, &pos, &authority, &index)) {
+            result = Py_NewRef(Py_None);
+            break;
+        }
+        int r = PySet_Contains(settled, authority);
+        if (r < 0)
+            goto done;
+        if (r)
+            continue;
+        PyObject *values = PyDict_GetItemWithError(hosts_of, authority);  /* borrowed */
+        if (values == NULL) {
+            if (!PyErr_Occurred())
+                PyErr_SetObject(PyExc_KeyError, authority);
+            goto done;
+        }
+        if (!PyTuple_Check(values)) {
+            PyErr_SetString(PyExc_TypeError, "judge_authorities: hosts_of must hold tuples");
+            goto done;
+        }
+        if (PyTuple_GET_SIZE(values) == 0) {  /* hosts_of[authority] or ips_of.get(authority, ()) */
+            PyObject *ips = PyDict_GetItemWithError(ips_of, authority);
+            if (ips == NULL && PyErr_Occurred())
+                goto done;
+            if (ips != NULL) {
+                if (!PyTuple_Check(ips)) {
+                    PyErr_SetString(PyExc_TypeError, "judge_authorities: ips_of must hold tuples");
+                    goto done;
+                }
+                values = ips;
+            }
+        }
+        PyObject *value = PyTuple_GET_SIZE(values) ? PyTuple_GET_ITEM(values, 0) : NULL;
+        if (value != NULL && (r = PySet_Contains(known_contacts, value)) < 0)
+            goto done;
+        if (value == NULL || r) {  /* nothing to note, now or in any later entry of the package */
+            if (PySet_Add(settled, authority) < 0)
+                goto done;
+            continue;
+        }
+        PyObject *noted = PyDict_GetItemWithError(evidence, value);
+        if (noted == NULL && PyErr_Occurred())
+            goto done;
+        if (noted != NULL && PyTuple_Check(noted) && PyTuple_GET_SIZE(noted) == 3
+                && PyTuple_GET_ITEM(noted, 2) == Py_None)
+            continue;  /* a contact occurrence of it in this entry already */
+        Py_ssize_t k = PyLong_AsSsize_t(index);
+        if (k == -1 && PyErr_Occurred())
+            goto done;
+        PyObject *judged = judge_url(data.buf, data.len, span, count, k, prefix_len, markup_links);
+        if (judged == NULL)
+            goto done;
+        if (judged == Py_None) {  /* the Python of _note_url decides; resume after this authority */
+            Py_DECREF(judged);
+            result = Py_BuildValue("(nOnO)", pos, authority, k, values);
+            break;
+        }
+        PyObject *occurrence = PyTuple_Pack(3, PyTuple_GET_ITEM(judged, 0), PyTuple_GET_ITEM(judged, 1), Py_None);
+        Py_DECREF(judged);
+        if (occurrence == NULL)
+            goto done;
+        r = PyDict_SetItem(evidence, value, occurrence);
+        Py_DECREF(occurrence);
+        if (r < 0)
+            goto done;
     }
-    Py_ssize_t start = k ? (Py_ssize_t)span[2 * k - 1] : 0, colon = (Py_ssize_t)span[2 * k];
-    Py_ssize_t end = (Py_ssize_t)span[2 * k + 1], next = k + 1 < count ? (Py_ssize_t)span[2 * k + 2] : n;
-    if (!(0 <= start && start <= colon && colon + 3 <= end && end <= next && next <= n)) {
-        PyErr_SetString(PyExc_ValueError, "judge_span: spans do not fit the data");
-        goto done;
-    }
-    const unsigned char *d = data.buf;
-    result = judge(d + start, colon - start, d + colon + 3, end - colon - 3, d + end, next - end, prefix_len, k == 0,
-                   markup_links);
 done:
     PyBuffer_Release(&data);
     PyBuffer_Release(&spans);
@@ -1258,6 +1365,100 @@ error:
     return NULL;
 }
 
+/* host_fact_rows(names, domains, evidence, counts, host_sources, by_table_of, code_sdks, contacts, max_evidence):
+ * the rows of HostFact's fields that network.NetworkScanner.facts builds in its loop over the sorted host names —
+ * (host, registrable domain, sorted sources, SDK, kind, evidence, SDK source) — with ``evidence`` the built
+ * Evidence objects of every host in order and ``counts`` how many are each host's. ``code_sdks`` maps a host to
+ * (SDK, evidence) when only one SDK's classes load it; it is consulted when the host table has no label. */
+static PyObject *
+host_fact_rows(PyObject *self, PyObject *args)
+{
+    PyObject *names, *domains, *evidence, *counts, *host_sources, *by_table_of, *code_sdks, *contacts;
+    Py_ssize_t max_evidence;
+    if (!PyArg_ParseTuple(args, "O!O!O!O!O!O!O!On:host_fact_rows", &PyList_Type, &names, &PyList_Type, &domains,
+                          &PyList_Type, &evidence, &PyList_Type, &counts, &PyDict_Type, &host_sources, &PyDict_Type,
+                          &by_table_of, &PyDict_Type, &code_sdks, &contacts, &max_evidence))
+        return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(names), at = 0;
+    if (PyList_GET_SIZE(domains) != n || PyList_GET_SIZE(counts) != n || !PyAnySet_Check(contacts)) {
+        PyErr_SetString(PyExc_TypeError, "host_fact_rows: names, domains and counts of one length; contacts a set");
+        return NULL;
+    }
+    static PyObject *contact, *reference, *by_host, *by_code_label;
+    if (contact == NULL && ((contact = PyUnicode_InternFromString("contact")) == NULL
+            || (reference = PyUnicode_InternFromString("reference")) == NULL
+            || (by_host = PyUnicode_InternFromString("host")) == NULL
+            || (by_code_label = PyUnicode_InternFromString("code")) == NULL))
+        return NULL;
+    PyObject *rows = PyList_New(n);
+    if (rows == NULL)
+        return NULL;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        PyObject *host = PyList_GET_ITEM(names, k), *row = NULL, *kept = NULL, *sources = NULL, *sorted = NULL;
+        Py_ssize_t count = PyLong_AsSsize_t(PyList_GET_ITEM(counts, k));
+        if (count == -1 && PyErr_Occurred())
+            goto fail;
+        if (count < 0 || at + count > PyList_GET_SIZE(evidence)) {
+            PyErr_SetString(PyExc_ValueError, "host_fact_rows: counts exceed the evidence");
+            goto fail;
+        }
+        PyObject *by_table = PyDict_GetItemWithError(by_table_of, host);  /* borrowed */
+        if (by_table == NULL && PyErr_Occurred())
+            goto fail;
+        PyObject *by_code = PyDict_GET_SIZE(code_sdks) ? PyDict_GetItemWithError(code_sdks, host) : NULL;
+        if (by_code == NULL && PyErr_Occurred())
+            goto fail;
+        if (by_code != NULL && (!PyTuple_Check(by_code) || PyTuple_GET_SIZE(by_code) != 2
+                                || !PyTuple_Check(PyTuple_GET_ITEM(by_code, 1)))) {
+            PyErr_SetString(PyExc_TypeError, "host_fact_rows: code_sdks must map to (sdk, evidence)");
+            goto fail;
+        }
+        Py_ssize_t extra = 0;
+        if (by_table == NULL && by_code != NULL) {  /* evidence + by_code[1][:max_evidence] */
+            extra = PyTuple_GET_SIZE(PyTuple_GET_ITEM(by_code, 1));
+            extra = extra < max_evidence ? extra : (max_evidence > 0 ? max_evidence : 0);
+        }
+        if ((kept = PyTuple_New(count + extra)) == NULL)
+            goto fail;
+        for (Py_ssize_t j = 0; j < count; j++)
+            PyTuple_SET_ITEM(kept, j, Py_NewRef(PyList_GET_ITEM(evidence, at + j)));
+        for (Py_ssize_t j = 0; j < extra; j++)
+            PyTuple_SET_ITEM(kept, count + j, Py_NewRef(PyTuple_GET_ITEM(PyTuple_GET_ITEM(by_code, 1), j)));
+        at += count;
+        PyObject *found_in = PyDict_GetItemWithError(host_sources, host);  /* tuple(sorted(host_sources[host])) */
+        if (found_in == NULL) {
+            if (!PyErr_Occurred())
+                PyErr_SetObject(PyExc_KeyError, host);
+            goto fail_row;
+        }
+        if ((sorted = PySequence_List(found_in)) == NULL || PyList_Sort(sorted) < 0
+                || (sources = PyList_AsTuple(sorted)) == NULL)
+            goto fail_row;
+        int table_true = by_table != NULL ? PyObject_IsTrue(by_table) : 0;
+        int code_true = by_code != NULL ? PyObject_IsTrue(by_code) : 0;
+        int in_contacts = PySet_Contains(contacts, host);
+        if (table_true < 0 || code_true < 0 || in_contacts < 0)
+            goto fail_row;
+        /* by_table or (by_code[0] if by_code else None); "host" if by_table else "code" if by_code else None */
+        PyObject *sdk = table_true ? by_table : code_true ? PyTuple_GET_ITEM(by_code, 0) : Py_None;
+        PyObject *sdk_source = table_true ? by_host : code_true ? by_code_label : Py_None;
+        row = PyTuple_Pack(7, host, PyList_GET_ITEM(domains, k), sources, sdk, in_contacts ? contact : reference,
+                           kept, sdk_source);
+    fail_row:
+        Py_XDECREF(kept);
+        Py_XDECREF(sorted);
+        Py_XDECREF(sources);
+        if (row == NULL)
+            goto fail;
+        PyList_SET_ITEM(rows, k, row);
+        continue;
+    fail:
+        Py_DECREF(rows);
+        return NULL;
+    }
+    return rows;
+}
+
 static PyMethodDef methods[] = {
     {"configure", configure, METH_VARARGS,
      "configure(suffix_table, never_contacted, reserved_tlds, bare_tlds, weak_bare_tlds, reverse_dns_roots,"
@@ -1270,6 +1471,8 @@ static PyMethodDef methods[] = {
      "context_words_lower)"},
     {"judge_span", judge_span, METH_VARARGS, "judge_span(data, spans, k, prefix_len, markup_links): the fast paths "
      "of finder._note_url"},
+    {"judge_authorities", judge_authorities, METH_VARARGS, "judge_authorities(data, spans, last, pos, prefix_len, "
+     "markup_links, hosts_of, ips_of, settled, known_contacts, evidence): finder._take_url_authorities' loop"},
     {"resolve_authorities", resolve_authorities, METH_VARARGS,
      "resolve_authorities(authorities, hosts_of, ips_of, fallback): finder._authority_values of each"},
     {"configure_anchors", configure_anchors, METH_O, "configure_anchors(bare_tlds)"},
@@ -1278,6 +1481,8 @@ static PyMethodDef methods[] = {
     {"scan_pooled", scan_pooled, METH_VARARGS, "scan_pooled(data, state, prefix_len, cache, settled, known_contacts, "
      "hosts, ips, evidence, budget) -> (spent, anchor): finder.scan_strings' loop over cached strings"},
     {"load_sites", load_sites, METH_VARARGS, "load_sites(data, wanted, lo, hi, overlapping): dex_flow._load_sites"},
+    {"host_fact_rows", host_fact_rows, METH_VARARGS, "host_fact_rows(names, domains, evidence, counts, host_sources, "
+     "by_table_of, code_sdks, contacts, max_evidence): the rows of NetworkScanner.facts"},
     {"instances", instances, METH_VARARGS, "instances(cls, fields, rows): [cls(*row) for row in rows] (facts types)"},
     {NULL, NULL, 0, NULL}};
 

@@ -322,6 +322,9 @@ _scan_pooled: Callable[[bytes, list[int], int, StringCache, set[bytes], set[str]
 MAX_SCAN_ANCHORS_UNBOUNDED = 1 << 62  # the compiled loop's budget when the findings have none
 
 
+# ``_take_url_authorities``' loop over a region's distinct authorities, in C: None when done, else the position to
+# resume at and the URL its fast paths leave to ``_note_url`` (authority, index of the URL, its values).
+_judge_authorities: Callable[..., tuple[int, bytes, int, tuple[str, ...]] | None] | None = None
 # The loop of ``_authority_values`` over a region's new authorities, in C.
 Values = tuple[str, ...]  # the hosts or IPs of one URL authority (at most one value)
 _resolve_authorities: Callable[[set[bytes], dict[bytes, Values], dict[bytes, Values],
@@ -338,16 +341,17 @@ StringCache = dict[Any, Any]
 
 def _bind() -> None:
     """``_url_authorities().split``, the authority loop and ``_note_url``'s fast paths, or their compiled twins."""
-    global _split_region, _judge_span, _resolve_authorities, _anchor_search, _scan_pooled
+    global _split_region, _judge_span, _resolve_authorities, _anchor_search, _scan_pooled, _judge_authorities
     compiled = core.compiled_core
     if core.active() == "compiled" and compiled is not None:
         compiled.configure_urls(URL_NEEDS_JUDGING, _PATH_HINTS_LOWER, _CONTEXT_WORDS_LOWER)
         compiled.configure_anchors(BARE_TLDS)
         _split_region, _judge_span = compiled.split_region, compiled.judge_span
         _resolve_authorities, _anchor_search = _configured_resolve, compiled.anchor_search
-        _scan_pooled = compiled.scan_pooled
+        _scan_pooled, _judge_authorities = compiled.scan_pooled, compiled.judge_authorities
     else:
         _split_region, _judge_span, _resolve_authorities, _scan_pooled = None, None, None, None
+        _judge_authorities = None
         _anchor_search = _python_anchor_search
 
 
@@ -414,6 +418,16 @@ def _take_url_authorities(data: bytes, findings: Findings, cache: StringCache, p
         return blanked
     pending = set()
     known_contacts, evidence = findings.known_contacts, findings.evidence
+    if _judge_authorities is not None and isinstance(parts, _SplitParts) and not findings.hash_comments:
+        # The loop below in C (``_hostcore.judge_authorities``), handing back each URL its fast paths leave to
+        # ``_note_url``, in the same order.
+        at: int = 0
+        while (left := _judge_authorities(data, parts.raw, last, at, prefix_len, findings.markup_links, hosts_of,
+                                          ips_of, settled, known_contacts, evidence)) is not None:
+            at, authority, k, values = left
+            if not _note_url(parts, k, values, findings, prefix_len, fast_path_tried=True):
+                pending.add(authority)
+        return _pending_urls(pending, parts, hosts_of, ips_of, findings, prefix_len, blanked)
     # ``_note_url``'s compiled fast path called here, without two Python calls per authority (a large app has
     # thousands of hosts, nearly all decided by it); what it leaves goes the whole way through ``_note_url``.
     judge = _judge_span if isinstance(parts, _SplitParts) and not findings.hash_comments else None
@@ -436,7 +450,14 @@ def _take_url_authorities(data: bytes, findings: Findings, cache: StringCache, p
                 continue
         if not _note_url(parts, k, values, findings, prefix_len, fast_path_tried=judge is not None):
             pending.add(authority)
-    if pending:  # rare: the last occurrence was a reference; a contact occurrence elsewhere decides
+    return _pending_urls(pending, parts, hosts_of, ips_of, findings, prefix_len, blanked)
+
+
+def _pending_urls(pending: set[bytes], parts: list[bytes] | _SplitParts, hosts_of: dict[bytes, Values],
+                  ips_of: dict[bytes, Values], findings: Findings, prefix_len: int, blanked: bytes) -> bytes:
+    """The authorities whose last URL was a reference: a contact occurrence elsewhere decides (rare). Returns
+    ``blanked``."""
+    if pending:
         for k in range(len(parts) // 2):  # every URL in order: the split's odd items
             authority = parts[2 * k + 1]
             if authority in pending and _note_url(parts, k, hosts_of[authority] or ips_of[authority], findings,
