@@ -94,6 +94,8 @@ def test_url_authority_split_agrees():
         _split_alike(b"".join(rng.choice(PIECES) for _ in range(rng.randint(0, 40))))
     for data in (b"", b"://", b"http://", b"http:/", b"xhttp://a.cn", b"HTTP://" + b"a" * 400, b"ws://a.cn" * 1000):
         _split_alike(data)
+    # thousands of distinct authorities, each repeated (the compiled split's table of them grows several times)
+    _split_alike(b" ".join(b"http://h%d.cn/ https://H%d.cn\0ws://%d" % (k % 2900, k % 300, k) for k in range(6000)))
     assert compiled is not None and compiled.split_region(memoryview(b"http://a.cn"))[:2] == ({b"a.cn": 0}, b"http ")
 
 

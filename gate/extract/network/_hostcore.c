@@ -39,6 +39,16 @@ contains(PyObject *set, const char *s, Py_ssize_t n)
     return found;
 }
 
+/* set.update(values) for a tuple of values; -1 on error */
+static int
+add_all(PyObject *set, PyObject *values)
+{
+    for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(values); k++)
+        if (PySet_Add(set, PyTuple_GET_ITEM(values, k)) < 0)
+            return -1;
+    return 0;
+}
+
 /* suffixes.public_suffix_length for the lowercase ASCII host h[0:n] (labels = h.split(".")); -1 on error.
  * The k-th candidate suffix is h from the start of the k-th label from the right. */
 static int
@@ -312,15 +322,117 @@ scheme_before(const unsigned char *d, Py_ssize_t i)
     return 0;
 }
 
-/* last[d[a:b]] = k: a key keeps its first position in the dict and takes the latest index */
-static int
-set_last(PyObject *last, const unsigned char *d, Py_ssize_t a, Py_ssize_t b, Py_ssize_t k)
+/* The distinct authorities of one split, found without a bytes object per URL: an open-addressing table of
+ * (hash, first span, last URL index), and the order of first occurrence. */
+typedef struct {
+    uint64_t hash;
+    Py_ssize_t a, e, last;  /* a < 0: an empty slot */
+} Distinct;
+
+typedef struct {
+    Distinct *slots;
+    Py_ssize_t *order;  /* slot of each distinct authority, in order of first occurrence */
+    Py_ssize_t size, count;  /* size: a power of two, at least twice count */
+} DistinctTable;
+
+static uint64_t
+fnv1a(const unsigned char *p, Py_ssize_t n)
 {
-    PyObject *key = PyBytes_FromStringAndSize((const char *)d + a, b - a), *index = PyLong_FromSsize_t(k);
-    int r = key == NULL || index == NULL ? -1 : PyDict_SetItem(last, key, index);
-    Py_XDECREF(key);
-    Py_XDECREF(index);
-    return r;
+    uint64_t h = 1469598103934665603ULL;
+    for (Py_ssize_t k = 0; k < n; k++)
+        h = (h ^ p[k]) * 1099511628211ULL;
+    return h;
+}
+
+static int
+distinct_init(DistinctTable *t)
+{
+    t->size = 256;
+    t->count = 0;
+    t->slots = PyMem_Malloc(sizeof(Distinct) * (size_t)t->size);
+    t->order = PyMem_Malloc(sizeof(Py_ssize_t) * (size_t)(t->size / 2));
+    if (t->slots == NULL || t->order == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t k = 0; k < t->size; k++)
+        t->slots[k].a = -1;
+    return 0;
+}
+
+static void
+distinct_free(DistinctTable *t)
+{
+    PyMem_Free(t->slots);
+    PyMem_Free(t->order);
+}
+
+static Py_ssize_t
+distinct_slot(const Distinct *slots, Py_ssize_t size, const unsigned char *d, uint64_t h, Py_ssize_t a,
+              Py_ssize_t e)
+{
+    Py_ssize_t k = (Py_ssize_t)(h & (uint64_t)(size - 1));
+    while (slots[k].a >= 0 && !(slots[k].hash == h && slots[k].e - slots[k].a == e - a
+                                && memcmp(d + slots[k].a, d + a, (size_t)(e - a)) == 0))
+        k = (k + 1) & (size - 1);
+    return k;
+}
+
+/* Record URL number ``index`` with authority d[a:e]: its last index, and a new entry on its first occurrence. */
+static int
+distinct_add(DistinctTable *t, const unsigned char *d, Py_ssize_t a, Py_ssize_t e, Py_ssize_t index)
+{
+    uint64_t h = fnv1a(d + a, e - a);
+    Py_ssize_t k = distinct_slot(t->slots, t->size, d, h, a, e);
+    if (t->slots[k].a >= 0) {
+        t->slots[k].last = index;
+        return 0;
+    }
+    if (2 * (t->count + 1) > t->size) {  /* grow, keeping the order of first occurrence */
+        Py_ssize_t size = t->size * 2;
+        Distinct *slots = PyMem_Malloc(sizeof(Distinct) * (size_t)size);
+        Py_ssize_t *order = PyMem_Realloc(t->order, sizeof(Py_ssize_t) * (size_t)(size / 2));
+        if (order != NULL)
+            t->order = order;
+        if (slots == NULL || order == NULL) {
+            PyMem_Free(slots);
+            PyErr_NoMemory();
+            return -1;
+        }
+        for (Py_ssize_t j = 0; j < size; j++)
+            slots[j].a = -1;
+        for (Py_ssize_t j = 0; j < t->count; j++) {
+            Distinct *old = &t->slots[t->order[j]];
+            Py_ssize_t to = distinct_slot(slots, size, d, old->hash, old->a, old->e);
+            slots[to] = *old;
+            t->order[j] = to;
+        }
+        PyMem_Free(t->slots);
+        t->slots = slots;
+        t->size = size;
+        k = distinct_slot(t->slots, t->size, d, h, a, e);
+    }
+    t->slots[k] = (Distinct){h, a, e, index};
+    t->order[t->count++] = k;
+    return 0;
+}
+
+/* {authority: index of its last URL} in order of first occurrence, as dict(zip(authorities, range(...))) */
+static PyObject *
+distinct_dict(const DistinctTable *t, const unsigned char *d)
+{
+    PyObject *last = PyDict_New();
+    for (Py_ssize_t j = 0; last != NULL && j < t->count; j++) {
+        const Distinct *slot = &t->slots[t->order[j]];
+        PyObject *key = PyBytes_FromStringAndSize((const char *)d + slot->a, slot->e - slot->a);
+        PyObject *index = PyLong_FromSsize_t(slot->last);
+        int r = key == NULL || index == NULL ? -1 : PyDict_SetItem(last, key, index);
+        Py_XDECREF(key);
+        Py_XDECREF(index);
+        if (r < 0)
+            Py_CLEAR(last);
+    }
+    return last;
 }
 
 /* The next network-scheme URL at or after d[pos]: 1 with [*a, *e) its authority and *colon the index of its "://",
@@ -368,13 +480,15 @@ split_region(PyObject *self, PyObject *arg)
         return NULL;
     const unsigned char *d = view.buf;
     Py_ssize_t n = view.len, pos = 0, colon, a, e, count = 0, cap = 64, kept = 0;
-    PyObject *authorities = PyDict_New(), *blanked = NULL, *spans = NULL, *result = NULL;
+    PyObject *authorities = NULL, *blanked = NULL, *spans = NULL, *result = NULL;
+    DistinctTable distinct = {NULL, NULL, 0, 0};
     int64_t *span = PyMem_Malloc(sizeof(int64_t) * 2 * (size_t)cap);
-    if (authorities == NULL || span == NULL) {
-        if (span == NULL)
-            PyErr_NoMemory();
+    if (span == NULL) {
+        PyErr_NoMemory();
         goto done;
     }
+    if (distinct_init(&distinct) < 0)
+        goto done;
     while (next_authority(d, n, pos, &colon, &a, &e)) {
         if (count == cap) {
             int64_t *grown = PyMem_Realloc(span, sizeof(int64_t) * 4 * (size_t)cap);
@@ -388,11 +502,13 @@ split_region(PyObject *self, PyObject *arg)
         span[2 * count] = colon;  /* "://" and the authority, [colon, e), are what the split removes */
         span[2 * count + 1] = e;
         kept += e - colon;
-        if (set_last(authorities, d, a, e, count) < 0)
+        if (distinct_add(&distinct, d, a, e, count) < 0)
             goto done;
         count++;
         pos = e;
     }
+    if ((authorities = distinct_dict(&distinct, d)) == NULL)
+        goto done;
     if ((blanked = PyBytes_FromStringAndSize(NULL, n - kept + count)) == NULL)
         goto done;
     char *out = PyBytes_AS_STRING(blanked);
@@ -410,6 +526,7 @@ split_region(PyObject *self, PyObject *arg)
     result = PyTuple_Pack(3, authorities, blanked, spans);
 done:
     PyMem_Free(span);
+    distinct_free(&distinct);
     Py_XDECREF(authorities);
     Py_XDECREF(blanked);
     Py_XDECREF(spans);
@@ -626,6 +743,37 @@ judge_span(PyObject *self, PyObject *args)
     PyBuffer_Release(&data);
     PyBuffer_Release(&spans);
     return result;
+}
+
+/* add_hosts(hosts, authorities, hosts_of): hosts.update(*map(hosts_of.__getitem__, authorities)), the values of a
+ * region's distinct authorities (tuples of at most one host each) added in the authorities' order. */
+static PyObject *
+add_hosts(PyObject *self, PyObject *args)
+{
+    PyObject *hosts, *authorities, *hosts_of, *authority;
+    if (!PyArg_ParseTuple(args, "O!OO!:add_hosts", &PySet_Type, &hosts, &authorities, &PyDict_Type, &hosts_of))
+        return NULL;
+    PyObject *iter = PyObject_GetIter(authorities);
+    if (iter == NULL)
+        return NULL;
+    while ((authority = PyIter_Next(iter)) != NULL) {
+        PyObject *values = PyDict_GetItemWithError(hosts_of, authority);  /* borrowed */
+        if (values == NULL && !PyErr_Occurred())
+            PyErr_SetObject(PyExc_KeyError, authority);
+        Py_DECREF(authority);
+        if (values == NULL)
+            break;
+        if (!PyTuple_Check(values)) {
+            PyErr_SetString(PyExc_TypeError, "add_hosts: hosts_of must hold tuples");
+            break;
+        }
+        if (add_all(hosts, values) < 0)
+            break;
+    }
+    Py_DECREF(iter);
+    if (PyErr_Occurred())
+        return NULL;
+    Py_RETURN_NONE;
 }
 
 /* judge_authorities(data, spans, last, pos, prefix_len, markup_links, hosts_of, ips_of, settled, known_contacts,
@@ -1165,15 +1313,6 @@ note_cached(PyObject *pairs, PyObject *text, PyObject *settled, PyObject *known_
     return 0;
 }
 
-static int
-add_all(PyObject *set, PyObject *values)
-{
-    for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(values); k++)
-        if (PySet_Add(set, PyTuple_GET_ITEM(values, k)) < 0)
-            return -1;
-    return 0;
-}
-
 /* scan_pooled(data, state, prefix_len, cache, settled, known_contacts, hosts, ips, evidence, budget) ->
  * (spent, anchor): finder.scan_strings' loop over the anchors of a string table for as long as every string it
  * meets is answered by the package's string cache, which is nearly every string of a large app after its first
@@ -1471,6 +1610,7 @@ static PyMethodDef methods[] = {
      "context_words_lower)"},
     {"judge_span", judge_span, METH_VARARGS, "judge_span(data, spans, k, prefix_len, markup_links): the fast paths "
      "of finder._note_url"},
+    {"add_hosts", add_hosts, METH_VARARGS, "add_hosts(hosts, authorities, hosts_of): the hosts of each authority"},
     {"judge_authorities", judge_authorities, METH_VARARGS, "judge_authorities(data, spans, last, pos, prefix_len, "
      "markup_links, hosts_of, ips_of, settled, known_contacts, evidence): finder._take_url_authorities' loop"},
     {"resolve_authorities", resolve_authorities, METH_VARARGS,

@@ -1,5 +1,5 @@
 # Type stub of the compiled scanner core (_hostcore.c); gate/extract/network/core.py says how it is chosen.
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 _T = TypeVar("_T")
@@ -17,6 +17,7 @@ def split_region(data: bytes, /) -> tuple[dict[bytes, int], bytes, bytes]: ...
 def configure_urls(url_needs_judging: object, path_hints_lower: object, context_words_lower: object, /) -> None: ...
 def judge_span(data: bytes, spans: bytes, k: int, prefix_len: int, markup_links: bool,
                /) -> tuple[str, str] | None: ...
+def add_hosts(hosts: set[str], authorities: Iterable[bytes], hosts_of: dict[bytes, tuple[str, ...]], /) -> None: ...
 def judge_authorities(data: bytes, spans: bytes, last: dict[bytes, int], pos: int, prefix_len: int, markup_links: bool,
                       hosts_of: dict[bytes, tuple[str, ...]], ips_of: dict[bytes, tuple[str, ...]],
                       settled: set[bytes], known_contacts: set[str] | frozenset[str],

@@ -325,6 +325,8 @@ MAX_SCAN_ANCHORS_UNBOUNDED = 1 << 62  # the compiled loop's budget when the find
 # ``_take_url_authorities``' loop over a region's distinct authorities, in C: None when done, else the position to
 # resume at and the URL its fast paths leave to ``_note_url`` (authority, index of the URL, its values).
 _judge_authorities: Callable[..., tuple[int, bytes, int, tuple[str, ...]] | None] | None = None
+# ``findings.hosts.update`` with the hosts of each of a region's authorities, in C.
+_add_hosts: Callable[[set[str], Iterable[bytes], dict[bytes, tuple[str, ...]]], None] | None = None
 # The loop of ``_authority_values`` over a region's new authorities, in C.
 Values = tuple[str, ...]  # the hosts or IPs of one URL authority (at most one value)
 _resolve_authorities: Callable[[set[bytes], dict[bytes, Values], dict[bytes, Values],
@@ -341,7 +343,7 @@ StringCache = dict[Any, Any]
 
 def _bind() -> None:
     """``_url_authorities().split``, the authority loop and ``_note_url``'s fast paths, or their compiled twins."""
-    global _split_region, _judge_span, _resolve_authorities, _anchor_search, _scan_pooled, _judge_authorities
+    global _split_region, _judge_span, _resolve_authorities, _anchor_search, _scan_pooled, _judge_authorities, _add_hosts
     compiled = core.compiled_core
     if core.active() == "compiled" and compiled is not None:
         compiled.configure_urls(URL_NEEDS_JUDGING, _PATH_HINTS_LOWER, _CONTEXT_WORDS_LOWER)
@@ -349,9 +351,10 @@ def _bind() -> None:
         _split_region, _judge_span = compiled.split_region, compiled.judge_span
         _resolve_authorities, _anchor_search = _configured_resolve, compiled.anchor_search
         _scan_pooled, _judge_authorities = compiled.scan_pooled, compiled.judge_authorities
+        _add_hosts = compiled.add_hosts
     else:
         _split_region, _judge_span, _resolve_authorities, _scan_pooled = None, None, None, None
-        _judge_authorities = None
+        _judge_authorities, _add_hosts = None, None
         _anchor_search = _python_anchor_search
 
 
@@ -409,7 +412,10 @@ def _take_url_authorities(data: bytes, findings: Findings, cache: StringCache, p
             hosts_of[authority] = hosts
             if ips:
                 ips_of[authority] = ips
-    findings.hosts.update(chain.from_iterable(map(hosts_of.__getitem__, distinct)))
+    if _add_hosts is not None:
+        _add_hosts(findings.hosts, distinct, hosts_of)
+    else:
+        findings.hosts.update(chain.from_iterable(map(hosts_of.__getitem__, distinct)))
     if ips_of:
         for authority in distinct & ips_of.keys():
             findings.ips.update(ips_of[authority])
