@@ -378,3 +378,38 @@ def test_host_facts_built_alike():
         assert pickle.dumps(compiled_facts) == pickle.dumps(facts("python"))
     finally:
         core.select("compiled")
+
+
+def test_entries_recorded_alike():
+    """``NetworkScanner._record``'s and ``_note``'s loops in C (``add_source``, ``note_values``) against the
+    Python's: the same sources, kept occurrences (in order, the fifth replaced by a contact) and contacts, over
+    entries of every reader, a licence file and occurrences of every kind."""
+    from gate.extract.network import NetworkScanner
+
+    rng = random.Random(2809)
+    values = ["api.example.cn", "a.qq.com", "b.cn", "1.2.3.4", "8.8.8.8", "cdn.x.cn"]
+    hows = ["url", "bare_host", "whole_string", "url_in_text", "deep_link", "bare_ip"]
+    names = ["classes.dex", "classes2.dex", "assets/a.json", "res/xml/net.xml", "LICENSE.txt", "lib/a.so",
+             "resources.arsc", "assets/b.html"]
+    readers = [None, "dex", "elf", "text", "whole", "xml", "network_config", "resources", "manifest"]
+    entries = []
+    for _ in range(300):
+        found = finder.Findings()
+        for value in rng.sample(values, rng.randint(0, len(values))):
+            (found.ips if value[0].isdigit() else found.hosts).add(value)
+            if rng.random() < 0.8:
+                found.evidence[value] = (rng.choice(hows), f"excerpt {value}", rng.choice((None, "log", None)))
+        entries.append((rng.choice(names), found, rng.choice(readers)))
+
+    def recorded(kind: str) -> tuple:
+        core.select(kind)
+        scanner = NetworkScanner()
+        for name, found, reader in entries:
+            scanner._record(name, dataclasses.replace(found, evidence=dict(found.evidence)), reader)
+        return (dict(scanner._host_sources), dict(scanner._ip_sources), list(scanner._evidence.items()),
+                scanner._contacts)
+
+    try:
+        assert recorded("compiled") == recorded("python")
+    finally:
+        core.select("compiled")

@@ -1504,6 +1504,122 @@ error:
     return NULL;
 }
 
+/* add_source(sources_of, values, source): sources_of[value].add(source) for each value, a new set for a value seen
+ * first (what the scanner's defaultdict(set) does). */
+static PyObject *
+add_source(PyObject *self, PyObject *args)
+{
+    PyObject *sources_of, *values, *source, *value;
+    if (!PyArg_ParseTuple(args, "O!OO:add_source", &PyDict_Type, &sources_of, &values, &source))
+        return NULL;
+    PyObject *iter = PyObject_GetIter(values);
+    if (iter == NULL)
+        return NULL;
+    while ((value = PyIter_Next(iter)) != NULL) {
+        PyObject *sources = PyDict_GetItemWithError(sources_of, value);  /* borrowed */
+        int r = -1;
+        if (sources != NULL)
+            r = PySet_Add(sources, source);
+        else if (!PyErr_Occurred() && (sources = PySet_New(NULL)) != NULL) {
+            r = PySet_Add(sources, source) < 0 ? -1 : PyDict_SetItem(sources_of, value, sources);
+            Py_DECREF(sources);
+        }
+        Py_DECREF(value);
+        if (r < 0)
+            break;
+    }
+    Py_DECREF(iter);
+    if (PyErr_Occurred())
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+/* note_values(values, found, evidence, contacts, source, forced_how, default, entry_why, max_evidence): the loop of
+ * network.NetworkScanner._note — each value's occurrence in this entry (``found``'s, else ``default``) kept as a
+ * row (source, how, excerpt, reference, None) in ``evidence``: appended while fewer than ``max_evidence`` are kept,
+ * else replacing the last when it is a contact candidate; a value with a contact occurrence joins ``contacts``. */
+static PyObject *
+note_values(PyObject *self, PyObject *args)
+{
+    PyObject *values, *found, *evidence, *contacts, *source, *forced_how, *fallback, *entry_why, *value;
+    Py_ssize_t max_evidence;
+    if (!PyArg_ParseTuple(args, "OO!O!O!OOO!On:note_values", &values, &PyDict_Type, &found, &PyDict_Type, &evidence,
+                          &PySet_Type, &contacts, &source, &forced_how, &PyTuple_Type, &fallback, &entry_why,
+                          &max_evidence))
+        return NULL;
+    int forced = PyObject_IsTrue(forced_how), from_entry = PyObject_IsTrue(entry_why);
+    if (forced < 0 || from_entry < 0)
+        return NULL;
+    static PyObject *whole_string, *resource;
+    if (whole_string == NULL && ((whole_string = PyUnicode_InternFromString("whole_string")) == NULL
+                                 || (resource = PyUnicode_InternFromString("resource")) == NULL))
+        return NULL;
+    PyObject *iter = PyObject_GetIter(values);
+    if (iter == NULL)
+        return NULL;
+    while ((value = PyIter_Next(iter)) != NULL) {
+        PyObject *item = NULL;
+        PyObject *occurrence = PyDict_GetItemWithError(found, value);  /* borrowed */
+        if (occurrence == NULL && PyErr_Occurred())
+            goto fail;
+        if (occurrence == NULL)
+            occurrence = fallback;
+        if (!PyTuple_Check(occurrence) || PyTuple_GET_SIZE(occurrence) != 3) {
+            PyErr_SetString(PyExc_TypeError, "note_values: an occurrence must be (how, excerpt, reference)");
+            goto fail;
+        }
+        PyObject *how = PyTuple_GET_ITEM(occurrence, 0), *why = from_entry ? entry_why : PyTuple_GET_ITEM(occurrence, 2);
+        if (forced)
+            how = forced_how;
+        else {
+            int whole = PyObject_RichCompareBool(how, whole_string, Py_EQ);
+            if (whole < 0)
+                goto fail;
+            if (whole)
+                how = resource;
+        }
+        item = PyTuple_Pack(5, source, how, PyTuple_GET_ITEM(occurrence, 1), why, Py_None);
+        if (item == NULL)
+            goto fail;
+        PyObject *kept = PyDict_GetItemWithError(evidence, value);  /* borrowed */
+        int r;
+        if (kept == NULL) {
+            if (PyErr_Occurred())
+                goto fail;
+            PyObject *rows = PyList_New(1);
+            if (rows == NULL)
+                goto fail;
+            PyList_SET_ITEM(rows, 0, Py_NewRef(item));
+            r = PyDict_SetItem(evidence, value, rows);
+            Py_DECREF(rows);
+        } else if (!PyList_Check(kept)) {
+            PyErr_SetString(PyExc_TypeError, "note_values: evidence must hold lists");
+            goto fail;
+        } else if (PyList_GET_SIZE(kept) < max_evidence) {
+            r = PyList_Append(kept, item);
+        } else if (why == Py_None) {  /* a contact occurrence is worth more than a fifth reference */
+            r = PyList_SetItem(kept, PyList_GET_SIZE(kept) - 1, Py_NewRef(item));
+        } else {
+            Py_DECREF(item);
+            Py_DECREF(value);
+            continue;
+        }
+        if (r < 0 || (why == Py_None && PySet_Add(contacts, value) < 0))
+            goto fail;
+        Py_DECREF(item);
+        Py_DECREF(value);
+        continue;
+    fail:
+        Py_XDECREF(item);
+        Py_DECREF(value);
+        break;
+    }
+    Py_DECREF(iter);
+    if (PyErr_Occurred())
+        return NULL;
+    Py_RETURN_NONE;
+}
+
 /* host_fact_rows(names, domains, evidence, counts, host_sources, by_table_of, code_sdks, contacts, max_evidence):
  * the rows of HostFact's fields that network.NetworkScanner.facts builds in its loop over the sorted host names —
  * (host, registrable domain, sorted sources, SDK, kind, evidence, SDK source) — with ``evidence`` the built
@@ -1621,6 +1737,9 @@ static PyMethodDef methods[] = {
     {"scan_pooled", scan_pooled, METH_VARARGS, "scan_pooled(data, state, prefix_len, cache, settled, known_contacts, "
      "hosts, ips, evidence, budget) -> (spent, anchor): finder.scan_strings' loop over cached strings"},
     {"load_sites", load_sites, METH_VARARGS, "load_sites(data, wanted, lo, hi, overlapping): dex_flow._load_sites"},
+    {"add_source", add_source, METH_VARARGS, "add_source(sources_of, values, source): the scanner's sources per value"},
+    {"note_values", note_values, METH_VARARGS, "note_values(values, found, evidence, contacts, source, forced_how, "
+     "default, entry_why, max_evidence): the loop of NetworkScanner._note"},
     {"host_fact_rows", host_fact_rows, METH_VARARGS, "host_fact_rows(names, domains, evidence, counts, host_sources, "
      "by_table_of, code_sdks, contacts, max_evidence): the rows of NetworkScanner.facts"},
     {"instances", instances, METH_VARARGS, "instances(cls, fields, rows): [cls(*row) for row in rows] (facts types)"},
