@@ -413,3 +413,25 @@ def test_entries_recorded_alike():
         assert recorded("compiled") == recorded("python")
     finally:
         core.select("compiled")
+
+
+@pytest.mark.parametrize("kind", ["compiled", "python"])
+def test_pooled_strings_up_to_the_limit_are_analysed_whole(kind):
+    """A string of up to ``MAX_POOLED_STRING`` bytes between NULs is analysed whole (its anchor, then the anchor
+    found inside it: two of the budget); a longer run is binary data, its anchor judged on its own (one). The NULs
+    are looked for only that far, so the answer must not change with what lies beyond (more bytes, more NULs)."""
+    limit = finder.MAX_POOLED_STRING
+    try:
+        core.select(kind)
+        for length in (limit - 1, limit, limit + 1, limit + 2):
+            text = b"x" * (length - 11) + b" api.qq.com"
+            for data in (b"\0" + text + b"\0", text, b"\0\0" + text + b"\0x", b"x" * 9000 + b"\0" + text,
+                         b"x" * 9000 + text, text + b" " + b"y" * 9000, text + b"\0y" * 5000):
+                findings = finder.Findings(budget=finder.ScanBudget(100))
+                finder.scan_strings(data, findings, cache={})
+                whole = length <= limit and not data.startswith(b"x" * 9000 + text) \
+                    and not data.startswith(text + b" y")
+                assert findings.hosts == {"api.qq.com"}, (length, data[:20])
+                assert findings.budget is not None and findings.budget.spent == (2 if whole else 1), (length, data[:20])
+    finally:
+        core.select("compiled")

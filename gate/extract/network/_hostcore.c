@@ -1356,11 +1356,14 @@ scan_pooled(PyObject *self, PyObject *args)
     while ((found = cursor_next(d, n, pos, cur, &i, &j)) > 0) {
         if (spent >= budget)
             break;  /* the caller's ScanBudget.spend raises at this anchor */
-        Py_ssize_t first = 0, last = n;
-        const unsigned char *nul = i ? memrchr(d, 0, (size_t)i) : NULL;
+        /* the NULs around the anchor, looked for within MAX_POOLED_STRING + 1 bytes (as finder._pooled_anchor: past
+         * that the string is too long either way) */
+        Py_ssize_t first = 0, last = n, back = i > MAX_POOLED_STRING + 1 ? MAX_POOLED_STRING + 1 : i;
+        Py_ssize_t ahead = n - i > MAX_POOLED_STRING + 1 ? MAX_POOLED_STRING + 1 : n - i;
+        const unsigned char *nul = back ? memrchr(d + i - back, 0, (size_t)back) : NULL;
         if (nul != NULL)
             first = nul - d + 1;
-        nul = memchr(d + i, 0, (size_t)(n - i));
+        nul = memchr(d + i, 0, (size_t)ahead);
         if (nul != NULL)
             last = nul - d;
         if (last - first > MAX_POOLED_STRING)

@@ -619,8 +619,10 @@ def _pooled_anchor(data: bytes, anchor: tuple[int, int], findings: Findings, pre
     if budget is not None:
         budget.spend()
     end = len(data)
-    first = data.rfind(b"\0", 0, i) + 1
-    last = data.find(b"\0", i, end)
+    # The string's NULs are looked for no farther than a pooled string reaches: past that, the answer (too long to be
+    # a string) is the same, and each anchor costs a bounded search (a region without NULs is no quadratic work).
+    first = data.rfind(b"\0", max(0, i - MAX_POOLED_STRING - 1), i) + 1
+    last = data.find(b"\0", i, min(end, i + MAX_POOLED_STRING + 1))
     if last < 0:
         last = end
     if last - first > MAX_POOLED_STRING:
