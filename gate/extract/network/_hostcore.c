@@ -1,4 +1,5 @@
-/* The network scanner's per-candidate work in C: host validation, public-suffix lookup, the URL-authority split.
+/* The network scanner's per-candidate work in C: host validation, public-suffix lookup, the URL-authority split,
+ * and the scanner's loops over pooled strings, URL authorities, kept evidence and host facts.
  *
  * Each function here has a pure-Python twin that is the oracle (gate/extract/network/domains.py, suffixes.py,
  * finder.py); tests/unit/test_network_core.py runs both on every input it can find or craft and requires identical
