@@ -79,10 +79,12 @@ def _split_alike(data: bytes) -> None:
     """The compiled split's three answers and every item of its lazy parts against ``_url_authorities().split``."""
     assert compiled is not None
     expected = finder._url_authorities().split(data)
-    authorities, blanked, spans = compiled.split_region(data)
-    assert authorities == expected[1::2], data
+    last, blanked, spans = compiled.split_region(data)
+    authorities = expected[1::2]
+    assert list(last.items()) == list(dict(zip(authorities, range(len(authorities)))).items()), data
     assert blanked == b" ".join(expected[::2]), data
     parts = finder._SplitParts(data, spans)
+    assert len(parts) == len(expected)
     assert [parts[i] for i in range(len(expected))] == expected, data
 
 
@@ -92,7 +94,9 @@ def test_url_authority_split_agrees():
         _split_alike(b"".join(rng.choice(PIECES) for _ in range(rng.randint(0, 40))))
     for data in (b"", b"://", b"http://", b"http:/", b"xhttp://a.cn", b"HTTP://" + b"a" * 400, b"ws://a.cn" * 1000):
         _split_alike(data)
-    assert compiled is not None and compiled.split_region(memoryview(b"http://a.cn"))[:2] == ([b"a.cn"], b"http ")
+    # thousands of distinct authorities, each repeated (the compiled split's table of them grows several times)
+    _split_alike(b" ".join(b"http://h%d.cn/ https://H%d.cn\0ws://%d" % (k % 2900, k % 300, k) for k in range(6000)))
+    assert compiled is not None and compiled.split_region(memoryview(b"http://a.cn"))[:2] == ({b"a.cn": 0}, b"http ")
 
 
 def test_every_scheme_in_any_case_is_split_like_the_regex():
@@ -257,3 +261,177 @@ def test_bulk_lookups_agree_with_one_at_a_time(configured):
         assert domains.registrable_domains([]) == []
         assert sdk_for_hosts(hosts) == {h: sdk_for_host(h) for h in hosts if sdk_for_host(h) is not None}
     core.select("compiled")
+
+
+STRING_PIECES = [b"\0", b"\0", b"\0\x0e", b"api.example.cn", b"cdn.qq.com", b"a.cn", b"A.CN", b"https://", b"http://",
+                 b"www.baidu.com", b"1.2.3.4", b"8.8.8.8", b"2.5.29.14", b"2.5.29.15", b"10.0.0.1:80", b"::", b"1::2",
+                 b" ", b"see ", b"version ", b"%s.", b"@", b"/", b"x" * 20, b".", b"..", b"-", b":", b"\xe4\xb8\xad",
+                 b"com.tencent.mm", b"user@a.cn", b"#", b"\n", b"/path?q=1", b"a" * 300]
+
+
+def _strings_found(kind: str, regions: list[bytes], prefix_len: int, budget: int,
+                   known_contacts: frozenset[str]) -> tuple:
+    """``scan_strings`` over several regions sharing one cache (as the entries of a package do), with ``kind``."""
+    core.select(kind)
+    cache: finder.StringCache = {}
+    shared = finder.ScanBudget(budget)
+    out = []
+    for data in regions:
+        findings = finder.Findings(budget=shared, known_contacts=known_contacts)
+        try:
+            finder.scan_strings(data, findings, prefix_len=prefix_len, cache=cache)
+            stopped = None
+        except finder.ScanBudgetExhausted as exc:
+            stopped = exc.args
+        out.append((sorted(findings.hosts), sorted(findings.ips), list(findings.evidence.items()), stopped))
+    return out, shared.spent, shared.remaining
+
+
+def test_string_tables_scanned_alike():
+    """``scan_strings``' compiled loop (the cached strings in C) against the Python's: the same hosts, IPs, evidence
+    in the same order, and the budget spent and exhausted at the same anchor."""
+    rng = random.Random(2807)
+    try:
+        for _ in range(3_000):
+            regions = [b"".join(rng.choice(STRING_PIECES) for _ in range(rng.randint(0, 60)))
+                       for _ in range(rng.randint(1, 4))]
+            regions += regions[:rng.randint(0, 2)]  # a later entry repeating an earlier one: answered by the cache
+            prefix_len = rng.choice((0, 0, 1, 2))
+            budget = rng.choice((0, 1, 2, 5, 10, 1_000, 1_000, 1_000))
+            known = frozenset(rng.sample(["api.example.cn", "cdn.qq.com", "a.cn", "www.baidu.com", "8.8.8.8"],
+                                         rng.randint(0, 3)))
+            compiled_found = _strings_found("compiled", regions, prefix_len, budget, known)
+            assert compiled_found == _strings_found("python", regions, prefix_len, budget, known), regions
+    finally:
+        core.select("compiled")
+
+
+def test_string_loop_refuses_bad_state(configured):
+    with pytest.raises(TypeError):
+        configured.scan_pooled(b"a.cn", [0, -1, -1], 0, {}, set(), frozenset(), set(), set(), {}, 10)
+    with pytest.raises(TypeError):  # a cached answer of the wrong shape is an error, not a crash
+        configured.scan_pooled(b"a.cn", [0, 0, 4, -1, -1], 0, {b"a.cn": (1, 2)}, set(), frozenset(), set(), set(), {},
+                               10)
+
+
+def test_url_loop_agrees_over_entries_sharing_a_cache():
+    """``_take_url_authorities``' loop in C (``judge_authorities``) against the Python's over several regions that
+    share the package's cache and known contacts: the same evidence, in the same order, and the same settled
+    authorities."""
+    rng = random.Random(2808)
+    hosts = (b"api.example.cn", b"API.example.cn", b"api.example.cn:443", b"a.qq.com", b"u@b.cn:80", b"1.2.3.4",
+             b"[::1]:8", b"x", b"cdn.qq.com")
+
+    def regions_found(kind: str, regions: list[bytes], prefix_len: int, markup: bool,
+                      known: frozenset[str]) -> list[tuple]:
+        core.select(kind)
+        cache: finder.StringCache = {}
+        out = []
+        for data in regions:
+            findings = finder.Findings(markup_links=markup, known_contacts=known)
+            rest = finder._take_url_authorities(data, findings, cache, prefix_len)
+            out.append((rest, sorted(findings.hosts), sorted(findings.ips), list(findings.evidence.items()),
+                        sorted(cache.get(finder._SETTLED_AUTHORITIES, ()))))
+        return out
+
+    try:
+        for _ in range(2_000):
+            regions = []
+            for _region in range(rng.randint(1, 4)):
+                pieces: list[bytes] = []
+                for _url in range(rng.randint(0, 5)):
+                    pieces += [rng.choice(URL_PIECES) for _ in range(rng.randint(0, 3))]
+                    pieces += [rng.choice((b"https", b"Http", b"wss", b"x")), b"://", rng.choice(hosts)]
+                    pieces += [rng.choice(URL_PIECES) for _ in range(rng.randint(0, 3))]
+                regions.append(b"".join(pieces))
+            prefix_len, markup = rng.choice((0, 0, 1, 2)), rng.random() < 0.3
+            known = frozenset(rng.sample(["api.example.cn", "a.qq.com", "b.cn", "1.2.3.4"], rng.randint(0, 2)))
+            compiled_found = regions_found("compiled", regions, prefix_len, markup, known)
+            assert compiled_found == regions_found("python", regions, prefix_len, markup, known), regions
+    finally:
+        core.select("compiled")
+
+
+def test_host_facts_built_alike():
+    """``NetworkScanner.facts``' loop over the hosts in C (``host_fact_rows``) against the Python's, on hosts with
+    and without evidence, a table label, a code SDK (beside a label or alone) and a contact."""
+    from gate.extract.network import NetworkScanner
+
+    def facts(kind: str) -> object:
+        core.select(kind)
+        scanner = NetworkScanner()
+        hosts = ["api.weixin.qq.com", "a.example.cn", "b.example.cn", "sdk.umeng.com", "c.example.cn", "d.x.cn"]
+        for k, host in enumerate(hosts):
+            scanner._host_sources[host] = {f"classes{j}.dex" for j in range(k % 3 + 1)} | {"assets/a.json"}
+            if k % 2 == 0:
+                scanner._evidence[host] = [(f"classes{j}.dex", "url", f"https://{host}/{j}", None if j else "x", None)
+                                           for j in range(k % 4 + 1)]
+        scanner._contacts.update(hosts[::3])
+        code = tuple(Evidence(f"classes{j}.dex", "code", f"loaded by Lcom/x/C{j};") for j in range(7))
+        scanner._sdks_by_code = lambda: {"a.example.cn": ("X SDK", code), "sdk.umeng.com": ("Y SDK", code[:2]),  # type: ignore[method-assign]
+                                         "d.x.cn": ("", code[:1])}
+        return scanner.facts()
+
+    try:
+        compiled_facts = facts("compiled")
+        assert compiled_facts == facts("python")
+        assert pickle.dumps(compiled_facts) == pickle.dumps(facts("python"))
+    finally:
+        core.select("compiled")
+
+
+def test_entries_recorded_alike():
+    """``NetworkScanner._record``'s and ``_note``'s loops in C (``add_source``, ``note_values``) against the
+    Python's: the same sources, kept occurrences (in order, the fifth replaced by a contact) and contacts, over
+    entries of every reader, a licence file and occurrences of every kind."""
+    from gate.extract.network import NetworkScanner
+
+    rng = random.Random(2809)
+    values = ["api.example.cn", "a.qq.com", "b.cn", "1.2.3.4", "8.8.8.8", "cdn.x.cn"]
+    hows = ["url", "bare_host", "whole_string", "url_in_text", "deep_link", "bare_ip"]
+    names = ["classes.dex", "classes2.dex", "assets/a.json", "res/xml/net.xml", "LICENSE.txt", "lib/a.so",
+             "resources.arsc", "assets/b.html"]
+    readers = [None, "dex", "elf", "text", "whole", "xml", "network_config", "resources", "manifest"]
+    entries = []
+    for _ in range(300):
+        found = finder.Findings()
+        for value in rng.sample(values, rng.randint(0, len(values))):
+            (found.ips if value[0].isdigit() else found.hosts).add(value)
+            if rng.random() < 0.8:
+                found.evidence[value] = (rng.choice(hows), f"excerpt {value}", rng.choice((None, "log", None)))
+        entries.append((rng.choice(names), found, rng.choice(readers)))
+
+    def recorded(kind: str) -> tuple:
+        core.select(kind)
+        scanner = NetworkScanner()
+        for name, found, reader in entries:
+            scanner._record(name, dataclasses.replace(found, evidence=dict(found.evidence)), reader)
+        return (dict(scanner._host_sources), dict(scanner._ip_sources), list(scanner._evidence.items()),
+                scanner._contacts)
+
+    try:
+        assert recorded("compiled") == recorded("python")
+    finally:
+        core.select("compiled")
+
+
+@pytest.mark.parametrize("kind", ["compiled", "python"])
+def test_pooled_strings_up_to_the_limit_are_analysed_whole(kind):
+    """A string of up to ``MAX_POOLED_STRING`` bytes between NULs is analysed whole (its anchor, then the anchor
+    found inside it: two of the budget); a longer run is binary data, its anchor judged on its own (one). The NULs
+    are looked for only that far, so the answer must not change with what lies beyond (more bytes, more NULs)."""
+    limit = finder.MAX_POOLED_STRING
+    try:
+        core.select(kind)
+        for length in (limit - 1, limit, limit + 1, limit + 2):
+            text = b"x" * (length - 11) + b" api.qq.com"
+            for data in (b"\0" + text + b"\0", text, b"\0\0" + text + b"\0x", b"x" * 9000 + b"\0" + text,
+                         b"x" * 9000 + text, text + b" " + b"y" * 9000, text + b"\0y" * 5000):
+                findings = finder.Findings(budget=finder.ScanBudget(100))
+                finder.scan_strings(data, findings, cache={})
+                whole = length <= limit and not data.startswith(b"x" * 9000 + text) \
+                    and not data.startswith(text + b" y")
+                assert findings.hosts == {"api.qq.com"}, (length, data[:20])
+                assert findings.budget is not None and findings.budget.spent == (2 if whole else 1), (length, data[:20])
+    finally:
+        core.select("compiled")

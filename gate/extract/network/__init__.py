@@ -96,10 +96,21 @@ def _instances(cls: type[_T], fields: tuple[str, ...], rows: Sequence[tuple[Any,
     return [cls(*row) for row in rows]
 
 
+# ``_hostcore.host_fact_rows`` with the compiled core: ``facts()``' loop over the host names, in C.
+_compiled_fact_rows: Callable[..., list[tuple[Any, ...]]] | None = None
+# ``_hostcore.add_source`` and ``note_values``: ``_record``'s and ``_note``'s loops over an entry's values, in C.
+_compiled_add_source: Callable[[dict[str, set[str]], Iterable[str], str], None] | None = None
+_compiled_note_values: Callable[..., None] | None = None
+
+
 def _bind() -> None:
-    global _compiled_instances
+    global _compiled_instances, _compiled_fact_rows, _compiled_add_source, _compiled_note_values
     compiled = core.compiled_core
-    _compiled_instances = compiled.instances if core.active() == "compiled" and compiled is not None else None
+    if core.active() == "compiled" and compiled is not None:
+        _compiled_instances, _compiled_fact_rows = compiled.instances, compiled.host_fact_rows
+        _compiled_add_source, _compiled_note_values = compiled.add_source, compiled.note_values
+    else:
+        _compiled_instances = _compiled_fact_rows = _compiled_add_source = _compiled_note_values = None
 
 
 core.on_select(_bind)
@@ -198,6 +209,10 @@ class NetworkScanner:
             counts.append(len(kept))
         built = _instances(Evidence, EVIDENCE_FIELDS, rows)
         by_table_of = sdk_for_hosts(names)
+        if _compiled_fact_rows is not None:  # the loop below in C
+            rows_of = _compiled_fact_rows(names, registrable_domains(names), built, counts, host_sources, by_table_of,
+                                          code_sdks, contacts, MAX_EVIDENCE)
+            return NetworkFacts(hosts=tuple(_instances(HostFact, HOST_FACT_FIELDS, rows_of)), ips=self._ip_facts())
         facts: list[tuple[Any, ...]] = []
         append, at = facts.append, 0
         for host, domain, count in zip(names, registrable_domains(names), counts):
@@ -210,12 +225,15 @@ class NetworkScanner:
             append((host, domain, tuple(sorted(host_sources[host])),
                     by_table or (by_code[0] if by_code else None), "contact" if host in contacts else "reference",
                     evidence, "host" if by_table else "code" if by_code else None))
-        ips = tuple(
+        return NetworkFacts(hosts=tuple(_instances(HostFact, HOST_FACT_FIELDS, facts)), ips=self._ip_facts())
+
+    def _ip_facts(self) -> tuple[IpFact, ...]:
+        contacts = self._contacts
+        return tuple(
             IpFact(ip=ip, sources=_sorted(sources), kind="contact" if ip in contacts else "reference",
                    evidence=self._evidence_of(ip), scope=ip_scope(ip))
             for ip, sources in sorted(self._ip_sources.items(), key=lambda item: _ip_order(item[0]))
             if not self._is_own_version(ip))
-        return NetworkFacts(hosts=tuple(_instances(HostFact, HOST_FACT_FIELDS, facts)), ips=ips)
 
     # -- internals -----------------------------------------------------------------------------------------------
 
@@ -287,8 +305,11 @@ class NetworkScanner:
         entry_why = entry_reference(source)
         how_here = HOW_BY_READER.get(reader or "")
         host_sources = self._host_sources
-        for value in findings.hosts:
-            host_sources[value].add(source)
+        if _compiled_add_source is not None:
+            _compiled_add_source(host_sources, findings.hosts, source)
+        else:
+            for value in findings.hosts:
+                host_sources[value].add(source)
         # Values with a contact occurrence already are decided (``sources`` still lists this entry): one C-level
         # set difference instead of a test per value, since a large app repeats most hosts in every DEX file.
         self._note(source, findings, findings.hosts - self._contacts, entry_why, how_here, reader)
@@ -308,6 +329,10 @@ class NetworkScanner:
         evidence, contacts, found = self._evidence, self._contacts, findings.evidence
         default = (how_here or "string", "", None)
         forced_how = how_here or ("network_config" if reader == "network_config" else None)
+        if _compiled_note_values is not None:  # the loop below in C
+            _compiled_note_values(values, found, evidence, contacts, source, forced_how, default, entry_why,
+                                  MAX_EVIDENCE)
+            return
         for value in values:
             how, excerpt, why = found.get(value) or default
             why = entry_why or why

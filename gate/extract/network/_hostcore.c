@@ -1,4 +1,5 @@
-/* The network scanner's per-candidate work in C: host validation, public-suffix lookup, the URL-authority split.
+/* The network scanner's per-candidate work in C: host validation, public-suffix lookup, the URL-authority split,
+ * and the scanner's loops over pooled strings, URL authorities, kept evidence and host facts.
  *
  * Each function here has a pure-Python twin that is the oracle (gate/extract/network/domains.py, suffixes.py,
  * finder.py); tests/unit/test_network_core.py runs both on every input it can find or craft and requires identical
@@ -10,7 +11,7 @@
  * first public-suffix look-up) are Python sets handed over by ``configure``: one source of truth, and a membership
  * test is a hash lookup in C without the interpreter loop.
  */
-#define _GNU_SOURCE  /* memmem */
+#define _GNU_SOURCE  /* memmem, memrchr */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
@@ -37,6 +38,16 @@ contains(PyObject *set, const char *s, Py_ssize_t n)
     int found = PySet_Contains(set, key);
     Py_DECREF(key);
     return found;
+}
+
+/* set.update(values) for a tuple of values; -1 on error */
+static int
+add_all(PyObject *set, PyObject *values)
+{
+    for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(values); k++)
+        if (PySet_Add(set, PyTuple_GET_ITEM(values, k)) < 0)
+            return -1;
+    return 0;
 }
 
 /* suffixes.public_suffix_length for the lowercase ASCII host h[0:n] (labels = h.split(".")); -1 on error.
@@ -292,17 +303,19 @@ static const char *const schemes[] = {
 
 static unsigned char authority_byte[256];  /* finder._URL_AUTHORITIES' character class */
 
+static Py_ssize_t scheme_length[sizeof schemes / sizeof *schemes];  /* strlen of each, set at module init */
+
 static int
 scheme_before(const unsigned char *d, Py_ssize_t i)
 {
-    for (const char *const *sc = schemes; *sc; sc++) {
-        Py_ssize_t len = (Py_ssize_t)strlen(*sc);
+    for (Py_ssize_t s = 0; schemes[s]; s++) {
+        Py_ssize_t len = scheme_length[s];
         if (len > i)
             continue;
         const unsigned char *p = d + i - len;
         Py_ssize_t k = 0;
-        while (k < len && (p[k] | 0x20) == (unsigned char)(*sc)[k] && ((p[k] >= 'a' && p[k] <= 'z') ||
-                                                                      (p[k] >= 'A' && p[k] <= 'Z')))
+        while (k < len && (p[k] | 0x20) == (unsigned char)schemes[s][k] && ((p[k] >= 'a' && p[k] <= 'z') ||
+                                                                        (p[k] >= 'A' && p[k] <= 'Z')))
             k++;
         if (k == len)
             return 1;
@@ -310,15 +323,117 @@ scheme_before(const unsigned char *d, Py_ssize_t i)
     return 0;
 }
 
-static int
-append_slice(PyObject *list, const unsigned char *d, Py_ssize_t a, Py_ssize_t b)
+/* The distinct authorities of one split, found without a bytes object per URL: an open-addressing table of
+ * (hash, first span, last URL index), and the order of first occurrence. */
+typedef struct {
+    uint64_t hash;
+    Py_ssize_t a, e, last;  /* a < 0: an empty slot */
+} Distinct;
+
+typedef struct {
+    Distinct *slots;
+    Py_ssize_t *order;  /* slot of each distinct authority, in order of first occurrence */
+    Py_ssize_t size, count;  /* size: a power of two, at least twice count */
+} DistinctTable;
+
+static uint64_t
+fnv1a(const unsigned char *p, Py_ssize_t n)
 {
-    PyObject *part = PyBytes_FromStringAndSize((const char *)d + a, b - a);
-    if (part == NULL)
+    uint64_t h = 1469598103934665603ULL;
+    for (Py_ssize_t k = 0; k < n; k++)
+        h = (h ^ p[k]) * 1099511628211ULL;
+    return h;
+}
+
+static int
+distinct_init(DistinctTable *t)
+{
+    t->size = 256;
+    t->count = 0;
+    t->slots = PyMem_Malloc(sizeof(Distinct) * (size_t)t->size);
+    t->order = PyMem_Malloc(sizeof(Py_ssize_t) * (size_t)(t->size / 2));
+    if (t->slots == NULL || t->order == NULL) {
+        PyErr_NoMemory();
         return -1;
-    int r = PyList_Append(list, part);
-    Py_DECREF(part);
-    return r;
+    }
+    for (Py_ssize_t k = 0; k < t->size; k++)
+        t->slots[k].a = -1;
+    return 0;
+}
+
+static void
+distinct_free(DistinctTable *t)
+{
+    PyMem_Free(t->slots);
+    PyMem_Free(t->order);
+}
+
+static Py_ssize_t
+distinct_slot(const Distinct *slots, Py_ssize_t size, const unsigned char *d, uint64_t h, Py_ssize_t a,
+              Py_ssize_t e)
+{
+    Py_ssize_t k = (Py_ssize_t)(h & (uint64_t)(size - 1));
+    while (slots[k].a >= 0 && !(slots[k].hash == h && slots[k].e - slots[k].a == e - a
+                                && memcmp(d + slots[k].a, d + a, (size_t)(e - a)) == 0))
+        k = (k + 1) & (size - 1);
+    return k;
+}
+
+/* Record URL number ``index`` with authority d[a:e]: its last index, and a new entry on its first occurrence. */
+static int
+distinct_add(DistinctTable *t, const unsigned char *d, Py_ssize_t a, Py_ssize_t e, Py_ssize_t index)
+{
+    uint64_t h = fnv1a(d + a, e - a);
+    Py_ssize_t k = distinct_slot(t->slots, t->size, d, h, a, e);
+    if (t->slots[k].a >= 0) {
+        t->slots[k].last = index;
+        return 0;
+    }
+    if (2 * (t->count + 1) > t->size) {  /* grow, keeping the order of first occurrence */
+        Py_ssize_t size = t->size * 2;
+        Distinct *slots = PyMem_Malloc(sizeof(Distinct) * (size_t)size);
+        Py_ssize_t *order = PyMem_Realloc(t->order, sizeof(Py_ssize_t) * (size_t)(size / 2));
+        if (order != NULL)
+            t->order = order;
+        if (slots == NULL || order == NULL) {
+            PyMem_Free(slots);
+            PyErr_NoMemory();
+            return -1;
+        }
+        for (Py_ssize_t j = 0; j < size; j++)
+            slots[j].a = -1;
+        for (Py_ssize_t j = 0; j < t->count; j++) {
+            Distinct *old = &t->slots[t->order[j]];
+            Py_ssize_t to = distinct_slot(slots, size, d, old->hash, old->a, old->e);
+            slots[to] = *old;
+            t->order[j] = to;
+        }
+        PyMem_Free(t->slots);
+        t->slots = slots;
+        t->size = size;
+        k = distinct_slot(t->slots, t->size, d, h, a, e);
+    }
+    t->slots[k] = (Distinct){h, a, e, index};
+    t->order[t->count++] = k;
+    return 0;
+}
+
+/* {authority: index of its last URL} in order of first occurrence, as dict(zip(authorities, range(...))) */
+static PyObject *
+distinct_dict(const DistinctTable *t, const unsigned char *d)
+{
+    PyObject *last = PyDict_New();
+    for (Py_ssize_t j = 0; last != NULL && j < t->count; j++) {
+        const Distinct *slot = &t->slots[t->order[j]];
+        PyObject *key = PyBytes_FromStringAndSize((const char *)d + slot->a, slot->e - slot->a);
+        PyObject *index = PyLong_FromSsize_t(slot->last);
+        int r = key == NULL || index == NULL ? -1 : PyDict_SetItem(last, key, index);
+        Py_XDECREF(key);
+        Py_XDECREF(index);
+        if (r < 0)
+            Py_CLEAR(last);
+    }
+    return last;
 }
 
 /* The next network-scheme URL at or after d[pos]: 1 with [*a, *e) its authority and *colon the index of its "://",
@@ -330,11 +445,13 @@ next_authority(const unsigned char *d, Py_ssize_t n, Py_ssize_t pos, Py_ssize_t 
                Py_ssize_t *e)
 {
     while (pos + 3 <= n) {
-        const unsigned char *hit = memmem(d + pos, (size_t)(n - pos), "://", 3);
+        /* memchr for the colon, then its two slashes: a colon is rare in string data, and memchr is several times
+         * faster than memmem's search for the three bytes (this pass runs over every byte the scanner reads) */
+        const unsigned char *hit = memchr(d + pos, ':', (size_t)(n - pos - 2));
         if (hit == NULL)
             return 0;
         Py_ssize_t i = hit - d;
-        if (!scheme_before(d, i)) {
+        if (d[i + 1] != '/' || d[i + 2] != '/' || !scheme_before(d, i)) {
             pos = i + 1;
             continue;
         }
@@ -349,11 +466,13 @@ next_authority(const unsigned char *d, Py_ssize_t n, Py_ssize_t pos, Py_ssize_t 
     return 0;
 }
 
-/* split_region(data) -> (authorities, blanked, spans): what finder takes from _URL_AUTHORITIES.split(data) without
- * building it (the search resumes after each authority) — the
- * authorities in order (split[1::2]), the text with each "://authority" replaced by one space
- * (b" ".join(split[::2])), and, as native int64 pairs, (start of "://", end of the authority) per URL, from which
- * finder._SplitParts cuts any part of the split on demand. */
+/* split_region(data) -> (last, blanked, spans): what finder takes from _URL_AUTHORITIES.split(data) without
+ * building it (the search resumes after each authority) — ``last``: each distinct authority mapped to the index of
+ * its last occurrence, in order of first occurrence (``dict(zip(split[1::2], range(...)))``: a large app repeats a
+ * few thousand hosts across tens of thousands of URLs, and the caller's set work is then per distinct authority);
+ * the text with each "://authority" replaced by one space (b" ".join(split[::2])); and, as native int64 pairs,
+ * (start of "://", end of the authority) per URL, from which finder._SplitParts cuts any part of the split on
+ * demand. */
 static PyObject *
 split_region(PyObject *self, PyObject *arg)
 {
@@ -362,13 +481,15 @@ split_region(PyObject *self, PyObject *arg)
         return NULL;
     const unsigned char *d = view.buf;
     Py_ssize_t n = view.len, pos = 0, colon, a, e, count = 0, cap = 64, kept = 0;
-    PyObject *authorities = PyList_New(0), *blanked = NULL, *spans = NULL, *result = NULL;
+    PyObject *authorities = NULL, *blanked = NULL, *spans = NULL, *result = NULL;
+    DistinctTable distinct = {NULL, NULL, 0, 0};
     int64_t *span = PyMem_Malloc(sizeof(int64_t) * 2 * (size_t)cap);
-    if (authorities == NULL || span == NULL) {
-        if (span == NULL)
-            PyErr_NoMemory();
+    if (span == NULL) {
+        PyErr_NoMemory();
         goto done;
     }
+    if (distinct_init(&distinct) < 0)
+        goto done;
     while (next_authority(d, n, pos, &colon, &a, &e)) {
         if (count == cap) {
             int64_t *grown = PyMem_Realloc(span, sizeof(int64_t) * 4 * (size_t)cap);
@@ -381,12 +502,14 @@ split_region(PyObject *self, PyObject *arg)
         }
         span[2 * count] = colon;  /* "://" and the authority, [colon, e), are what the split removes */
         span[2 * count + 1] = e;
-        count++;
         kept += e - colon;
-        if (append_slice(authorities, d, a, e) < 0)
+        if (distinct_add(&distinct, d, a, e, count) < 0)
             goto done;
+        count++;
         pos = e;
     }
+    if ((authorities = distinct_dict(&distinct, d)) == NULL)
+        goto done;
     if ((blanked = PyBytes_FromStringAndSize(NULL, n - kept + count)) == NULL)
         goto done;
     char *out = PyBytes_AS_STRING(blanked);
@@ -404,6 +527,7 @@ split_region(PyObject *self, PyObject *arg)
     result = PyTuple_Pack(3, authorities, blanked, spans);
 done:
     PyMem_Free(span);
+    distinct_free(&distinct);
     Py_XDECREF(authorities);
     Py_XDECREF(blanked);
     Py_XDECREF(spans);
@@ -584,6 +708,25 @@ done:
  * split region (spans: split_region's int64 pairs) is a contact candidate by one of _note_url's two fast paths (a
  * string that is just a URL; a URL right after a quote or "="), else None: the caller then runs _note_url's Python,
  * which decides every other case. The text before the URL, its authority and the text after it are read in place. */
+/* judge() of the k-th URL of a split region: -1 with an exception when the spans do not fit the data */
+static PyObject *
+judge_url(const unsigned char *d, Py_ssize_t n, const int64_t *span, Py_ssize_t count, Py_ssize_t k,
+          Py_ssize_t prefix_len, int markup_links)
+{
+    if (k < 0 || k >= count) {
+        PyErr_SetString(PyExc_IndexError, "judge_span: no such URL");
+        return NULL;
+    }
+    Py_ssize_t start = k ? (Py_ssize_t)span[2 * k - 1] : 0, colon = (Py_ssize_t)span[2 * k];
+    Py_ssize_t end = (Py_ssize_t)span[2 * k + 1], next = k + 1 < count ? (Py_ssize_t)span[2 * k + 2] : n;
+    if (!(0 <= start && start <= colon && colon + 3 <= end && end <= next && next <= n)) {
+        PyErr_SetString(PyExc_ValueError, "judge_span: spans do not fit the data");
+        return NULL;
+    }
+    return judge(d + start, colon - start, d + colon + 3, end - colon - 3, d + end, next - end, prefix_len, k == 0,
+                 markup_links);
+}
+
 static PyObject *
 judge_span(PyObject *self, PyObject *args)
 {
@@ -596,22 +739,141 @@ judge_span(PyObject *self, PyObject *args)
     }
     if (!PyArg_ParseTuple(args, "y*y*nnp:judge_span", &data, &spans, &k, &prefix_len, &markup_links))
         return NULL;
+    PyObject *result = judge_url(data.buf, data.len, spans.buf, spans.len / (Py_ssize_t)(2 * sizeof(int64_t)), k,
+                                 prefix_len, markup_links);
+    PyBuffer_Release(&data);
+    PyBuffer_Release(&spans);
+    return result;
+}
+
+/* add_hosts(hosts, authorities, hosts_of): hosts.update(*map(hosts_of.__getitem__, authorities)), the values of a
+ * region's distinct authorities (tuples of at most one host each) added in the authorities' order. */
+static PyObject *
+add_hosts(PyObject *self, PyObject *args)
+{
+    PyObject *hosts, *authorities, *hosts_of, *authority;
+    if (!PyArg_ParseTuple(args, "O!OO!:add_hosts", &PySet_Type, &hosts, &authorities, &PyDict_Type, &hosts_of))
+        return NULL;
+    PyObject *iter = PyObject_GetIter(authorities);
+    if (iter == NULL)
+        return NULL;
+    while ((authority = PyIter_Next(iter)) != NULL) {
+        PyObject *values = PyDict_GetItemWithError(hosts_of, authority);  /* borrowed */
+        if (values == NULL && !PyErr_Occurred())
+            PyErr_SetObject(PyExc_KeyError, authority);
+        Py_DECREF(authority);
+        if (values == NULL)
+            break;
+        if (!PyTuple_Check(values)) {
+            PyErr_SetString(PyExc_TypeError, "add_hosts: hosts_of must hold tuples");
+            break;
+        }
+        if (add_all(hosts, values) < 0)
+            break;
+    }
+    Py_DECREF(iter);
+    if (PyErr_Occurred())
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+/* judge_authorities(data, spans, last, pos, prefix_len, markup_links, hosts_of, ips_of, settled, known_contacts,
+ * evidence) -> None | (pos, authority, k, values): finder._take_url_authorities' loop over the distinct authorities
+ * of a split region (``last``: authority -> index of its last URL, in order of first occurrence), resumed at the
+ * dict position ``pos`` (0 to begin). An authority settled, without a value, or whose value is decided already is
+ * passed over as the Python does (settled.add where it would); a URL that one of judge_span's fast paths finds a
+ * contact candidate is noted in ``evidence`` as (how, excerpt, None). The first URL those paths leave undecided
+ * is handed back with the position to resume at, for the Python of finder._note_url, which must run before any
+ * later authority is noted (two authorities can name one host, and the first contact occurrence is its
+ * evidence). */
+static PyObject *
+judge_authorities(PyObject *self, PyObject *args)
+{
+    Py_buffer data, spans;
+    PyObject *last, *hosts_of, *ips_of, *settled, *known_contacts, *evidence, *authority, *index;
+    Py_ssize_t pos, prefix_len;
+    int markup_links;
+    if (needs_judging == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "_hostcore.configure_urls() has not been called");
+        return NULL;
+    }
+    if (!PyArg_ParseTuple(args, "y*y*O!nnpO!O!O!OO!:judge_authorities", &data, &spans, &PyDict_Type, &last, &pos,
+                          &prefix_len, &markup_links, &PyDict_Type, &hosts_of, &PyDict_Type, &ips_of, &PySet_Type,
+                          &settled, &known_contacts, &PyDict_Type, &evidence))
+        return NULL;
     PyObject *result = NULL;
+    if (!PyAnySet_Check(known_contacts)) {
+        PyErr_SetString(PyExc_TypeError, "judge_authorities: known_contacts must be a set");
+        goto done;
+    }
     const int64_t *span = spans.buf;
-    Py_ssize_t count = spans.len / (Py_ssize_t)(2 * sizeof(int64_t)), n = data.len;
-    if (k < 0 || k >= count) {
-        PyErr_SetString(PyExc_IndexError, "judge_span: no such URL");
-        goto done;
+    Py_ssize_t count = spans.len / (Py_ssize_t)(2 * sizeof(int64_t));
+    for (;;) {
+        if (!PyDict_Next(last, &pos, &authority, &index)) {
+            result = Py_NewRef(Py_None);
+            break;
+        }
+        int r = PySet_Contains(settled, authority);
+        if (r < 0)
+            goto done;
+        if (r)
+            continue;
+        PyObject *values = PyDict_GetItemWithError(hosts_of, authority);  /* borrowed */
+        if (values == NULL) {
+            if (!PyErr_Occurred())
+                PyErr_SetObject(PyExc_KeyError, authority);
+            goto done;
+        }
+        if (!PyTuple_Check(values)) {
+            PyErr_SetString(PyExc_TypeError, "judge_authorities: hosts_of must hold tuples");
+            goto done;
+        }
+        if (PyTuple_GET_SIZE(values) == 0) {  /* hosts_of[authority] or ips_of.get(authority, ()) */
+            PyObject *ips = PyDict_GetItemWithError(ips_of, authority);
+            if (ips == NULL && PyErr_Occurred())
+                goto done;
+            if (ips != NULL) {
+                if (!PyTuple_Check(ips)) {
+                    PyErr_SetString(PyExc_TypeError, "judge_authorities: ips_of must hold tuples");
+                    goto done;
+                }
+                values = ips;
+            }
+        }
+        PyObject *value = PyTuple_GET_SIZE(values) ? PyTuple_GET_ITEM(values, 0) : NULL;
+        if (value != NULL && (r = PySet_Contains(known_contacts, value)) < 0)
+            goto done;
+        if (value == NULL || r) {  /* nothing to note, now or in any later entry of the package */
+            if (PySet_Add(settled, authority) < 0)
+                goto done;
+            continue;
+        }
+        PyObject *noted = PyDict_GetItemWithError(evidence, value);
+        if (noted == NULL && PyErr_Occurred())
+            goto done;
+        if (noted != NULL && PyTuple_Check(noted) && PyTuple_GET_SIZE(noted) == 3
+                && PyTuple_GET_ITEM(noted, 2) == Py_None)
+            continue;  /* a contact occurrence of it in this entry already */
+        Py_ssize_t k = PyLong_AsSsize_t(index);
+        if (k == -1 && PyErr_Occurred())
+            goto done;
+        PyObject *judged = judge_url(data.buf, data.len, span, count, k, prefix_len, markup_links);
+        if (judged == NULL)
+            goto done;
+        if (judged == Py_None) {  /* the Python of _note_url decides; resume after this authority */
+            Py_DECREF(judged);
+            result = Py_BuildValue("(nOnO)", pos, authority, k, values);
+            break;
+        }
+        PyObject *occurrence = PyTuple_Pack(3, PyTuple_GET_ITEM(judged, 0), PyTuple_GET_ITEM(judged, 1), Py_None);
+        Py_DECREF(judged);
+        if (occurrence == NULL)
+            goto done;
+        r = PyDict_SetItem(evidence, value, occurrence);
+        Py_DECREF(occurrence);
+        if (r < 0)
+            goto done;
     }
-    Py_ssize_t start = k ? (Py_ssize_t)span[2 * k - 1] : 0, colon = (Py_ssize_t)span[2 * k];
-    Py_ssize_t end = (Py_ssize_t)span[2 * k + 1], next = k + 1 < count ? (Py_ssize_t)span[2 * k + 2] : n;
-    if (!(0 <= start && start <= colon && colon + 3 <= end && end <= next && next <= n)) {
-        PyErr_SetString(PyExc_ValueError, "judge_span: spans do not fit the data");
-        goto done;
-    }
-    const unsigned char *d = data.buf;
-    result = judge(d + start, colon - start, d + colon + 3, end - colon - 3, d + end, next - end, prefix_len, k == 0,
-                   markup_links);
 done:
     PyBuffer_Release(&data);
     PyBuffer_Release(&spans);
@@ -920,27 +1182,17 @@ configure_anchors(PyObject *self, PyObject *arg)
     Py_RETURN_NONE;
 }
 
-static PyObject *
-anchor_search(PyObject *self, PyObject *args)
+/* The first anchor at or after d[pos]: 1 with [*s, *e) its span, 0 when there is none, -1 on error. */
+static int
+find_anchor(const unsigned char *d, Py_ssize_t n, Py_ssize_t pos, int colon, Py_ssize_t *s, Py_ssize_t *e)
 {
-    Py_buffer view;
-    Py_ssize_t pos;
-    int colon;
-    if (bare_tlds == NULL) {
-        PyErr_SetString(PyExc_RuntimeError, "_hostcore.configure_anchors() has not been called");
-        return NULL;
-    }
-    if (!PyArg_ParseTuple(args, "y*np:anchor_search", &view, &pos, &colon))
-        return NULL;
-    const unsigned char *d = view.buf;
-    Py_ssize_t n = view.len, end = 0;
-    PyObject *result = NULL;
+    Py_ssize_t end = 0;
     if (pos < 0)
         pos = 0;
     while (pos < n) {
         const unsigned char *hit = memchr(d + pos, colon ? ':' : '.', (size_t)(n - pos));
         if (hit == NULL)
-            break;
+            return 0;
         Py_ssize_t p = hit - d;
         int r;
         if (colon) {
@@ -953,15 +1205,211 @@ anchor_search(PyObject *self, PyObject *args)
                 end = p + 2;
             }
         } else if ((r = dot_anchor_at(d, p, n, &end)) < 0) {
-            goto done;
+            return -1;
         }
         if (r) {
-            result = Py_BuildValue("(nn)", p, end);
-            goto done;
+            *s = p;
+            *e = end;
+            return 1;
         }
         pos = p + 1;
     }
-    result = Py_NewRef(Py_None);
+    return 0;
+}
+
+static PyObject *
+anchor_search(PyObject *self, PyObject *args)
+{
+    Py_buffer view;
+    Py_ssize_t pos, s, e;
+    int colon;
+    if (bare_tlds == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "_hostcore.configure_anchors() has not been called");
+        return NULL;
+    }
+    if (!PyArg_ParseTuple(args, "y*np:anchor_search", &view, &pos, &colon))
+        return NULL;
+    int r = find_anchor(view.buf, view.len, pos, colon, &s, &e);
+    PyBuffer_Release(&view);
+    if (r < 0)
+        return NULL;
+    return r ? Py_BuildValue("(nn)", s, e) : Py_NewRef(Py_None);
+}
+
+/* finder._AnchorCursor.next(pos) on a cursor kept as (dot start, dot end, colon start, colon end), -1 for None:
+ * each anchor kind searched onwards from its previous match, and again from ``pos`` when that match lies before
+ * it. 1 with [*s, *e) the anchor, 0 when there is none, -1 on error. */
+static int
+cursor_next(const unsigned char *d, Py_ssize_t n, Py_ssize_t pos, Py_ssize_t cur[4], Py_ssize_t *s, Py_ssize_t *e)
+{
+    for (int colon = 0; colon < 2; colon++) {
+        Py_ssize_t *at = cur + 2 * colon;
+        if (at[0] >= 0 && at[0] < pos) {
+            int r = find_anchor(d, n, at[1], colon, at, at + 1);
+            if (r > 0 && at[0] < pos)
+                r = find_anchor(d, n, pos, colon, at, at + 1);
+            if (r < 0)
+                return -1;
+            if (r == 0)
+                at[0] = at[1] = -1;
+        }
+    }
+    Py_ssize_t *pick = cur[0] < 0 ? cur + 2 : (cur[2] < 0 || cur[0] < cur[2]) ? cur : cur + 2;
+    if (pick[0] < 0)
+        return 0;
+    *s = pick[0];
+    *e = pick[1];
+    return 1;
+}
+
+#define MAX_POOLED_STRING 8192  /* finder.MAX_POOLED_STRING */
+
+/* Note one cached string's evidence as finder.scan_strings does: each (value, occurrence) unless the value is
+ * settled (a known contact of the package, or a contact occurrence in ``evidence`` already), an occurrence replacing
+ * a noted reference only when it is a contact candidate (Findings.settled and Findings.note). 0, or -1 on error. */
+static int
+note_cached(PyObject *pairs, PyObject *text, PyObject *settled, PyObject *known_contacts, PyObject *evidence)
+{
+    Py_ssize_t count = PyTuple_GET_SIZE(pairs);
+    int r = PySet_Contains(settled, text);
+    if (r != 0 || count == 0)
+        return r < 0 ? -1 : 0;
+    int all_known = 1;
+    for (Py_ssize_t k = 0; k < count && all_known; k++) {
+        PyObject *pair = PyTuple_GET_ITEM(pairs, k);
+        if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2) {
+            PyErr_SetString(PyExc_TypeError, "scan_pooled: a cached answer's evidence must be (value, occurrence)");
+            return -1;
+        }
+        if ((r = PySet_Contains(known_contacts, PyTuple_GET_ITEM(pair, 0))) < 0)
+            return -1;
+        all_known = r;
+    }
+    if (all_known)  /* every value has its contact excerpt already: later entries only add sources */
+        return PySet_Add(settled, text);
+    for (Py_ssize_t k = 0; k < count; k++) {
+        PyObject *pair = PyTuple_GET_ITEM(pairs, k), *value = PyTuple_GET_ITEM(pair, 0);
+        PyObject *occurrence = PyTuple_GET_ITEM(pair, 1);
+        if (!PyTuple_Check(occurrence) || PyTuple_GET_SIZE(occurrence) != 3) {
+            PyErr_SetString(PyExc_TypeError, "scan_pooled: an occurrence must be (how, excerpt, reference)");
+            return -1;
+        }
+        if ((r = PySet_Contains(known_contacts, value)) < 0)
+            return -1;
+        if (r)
+            continue;
+        PyObject *known = PyDict_GetItemWithError(evidence, value);  /* borrowed */
+        if (known == NULL && PyErr_Occurred())
+            return -1;
+        if (known != NULL && !(PyTuple_Check(known) && PyTuple_GET_SIZE(known) == 3)) {
+            PyErr_SetString(PyExc_TypeError, "scan_pooled: evidence must hold (how, excerpt, reference)");
+            return -1;
+        }
+        if (known != NULL && PyTuple_GET_ITEM(known, 2) == Py_None)
+            continue;  /* settled: a contact occurrence in this entry already */
+        if (known == NULL || PyTuple_GET_ITEM(occurrence, 2) == Py_None)
+            if (PyDict_SetItem(evidence, value, occurrence) < 0)
+                return -1;
+    }
+    return 0;
+}
+
+/* scan_pooled(data, state, prefix_len, cache, settled, known_contacts, hosts, ips, evidence, budget) ->
+ * (spent, anchor): finder.scan_strings' loop over the anchors of a string table for as long as every string it
+ * meets is answered by the package's string cache, which is nearly every string of a large app after its first
+ * DEX file. ``state`` is a list [pos, dot start, dot end, colon start, colon end] (the cursor of
+ * finder._AnchorCursor, -1 for None), read and updated in place. Each anchor handled here costs one of ``budget``;
+ * the loop stops before the anchor that would overspend it, and before any anchor whose string needs the Python
+ * (not cached, longer than MAX_POOLED_STRING, or a dotted quad, which the OID rule looks at): that anchor is
+ * returned as (start, end), not spent, and the caller judges it and sets state[0] past its string. ``spent``:
+ * anchors handled here, for the caller's ScanBudget. ``anchor`` None: the region is done. */
+static PyObject *
+scan_pooled(PyObject *self, PyObject *args)
+{
+    Py_buffer view;
+    PyObject *state, *cache, *settled, *known_contacts, *hosts, *ips, *evidence;
+    Py_ssize_t prefix_len, budget, cur[4], pos, spent = 0, i = 0, j = 0;
+    if (bare_tlds == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "_hostcore.configure_anchors() has not been called");
+        return NULL;
+    }
+    if (!PyArg_ParseTuple(args, "y*O!nO!O!OO!O!O!n:scan_pooled", &view, &PyList_Type, &state, &prefix_len,
+                          &PyDict_Type, &cache, &PySet_Type, &settled, &known_contacts, &PySet_Type, &hosts,
+                          &PySet_Type, &ips, &PyDict_Type, &evidence, &budget))
+        return NULL;
+    PyObject *result = NULL;
+    if (PyList_GET_SIZE(state) != 5 || !PyAnySet_Check(known_contacts)) {
+        PyErr_SetString(PyExc_TypeError, "scan_pooled: state must be a list of 5 ints, known_contacts a set");
+        goto done;
+    }
+    for (int k = 0; k < 5; k++) {
+        Py_ssize_t v = PyLong_AsSsize_t(PyList_GET_ITEM(state, k));
+        if (v == -1 && PyErr_Occurred())
+            goto done;
+        if (k == 0)
+            pos = v;
+        else
+            cur[k - 1] = v;
+    }
+    const unsigned char *d = view.buf;
+    Py_ssize_t n = view.len;
+    int found = 0;
+    while ((found = cursor_next(d, n, pos, cur, &i, &j)) > 0) {
+        if (spent >= budget)
+            break;  /* the caller's ScanBudget.spend raises at this anchor */
+        /* the NULs around the anchor, looked for within MAX_POOLED_STRING + 1 bytes (as finder._pooled_anchor: past
+         * that the string is too long either way) */
+        Py_ssize_t first = 0, last = n, back = i > MAX_POOLED_STRING + 1 ? MAX_POOLED_STRING + 1 : i;
+        Py_ssize_t ahead = n - i > MAX_POOLED_STRING + 1 ? MAX_POOLED_STRING + 1 : n - i;
+        const unsigned char *nul = back ? memrchr(d + i - back, 0, (size_t)back) : NULL;
+        if (nul != NULL)
+            first = nul - d + 1;
+        nul = memchr(d + i, 0, (size_t)ahead);
+        if (nul != NULL)
+            last = nul - d;
+        if (last - first > MAX_POOLED_STRING)
+            break;  /* not a string table here: the Python judges the anchor on its own */
+        if (prefix_len)  /* first follows a NUL or is the region's start: a length prefix is there */
+            first = first + prefix_len < i ? first + prefix_len : i;
+        if (last - first <= 15 && dotted_quad(d + first, last - first))
+            break;  /* the OID rule and the IP rules: the Python */
+        PyObject *text = PyBytes_FromStringAndSize((const char *)d + first, last - first);
+        if (text == NULL)
+            goto done;
+        PyObject *known = PyDict_GetItemWithError(cache, text);  /* borrowed */
+        if (known == NULL) {
+            Py_DECREF(text);
+            if (PyErr_Occurred())
+                goto done;
+            break;  /* a string not analysed yet: the Python analyses it and fills the cache */
+        }
+        if (!PyTuple_Check(known) || PyTuple_GET_SIZE(known) != 3 || !PyTuple_Check(PyTuple_GET_ITEM(known, 0))
+                || !PyTuple_Check(PyTuple_GET_ITEM(known, 1)) || !PyTuple_Check(PyTuple_GET_ITEM(known, 2))) {
+            Py_DECREF(text);
+            PyErr_SetString(PyExc_TypeError, "scan_pooled: a cached answer must be (hosts, ips, evidence)");
+            goto done;
+        }
+        Py_INCREF(known);
+        int bad = add_all(hosts, PyTuple_GET_ITEM(known, 0)) < 0 || add_all(ips, PyTuple_GET_ITEM(known, 1)) < 0
+                  || note_cached(PyTuple_GET_ITEM(known, 2), text, settled, known_contacts, evidence) < 0;
+        Py_DECREF(known);
+        Py_DECREF(text);
+        if (bad)
+            goto done;
+        spent++;
+        pos = last + 1;
+    }
+    if (found < 0)
+        goto done;
+    Py_ssize_t values[5] = {pos, cur[0], cur[1], cur[2], cur[3]};
+    for (int k = 0; k < 5; k++) {
+        PyObject *v = PyLong_FromSsize_t(values[k]);
+        if (v == NULL)
+            goto done;
+        if (PyList_SetItem(state, k, v) < 0)  /* steals v, releases the old item */
+            goto done;
+    }
+    result = found ? Py_BuildValue("(n(nn))", spent, i, j) : Py_BuildValue("(nO)", spent, Py_None);
 done:
     PyBuffer_Release(&view);
     return result;
@@ -1060,6 +1508,216 @@ error:
     return NULL;
 }
 
+/* add_source(sources_of, values, source): sources_of[value].add(source) for each value, a new set for a value seen
+ * first (what the scanner's defaultdict(set) does). */
+static PyObject *
+add_source(PyObject *self, PyObject *args)
+{
+    PyObject *sources_of, *values, *source, *value;
+    if (!PyArg_ParseTuple(args, "O!OO:add_source", &PyDict_Type, &sources_of, &values, &source))
+        return NULL;
+    PyObject *iter = PyObject_GetIter(values);
+    if (iter == NULL)
+        return NULL;
+    while ((value = PyIter_Next(iter)) != NULL) {
+        PyObject *sources = PyDict_GetItemWithError(sources_of, value);  /* borrowed */
+        int r = -1;
+        if (sources != NULL)
+            r = PySet_Add(sources, source);
+        else if (!PyErr_Occurred() && (sources = PySet_New(NULL)) != NULL) {
+            r = PySet_Add(sources, source) < 0 ? -1 : PyDict_SetItem(sources_of, value, sources);
+            Py_DECREF(sources);
+        }
+        Py_DECREF(value);
+        if (r < 0)
+            break;
+    }
+    Py_DECREF(iter);
+    if (PyErr_Occurred())
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+/* note_values(values, found, evidence, contacts, source, forced_how, default, entry_why, max_evidence): the loop of
+ * network.NetworkScanner._note — each value's occurrence in this entry (``found``'s, else ``default``) kept as a
+ * row (source, how, excerpt, reference, None) in ``evidence``: appended while fewer than ``max_evidence`` are kept,
+ * else replacing the last when it is a contact candidate; a value with a contact occurrence joins ``contacts``. */
+static PyObject *
+note_values(PyObject *self, PyObject *args)
+{
+    PyObject *values, *found, *evidence, *contacts, *source, *forced_how, *fallback, *entry_why, *value;
+    Py_ssize_t max_evidence;
+    if (!PyArg_ParseTuple(args, "OO!O!O!OOO!On:note_values", &values, &PyDict_Type, &found, &PyDict_Type, &evidence,
+                          &PySet_Type, &contacts, &source, &forced_how, &PyTuple_Type, &fallback, &entry_why,
+                          &max_evidence))
+        return NULL;
+    int forced = PyObject_IsTrue(forced_how), from_entry = PyObject_IsTrue(entry_why);
+    if (forced < 0 || from_entry < 0)
+        return NULL;
+    static PyObject *whole_string, *resource;
+    if (whole_string == NULL && ((whole_string = PyUnicode_InternFromString("whole_string")) == NULL
+                                 || (resource = PyUnicode_InternFromString("resource")) == NULL))
+        return NULL;
+    PyObject *iter = PyObject_GetIter(values);
+    if (iter == NULL)
+        return NULL;
+    while ((value = PyIter_Next(iter)) != NULL) {
+        PyObject *item = NULL;
+        PyObject *occurrence = PyDict_GetItemWithError(found, value);  /* borrowed */
+        if (occurrence == NULL && PyErr_Occurred())
+            goto fail;
+        if (occurrence == NULL)
+            occurrence = fallback;
+        if (!PyTuple_Check(occurrence) || PyTuple_GET_SIZE(occurrence) != 3) {
+            PyErr_SetString(PyExc_TypeError, "note_values: an occurrence must be (how, excerpt, reference)");
+            goto fail;
+        }
+        PyObject *how = PyTuple_GET_ITEM(occurrence, 0), *why = from_entry ? entry_why : PyTuple_GET_ITEM(occurrence, 2);
+        if (forced)
+            how = forced_how;
+        else {
+            int whole = PyObject_RichCompareBool(how, whole_string, Py_EQ);
+            if (whole < 0)
+                goto fail;
+            if (whole)
+                how = resource;
+        }
+        item = PyTuple_Pack(5, source, how, PyTuple_GET_ITEM(occurrence, 1), why, Py_None);
+        if (item == NULL)
+            goto fail;
+        PyObject *kept = PyDict_GetItemWithError(evidence, value);  /* borrowed */
+        int r;
+        if (kept == NULL) {
+            if (PyErr_Occurred())
+                goto fail;
+            PyObject *rows = PyList_New(1);
+            if (rows == NULL)
+                goto fail;
+            PyList_SET_ITEM(rows, 0, Py_NewRef(item));
+            r = PyDict_SetItem(evidence, value, rows);
+            Py_DECREF(rows);
+        } else if (!PyList_Check(kept)) {
+            PyErr_SetString(PyExc_TypeError, "note_values: evidence must hold lists");
+            goto fail;
+        } else if (PyList_GET_SIZE(kept) < max_evidence) {
+            r = PyList_Append(kept, item);
+        } else if (why == Py_None) {  /* a contact occurrence is worth more than a fifth reference */
+            r = PyList_SetItem(kept, PyList_GET_SIZE(kept) - 1, Py_NewRef(item));
+        } else {
+            Py_DECREF(item);
+            Py_DECREF(value);
+            continue;
+        }
+        if (r < 0 || (why == Py_None && PySet_Add(contacts, value) < 0))
+            goto fail;
+        Py_DECREF(item);
+        Py_DECREF(value);
+        continue;
+    fail:
+        Py_XDECREF(item);
+        Py_DECREF(value);
+        break;
+    }
+    Py_DECREF(iter);
+    if (PyErr_Occurred())
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+/* host_fact_rows(names, domains, evidence, counts, host_sources, by_table_of, code_sdks, contacts, max_evidence):
+ * the rows of HostFact's fields that network.NetworkScanner.facts builds in its loop over the sorted host names —
+ * (host, registrable domain, sorted sources, SDK, kind, evidence, SDK source) — with ``evidence`` the built
+ * Evidence objects of every host in order and ``counts`` how many are each host's. ``code_sdks`` maps a host to
+ * (SDK, evidence) when only one SDK's classes load it; it is consulted when the host table has no label. */
+static PyObject *
+host_fact_rows(PyObject *self, PyObject *args)
+{
+    PyObject *names, *domains, *evidence, *counts, *host_sources, *by_table_of, *code_sdks, *contacts;
+    Py_ssize_t max_evidence;
+    if (!PyArg_ParseTuple(args, "O!O!O!O!O!O!O!On:host_fact_rows", &PyList_Type, &names, &PyList_Type, &domains,
+                          &PyList_Type, &evidence, &PyList_Type, &counts, &PyDict_Type, &host_sources, &PyDict_Type,
+                          &by_table_of, &PyDict_Type, &code_sdks, &contacts, &max_evidence))
+        return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(names), at = 0;
+    if (PyList_GET_SIZE(domains) != n || PyList_GET_SIZE(counts) != n || !PyAnySet_Check(contacts)) {
+        PyErr_SetString(PyExc_TypeError, "host_fact_rows: names, domains and counts of one length; contacts a set");
+        return NULL;
+    }
+    static PyObject *contact, *reference, *by_host, *by_code_label;
+    if (contact == NULL && ((contact = PyUnicode_InternFromString("contact")) == NULL
+            || (reference = PyUnicode_InternFromString("reference")) == NULL
+            || (by_host = PyUnicode_InternFromString("host")) == NULL
+            || (by_code_label = PyUnicode_InternFromString("code")) == NULL))
+        return NULL;
+    PyObject *rows = PyList_New(n);
+    if (rows == NULL)
+        return NULL;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        PyObject *host = PyList_GET_ITEM(names, k), *row = NULL, *kept = NULL, *sources = NULL, *sorted = NULL;
+        Py_ssize_t count = PyLong_AsSsize_t(PyList_GET_ITEM(counts, k));
+        if (count == -1 && PyErr_Occurred())
+            goto fail;
+        if (count < 0 || at + count > PyList_GET_SIZE(evidence)) {
+            PyErr_SetString(PyExc_ValueError, "host_fact_rows: counts exceed the evidence");
+            goto fail;
+        }
+        PyObject *by_table = PyDict_GetItemWithError(by_table_of, host);  /* borrowed */
+        if (by_table == NULL && PyErr_Occurred())
+            goto fail;
+        PyObject *by_code = PyDict_GET_SIZE(code_sdks) ? PyDict_GetItemWithError(code_sdks, host) : NULL;
+        if (by_code == NULL && PyErr_Occurred())
+            goto fail;
+        if (by_code != NULL && (!PyTuple_Check(by_code) || PyTuple_GET_SIZE(by_code) != 2
+                                || !PyTuple_Check(PyTuple_GET_ITEM(by_code, 1)))) {
+            PyErr_SetString(PyExc_TypeError, "host_fact_rows: code_sdks must map to (sdk, evidence)");
+            goto fail;
+        }
+        Py_ssize_t extra = 0;
+        if (by_table == NULL && by_code != NULL) {  /* evidence + by_code[1][:max_evidence] */
+            extra = PyTuple_GET_SIZE(PyTuple_GET_ITEM(by_code, 1));
+            extra = extra < max_evidence ? extra : (max_evidence > 0 ? max_evidence : 0);
+        }
+        if ((kept = PyTuple_New(count + extra)) == NULL)
+            goto fail;
+        for (Py_ssize_t j = 0; j < count; j++)
+            PyTuple_SET_ITEM(kept, j, Py_NewRef(PyList_GET_ITEM(evidence, at + j)));
+        for (Py_ssize_t j = 0; j < extra; j++)
+            PyTuple_SET_ITEM(kept, count + j, Py_NewRef(PyTuple_GET_ITEM(PyTuple_GET_ITEM(by_code, 1), j)));
+        at += count;
+        PyObject *found_in = PyDict_GetItemWithError(host_sources, host);  /* tuple(sorted(host_sources[host])) */
+        if (found_in == NULL) {
+            if (!PyErr_Occurred())
+                PyErr_SetObject(PyExc_KeyError, host);
+            goto fail_row;
+        }
+        if ((sorted = PySequence_List(found_in)) == NULL || PyList_Sort(sorted) < 0
+                || (sources = PyList_AsTuple(sorted)) == NULL)
+            goto fail_row;
+        int table_true = by_table != NULL ? PyObject_IsTrue(by_table) : 0;
+        int code_true = by_code != NULL ? PyObject_IsTrue(by_code) : 0;
+        int in_contacts = PySet_Contains(contacts, host);
+        if (table_true < 0 || code_true < 0 || in_contacts < 0)
+            goto fail_row;
+        /* by_table or (by_code[0] if by_code else None); "host" if by_table else "code" if by_code else None */
+        PyObject *sdk = table_true ? by_table : code_true ? PyTuple_GET_ITEM(by_code, 0) : Py_None;
+        PyObject *sdk_source = table_true ? by_host : code_true ? by_code_label : Py_None;
+        row = PyTuple_Pack(7, host, PyList_GET_ITEM(domains, k), sources, sdk, in_contacts ? contact : reference,
+                           kept, sdk_source);
+    fail_row:
+        Py_XDECREF(kept);
+        Py_XDECREF(sorted);
+        Py_XDECREF(sources);
+        if (row == NULL)
+            goto fail;
+        PyList_SET_ITEM(rows, k, row);
+        continue;
+    fail:
+        Py_DECREF(rows);
+        return NULL;
+    }
+    return rows;
+}
+
 static PyMethodDef methods[] = {
     {"configure", configure, METH_VARARGS,
      "configure(suffix_table, never_contacted, reserved_tlds, bare_tlds, weak_bare_tlds, reverse_dns_roots,"
@@ -1067,17 +1725,27 @@ static PyMethodDef methods[] = {
     {"url_host", url_host, METH_O, "domains.url_host"},
     {"bare_host", bare_host, METH_O, "domains.bare_host"},
     {"registrable_domain", registrable_domain, METH_O, "suffixes.registrable_domain"},
-    {"split_region", split_region, METH_O, "split_region(data) -> (authorities, blanked, int64 spans)"},
+    {"split_region", split_region, METH_O, "split_region(data) -> ({authority: last index}, blanked, int64 spans)"},
     {"configure_urls", configure_urls, METH_VARARGS, "configure_urls(url_needs_judging, path_hints_lower, "
      "context_words_lower)"},
     {"judge_span", judge_span, METH_VARARGS, "judge_span(data, spans, k, prefix_len, markup_links): the fast paths "
      "of finder._note_url"},
+    {"add_hosts", add_hosts, METH_VARARGS, "add_hosts(hosts, authorities, hosts_of): the hosts of each authority"},
+    {"judge_authorities", judge_authorities, METH_VARARGS, "judge_authorities(data, spans, last, pos, prefix_len, "
+     "markup_links, hosts_of, ips_of, settled, known_contacts, evidence): finder._take_url_authorities' loop"},
     {"resolve_authorities", resolve_authorities, METH_VARARGS,
      "resolve_authorities(authorities, hosts_of, ips_of, fallback): finder._authority_values of each"},
     {"configure_anchors", configure_anchors, METH_O, "configure_anchors(bare_tlds)"},
     {"anchor_search", anchor_search, METH_VARARGS,
      "anchor_search(data, pos, colon): finder._DOT_ANCHORS / _COLON_ANCHORS .search(data, pos).span() or None"},
+    {"scan_pooled", scan_pooled, METH_VARARGS, "scan_pooled(data, state, prefix_len, cache, settled, known_contacts, "
+     "hosts, ips, evidence, budget) -> (spent, anchor): finder.scan_strings' loop over cached strings"},
     {"load_sites", load_sites, METH_VARARGS, "load_sites(data, wanted, lo, hi, overlapping): dex_flow._load_sites"},
+    {"add_source", add_source, METH_VARARGS, "add_source(sources_of, values, source): the scanner's sources per value"},
+    {"note_values", note_values, METH_VARARGS, "note_values(values, found, evidence, contacts, source, forced_how, "
+     "default, entry_why, max_evidence): the loop of NetworkScanner._note"},
+    {"host_fact_rows", host_fact_rows, METH_VARARGS, "host_fact_rows(names, domains, evidence, counts, host_sources, "
+     "by_table_of, code_sdks, contacts, max_evidence): the rows of NetworkScanner.facts"},
     {"instances", instances, METH_VARARGS, "instances(cls, fields, rows): [cls(*row) for row in rows] (facts types)"},
     {NULL, NULL, 0, NULL}};
 
@@ -1091,5 +1759,7 @@ PyInit__hostcore(void)
     const char *allowed = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-_~%!$&'()*+,;=:@[]";
     for (const char *c = allowed; *c; c++)
         authority_byte[(unsigned char)*c] = 1;
+    for (Py_ssize_t k = 0; schemes[k]; k++)
+        scheme_length[k] = (Py_ssize_t)strlen(schemes[k]);
     return PyModule_Create(&module);
 }

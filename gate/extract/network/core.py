@@ -1,8 +1,9 @@
 """Which implementation runs the scanner's per-candidate work: the compiled core or the pure-Python oracle.
 
 The compiled core (``_hostcore``, C, built by ``pip install`` from ``_hostcore.c``) validates candidate hosts, looks
-up public suffixes and splits URL authorities out of string data; ``domains``, ``suffixes`` and ``finder`` keep the
-same rules in Python, which stay the reference: ``tests/unit/test_network_core.py`` requires both to answer alike.
+up public suffixes, splits URL authorities out of string data and runs the scanner's loops over pooled strings, URL
+authorities, kept evidence and host facts; ``domains``, ``suffixes``, ``finder`` and the scanner keep the same rules
+in Python, which stay the reference: ``tests/unit/test_network_core.py`` requires both to answer alike.
 A checkout whose extension was not built runs the Python path, with the same facts, only slower.
 
 ``select("python")`` (the CLI: ``GATE_SCANNER_CORE=python``) switches to the Python path, to compare the two.

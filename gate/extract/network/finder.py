@@ -307,13 +307,26 @@ _SETTLED_AUTHORITIES = object()
 _SETTLED_STRINGS = object()
 
 
-# The compiled split: (authorities, the text with them blanked, their int64 spans); None: the Python split.
-_split_region: Callable[[bytes], tuple[list[bytes], bytes, bytes]] | None = None
+# The compiled split: ({authority: index of its last occurrence}, the text with them blanked, their int64 spans);
+# None: the Python split.
+_split_region: Callable[[bytes], tuple[dict[bytes, int], bytes, bytes]] | None = None
 # The fast paths of ``_note_url`` in C, on a compiled split: (how, excerpt) of a contact candidate, or None for the
 # Python of ``_note_url``.
 _judge_span: Callable[[bytes, bytes, int, int, bool], tuple[str, str] | None] | None = None
 
 
+# The compiled loop of ``scan_strings`` (``_hostcore.scan_pooled``), or None for the Python's.
+_scan_pooled: Callable[[bytes, list[int], int, StringCache, set[bytes], set[str] | frozenset[str], set[str],
+                        set[str], dict[str, tuple[str, str, str | None]], int],
+                       tuple[int, tuple[int, int] | None]] | None = None
+MAX_SCAN_ANCHORS_UNBOUNDED = 1 << 62  # the compiled loop's budget when the findings have none
+
+
+# ``_take_url_authorities``' loop over a region's distinct authorities, in C: None when done, else the position to
+# resume at and the URL its fast paths leave to ``_note_url`` (authority, index of the URL, its values).
+_judge_authorities: Callable[..., tuple[int, bytes, int, tuple[str, ...]] | None] | None = None
+# ``findings.hosts.update`` with the hosts of each of a region's authorities, in C.
+_add_hosts: Callable[[set[str], Iterable[bytes], dict[bytes, tuple[str, ...]]], None] | None = None
 # The loop of ``_authority_values`` over a region's new authorities, in C.
 Values = tuple[str, ...]  # the hosts or IPs of one URL authority (at most one value)
 _resolve_authorities: Callable[[set[bytes], dict[bytes, Values], dict[bytes, Values],
@@ -330,15 +343,18 @@ StringCache = dict[Any, Any]
 
 def _bind() -> None:
     """``_url_authorities().split``, the authority loop and ``_note_url``'s fast paths, or their compiled twins."""
-    global _split_region, _judge_span, _resolve_authorities, _anchor_search
+    global _split_region, _judge_span, _resolve_authorities, _anchor_search, _scan_pooled, _judge_authorities, _add_hosts
     compiled = core.compiled_core
     if core.active() == "compiled" and compiled is not None:
         compiled.configure_urls(URL_NEEDS_JUDGING, _PATH_HINTS_LOWER, _CONTEXT_WORDS_LOWER)
         compiled.configure_anchors(BARE_TLDS)
         _split_region, _judge_span = compiled.split_region, compiled.judge_span
         _resolve_authorities, _anchor_search = _configured_resolve, compiled.anchor_search
+        _scan_pooled, _judge_authorities = compiled.scan_pooled, compiled.judge_authorities
+        _add_hosts = compiled.add_hosts
     else:
-        _split_region, _judge_span, _resolve_authorities = None, None, None
+        _split_region, _judge_span, _resolve_authorities, _scan_pooled = None, None, None, None
+        _judge_authorities, _add_hosts = None, None
         _anchor_search = _python_anchor_search
 
 
@@ -371,17 +387,22 @@ def _take_url_authorities(data: bytes, findings: Findings, cache: StringCache, p
     # One C-level pass: split() with a capturing pattern yields the text between URLs and, at odd positions, the
     # authorities themselves (cheaper than findall() followed by sub()).
     parts: list[bytes] | _SplitParts
-    if _split_region is not None:  # compiled: the authorities and the blanked text, the split cut only where judged
-        found_in, blanked, spans = _split_region(data)
+    # ``last``: each distinct authority -> the index of its last occurrence, in order of first occurrence. In order
+    # of first occurrence (not set order, which varies between processes): two authorities can name one host
+    # ("API.example.cn", "api.example.cn:443"), and the first contact occurrence noted is its evidence.
+    last: dict[bytes, int]
+    if _split_region is not None:  # compiled: the distinct authorities and the blanked text, the split cut only
+        last, blanked, spans = _split_region(data)  # where judged
         parts = _SplitParts(data, spans)
     else:
         split: list[bytes] = _url_authorities().split(data)
         found_in, blanked = split[1::2], b" ".join(split[::2])  # every path below returns the blanked text
+        last = dict(zip(found_in, range(len(found_in))))
         parts = split
     hosts_of: dict[bytes, Values] = cache.setdefault(_AUTHORITY_CACHE, {})  # authority -> hosts (at most one)
     ips_of: dict[bytes, Values] = cache.setdefault(_AUTHORITY_IPS, {})  # authority -> IPs, only for the few with one
     settled: set[bytes] = cache.setdefault(_SETTLED_AUTHORITIES, set())
-    distinct = set(found_in)
+    distinct = last.keys()
     new = distinct - hosts_of.keys()
     if new and _resolve_authorities is not None:  # the same loop in C, host names validated there (``core``)
         _resolve_authorities(new, hosts_of, ips_of, _authority_values)
@@ -391,18 +412,28 @@ def _take_url_authorities(data: bytes, findings: Findings, cache: StringCache, p
             hosts_of[authority] = hosts
             if ips:
                 ips_of[authority] = ips
-    findings.hosts.update(chain.from_iterable(map(hosts_of.__getitem__, distinct)))
+    if _add_hosts is not None:
+        _add_hosts(findings.hosts, distinct, hosts_of)
+    else:
+        findings.hosts.update(chain.from_iterable(map(hosts_of.__getitem__, distinct)))
     if ips_of:
         for authority in distinct & ips_of.keys():
             findings.ips.update(ips_of[authority])
     if distinct <= settled:
         # a later entry repeating what the package has settled: nothing to judge
         return blanked
-    # In order of first occurrence (not set order, which varies between processes): two authorities can name one
-    # host ("API.example.cn", "api.example.cn:443"), and the first contact occurrence noted is its evidence.
-    last = dict(zip(found_in, range(len(found_in))))  # authority -> index of its last occurrence
     pending = set()
     known_contacts, evidence = findings.known_contacts, findings.evidence
+    if _judge_authorities is not None and isinstance(parts, _SplitParts) and not findings.hash_comments:
+        # The loop below in C (``_hostcore.judge_authorities``), handing back each URL its fast paths leave to
+        # ``_note_url``, in the same order.
+        at: int = 0
+        while (left := _judge_authorities(data, parts.raw, last, at, prefix_len, findings.markup_links, hosts_of,
+                                          ips_of, settled, known_contacts, evidence)) is not None:
+            at, authority, k, values = left
+            if not _note_url(parts, k, values, findings, prefix_len, fast_path_tried=True):
+                pending.add(authority)
+        return _pending_urls(pending, parts, hosts_of, ips_of, findings, prefix_len, blanked)
     # ``_note_url``'s compiled fast path called here, without two Python calls per authority (a large app has
     # thousands of hosts, nearly all decided by it); what it leaves goes the whole way through ``_note_url``.
     judge = _judge_span if isinstance(parts, _SplitParts) and not findings.hash_comments else None
@@ -425,8 +456,16 @@ def _take_url_authorities(data: bytes, findings: Findings, cache: StringCache, p
                 continue
         if not _note_url(parts, k, values, findings, prefix_len, fast_path_tried=judge is not None):
             pending.add(authority)
-    if pending:  # rare: the last occurrence was a reference; a contact occurrence elsewhere decides
-        for k, authority in enumerate(found_in):
+    return _pending_urls(pending, parts, hosts_of, ips_of, findings, prefix_len, blanked)
+
+
+def _pending_urls(pending: set[bytes], parts: list[bytes] | _SplitParts, hosts_of: dict[bytes, Values],
+                  ips_of: dict[bytes, Values], findings: Findings, prefix_len: int, blanked: bytes) -> bytes:
+    """The authorities whose last URL was a reference: a contact occurrence elsewhere decides (rare). Returns
+    ``blanked``."""
+    if pending:
+        for k in range(len(parts) // 2):  # every URL in order: the split's odd items
+            authority = parts[2 * k + 1]
             if authority in pending and _note_url(parts, k, hosts_of[authority] or ips_of[authority], findings,
                                                   prefix_len):
                 pending.discard(authority)
@@ -444,6 +483,9 @@ class _SplitParts:
     def __init__(self, data: bytes, spans: bytes) -> None:
         self.data, self.raw = data, spans
         self.spans = memoryview(spans).cast("q")  # (start of "://", end of the authority) per URL
+
+    def __len__(self) -> int:
+        return len(self.spans) + 1  # the split's length: a text part before each URL, the URL's, and the last text
 
     def __getitem__(self, i: int) -> bytes:
         k, odd = divmod(i, 2)
@@ -544,57 +586,79 @@ def scan_strings(data: bytes, findings: Findings, start: int = 0, end: int | Non
     """
     cache = {} if cache is None else cache
     data = _take_url_authorities(_window(data, start, end), findings, cache, prefix_len)
-    start, end = 0, len(data)
-    rfind, find = data.rfind, data.find
     settled: set[bytes] = cache.setdefault(_SETTLED_STRINGS, set())
-    known_contacts = findings.known_contacts
     budget = findings.budget
-    pos = start
-    next_anchor = _AnchorCursor(data).next
+    cursor = _AnchorCursor(data)
+    if _scan_pooled is not None:
+        # The compiled loop runs while the cache answers (nearly every string of a large app after its first DEX
+        # file) and hands back the first anchor whose string needs the Python, unspent; the budget is spent in bulk,
+        # so the scan stops at the same anchor as the loop below.
+        state = [0, *(cursor.dot or (-1, -1)), *(cursor.colon or (-1, -1))]
+        hosts, ips, evidence = findings.hosts, findings.ips, findings.evidence
+        known_contacts = findings.known_contacts
+        while True:
+            spent, anchor = _scan_pooled(data, state, prefix_len, cache, settled, known_contacts, hosts, ips,
+                                         evidence, MAX_SCAN_ANCHORS_UNBOUNDED if budget is None else budget.remaining)
+            if spent and budget is not None:
+                budget.spend(spent)
+            if anchor is None:
+                return
+            state[0] = _pooled_anchor(data, anchor, findings, prefix_len, cache, settled)
+    pos = 0
+    next_anchor = cursor.next
     while (anchor := next_anchor(pos)) is not None:  # from the end of the string analysed last
-        i, j = anchor
-        if budget is not None:
-            budget.spend()
-        first = rfind(b"\0", start, i) + 1 or start
-        last = find(b"\0", i, end)
-        if last < 0:
-            last = end
-        if last - first > MAX_POOLED_STRING:
-            # Not a string table after all (binary data between NULs): judge this anchor on its own.
-            pos = max(i + 1, _at_anchor(data, i, j, start, end, 0, findings))
-            continue
-        if prefix_len:  # ``first`` follows a NUL or is the region's start: a length prefix is there
-            first = min(first + prefix_len, i)
-        text = data[first:last]
-        if len(text) <= 15 and _DOTTED_QUAD.match(text) and _in_oid_run(data, first, last, start, end, prefix_len):
-            pos = last + 1
-            continue
-        known: StringAnswer | None = cache.get(text)
-        if known is None and len(text) <= MAX_HOST_LENGTH and _PLAIN_NAME.fullmatch(text):
-            known = cache[text] = _plain_name(text)
-        if known is None:
-            found = Findings(budget=budget)
-            scan_region(text, found)
-            if _SPACE_BYTES.search(text):
-                # A bare host inside a string of words is text shown or logged ("google.com/accounts/recovery
-                # にアクセスしてください。"); a host the code connects to is a string of its own.
-                for value, (how, excerpt, reference) in list(found.evidence.items()):
-                    if how in _IN_WORDS and reference is None:
-                        found.evidence[value] = (how, excerpt, "link_in_text")
-            known = cache[text] = (tuple(found.hosts), tuple(found.ips), tuple(found.evidence.items()))
-        hosts, ips, evidence = known
-        if hosts:
-            findings.hosts.update(hosts)
-        if ips:
-            findings.ips.update(ips)
-        if evidence and text not in settled:
-            if all(value in known_contacts for value, _occurrence in evidence):
-                settled.add(text)  # every value has its contact excerpt already: later entries only add sources
-            else:
-                for value, occurrence in evidence:
-                    if not findings.settled(value):
-                        findings.note(value, *occurrence)
-        pos = last + 1
+        pos = _pooled_anchor(data, anchor, findings, prefix_len, cache, settled)
+
+
+def _pooled_anchor(data: bytes, anchor: tuple[int, int], findings: Findings, prefix_len: int, cache: StringCache,
+                   settled: set[bytes]) -> int:
+    """Judge the anchor ``data[i:j]`` of a string table by the string around it (analysed once per package, then
+    answered by ``cache``); return where the search goes on."""
+    i, j = anchor
+    budget = findings.budget
+    if budget is not None:
+        budget.spend()
+    end = len(data)
+    # The string's NULs are looked for no farther than a pooled string reaches: past that, the answer (too long to be
+    # a string) is the same, and each anchor costs a bounded search (a region without NULs is no quadratic work).
+    first = data.rfind(b"\0", max(0, i - MAX_POOLED_STRING - 1), i) + 1
+    last = data.find(b"\0", i, min(end, i + MAX_POOLED_STRING + 1))
+    if last < 0:
+        last = end
+    if last - first > MAX_POOLED_STRING:
+        # Not a string table after all (binary data between NULs): judge this anchor on its own.
+        return max(i + 1, _at_anchor(data, i, j, 0, end, 0, findings))
+    if prefix_len:  # ``first`` follows a NUL or is the region's start: a length prefix is there
+        first = min(first + prefix_len, i)
+    text = data[first:last]
+    if len(text) <= 15 and _DOTTED_QUAD.match(text) and _in_oid_run(data, first, last, 0, end, prefix_len):
+        return last + 1
+    known: StringAnswer | None = cache.get(text)
+    if known is None and len(text) <= MAX_HOST_LENGTH and _PLAIN_NAME.fullmatch(text):
+        known = cache[text] = _plain_name(text)
+    if known is None:
+        found = Findings(budget=budget)
+        scan_region(text, found)
+        if _SPACE_BYTES.search(text):
+            # A bare host inside a string of words is text shown or logged ("google.com/accounts/recovery
+            # にアクセスしてください。"); a host the code connects to is a string of its own.
+            for value, (how, excerpt, reference) in list(found.evidence.items()):
+                if how in _IN_WORDS and reference is None:
+                    found.evidence[value] = (how, excerpt, "link_in_text")
+        known = cache[text] = (tuple(found.hosts), tuple(found.ips), tuple(found.evidence.items()))
+    hosts, ips, evidence = known
+    if hosts:
+        findings.hosts.update(hosts)
+    if ips:
+        findings.ips.update(ips)
+    if evidence and text not in settled:
+        if all(value in findings.known_contacts for value, _occurrence in evidence):
+            settled.add(text)  # every value has its contact excerpt already: later entries only add sources
+        else:
+            for value, occurrence in evidence:
+                if not findings.settled(value):
+                    findings.note(value, *occurrence)
+    return last + 1
 
 
 _OID = re.compile(rb"([0-2]\.[0-9]{1,5}\.)[0-9]+(?:\.[0-9]+)+\Z")
