@@ -186,14 +186,14 @@ class Timeline:
         return {k: round(v, 1) for k, v in phases.items()}
 
 
-def run_measured(command: list[str], *, cores: int, env: dict | None = None
+def run_measured(command: list[str], *, cores: int, env: dict | None = None, cwd: pathlib.Path | None = None
                  ) -> tuple[subprocess.CompletedProcess, float, Timeline, list[tuple[float, str]]]:
     """Run the scan; (result, wall seconds, its Timeline, its stderr lines with the second each arrived). A
     process that ends between samples loses at most its last SAMPLE_SECONDS."""
     import threading
 
     started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=cwd)
     timeline = Timeline(process.pid, cores)
     lines: list[tuple[float, str]] = []
     out: list[str] = []
@@ -252,7 +252,8 @@ def scan_once(label: str, tree: pathlib.Path, sparse: pathlib.Path, filings: pat
         command += ["--previous", str(out / "preinstall-report.json")]
     env = dict(os.environ, PYTHONPATH=str(tree))
     load = os.getloadavg()
-    result, wall, timeline, lines = run_measured(command, cores=cores, env=env)
+    # From the tree itself: `python -m` puts the working directory before PYTHONPATH.
+    result, wall, timeline, lines = run_measured(command, cores=cores, env=env, cwd=tree)
     if result.returncode not in (0, 3, 4):
         print(result.stderr, file=sys.stderr)
         return None
@@ -262,7 +263,7 @@ def scan_once(label: str, tree: pathlib.Path, sparse: pathlib.Path, filings: pat
     shutil.copyfile(out / "preinstall-report.json", kept / f"{label}-{number}.json")
     print(f"{label} run {number}: {wall:.1f} s wall, {timeline.cpu():.1f} s CPU "
           f"(load before {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}); CPU by kind {timeline.by_kind()}; "
-          f"idle core-seconds {timeline.idle(*checks_span(lines))}")
+          f"idle core-seconds {timeline.idle(*checks_span(lines))}", flush=True)
     return wall, timeline, result
 
 
@@ -296,6 +297,10 @@ def main() -> int:
         filings.write_text(json.dumps(FILINGS, ensure_ascii=False), encoding="utf-8")
         cores = len(os.sched_getaffinity(0)) if args.jobs is None else min(args.jobs, os.cpu_count() or 1)
         trees = ([("against", args.against.resolve())] if args.against else []) + [("this", ROOT)]
+        for label, tree in trees:  # the code each label runs, as the scans will import it
+            where = subprocess.run([sys.executable, "-c", "import gate; print(gate.__file__)"], cwd=tree,
+                                   env=dict(os.environ, PYTHONPATH=str(tree)), capture_output=True, text=True)
+            print(f"{label}: {where.stdout.strip()}", flush=True)
         runs: dict[str, list[tuple[float, Timeline, subprocess.CompletedProcess]]] = {label: [] for label, _ in trees}
         for run in range(args.repeat):
             for label, tree in trees:
