@@ -62,7 +62,8 @@ class WorkSpace:
         """Delete a copy made here as soon as it has served (a partition written out, an APK checked), so the
         files are removed while other work runs rather than all at the end; a path outside the work directory
         (an APK of an unpacked tree: the caller's own file) is left alone."""
-        if os.path.commonpath([self.root, os.path.abspath(path)]) != self.root:
+        root = os.path.abspath(self.root)  # --work-dir may be relative
+        if os.path.commonpath([root, os.path.abspath(path)]) != root:
             return
         try:
             os.unlink(path)

@@ -62,10 +62,11 @@ def test_every_apk_found_is_checked_largest_first_across_partitions(tmp_path):
     assert all(pathlib.Path(p).exists() for p in checkers.given)
 
 
-def test_workspace_deletes_only_its_own_copies(tmp_path):
+def test_workspace_deletes_only_its_own_copies(tmp_path, monkeypatch):
     mine = tmp_path / "user.apk"
     mine.write_bytes(b"PK")
-    with sources.WorkSpace(str(tmp_path)) as work:
+    monkeypatch.chdir(tmp_path)
+    with sources.WorkSpace(".") as work:  # --work-dir given as a relative path
         copy = work.new("app.apk", directory=False)
         pathlib.Path(copy).write_bytes(b"PK")
         work.discard(copy)
@@ -73,6 +74,10 @@ def test_workspace_deletes_only_its_own_copies(tmp_path):
         for outside in (str(mine), f"{work.root}/../user.apk", f"{work.root}-other/user.apk"):
             work.discard(outside)
         work.discard(copy)  # already gone: nothing to do
+        kept = pathlib.Path(work.new("kept.apk", directory=False))
+        kept.write_bytes(b"PK")
+        work.discard(str(kept.resolve()))  # the same file named by its absolute path
+        assert not kept.exists()
     assert mine.exists()
 
 
