@@ -53,6 +53,10 @@ def scan(targets: tuple[pathlib.Path, ...], filings_files: tuple[str, ...], out_
         raise UsageError("a preinstall list is checked on its own, not together with images",
                          code="usage_error")
     earlier = reports.load_previous(previous) if previous else None
+    if not lists:  # the check workers' forkserver imports the extraction while the filings load
+        from gate.preinstall.scan import start_checkers
+
+        start_checkers()
     settings = load_settings()
     lookup, exemptions, close = _registry(settings, filings_files)
     try:

@@ -58,6 +58,18 @@ class WorkSpace:
         self._open.append(image)
         return image
 
+    def discard(self, path: str) -> None:
+        """Delete a copy made here as soon as it has served (a partition written out, an APK checked), so the
+        files are removed while other work runs rather than all at the end; a path outside the work directory
+        (an APK of an unpacked tree: the caller's own file) is left alone."""
+        root = os.path.abspath(self.root)  # --work-dir may be relative
+        if os.path.commonpath([root, os.path.abspath(path)]) != root:
+            return
+        try:
+            os.unlink(path)
+        except OSError:
+            pass  # whatever is left goes with the directory on close
+
     def close(self) -> None:
         for image in self._open:
             image.close()
@@ -84,7 +96,9 @@ def plan(targets: list[str], work: WorkSpace, note: Callable[[str], None]) -> It
                 note(f"reading the partition table of {os.path.basename(target)}")
                 partitions = superimage.read_partitions(image, name=name)
                 bases = [layout.partition_name(p.name) for p in partitions]
-                for partition, base in zip(partitions, bases):
+                # Smallest first: the first APKs reach the checkers sooner, and the cores idle less while the
+                # large partitions are written out (the report lists partitions in the device's order anyway).
+                for partition, base in sorted(zip(partitions, bases), key=lambda pair: pair[0].size):
                     # Both slots filled (rare in a build): keep the suffix so neither hides the other.
                     shown_name = base if bases.count(base) == 1 else partition.name
                     yield _bound(_read_partition, image, partition, shown_name, target, work)
@@ -157,8 +171,11 @@ def _read_partition(image, partition: superimage.LogicalPartition, name: str, so
             sparse.ensure_free_space(work.root, partition.size, partition=label)
             superimage.carve(image, partition, path)
         dest = work.new(label)
-        filesystems.extract_dirs(kind, path, dest, layout.wanted_dirs(), partition=label, offset=offset,
-                                 size=partition.size)
+        try:
+            filesystems.extract_dirs(kind, path, dest, layout.wanted_dirs(), partition=label, offset=offset,
+                                     size=partition.size)
+        finally:
+            work.discard(path)  # the partition written out; an image read in place is not the work directory's
         apps, apexes = layout.apps_in(dest, name)
         result.apps.extend(apps)
         _read_apexes(apexes, name, result, work)
@@ -210,9 +227,12 @@ def read_apex(local: str, shown: str, partition: str, work: WorkSpace, *, depth:
                                                                                               info.file_size),)), copy)
         image, offset = copy, 0
     dest = work.new(f"{module}.apex")
-    filesystems.extract_dirs(kind, image, dest, [d for d in layout.wanted_dirs(with_apex=False)
-                                                 if "/" not in d], partition=shown, offset=offset,
-                             size=info.file_size)
+    try:
+        filesystems.extract_dirs(kind, image, dest, [d for d in layout.wanted_dirs(with_apex=False)
+                                                     if "/" not in d], partition=shown, offset=offset,
+                                 size=info.file_size)
+    finally:
+        work.discard(image)  # the payload copied out, or the module holding it, once read
     apps, _ = layout.apps_in(dest, partition, mount=f"/apex/{module}")
     return [layout.FoundApp(a.local, a.device_path, partition, apex=shown) for a in apps]
 

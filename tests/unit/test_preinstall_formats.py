@@ -43,6 +43,29 @@ def test_sparse_chunks_expand_to_the_raw_image(tmp_path):
         assert (tmp_path / "part.img").read_bytes() == expected[4098:4098 + 2 * BLOCK]
 
 
+def test_fill_chunks_longer_than_a_copy_step_and_one_block_fills_between_raw_blocks(tmp_path):
+    # A build's ext4 image as img2simg writes it: one-block 0xFF fills between raw blocks; and one fill longer than
+    # the copy step, so its pattern is written in more than one piece.
+    raw_block = bytes(range(256)) * 16
+    long_blocks = sparse.COPY_STEP // BLOCK + 3
+    chunks = []
+    for _ in range(5):
+        chunks += [(sparse.CHUNK_RAW, 1, raw_block), (sparse.CHUNK_FILL, 1, b"\xff\xff\xff\xff")]
+    chunks.append((sparse.CHUNK_FILL, long_blocks, b"\x01\x02\x03\x04"))
+    total = 10 + long_blocks
+    expected = (raw_block + b"\xff" * BLOCK) * 5 + b"\x01\x02\x03\x04" * (long_blocks * BLOCK // 4)
+    source = tmp_path / "s.img"
+    source.write_bytes(sparse_file(chunks, total))
+    with sparse.SparseImage(source, partition="p") as image:
+        for start in (0, 4 * BLOCK + 1, 10 * BLOCK + 3):  # at a block, inside a raw block, mid-pattern
+            length = total * BLOCK - start
+            with open(tmp_path / "part.img", "wb") as dst:
+                dst.write(b"\xee" * 7)  # the copy lands after bytes already in the file
+                dst.flush()
+                image.copy_to(dst, 7, start, length)
+            assert (tmp_path / "part.img").read_bytes() == b"\xee" * 7 + expected[start:]
+
+
 @pytest.mark.parametrize("case, code", [
     ("cut_data", "image_truncated"), ("cut_header", "image_truncated"), ("too_few_blocks", "image_sparse_invalid"),
     ("past_total", "image_sparse_invalid"), ("bad_fill", "image_sparse_invalid"), ("missing_chunk", "image_truncated"),
