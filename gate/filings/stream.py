@@ -15,6 +15,7 @@ from collections.abc import Container, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from gate.collector import fewer_collections
 from gate.errors import GateError
 from gate.filings.formats import read_records
 from gate.filings.problems import FieldProblem, FilingsInvalid
@@ -123,11 +124,12 @@ def _produce(paths: list[str], chunks: Queue[tuple[str, Any]], keys_file: str | 
     try:
         chunk: list[Validated] = []
         known = read_keys(keys_file) if keys_file is not None else None
-        for item in validated(paths, known):
-            chunk.append(item)
-            if len(chunk) >= CHUNK_RECORDS:
-                chunks.put(("records", chunk))
-                chunk = []
+        with fewer_collections():  # the known keys are frozen with the modules: no collection walks them
+            for item in validated(paths, known):
+                chunk.append(item)
+                if len(chunk) >= CHUNK_RECORDS:
+                    chunks.put(("records", chunk))
+                    chunk = []
         if chunk:
             chunks.put(("records", chunk))
         chunks.put(("end", None))
