@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from gate.collector import fewer_collections
 from gate.filings.problems import FieldProblem, FilingsInvalid
 from gate.filings.records import Filing
 from gate.filings.stream import KnownRecord, parallel_worthwhile, validated, validated_in_parallel
@@ -118,7 +119,12 @@ def import_files(paths: Sequence[str | pathlib.Path], sink: FilingSink, *, skip_
     Large inputs are read and validated in a second process while this one writes (see ``gate.filings.stream``);
     the records, their order and every problem are the same either way.
     """
-    run = _Run(sink, skip_invalid, on_problem, batch_size)
+    with fewer_collections():  # see gate.collector: the records die young and make no cycles
+        return _import(paths, _Run(sink, skip_invalid, on_problem, batch_size), progress)
+
+
+def _import(paths: Sequence[str | pathlib.Path], run: _Run, progress: Progress | None) -> ImportReport:
+    sink, skip_invalid = run.sink, run.skip_invalid
     known_source_keys = getattr(sink, "known_source_keys", None)
     known = known_source_keys() if known_source_keys is not None else None
     run.keyed = known is not None

@@ -82,3 +82,40 @@ def test_parallel_reader_recognises_the_same_known_records(filings_file):
     assert sum(isinstance(f, KnownRecord) for _, _, f, _, _ in here) == len(known) > 500
     # Records with problems (errors or warnings) never get a key.
     assert all(k is None for _, _, f, problems, k in keyed if problems)
+
+
+class _Queue:
+    """A chunk queue holding ``size`` chunks (the reader's view of how far the writer is behind)."""
+
+    def __init__(self, size):
+        self.size, self.sent = size, []
+
+    def qsize(self):
+        if self.size is None:
+            raise NotImplementedError  # as on macOS
+        return self.size
+
+    def put(self, message):
+        self.sent.append(message)
+
+
+@pytest.mark.parametrize("queued, in_reader", [(0, False), (stream.QUEUE_CHUNKS // 2 - 1, False),
+                                               (stream.QUEUE_CHUNKS // 2, True), (None, True)])
+def test_the_reader_computes_digests_only_while_the_writer_is_behind(filings_file, queued, in_reader):
+    import hashlib
+    import pickle
+
+    chunk = list(validated([filings_file], digests=False))[:50]
+    queue = _Queue(queued)
+    stream._put(queue, chunk)
+    [(kind, sent)] = queue.sent
+    assert kind == "records"
+    received = pickle.loads(pickle.dumps(sent))  # what the writer gets
+    filings = [item[2] for item in received if item[2] is not None]
+    assert len(filings) > 40
+    for filing in filings:
+        assert ("_digest" in filing.__dict__) is in_reader
+        # The oracle: docs/filings.md's canonical JSON and its SHA-256, computed here from the record's shape.
+        text = json.dumps(filing.canonical(), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        assert filing.canonical_json() == text
+        assert filing.digest() == hashlib.sha256(text.encode("utf-8")).hexdigest()
