@@ -7,10 +7,11 @@ the last one to finish restores what was there before. Neither changes what is r
 from __future__ import annotations
 
 import contextlib
-import gc
 import sys
 import threading
 from collections.abc import Iterator
+
+from gate.collector import raised_young_threshold
 
 # CPython hands the GIL to a waiting thread only after this long (default 5 ms). The verifier thread takes the GIL
 # back after every inflate and every hash (the v2/v3 digests alone are one hash per 1 MiB chunk), so beside a
@@ -22,30 +23,29 @@ SWITCH_INTERVAL_S = 0.0002
 # evidence, host facts). At CPython's default gen0 threshold (700) that cost 125 young, 12 middle and one full
 # collection per package, 20-30 ms on the bench APK, each pass walking the same live objects again. At 100,000 the
 # bench APK is read without a collection, and the first young collection after it walks those objects once.
-# Cycles (which the readers do not make) are still collected.
-GC_YOUNG_THRESHOLD = 100_000
+# Cycles (which the readers do not make) are still collected. The threshold (gate.collector.YOUNG_THRESHOLD) is
+# shared with a filings import that may run in another thread of the same process.
 
 _lock = threading.Lock()
 _users = 0
-_saved: tuple[float, tuple[int, ...]] = (0.0, ())
+_saved_interval = 0.0
 
 
 @contextlib.contextmanager
 def reading_settings() -> Iterator[None]:
-    """Apply ``SWITCH_INTERVAL_S`` and ``GC_YOUNG_THRESHOLD`` (never making either less favourable) for the block."""
-    global _users, _saved
+    """Apply ``SWITCH_INTERVAL_S`` and the raised young threshold (never making either less favourable) for the
+    block."""
+    global _users, _saved_interval
     with _lock:
         if _users == 0:
-            _saved = (sys.getswitchinterval(), gc.get_threshold())
-            sys.setswitchinterval(min(_saved[0], SWITCH_INTERVAL_S))
-            young, *older = _saved[1]
-            gc.set_threshold(max(young, GC_YOUNG_THRESHOLD), *older)
+            _saved_interval = sys.getswitchinterval()
+            sys.setswitchinterval(min(_saved_interval, SWITCH_INTERVAL_S))
         _users += 1
     try:
-        yield
+        with raised_young_threshold():
+            yield
     finally:
         with _lock:
             _users -= 1
             if _users == 0:
-                sys.setswitchinterval(_saved[0])
-                gc.set_threshold(*_saved[1])
+                sys.setswitchinterval(_saved_interval)

@@ -1,5 +1,6 @@
-"""gate.collector: the import's garbage-collector settings apply for the block, are shared by concurrent users and
-are restored afterwards, also when the block fails; an import still collects the cycles it makes."""
+"""gate.collector: the garbage-collector settings of an import and a package read apply for the block, are shared
+by concurrent users (of either kind) and are restored afterwards, also when the block fails; an import still
+collects the cycles it makes."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import weakref
 import pytest
 
 from gate import collector
+from gate.extract import runtime
 
 
 def test_settings_apply_inside_and_are_restored_after():
@@ -32,14 +34,20 @@ def test_settings_are_restored_when_the_block_fails():
     assert gc.get_freeze_count() == frozen_before
 
 
-def test_a_threshold_changed_by_another_user_is_left_to_it():
+@pytest.mark.parametrize("import_ends_first", [True, False])
+def test_an_import_and_a_package_read_overlapping_restore_the_threshold(import_ends_first):
+    # A server's threads: a filings import and a package read start and end in either order.
     before = gc.get_threshold()
-    try:
-        with collector.fewer_collections():
-            gc.set_threshold(123_456, *before[1:])  # e.g. gate.extract.runtime, which restores its own
-        assert gc.get_threshold()[0] == 123_456
-    finally:
-        gc.set_threshold(*before)
+    importing = collector.fewer_collections()
+    reading = runtime.reading_settings()
+    importing.__enter__()
+    reading.__enter__()
+    first, second = (importing, reading) if import_ends_first else (reading, importing)
+    first.__exit__(None, None, None)
+    assert gc.get_threshold()[0] == max(before[0], collector.YOUNG_THRESHOLD)  # the other job still runs
+    second.__exit__(None, None, None)
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0
 
 
 def test_cycles_made_inside_are_still_collected():

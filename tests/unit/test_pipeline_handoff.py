@@ -16,6 +16,7 @@ import threading
 
 import pytest
 
+from gate import collector
 from gate.extract import handoff, pipeline, runtime
 from gate.extract.container import ApkContainer
 from gate.extract.network import NetworkScanner
@@ -106,7 +107,7 @@ def test_reading_settings_apply_while_reading_and_are_restored_after():
     with runtime.reading_settings():
         with runtime.reading_settings():
             assert sys.getswitchinterval() == pytest.approx(min(before[0], runtime.SWITCH_INTERVAL_S))
-            assert gc.get_threshold()[0] == max(before[1][0], runtime.GC_YOUNG_THRESHOLD)
+            assert gc.get_threshold()[0] == max(before[1][0], collector.YOUNG_THRESHOLD)
         assert sys.getswitchinterval() == pytest.approx(min(before[0], runtime.SWITCH_INTERVAL_S))
     assert (sys.getswitchinterval(), gc.get_threshold()) == before
 
