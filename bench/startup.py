@@ -2,8 +2,9 @@
 
     python bench/startup.py ~/.cache/filing-gate/corpus/app-uiautomator.apk --revision main --runs 20
 
-What a developer's CI job or a shell user pays per command: ``python -c pass`` (the interpreter alone), ``gate
---help``, ``gate --version``, ``gate features --json APK``, ``gate check --json --filings EMPTY APK`` (an empty
+What a developer's CI job or a shell user pays per command: ``python -c pass`` (the interpreter alone), the
+imports of the libraries ``gate features`` needs and nothing else (``LIBRARIES``, the floor with these libraries),
+``gate --help``, ``gate --version``, ``gate features --json APK``, ``gate check --json --filings EMPTY APK`` (an empty
 filings file). Each process runs what the ``gate`` console script runs (``gate.cli.run``, or ``gate.cli.main`` in a
 revision without it) with the tree under test first on ``sys.path`` (the revision's
 ``gate/`` unpacked with ``git archive``, given this tree's built C extensions where their source is unchanged),
@@ -31,6 +32,17 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 # the interpreter's shutdown), else gate.cli.main.
 ENTRY = ("import sys; sys.path.insert(0, sys.argv.pop(1)); import gate.cli as cli; run = getattr(cli, 'run', None); "
          "sys.exit(run() if run else cli.main(sys.argv[1:]))")
+
+
+# The libraries (and their standard-library imports) a `gate features` process on an APK cannot do without: the
+# command line, the signature checks' key loading and verification, certificate and CMS parsing, inflating, the
+# public-suffix list's path. A process importing only these is the floor any `gate features` built on these
+# libraries pays before the gate's own modules and the reading of the package.
+LIBRARIES = ("import click, dataclasses, json, hashlib, mmap, struct, threading, bisect, unicodedata, ipaddress, "
+             "isal.isal_zlib, publicsuffixlist, cryptography.exceptions, cryptography.hazmat.primitives.serialization, "
+             "cryptography.hazmat.primitives.asymmetric.rsa, cryptography.hazmat.primitives.asymmetric.ec, "
+             "cryptography.hazmat.primitives.asymmetric.dsa, cryptography.hazmat.primitives.asymmetric.padding, "
+             "asn1crypto.x509, asn1crypto.keys, asn1crypto.cms")
 
 
 def timed(argv: list[str]) -> tuple[float, float]:
@@ -76,13 +88,15 @@ def main() -> None:
                     f"features {args.apk.name}": ["features", "--json", str(args.apk.resolve())],
                     f"check --filings {args.apk.name}": ["check", "--json", "--filings", str(no_filings),
                                                          str(args.apk.resolve())]}
-        runs: dict[tuple[str, str], list[tuple[float, float]]] = {("python -c pass", ""): []}
+        runs: dict[tuple[str, str], list[tuple[float, float]]] = {("python -c pass", ""): [],
+                                                                  ("the libraries' imports", ""): []}
         trees = {args.revision: earlier, "this tree": ROOT}
         for command in commands:
             for name in trees:
                 runs[(command, name)] = []
         for _ in range(args.runs):
             runs[("python -c pass", "")].append(timed([sys.executable, "-c", "pass"]))
+            runs[("the libraries' imports", "")].append(timed([sys.executable, "-c", LIBRARIES]))
             for command, argv in commands.items():
                 for name, tree in trees.items():
                     runs[(command, name)].append(timed([sys.executable, "-c", ENTRY, str(tree), *argv]))

@@ -302,3 +302,50 @@ def test_kept_entries_are_inflated_once():
     kept = c.read("AndroidManifest.xml", keep=True)
     assert c.read("AndroidManifest.xml") is kept  # the same bytes object: not inflated again
     assert c.read("classes.dex") is not c.read("classes.dex")  # others are not held in memory
+
+
+def test_entry_name_and_collision_rules_match_their_definition_on_random_names() -> None:
+    """The path rules read segment by segment (the definition) against the container's checks, on random names."""
+    import itertools
+    import random
+
+    from gate.extract import container
+
+    def segments_bad(name: str) -> bool:  # "." or ".." segments, or an empty one
+        return any(part in ("..", ".") for part in name.split("/")) or "//" in name
+
+    def first_collision(names: list[str]) -> str | None:
+        files = {n for n in names if not n.endswith("/")}
+        for name in names:
+            parts = name.rstrip("/").split("/")
+            for depth in range(1, len(parts)):
+                if "/".join(parts[:depth]) in files:
+                    return "/".join(parts[:depth])
+            if name.endswith("/") and name[:-1] in files:
+                return name[:-1]
+        return None
+
+    rng = random.Random(7)
+    alphabet = ["a", "b", ".", "..", "/", "/"]
+    for length in range(1, 7):
+        for combo in itertools.product(alphabet, repeat=min(length, 4)):
+            name = "".join(combo)
+            if name.startswith("/"):
+                continue
+            try:
+                container._check_name(name.encode())
+                refused = False
+            except ContainerError:
+                refused = True
+            assert refused == segments_bad(name), name
+    for _ in range(2000):
+        names = list(dict.fromkeys("".join(rng.choice(["a", "b", "/"]) for _ in range(rng.randrange(1, 6)))
+                                   for _ in range(rng.randrange(1, 6))))
+        names = [n for n in names if not n.startswith("/") and "//" not in n]
+        expected = first_collision(names)
+        try:
+            container._check_collisions(dict.fromkeys(names))  # type: ignore[arg-type]
+            found = None
+        except ContainerError as exc:
+            found = exc.message.split("'")[1]
+        assert found == expected, names

@@ -59,3 +59,57 @@ def test_garbage_in_signing_block_never_raises(name: str) -> None:
         except GateError:
             continue
         assert facts.verified or facts.errors
+
+
+def _sections_by_the_spec(data: bytes) -> list[tuple[int, int, tuple[tuple[str, str], ...]]]:
+    """JAR manifest sections read line by line as the JAR spec and apksig's ManifestParser read them: lines end at
+    CRLF, LF or CR; a line starting with a space continues the attribute before it; a blank line ends a section
+    (and belongs to it); blank lines between sections belong to none; the last section may end without one."""
+    sections = []
+    pos, start, end, attrs, pending = 0, 0, 0, [], None
+    while pos < len(data):
+        stop = pos
+        while stop < len(data) and data[stop] not in b"\r\n":
+            stop += 1
+        after = stop + (2 if data[stop:stop + 2] == b"\r\n" else 1 if stop < len(data) else 0)
+        line = data[pos:stop]
+        if pending is None:
+            if line:
+                start, attrs, pending, end = pos, [], line, after
+        elif line.startswith(b" "):
+            pending, end = pending + line[1:], after
+        else:
+            text = pending.decode("utf-8", errors="replace")
+            name, sep, value = text.partition(": ")
+            attrs.append((name, value) if sep else (text, ""))
+            if line:
+                pending, end = line, after
+            else:
+                sections.append((start, after - start, tuple(attrs)))
+                pending = None
+        pos = after
+    if pending is not None:
+        text = pending.decode("utf-8", errors="replace")
+        name, sep, value = text.partition(": ")
+        attrs.append((name, value) if sep else (text, ""))
+        sections.append((start, end - start, tuple(attrs)))
+    return sections
+
+
+def test_manifest_sections_match_a_line_by_line_reading_on_random_manifests() -> None:
+    import random
+
+    rng = random.Random(20261208)
+    pieces = [b"Name: ", b"SHA-256-Digest: ", b"sha-256-digest: ", b"SHA1-Digest", b": ", b" ", b"a/b.dex", b"\xe4\xb8\xad",
+              b"\xff", b"\r\n", b"\n", b"\r", b"\r\n\r\n", b"\n\n", b"\r\r", b"x" * 70]
+    for _ in range(3000):
+        data = b"".join(rng.choice(pieces) for _ in range(rng.randrange(0, 40)))
+        found = [(s.start, s.size, s.attributes) for s in parse_sections(data)]
+        assert found == _sections_by_the_spec(data), data
+
+
+def test_section_get_returns_the_first_attribute_of_that_name_in_any_case() -> None:
+    (section,) = parse_sections(b"name: first\r\nNAME: second\r\nName: third\r\n")
+    assert section.get("Name") == "first" and section.name == "first"
+    (section,) = parse_sections(b"SHA-256-Digest: a\r\nsha-256-digest: b\r\n")
+    assert section.get("sha-256-DIGEST") == "a" and section.get("SHA1-Digest") is None

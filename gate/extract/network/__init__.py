@@ -470,12 +470,11 @@ def _scan_resource_file(data: bytes, findings: Findings, cache: StringCache, *, 
 
 def _pool_strings(flat: bytes, region: regions.Region) -> list[str]:
     """The strings of a (flattened) pool region, split at NULs with their length prefix removed."""
-    out = []
-    for raw in flat[region.start:region.end].split(b"\0"):
-        text = raw[region.prefix_len:] if len(raw) > region.prefix_len else b""
-        if b"." in text:
-            out.append(text.decode("utf-8", "replace"))
-    return out
+    prefix_len = region.prefix_len
+    # Most strings of a layout's pool hold no dot at all: the filter runs on whole pieces first (no slice per
+    # string), and the length prefix is cut only from the few that may (a prefix byte can be a dot too).
+    dotted = [raw for raw in flat[region.start:region.end].split(b"\0") if b"." in raw]
+    return [text.decode("utf-8", "replace") for raw in dotted if b"." in (text := raw[prefix_len:])]
 
 
 def _deep_link_hosts(intent_filter: object, findings: Findings) -> None:
