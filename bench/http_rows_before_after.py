@@ -65,7 +65,7 @@ def main() -> None:
                           text=True, check=True)
     store = next(c for c in map(json.loads, demo.stdout.splitlines()) if c["role"] == "store")
     with _connect(opts.database_url, work) as db:  # the demo's own events name temporary files: left out
-        seeded = db.execute("SELECT coalesce(max(id), 0) FROM audit_event").fetchone()[0]
+        seeded = db.execute("SELECT coalesce(max(id), 0) AS seeded FROM audit_event").fetchone()["seeded"]
     sys.path.insert(0, str(ROOT))
     from bench.http_service import start_server
     from gate.services.signatures import HEADER, sign
