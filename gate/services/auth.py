@@ -110,10 +110,10 @@ def create_client(engine: Engine, *, name: str, role: str, callback_url: str | N
     return IssuedClient(client_id, name.strip(), role, api_key, webhook_secret, callback_url)
 
 
-def _matching_row(engine: Engine, key: str) -> Row[Any] | None:
+def _matching_row(engine: Engine, key: str) -> Row[*tuple[Any, ...]] | None:
     """The client row whose key this is (SHA-256 compared in constant time), or None; one indexed lookup."""
     key_id = key[len(KEY_PREFIX):].split("_", 1)[0] if key.startswith(KEY_PREFIX) else ""
-    row = None
+    row: Row[*tuple[Any, ...]] | None = None
     if len(key_id) == 16:
         with engine.connect() as conn:
             row = conn.execute(_CLIENT_BY_KEY_ID, {"key_id": key_id}).first()
