@@ -11,6 +11,9 @@ change kept every answer and row::
     python bench/http_rows_before_after.py --tree /tmp/main-checkout --out /tmp/before.jsonl
     python bench/http_rows_before_after.py --tree . --out /tmp/after.jsonl
     cmp /tmp/before.jsonl /tmp/after.jsonl
+
+``--database-url postgresql+psycopg://…/EMPTY_DB`` runs the same on PostgreSQL instead (an empty database each run,
+``createdb`` first): the rows are read with psycopg, values JSON has no type for written as text.
 """
 
 from __future__ import annotations
@@ -51,16 +54,18 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--tree", required=True, help="the checkout whose gate to run")
     ap.add_argument("--out", required=True)
+    ap.add_argument("--database-url", default=None, help="an empty PostgreSQL database instead of a fresh SQLite file")
     opts = ap.parse_args()
     tree = pathlib.Path(opts.tree).resolve()
     work = pathlib.Path(tempfile.mkdtemp(prefix="gate-http-rows-"))
-    env = {**os.environ, "PYTHONPATH": str(tree), "GATE_DATABASE_URL": f"sqlite:///{work / 'gate.db'}",
+    database_url = opts.database_url or f"sqlite:///{work / 'gate.db'}"
+    env = {**os.environ, "PYTHONPATH": str(tree), "GATE_DATABASE_URL": database_url,
            "GATE_SPOOL_DIR": str(work), "GATE_RATE_LIMIT_CLIENT": "off", "GATE_RATE_LIMIT_ADDRESS": "off"}
     demo = subprocess.run([sys.executable, "-m", "gate.cli", "demo"], env=env, cwd=tree, capture_output=True,
                           text=True, check=True)
     store = next(c for c in map(json.loads, demo.stdout.splitlines()) if c["role"] == "store")
-    with sqlite3.connect(work / "gate.db") as db:  # the demo's own events name temporary files: left out
-        seeded = db.execute("SELECT coalesce(max(id), 0) FROM audit_event").fetchone()[0]
+    with _connect(opts.database_url, work) as db:  # the demo's own events name temporary files: left out
+        seeded = db.execute("SELECT coalesce(max(id), 0) AS seeded FROM audit_event").fetchone()["seeded"]
     sys.path.insert(0, str(ROOT))
     from bench.http_service import start_server
     from gate.services.signatures import HEADER, sign
@@ -88,15 +93,29 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
-    with sqlite3.connect(work / "gate.db") as db:
-        db.row_factory = sqlite3.Row
+    with _connect(opts.database_url, work) as db:
         for table, order in TABLES.items():
             since = f"WHERE id > {seeded} " if table == "audit_event" else ""
             for row in db.execute(f"SELECT * FROM {table} {since}ORDER BY {order}"):  # noqa: S608 - fixed names
                 lines.append({"table": table, **_stable(dict(row))})
-    pathlib.Path(opts.out).write_text("".join(json.dumps(x, ensure_ascii=False, sort_keys=True) + "\n"
+    pathlib.Path(opts.out).write_text("".join(json.dumps(x, ensure_ascii=False, sort_keys=True, default=str) + "\n"
                                               for x in lines), encoding="utf-8")
     print(f"{len(packages)} packages, {len(lines)} lines -> {opts.out}")
+
+
+def _connect(database_url: str | None, work: pathlib.Path):
+    """The database the server wrote, rows as mappings: the SQLite file in ``work``, or the PostgreSQL database."""
+    if database_url is None:
+        db = sqlite3.connect(work / "gate.db")
+        db.row_factory = sqlite3.Row
+        return db
+    import psycopg
+    from psycopg.rows import dict_row
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_url)
+    return psycopg.connect(host=url.host, port=url.port, user=url.username, password=url.password,
+                           dbname=url.database, row_factory=dict_row)
 
 
 if __name__ == "__main__":

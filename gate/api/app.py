@@ -101,9 +101,17 @@ SECURITY_HEADERS = {
 }
 
 
+_SECURITY_HEADERS_BY_KEY = tuple((name.lower(), name, value) for name, value in SECURITY_HEADERS.items())
+
+
 def _security_headers(response: flask.Response) -> flask.Response:
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
+    # What setdefault per header did (the missing ones appended in this order), with the response's header names read
+    # once: werkzeug's setdefault scans them twice per header, on every response.
+    headers = response.headers
+    present = {name.lower() for name in headers.keys()}
+    for key, name, value in _SECURITY_HEADERS_BY_KEY:
+        if key not in present:
+            headers.add(name, value)
     return response
 
 

@@ -110,7 +110,6 @@ def answer_check(client: Client, spooled: SpooledPackage | PackageReference, fil
     metrics.UPLOAD_BYTES.inc(size)  # a package_url's bytes are counted by the worker's process
     check_id = checks.derive_check_id(client.id, spooled.sha256, request,
                                       unpacked_sha256=unpacked.spooled.sha256 if unpacked is not None else None)
-    status_url = flask.url_for("developer.get_check", check_id=check_id)
     keep = False
     try:
         with gate.engine.connect() as conn:
@@ -127,7 +126,7 @@ def answer_check(client: Client, spooled: SpooledPackage | PackageReference, fil
             metrics.observe_decision(answer)
             return answer, 200
         if row is not None and row.status in ("queued", "running"):
-            return {"check_id": check_id, "status": row.status, "status_url": status_url}, 202
+            return {"check_id": check_id, "status": row.status, "status_url": _status_url(check_id)}, 202
         if force_async or isinstance(spooled, PackageReference) or size > gate.settings.sync_threshold_bytes:
             callback_url = request.callback_url or client.callback_url
             check_callback_url(callback_url)
@@ -137,7 +136,7 @@ def answer_check(client: Client, spooled: SpooledPackage | PackageReference, fil
                                           package_url=spooled.url if isinstance(spooled, PackageReference) else None,
                                           unpacked=_unpacked_payload(unpacked))
             # keep: the job owns the spool and the worker deletes it; otherwise a racing request's job has its own
-            return {"check_id": check_id, "status": queued.status, "status_url": status_url}, 202
+            return {"check_id": check_id, "status": queued.status, "status_url": _status_url(check_id)}, 202
         outcome = checks.check_now(gate.engine, check_id=check_id, client_id=client.id, path=spooled.path,
                                    size=spooled.size, sha256=spooled.sha256, filename=filename, request=request,
                                    policy=gate.policy, trust=gate.settings.trust_roots,
@@ -151,6 +150,11 @@ def answer_check(client: Client, spooled: SpooledPackage | PackageReference, fil
             if unpacked is not None:
                 unpacked.discard()
         discard_spools(gate_request())
+
+
+def _status_url(check_id: str) -> str:
+    """Where a queued check is polled: built for the 202 answers only (a decided check's answer has no link)."""
+    return flask.url_for("developer.get_check", check_id=check_id)
 
 
 def _unpacked_payload(unpacked: UnpackedPart | None) -> dict | None:

@@ -11,6 +11,7 @@ own. A proxy in front (nginx) may buffer too; it is no longer required for slow 
 
 from __future__ import annotations
 
+import gc
 import os
 import secrets
 import shutil
@@ -40,9 +41,11 @@ def _gunicorn_app(options: dict, *, threads: int):
 
             app = create_app()
             settings = app.extensions["gate"].settings
-            return BufferedFront(app, threads=threads, max_body_bytes=app.config["MAX_CONTENT_LENGTH"],
+            front = BufferedFront(app, threads=threads, max_body_bytes=app.config["MAX_CONTENT_LENGTH"],
                                  spool_dir=settings.spool_dir, grace_seconds=settings.body_grace_seconds,
                                  min_bytes_per_second=settings.body_min_bytes_per_second)
+            gc.freeze()  # the worker's app lives as long as the worker (see _warm_check_path)
+            return front
 
     return GateApplication()
 
@@ -98,6 +101,10 @@ def _warm_check_path() -> None:
     from gate.extract.pipeline import extract_features
 
     extract_features(EXAMPLE_APK)
+    # Everything alive now (the modules, the readers' tables) lives as long as the server: kept out of the garbage
+    # collector's walks (gc.freeze), the workers' full collections do not visit it on every upload's allocations,
+    # and the pages stay shared with the master after the fork. gate.collector leaves a freeze it did not make alone.
+    gc.freeze()
 
 
 @click.command("serve")

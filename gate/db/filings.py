@@ -353,6 +353,28 @@ _CURRENT_FILINGS_FOR = (
     .order_by(V.c.id))
 
 
+# Filing versions as the decision's look-up rebuilt them, by (version id, stored record text): every upload of an
+# app reads the same current version, and parsing its JSON into a Filing was ~5 % of a small check's database work.
+# The key is the whole input, so a remembered Filing is what from_canonical would build (Filing is frozen; the
+# canonical JSON it may keep in its __dict__ is derived from its fields). Emptied when it holds VERSION_MEMO_ENTRIES;
+# records longer than VERSION_MEMO_CHARS (a filing with thousands of domains) are not kept.
+_VERSION_MEMO: dict[tuple[int, str], Filing] = {}
+VERSION_MEMO_ENTRIES = 1024
+VERSION_MEMO_CHARS = 64 * 1024
+
+
+def _version_filing(version_id: int, record: str) -> Filing:
+    key = (version_id, record)
+    filing = _VERSION_MEMO.get(key)
+    if filing is None:
+        filing = Filing.from_canonical(json.loads(record), version_id=version_id)
+        if len(record) <= VERSION_MEMO_CHARS:
+            if len(_VERSION_MEMO) >= VERSION_MEMO_ENTRIES:
+                _VERSION_MEMO.clear()
+            _VERSION_MEMO[key] = filing
+    return filing
+
+
 class DatabaseRegistry:
     """Current filing versions by identifier (the registry decisions read), plus history by filing number."""
 
@@ -361,7 +383,7 @@ class DatabaseRegistry:
 
     def filings_for(self, platform: str, identifier: str) -> list[Filing]:
         rows = self.conn.execute(_CURRENT_FILINGS_FOR, {"identifier": identifier, "platform": platform})
-        return [Filing.from_canonical(json.loads(record), version_id=vid) for vid, record in rows]
+        return [_version_filing(vid, record) for vid, record in rows]
 
     def current(self, service_licence: str) -> Filing | None:
         row = self.conn.execute(

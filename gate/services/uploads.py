@@ -114,13 +114,14 @@ class HashingSpool:
         self._hash = hashlib.sha256()
         self.limit = limit
         self.size = 0
-        self._pending: queue.Queue[bytes | None] = queue.Queue(maxsize=self.QUEUE_DEPTH)
+        # Made with the helper: a small upload is written inline and never needs one (a Queue is three conditions).
+        self._pending: queue.Queue[bytes | None] | None = None
         self._failure: BaseException | None = None
         self._helper: threading.Thread | None = None
         self._may_start_helper = True  # until the first seek/read/finish settles the file
 
-    def _drain(self) -> None:
-        while (data := self._pending.get()) is not None:
+    def _drain(self, pending: queue.Queue[bytes | None]) -> None:
+        while (data := pending.get()) is not None:
             if self._failure is None:
                 try:
                     self._hash.update(data)
@@ -131,7 +132,7 @@ class HashingSpool:
     def _settle(self) -> None:
         """Wait until every written piece is hashed and on disk (the helper then ends); raise what it met."""
         self._may_start_helper = False
-        if self._helper is not None:
+        if self._helper is not None and self._pending is not None:
             self._pending.put(None)
             self._helper.join()
             self._helper = None
@@ -154,8 +155,10 @@ class HashingSpool:
                 except BaseException as exc:
                     self.abort()
                     raise disk_error(exc) from None
-            self._helper = threading.Thread(target=self._drain, name="gate-spool", daemon=True)
+            self._pending = queue.Queue(maxsize=self.QUEUE_DEPTH)
+            self._helper = threading.Thread(target=self._drain, args=(self._pending,), name="gate-spool", daemon=True)
             self._helper.start()
+        assert self._pending is not None  # made with the helper, just above or by an earlier write
         self._pending.put(bytes(data))  # a copy: the caller may reuse a bytearray or memoryview
         return len(data)
 
