@@ -356,22 +356,29 @@ _CURRENT_FILINGS_FOR = (
 # Filing versions as the decision's look-up rebuilt them, by (version id, stored record text): every upload of an
 # app reads the same current version, and parsing its JSON into a Filing was ~5 % of a small check's database work.
 # The key is the whole input, so a remembered Filing is what from_canonical would build (Filing is frozen; the
-# canonical JSON it may keep in its __dict__ is derived from its fields). Emptied when it holds VERSION_MEMO_ENTRIES;
+# canonical JSON it may keep in its __dict__ is derived from its fields). Emptied when it holds VERSION_MEMO_ENTRIES
+# or its records' text passes VERSION_MEMO_TOTAL_CHARS (a worker's memory stays a few MB whatever the filings hold);
 # records longer than VERSION_MEMO_CHARS (a filing with thousands of domains) are not kept.
 _VERSION_MEMO: dict[tuple[int, str], Filing] = {}
+_VERSION_MEMO_CHARS_HELD = 0
 VERSION_MEMO_ENTRIES = 1024
 VERSION_MEMO_CHARS = 64 * 1024
+VERSION_MEMO_TOTAL_CHARS = 4 * 1024 * 1024
 
 
 def _version_filing(version_id: int, record: str) -> Filing:
+    global _VERSION_MEMO_CHARS_HELD
     key = (version_id, record)
     filing = _VERSION_MEMO.get(key)
     if filing is None:
         filing = Filing.from_canonical(json.loads(record), version_id=version_id)
         if len(record) <= VERSION_MEMO_CHARS:
-            if len(_VERSION_MEMO) >= VERSION_MEMO_ENTRIES:
+            if (len(_VERSION_MEMO) >= VERSION_MEMO_ENTRIES
+                    or _VERSION_MEMO_CHARS_HELD + len(record) > VERSION_MEMO_TOTAL_CHARS):
                 _VERSION_MEMO.clear()
+                _VERSION_MEMO_CHARS_HELD = 0
             _VERSION_MEMO[key] = filing
+            _VERSION_MEMO_CHARS_HELD += len(record)
     return filing
 
 

@@ -86,6 +86,20 @@ def test_a_filing_version_is_what_its_record_says_each_time():
     assert filings._version_filing(7, changed).status == "cancelled"  # same id, other text: read from the text
 
 
+def test_the_filing_version_memo_holds_a_bounded_amount_of_text(monkeypatch):
+    monkeypatch.setattr(filings, "_VERSION_MEMO", {})
+    monkeypatch.setattr(filings, "_VERSION_MEMO_CHARS_HELD", 0)
+    text = json.dumps(RECORD, ensure_ascii=False)
+    monkeypatch.setattr(filings, "VERSION_MEMO_TOTAL_CHARS", 3 * len(text))
+    for version_id in range(10):
+        assert filings._version_filing(version_id, text).version_id == version_id
+        assert len(filings._VERSION_MEMO) <= 3
+        assert sum(len(record) for _, record in filings._VERSION_MEMO) <= 3 * len(text)
+    monkeypatch.setattr(filings, "VERSION_MEMO_CHARS", len(text) - 1)  # longer records are read, never kept
+    filings._VERSION_MEMO.clear()
+    assert filings._version_filing(99, text).version_id == 99 and not filings._VERSION_MEMO
+
+
 @pytest.mark.parametrize("preset", [
     [], [("Content-Type", "application/json")],
     [("Content-Type", "text/html"), ("x-frame-options", "SAMEORIGIN"), ("Content-Security-Policy", "default-src *")],
