@@ -170,7 +170,7 @@ class DatabaseSink:
         outcomes: list[str | list[FieldProblem]] = []
         new_versions: list[tuple[Filing, int, str, str | None]] = []  # (filing, version number, outcome, key)
         rekeyed: list[dict] = []  # unchanged filings whose text (and so key) differs from the stored one
-        seen_digests, fresh, claimed = self._seen, self._fresh, self._claimed  # the loop runs once per record
+        seen_digests, fresh = self._seen, self._fresh  # the loop runs once per record
         for f, source_key in zip(filings, keys, strict=True):
             if isinstance(f, KnownRecord):
                 outcomes.append(self._known_outcome(f))
@@ -189,6 +189,13 @@ class DatabaseSink:
                 outcomes.append(UNCHANGED if seen == short else [duplicate_problem(f)])
                 continue
             active = f.status == "active"
+            if fresh:
+                outcome = self._fresh_outcome(f, licence, active, claims)
+                outcomes.append(outcome)
+                if outcome is CREATED:
+                    seen_digests[licence_hash] = short
+                    new_versions.append((f, 1, CREATED, source_key))
+                continue
             conflicts = [conflict_problem(f, i, p.identifier, other)
                          for i, p in enumerate(f.platforms) if active
                          for other in sorted(claims.get((p.platform, p.identifier), ()))
@@ -206,8 +213,6 @@ class DatabaseSink:
                     pair = (p.platform, p.identifier)
                     claims.setdefault(pair, set()).add(licence)
                     held.setdefault(licence, set()).add(pair)
-                    if fresh:
-                        claimed.add(hash(pair))
             if old is not None and old.digest == digest:
                 outcomes.append(UNCHANGED)
                 if source_key is not None and source_key != old.source_key:
@@ -223,6 +228,27 @@ class DatabaseSink:
         if rekeyed:
             self.conn.execute(update(F).where(F.c.id == bindparam("b_id")), rekeyed)
         return outcomes
+
+    def _fresh_outcome(self, f: Filing, licence: str, active: bool,
+                       claims: dict[tuple[str, str], set[str]]) -> str | list[FieldProblem]:
+        """``write_batch``'s outcome for a licence this import has not written, into an empty registry: CREATED
+        (its claims recorded), or its conflicts. The licence holds no claim to replace, and an identifier can only
+        be claimed by another licence if its hash is among those this import claimed (``_claimed``, kept up to
+        date here within the batch too): only then are ``claims`` consulted, as the general path does."""
+        if not active:
+            return CREATED
+        claimed = self._claimed
+        pairs = [(p.platform, p.identifier) for p in f.platforms]
+        hashes = [hash(pair) for pair in pairs]
+        if not claimed.isdisjoint(hashes):
+            conflicts = [conflict_problem(f, i, pair[1], other) for i, pair in enumerate(pairs)
+                         for other in sorted(claims.get(pair, ())) if other != licence]
+            if conflicts:
+                return conflicts
+        for pair in pairs:
+            claims.setdefault(pair, set()).add(licence)
+        claimed.update(hashes)
+        return CREATED
 
     def _heartbeat(self) -> None:
         """On PostgreSQL, a trivial statement when the writer has not sent one for IMPORT_HEARTBEAT_SECONDS, so the

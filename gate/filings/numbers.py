@@ -25,6 +25,10 @@ _LICENCE = re.compile(
     r"(?:-(?P<seq>\d+)(?P<letter>[A-Z]?))?$"
 )
 
+# The spelling nearly every export uses for a service's number, already normal (京ICP备2024000001号-1A): a subset of
+# what _CLEAN and _LICENCE accept, with a sequence from 1 and a known type letter (common_service_licence).
+_COMMON_SERVICE = re.compile(r"(\w)ICP备([0-9]{8}|20[0-9]{8})号-[1-9][0-9]*([AX])")
+
 
 @dataclass(frozen=True)
 class ServiceLicence:
@@ -87,3 +91,13 @@ def parse_licence(text: str, *, field: str = "service_licence") -> ServiceLicenc
         raise FieldInvalid(field, "licence_syntax", f"{text!r}: the service number starts at 1")
     return ServiceLicence(text=norm, province=m["province"], form=form, digits=digits, main=main,
                           service_seq=seq, type_letter=m["letter"] or None)
+
+
+def common_service_licence(text: str) -> tuple[str, str] | None:
+    """The unit's number and the service type of a service number in the common spelling, as ``parse_licence``
+    gives them (``main``, ``service_type``; its ``text`` is ``text`` itself); None for any other spelling, which
+    ``parse_licence`` decides. Building a ServiceLicence and matching two patterns cost a validated record ~3 µs."""
+    m = _COMMON_SERVICE.fullmatch(text)
+    if m is None or m[1] not in PROVINCES:
+        return None
+    return text[:m.end(2) + 1], TYPE_LETTERS[m[3]]

@@ -14,7 +14,7 @@ from functools import partial
 from typing import Any
 
 from gate.filings.keys import FINGERPRINT_HEX_LENGTHS, normalise_fingerprint, normalise_public_key
-from gate.filings.numbers import normalise_licence_text, parse_licence
+from gate.filings.numbers import common_service_licence, normalise_licence_text, parse_licence
 from gate.filings.problems import FieldInvalid, FieldProblem
 from gate.filings.records import Filing, PlatformIdentity
 
@@ -214,11 +214,19 @@ def _common_case(raw: dict[str, Any]) -> Filing | None:
     blacklisted = get("blacklisted", False)
     if service_type is None or status is None or type(blacklisted) is not bool:
         return None
-    licence = parse_licence(licence_raw)
-    if licence.service_seq is None or licence.service_type != service_type:
+    common = common_service_licence(licence_raw)
+    letter_type: str | None
+    if common is not None:
+        licence_text, (main, letter_type) = licence_raw, common
+    else:
+        licence = parse_licence(licence_raw)
+        if licence.service_seq is None:
+            return None
+        licence_text, main, letter_type = licence.text, licence.main, licence.service_type
+    if letter_type != service_type:
         return None
     main_given = _plain(get("main_licence"))
-    if main_given is None or (main_given and normalise_licence_text(main_given) != licence.main):
+    if main_given is None or (main_given and normalise_licence_text(main_given) != main):
         return None
     approved_raw = get("approved_at")
     if type(approved_raw) is str and _ISO_DATE.match(approved_raw):
@@ -282,7 +290,7 @@ def _common_case(raw: dict[str, Any]) -> Filing | None:
         identities.sort(key=lambda i: (i.platform, i.identifier, i.public_key or "", i.signature_md5 or "",
                                        i.signature_sha1 or "", i.signature_sha256 or ""))
     return Filing(
-        service_licence=licence.text, main_licence=licence.main, service_type=service_type,
+        service_licence=licence_text, main_licence=main, service_type=service_type,
         service_name=service_name, unit_name=unit_name, unit_nature=unit_nature or None, status=status,
         approved_at=approved_at, blacklisted=blacklisted, platforms=tuple(identities),
         domains=tuple(sorted(domains)), content_approvals=tuple(sorted(approvals)))

@@ -2,7 +2,7 @@
 
 import pytest
 
-from gate.filings.numbers import parse_licence
+from gate.filings.numbers import common_service_licence, parse_licence
 from gate.filings.problems import FieldInvalid
 
 
@@ -39,3 +39,25 @@ def test_rejects_malformed_numbers_with_a_stable_code(text, code):
         parse_licence(text)
     assert exc.value.code == code
     assert exc.value.problem.field == "service_licence"
+
+
+@pytest.mark.parametrize("text", [
+    "京ICP备2024000001号-1A", "粤ICP备12345678号-3X", "沪ICP备2024000001号-12A", "京ICP备2024000001号-1",
+    "京ICP备2024000001号-1Q", "京ICP备2024000001号-01A", "京ICP备2024000001号-0A", "京ICP备2024000001号-1A\n",
+    " 京ICP备2024000001号-1A", "京ICP备1999000001号-1A", "京ICP备202400001号-1A", "京ICP备2024000001-1A",
+    "京ICP备２０24000001号-1A", "京ＩＣＰ备2024000001号-1A", "京ICP证123456号-1A", "京B2-12345678-1A",
+    "XICP备2024000001号-1A", "京ICP备2024000001号", "京ICP备2024000001号-1a", "京ICP备2024000001号-1AX"])
+def test_the_common_spelling_parses_as_parse_licence_parses_it(text):
+    common = common_service_licence(text)
+    if common is None:
+        return  # parse_licence decides (the common case hands the record over)
+    licence = parse_licence(text)  # the oracle: the grammar's parser
+    assert (text, *common) == (licence.text, licence.main, licence.service_type)
+    assert licence.service_seq is not None and licence.service_seq >= 1
+
+
+def test_the_common_spelling_covers_the_usual_numbers():
+    assert common_service_licence("京ICP备2024000001号-1A") == ("京ICP备2024000001号", "app")
+    assert common_service_licence("粤ICP备12345678号-3X") == ("粤ICP备12345678号", "mini_program")
+    assert common_service_licence("京ICP备2024000001号-01A") is None
+    assert common_service_licence("京ICP备2024000001号-1A\n") is None
