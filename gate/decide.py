@@ -30,6 +30,7 @@ and 5 do not apply (the AppID is issued and held by the platform that asks; noth
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -324,11 +325,10 @@ def name_key(text: str) -> str:
     return _NAME_NOISE.sub("", unicodedata.normalize("NFKC", text).casefold())
 
 
-# name_similarity's answers by (label, service name): step 7 compares every label of a package (five for a small
-# app with its translations) with the same filed name on every upload of that app, and difflib's ratio cost ~0.1 ms
-# of a small check's CPU. A pure function of its two strings, so a remembered answer is the answer; only pairs
-# of short names are kept (MEMO_NAME_CHARS), and the memo is emptied when it holds MEMO_ENTRIES.
-_SIMILARITY_MEMO: dict[tuple[str, str], float] = {}
+# Step 7 compares every label of a package (five for a small app with its translations) with the same filed name on
+# every upload of that app, and difflib's ratio cost ~0.1 ms of a small check's CPU. A pure function of its two
+# strings, so a remembered answer is the answer: pairs of short names (MEMO_NAME_CHARS) are kept, the last
+# MEMO_ENTRIES of them.
 MEMO_ENTRIES = 4096
 MEMO_NAME_CHARS = 256
 
@@ -336,16 +336,14 @@ MEMO_NAME_CHARS = 256
 def name_similarity(label: str, service_name: str) -> float:
     """1.0 when one name contains the other (``微信`` vs ``微信 - 极速版``), else difflib's ratio on the
     normalised characters (NFKC, case-folded, without spaces and punctuation)."""
-    pair = (label, service_name)
-    known = _SIMILARITY_MEMO.get(pair)
-    if known is not None:
-        return known
-    similarity = _similarity(label, service_name)
     if len(label) + len(service_name) <= MEMO_NAME_CHARS:
-        if len(_SIMILARITY_MEMO) >= MEMO_ENTRIES:
-            _SIMILARITY_MEMO.clear()
-        _SIMILARITY_MEMO[pair] = similarity
-    return similarity
+        return _remembered_similarity(label, service_name)
+    return _similarity(label, service_name)
+
+
+@functools.lru_cache(maxsize=MEMO_ENTRIES)
+def _remembered_similarity(label: str, service_name: str) -> float:
+    return _similarity(label, service_name)
 
 
 def _similarity(label: str, service_name: str) -> float:

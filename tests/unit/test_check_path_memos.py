@@ -48,10 +48,12 @@ def test_name_similarity_is_the_same_asked_once_or_again(label, service_name):
 def test_name_similarity_memo_stays_bounded():
     for i in range(decide.MEMO_ENTRIES + 10):
         decide.name_similarity(f"app {i}", "service")
-    assert len(decide._SIMILARITY_MEMO) <= decide.MEMO_ENTRIES
+    assert decide._remembered_similarity.cache_info().currsize <= decide.MEMO_ENTRIES
     long = "名" * decide.MEMO_NAME_CHARS
+    before = decide._remembered_similarity.cache_info()
     decide.name_similarity(long, "service")
-    assert (long, "service") not in decide._SIMILARITY_MEMO
+    after = decide._remembered_similarity.cache_info()
+    assert (after.hits, after.misses) == (before.hits, before.misses)  # a long pair is computed, never kept
 
 
 def _policy_text(policy: Policy) -> str:
