@@ -160,28 +160,40 @@ def test_compiled_core_never_builds_the_python_path_patterns():
     assert "gate.extract.network.finder" in loaded
 
 
+def _suffix_groups_built(code: str) -> str:
+    """What ``code`` left of the public-suffix table: "unread", or the TLDs whose names were built."""
+    probe = (code + "\nfrom gate.extract.network import suffixes\n"
+             "print('unread' if suffixes._compiled is None and suffixes._parsed is None else\n"
+             "      ' '.join(tld for tld, names in suffixes._GROUPS.items() if names is not None))")
+    return subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip()
+
+
 def test_public_suffix_list_is_read_on_first_lookup_only():
-    # The network scanner's public-suffix table is built on the first registrable-domain lookup (from the compact
-    # compiled file), so importing the scanner neither imports publicsuffixlist nor reads any table.
+    # The network scanner's public-suffix table is read on the first registrable-domain lookup (the compiled
+    # file), and only the looked-up host's TLD has its names built; publicsuffixlist is never imported (its list is
+    # found by the package's spec).
     imported = _modules_after("import gate.extract.network")
     assert "gate.extract.network.suffixes" in imported
     assert "publicsuffixlist" not in imported
-    looked_up = _modules_after("from gate.extract.network.domains import registrable_domain\n"
-                               "assert registrable_domain('api.example.co.uk') == 'example.co.uk'")
-    assert "publicsuffixlist" in looked_up  # only for the path of the list it ships
+    assert _suffix_groups_built("import gate.extract.network") == "unread"
+    lookup = ("from gate.extract.network.domains import registrable_domain\n"
+              "assert registrable_domain('api.example.co.uk') == 'example.co.uk'")
+    for core in ("python", "compiled"):
+        assert _suffix_groups_built(f"from gate.extract.network import core\ncore.select({core!r})\n{lookup}") == "uk"
+    assert "publicsuffixlist" not in _modules_after(lookup)
 
 
 def test_compiled_core_builds_the_suffix_table_on_first_lookup_only():
     # The compiled scanner core is handed suffixes.table and calls it on its first public-suffix look-up: a package
-    # whose only URL names a namespace (never contacted, decided before any suffix is looked up) never builds it.
-    loaded = _modules_after(
+    # whose only URL names a namespace (never contacted, decided before any suffix is looked up) never reads it.
+    left = _suffix_groups_built(
         "from gate.extract.network import core, domains, finder\n"
         "if core.compiled_core is not None:\n"
         "    assert domains.url_host('schemas.android.com') is None\n"
         "    found = finder.Findings()\n"
         "    finder.scan_region(b'xmlns:a=\"http://schemas.android.com/apk/res/android\"', found)\n"
         "    assert found.hosts == set()")
-    assert "publicsuffixlist" not in loaded
+    assert left == "unread"
 
 
 # The layers, top to bottom (docs/architecture.md). A module may import its own layer and any layer below it, never

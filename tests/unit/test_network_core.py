@@ -36,10 +36,15 @@ CRAFTED_HOSTS = [
 ]
 
 
+def _suffix_names() -> dict[str, int]:
+    """Every name of the public-suffix table (each rule and each right-hand part of one) and its flags."""
+    return {name: flags for names in suffixes._load().values() for name, flags in names.items()}
+
+
 def _random_hosts(rng: random.Random, count: int) -> list[str]:
     """Names made of name characters, dots, case, white space and a few odd ones, over real public suffixes."""
-    wildcards, exceptions, not_rules, tails = suffixes.table()
-    sample = sorted(tails)[::7] + sorted(wildcards) + sorted(exceptions) + sorted(not_rules)
+    names = _suffix_names()
+    sample = sorted(names)[::7] + sorted(name for name, flags in names.items() if flags != suffixes.RULE)
     alphabet = "abcxyz019-.-..AZ*_ \t\u3000é"
     out = []
     for _ in range(count):
@@ -49,8 +54,7 @@ def _random_hosts(rng: random.Random, count: int) -> list[str]:
 
 
 def _all_inputs() -> list[str]:
-    wildcards, exceptions, not_rules, tails = suffixes.table()
-    every_rule = sorted(tails | wildcards | exceptions)
+    every_rule = sorted(_suffix_names())
     return (CRAFTED_HOSTS + every_rule + ["a." + r for r in every_rule] + ["www.a." + r for r in every_rule]
             + _random_hosts(random.Random(28), 20_000))
 

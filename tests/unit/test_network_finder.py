@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from unittest.mock import patch
 
 import pytest
 from publicsuffixlist import PublicSuffixList
@@ -83,25 +84,81 @@ def test_media_and_signature_files_are_not_wanted():
     assert scanner.wants("assets/index.android.bundle")
 
 
+def test_every_suffix_rule_agrees_with_publicsuffixlist():
+    # Hosts one and two labels under every name of the table (each rule and each right-hand part of one), looked
+    # up the way a scan does: TLD by TLD, each TLD's names built on first use. (A name alone is left out: for the
+    # base of a wildcard that is no rule itself, such as kobe.jp under *.kobe.jp, publicsuffixlist answers None
+    # where the list's algorithm gives kobe.jp; the table follows the algorithm.)
+    from gate.extract.network import suffixes
+
+    oracle = PublicSuffixList(only_icann=True, accept_unknown=False)
+    names = [name for names in suffixes._load().values() for name in names]
+    assert len(names) > 6000
+    for name in names:
+        for host in ("a." + name, "www.a." + name):
+            assert registrable_domain(host) == oracle.privatesuffix(host), host
+
+
+def _groups_of(compiled):
+    """Every TLD's group as the compiled file gives it, read the way a look-up reads it."""
+    from gate.extract.network import suffixes
+
+    tlds, _sections = compiled
+    with patch.object(suffixes, "_compiled", compiled):
+        return {entry.split(":")[0]: suffixes._compiled_group(entry.split(":")[0]) for entry in tlds.split()}
+
+
 def test_compiled_suffix_table_is_the_parsed_list():
     from gate.extract.network import suffixes
 
     compiled = suffixes._read_compiled()
     # gate/data/psl_icann.txt is used only when compiled from the installed list; then it must be that list
-    assert compiled is None or compiled == suffixes._load()
+    assert compiled is None or _groups_of(compiled) == suffixes._load()
 
 
-def test_compact_suffix_table_round_trips(tmp_path):
-    # The compiled layout (tails + not_rules + wildcards + exceptions) must read back as exactly the parsed list,
+def test_compiled_suffix_table_round_trips(tmp_path):
+    # Every TLD's section, read from where the index says it starts, must be exactly the parsed list's names,
     # whether or not gate/data/psl_icann.txt was compiled from the installed snapshot.
     from gate.extract.network import suffixes
 
     path = tmp_path / "psl.txt"
     suffixes.write_compiled(path)
     parsed = suffixes._load()
-    assert suffixes._read_compiled(path) == parsed
-    wildcards, exceptions, not_rules, tails = parsed
-    assert wildcards | exceptions | not_rules <= tails and len(not_rules) < 100  # only the small sets are extra
-    # an older layout (four sections named differently) is not misread: it falls back to parsing the list
-    path.write_text(path.read_text().replace("## not_rules", "## rules"), encoding="ascii")
+    compiled = suffixes._read_compiled(path)
+    assert compiled is not None and _groups_of(compiled) == parsed
+    assert parsed["uk"]["co.uk"] == suffixes.RULE and parsed["ck"]["ck"] == suffixes.WILDCARD
+    assert parsed["ck"]["www.ck"] == suffixes.EXCEPTION and parsed["jp"]["kobe.jp"] == suffixes.WILDCARD
+    # a TLD not listed, or one that is only some listed TLD's part, has no group
+    with patch.object(suffixes, "_compiled", compiled):
+        assert suffixes._compiled_group("notatld") is None and suffixes._compiled_group("k") is None
+        entries = compiled[0].split()[100:102]  # two listed TLDs side by side in the line of TLDs
+        assert suffixes._compiled_group(entries[0]) is None  # "tld:start" is no TLD
+        assert suffixes._compiled_group(entries[0].split(":")[0] + " " + entries[1].split(":")[0]) is None
+        assert suffixes._compiled_group("uk\n1co.uk") is None and suffixes._compiled_group("") is None
+    # another snapshot of the list, or the earlier layout (four sections: wildcards, exceptions, not_rules, tails),
+    # is not misread: it falls back to parsing the list
+    snapshot, rest = path.read_text(encoding="ascii").split("\n", 1)
+    path.write_text(snapshot + "0\n" + rest, encoding="ascii")
     assert suffixes._read_compiled(path) is None
+    path.write_text(f"{snapshot}\n## wildcards\nck\n## exceptions\nwww.ck\n## not_rules\nck\n## tails\nck\n",
+                    encoding="ascii")
+    assert suffixes._read_compiled(path) is None
+
+
+def test_made_up_tlds_are_remembered_up_to_a_bound():
+    # A package may name any number of TLDs that are not on the list: each is still answered, but only the first
+    # _UNLISTED_REMEMBERED are kept, so the memo cannot grow with the package.
+    from gate.extract.network import suffixes
+
+    suffixes.table()
+    with patch.dict(suffixes._GROUPS, clear=True), patch.object(suffixes, "_unlisted", 0), \
+            patch.object(suffixes, "_listed", None):
+        made_up = [f"zz{n}q" for n in range(suffixes._UNLISTED_REMEMBERED + 500)]
+        assert all(registrable_domain(f"api.example.{tld}") is None for tld in made_up)
+        assert len(suffixes._GROUPS) == suffixes._UNLISTED_REMEMBERED
+        assert registrable_domain("api.example.co.uk") == "example.co.uk"  # a listed TLD is still kept
+        assert suffixes._GROUPS["uk"] is not None
+        # past the bound, the listed TLDs answer from a set, with the same answers
+        assert suffixes._compiled is None or (suffixes._listed is not None and "uk" in suffixes._listed)
+        assert registrable_domain("api.example.jp") == "example.jp"
+        assert registrable_domain("www.city.kobe.jp") == "city.kobe.jp"

@@ -8,8 +8,9 @@
  * live in one place only.
  *
  * The tables (TLD lists, never-contacted names, and the public-suffix table through suffixes.table, called on the
- * first public-suffix look-up) are Python sets handed over by ``configure``: one source of truth, and a membership
- * test is a hash lookup in C without the interpreter loop.
+ * first public-suffix look-up, and suffixes.group, which builds a TLD's names the first time one is asked for) are
+ * Python sets and dicts handed over by ``configure``: one source of truth, and a membership test is a hash lookup
+ * in C without the interpreter loop.
  */
 #define _GNU_SOURCE  /* memmem, memrchr */
 #define PY_SSIZE_T_CLEAN
@@ -22,8 +23,9 @@
 #define MAX_LABEL 63
 #define MAX_AUTHORITY 300
 
-static PyObject *tails, *not_rules, *wildcards, *exceptions;       /* public-suffix table (suffixes.table()) */
-static PyObject *table_loader;  /* suffixes.table: called on the first public-suffix look-up, as the Python does */
+static PyObject *suffix_groups;  /* public-suffix names by TLD (suffixes.table()), see load_table */
+static PyObject *table_loader, *group_loader;  /* suffixes.table (called on the first look-up) and suffixes.group */
+enum { SUFFIX_RULE = 1, SUFFIX_WILDCARD = 2, SUFFIX_EXCEPTION = 4 };  /* suffixes.RULE, WILDCARD, EXCEPTION */
 static PyObject *never_contacted, *reserved_tlds;                   /* domains.NEVER_CONTACTED, _RESERVED_TLDS */
 static PyObject *bare_tlds, *weak_bare_tlds, *reverse_roots, *property_roots, *translated_examples;
 static PyObject *py_url_host, *py_bare_host, *py_registrable;       /* the Python twins, for non-ASCII input */
@@ -50,62 +52,98 @@ add_all(PyObject *set, PyObject *values)
     return 0;
 }
 
-/* suffixes.public_suffix_length for the lowercase ASCII host h[0:n] (labels = h.split(".")); -1 on error.
- * The k-th candidate suffix is h from the start of the k-th label from the right. */
+/* The public-suffix groups looked up so far, by TLD (suffixes.table(), on the first look-up; the same dict object
+ * for the life of the process, never replaced: another thread may be looking a suffix up in it). A TLD not in it
+ * yet is asked of suffixes.group, which builds its names and adds them. */
 static int
 load_table(void)
 {
-    PyObject *table = PyObject_CallNoArgs(table_loader), *w, *x, *nr, *t;
-    if (table == NULL)
+    PyObject *groups = PyObject_CallNoArgs(table_loader);
+    if (groups == NULL)
         return -1;
-    if (!PyArg_ParseTuple(table, "O!O!O!O!:suffixes.table()", &PyFrozenSet_Type, &w, &PyFrozenSet_Type, &x,
-                          &PyFrozenSet_Type, &nr, &PyFrozenSet_Type, &t)) {
-        Py_DECREF(table);
+    if (!PyDict_Check(groups)) {
+        PyErr_SetString(PyExc_TypeError, "suffixes.table() must return a dict");
+        Py_DECREF(groups);
         return -1;
     }
-    if (tails == NULL) {  /* set once, never replaced: another thread may be looking a suffix up in it */
-        wildcards = Py_NewRef(w);
-        exceptions = Py_NewRef(x);
-        not_rules = Py_NewRef(nr);
-        tails = Py_NewRef(t);
-    }
-    Py_DECREF(table);
+    if (suffix_groups == NULL)
+        suffix_groups = groups;
+    else
+        Py_DECREF(groups);
     return 0;
 }
 
+/* The names under the TLD ``tld`` (a new reference to its group), Py_None when the TLD is not listed, NULL on
+ * error. */
+static PyObject *
+suffix_group(PyObject *tld)
+{
+    PyObject *names = PyDict_GetItemWithError(suffix_groups, tld);
+    if (names != NULL)
+        return Py_NewRef(names);
+    if (PyErr_Occurred())
+        return NULL;
+    return PyObject_CallOneArg(group_loader, tld);
+}
+
+/* suffixes.public_suffix_length for the lowercase ASCII host h[0:n] (labels = h.split(".")); -1 on error.
+ * The k-th candidate suffix is h from the start of the k-th label from the right; all end in the host's TLD, so
+ * only that TLD's group is read. */
 static Py_ssize_t
 public_suffix_length(const char *h, Py_ssize_t n)
 {
-    if (tails == NULL && load_table() < 0)
+    if (suffix_groups == NULL && load_table() < 0)
         return -1;
-    Py_ssize_t labels = 1;
+    Py_ssize_t labels = 1, last_dot = -1;
     for (Py_ssize_t i = 0; i < n; i++)
-        labels += h[i] == '.';
+        if (h[i] == '.') {
+            labels++;
+            last_dot = i;
+        }
+    PyObject *tld = PyUnicode_FromStringAndSize(h + last_dot + 1, n - last_dot - 1);
+    if (tld == NULL)
+        return -1;
+    PyObject *names = suffix_group(tld);
+    Py_DECREF(tld);
+    if (names == NULL)
+        return -1;
+    if (!PyDict_Check(names)) {  /* None: the TLD is not listed */
+        Py_DECREF(names);
+        return 0;
+    }
     Py_ssize_t best = 0, start = n;  /* the candidate suffix is h[start:n] */
     for (Py_ssize_t k = 1; k <= labels; k++) {
         Py_ssize_t p = k == 1 ? n - 1 : start - 2;  /* skip the dot before the previous candidate */
         while (p >= 0 && h[p] != '.')
             p--;
         start = p + 1;
-        const char *c = h + start;
-        Py_ssize_t len = n - start;
-        int r = contains(tails, c, len);
-        if (r <= 0)
-            return r < 0 ? -1 : best;  /* no longer suffix can be a rule either */
-        if ((r = contains(exceptions, c, len)) != 0)
-            return r < 0 ? -1 : k - 1;
-        if ((r = contains(not_rules, c, len)) < 0)
-            return -1;
-        if (!r)
-            best = k;  /* a tail is a rule unless listed in not_rules */
-        if (k < labels) {
-            if ((r = contains(wildcards, c, len)) < 0)
-                return -1;
-            if (r)
-                best = k + 1;
+        PyObject *candidate = PyUnicode_FromStringAndSize(h + start, n - start);
+        if (candidate == NULL)
+            goto error;
+        PyObject *value = PyDict_GetItemWithError(names, candidate);
+        Py_DECREF(candidate);
+        if (value == NULL) {
+            if (PyErr_Occurred())
+                goto error;
+            break;  /* no longer suffix can be a rule either */
         }
+        long flags = PyLong_AsLong(value);
+        if (flags == -1 && PyErr_Occurred())
+            goto error;
+        if (flags & SUFFIX_EXCEPTION) {
+            best = k - 1;
+            break;
+        }
+        if (flags & SUFFIX_RULE)
+            best = k;
+        if (k < labels && (flags & SUFFIX_WILDCARD))
+            best = k + 1;
     }
+    Py_DECREF(names);
     return best;
+error:
+    Py_DECREF(names);
+    return -1;
 }
 
 static int is_lower_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
@@ -1437,15 +1475,16 @@ configure_urls(PyObject *self, PyObject *args)
 static PyObject *
 configure(PyObject *self, PyObject *args)
 {
-    PyObject *tl, *nc, *rt, *bt, *wt, *rr, *pr, *te, *u, *bh, *rd;
-    if (!PyArg_ParseTuple(args, "OO!O!O!O!O!O!O!OOO:configure", &tl, &PyFrozenSet_Type, &nc, &PyFrozenSet_Type, &rt,
+    PyObject *tl, *gl, *nc, *rt, *bt, *wt, *rr, *pr, *te, *u, *bh, *rd;
+    if (!PyArg_ParseTuple(args, "OOO!O!O!O!O!O!O!OOO:configure", &tl, &gl, &PyFrozenSet_Type, &nc,
+                          &PyFrozenSet_Type, &rt,
                           &PyFrozenSet_Type, &bt, &PyFrozenSet_Type, &wt, &PyFrozenSet_Type, &rr, &PyFrozenSet_Type,
                           &pr, &PyFrozenSet_Type, &te, &u, &bh, &rd))
         return NULL;
-    PyObject **slots[] = {&table_loader, &never_contacted, &reserved_tlds, &bare_tlds, &weak_bare_tlds,
+    PyObject **slots[] = {&table_loader, &group_loader, &never_contacted, &reserved_tlds, &bare_tlds, &weak_bare_tlds,
                           &reverse_roots, &property_roots, &translated_examples, &py_url_host, &py_bare_host,
                           &py_registrable};
-    PyObject *values[] = {tl, nc, rt, bt, wt, rr, pr, te, u, bh, rd};
+    PyObject *values[] = {tl, gl, nc, rt, bt, wt, rr, pr, te, u, bh, rd};
     for (size_t k = 0; k < sizeof slots / sizeof *slots; k++)
         Py_XSETREF(*slots[k], Py_NewRef(values[k]));
     if (set_tld_lengths() < 0)
@@ -1720,7 +1759,7 @@ host_fact_rows(PyObject *self, PyObject *args)
 
 static PyMethodDef methods[] = {
     {"configure", configure, METH_VARARGS,
-     "configure(suffix_table, never_contacted, reserved_tlds, bare_tlds, weak_bare_tlds, reverse_dns_roots,"
+     "configure(suffix_table, suffix_group, never_contacted, reserved_tlds, bare_tlds, weak_bare_tlds, reverse_dns_roots,"
      " system_property_roots, translated_examples, url_host, bare_host, registrable_domain)"},
     {"url_host", url_host, METH_O, "domains.url_host"},
     {"bare_host", bare_host, METH_O, "domains.bare_host"},

@@ -4,7 +4,8 @@ from typing import Any, TypeVar
 
 _T = TypeVar("_T")
 
-def configure(suffix_table: Callable[[], tuple[frozenset[str], frozenset[str], frozenset[str], frozenset[str]]],
+def configure(suffix_table: Callable[[], dict[str, dict[str, int] | None]],
+              suffix_group: Callable[[str], dict[str, int] | None],
               never_contacted: frozenset[str], reserved_tlds: frozenset[str], bare_tlds: frozenset[str],
               weak_bare_tlds: frozenset[str], reverse_dns_roots: frozenset[str],
               system_property_roots: frozenset[str], translated_examples: frozenset[str],

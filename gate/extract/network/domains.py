@@ -140,11 +140,12 @@ _registrable: Lookup = suffixes.registrable_domain
 
 def configure_compiled() -> None:
     """Hand the tables to the compiled core and bind its lookups. The public-suffix table is handed over as
-    ``suffixes.table``, which the core calls on its first public-suffix look-up, as the Python path does."""
+    ``suffixes.table``, which the core calls on its first public-suffix look-up, and ``suffixes.group``, which it
+    calls for a TLD whose names are not built yet, as the Python path does."""
     global _url_host, _bare_host, _registrable
     compiled = core.compiled_core
     assert compiled is not None  # core.select only picks "compiled" when it is built
-    compiled.configure(suffixes.table, NEVER_CONTACTED, _RESERVED_TLDS, BARE_TLDS,
+    compiled.configure(suffixes.table, suffixes.group, NEVER_CONTACTED, _RESERVED_TLDS, BARE_TLDS,
                        WEAK_BARE_TLDS, REVERSE_DNS_ROOTS, SYSTEM_PROPERTY_ROOTS, TRANSLATED_EXAMPLES,
                        python_url_host, python_bare_host, suffixes.registrable_domain)
     _url_host, _bare_host, _registrable = compiled.url_host, compiled.bare_host, compiled.registrable_domain
