@@ -7,7 +7,8 @@ imports of the libraries ``gate features`` needs and nothing else (``LIBRARIES``
 ``gate --help``, ``gate --version``, ``gate features --json APK``, ``gate check --json --filings EMPTY APK`` (an empty
 filings file). Each process runs what the ``gate`` console script runs (``gate.cli.run``, or ``gate.cli.main`` in a
 revision without it) with the tree under test first on ``sys.path`` (the revision's
-``gate/`` unpacked with ``git archive``, given this tree's built C extensions where their source is unchanged),
+``gate/`` unpacked with ``git archive``, given this tree's built C extensions where their source is unchanged and
+its own compiled otherwise),
 bytecode compiled beforehand for both (this VM sets PYTHONDONTWRITEBYTECODE; an installed gate has its bytecode).
 The commands and trees alternate run by run, so all see the same load. Prints min and median wall time and CPU (user
 + system of the child, ``getrusage``) per command and tree, like hyperfine's ``-N -r 20``.
@@ -24,6 +25,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 
@@ -35,11 +37,12 @@ ENTRY = ("import sys; sys.path.insert(0, sys.argv.pop(1)); import gate.cli as cl
 
 
 # The libraries (and their standard-library imports) a `gate features` process on an APK cannot do without: the
-# command line, the signature checks' key loading and verification, certificate and CMS parsing, inflating, the
-# public-suffix list's path. A process importing only these is the floor any `gate features` built on these
-# libraries pays before the gate's own modules and the reading of the package.
+# command line, the signature checks' key loading and verification, certificate and CMS parsing, inflating (the
+# package holding the public-suffix list is not imported: its list is found on sys.path). A process importing only
+# these is the floor any `gate features` built on these libraries pays before the gate's own modules and the
+# reading of the package.
 LIBRARIES = ("import click, dataclasses, json, hashlib, mmap, struct, threading, bisect, unicodedata, ipaddress, "
-             "isal.isal_zlib, publicsuffixlist, cryptography.exceptions, cryptography.hazmat.primitives.serialization, "
+             "isal.isal_zlib, cryptography.exceptions, cryptography.hazmat.primitives.serialization, "
              "cryptography.hazmat.primitives.asymmetric.rsa, cryptography.hazmat.primitives.asymmetric.ec, "
              "cryptography.hazmat.primitives.asymmetric.dsa, cryptography.hazmat.primitives.asymmetric.padding, "
              "asn1crypto.x509, asn1crypto.keys, asn1crypto.cms")
@@ -56,16 +59,20 @@ def timed(argv: list[str]) -> tuple[float, float]:
 
 
 def _share_built_extensions(earlier: pathlib.Path) -> None:
-    """Give the revision this tree's built C extensions where their source is the same: ``git archive`` holds no
-    build, and without it the revision would run the scanner's pure-Python fallback and look slower than it is."""
+    """Give the revision its C extensions: this tree's build where the source is the same, else its own source
+    compiled with setup.py's flags. ``git archive`` holds no build, and without one the revision would run the
+    scanner's pure-Python fallback and look slower than it is."""
     for built in (ROOT / "gate").rglob("*.so"):
         relative = built.relative_to(ROOT)
         source = (ROOT / relative).parent / (relative.name.split(".")[0] + ".c")
         theirs = earlier / source.relative_to(ROOT)
         if source.is_file() and theirs.is_file() and source.read_bytes() == theirs.read_bytes():
             shutil.copy2(built, earlier / relative)
-        else:
-            print(f"note: {relative} not shared (its C source differs at the revision): that tree runs without it")
+        elif theirs.is_file():
+            compiler = (sysconfig.get_config_var("CC") or "cc").split()
+            subprocess.run([*compiler, "-O2", "-std=c11", "-shared", "-fPIC", "-I", sysconfig.get_paths()["include"],
+                            str(theirs), "-o", str(earlier / relative)], check=True)
+            print(f"note: {relative} built from the revision's own source (it differs from this tree's)")
 
 
 def main() -> None:

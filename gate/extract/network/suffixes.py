@@ -32,7 +32,7 @@ import threading
 
 # __file__ is already absolute; Path.resolve() would add ~0.3 ms of system calls to every start.
 COMPILED = pathlib.Path(__file__).parents[2] / "data" / "psl_icann.txt"
-LAYOUT = "# layout: groups by tld, 2"  # the compiled file's second line; another layout is parsed from the list
+LAYOUT = "# layout: groups by tld, 3"  # the compiled file's second line; another layout is parsed from the list
 
 RULE, WILDCARD, EXCEPTION = 1, 2, 4
 Group = dict[str, int]  # the names under one TLD -> their flags
@@ -139,8 +139,11 @@ def _compiled_group(tld: str) -> Group | None:
     at += len(tld) + 2
     start = int(tlds[at:tlds.index(" ", at)])
     end = sections.find("\n#", start)
-    lines = sections[start:end if end >= 0 else len(sections)].split()
-    return {line[1:]: int(line[0]) for line in lines}
+    names: Group = {}
+    for line in sections[start:end if end >= 0 else len(sections)].splitlines():
+        flags, _, listed = line.partition(" ")
+        names.update(dict.fromkeys(listed.split(" "), int(flags)))  # a line per flags value: built in C, not per name
+    return names
 
 
 def _read_compiled(path: pathlib.Path = COMPILED) -> tuple[str, str] | None:
@@ -159,12 +162,15 @@ def _read_compiled(path: pathlib.Path = COMPILED) -> tuple[str, str] | None:
 
 def write_compiled(path: pathlib.Path = COMPILED) -> None:
     """The compiled file: the list's snapshot, the layout, each TLD with where its names start in the sections,
-    then one section per TLD (``## tld`` and one line per name: its flags as one digit, then the name)."""
+    then one section per TLD (``## tld``, then a line per flags value: the flags, then the names that have them)."""
     groups = sorted(_load().items())
     sections, starts, position = [], [], 0
     for tld, names in groups:
         header = f"## {tld}\n"
-        section = header + "".join(f"{flags}{name}\n" for name, flags in sorted(names.items()))
+        by_flags: dict[int, list[str]] = {}
+        for name, flags in sorted(names.items()):
+            by_flags.setdefault(flags, []).append(name)
+        section = header + "".join(f"{flags} {' '.join(listed)}\n" for flags, listed in sorted(by_flags.items()))
         starts.append(f"{tld}:{position + len(header)}")
         sections.append(section)
         position += len(section)
