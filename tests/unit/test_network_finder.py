@@ -162,3 +162,20 @@ def test_made_up_tlds_are_remembered_up_to_a_bound():
         assert suffixes._compiled is None or (suffixes._listed is not None and "uk" in suffixes._listed)
         assert registrable_domain("api.example.jp") == "example.jp"
         assert registrable_domain("www.city.kobe.jp") == "city.kobe.jp"
+
+
+def test_the_list_snapshot_is_named_by_its_header_or_else_its_digest(tmp_path):
+    # The compiled table is used only with the snapshot it was made from: the list's own VERSION and COMMIT lines
+    # and its size name it, and a list without them is named by its SHA-256.
+    import hashlib
+
+    from gate.extract.network import suffixes
+
+    stamped = tmp_path / "stamped.dat"
+    stamped.write_bytes(b"// header\n// VERSION: 2026-01-02_03-04-05_UTC\n// COMMIT: 0123abcd\n\ncom\n")
+    bare = tmp_path / "bare.dat"
+    bare.write_bytes(b"// no stamps here\ncom\n")
+    with patch.object(suffixes, "_list_path", return_value=str(stamped)):
+        assert suffixes._list_snapshot() == f"2026-01-02_03-04-05_UTC 0123abcd {stamped.stat().st_size}"
+    with patch.object(suffixes, "_list_path", return_value=str(bare)):
+        assert suffixes._list_snapshot() == "sha256 " + hashlib.sha256(bare.read_bytes()).hexdigest()
