@@ -1477,9 +1477,8 @@ configure(PyObject *self, PyObject *args)
 {
     PyObject *tl, *gl, *nc, *rt, *bt, *wt, *rr, *pr, *te, *u, *bh, *rd;
     if (!PyArg_ParseTuple(args, "OOO!O!O!O!O!O!O!OOO:configure", &tl, &gl, &PyFrozenSet_Type, &nc,
-                          &PyFrozenSet_Type, &rt,
-                          &PyFrozenSet_Type, &bt, &PyFrozenSet_Type, &wt, &PyFrozenSet_Type, &rr, &PyFrozenSet_Type,
-                          &pr, &PyFrozenSet_Type, &te, &u, &bh, &rd))
+                          &PyFrozenSet_Type, &rt, &PyFrozenSet_Type, &bt, &PyFrozenSet_Type, &wt, &PyFrozenSet_Type,
+                          &rr, &PyFrozenSet_Type, &pr, &PyFrozenSet_Type, &te, &u, &bh, &rd))
         return NULL;
     PyObject **slots[] = {&table_loader, &group_loader, &never_contacted, &reserved_tlds, &bare_tlds, &weak_bare_tlds,
                           &reverse_roots, &property_roots, &translated_examples, &py_url_host, &py_bare_host,
@@ -1759,8 +1758,8 @@ host_fact_rows(PyObject *self, PyObject *args)
 
 static PyMethodDef methods[] = {
     {"configure", configure, METH_VARARGS,
-     "configure(suffix_table, suffix_group, never_contacted, reserved_tlds, bare_tlds, weak_bare_tlds, reverse_dns_roots,"
-     " system_property_roots, translated_examples, url_host, bare_host, registrable_domain)"},
+     "configure(suffix_table, suffix_group, never_contacted, reserved_tlds, bare_tlds, weak_bare_tlds,"
+     " reverse_dns_roots, system_property_roots, translated_examples, url_host, bare_host, registrable_domain)"},
     {"url_host", url_host, METH_O, "domains.url_host"},
     {"bare_host", bare_host, METH_O, "domains.bare_host"},
     {"registrable_domain", registrable_domain, METH_O, "suffixes.registrable_domain"},
