@@ -22,6 +22,8 @@ step "features vs zipfile"
 "$python" bench/scanner_core.py bench/work/large.apk --repeat 9 --revision "$revision"
 step "a gate process"
 "$python" bench/startup.py "$corpus/app-uiautomator.apk" --revision "$revision" --runs 20
+step "the public-suffix table, a process's first look-ups"
+"$python" bench/suffix_first_lookup.py --revision "$revision" --runs 11 api.example.co.uk www.example.jp cdn.example.com
 for run in 1 2 3; do
   step "HTTP checks, run $run"
   "$python" bench/http_service.py --uploads 600 --concurrency 4 --workers 2
