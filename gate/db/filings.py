@@ -105,9 +105,10 @@ class DatabaseSink:
         self._last_statement = time.monotonic()  # for _heartbeat
 
     def defer_indexes(self) -> None:
-        """Into an empty registry, drop the deferrable indexes for this transaction; ``build_deferred_indexes``
-        creates them again before it commits (a rollback restores them: the DDL is part of the transaction).
-        Building an index once over sorted data costs a fraction of a million single-row index insertions."""
+        """Into an empty registry, drop the deferrable indexes (on PostgreSQL also the deferrable constraints) for
+        this transaction; ``build_deferred_indexes`` creates them again before it commits (a rollback restores
+        them: the DDL is part of the transaction). Building an index once over sorted data, or checking a
+        constraint once over a whole table, costs a fraction of a million single-row insertions and checks."""
         if self.conn.execute(select(F.c.id).limit(1)).first() is not None:
             return
         self._fresh = True
