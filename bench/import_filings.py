@@ -1,10 +1,17 @@
 """Measure `gate filings import` speed: generate N filing records, import them, import them again.
 
-    .venv/bin/python bench/import_filings.py --records 1000000 [--format jsonl|csv] [--database-url URL]
+    .venv/bin/python bench/import_filings.py --records 1000000 [--format jsonl|csv] [--database-url URL] [--phases]
 
 Writes the generated file and (for SQLite) the database under bench/work/ (git-ignored), prints one JSON line with
 the figures, and keeps the database for bench/check_registry.py. Runs the real import path (read -> validate ->
 batch insert, one transaction) in-process, the same code `gate filings import` runs.
+
+On PostgreSQL it also reports the server's CPU for each import (the server shares the machine's cores): the import
+connection's backend (``*_backend_cpu_s``, from /proc/<pid>/stat, so the server must run on this machine) and every
+PostgreSQL process together (``*_server_cpu_s``: the backend plus the WAL writer, checkpointer and background
+writer, and any other session running at the time). ``--phases`` also times each import's phases (``*_phases``):
+the records (read, validate, write), the deferred index builds, the audit row and the commit, each with the
+backend's CPU beside it.
 """
 
 from __future__ import annotations
@@ -36,6 +43,75 @@ def reader_cpu_seconds() -> float:
     """CPU of the finished child processes: for a large file, the reader (validating in its own process)."""
     t = os.times()
     return t.children_user + t.children_system
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """utime + stime of one process, from /proc (0.0 once it has gone)."""
+    try:
+        fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime: fields 14 and 15 of stat
+
+
+def server_cpu_seconds() -> float:
+    """CPU of every PostgreSQL process on this machine, those that ended since included only while alive."""
+    total = 0.0
+    for stat in pathlib.Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if stat.read_text().strip() == "postgres":
+                total += process_cpu_seconds(int(stat.parent.name))
+        except OSError:
+            continue
+    return total
+
+
+class Phases:
+    """Wall and backend-CPU stamps of an import's phases, taken by wrapping DatabaseSink and the audit call."""
+
+    def __init__(self) -> None:
+        self.pid: int | None = None
+        self.stamps: list[tuple[str, float, float]] = []
+
+    def stamp(self, name: str) -> None:
+        cpu = process_cpu_seconds(self.pid) if self.pid else 0.0
+        self.stamps.append((name, time.perf_counter(), cpu))
+
+    def install(self) -> None:
+        import gate.db.filings as filings
+
+        phases, sink, audit = self, filings.DatabaseSink, filings.record_event
+        init, build = sink.__init__, sink.build_deferred_indexes
+
+        def timed_init(self, conn, import_id):
+            if conn.dialect.name == "postgresql":
+                phases.pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+            phases.stamp("start")
+            init(self, conn, import_id)
+
+        def timed_build(self):
+            phases.stamp("records")
+            build(self)
+            phases.stamp("index_builds")
+
+        def timed_audit(*args, **kwargs):
+            audit(*args, **kwargs)
+            phases.stamp("audit")
+
+        sink.__init__, sink.build_deferred_indexes, filings.record_event = timed_init, timed_build, timed_audit
+
+    def report(self) -> dict:
+        """Each phase's wall and backend CPU seconds; the last ("commit") ends when the import returns."""
+        self.stamp("commit")
+        out, (_, t_prev, c_prev) = {}, self.stamps[0]
+        for name, t, c in self.stamps[1:]:
+            out[name] = {"wall_s": round(t - t_prev, 1), "backend_cpu_s": round(c - c_prev, 1)}
+            t_prev, c_prev = t, c
+        self.stamps = []
+        return out
 
 
 def postgres_bench_url(url: str) -> str:
@@ -80,6 +156,7 @@ def main() -> None:
     ap.add_argument("--records", type=int, default=1_000_000)
     ap.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
     ap.add_argument("--database-url", default=None, help="default: a fresh SQLite file under bench/work/")
+    ap.add_argument("--phases", action="store_true", help="time each import's phases (see the docstring)")
     args = ap.parse_args()
 
     from sqlalchemy import text
@@ -111,16 +188,32 @@ def main() -> None:
         url = postgres_bench_url(url)
     upgrade(make_engine(url))
     engine = open_database(url)
+    postgres = url.startswith("postgresql")
+    phases = Phases()
+    if args.phases or postgres:
+        phases.install()  # also finds the backend's pid for the server CPU figures
+    server: dict = {}
 
-    t0, c0, r0 = time.perf_counter(), cpu_seconds(), reader_cpu_seconds()
-    first = import_into_database(engine, [data])
-    t_first, c_first, r_first = time.perf_counter() - t0, cpu_seconds() - c0, reader_cpu_seconds() - r0
+    def timed_import(name: str):
+        s0, b0 = server_cpu_seconds() if postgres else 0.0, phases.stamps
+        t0, c0, r0 = time.perf_counter(), cpu_seconds(), reader_cpu_seconds()
+        report = import_into_database(engine, [data])
+        t, c, r = time.perf_counter() - t0, cpu_seconds() - c0, reader_cpu_seconds() - r0
+        if postgres:
+            stamps = list(b0)
+            server[f"{name}_server_cpu_s"] = round(server_cpu_seconds() - s0, 1)
+            server[f"{name}_backend_cpu_s"] = round(process_cpu_seconds(phases.pid) - stamps[0][2], 1) \
+                if stamps and phases.pid else None
+        if args.phases:
+            server[f"{name}_phases"] = phases.report()
+        phases.stamps = []
+        return report, t, c, r
+
+    first, t_first, c_first, r_first = timed_import("first")
     # On stderr at once: a failing re-import must not take the first import's figure with it.
-    print(json.dumps({"first_import_s": round(t_first, 1), "first_cpu_s": round(c_first, 1),
+    print(json.dumps({"first_import_s": round(t_first, 1), "first_cpu_s": round(c_first, 1), **server,
                       "load_average": os.getloadavg()[0]}), file=sys.stderr, flush=True)
-    t0, c0, r0 = time.perf_counter(), cpu_seconds(), reader_cpu_seconds()
-    second = import_into_database(engine, [data])
-    t_second, c_second, r_second = time.perf_counter() - t0, cpu_seconds() - c0, reader_cpu_seconds() - r0
+    second, t_second, c_second, r_second = timed_import("reimport")
     engine.dispose()
     print(json.dumps({
         "records": args.records, "format": args.format, "file_mb": round(data.stat().st_size / 1e6, 1),
@@ -132,6 +225,7 @@ def main() -> None:
         "first_cpu_s": round(c_first, 1), "reimport_cpu_s": round(c_second, 1),
         # Of which the reader process (the rest is the writer): the slower of the two sets an import's pace.
         "first_reader_cpu_s": round(r_first, 1), "reimport_reader_cpu_s": round(r_second, 1),
+        **server,
         "load_average": os.getloadavg()[0],
         "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "python": platform.python_version(), "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),

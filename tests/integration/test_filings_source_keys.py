@@ -116,9 +116,20 @@ def indexes(engine) -> set[str]:
             for ix in insp.get_indexes(t)}
 
 
+def constraints(engine) -> set[tuple]:
+    """The registry tables' unique keys and foreign keys: (table, name, columns, referred table and columns)."""
+    insp = inspect(engine)
+    found: set[tuple] = set()
+    for t in ("filing", "filing_version", "filing_identity", "filing_domain"):
+        found |= {(t, uq["name"], tuple(uq["column_names"]), None) for uq in insp.get_unique_constraints(t)}
+        found |= {(t, fk["name"], tuple(fk["constrained_columns"]),
+                   (fk["referred_table"], tuple(fk["referred_columns"]))) for fk in insp.get_foreign_keys(t)}
+    return found
+
+
 def test_fast_paths_leave_registry_and_reports_identical(migrated_engine, tmp_path, monkeypatch):
     steps = scenario(tmp_path)
-    before = indexes(migrated_engine)
+    before, before_constraints = indexes(migrated_engine), constraints(migrated_engine)
     known_hits: list[str] = []
     counted = DatabaseSink._known_outcome
 
@@ -130,6 +141,7 @@ def test_fast_paths_leave_registry_and_reports_identical(migrated_engine, tmp_pa
     fast_reports = run(migrated_engine, steps)
     fast = dump(migrated_engine)
     assert indexes(migrated_engine) == before  # the deferred indexes were built again
+    assert constraints(migrated_engine) == before_constraints  # and the deferred constraints added again
     assert len(known_hits) > 400  # the fast path ran: most of days 2 and 3 were recognised by their text
 
     empty(migrated_engine)
@@ -147,11 +159,38 @@ def test_fast_paths_leave_registry_and_reports_identical(migrated_engine, tmp_pa
 
 
 def test_a_failed_first_import_keeps_every_index(migrated_engine, tmp_path):
-    before = indexes(migrated_engine)
+    before, before_constraints = indexes(migrated_engine), constraints(migrated_engine)
     broken = write(tmp_path / "broken.jsonl", [line(record(i)) for i in range(20)] + ["{not json"])
     with pytest.raises(FilingsInvalid):
         import_into_database(migrated_engine, [broken])
     assert indexes(migrated_engine) == before
+    assert constraints(migrated_engine) == before_constraints
+
+
+def test_a_duplicate_that_slips_through_a_first_import_stores_nothing(migrated_engine, tmp_path, monkeypatch):
+    """A first import into PostgreSQL checks the unique keys once at its end (DEFERRABLE_CONSTRAINTS): a licence
+    stored twice — here because the writer is made to forget what it wrote — fails the whole import there, and the
+    registry is left empty with every index and constraint; SQLite refuses the row itself, with the same result."""
+    import sqlite3
+
+    from sqlalchemy.exc import IntegrityError
+
+    before, before_constraints = indexes(migrated_engine), constraints(migrated_engine)
+    forgetful = DatabaseSink.write_batch
+
+    def forgetting(self, filings, source_keys=None):
+        self._seen.clear()  # the import's own duplicate check, defeated
+        return forgetful(self, filings, source_keys)
+
+    monkeypatch.setattr(DatabaseSink, "write_batch", forgetting)
+    twice = write(tmp_path / "twice.jsonl", [line(record(1)), line(record(2)),
+                                             line(record(1, service_name="改名应用1"))])
+    # SQLite's error comes from the driver itself: the writer inserts through it (DatabaseSink._bulk_insert).
+    with pytest.raises((IntegrityError, sqlite3.IntegrityError)):
+        import_into_database(migrated_engine, [twice], batch_size=1)
+    assert dump(migrated_engine) == {"filings": [], "versions": [], "identities": [], "domains": []}
+    assert indexes(migrated_engine) == before
+    assert constraints(migrated_engine) == before_constraints
 
 
 def test_keys_change_with_the_rules(monkeypatch):
@@ -174,6 +213,15 @@ def test_store_module_names_every_deferrable_index():
     declared = {ix.name for t in (Filing, FilingVersion, FilingIdentity, FilingDomain) for ix in t.__table__.indexes}
     assert set(store_filings.DEFERRABLE_INDEXES) <= declared
     assert "ix_filing_identity_lookup" not in store_filings.DEFERRABLE_INDEXES  # the import's own look-up
+
+
+def test_store_module_names_every_deferrable_constraint(migrated_engine):
+    """Each name in DEFERRABLE_CONSTRAINTS is one the migrated PostgreSQL schema has (a constraint renamed by a
+    migration would otherwise be checked row by row again, silently); SQLite's constraints have no names."""
+    if migrated_engine.dialect.name != "postgresql":
+        pytest.skip("SQLite keeps its constraints during an import")
+    named = {name for _, name, _, _ in constraints(migrated_engine)}
+    assert set(store_filings.DEFERRABLE_CONSTRAINTS) <= named
 
 
 def test_the_parallel_reader_gives_the_same_outcomes(migrated_engine, tmp_path, monkeypatch):
