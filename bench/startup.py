@@ -75,6 +75,16 @@ def _share_built_extensions(earlier: pathlib.Path) -> None:
             print(f"note: {relative} built from the revision's own source (it differs from this tree's)")
 
 
+def unpack_revision(revision: str, into: pathlib.Path) -> None:
+    """The revision's ``gate/`` in ``into``, with its C extensions, bytecode compiled there and in this tree."""
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", revision, "gate"], capture_output=True,
+                             check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    _share_built_extensions(into)
+    for tree in (into, ROOT):
+        compileall.compile_dir(str(tree / "gate"), quiet=1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("apk", type=pathlib.Path)
@@ -83,12 +93,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         earlier = pathlib.Path(tmp)
-        archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.revision, "gate"], capture_output=True,
-                                 check=True).stdout
-        subprocess.run(["tar", "-x", "-C", str(earlier)], input=archive, check=True)
-        _share_built_extensions(earlier)
-        for tree in (earlier, ROOT):
-            compileall.compile_dir(str(tree / "gate"), quiet=1)
+        unpack_revision(args.revision, earlier)
         no_filings = pathlib.Path(tmp) / "filings.json"  # gate check --filings against an empty filings file
         no_filings.write_text("[]", encoding="utf-8")
         commands = {"--help": ["--help"], "--version": ["--version"],

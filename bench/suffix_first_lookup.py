@@ -11,14 +11,13 @@ archive`` and given a compiled core as bench/startup.py does. Prints min and med
 from __future__ import annotations
 
 import argparse
-import compileall
 import pathlib
 import statistics
 import subprocess
 import sys
 import tempfile
 
-from startup import _share_built_extensions
+from startup import unpack_revision
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PROBE = ("import sys, time\nsys.path.insert(0, sys.argv[1])\nfrom gate.extract.network import core, domains\n"
@@ -35,13 +34,8 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         earlier = pathlib.Path(tmp)
-        archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.revision, "gate"], capture_output=True,
-                                 check=True).stdout
-        subprocess.run(["tar", "-x", "-C", str(earlier)], input=archive, check=True)
-        _share_built_extensions(earlier)
+        unpack_revision(args.revision, earlier)
         trees = {args.revision: earlier, "this tree": ROOT}
-        for tree in trees.values():
-            compileall.compile_dir(str(tree / "gate"), quiet=1)
         times: dict[tuple[str, str], list[float]] = {(core, name): [] for core in ("compiled", "python")
                                                      for name in trees}
         for _ in range(args.runs):
