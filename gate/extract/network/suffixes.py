@@ -84,8 +84,8 @@ _unlisted = 0
 # The listed TLDs as a set, made once that many unlisted ones were met: from then on an unlisted TLD costs a set
 # look-up (~0.1 µs) instead of a search of the line of TLDs (~12 µs), so a package of made-up TLDs stays cheap.
 _listed: frozenset[str] | None = None
-# Where the groups come from, once read: the compiled file's " tld tld … " line and its sections, or every group
-# parsed from the list itself when the compiled file was made from another snapshot.
+# Where the groups come from, once read: the compiled file's " tld:start tld:start … " line and its sections, or
+# every group parsed from the list itself when the compiled file was made from another snapshot.
 _compiled: tuple[str, str] | None = None
 _parsed: dict[str, Group] | None = None
 
