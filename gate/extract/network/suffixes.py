@@ -68,11 +68,10 @@ def _list_snapshot() -> str:
     with open(_list_path(), "rb") as listing:
         head = listing.read(_LIST_HEAD_BYTES)
         size = os.fstat(listing.fileno()).st_size
-        stamps = dict(line[3:].split(b": ", 1) for line in head.split(b"\n")
+        stamps = dict(line[3:].decode("ascii", "replace").split(": ", 1) for line in head.split(b"\n")
                       if line.startswith((b"// VERSION: ", b"// COMMIT: ")))
-        if b"VERSION" in stamps and b"COMMIT" in stamps:
-            return b" ".join((stamps[b"VERSION"].strip(), stamps[b"COMMIT"].strip())).decode("ascii", "replace") + \
-                f" {size}"
+        if "VERSION" in stamps and "COMMIT" in stamps:
+            return f"{stamps['VERSION'].strip()} {stamps['COMMIT'].strip()} {size}"
         listing.seek(0)
         return "sha256 " + hashlib.sha256(listing.read()).hexdigest()
 
